@@ -1,0 +1,55 @@
+/**
+ * Text renderers shared by several commands. The ping-style statistics block is iputils'
+ * format (`ping_print_finish`, ping/ping_output.c), used by every ping-like tool.
+ */
+import { formatG, lossPercent, type PingTotals, type RttSummary } from "../../core/stats.js";
+
+/** "0.052" — three decimals, as ping's summary line. */
+export function ms3(x: number): string {
+  return x.toFixed(3);
+}
+
+/**
+ * The statistics block ping prints at the end:
+ *
+ *     --- 127.0.0.1 udp-ping statistics ---
+ *     10 packets transmitted, 7 received, 30% packet loss, time 9008ms
+ *     rtt min/avg/max/mdev = 0.052/0.071/0.103/0.015 ms
+ */
+export function renderPingStatistics(target: string, tool: string, totals: PingTotals, rtt: RttSummary): string {
+  const parts = [`${totals.transmitted} packets transmitted`, `${totals.received} received`];
+  if (totals.duplicates > 0) parts.push(`+${totals.duplicates} duplicates`);
+  if (totals.errors > 0) parts.push(`+${totals.errors} errors`);
+  if (totals.late > 0) parts.push(`+${totals.late} late`);
+  parts.push(`${formatG(lossPercent(totals.transmitted, totals.received))}% packet loss`);
+  parts.push(`time ${Math.round(totals.elapsedMs)}ms`);
+  let out = `\n--- ${target} ${tool} statistics ---\n${parts.join(", ")}\n`;
+  if (rtt.count > 0) {
+    out += `rtt min/avg/max/mdev = ${ms3(rtt.min)}/${ms3(rtt.avg)}/${ms3(rtt.max)}/${ms3(rtt.mdev)} ms\n`;
+  }
+  return out;
+}
+
+/** Escape non-printable bytes of a datagram for a one-line log ("\x00", "\n"). */
+export function escapeBytes(buf: Uint8Array, max = 200): string {
+  let out = "";
+  const n = Math.min(buf.length, max);
+  for (let i = 0; i < n; i++) {
+    const b = buf[i] ?? 0;
+    if (b === 0x5c) out += "\\\\";
+    else if (b === 0x0a) out += "\\n";
+    else if (b === 0x0d) out += "\\r";
+    else if (b === 0x09) out += "\\t";
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  if (buf.length > max) out += `... (${buf.length} bytes)`;
+  return out;
+}
+
+/** A plain text table with left-aligned columns. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}

@@ -1,0 +1,67 @@
+/**
+ * Opening UDP sockets the same way in every tool: family from the address, `::` serving
+ * IPv4 too where the OS allows, and bind errors (port in use, address not on this host)
+ * turned into one-line WirekitErrors.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { addressFamily, formatHostPort, type IpFamily } from "./address.js";
+import { fromSystemError } from "./errors.js";
+
+export interface UdpBindOptions {
+  /** Numeric address to bind ("0.0.0.0", "127.0.0.1", "::"). */
+  host: string;
+  /** 0 = pick one. */
+  port: number;
+  /** Forces the family when `host` is empty. */
+  family?: IpFamily;
+  /** Kernel buffer sizes in bytes (left to the OS when unset). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+}
+
+export interface BoundUdpSocket {
+  socket: Socket;
+  address: string;
+  port: number;
+  family: IpFamily;
+}
+
+/** Create and bind a UDP socket; rejects with ERR_LOCAL on EADDRINUSE/EADDRNOTAVAIL/EACCES. */
+export function bindUdp(options: UdpBindOptions): Promise<BoundUdpSocket> {
+  const family = addressFamily(options.host) ?? options.family ?? 4;
+  const socket = createSocket({ type: family === 6 ? "udp6" : "udp4", ipv6Only: false });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      socket.close();
+      reject(fromSystemError(err, `bind ${formatHostPort(options.host, options.port)}`));
+    };
+    socket.once("error", onError);
+    socket.bind({ address: options.host, port: options.port, exclusive: true }, () => {
+      socket.off("error", onError);
+      try {
+        if (options.recvBufferSize !== undefined) socket.setRecvBufferSize(options.recvBufferSize);
+        if (options.sendBufferSize !== undefined) socket.setSendBufferSize(options.sendBufferSize);
+      } catch {
+        // Buffer sizes are a hint; the kernel may cap them (net.core.rmem_max).
+      }
+      const a = socket.address();
+      resolve({ socket, address: a.address, port: a.port, family });
+    });
+  });
+}
+
+/** Close a dgram socket, resolving when it is closed (idempotent). */
+export function closeUdp(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+/** Strip the IPv4-mapped prefix so "::ffff:127.0.0.1" compares equal to "127.0.0.1". */
+export function normalizeAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}

@@ -1,0 +1,8 @@
+/**
+ * wirekit — the classic socket-programming labs as a typed library.
+ * Each tool's public functions, classes and types are re-exported here.
+ */
+export * from "./core/index.js";
+export * from "./udp/ping/index.js";
+export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
+export type { LabService, RunningService } from "./lab/service.js";

@@ -1,0 +1,78 @@
+/**
+ * `wirekit lab`: start every wirekit server on one host. A service whose port is taken
+ * reports the error and the others still start.
+ */
+import { TypedEmitter } from "../core/events.js";
+import { LAB_SERVICES } from "./services.js";
+import type { LabService, RunningService } from "./service.js";
+
+export interface LabOptions {
+  /** Address every service binds. @default "127.0.0.1" */
+  host?: string;
+  /** Services to leave out, by name. */
+  exclude?: readonly string[];
+  /** Port overrides by service name (0 = pick one; tests use that). */
+  ports?: Readonly<Record<string, number>>;
+  /** The services to choose from. @default LAB_SERVICES */
+  services?: readonly LabService[];
+}
+
+export type LabServiceState =
+  | { name: string; description: string; status: "running"; running: RunningService }
+  | { name: string; description: string; status: "failed"; error: Error };
+
+export class Lab extends TypedEmitter<{ closed: [] }> {
+  readonly host: string;
+  readonly services: readonly LabServiceState[];
+
+  constructor(host: string, services: LabServiceState[]) {
+    super();
+    this.host = host;
+    this.services = services;
+  }
+
+  /** Running services only. */
+  running(): Array<{ name: string; running: RunningService }> {
+    const out: Array<{ name: string; running: RunningService }> = [];
+    for (const s of this.services) if (s.status === "running") out.push({ name: s.name, running: s.running });
+    return out;
+  }
+
+  /** Stop every service; resolves to each one's totals. */
+  async close(): Promise<Record<string, Record<string, number>>> {
+    const totals: Record<string, Record<string, number>> = {};
+    await Promise.all(
+      this.running().map(async ({ name, running }) => {
+        totals[name] = running.totals();
+        await running.close();
+      }),
+    );
+    this.emit("closed");
+    return totals;
+  }
+}
+
+/**
+ * Start the lab.
+ *
+ * @example
+ * const lab = await startLab({ host: "127.0.0.1" });
+ * for (const s of lab.running()) console.log(s.name, s.running.port);
+ * await lab.close();
+ */
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const host = options.host ?? "127.0.0.1";
+  const exclude = new Set(options.exclude ?? []);
+  const chosen = (options.services ?? LAB_SERVICES).filter((s) => !exclude.has(s.name));
+  const states = await Promise.all(
+    chosen.map(async (s): Promise<LabServiceState> => {
+      try {
+        const running = await s.start({ host, port: options.ports?.[s.name] ?? s.defaultPort });
+        return { name: s.name, description: s.description, status: "running", running };
+      } catch (err) {
+        return { name: s.name, description: s.description, status: "failed", error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    }),
+  );
+  return new Lab(host, states);
+}
