@@ -1,0 +1,205 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createSocket, type Socket } from "node:dgram";
+import { once } from "node:events";
+import { createUdpPingServer, type UdpPingServer } from "../../../src/udp/ping/server.js";
+import { udpPing, type UdpPingEvent } from "../../../src/udp/ping/client.js";
+import { createRandom } from "../../../src/core/random.js";
+import { upperCaseAscii, decodePing } from "../../../src/udp/ping/protocol.js";
+import { isWirekitError } from "../../../src/core/errors.js";
+
+const servers: Array<UdpPingServer | Socket> = [];
+after(async () => {
+  for (const s of servers) {
+    if ("totals" in s) await s.close();
+    else s.close();
+  }
+});
+
+async function server(loss: number, seed?: number): Promise<UdpPingServer> {
+  const s = await createUdpPingServer({ host: "127.0.0.1", port: 0, loss, seed });
+  servers.push(s);
+  return s;
+}
+
+/** A scripted UDP peer: `onPing(seq, reply)` decides what to send back and when. */
+async function scriptedServer(onPing: (seq: number, msg: Buffer, reply: (buf: Buffer) => void) => void): Promise<number> {
+  const sock = createSocket("udp4");
+  servers.push(sock);
+  sock.on("message", (msg, rinfo) => {
+    const d = decodePing(msg);
+    if (!d.ok) return;
+    onPing(d.value.seq, msg, (buf) => sock.send(buf, rinfo.port, rinfo.address));
+  });
+  sock.bind(0, "127.0.0.1");
+  await once(sock, "listening");
+  return sock.address().port;
+}
+
+test("the server echoes each datagram with ASCII letters upper-cased", async () => {
+  const s = await server(0);
+  const c = createSocket("udp4");
+  c.bind(0, "127.0.0.1");
+  await once(c, "listening");
+  const payload = Buffer.concat([Buffer.from("Ping 1 hello é"), Buffer.from([0, 0xff])]);
+  c.send(payload, s.port, "127.0.0.1");
+  const [msg] = (await once(c, "message")) as [Buffer];
+  c.close();
+  assert.deepEqual(msg, upperCaseAscii(payload));
+  assert.deepEqual(s.totals(), { received: 1, replied: 1, dropped: 0, bytes: payload.length });
+});
+
+test("with loss 0 every ping is answered and RTTs are recorded", async () => {
+  const s = await server(0);
+  const events: UdpPingEvent[] = [];
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 5, intervalMs: 10, timeoutMs: 5000 }, (e) => events.push(e));
+  assert.equal(r.totals.transmitted, 5);
+  assert.equal(r.totals.received, 5);
+  assert.equal(r.rtt.count, 5);
+  assert.deepEqual(r.pings.map((p) => p.status), ["reply", "reply", "reply", "reply", "reply"]);
+  const replies = events.filter((e) => e.kind === "reply");
+  assert.equal(replies.length, 5);
+  for (const e of replies) if (e.kind === "reply") assert.match(e.message, /^PING \d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+});
+
+test("with loss 1 nothing is answered and every ping times out", async () => {
+  const s = await server(1);
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 3, intervalMs: 10, timeoutMs: 200 });
+  assert.equal(r.totals.received, 0);
+  assert.deepEqual(r.pings.map((p) => p.status), ["timeout", "timeout", "timeout"]);
+  assert.equal(s.totals().dropped, 3);
+});
+
+test("a fixed seed drops exactly the sequence numbers the PRNG predicts", async () => {
+  const seed = 20261123;
+  const predict = createRandom(seed);
+  const expectedLost: number[] = [];
+  for (let seq = 1; seq <= 20; seq++) if (predict.next() < 0.3) expectedLost.push(seq);
+  assert.ok(expectedLost.length > 0 && expectedLost.length < 20);
+  const s = await server(0.3, seed);
+  // One ping at a time (interval longer than a loopback round trip) so arrival order is send order.
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 20, intervalMs: 15, timeoutMs: 3000 });
+  const lost = r.pings.filter((p) => p.status !== "reply").map((p) => p.seq);
+  assert.deepEqual(lost, expectedLost);
+  assert.equal(r.totals.received, 20 - expectedLost.length);
+});
+
+test("a reply delayed past its timeout is reported late, not taken as the next ping's reply", async () => {
+  let held: Buffer | undefined;
+  let replyTo1: ((b: Buffer) => void) | undefined;
+  const port = await scriptedServer((seq, msg, reply) => {
+    if (seq === 1) {
+      held = upperCaseAscii(msg);
+      replyTo1 = reply;
+      return;
+    }
+    // When ping 2 arrives, first release ping 1's reply (the classic misattribution trap), then answer 2.
+    if (seq === 2 && held && replyTo1) replyTo1(held);
+    reply(upperCaseAscii(msg));
+  });
+  const events: UdpPingEvent[] = [];
+  // Interval longer than the timeout: ping 1 has certainly timed out when ping 2 is sent.
+  const r = await udpPing({ host: "127.0.0.1", port, count: 3, intervalMs: 400, timeoutMs: 300 }, (e) => events.push(e));
+  const kinds = events.filter((e) => ["reply", "late", "timeout"].includes(e.kind)).map((e) => `${e.kind}:${"seq" in e ? e.seq : ""}`);
+  assert.deepEqual(kinds.slice(0, 2), ["timeout:1", "late:1"]);
+  assert.deepEqual(r.pings.map((p) => p.status), ["late", "reply", "reply"]);
+  assert.equal(r.totals.received, 2);
+  assert.equal(r.totals.late, 1);
+});
+
+test("a datagram from a foreign socket is ignored and counted", async () => {
+  let clientPort = 0;
+  const forger = createSocket("udp4");
+  servers.push(forger);
+  forger.bind(0, "127.0.0.1");
+  await once(forger, "listening");
+  const port = await scriptedServer((seq, msg, reply) => {
+    if (seq === 1) {
+      // A third party answers first with a perfect-looking reply; only then does the server answer.
+      forger.send(upperCaseAscii(msg), clientPort, "127.0.0.1", () => setTimeout(() => reply(upperCaseAscii(msg)), 20));
+    } else reply(upperCaseAscii(msg));
+  });
+  const events: UdpPingEvent[] = [];
+  const r = await udpPing({ host: "127.0.0.1", port, count: 2, intervalMs: 50, timeoutMs: 5000 }, (e) => {
+    if (e.kind === "start") clientPort = e.local.port;
+    events.push(e);
+  });
+  assert.equal(r.foreign, 1);
+  const foreign = events.find((e) => e.kind === "foreign");
+  assert.ok(foreign && foreign.kind === "foreign" && foreign.from.port === forger.address().port);
+  assert.equal(r.totals.received, 2);
+  assert.equal(r.totals.duplicates, 0);
+});
+
+test("duplicate replies are flagged and not counted twice", async () => {
+  const port = await scriptedServer((_seq, msg, reply) => {
+    reply(upperCaseAscii(msg));
+    reply(upperCaseAscii(msg));
+  });
+  const events: UdpPingEvent[] = [];
+  const r = await udpPing({ host: "127.0.0.1", port, count: 3, intervalMs: 100, timeoutMs: 5000 }, (e) => events.push(e));
+  // Wait for the last duplicate: the run ends when the last reply arrives, the duplicate may be in flight.
+  assert.equal(r.totals.received, 3);
+  assert.ok(r.totals.duplicates >= 2, String(r.totals.duplicates));
+  assert.ok(events.some((e) => e.kind === "duplicate"));
+});
+
+test("several pings in flight at once (interval shorter than timeout) are all matched", async () => {
+  const pending: Array<() => void> = [];
+  const port = await scriptedServer((seq, msg, reply) => {
+    // Answer in reverse order of arrival, three at a time.
+    pending.push(() => reply(upperCaseAscii(msg)));
+    if (seq % 3 === 0) while (pending.length > 0) pending.pop()?.();
+  });
+  const r = await udpPing({ host: "127.0.0.1", port, count: 9, intervalMs: 20, timeoutMs: 5000 });
+  assert.equal(r.totals.received, 9);
+  assert.equal(r.totals.duplicates + r.totals.late, 0);
+  assert.deepEqual(r.pings.map((p) => p.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test("garbage, empty and maximum-size datagrams do not hurt the server", async () => {
+  const s = await server(0);
+  const c = createSocket("udp4");
+  c.bind(0, "127.0.0.1");
+  await once(c, "listening");
+  const junk = [Buffer.alloc(0), Buffer.from([0, 1, 2, 0xff]), createRandom(5).bytes(1400), Buffer.alloc(65507, 0x61)];
+  let replies = 0;
+  let maxLen = 0;
+  const got = new Promise<void>((resolve) =>
+    c.on("message", (m) => {
+      replies++;
+      maxLen = Math.max(maxLen, m.length);
+      if (replies === junk.length) resolve();
+    }),
+  );
+  for (const j of junk) c.send(j, s.port, "127.0.0.1");
+  await got;
+  c.close();
+  assert.equal(maxLen, 65507);
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 1, timeoutMs: 5000 });
+  assert.equal(r.totals.received, 1);
+  assert.equal(s.totals().received, junk.length + 1);
+});
+
+test("binding a port that is in use fails with ERR_LOCAL, never moves to another port", async () => {
+  const s = await server(0);
+  await assert.rejects(createUdpPingServer({ host: "127.0.0.1", port: s.port }), (e) => isWirekitError(e, "ERR_LOCAL"));
+});
+
+test("the server serves IPv6 clients on ::1", async () => {
+  const s = await createUdpPingServer({ host: "::1", port: 0, loss: 0 });
+  servers.push(s);
+  const r = await udpPing({ host: "::1", port: s.port, count: 2, intervalMs: 10, timeoutMs: 5000 });
+  assert.equal(r.totals.received, 2);
+});
+
+test("an abort stops the run early and still returns statistics", async () => {
+  const s = await server(0);
+  const ac = new AbortController();
+  let replies = 0;
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 0, intervalMs: 20, timeoutMs: 5000, signal: ac.signal }, (e) => {
+    if (e.kind === "reply" && ++replies === 3) ac.abort();
+  });
+  assert.ok(r.totals.transmitted >= 3);
+  assert.ok(r.totals.received >= 3);
+});
