@@ -88,11 +88,11 @@ test("the server logs each datagram (dropped ones marked) and prints totals on S
   const port = Number(/:(\d+) /.exec(out)?.[1]);
   const cli = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "2", "-i", "10ms", "-W", "100ms"]);
   assert.equal(cli.code, 1);
-  await srv.waitFor(/Ping 2 .*  dropped\n/);
+  await srv.waitFor(/Ping 2 .* {2}dropped\n/);
   srv.kill("SIGINT");
   const r = await srv.done;
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /127\.0\.0\.1:\d+ Ping 1 \d{4}-\d\d-\d\d [\d:.]+  dropped\n/);
+  assert.match(r.stdout, /127\.0\.0\.1:\d+ Ping 1 \d{4}-\d\d-\d\d [\d:.]+ {2}dropped\n/);
   assert.match(r.stdout, /\n2 received, 0 replied, 2 dropped\n$/);
 });
 
