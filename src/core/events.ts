@@ -4,7 +4,7 @@
  * observers that are not holding the object (the lab dashboard, debugging).
  */
 import { EventEmitter } from "node:events";
-import { channel } from "node:diagnostics_channel";
+import { channel, type Channel } from "node:diagnostics_channel";
 
 /** Map of event name to the listener's argument tuple. */
 export type EventMap = { [event: string]: unknown[] };
@@ -47,6 +47,14 @@ export class TypedEmitter<E extends EventMap> {
  * nobody subscribes.
  */
 export function publish(tool: string, event: string, message: unknown): void {
-  const ch = channel(`wirekit:${tool}:${event}`);
+  const name = `wirekit:${tool}:${event}`;
+  let ch = channels.get(name);
+  if (ch === undefined) {
+    ch = channel(name);
+    channels.set(name, ch);
+  }
   if (ch.hasSubscribers) ch.publish(message);
 }
+
+/** Channels looked up once: `channel()` is a map lookup plus a WeakRef per call, too slow per datagram. */
+const channels = new Map<string, Channel>();
