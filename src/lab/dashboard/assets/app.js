@@ -58,7 +58,8 @@
         width, height: (opts && opts.height) || 180,
         cursor: { drag: { x: false, y: false } },
         legend: { live: false },
-        scales: { x: { time: true } },
+        // A lone point would make uPlot span years; show at least the last minute instead.
+        scales: { x: { time: true, range: (_u, min, max) => (min === null || max - min < 60 ? [(max ?? Date.now() / 1000) - 60, (max ?? Date.now() / 1000) + 1] : [min, max]) } },
         axes: [{ stroke: "#6b7686", grid: { stroke: "#eef0f4" } }, { stroke: "#6b7686", grid: { stroke: "#eef0f4" }, size: 50, label: opts && opts.yLabel, labelSize: 14 }],
         series: [{}, ...series],
       }, [[], ...series.map(() => [])], el);
@@ -221,6 +222,8 @@
       if (s.seq > max || s.seq < max - 10000) max = s.seq;
     }
     setChart("hbDelay", [xs, ys]);
+    const el = $("chart-hb-delay");
+    if (el) el.dataset.points = String(xs.length);
     const secs = [...buckets.keys()].sort((a, b) => a - b);
     setChart("hbLoss", [secs, secs.map((k) => buckets.get(k))]);
   }
@@ -236,7 +239,7 @@
     setText("proxy-revalidations", fmtNum(st.revalidations));
     setText("proxy-bytes-cache", fmtBytes(st.bytesFromCache));
     setText("proxy-bytes-origin", fmtBytes(st.bytesFromOrigin));
-    setText("proxy-entries", `${fmtNum(st.entries)} · ${fmtBytes(st.diskBytes)}`);
+    setText("proxy-entries", `${fmtNum(st.entries)} (${fmtBytes(st.diskBytes)})`);
     fillTable("proxy-recent", (snap.recent || []).slice(0, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(r.url, "path"),
       td(h("span", { class: statusClass(r.status) }, r.status), "num"), td(h("span", { class: `badge ${String(r.cacheStatus).toLowerCase().split(/[^a-z]/)[0]}`, "data-testid": "cache-status" }, r.cacheStatus)),
       td(fmtBytes(r.bytes), "num"), td(fmtMs(r.ms), "num"))), "no requests yet — point a browser or curl at the proxy");
@@ -274,7 +277,7 @@
     list.replaceChildren(...(snap.messages.length ? snap.messages.map((m) => h("li", { "data-id": m.id, onclick: () => openMail(m.id), title: "open" },
       h("span", { class: "subj" }, m.subject || "(no subject)"), h("time", {}, fmtTime(m.at)),
       h("span", { class: "who" }, `${m.from} → ${m.to}`),
-      h("span", { class: "att" }, m.attachments.length ? `📎 ${m.attachments.map((a) => a.filename).join(", ")}` : ""))) : [h("li", { class: "empty" }, "no mail yet — send one with the command above")]));
+      h("span", { class: "att" }, m.attachments.length ? `${m.attachments.length === 1 ? "attachment" : `${m.attachments.length} attachments`}: ${m.attachments.map((a) => a.filename).join(", ")}` : ""))) : [h("li", { class: "empty" }, "no mail yet — send one with the command above")]));
   }
 
   async function openMail(id) {
