@@ -117,6 +117,9 @@ test("the event stream says hello with every service, then delivers events and s
   hb.snapshot = { clients: [hbClient("c1", "dead", 10, 3)] };
   const st = await r.waitFor((m) => m.event === "state" && JSON.stringify(m.data).includes('"status":"dead"'));
   assert.ok(st);
+  // While nothing changes, only small ticks with the totals keep the rate charts moving.
+  const tick = await r.waitFor((m) => m.event === "tick" && r.messages.indexOf(m) > r.messages.indexOf(st));
+  assert.deepEqual(Object.keys((tick.data as { totals: Record<string, unknown> }).totals), ["udp-ping", "mail", "heartbeat"]);
 });
 
 test("a flood of events reaches a page as a few capped batches, not a storm", async () => {

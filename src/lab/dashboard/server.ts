@@ -127,18 +127,21 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
 
   history.recordTotals(clock.now(), totalsNow());
   let lastState = "";
-  let ticks = 0;
   const flushTimer = setInterval(() => hub.flush(), options.flushMs ?? 250);
   const stateTimer = setInterval(() => {
-    history.recordTotals(clock.now(), totalsNow());
-    ticks++;
+    const at = clock.now();
+    const totals = totalsNow();
+    history.recordTotals(at, totals);
     if (hub.size === 0) return;
     const state = stateNow();
     const key = JSON.stringify(state.services);
     if (key !== lastState) {
       lastState = key;
       hub.broadcast("state", state);
-    } else if (ticks % 15 === 0) hub.keepAlive();
+    } else {
+      // Nothing changed: a small tick keeps the rate charts moving (at zero) without resending snapshots.
+      hub.broadcast("tick", { at, totals });
+    }
   }, options.stateMs ?? 1000);
   flushTimer.unref();
   stateTimer.unref();

@@ -115,11 +115,6 @@ export class SseHub {
     for (const p of this.#pages) this.#write(p, msg);
   }
 
-  /** A comment line, so proxies and browsers keep idle streams open. */
-  keepAlive(): void {
-    for (const p of this.#pages) this.#write(p, ": keep-alive\n\n");
-  }
-
   /** End every stream. */
   close(): void {
     for (const p of this.#pages) p.res.end();

@@ -349,6 +349,12 @@
       document.body.dataset.ready = "1";
     });
     es.addEventListener("state", (ev) => { applyState(JSON.parse(ev.data)); render(); });
+    es.addEventListener("tick", (ev) => {
+      const m = JSON.parse(ev.data);
+      state.totals.push({ at: m.at, totals: m.totals });
+      if (state.totals.length > SAMPLES) state.totals.splice(0, state.totals.length - SAMPLES);
+      renderPing();
+    });
     es.addEventListener("events", (ev) => {
       const m = JSON.parse(ev.data);
       state.feed.push(...m.events);
