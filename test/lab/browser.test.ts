@@ -26,6 +26,7 @@ let browser: Browser;
 let page: Page;
 let hb: FakeHandle;
 let proxy: FakeHandle;
+const pageErrors: string[] = [];
 
 function port(name: string): number {
   const s = lab.running().find((r) => r.name === name);
@@ -61,6 +62,10 @@ before(async () => {
   });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") pageErrors.push(m.text());
+  });
   await page.goto(dash.url);
   await page.waitForSelector("body[data-ready='1']", { timeout: 30000 });
 });
@@ -143,4 +148,8 @@ test("a screenshot of the whole dashboard is saved as a test artifact", { skip }
   const file = `${ARTIFACTS}lab-dashboard.png`;
   await page.screenshot({ path: file, fullPage: true });
   assert.ok(readFileSync(file).length > 10000);
+});
+
+test("the page ran without a script error or a blocked resource", { skip }, () => {
+  assert.deepEqual(pageErrors, []);
 });

@@ -155,7 +155,7 @@ test("heartbeat samples go only to the page that focuses on that client, with it
 test("the page, its assets and a service route are served; anything else is 404 or 405", async () => {
   const page = await fetchText("/");
   assert.equal(page.status, 200);
-  assert.match(page.body, /<script src="\/assets\/app\.js"/);
+  assert.match(page.body, /<script type="module" src="\/assets\/app\.js"/);
   assert.match(String(page.headers["content-security-policy"]), /default-src 'self'/);
   const uplot = await fetchText("/assets/uplot.js");
   assert.equal(uplot.status, 200);

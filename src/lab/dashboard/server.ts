@@ -54,6 +54,7 @@ async function loadAssets(): Promise<Map<string, Asset>> {
   const files: Array<[string, string, string]> = [
     ["/", join(own, "index.html"), "text/html; charset=utf-8"],
     ["/assets/app.js", join(own, "app.js"), "text/javascript; charset=utf-8"],
+    ["/assets/dom.js", join(own, "dom.js"), "text/javascript; charset=utf-8"],
     ["/assets/app.css", join(own, "app.css"), "text/css; charset=utf-8"],
     ["/assets/uplot.js", join(uplot, "uPlot.iife.min.js"), "text/javascript; charset=utf-8"],
     ["/assets/uplot.css", join(uplot, "uPlot.min.css"), "text/css; charset=utf-8"],
