@@ -1,6 +1,6 @@
 /** The services `wirekit lab` starts, in display order. Each tool adds itself here. */
 import type { LabService } from "./service.js";
-import { mailService } from "./services/mail.js";
-import { udpPingService } from "./services/udp-ping.js";
+import { mailService as mail } from "./services/mail.js";
+import { udpPingService as udpPing } from "./services/udp-ping.js";
 
-export const LAB_SERVICES: readonly LabService[] = [udpPingService, mailService];
+export const LAB_SERVICES: readonly LabService[] = [udpPing, mail];

@@ -167,7 +167,8 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     const snap = state.snapshots.proxy;
     if (!snap) return;
     const st = snap.stats || {};
-    setText("proxy-hit-ratio", typeof st.hitRatio === "number" ? `${(st.hitRatio * 100).toFixed(1)}%` : "–");
+    // hitRatio is a fraction (0..1); accept a percentage too rather than show 5000%.
+    setText("proxy-hit-ratio", typeof st.hitRatio === "number" ? `${(st.hitRatio > 1 ? st.hitRatio : st.hitRatio * 100).toFixed(1)}%` : "–");
     setText("proxy-requests", fmtNum(st.requests));
     setText("proxy-hits", fmtNum(st.hits));
     setText("proxy-misses", fmtNum(st.misses));
