@@ -23,7 +23,8 @@ Options:
   --host ADDR            address every service and the dashboard bind (default 127.0.0.1)
   --dashboard-port PORT  dashboard port (default 7070; 0 picks one)
   --demo                 also run each tool's client once against its server and print the result
-  --random-ports         let the system pick a free port for every service and the dashboard
+  --random-ports         let the system pick a free port for every service (and the dashboard,
+                         unless --dashboard-port is given)
   --no-<service>         leave a service out (--no-dashboard: no dashboard)
 
 A service whose port is taken reports it and the others still start. Ctrl-C stops everything
@@ -48,7 +49,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   positionalArgs(positionals, []);
   const host = typeof values.host === "string" ? values.host : "127.0.0.1";
   const random = values["random-ports"] === true;
-  const dashboardPort = random ? 0 : intOption(values["dashboard-port"] as string | undefined, "dashboard port", 7070, 0, 65535);
+  // An explicit --dashboard-port wins over --random-ports (a fixed URL to bookmark, free service ports).
+  const dashboardPort = intOption(values["dashboard-port"] as string | undefined, "dashboard port", random ? 0 : 7070, 0, 65535);
   const exclude = LAB_SERVICES.filter((s) => values[`no-${s.name}`] === true).map((s) => s.name);
   const ports = random ? Object.fromEntries(LAB_SERVICES.map((s) => [s.name, 0])) : undefined;
 

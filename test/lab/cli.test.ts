@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { runCliCapture, spawnCli } from "../helpers/cli.js";
 
 test("wirekit lab --demo prints the table, the dashboard URL, one demo line per service and, on Ctrl-C, the totals", async () => {
@@ -58,4 +59,27 @@ test("the real binary stops on SIGINT with exit 0 and prints the totals", async 
   const r = await p.done;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^udp-ping: 0 received, 0 replied, 0 dropped, 0 bytes$/m);
+});
+
+test("a dashboard port in use is reported and the services still run", async () => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  const addr = busy.address();
+  assert.ok(addr && typeof addr === "object");
+  try {
+    const ac = new AbortController();
+    const r = await runCliCapture(["lab", "--random-ports", "--dashboard-port", String(addr.port)], {
+      signal: ac.signal,
+      onStdout: (s) => {
+        if (s.includes("Press Ctrl-C")) ac.abort();
+      },
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^dashboard\\s+FAILED\\s+dashboard: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"));
+    assert.match(r.stderr, new RegExp(`^wirekit: dashboard: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"));
+    assert.match(r.stdout, /^udp-ping\s+udp 127\.0\.0\.1:\d+/m);
+    assert.match(r.stdout, /^mail\s+tcp 127\.0\.0\.1:\d+/m);
+  } finally {
+    await new Promise((r) => busy.close(r));
+  }
 });
