@@ -83,10 +83,10 @@ test("a port in use: that service reports the error and the others still start",
   assert.equal(l.services.find((s) => s.name === "udp-ping")?.status, "running");
 });
 
-test("the mail sink refuses a message over its size limit with 552 and keeps nothing", async () => {
+test("the mail sink refuses a 2 MB message over its 1000-byte limit with 552 and keeps nothing", async () => {
   const sink = await createMailSink({ host: "127.0.0.1", port: 0, maxMessageBytes: 1000 });
   try {
-    const replies = await sendRawMail("127.0.0.1", sink.port, { from: "a@lab.test", to: "b@lab.test", data: `Subject: big\r\n\r\n${"x".repeat(70)}\r\n`.repeat(80) });
+    const replies = await sendRawMail("127.0.0.1", sink.port, { from: "a@lab.test", to: "b@lab.test", data: `Subject: big\r\n\r\n${`${"x".repeat(70)}\r\n`.repeat(30000)}` });
     assert.match(replies[5] ?? "", /^552 /);
     assert.equal(sink.totals().rejected, 1);
     assert.equal(sink.store.size, 0);

@@ -5,6 +5,7 @@
  * AUTH (any credentials) and STARTTLS (smtp-server's built-in test certificate) are offered
  * so an SMTP client can exercise them; neither is required.
  */
+import { Transform } from "node:stream";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { simpleParser, type AddressObject } from "mailparser";
 import { systemClock, type Clock } from "../../core/clock.js";
@@ -71,7 +72,15 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
   async accept(stream: SMTPServerDataStream, session: SMTPServerSession, now: number): Promise<StoredMessage> {
     const mailFrom = envelopeAddress(session.envelope.mailFrom);
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-    const parsed = await simpleParser(stream, { skipTextToHtml: true, skipImageLinks: true });
+    // smtp-server keeps delivering an oversized message (it only flags it); stop feeding the
+    // parser past the limit so a huge message costs no memory, then refuse it below.
+    const capped = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        done(null, stream.sizeExceeded ? undefined : chunk);
+      },
+    });
+    stream.pipe(capped);
+    const parsed = await simpleParser(capped, { skipTextToHtml: true, skipImageLinks: true });
     this.#totals.bytes += stream.byteLength;
     if (stream.sizeExceeded) {
       this.#totals.rejected++;
@@ -133,6 +142,8 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
     authOptional: true,
     allowInsecureAuth: true,
     closeTimeout: 1000,
+    // Bounds memory: at most this many sessions, each parsing at most maxMessageBytes.
+    maxClients: 32,
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username ?? "anonymous" });
     },
