@@ -7,7 +7,12 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import type { LabServiceState } from "../lab.js";
 
-/** "udp-ping" + "bytesFromCache" → "udp_ping_bytes_from_cache" (a valid metric name part). */
+/**
+ * Join parts into a valid Prometheus metric name, in snake_case.
+ *
+ * @example
+ * metricName("wirekit", "udp-ping", "bytesFromCache"); // "wirekit_udp_ping_bytes_from_cache"
+ */
 export function metricName(...parts: string[]): string {
   return parts
     .map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^a-zA-Z0-9]+/g, "_").replace(/^_+|_+$/g, "").toLowerCase())

@@ -24,7 +24,12 @@ interface Page {
   focusQueue: LabEvent[];
 }
 
-/** Format one SSE message. `data` is JSON (one line, so no `data:` continuation needed). */
+/**
+ * Format one SSE message. `data` is JSON (one line, so no `data:` continuation needed).
+ *
+ * @example
+ * sseMessage("tick", { at: 1 }); // 'event: tick\ndata: {"at":1}\n\n'
+ */
 export function sseMessage(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

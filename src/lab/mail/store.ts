@@ -55,7 +55,12 @@ function weight(m: StoredMessage): number {
   return n;
 }
 
-/** Summary of a stored message (no bodies). */
+/**
+ * Summary of a stored message (no bodies).
+ *
+ * @example
+ * const row = summarize(store.get("1")!); // { id, at, from, to, subject, attachments }
+ */
 export function summarize(m: StoredMessage): MessageSummary {
   return {
     id: m.id,

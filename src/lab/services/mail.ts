@@ -24,7 +24,12 @@ function disposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-/** Answer a dashboard route of the sink (`messages/<id>[/attachments/<n>]`). */
+/**
+ * Answer a dashboard route of the sink (`messages/<id>[/attachments/<n>]`); undefined = 404.
+ *
+ * @example
+ * const r = mailRoute(sink, "messages/1/attachments/0"); // the first attachment of message 1
+ */
 export function mailRoute(sink: MailSink, path: string): LabHttpResponse | undefined {
   const m = /^messages\/(\d+)(?:\/attachments\/(\d+))?$/.exec(path);
   if (!m) return undefined;
