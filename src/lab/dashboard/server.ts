@@ -20,6 +20,7 @@ import type { Lab } from "../lab.js";
 import { DashboardHistory } from "./history.js";
 import { createLabMetrics } from "./metrics.js";
 import { SseHub } from "./sse.js";
+import { trimSnapshot } from "./trim.js";
 
 export interface DashboardOptions {
   /** @default "127.0.0.1" */
@@ -108,7 +109,7 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
   const totalsNow = (): Record<string, Record<string, number>> => Object.fromEntries(running.map((r) => [r.name, r.running.totals()]));
   const stateNow = (): { at: number; services: Record<string, { totals: Record<string, number>; snapshot: Record<string, unknown> | null }> } => ({
     at: clock.now(),
-    services: Object.fromEntries(running.map((r) => [r.name, { totals: r.running.totals(), snapshot: r.running.snapshot?.() ?? null }])),
+    services: Object.fromEntries(running.map((r) => [r.name, { totals: r.running.totals(), snapshot: trimSnapshot(r.name, r.running.snapshot?.() ?? null) }])),
   });
   const hello = (focus: string | undefined): unknown => ({
     host: lab.host,

@@ -114,9 +114,10 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     const snap = state.snapshots.heartbeat;
     if (!snap || !Array.isArray(snap.clients)) return;
     const clients = snap.clients;
-    const count = { alive: 0, suspect: 0, dead: 0 };
-    for (const c of clients) count[c.status] = (count[c.status] || 0) + 1;
-    setText("hb-clients", fmtNum(clients.length));
+    // With many clients the server sends the problem ones first and exact counts beside them.
+    const count = snap.clientCounts || { total: clients.length, alive: 0, suspect: 0, dead: 0 };
+    if (!snap.clientCounts) for (const c of clients) count[c.status] = (count[c.status] || 0) + 1;
+    setText("hb-clients", fmtNum(count.total));
     setText("hb-alive", fmtNum(count.alive));
     setText("hb-suspect", fmtNum(count.suspect));
     setText("hb-dead", fmtNum(count.dead));
@@ -124,7 +125,9 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     const order = { dead: 0, suspect: 1, alive: 2 };
     const shown = clients.filter((c) => !filter || c.id.toLowerCase().includes(filter) || String(c.address).includes(filter))
       .sort((a, b) => (order[a.status] - order[b.status]) || a.id.localeCompare(b.id));
-    setText("hb-shown", shown.length > MAX_ROWS ? `showing ${MAX_ROWS} of ${shown.length} (problems first)` : `${shown.length} shown`);
+    const of = filter ? shown.length : count.total;
+    const n = Math.min(shown.length, MAX_ROWS);
+    setText("hb-shown", n < of ? `showing ${n} of ${fmtNum(of)} (problems first)` : `${n} shown`);
     fillTable("hb-table", shown.slice(0, MAX_ROWS).map((c) => h("tr", {
       class: `clickable ${state.focus === c.id ? "selected" : ""}`, "data-client": c.id, onclick: () => focusClient(c.id),
     }, td(`${c.id} (${c.address})`), td(h("span", { class: `badge status-${c.status}`, "data-testid": "hb-status" }, c.status)),
