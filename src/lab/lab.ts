@@ -24,11 +24,14 @@ export type LabServiceState =
 export class Lab extends TypedEmitter<{ closed: [] }> {
   readonly host: string;
   readonly services: readonly LabServiceState[];
+  /** The service definitions the lab was started from (for their `demo` hooks). */
+  readonly definitions: readonly LabService[] | undefined;
 
-  constructor(host: string, services: LabServiceState[]) {
+  constructor(host: string, services: LabServiceState[], definitions?: readonly LabService[]) {
     super();
     this.host = host;
     this.services = services;
+    this.definitions = definitions;
   }
 
   /** Running services only. */
@@ -74,5 +77,5 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       }
     }),
   );
-  return new Lab(host, states);
+  return new Lab(host, states, chosen);
 }

@@ -34,7 +34,34 @@ export interface RunningService {
   snapshot?(): Record<string, unknown>;
   /** Live events; returns an unsubscribe function. */
   subscribe?(listener: (e: LabEvent) => void): () => void;
+  /**
+   * Keys of `totals()` that are gauges (values that go up and down, like cache entries or
+   * clients alive). Every other key is a monotonic counter. Used for `/metrics`.
+   * @default []
+   */
+  gauges?: readonly string[];
+  /**
+   * Serve a dashboard route under `/service/<name>/<path>` (e.g. the mail sink's
+   * `messages/<id>`). Returns undefined for "not found".
+   */
+  route?(path: string): LabHttpResponse | undefined;
   close(): Promise<void>;
+}
+
+/** What a service's dashboard route answers. */
+export interface LabHttpResponse {
+  status: number;
+  contentType: string;
+  body: string | Uint8Array;
+  /** Extra headers (Content-Disposition for a download, ...). */
+  headers?: Record<string, string>;
+}
+
+/** Where `demo()` sends its client: the service as it is running. */
+export interface LabDemoTarget {
+  address: string;
+  port: number;
+  signal?: AbortSignal;
 }
 
 export interface LabService {
@@ -43,4 +70,17 @@ export interface LabService {
   description: string;
   defaultPort: number;
   start(options: { host: string; port: number }): Promise<RunningService>;
+  /**
+   * `wirekit lab --demo`: run this tool's client once against the running server and
+   * resolve to one line saying what happened (the client's statistics line). Each tool adds
+   * its own when it lands; a service without `demo` is listed as "no demo client".
+   * A failing client rejects; the lab reports it and the other demos still run.
+   *
+   * @example
+   * demo: async ({ address, port }) => {
+   *   const r = await udpPing({ host: address, port, count: 5, intervalMs: 200 });
+   *   return `${r.totals.transmitted} sent, ${r.totals.received} received`;
+   * },
+   */
+  demo?(target: LabDemoTarget): Promise<string>;
 }

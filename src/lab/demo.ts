@@ -1,0 +1,45 @@
+/**
+ * `wirekit lab --demo`: run each service's client once against its running server (the
+ * `demo` hook of `LabService`). Demos run concurrently; one failing never stops the others.
+ */
+import type { Lab } from "./lab.js";
+import { LAB_SERVICES } from "./services.js";
+import type { LabService } from "./service.js";
+
+export interface DemoResult {
+  name: string;
+  /** The client command the demo corresponds to (the service's `clientCommand`). */
+  command: string;
+  outcome: "ok" | "error" | "none";
+  /** The demo's line, the error message, or "no demo client yet". */
+  text: string;
+}
+
+export interface DemoOptions {
+  /** Where the demo hooks come from. @default LAB_SERVICES (and the lab's own definitions) */
+  services?: readonly LabService[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Run every running service's demo.
+ *
+ * @example
+ * for (const r of await runDemos(lab)) console.log(r.name, r.text);
+ */
+export async function runDemos(lab: Lab, options: DemoOptions = {}): Promise<DemoResult[]> {
+  const defs = options.services ?? lab.definitions ?? LAB_SERVICES;
+  return Promise.all(
+    lab.running().map(async ({ name, running }): Promise<DemoResult> => {
+      const def = defs.find((d) => d.name === name);
+      const command = running.clientCommand;
+      if (!def?.demo) return { name, command, outcome: "none", text: "no demo client yet" };
+      try {
+        const text = await def.demo({ address: running.address, port: running.port, signal: options.signal });
+        return { name, command, outcome: "ok", text };
+      } catch (err) {
+        return { name, command, outcome: "error", text: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * The mail sink as a lab service. Snapshot shape:
+ * `{ messages: Array<{ id, at, from, to, subject, attachments: Array<{ filename, contentType, size }> }> }`
+ * (newest first). Dashboard routes under `/service/mail/`:
+ * `messages/<id>` (JSON: headers, text, HTML source, attachment list) and
+ * `messages/<id>/attachments/<n>` (the attachment, as a download).
+ */
+import { formatHostPort } from "../../core/address.js";
+import { systemClock } from "../../core/clock.js";
+import { createMailSink, type MailSink } from "../mail/sink.js";
+import { summarize } from "../mail/store.js";
+import type { LabEvent, LabHttpResponse, LabService } from "../service.js";
+
+/** Messages listed in the snapshot (the store may keep more; each opens by id). */
+const LISTED = 50;
+
+function json(value: unknown): LabHttpResponse {
+  return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(value) };
+}
+
+/** A filename safe inside a quoted Content-Disposition parameter (RFC 6266), plus its UTF-8 form. */
+function disposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/**
+ * Answer a dashboard route of the sink (`messages/<id>[/attachments/<n>]`); undefined = 404.
+ *
+ * @example
+ * const r = mailRoute(sink, "messages/1/attachments/0"); // the first attachment of message 1
+ */
+export function mailRoute(sink: MailSink, path: string): LabHttpResponse | undefined {
+  const m = /^messages\/(\d+)(?:\/attachments\/(\d+))?$/.exec(path);
+  if (!m) return undefined;
+  const message = sink.store.get(m[1] ?? "");
+  if (!message) return undefined;
+  if (m[2] === undefined) {
+    return json({ ...summarize(message), text: message.text, html: message.html, envelope: message.envelope, size: message.size });
+  }
+  const a = message.attachments[Number(m[2])];
+  if (!a) return undefined;
+  return {
+    status: 200,
+    contentType: /^[\w.+-]+\/[\w.+-]+$/.test(a.contentType) ? a.contentType : "application/octet-stream",
+    body: a.content,
+    // Downloads only: an attached HTML file must never run in the dashboard's origin.
+    headers: { "Content-Disposition": disposition(a.filename), "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox" },
+  };
+}
+
+export const mailService: LabService = {
+  name: "mail",
+  description: "SMTP mail sink: accepts every message, shows it on the dashboard",
+  defaultPort: 2525,
+  async start({ host, port }) {
+    const sink = await createMailSink({ host, port });
+    const listeners = new Set<(e: LabEvent) => void>();
+    const send = (e: LabEvent): void => {
+      for (const l of listeners) l(e);
+    };
+    sink.on("message", (m) => {
+      const files = m.attachments.length > 0 ? `, ${m.attachments.length} attachment(s)` : "";
+      send({ service: "mail", kind: "message", at: m.at, text: `from ${m.from} to ${m.to}: ${m.subject || "(no subject)"}${files}`, data: { ...m } });
+    });
+    sink.on("rejected", (r) => {
+      send({ service: "mail", kind: "rejected", at: systemClock.now(), text: `rejected from ${r.from || "<>"}: ${r.reason}`, data: { ...r } });
+    });
+    return {
+      address: sink.address,
+      port: sink.port,
+      transport: "tcp",
+      clientCommand: `wirekit mail --server ${formatHostPort(sink.address, sink.port)} --from me@lab --to you@lab --text hi`,
+      totals: () => ({ ...sink.totals() }),
+      gauges: ["stored"],
+      snapshot: () => ({ messages: sink.store.list().slice(0, LISTED).map(summarize) }),
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      route: (path) => mailRoute(sink, path),
+      close: async () => {
+        await sink.close();
+      },
+    };
+  },
+};

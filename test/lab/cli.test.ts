@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { runCliCapture, spawnCli } from "../helpers/cli.js";
+
+test("wirekit lab --demo prints the table, the dashboard URL, one demo line per service and, on Ctrl-C, the totals", async () => {
+  const ac = new AbortController();
+  const r = await runCliCapture(["lab", "--random-ports", "--demo"], {
+    signal: ac.signal,
+    onStdout: (s) => {
+      if (s.includes("Press Ctrl-C to stop.")) ac.abort();
+    },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  assert.match(lines[0] ?? "", /^service\s+listening on\s+try$/);
+  assert.match(r.stdout, /^udp-ping\s+udp 127\.0\.0\.1:(\d+)\s+wirekit udp-ping 127\.0\.0\.1 \1$/m);
+  assert.match(r.stdout, /^mail\s+tcp 127\.0\.0\.1:(\d+)\s+wirekit mail --server 127\.0\.0\.1:\1 /m);
+  const dash = /^dashboard\s+http 127\.0\.0\.1:(\d+)\s+open http:\/\/127\.0\.0\.1:\1\/ in a browser$/m.exec(r.stdout);
+  assert.ok(dash, r.stdout);
+  assert.match(r.stdout, /^Dashboard: http:\/\/127\.0\.0\.1:\d+\/ {2}\(Prometheus metrics: http:\/\/127\.0\.0\.1:\d+\/metrics\)$/m);
+  assert.match(r.stdout, /^Demo: each client once against its server\nservice\s+result\n/m);
+  const demo = /^udp-ping\s+5 packets transmitted, (\d) received, (\d+)% packet loss(, rtt min\/avg\/max = [\d.]+\/[\d.]+\/[\d.]+ ms)?$/m.exec(r.stdout);
+  assert.ok(demo, r.stdout);
+  assert.equal(Number(demo[2]), ((5 - Number(demo[1])) * 100) / 5);
+  assert.match(r.stdout, /^mail\s+no demo client yet$/m);
+  const totals = /^udp-ping: (\d+) received, (\d+) replied, (\d+) dropped, (\d+) bytes$/m.exec(r.stdout);
+  assert.ok(totals, r.stdout);
+  assert.equal(Number(totals[1]), 5, "the server saw the demo's five pings");
+  assert.equal(Number(totals[2]), Number(demo[1]));
+  assert.match(r.stdout, /^mail: 0 connections, 0 messages, 0 rejected, 0 bytes, 0 stored$/m);
+});
+
+test("--no-<service> leaves a service out and --no-dashboard the dashboard", async () => {
+  const ac = new AbortController();
+  const r = await runCliCapture(["lab", "--random-ports", "--no-mail", "--no-dashboard"], {
+    signal: ac.signal,
+    onStdout: (s) => {
+      if (s.includes("Press Ctrl-C")) ac.abort();
+    },
+  });
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stdout, /^mail/m);
+  assert.doesNotMatch(r.stdout, /dashboard|Dashboard/);
+  assert.match(r.stdout, /^udp-ping\s+udp /m);
+});
+
+test("a bad --dashboard-port is a usage error (exit 2, one line)", async () => {
+  const r = await runCliCapture(["lab", "--dashboard-port", "70000"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^wirekit: invalid dashboard port '70000'/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+test("the real binary stops on SIGINT with exit 0 and prints the totals", async () => {
+  const p = spawnCli(["lab", "--random-ports"]);
+  await p.waitFor(/Press Ctrl-C to stop\./);
+  p.kill("SIGINT");
+  const r = await p.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^udp-ping: 0 received, 0 replied, 0 dropped, 0 bytes$/m);
+});
+
+test("a dashboard port in use is reported and the services still run", async () => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  const addr = busy.address();
+  assert.ok(addr && typeof addr === "object");
+  try {
+    const ac = new AbortController();
+    const r = await runCliCapture(["lab", "--random-ports", "--dashboard-port", String(addr.port)], {
+      signal: ac.signal,
+      onStdout: (s) => {
+        if (s.includes("Press Ctrl-C")) ac.abort();
+      },
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^dashboard\\s+FAILED\\s+dashboard: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"));
+    assert.match(r.stderr, new RegExp(`^wirekit: dashboard: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"));
+    assert.match(r.stdout, /^udp-ping\s+udp 127\.0\.0\.1:\d+/m);
+    assert.match(r.stdout, /^mail\s+tcp 127\.0\.0\.1:\d+/m);
+  } finally {
+    await new Promise((r) => busy.close(r));
+  }
+});
