@@ -132,7 +132,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   });
 
   if (values["dry-run"]) {
-    ctx.stdout.write(built.bytes.toString("latin1").replace(/\r\n/g, "\n"));
+    const shown = built.bytes.toString("latin1").replace(/\r\n/g, "\n");
+    ctx.stdout.write(shown.endsWith("\n") ? shown : `${shown}\n`);
     ctx.stderr.write(`dry run: envelope from <${from.address}> to ${envelope(to, cc, bcc).map((a) => `<${a}>`).join(", ")}; nothing sent\n`);
     return 0;
   }

@@ -51,6 +51,7 @@ function serverLabel(transcript: readonly TranscriptEntry[]): string {
 /** Escape text for XML character data and attribute values; drop characters XML forbids. */
 export function escapeXml(s: string): string {
   return s
+    // eslint-disable-next-line no-control-regex -- matching the control characters XML 1.0 forbids is the point
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "\ufffd")
     .replace(/[\ud800-\udfff]/g, (c, i: number, str: string) => {
       const code = c.charCodeAt(0);

@@ -46,7 +46,7 @@ describe("sequence diagram", () => {
     const all = texts(doc).join("\n");
     for (const e of TRANSCRIPT) {
       if (e.kind === "client") assert.ok(all.includes(e.text), e.text);
-      if (e.kind === "server") for (const l of e.lines) assert.ok(all.includes(l.replace(/\u0001/g, "\ufffd")), l);
+      if (e.kind === "server") for (const l of e.lines) assert.ok(all.includes(l.split("\u0001").join("\ufffd")), l);
     }
     assert.match(all, /TLS established: TLSv1\.3/);
     assert.ok(!svg.includes("<script>"));

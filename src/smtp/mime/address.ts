@@ -44,7 +44,7 @@ function checkAddress(addr: string, what: string): string {
   if (at <= 0 || at === addr.length - 1) throw new WirekitError("ERR_USAGE", `${what}: '${addr}' is not an address of the form user@domain`);
   const local = addr.slice(0, at);
   const domain = addr.slice(at + 1);
-  if (/[\s<>()\[\],;:\\]/.test(local.replace(/^"(.*)"$/, "x"))) throw new WirekitError("ERR_USAGE", `${what}: '${addr}' has characters not allowed in an address`);
+  if (/[\s<>()[\],;:\\]/.test(local.replace(/^"(.*)"$/, "x"))) throw new WirekitError("ERR_USAGE", `${what}: '${addr}' has characters not allowed in an address`);
   if (/[^\x21-\x7e]/.test(local)) throw new WirekitError("ERR_USAGE", `${what}: non-ASCII local part in '${addr}' is not supported (needs SMTPUTF8 end to end)`);
   const literal = /^\[[0-9A-Fa-f:.]+\]$/.test(domain);
   const ascii = literal ? domain : domainToASCII(domain);

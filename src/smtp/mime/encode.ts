@@ -80,7 +80,7 @@ export function encodeQuotedPrintable(data: Uint8Array): string {
 
 /** True when the text needs a MIME encoding to travel as 7-bit lines of at most `maxLine` octets. */
 export function needsTransferEncoding(text: string, maxLine = 76): boolean {
-  if (/[^\x09\x0a\x0d\x20-\x7e]/.test(text)) return true;
+  if (/[^\t\n\r\x20-\x7e]/.test(text)) return true;
   return text.split(/\r\n|\r|\n/).some((l) => l.length > maxLine || /[ \t]$/.test(l));
 }
 
