@@ -29,7 +29,7 @@ export type TranscriptEntry =
 export function transcriptLines(e: TranscriptEntry): string[] {
   switch (e.kind) {
     case "connect":
-      return [`* connected to ${e.host} (${e.address}) port ${e.port}${e.tls ? " (TLS from the first byte)" : ""}`];
+      return [`* connected to ${e.host === e.address ? e.host : `${e.host} (${e.address})`} port ${e.port}${e.tls ? " (TLS from the first byte)" : ""}`];
     case "client":
       return [`C: ${e.text}`];
     case "server":
