@@ -14,8 +14,9 @@ type Tty = NonNullable<CliContext["stdin"]>;
  * const pw = await readSecret(process.stdin, process.stderr, "Password: ");
  */
 export function readSecret(input: Tty, output: OutStream, prompt: string, signal?: AbortSignal): Promise<string> {
-  output.write(prompt);
+  // Echo off before the prompt appears, so a fast typist (or a script) cannot beat it.
   input.setRawMode?.(true);
+  output.write(prompt);
   input.resume();
   let value = "";
   return new Promise<string>((resolve, reject) => {

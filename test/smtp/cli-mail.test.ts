@@ -112,11 +112,13 @@ describe("wirekit mail", () => {
     } });
     let stdout = "";
     let stderr = "";
+    let rawAtPrompt: boolean | undefined;
     const ctx: CliContext = {
       stdout: { write: (s: string) => (stdout += s) },
       stderr: {
         write: (s: string) => {
           stderr += s;
+          if (s.startsWith("Password for")) rawAtPrompt = stdin.rawModes.at(-1);
           if (s.startsWith("Password for")) setImmediate(() => stdin.write(`${PASSWORD}x\u007f\r`));
           return true;
         },
@@ -132,6 +134,7 @@ describe("wirekit mail", () => {
     assert.equal(code, 0, stderr);
     assert.match(stderr, /^Password for student: \n/);
     assert.deepEqual(stdin.rawModes, [true, false]);
+    assert.equal(rawAtPrompt, true, "echo must be off before the prompt is shown");
     secretsAbsent(stdout + stderr);
     assert.match(stdout, /^message accepted: 250 /);
   });
