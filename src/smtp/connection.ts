@@ -87,6 +87,11 @@ export class SmtpConnection {
     if (!drained) throw new WirekitError("ERR_CONNECT", "the server closed the connection while we were sending");
   }
 
+  /** True when a complete reply is waiting to be read. */
+  get hasReply(): boolean {
+    return this.#replies.length > 0;
+  }
+
   /** Drop every byte received but not consumed (replies and partial lines); returns how many. */
   discardBuffered(): number {
     let n = this.#reader.discard();
@@ -128,7 +133,8 @@ export class SmtpConnection {
       };
       const onAbort = (): void => {
         cleanup();
-        reject(new WirekitError("ERR_TARGET", "interrupted"));
+        const reason: unknown = this.signal?.reason;
+        reject(reason instanceof WirekitError ? reason : new WirekitError("ERR_TARGET", "interrupted"));
       };
       const timer = this.clock.setTimeout(() => {
         cleanup();

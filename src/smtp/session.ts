@@ -143,9 +143,19 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
         record({ kind: "client", at: at(), text: action.display });
         await conn.write(Buffer.from(`${action.line}\r\n`, "utf8"), timeoutMs);
       } else if (action.kind === "send-message") {
-        for (let i = 0; i < wire.length; i += WRITE_CHUNK) await conn.write(wire.subarray(i, i + WRITE_CHUNK), timeoutMs);
-        record({ kind: "message", at: at(), octets: messageSize, wireOctets: wire.length });
-        record({ kind: "client", at: at(), text: "." });
+        let sent = 0;
+        try {
+          for (; sent < wire.length; sent += WRITE_CHUNK) await conn.write(wire.subarray(sent, sent + WRITE_CHUNK), timeoutMs);
+        } catch (err) {
+          // A server may refuse mid-message (552 too big) and hang up: its reply explains more
+          // than our broken pipe, so read it if it came.
+          if (!conn.hasReply) throw err;
+          record({ kind: "note", at: at(), text: `the server replied after ${sent} of ${wire.length} octets of the message` });
+        }
+        if (sent >= wire.length) {
+          record({ kind: "message", at: at(), octets: messageSize, wireOctets: wire.length });
+          record({ kind: "client", at: at(), text: "." });
+        }
         d.onMessageSent();
       }
     }

@@ -147,6 +147,32 @@ describe("sendMail against hostile scripted servers", () => {
     assert.equal(r.error?.code, "ERR_PROTOCOL");
   });
 
+  it("reads the server's refusal when it answers and hangs up in the middle of a large message", async () => {
+    const p = await start((socket) => {
+      let inData = false;
+      let got = 0;
+      smtpScript(socket, "220 x\r\n", (line, s) => {
+        if (line.startsWith("EHLO")) return "250 x\r\n"; // no SIZE: the server finds out itself
+        if (line !== "DATA") return basic(line);
+        inData = true;
+        s.write("354 go\r\n");
+        s.on("data", (d: Buffer) => {
+          got += d.length;
+          if (inData && got > 100_000) {
+            inData = false;
+            s.end("552 5.3.4 Message size exceeds fixed limit\r\n", () => s.destroy());
+          }
+        });
+        return "upgrade";
+      });
+    });
+    const big = Buffer.from(`Subject: big\r\n\r\n${`${"x".repeat(70)}\r\n`.repeat(200_000)}`);
+    const r = await sendMail({ host: "127.0.0.1", port: p.port, tls: "none", from: "a@x.test", recipients: ["b@x.test"], message: big, timeoutMs: 20_000 });
+    assert.equal(r.outcome.status, "permanent-failure", r.error?.message);
+    assert.equal(r.outcome.reply?.code, 552);
+    assert.equal(r.outcome.phase, "end of data");
+  });
+
   it("reports a refused connection as ERR_CONNECT", async () => {
     const p = await start(() => {});
     const port = p.port;
