@@ -45,7 +45,7 @@ Message:
   --from ADDR           sender, "user@example.com" or "Name <user@example.com>"
   --to/--cc/--bcc ADDR  recipients (repeatable; Bcc is never written in the headers)
   --subject S           subject (non-ASCII is encoded per RFC 2047)
-  --text S, --text-file F   plain-text body (UTF-8)
+  --text S, --text-file F   plain-text body (UTF-8; --text-file - reads standard input)
   --html-file F         HTML body (with a text body: multipart/alternative)
   --attach FILE         attach a file (repeatable; type from its extension)
   --inline FILE         an image for the HTML body, referenced as <img src="cid:NAME"> (repeatable)
@@ -115,8 +115,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const tlsMode: TlsMode = values.tls ? "implicit" : values.starttls ? "starttls" : values["no-tls"] ? "none" : "auto";
 
   const random = values.seed === undefined ? secureRandom : createRandom(intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1));
-  const text = values["text-file"] !== undefined ? await readText(values["text-file"]) : values.text;
-  const html = values["html-file"] !== undefined ? await readText(values["html-file"]) : undefined;
+  const text = values["text-file"] !== undefined ? await readText(values["text-file"], ctx) : values.text;
+  const html = values["html-file"] !== undefined ? await readText(values["html-file"], ctx) : undefined;
   const built = buildMessage({
     from,
     to,
@@ -214,7 +214,13 @@ function parseHeaderOption(h: string): [string, string] {
   return [name, h.slice(i + 1).trim()];
 }
 
-async function readText(path: string): Promise<string> {
+async function readText(path: string, ctx: CliContext): Promise<string> {
+  if (path === "-") {
+    if (ctx.stdin === undefined) throw usageError("no standard input to read the body from");
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+    return Buffer.concat(chunks).toString("utf8");
+  }
   try {
     return await readFile(path, "utf8");
   } catch (e) {

@@ -63,6 +63,25 @@ describe("wirekit mail", () => {
     assert.match(a.stderr, /envelope from <student@lab\.test> to <teacher@lab\.test>, <hidden@lab\.test>; nothing sent/);
   });
 
+  it("reads the text body from standard input with --text-file -", async () => {
+    const stdin = new PassThrough();
+    stdin.end("from stdin\n.\n");
+    let stdout = "";
+    const ctx: CliContext = {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: () => true },
+      env: {},
+      clock: new FakeClock(),
+      signal: new AbortController().signal,
+      debug: false,
+      onStatusRequest: () => () => {},
+      stdin,
+    };
+    const code = await runCli(["mail", "--dry-run", "--from", "a@lab.test", "--to", "b@lab.test", "--text-file", "-"], ctx);
+    assert.equal(code, 0);
+    assert.ok(stdout.endsWith("\n\nfrom stdin\n.\n"), stdout);
+  });
+
   it("refuses a password on the command line", async () => {
     const r = await runCliCapture([...base(), "--user", USER, "--password", PASSWORD]);
     assert.equal(r.code, 2);
