@@ -5,6 +5,7 @@
  * Two outputs: a self-contained SVG written here (no browser, no fonts to fetch; XML-escaped so
  * server text cannot break it) and Mermaid text for tools that render Mermaid.
  */
+import { formatHostPort } from "../core/address.js";
 import { transcriptLines, type TranscriptEntry } from "./transcript.js";
 
 export interface DiagramOptions {
@@ -45,7 +46,7 @@ function rows(transcript: readonly TranscriptEntry[]): Row[] {
 
 function serverLabel(transcript: readonly TranscriptEntry[]): string {
   const c = transcript.find((e) => e.kind === "connect");
-  return c?.kind === "connect" ? `server ${c.host}:${c.port}` : "server";
+  return c?.kind === "connect" ? `server ${formatHostPort(c.host, c.port)}` : "server";
 }
 
 /** Escape text for XML character data and attribute values; drop characters XML forbids. */

@@ -9,7 +9,7 @@
 import { hostname } from "node:os";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { resolveHost, addressFamily } from "../core/address.js";
+import { resolveHost, addressFamily, formatHostPort } from "../core/address.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { WirekitError, fromSystemError, type ErrorCode } from "../core/errors.js";
 import { publish } from "../core/events.js";
@@ -112,10 +112,10 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   try {
     record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
     if (tlsMode === "implicit") {
-      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", timeoutMs, `connect to ${options.host}:${port}`);
+      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", timeoutMs, `connect to ${formatHostPort(options.host, port)}`);
       record(tlsEntry(conn.socket as TLSSocket, at()));
     } else {
-      await conn.open(() => netConnect({ host: target.address, port }), "connect", timeoutMs, `connect to ${options.host}:${port}`);
+      await conn.open(() => netConnect({ host: target.address, port }), "connect", timeoutMs, `connect to ${formatHostPort(options.host, port)}`);
     }
     const d = new SmtpDialogue({
       clientName: options.clientName ?? defaultClientName(conn.socket?.localAddress),
@@ -161,7 +161,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
     }
     return finish(d.outcome ?? d.onConnectionLost("ERR_PROTOCOL", "the dialogue ended early"));
   } catch (err) {
-    const e = err instanceof WirekitError ? err : fromSystemError(err, `${options.host}:${port}`);
+    const e = err instanceof WirekitError ? err : fromSystemError(err, formatHostPort(options.host, port));
     // A server that hangs up after QUIT without a 221 has still done its job.
     if (dialogue?.phase !== "QUIT") record({ kind: "error", at: at(), text: e.message });
     if (dialogue !== undefined) return finish(dialogue.onConnectionLost(e.code, e.message));

@@ -8,7 +8,7 @@ import { PassThrough } from "node:stream";
 import { FakeClock } from "../../src/core/clock.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
-import { runCliCapture } from "../helpers/cli.js";
+import { runCliCapture, spawnCli } from "../helpers/cli.js";
 import { PASSWORD, USER, startSmtpPeer, testCert, type SmtpPeer } from "./peer.js";
 
 const GOLDEN = [
@@ -80,6 +80,19 @@ describe("wirekit mail", () => {
     const code = await runCli(["mail", "--dry-run", "--from", "a@lab.test", "--to", "b@lab.test", "--text-file", "-"], ctx);
     assert.equal(code, 0);
     assert.ok(stdout.endsWith("\n\nfrom stdin\n.\n"), stdout);
+  });
+
+  it("runs as a real process: --dry-run exits 0 with the message, a closed port exits 1 with one line", async () => {
+    const dry = await spawnCli(["mail", "--dry-run", "--from", "a@lab.test", "--to", "b@lab.test", "--bcc", "c@lab.test", "--subject", "s", "--text", "t"]).done;
+    assert.equal(dry.code, 0);
+    assert.match(dry.stdout, /^Date: .+ \+0000\nMessage-ID: <[0-9a-f]{24}@lab\.test>\nFrom: a@lab\.test\nTo: b@lab\.test\nSubject: s\nMIME-Version: 1\.0\n/);
+    assert.ok(!/bcc/i.test(dry.stdout));
+    const closed = await startSmtpPeer();
+    const port = closed.port;
+    await closed.close();
+    const refused = await spawnCli(["mail", "--server", `127.0.0.1:${port}`, "--from", "a@lab.test", "--to", "b@lab.test", "--quiet"]).done;
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `wirekit: connect to 127.0.0.1:${port}: connection refused\n`);
   });
 
   it("refuses a password on the command line", async () => {
