@@ -33,6 +33,7 @@ Transport:
   --insecure            do not verify the server's certificate (prints a warning)
   --timeout T           timeout for connecting and for each reply (default 30s)
   --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
+  --pipelining          send MAIL, RCPT and DATA in one batch when the server offers PIPELINING
   -4, -6                use IPv4 / IPv6
 
 Authentication:
@@ -73,6 +74,7 @@ const OPTIONS = {
   insecure: { type: "boolean" },
   timeout: { type: "string" },
   ehlo: { type: "string" },
+  pipelining: { type: "boolean" },
   ipv4: { type: "boolean", short: "4" },
   ipv6: { type: "boolean", short: "6" },
   user: { type: "string" },
@@ -159,6 +161,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     recipients: envelope(to, cc, bcc),
     message: built.bytes,
     allowPlainAuth: values["allow-plain-auth"] === true,
+    pipelining: values.pipelining === true,
     insecure: values.insecure === true,
     timeoutMs: durationOption(values.timeout, "timeout", 30_000, 1),
     clock: ctx.clock,

@@ -2,7 +2,7 @@
  * The SMTP client dialogue as a pure state machine (RFC 5321 §3–4): greeting, EHLO (HELO when
  * EHLO is refused, §3.2), STARTTLS and EHLO again (RFC 3207 §4.2: forget what was learned before
  * TLS), AUTH PLAIN (RFC 4616) or LOGIN (draft-murchison-sasl-login) per RFC 4954, MAIL FROM with
- * SIZE= (RFC 1870), one RCPT TO per recipient (a refused recipient is reported, the rest still get
+ * SIZE= (RFC 1870) — optionally pipelined with the RCPTs and DATA (RFC 2920) —, one RCPT TO per recipient (a refused recipient is reported, the rest still get
  * the message, §3.3), DATA, the message, QUIT. Replies go in, actions come out; no sockets, no time.
  * Secrets never appear in the `display` text of an action.
  */
@@ -26,6 +26,8 @@ export interface DialogueOptions {
   from: string;
   /** Envelope recipients (To, Cc and Bcc). */
   recipients: string[];
+  /** Send MAIL, RCPT and DATA in one batch when the server offers PIPELINING. @default false */
+  pipelining?: boolean;
   /** Size of the message in octets, for SIZE= and the server's limit. */
   messageSize: number;
 }
@@ -36,6 +38,10 @@ export type Phase = "greeting" | "EHLO" | "HELO" | "STARTTLS" | "AUTH" | "MAIL F
 /** What the driver must do next. */
 export type DialogueAction =
   | { kind: "send"; line: string; display: string }
+  /** Several commands written at once (PIPELINING); their replies arrive one by one. */
+  | { kind: "send-batch"; lines: Array<{ line: string; display: string }> }
+  /** Nothing to send: read the next reply (the rest of a pipelined batch). */
+  | { kind: "wait" }
   | { kind: "upgrade-tls" }
   | { kind: "send-message" }
   | { kind: "close" };
@@ -83,6 +89,8 @@ export class SmtpDialogue {
   #mechanism: AuthMechanism | undefined;
   #outcome: DialogueOutcome | undefined;
   #failed: Omit<DialogueOutcome, "recipients" | "tls"> | undefined;
+  #batch = false;
+  #batchFailure: Omit<DialogueOutcome, "recipients" | "tls"> | undefined;
 
   constructor(options: DialogueOptions) {
     this.#o = options;
@@ -132,18 +140,40 @@ export class SmtpDialogue {
       case "AUTH":
         return this.#authReply(r);
       case "MAIL FROM":
+        if (this.#batch) {
+          // Pipelined (RFC 2920): the RCPT TO and DATA replies are on their way; read them all.
+          if (r.code !== 250) this.#batchFailure = this.#failure(r, "ERR_REJECTED");
+          this.#phase = "RCPT TO";
+          return { kind: "wait" };
+        }
         if (r.code !== 250) return this.#fail(r, "ERR_REJECTED");
         return this.#rcpt();
       case "RCPT TO": {
         const address = this.#o.recipients[this.#rcptIndex] ?? "";
         this.#recipients.push({ address, accepted: r.code === 250 || r.code === 251, reply: r });
         this.#rcptIndex++;
-        if (this.#rcptIndex < this.#o.recipients.length) return this.#rcpt();
+        if (this.#rcptIndex < this.#o.recipients.length) return this.#batch ? { kind: "wait" } : this.#rcpt();
         const refused = this.#recipients.filter((x) => !x.accepted);
-        if (refused.length === this.#recipients.length) return this.#fail(r, "ERR_REJECTED", true, "every recipient was refused");
+        if (refused.length === this.#recipients.length && this.#batchFailure === undefined) {
+          this.#batchFailure = this.#failure(r, "ERR_REJECTED", "every recipient was refused");
+        }
+        if (this.#batch) {
+          this.#phase = "DATA";
+          return { kind: "wait" };
+        }
+        if (this.#batchFailure !== undefined) return this.#quitWith(this.#batchFailure);
         return this.#send("DATA", "DATA");
       }
       case "DATA":
+        if (this.#batchFailure !== undefined) {
+          // A server that says 354 to a transaction without a sender or recipients is broken;
+          // hang up rather than send anything (no QUIT: we are in data mode).
+          if (r.code === 354) {
+            this.#failed = this.#batchFailure;
+            return this.#finish();
+          }
+          return this.#quitWith(this.#batchFailure);
+        }
         if (r.code !== 354) return this.#fail(r, r.code >= 400 ? "ERR_REJECTED" : "ERR_PROTOCOL");
         return { kind: "send-message" };
       case "end of data":
@@ -238,7 +268,15 @@ export class SmtpDialogue {
       return this.#failLocal("ERR_REJECTED", `the message is ${this.#o.messageSize} octets but the server accepts at most ${limit} (SIZE)`, "permanent-failure");
     }
     const size = limit !== undefined ? ` SIZE=${this.#o.messageSize}` : "";
-    return this.#send("MAIL FROM", `MAIL FROM:<${this.#o.from}>${size}`);
+    const mail = `MAIL FROM:<${this.#o.from}>${size}`;
+    if (this.#o.pipelining === true && hasCapability(caps, "PIPELINING")) {
+      // RFC 2920 §3.1: MAIL, every RCPT and DATA may go in one batch; DATA is the last of it.
+      this.#batch = true;
+      this.#phase = "MAIL FROM";
+      const lines = [mail, ...this.#o.recipients.map((a) => `RCPT TO:<${a}>`), "DATA"];
+      return { kind: "send-batch", lines: lines.map((line) => ({ line, display: line })) };
+    }
+    return this.#send("MAIL FROM", mail);
   }
 
   #rcpt(): DialogueAction {
@@ -252,13 +290,22 @@ export class SmtpDialogue {
 
   /** The server said no: remember why, then QUIT politely (unless it is already closing). */
   #fail(r: SmtpReply, code: ErrorCode, quit = true, why?: string): DialogueAction {
+    this.#failed = this.#failure(r, code, why);
+    if (!quit) return this.#finish();
+    return this.#send("QUIT", "QUIT");
+  }
+
+  #quitWith(f: Omit<DialogueOutcome, "recipients" | "tls">): DialogueAction {
+    this.#failed = f;
+    return this.#send("QUIT", "QUIT");
+  }
+
+  #failure(r: SmtpReply, code: ErrorCode, why?: string): Omit<DialogueOutcome, "recipients" | "tls"> {
     const cls = replyClass(r);
     const status: OutcomeStatus = cls === "temporary" ? "temporary-failure" : cls === "permanent" ? "permanent-failure" : "failed";
     const label = status === "temporary-failure" ? "temporary failure" : status === "permanent-failure" ? "permanent failure" : "unexpected reply";
     const message = `${label} ${this.#phase === "greeting" ? "in the greeting" : `after ${this.#phase}`}${why ? ` (${why})` : ""}: ${formatReply(r)}`;
-    this.#failed = { status, reply: r, phase: this.#phase, error: { code, message } };
-    if (!quit) return this.#finish();
-    return this.#send("QUIT", "QUIT");
+    return { status, reply: r, phase: this.#phase, error: { code, message } };
   }
 
   #failLocal(code: ErrorCode, message: string, status: OutcomeStatus = "failed"): DialogueAction {

@@ -39,6 +39,8 @@ export interface SendMailOptions {
   insecure?: boolean;
   /** Name sent in EHLO. @default the host name, or an address literal */
   clientName?: string;
+  /** Send MAIL, RCPT and DATA in one batch when the server offers PIPELINING (RFC 2920). @default false */
+  pipelining?: boolean;
   /** Timeout for connecting and for each reply, ms. @default 30000 */
   timeoutMs?: number;
   /** Timeout for the reply after the end of data, ms (RFC 5321 §4.5.3.2.6: 10 min). @default 600000 */
@@ -80,6 +82,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   const port = options.port ?? (tlsMode === "implicit" ? 465 : 587);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const dataTimeoutMs = options.dataTimeoutMs ?? 600_000;
+  if (options.recipients.length === 0) throw new WirekitError("ERR_USAGE", "no recipients");
   // Stuff before connecting, so a message that cannot be sent fails without touching the server.
   const stuffer = new DotStuffer();
   const wire = Buffer.concat([stuffer.push(options.message), stuffer.end()]);
@@ -124,6 +127,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
       from: options.from,
       recipients: options.recipients,
       messageSize,
+      pipelining: options.pipelining ?? false,
       ...(options.auth === undefined ? {} : { auth: options.auth }),
     });
     dialogue = d;
@@ -139,7 +143,10 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
         action = d.onTlsEstablished();
       }
       if (action.kind === "close") break;
-      if (action.kind === "send") {
+      if (action.kind === "send-batch") {
+        for (const l of action.lines) record({ kind: "client", at: at(), text: l.display });
+        await conn.write(Buffer.from(action.lines.map((l) => `${l.line}\r\n`).join(""), "utf8"), timeoutMs);
+      } else if (action.kind === "send") {
         record({ kind: "client", at: at(), text: action.display });
         await conn.write(Buffer.from(`${action.line}\r\n`, "utf8"), timeoutMs);
       } else if (action.kind === "send-message") {

@@ -106,4 +106,38 @@ describe("SMTP dialogue (pure)", () => {
     run(d, [R(220), R(250, "mx"), R(250), R(250), R(354), R(250)]);
     assert.equal(d.onConnectionLost("ERR_CONNECT", "closed").status, "accepted");
   });
+
+  it("pipelines MAIL, RCPT and DATA in one batch when asked and offered (RFC 2920)", () => {
+    const d = dialogue({ tls: "none", pipelining: true, recipients: ["a@t", "b@t"] });
+    d.onReply(R(220));
+    const batch = d.onReply(R(250, "mx", "PIPELINING"));
+    assert.deepEqual(batch.kind === "send-batch" ? batch.lines.map((l) => l.line) : batch, ["MAIL FROM:<a@x.test>", "RCPT TO:<a@t>", "RCPT TO:<b@t>", "DATA"]);
+    assert.deepEqual([R(250), R(550), R(250), R(354)].map((r) => d.onReply(r).kind), ["wait", "wait", "wait", "send-message"]);
+    const plain = dialogue({ tls: "none", pipelining: true });
+    plain.onReply(R(220));
+    assert.equal(plain.onReply(R(250, "mx")).kind, "send");
+  });
+
+  it("reads every pipelined reply after a refused MAIL FROM, then QUITs with the MAIL refusal", () => {
+    const d = dialogue({ tls: "none", pipelining: true });
+    d.onReply(R(220));
+    d.onReply(R(250, "mx", "PIPELINING"));
+    assert.equal(d.onReply(R(553, "5.7.1 sender refused")).kind, "wait");
+    assert.equal(d.onReply(R(503, "5.5.1 need MAIL")).kind, "wait");
+    const a = d.onReply(R(503, "5.5.1 no valid recipients"));
+    assert.ok(a.kind === "send" && a.line === "QUIT");
+    d.onReply(R(221));
+    assert.equal(d.outcome?.phase, "MAIL FROM");
+    assert.equal(d.outcome?.reply?.code, 553);
+  });
+
+  it("hangs up without sending anything when a broken server says 354 after every recipient was refused", () => {
+    const d = dialogue({ tls: "none", pipelining: true });
+    d.onReply(R(220));
+    d.onReply(R(250, "mx", "PIPELINING"));
+    d.onReply(R(250));
+    d.onReply(R(550));
+    assert.equal(d.onReply(R(354)).kind, "close");
+    assert.equal(d.outcome?.status, "permanent-failure");
+  });
 });

@@ -144,6 +144,25 @@ describe("sendMail against smtp-server", () => {
     assert.deepEqual(p.received[0]?.to, ["a@lab.test", "b@lab.test"]);
   });
 
+  it("pipelines MAIL, RCPT and DATA with --pipelining and still reports each recipient", async () => {
+    const p = await peer({
+      onRcptTo(addr, _s, cb) {
+        if (addr.address.startsWith("nobody")) cb(Object.assign(new Error("No such user"), { responseCode: 550 }));
+        else cb();
+      },
+    });
+    const r = await send(p, ca, { pipelining: true, recipients: ["a@lab.test", "nobody@lab.test"] });
+    assert.equal(r.outcome.status, "accepted", r.error?.message);
+    assert.deepEqual(r.outcome.recipients.map((x) => x.accepted), [true, false]);
+    const kinds = r.transcript.map((e) => (e.kind === "client" ? `C ${e.text.split(/[ :]/)[0]}` : e.kind === "server" ? `S ${e.code}` : e.kind));
+    const i = kinds.indexOf("C MAIL");
+    assert.deepEqual(kinds.slice(i, i + 8), ["C MAIL", "C RCPT", "C RCPT", "C DATA", "S 250", "S 250", "S 550", "S 354"]);
+    assert.deepEqual(p.received[0]?.to, ["a@lab.test"]);
+    const all = await send(p, ca, { pipelining: true, recipients: ["nobody@lab.test"] });
+    assert.equal(all.outcome.status, "permanent-failure");
+    assert.equal(p.received.length, 1);
+  });
+
   it("fails permanently when every recipient is refused, without sending DATA", async () => {
     const p = await peer({ onRcptTo: (_a, _s, cb) => cb(Object.assign(new Error("Relay denied"), { responseCode: 554 })) });
     const r = await send(p, ca, { recipients: ["x@elsewhere.test", "y@elsewhere.test"] });
