@@ -185,6 +185,10 @@ describe("wirekit mail", () => {
     const r = await runCliCapture(args);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^wirekit: permanent failure after RCPT TO \(every recipient was refused\): 550 .*No such user$/m);
+    const json = await runCliCapture([...args, "--json"]);
+    assert.equal(json.code, 1);
+    const doc = JSON.parse(json.stdout) as { status: string; phase: string; reply: { code: number }; error: { code: string } };
+    assert.deepEqual([doc.status, doc.phase, doc.reply.code, doc.error.code], ["permanent-failure", "RCPT TO", 550, "ERR_REJECTED"]);
   });
 
   it("warns on --insecure and then does not verify the certificate", async () => {

@@ -140,6 +140,20 @@ describe("buildMessage", () => {
     assert.deepEqual(parsed.attachments[0]?.content, img);
   });
 
+  it("keeps a 5000-character HTML line under 998 octets on the wire by switching to quoted-printable", async () => {
+    const html = `<p>${"word ".repeat(1000)}</p>`;
+    const m = buildMessage({ ...base, text: "t", html });
+    const raw = m.bytes.toString("latin1");
+    assert.ok(raw.split("\r\n").every((l) => l.length <= 76), "every line at most 76");
+    assert.equal((await simpleParser(m.bytes)).html, html);
+  });
+
+  it("writes extra headers and refuses bad header names", () => {
+    const m = buildMessage({ ...base, headers: [["X-Course", "Networks 101"]] }).bytes.toString("latin1");
+    assert.match(m, /\r\nX-Course: Networks 101\r\n/);
+    assert.throws(() => buildMessage({ ...base, headers: [["Bad Name", "x"]] }), { code: "ERR_USAGE" });
+  });
+
   it("refuses inline images without an HTML body", () => {
     assert.throws(() => buildMessage({ ...base, inline: [{ filename: "a.png", content: Buffer.alloc(1) }] }), { code: "ERR_USAGE" });
   });
