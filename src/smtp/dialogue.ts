@@ -146,6 +146,8 @@ export class SmtpDialogue {
           this.#phase = "RCPT TO";
           return { kind: "wait" };
         }
+        // 530 (RFC 4954 §6): the server wants AUTH first.
+        if (r.code === 530) return this.#fail(r, "ERR_AUTH", true, "the server requires authentication");
         if (r.code !== 250) return this.#fail(r, "ERR_REJECTED");
         return this.#rcpt();
       case "RCPT TO": {

@@ -63,6 +63,13 @@ describe("SMTP dialogue (pure)", () => {
     assert.equal(d.outcome?.error?.code, "ERR_TLS");
   });
 
+  it("ends the session when STARTTLS is offered but refused, never falling back to plaintext", () => {
+    const d = dialogue({ auth: { user: "u", password: "p" } });
+    assert.deepEqual(run(d, [R(220), EHLO_TLS, R(454, "4.7.0 TLS not available"), R(221)]), ["EHLO me.test", "STARTTLS", "QUIT", "<close>"]);
+    assert.equal(d.outcome?.error?.code, "ERR_TLS");
+    assert.equal(d.outcome?.status, "temporary-failure");
+  });
+
   it("refuses AUTH without TLS unless allowed", () => {
     const d = dialogue({ tls: "none", auth: { user: "u", password: "p" } });
     assert.deepEqual(run(d, [R(220), EHLO_TLS]), ["EHLO me.test", "QUIT"]);

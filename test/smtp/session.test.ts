@@ -185,6 +185,13 @@ describe("sendMail against smtp-server", () => {
     assert.match(r.error?.message ?? "", /^temporary failure after end of data: 451 .*Greylisted/);
   });
 
+  it("reports a server that requires AUTH (530) as ERR_AUTH", async () => {
+    const p = await peer({ authOptional: false });
+    const r = await send(p, ca);
+    assert.equal(r.error?.code, "ERR_AUTH");
+    assert.equal(r.outcome.reply?.code, 530);
+  });
+
   it("reports a 5xx to MAIL FROM as a permanent failure", async () => {
     const p = await peer({ onMailFrom: (_a, _s, cb) => cb(Object.assign(new Error("Sender blocked"), { responseCode: 553 })) });
     const r = await send(p, ca);
