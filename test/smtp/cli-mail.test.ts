@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { spawn, spawnSync } from "node:child_process";
 import { FakeClock } from "../../src/core/clock.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
-import { runCliCapture, spawnCli } from "../helpers/cli.js";
+import { BIN, runCliCapture, spawnCli } from "../helpers/cli.js";
 import { PASSWORD, USER, startSmtpPeer, testCert, type SmtpPeer } from "./peer.js";
 
 const GOLDEN = [
@@ -169,6 +170,42 @@ describe("wirekit mail", () => {
     assert.equal(rawAtPrompt, true, "echo must be off before the prompt is shown");
     secretsAbsent(stdout + stderr);
     assert.match(stdout, /^message accepted: 250 /);
+  });
+
+  it("does not echo the password on a real terminal (python3's pty as the terminal)", async (t) => {
+    if (spawnSync("python3", ["-c", "import pty"]).status !== 0) {
+      t.skip("python3 is not installed (.ci/run installs it)");
+      return;
+    }
+    // The "user" types the password as soon as the prompt appears, as fast as a script can.
+    const py = [
+      "import os, pty, sys, time",
+      "pid, fd = pty.fork()",
+      "if pid == 0:",
+      "    os.execv(sys.argv[1], sys.argv[1:])",
+      "out = b''; sent = False; end = time.time() + 60",
+      "while time.time() < end:",
+      "    try: data = os.read(fd, 4096)",
+      "    except OSError: break",
+      "    if not data: break",
+      "    out += data",
+      "    if not sent and b'Password for' in out:",
+      "        os.write(fd, os.environ['PW'].encode() + b'\\r'); sent = True",
+      "_, st = os.waitpid(pid, 0)",
+      "sys.stdout.write(out.decode('utf-8', 'replace'))",
+      "sys.exit(os.waitstatus_to_exitcode(st))",
+    ].join("\n");
+    const args = ["-c", py, process.execPath, BIN, ...base(), "--user", USER, "--quiet"];
+    const env: NodeJS.ProcessEnv = { ...process.env, PW: PASSWORD, NO_COLOR: "1" };
+    delete env.WIREKIT_SMTP_PASSWORD;
+    const child = spawn("python3", args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+    assert.equal(code, 0, out);
+    assert.match(out, /Password for student: /);
+    assert.match(out, /message accepted: 250 /);
+    secretsAbsent(out);
   });
 
   it("prints only the outcome with --quiet, listing a refused recipient", async () => {
