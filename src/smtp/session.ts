@@ -41,8 +41,10 @@ export interface SendMailOptions {
   clientName?: string;
   /** Send MAIL, RCPT and DATA in one batch when the server offers PIPELINING (RFC 2920). @default false */
   pipelining?: boolean;
-  /** Timeout for connecting and for each reply, ms. @default 30000 */
+  /** Timeout for each reply (and for connecting, unless `connectTimeoutMs`), ms. @default 30000 */
   timeoutMs?: number;
+  /** Timeout for the TCP connection (and the TLS handshake with implicit TLS), ms. @default timeoutMs */
+  connectTimeoutMs?: number;
   /** Timeout for the reply after the end of data, ms (RFC 5321 §4.5.3.2.6: 10 min). @default 600000 */
   dataTimeoutMs?: number;
   /** Force IPv4 or IPv6. @default whatever the resolver answers first */
@@ -81,6 +83,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   const tlsMode = options.tls ?? "auto";
   const port = options.port ?? (tlsMode === "implicit" ? 465 : 587);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? timeoutMs;
   const dataTimeoutMs = options.dataTimeoutMs ?? 600_000;
   if (options.recipients.length === 0) throw new WirekitError("ERR_USAGE", "no recipients");
   // Stuff before connecting, so a message that cannot be sent fails without touching the server.
@@ -115,10 +118,10 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   try {
     record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
     if (tlsMode === "implicit") {
-      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", timeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
       record(tlsEntry(conn.socket as TLSSocket, at()));
     } else {
-      await conn.open(() => netConnect({ host: target.address, port }), "connect", timeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => netConnect({ host: target.address, port }), "connect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
     }
     const d = new SmtpDialogue({
       clientName: options.clientName ?? defaultClientName(conn.socket?.localAddress),

@@ -120,7 +120,7 @@ describe("sendMail against hostile scripted servers", () => {
 
   it("times out with ERR_TIMEOUT naming the greeting when the server never speaks", async () => {
     const p = await start(() => {});
-    const r = await sendMail({ host: "127.0.0.1", port: p.port, from: "a@x.test", recipients: ["b@x.test"], message: MESSAGE, timeoutMs: 300 });
+    const r = await sendMail({ host: "127.0.0.1", port: p.port, from: "a@x.test", recipients: ["b@x.test"], message: MESSAGE, timeoutMs: 300, connectTimeoutMs: 20_000 });
     assert.equal(r.error?.code, "ERR_TIMEOUT");
     assert.match(r.error?.message ?? "", /waiting for the greeting/);
     assert.equal(r.outcome.phase, "greeting");
