@@ -114,6 +114,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const bcc = (values.bcc ?? []).map((a) => parseMailbox(a, "--bcc"));
   if (to.length + cc.length + bcc.length === 0) throw usageError("missing --to ADDR (see --help)");
   const mechanism = parseMechanism(values.auth);
+  if (values.diagram !== undefined && ![".svg", ".mmd", ".mermaid"].includes(extname(values.diagram).toLowerCase())) {
+    throw usageError(`--diagram '${values.diagram}': the file name must end in .svg or .mmd`);
+  }
   const tlsMode: TlsMode = values.tls ? "implicit" : values.starttls ? "starttls" : values["no-tls"] ? "none" : "auto";
 
   const random = values.seed === undefined ? secureRandom : createRandom(intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1));

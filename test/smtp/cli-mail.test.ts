@@ -249,6 +249,7 @@ describe("wirekit mail", () => {
       ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--tls", "--no-tls", "--server", "x"],
       ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--server", "x", "--auth", "cram-md5", "--user", "u"],
       ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--dry-run", "--text-file", join(dir, "missing.txt")],
+      ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--server", "x", "--diagram", "out.png"],
     ]) {
       const r = await runCliCapture(argv);
       assert.equal(r.code, 2, argv.join(" "));
