@@ -1,0 +1,296 @@
+/** `wirekit mail --server HOST[:PORT] ...`: parse, build the message, send it, print the dialogue. */
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { lookup as mimeLookup } from "mime-types";
+import { parseHostPort } from "../core/address.js";
+import { fromSystemError, usageError } from "../core/errors.js";
+import { createRandom, secureRandom } from "../core/random.js";
+import { renderDiagramMermaid, renderDiagramSvg } from "../smtp/diagram.js";
+import type { AuthMechanism, TlsMode } from "../smtp/dialogue.js";
+import { parseMailbox, type Mailbox } from "../smtp/mime/address.js";
+import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
+import { formatReply } from "../smtp/reply.js";
+import { sendMail, type SendMailResult } from "../smtp/session.js";
+import { transcriptLines } from "../smtp/transcript.js";
+import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import type { CliContext } from "./context.js";
+import { readSecret } from "./prompt.js";
+
+export const help = `wirekit mail — the SMTP mail client lab: speaks SMTP itself and shows every command and reply
+
+Usage:
+  wirekit mail --server HOST[:PORT] [--tls | --starttls | --no-tls] --from ADDR --to ADDR [--to ...]
+               [--cc ADDR ...] [--bcc ADDR ...] [--subject S] [--text S | --text-file F] [--html-file F]
+               [--attach FILE ...] [--inline FILE ...] [--user NAME] [--auth plain|login]
+               [--diagram OUT.svg|OUT.mmd] [--dry-run] [--quiet] [--json]
+
+Transport:
+  --server HOST[:PORT]  the mail server (port 465 with --tls, else 587)
+  --tls                 TLS from the first byte (SMTPS)
+  --starttls            plain connection upgraded with STARTTLS; fail if the server does not offer it
+  --no-tls              never use TLS (default: STARTTLS when the server offers it)
+  --ca FILE             trust this CA certificate (PEM) in addition to the system store
+  --insecure            do not verify the server's certificate (prints a warning)
+  --timeout T           timeout for connecting and for each reply (default 30s)
+  --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
+  --pipelining          send MAIL, RCPT and DATA in one batch when the server offers PIPELINING
+  -4, -6                use IPv4 / IPv6
+
+Authentication:
+  --user NAME           log in as NAME; the password comes from WIREKIT_SMTP_PASSWORD or a prompt
+                        that does not echo (never from the command line)
+  --auth plain|login    the SASL mechanism (default: PLAIN if offered, else LOGIN)
+  --allow-plain-auth    allow AUTH on a connection without TLS
+
+Message:
+  --from ADDR           sender, "user@example.com" or "Name <user@example.com>"
+  --to/--cc/--bcc ADDR  recipients (repeatable; Bcc is never written in the headers)
+  --subject S           subject (non-ASCII is encoded per RFC 2047)
+  --text S, --text-file F   plain-text body (UTF-8; --text-file - reads standard input)
+  --html-file F         HTML body (with a text body: multipart/alternative)
+  --attach FILE         attach a file (repeatable; type from its extension)
+  --inline FILE         an image for the HTML body, referenced as <img src="cid:NAME"> (repeatable)
+  --header "N: V"       an extra header (repeatable)
+  --seed N              seed for MIME boundaries and the Message-ID (reproducible output)
+
+Output:
+  --dry-run             print the message that would be sent and exit; no network
+  --diagram FILE        write the exchange as a sequence diagram (.svg picture or .mmd Mermaid)
+  --quiet               print only the outcome
+  --json                one JSON document: outcome, recipients and the full transcript
+
+Examples:
+  wirekit mail --server 127.0.0.1:2525 --no-tls --from me@lab.test --to you@lab.test --subject Hi --text "Hello"
+  WIREKIT_SMTP_PASSWORD=app-password wirekit mail --server smtp.example.edu --starttls --user me \\
+      --from me@example.edu --to you@example.com --subject Report --text-file body.txt --attach plot.png --diagram smtp.svg
+`;
+
+const OPTIONS = {
+  server: { type: "string" },
+  tls: { type: "boolean" },
+  starttls: { type: "boolean" },
+  "no-tls": { type: "boolean" },
+  ca: { type: "string" },
+  insecure: { type: "boolean" },
+  timeout: { type: "string" },
+  ehlo: { type: "string" },
+  pipelining: { type: "boolean" },
+  ipv4: { type: "boolean", short: "4" },
+  ipv6: { type: "boolean", short: "6" },
+  user: { type: "string" },
+  auth: { type: "string" },
+  "allow-plain-auth": { type: "boolean" },
+  from: { type: "string" },
+  to: { type: "string", multiple: true },
+  cc: { type: "string", multiple: true },
+  bcc: { type: "string", multiple: true },
+  subject: { type: "string" },
+  text: { type: "string" },
+  "text-file": { type: "string" },
+  "html-file": { type: "string" },
+  attach: { type: "string", multiple: true },
+  inline: { type: "string", multiple: true },
+  header: { type: "string", multiple: true },
+  seed: { type: "string" },
+  "dry-run": { type: "boolean" },
+  diagram: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  json: { type: "boolean" },
+} as const;
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv.some((a) => a === "--password" || a.startsWith("--password=") || a === "--pass")) {
+    throw usageError("a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt");
+  }
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  positionalArgs(positionals, []);
+  if ([values.tls, values.starttls, values["no-tls"]].filter(Boolean).length > 1) throw usageError("--tls, --starttls and --no-tls exclude each other");
+  if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.text !== undefined && values["text-file"] !== undefined) throw usageError("--text and --text-file exclude each other");
+  if (values.from === undefined) throw usageError("missing --from ADDR (see --help)");
+  const from = parseMailbox(values.from, "--from");
+  const to = (values.to ?? []).map((a) => parseMailbox(a, "--to"));
+  const cc = (values.cc ?? []).map((a) => parseMailbox(a, "--cc"));
+  const bcc = (values.bcc ?? []).map((a) => parseMailbox(a, "--bcc"));
+  if (to.length + cc.length + bcc.length === 0) throw usageError("missing --to ADDR (see --help)");
+  const mechanism = parseMechanism(values.auth);
+  if (values.diagram !== undefined && ![".svg", ".mmd", ".mermaid"].includes(extname(values.diagram).toLowerCase())) {
+    throw usageError(`--diagram '${values.diagram}': the file name must end in .svg or .mmd`);
+  }
+  const tlsMode: TlsMode = values.tls ? "implicit" : values.starttls ? "starttls" : values["no-tls"] ? "none" : "auto";
+
+  const random = values.seed === undefined ? secureRandom : createRandom(intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1));
+  const text = values["text-file"] !== undefined ? await readText(values["text-file"], ctx) : values.text;
+  const html = values["html-file"] !== undefined ? await readText(values["html-file"], ctx) : undefined;
+  const built = buildMessage({
+    from,
+    to,
+    cc,
+    subject: values.subject ?? "",
+    ...(text === undefined ? {} : { text }),
+    ...(html === undefined ? {} : { html }),
+    attachments: await Promise.all((values.attach ?? []).map(readAttachment)),
+    inline: await Promise.all((values.inline ?? []).map(readAttachment)),
+    headers: (values.header ?? []).map(parseHeaderOption),
+    date: ctx.clock.now(),
+    random,
+  });
+
+  if (values["dry-run"]) {
+    const shown = built.bytes.toString("latin1").replace(/\r\n/g, "\n");
+    ctx.stdout.write(shown.endsWith("\n") ? shown : `${shown}\n`);
+    ctx.stderr.write(`dry run: envelope from <${from.address}> to ${envelope(to, cc, bcc).map((a) => `<${a}>`).join(", ")}; nothing sent\n`);
+    return 0;
+  }
+
+  if (values.server === undefined) throw usageError("missing --server HOST[:PORT] (see --help)");
+  const server = parseHostPort(values.server, tlsMode === "implicit" ? 465 : 587);
+  if (values.insecure) ctx.stderr.write("wirekit: warning: --insecure: the server's certificate is not verified; anyone on the path can read the password and the message\n");
+  const ca = values.ca === undefined ? undefined : await readFile(values.ca).catch((e: unknown) => Promise.reject(fromSystemError(e, `--ca ${values.ca}`)));
+  let auth: { user: string; password: string; mechanism?: AuthMechanism } | undefined;
+  if (values.user !== undefined) {
+    const password = await obtainPassword(values.user, ctx);
+    auth = mechanism === undefined ? { user: values.user, password } : { user: values.user, password, mechanism };
+  } else if (mechanism !== undefined) {
+    throw usageError("--auth needs --user NAME");
+  }
+
+  const live = values.quiet !== true && values.json !== true;
+  const result = await sendMail({
+    host: server.host,
+    port: server.port,
+    tls: tlsMode,
+    from: from.address,
+    recipients: envelope(to, cc, bcc),
+    message: built.bytes,
+    allowPlainAuth: values["allow-plain-auth"] === true,
+    pipelining: values.pipelining === true,
+    insecure: values.insecure === true,
+    timeoutMs: durationOption(values.timeout, "timeout", 30_000, 1),
+    clock: ctx.clock,
+    signal: ctx.signal,
+    ...(auth === undefined ? {} : { auth }),
+    ...(ca === undefined ? {} : { ca }),
+    ...(values.ehlo === undefined ? {} : { clientName: checkEhlo(values.ehlo) }),
+    ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
+    ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${l}\n`).join("")) } : {}),
+  });
+
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, result, ctx);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
+  else renderOutcome(result, ctx);
+  if (result.error !== undefined) {
+    ctx.stderr.write(`wirekit: ${result.error.message}\n`);
+    return result.error.exitCode;
+  }
+  return 0;
+}
+
+function envelope(...lists: Mailbox[][]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const m of lists.flat()) {
+    const key = m.address.toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(m.address);
+    }
+  }
+  return out;
+}
+
+function parseMechanism(v: string | undefined): AuthMechanism | undefined {
+  if (v === undefined) return undefined;
+  const m = v.toUpperCase();
+  if (m !== "PLAIN" && m !== "LOGIN") throw usageError(`invalid --auth '${v}' (must be plain or login)`);
+  return m;
+}
+
+function checkEhlo(name: string): string {
+  if (!/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.IPv]+\])$/.test(name)) throw usageError(`invalid --ehlo '${name}' (a domain name or [address literal])`);
+  return name;
+}
+
+function parseHeaderOption(h: string): [string, string] {
+  const i = h.indexOf(":");
+  if (i <= 0) throw usageError(`invalid --header '${h}' (expected "Name: value")`);
+  const name = h.slice(0, i).trim();
+  const reserved = ["date", "message-id", "from", "to", "cc", "bcc", "subject", "mime-version", "content-type", "content-transfer-encoding"];
+  if (reserved.includes(name.toLowerCase())) throw usageError(`--header cannot set ${name} (use its own option)`);
+  return [name, h.slice(i + 1).trim()];
+}
+
+async function readText(path: string, ctx: CliContext): Promise<string> {
+  if (path === "-") {
+    if (ctx.stdin === undefined) throw usageError("no standard input to read the body from");
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+    return Buffer.concat(chunks).toString("utf8");
+  }
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    throw fromSystemError(e, `read ${path}`);
+  }
+}
+
+async function readAttachment(path: string): Promise<MessageFile> {
+  let content: Buffer;
+  try {
+    content = await readFile(path);
+  } catch (e) {
+    throw fromSystemError(e, `read ${path}`);
+  }
+  const type = mimeLookup(extname(path) || basename(path));
+  return { filename: basename(path), content, contentType: type === false ? "application/octet-stream" : type };
+}
+
+async function obtainPassword(user: string, ctx: CliContext): Promise<string> {
+  const env = ctx.env.WIREKIT_SMTP_PASSWORD;
+  if (env !== undefined && env !== "") return env;
+  const stdin = ctx.stdin;
+  if (stdin === undefined || stdin.isTTY !== true || typeof stdin.setRawMode !== "function") {
+    throw usageError(`--user ${user} needs a password: set WIREKIT_SMTP_PASSWORD (no terminal to prompt on)`);
+  }
+  return readSecret(stdin, ctx.stderr, `Password for ${user}: `, ctx.signal);
+}
+
+async function writeDiagram(path: string, result: SendMailResult, ctx: CliContext): Promise<void> {
+  const ext = extname(path).toLowerCase();
+  const text = ext === ".mmd" || ext === ".mermaid" ? renderDiagramMermaid(result.transcript) : renderDiagramSvg(result.transcript);
+  try {
+    await writeFile(path, text);
+  } catch (e) {
+    throw fromSystemError(e, `write ${path}`);
+  }
+  ctx.stderr.write(`diagram written to ${path}\n`);
+}
+
+function renderOutcome(r: SendMailResult, ctx: CliContext): void {
+  for (const rc of r.outcome.recipients) {
+    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${formatReply(rc.reply)}\n`);
+  }
+  if (r.outcome.status === "accepted" && r.outcome.reply !== undefined) {
+    const n = r.outcome.recipients.filter((x) => x.accepted).length;
+    const partial = n < r.outcome.recipients.length ? ` (${n} of ${r.outcome.recipients.length} recipients)` : "";
+    ctx.stdout.write(`message accepted: ${formatReply(r.outcome.reply)}${partial}\n`);
+  }
+}
+
+function toJson(r: SendMailResult, server: { host: string; port: number }, messageId: string): unknown {
+  const o = r.outcome;
+  const reply = (x: typeof o.reply) => (x === undefined ? null : { code: x.code, enhanced: x.enhanced === undefined ? null : `${x.enhanced.class}.${x.enhanced.subject}.${x.enhanced.detail}`, lines: x.lines });
+  return {
+    server,
+    message_id: messageId,
+    status: o.status,
+    phase: o.phase ?? null,
+    reply: reply(o.reply),
+    error: o.error === undefined ? null : o.error,
+    tls: o.tls,
+    auth_mechanism: o.authMechanism ?? null,
+    capabilities: o.capabilities === undefined ? null : { domain: o.capabilities.domain, keywords: Object.fromEntries(o.capabilities.keywords) },
+    recipients: o.recipients.map((x) => ({ address: x.address, accepted: x.accepted, reply: reply(x.reply) })),
+    transcript: r.transcript,
+  };
+}
