@@ -7,5 +7,4 @@ export * from "./udp/ping/index.js";
 export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
 export type { LabService, RunningService } from "./lab/service.js";
 export * from "./lab/index.js";
-
 export * from "./smtp/index.js";

@@ -142,6 +142,11 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
     authOptional: true,
     allowInsecureAuth: true,
     closeTimeout: 1000,
+    // No STARTTLS: smtp-server's built-in certificate is expired and untrusted, so a verifying client
+    // (ours) would refuse it. A loopback classroom sink speaks plain SMTP; AUTH still works with
+    // `wirekit mail --allow-plain-auth`. Enhanced status codes make the replies look like real servers'.
+    disabledCommands: ["STARTTLS"],
+    hideENHANCEDSTATUSCODES: false,
     // Bounds memory: at most this many sessions, each parsing at most maxMessageBytes.
     maxClients: 32,
     onAuth(auth, _session, callback) {

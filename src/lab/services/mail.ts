@@ -7,6 +7,9 @@
  */
 import { formatHostPort } from "../../core/address.js";
 import { systemClock } from "../../core/clock.js";
+import { createRandom } from "../../core/random.js";
+import { buildMessage } from "../../smtp/mime/message.js";
+import { sendMail } from "../../smtp/session.js";
 import { createMailSink, type MailSink } from "../mail/sink.js";
 import { summarize } from "../mail/store.js";
 import type { LabEvent, LabHttpResponse, LabService } from "../service.js";
@@ -83,5 +86,21 @@ export const mailService: LabService = {
         await sink.close();
       },
     };
+  },
+  async demo({ address, port, signal }) {
+    // The project's own SMTP client against the sink: a text message with a small attachment.
+    const message = buildMessage({
+      from: { name: "wirekit demo", address: "demo@lab.test" },
+      to: [{ address: "student@lab.test" }],
+      subject: "Hello from wirekit lab --demo",
+      text: "This message was sent by wirekit's own SMTP client.\n",
+      attachments: [{ filename: "hello.txt", content: Buffer.from("attached by the demo\n"), contentType: "text/plain" }],
+      date: systemClock.now(),
+      random: createRandom(),
+    });
+    const r = await sendMail({ host: address, port, tls: "none", from: "demo@lab.test", recipients: ["student@lab.test"], message: message.bytes, timeoutMs: 10_000, signal });
+    if (r.error) throw r.error;
+    const reply = r.outcome.reply;
+    return `message accepted: ${reply ? `${reply.code} ${reply.lines.join(" ")}` : "ok"}`;
   },
 };
