@@ -11,5 +11,6 @@ export interface CommandEntry {
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { summary: "every wirekit server on loopback, one command", load: () => import("./lab.js") },
+  ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };
