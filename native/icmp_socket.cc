@@ -138,7 +138,10 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     open_ = true;
   }
 
-  ~IcmpSocket() override { DoClose(false); }
+  ~IcmpSocket() override {
+    DoClose(false);
+    delete asyncContext_;
+  }
 
  private:
   static void CleanupHook(void* arg) { static_cast<IcmpSocket*>(arg)->DoClose(false); }
@@ -152,9 +155,12 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     if (status < 0 && self->open_) uv_poll_start(self->poll_, UV_READABLE, OnPoll);
   }
 
+  // The delivery path uses the C API and checks every status: while a worker is being terminated
+  // JS cannot run, and node-addon-api's failure path (building an Error) would abort the process.
   void ReadAll() {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
+    napi_env env = Env();
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     for (int i = 0; i < kMaxReadsPerWakeup && open_; i++) {
       int r = ReadOne(env, MSG_ERRQUEUE);
       if (r <= 0) break;
@@ -169,10 +175,11 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
         }
       }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   // 1 = delivered a packet, 0 = nothing more (EAGAIN), -1 = some other error
-  int ReadOne(Napi::Env env, int flags) {
+  int ReadOne(napi_env env, int flags) {
     static thread_local unsigned char data[kRecvBuf];
     alignas(cmsghdr) unsigned char control[1024];
     sockaddr_storage from;
@@ -210,16 +217,20 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
         ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
       }
     }
-    Napi::Value errValue = env.Null();
     std::string address;
+    napi_value errValue = nullptr;
+    bool ok = true;
+    auto setNum = [&](napi_value obj, const char* key, double v) {
+      napi_value n;
+      ok = ok && napi_create_double(env, v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
+    };
     if (ee != nullptr) {
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("origin", Napi::Number::New(env, ee->ee_origin));
-      e.Set("type", Napi::Number::New(env, ee->ee_type));
-      e.Set("code", Napi::Number::New(env, ee->ee_code));
-      e.Set("errno", Napi::Number::New(env, ee->ee_errno));
-      e.Set("info", Napi::Number::New(env, ee->ee_info));
-      errValue = e;
+      ok = napi_create_object(env, &errValue) == napi_ok;
+      setNum(errValue, "origin", ee->ee_origin);
+      setNum(errValue, "type", ee->ee_type);
+      setNum(errValue, "code", ee->ee_code);
+      setNum(errValue, "errno", ee->ee_errno);
+      setNum(errValue, "info", ee->ee_info);
       const sockaddr* off = SO_EE_OFFENDER(ee);
       sockaddr_storage ss;
       memset(&ss, 0, sizeof ss);
@@ -230,21 +241,32 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
       return 1;  // an error-queue entry we do not understand (e.g. local): skip it
     } else {
       address = AddressString(from);
+      ok = napi_get_null(env, &errValue) == napi_ok;
     }
-    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, data, static_cast<size_t>(n));
-    napi_value args[6] = {buf,
-                          Napi::String::New(env, address),
-                          Napi::Number::New(env, ttl),
-                          Napi::BigInt::New(env, rxNs),
-                          Napi::BigInt::New(env, userNs),
-                          errValue};
-    onMessage_.MakeCallback(Value(), 6, args, *asyncContext_);
-    if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
+    napi_value args[6];
+    void* copy = nullptr;
+    ok = ok && napi_create_buffer_copy(env, static_cast<size_t>(n), data, &copy, &args[0]) == napi_ok;
+    ok = ok && napi_create_string_utf8(env, address.c_str(), address.size(), &args[1]) == napi_ok;
+    ok = ok && napi_create_int32(env, ttl, &args[2]) == napi_ok;
+    ok = ok && napi_create_bigint_int64(env, rxNs, &args[3]) == napi_ok;
+    ok = ok && napi_create_bigint_int64(env, userNs, &args[4]) == napi_ok;
+    args[5] = errValue;
+    napi_value recv = nullptr;
+    napi_value fn = nullptr;
+    ok = ok && napi_get_reference_value(env, wrapperRef(), &recv) == napi_ok && recv != nullptr;
+    ok = ok && napi_get_reference_value(env, onMessage_, &fn) == napi_ok && fn != nullptr;
+    if (!ok) return 0;  // the environment is going away: stop reading
+    napi_value result;
+    napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*asyncContext_), recv, fn, 6, args, &result);
+    bool pending = false;
+    if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
     }
-    return 1;
+    return st == napi_ok || st == napi_pending_exception ? 1 : 0;
   }
+
+  napi_ref wrapperRef() { return static_cast<napi_ref>(static_cast<const Napi::Reference<Napi::Object>&>(*this)); }
 
   bool CheckOpen(Napi::Env env) {
     if (open_) return true;
@@ -383,8 +405,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     poll_ = nullptr;
     ::close(fd_);
     fd_ = -1;
-    delete asyncContext_;
-    asyncContext_ = nullptr;
+    // asyncContext_ is freed in the destructor: close() may run inside a callback made with it.
     if (fromJs) {
       onMessage_.Reset();
       Unref();
