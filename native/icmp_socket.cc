@@ -301,6 +301,12 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     sockaddr_storage to;
     socklen_t len = 0;
     if (!ParseAddress(env, info[1].As<Napi::String>().Utf8Value(), 0, &to, &len)) return env.Undefined();
+    // An ICMP error for an earlier probe leaves a pending sk_err (IP_RECVERR, or a "hard" error on
+    // a raw socket) that would fail this send with EHOSTUNREACH if our poll callback has not run
+    // yet. Reading SO_ERROR clears it; the error itself is still queued for ReadAll to report.
+    int pending = 0;
+    socklen_t plen = sizeof pending;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &pending, &plen);
     int64_t txNs = RealtimeNs();
     ssize_t n = sendto(fd_, buf.Data(), buf.Length(), 0, reinterpret_cast<sockaddr*>(&to), len);
     if (n < 0) {
