@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { BIN, runCliCapture } from "../helpers/cli.js";
+import { BIN, runCliCapture, spawnCli } from "../helpers/cli.js";
 import { IcmpSocket } from "../../src/icmp/socket.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -117,4 +117,13 @@ test("the addon works inside a worker thread", rootOnly, async () => {
   });
   assert.equal(received, 1);
   await w.terminate();
+});
+
+test("Ctrl-C stops an endless ping and still prints the statistics, exit 0", rootOnly, async () => {
+  const p = spawnCli(["ping", "127.0.0.1", "-n", "0", "-i", "0.05"]);
+  await p.waitFor(/(Reply from 127\.0\.0\.1: .*\n){2}/);
+  p.kill("SIGINT");
+  const r = await p.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nPing statistics for 127\.0\.0\.1:\n {4}Packets: Sent = \d+, Received = \d+, Lost = \d+ \(/);
 });
