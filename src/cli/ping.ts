@@ -94,6 +94,7 @@ export function renderEvent(e: IcmpPingEvent): string | undefined {
     case "timeout":
       return "Request timed out.\n";
     case "error":
+    case "advisory":
       return `Reply from ${e.from}: ${e.text}\n`;
     case "send-error":
       return `Transmit failed: ${e.message}.\n`;

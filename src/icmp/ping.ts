@@ -50,6 +50,8 @@ export type IcmpPingEvent =
   | { kind: "late"; seq: number; from: string; rttMs: number }
   | { kind: "timeout"; seq: number }
   | { kind: "error"; seq: number; from: string; text: string; error: IcmpErrorMessage }
+  /** Redirect / Source Quench: advice about a probe that may still be answered; it stays pending. */
+  | { kind: "advisory"; seq: number; from: string; text: string; error: IcmpErrorMessage }
   | { kind: "send-error"; seq: number; code: string; message: string }
   | { kind: "ignored"; from: string; reason: string };
 
@@ -196,6 +198,11 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
           return;
         }
         const rec = probe.tag;
+        if (m.kind === "error" && (m.error.kind === "redirect" || m.error.kind === "source-quench")) {
+          // RFC 792: the router still forwarded (redirect) or may have (quench) the datagram.
+          this.#publish({ kind: "advisory", seq: m.seq, from: p.from, text: m.error.text, error: m.error });
+          return;
+        }
         if (m.kind === "error") {
           if (table.error(m.seq)) {
             rec.status = "error";

@@ -198,6 +198,7 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
           return;
         }
         const e = m.error;
+        if (e.kind === "redirect" || e.kind === "source-quench") return; // advice, not an answer
         const annotation = e.kind === "dest-unreachable" || e.kind === "packet-too-big" ? e.annotation : e.kind === "time-exceeded" ? "" : `!<${e.type}>`;
         const final = e.kind === "dest-unreachable" || e.kind === "packet-too-big";
         settle(m.seq, { kind: "answer", from: p.from, rttMs: rtt, annotation, reached: false, final });

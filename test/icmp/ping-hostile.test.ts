@@ -8,6 +8,15 @@ import { renderEvent, renderStatistics } from "../../src/cli/ping.js";
 
 const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
 
+/** An ICMP error of `type`/`code` quoting our echo request `seq` to 127.0.0.1. */
+function forgedError(type: number, code: number, id: number, seq: number): Buffer {
+  const ip = Buffer.from("450000540000400040010000" + "7f000001" + "7f000001", "hex");
+  const echo = encodeEchoRequest({ family: 4, id, seq, data: Buffer.alloc(0) });
+  const b = Buffer.concat([Buffer.from([type, code, 0, 0, 127, 0, 0, 254]), ip, echo]);
+  b.writeUInt16BE(internetChecksum(b), 2);
+  return b;
+}
+
 function forgedReply(id: number, seq: number, badChecksum = false): Buffer {
   const b = encodeEchoRequest({ family: 4, id, seq, data: Buffer.alloc(56) });
   b[0] = 0;
@@ -31,6 +40,8 @@ test("forged duplicates are flagged, and bad checksums, other ids and unknown se
       forger.send(forgedReply(id, 1, true), "127.0.0.1"); // our id, bad checksum
       forger.send(forgedReply((id + 1) & 0xffff, 1), "127.0.0.1"); // someone else's ping
       forger.send(forgedReply(id, 999), "127.0.0.1"); // a sequence we never sent
+      forger.send(forgedError(5, 1, id, 0), "127.0.0.1"); // a redirect: advice, not a failure
+      forger.send(forgedError(3, 1, id, 0), "127.0.0.1"); // an error for a probe already answered
     }
   });
   try {
@@ -45,6 +56,10 @@ test("forged duplicates are flagged, and bad checksums, other ids and unknown se
     assert.ok(reasons.some((x) => x === `echo reply for id ${(id + 1) & 0xffff}`), reasons.join("; "));
     assert.ok(reasons.some((x) => /unknown sequence 999/.test(x)), reasons.join("; "));
     assert.equal(r.pings.filter((p) => p.status === "reply").length, 3);
+    const advisory = events.find((e) => e.kind === "advisory");
+    assert.equal(advisory?.kind === "advisory" && advisory.text, "Redirect host (new nexthop: 127.0.0.254).");
+    assert.equal(events.filter((e) => e.kind === "error").length, 0, "an error after the reply changes nothing");
+    assert.equal(r.totals.errors, 0);
   } finally {
     forger.close();
   }

@@ -106,11 +106,12 @@ test("sending on a closed socket throws with a code instead of hanging", rootOnl
 test("the addon works inside a worker thread", rootOnly, async () => {
   const url = new URL("../../src/icmp/ping.js", import.meta.url).href;
   const code = `
-    import { parentPort } from "node:worker_threads";
-    const { IcmpPinger } = await import(${JSON.stringify(url)});
-    const r = await new IcmpPinger({ host: "127.0.0.1", count: 1 }).run();
-    parentPort.postMessage(r.totals.received);`;
-  const w = new Worker(code, { eval: true, type: "module" } as ConstructorParameters<typeof Worker>[1]);
+    const { parentPort } = require("node:worker_threads");
+    import(${JSON.stringify(url)}).then(async ({ IcmpPinger }) => {
+      const r = await new IcmpPinger({ host: "127.0.0.1", count: 1 }).run();
+      parentPort.postMessage(r.totals.received);
+    });`;
+  const w = new Worker(code, { eval: true });
   const received = await new Promise((res, rej) => {
     w.once("message", res);
     w.once("error", rej);
