@@ -109,13 +109,20 @@ export function renderStatistics(r: IcmpPingResult): string {
   const t = r.totals;
   const lost = t.transmitted - t.received;
   let out = `\nPing statistics for ${r.address}:\n`;
-  out += `    Packets: Sent = ${t.transmitted}, Received = ${t.received}, Lost = ${lost} (${formatG(lossPercent(t.transmitted, t.received))}% loss),\n`;
+  out += `    Packets: Sent = ${t.transmitted}, Received = ${t.received}, Lost = ${lost} (${lossText(lossPercent(t.transmitted, t.received))}% loss),\n`;
   if (t.duplicates > 0 || t.late > 0) out += `    Duplicates = ${t.duplicates}, Late = ${t.late}\n`;
   if (r.rtt.count > 0) {
     out += "Approximate round trip times in milli-seconds:\n";
     out += `    Minimum = ${ms3(r.rtt.min)}ms, Maximum = ${ms3(r.rtt.max)}ms, Average = ${ms3(r.rtt.avg)}ms, Std dev = ${ms3(r.rtt.mdev)}ms\n`;
   }
   return out;
+}
+
+/** Loss as Windows shows it (a whole number) when exact, else one decimal, never rounded to 0 or 100. */
+export function lossText(pct: number): string {
+  if (Number.isInteger(pct)) return String(pct);
+  const s = (Math.floor(pct * 10) / 10).toFixed(1);
+  return s === "0.0" ? formatG(Number(pct.toPrecision(1))) : s;
 }
 
 function toJson(r: IcmpPingResult): unknown {

@@ -4,7 +4,7 @@ import { createRandom } from "../../src/core/random.js";
 import { IcmpPinger, type IcmpPingEvent } from "../../src/icmp/ping.js";
 import { IcmpSocket } from "../../src/icmp/socket.js";
 import { encodeEchoRequest, internetChecksum } from "../../src/icmp/message/index.js";
-import { renderEvent, renderStatistics } from "../../src/cli/ping.js";
+import { lossText, renderEvent, renderStatistics } from "../../src/cli/ping.js";
 
 const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
 
@@ -88,4 +88,8 @@ test("per-probe lines match the lab's format", () => {
   assert.equal(renderEvent({ kind: "start", host: "example.test", address: "192.0.2.1", family: 4, size: 56, socket: "raw", id: 1 }), "Pinging example.test [192.0.2.1] with 56 bytes of data:\n");
   assert.equal(renderEvent({ kind: "reply", seq: 0, from: "192.0.2.1", bytes: 56, ttl: 64, rttMs: 0.0412, differentAddress: false }), "Reply from 192.0.2.1: bytes=56 time=0.041ms TTL=64\n");
   assert.equal(renderEvent({ kind: "timeout", seq: 1 }), "Request timed out.\n");
+});
+
+test("loss is a whole number when exact, else one decimal that never rounds to 0% or 100%", () => {
+  assert.deepEqual([50, 100 / 3, 200 / 3, 0.05, 99.95, 0, 100].map(lossText), ["50", "33.3", "66.6", "0.05", "99.9", "0", "100"]);
 });

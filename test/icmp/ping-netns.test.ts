@@ -90,4 +90,17 @@ describe("wirekit ping through a router namespace", { skip }, () => {
       await topo.setPingSockets(false);
     }
   });
+
+  // Last in this file: the client keeps the learned path MTU for the target.
+  test("a smaller MTU behind the router gives fragmentation needed with the next-hop MTU, then replies", async () => {
+    await topo.exec(topo.router, "ip", ["link", "set", "eth1", "mtu", "1400"]);
+    await topo.exec(topo.target, "ip", ["link", "set", "eth0", "mtu", "1400"]);
+    const r = await topo.wirekit(["ping", ADDR.target4, "-s", "1472", "-n", "2", "-i", "0.1"]);
+    assert.equal(r.code, 0, r.stdout);
+    const lines = r.stdout.split("\n");
+    assert.equal(lines[1], "Reply from 10.77.0.1: Fragmentation needed and DF set (next-hop MTU 1400).");
+    assert.match(lines[2] ?? "", /^Reply from 10\.77\.1\.2: bytes=1472 time=\d+\.\d{3}ms TTL=63$/);
+    const v6 = await topo.wirekit(["ping", ADDR.target6, "-s", "1452", "-n", "2", "-i", "0.1"]);
+    assert.equal(v6.stdout.split("\n")[1], "Reply from fd77::1: Packet too big (next-hop MTU 1400).");
+  });
 });
