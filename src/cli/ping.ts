@@ -9,7 +9,7 @@ import { ms3 } from "./render/text.js";
 export const help = `wirekit ping — ICMP echo (ping) over our own raw / ping socket, kernel-timestamped RTTs
 
 Usage:
-  wirekit ping <destination_host> [-n 4] [-i 1s] [-W 1s] [-s 56] [-t TTL] [-4|-6] [--json]
+  wirekit ping <destination_host> [-n 4] [-i 1s] [-W 1s] [-s 56] [-t TTL] [-e ID] [-4|-6] [--json]
 
 Options:
   -n, --count N      echo requests to send (default 4; 0 = until Ctrl-C)
@@ -17,6 +17,7 @@ Options:
   -W, --timeout T    how long to wait for each reply (default 1s)
   -s, --size N       echo data bytes (default 56)
   -t, --ttl N        time to live / hop limit of the requests (1-255)
+  -e, --identifier N echo identifier, 0-65535 (default: random; the kernel's on ping sockets)
   -4, -6             use IPv4 / IPv6 (default: what the name resolves to first)
   --json             one JSON document with every probe and the summary
 
@@ -37,6 +38,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     timeout: { type: "string", short: "W" },
     size: { type: "string", short: "s" },
     ttl: { type: "string", short: "t" },
+    identifier: { type: "string", short: "e" },
     json: { type: "boolean" },
     ipv4: { type: "boolean", short: "4" },
     ipv6: { type: "boolean", short: "6" },
@@ -50,6 +52,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     timeoutMs: durationOption(values.timeout, "timeout", 1000, 1),
     size: intOption(values.size, "size", 56, 0, 65527),
     ttl: values.ttl === undefined ? undefined : intOption(values.ttl, "ttl", 64, 1, 255),
+    identifier: values.identifier === undefined ? undefined : intOption(values.identifier, "identifier", 0, 0, 65535),
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,

@@ -31,6 +31,8 @@ export interface IcmpPingOptions {
   ttl?: number;
   /** Force IPv4 or IPv6. */
   family?: IpFamily;
+  /** Echo identifier (iputils -e), 0-65535. @default random (raw) / kernel-chosen (ping socket) */
+  identifier?: number;
   /** Socket to use. @default "auto" (ping socket, then raw) */
   socket?: IcmpSocketKind | "auto";
   /** @default systemClock */
@@ -96,7 +98,7 @@ export function canonicalAddress(address: string): string {
  * const result = await p.run();
  */
 export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
-  readonly #o: Required<Omit<IcmpPingOptions, "ttl" | "family" | "signal">> & Pick<IcmpPingOptions, "ttl" | "family" | "signal">;
+  readonly #o: Required<Omit<IcmpPingOptions, "ttl" | "family" | "signal" | "identifier">> & Pick<IcmpPingOptions, "ttl" | "family" | "signal" | "identifier">;
 
   constructor(options: IcmpPingOptions) {
     super();
@@ -110,6 +112,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
       clock: options.clock ?? systemClock,
       random: options.random ?? createRandom(),
       ttl: options.ttl,
+      identifier: options.identifier,
       family: options.family,
       signal: options.signal,
     };
@@ -118,6 +121,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
     if (!(o.intervalMs >= 2)) throw usageError("interval must be at least 2 ms");
     if (!(o.timeoutMs > 0)) throw usageError("timeout must be positive");
     if (!Number.isInteger(o.size) || o.size < 0 || o.size > MAX_ECHO_DATA[6]) throw usageError(`invalid size ${o.size}`);
+    if (o.identifier !== undefined && (!Number.isInteger(o.identifier) || o.identifier < 0 || o.identifier > 0xffff)) throw usageError(`invalid identifier ${o.identifier} (must be 0-65535)`);
     if (o.ttl !== undefined && (!Number.isInteger(o.ttl) || o.ttl < 1 || o.ttl > 255)) throw usageError(`invalid TTL ${o.ttl} (must be 1-255)`);
   }
 
@@ -131,7 +135,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
     const resolved = await resolveHost(o.host, o.family);
     if (o.size > MAX_ECHO_DATA[resolved.family]) throw usageError(`invalid size ${o.size} (at most ${MAX_ECHO_DATA[resolved.family]} for IPv${resolved.family})`);
     const target = canonicalAddress(resolved.address);
-    const sock = IcmpSocket.open({ family: resolved.family, kind: o.socket });
+    const sock = IcmpSocket.open({ family: resolved.family, kind: o.socket, ...(o.identifier === undefined ? {} : { echoId: o.identifier }) });
     try {
       if (o.ttl !== undefined) sock.setTtl(o.ttl);
       return await this.#drive(sock, resolved.host, target, resolved.family);

@@ -106,6 +106,8 @@ export interface OpenIcmpSocketOptions {
   family: IcmpFamily;
   /** Which socket to use; "auto" tries "dgram" then "raw" as iputils does. @default "auto" */
   kind?: IcmpSocketKind | "auto";
+  /** A fixed echo identifier (iputils -e); ping sockets bind to it. @default the kernel's / caller's choice */
+  echoId?: number;
 }
 
 /**
@@ -119,13 +121,13 @@ export interface OpenIcmpSocketOptions {
 export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
   readonly family: IcmpFamily;
   readonly kind: IcmpSocketKind;
-  /** For ping sockets, the echo identifier the kernel uses (the bound "port"). */
+  /** The echo identifier: for ping sockets the bound "port" the kernel uses; for raw ones, `echoId` if given. */
   readonly echoId: number | undefined;
   readonly #sock: NativeSocket;
   readonly #c: Readonly<Record<string, number>>;
   #closed = false;
 
-  private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon) {
+  private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon, echoId: number | undefined) {
     super();
     this.family = family;
     this.kind = kind;
@@ -134,10 +136,10 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
       this.emit("packet", this.#decode(buf, address, ttl, rxNs, userNs, err));
     });
     if (kind === "dgram") {
-      this.#sock.bind(family === 4 ? "0.0.0.0" : "::", 0);
+      this.#sock.bind(family === 4 ? "0.0.0.0" : "::", echoId ?? 0);
       this.echoId = this.#sock.address().port;
     } else {
-      this.echoId = undefined;
+      this.echoId = echoId;
       this.#setFilter();
     }
   }
@@ -152,10 +154,11 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
     let last: unknown;
     for (const k of kinds) {
       try {
-        return new IcmpSocket(options.family, k, lib);
+        return new IcmpSocket(options.family, k, lib, options.echoId);
       } catch (err) {
         last = err;
         const code = errorCode(err);
+        if (code === "EADDRINUSE") throw new WirekitError("ERR_LOCAL", `echo identifier ${options.echoId} is in use by another ping socket`, { cause: err });
         if (code !== "EACCES" && code !== "EPERM" && code !== "EPROTONOSUPPORT" && code !== "EAFNOSUPPORT") break;
       }
     }

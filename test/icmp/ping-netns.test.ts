@@ -1,6 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
+import { BIN } from "../helpers/cli.js";
 
 const skip = netnsSkipReason();
 
@@ -89,6 +92,37 @@ describe("wirekit ping through a router namespace", { skip }, () => {
     } finally {
       await topo.setPingSockets(false);
     }
+  });
+
+  test("a reply that comes after its probe timed out is reported as late, not counted", async () => {
+    // A forger in the target namespace answers seq 0 of identifier 4242 once ping has given up on it.
+    const lib = (f: string): string => JSON.stringify(new URL(`../../src/icmp/${f}`, import.meta.url).href);
+    const forgerCode = `
+      const { IcmpSocket } = await import(${lib("socket.js")});
+      const { encodeEchoRequest, internetChecksum } = await import(${lib("message/index.js")});
+      const s = IcmpSocket.open({ family: 4, kind: "raw" });
+      process.stdin.once("data", () => {
+        const b = encodeEchoRequest({ family: 4, id: 4242, seq: 0, data: Buffer.alloc(56) });
+        b[0] = 0; b.writeUInt16BE(0, 2); b.writeUInt16BE(internetChecksum(b), 2);
+        s.send(b, "${ADDR.client4}"); s.close(); process.stdout.write("sent\\n"); process.stdin.destroy();
+      });
+      process.stdout.write("ready\\n");`;
+    const forger = spawn("ip", ["netns", "exec", topo.target, process.execPath, "--input-type=module", "-e", forgerCode], { stdio: ["pipe", "pipe", "inherit"] });
+    const forgerOut = forger.stdout.setEncoding("utf8");
+    let fo = "";
+    const ready = new Promise<void>((res) => forgerOut.on("data", (d: string) => { fo += d; if (fo.includes("ready")) res(); }));
+    await ready;
+    const ping = spawn("ip", ["netns", "exec", topo.client, process.execPath, BIN, "ping", ADDR.silent4, "-e", "4242", "-n", "2", "-i", "2", "-W", "0.3"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    ping.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.includes("Request timed out.") && forger.stdin.writable) forger.stdin.end("go\n");
+    });
+    const [code] = (await once(ping, "close")) as [number];
+    forger.kill();
+    assert.equal(code, 1, out);
+    assert.match(out, /^Late reply from 10\.77\.1\.\d: icmp_seq=0 time=\d+\.\d{3}ms \(counted as lost\)$/m);
+    assert.ok(out.includes("Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),\n    Duplicates = 0, Late = 1\n"), out);
   });
 
   // Last in this file: the client keeps the learned path MTU for the target.
