@@ -12,5 +12,7 @@ export interface CommandEntry {
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { summary: "every wirekit server on loopback, one command", load: () => import("./lab.js") },
   mail: { summary: "SMTP mail client: TLS, AUTH, MIME attachments, sequence diagram", load: () => import("./mail.js") },
+  ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
+  traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };

@@ -1,0 +1,257 @@
+/**
+ * The ICMP socket: a typed wrapper over the project's Node-API addon (native/icmp_socket.cc).
+ * Like iputils, it tries the unprivileged Linux ping socket (SOCK_DGRAM + IPPROTO_ICMP, allowed
+ * by net.ipv4.ping_group_range) first and falls back to a raw socket (root / CAP_NET_RAW).
+ * Received bytes are decoded here with the pure codec in ./message; nothing is printed.
+ */
+import { createRequire } from "node:module";
+import { endianness } from "node:os";
+import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { WirekitError } from "../core/errors.js";
+import { TypedEmitter } from "../core/events.js";
+import {
+  decodeIcmp,
+  decodeIpv4Icmp,
+  decodeQueuedError,
+  ICMP,
+  ICMP6,
+  type IcmpFamily,
+  type IcmpMessage,
+  type QueuedIcmpError,
+} from "./message/index.js";
+
+/** "raw" (root / CAP_NET_RAW) or "dgram" (Linux ping socket). */
+export type IcmpSocketKind = "raw" | "dgram";
+
+interface NativeError {
+  origin: number;
+  type: number;
+  code: number;
+  errno: number;
+  info: number;
+}
+
+interface NativeSocket {
+  send(buf: Buffer, address: string): bigint;
+  setOption(level: number, name: number, value: number | Buffer): void;
+  getOption(level: number, name: number): number;
+  bind(address: string, port: number): void;
+  address(): { address: string; port: number };
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+interface NativeAddon {
+  IcmpSocket: new (
+    family: number,
+    kind: string,
+    onMessage: (buf: Buffer, address: string, ttl: number, rxNs: bigint, userNs: bigint, err: NativeError | null) => void,
+  ) => NativeSocket;
+  constants: Readonly<Record<string, number>>;
+}
+
+/** Where `npm install` builds the addon: <package root>/build/Release (dist/src/icmp → ../../..). */
+export const ADDON_PATH = fileURLToPath(new URL("../../../build/Release/wirekit_icmp.node", import.meta.url));
+
+/** The exact line the CLI prints when no ICMP socket is allowed (exit 2). */
+export const NO_PERMISSION_MESSAGE =
+  'ICMP needs root or CAP_NET_RAW, or ping sockets enabled: sysctl -w net.ipv4.ping_group_range="0 2147483647"';
+
+let addon: NativeAddon | undefined;
+
+/** Load the addon once; ERR_LOCAL with build instructions when it is missing. */
+export function loadIcmpAddon(): NativeAddon {
+  if (addon !== undefined) return addon;
+  if (!existsSync(ADDON_PATH)) {
+    throw new WirekitError(
+      "ERR_LOCAL",
+      `the ICMP addon is missing (${ADDON_PATH}); build it with 'npm run build:addon' in the wirekit package directory (needs g++, make and python3)`,
+    );
+  }
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    return addon;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new WirekitError("ERR_LOCAL", `the ICMP addon cannot be loaded (${msg}); rebuild it with 'npm run build:addon'`, { cause: err });
+  }
+}
+
+/** One decoded packet, or why it could not be decoded. */
+export type IcmpReceived =
+  | {
+      kind: "message";
+      message: IcmpMessage;
+      /** Source address (for queued errors: the router that sent the error). */
+      from: string;
+      /** TTL / hop limit of the received packet, when known. */
+      ttl?: number;
+      /** ICMP bytes received (without the IP header). */
+      bytes: number;
+      /** Kernel receive timestamp, CLOCK_REALTIME ns (0n if the kernel gave none). */
+      rxNs: bigint;
+      /** CLOCK_REALTIME ns read right after recvmsg(). */
+      userNs: bigint;
+    }
+  | { kind: "invalid"; from: string; bytes: number; reason: string };
+
+export interface IcmpSocketEvents {
+  [event: string]: unknown[];
+  packet: [IcmpReceived];
+}
+
+export interface OpenIcmpSocketOptions {
+  family: IcmpFamily;
+  /** Which socket to use; "auto" tries "dgram" then "raw" as iputils does. @default "auto" */
+  kind?: IcmpSocketKind | "auto";
+  /** A fixed echo identifier (iputils -e); ping sockets bind to it. @default the kernel's / caller's choice */
+  echoId?: number;
+}
+
+/**
+ * An open ICMP or ICMPv6 socket.
+ *
+ * @example
+ * const sock = IcmpSocket.open({ family: 4 });
+ * sock.on("packet", (p) => { if (p.kind === "message") console.log(p.message.kind, p.from); });
+ * sock.send(encodeEchoRequest({ family: 4, id: sock.echoId ?? 1, seq: 1, data: Buffer.alloc(56) }), "127.0.0.1");
+ */
+export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
+  readonly family: IcmpFamily;
+  readonly kind: IcmpSocketKind;
+  /** The echo identifier: for ping sockets the bound "port" the kernel uses; for raw ones, `echoId` if given. */
+  readonly echoId: number | undefined;
+  readonly #sock: NativeSocket;
+  readonly #c: Readonly<Record<string, number>>;
+  #closed = false;
+
+  private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon, echoId: number | undefined) {
+    super();
+    this.family = family;
+    this.kind = kind;
+    this.#c = lib.constants;
+    this.#sock = new lib.IcmpSocket(family, kind, (buf, address, ttl, rxNs, userNs, err) => {
+      this.emit("packet", this.#decode(buf, address, ttl, rxNs, userNs, err));
+    });
+    if (kind === "dgram") {
+      this.#sock.bind(family === 4 ? "0.0.0.0" : "::", echoId ?? 0);
+      this.echoId = this.#sock.address().port;
+    } else {
+      this.echoId = echoId;
+      this.#setFilter();
+    }
+  }
+
+  /**
+   * Open a socket: "auto" tries a ping socket, then a raw one. When neither is permitted,
+   * throws ERR_LOCAL with NO_PERMISSION_MESSAGE.
+   */
+  static open(options: OpenIcmpSocketOptions): IcmpSocket {
+    const lib = loadIcmpAddon();
+    const kinds: IcmpSocketKind[] = options.kind === undefined || options.kind === "auto" ? ["dgram", "raw"] : [options.kind];
+    let last: unknown;
+    for (const k of kinds) {
+      try {
+        return new IcmpSocket(options.family, k, lib, options.echoId);
+      } catch (err) {
+        last = err;
+        const code = errorCode(err);
+        if (code === "EADDRINUSE") throw new WirekitError("ERR_LOCAL", `echo identifier ${options.echoId} is in use by another ping socket`, { cause: err });
+        if (code !== "EACCES" && code !== "EPERM" && code !== "EPROTONOSUPPORT" && code !== "EAFNOSUPPORT") break;
+      }
+    }
+    const code = errorCode(last);
+    if (code === "EACCES" || code === "EPERM") throw new WirekitError("ERR_LOCAL", NO_PERMISSION_MESSAGE, { cause: last });
+    throw new WirekitError("ERR_LOCAL", `cannot open an ICMP socket: ${last instanceof Error ? last.message : String(last)}`, { cause: last });
+  }
+
+  /** Send raw ICMP bytes; returns CLOCK_REALTIME ns read just before sendto(). Throws with `.code`. */
+  send(bytes: Buffer, address: string): bigint {
+    return this.#sock.send(bytes, address);
+  }
+
+  /** Set the TTL (IPv4) or unicast hop limit (IPv6) of the packets sent from now on. */
+  setTtl(ttl: number): void {
+    if (this.family === 4) this.#sock.setOption(this.#const("IPPROTO_IP"), this.#const("IP_TTL"), ttl);
+    else this.#sock.setOption(this.#const("IPPROTO_IPV6"), this.#const("IPV6_UNICAST_HOPS"), ttl);
+  }
+
+  /** Set SO_RCVBUF (the kernel doubles it). */
+  setReceiveBuffer(bytes: number): void {
+    this.#sock.setOption(this.#const("SOL_SOCKET"), this.#const("SO_RCVBUF"), bytes);
+  }
+
+  /** Keep the process alive while open (the default). */
+  ref(): void {
+    if (!this.#closed) this.#sock.ref();
+  }
+
+  /** Let the process exit while the socket is open. */
+  unref(): void {
+    if (!this.#closed) this.#sock.unref();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sock.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #const(name: string): number {
+    const v = this.#c[name];
+    if (v === undefined) throw new WirekitError("ERR_LOCAL", `ICMP addon lacks constant ${name}`);
+    return v;
+  }
+
+  /**
+   * A raw socket sees every ICMP packet of the host (other pings' replies, our own requests on
+   * loopback): let the kernel drop all but echo replies and errors (bit set = drop).
+   */
+  #setFilter(): void {
+    const le = endianness() === "LE";
+    if (this.family === 4) {
+      const keep = [ICMP.ECHO_REPLY, ICMP.DEST_UNREACH, ICMP.SOURCE_QUENCH, ICMP.REDIRECT, ICMP.TIME_EXCEEDED, ICMP.PARAM_PROBLEM];
+      let mask = 0xffffffff;
+      for (const t of keep) mask &= ~(1 << t);
+      const b = Buffer.alloc(4);
+      if (le) b.writeUInt32LE(mask >>> 0);
+      else b.writeUInt32BE(mask >>> 0);
+      this.#sock.setOption(this.#const("SOL_RAW"), this.#const("ICMP_FILTER"), b);
+    } else {
+      const keep = [ICMP6.DEST_UNREACH, ICMP6.PACKET_TOO_BIG, ICMP6.TIME_EXCEEDED, ICMP6.PARAM_PROBLEM, ICMP6.ECHO_REPLY];
+      const words = new Array<number>(8).fill(0xffffffff);
+      for (const t of keep) words[t >> 5] = ((words[t >> 5] ?? 0) & ~(1 << (t & 31))) >>> 0;
+      const b = Buffer.alloc(32);
+      words.forEach((w, i) => (le ? b.writeUInt32LE(w >>> 0, i * 4) : b.writeUInt32BE(w >>> 0, i * 4)));
+      this.#sock.setOption(this.#const("IPPROTO_ICMPV6"), this.#const("ICMP6_FILTER"), b);
+    }
+  }
+
+  #decode(buf: Buffer, from: string, ttl: number, rxNs: bigint, userNs: bigint, err: NativeError | null): IcmpReceived {
+    const base = { from, rxNs, userNs, ...(ttl >= 0 ? { ttl } : {}) };
+    if (err !== null) {
+      const q: QueuedIcmpError = { origin: err.origin, type: err.type, code: err.code, info: err.info };
+      const m = decodeQueuedError(this.family, q, buf);
+      if (m === undefined) return { kind: "invalid", from, bytes: buf.length, reason: `local error (errno ${err.errno})` };
+      return { kind: "message", message: m, bytes: buf.length, ...base };
+    }
+    if (this.family === 4 && this.kind === "raw") {
+      const r = decodeIpv4Icmp(buf);
+      if (!r.ok) return { kind: "invalid", from, bytes: buf.length, reason: r.error.reason };
+      return { kind: "message", message: r.value.message, bytes: r.value.icmpLength, ...base, ttl: r.value.ip.ttl };
+    }
+    const r = decodeIcmp(this.family, buf);
+    if (!r.ok) return { kind: "invalid", from, bytes: buf.length, reason: r.error.reason };
+    return { kind: "message", message: r.value, bytes: buf.length, ...base };
+  }
+}
+
+function errorCode(err: unknown): string {
+  return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "";
+}

@@ -1,0 +1,242 @@
+/**
+ * ICMP traceroute (RFC 792 / RFC 4443 echo with a growing TTL / hop limit, as `traceroute -I`):
+ * routers answer Time Exceeded (type 11 / ICMPv6 3), the destination answers the echo, and
+ * Destination Unreachable ends the path with its annotation. Up to `simultaneous` probes are in
+ * flight at once, across hops; each is matched by its sequence number, never by arrival order.
+ * Emits typed events; never prints.
+ */
+import { Resolver } from "node:dns/promises";
+import { resolveHost, type IpFamily } from "../core/address.js";
+import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
+import { TypedEmitter, publish } from "../core/events.js";
+import { usageError } from "../core/errors.js";
+import { createRandom, type Random } from "../core/random.js";
+import { TraceState, type Hop, type ProbeResult, type ProbeSlot } from "./hops.js";
+import { matchEcho } from "./match.js";
+import { echoPayload, encodeEchoRequest } from "./message/index.js";
+import { canonicalAddress } from "./ping.js";
+import { rttMs } from "./probes.js";
+import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js";
+
+export interface TracerouteOptions {
+  host: string;
+  /** Largest TTL. @default 30 */
+  maxHops?: number;
+  /** Probes per hop. @default 3 */
+  queries?: number;
+  /** Wait for each probe, ms. @default 1000 */
+  waitMs?: number;
+  /** First TTL. @default 1 */
+  firstTtl?: number;
+  /** Probes in flight at once. @default 16 */
+  simultaneous?: number;
+  /** Look up the name of each hop (reverse DNS). @default true */
+  resolveNames?: boolean;
+  /** Echo data bytes. @default 32 (a 60-byte IPv4 packet, as traceroute) */
+  size?: number;
+  family?: IpFamily;
+  /** @default "auto" */
+  socket?: IcmpSocketKind | "auto";
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default createRandom() */
+  random?: Random;
+  signal?: AbortSignal;
+}
+
+/** A hop as reported: each probe's responder (and its name), RTT and annotation. */
+export interface TraceHop {
+  hop: number;
+  probes: Array<{ from: string; name?: string; rttMs: number; annotation: string; reached: boolean } | { from: null }>;
+}
+
+export type TracerouteEvent =
+  | { kind: "start"; host: string; address: string; family: IpFamily; maxHops: number; packetBytes: number; socket: IcmpSocketKind }
+  | { kind: "hop"; hop: TraceHop };
+
+export interface TracerouteResult {
+  host: string;
+  address: string;
+  family: IpFamily;
+  hops: TraceHop[];
+  /** The destination answered. */
+  reached: boolean;
+}
+
+/**
+ * @example
+ * const t = new Traceroute({ host: "10.77.1.2", resolveNames: false });
+ * t.on("event", (e) => { if (e.kind === "hop") console.log(e.hop.hop, e.hop.probes); });
+ * await t.run();
+ */
+export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
+  readonly #o: Required<Omit<TracerouteOptions, "family" | "signal">> & Pick<TracerouteOptions, "family" | "signal">;
+  readonly #names = new Map<string, Promise<string | undefined>>();
+
+  constructor(options: TracerouteOptions) {
+    super();
+    this.#o = {
+      host: options.host,
+      maxHops: options.maxHops ?? 30,
+      queries: options.queries ?? 3,
+      waitMs: options.waitMs ?? 1000,
+      firstTtl: options.firstTtl ?? 1,
+      simultaneous: options.simultaneous ?? 16,
+      resolveNames: options.resolveNames ?? true,
+      size: options.size ?? 32,
+      socket: options.socket ?? "auto",
+      clock: options.clock ?? systemClock,
+      random: options.random ?? createRandom(),
+      family: options.family,
+      signal: options.signal,
+    };
+    const o = this.#o;
+    if (!Number.isInteger(o.maxHops) || o.maxHops < 1 || o.maxHops > 255) throw usageError(`invalid max hops ${o.maxHops} (must be 1-255)`);
+    if (!Number.isInteger(o.firstTtl) || o.firstTtl < 1 || o.firstTtl > o.maxHops) throw usageError(`invalid first TTL ${o.firstTtl} (must be 1-${o.maxHops})`);
+    if (!Number.isInteger(o.queries) || o.queries < 1 || o.queries > 10) throw usageError(`invalid probes per hop ${o.queries} (must be 1-10)`);
+    if (!Number.isInteger(o.simultaneous) || o.simultaneous < 1) throw usageError(`invalid simultaneous probes ${o.simultaneous}`);
+    if (!(o.waitMs > 0)) throw usageError("wait time must be positive");
+  }
+
+  #publish(e: TracerouteEvent): void {
+    this.emit("event", e);
+    publish("traceroute", e.kind, e);
+  }
+
+  async run(): Promise<TracerouteResult> {
+    const o = this.#o;
+    const r = await resolveHost(o.host, o.family);
+    const target = canonicalAddress(r.address);
+    const sock = IcmpSocket.open({ family: r.family, kind: o.socket });
+    try {
+      const packetBytes = (r.family === 4 ? 20 : 40) + 8 + o.size;
+      this.#publish({ kind: "start", host: r.host, address: target, family: r.family, maxHops: o.maxHops, packetBytes, socket: sock.kind });
+      const { hops, reached } = await this.#drive(sock, target, r.family);
+      return { host: r.host, address: target, family: r.family, hops, reached };
+    } finally {
+      sock.close();
+    }
+  }
+
+  #drive(sock: IcmpSocket, target: string, family: IpFamily): Promise<{ hops: TraceHop[]; reached: boolean }> {
+    const o = this.#o;
+    const clock = o.clock;
+    const id = sock.echoId ?? o.random.int(0x10000);
+    const state = new TraceState(o);
+    const inFlight = new Map<number, { slot: ProbeSlot; txNs: bigint; sentMono: number; timer: TimerHandle }>();
+    const hops: TraceHop[] = [];
+    let seq = o.random.int(0x10000);
+    let output = Promise.resolve();
+    let finished = false;
+
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        for (const p of inFlight.values()) clock.clearTimeout(p.timer);
+        inFlight.clear();
+        sock.off("packet", onPacket);
+        o.signal?.removeEventListener("abort", finish);
+        void output.then(() => resolve({ hops, reached: state.reached }));
+      };
+
+      const settle = (s: number, result: ProbeResult): void => {
+        const p = inFlight.get(s);
+        if (p === undefined) return;
+        inFlight.delete(s);
+        clock.clearTimeout(p.timer);
+        state.record(p.slot, result);
+        flush();
+        if (state.done) finish();
+        else pump();
+      };
+
+      const flush = (): void => {
+        for (const h of state.takeCompleted()) {
+          // Names are looked up in parallel; hops still come out in order.
+          const named = this.#withNames(h);
+          output = output.then(async () => {
+            const th = await named;
+            hops.push(th);
+            this.#publish({ kind: "hop", hop: th });
+          });
+        }
+      };
+
+      const pump = (): void => {
+        while (!finished && inFlight.size < o.simultaneous) {
+          const slot = state.next();
+          if (slot === undefined) break;
+          seq = (seq + 1) & 0xffff;
+          const s = seq;
+          const bytes = encodeEchoRequest({ family, id, seq: s, data: echoPayload(o.size, BigInt(Math.round(clock.now())) * 1_000_000n) });
+          const sentMono = clock.monotonic();
+          let txNs = 0n;
+          try {
+            sock.setTtl(slot.hop);
+            txNs = sock.send(bytes, target);
+          } catch {
+            state.record(slot, { kind: "timeout" });
+            continue;
+          }
+          const timer = clock.setTimeout(() => settle(s, { kind: "timeout" }), o.waitMs);
+          inFlight.set(s, { slot, txNs, sentMono, timer });
+        }
+        flush();
+        if (!finished && (state.done || inFlight.size === 0)) finish();
+      };
+
+      const onPacket = (p: IcmpReceived): void => {
+        if (finished || p.kind !== "message") return;
+        const m = matchEcho(p.message, p.from, { family, id, target });
+        if (m.kind === "ignore") return;
+        const probe = inFlight.get(m.seq);
+        if (probe === undefined) return;
+        const rtt = rttMs(probe.txNs, p.rxNs, probe.sentMono, clock.monotonic());
+        if (m.kind === "reply") {
+          settle(m.seq, { kind: "answer", from: p.from, rttMs: rtt, annotation: "", reached: true, final: true });
+          return;
+        }
+        const e = m.error;
+        if (e.kind === "redirect" || e.kind === "source-quench") return; // advice, not an answer
+        const annotation = e.kind === "dest-unreachable" || e.kind === "packet-too-big" ? e.annotation : e.kind === "time-exceeded" ? "" : `!<${e.type}>`;
+        const final = e.kind === "dest-unreachable" || e.kind === "packet-too-big";
+        settle(m.seq, { kind: "answer", from: p.from, rttMs: rtt, annotation, reached: false, final });
+      };
+
+      sock.on("packet", onPacket);
+      if (o.signal?.aborted) {
+        finish();
+        return;
+      }
+      o.signal?.addEventListener("abort", finish, { once: true });
+      pump();
+    });
+  }
+
+  async #withNames(h: Hop): Promise<TraceHop> {
+    const probes: TraceHop["probes"] = [];
+    for (const p of h.probes) {
+      if (p.kind === "timeout") {
+        probes.push({ from: null });
+        continue;
+      }
+      const name = this.#o.resolveNames ? await this.#name(p.from) : undefined;
+      probes.push({ from: p.from, rttMs: p.rttMs, annotation: p.annotation, reached: p.reached, ...(name === undefined ? {} : { name }) });
+    }
+    return { hop: h.hop, probes };
+  }
+
+  #name(address: string): Promise<string | undefined> {
+    let p = this.#names.get(address);
+    if (p === undefined) {
+      const resolver = new Resolver({ timeout: 1000, tries: 1 });
+      p = resolver.reverse(address).then(
+        (names) => names[0],
+        () => undefined,
+      );
+      this.#names.set(address, p);
+    }
+    return p;
+  }
+}

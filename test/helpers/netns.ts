@@ -1,0 +1,161 @@
+/**
+ * A three-namespace topology for ICMP tests, created per test file and deleted afterwards:
+ *
+ *   client 10.77.0.2 / fd77::2 ── router 10.77.0.1 | 10.77.1.1 (fd77::1 | fd77:1::1) ── target 10.77.1.2 / fd77:1::2
+ *
+ * - the router forwards, and its ICMP rate limit is off (as the target's), so every probe is answered;
+ * - the router rejects 198.51.100.0/24 with host-unreachable and 2001:db8:dead::/48 with
+ *   no-route, through nft in its forward chain (routed towards the target, never beyond: that
+ *   traffic cannot leave the namespaces);
+ * - the target also owns 10.77.1.3 / fd77:1::3 and drops echo requests to them (a silent host).
+ *
+ * Names include the pid and a counter, so parallel test files never collide. Needs root,
+ * iproute2 and nftables; `netnsSkipReason()` says why not when they are missing.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { BIN } from "./cli.js";
+
+export const ADDR = {
+  client4: "10.77.0.2",
+  router4: "10.77.0.1",
+  routerFar4: "10.77.1.1",
+  target4: "10.77.1.2",
+  silent4: "10.77.1.3",
+  unreachable4: "198.51.100.7",
+  client6: "fd77::2",
+  router6: "fd77::1",
+  target6: "fd77:1::2",
+  silent6: "fd77:1::3",
+  unreachable6: "2001:db8:dead::7",
+} as const;
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Topology {
+  client: string;
+  router: string;
+  target: string;
+  /** Run a command inside a namespace. */
+  exec(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<ExecResult>;
+  /** Run `wirekit <argv>` (the built CLI) inside the client namespace. */
+  wirekit(argv: string[], timeoutMs?: number): Promise<ExecResult>;
+  /** Allow (or forbid) unprivileged ping sockets in the client namespace. */
+  setPingSockets(on: boolean): Promise<void>;
+  /** Delete the namespaces (idempotent). */
+  destroy(): void;
+}
+
+function which(cmd: string): boolean {
+  return ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"].some((d) => existsSync(`${d}/${cmd}`));
+}
+
+/** Why namespace tests cannot run here, or undefined when they can. */
+export function netnsSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (network namespaces)";
+  if (!which("ip")) return "needs iproute2 (ip)";
+  if (!which("nft")) return "needs nftables (nft)";
+  return undefined;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function must(cmd: string, args: string[]): Promise<void> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr.trim()}`);
+}
+
+let counter = 0;
+
+/** Build the topology. On any failure the namespaces made so far are deleted before rethrowing. */
+export async function createTopology(): Promise<Topology> {
+  const id = `${process.pid.toString(36)}${(counter++).toString(36)}`;
+  const client = `wk-${id}-c`;
+  const router = `wk-${id}-r`;
+  const target = `wk-${id}-t`;
+  const made: string[] = [];
+  const destroy = (): void => {
+    for (const ns of made.splice(0)) {
+      try {
+        execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+      } catch {
+        // already gone
+      }
+    }
+    process.off("exit", destroy);
+  };
+  process.on("exit", destroy);
+  const ipn = (ns: string, ...args: string[]): Promise<void> => must("ip", ["-n", ns, ...args]);
+  const sysctl = (ns: string, ...kv: string[]): Promise<void> => must("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", ...kv]);
+  try {
+    for (const ns of [client, router, target]) {
+      await must("ip", ["netns", "add", ns]);
+      made.push(ns);
+      await sysctl(ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+      await ipn(ns, "link", "set", "lo", "up");
+    }
+    await must("ip", ["link", "add", "eth0", "netns", client, "type", "veth", "peer", "name", "eth0", "netns", router]);
+    await must("ip", ["link", "add", "eth1", "netns", router, "type", "veth", "peer", "name", "eth0", "netns", target]);
+    const addrs: Array<[string, string, string]> = [
+      [client, "eth0", "10.77.0.2/24"],
+      [client, "eth0", "fd77::2/64"],
+      [router, "eth0", "10.77.0.1/24"],
+      [router, "eth0", "fd77::1/64"],
+      [router, "eth1", "10.77.1.1/24"],
+      [router, "eth1", "fd77:1::1/64"],
+      [target, "eth0", "10.77.1.2/24"],
+      [target, "eth0", "fd77:1::2/64"],
+      [target, "eth0", "10.77.1.3/24"],
+      [target, "eth0", "fd77:1::3/64"],
+    ];
+    for (const [ns, dev, a] of addrs) await ipn(ns, "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : []));
+    for (const [ns, dev] of [[client, "eth0"], [router, "eth0"], [router, "eth1"], [target, "eth0"]] as const) await ipn(ns, "link", "set", dev, "up");
+    await ipn(client, "route", "add", "default", "via", "10.77.0.1");
+    await ipn(client, "-6", "route", "add", "default", "via", "fd77::1");
+    await ipn(target, "route", "add", "default", "via", "10.77.1.1");
+    await ipn(target, "-6", "route", "add", "default", "via", "fd77:1::1");
+    // Route the "unreachable" prefixes towards the target so the forward chain sees them.
+    await ipn(router, "route", "add", "198.51.100.0/24", "via", "10.77.1.2");
+    await ipn(router, "-6", "route", "add", "2001:db8:dead::/48", "via", "fd77:1::2");
+    await sysctl(router, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0");
+    await sysctl(target, "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0");
+    await must("ip", [
+      "netns", "exec", router, "nft",
+      "add table inet wk; add chain inet wk forward { type filter hook forward priority 0; policy accept; }; " +
+        "add rule inet wk forward ip daddr 198.51.100.0/24 reject with icmp type host-unreachable; " +
+        "add rule inet wk forward ip6 daddr 2001:db8:dead::/48 reject with icmpv6 type no-route; " +
+        "add rule inet wk forward ip daddr 198.51.100.0/24 drop; add rule inet wk forward ip6 daddr 2001:db8:dead::/48 drop",
+    ]);
+    await must("ip", [
+      "netns", "exec", target, "nft",
+      "add table inet wk; add chain inet wk input { type filter hook input priority 0; policy accept; }; " +
+        "add rule inet wk input ip daddr 10.77.1.3 icmp type echo-request drop; " +
+        "add rule inet wk input ip6 daddr fd77:1::3 icmpv6 type echo-request drop",
+    ]);
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+  const exec = (ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<ExecResult> =>
+    run("ip", ["netns", "exec", ns, cmd, ...args], timeoutMs);
+  return {
+    client,
+    router,
+    target,
+    exec,
+    wirekit: (argv, timeoutMs) => exec(client, process.execPath, [BIN, ...argv], timeoutMs),
+    setPingSockets: (on) => sysctl(client, `net.ipv4.ping_group_range=${on ? "0 2147483647" : "1 0"}`),
+    destroy,
+  };
+}

@@ -1,0 +1,93 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
+import { runCliCapture } from "../helpers/cli.js";
+
+const skip = netnsSkipReason();
+const HOP_LINE = (hop: number, addr: string, suffix = ""): RegExp =>
+  new RegExp(`^ ?${hop}  ${addr.replace(/\./g, "\\.")}(  \\d+\\.\\d{3} ms${suffix.replace(/!/g, "!")}){3}$`, "m");
+
+describe("wirekit traceroute through a router namespace", { skip }, () => {
+  let topo: Topology;
+  before(async () => {
+    topo = await createTopology();
+    await topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]);
+    await topo.wirekit(["ping", ADDR.target6, "-n", "2", "-W", "3", "-i", "0.5"]);
+  });
+  after(() => topo?.destroy());
+
+  test("lists the router, then the target, and stops there", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", ADDR.target4]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.equal(lines[0], "traceroute to 10.77.1.2 (10.77.1.2), 30 hops max, 60 byte packets");
+    assert.equal(lines.length, 3, r.stdout);
+    assert.match(r.stdout, HOP_LINE(1, ADDR.router4));
+    assert.match(r.stdout, HOP_LINE(2, ADDR.target4));
+  });
+
+  test("finds the same hops as traceroute -I", { skip: existsSync("/usr/sbin/traceroute") || existsSync("/usr/bin/traceroute") ? false : "traceroute not installed" }, async () => {
+    const ref = await topo.exec(topo.client, "traceroute", ["-I", "-n", "-q", "1", "-w", "1", ADDR.target4]);
+    const refHops = [...ref.stdout.matchAll(/^ ?(\d+) {2}(\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const ours = await topo.wirekit(["traceroute", "-n", "-q", "1", ADDR.target4]);
+    const ourHops = [...ours.stdout.matchAll(/^ ?(\d+) {2}(\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(ourHops, refHops);
+    assert.deepEqual(ourHops, ["1 10.77.0.1", "2 10.77.1.2"]);
+  });
+
+  test("an unreachable destination ends the trace with !H at the router, as traceroute -I shows it", async () => {
+    // TTL 1 expires at the router before its forward chain rejects; TTL 2 meets the reject rule.
+    const r = await topo.wirekit(["traceroute", "-n", ADDR.unreachable4]);
+    assert.equal(r.code, 1);
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 3, r.stdout);
+    assert.match(lines[1] ?? "", /^ 1 {2}10\.77\.0\.1( {2}\d+\.\d{3} ms){3}$/);
+    assert.match(lines[2] ?? "", /^ 2 {2}10\.77\.0\.1( {2}\d+\.\d{3} ms !H){3}$/);
+  });
+
+  test("IPv6: router then target, and !N for a prefix without route", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", "-6", ADDR.target6]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^ 1 {2}fd77::1( {2}\d+\.\d{3} ms){3}$/m);
+    assert.match(r.stdout, /^ 2 {2}fd77:1::2( {2}\d+\.\d{3} ms){3}$/m);
+    const u = await topo.wirekit(["traceroute", "-n", ADDR.unreachable6, "-q", "1"]);
+    assert.match(u.stdout, /^ 1 {2}fd77::1 {2}\d+\.\d{3} ms\n 2 {2}fd77::1 {2}\d+\.\d{3} ms !N\n$/m);
+  });
+
+  test("a silent destination gives stars up to -m, each hop printed in order", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", "-m", "4", "-w", "0.3", ADDR.silent4]);
+    assert.equal(r.code, 1);
+    const lines = r.stdout.trimEnd().split("\n").slice(1);
+    assert.deepEqual(lines.map((l) => l.slice(0, 2)), [" 1", " 2", " 3", " 4"]);
+    assert.match(lines[0] ?? "", /^ 1 {2}10\.77\.0\.1 /);
+    assert.equal(lines[2], " 3  * * *");
+    assert.equal(lines[3], " 4  * * *");
+  });
+
+  test("-f starts at a later hop, and one probe in flight at a time gives the same path", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", "-f", "2", "-N", "1", ADDR.target4]);
+    assert.equal(r.code, 0, r.stdout);
+    const lines = r.stdout.trimEnd().split("\n").slice(1);
+    assert.equal(lines.length, 1, r.stdout);
+    assert.match(lines[0] ?? "", HOP_LINE(2, ADDR.target4));
+  });
+
+  test("--json lists every hop with its probes", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", "--json", ADDR.target4]);
+    const doc = JSON.parse(r.stdout) as { reached: boolean; hops: Array<{ hop: number; probes: Array<{ from: string }> }> };
+    assert.equal(doc.reached, true);
+    assert.deepEqual(doc.hops.map((h) => [h.hop, h.probes.map((p) => p.from)]), [
+      [1, [ADDR.router4, ADDR.router4, ADDR.router4]],
+      [2, [ADDR.target4, ADDR.target4, ADDR.target4]],
+    ]);
+  });
+});
+
+test("traceroute usage errors exit 2", async () => {
+  for (const argv of [["traceroute"], ["traceroute", "127.0.0.1", "-m", "0"], ["traceroute", "127.0.0.1", "-q", "11"], ["traceroute", "127.0.0.1", "-f", "40"]]) {
+    const r = await runCliCapture(argv);
+    assert.equal(r.code, 2, argv.join(" "));
+    assert.match(r.stderr, /^wirekit: [^\n]+\n$/);
+  }
+});
