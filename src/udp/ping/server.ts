@@ -74,7 +74,10 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
     t.bytes += msg.length;
     const dropped = this.loss > 0 && this.#random.next() < this.loss;
     if (dropped) t.dropped++;
-    else {
+    else if (port === 0) {
+      // A forged source port 0 (possible with raw sockets) cannot be answered: dgram.send() throws on it.
+      t.dropped++;
+    } else {
       t.replied++;
       this.#socket.send(upperCaseAscii(msg), port, address);
     }

@@ -203,3 +203,26 @@ test("an abort stops the run early and still returns statistics", async () => {
   assert.ok(r.totals.transmitted >= 3);
   assert.ok(r.totals.received >= 3);
 });
+
+test("a forged datagram from source port 0 (raw socket) is not answered and does not crash the server", async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip("needs root to send from a raw socket");
+    return;
+  }
+  const s = await server(0);
+  const seen = new Promise<number>((resolve) => s.on("datagram", (d) => resolve(d.from.port)));
+  // UDP header by hand: source port 0, checksum 0 (none, allowed over IPv4 by RFC 768).
+  const script = [
+    "import socket, struct, sys",
+    "port = int(sys.argv[1]); payload = b'Ping 1 from port zero'",
+    "udp = struct.pack('!HHHH', 0, port, 8 + len(payload), 0) + payload",
+    "socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP).sendto(udp, ('127.0.0.1', 0))",
+  ].join("\n");
+  const { spawnSync } = await import("node:child_process");
+  const py = spawnSync("python3", ["-c", script, String(s.port)], { encoding: "utf8" });
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(await seen, 0);
+  assert.equal(s.totals().replied, 0);
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 1, timeoutMs: 5000 });
+  assert.equal(r.totals.received, 1);
+});
