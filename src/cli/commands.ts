@@ -11,5 +11,6 @@ export interface CommandEntry {
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { summary: "every wirekit server on loopback, one command", load: () => import("./lab.js") },
+  "udp-echo": { summary: "UDP client/server: request ids, retransmission with backoff, big datagrams (serve, send-big)", load: () => import("./udp-echo.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };
