@@ -1,6 +1,9 @@
 /** The services `wirekit lab` starts, in display order. Each tool adds itself here. */
 import { createUdpPingServer } from "../udp/ping/server.js";
-import type { LabService } from "./service.js";
+import { createUdpEchoServer } from "../udp/echo/server.js";
+import { describeServerEvent, printableMessage } from "../udp/echo/server-log.js";
+import { formatHostPort } from "../core/address.js";
+import type { LabEvent, LabService } from "./service.js";
 
 const udpPing: LabService = {
   name: "udp-ping",
@@ -21,5 +24,55 @@ const udpPing: LabService = {
   },
 };
 
-export const LAB_SERVICES: readonly LabService[] = [udpPing];
+/**
+ * udp-echo: totals() = {received, replied, bytes, reassembled};
+ * snapshot() = { recent: Array<{ at: number; from: string; bytes: number; message: string }> } (last 50
+ * datagrams, oldest first); subscribe() emits kinds "datagram", "reassembled" and "incomplete",
+ * with `text` = the line `wirekit udp-echo serve` prints.
+ */
+const udpEcho: LabService = {
+  name: "udp-echo",
+  description: "UDP echo server (request ids, reassembly)",
+  defaultPort: 12002,
+  async start({ host, port }) {
+    const server = await createUdpEchoServer({ host, port });
+    const recent: Array<{ at: number; from: string; bytes: number; message: string }> = [];
+    const listeners = new Set<(e: LabEvent) => void>();
+    server.on("event", (e) => {
+      if (e.kind === "datagram") {
+        recent.push({ at: e.at, from: formatHostPort(e.from.address, e.from.port), bytes: e.message.length, message: printableMessage(e.message) });
+        if (recent.length > 50) recent.shift();
+      }
+      if (listeners.size === 0 || (e.kind !== "datagram" && e.kind !== "reassembled" && e.kind !== "incomplete")) return;
+      const text = describeServerEvent(e) ?? "";
+      const data: Record<string, unknown> = { from: formatHostPort(e.from.address, e.from.port) };
+      if (e.kind === "datagram") Object.assign(data, { bytes: e.message.length, id: e.id ?? null, dropped: e.dropped });
+      if (e.kind === "reassembled") Object.assign(data, { id: e.id, bytes: e.bytes, parts: e.parts });
+      if (e.kind === "incomplete") Object.assign(data, { id: e.message.id, parts: e.message.count, missing: e.message.missing });
+      const le: LabEvent = { service: "udp-echo", kind: e.kind, at: e.at, text, data };
+      for (const l of listeners) l(le);
+    });
+    return {
+      address: server.address,
+      port: server.port,
+      transport: "udp",
+      clientCommand: `wirekit udp-echo ${server.address} ${server.port}`,
+      totals: () => {
+        const t = server.totals();
+        return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled };
+      },
+      snapshot: () => ({ recent: recent.map((r) => ({ ...r })) }),
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      close: async () => {
+        listeners.clear();
+        await server.close();
+      },
+    };
+  },
+};
+
+export const LAB_SERVICES: readonly LabService[] = [udpPing, udpEcho];
 

@@ -158,14 +158,13 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
       const waitMs = o.waitMs ?? 4000;
       if (waitMs > 0 && confirmation === "none") {
         await new Promise<void>((resolve) => {
-          let timer: TimerHandle | undefined;
           const stop = (): void => {
-            if (timer !== undefined) clock.clearTimeout(timer);
+            clock.clearTimeout(timer);
             o.signal?.removeEventListener("abort", stop);
             resolve();
           };
+          const timer: TimerHandle = clock.setTimeout(stop, waitMs);
           confirmed = stop;
-          timer = clock.setTimeout(stop, waitMs);
           if (o.signal?.aborted) stop();
           else o.signal?.addEventListener("abort", stop, { once: true });
         });
