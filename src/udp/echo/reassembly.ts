@@ -33,10 +33,13 @@ export interface IncompleteMessage {
   id: string;
   count: number;
   total: number;
-  /** Part numbers that arrived / never arrived (1-based, ascending). */
+  /** How many parts arrived, and their bytes. */
   received: number;
   receivedBytes: number;
+  /** Numbers of the parts that never arrived (1-based, ascending), at most the first 256. */
   missing: number[];
+  /** How many parts never arrived (`missing` may be cut short). */
+  missingCount: number;
   reason: "timeout" | "evicted";
   /** Monotonic ms of the first part. */
   firstAt: number;
@@ -214,19 +217,34 @@ export class Reassembler {
   }
 }
 
+/** Most missing part numbers listed in a report. */
+export const MAX_MISSING_LISTED = 256;
+
 function describe(p: Pending, reason: IncompleteMessage["reason"]): IncompleteMessage {
+  // Walk the gaps between the parts that arrived (sorted), never all `count` numbers: a forged
+  // "part 1 of 65535" must cost its own size, not 65535 steps, when it is evicted.
+  const have = [...p.parts.keys()].sort((a, b) => a - b);
   const missing: number[] = [];
-  for (let n = 1; n <= p.count; n++) if (!p.parts.has(n)) missing.push(n);
-  return { source: p.source, id: p.id, count: p.count, total: p.total, received: p.parts.size, receivedBytes: p.bytes, missing, reason, firstAt: p.firstAt };
+  let next = 1;
+  for (const n of [...have, p.count + 1]) {
+    for (let m = next; m < n && missing.length < MAX_MISSING_LISTED; m++) missing.push(m);
+    next = n + 1;
+    if (missing.length >= MAX_MISSING_LISTED) break;
+  }
+  return {
+    source: p.source, id: p.id, count: p.count, total: p.total, received: p.parts.size, receivedBytes: p.bytes,
+    missing, missingCount: p.count - p.parts.size, reason, firstAt: p.firstAt,
+  };
 }
 
 /**
- * Part numbers as short ranges: [3, 4, 5, 9] → "3-5, 9". Long lists are cut after `max` ranges.
+ * Part numbers as short ranges: [3, 4, 5, 9] → "3-5, 9". Long lists are cut after `max` ranges;
+ * `total` is the full count when `numbers` is already a cut list.
  *
  * @example
  * formatPartRanges([1, 2, 3, 7, 9, 10]) // "1-3, 7, 9-10"
  */
-export function formatPartRanges(numbers: readonly number[], max = 20): string {
+export function formatPartRanges(numbers: readonly number[], max = 20, total = numbers.length): string {
   const ranges: string[] = [];
   let i = 0;
   while (i < numbers.length) {
@@ -236,5 +254,6 @@ export function formatPartRanges(numbers: readonly number[], max = 20): string {
     ranges.push(start === end ? `${start}` : `${start}-${end}`);
     i++;
   }
-  return ranges.length > max ? `${ranges.slice(0, max).join(", ")}, ... (${numbers.length} in all)` : ranges.join(", ");
+  const cut = ranges.length > max || total > numbers.length;
+  return cut ? `${ranges.slice(0, max).join(", ")}, ... (${total} in all)` : ranges.join(", ");
 }

@@ -51,7 +51,7 @@ export function describeServerEvent(e: UdpEchoServerEvent, verbose = false): str
     case "incomplete": {
       const m = e.message;
       const why = m.reason === "timeout" ? "" : " (evicted to bound memory)";
-      return `message ${m.id} from ${from} incomplete${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes), missing parts ${formatPartRanges(m.missing)}`;
+      return `message ${m.id} from ${from} incomplete${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes), missing parts ${formatPartRanges(m.missing, 20, m.missingCount)}`;
     }
     case "garbage":
       return verbose ? `${from}: ignored ${e.bytes} bytes: ${e.reason}` : undefined;

@@ -13,7 +13,7 @@ import { usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
-import { decodePart, decodeRequest, encodeReply, encodeTextReply, isPart, replyText } from "./protocol.js";
+import { decodePart, decodeRequest, encodeReply, encodeTextReply, isPart, PART_HEADER_BYTES, replyText } from "./protocol.js";
 import { formatPartRanges, Reassembler, type IncompleteMessage, type ReassemblyOptions } from "./reassembly.js";
 
 export interface Endpoint {
@@ -167,7 +167,10 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     this.#totals.incomplete++;
     const from = parseSource(m.source);
     this.#emitEvent({ kind: "incomplete", at: this.#clock.now(), from, message: m });
-    this.#reply(encodeTextReply(m.id, incompleteText(m)), from);
+    const report = encodeTextReply(m.id, incompleteText(m));
+    // Never answer with more bytes than the (possibly spoofed) source sent for this message:
+    // otherwise one forged 21-byte part would make us a reflection amplifier.
+    if (report.length <= m.receivedBytes + m.received * PART_HEADER_BYTES) this.#reply(report, from);
   }
 
   /** One timer for the earliest reassembly deadline; re-armed after each sweep. */
@@ -229,7 +232,7 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
 /** What the server tells a sender whose message could not be completed. */
 export function incompleteText(m: IncompleteMessage): string {
   const why = m.reason === "timeout" ? "" : " (evicted to bound memory)";
-  return `incomplete message${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes) arrived, missing parts ${formatPartRanges(m.missing)}`;
+  return `incomplete message${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes) arrived, missing parts ${formatPartRanges(m.missing, 20, m.missingCount)}`;
 }
 
 function parseSource(source: string): Endpoint {
