@@ -257,6 +257,10 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     if (line !== undefined) ctx.stdout.write(line);
   });
   if (waitMs === 0) return 0;
+  if (r.confirmation === "none" && ctx.signal.aborted) {
+    ctx.stdout.write("interrupted before the server's verdict\n");
+    return 1;
+  }
   if (r.confirmation === "none") {
     ctx.stdout.write(`no verdict from the server in ${formatG(waitMs / 1000)} s (is it a wirekit udp-echo server?)\n`);
     return 1;

@@ -33,7 +33,12 @@ interface ResolvedBackoff {
   random: Random | undefined;
 }
 
-/** Apply defaults and check the values; throws ERR_USAGE on nonsense. */
+/**
+ * Apply defaults and check the values; throws ERR_USAGE on nonsense.
+ *
+ * @example
+ * resolveBackoff({ initialMs: 50 }).maxMs // 2000
+ */
 export function resolveBackoff(o: BackoffOptions = {}): ResolvedBackoff {
   const r: ResolvedBackoff = {
     initialMs: o.initialMs ?? 100,
@@ -115,7 +120,12 @@ export class Backoff {
   }
 }
 
-/** `ms` scaled by a uniform factor in [0.5, 1.5). */
+/**
+ * `ms` scaled by a uniform factor in [0.5, 1.5).
+ *
+ * @example
+ * jittered(1000, createRandom(1)) // somewhere in [500, 1500)
+ */
 export function jittered(ms: number, random: Random): number {
   return ms * (0.5 + random.next());
 }

@@ -59,7 +59,12 @@ export interface SendBigResult {
   confirmationText?: string;
 }
 
-/** Check the options; throws ERR_USAGE with a one-line reason. */
+/**
+ * Check the options; throws ERR_USAGE with a one-line reason.
+ *
+ * @example
+ * checkSendBig(80000, 1, 4, "a") // throws: 1 parts would be datagrams of 80020 bytes > 65507; use --parts 2 or more
+ */
 export function checkSendBig(size: number, parts: number, family: IpFamily, fill: string): void {
   if (!Number.isInteger(size) || size < 0 || size > MAX_BIG_MESSAGE) throw usageError(`invalid size ${size} (must be 0-${MAX_BIG_MESSAGE} bytes)`);
   if (!/^[\x20-\x7e]$/.test(fill)) throw usageError(`invalid fill '${fill}' (must be one printable ASCII character)`);

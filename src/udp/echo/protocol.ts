@@ -32,7 +32,12 @@ export function newRequestId(random: Random): string {
   return random.bytes(8).toString("hex");
 }
 
-/** True for a well-formed request ID (16 hex digits). */
+/**
+ * True for a well-formed request ID (16 hex digits).
+ *
+ * @example
+ * isRequestId("5c1f0a3e9d2b4471") // true
+ */
 export function isRequestId(text: string): boolean {
   return ID_RE.test(text);
 }
@@ -84,7 +89,12 @@ export function decodeRequest(buf: Uint8Array): EchoRequest {
   return { message: Buffer.from(buf) };
 }
 
-/** The reply text for a message of `bytes` bytes (the lab's wording). */
+/**
+ * The reply text for a message of `bytes` bytes (the lab's wording).
+ *
+ * @example
+ * replyText(5) // "I received from you a message of 5 bytes"
+ */
 export function replyText(bytes: number): string {
   return `I received from you a message of ${bytes} bytes`;
 }
@@ -100,7 +110,12 @@ export function encodeReply(request: EchoRequest): Buffer {
   return encodeTextReply(request.id, replyText(request.message.length));
 }
 
-/** A reply datagram with arbitrary text (reassembly reports), ID-prefixed when `id` is set. */
+/**
+ * A reply datagram with arbitrary text (reassembly reports), ID-prefixed when `id` is set.
+ *
+ * @example
+ * encodeTextReply("00000000000000ff", "hi").toString() // "00000000000000ff hi"
+ */
 export function encodeTextReply(id: string | undefined, text: string): Buffer {
   return Buffer.from(id === undefined ? text : `${id} ${text}`, "utf8");
 }
@@ -120,6 +135,10 @@ const REPLY_RE = /^I received from you a message of (\d{1,10}) bytes/;
 /**
  * Decode any datagram as a reply. Never fails; fields are absent when the datagram does not
  * carry them. The client decides what to trust.
+ *
+ * @example
+ * decodeReply(Buffer.from("00000000000000ff I received from you a message of 5 bytes"))
+ * // { id: "00000000000000ff", text: "I received from you a message of 5 bytes", bytes: 5 }
  */
 export function decodeReply(buf: Uint8Array): EchoReply {
   const r = decodeRequest(buf);
@@ -131,7 +150,12 @@ export function decodeReply(buf: Uint8Array): EchoReply {
   return out;
 }
 
-/** Two request IDs are the same request (hex digits compare case-insensitively). */
+/**
+ * Two request IDs are the same request (hex digits compare case-insensitively).
+ *
+ * @example
+ * sameRequestId("00000000000000FF", "00000000000000ff") // true
+ */
 export function sameRequestId(a: string | undefined, b: string | undefined): boolean {
   return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 }
@@ -162,6 +186,9 @@ export interface Part {
  * How many bytes part `number` of a `total`-byte message in `count` parts carries: every part
  * ceil(total/count) bytes, the last one the rest. Fixing the split in the format lets the
  * receiver reject overlapping or inconsistent parts instead of trusting offsets.
+ *
+ * @example
+ * partLength(20000, 3, 3) // 6666 (the first two carry 6667)
  */
 export function partLength(total: number, count: number, number: number): number {
   const chunk = Math.ceil(total / count);
@@ -172,6 +199,9 @@ export function partLength(total: number, count: number, number: number): number
  * Check that a message of `total` bytes can be cut into `count` parts: every part non-empty
  * (so ceil(total/count)·(count−1) < total), and at most MAX_PARTS.
  * Returns a reason when it cannot, undefined when it can.
+ *
+ * @example
+ * checkSplit(10, 6) // "6 parts of 2 bytes would leave the last one empty"
  */
 export function checkSplit(total: number, count: number): string | undefined {
   if (!Number.isInteger(count) || count < 1 || count > MAX_PARTS) return `part count must be 1-${MAX_PARTS}`;
@@ -207,7 +237,12 @@ export function encodeParts(id: string, message: Uint8Array, count: number): Buf
   return out;
 }
 
-/** True when the datagram starts with the part magic (it is meant to be a part). */
+/**
+ * True when the datagram starts with the part magic (it is meant to be a part).
+ *
+ * @example
+ * isPart(encodeParts("00000000000000ff", Buffer.from("ab"), 2)[0]) // true
+ */
 export function isPart(buf: Uint8Array): boolean {
   return buf.length >= PART_MAGIC.length && PART_MAGIC.every((b, i) => buf[i] === b);
 }
@@ -215,6 +250,10 @@ export function isPart(buf: Uint8Array): boolean {
 /**
  * Decode a part datagram; anything inconsistent is a ParseError, never an exception:
  * short header, number outside 1..count, impossible split, or a piece of the wrong length.
+ *
+ * @example
+ * const d = decodePart(datagram);
+ * if (d.ok) console.log(d.value.number, "of", d.value.count);
  */
 export function decodePart(buf: Uint8Array): Decoded<Part> {
   if (!isPart(buf)) return parseFailure("part: missing magic 'WKP\\x01'", { offset: 0 });
@@ -233,7 +272,12 @@ export function decodePart(buf: Uint8Array): Decoded<Part> {
   return decoded({ id, number, count, total, data: Buffer.from(buf.subarray(PART_HEADER_BYTES)) });
 }
 
-/** The largest UDP payload for an address family (IPv4 65507, IPv6 65527). */
+/**
+ * The largest UDP payload for an address family (IPv4 65507, IPv6 65527).
+ *
+ * @example
+ * maxUdpPayload(4) // 65507
+ */
 export function maxUdpPayload(family: 4 | 6): number {
   return family === 6 ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
 }

@@ -229,7 +229,12 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
   }
 }
 
-/** What the server tells a sender whose message could not be completed. */
+/**
+ * What the server tells a sender whose message could not be completed.
+ *
+ * @example
+ * incompleteText(m) // "incomplete message: 14 of 16 parts (70000 of 80000 bytes) arrived, missing parts 3, 9"
+ */
 export function incompleteText(m: IncompleteMessage): string {
   const why = m.reason === "timeout" ? "" : " (evicted to bound memory)";
   return `incomplete message${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes) arrived, missing parts ${formatPartRanges(m.missing, 20, m.missingCount)}`;
@@ -244,6 +249,9 @@ function parseSource(source: string): Endpoint {
 /**
  * The address to bind for an interface argument: an interface name ("lo", "eth0") maps to
  * its first IPv4 address (else its first address); anything else is resolved as a host.
+ *
+ * @example
+ * await resolveInterface("lo") // "127.0.0.1"
  */
 export async function resolveInterface(name: string): Promise<string> {
   const nics = networkInterfaces()[name];
