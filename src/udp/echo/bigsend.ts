@@ -63,7 +63,7 @@ export interface SendBigResult {
  * Check the options; throws ERR_USAGE with a one-line reason.
  *
  * @example
- * checkSendBig(80000, 1, 4, "a") // throws: 1 parts would be datagrams of 80020 bytes > 65507; use --parts 2 or more
+ * checkSendBig(80000, 1, 4, "a") // throws: 80000 bytes in 1 part means datagrams of 80020 bytes > 65507; use --parts 2 or more
  */
 export function checkSendBig(size: number, parts: number, family: IpFamily, fill: string): void {
   if (!Number.isInteger(size) || size < 0 || size > MAX_BIG_MESSAGE) throw usageError(`invalid size ${size} (must be 0-${MAX_BIG_MESSAGE} bytes)`);
@@ -74,7 +74,7 @@ export function checkSendBig(size: number, parts: number, family: IpFamily, fill
   const limit = maxUdpPayload(family);
   if (largest > limit) {
     const need = Math.ceil(size / (limit - PART_HEADER_BYTES));
-    throw usageError(`${parts} parts would be datagrams of ${largest} bytes > ${limit}; use --parts ${need} or more`);
+    throw usageError(`${size} bytes in ${parts} part${parts === 1 ? "" : "s"} means datagrams of ${largest} bytes > ${limit}; use --parts ${need} or more`);
   }
 }
 
