@@ -16,7 +16,7 @@ exponential backoff, and datagrams too big to send
 Usage:
   wirekit udp-echo serve <interface> <port> [--loss P] [--seed N] [--delay MS] [--reassembly-timeout T] [-q] [-v]
   wirekit udp-echo <server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json]
-  wirekit udp-echo send-big <host> <port> [--size 80000] [--parts 16] [--char a] [--wait 4s]
+  wirekit udp-echo send-big <host> <port> [--size 80000] [--parts 16] [--char a] [--wait 4s] [--json]
 
 Server (replies "I received from you a message of N bytes"):
   <interface>              address to bind exactly: 127.0.0.1, 0.0.0.0, ::, an external address, or a
@@ -44,6 +44,7 @@ Big datagrams (one datagram of SIZE bytes, then the same bytes in PARTS datagram
   --char C                 the ASCII character repeated (default a)
   --wait T                 wait this long for the server's verdict (default 4s; 0 = do not wait)
   --interval T             pause between parts (default 0)
+  --json                   one JSON document instead of text
 
 Examples:
   wirekit udp-echo serve 127.0.0.1 12002
@@ -237,10 +238,12 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     char: { type: "string" },
     wait: { type: "string" },
     interval: { type: "string" },
+    json: { type: "boolean" },
     ipv4: { type: "boolean", short: "4" },
     ipv6: { type: "boolean", short: "6" },
   });
   const [host, portText] = positionalArgs(positionals, ["host", "port"]);
+  const json = values.json === true;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const waitMs = durationOption(values.wait, "wait", 4000);
   const r = await sendBig({
@@ -253,9 +256,16 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     clock: ctx.clock, signal: ctx.signal,
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
   }, (e) => {
-    const line = renderBigEvent(e);
+    const line = json ? undefined : renderBigEvent(e);
     if (line !== undefined) ctx.stdout.write(line);
   });
+  if (json) {
+    ctx.stdout.write(`${JSON.stringify({
+      single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,
+      confirmation: r.confirmation, confirmation_text: r.confirmationText ?? null,
+    }, null, 2)}\n`);
+    return waitMs === 0 || r.confirmation === "complete" ? 0 : 1;
+  }
   if (waitMs === 0) return 0;
   if (r.confirmation === "none" && ctx.signal.aborted) {
     ctx.stdout.write("interrupted before the server's verdict\n");

@@ -51,6 +51,10 @@ export type SendBigEvent =
 
 export interface SendBigResult {
   single: "sent" | "too-big" | "failed";
+  /** Bytes of the message. */
+  size: number;
+  /** Message ID of the split send (the server's verdict carries it). */
+  messageId: string;
   limit: number;
   parts: number;
   partBytes: number;
@@ -174,7 +178,7 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
           else o.signal?.addEventListener("abort", stop, { once: true });
         });
       }
-      const result: SendBigResult = { single, limit, parts: count, partBytes, confirmation };
+      const result: SendBigResult = { single, size, messageId, limit, parts: count, partBytes, confirmation };
       if (confirmationText !== undefined) result.confirmationText = confirmationText;
       return result;
     } finally {

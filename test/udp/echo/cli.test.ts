@@ -144,6 +144,20 @@ test("send-big prints the EMSGSIZE line, the split send and the server's verdict
   assert.match(stopped.stdout, /16 received, 1 replied, 80320 bytes, 1 reassembled\n$/);
 });
 
+test("send-big --json prints one document with the verdict", async () => {
+  const s = await serve();
+  const r = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", String(s.port), "--json", "--wait", "10s"]);
+  await s.stop();
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(doc.single, "too-big");
+  assert.equal(doc.limit, 65507);
+  assert.equal(doc.parts, 16);
+  assert.equal(doc.part_bytes, 5000);
+  assert.equal(doc.confirmation, "complete");
+  assert.equal(doc.confirmation_text, "I received from you a message of 80000 bytes in 16 parts");
+});
+
 test("send-big exits 1 and says so when nobody answers", async () => {
   const s = await serve();
   const port = s.port;
