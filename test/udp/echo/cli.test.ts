@@ -214,6 +214,15 @@ test("a port already taken is a clear error, never a silent move to another port
   assert.match(r.stderr, /address already in use/);
 });
 
+test("--delay takes bare milliseconds (as the lab writes it) or a duration with a unit", async () => {
+  for (const [arg, shown] of [["300", "delay 300 ms"], ["0.3s", "delay 300 ms"], ["1.5ms", "delay 1.5 ms"]] as const) {
+    const s = await serve("--delay", arg);
+    const out = s.output();
+    await s.stop();
+    assert.match(out, new RegExp(`^listening on 127\\.0\\.0\\.1:\\d+ \\(${shown}\\)\n`), arg);
+  }
+});
+
 test("--help shows the three forms with examples", async () => {
   const r = await runCliCapture(["udp-echo", "--help"]);
   assert.equal(r.code, 0);
