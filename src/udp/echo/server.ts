@@ -187,13 +187,19 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
   }
 
   #reply(payload: Buffer, to: Endpoint): void {
-    if (this.#closed) return;
+    // Source port 0 cannot be answered (and only a forged datagram carries it): Node's send()
+    // would throw ERR_SOCKET_BAD_PORT, and a throw in a message handler ends the process.
+    if (this.#closed || !(to.port > 0 && to.port < 65536)) return;
     const send = (): void => {
       if (this.#closed) return;
-      this.#totals.replied++;
-      this.#socket.send(payload, to.port, to.address, () => {
-        // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
-      });
+      try {
+        this.#socket.send(payload, to.port, to.address, () => {
+          // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
+        });
+        this.#totals.replied++;
+      } catch {
+        // A socket closing under us, or an address Node refuses: drop this reply only.
+      }
     };
     if (this.delayMs <= 0) {
       send();

@@ -119,3 +119,32 @@ test("log lines escape control characters (no terminal escape injection) and cut
   const line = describeServerEvent({ kind: "datagram", at: 0, from: { address: "::1", port: 5 }, message: Buffer.from("hi\r\n"), dropped: true });
   assert.equal(line, "[::1]:5: hi\\r\\n (4 bytes) dropped");
 });
+
+test("a forged datagram from source port 0 (raw socket) is logged and not answered, and the server lives on", async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip("needs root to send from a raw socket");
+    return;
+  }
+  const s = await server();
+  const seen = new Promise<string>((resolve) => s.on("event", (e) => e.kind === "datagram" && resolve(`${e.from.port} ${e.message.toString()}`)));
+  // UDP header by hand: source port 0, checksum 0 (none, allowed over IPv4 by RFC 768).
+  const script = [
+    "import socket, struct, sys",
+    "port = int(sys.argv[1]); payload = b'from port zero'",
+    "udp = struct.pack('!HHHH', 0, port, 8 + len(payload), 0) + payload",
+    "socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP).sendto(udp, ('127.0.0.1', 0))",
+  ].join("\n");
+  const { spawnSync } = await import("node:child_process");
+  const py = spawnSync("python3", ["-c", script, String(s.port)], { encoding: "utf8" });
+  if (py.error !== undefined) {
+    t.skip("python3 is not installed");
+    return;
+  }
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(await seen, "0 from port zero");
+  assert.equal(s.totals().replied, 0);
+  const c = await udp();
+  c.send("alive?", s.port, "127.0.0.1");
+  const [reply] = (await once(c, "message")) as [Buffer];
+  assert.equal(reply.toString(), "I received from you a message of 6 bytes");
+});
