@@ -104,6 +104,7 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
     const size = o.size ?? 80000;
     const count = o.parts ?? 16;
     const fill = o.fill ?? "a";
+    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw usageError(`invalid port ${o.port} (must be 1-65535)`);
     const resolved = await resolveHost(o.host, o.family);
     checkSendBig(size, count, resolved.family, fill);
     if (o.messageId !== undefined && !isRequestId(o.messageId)) throw usageError(`invalid message id '${o.messageId}'`);

@@ -112,6 +112,7 @@ export class UdpEchoClient extends TypedEmitter<{ event: [UdpEchoClientEvent] }>
     super();
     this.#o = options;
     if (options.requestId !== undefined && !isRequestId(options.requestId)) throw usageError(`invalid request id '${options.requestId}' (need 16 hex digits)`);
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw usageError(`invalid server port ${options.port} (must be 1-65535)`);
   }
 
   async run(): Promise<UdpEchoResult> {

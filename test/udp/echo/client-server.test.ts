@@ -189,3 +189,12 @@ test("the server survives garbage and answers plain datagrams without an id", as
   assert.ok(replies.includes("I received from you a message of 65507 bytes"));
   assert.equal(s.totals().garbage, 1);
 });
+
+test("the library refuses port 0 or out-of-range ports with a usage error, not an internal one", async () => {
+  const { sendBig } = await import("../../../src/udp/echo/bigsend.js");
+  const { isWirekitError } = await import("../../../src/core/errors.js");
+  for (const port of [0, -1, 65536, 1.5]) {
+    await assert.rejects(async () => udpEcho({ host: "127.0.0.1", port }), (e) => isWirekitError(e, "ERR_USAGE"), `udpEcho ${port}`);
+    await assert.rejects(() => sendBig({ host: "127.0.0.1", port }), (e) => isWirekitError(e, "ERR_USAGE"), `sendBig ${port}`);
+  }
+});
