@@ -1,6 +1,7 @@
 /** The services `wirekit lab` starts, in display order. Each tool adds itself here. */
 import type { LabService } from "./service.js";
 import { mailService as mail } from "./services/mail.js";
+import { udpEchoService as udpEcho } from "./services/udp-echo.js";
 import { udpPingService as udpPing } from "./services/udp-ping.js";
 
-export const LAB_SERVICES: readonly LabService[] = [udpPing, mail];
+export const LAB_SERVICES: readonly LabService[] = [udpPing, udpEcho, mail];

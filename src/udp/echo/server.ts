@@ -1,0 +1,292 @@
+/**
+ * The UDP echo server (RFC 768): binds exactly the interface it is given, answers every
+ * datagram with `I received from you a message of N bytes` (prefixed by the request ID when
+ * the request carried one), and reassembles messages sent in parts. `loss` and `delayMs`
+ * make it behave like a server far away over a bad network (the lab's `udp_server_remote`).
+ * Never crashes on what arrives: empty, binary, forged parts and floods are all just bytes.
+ */
+import type { Socket } from "node:dgram";
+import { networkInterfaces } from "node:os";
+import { formatHostPort, resolveHost } from "../../core/address.js";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { usageError } from "../../core/errors.js";
+import { TypedEmitter, publish } from "../../core/events.js";
+import { createRandom, type Random } from "../../core/random.js";
+import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { decodePart, decodeRequest, encodeReply, encodeTextReply, isPart, PART_HEADER_BYTES, replyText } from "./protocol.js";
+import { formatPartRanges, Reassembler, type IncompleteMessage, type ReassemblyOptions } from "./reassembly.js";
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface UdpEchoServerOptions {
+  /** Interface to bind: an address ("127.0.0.1", "0.0.0.0", "::"), a host name, or an interface name ("lo"). @default "0.0.0.0" */
+  host?: string;
+  /** 0 picks one. @default 12002 */
+  port?: number;
+  /** Probability in [0, 1] that an arriving datagram is dropped, as if lost on the way. @default 0 */
+  loss?: number;
+  /** Delay every reply by this many ms. @default 0 */
+  delayMs?: number;
+  /** Seed for the loss PRNG. @default random */
+  seed?: number;
+  /** Inject a PRNG instead of a seed (tests). */
+  random?: Random;
+  /** Reassembly timeout and memory bounds. */
+  reassembly?: ReassemblyOptions;
+  /** @default systemClock */
+  clock?: Clock;
+}
+
+/** Everything the server does, as it happens. `at` is wall-clock ms. */
+export type UdpEchoServerEvent =
+  | { kind: "datagram"; at: number; from: Endpoint; id?: string; message: Buffer; dropped: boolean }
+  | { kind: "part"; at: number; from: Endpoint; id: string; number: number; count: number; bytes: number; dropped: boolean; note?: "duplicate" | "late" }
+  | { kind: "reassembled"; at: number; from: Endpoint; id: string; bytes: number; parts: number; elapsedMs: number }
+  | { kind: "incomplete"; at: number; from: Endpoint; message: IncompleteMessage }
+  | { kind: "garbage"; at: number; from: Endpoint; bytes: number; reason: string };
+
+export interface UdpEchoServerTotals {
+  /** Datagrams that reached the socket (including parts and dropped ones). */
+  received: number;
+  replied: number;
+  /** Bytes of all datagrams received. */
+  bytes: number;
+  reassembled: number;
+  incomplete: number;
+  dropped: number;
+  parts: number;
+  garbage: number;
+}
+
+/** Delayed replies waiting at once; beyond this a flood's replies are dropped, not queued. */
+const MAX_DELAYED_REPLIES = 10_000;
+
+/** A running UDP echo server. Listen to `event`. */
+export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }> {
+  readonly address: string;
+  readonly port: number;
+  readonly loss: number;
+  readonly delayMs: number;
+  readonly seed: number;
+  readonly #socket: Socket;
+  readonly #random: Random;
+  readonly #clock: Clock;
+  readonly #reassembler: Reassembler;
+  readonly #timers = new Set<TimerHandle>();
+  #sweep: TimerHandle | undefined;
+  #closed = false;
+  readonly #totals: UdpEchoServerTotals = { received: 0, replied: 0, bytes: 0, reassembled: 0, incomplete: 0, dropped: 0, parts: 0, garbage: 0 };
+
+  constructor(socket: Socket, options: Required<Pick<UdpEchoServerOptions, "loss" | "delayMs" | "clock">> & { random: Random; reassembly?: ReassemblyOptions }) {
+    super();
+    this.#socket = socket;
+    const a = socket.address();
+    this.address = normalizeAddress(a.address);
+    this.port = a.port;
+    this.loss = options.loss;
+    this.delayMs = options.delayMs;
+    this.#random = options.random;
+    this.seed = options.random.seed;
+    this.#clock = options.clock;
+    this.#reassembler = new Reassembler(options.reassembly);
+    socket.on("message", (msg, rinfo) => this.#onMessage(msg, { address: normalizeAddress(rinfo.address), port: rinfo.port }));
+    // A send error (an ICMP error reported on the socket) must never stop the server.
+    socket.on("error", () => {});
+  }
+
+  #emitEvent(e: UdpEchoServerEvent): void {
+    if (this.listenerCount("event") > 0) this.emit("event", e);
+    publish("udp-echo", e.kind, e);
+  }
+
+  #onMessage(msg: Buffer, from: Endpoint): void {
+    if (this.#closed) return;
+    const t = this.#totals;
+    t.received++;
+    t.bytes += msg.length;
+    const dropped = this.loss > 0 && this.#random.next() < this.loss;
+    if (dropped) t.dropped++;
+    const at = this.#clock.now();
+    if (isPart(msg)) {
+      t.parts++;
+      this.#onPart(msg, from, at, dropped);
+      return;
+    }
+    const req = decodeRequest(msg);
+    const e: UdpEchoServerEvent = { kind: "datagram", at, from, message: req.message, dropped };
+    if (req.id !== undefined) e.id = req.id;
+    this.#emitEvent(e);
+    if (!dropped) this.#reply(encodeReply(req), from);
+  }
+
+  #onPart(msg: Buffer, from: Endpoint, at: number, dropped: boolean): void {
+    const d = decodePart(msg);
+    if (!d.ok) {
+      this.#totals.garbage++;
+      this.#emitEvent({ kind: "garbage", at, from, bytes: msg.length, reason: d.error.reason });
+      return;
+    }
+    const part = d.value;
+    if (dropped) {
+      this.#emitEvent({ kind: "part", at, from, id: part.id, number: part.number, count: part.count, bytes: msg.length, dropped });
+      return;
+    }
+    const source = formatHostPort(from.address, from.port);
+    const { outcome, evicted } = this.#reassembler.add(source, part, this.#clock.monotonic());
+    for (const m of evicted) this.#reportIncomplete(m);
+    switch (outcome.kind) {
+      case "rejected":
+        this.#totals.garbage++;
+        this.#emitEvent({ kind: "garbage", at, from, bytes: msg.length, reason: outcome.reason });
+        break;
+      case "stored":
+      case "duplicate":
+      case "late": {
+        const e: UdpEchoServerEvent = { kind: "part", at, from, id: part.id, number: part.number, count: part.count, bytes: msg.length, dropped };
+        if (outcome.kind !== "stored") e.note = outcome.kind;
+        this.#emitEvent(e);
+        break;
+      }
+      case "complete":
+        this.#emitEvent({ kind: "part", at, from, id: part.id, number: part.number, count: part.count, bytes: msg.length, dropped });
+        this.#totals.reassembled++;
+        this.#emitEvent({
+          kind: "reassembled", at, from, id: outcome.id, bytes: outcome.message.length, parts: outcome.count,
+          elapsedMs: this.#clock.monotonic() - outcome.firstAt,
+        });
+        this.#reply(encodeTextReply(outcome.id, `${replyText(outcome.message.length)} in ${outcome.count} parts`), from);
+        break;
+    }
+    this.#armSweep();
+  }
+
+  #reportIncomplete(m: IncompleteMessage): void {
+    this.#totals.incomplete++;
+    const from = parseSource(m.source);
+    this.#emitEvent({ kind: "incomplete", at: this.#clock.now(), from, message: m });
+    const report = encodeTextReply(m.id, incompleteText(m));
+    // Never answer with more bytes than the (possibly spoofed) source sent for this message:
+    // otherwise one forged 21-byte part would make us a reflection amplifier.
+    if (report.length <= m.receivedBytes + m.received * PART_HEADER_BYTES) this.#reply(report, from);
+  }
+
+  /** One timer for the earliest reassembly deadline; re-armed after each sweep. */
+  #armSweep(): void {
+    if (this.#sweep !== undefined || this.#closed) return;
+    const deadline = this.#reassembler.nextDeadline();
+    if (deadline === undefined) return;
+    this.#sweep = this.#clock.setTimeout(() => {
+      this.#sweep = undefined;
+      for (const m of this.#reassembler.expire(this.#clock.monotonic())) this.#reportIncomplete(m);
+      this.#armSweep();
+    }, Math.max(0, deadline - this.#clock.monotonic()));
+    this.#sweep.unref();
+  }
+
+  #reply(payload: Buffer, to: Endpoint): void {
+    // Source port 0 cannot be answered (and only a forged datagram carries it): Node's send()
+    // would throw ERR_SOCKET_BAD_PORT, and a throw in a message handler ends the process.
+    if (this.#closed || !(to.port > 0 && to.port < 65536)) return;
+    const send = (): void => {
+      if (this.#closed) return;
+      try {
+        this.#socket.send(payload, to.port, to.address, () => {
+          // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
+        });
+        this.#totals.replied++;
+      } catch {
+        // A socket closing under us, or an address Node refuses: drop this reply only.
+      }
+    };
+    if (this.delayMs <= 0) {
+      send();
+      return;
+    }
+    if (this.#timers.size >= MAX_DELAYED_REPLIES) return;
+    const h = this.#clock.setTimeout(() => {
+      this.#timers.delete(h);
+      send();
+    }, this.delayMs);
+    this.#timers.add(h);
+  }
+
+  totals(): UdpEchoServerTotals {
+    return { ...this.#totals };
+  }
+
+  /** Messages being reassembled right now, and the bytes they hold. */
+  reassembling(): { messages: number; bytes: number } {
+    return { messages: this.#reassembler.pending, bytes: this.#reassembler.pendingBytes };
+  }
+
+  /** Stop receiving, drop pending delayed replies, close the socket. */
+  async close(): Promise<UdpEchoServerTotals> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const h of this.#timers) this.#clock.clearTimeout(h);
+      this.#timers.clear();
+      if (this.#sweep !== undefined) this.#clock.clearTimeout(this.#sweep);
+      await closeUdp(this.#socket);
+    }
+    return this.totals();
+  }
+}
+
+/**
+ * What the server tells a sender whose message could not be completed.
+ *
+ * @example
+ * incompleteText(m) // "incomplete message: 14 of 16 parts (70000 of 80000 bytes) arrived, missing parts 3, 9"
+ */
+export function incompleteText(m: IncompleteMessage): string {
+  const why = m.reason === "timeout" ? "" : " (evicted to bound memory)";
+  return `incomplete message${why}: ${m.received} of ${m.count} parts (${m.receivedBytes} of ${m.total} bytes) arrived, missing parts ${formatPartRanges(m.missing, 20, m.missingCount)}`;
+}
+
+function parseSource(source: string): Endpoint {
+  const i = source.lastIndexOf(":");
+  const host = source.slice(0, i);
+  return { address: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(source.slice(i + 1)) };
+}
+
+/**
+ * The address to bind for an interface argument: an interface name ("lo", "eth0") maps to
+ * its first IPv4 address (else its first address); anything else is resolved as a host.
+ *
+ * @example
+ * await resolveInterface("lo") // "127.0.0.1"
+ */
+export async function resolveInterface(name: string): Promise<string> {
+  const nics = networkInterfaces()[name];
+  if (nics !== undefined && nics.length > 0) {
+    const v4 = nics.find((n) => n.family === "IPv4");
+    return (v4 ?? nics[0])?.address ?? name;
+  }
+  return (await resolveHost(name)).address;
+}
+
+/**
+ * Start a UDP echo server.
+ *
+ * @example
+ * const server = await createUdpEchoServer({ host: "127.0.0.1", port: 0 });
+ * server.on("event", (e) => e.kind === "datagram" && console.log(e.from, e.message.toString()));
+ * await server.close();
+ */
+export async function createUdpEchoServer(options: UdpEchoServerOptions = {}): Promise<UdpEchoServer> {
+  const loss = options.loss ?? 0;
+  if (!(loss >= 0 && loss <= 1)) throw usageError(`invalid loss '${loss}' (must be between 0 and 1)`);
+  const delayMs = options.delayMs ?? 0;
+  if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw usageError(`invalid delay '${delayMs}' (must be >= 0 ms)`);
+  const host = await resolveInterface(options.host ?? "0.0.0.0");
+  const random = options.random ?? createRandom(options.seed);
+  const bound = await bindUdp({ host, port: options.port ?? 12002, recvBufferSize: 4 << 20 });
+  const server = new UdpEchoServer(bound.socket, {
+    loss, delayMs, random, clock: options.clock ?? systemClock,
+    ...(options.reassembly ? { reassembly: options.reassembly } : {}),
+  });
+  return server;
+}
