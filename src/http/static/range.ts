@@ -48,8 +48,8 @@ export function parseRange(header: string | undefined, size: number): RangeDecis
       continue;
     }
     const start = Number(r[1]);
+    if (r[2] !== "" && Number(r[2]) < start) return { kind: "ignore" }; // last-pos < first-pos: invalid
     const end = r[2] === "" ? size - 1 : Number(r[2]);
-    if (end < start) return { kind: "ignore" };
     if (start >= size) continue; // unsatisfiable on its own
     ranges.push({ start, end: Math.min(end, size - 1) });
   }
