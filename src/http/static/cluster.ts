@@ -104,15 +104,17 @@ export async function startStaticCluster(options: StaticServerOptions, n: number
       w.once("exit", (code) => {
         reject(new WirekitError("ERR_LOCAL", `worker exited with status ${code} before listening`));
         // A worker that dies while serving is replaced, as a supervisor would.
-        if (!handle.closing && handle.port !== 0) void fork(handle.port).catch(() => undefined);
+        if (!handle.closing && handle.port !== 0) void fork(options.port ?? 8080).catch(() => undefined);
       });
     });
   try {
-    // The first worker picks the port (0 = any); the rest share exactly that one.
-    const first = await fork(options.port ?? 8080);
+    // The first worker binds (port 0 = any); the primary then hands every later worker asking
+    // for the same address and port (0 included) that very socket.
+    const port = options.port ?? 8080;
+    const first = await fork(port);
     handle.address = first.address;
     handle.port = first.port;
-    await Promise.all(Array.from({ length: n - 1 }, () => fork(first.port)));
+    await Promise.all(Array.from({ length: n - 1 }, () => fork(port)));
   } catch (err) {
     await handle.close();
     throw err;
