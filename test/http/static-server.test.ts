@@ -194,7 +194,7 @@ test("single, suffix and multiple ranges, 416 and If-Range work from memory and 
     assert.ok(boundary);
     assert.equal(Number(multi.headers["content-length"]), multi.body.length);
     const text = multi.body.toString("latin1");
-    assert.match(text, /Content-Range: bytes 0-1\/1000\r\n\r\n\x00\x01\r\n--/);
+    assert.ok(text.includes("Content-Range: bytes 0-1/1000\r\n\r\n" + String.fromCharCode(0, 1) + "\r\n--"));
     assert.match(text, /Content-Range: bytes 100-101\/1000\r\n\r\nde\r\n--/);
     assert.ok(text.endsWith(`--${boundary}--\r\n`));
   }

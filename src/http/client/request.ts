@@ -28,7 +28,6 @@ export interface BuildRequestOptions {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\r\n\0]/;
 // eslint-disable-next-line no-control-regex
 const BAD_TARGET = /[\x00-\x20\x7f]/;
