@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from "node:
 import mime from "mime-types";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
-import { decodeRequestPath, isInside, joinUnderRoot, resolveUnderRoot } from "./resolve.js";
+import { decodeRequestPath, joinUnderRoot, RootResolver } from "./resolve.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type ConditionalHeaders } from "./conditional.js";
 import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "./range.js";
 import { renderErrorPage, renderListing, type ListingEntry } from "./listing.js";
@@ -64,6 +64,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   readonly #o: Required<Omit<StaticHandlerOptions, "root" | "clock">>;
   readonly #clock: Clock;
   readonly #cache: FileCache;
+  readonly #resolver: RootResolver;
+  readonly #types = new Map<string, string>();
   /** The request listener, bound: `http.createServer(handler.listener)`. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -82,6 +84,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     };
     this.#clock = options.clock ?? systemClock;
     this.#cache = new FileCache(this.#o.cacheMaxBytes);
+    this.#resolver = new RootResolver(this.root, this.#o.followSymlinks);
     this.listener = (req, res) => this.handle(req, res);
   }
 
@@ -99,8 +102,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
         status: res.statusCode, bytes: ex.bytes, ms: this.#clock.monotonic() - t0,
       });
     };
-    res.once("finish", log);
-    res.once("close", log);
+    res.once("close", log); // after "finish", or alone when the client went away
     try {
       this.#route(req, res, ex);
     } catch {
@@ -125,19 +127,17 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     }
     const p = decodeRequestPath(url, { dotfiles: this.#o.dotfiles });
     if (!p.ok) return this.#error(req, res, ex, p.status);
-    const r = resolveUnderRoot(this.root, p.segments, this.#o.followSymlinks);
+    const r = this.#resolver.resolve(p.segments);
     if (!r.ok) return this.#error(req, res, ex, r.status);
-    const st = statSync(r.path, { throwIfNoEntry: false });
-    if (st === undefined) return this.#error(req, res, ex, 404);
+    const st = r.st;
     if (st.isDirectory()) {
       if (!p.trailingSlash) {
         res.writeHead(301, { Location: `${p.rawPath}/${p.query}`, "Content-Type": "text/html; charset=utf-8", "Content-Length": "0" });
         res.end();
         return;
       }
-      const idx = resolveUnderRoot(this.root, [...p.segments, "index.html"], this.#o.followSymlinks);
-      const ist = idx.ok ? statSync(idx.path, { throwIfNoEntry: false }) : undefined;
-      if (idx.ok && ist?.isFile()) return this.#file(req, res, ex, idx.path, ist);
+      const idx = this.#resolver.resolve([...p.segments, "index.html"]);
+      if (idx.ok && idx.st.isFile()) return this.#file(req, res, ex, idx.path, idx.st);
       if (!this.#o.listing) return this.#error(req, res, ex, 403);
       return this.#listing(req, res, ex, r.path, p.segments);
     }
@@ -147,7 +147,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   }
 
   #file(req: IncomingMessage, res: ServerResponse, ex: Exchange, path: string, st: Stats): void {
-    const type = mime.contentType(basename(path)) || "application/octet-stream";
+    const type = this.#typeOf(path);
     const compressible = isCompressible(type);
     const codings = acceptedCodings(req.headers["accept-encoding"]);
     const hasRange = req.headers.range !== undefined && req.method === "GET";
@@ -233,18 +233,23 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size));
   }
 
+  /** Content-Type from the MIME table, memoized per extension. */
+  #typeOf(path: string): string {
+    const name = basename(path);
+    const dot = name.lastIndexOf(".");
+    const ext = dot <= 0 ? "" : name.slice(dot + 1).toLowerCase();
+    let t = this.#types.get(ext);
+    if (t === undefined) {
+      t = (ext !== "" && mime.contentType(ext)) || "application/octet-stream";
+      if (this.#types.size < 1000) this.#types.set(ext, t);
+    }
+    return t;
+  }
+
   /** A precompressed sibling (`file.br`, `file.gz`) that is a regular file inside ROOT. */
   #sibling(path: string, c: Coding): { path: string; st: Stats } | undefined {
-    const sib = path + SIBLING_SUFFIX[c];
-    let real: string;
-    try {
-      real = realpathSync.native(sib);
-    } catch {
-      return undefined;
-    }
-    if (!this.#o.followSymlinks && !isInside(this.root, real)) return undefined;
-    const st = statSync(real, { throwIfNoEntry: false });
-    return st?.isFile() ? { path: real, st } : undefined;
+    const r = this.#resolver.resolvePath(path + SIBLING_SUFFIX[c]);
+    return r.ok && r.st.isFile() ? { path: r.path, st: r.st } : undefined;
   }
 
   #cached(file: string, st: Stats, coding: Coding | undefined): Buffer | undefined {

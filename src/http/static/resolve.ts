@@ -9,7 +9,7 @@
  * overlong UTF-8 (`%c0%ae` = "." to a lax decoder), dotfiles (`.git`, `.env`) and symlinks
  * that point outside ROOT.
  */
-import { realpathSync } from "node:fs";
+import { realpathSync, statSync, type Stats } from "node:fs";
 import { sep } from "node:path";
 
 /** Why a path was refused: 400 (malformed), 403 (forbidden), 404 (hidden). */
@@ -29,6 +29,8 @@ export interface RequestPath {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Printable ASCII without "%" or "\\": a segment that needs no decoding. */
+const PLAIN = /^[\x21-\x24\x26-\x5b\x5d-\x7e]+$/;
 
 /**
  * Decode and check a request-target. Absolute-form targets (`http://h/p`) are reduced to
@@ -50,6 +52,13 @@ export function decodeRequestPath(target: string, options: { dotfiles?: boolean 
   const segments: string[] = [];
   for (const raw of rawPath.split("/")) {
     if (raw === "") continue; // "//x" and "/x/" are the same place; an empty segment is never absolute
+    if (PLAIN.test(raw)) {
+      // Fast path: nothing encoded, nothing to decode.
+      if (raw === "." || raw === "..") return { ok: false, status: 403, reason: "dot segment in path" };
+      if (raw.startsWith(".") && options.dotfiles !== true) return { ok: false, status: 404, reason: "hidden file" };
+      segments.push(raw);
+      continue;
+    }
     const dec = percentDecode(raw);
     if (dec === undefined) return { ok: false, status: 400, reason: "bad percent-encoding" };
     let seg: string;
@@ -100,28 +109,74 @@ export function isInside(realRoot: string, real: string): boolean {
 }
 
 export type Resolved =
-  | { ok: true; path: string }
+  | { ok: true; path: string; st: Stats }
   | { ok: false; status: 403 | 404; reason: string };
 
+interface RealEntry {
+  dev: number;
+  ino: number;
+  ctimeMs: number;
+  real: string;
+}
+
 /**
- * Resolve segments under `realRoot` (already realpath'ed), following symlinks only while
- * they stay inside ROOT unless `followSymlinks`. Missing files are 404.
+ * Resolves paths under a root (already realpath'ed), following symlinks only while they stay
+ * inside ROOT unless `followSymlinks`. Missing files are 404.
+ *
+ * realpath(3) walks every component with lstat, so its answer is remembered per candidate
+ * path and reused only while `stat(candidate)` still names the same inode (dev, ino, ctime):
+ * swapping any component for a symlink that leads elsewhere changes the inode reached, and a
+ * rename changes ctime, so the containment check is redone whenever it could differ.
  *
  * @example
- * const r = resolveUnderRoot("/srv/www", ["index.html"], false);
+ * const r = new RootResolver("/srv/www", false).resolve(["index.html"]);
  */
-export function resolveUnderRoot(realRoot: string, segments: readonly string[], followSymlinks: boolean): Resolved {
-  const candidate = joinUnderRoot(realRoot, segments);
-  let real: string;
-  try {
-    // Synchronous on purpose: one realpath(3) syscall is a few microseconds, far cheaper than a
-    // round trip through libuv's thread pool on every request of a hot static server.
-    real = realpathSync.native(candidate);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM") return { ok: false, status: 403, reason: "permission denied" };
-    return { ok: false, status: 404, reason: "not found" };
+export class RootResolver {
+  readonly #real = new Map<string, RealEntry>();
+
+  constructor(
+    readonly realRoot: string,
+    readonly followSymlinks: boolean,
+    readonly maxEntries = 10_000,
+  ) {}
+
+  /** Resolve checked segments (from `decodeRequestPath`). */
+  resolve(segments: readonly string[]): Resolved {
+    return this.resolvePath(joinUnderRoot(this.realRoot, segments));
   }
-  if (!followSymlinks && !isInside(realRoot, real)) return { ok: false, status: 403, reason: "symlink leads outside root" };
-  return { ok: true, path: real };
+
+  /** Resolve a path under the root (a candidate built by joinUnderRoot or a sibling of one). */
+  resolvePath(candidate: string): Resolved {
+    let st: Stats | undefined;
+    try {
+      // Synchronous on purpose: one stat(2) is a few microseconds, far cheaper than a round
+      // trip through libuv's thread pool on every request of a hot static server.
+      st = statSync(candidate, { throwIfNoEntry: false });
+    } catch (err) {
+      return refusal(err);
+    }
+    if (st === undefined) return { ok: false, status: 404, reason: "not found" };
+    if (this.followSymlinks) return { ok: true, path: candidate, st };
+    const known = this.#real.get(candidate);
+    if (known !== undefined && known.dev === st.dev && known.ino === st.ino && known.ctimeMs === st.ctimeMs) return { ok: true, path: known.real, st };
+    let real: string;
+    try {
+      real = realpathSync.native(candidate);
+    } catch (err) {
+      return refusal(err);
+    }
+    if (!isInside(this.realRoot, real)) {
+      this.#real.delete(candidate);
+      return { ok: false, status: 403, reason: "symlink leads outside root" };
+    }
+    if (this.#real.size >= this.maxEntries) this.#real.clear();
+    this.#real.set(candidate, { dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs, real });
+    return { ok: true, path: real, st };
+  }
+}
+
+function refusal(err: unknown): { ok: false; status: 403 | 404; reason: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return { ok: false, status: 403, reason: "permission denied" };
+  return { ok: false, status: 404, reason: "not found" };
 }
