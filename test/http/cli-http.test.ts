@@ -146,6 +146,9 @@ test("--compressed asks for br/gzip and prints the decoded text; --json gives on
   const r = await runCliCapture(["http", "get", `${srv.url}big.txt`, "--compressed"]);
   assert.match(r.stdout, /Content-Encoding: br\r\n/);
   assert.ok(r.stdout.endsWith(readFileSync(join(site.root, "big.txt"), "utf8")));
+  const head = await runCliCapture(["http", "get", `${srv.url}big.txt`, "--compressed", "-I"]);
+  assert.equal(head.code, 0, "a HEAD answer names a coding but has no body to decode");
+  assert.match(head.stdout, /Content-Encoding: br\r\n[\s\S]*\r\n\r\n$/);
   const j = await runCliCapture(["http", "get", `${srv.url}hello.txt`, "--json"]);
   const doc = JSON.parse(j.stdout) as { status: number; body: string; headers: Array<[string, string]> };
   assert.equal(doc.status, 200);

@@ -164,6 +164,7 @@ test("conditional requests answer 304 and 412 as RFC 9110 §13 says", async () =
   assert.equal(nm.status, 304);
   assert.equal(nm.body.length, 0);
   assert.equal(nm.headers.etag, etag);
+  assert.equal(nm.headers["content-type"], undefined);
   assert.equal((await get(srv, "/hello.txt", { "If-Modified-Since": lm })).status, 304);
   assert.equal((await get(srv, "/hello.txt", { "If-None-Match": '"other"', "If-Modified-Since": lm })).status, 200);
   assert.equal((await get(srv, "/hello.txt", { "If-Match": '"other"' })).status, 412);

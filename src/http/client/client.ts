@@ -190,7 +190,8 @@ async function readResponse(
       settled = true;
       sock.off("data", onData);
       if (err) return reject(err);
-      if (decoder === undefined) return resolve();
+      // A HEAD or 304 answer names its coding but has no body to decode.
+      if (decoder === undefined || wireBodyBytes === 0) return resolve();
       decoder.once("end", () => resolve());
       decoder.once("error", (e: Error) => reject(new WirekitError("ERR_PROTOCOL", `cannot decode body: ${e.message}`)));
       decoder.end();

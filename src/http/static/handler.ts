@@ -175,7 +175,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const validators = { etag, lastModified: st.mtimeMs };
     const pre = evaluatePreconditions(req.method ?? "GET", req.headers as ConditionalHeaders, validators);
     if (pre === 304) {
-      res.writeHead(304, headers);
+      // §15.4.5: a 304 carries the validator and Vary, not the representation's metadata.
+      res.writeHead(304, headers.Vary === undefined ? { ETag: etag } : { ETag: etag, Vary: headers.Vary });
       res.end();
       return;
     }
