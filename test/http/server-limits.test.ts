@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { connect } from "node:net";
 import { request } from "node:http";
 import cluster from "node:cluster";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { BIN } from "../helpers/cli.js";
 import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
 import { makeSite, type Site } from "./site.js";
 
@@ -102,4 +105,40 @@ test("--workers 2 serves through two cluster workers that are gone after close",
     assert.ok(pid !== undefined);
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
   }
+});
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test("wirekit http serve --workers 2 logs through the primary and leaves no worker behind on SIGINT", async () => {
+  const child = spawn(process.execPath, [BIN, "http", "serve", site.root, "--port", "0", "--workers", "2"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const seen = (re: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const m = re.exec(out);
+        if (m) {
+          child.stdout.off("data", check);
+          resolve(m[1] ?? m[0]);
+        }
+      };
+      child.stdout.setEncoding("utf8").on("data", (d: string) => ((out += d), check()));
+      child.once("exit", () => reject(new Error(`exited early: ${out}`)));
+      check();
+    });
+  const port = Number(await seen(/listening on 127\.0\.0\.1:(\d+) \(http, root .*, 2 workers\)/));
+  const workers = childrenOf(child.pid ?? 0);
+  assert.equal(workers.length, 2, "two worker processes under the primary");
+  assert.equal((await getStatus(port, "/hello.txt")).status, 200);
+  await seen(/"GET \/hello\.txt HTTP\/1\.1" 200 13 /);
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  assert.equal(code, 0);
+  assert.match(out, /\n1 requests, 13 bytes sent, 0 errors\n$/);
+  for (const pid of workers) assert.throws(() => process.kill(pid, 0), /ESRCH/);
 });

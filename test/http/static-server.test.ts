@@ -287,3 +287,18 @@ test("keep-alive connections are reused across requests", async () => {
     agent.destroy();
   }
 });
+
+test("--cors adds Access-Control-Allow-Origin and answers preflights", async () => {
+  const cors = await createStaticServer({ root: site.root, port: 0, cors: true });
+  try {
+    const r = await get(cors, "/hello.txt", { Origin: "http://a.test" });
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+    const pre = await get(cors, "/hello.txt", { Origin: "http://a.test", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-a" }, "OPTIONS");
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers["access-control-allow-methods"], "GET, HEAD, OPTIONS");
+    assert.equal(pre.headers["access-control-allow-headers"], "x-a");
+    assert.equal((await get(srv, "/hello.txt", {}, "OPTIONS")).status, 405);
+  } finally {
+    await cors.close();
+  }
+});

@@ -5,17 +5,17 @@
  * 301 to the slash form. Parsing of the request itself is node:http's (llhttp).
  */
 import { readdirSync, readFileSync, realpathSync, statSync, createReadStream, type Stats } from "node:fs";
-import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
-import { pipeline, Readable, type Transform } from "node:stream";
+import { pipeline, type Readable, type Transform } from "node:stream";
 import { brotliCompressSync, createBrotliCompress, createGzip, gzipSync, constants as zc } from "node:zlib";
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from "node:http";
-import mime from "mime-types";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
 import { decodeRequestPath, joinUnderRoot, RootResolver } from "./resolve.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type ConditionalHeaders } from "./conditional.js";
 import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "./range.js";
+import { multipartStream } from "./range-stream.js";
+import { contentTypeOf } from "./content-type.js";
 import { renderErrorPage, renderListing, type ListingEntry } from "./listing.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
 import { FileCache } from "./file-cache.js";
@@ -65,7 +65,6 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   readonly #clock: Clock;
   readonly #cache: FileCache;
   readonly #resolver: RootResolver;
-  readonly #types = new Map<string, string>();
   /** The request listener, bound: `http.createServer(handler.listener)`. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -147,7 +146,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   }
 
   #file(req: IncomingMessage, res: ServerResponse, ex: Exchange, path: string, st: Stats): void {
-    const type = this.#typeOf(path);
+    const type = contentTypeOf(path);
     const compressible = isCompressible(type);
     const codings = acceptedCodings(req.headers["accept-encoding"]);
     const hasRange = req.headers.range !== undefined && req.method === "GET";
@@ -234,19 +233,6 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size));
   }
 
-  /** Content-Type from the MIME table, memoized per extension. */
-  #typeOf(path: string): string {
-    const name = basename(path);
-    const dot = name.lastIndexOf(".");
-    const ext = dot <= 0 ? "" : name.slice(dot + 1).toLowerCase();
-    let t = this.#types.get(ext);
-    if (t === undefined) {
-      t = (ext !== "" && mime.contentType(ext)) || "application/octet-stream";
-      if (this.#types.size < 1000) this.#types.set(ext, t);
-    }
-    return t;
-  }
-
   /** A precompressed sibling (`file.br`, `file.gz`) that is a regular file inside ROOT. */
   #sibling(path: string, c: Coding): { path: string; st: Stats } | undefined {
     const r = this.#resolver.resolvePath(path + SIBLING_SUFFIX[c]);
@@ -315,18 +301,6 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     if (via !== undefined) pipeline(src, via, res, done);
     else pipeline(src, res, done);
   }
-}
-
-/** The body of a multipart/byteranges response, read part by part from the file. */
-function multipartStream(file: string, boundary: string, type: string, ranges: readonly ByteRange[], size: number): Readable {
-  async function* parts(): AsyncGenerator<Buffer> {
-    for (const [i, r] of ranges.entries()) {
-      yield Buffer.from(multipartPartHead(boundary, type, r, size, i === 0));
-      for await (const chunk of createReadStream(file, { start: r.start, end: r.end })) yield chunk as Buffer;
-    }
-    yield Buffer.from(multipartTail(boundary));
-  }
-  return Readable.from(parts(), { objectMode: false });
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {
