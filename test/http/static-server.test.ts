@@ -205,6 +205,8 @@ test("a directory URL without a slash redirects, index.html is served, else an e
   const redirect = await get(srv, "/docs?x=1");
   assert.equal(redirect.status, 301);
   assert.equal(redirect.headers.location, "/docs/?x=1");
+  const open = await rawRequest(srv.port, "GET //docs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert.match(open, /\r\nLocation: \/docs\/\r\n/, "no protocol-relative open redirect");
   const idx = await get(srv, "/withindex/");
   assert.match(idx.body.toString(), /index of withindex/);
   const list = await get(srv, "/docs/");

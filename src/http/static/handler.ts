@@ -131,7 +131,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const st = r.st;
     if (st.isDirectory()) {
       if (!p.trailingSlash) {
-        res.writeHead(301, { Location: `${p.rawPath}/${p.query}`, "Content-Type": "text/html; charset=utf-8", "Content-Length": "0" });
+        // One leading slash only: "//evil.test" would be a protocol-relative open redirect.
+        res.writeHead(301, { Location: `/${p.rawPath.replace(/^\/+/, "")}/${p.query}`, "Content-Type": "text/html; charset=utf-8", "Content-Length": "0" });
         res.end();
         return;
       }
