@@ -63,7 +63,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   const proxy = values.proxy === undefined ? undefined : parseUrl(values.proxy);
   if (proxy !== undefined && proxy.protocol !== "http:") throw usageError("only http:// proxies are supported");
   const maxRedirs = intOption(values["max-redirs"], "max-redirs", 10, 0, 100);
-  const timeoutMs = durationOption(values["max-time"], "max-time", 30_000, 1);
+  const timeoutMs = values["max-time"] === undefined ? undefined : durationOption(values["max-time"], "max-time", 0, 1);
   const method = values.head ? "HEAD" : "GET";
   const json = values.json === true;
   const verbose = values.verbose === true;

@@ -44,7 +44,7 @@ Client options:
   -w, --write-out FMT    print FMT after the transfer: %{http_code} %{time_namelookup} %{time_connect}
                          %{time_appconnect} %{time_starttransfer} %{time_total} %{size_download} \\n
   -k, --insecure         accept any TLS certificate
-  -m, --max-time T       give up after T (default 30s)
+  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
   --json                 one JSON document: status, headers, body (text), timing
 
 Examples:

@@ -175,3 +175,17 @@ test("wirekit http serve refuses a missing root with one line and exit 2", async
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^wirekit: cannot serve '.*nope': no such directory\n$/);
 });
+
+test("a server that never answers is given up after --max-time with exit 1", async () => {
+  const held: Socket[] = [];
+  const silent = createServer((sock) => void held.push(sock));
+  const p = await listen(silent);
+  try {
+    const r = await runCliCapture(["http", "get", "127.0.0.1", String(p), "x", "-m", "300ms"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `wirekit: no complete response from 127.0.0.1:${p} within 300 ms\n`);
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});

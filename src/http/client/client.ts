@@ -26,8 +26,10 @@ export interface HttpGetOptions {
   proxy?: URL;
   /** Accept any TLS certificate. @default false */
   insecure?: boolean;
-  /** Whole-exchange deadline. @default 30000 */
+  /** Whole-exchange deadline (curl's --max-time). @default undefined (none: big downloads take what they take) */
   timeoutMs?: number;
+  /** Give up when the connection is silent this long, connecting included. @default 30000 */
+  idleTimeoutMs?: number;
   /** Deliver body bytes exactly as received (framing, coding). @default false */
   raw?: boolean;
   /** Called with the request head as sent and the peer connected to. */
@@ -85,9 +87,11 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const dnsMs = since();
   const what = `${o.proxy ? "proxy " : ""}${formatHostPort(resolved.address, hopPort)}`;
 
-  const timeoutMs = o.timeoutMs ?? 30_000;
+  const timeoutMs = o.timeoutMs;
+  const idleMs = o.idleTimeoutMs ?? 30_000;
   let sock: Socket = await new Promise<Socket>((resolve, reject) => {
     const s = netConnect({ host: resolved.address, port: hopPort });
+    s.setTimeout(idleMs, () => s.destroy(new WirekitError("ERR_TIMEOUT", `no answer from ${what} for ${idleMs} ms`)));
     s.once("connect", () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ECONNREFUSED") reject(new WirekitError("ERR_CONNECT", `connection refused by ${what}`, { cause: err }));
@@ -95,7 +99,8 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     });
   });
   const connectMs = since();
-  const timer = clock.setTimeout(() => sock.destroy(new WirekitError("ERR_TIMEOUT", `no complete response from ${what} within ${timeoutMs} ms`)), timeoutMs);
+  const timer =
+    timeoutMs === undefined ? undefined : clock.setTimeout(() => sock.destroy(new WirekitError("ERR_TIMEOUT", `no complete response from ${what} within ${timeoutMs} ms`)), timeoutMs);
   const onAbort = (): void => void sock.destroy(new WirekitError("ERR_TARGET", "interrupted"));
   o.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -115,7 +120,7 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     const r = await readResponse(sock, request.method, o, since);
     return { request, requestHead, ...r, timing: { dnsMs, connectMs, tlsMs, firstByteMs: r.firstByteMs, totalMs: since() }, remote: { address: resolved.address, port: hopPort } };
   } finally {
-    clock.clearTimeout(timer);
+    if (timer !== undefined) clock.clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
     sock.destroy();
   }
