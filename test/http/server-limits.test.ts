@@ -107,6 +107,23 @@ test("--workers 2 serves through two cluster workers that are gone after close",
   }
 });
 
+test("a worker that dies is replaced and the port keeps serving", async () => {
+  const srv = await createStaticServer({ root: site.root, port: 0, workers: 2 });
+  try {
+    const victim = Object.values(cluster.workers ?? {})[0];
+    assert.ok(victim);
+    const victimPid = victim.process.pid;
+    victim.process.kill("SIGKILL");
+    const deadline = Date.now() + 20_000;
+    const alive = (): number => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead() && w.process.pid !== victimPid).length;
+    while (alive() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(), 2);
+    for (let i = 0; i < 3; i++) assert.equal((await getStatus(srv.port, "/hello.txt")).status, 200);
+  } finally {
+    await srv.close();
+  }
+});
+
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);

@@ -23,6 +23,9 @@ export type WorkerOptions = Omit<StaticServerOptions, "clock" | "tls" | "workers
 
 export const WORKER_ENV = "WIREKIT_STATIC_WORKER";
 
+/** Workers replaced after dying, at most; a worker that keeps crashing must not fork-loop. */
+const MAX_RESTARTS = 16;
+
 class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements StaticServer {
   address = "";
   port = 0;
@@ -92,6 +95,7 @@ export async function startStaticCluster(options: StaticServerOptions, n: number
   const wopts: WorkerOptions = { ...rest, tls: tls ? { cert: tls.cert.toString(), key: tls.key.toString() } : undefined };
   cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], silent: false });
   const handle = new ClusterStaticServer(n, tls !== undefined);
+  let restarts = 0;
   const fork = (port: number): Promise<{ address: string; port: number }> =>
     new Promise((resolve, reject) => {
       const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ ...wopts, port }) });
@@ -104,7 +108,10 @@ export async function startStaticCluster(options: StaticServerOptions, n: number
       w.once("exit", (code) => {
         reject(new WirekitError("ERR_LOCAL", `worker exited with status ${code} before listening`));
         // A worker that dies while serving is replaced, as a supervisor would.
-        if (!handle.closing && handle.port !== 0) void fork(options.port ?? 8080).catch(() => undefined);
+        if (!handle.closing && handle.port !== 0 && restarts < MAX_RESTARTS) {
+          restarts++;
+          void fork(options.port ?? 8080).catch(() => undefined);
+        }
       });
     });
   try {

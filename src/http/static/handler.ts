@@ -258,9 +258,20 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
 
   #listing(req: IncomingMessage, res: ServerResponse, ex: Exchange, dir: string, segments: string[]): void {
     const entries: ListingEntry[] = [];
-    for (const d of readdirSync(dir, { withFileTypes: true })) {
+    let dirents;
+    try {
+      dirents = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return this.#error(req, res, ex, 403); // unreadable directory
+    }
+    for (const d of dirents) {
       if (d.name.startsWith(".") && !this.#o.dotfiles) continue;
-      const st = statSync(joinUnderRoot(dir, [d.name]), { throwIfNoEntry: false });
+      let st: Stats | undefined;
+      try {
+        st = statSync(joinUnderRoot(dir, [d.name]), { throwIfNoEntry: false });
+      } catch {
+        continue; // unreadable entry: leave it out rather than fail the listing
+      }
       if (st === undefined) continue;
       entries.push({ name: d.name, isDirectory: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs });
     }
