@@ -105,13 +105,18 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const proto = tls ? "https" : "http";
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"})\n`);
   if (values.quiet !== true) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
+  const totalsLine = (): string => {
+    const t = server.totals();
+    return `${t.requests} requests, ${t.bytes} bytes sent, ${t.errors} errors`;
+  };
+  const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine()}\n`));
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
+  unregister();
   await server.close();
-  const t = server.totals();
-  ctx.stdout.write(`\n${t.requests} requests, ${t.bytes} bytes sent, ${t.errors} errors\n`);
+  ctx.stdout.write(`\n${totalsLine()}\n`);
   return 0;
 }
 
