@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { formatHostPort } from "../../core/address.js";
 import { fromSystemError } from "../../core/errors.js";
-import { TypedEmitter } from "../../core/events.js";
+import { TypedEmitter, publish } from "../../core/events.js";
 import { systemClock } from "../../core/clock.js";
 import { StaticHandler, type StaticHandlerOptions } from "./handler.js";
 import type { RequestRecord } from "./access-log.js";
@@ -96,6 +96,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       this.#totals.bytes += r.bytes;
       if (r.status >= 400) this.#totals.errors++;
       this.emit("request", r);
+      publish("http", "request", r);
     });
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
       const [status, reason] = PARSER_STATUS[err.code ?? ""] ?? [400, "Bad Request"];
