@@ -58,7 +58,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   if (positionals.length === 3) url = labUrl(positionals[0] ?? "", parsePort(positionals[1] ?? "", "server_port", false), positionals[2] ?? "");
   else if (positionals.length === 1) url = parseUrl(positionals[0] ?? "");
   else throw usageError(positionals.length === 0 ? "missing URL or <server_address> <server_port> <filename> (see --help)" : "expected a URL or <server_address> <server_port> <filename>");
-  const headers = (values.header ?? []).map(parseHeaderArg);
+  let headers = (values.header ?? []).map(parseHeaderArg);
   if (values.compressed && !headers.some(([n]) => n.toLowerCase() === "accept-encoding")) headers.push(["Accept-Encoding", "br, gzip"]);
   const proxy = values.proxy === undefined ? undefined : parseUrl(values.proxy);
   if (proxy !== undefined && proxy.protocol !== "http:") throw usageError("only http:// proxies are supported");
@@ -75,7 +75,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   let suppressBody = false;
   try {
     for (let hop = 0; ; hop++) {
-      const following = values.location === true && hop < maxRedirs;
+      const following = values.location === true;
       let isRedirect = false;
       suppressBody = false;
       ex = await httpGet({
@@ -111,7 +111,11 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
         },
       });
       if (!isRedirect) break;
-      url = new URL(headerValue(ex.head, "location") ?? "/", url);
+      if (hop >= maxRedirs) throw new WirekitError("ERR_TARGET", `too many redirects (more than ${maxRedirs}); last Location: ${headerValue(ex.head, "location") ?? ""}`);
+      const next = new URL(headerValue(ex.head, "location") ?? "/", url);
+      // Credentials typed for one host are not handed to another (as curl does).
+      if (next.host !== url.host) headers = headers.filter(([n]) => !["authorization", "cookie", "proxy-authorization"].includes(n.toLowerCase()));
+      url = next;
     }
   } finally {
     progress?.done();

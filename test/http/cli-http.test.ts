@@ -189,3 +189,31 @@ test("a server that never answers is given up after --max-time with exit 1", asy
     await new Promise((r) => silent.close(r));
   }
 });
+
+test("-L stops with exit 1 after --max-redirs and drops credentials when the host changes", async () => {
+  const seen: string[] = [];
+  let hops = 0;
+  const handler = (sock: Socket): void => {
+    sock.once("data", (d: Buffer) => {
+      seen.push(d.toString("latin1"));
+      const next = hops++ === 0 ? `http://127.0.0.1:${port(other)}/b` : "/again";
+      sock.end(`HTTP/1.1 302 Found\r\nLocation: ${next}\r\nContent-Length: 0\r\n\r\n`);
+    });
+  };
+  const loop = createServer(handler);
+  const other = createServer(handler);
+  const p = await listen(loop);
+  const q = await listen(other);
+  try {
+    const r = await runCliCapture(["http", "get", `http://127.0.0.1:${p}/a`, "-L", "--max-redirs", "3", "-H", "Authorization: Bearer s3cret"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^wirekit: too many redirects \(more than 3\)/);
+    assert.equal(seen.length, 4);
+    assert.match(seen[0] ?? "", /\r\nAuthorization: Bearer s3cret\r\n/);
+    assert.doesNotMatch(seen[1] ?? "", /Authorization/);
+    assert.match(seen[1] ?? "", new RegExp(`\\r\\nHost: 127\\.0\\.0\\.1:${q}\\r\\n`));
+  } finally {
+    await new Promise((r) => loop.close(r));
+    await new Promise((r) => other.close(r));
+  }
+});
