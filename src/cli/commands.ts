@@ -15,5 +15,6 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
   traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
   "udp-echo": { summary: "UDP client/server: request ids, retransmission with backoff, big datagrams (serve, send-big)", load: () => import("./udp-echo.js") },
+  http: { summary: "web server lab: static file server (serve) and HTTP client (get)", load: () => import("./http.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };

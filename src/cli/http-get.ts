@@ -1,0 +1,216 @@
+/**
+ * `wirekit http get <server_address> <server_port> <filename>` and `wirekit http get <url>`:
+ * parse the command line, run the client (following redirects with -L), print the exchange.
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { parsePort, formatHostPort } from "../core/address.js";
+import { WirekitError, usageError } from "../core/errors.js";
+import { formatSize } from "../core/size.js";
+import { httpGet, type HttpExchange } from "../http/client/client.js";
+import { parseHeaderArg } from "../http/client/request.js";
+import { headerValue, type ResponseHead } from "../http/client/response.js";
+import { durationOption, intOption, parseCommandArgs } from "./args.js";
+import type { CliContext, OutStream } from "./context.js";
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Write bytes to a stream whose type only promises strings (process streams take both). */
+function writeBytes(s: OutStream, b: Buffer): void {
+  (s.write as (c: string | Uint8Array) => unknown).call(s, b);
+}
+
+/** The URL for the lab form: `host port filename` → http://host:port/filename. */
+export function labUrl(host: string, port: number, filename: string): URL {
+  const path = filename.startsWith("/") ? filename : `/${filename}`;
+  // Spaces and non-ASCII become %XX; an existing %XX is left alone.
+  const enc = Array.from(path, (c) => (/^[\x21-\x7e]$/.test(c) ? c : encodeURIComponent(c))).join("");
+  return new URL(`http://${formatHostPort(host, port)}${enc}`);
+}
+
+function parseUrl(text: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  try {
+    return new URL(withScheme);
+  } catch {
+    throw usageError(`invalid URL '${text}'`);
+  }
+}
+
+export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    head: { type: "boolean", short: "I" },
+    header: { type: "string", short: "H", multiple: true },
+    verbose: { type: "boolean", short: "v" },
+    output: { type: "string", short: "o" },
+    proxy: { type: "string", short: "x" },
+    location: { type: "boolean", short: "L" },
+    "max-redirs": { type: "string" },
+    fail: { type: "boolean", short: "f" },
+    compressed: { type: "boolean" },
+    raw: { type: "boolean" },
+    timing: { type: "boolean" },
+    "write-out": { type: "string", short: "w" },
+    insecure: { type: "boolean", short: "k" },
+    "max-time": { type: "string", short: "m" },
+    json: { type: "boolean" },
+  });
+  let url: URL;
+  if (positionals.length === 3) url = labUrl(positionals[0] ?? "", parsePort(positionals[1] ?? "", "server_port", false), positionals[2] ?? "");
+  else if (positionals.length === 1) url = parseUrl(positionals[0] ?? "");
+  else throw usageError(positionals.length === 0 ? "missing URL or <server_address> <server_port> <filename> (see --help)" : "expected a URL or <server_address> <server_port> <filename>");
+  let headers = (values.header ?? []).map(parseHeaderArg);
+  if (values.compressed && !headers.some(([n]) => n.toLowerCase() === "accept-encoding")) headers.push(["Accept-Encoding", "br, gzip"]);
+  const proxy = values.proxy === undefined ? undefined : parseUrl(values.proxy);
+  if (proxy !== undefined && proxy.protocol !== "http:") throw usageError("only http:// proxies are supported");
+  const maxRedirs = intOption(values["max-redirs"], "max-redirs", 10, 0, 100);
+  const timeoutMs = values["max-time"] === undefined ? undefined : durationOption(values["max-time"], "max-time", 0, 1);
+  const method = values.head ? "HEAD" : "GET";
+  const json = values.json === true;
+  const verbose = values.verbose === true;
+
+  const file = values.output === undefined ? undefined : openOutput(values.output);
+  const jsonBody: Buffer[] = [];
+  const progress = file !== undefined && ctx.stderr.isTTY === true && !json ? new Progress(ctx) : undefined;
+  let ex: HttpExchange | undefined;
+  let suppressBody = false;
+  try {
+    for (let hop = 0; ; hop++) {
+      const following = values.location === true;
+      let isRedirect = false;
+      suppressBody = false;
+      ex = await httpGet({
+        url,
+        method,
+        headers,
+        proxy,
+        insecure: values.insecure === true,
+        timeoutMs,
+        raw: values.raw === true,
+        clock: ctx.clock,
+        signal: ctx.signal,
+        onRequest: (requestHead, remote) => {
+          if (!verbose) return;
+          ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
+          ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${l}\n`).join("") + ">\n");
+        },
+        onHead: (head, interim) => {
+          isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
+          if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
+          if (json || (suppressBody && !verbose)) return;
+          if (verbose) ctx.stderr.write(headLines(head).map((l) => `< ${l}\n`).join("") + "<\n");
+          else writeBytes(ctx.stdout, head.raw);
+          progress?.start(Number(headerValue(head, "content-length") ?? NaN));
+        },
+        onBody: (chunk) => {
+          if (isRedirect || suppressBody) return;
+          if (json) jsonBody.push(chunk);
+          else if (file !== undefined) {
+            writeSync(file, chunk);
+            progress?.add(chunk.length);
+          } else writeBytes(ctx.stdout, chunk);
+        },
+      });
+      if (!isRedirect) break;
+      if (hop >= maxRedirs) throw new WirekitError("ERR_TARGET", `too many redirects (more than ${maxRedirs}); last Location: ${headerValue(ex.head, "location") ?? ""}`);
+      const next = new URL(headerValue(ex.head, "location") ?? "/", url);
+      // Credentials typed for one host are not handed to another (as curl does).
+      if (next.host !== url.host) headers = headers.filter(([n]) => !["authorization", "cookie", "proxy-authorization"].includes(n.toLowerCase()));
+      url = next;
+    }
+  } finally {
+    progress?.done();
+    if (file !== undefined) closeSync(file);
+  }
+  if (ex === undefined) return 1;
+  if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
+  if (values.timing) ctx.stderr.write(renderTiming(ex));
+  if (values["write-out"] !== undefined) ctx.stdout.write(writeOut(values["write-out"], ex));
+  if (suppressBody) throw new WirekitError("ERR_REJECTED", `server returned ${ex.head.status} ${ex.head.reason}`.trimEnd(), { exitCode: 22 });
+  return 0;
+}
+
+function openOutput(path: string): number {
+  try {
+    return openSync(path, "w");
+  } catch (err) {
+    throw new WirekitError("ERR_LOCAL", `cannot write '${path}': ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+function headLines(head: ResponseHead): string[] {
+  return [head.statusLine, ...head.headers.map(([n, v]) => `${n}: ${v}`)];
+}
+
+function toJson(ex: HttpExchange, url: URL, body: Buffer): unknown {
+  const text = body.toString("utf8");
+  const isText = !text.includes("\uFFFD");
+  return {
+    url: url.href,
+    status: ex.head.status,
+    reason: ex.head.reason,
+    http_version: ex.head.version,
+    headers: ex.head.headers,
+    body: isText ? text : null,
+    body_base64: isText ? undefined : body.toString("base64"),
+    size_download: ex.bodyBytes,
+    timing_ms: ex.timing,
+  };
+}
+
+const sec = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(6);
+
+/** curl-like `-w` variables. */
+function writeOut(fmt: string, ex: HttpExchange): string {
+  const vars: Record<string, string> = {
+    http_code: String(ex.head.status),
+    time_namelookup: sec(ex.timing.dnsMs),
+    time_connect: sec(ex.timing.connectMs),
+    time_appconnect: sec(ex.timing.tlsMs),
+    time_starttransfer: sec(ex.timing.firstByteMs),
+    time_total: sec(ex.timing.totalMs),
+    size_download: String(ex.bodyBytes),
+    remote_ip: ex.remote.address,
+    remote_port: String(ex.remote.port),
+  };
+  return fmt.replace(/%\{([a-z_]+)\}/g, (m, k: string) => vars[k] ?? m).replace(/\\n/g, "\n").replace(/\\t/g, "\t");
+}
+
+function renderTiming(ex: HttpExchange): string {
+  const t = ex.timing;
+  const f = (v: number | undefined): string => (v === undefined ? "     -" : `${v.toFixed(3).padStart(9)} ms`);
+  return `dns        ${f(t.dnsMs)}\nconnect    ${f(t.connectMs)}\ntls        ${f(t.tlsMs)}\nfirst byte ${f(t.firstByteMs)}\ntotal      ${f(t.totalMs)}\n`;
+}
+
+/** `-o FILE` progress bar on a terminal: bytes, total, rate, ETA. */
+class Progress {
+  #bytes = 0;
+  #total = NaN;
+  #t0 = 0;
+  #last = -Infinity;
+  constructor(private readonly ctx: CliContext) {}
+  start(total: number): void {
+    this.#total = total;
+    this.#t0 = this.ctx.clock.monotonic();
+  }
+  add(n: number): void {
+    this.#bytes += n;
+    const now = this.ctx.clock.monotonic();
+    if (now - this.#last >= 100) {
+      this.#last = now;
+      this.#draw(now);
+    }
+  }
+  done(): void {
+    if (this.#t0 === 0) return;
+    this.#draw(this.ctx.clock.monotonic());
+    this.ctx.stderr.write("\n");
+  }
+  #draw(now: number): void {
+    const secs = Math.max(0.001, (now - this.#t0) / 1000);
+    const rate = this.#bytes / secs;
+    const known = Number.isFinite(this.#total) && this.#total > 0;
+    const pct = known ? ` ${Math.floor((this.#bytes / this.#total) * 100)}%` : "";
+    const eta = known && rate > 0 ? `  ETA ${Math.ceil((this.#total - this.#bytes) / rate)}s` : "";
+    this.ctx.stderr.write(`\r${formatSize(this.#bytes)}${known ? ` / ${formatSize(this.#total)}` : ""}${pct}  ${formatSize(Math.round(rate))}/s${eta}   `);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * An incremental HTTP/1.1 response parser that keeps the head exactly as received (status
+ * line, field names in their order and case) and frames the body per RFC 9112 §6.3:
+ * no body for HEAD, 1xx, 204 and 304; chunked (§7.1, extensions and trailers skipped);
+ * Content-Length; else until the connection closes. Pure: bytes in, events out, no throw.
+ */
+
+/** The response head as received. */
+export interface ResponseHead {
+  /** "HTTP/1.1 200 OK" without CRLF. */
+  statusLine: string;
+  version: string;
+  status: number;
+  reason: string;
+  /** Field lines in order, as [name, value] with the name's case preserved. */
+  headers: Array<[string, string]>;
+  /** The raw head bytes (status line through the empty line). */
+  raw: Buffer;
+}
+
+export type ResponseEvent =
+  | { kind: "head"; head: ResponseHead; interim: boolean }
+  | { kind: "body"; data: Buffer }
+  | { kind: "end" }
+  | { kind: "error"; reason: string };
+
+type State =
+  | { s: "head" }
+  | { s: "length"; left: number }
+  | { s: "chunk-size" }
+  | { s: "chunk-data"; left: number }
+  | { s: "chunk-crlf" }
+  | { s: "trailers" }
+  | { s: "close" }
+  | { s: "done" };
+
+const MAX_HEAD = 64 * 1024;
+
+/** First value of a header, case-insensitive. */
+export function headerValue(head: ResponseHead, name: string): string | undefined {
+  const n = name.toLowerCase();
+  return head.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+}
+
+/**
+ * Parse one response (plus interim 1xx responses before it).
+ *
+ * @example
+ * const p = new ResponseParser("GET");
+ * p.push(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")); // head, body "hi", end
+ */
+export class ResponseParser {
+  #buf: Buffer = Buffer.alloc(0);
+  #state: State = { s: "head" };
+
+  constructor(readonly method: string) {}
+
+  /** True once the whole response was read. */
+  get done(): boolean {
+    return this.#state.s === "done";
+  }
+
+  /** Feed bytes; returns what they completed. */
+  push(chunk: Buffer): ResponseEvent[] {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: ResponseEvent[] = [];
+    for (;;) {
+      const before = this.#buf.length;
+      const st = this.#state.s;
+      this.#step(out);
+      if (this.#state.s === "done" || out.some((e) => e.kind === "error")) break;
+      if (this.#buf.length === before && this.#state.s === st) break;
+    }
+    return out;
+  }
+
+  /** The connection closed: ends a close-delimited body, or reports truncation. */
+  end(): ResponseEvent[] {
+    const s = this.#state.s;
+    if (s === "done") return [];
+    if (s === "close") {
+      this.#state = { s: "done" };
+      return [{ kind: "end" }];
+    }
+    return [{ kind: "error", reason: s === "head" ? "connection closed before a complete response head" : "connection closed before the end of the body" }];
+  }
+
+  #step(out: ResponseEvent[]): void {
+    const st = this.#state;
+    switch (st.s) {
+      case "head": {
+        const i = this.#buf.indexOf("\r\n\r\n");
+        if (i === -1) {
+          if (this.#buf.length > MAX_HEAD) out.push({ kind: "error", reason: "response head larger than 64 KiB" });
+          return;
+        }
+        const raw = Buffer.from(this.#buf.subarray(0, i + 4));
+        this.#buf = this.#buf.subarray(i + 4);
+        const head = parseHead(raw);
+        if (head === undefined) return void out.push({ kind: "error", reason: "malformed status line" });
+        const interim = head.status >= 100 && head.status < 200 && head.status !== 101;
+        out.push({ kind: "head", head, interim });
+        if (interim) return;
+        this.#state = this.#framing(head);
+        if (this.#state.s === "done") out.push({ kind: "end" });
+        return;
+      }
+      case "length": {
+        const n = Math.min(st.left, this.#buf.length);
+        if (n > 0) out.push({ kind: "body", data: Buffer.from(this.#buf.subarray(0, n)) });
+        this.#buf = this.#buf.subarray(n);
+        this.#state = st.left - n === 0 ? { s: "done" } : { s: "length", left: st.left - n };
+        if (this.#state.s === "done") out.push({ kind: "end" });
+        return;
+      }
+      case "close":
+        if (this.#buf.length > 0) out.push({ kind: "body", data: Buffer.from(this.#buf) });
+        this.#buf = Buffer.alloc(0);
+        return;
+      case "chunk-size": {
+        const i = this.#buf.indexOf("\r\n");
+        if (i === -1) {
+          if (this.#buf.length > 4096) out.push({ kind: "error", reason: "chunk size line too long" });
+          return;
+        }
+        const line = this.#buf.subarray(0, i).toString("latin1");
+        this.#buf = this.#buf.subarray(i + 2);
+        const m = /^([0-9a-fA-F]{1,15})[ \t]*(;.*)?$/.exec(line);
+        if (!m) return void out.push({ kind: "error", reason: `bad chunk size '${line.slice(0, 40)}'` });
+        const size = parseInt(m[1] ?? "0", 16);
+        this.#state = size === 0 ? { s: "trailers" } : { s: "chunk-data", left: size };
+        return;
+      }
+      case "chunk-data": {
+        const n = Math.min(st.left, this.#buf.length);
+        if (n > 0) out.push({ kind: "body", data: Buffer.from(this.#buf.subarray(0, n)) });
+        this.#buf = this.#buf.subarray(n);
+        this.#state = st.left - n === 0 ? { s: "chunk-crlf" } : { s: "chunk-data", left: st.left - n };
+        return;
+      }
+      case "chunk-crlf":
+        if (this.#buf.length < 2) return;
+        if (this.#buf[0] !== 0x0d || this.#buf[1] !== 0x0a) return void out.push({ kind: "error", reason: "missing CRLF after chunk data" });
+        this.#buf = this.#buf.subarray(2);
+        this.#state = { s: "chunk-size" };
+        return;
+      case "trailers": {
+        const i = this.#buf.indexOf("\r\n");
+        if (i === -1) return;
+        this.#buf = this.#buf.subarray(i + 2);
+        if (i === 0) {
+          this.#state = { s: "done" };
+          out.push({ kind: "end" });
+        }
+        return;
+      }
+      case "done":
+        return;
+    }
+  }
+
+  #framing(head: ResponseHead): State {
+    if (this.method === "HEAD" || head.status === 204 || head.status === 304 || (this.method === "CONNECT" && head.status < 300)) return { s: "done" };
+    const te = headerValue(head, "transfer-encoding");
+    if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) return { s: "chunk-size" };
+    if (te !== undefined) return { s: "close" };
+    const cl = headerValue(head, "content-length");
+    if (cl !== undefined && /^\s*\d+\s*$/.test(cl)) {
+      const n = Number(cl);
+      return n === 0 ? { s: "done" } : { s: "length", left: n };
+    }
+    return { s: "close" };
+  }
+}
+
+function parseHead(raw: Buffer): ResponseHead | undefined {
+  const lines = raw.toString("latin1").slice(0, -4).split("\r\n");
+  const statusLine = lines[0] ?? "";
+  const m = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/.exec(statusLine);
+  if (!m) return undefined;
+  const headers: Array<[string, string]> = [];
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    if (i <= 0) continue;
+    headers.push([line.slice(0, i), line.slice(i + 1).trim()]);
+  }
+  return { statusLine, version: m[1] ?? "", status: Number(m[2]), reason: m[3] ?? "", headers, raw };
+}

@@ -1,0 +1,12 @@
+/** Public surface of the web server and HTTP client (issue 5). */
+export { createStaticServer, type StaticServer, type StaticServerOptions, type StaticTotals } from "./static/server.js";
+export { StaticHandler, type StaticHandlerOptions } from "./static/handler.js";
+export { formatAccessLog, type RequestRecord } from "./static/access-log.js";
+export { decodeRequestPath } from "./static/resolve.js";
+export { evaluatePreconditions, ifRangeAllows, makeEtag, type Precondition, type Validators } from "./static/conditional.js";
+export { parseRange, type ByteRange, type RangeDecision } from "./static/range.js";
+export { acceptedCodings, type Coding } from "./static/compress.js";
+export { labSiteRoot } from "./static/lab-site.js";
+export { httpGet, type HttpGetOptions, type HttpExchange, type HttpTiming } from "./client/client.js";
+export { buildRequest, serializeRequestHead, type HttpRequest } from "./client/request.js";
+export { ResponseParser, headerValue, type ResponseHead, type ResponseEvent } from "./client/response.js";

@@ -1,0 +1,182 @@
+/**
+ * Safe mapping from a request-target to a file under ROOT (RFC 9112 §3.2 request-target,
+ * RFC 3986 §2.1 percent-encoding). The pure half (`decodeRequestPath`) turns the raw target
+ * into checked segments; the I/O half (`resolveUnderRoot`) joins them to ROOT and uses
+ * realpath to refuse symlinks that lead outside it.
+ *
+ * Attacks this refuses: `..` in any spelling (`%2e%2e`, `.%2e`), encoded slashes (`%2f`)
+ * and backslashes (`%5c`, Windows separators), NUL bytes (`%00` truncation in C APIs),
+ * overlong UTF-8 (`%c0%ae` = "." to a lax decoder), dotfiles (`.git`, `.env`) and symlinks
+ * that point outside ROOT.
+ */
+import { realpathSync, statSync, type Stats } from "node:fs";
+import { sep } from "node:path";
+
+/** Why a path was refused: 400 (malformed), 403 (forbidden), 404 (hidden). */
+export type PathRefusal = { ok: false; status: 400 | 403 | 404; reason: string };
+
+/** A checked request path. */
+export interface RequestPath {
+  ok: true;
+  /** Decoded segments, none empty, none "." / "..", none containing "/" "\" or NUL. */
+  segments: string[];
+  /** The raw path as received (no query), for redirects and listings. */
+  rawPath: string;
+  /** The raw query including "?", or "". */
+  query: string;
+  /** True when the path ends with "/". */
+  trailingSlash: boolean;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Printable ASCII without "%" or "\\": a segment that needs no decoding. */
+const PLAIN = /^[\x21-\x24\x26-\x5b\x5d-\x7e]+$/;
+
+/**
+ * Decode and check a request-target. Absolute-form targets (`http://h/p`) are reduced to
+ * their path. Never throws.
+ *
+ * @example
+ * decodeRequestPath("/docs/a%20b.txt?x=1") // { ok: true, segments: ["docs", "a b.txt"], ... }
+ * decodeRequestPath("/%2e%2e/etc/passwd")  // { ok: false, status: 403, ... }
+ */
+export function decodeRequestPath(target: string, options: { dotfiles?: boolean } = {}): RequestPath | PathRefusal {
+  let t = target;
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
+  if (abs) t = t.slice(abs[0].length) || "/";
+  if (!t.startsWith("/")) return { ok: false, status: 400, reason: "request-target must start with /" };
+  const q = t.indexOf("?");
+  const rawPath = q === -1 ? t : t.slice(0, q);
+  const query = q === -1 ? "" : t.slice(q);
+  if (rawPath.includes("#")) return { ok: false, status: 400, reason: "fragment in request-target" };
+  const segments: string[] = [];
+  for (const raw of rawPath.split("/")) {
+    if (raw === "") continue; // "//x" and "/x/" are the same place; an empty segment is never absolute
+    if (PLAIN.test(raw)) {
+      // Fast path: nothing encoded, nothing to decode.
+      if (raw === "." || raw === "..") return { ok: false, status: 403, reason: "dot segment in path" };
+      if (raw.startsWith(".") && options.dotfiles !== true) return { ok: false, status: 404, reason: "hidden file" };
+      segments.push(raw);
+      continue;
+    }
+    const dec = percentDecode(raw);
+    if (dec === undefined) return { ok: false, status: 400, reason: "bad percent-encoding" };
+    let seg: string;
+    try {
+      seg = utf8.decode(dec);
+    } catch {
+      // Overlong and other invalid UTF-8: a lax decoder could turn %c0%ae into "."
+      return { ok: false, status: 403, reason: "invalid UTF-8 in path" };
+    }
+    if (seg.includes("\0")) return { ok: false, status: 403, reason: "NUL byte in path" };
+    if (seg.includes("/") || seg.includes("\\")) return { ok: false, status: 403, reason: "encoded separator in path" };
+    if (seg === "." || seg === "..") return { ok: false, status: 403, reason: "dot segment in path" };
+    if (seg.startsWith(".") && options.dotfiles !== true) return { ok: false, status: 404, reason: "hidden file" };
+    segments.push(seg);
+  }
+  return { ok: true, segments, rawPath, query, trailingSlash: rawPath.endsWith("/") };
+}
+
+/** Percent-decode to bytes; undefined when a `%` is not followed by two hex digits. */
+function percentDecode(s: string): Uint8Array | undefined {
+  if (!s.includes("%")) return Buffer.from(s, "utf8");
+  const out: number[] = [];
+  const bytes = Buffer.from(s, "utf8");
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (b !== 0x25) {
+      out.push(b);
+      continue;
+    }
+    const hex = String.fromCharCode(bytes[i + 1] ?? 0, bytes[i + 2] ?? 0);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+    out.push(parseInt(hex, 16));
+    i += 2;
+  }
+  return Uint8Array.from(out);
+}
+
+/** Join checked segments to the (real) root. Pure. */
+export function joinUnderRoot(realRoot: string, segments: readonly string[]): string {
+  return segments.length === 0 ? realRoot : realRoot + (realRoot.endsWith(sep) ? "" : sep) + segments.join(sep);
+}
+
+/** True when `real` is `realRoot` or inside it. Pure. */
+export function isInside(realRoot: string, real: string): boolean {
+  if (real === realRoot) return true;
+  const prefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+  return real.startsWith(prefix);
+}
+
+export type Resolved =
+  | { ok: true; path: string; st: Stats }
+  | { ok: false; status: 403 | 404; reason: string };
+
+interface RealEntry {
+  dev: number;
+  ino: number;
+  ctimeMs: number;
+  real: string;
+}
+
+/**
+ * Resolves paths under a root (already realpath'ed), following symlinks only while they stay
+ * inside ROOT unless `followSymlinks`. Missing files are 404.
+ *
+ * realpath(3) walks every component with lstat, so its answer is remembered per candidate
+ * path and reused only while `stat(candidate)` still names the same inode (dev, ino, ctime):
+ * swapping any component for a symlink that leads elsewhere changes the inode reached, and a
+ * rename changes ctime, so the containment check is redone whenever it could differ.
+ *
+ * @example
+ * const r = new RootResolver("/srv/www", false).resolve(["index.html"]);
+ */
+export class RootResolver {
+  readonly #real = new Map<string, RealEntry>();
+
+  constructor(
+    readonly realRoot: string,
+    readonly followSymlinks: boolean,
+    readonly maxEntries = 10_000,
+  ) {}
+
+  /** Resolve checked segments (from `decodeRequestPath`). */
+  resolve(segments: readonly string[]): Resolved {
+    return this.resolvePath(joinUnderRoot(this.realRoot, segments));
+  }
+
+  /** Resolve a path under the root (a candidate built by joinUnderRoot or a sibling of one). */
+  resolvePath(candidate: string): Resolved {
+    let st: Stats | undefined;
+    try {
+      // Synchronous on purpose: one stat(2) is a few microseconds, far cheaper than a round
+      // trip through libuv's thread pool on every request of a hot static server.
+      st = statSync(candidate, { throwIfNoEntry: false });
+    } catch (err) {
+      return refusal(err);
+    }
+    if (st === undefined) return { ok: false, status: 404, reason: "not found" };
+    if (this.followSymlinks) return { ok: true, path: candidate, st };
+    const known = this.#real.get(candidate);
+    if (known !== undefined && known.dev === st.dev && known.ino === st.ino && known.ctimeMs === st.ctimeMs) return { ok: true, path: known.real, st };
+    let real: string;
+    try {
+      real = realpathSync.native(candidate);
+    } catch (err) {
+      return refusal(err);
+    }
+    if (!isInside(this.realRoot, real)) {
+      this.#real.delete(candidate);
+      return { ok: false, status: 403, reason: "symlink leads outside root" };
+    }
+    if (this.#real.size >= this.maxEntries) this.#real.clear();
+    this.#real.set(candidate, { dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs, real });
+    return { ok: true, path: real, st };
+  }
+}
+
+function refusal(err: unknown): { ok: false; status: 403 | 404; reason: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return { ok: false, status: 403, reason: "permission denied" };
+  return { ok: false, status: 404, reason: "not found" };
+}
