@@ -13,6 +13,8 @@ export interface LabOptions {
   exclude?: readonly string[];
   /** Port overrides by service name (0 = pick one; tests use that). */
   ports?: Readonly<Record<string, number>>;
+  /** Port for every service not named in `ports` (0 = let the system pick). @default each service's own default port */
+  defaultPort?: number;
   /** The services to choose from. @default LAB_SERVICES */
   services?: readonly LabService[];
 }
@@ -70,7 +72,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const states = await Promise.all(
     chosen.map(async (s): Promise<LabServiceState> => {
       try {
-        const running = await s.start({ host, port: options.ports?.[s.name] ?? s.defaultPort });
+        const running = await s.start({ host, port: options.ports?.[s.name] ?? options.defaultPort ?? s.defaultPort });
         return { name: s.name, description: s.description, status: "running", running };
       } catch (err) {
         return { name: s.name, description: s.description, status: "failed", error: err instanceof Error ? err : new Error(String(err)) };

@@ -47,7 +47,7 @@ before(async () => {
   }, { requests: 2, bytes: 1963 });
   hb = heartbeat.handle;
   proxy = px.handle;
-  lab = await startLab({ host: "127.0.0.1", services: [...LAB_SERVICES, heartbeat.service, px.service, web.service], ports: { "udp-ping": 0, mail: 0 } });
+  lab = await startLab({ host: "127.0.0.1", services: [...LAB_SERVICES, heartbeat.service, px.service, web.service], ports: { "udp-ping": 0, mail: 0 }, defaultPort: 0 });
   dash = await startDashboard(lab, { port: 0, stateMs: 250 });
   // History from before the page opened (the dashboard records it): c1's heartbeats for the last 40 s, with two gaps.
   for (let i = 1; i <= 40; i++) {

@@ -16,7 +16,7 @@ const readers: SseReader[] = [];
 before(async () => {
   const heartbeat = fakeService("heartbeat", "fake heartbeat monitor", { clients: [hbClient("c1", "alive", 10, 0)] }, { heartbeats: 10, clients: 1 });
   hb = heartbeat.handle;
-  lab = await startLab({ host: "127.0.0.1", services: [...LAB_SERVICES, heartbeat.service], ports: { "udp-ping": 0, mail: 0 } });
+  lab = await startLab({ host: "127.0.0.1", services: [...LAB_SERVICES, heartbeat.service], ports: { "udp-ping": 0, mail: 0 }, defaultPort: 0 });
   dash = await startDashboard(lab, { port: 0, flushMs: 50, stateMs: 100 });
 });
 after(async () => {

@@ -15,7 +15,7 @@ after(async () => {
 });
 
 async function lab(ports: Record<string, number> = { "udp-ping": 0, mail: 0 }): Promise<Lab> {
-  const l = await startLab({ host: "127.0.0.1", ports });
+  const l = await startLab({ host: "127.0.0.1", ports, defaultPort: 0 });
   labs.push(l);
   return l;
 }
@@ -27,7 +27,7 @@ function running(l: Lab, name: string) {
 }
 
 test("the lab starts every service, each answers its client, and close() returns their totals", async () => {
-  const l = await startLab({ host: "127.0.0.1", ports: { "udp-ping": 0, mail: 0 } });
+  const l = await startLab({ host: "127.0.0.1", ports: { "udp-ping": 0, mail: 0 }, defaultPort: 0 });
   assert.deepEqual(l.services.map((s) => [s.name, s.status]), [["udp-ping", "running"], ["mail", "running"]]);
   const ping = running(l, "udp-ping");
   const r = await udpPing({ host: "127.0.0.1", port: ping.port, count: 8, intervalMs: 20, timeoutMs: 2000 });
