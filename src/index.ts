@@ -6,3 +6,4 @@ export * from "./core/index.js";
 export * from "./udp/ping/index.js";
 export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
 export type { LabService, RunningService } from "./lab/service.js";
+export * from "./http/proxy/index.js";
