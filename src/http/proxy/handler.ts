@@ -210,8 +210,9 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     c.counters.bytesFromOrigin += n;
   });
   if (ok) {
-    ex.res.end();
+    // Commit before the last byte goes out, so the client's next request already finds the entry.
     if (writer !== null) await writer.commit();
+    ex.res.end();
   } else {
     writer?.abort();
     if (!ex.res.writableFinished) ex.res.destroy();
