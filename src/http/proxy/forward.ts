@@ -155,9 +155,11 @@ export interface BodySink {
 /**
  * Stream `from` into `to` (and `tee`, if any) with backpressure on both: the source pauses
  * while either destination is full. Resolves true when the source ended normally, false if
- * it broke off or the destination closed first. `onChunk` counts bytes.
+ * it broke off or the destination closed first. `onChunk` counts bytes. With `hold`, the chunk
+ * that completes `hold.length` bytes is not written but left in `hold.last`.
  */
-export function relayBody(from: Readable, to: Writable, tee: BodySink | undefined, onChunk: (n: number) => void): Promise<boolean> {
+export function relayBody(from: Readable, to: Writable, tee: BodySink | undefined, onChunk: (n: number) => void, hold?: { length: number; last?: Buffer }): Promise<boolean> {
+  let seen = 0;
   return new Promise((resolve) => {
     let done = false;
     const finish = (ok: boolean): void => {
@@ -174,7 +176,12 @@ export function relayBody(from: Readable, to: Writable, tee: BodySink | undefine
     };
     const onData = (chunk: Buffer): void => {
       onChunk(chunk.length);
-      const a = to.write(chunk);
+      seen += chunk.length;
+      // The final chunk of a Content-Length body is held back when asked, so the caller can
+      // finish storing before the client sees the response complete.
+      const held = hold !== undefined && seen === hold.length;
+      if (held) hold.last = chunk;
+      const a = held ? true : to.write(chunk);
       const b = tee === undefined ? true : tee.write(chunk);
       if (!a || !b) {
         from.pause();

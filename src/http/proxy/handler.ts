@@ -156,7 +156,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     resp.resume();
     if (notModifiedApplies(entry.meta, resHeaders)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
-      void store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime)).catch(() => undefined);
+      void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
       release();
       const r = decideReuse(entry.facts, {}, c.clock.now());
       ex.label = "REVALIDATED";
@@ -205,14 +205,21 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
-  const ok = await relayBody(resp, ex.res, writer ?? undefined, (n) => {
-    ex.bytes += n;
-    c.counters.bytesFromOrigin += n;
-  });
+  // Commit before the last byte goes out, so the client's next request already finds the entry.
+  const hold = writer !== null && Number.isSafeInteger(declared) && declared > 0 ? { length: declared, last: undefined as Buffer | undefined } : undefined;
+  const ok = await relayBody(
+    resp,
+    ex.res,
+    writer ?? undefined,
+    (n) => {
+      ex.bytes += n;
+      c.counters.bytesFromOrigin += n;
+    },
+    hold,
+  );
   if (ok) {
-    // Commit before the last byte goes out, so the client's next request already finds the entry.
-    if (writer !== null) await writer.commit();
-    ex.res.end();
+    if (writer !== null) await c.store?.track(writer.commit());
+    ex.res.end(hold?.last);
   } else {
     writer?.abort();
     if (!ex.res.writableFinished) ex.res.destroy();

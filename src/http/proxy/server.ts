@@ -92,6 +92,7 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
     });
+    await this.#ctx.store?.flush();
     for (const f of this.#closers) f();
     return this.stats();
   }

@@ -93,6 +93,20 @@ export class CacheStore {
     return store;
   }
 
+  readonly #pending = new Set<Promise<unknown>>();
+
+  /** Remember a write in progress so `flush()` can wait for it. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Wait for every write in progress (entries and header rewrites) to land on disk. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
   get entries(): number {
     return this.#entries.size;
   }
