@@ -20,7 +20,7 @@ import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { parseTarget, STATS_PATH } from "./target.js";
+import { parseTarget, STATS_PATH, type ParsedTarget } from "./target.js";
 import { runTunnel } from "./tunnel.js";
 
 export interface ProxyServerOptions {
@@ -163,7 +163,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "DENIED";
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
-    const t = parseTarget(req.url ?? "");
+    const t = cachedTarget(req.url ?? "");
     if (t.kind === "invalid") {
       ex.label = "ERROR";
       return sendError(ex, 400, t.reason, "http_request_error");
@@ -232,6 +232,19 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   });
 
   return proxy;
+}
+
+/** Parsed targets of recent request lines: a popular URL is parsed once, not per hit. */
+const targetCache = new Map<string, ParsedTarget>();
+
+function cachedTarget(raw: string): ParsedTarget {
+  let t = targetCache.get(raw);
+  if (t === undefined) {
+    t = parseTarget(raw);
+    if (targetCache.size >= 4096) targetCache.clear();
+    if (raw.length <= 2048) targetCache.set(raw, t);
+  }
+  return t;
 }
 
 function clientOf(address: string | undefined): string {

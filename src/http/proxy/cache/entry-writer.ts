@@ -1,8 +1,10 @@
 /**
- * Writing one cache entry while its body streams through the proxy: head first, body chunks
- * as they arrive (hashing them), then the footer, all into a temporary file that is renamed
- * into place only when the body is complete. Anything short of that — the origin dying, the
- * object outgrowing the size limit, a disk error — just deletes the temporary file.
+ * Writing one cache entry while its body streams through the proxy. Small bodies (up to the
+ * hot-layer limit) are collected in memory and handed to the store whole, which publishes the
+ * entry at once and writes its file in the background; larger ones go to a temporary file as
+ * they arrive (head, body chunks hashed on the way, footer). Either way a file only gets its
+ * real name by a rename once complete; anything short of that — the origin dying, the object
+ * outgrowing the size limit, a disk error — leaves nothing behind.
  */
 import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -14,10 +16,13 @@ import type { StoredEntry } from "./store.js";
 /** What a completed write hands to the store. */
 export interface CompletedWrite {
   meta: StoredMeta;
-  headLength: number;
+  head: Buffer;
   fileSize: number;
-  /** The whole body when it was small enough for the hot layer. */
+  footer: Buffer;
+  /** The whole body when it was small enough to stay in memory (no file written yet). */
   body: Buffer | undefined;
+  /** The complete temporary file, when the body was streamed to disk. */
+  tmp: string | undefined;
 }
 
 /**
@@ -31,21 +36,24 @@ export class EntryWriter {
   readonly #tmp: string;
   readonly #meta: Omit<StoredMeta, "bodyLength">;
   readonly #max: number;
-  readonly #hotMax: number;
-  readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry>;
+  readonly #memMax: number;
+  readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>;
   readonly #hash: Hash;
+  readonly #head: Buffer;
   #out: WriteStream | undefined;
   #length = 0;
   #chunks: Buffer[] | undefined = [];
   #aborted = false;
+  #drainWaiters: Array<() => void> = [];
 
-  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, hotMax: number, onCommit: (done: CompletedWrite) => Promise<StoredEntry>) {
+  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
     this.#tmp = tmp;
     this.#meta = meta;
     this.#max = maxBytes;
-    this.#hotMax = hotMax;
+    this.#memMax = memMax;
     this.#onCommit = onCommit;
-    this.#hash = createHash("sha256");
+    this.#head = encodeHead(meta);
+    this.#hash = createHash("sha256").update(this.#head.subarray(12));
   }
 
   get aborted(): boolean {
@@ -60,13 +68,20 @@ export class EntryWriter {
       this.abort();
       return true;
     }
-    if (this.#chunks !== undefined) {
-      if (this.#length <= this.#hotMax) this.#chunks.push(chunk);
-      else this.#chunks = undefined;
-    }
-    const out = this.#stream();
     this.#hash.update(chunk);
-    return out.write(chunk);
+    if (this.#chunks !== undefined) {
+      if (this.#length <= this.#memMax) {
+        this.#chunks.push(chunk);
+        return true;
+      }
+      // Too big for memory: move to a temporary file, starting with what was collected.
+      const out = this.#openFile();
+      out.write(this.#head);
+      for (const c of this.#chunks) out.write(c);
+      this.#chunks = undefined;
+      return out.write(chunk);
+    }
+    return this.#out?.write(chunk) ?? true;
   }
 
   /** Call `fn` once the file has taken what was written. */
@@ -78,8 +93,6 @@ export class EntryWriter {
     this.#drainWaiters.push(fn);
     if (this.#drainWaiters.length === 1) this.#out.once("drain", () => this.#flushDrain());
   }
-
-  #drainWaiters: Array<() => void> = [];
 
   #flushDrain(): void {
     const waiters = this.#drainWaiters;
@@ -100,24 +113,30 @@ export class EntryWriter {
     }
   }
 
-  /** Finish the file and hand it to the store; undefined when the write was abandoned. */
+  /** Finish and hand the entry to the store; undefined when the write was abandoned. */
   async commit(): Promise<StoredEntry | undefined> {
     if (this.#aborted) return undefined;
-    const out = this.#stream();
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.
     const meta: StoredMeta = { ...this.#meta, bodyLength: this.#length };
-    const head = this.#head ?? Buffer.alloc(0);
-    out.end(encodeFooter(this.#length, this.#hash.digest()));
+    const footer = encodeFooter(this.#length, this.#hash.digest());
+    const fileSize = expectedFileSize(this.#head.length, this.#length);
+    if (this.#chunks !== undefined) {
+      const body = Buffer.concat(this.#chunks, this.#length);
+      this.#chunks = undefined;
+      return this.#onCommit({ meta, head: this.#head, fileSize, footer, body, tmp: undefined });
+    }
+    const out = this.#out;
+    if (out === undefined) return undefined;
+    out.end(footer);
     try {
       await new Promise<void>((resolve, reject) => {
-        out.once("finish", resolve);
+        if (out.closed) resolve();
+        out.once("close", () => resolve());
         out.once("error", reject);
       });
-      await new Promise<void>((resolve) => (out.closed ? resolve() : out.once("close", () => resolve())));
       if (this.#aborted) return undefined;
-      const body = this.#chunks === undefined ? undefined : Buffer.concat(this.#chunks, this.#length);
-      return await this.#onCommit({ meta, headLength: head.length, fileSize: expectedFileSize(head.length, this.#length), body });
+      return await this.#onCommit({ meta, head: this.#head, fileSize, footer, body: undefined, tmp: this.#tmp });
     } catch {
       this.#aborted = true;
       await unlink(this.#tmp).catch(() => undefined);
@@ -125,18 +144,11 @@ export class EntryWriter {
     }
   }
 
-  #head: Buffer | undefined;
-
-  #stream(): WriteStream {
-    if (this.#out !== undefined) return this.#out;
+  #openFile(): WriteStream {
     const out = createWriteStream(this.#tmp, { flags: "wx" });
-    this.#head = encodeHead(this.#meta);
-    this.#hash.update(this.#head.subarray(12));
-    out.write(this.#head);
     out.on("error", () => {
       if (!this.#aborted) {
         this.#aborted = true;
-        this.#chunks = undefined;
         this.#flushDrain();
         void unlink(this.#tmp).catch(() => undefined);
       }

@@ -10,8 +10,9 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
-import { decodeFooter, decodeHead, encodeFooter, encodeHead, expectedFileSize, FOOTER_LENGTH } from "./entry-codec.js";
+import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
+import { readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -94,6 +95,7 @@ export class CacheStore {
   }
 
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #chains = new Map<string, Promise<void>>();
 
   /** Remember a write in progress so `flush()` can wait for it. */
   track<T>(p: Promise<T>): Promise<T> {
@@ -138,6 +140,11 @@ export class CacheStore {
    * intact (SHA-256). A bad file is removed and undefined returned: the caller refetches.
    */
   async openBody(e: StoredEntry): Promise<DiskBody | undefined> {
+    await this.#chains.get(e.id);
+    return this.#openVerified(e);
+  }
+
+  async #openVerified(e: StoredEntry): Promise<DiskBody | undefined> {
     let fd: FileHandle | undefined;
     try {
       fd = await open(this.#path(e.id), "r");
@@ -158,37 +165,61 @@ export class CacheStore {
 
   /** Put a body in the hot layer (after a verified read from disk). */
   makeHot(e: StoredEntry, body: Buffer): void {
-    if (body.length > this.hotMaxObjectBytes || !this.#entries.has(e.id)) return;
+    if (body.length > this.hotMaxObjectBytes || this.#entries.get(e.id) !== e) return;
     if (e.body === undefined) this.#hotBytes += body.length;
+    else this.#hotBytes += body.length - e.body.length;
     e.body = body;
     this.#hot.delete(e.id);
     this.#hot.set(e.id, e);
     this.#trimHot();
   }
 
-  /** Start writing a new variant; `null` when it is larger than the store could ever keep. */
+  /** Start writing a new variant; `null` when the store could never keep it. */
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (maxObjectBytes <= 0) return null;
     const id = entryId(meta.url, meta.varyValues);
-    const tmp = join(this.dir, `${id}.${process.pid}.${++this.#tmpSeq}.tmp`);
-    return new EntryWriter(tmp, meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, async (done) => {
-      await rename(tmp, this.#path(id));
-      const old = this.#entries.get(id);
-      if (old !== undefined) this.#forget(old);
+    return new EntryWriter(this.#tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, async (done) => {
       const e: StoredEntry = {
         id,
         meta: done.meta,
         facts: entryFacts(done.meta, this.policy),
-        headLength: done.headLength,
+        headLength: done.head.length,
         fileSize: done.fileSize,
         body: undefined,
         verified: true,
       };
-      this.#add(e);
-      if (done.body !== undefined) this.makeHot(e, done.body);
-      this.#evict();
+      const body = done.body;
+      if (body !== undefined) {
+        // Small: serve it from memory at once; the file follows in the background, under its
+        // real name only once complete (and only if the entry is still the current one).
+        this.#publish(e);
+        this.makeHot(e, body);
+        const tmp = this.#tmpPath(id);
+        void this.#serial(id, async () => {
+          if (this.#entries.get(id) !== e) return;
+          await writeWhole(tmp, [done.head, body, done.footer]);
+          if (this.#entries.get(id) === e) await rename(tmp, this.#path(id));
+          else await unlink(tmp);
+        }).catch(() => {
+          void unlink(tmp).catch(() => undefined);
+          if (this.#entries.get(id) === e) this.#forget(e);
+        });
+        return e;
+      }
+      const tmp = done.tmp;
+      if (tmp === undefined) return undefined;
+      await this.#serial(id, () => rename(tmp, this.#path(id)));
+      this.#publish(e);
       return e;
     });
+  }
+
+  /** Make `e` the current entry for its id (replacing an older version) and evict to fit. */
+  #publish(e: StoredEntry): void {
+    const old = this.#entries.get(e.id);
+    if (old !== undefined) this.#forget(old);
+    this.#add(e);
+    this.#evict();
   }
 
   /**
@@ -198,30 +229,30 @@ export class CacheStore {
   async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
     e.meta = meta;
     e.facts = entryFacts(meta, this.policy);
-    const body = e.body ?? (await this.#readWholeBody(e));
-    if (body === undefined || !this.#entries.has(e.id)) return;
-    const head = encodeHead(meta);
-    const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
-    const tmp = join(this.dir, `${e.id}.${process.pid}.${++this.#tmpSeq}.tmp`);
-    const fh = await open(tmp, "w");
-    try {
-      await fh.writev([head, body, encodeFooter(body.length, hash)]);
-    } finally {
-      await fh.close();
-    }
-    if (!this.#entries.has(e.id)) {
-      await unlink(tmp).catch(() => undefined);
-      return;
-    }
-    await rename(tmp, this.#path(e.id));
-    this.#diskBytes += expectedFileSize(head.length, body.length) - e.fileSize;
-    e.headLength = head.length;
-    e.fileSize = expectedFileSize(head.length, body.length);
-    e.verified = true;
+    await this.#serial(e.id, async () => {
+      if (this.#entries.get(e.id) !== e) return;
+      const body = e.body ?? (await this.#readWholeBody(e));
+      if (body === undefined || this.#entries.get(e.id) !== e) return;
+      const m = e.meta;
+      const head = encodeHead(m);
+      const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+      const tmp = this.#tmpPath(e.id);
+      await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+      if (this.#entries.get(e.id) !== e) {
+        await unlink(tmp).catch(() => undefined);
+        return;
+      }
+      await rename(tmp, this.#path(e.id));
+      const size = expectedFileSize(head.length, body.length);
+      this.#diskBytes += size - e.fileSize;
+      e.headLength = head.length;
+      e.fileSize = size;
+      e.verified = true;
+    });
   }
 
   async #readWholeBody(e: StoredEntry): Promise<Buffer | undefined> {
-    const b = await this.openBody(e);
+    const b = await this.#openVerified(e);
     if (b === undefined) return undefined;
     try {
       const buf = Buffer.allocUnsafe(b.length);
@@ -237,11 +268,27 @@ export class CacheStore {
     }
   }
 
+  /** Run disk operations on one id in order (write, rewrite, unlink never overtake each other). */
+  #serial(id: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.#chains.get(id) ?? Promise.resolve();
+    const p = prev.then(fn);
+    const tail = p.catch(() => undefined);
+    this.#chains.set(id, tail);
+    void this.track(tail).then(() => {
+      if (this.#chains.get(id) === tail) this.#chains.delete(id);
+    });
+    return p;
+  }
+
+  #tmpPath(id: string): string {
+    return join(this.dir, `${id}.${process.pid}.${++this.#tmpSeq}.tmp`);
+  }
+
   /** Remove one entry (memory and disk). */
   remove(e: StoredEntry): void {
     if (this.#entries.get(e.id) !== e) return;
     this.#forget(e);
-    void unlink(this.#path(e.id)).catch(() => undefined);
+    void this.#serial(e.id, () => unlink(this.#path(e.id))).catch(() => undefined);
   }
 
   /** Remove every variant of a URL (invalidation, RFC 9111 §4.4). Returns how many. */
@@ -314,51 +361,4 @@ export class CacheStore {
     for (const { e } of found) this.#add(e);
     this.#evict();
   }
-}
-
-/** Read and check a file's head and footer (size consistency); the hash is checked on first use. */
-async function readEntryHead(path: string, id: string, policy: PolicyOptions): Promise<{ e: StoredEntry; mtime: number } | undefined> {
-  const fd = await open(path, "r");
-  try {
-    const st = await fd.stat();
-    const first = Buffer.alloc(Math.min(st.size, 64 * 1024));
-    await fd.read(first, 0, first.length, 0);
-    let head = decodeHead(first);
-    if (!head.ok && head.error.needed !== undefined && head.error.needed <= st.size && head.error.needed > first.length) {
-      const more = Buffer.alloc(head.error.needed);
-      await fd.read(more, 0, more.length, 0);
-      head = decodeHead(more);
-    }
-    if (!head.ok) return undefined;
-    const { headLength } = head.value;
-    const bodyLength = st.size - headLength - FOOTER_LENGTH;
-    if (bodyLength < 0) return undefined;
-    const footBuf = Buffer.alloc(FOOTER_LENGTH);
-    await fd.read(footBuf, 0, FOOTER_LENGTH, st.size - FOOTER_LENGTH);
-    const foot = decodeFooter(footBuf);
-    if (!foot.ok || foot.value.bodyLength !== bodyLength) return undefined;
-    const meta: StoredMeta = { ...head.value.meta, bodyLength };
-    const e: StoredEntry = { id, meta, facts: entryFacts(meta, policy), headLength, fileSize: st.size, body: undefined, verified: false };
-    return { e, mtime: st.mtimeMs };
-  } finally {
-    await fd.close();
-  }
-}
-
-/** Hash meta JSON ‖ body and compare with the footer; throws on mismatch. */
-async function verifyHash(fd: FileHandle, headLength: number, bodyLength: number): Promise<void> {
-  const h = createHash("sha256");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let pos = 12;
-  const end = headLength + bodyLength;
-  while (pos < end) {
-    const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, end - pos), pos);
-    if (bytesRead === 0) throw new Error("short read");
-    h.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
-  }
-  const foot = Buffer.alloc(FOOTER_LENGTH);
-  await fd.read(foot, 0, FOOTER_LENGTH, end);
-  const d = decodeFooter(foot);
-  if (!d.ok || !d.value.sha256.equals(h.digest())) throw new Error("hash mismatch");
 }
