@@ -63,7 +63,7 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly #closers: Array<() => void> = [];
 
   /** @internal use createProxyServer */
-  constructor(server: Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined) {
+  constructor(server: Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void) {
     super();
     this.#server = server;
     this.address = address;
@@ -71,7 +71,10 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
     this.#ctx = ctx;
     this.cacheDir = cacheDir;
     this.#closers.push(() => destroyOriginAgents(ctx.agents));
+    this.#endTunnels = endTunnels;
   }
+
+  readonly #endTunnels: () => void;
 
   /** Counters, hit ratio and the store's size. */
   stats(): ProxyStats {
@@ -91,6 +94,7 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
+      this.#endTunnels();
     });
     await this.#ctx.store?.flush();
     for (const f of this.#closers) f();
@@ -141,7 +145,10 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
   const ctx: HandlerContext = { store, agents: createOriginAgents(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map() };
-  const proxy = new ProxyServer(server, address, port, ctx, cacheDir);
+  const tunnels = new Set<Duplex>();
+  const proxy = new ProxyServer(server, address, port, ctx, cacheDir, () => {
+    for (const t of tunnels) t.destroy();
+  });
   const wildcard = address === "0.0.0.0" || address === "::";
   const selfNames = wildcard ? localAddresses() : new Set([address, "localhost"]);
   const isSelf = (h: string, p: number): boolean => p === port && (selfNames.has(h) || (isLoopback(h) && (wildcard || isLoopback(address))));
@@ -216,7 +223,12 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       done(403, 0);
       return;
     }
-    void runTunnel(req.url ?? "", socket, head, { connectPorts, timeoutMs, via, isSelf }).then((r) => done(r.status, r.bytesDown));
+    // Tunnels leave the HTTP server's bookkeeping: track them so close() can end them.
+    tunnels.add(socket);
+    void runTunnel(req.url ?? "", socket, head, { connectPorts, timeoutMs, via, isSelf }).then((r) => {
+      tunnels.delete(socket);
+      done(r.status, r.bytesDown);
+    });
   });
 
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {

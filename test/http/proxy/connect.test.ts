@@ -73,6 +73,15 @@ describe("proxy CONNECT tunnels", () => {
     socket.destroy();
   });
 
+  it("ends open tunnels when the proxy closes", async () => {
+    const p2 = await createProxyServer({ port: 0, cache: false, connectPorts: [tlsPort] });
+    const { res, socket } = await connectVia(p2.port, `127.0.0.1:${tlsPort}`);
+    assert.equal(res.statusCode, 200);
+    const closed = new Promise<void>((r) => socket.once("close", () => r()));
+    await p2.close();
+    await closed;
+  });
+
   it("answers 502 when the tunnel's target refuses the connection", async () => {
     const p2 = await createProxyServer({ port: 0, cache: false, connectPorts: [1] });
     try {
