@@ -138,6 +138,17 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   } catch (err) {
     release();
     if (!(err instanceof OriginError)) throw err;
+    // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
+    // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
+    if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
+      const r = decideReuse(entry.facts, {}, c.clock.now());
+      ex.label = "STALE";
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
+      if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
+        c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+    }
     ex.label = "ERROR";
     sendError(ex, err.status, err.message, errorTypeOf(err.status, err.message), formatCacheStatus({ kind: "forward", fwd }));
     return;

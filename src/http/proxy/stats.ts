@@ -16,7 +16,7 @@ export interface AccessRecord {
   bytes: number;
   /** Duration, ms. */
   ms: number;
-  /** HIT, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR. */
+  /** HIT, STALE, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR. */
   cacheStatus: string;
 }
 
@@ -59,6 +59,7 @@ export function countRecord(c: ProxyCounters, r: AccessRecord): void {
   c.requests++;
   switch (r.cacheStatus) {
     case "HIT":
+    case "STALE":
       c.hits++;
       break;
     case "MISS":

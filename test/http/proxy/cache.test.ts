@@ -275,6 +275,28 @@ describe("proxy cache", () => {
     assert.equal(origin.count("/heur"), 1);
   });
 
+  it("serves a stale entry when the origin is unreachable, but not one marked must-revalidate", async () => {
+    const down = await startOrigin();
+    down.route("/sie", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=1" });
+      res.end("still here");
+    });
+    down.route("/sie-mr", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=1, must-revalidate" });
+      res.end("strict");
+    });
+    await viaProxy(proxy.port, `${down.base}/sie`);
+    await viaProxy(proxy.port, `${down.base}/sie-mr`);
+    await down.close();
+    clock.advance(5000);
+    const stale = await viaProxy(proxy.port, `${down.base}/sie`);
+    assert.equal(stale.status, 200);
+    assert.equal(stale.body.toString(), "still here");
+    assert.match(String(stale.headers["cache-status"]), /hit; ttl=-\d+; detail="origin unreachable/);
+    const strict = await viaProxy(proxy.port, `${down.base}/sie-mr`);
+    assert.equal(strict.status, 502);
+  });
+
   it("reports hits, misses and revalidations at /_wirekit/stats", async () => {
     const r = await viaProxy(proxy.port, "", { path: "/_wirekit/stats" });
     const s = JSON.parse(r.body.toString()) as Record<string, number>;

@@ -9,7 +9,7 @@ export type ForwardReason = "bypass" | "method" | "uri-miss" | "vary-miss" | "mi
 
 /** What the cache did, for the header, the access log and the statistics. */
 export type CacheOutcome =
-  | { kind: "hit"; ttlMs: number; collapsed?: boolean }
+  | { kind: "hit"; ttlMs: number; collapsed?: boolean; detail?: string }
   | { kind: "forward"; fwd: ForwardReason; fwdStatus?: number; stored?: boolean; collapsed?: boolean; ttlMs?: number; detail?: string };
 
 /** The cache's identifier in Cache-Status. */
@@ -26,6 +26,7 @@ export function formatCacheStatus(o: CacheOutcome): string {
   if (o.kind === "hit") {
     s += `; hit; ttl=${Math.trunc(o.ttlMs / 1000)}`;
     if (o.collapsed) s += "; collapsed";
+    if (o.detail !== undefined) s += `; detail="${o.detail.replace(/["\\]/g, "")}"`;
     return s;
   }
   s += `; fwd=${o.fwd}`;
@@ -39,7 +40,8 @@ export function formatCacheStatus(o: CacheOutcome): string {
 
 /**
  * A short word for the access log: HIT, MISS, REVALIDATED (a 304 refreshed the entry),
- * REFRESH (validation brought a new response), BYPASS (not cacheable / method).
+ * REFRESH (validation brought a new response), BYPASS (not cacheable / method). The server
+ * adds STALE (served stale, origin unreachable), TUNNEL, LOCAL, DENIED and ERROR.
  */
 export function cacheLabel(o: CacheOutcome): string {
   if (o.kind === "hit") return "HIT";
