@@ -15,7 +15,5 @@ export {
   type EntryFacts,
   type PolicyOptions,
 } from "./cache/policy.js";
-export { freshenFrom304, invalidatedUris, clientNotModified, conditionalHeaders } from "./cache/validation.js";
+export { freshenFrom304, invalidatedUris } from "./cache/validation.js";
 export { formatCacheStatus, type CacheOutcome } from "./cache/cache-status.js";
-export { parseDirectives } from "./cache/directives.js";
-export { parseTarget, parseAuthority, type OriginTarget, type ParsedTarget } from "./target.js";
