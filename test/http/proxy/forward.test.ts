@@ -23,7 +23,7 @@ describe("proxy forwarding", () => {
   before(async () => {
     origin = await startOrigin();
     dir = await mkdtemp(join(tmpdir(), "wk-proxy-fwd-"));
-    proxy = await createProxyServer({ port: 0, cacheDir: dir, timeoutMs: 500 });
+    proxy = await createProxyServer({ port: 0, cacheDir: dir });
     proxy.on("request", (r) => records.push(r));
   });
   after(async () => {
@@ -125,9 +125,14 @@ describe("proxy forwarding", () => {
 
   it("answers 504 when the origin does not answer in time", async () => {
     origin.route("/slow", () => undefined);
-    const r = await viaProxy(proxy.port, `${origin.base}/slow`);
-    assert.equal(r.status, 504);
-    assert.match(String(r.headers["proxy-status"]), /http_response_timeout/);
+    const impatient = await createProxyServer({ port: 0, cache: false, timeoutMs: 300 });
+    try {
+      const r = await viaProxy(impatient.port, `${origin.base}/slow`);
+      assert.equal(r.status, 504);
+      assert.match(String(r.headers["proxy-status"]), /http_response_timeout/);
+    } finally {
+      await impatient.close();
+    }
   });
 
   it("answers 400 to a malformed request and to a target that is no URL", async () => {
