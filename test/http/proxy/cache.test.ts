@@ -297,6 +297,59 @@ describe("proxy cache", () => {
     assert.equal(strict.status, 502);
   });
 
+  it("replaces the stored response when validation brings a new one", async () => {
+    let version = 1;
+    origin.route("/refresh", (req, res) => {
+      const etag = `"r${version}"`;
+      if (req.headers["if-none-match"] === etag) {
+        res.writeHead(304, { ETag: etag });
+        res.end();
+        return;
+      }
+      // Date from the test's clock: the proxy's fake time has run ahead of the real one.
+      res.writeHead(200, { ETag: etag, "Cache-Control": "max-age=10", Date: new Date(clock.now()).toUTCString() });
+      res.end(`version ${version}`);
+    });
+    await get("/refresh");
+    version = 2;
+    clock.advance(11_000);
+    const r = await get("/refresh");
+    assert.equal(r.body.toString(), "version 2");
+    assert.match(String(r.headers["cache-status"]), /fwd=stale; fwd-status=200; stored/);
+    const hit = await get("/refresh");
+    assert.equal(hit.body.toString(), "version 2");
+    assert.match(String(hit.headers["cache-status"]), /hit/);
+  });
+
+  it("writes the headers a 304 refreshed to disk, so they survive a restart", async () => {
+    const d = await mkdtemp(join(tmpdir(), "wk-proxy-304-"));
+    const c2 = new FakeClock(Date.now(), 0);
+    origin.route("/persist304", (req, res) => {
+      if (req.headers["if-none-match"] === '"p"') {
+        res.writeHead(304, { ETag: '"p"', "Cache-Control": "max-age=1000", "X-Generation": "2" });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ETag: '"p"', "Cache-Control": "max-age=1", "X-Generation": "1" });
+      res.end("persisted");
+    });
+    try {
+      let p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
+      await viaProxy(p.port, `${origin.base}/persist304`);
+      c2.advance(5000);
+      assert.equal((await viaProxy(p.port, `${origin.base}/persist304`)).headers["x-generation"], "2");
+      await p.close();
+      p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
+      const r = await viaProxy(p.port, `${origin.base}/persist304`);
+      await p.close();
+      assert.match(String(r.headers["cache-status"]), /hit/);
+      assert.equal(r.headers["x-generation"], "2");
+      assert.equal(r.body.toString(), "persisted");
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
   it("reports hits, misses and revalidations at /_wirekit/stats", async () => {
     const r = await viaProxy(proxy.port, "", { path: "/_wirekit/stats" });
     const s = JSON.parse(r.body.toString()) as Record<string, number>;
