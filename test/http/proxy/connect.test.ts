@@ -8,6 +8,9 @@ import type { Socket, AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 
 function connectVia(proxyPort: number, authority: string): Promise<{ res: IncomingMessage; socket: Socket }> {
@@ -65,6 +68,21 @@ describe("proxy CONNECT tunnels", () => {
     });
     assert.equal(reply, "echo:hello through the tunnel");
     tls.end();
+  });
+
+  it("lets curl fetch an https URL through the tunnel, verifying the certificate", async () => {
+    const key = await readFile(join(dir, "key.pem"));
+    const https: HttpsServer = createHttpsServer({ key, cert }, (_req, res) => res.end("secret page\n"));
+    await new Promise<void>((r) => https.listen(0, "127.0.0.1", () => r()));
+    const port = (https.address() as AddressInfo).port;
+    const p2 = await createProxyServer({ port: 0, cache: false, connectPorts: [port] });
+    try {
+      const { stdout } = await promisify(execFile)("curl", ["-sS", "--max-time", "30", "--cacert", join(dir, "cert.pem"), "-x", `http://127.0.0.1:${p2.port}`, `https://localhost:${port}/`]);
+      assert.equal(stdout, "secret page\n");
+    } finally {
+      await p2.close();
+      await new Promise<void>((r) => https.close(() => r()));
+    }
   });
 
   it("refuses CONNECT to a port outside --connect-ports with 403", async () => {

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request } from "node:http";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,6 +101,21 @@ describe("proxy forwarding", () => {
     assert.equal(seen.headers["x-kept"], "c");
     assert.equal(seen.headers.host, `127.0.0.1:${origin.port}`);
     assert.match(String(seen.headers.via), /\(wirekit\)/);
+  });
+
+  it("works for curl -x, an independent client, miss then hit", async () => {
+    origin.route("/curl", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=60", "Content-Type": "text/plain" });
+      res.end("for curl\n");
+    });
+    const run = () => promisify(execFile)("curl", ["-sS", "-i", "--max-time", "30", "-x", `http://127.0.0.1:${proxy.port}`, `${origin.base}/curl`]);
+    const first = await run();
+    assert.match(first.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(first.stdout, /\r\nCache-Status: wirekit; fwd=uri-miss; fwd-status=200; stored\r\n/);
+    const second = await run();
+    assert.match(second.stdout, /\r\nCache-Status: wirekit; hit; ttl=\d+\r\n/);
+    assert.match(second.stdout, /\r\n\r\nfor curl\n$/);
+    assert.equal(origin.count("/curl"), 1);
   });
 
   it("accepts the lab form http://proxy:port/host:port/path", async () => {
