@@ -5,7 +5,7 @@
  * (RFC 9110 §7.6.3 Via), serves `GET /_wirekit/stats`, and reports one access record per
  * request.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -236,9 +236,10 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       socket.destroy();
       return;
     }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const body = `${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}: malformed request\n`;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const text = STATUS_CODES[status] ?? "Bad Request";
+    const body = `${status} ${text}: ${status === 408 ? "request headers not received in time" : "malformed request"}\n`;
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
     proxy.record({ at: clock.now(), client: clientOf(remote), method: "-", url: "-", status, bytes: body.length, ms: 0, cacheStatus: "ERROR" });
   });
