@@ -119,11 +119,13 @@ describe("proxy cache store", () => {
 
   it("removes temporary files a crash left behind", async () => {
     await fresh();
-    await writeFile(join(dir, "abc.123.1.tmp"), "half an entry");
+    await writeFile(join(dir, "abc.999999999.1.tmp"), "half an entry");
     await writeFile(join(dir, "deadbeef.wkc"), "WKCACHE1 not really");
+    // A temporary file of a live writer (this process stands in for another proxy) is left alone.
+    await writeFile(join(dir, `abc.${process.ppid}.1.tmp`), "being written");
     const store = await CacheStore.open({ dir });
     assert.equal(store.entries, 0);
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(dir), [`abc.${process.ppid}.1.tmp`]);
   });
 
   it("evicts least recently used entries to stay under --cache-size", async () => {

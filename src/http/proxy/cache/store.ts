@@ -345,7 +345,9 @@ export class CacheStore {
     for (const name of await readdir(this.dir)) {
       const path = join(this.dir, name);
       if (name.endsWith(".tmp")) {
-        await unlink(path).catch(() => undefined);
+        // Left by a crash — unless the writer (its pid is in the name) is another live process.
+        const pid = Number(name.split(".")[1]);
+        if (pid === process.pid || !isAlive(pid)) await unlink(path).catch(() => undefined);
         continue;
       }
       if (!name.endsWith(".wkc")) continue;
@@ -360,5 +362,15 @@ export class CacheStore {
     found.sort((a, b) => a.mtime - b.mtime);
     for (const { e } of found) this.#add(e);
     this.#evict();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
