@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliCapture, spawnCli } from "../../helpers/cli.js";
 import { LAB_SERVICES } from "../../../src/lab/services.js";
+import { proxyService } from "../../../src/lab/services/proxy.js";
 import { startOrigin, viaProxy, type TestOrigin } from "./fixtures.js";
 
 describe("wirekit proxy CLI", () => {
@@ -66,8 +67,8 @@ describe("lab proxy service", () => {
       res.writeHead(200, { "Cache-Control": "max-age=60" });
       res.end("lab");
     });
-    const svc = LAB_SERVICES.find((s) => s.name === "proxy");
-    assert.ok(svc);
+    assert.ok(LAB_SERVICES.includes(proxyService));
+    const svc = proxyService;
     const running = await svc.start({ host: "127.0.0.1", port: 0 });
     try {
       const events: string[] = [];
