@@ -156,7 +156,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const ex: Exchange = { req, res, client: clientOf(req.socket.remoteAddress), at: clock.now(), start: clock.monotonic(), url: req.url ?? "", label: "MISS", bytes: 0 };
     res.once("close", () => {
-      proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: res.statusCode, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: ex.label });
+      // A client that left before any answer is logged as nginx does: 499.
+      const answered = res.headersSent;
+      proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: answered ? res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" });
     });
     handle(ex).catch(() => {
       ex.label = "ERROR";

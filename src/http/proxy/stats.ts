@@ -16,7 +16,7 @@ export interface AccessRecord {
   bytes: number;
   /** Duration, ms. */
   ms: number;
-  /** HIT, STALE, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR. */
+  /** HIT, STALE, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR, ABORTED (client left first, status 499). */
   cacheStatus: string;
 }
 
