@@ -27,7 +27,12 @@ export function parseAllowList(cidrs: readonly string[]): BlockList {
   return list;
 }
 
-/** Is `address` (as a socket reports it; IPv4-mapped IPv6 included) in the list? */
+/**
+ * Is `address` (as a socket reports it; IPv4-mapped IPv6 included) in the list?
+ *
+ * @example
+ * isAllowed(parseAllowList(["10.0.0.0/8"]), "::ffff:10.1.2.3") // true
+ */
 export function isAllowed(list: BlockList, address: string): boolean {
   const a = address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   const family = isIP(a);

@@ -96,6 +96,10 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 /**
  * Send a request to the origin and resolve with its response head; rejects with OriginError.
  * Returns `abort` at once so a client leaving early can cancel.
+ *
+ * @example
+ * const f = fetchOrigin({ target, method: "GET", headers, timeoutMs: 30_000, agents });
+ * const { response } = await f.done;
  */
 export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExchange>; abort(): void } {
   let current: ClientRequest | undefined;
@@ -157,6 +161,9 @@ export interface BodySink {
  * while either destination is full. Resolves true when the source ended normally, false if
  * it broke off or the destination closed first. `onChunk` counts bytes. With `hold`, the chunk
  * that completes `hold.length` bytes is not written but left in `hold.last`.
+ *
+ * @example
+ * const ok = await relayBody(originResponse, clientResponse, cacheWriter, (n) => (bytes += n));
  */
 export function relayBody(from: Readable, to: Writable, tee: BodySink | undefined, onChunk: (n: number) => void, hold?: { length: number; last?: Buffer }): Promise<boolean> {
   let seen = 0;

@@ -69,6 +69,9 @@ export function withVia(list: Array<[string, string]>, entry: string): Array<[st
 /**
  * True when a Via field already names this proxy: the request went round a loop (RFC 9110
  * §7.6.3 lets a proxy use Via for this).
+ *
+ * @example
+ * viaHasLoop("1.1 127.0.0.1:8888 (wirekit)", "127.0.0.1:8888") // true
  */
 export function viaHasLoop(via: string | undefined, receivedBy: string): boolean {
   if (via === undefined) return false;
@@ -78,7 +81,13 @@ export function viaHasLoop(via: string | undefined, receivedBy: string): boolean
   });
 }
 
-/** The request fields for the origin: end-to-end fields, Host set to the origin, our Via. */
+/**
+ * The request fields for the origin: end-to-end fields, Host set to the origin, our Via.
+ *
+ * @example
+ * originRequestHeaders([["Host", "proxy"], ["Proxy-Connection", "keep-alive"]], "o.test", "1.1 p:1 (wirekit)")
+ * // [["Host", "o.test"], ["Via", "1.1 p:1 (wirekit)"]]
+ */
 export function originRequestHeaders(list: HeaderList, host: string, via: string, alsoDrop?: ReadonlySet<string>): Array<[string, string]> {
   const out = endToEnd(list, alsoDrop).filter(([k]) => k.toLowerCase() !== "host");
   out.unshift(["Host", host]);

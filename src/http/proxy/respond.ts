@@ -69,6 +69,9 @@ function latin1Of(body: Buffer): string {
 /**
  * Answer from a stored entry. Resolves false when the entry's file turned out to be missing,
  * truncated or corrupt (it has been discarded; nothing was sent): the caller fetches instead.
+ *
+ * @example
+ * if (!(await serveStored(ex, store, entry, ageMs, "wirekit; hit; ttl=60", via, false))) await refetch();
  */
 export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
@@ -144,6 +147,9 @@ export function errorTypeOf(status: number, reason: string): ProxyErrorType {
 /**
  * The proxy's own error response: `<status> <text>: <reason>` as text/plain, Proxy-Status and
  * (when given) Cache-Status. Does nothing if the head was already sent except cut the stream.
+ *
+ * @example
+ * sendError(ex, 502, "connection refused by o.test:80", "connection_refused");
  */
 export function sendError(ex: Exchange, status: number, reason: string, type: ProxyErrorType | undefined, cacheStatus?: string): void {
   const res = ex.res;

@@ -53,7 +53,13 @@ export type ProxyServerEvents = {
   request: [AccessRecord];
 };
 
-/** A running proxy. */
+/**
+ * A running proxy (from `createProxyServer`): its address, counters, access records as
+ * "request" events, and `close()`.
+ *
+ * @example
+ * proxy.on("request", (r) => console.log(formatAccessLine(r)));
+ */
 export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly address: string;
   readonly port: number;

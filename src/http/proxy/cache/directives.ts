@@ -73,14 +73,12 @@ export function deltaSeconds(d: Directives, name: string): number | undefined {
 /**
  * Parse an HTTP-date (RFC 9110 §5.6.7) into ms since the epoch; undefined if invalid.
  * Accepts the IMF-fixdate and the two obsolete forms, as Date.parse does.
+ *
+ * @example
+ * parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT") // 784111777000
  */
 export function parseHttpDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const t = Date.parse(value);
   return Number.isFinite(t) ? t : undefined;
-}
-
-/** Format ms since the epoch as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"). */
-export function formatHttpDate(ms: number): string {
-  return new Date(ms).toUTCString();
 }

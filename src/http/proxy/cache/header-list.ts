@@ -21,7 +21,12 @@ export function fromRawHeaders(raw: readonly string[]): Array<[string, string]> 
   return out;
 }
 
-/** All values of `name` joined with ", " (RFC 9110 §5.3), or undefined when absent. */
+/**
+ * All values of `name` joined with ", " (RFC 9110 §5.3), or undefined when absent.
+ *
+ * @example
+ * getField([["Vary", "A"], ["vary", "B"]], "Vary") // "A, B"
+ */
 export function getField(list: HeaderList, name: string): string | undefined {
   const lower = name.toLowerCase();
   let out: string | undefined;
@@ -37,11 +42,6 @@ export function mapField(map: HeaderMap, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
-/** The list without the fields whose lower-cased names are in `drop`. */
-export function withoutFields(list: HeaderList, drop: ReadonlySet<string>): Array<[string, string]> {
-  return list.filter(([k]) => !drop.has(k.toLowerCase())).map(([k, v]) => [k, v]);
-}
-
 /** Comma-separated tokens of a field value, lower-cased and trimmed ("Connection: a, B" → a, b). */
 export function fieldTokens(value: string | undefined): string[] {
   if (value === undefined) return [];
@@ -49,11 +49,4 @@ export function fieldTokens(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter((s) => s !== "");
-}
-
-/** Flatten pairs into Node's `[k, v, k, v]` form for `writeHead`. */
-export function toFlat(list: HeaderList): string[] {
-  const out: string[] = [];
-  for (const [k, v] of list) out.push(k, v);
-  return out;
 }

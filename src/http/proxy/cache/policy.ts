@@ -192,7 +192,12 @@ export function decideReuse(facts: EntryFacts, req: HeaderMap, now: number): Reu
   return { kind: "validate", reason: "stale", ageMs, ttlMs };
 }
 
-/** The request's Cache-Control, with `Pragma: no-cache` standing in when it is absent (§5.4). */
+/**
+ * The request's Cache-Control, with `Pragma: no-cache` standing in when it is absent (§5.4).
+ *
+ * @example
+ * requestDirectives({ pragma: "no-cache" }).has("no-cache") // true
+ */
 export function requestDirectives(req: HeaderMap): Directives {
   const cc = mapField(req, "cache-control");
   if (cc !== undefined) return parseDirectives(cc);
@@ -201,7 +206,12 @@ export function requestDirectives(req: HeaderMap): Directives {
   return new Map();
 }
 
-/** Lower-cased field names a response varies on (`Vary`), empty when none. */
+/**
+ * Lower-cased field names a response varies on (`Vary`), sorted, empty when none.
+ *
+ * @example
+ * varyNamesOf([["Vary", "Accept-Language, Accept-Encoding"]]) // ["accept-encoding", "accept-language"]
+ */
 export function varyNamesOf(res: HeaderList): string[] {
   const v = getField(res, "vary");
   if (v === undefined) return [];
@@ -219,7 +229,12 @@ export function varyValuesOf(names: readonly string[], req: HeaderMap): Array<st
   });
 }
 
-/** §4.1: does the stored response's secondary key match this request? */
+/**
+ * §4.1: does the stored response's secondary key match this request?
+ *
+ * @example
+ * varyMatches(meta, req.headers) // false when meta varies on Accept-Language and the values differ
+ */
 export function varyMatches(meta: StoredMeta, req: HeaderMap): boolean {
   if (meta.varyNames.length === 0) return true;
   const values = varyValuesOf(meta.varyNames, req);
