@@ -12,7 +12,7 @@ import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
 import { fetchOrigin, OriginError, relayBody, type OriginAgents, type OriginExchange } from "./forward.js";
 import { endToEnd, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { errorTypeOf, sendError, serveStored, type Exchange } from "./respond.js";
+import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import type { OriginTarget } from "./target.js";
 
@@ -47,6 +47,30 @@ export async function handleProxied(c: HandlerContext, ex: Exchange, target: Ori
   const method = ex.req.method ?? "GET";
   if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
   return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
+}
+
+/**
+ * The hot path, synchronous: answer a GET/HEAD from a fresh stored response that needs no
+ * disk read. False when the request needs anything more (the async path takes over).
+ *
+ * @example
+ * if (!tryMemoryHit(ctx, ex, target)) await handleProxied(ctx, ex, target);
+ */
+export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarget): boolean {
+  const store = c.store;
+  const method = ex.req.method;
+  if (store === undefined || (method !== "GET" && method !== "HEAD")) return false;
+  const h = ex.req.headers;
+  const entry = store.find(target.href, (v) => varyMatches(v.meta, h));
+  if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
+  const r = decideReuse(entry.facts, h, c.clock.now());
+  if (r.kind === "validate") return false;
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs });
+  const notModified = isConditional(h) && clientNotModified(h, entry.meta);
+  if (!serveFromMemory(ex, store, entry, r.ageMs, cs, c.via, notModified)) return false;
+  ex.label = "HIT";
+  c.counters.bytesFromCache += ex.bytes;
+  return true;
 }
 
 async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {

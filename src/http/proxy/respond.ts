@@ -74,6 +74,41 @@ function latin1Of(body: Buffer): string {
  * if (!(await serveStored(ex, store, entry, ageMs, "wirekit; hit; ttl=60", via, false))) await refetch();
  */
 export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
+  if (serveFromMemory(ex, store, e, ageMs, cacheStatus, via, notModified)) return true;
+  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
+  const disk = await store.openBody(e);
+  if (disk === undefined) return false;
+  store.touch(e);
+  const flat = storedHeaders(e.meta, via).slice();
+  flat.push("Age", age, "Cache-Status", cacheStatus);
+  ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
+  const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
+  const keep = disk.length <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
+  if (keep !== undefined) stream.on("data", (c: Buffer | string) => keep.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
+  let sent = 0;
+  const ok = await relayBody(stream, ex.res, undefined, (n) => {
+    sent += n;
+    ex.bytes += n;
+  });
+  if (ok && sent === disk.length) {
+    ex.res.end();
+    if (keep !== undefined) store.makeHot(e, Buffer.concat(keep, sent));
+  } else {
+    // A short read would be a broken body: cut the connection rather than end it cleanly.
+    stream.destroy();
+    ex.res.destroy();
+  }
+  return true;
+}
+
+/**
+ * The synchronous part of `serveStored`: answer when no disk read is needed (a 304, a HEAD,
+ * an empty body, or a body in the hot layer). False when the body must come from disk.
+ *
+ * @example
+ * if (!serveFromMemory(ex, store, entry, ageMs, status, via, false)) await serveStored(...);
+ */
+export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): boolean {
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
   if (notModified) {
     const flat: string[] = [];
@@ -98,29 +133,7 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
     store.touch(e);
     return true;
   }
-  const disk = await store.openBody(e);
-  if (disk === undefined) return false;
-  store.touch(e);
-  const flat = storedHeaders(e.meta, via).slice();
-  flat.push("Age", age, "Cache-Status", cacheStatus);
-  ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
-  const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
-  const keep = disk.length <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
-  if (keep !== undefined) stream.on("data", (c: Buffer | string) => keep.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
-  let sent = 0;
-  const ok = await relayBody(stream, ex.res, undefined, (n) => {
-    sent += n;
-    ex.bytes += n;
-  });
-  if (ok && sent === disk.length) {
-    ex.res.end();
-    if (keep !== undefined) store.makeHot(e, Buffer.concat(keep, sent));
-  } else {
-    // A short read would be a broken body: cut the connection rather than end it cleanly.
-    stream.destroy();
-    ex.res.destroy();
-  }
-  return true;
+  return false;
 }
 
 /** RFC 9209 error types for the proxy's own failures. */

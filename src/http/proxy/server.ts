@@ -15,7 +15,7 @@ import { fromSystemError, usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { CacheStore } from "./cache/store.js";
 import { createOriginAgents, destroyOriginAgents } from "./forward.js";
-import { handleProxied, type HandlerContext } from "./handler.js";
+import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { sendError, type Exchange } from "./respond.js";
@@ -166,13 +166,19 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       const answered = res.headersSent;
       proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: answered ? res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" });
     });
-    handle(ex).catch(() => {
+    const fail = (): void => {
       ex.label = "ERROR";
       sendError(ex, 500, "internal proxy error", "proxy_internal_error");
-    });
+    };
+    try {
+      handle(ex)?.catch(fail);
+    } catch {
+      fail();
+    }
   });
 
-  async function handle(ex: Exchange): Promise<void> {
+  /** Checks, then the synchronous hot path, then the async one. */
+  function handle(ex: Exchange): Promise<void> | void {
     const req = ex.req;
     if (allowList !== undefined && !isAllowed(allowList, req.socket.remoteAddress ?? "")) {
       ex.label = "DENIED";
@@ -196,6 +202,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "ERROR";
       return sendError(ex, 508, "request already passed through this proxy (Via)", "proxy_loop_detected");
     }
+    if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
   }
 

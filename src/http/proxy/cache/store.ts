@@ -129,6 +129,17 @@ export class CacheStore {
     return out;
   }
 
+  /** The first variant of a URL satisfying `pred` (no array built: the hot path). */
+  find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
+    const ids = this.#byUrl.get(url);
+    if (ids === undefined) return undefined;
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e !== undefined && pred(e)) return e;
+    }
+    return undefined;
+  }
+
   /** Mark an entry as just used (LRU), on disk and in the hot layer. */
   touch(e: StoredEntry): void {
     if (this.#entries.delete(e.id)) this.#entries.set(e.id, e);
