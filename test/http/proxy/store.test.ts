@@ -153,4 +153,25 @@ describe("proxy cache store", () => {
     assert.doesNotMatch(String(r.headers["cache-status"]), /stored/);
     assert.equal(p.stats().entries, 0);
   });
+
+  it("gives up storing a chunked response once it outgrows --max-object-size, still relaying all of it", async () => {
+    origin.route("/chunked-big", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=600" });
+      for (let i = 0; i < 8; i++) res.write(body.subarray(i * 65536, (i + 1) * 65536));
+      res.end();
+    });
+    await fresh();
+    const p = await start({ maxObjectSize: 300 * 1024 });
+    const r = await viaProxy(p.port, `${origin.base}/chunked-big`);
+    assert.equal(sha(r.body), sha(body));
+    await p.close();
+    proxy = undefined;
+    // The abandoned temporary file is deleted in the background.
+    let left = await readdir(dir);
+    for (let i = 0; i < 500 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = await readdir(dir);
+    }
+    assert.deepEqual(left, []);
+  });
 });
