@@ -163,6 +163,34 @@ describe("proxy forwarding", () => {
     assert.equal(bad.status, 400);
   });
 
+  it("survives a burst of garbage and half requests and keeps serving", async () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const shapes = [
+      () => Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256))),
+      () => Buffer.from(`GET http://127.0.0.1:${origin.port}/x HTTP/1.1\r\nHost: a\r\nContent-Length: 99\r\n\r\nshort`),
+      () => Buffer.from(`GET /%zz/%%/ HTTP/1.1\r\n\r\n`),
+      () => Buffer.from(`CONNECT nohostport HTTP/1.1\r\n\r\n`),
+      () => Buffer.from(`GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n`),
+      () => Buffer.from(`POST http://127.0.0.1:${origin.port}/echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`),
+    ];
+    await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = connect(proxy.port, "127.0.0.1", () => {
+            s.write(shapes[i % shapes.length]?.() ?? "");
+            setTimeout(() => s.destroy(), 20);
+          });
+          s.on("error", () => undefined);
+          s.on("close", () => resolve());
+        }),
+      ),
+    );
+    origin.route("/after-garbage", (_req, res) => res.end("fine"));
+    const r = await viaProxy(proxy.port, `${origin.base}/after-garbage`);
+    assert.equal(r.body.toString(), "fine");
+  });
+
   it("answers 508 to a request addressed to the proxy itself", async () => {
     const r = await viaProxy(proxy.port, `http://127.0.0.1:${proxy.port}/loop`);
     assert.equal(r.status, 508);
