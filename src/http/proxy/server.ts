@@ -20,7 +20,7 @@ import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { parseTarget, STATS_PATH, type ParsedTarget } from "./target.js";
+import { labTargetFromReferer, parseTarget, STATS_PATH, type ParsedTarget } from "./target.js";
 import { runTunnel } from "./tunnel.js";
 
 export interface ProxyServerOptions {
@@ -184,7 +184,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "DENIED";
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
-    const t = cachedTarget(req.url ?? "");
+    const referer = headerValue(req.headers.referer);
+    const fixed = req.url?.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
+    const t = cachedTarget(fixed ?? req.url ?? "");
     if (t.kind === "invalid") {
       ex.label = "ERROR";
       return sendError(ex, 400, t.reason, "http_request_error");
@@ -273,6 +275,10 @@ function cachedTarget(raw: string): ParsedTarget {
     if (raw.length <= 2048) targetCache.set(raw, t);
   }
   return t;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function clientOf(address: string | undefined): string {

@@ -73,6 +73,31 @@ function fromUrl(text: string, form: "absolute" | "lab"): ParsedTarget {
 }
 
 /**
+ * In the lab form, a page at `http://proxy/host/dir/page.html` that links to `/img.png` makes
+ * the browser ask for `http://proxy/img.png`. Pages know nothing of the proxy, so a request
+ * whose Referer is a lab-form page on this proxy and whose first segment is not that page's
+ * origin is meant for that origin: return the corrected target (undefined when none is needed).
+ *
+ * @example
+ * labTargetFromReferer("/img.png", "http://127.0.0.1:8888/example.test/dir/page.html", "127.0.0.1:8888")
+ * // "/example.test/img.png"
+ */
+export function labTargetFromReferer(raw: string, referer: string | undefined, proxyAuthority: string): string | undefined {
+  if (referer === undefined || !raw.startsWith("/") || raw === "/" || raw.startsWith("/_wirekit/")) return undefined;
+  const prefix = `http://${proxyAuthority}/`;
+  if (!referer.startsWith(prefix)) return undefined;
+  let rest = referer.slice(prefix.length);
+  const scheme = /^(https?):\/\/?/i.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length);
+  const authority = rest.split(/[/?#]/, 1)[0] ?? "";
+  if (authority === "" || authority.startsWith("_wirekit")) return undefined;
+  const origin = `/${scheme ? `${scheme[1]}://` : ""}${authority}`;
+  const sameOrigin = raw.toLowerCase().startsWith(`${origin.toLowerCase()}/`) || raw.toLowerCase() === origin.toLowerCase();
+  const otherScheme = /^\/https?:\/\//i.test(raw);
+  return sameOrigin || otherScheme ? undefined : `${origin}${raw}`;
+}
+
+/**
  * Parse a CONNECT authority-form target `host:port` (RFC 9112 §3.2.3).
  *
  * @example

@@ -127,6 +127,11 @@ describe("proxy forwarding", () => {
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), "<p>lab</p>");
     assert.equal(origin.seen.find((s) => s.url === "/lab/page.html")?.headers.host, `127.0.0.1:${origin.port}`);
+    // The page's absolute-path link /lab-img.png arrives as http://proxy/lab-img.png; the Referer says where it belongs.
+    origin.route("/lab-img.png", (_req, res) => res.end("png"));
+    const img = await viaProxy(proxy.port, "", { path: "/lab-img.png", headers: { Referer: `http://127.0.0.1:${proxy.port}/127.0.0.1:${origin.port}/lab/page.html` } });
+    assert.equal(img.status, 200);
+    assert.equal(img.body.toString(), "png");
   });
 
   it("answers 502 with the reason when the origin refuses the connection", async () => {

@@ -5,7 +5,7 @@ import { parseDirectives } from "../../../src/http/proxy/cache/directives.js";
 import { currentAge, decideReuse, entryFacts, freshnessLifetime, isStorable, varyMatches, varyNamesOf, varyValuesOf, type StoredMeta } from "../../../src/http/proxy/cache/policy.js";
 import { clientNotModified, freshenFrom304, invalidatedUris, notModifiedApplies } from "../../../src/http/proxy/cache/validation.js";
 import { formatCacheStatus } from "../../../src/http/proxy/cache/cache-status.js";
-import { parseAuthority, parseTarget } from "../../../src/http/proxy/target.js";
+import { labTargetFromReferer, parseAuthority, parseTarget } from "../../../src/http/proxy/target.js";
 import { endToEnd, viaHasLoop, withVia } from "../../../src/http/proxy/hop-by-hop.js";
 import { originFailure } from "../../../src/http/proxy/forward.js";
 import { decodeFooter, decodeHead, encodeFooter, encodeHead } from "../../../src/http/proxy/cache/entry-codec.js";
@@ -175,6 +175,14 @@ describe("request targets", () => {
     assert.deepEqual(parseAuthority("[::1]:443"), { host: "::1", port: 443 });
     assert.equal(parseAuthority("example.test"), undefined);
     assert.equal(parseAuthority("example.test:0"), undefined);
+  });
+  it("sends a lab-form page's absolute-path links to the page's origin using the Referer", () => {
+    const proxy = "127.0.0.1:8888";
+    assert.equal(labTargetFromReferer("/img.png", "http://127.0.0.1:8888/127.0.0.1:8080/a/page.html", proxy), "/127.0.0.1:8080/img.png");
+    assert.equal(labTargetFromReferer("/style/x.css", "http://127.0.0.1:8888/http://example.test/", proxy), "/http://example.test/style/x.css");
+    assert.equal(labTargetFromReferer("/other.test/a.css", "http://127.0.0.1:8888/other.test/", proxy), undefined);
+    assert.equal(labTargetFromReferer("/img.png", "http://elsewhere.test/page", proxy), undefined);
+    assert.equal(labTargetFromReferer("/img.png", undefined, proxy), undefined);
   });
 });
 
