@@ -3,21 +3,21 @@
  * entry's head and footer at start-up, and verify its SHA-256 before first use.
  */
 import { createHash } from "node:crypto";
+import { writeFile } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { decodeFooter, decodeHead, FOOTER_LENGTH } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
-/** Write a file in one go. */
-export async function writeWhole(path: string, parts: Buffer[]): Promise<void> {
-  const fh = await open(path, "wx");
-  try {
-    const total = parts.reduce((n, b) => n + b.length, 0);
-    const { bytesWritten } = await fh.writev(parts);
-    if (bytesWritten !== total) await fh.write(Buffer.concat(parts).subarray(bytesWritten));
-  } finally {
-    await fh.close();
-  }
+/**
+ * Write a file in one go (callback fs: cheaper on the event loop than FileHandle objects, which
+ * matters because every stored miss does this).
+ */
+export function writeWhole(path: string, parts: Buffer[]): Promise<void> {
+  const data = parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts);
+  return new Promise((resolve, reject) => {
+    writeFile(path, data, { flag: "wx" }, (err) => (err ? reject(err) : resolve()));
+  });
 }
 
 /** Read and check a file's head and footer (size consistency); the hash is checked on first use. */
