@@ -321,34 +321,39 @@ describe("proxy cache", () => {
     assert.match(String(hit.headers["cache-status"]), /hit/);
   });
 
-  it("writes the headers a 304 refreshed to disk, so they survive a restart", async () => {
-    const d = await mkdtemp(join(tmpdir(), "wk-proxy-304-"));
-    const c2 = new FakeClock(Date.now(), 0);
-    origin.route("/persist304", (req, res) => {
-      if (req.headers["if-none-match"] === '"p"') {
-        res.writeHead(304, { ETag: '"p"', "Cache-Control": "max-age=1000", "X-Generation": "2" });
-        res.end();
-        return;
+  for (const [size, where] of [
+    [9, "in memory"],
+    [600 * 1024, "on disk only"],
+  ] as const) {
+    it(`writes the headers a 304 refreshed to disk, so they survive a restart (body ${where})`, async () => {
+      const d = await mkdtemp(join(tmpdir(), "wk-proxy-304-"));
+      const c2 = new FakeClock(Date.now(), 0);
+      origin.route(`/persist304-${size}`, (req, res) => {
+        if (req.headers["if-none-match"] === '"p"') {
+          res.writeHead(304, { ETag: '"p"', "Cache-Control": "max-age=1000", "X-Generation": "2" });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { ETag: '"p"', "Cache-Control": "max-age=1", "X-Generation": "1" });
+        res.end(Buffer.alloc(size, 112));
+      });
+      try {
+        let p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
+        await viaProxy(p.port, `${origin.base}/persist304-${size}`);
+        c2.advance(5000);
+        assert.equal((await viaProxy(p.port, `${origin.base}/persist304-${size}`)).headers["x-generation"], "2");
+        await p.close();
+        p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
+        const r = await viaProxy(p.port, `${origin.base}/persist304-${size}`);
+        await p.close();
+        assert.match(String(r.headers["cache-status"]), /hit/);
+        assert.equal(r.headers["x-generation"], "2");
+        assert.deepEqual(r.body, Buffer.alloc(size, 112));
+      } finally {
+        await rm(d, { recursive: true, force: true });
       }
-      res.writeHead(200, { ETag: '"p"', "Cache-Control": "max-age=1", "X-Generation": "1" });
-      res.end("persisted");
     });
-    try {
-      let p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
-      await viaProxy(p.port, `${origin.base}/persist304`);
-      c2.advance(5000);
-      assert.equal((await viaProxy(p.port, `${origin.base}/persist304`)).headers["x-generation"], "2");
-      await p.close();
-      p = await createProxyServer({ port: 0, cacheDir: d, clock: c2 });
-      const r = await viaProxy(p.port, `${origin.base}/persist304`);
-      await p.close();
-      assert.match(String(r.headers["cache-status"]), /hit/);
-      assert.equal(r.headers["x-generation"], "2");
-      assert.equal(r.body.toString(), "persisted");
-    } finally {
-      await rm(d, { recursive: true, force: true });
-    }
-  });
+  }
 
   it("reports hits, misses and revalidations at /_wirekit/stats", async () => {
     const r = await viaProxy(proxy.port, "", { path: "/_wirekit/stats" });

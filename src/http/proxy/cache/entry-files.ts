@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { decodeFooter, decodeHead, FOOTER_LENGTH } from "./entry-codec.js";
+import { decodeFooter, decodeHead, encodeFooter, FOOTER_LENGTH } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
@@ -18,6 +18,31 @@ export function writeWhole(path: string, parts: Buffer[]): Promise<void> {
   return new Promise((resolve, reject) => {
     writeFile(path, data, { flag: "wx" }, (err) => (err ? reject(err) : resolve()));
   });
+}
+
+/**
+ * Write `tmp` as a new entry file: `head`, then the body copied from `from` (hashing it), then
+ * the footer. Used when a 304 changed the stored headers of a body too large for memory.
+ */
+export async function copyWithNewHead(from: FileHandle, start: number, length: number, head: Buffer, tmp: string): Promise<void> {
+  const out = await open(tmp, "wx");
+  try {
+    const h = createHash("sha256").update(head.subarray(12));
+    await out.write(head);
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await from.read(buf, 0, Math.min(buf.length, length - done), start + done);
+      if (bytesRead === 0) throw new Error("short read");
+      const chunk = buf.subarray(0, bytesRead);
+      h.update(chunk);
+      await out.write(chunk);
+      done += bytesRead;
+    }
+    await out.write(encodeFooter(length, h.digest()));
+  } finally {
+    await out.close();
+  }
 }
 
 /** Read and check a file's head and footer (size consistency); the hash is checked on first use. */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -242,41 +242,36 @@ export class CacheStore {
     e.facts = entryFacts(meta, this.policy);
     await this.#serial(e.id, async () => {
       if (this.#entries.get(e.id) !== e) return;
-      const body = e.body ?? (await this.#readWholeBody(e));
-      if (body === undefined || this.#entries.get(e.id) !== e) return;
-      const m = e.meta;
-      const head = encodeHead(m);
-      const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+      const head = encodeHead(e.meta);
       const tmp = this.#tmpPath(e.id);
-      await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+      const body = e.body;
+      if (body !== undefined) {
+        const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+        await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+      } else {
+        // A large body is copied through from the current file, never held in memory whole.
+        const old = await this.#openVerified(e);
+        if (old === undefined) return;
+        try {
+          await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          throw err;
+        } finally {
+          await old.fd.close();
+        }
+      }
       if (this.#entries.get(e.id) !== e) {
         await unlink(tmp).catch(() => undefined);
         return;
       }
       await rename(tmp, this.#path(e.id));
-      const size = expectedFileSize(head.length, body.length);
+      const size = expectedFileSize(head.length, e.meta.bodyLength);
       this.#diskBytes += size - e.fileSize;
       e.headLength = head.length;
       e.fileSize = size;
       e.verified = true;
     });
-  }
-
-  async #readWholeBody(e: StoredEntry): Promise<Buffer | undefined> {
-    const b = await this.#openVerified(e);
-    if (b === undefined) return undefined;
-    try {
-      const buf = Buffer.allocUnsafe(b.length);
-      let off = 0;
-      while (off < b.length) {
-        const { bytesRead } = await b.fd.read(buf, off, b.length - off, b.start + off);
-        if (bytesRead === 0) return undefined;
-        off += bytesRead;
-      }
-      return buf;
-    } finally {
-      await b.fd.close();
-    }
   }
 
   /** Run disk operations on one id in order (write, rewrite, unlink never overtake each other). */
