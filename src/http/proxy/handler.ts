@@ -6,12 +6,12 @@
  */
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
-import { fromRawHeaders, type HeaderMap } from "./cache/header-list.js";
+import { fromRawHeaders, mapField, type HeaderMap } from "./cache/header-list.js";
 import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
 import { fetchOrigin, OriginError, relayBody, type OriginAgents, type OriginExchange } from "./forward.js";
-import { endToEnd, originRequestHeaders, withVia } from "./hop-by-hop.js";
+import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import type { OriginTarget } from "./target.js";
@@ -45,8 +45,29 @@ function isConditional(h: HeaderMap): boolean {
  */
 export async function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
   const method = ex.req.method ?? "GET";
+  if (maxForwards(method, mapField(ex.req.headers, "max-forwards")) === "answer") return answerHere(c, ex, method);
   if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
   return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
+}
+
+/** RFC 9110 §7.6.2: with Max-Forwards: 0 the proxy answers TRACE (echo) and OPTIONS itself. */
+function answerHere(c: HandlerContext, ex: Exchange, method: string): void {
+  ex.label = "LOCAL";
+  if (method === "OPTIONS") {
+    ex.res.writeHead(200, ["Allow", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT", "Content-Length", "0", "Via", c.via]);
+    ex.res.end();
+    return;
+  }
+  const lines = [`TRACE ${ex.req.url ?? ""} HTTP/${ex.req.httpVersion}`];
+  for (let i = 0; i + 1 < ex.req.rawHeaders.length; i += 2) {
+    const name = ex.req.rawHeaders[i] ?? "";
+    // Credentials are not echoed back (RFC 9110 §9.3.8 warns about exposing them).
+    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${ex.req.rawHeaders[i + 1] ?? ""}`);
+  }
+  const body = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  ex.res.writeHead(200, ["Content-Type", "message/http", "Content-Length", String(body.length), "Via", c.via]);
+  ex.bytes = body.length;
+  ex.res.end(body);
 }
 
 /**
@@ -148,6 +169,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const method = req.method ?? "GET";
   const headers = originRequestHeaders(fromRawHeaders(req.rawHeaders), target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
   if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
+  const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
+  if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();

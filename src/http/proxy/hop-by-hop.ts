@@ -82,6 +82,20 @@ export function viaHasLoop(via: string | undefined, receivedBy: string): boolean
 }
 
 /**
+ * Max-Forwards (RFC 9110 §7.6.2) for TRACE and OPTIONS: "answer" when it is 0 (the proxy is
+ * the final recipient), otherwise the decremented value to forward (undefined = absent/other).
+ *
+ * @example
+ * maxForwards("OPTIONS", "0") // "answer"
+ * maxForwards("TRACE", "3")   // 2
+ */
+export function maxForwards(method: string, value: string | undefined): "answer" | number | undefined {
+  if ((method !== "TRACE" && method !== "OPTIONS") || value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
+  const n = Number(value);
+  return n === 0 ? "answer" : n - 1;
+}
+
+/**
  * The request fields for the origin: end-to-end fields, Host set to the origin, our Via.
  *
  * @example

@@ -196,6 +196,19 @@ describe("proxy forwarding", () => {
     assert.equal(r.body.toString(), "fine");
   });
 
+  it("answers TRACE and OPTIONS itself at Max-Forwards: 0 and decrements it otherwise", async () => {
+    origin.route("/mf", (req, res) => res.end(`mf=${req.headers["max-forwards"] ?? "none"}`));
+    const trace = await viaProxy(proxy.port, `${origin.base}/mf`, { method: "TRACE", headers: { "Max-Forwards": "0", "X-Probe": "1" } });
+    assert.equal(trace.status, 200);
+    assert.equal(trace.headers["content-type"], "message/http");
+    assert.match(trace.body.toString(), /^TRACE http:\/\/127\.0\.0\.1:\d+\/mf HTTP\/1\.1\r\n[^]*X-Probe: 1\r\n/);
+    const options = await viaProxy(proxy.port, `${origin.base}/mf`, { method: "OPTIONS", headers: { "Max-Forwards": "0" } });
+    assert.match(String(options.headers.allow), /CONNECT/);
+    assert.equal(origin.count("/mf"), 0);
+    const forwarded = await viaProxy(proxy.port, `${origin.base}/mf`, { method: "OPTIONS", headers: { "Max-Forwards": "5" } });
+    assert.equal(forwarded.body.toString(), "mf=4");
+  });
+
   it("answers 508 to a request addressed to the proxy itself", async () => {
     const r = await viaProxy(proxy.port, `http://127.0.0.1:${proxy.port}/loop`);
     assert.equal(r.status, 508);
