@@ -46,6 +46,7 @@ describe("proxy cache store", () => {
   after(async () => {
     await stop();
     await origin.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   const fresh = async (): Promise<void> => {
