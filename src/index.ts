@@ -11,3 +11,4 @@ export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.
 export type { LabService, RunningService } from "./lab/service.js";
 export * from "./lab/index.js";
 export * from "./smtp/index.js";
+export * from "./http/proxy/index.js";

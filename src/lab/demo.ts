@@ -29,13 +29,14 @@ export interface DemoOptions {
  */
 export async function runDemos(lab: Lab, options: DemoOptions = {}): Promise<DemoResult[]> {
   const defs = options.services ?? lab.definitions ?? LAB_SERVICES;
+  const peers = Object.fromEntries(lab.running().map(({ name, running }) => [name, { address: running.address, port: running.port }]));
   return Promise.all(
     lab.running().map(async ({ name, running }): Promise<DemoResult> => {
       const def = defs.find((d) => d.name === name);
       const command = running.clientCommand;
       if (!def?.demo) return { name, command, outcome: "none", text: "no demo client yet" };
       try {
-        const text = await def.demo({ address: running.address, port: running.port, signal: options.signal });
+        const text = await def.demo({ address: running.address, port: running.port, signal: options.signal, peers });
         return { name, command, outcome: "ok", text };
       } catch (err) {
         return { name, command, outcome: "error", text: err instanceof Error ? err.message : String(err) };

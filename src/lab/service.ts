@@ -62,6 +62,8 @@ export interface LabDemoTarget {
   address: string;
   port: number;
   signal?: AbortSignal;
+  /** The other running services by name (the proxy's demo fetches the web server through itself). */
+  peers?: Readonly<Record<string, { address: string; port: number }>>;
 }
 
 export interface LabService {

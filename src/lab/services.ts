@@ -2,7 +2,8 @@
 import type { LabService } from "./service.js";
 import { httpService as http } from "./services/http.js";
 import { mailService as mail } from "./services/mail.js";
+import { proxyService as proxy } from "./services/proxy.js";
 import { udpEchoService as udpEcho } from "./services/udp-echo.js";
 import { udpPingService as udpPing } from "./services/udp-ping.js";
 
-export const LAB_SERVICES: readonly LabService[] = [udpPing, udpEcho, http, mail];
+export const LAB_SERVICES: readonly LabService[] = [udpPing, udpEcho, http, proxy, mail];

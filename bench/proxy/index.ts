@@ -1,0 +1,190 @@
+/**
+ * bench/proxy: cache-hit requests per second for a 1 KiB object through `wirekit proxy`,
+ * beside Squid (memory cache) and the origin reached directly, all measured in this run with
+ * wrk (absolute-form request lines via a Lua script, -t1 -c50); and the latency a miss adds
+ * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct).
+ * Installs wrk and squid with apt-get when missing (needs root).
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer, connect, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const title = "caching proxy: 1 KiB cache hits/s (wrk -t1 -c50) and added miss latency, vs Squid and direct";
+
+const DURATION = "6s";
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureTools(): void {
+  const missing = [["wrk", "wrk"], ["squid", "squid"]].filter(([cmd]) => !have(cmd ?? "")).map(([, pkg]) => pkg ?? "");
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(" ")} (apt-get)...`);
+  execFileSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitForPort(port: number, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const ORIGIN_SCRIPT = `
+const http = require("node:http");
+const body = Buffer.alloc(1024, 120);
+http.createServer((req, res) => {
+  res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": "1024", "Cache-Control": "max-age=3600", "Last-Modified": "Mon, 02 Nov 2026 00:00:00 GMT" });
+  res.end(body);
+}).listen(Number(process.argv[1]), "127.0.0.1");
+`;
+
+function wrk(target: string, absoluteUrl: string | undefined, dir: string): { rps: number; latency: string } {
+  const args = ["-t1", "-c50", `-d${DURATION}`];
+  if (absoluteUrl !== undefined) {
+    const script = join(dir, "abs.lua");
+    writeFileSync(script, `wrk.path = "${absoluteUrl}"\n`);
+    args.push("-s", script);
+  }
+  const out = execFileSync("wrk", [...args, target], { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "0");
+  const latency = /Latency\s+(\S+)/.exec(out)?.[1] ?? "?";
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (errors) console.log(`  (${errors[1]} non-2xx responses!)`);
+  return { rps, latency };
+}
+
+/** Median ms of `n` sequential keep-alive GETs for fresh URLs (every one a miss). */
+async function missLatency(viaPort: number | undefined, originPort: number, tag: string, n = 300): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const url = `http://127.0.0.1:${originPort}/miss/${tag}/${i}`;
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: viaPort ?? originPort, path: viaPort === undefined ? `/miss/${tag}/${i}` : url, agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    times.push(performance.now() - t0);
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? 0;
+}
+
+function stop(p: ChildProcess | undefined): Promise<void> {
+  if (p === undefined || p.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    p.once("exit", () => resolve());
+    p.kill("SIGTERM");
+    setTimeout(() => p.kill("SIGKILL"), 5000).unref();
+  });
+}
+
+export async function run(): Promise<void> {
+  ensureTools();
+  const dir = mkdtempSync(join(tmpdir(), "wirekit-bench-proxy-"));
+  chmodSync(dir, 0o777); // squid drops privileges and writes its log here
+  const procs: ChildProcess[] = [];
+  try {
+    const originPort = await freePort();
+    const origin = spawn(process.execPath, ["-e", ORIGIN_SCRIPT, String(originPort)], { stdio: "ignore" });
+    procs.push(origin);
+    const wkPort = await freePort();
+    const main = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+    const wk = spawn(process.execPath, [main, "proxy", "--port", String(wkPort), "--cache-dir", join(dir, "wk-cache"), "--quiet"], { stdio: "ignore" });
+    procs.push(wk);
+    const squidPort = await freePort();
+    const conf = join(dir, "squid.conf");
+    writeFileSync(
+      conf,
+      [
+        `http_port 127.0.0.1:${squidPort}`,
+        "http_access allow localhost",
+        "http_access deny all",
+        "cache_mem 256 MB",
+        "maximum_object_size_in_memory 1 MB",
+        `pid_filename ${join(dir, "squid.pid")}`,
+        `cache_log ${join(dir, "cache.log")}`,
+        "access_log none",
+        `coredump_dir ${dir}`,
+        "shutdown_lifetime 1 seconds",
+        "via on",
+        "",
+      ].join("\n"),
+    );
+    const squid = spawn("squid", ["-N", "-f", conf], { stdio: "ignore" });
+    procs.push(squid);
+    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(squidPort)]);
+    const obj = `http://127.0.0.1:${originPort}/obj`;
+    // Warm both caches.
+    for (const port of [wkPort, squidPort]) {
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve) => request({ host: "127.0.0.1", port, path: obj }, (r) => r.resume().on("end", () => resolve())).end());
+      }
+    }
+    console.log(`origin node:http on :${originPort}, wirekit proxy on :${wkPort}, squid ${squidVersion()} on :${squidPort}`);
+    // Two interleaved rounds, best of each, so a burst of load on the shared machine does not
+    // decide the ratio by itself.
+    const best = (a: { rps: number; latency: string }, b: { rps: number; latency: string }) => (a.rps >= b.rps ? a : b);
+    let direct = { rps: 0, latency: "?" };
+    let sq = { rps: 0, latency: "?" };
+    let ours = { rps: 0, latency: "?" };
+    for (let round = 1; round <= 2; round++) {
+      direct = best(direct, wrk(`http://127.0.0.1:${originPort}`, "/obj", dir));
+      sq = best(sq, wrk(`http://127.0.0.1:${squidPort}`, obj, dir));
+      ours = best(ours, wrk(`http://127.0.0.1:${wkPort}`, obj, dir));
+    }
+    console.log(`direct to origin   ${direct.rps.toFixed(0).padStart(8)} req/s  (latency avg ${direct.latency})`);
+    console.log(`squid cache hits   ${sq.rps.toFixed(0).padStart(8)} req/s  (latency avg ${sq.latency})`);
+    console.log(`wirekit cache hits ${ours.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ours.latency})`);
+    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)}, wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}`);
+    const d = await missLatency(undefined, originPort, "direct");
+    const s = await missLatency(squidPort, originPort, "squid");
+    const w = await missLatency(wkPort, originPort, "wirekit");
+    console.log(`miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)})`);
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function squidVersion(): string {
+  try {
+    return /Version (\S+)/.exec(execFileSync("squid", ["-v"], { encoding: "utf8" }))?.[1] ?? "?";
+  } catch {
+    return "?";
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The shared-cache rules of RFC 9111, pure: what may be stored (§3, §3.5), how long it stays
+ * fresh (§4.2.1, heuristics §4.2.2), its current age (§4.2.3), whether a stored response
+ * may answer a request given both sides' Cache-Control (§4.2, §5.2), and Vary secondary keys
+ * (§4.1). Every function takes the time (`now`, ms since the epoch) as an argument.
+ */
+import { deltaSeconds, parseDirectives, parseHttpDate, type Directives } from "./directives.js";
+import { getField, mapField, type HeaderList, type HeaderMap } from "./header-list.js";
+
+/** What the cache keeps about one stored response, besides its body. */
+export interface StoredMeta {
+  /** Primary cache key: the absolute target URI of the GET (RFC 9111 §2). */
+  url: string;
+  status: number;
+  statusMessage: string;
+  /** End-to-end response fields as received (hop-by-hop already removed). */
+  headers: Array<[string, string]>;
+  /** When the request that produced (or last validated) this response was sent, ms. */
+  requestTime: number;
+  /** When that response was received, ms. */
+  responseTime: number;
+  /** Lower-cased names listed in Vary, or [] without Vary. */
+  varyNames: string[];
+  /** The request's normalized values for `varyNames` (null = absent). */
+  varyValues: Array<string | null>;
+  bodyLength: number;
+}
+
+/** Status codes a cache may store without explicit freshness (RFC 9110 §15.1). 206 is left out: no range support. */
+export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+
+/** Status codes this cache understands well enough to store (RFC 9111 §3: "understood"). */
+const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+
+export interface PolicyOptions {
+  /** Upper bound on heuristic freshness, ms (RFC 9111 §4.2.2 lets caches pick). @default 86_400_000 (24 h) */
+  heuristicMaxMs?: number;
+  /** Fraction of the Last-Modified age used as heuristic lifetime. @default 0.1 */
+  heuristicFraction?: number;
+}
+
+/** Why a response was or was not stored. */
+export type StorableDecision = { storable: true } | { storable: false; reason: string };
+
+/**
+ * RFC 9111 §3 for a shared cache: may this response to this request be stored?
+ *
+ * @example
+ * isStorable("GET", {}, 200, [["Cache-Control", "max-age=60"]]).storable // true
+ */
+export function isStorable(method: string, req: HeaderMap, status: number, res: HeaderList): StorableDecision {
+  if (method !== "GET") return { storable: false, reason: "method" };
+  if (!UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
+  const reqCc = parseDirectives(mapField(req, "cache-control"));
+  if (reqCc.has("no-store")) return { storable: false, reason: "request no-store" };
+  const cc = parseDirectives(getField(res, "cache-control"));
+  if (cc.has("no-store")) return { storable: false, reason: "no-store" };
+  if (cc.has("private")) return { storable: false, reason: "private" };
+  const explicit = cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate");
+  // §3.5: a shared cache must not reuse a response to an authenticated request unless allowed.
+  if (mapField(req, "authorization") !== undefined && !explicit) return { storable: false, reason: "authorization" };
+  // A response that sets a cookie is somebody's session; keep it only if the origin says public.
+  if (getField(res, "set-cookie") !== undefined && !cc.has("public") && !cc.has("s-maxage")) return { storable: false, reason: "set-cookie" };
+  const vary = getField(res, "vary");
+  if (vary !== undefined && vary.split(",").some((v) => v.trim() === "*")) return { storable: false, reason: "vary *" };
+  const hasFreshness =
+    explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
+  if (!hasFreshness && !HEURISTICALLY_CACHEABLE.has(status)) return { storable: false, reason: "no freshness" };
+  return { storable: true };
+}
+
+/** The freshness lifetime of a stored response and where it came from. */
+export interface Freshness {
+  lifetimeMs: number;
+  source: "s-maxage" | "max-age" | "expires" | "heuristic" | "none";
+}
+
+/**
+ * RFC 9111 §4.2.1: s-maxage, then max-age, then Expires − Date, then (only where allowed) a
+ * heuristic of 10% of the time since Last-Modified, bounded (§4.2.2).
+ *
+ * @example
+ * freshnessLifetime(200, [["Cache-Control", "max-age=60"]]) // { lifetimeMs: 60000, source: "max-age" }
+ */
+export function freshnessLifetime(status: number, res: HeaderList, options: PolicyOptions = {}): Freshness {
+  const cc = parseDirectives(getField(res, "cache-control"));
+  const sMax = deltaSeconds(cc, "s-maxage");
+  if (sMax !== undefined) return { lifetimeMs: sMax * 1000, source: "s-maxage" };
+  const max = deltaSeconds(cc, "max-age");
+  if (max !== undefined) return { lifetimeMs: max * 1000, source: "max-age" };
+  if (cc.has("max-age")) return { lifetimeMs: 0, source: "max-age" }; // invalid max-age: stale (§5.2.2.1)
+  const expiresText = getField(res, "expires");
+  if (expiresText !== undefined) {
+    const expires = parseHttpDate(expiresText);
+    const date = parseHttpDate(getField(res, "date"));
+    // An invalid Expires (e.g. "0") means already expired (§5.3).
+    if (expires === undefined || date === undefined) return { lifetimeMs: 0, source: "expires" };
+    return { lifetimeMs: Math.max(0, expires - date), source: "expires" };
+  }
+  if (!HEURISTICALLY_CACHEABLE.has(status) && !cc.has("public")) return { lifetimeMs: 0, source: "none" };
+  const lastModified = parseHttpDate(getField(res, "last-modified"));
+  const date = parseHttpDate(getField(res, "date"));
+  if (lastModified === undefined || date === undefined || lastModified >= date) return { lifetimeMs: 0, source: "none" };
+  const fraction = options.heuristicFraction ?? 0.1;
+  const cap = options.heuristicMaxMs ?? 86_400_000;
+  return { lifetimeMs: Math.min(cap, Math.floor((date - lastModified) * fraction)), source: "heuristic" };
+}
+
+/**
+ * RFC 9111 §4.2.3 current age, in ms:
+ * apparent_age = max(0, response_time − date); corrected_age = Age + (response_time − request_time);
+ * initial = max(apparent_age, corrected_age); current = initial + (now − response_time).
+ *
+ * @example
+ * currentAge(meta, meta.responseTime + 5000) // 5000 when Date == response_time and no Age
+ */
+export function currentAge(meta: StoredMeta, now: number): number {
+  return initialAge(meta) + Math.max(0, now - meta.responseTime);
+}
+
+/** corrected_initial_age of §4.2.3 (fixed once the response is stored). */
+export function initialAge(meta: Pick<StoredMeta, "headers" | "requestTime" | "responseTime">): number {
+  const date = parseHttpDate(getField(meta.headers, "date"));
+  const apparent = date === undefined ? 0 : Math.max(0, meta.responseTime - date);
+  const ageText = getField(meta.headers, "age");
+  const ageSeconds = ageText !== undefined && /^\s*\d+\s*$/.test(ageText) ? Number(ageText) : 0;
+  const corrected = ageSeconds * 1000 + Math.max(0, meta.responseTime - meta.requestTime);
+  return Math.max(apparent, corrected);
+}
+
+/** What the cache may do with a stored response for a given request. */
+export type Reuse =
+  | { kind: "fresh"; ageMs: number; ttlMs: number }
+  | { kind: "stale-allowed"; ageMs: number; ttlMs: number }
+  | { kind: "validate"; reason: "stale" | "request no-cache" | "response no-cache" | "request max-age" | "min-fresh"; ageMs: number; ttlMs: number };
+
+/** What never changes about a stored response until it is freshened: computed once per entry. */
+export interface EntryFacts {
+  responseTime: number;
+  /** corrected_initial_age (§4.2.3), ms. */
+  initialAgeMs: number;
+  lifetimeMs: number;
+  /** Response no-cache: always validate (§5.2.2.4). */
+  noCache: boolean;
+  /** must-revalidate / proxy-revalidate / s-maxage: never serve stale (§5.2.2.2, .8, .10). */
+  noStale: boolean;
+}
+
+/**
+ * The facts `decideReuse` needs about a stored response.
+ *
+ * @example
+ * const facts = entryFacts(meta); decideReuse(facts, req.headers, clock.now());
+ */
+export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): EntryFacts {
+  const res = parseDirectives(getField(meta.headers, "cache-control"));
+  return {
+    responseTime: meta.responseTime,
+    initialAgeMs: initialAge(meta),
+    lifetimeMs: freshnessLifetime(meta.status, meta.headers, options).lifetimeMs,
+    noCache: res.has("no-cache"),
+    noStale: res.has("must-revalidate") || res.has("proxy-revalidate") || res.has("s-maxage"),
+  };
+}
+
+/**
+ * RFC 9111 §4.2 with the request directives of §5.2.1 (no-cache, max-age, max-stale,
+ * min-fresh; Pragma: no-cache when there is no Cache-Control, §5.4) and the response
+ * directives no-cache, must-revalidate, proxy-revalidate and s-maxage (§5.2.2).
+ *
+ * @example
+ * decideReuse(entryFacts(meta), {}, now).kind // "fresh" | "stale-allowed" | "validate"
+ */
+export function decideReuse(facts: EntryFacts, req: HeaderMap, now: number): Reuse {
+  const reqCc = requestDirectives(req);
+  const ageMs = facts.initialAgeMs + Math.max(0, now - facts.responseTime);
+  const ttlMs = facts.lifetimeMs - ageMs;
+  if (reqCc.size > 0) {
+    if (reqCc.has("no-cache")) return { kind: "validate", reason: "request no-cache", ageMs, ttlMs };
+    const reqMaxAge = deltaSeconds(reqCc, "max-age");
+    if (reqMaxAge !== undefined && ageMs > reqMaxAge * 1000 && !facts.noCache) return { kind: "validate", reason: "request max-age", ageMs, ttlMs };
+    const minFresh = deltaSeconds(reqCc, "min-fresh");
+    if (minFresh !== undefined && ttlMs < minFresh * 1000 && !facts.noCache) return { kind: "validate", reason: "min-fresh", ageMs, ttlMs };
+  }
+  if (facts.noCache) return { kind: "validate", reason: "response no-cache", ageMs, ttlMs };
+  if (ttlMs > 0) return { kind: "fresh", ageMs, ttlMs };
+  const maxStale = reqCc.get("max-stale");
+  if (!facts.noStale && maxStale !== undefined) {
+    const limit = maxStale === true ? Infinity : (deltaSeconds(reqCc, "max-stale") ?? 0) * 1000;
+    if (-ttlMs <= limit) return { kind: "stale-allowed", ageMs, ttlMs };
+  }
+  return { kind: "validate", reason: "stale", ageMs, ttlMs };
+}
+
+/**
+ * The request's Cache-Control, with `Pragma: no-cache` standing in when it is absent (§5.4).
+ *
+ * @example
+ * requestDirectives({ pragma: "no-cache" }).has("no-cache") // true
+ */
+export function requestDirectives(req: HeaderMap): Directives {
+  const cc = mapField(req, "cache-control");
+  if (cc !== undefined) return parseDirectives(cc);
+  const pragma = mapField(req, "pragma");
+  if (pragma !== undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(pragma)) return new Map([["no-cache", true]]);
+  return new Map();
+}
+
+/**
+ * Lower-cased field names a response varies on (`Vary`), sorted, empty when none.
+ *
+ * @example
+ * varyNamesOf([["Vary", "Accept-Language, Accept-Encoding"]]) // ["accept-encoding", "accept-language"]
+ */
+export function varyNamesOf(res: HeaderList): string[] {
+  const v = getField(res, "vary");
+  if (v === undefined) return [];
+  return [...new Set(v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== ""))].sort();
+}
+
+/**
+ * Normalized request values for the Vary-named fields (RFC 9111 §4.1: whitespace and
+ * case-insensitive comparisons are allowed normalizations; null = absent).
+ */
+export function varyValuesOf(names: readonly string[], req: HeaderMap): Array<string | null> {
+  return names.map((n) => {
+    const v = mapField(req, n);
+    return v === undefined ? null : v.split(",").map((s) => s.trim()).join(",").toLowerCase();
+  });
+}
+
+/**
+ * §4.1: does the stored response's secondary key match this request?
+ *
+ * @example
+ * varyMatches(meta, req.headers) // false when meta varies on Accept-Language and the values differ
+ */
+export function varyMatches(meta: StoredMeta, req: HeaderMap): boolean {
+  if (meta.varyNames.length === 0) return true;
+  const values = varyValuesOf(meta.varyNames, req);
+  return values.every((v, i) => v === meta.varyValues[i]);
+}

@@ -1,0 +1,382 @@
+/**
+ * The on-disk cache store: one file per stored response (entry-codec.ts format), written to a
+ * temporary file and renamed into place so a crash never leaves a half-entry under a real
+ * name; an in-memory index rebuilt by scanning the directory at start; least-recently-used
+ * eviction by total file size; and a hot in-memory layer holding the bodies of small entries,
+ * so a hit on a popular small object costs no disk I/O. Truncated or corrupt files are
+ * detected (size and SHA-256 footer) and discarded, never served.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
+import { EntryWriter } from "./entry-writer.js";
+import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
+
+export interface CacheStoreOptions {
+  /** Directory holding the entries (created if missing). */
+  dir: string;
+  /** Bound on the total size of the entry files, bytes. @default 1 GiB */
+  maxBytes?: number;
+  /** Bodies up to this size are kept in memory too. @default 256 KiB */
+  hotMaxObjectBytes?: number;
+  /** Bound on the memory used by hot bodies. @default 64 MiB */
+  hotMaxBytes?: number;
+  /** Freshness heuristics. */
+  policy?: PolicyOptions;
+}
+
+/** One stored response. */
+export interface StoredEntry {
+  /** File name stem: hash of the URL and the Vary secondary key. */
+  readonly id: string;
+  meta: StoredMeta;
+  facts: EntryFacts;
+  /** Size of the head on disk (where the body starts) and of the whole file. */
+  headLength: number;
+  fileSize: number;
+  /** The body when the entry is in the hot layer. */
+  body: Buffer | undefined;
+  /** The SHA-256 footer has been checked (or we wrote the file ourselves). */
+  verified: boolean;
+}
+
+/** An open, verified body on disk: read it with `createReadStream({ fd, start, end })`. */
+export interface DiskBody {
+  fd: FileHandle;
+  start: number;
+  length: number;
+}
+
+/** The stem naming a variant's file. */
+export function entryId(url: string, varyValues: ReadonlyArray<string | null>): string {
+  return createHash("sha256").update(url).update("\0").update(JSON.stringify(varyValues)).digest("hex").slice(0, 40);
+}
+
+/**
+ * The cache store. Open with `CacheStore.open()`.
+ *
+ * @example
+ * const store = await CacheStore.open({ dir: "/tmp/cache", maxBytes: 1 << 30 });
+ * const variants = store.variants("http://example.test/");
+ */
+export class CacheStore {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly hotMaxObjectBytes: number;
+  readonly hotMaxBytes: number;
+  readonly policy: PolicyOptions;
+  /** LRU order: oldest first (Map keeps insertion order; a touch re-inserts). */
+  readonly #entries = new Map<string, StoredEntry>();
+  readonly #byUrl = new Map<string, Set<string>>();
+  /** Hot bodies in LRU order. */
+  readonly #hot = new Map<string, StoredEntry>();
+  #diskBytes = 0;
+  #hotBytes = 0;
+  #tmpSeq = 0;
+  /** Files discarded because they were truncated or corrupt (for stats and tests). */
+  discarded = 0;
+
+  private constructor(options: CacheStoreOptions) {
+    this.dir = options.dir;
+    this.maxBytes = options.maxBytes ?? 1024 ** 3;
+    this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
+    this.hotMaxBytes = options.hotMaxBytes ?? 64 * 1024 * 1024;
+    this.policy = options.policy ?? {};
+  }
+
+  /** Open (or create) a store directory and index what it holds. */
+  static async open(options: CacheStoreOptions): Promise<CacheStore> {
+    const store = new CacheStore(options);
+    await mkdir(store.dir, { recursive: true });
+    await store.#scan();
+    return store;
+  }
+
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #chains = new Map<string, Promise<void>>();
+
+  /** Remember a write in progress so `flush()` can wait for it. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Wait for every write in progress (entries and header rewrites) to land on disk. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  get entries(): number {
+    return this.#entries.size;
+  }
+
+  get diskBytes(): number {
+    return this.#diskBytes;
+  }
+
+  /** The stored variants of a URL (any Vary secondary key). */
+  variants(url: string): StoredEntry[] {
+    const ids = this.#byUrl.get(url);
+    if (ids === undefined) return [];
+    const out: StoredEntry[] = [];
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  /** The first variant of a URL satisfying `pred` (no array built: the hot path). */
+  find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
+    const ids = this.#byUrl.get(url);
+    if (ids === undefined) return undefined;
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e !== undefined && pred(e)) return e;
+    }
+    return undefined;
+  }
+
+  /** Mark an entry as just used (LRU), on disk and in the hot layer. */
+  touch(e: StoredEntry): void {
+    if (this.#entries.delete(e.id)) this.#entries.set(e.id, e);
+    if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
+  }
+
+  /**
+   * Open an entry's body on disk, checking the file is complete (size) and, the first time,
+   * intact (SHA-256). A bad file is removed and undefined returned: the caller refetches.
+   */
+  async openBody(e: StoredEntry): Promise<DiskBody | undefined> {
+    await this.#chains.get(e.id);
+    return this.#openVerified(e);
+  }
+
+  async #openVerified(e: StoredEntry): Promise<DiskBody | undefined> {
+    let fd: FileHandle | undefined;
+    try {
+      fd = await open(this.#path(e.id), "r");
+      const st = await fd.stat();
+      if (st.size !== e.fileSize) throw new Error("size");
+      if (!e.verified) {
+        await verifyHash(fd, e.headLength, e.meta.bodyLength);
+        e.verified = true;
+      }
+      return { fd, start: e.headLength, length: e.meta.bodyLength };
+    } catch {
+      await fd?.close().catch(() => undefined);
+      this.discarded++;
+      this.remove(e);
+      return undefined;
+    }
+  }
+
+  /** Put a body in the hot layer (after a verified read from disk). */
+  makeHot(e: StoredEntry, body: Buffer): void {
+    if (body.length > this.hotMaxObjectBytes || this.#entries.get(e.id) !== e) return;
+    if (e.body === undefined) this.#hotBytes += body.length;
+    else this.#hotBytes += body.length - e.body.length;
+    e.body = body;
+    this.#hot.delete(e.id);
+    this.#hot.set(e.id, e);
+    this.#trimHot();
+  }
+
+  /** Start writing a new variant; `null` when the store could never keep it. */
+  beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
+    if (maxObjectBytes <= 0) return null;
+    const id = entryId(meta.url, meta.varyValues);
+    return new EntryWriter(this.#tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, async (done) => {
+      const e: StoredEntry = {
+        id,
+        meta: done.meta,
+        facts: entryFacts(done.meta, this.policy),
+        headLength: done.head.length,
+        fileSize: done.fileSize,
+        body: undefined,
+        verified: true,
+      };
+      const body = done.body;
+      if (body !== undefined) {
+        // Small: serve it from memory at once; the file follows in the background, under its
+        // real name only once complete (and only if the entry is still the current one).
+        this.#publish(e);
+        this.makeHot(e, body);
+        const tmp = this.#tmpPath(id);
+        void this.#serial(id, async () => {
+          if (this.#entries.get(id) !== e) return;
+          await writeWhole(tmp, [done.head, body, done.footer]);
+          if (this.#entries.get(id) === e) await rename(tmp, this.#path(id));
+          else await unlink(tmp);
+        }).catch(() => {
+          void unlink(tmp).catch(() => undefined);
+          if (this.#entries.get(id) === e) this.#forget(e);
+        });
+        return e;
+      }
+      const tmp = done.tmp;
+      if (tmp === undefined) return undefined;
+      await this.#serial(id, () => rename(tmp, this.#path(id)));
+      this.#publish(e);
+      return e;
+    });
+  }
+
+  /** Make `e` the current entry for its id (replacing an older version) and evict to fit. */
+  #publish(e: StoredEntry): void {
+    const old = this.#entries.get(e.id);
+    if (old !== undefined) this.#forget(old);
+    this.#add(e);
+    this.#evict();
+  }
+
+  /**
+   * Replace an entry's meta (a 304 freshened it, RFC 9111 §4.3.4): in memory at once, on disk
+   * by rewriting the file through a temporary file and a rename.
+   */
+  async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
+    e.meta = meta;
+    e.facts = entryFacts(meta, this.policy);
+    await this.#serial(e.id, async () => {
+      if (this.#entries.get(e.id) !== e) return;
+      const head = encodeHead(e.meta);
+      const tmp = this.#tmpPath(e.id);
+      const body = e.body;
+      if (body !== undefined) {
+        const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+        await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+      } else {
+        // A large body is copied through from the current file, never held in memory whole.
+        const old = await this.#openVerified(e);
+        if (old === undefined) return;
+        try {
+          await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          throw err;
+        } finally {
+          await old.fd.close();
+        }
+      }
+      if (this.#entries.get(e.id) !== e) {
+        await unlink(tmp).catch(() => undefined);
+        return;
+      }
+      await rename(tmp, this.#path(e.id));
+      const size = expectedFileSize(head.length, e.meta.bodyLength);
+      this.#diskBytes += size - e.fileSize;
+      e.headLength = head.length;
+      e.fileSize = size;
+      e.verified = true;
+    });
+  }
+
+  /** Run disk operations on one id in order (write, rewrite, unlink never overtake each other). */
+  #serial(id: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.#chains.get(id) ?? Promise.resolve();
+    const p = prev.then(fn);
+    const tail = p.catch(() => undefined);
+    this.#chains.set(id, tail);
+    void this.track(tail).then(() => {
+      if (this.#chains.get(id) === tail) this.#chains.delete(id);
+    });
+    return p;
+  }
+
+  #tmpPath(id: string): string {
+    return join(this.dir, `${id}.${process.pid}.${++this.#tmpSeq}.tmp`);
+  }
+
+  /** Remove one entry (memory and disk). */
+  remove(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.#forget(e);
+    void this.#serial(e.id, () => unlink(this.#path(e.id))).catch(() => undefined);
+  }
+
+  /** Remove every variant of a URL (invalidation, RFC 9111 §4.4). Returns how many. */
+  removeUrl(url: string): number {
+    const vs = this.variants(url);
+    for (const e of vs) this.remove(e);
+    return vs.length;
+  }
+
+  #path(id: string): string {
+    return join(this.dir, `${id}.wkc`);
+  }
+
+  #add(e: StoredEntry): void {
+    this.#entries.set(e.id, e);
+    this.#diskBytes += e.fileSize;
+    let set = this.#byUrl.get(e.meta.url);
+    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
+    set.add(e.id);
+  }
+
+  #forget(e: StoredEntry): void {
+    this.#entries.delete(e.id);
+    this.#diskBytes -= e.fileSize;
+    const set = this.#byUrl.get(e.meta.url);
+    set?.delete(e.id);
+    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
+    if (e.body !== undefined) {
+      this.#hot.delete(e.id);
+      this.#hotBytes -= e.body.length;
+      e.body = undefined;
+    }
+  }
+
+  #evict(): void {
+    for (const e of this.#entries.values()) {
+      if (this.#diskBytes <= this.maxBytes) break;
+      this.remove(e);
+    }
+  }
+
+  #trimHot(): void {
+    for (const e of this.#hot.values()) {
+      if (this.#hotBytes <= this.hotMaxBytes) break;
+      this.#hot.delete(e.id);
+      if (e.body !== undefined) this.#hotBytes -= e.body.length;
+      e.body = undefined;
+    }
+  }
+
+  /** Index the directory: drop temporary files left by a crash and files that are not whole. */
+  async #scan(): Promise<void> {
+    const found: Array<{ e: StoredEntry; mtime: number }> = [];
+    for (const name of await readdir(this.dir)) {
+      const path = join(this.dir, name);
+      if (name.endsWith(".tmp")) {
+        // Left by a crash — unless the writer (its pid is in the name) is another live process.
+        const pid = Number(name.split(".")[1]);
+        if (pid === process.pid || !isAlive(pid)) await unlink(path).catch(() => undefined);
+        continue;
+      }
+      if (!name.endsWith(".wkc")) continue;
+      const e = await readEntryHead(path, name.slice(0, -4), this.policy).catch(() => undefined);
+      if (e === undefined) {
+        this.discarded++;
+        await unlink(path).catch(() => undefined);
+        continue;
+      }
+      found.push(e);
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const { e } of found) this.#add(e);
+    this.#evict();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * One proxied request, end to end: look the URI up in the cache (RFC 9111 §4), answer a
+ * fresh hit from it, validate a stale entry with the origin (§4.3), fetch a miss (collapsing
+ * concurrent misses for the same URI into one origin request), store what may be stored
+ * (§3) while streaming it to the client, and invalidate after unsafe methods (§4.4).
+ */
+import type { Clock } from "../../core/clock.js";
+import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
+import { fromRawHeaders, mapField, type HeaderMap } from "./cache/header-list.js";
+import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import type { CacheStore, StoredEntry } from "./cache/store.js";
+import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
+import { fetchOrigin, OriginError, relayBody, type OriginAgents, type OriginExchange } from "./forward.js";
+import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
+import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
+import type { ProxyCounters } from "./stats.js";
+import type { OriginTarget } from "./target.js";
+
+/** What the handler needs from the server. */
+export interface HandlerContext {
+  /** undefined with --no-cache. */
+  store: CacheStore | undefined;
+  agents: OriginAgents;
+  clock: Clock;
+  /** Our Via member. */
+  via: string;
+  timeoutMs: number;
+  maxObjectBytes: number;
+  counters: ProxyCounters;
+  /** In-flight cacheable fetches by URI: later identical misses wait on them. */
+  inflight: Map<string, Promise<void>>;
+}
+
+const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
+
+function isConditional(h: HeaderMap): boolean {
+  return h["if-none-match"] !== undefined || h["if-modified-since"] !== undefined;
+}
+
+/**
+ * Handle a request for an origin.
+ *
+ * @example
+ * await handleProxied(ctx, exchange, target);
+ */
+export async function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
+  const method = ex.req.method ?? "GET";
+  if (maxForwards(method, mapField(ex.req.headers, "max-forwards")) === "answer") return answerHere(c, ex, method);
+  if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
+  return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
+}
+
+/** RFC 9110 §7.6.2: with Max-Forwards: 0 the proxy answers TRACE (echo) and OPTIONS itself. */
+function answerHere(c: HandlerContext, ex: Exchange, method: string): void {
+  ex.label = "LOCAL";
+  if (method === "OPTIONS") {
+    ex.res.writeHead(200, ["Allow", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT", "Content-Length", "0", "Via", c.via]);
+    ex.res.end();
+    return;
+  }
+  const lines = [`TRACE ${ex.req.url ?? ""} HTTP/${ex.req.httpVersion}`];
+  for (let i = 0; i + 1 < ex.req.rawHeaders.length; i += 2) {
+    const name = ex.req.rawHeaders[i] ?? "";
+    // Credentials are not echoed back (RFC 9110 §9.3.8 warns about exposing them).
+    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${ex.req.rawHeaders[i + 1] ?? ""}`);
+  }
+  const body = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  ex.res.writeHead(200, ["Content-Type", "message/http", "Content-Length", String(body.length), "Via", c.via]);
+  ex.bytes = body.length;
+  ex.res.end(body);
+}
+
+/**
+ * The hot path, synchronous: answer a GET/HEAD from a fresh stored response that needs no
+ * disk read. False when the request needs anything more (the async path takes over).
+ *
+ * @example
+ * if (!tryMemoryHit(ctx, ex, target)) await handleProxied(ctx, ex, target);
+ */
+export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarget): boolean {
+  const store = c.store;
+  const method = ex.req.method;
+  if (store === undefined || (method !== "GET" && method !== "HEAD")) return false;
+  const h = ex.req.headers;
+  const entry = store.find(target.href, (v) => varyMatches(v.meta, h));
+  if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
+  const r = decideReuse(entry.facts, h, c.clock.now());
+  if (r.kind === "validate") return false;
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs });
+  const notModified = isConditional(h) && clientNotModified(h, entry.meta);
+  if (!serveFromMemory(ex, store, entry, r.ageMs, cs, c.via, notModified)) return false;
+  ex.label = "HIT";
+  c.counters.bytesFromCache += ex.bytes;
+  return true;
+}
+
+async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
+  const h = ex.req.headers;
+  const variants = store.variants(target.href);
+  const entry = variants.find((v) => varyMatches(v.meta, h));
+  const reqCc = requestDirectives(h);
+  if (entry !== undefined) {
+    const r = decideReuse(entry.facts, h, c.clock.now());
+    if (r.kind !== "validate") {
+      ex.label = "HIT";
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed });
+      const notModified = isConditional(h) && clientNotModified(h, entry.meta);
+      if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
+        c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+      return fetchCollapsed(c, ex, target, "uri-miss", undefined, collapsed);
+    }
+    if (reqCc.has("only-if-cached")) return onlyIfCached(ex, "stale");
+    const fwd: ForwardReason = r.reason === "request no-cache" || r.reason === "request max-age" || r.reason === "min-fresh" ? "request" : "stale";
+    return fetchCollapsed(c, ex, target, fwd, ex.req.method === "GET" ? entry : undefined, collapsed);
+  }
+  if (reqCc.has("only-if-cached")) return onlyIfCached(ex, "uri-miss");
+  return fetchCollapsed(c, ex, target, variants.length > 0 ? "vary-miss" : "uri-miss", undefined, collapsed);
+}
+
+/** RFC 9111 §5.2.1.7: nothing usable stored and the client forbids going to the origin. */
+function onlyIfCached(ex: Exchange, fwd: ForwardReason): void {
+  ex.label = "MISS";
+  sendError(ex, 504, "not in cache (only-if-cached)", undefined, formatCacheStatus({ kind: "forward", fwd, detail: "only-if-cached" }));
+}
+
+/**
+ * Fetch through the collapsing gate: the first request for a URI goes to the origin, the others
+ * wait for it and then look the cache up again (served from what it stored, or fetching
+ * themselves when it stored nothing usable for them).
+ */
+async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, collapsed: boolean): Promise<void> {
+  const h = ex.req.headers;
+  const eligible = !collapsed && ex.req.method === "GET" && !isConditional(h) && h.range === undefined && !hasBody(h);
+  if (!eligible) return forward(c, ex, target, fwd, entry, () => undefined);
+  const key = target.href;
+  const pending = c.inflight.get(key);
+  if (pending !== undefined && c.store !== undefined) {
+    await pending;
+    return lookup(c, c.store, ex, target, true);
+  }
+  let resolveGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (resolveGate = resolve));
+  c.inflight.set(key, gate);
+  const release = (): void => {
+    if (c.inflight.get(key) === gate) c.inflight.delete(key);
+    resolveGate();
+  };
+  try {
+    await forward(c, ex, target, fwd, entry, release);
+  } finally {
+    release();
+  }
+}
+
+function hasBody(h: HeaderMap): boolean {
+  const cl = h["content-length"];
+  return (cl !== undefined && cl !== "0") || h["transfer-encoding"] !== undefined;
+}
+
+/**
+ * Send the request to the origin (conditionally when `entry` is being validated), relay the
+ * response, store it when allowed. `release` lets collapsed waiters go as soon as it is clear
+ * whether anything will be stored.
+ */
+async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void): Promise<void> {
+  const req = ex.req;
+  const method = req.method ?? "GET";
+  const headers = originRequestHeaders(fromRawHeaders(req.rawHeaders), target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
+  if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
+  const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
+  if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
+  const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
+  if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
+  const requestTime = c.clock.now();
+  const f = fetchOrigin({ target, method, headers, body: hasBody(req.headers) ? req : undefined, timeoutMs: c.timeoutMs, agents: c.agents });
+  const onClientGone = (): void => {
+    if (!ex.res.writableFinished) f.abort();
+  };
+  ex.res.once("close", onClientGone);
+  let origin: OriginExchange;
+  try {
+    origin = await f.done;
+  } catch (err) {
+    release();
+    if (!(err instanceof OriginError)) throw err;
+    // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
+    // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
+    if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
+      const r = decideReuse(entry.facts, {}, c.clock.now());
+      ex.label = "STALE";
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
+      if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
+        c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+    }
+    ex.label = "ERROR";
+    sendError(ex, err.status, err.message, errorTypeOf(err.status, err.message), formatCacheStatus({ kind: "forward", fwd }));
+    return;
+  }
+  const responseTime = c.clock.now();
+  const resp = origin.response;
+  const status = resp.statusCode ?? 502;
+  const resHeaders = endToEnd(fromRawHeaders(resp.rawHeaders));
+  const store = c.store;
+
+  if (!SAFE_METHODS.has(method) && store !== undefined) {
+    for (const uri of invalidatedUris(method, status, target.href, resHeaders)) store.removeUrl(uri);
+  }
+
+  if (entry !== undefined && store !== undefined && status === 304) {
+    resp.resume();
+    if (notModifiedApplies(entry.meta, resHeaders)) {
+      // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
+      void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
+      release();
+      const r = decideReuse(entry.facts, {}, c.clock.now());
+      ex.label = "REVALIDATED";
+      const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
+      const notModified = isConditional(req.headers) && clientNotModified(req.headers, entry.meta);
+      if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
+        c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+    } else store.remove(entry);
+    return forward(c, ex, target, "uri-miss", undefined, release);
+  }
+
+  const meta = {
+    url: target.href,
+    status,
+    statusMessage: resp.statusMessage ?? "",
+    headers: resHeaders,
+    requestTime,
+    responseTime,
+    varyNames: varyNamesOf(resHeaders),
+    varyValues: [] as Array<string | null>,
+  };
+  meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
+  const declared = Number(resp.headers["content-length"] ?? "NaN");
+  const storable =
+    store !== undefined && isStorable(method, req.headers, status, resHeaders).storable && !(declared > c.maxObjectBytes);
+  const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
+  if (writer === null) {
+    release();
+    // A full response to a validation replaces the stale entry (RFC 9111 §4.3.3).
+    if (entry !== undefined && status < 500) store?.remove(entry);
+  }
+  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: writer !== null };
+  ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
+  const flat: string[] = [];
+  for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
+  flat.push("Cache-Status", formatCacheStatus(outcome));
+  try {
+    ex.res.writeHead(status, resp.statusMessage, flat);
+  } catch {
+    // The origin sent a field value Node refuses to relay.
+    resp.destroy();
+    writer?.abort();
+    ex.label = "ERROR";
+    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
+    return;
+  }
+  // Commit before the last byte goes out, so the client's next request already finds the entry.
+  const hold = writer !== null && Number.isSafeInteger(declared) && declared > 0 ? { length: declared, last: undefined as Buffer | undefined } : undefined;
+  const ok = await relayBody(
+    resp,
+    ex.res,
+    writer ?? undefined,
+    (n) => {
+      ex.bytes += n;
+      c.counters.bytesFromOrigin += n;
+    },
+    hold,
+  );
+  if (ok) {
+    if (writer !== null) await c.store?.track(writer.commit());
+    ex.res.end(hold?.last);
+  } else {
+    writer?.abort();
+    if (!ex.res.writableFinished) ex.res.destroy();
+    f.abort();
+  }
+  release();
+}

@@ -1,0 +1,184 @@
+/**
+ * Writing responses to clients: a stored response (from the hot layer or streamed from disk,
+ * with a fresh Age, RFC 9111 §5.1, and Cache-Status, RFC 9211), a 304 for a client's own
+ * conditional request (RFC 9110 §15.4.5), and the proxy's own error responses with a
+ * Proxy-Status field (RFC 9209) saying what went wrong.
+ */
+import { createReadStream } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { CacheStore, StoredEntry } from "./cache/store.js";
+import type { StoredMeta } from "./cache/policy.js";
+import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
+import { withVia } from "./hop-by-hop.js";
+import { relayBody } from "./forward.js";
+
+/** One request in flight through the proxy. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  client: string;
+  /** Wall-clock ms at arrival. */
+  at: number;
+  /** Monotonic ms at arrival. */
+  start: number;
+  /** Absolute URL (for the log). */
+  url: string;
+  /** Cache label for the access log (HIT, MISS, ...). */
+  label: string;
+  /** Body bytes sent to the client. */
+  bytes: number;
+}
+
+/** Flat header arrays for stored responses, built once per meta (per-hit work is two pushes). */
+const flatCache = new WeakMap<StoredMeta, string[]>();
+
+const DROP_ON_SERVE = new Set(["age", "content-length", "via"]);
+
+/** Stored fields ready for writeHead, with our Via and the Content-Length of the stored body. */
+export function storedHeaders(meta: StoredMeta, via: string): string[] {
+  let flat = flatCache.get(meta);
+  if (flat !== undefined) return flat;
+  const kept: Array<[string, string]> = [];
+  const priorVia: Array<[string, string]> = [];
+  for (const [k, v] of meta.headers) {
+    const lower = k.toLowerCase();
+    if (lower === "via") priorVia.push([k, v]);
+    else if (!DROP_ON_SERVE.has(lower)) kept.push([k, v]);
+  }
+  const list = withVia([...kept, ...priorVia], via);
+  flat = [];
+  for (const [k, v] of list) flat.push(k, v);
+  if (meta.status !== 204 && meta.status !== 304) flat.push("Content-Length", String(meta.bodyLength));
+  flatCache.set(meta, flat);
+  return flat;
+}
+
+/** Latin1 copies of small hot bodies (one string per body buffer, made on first hit). */
+const latin1Cache = new WeakMap<Buffer, string>();
+
+function latin1Of(body: Buffer): string {
+  let s = latin1Cache.get(body);
+  if (s === undefined) {
+    s = body.toString("latin1");
+    latin1Cache.set(body, s);
+  }
+  return s;
+}
+
+/**
+ * Answer from a stored entry. Resolves false when the entry's file turned out to be missing,
+ * truncated or corrupt (it has been discarded; nothing was sent): the caller fetches instead.
+ *
+ * @example
+ * if (!(await serveStored(ex, store, entry, ageMs, "wirekit; hit; ttl=60", via, false))) await refetch();
+ */
+export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
+  if (serveFromMemory(ex, store, e, ageMs, cacheStatus, via, notModified)) return true;
+  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
+  const disk = await store.openBody(e);
+  if (disk === undefined) return false;
+  store.touch(e);
+  const flat = storedHeaders(e.meta, via).slice();
+  flat.push("Age", age, "Cache-Status", cacheStatus);
+  ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
+  const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
+  const keep = disk.length <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
+  if (keep !== undefined) stream.on("data", (c: Buffer | string) => keep.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
+  let sent = 0;
+  const ok = await relayBody(stream, ex.res, undefined, (n) => {
+    sent += n;
+    ex.bytes += n;
+  });
+  if (ok && sent === disk.length) {
+    ex.res.end();
+    if (keep !== undefined) store.makeHot(e, Buffer.concat(keep, sent));
+  } else {
+    // A short read would be a broken body: cut the connection rather than end it cleanly.
+    stream.destroy();
+    ex.res.destroy();
+  }
+  return true;
+}
+
+/**
+ * The synchronous part of `serveStored`: answer when no disk read is needed (a 304, a HEAD,
+ * an empty body, or a body in the hot layer). False when the body must come from disk.
+ *
+ * @example
+ * if (!serveFromMemory(ex, store, entry, ageMs, status, via, false)) await serveStored(...);
+ */
+export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): boolean {
+  const age = String(Math.max(0, Math.floor(ageMs / 1000)));
+  if (notModified) {
+    const flat: string[] = [];
+    for (const [k, v] of e.meta.headers) if (NOT_MODIFIED_FIELDS.has(k.toLowerCase())) flat.push(k, v);
+    flat.push("Age", age, "Via", via, "Cache-Status", cacheStatus);
+    ex.res.writeHead(304, flat);
+    ex.res.end();
+    return true;
+  }
+  const head = ex.req.method === "HEAD";
+  const body = e.body;
+  if (body !== undefined || head || e.meta.bodyLength === 0) {
+    const flat = storedHeaders(e.meta, via).slice();
+    flat.push("Age", age, "Cache-Status", cacheStatus);
+    ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
+    if (head || body === undefined) ex.res.end();
+    else {
+      ex.bytes += body.length;
+      // As a latin1 string Node sends head and body in one write instead of a writev of two.
+      ex.res.end(latin1Of(body), "latin1");
+    }
+    store.touch(e);
+    return true;
+  }
+  return false;
+}
+
+/** RFC 9209 error types for the proxy's own failures. */
+export type ProxyErrorType =
+  | "dns_error"
+  | "connection_refused"
+  | "connection_timeout"
+  | "http_response_timeout"
+  | "destination_ip_prohibited"
+  | "http_request_error"
+  | "http_response_incomplete"
+  | "proxy_loop_detected"
+  | "proxy_internal_error"
+  | "destination_unavailable";
+
+/** Guess the RFC 9209 error type of a 502/504 from our own reason text. */
+export function errorTypeOf(status: number, reason: string): ProxyErrorType {
+  if (status === 504) return "http_response_timeout";
+  if (reason.startsWith("DNS")) return "dns_error";
+  if (reason.startsWith("connection refused")) return "connection_refused";
+  return "destination_unavailable";
+}
+
+/**
+ * The proxy's own error response: `<status> <text>: <reason>` as text/plain, Proxy-Status and
+ * (when given) Cache-Status. Does nothing if the head was already sent except cut the stream.
+ *
+ * @example
+ * sendError(ex, 502, "connection refused by o.test:80", "connection_refused");
+ */
+export function sendError(ex: Exchange, status: number, reason: string, type: ProxyErrorType | undefined, cacheStatus?: string): void {
+  const res = ex.res;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}: ${reason}\n`, "utf8");
+  const flat = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), "Cache-Control", "no-store"];
+  if (type !== undefined) flat.push("Proxy-Status", `wirekit; error=${type}; details="${reason.replace(/["\\\r\n]/g, "")}"`);
+  if (cacheStatus !== undefined) flat.push("Cache-Status", cacheStatus);
+  if (status === 400) flat.push("Connection", "close");
+  res.writeHead(status, flat);
+  if (ex.req.method === "HEAD") res.end();
+  else {
+    ex.bytes += body.length;
+    res.end(body);
+  }
+}

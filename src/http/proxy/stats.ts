@@ -1,0 +1,96 @@
+/**
+ * The proxy's counters and access log, pure: one record per request (client, method, URL,
+ * status, bytes, time, cache status), the access-log line for it, and the totals served at
+ * `GET /_wirekit/stats`.
+ */
+
+/** One finished request, as logged. */
+export interface AccessRecord {
+  /** Wall-clock ms when the request arrived. */
+  at: number;
+  client: string;
+  method: string;
+  url: string;
+  status: number;
+  /** Body bytes sent to the client. */
+  bytes: number;
+  /** Duration, ms. */
+  ms: number;
+  /** HIT, STALE, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR, ABORTED (client left first, status 499). */
+  cacheStatus: string;
+}
+
+/** Counters a proxy keeps. */
+export interface ProxyCounters {
+  requests: number;
+  hits: number;
+  misses: number;
+  revalidations: number;
+  bypasses: number;
+  tunnels: number;
+  errors: number;
+  bytesFromCache: number;
+  bytesFromOrigin: number;
+}
+
+/** What `/_wirekit/stats` returns. */
+export interface ProxyStats extends ProxyCounters {
+  /** hits ÷ (hits + misses + revalidations): how many cacheable lookups the cache answered alone. */
+  hitRatio: number;
+  entries: number;
+  diskBytes: number;
+  /** Files found truncated or corrupt and discarded since start. */
+  discarded: number;
+}
+
+/** Fresh counters. */
+export function emptyCounters(): ProxyCounters {
+  return { requests: 0, hits: 0, misses: 0, revalidations: 0, bypasses: 0, tunnels: 0, errors: 0, bytesFromCache: 0, bytesFromOrigin: 0 };
+}
+
+/** Counters plus the store's figures and the ratio. */
+export function proxyStats(c: ProxyCounters, store: { entries: number; diskBytes: number; discarded: number }): ProxyStats {
+  const lookups = c.hits + c.misses + c.revalidations;
+  return { ...c, hitRatio: lookups === 0 ? 0 : Math.round((c.hits / lookups) * 10000) / 10000, ...store };
+}
+
+/** Count one finished request in the counters. */
+export function countRecord(c: ProxyCounters, r: AccessRecord): void {
+  c.requests++;
+  switch (r.cacheStatus) {
+    case "HIT":
+    case "STALE":
+      c.hits++;
+      break;
+    case "MISS":
+      c.misses++;
+      break;
+    case "REVALIDATED":
+    case "REFRESH":
+      c.revalidations++;
+      break;
+    case "TUNNEL":
+      c.tunnels++;
+      break;
+    case "ERROR":
+      c.errors++;
+      break;
+    case "BYPASS":
+      c.bypasses++;
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * The access-log line, in the spirit of Squid's native log: time, duration, client, cache
+ * status/HTTP status, bytes, method, URL.
+ *
+ * @example
+ * formatAccessLine(r) // "2026-01-01T00:00:00.000Z 127.0.0.1 GET http://h/ 200 1024 1.2ms HIT"
+ */
+export function formatAccessLine(r: AccessRecord): string {
+  const ms = r.ms < 10 ? r.ms.toFixed(1) : Math.round(r.ms).toString();
+  return `${new Date(r.at).toISOString()} ${r.client} ${r.method} ${r.url} ${r.status} ${r.bytes} ${ms}ms ${r.cacheStatus}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * Where a proxied request goes, pure. RFC 9112 §3.2.2: a request to a proxy carries the
+ * absolute-form (`GET http://host:port/path HTTP/1.1`); the lab's browser form
+ * `http://proxy:port/host[:port]/path` arrives in origin-form with the origin as the first
+ * path segment. CONNECT's authority-form (§3.2.3) is parsed by `parseAuthority`.
+ */
+import { isIP } from "node:net";
+
+/** An origin request target, normalized. */
+export interface OriginTarget {
+  kind: "origin";
+  /** "http:" or "https:". */
+  protocol: "http:" | "https:";
+  /** Host name or address (IPv6 without brackets). */
+  hostname: string;
+  port: number;
+  /** origin-form: path and query. */
+  path: string;
+  /** The absolute URI, without fragment: the cache key (RFC 9111 §2). */
+  href: string;
+  /** The Host field value for the origin (RFC 9110 §7.2). */
+  host: string;
+  /** Which request form it came in. */
+  form: "absolute" | "lab";
+}
+
+/** The result of parsing a request target. */
+export type ParsedTarget = OriginTarget | { kind: "local"; path: string } | { kind: "invalid"; reason: string };
+
+/** Paths on the proxy itself. */
+export const STATS_PATH = "/_wirekit/stats";
+
+/**
+ * Parse a request-target as received by the proxy.
+ *
+ * @example
+ * parseTarget("http://example.test:8080/a?b").kind // "origin"
+ * parseTarget("/example.test/a").kind              // "origin" (the lab form)
+ * parseTarget("/_wirekit/stats").kind              // "local"
+ */
+export function parseTarget(raw: string): ParsedTarget {
+  if (raw.length > 0 && raw[0] === "/") {
+    if (raw === "/" || raw === STATS_PATH || raw.startsWith(`${STATS_PATH}?`) || raw === "/favicon.ico") return { kind: "local", path: raw };
+    let rest = raw.slice(1);
+    // Browsers typing http://proxy:port/http://host/path send the scheme too; accept it.
+    const scheme = /^(https?):\/\/?/i.exec(rest);
+    let protocol: "http:" | "https:" = "http:";
+    if (scheme) {
+      protocol = scheme[1]?.toLowerCase() === "https" ? "https:" : "http:";
+      rest = rest.slice(scheme[0].length);
+    }
+    return fromUrl(`${protocol}//${rest}`, "lab");
+  }
+  if (/^https?:\/\//i.test(raw)) return fromUrl(raw, "absolute");
+  return { kind: "invalid", reason: "request target is neither absolute-form (http://host/path) nor /host/path" };
+}
+
+function fromUrl(text: string, form: "absolute" | "lab"): ParsedTarget {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return { kind: "invalid", reason: `not a valid URL: ${text.slice(0, 200)}` };
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return { kind: "invalid", reason: `unsupported scheme ${u.protocol}` };
+  if (u.hostname === "") return { kind: "invalid", reason: "missing host" };
+  if (u.username !== "" || u.password !== "") return { kind: "invalid", reason: "credentials in the URL are not forwarded" };
+  u.hash = "";
+  const protocol = u.protocol;
+  const port = u.port === "" ? (protocol === "https:" ? 443 : 80) : Number(u.port);
+  const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  return { kind: "origin", protocol, hostname, port, path: `${u.pathname}${u.search}`, href: u.href, host: u.host, form };
+}
+
+/**
+ * In the lab form, a page at `http://proxy/host/dir/page.html` that links to `/img.png` makes
+ * the browser ask for `http://proxy/img.png`. Pages know nothing of the proxy, so a request
+ * whose Referer is a lab-form page on this proxy and whose first segment is not that page's
+ * origin is meant for that origin: return the corrected target (undefined when none is needed).
+ *
+ * @example
+ * labTargetFromReferer("/img.png", "http://127.0.0.1:8888/example.test/dir/page.html", "127.0.0.1:8888")
+ * // "/example.test/img.png"
+ */
+export function labTargetFromReferer(raw: string, referer: string | undefined, proxyAuthority: string): string | undefined {
+  if (referer === undefined || !raw.startsWith("/") || raw === "/" || raw.startsWith("/_wirekit/")) return undefined;
+  const prefix = `http://${proxyAuthority}/`;
+  if (!referer.startsWith(prefix)) return undefined;
+  let rest = referer.slice(prefix.length);
+  const scheme = /^(https?):\/\/?/i.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length);
+  const authority = rest.split(/[/?#]/, 1)[0] ?? "";
+  if (authority === "" || authority.startsWith("_wirekit")) return undefined;
+  const origin = `/${scheme ? `${scheme[1]}://` : ""}${authority}`;
+  const sameOrigin = raw.toLowerCase().startsWith(`${origin.toLowerCase()}/`) || raw.toLowerCase() === origin.toLowerCase();
+  const otherScheme = /^\/https?:\/\//i.test(raw);
+  return sameOrigin || otherScheme ? undefined : `${origin}${raw}`;
+}
+
+/**
+ * Parse a CONNECT authority-form target `host:port` (RFC 9112 §3.2.3).
+ *
+ * @example
+ * parseAuthority("example.test:443") // { host: "example.test", port: 443 }
+ */
+export function parseAuthority(raw: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/\s@]+)):(\d{1,5})$/.exec(raw);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  const host = m[1] ?? m[2] ?? "";
+  if (m[1] !== undefined && isIP(host) !== 6) return undefined;
+  return { host, port };
+}

@@ -1,0 +1,91 @@
+/**
+ * The caching proxy as a lab service: its cache in a temporary directory removed on close,
+ * counters, the last 50 access records for the dashboard, and a "request" event per request.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatHostPort, isLoopback } from "../../core/address.js";
+import { createProxyServer } from "../../http/proxy/server.js";
+import { formatAccessLine, type AccessRecord } from "../../http/proxy/stats.js";
+import { httpGet } from "../../http/client/client.js";
+import type { LabEvent, LabService } from "../service.js";
+
+/**
+ * The caching proxy, its cache in a temporary directory removed on close.
+ * snapshot(): { stats: { requests, hits, misses, revalidations, hitRatio, bytesFromCache,
+ * bytesFromOrigin, entries, diskBytes }, recent: the last 50 access records
+ * { at, client, method, url, status, cacheStatus, bytes, ms } }. Events: kind "request",
+ * text = the access-log line.
+ */
+export const proxyService: LabService = {
+  name: "proxy",
+  description: "caching web proxy",
+  defaultPort: 8888,
+  async start({ host, port }) {
+    const cacheDir = mkdtempSync(join(tmpdir(), `wirekit-lab-cache-${process.pid}-`));
+    // Beyond loopback the lab serves the local networks only: never an open proxy.
+    const allow = isLoopback(host) ? [] : ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
+    const server = await createProxyServer({ host, port, cacheDir, allow }).catch((err: unknown) => {
+      rmSync(cacheDir, { recursive: true, force: true });
+      throw err;
+    });
+    const recent: AccessRecord[] = [];
+    const listeners = new Set<(e: LabEvent) => void>();
+    server.on("request", (r) => {
+      recent.push(r);
+      if (recent.length > 50) recent.shift();
+      const e: LabEvent = { service: "proxy", kind: "request", at: r.at, text: formatAccessLine(r), data: { ...r } };
+      for (const l of listeners) l(e);
+    });
+    return {
+      address: server.address,
+      port: server.port,
+      transport: "tcp",
+      clientCommand: `curl -x http://${server.address}:${server.port} http://127.0.0.1:8080/`,
+      totals: () => {
+        const s = server.stats();
+        return { requests: s.requests, hits: s.hits, misses: s.misses, revalidations: s.revalidations, bytesFromCache: s.bytesFromCache, bytesFromOrigin: s.bytesFromOrigin };
+      },
+      snapshot: () => {
+        const s = server.stats();
+        return {
+          stats: {
+            requests: s.requests,
+            hits: s.hits,
+            misses: s.misses,
+            revalidations: s.revalidations,
+            hitRatio: s.hitRatio,
+            bytesFromCache: s.bytesFromCache,
+            bytesFromOrigin: s.bytesFromOrigin,
+            entries: s.entries,
+            diskBytes: s.diskBytes,
+          },
+          recent: recent.map((r) => ({ ...r })),
+        };
+      },
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      close: async () => {
+        await server.close();
+        rmSync(cacheDir, { recursive: true, force: true });
+      },
+    };
+  },
+  async demo({ address, port, peers }) {
+    const origin = peers?.http;
+    if (origin === undefined) throw new Error("needs the lab's web server as an origin (it is not running)");
+    const url = new URL(`http://${formatHostPort(origin.address, origin.port)}/index.html`);
+    const proxyUrl = new URL(`http://${formatHostPort(address, port)}`);
+    const statuses: string[] = [];
+    // Twice: the first is fetched from the origin and stored, the second comes from the cache.
+    for (let i = 0; i < 2; i++) {
+      const ex = await httpGet({ url, proxy: proxyUrl, timeoutMs: 10_000 });
+      const cs = ex.head.headers.find(([name]) => name.toLowerCase() === "cache-status")?.[1] ?? "-";
+      statuses.push(`${ex.head.status} (${cs})`);
+    }
+    return `GET ${url.href} twice: ${statuses.join(", then ")}`;
+  },
+};

@@ -1,0 +1,104 @@
+/**
+ * Test fixtures for the proxy: an origin on loopback whose routes each test controls (and
+ * which records every request it sees), and a small client that talks to the proxy with
+ * absolute-form request lines.
+ */
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+
+export interface TestOrigin {
+  port: number;
+  base: string;
+  seen: SeenRequest[];
+  /** Requests seen for one path. */
+  count(path: string): number;
+  route(path: string, handler: Route): void;
+  close(): Promise<void>;
+}
+
+/** Start an origin on 127.0.0.1:0. Unrouted paths get 404. */
+export async function startOrigin(): Promise<TestOrigin> {
+  const routes = new Map<string, Route>();
+  const seen: SeenRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    const route = routes.get((req.url ?? "").split("?")[0] ?? "");
+    // Streaming routes read the body themselves.
+    if (route !== undefined && (route as Route & { streaming?: boolean }).streaming) {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.alloc(0) });
+      route(req, res, Buffer.alloc(0));
+      return;
+    }
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      if (route === undefined) {
+        res.writeHead(404, { "Content-Type": "text/plain" });
+        res.end("no route\n");
+      } else route(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    seen,
+    count: (path) => seen.filter((s) => s.url.split("?")[0] === path).length,
+    route: (path, handler) => routes.set(path, handler),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Mark a route as reading the request body itself. */
+export function streaming(r: Route): Route {
+  return Object.assign(r, { streaming: true });
+}
+
+export interface ProxyResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Send `method url` through the proxy at `proxyPort` (absolute-form unless `path` is given). */
+export function viaProxy(
+  proxyPort: number,
+  url: string,
+  options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer | string; path?: string } = {},
+): Promise<ProxyResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: proxyPort, method: options.method ?? "GET", path: options.path ?? url, headers: options.headers, agent: false });
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+/** Wait until `cond()` holds, polling; fails after `ms`. */
+export async function waitUntil(cond: () => boolean, ms = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
