@@ -4,5 +4,6 @@
  */
 export * from "./core/index.js";
 export * from "./udp/ping/index.js";
+export * from "./udp/heartbeat/index.js";
 export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
 export type { LabService, RunningService } from "./lab/service.js";

@@ -11,5 +11,6 @@ export interface CommandEntry {
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { summary: "every wirekit server on loopback, one command", load: () => import("./lab.js") },
+  heartbeat: { summary: "UDP heartbeat: sender, and monitor of many clients (serve)", load: () => import("./heartbeat.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };
