@@ -119,7 +119,8 @@ export class ClientTracker {
 
   /**
    * Account one heartbeat received at monotonic `atMono` (wall `wallMs`) with one-way delay
-   * `delayMs`. Duplicates update nothing but their counter and `lastSeen`.
+   * `delayMs`. Duplicates update nothing but their counter and `lastSeen`; late (reordered)
+   * heartbeats fill their gap in but do not count as a sign of life or an inter-arrival sample.
    */
   receive(hb: Heartbeat, atMono: number, delayMs: number, wallMs = this.lastSeen, options: PhiOptions = {}): TrackOutcome {
     const first = this.highest < 0;
@@ -154,10 +155,15 @@ export class ClientTracker {
       return { kind: "duplicate", seq: hb.seq };
     } else {
       // Inside the window, not seen yet: it was counted lost when the gap opened; fill it in.
+      // It was sent before the newest one, so it says nothing about whether the client is alive
+      // now, and its arrival is not a sample of the heartbeat rhythm.
       this.#mark(hb.seq);
       this.lost--;
       this.reordered++;
-      out = { kind: "late", seq: hb.seq, highest: this.highest };
+      this.received++;
+      this.delay.add(delayMs);
+      this.lastSeen = wallMs;
+      return { kind: "late", seq: hb.seq, highest: this.highest };
     }
     this.received++;
     this.delay.add(delayMs);
