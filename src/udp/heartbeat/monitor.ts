@@ -19,7 +19,7 @@ import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
 import type { PhiOptions } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
-import { ClientTracker } from "./tracker.js";
+import { ClientTracker, flatCopy } from "./tracker.js";
 
 export interface HeartbeatMonitorOptions {
   /** Address to bind. @default "0.0.0.0" */
@@ -210,12 +210,12 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (c === undefined) {
       if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
       c = new ClientTracker(id, from, mono, wall);
-      this.#clients.set(id, c);
+      this.#clients.set(c.id, c);
     } else {
       // Keep the Map in least-recently-heard order: O(1) eviction of the longest silent.
       this.#clients.delete(id);
-      this.#clients.set(id, c);
-      c.address = from;
+      this.#clients.set(c.id, c);
+      if (c.address !== from) c.address = flatCopy(from);
     }
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
