@@ -104,19 +104,28 @@ export function phi(s: ArrivalStats, elapsedMs: number, options: PhiOptions = {}
 }
 
 /**
- * The silence (ms since the last heartbeat) at which φ reaches `threshold` — when a client
- * would turn suspect. Infinity until one interval is known.
+ * The z (standard deviations past the mean) at which φ reaches `threshold`: φ is increasing in
+ * z, so "φ > threshold" is "z > this" — a comparison instead of a logarithm per client per sweep.
+ *
+ * @example
+ * zForPhi(8) // 5.612 (Q(5.612) = 1e-8)
  */
-export function suspectAfterMs(s: ArrivalStats, threshold: number, options: PhiOptions = {}): number {
-  if (s.count === 0) return Infinity;
-  const sd = effectiveStdDev(s, options);
-  // Bisection on z: φ is increasing in z; φ = 8 is at z ≈ 5.6, φ = 300 beyond z = 37.
+export function zForPhi(threshold: number): number {
   let lo = -10;
-  let hi = 40;
+  let hi = 40; // φ = 300 is beyond z = 37
   for (let i = 0; i < 60; i++) {
     const mid = (lo + hi) / 2;
     if (negLog10NormalTail(mid) < threshold) lo = mid;
     else hi = mid;
   }
-  return s.mean + hi * sd;
+  return hi;
+}
+
+/**
+ * The silence (ms since the last heartbeat) at which φ reaches `threshold` — when a client
+ * would turn suspect. Infinity until one interval is known.
+ */
+export function suspectAfterMs(s: ArrivalStats, threshold: number, options: PhiOptions = {}): number {
+  if (s.count === 0) return Infinity;
+  return s.mean + zForPhi(threshold) * effectiveStdDev(s, options);
 }

@@ -13,13 +13,27 @@ import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { formatHostPort } from "../../core/address.js";
 import { usageError } from "../../core/errors.js";
-import { TypedEmitter, publish } from "../../core/events.js";
+import { channel, type Channel } from "node:diagnostics_channel";
+import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
-import type { PhiOptions } from "./detector.js";
+import { zForPhi, type PhiOptions } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
 import { ClientTracker, flatCopy } from "./tracker.js";
+
+// core's publish() looks the channel up on every call, and diagnostics_channel holds unused
+// channels weakly, so under load each lookup built a new channel and a weak handle (measured:
+// GC-bound at a few thousand heartbeats/s). Hold the monitor's channels for good instead.
+const channels = new Map<string, Channel>();
+function diagnosticsChannel(kind: string): Channel {
+  let ch = channels.get(kind);
+  if (ch === undefined) {
+    ch = channel(`wirekit:heartbeat:${kind}`);
+    channels.set(kind, ch);
+  }
+  return ch;
+}
 
 export interface HeartbeatMonitorOptions {
   /** Address to bind. @default "0.0.0.0" */
@@ -132,6 +146,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   #malformedPending = 0;
   #malformedLast: { from: string; reason: string } = { from: "", reason: "" };
   #malformedReportedAt = -Infinity;
+  readonly #zThreshold: number;
+  #fromCache = { address: "", port: -1, text: "" };
 
   constructor(options: HeartbeatMonitorOptions = {}) {
     super();
@@ -141,6 +157,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.seed = this.#random.seed;
     this.#anchorMono = this.clock.monotonic();
     this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
+    this.#zThreshold = zForPhi(this.options.phiThreshold);
   }
 
   /** Start the periodic sweep (and own `socket`, when given). Called by createHeartbeatMonitor. */
@@ -172,9 +189,17 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return this.#anchorWall + (this.clock.monotonic() - this.#anchorMono);
   }
 
+  /** True when someone listens for `kind` (in-process or on diagnostics_channel). */
+  #wants(kind: HeartbeatEvent["kind"]): boolean {
+    return this.listenerCount(kind) > 0 || diagnosticsChannel(kind).hasSubscribers;
+  }
+
   #event(e: HeartbeatEvent): void {
     if (this.listenerCount(e.kind) > 0) (this.emit as (k: string, e: HeartbeatEvent) => boolean)(e.kind, e);
-    if (e.kind !== "heartbeat") publish("heartbeat", e.kind, e);
+    if (e.kind !== "heartbeat") {
+      const ch = diagnosticsChannel(e.kind);
+      if (ch.hasSubscribers) ch.publish(e);
+    }
   }
 
   #onDatagram(msg: Buffer, address: string, port: number): void {
@@ -204,7 +229,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const mono = this.clock.monotonic();
     const wall = this.#anchorWall + (mono - this.#anchorMono);
     const delayMs = wall - hb.timestamp * 1000;
-    const from = formatHostPort(normalizeAddress(address), port);
+    // Many ids often share one source (a relay, a test generator): skip re-formatting it.
+    if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
+      this.#fromCache = { address, port, text: formatHostPort(normalizeAddress(address), port) };
+    }
+    const from = this.#fromCache.text;
     const id = hb.id ?? from;
     let c = this.#clients.get(id);
     if (c === undefined) {
@@ -227,7 +256,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
         this.#event(hb.run === undefined ? { kind: "client-joined", client: id, address: from, seq: o.seq } : { kind: "client-joined", client: id, address: from, seq: o.seq, run: hb.run });
         break;
       case "next":
-        if (o.lostFrom !== undefined && o.lostTo !== undefined) {
+        if (o.lostFrom !== undefined && o.lostTo !== undefined && this.#wants("lost")) {
           this.#event({ kind: "lost", client: id, from: o.lostFrom, to: o.lostTo, count: o.lostTo - o.lostFrom + 1 });
         }
         break;
@@ -278,6 +307,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   sweep(): void {
     const mono = this.clock.monotonic();
     const { deadAfterMs, phiThreshold, phiOptions, forgetAfterMs } = this.options;
+    const z = this.#zThreshold;
     for (const c of this.#clients.values()) {
       const silentMs = mono - c.lastArrival;
       if (silentMs >= forgetAfterMs) {
@@ -286,7 +316,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
         this.#event({ kind: "forgotten", client: c.id, silentMs });
         continue;
       }
-      const change = c.check(mono, deadAfterMs, phiThreshold, phiOptions);
+      const change = c.check(mono, deadAfterMs, phiThreshold, phiOptions, z);
       if (change === undefined) continue;
       if (change.kind === "suspect") this.#event({ kind: "suspect", client: c.id, phi: change.phi, silentMs: change.silentMs });
       else this.#event({ kind: "stopped", client: c.id, silentMs: change.silentMs, lastSeq: change.lastSeq });

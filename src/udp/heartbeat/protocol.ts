@@ -76,33 +76,58 @@ function words(buf: Uint8Array, what: string): string[] | string {
   return text === "" ? `${what}: blank line` : text.split(/\s+/);
 }
 
+const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
 /**
  * Decode a heartbeat `<seq> <timestamp> [key=value ...]`. Unknown fields are ignored; a
  * negative or non-integer seq, a timestamp that is not a number or is absurd, binary bytes
- * and oversized datagrams are a ParseError.
+ * and oversized datagrams are a ParseError. This is the monitor's hot path, so it scans the
+ * bytes once instead of building and splitting a string.
  *
  * @example
  * decodeHeartbeat(Buffer.from("7 1763852851.5 id=db-2")) // { ok: true, value: { seq: 7, timestamp: 1763852851.5, id: "db-2" } }
  */
-export function decodeHeartbeat(buf: Uint8Array): Decoded<Heartbeat> {
-  const w = words(buf, "heartbeat");
-  if (typeof w === "string") return parseFailure(w, { got: buf.length });
-  const [seqWord = "", tsWord = ""] = w;
-  const seq = parseSeq(seqWord);
-  if (seq === undefined) return parseFailure(`heartbeat: bad sequence number '${seqWord.slice(0, 20)}'`, { offset: 0 });
-  if (!NUMBER_RE.test(tsWord)) return parseFailure(`heartbeat: bad timestamp '${tsWord.slice(0, 30)}'`);
+export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
+  const n = input.length;
+  if (n === 0) return parseFailure("heartbeat: empty datagram", { got: 0 });
+  if (n > MAX_HEARTBEAT_BYTES) return parseFailure(`heartbeat: ${n} bytes (at most ${MAX_HEARTBEAT_BYTES})`, { got: n });
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  for (let i = 0; i < n; i++) {
+    const b = buf[i] as number;
+    // Printable ASCII plus tab, CR, LF (a trailing newline from `nc` or Python is fine).
+    if ((b < 0x20 && !isSpace(b)) || b > 0x7e) return parseFailure(`heartbeat: not an ASCII line (byte ${b} at offset ${i})`, { offset: i });
+  }
+  let i = 0;
+  while (i < n && isSpace(buf[i] as number)) i++;
+  const seqStart = i;
+  let seq = 0;
+  for (let b = buf[i] as number; i < n && b >= 0x30 && b <= 0x39; b = buf[++i] as number) seq = seq * 10 + (b - 0x30);
+  if (i === seqStart || i - seqStart > 16 || (i < n && !isSpace(buf[i] as number)) || !Number.isSafeInteger(seq)) {
+    let end = seqStart;
+    while (end < n && !isSpace(buf[end] as number)) end++;
+    const word = buf.toString("latin1", seqStart, Math.min(end, seqStart + 20));
+    return parseFailure(word === "" ? "heartbeat: blank line" : `heartbeat: bad sequence number '${word}'`, { offset: seqStart });
+  }
+  while (i < n && isSpace(buf[i] as number)) i++;
+  const tsStart = i;
+  while (i < n && !isSpace(buf[i] as number)) i++;
+  const tsWord = buf.toString("latin1", tsStart, i);
+  if (!NUMBER_RE.test(tsWord)) return parseFailure(`heartbeat: bad timestamp '${tsWord.slice(0, 30)}'`, { offset: tsStart });
   const timestamp = Number(tsWord);
-  if (!(timestamp >= 0 && timestamp < MAX_TIMESTAMP_S)) return parseFailure(`heartbeat: absurd timestamp ${tsWord.slice(0, 30)}`);
+  if (!(timestamp >= 0 && timestamp < MAX_TIMESTAMP_S)) return parseFailure(`heartbeat: absurd timestamp ${tsWord.slice(0, 30)}`, { offset: tsStart });
   const hb: Heartbeat = { seq, timestamp };
-  for (let i = 2; i < w.length; i++) {
-    const field = w[i] as string;
-    const eq = field.indexOf("=");
-    if (eq <= 0) continue; // not key=value: a future extension we do not know; ignore it
-    const key = field.slice(0, eq);
-    const value = field.slice(eq + 1);
-    if (key !== "id" && key !== "run") continue;
-    if (!isValidFieldValue(value)) return parseFailure(`heartbeat: bad ${key}= value`);
-    hb[key] = value;
+  for (;;) {
+    while (i < n && isSpace(buf[i] as number)) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && !isSpace(buf[i] as number)) i++;
+    // Only id= and run= mean something to us; any other word is a future extension: ignore it.
+    const key = buf[start + 2] === 0x3d && buf[start] === 0x69 && buf[start + 1] === 0x64 ? "id" : buf[start + 3] === 0x3d && buf[start] === 0x72 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6e ? "run" : undefined;
+    if (key === undefined) continue;
+    const valueStart = start + key.length + 1;
+    if (i - valueStart < 1 || i - valueStart > MAX_FIELD_LENGTH) return parseFailure(`heartbeat: bad ${key}= value`, { offset: valueStart });
+    // A fresh string from the bytes, not a slice of a bigger one: it may live as long as the client.
+    hb[key] = buf.toString("latin1", valueStart, i);
   }
   return decoded(hb);
 }

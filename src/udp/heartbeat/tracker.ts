@@ -11,7 +11,7 @@
  * `seq % 256`, so nothing wraps at 2^32. Measured by bench/heartbeat: well under 1 KiB per client.
  */
 import { RttStats } from "../../core/stats.js";
-import { newArrivalStats, phi, recordInterval, type ArrivalStats, type PhiOptions } from "./detector.js";
+import { effectiveStdDev, newArrivalStats, phi, recordInterval, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";
 import type { Heartbeat } from "./protocol.js";
 
 /**
@@ -196,7 +196,7 @@ export class ClientTracker {
    * Move to suspect (φ above `phiThreshold`) or dead (silent for `deadAfterMs`), reporting
    * the change once. Cheap when nothing can change (silence shorter than the mean interval).
    */
-  check(nowMono: number, deadAfterMs: number, phiThreshold: number, options: PhiOptions = {}): StatusChange | undefined {
+  check(nowMono: number, deadAfterMs: number, phiThreshold: number, options: PhiOptions = {}, zThreshold = zForPhi(phiThreshold)): StatusChange | undefined {
     if (this.status === "dead") return undefined;
     const silentMs = nowMono - this.lastArrival;
     if (silentMs >= deadAfterMs) {
@@ -204,8 +204,8 @@ export class ClientTracker {
       return { kind: "stopped", silentMs, lastSeq: this.highest };
     }
     if (this.status === "suspect" || this.arrivals.count === 0 || silentMs <= this.arrivals.mean) return undefined;
+    if (silentMs <= this.arrivals.mean + zThreshold * effectiveStdDev(this.arrivals, options)) return undefined;
     const p = phi(this.arrivals, silentMs, options);
-    if (p <= phiThreshold) return undefined;
     this.status = "suspect";
     return { kind: "suspect", phi: p, silentMs };
   }
