@@ -10,6 +10,7 @@
  * and runs the phi detector sweep.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,6 +62,28 @@ async function measureWirekit(bin: string): Promise<{ rate: number; offered: num
   await monitor.close();
   closeSync(devnull);
   if (tracked !== CLIENTS) console.log(`  (wirekit tracked ${tracked} clients)`);
+  return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1) };
+}
+
+/** The ceiling of Node's dgram on this machine: a bare echo server with no heartbeat logic at all. */
+async function measureNodeEcho(bin: string): Promise<{ rate: number; offered: number }> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  socket.setRecvBufferSize(8 << 20);
+  let count = 0;
+  socket.on("message", (msg, rinfo) => {
+    count++;
+    socket.send(msg, rinfo.port, rinfo.address);
+  });
+  const flood = startFlood(bin, socket.address().port);
+  await sleep(WARMUP_S * 1000);
+  const c1 = count;
+  const t1 = performance.now();
+  await sleep(WINDOW_S * 1000);
+  const c2 = count;
+  const t2 = performance.now();
+  const sent = await flood.sent;
+  socket.close();
   return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1) };
 }
 
@@ -118,11 +141,13 @@ export async function run(): Promise<void> {
     execFileSync("gcc", ["-O2", "-o", bin, join(dir, "flood.c")]);
     const py = await measurePython(bin);
     const wk = await measureWirekit(bin);
+    const echo = await measureNodeEcho(bin);
     const mem = memoryPerClient();
     const pyMem = pythonMemoryPerClient();
     const k = (x: number): string => `${Math.round(x).toLocaleString("en-US")}/s`;
-    console.log(`clients: ${CLIENTS.toLocaleString("en-US")}, window ${WINDOW_S} s after ${WARMUP_S} s warm-up, flooder offering ~${k(Math.min(py.offered, wk.offered))}`);
+    console.log(`clients: ${CLIENTS.toLocaleString("en-US")}, window ${WINDOW_S} s after ${WARMUP_S} s warm-up, flooder offering ~${k(Math.min(py.offered, wk.offered, echo.offered))}`);
     console.log(`heartbeats processed   wirekit monitor ${k(wk.rate).padStart(12)}   python3 lab server ${k(py.rate).padStart(12)}   ratio ${(wk.rate / py.rate).toFixed(2)}x`);
+    console.log(`(reference: a bare Node dgram echo server, no heartbeat logic, ${k(echo.rate)} — the ceiling of Node's UDP path here; wirekit reaches ${((wk.rate / echo.rate) * 100).toFixed(0)}% of it)`);
     console.log(`memory per client      wirekit monitor ${`${Math.round(mem)} B`.padStart(12)}   python3 lab server ${`${Math.round(pyMem)} B`.padStart(12)}   (target < 1024 B; python keeps only the last seq)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
