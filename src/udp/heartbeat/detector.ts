@@ -26,11 +26,13 @@ export interface PhiOptions {
   window?: number;
   /**
    * Lower bound of the standard deviation as a fraction of the mean: a perfectly regular
-   * sender on loopback has σ ≈ 0, which would make φ explode one microsecond late.
-   * @default 0.1
+   * sender on loopback has σ ≈ 0, which would make φ explode one millisecond late. (Akka uses
+   * a fixed 100 ms floor for the same reason.) With 0.25, a 1 s sender turns suspect at φ 8
+   * after ~2.4 s of silence.
+   * @default 0.25
    */
   minStdDevRatio?: number;
-  /** Absolute lower bound of the standard deviation, ms. @default 1 */
+  /** Absolute lower bound of the standard deviation, ms (timer and scheduling jitter). @default 50 */
   minStdDevMs?: number;
 }
 
@@ -61,7 +63,7 @@ export function recordInterval(s: ArrivalStats, intervalMs: number, window = 32)
 
 /** Standard deviation actually used for φ, after the floors. */
 export function effectiveStdDev(s: ArrivalStats, options: PhiOptions = {}): number {
-  const floor = Math.max(options.minStdDevMs ?? 1, (options.minStdDevRatio ?? 0.1) * s.mean);
+  const floor = Math.max(options.minStdDevMs ?? 50, (options.minStdDevRatio ?? 0.25) * s.mean);
   return Math.max(Math.sqrt(s.variance), floor);
 }
 
@@ -95,7 +97,7 @@ export function negLog10NormalTail(z: number): number {
  * @example
  * const s = newArrivalStats();
  * for (const x of [1000, 1000, 1000, 1200]) recordInterval(s, x);
- * phi(s, 1260) // σ = max(√7500, 0.1·1050) = 105 → z = 2 → −log10(0.0227501) = 1.643
+ * phi(s, 1575) // σ = max(√7500, 0.25·1050) = 262.5 → z = 2 → −log10(0.0227501) = 1.643
  */
 export function phi(s: ArrivalStats, elapsedMs: number, options: PhiOptions = {}): number {
   if (s.count === 0) return 0;

@@ -250,7 +250,6 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
     t.heartbeats++;
     t.lost += c.lost - lostBefore;
-    if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
     switch (o.kind) {
       case "first":
         this.#event(hb.run === undefined ? { kind: "client-joined", client: id, address: from, seq: o.seq } : { kind: "client-joined", client: id, address: from, seq: o.seq, run: hb.run });
@@ -277,6 +276,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
         break;
       }
     }
+    if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
     if (o.kind !== "duplicate" && this.listenerCount("heartbeat") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
     return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
   }

@@ -41,11 +41,15 @@ test("beyond the window the estimate forgets old intervals exponentially", () =>
 test("phi is -log10 of the normal tail at (elapsed - mean) / sigma, hand-computed", () => {
   const s = newArrivalStats();
   for (const x of [1000, 1000, 1000, 1200]) recordInterval(s, x);
-  // sigma = max(sqrt(7500) = 86.6, 0.1 * 1050 = 105) = 105
-  close(effectiveStdDev(s), 105, 1e-9, "sigma with the 10% floor");
+  // Default floors: sigma = max(sqrt(7500) = 86.6, 0.25 * 1050 = 262.5, 50) = 262.5
+  close(effectiveStdDev(s), 262.5, 1e-9, "sigma with the default 25% floor");
   close(phi(s, 1050), 0.30103, 1e-5, "at the mean");
-  close(phi(s, 1260), 1.643016, 1e-5, "two sigma late"); // Q(2) = 0.0227501
-  close(phi(s, 1365), 2.869699, 1e-5, "three sigma late"); // Q(3) = 0.0013499
+  close(phi(s, 1050 + 2 * 262.5), 1.643016, 1e-5, "two sigma late, default floor"); // Q(2) = 0.0227501
+  // A 10% floor: sigma = max(86.6, 105, 1) = 105
+  const tenPercent = { minStdDevRatio: 0.1, minStdDevMs: 1 };
+  close(effectiveStdDev(s, tenPercent), 105, 1e-9, "sigma with a 10% floor");
+  close(phi(s, 1260, tenPercent), 1.643016, 1e-5, "two sigma late"); // Q(2) = 0.0227501
+  close(phi(s, 1365, tenPercent), 2.869699, 1e-5, "three sigma late"); // Q(3) = 0.0013499
   // Without the floor, sigma = sqrt(7500) = 86.6025
   const noFloor = { minStdDevRatio: 0, minStdDevMs: 0 };
   close(phi(s, 1050 + Math.sqrt(7500), noFloor), 0.799546, 1e-5, "one sigma, no floor");
@@ -69,6 +73,6 @@ test("suspectAfterMs is where phi crosses the threshold", () => {
   const t = suspectAfterMs(s, 8);
   close(phi(s, t), 8, 1e-6, "phi at the crossing");
   // phi = 8 ⇔ Q(z) = 1e-8 ⇔ z ≈ 5.612
-  close((t - 1050) / 105, 5.612, 0.001, "z at phi 8");
+  close((t - 1050) / 262.5, 5.612, 0.001, "z at phi 8");
   assert.equal(suspectAfterMs(newArrivalStats(), 8), Infinity);
 });

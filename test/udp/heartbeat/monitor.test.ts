@@ -57,12 +57,12 @@ test("a client's story: joined, lost range, reordered, duplicate, suspect, stopp
     "duplicate seq 5 from web-1",
   ]);
   assert.equal(monitor.client("web-1")?.lost, 2);
-  // Silence: suspect (phi > 8 at ~1.56 s for a 1 s rhythm), then stopped at 3 s.
-  clock.advance(1500);
+  // Silence: suspect (phi > 8 at ~2.40 s for a 1 s rhythm), then stopped at 3 s.
+  clock.advance(2300);
   assert.deepEqual(kinds().slice(4), []);
-  clock.advance(200);
+  clock.advance(300);
   assert.deepEqual(kinds().slice(4), ["suspect"]);
-  clock.advance(1200); // 2.9 s
+  clock.advance(300); // 2.9 s
   assert.deepEqual(kinds().slice(4), ["suspect"]);
   clock.advance(250); // 3.15 s: the sweep runs every 150 ms
   assert.deepEqual(kinds().slice(4), ["suspect", "stopped"]);
@@ -169,4 +169,15 @@ test("the heartbeat event carries client, seq and delay for the dashboard", () =
   const hbs = events.filter((e) => e.kind === "heartbeat");
   assert.equal(hbs.length, 1, "duplicates are not heartbeats");
   assert.deepEqual(hbs[0], { kind: "heartbeat", client: "a", address: "127.0.0.1:40000", seq: 1, delayMs: 3 });
+});
+
+test("a client that died and comes back restarted is reported restarted, then resumed", () => {
+  const { clock, send, kinds } = setup();
+  for (const s of [1, 2, 3]) {
+    send("db", s, { run: "old" });
+    clock.advance(1000);
+  }
+  clock.advance(5000);
+  send("db", 1, { run: "new" });
+  assert.deepEqual(kinds(), ["client-joined", "suspect", "stopped", "restarted", "resumed"]);
 });

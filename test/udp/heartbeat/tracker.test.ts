@@ -136,10 +136,10 @@ test("dead after the silence limit, and resumed with the silence measured", () =
   // With phi 8 (mean 1000 ms, sigma 100 ms) the client turns suspect long before.
   const c2 = tracker();
   feed(c2, [1, 2, 3]);
-  const s = c2.check(3700, 3000, 8); // 1700 ms silent: z = 7 → phi ≈ 11.9
+  const s = c2.check(4600, 3000, 8); // 2600 ms silent: z = 6.4 → phi ≈ 10.1
   assert.equal(s?.kind, "suspect");
   assert.equal(c2.status, "suspect");
-  assert.equal(c2.check(3800, 3000, 8), undefined, "suspect is reported once");
+  assert.equal(c2.check(4700, 3000, 8), undefined, "suspect is reported once");
   const d = c2.check(5000, 3000, 8);
   assert.deepEqual(d, { kind: "stopped", silentMs: 3000, lastSeq: 3 });
   assert.equal(c2.check(9000, 3000, 8), undefined, "stopped is reported once");
@@ -152,20 +152,20 @@ test("dead after the silence limit, and resumed with the silence measured", () =
 test("a client suspect for a while and then heard again resumes from suspect", () => {
   const c = tracker();
   feed(c, [1, 2, 3]);
-  assert.equal(c.check(3700, 3000, 8)?.kind, "suspect");
-  const r = c.receive(hb(4), 4000, 0.1);
-  assert.deepEqual(r.resumed, { from: "suspect", silentMs: 2000 });
+  assert.equal(c.check(4600, 3000, 8)?.kind, "suspect");
+  const r = c.receive(hb(4), 4800, 0.1);
+  assert.deepEqual(r.resumed, { from: "suspect", silentMs: 2800 });
 });
 
 test("the suspect moment follows the client's own rhythm (hand-computed)", () => {
-  // intervals 1000 ms: mean 1000, sigma floor 100 → phi 8 at z = 5.612 → 1561 ms of silence
+  // intervals 1000 ms: mean 1000, sigma floor 0.25 · 1000 = 250 → phi 8 at z = 5.612 → 2403 ms
   const c = tracker();
   feed(c, [1, 2, 3, 4]); // last at 3000
-  assert.equal(c.check(3000 + 1550, 10_000, 8), undefined);
-  assert.equal(c.check(3000 + 1570, 10_000, 8)?.kind, "suspect");
-  // a fast client (100 ms) is suspect much sooner
+  assert.equal(c.check(3000 + 2395, 10_000, 8), undefined);
+  assert.equal(c.check(3000 + 2410, 10_000, 8)?.kind, "suspect");
+  // a fast client (100 ms): sigma floor 50 ms → 100 + 5.612 · 50 = 381 ms
   const f = tracker();
   for (let i = 0; i < 4; i++) f.receive(hb(i + 1), i * 100, 0.1);
-  assert.equal(f.check(300 + 150, 10_000, 8)?.kind, undefined);
-  assert.equal(f.check(300 + 160, 10_000, 8)?.kind, "suspect");
+  assert.equal(f.check(300 + 375, 10_000, 8)?.kind, undefined);
+  assert.equal(f.check(300 + 385, 10_000, 8)?.kind, "suspect");
 });
