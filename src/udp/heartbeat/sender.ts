@@ -2,7 +2,7 @@
  * The heartbeat sender (the lab's client): sends `<seq> <timestamp> id=<id> run=<run>` on an
  * absolute schedule (heartbeat k leaves at start + k·interval, so there is no drift over
  * hours), listens for the monitor's `<seq> <time_diff>` replies asynchronously, matches them by
- * seq (core's ProbeTracker: late, duplicate, unknown), and declares the monitor down after
+ * seq (a bounded ReplyTracker: late, duplicate, unknown), and declares the monitor down after
  * `misses` consecutive heartbeats without a reply.
  */
 import type { Socket } from "node:dgram";
@@ -14,8 +14,8 @@ import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import type { PingTotals, RttSummary } from "../../core/stats.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
-import { ProbeTracker } from "../ping/tracker.js";
 import { preciseWallAnchor } from "./wall-time.js";
+import { ReplyTracker } from "./replies.js";
 import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue } from "./protocol.js";
 
 export interface HeartbeatSenderOptions {
@@ -100,7 +100,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
   readonly #misses: number;
   readonly id: string;
   readonly runId: string;
-  readonly #tracker = new ProbeTracker();
+  readonly #tracker = new ReplyTracker();
   readonly #timers = new Set<TimerHandle>();
 
   constructor(options: HeartbeatSenderOptions) {
@@ -179,7 +179,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
         });
       };
       const maybeFinish = (): void => {
-        if (!sending && this.#tracker.pending().length === 0) finish();
+        if (!sending && this.#tracker.pendingCount === 0) finish();
       };
       const answered = (seq: number): void => {
         consecutive = 0;
