@@ -208,13 +208,13 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
         const o = this.#tracker.receive(d.value.seq, at);
         switch (o.kind) {
           case "reply":
-            this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs });
             answered(o.seq);
+            this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs });
             maybeFinish();
             break;
           case "late":
-            this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs });
             answered(o.seq);
+            this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs });
             break;
           case "duplicate":
             this.#emitEvent({ kind: "duplicate", seq: o.seq, rttMs: o.rttMs });

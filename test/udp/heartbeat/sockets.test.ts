@@ -147,3 +147,26 @@ test("1000 concurrent clients are tracked correctly", async () => {
   }
   assert.equal(m.totals().lost, 500);
 });
+
+test("--keep-going: the sender reports the monitor down, goes on, and reports when it answers again", { timeout: 60_000 }, async () => {
+  const fake = await udpClient(); // a monitor that is "down" for the first 5 heartbeats
+  let seen = 0;
+  fake.on("message", (msg, rinfo) => {
+    seen++;
+    const seq = msg.toString("latin1").split(" ")[0] ?? "0";
+    if (seen > 5) fake.send(`${seq} 0.000100`, rinfo.port, rinfo.address);
+  });
+  const ac = new AbortController();
+  const kinds: string[] = [];
+  const sender = new HeartbeatSender({ host: "127.0.0.1", port: fake.address().port, intervalMs: 40, misses: 3, keepGoing: true, id: "stubborn", signal: ac.signal });
+  sender.on("event", (e) => {
+    if (e.kind === "down" || e.kind === "up" || e.kind === "reply") kinds.push(e.kind);
+    if (e.kind === "reply" && e.seq >= 9) ac.abort();
+  });
+  const r = await sender.run();
+  assert.equal(kinds[0], "down");
+  assert.equal(kinds[1], "up");
+  assert.ok(kinds.slice(2).every((k) => k === "reply"));
+  assert.equal(r.down, false);
+  assert.equal(r.downEvents, 1);
+});
