@@ -12,19 +12,21 @@ import type { Socket } from "node:dgram";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { formatHostPort } from "../../core/address.js";
-import { usageError } from "../../core/errors.js";
 import { channel, type Channel } from "node:diagnostics_channel";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
-import { zForPhi, type PhiOptions } from "./detector.js";
+import { zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
 import { ClientTracker, flatCopy } from "./tracker.js";
+import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
-// core's publish() looks the channel up on every call, and diagnostics_channel holds unused
-// channels weakly, so under load each lookup built a new channel and a weak handle (measured:
-// GC-bound at a few thousand heartbeats/s). Hold the monitor's channels for good instead.
+export type { HeartbeatMonitorOptions, HeartbeatMonitorTotals } from "./monitor-options.js";
+
+// core's publish() looks the channel up on every call, and diagnostics_channel holds channels
+// without subscribers only weakly, so on the hot path a lookup can build a new channel object and
+// weak reference each time. Hold the monitor's channels for good instead.
 const channels = new Map<string, Channel>();
 function diagnosticsChannel(kind: string): Channel {
   let ch = channels.get(kind);
@@ -33,85 +35,6 @@ function diagnosticsChannel(kind: string): Channel {
     channels.set(kind, ch);
   }
   return ch;
-}
-
-export interface HeartbeatMonitorOptions {
-  /** Address to bind. @default "0.0.0.0" */
-  host?: string;
-  /** Port to bind; 0 picks one. @default 12001 */
-  port?: number;
-  /** A client silent this long (ms) is declared stopped. @default 3000 */
-  deadAfterMs?: number;
-  /** A client is suspect when phi exceeds this before `deadAfterMs`. @default 8 */
-  phiThreshold?: number;
-  /** Tuning of the phi estimate. @default {} */
-  phiOptions?: PhiOptions;
-  /** Clients silent this long (ms) are forgotten. @default 3_600_000 */
-  forgetAfterMs?: number;
-  /** Most clients tracked at once; the longest-silent one goes first. @default 100000 */
-  maxClients?: number;
-  /** Fraction of incoming heartbeats to drop (loss demonstration). @default 0 */
-  loss?: number;
-  /** Seed for the drops. @default random */
-  seed?: number;
-  /** Inject a PRNG instead of a seed (tests). */
-  random?: Random;
-  /** Period of the status sweep, ms. @default deadAfterMs / 20, within 20…250 */
-  sweepIntervalMs?: number;
-  /** Answer each heartbeat with `<seq> <time_diff>`. @default true */
-  reply?: boolean;
-  /** @default systemClock */
-  clock?: Clock;
-}
-
-/** Counters since the monitor started. */
-export interface HeartbeatMonitorTotals {
-  /** Heartbeats accepted (duplicates included). */
-  heartbeats: number;
-  /** Clients tracked now. */
-  clients: number;
-  /** Heartbeats lost (gaps not filled in later), over all clients ever seen. */
-  lost: number;
-  reordered: number;
-  duplicates: number;
-  restarts: number;
-  malformed: number;
-  /** Heartbeats dropped on purpose (`loss`). */
-  dropped: number;
-  forgotten: number;
-  evicted: number;
-}
-
-interface Resolved {
-  deadAfterMs: number;
-  phiThreshold: number;
-  phiOptions: PhiOptions;
-  forgetAfterMs: number;
-  maxClients: number;
-  loss: number;
-  sweepIntervalMs: number;
-  reply: boolean;
-}
-
-function resolveOptions(o: HeartbeatMonitorOptions): Resolved {
-  const deadAfterMs = o.deadAfterMs ?? 3000;
-  const r: Resolved = {
-    deadAfterMs,
-    phiThreshold: o.phiThreshold ?? 8,
-    phiOptions: o.phiOptions ?? {},
-    forgetAfterMs: o.forgetAfterMs ?? 3_600_000,
-    maxClients: o.maxClients ?? 100_000,
-    loss: o.loss ?? 0,
-    sweepIntervalMs: o.sweepIntervalMs ?? Math.min(250, Math.max(20, deadAfterMs / 20)),
-    reply: o.reply ?? true,
-  };
-  if (!(r.deadAfterMs > 0)) throw usageError(`invalid dead-after ${r.deadAfterMs} ms (must be > 0)`);
-  if (!(r.phiThreshold > 0)) throw usageError(`invalid phi threshold ${r.phiThreshold} (must be > 0)`);
-  if (!(r.forgetAfterMs >= r.deadAfterMs)) throw usageError("forget-after must be at least dead-after");
-  if (!Number.isInteger(r.maxClients) || r.maxClients < 1) throw usageError(`invalid max-clients ${r.maxClients}`);
-  if (!(r.loss >= 0 && r.loss <= 1)) throw usageError(`invalid loss '${r.loss}' (must be between 0 and 1)`);
-  if (!(r.sweepIntervalMs > 0)) throw usageError(`invalid sweep interval ${r.sweepIntervalMs}`);
-  return r;
 }
 
 /**
@@ -127,7 +50,7 @@ function resolveOptions(o: HeartbeatMonitorOptions): Resolved {
  * await monitor.close();
  */
 export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
-  readonly options: Readonly<Resolved>;
+  readonly options: Readonly<ResolvedMonitorOptions>;
   readonly clock: Clock;
   readonly seed: number;
   address = "";
@@ -151,7 +74,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   constructor(options: HeartbeatMonitorOptions = {}) {
     super();
-    this.options = resolveOptions(options);
+    this.options = resolveMonitorOptions(options);
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? createRandom(options.seed);
     this.seed = this.#random.seed;

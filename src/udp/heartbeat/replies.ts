@@ -7,7 +7,15 @@
 import { RttStats, type PingTotals } from "../../core/stats.js";
 import type { ReplyOutcome } from "../ping/tracker.js";
 
-/** Bounded reply bookkeeping for an endless stream of heartbeats. */
+/**
+ * Bounded reply bookkeeping for an endless stream of heartbeats.
+ *
+ * @example
+ * const t = new ReplyTracker();
+ * t.sent(1, 0);
+ * t.receive(1, 0.3); // { kind: "reply", seq: 1, rttMs: 0.3 }
+ * t.receive(1, 0.5); // { kind: "duplicate", seq: 1, rttMs: 0.5 }
+ */
 export class ReplyTracker {
   readonly #pending = new Map<number, number>();
   readonly #expired = new Map<number, number>();

@@ -17,6 +17,9 @@ import type { Heartbeat } from "./protocol.js";
 /**
  * A copy of `s` that does not keep its source alive: strings cut out of a datagram's text are
  * slices that would pin the whole text for as long as the client is tracked.
+ *
+ * @example
+ * const id = flatCopy(line.split(" ")[2] ?? ""); // keeps only the id's own bytes
  */
 export function flatCopy(s: string): string {
   return Buffer.from(s, "latin1").toString("latin1");
