@@ -23,6 +23,15 @@ import { FLOOD_C, PY_SERVER } from "./flood.js";
 export const title = "UDP heartbeat monitor: heartbeats/s with 10 000 clients and bytes per client, vs a lab-style Python server";
 
 const CLIENTS = 10_000;
+
+interface Measured {
+  /** Heartbeats processed per second of wall time. */
+  rate: number;
+  /** Heartbeats per second the flooder offered. */
+  offered: number;
+  /** Server CPU time (user + system) per processed heartbeat, µs: less sensitive to a busy machine. */
+  cpuUs: number;
+}
 const WARMUP_S = 1.5;
 const WINDOW_S = 5;
 
@@ -38,7 +47,7 @@ function startFlood(bin: string, port: number): { child: ChildProcess; sent: Pro
   return { child, sent };
 }
 
-async function measureWirekit(bin: string): Promise<{ rate: number; offered: number }> {
+async function measureWirekit(bin: string): Promise<Measured> {
   const monitor = await createHeartbeatMonitor({ host: "127.0.0.1", port: 0, deadAfterMs: 3000 });
   // Report losses as the CLI would (formatted line), to /dev/null, batched like Python's buffered print.
   const devnull = openSync("/dev/null", "w");
@@ -54,19 +63,21 @@ async function measureWirekit(bin: string): Promise<{ rate: number; offered: num
   await sleep(WARMUP_S * 1000);
   const c1 = monitor.totals().heartbeats;
   const t1 = performance.now();
+  const cpu1 = process.cpuUsage();
   await sleep(WINDOW_S * 1000);
   const c2 = monitor.totals().heartbeats;
   const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu1);
   const sent = await flood.sent;
   const tracked = monitor.size;
   await monitor.close();
   closeSync(devnull);
   if (tracked !== CLIENTS) console.log(`  (wirekit tracked ${tracked} clients)`);
-  return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1) };
+  return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1), cpuUs: (cpu.user + cpu.system) / (c2 - c1) };
 }
 
 /** The ceiling of Node's dgram on this machine: a bare echo server with no heartbeat logic at all. */
-async function measureNodeEcho(bin: string): Promise<{ rate: number; offered: number }> {
+async function measureNodeEcho(bin: string): Promise<Measured> {
   const socket = createSocket("udp4");
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
   socket.setRecvBufferSize(8 << 20);
@@ -79,15 +90,17 @@ async function measureNodeEcho(bin: string): Promise<{ rate: number; offered: nu
   await sleep(WARMUP_S * 1000);
   const c1 = count;
   const t1 = performance.now();
+  const cpu1 = process.cpuUsage();
   await sleep(WINDOW_S * 1000);
   const c2 = count;
   const t2 = performance.now();
+  const cpu = process.cpuUsage(cpu1);
   const sent = await flood.sent;
   socket.close();
-  return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1) };
+  return { rate: ((c2 - c1) * 1000) / (t2 - t1), offered: sent / (WARMUP_S + WINDOW_S + 1), cpuUs: (cpu.user + cpu.system) / (c2 - c1) };
 }
 
-async function measurePython(bin: string): Promise<{ rate: number; offered: number }> {
+async function measurePython(bin: string): Promise<Measured> {
   const py = spawn("python3", ["-c", PY_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const waitLine = async (re: RegExp): Promise<RegExpExecArray> => {
@@ -105,13 +118,14 @@ async function measurePython(bin: string): Promise<{ rate: number; offered: numb
   const flood = startFlood(bin, port);
   await sleep(WARMUP_S * 1000);
   py.kill("SIGUSR1");
-  const a = await waitLine(/count (\d+) ([\d.]+)\n/);
+  const a = await waitLine(/count (\d+) ([\d.]+) ([\d.]+)\n/);
   await sleep(WINDOW_S * 1000);
   py.kill("SIGUSR1");
-  const b = await waitLine(/count (\d+) ([\d.]+)\n/);
+  const b = await waitLine(/count (\d+) ([\d.]+) ([\d.]+)\n/);
   const sent = await flood.sent;
   py.kill("SIGKILL");
-  return { rate: (Number(b[1]) - Number(a[1])) / (Number(b[2]) - Number(a[2])), offered: sent / (WARMUP_S + WINDOW_S + 1) };
+  const n = Number(b[1]) - Number(a[1]);
+  return { rate: n / (Number(b[2]) - Number(a[2])), offered: sent / (WARMUP_S + WINDOW_S + 1), cpuUs: ((Number(b[3]) - Number(a[3])) * 1e6) / n };
 }
 
 function memoryPerClient(): number {
@@ -147,7 +161,9 @@ export async function run(): Promise<void> {
     const k = (x: number): string => `${Math.round(x).toLocaleString("en-US")}/s`;
     console.log(`clients: ${CLIENTS.toLocaleString("en-US")}, window ${WINDOW_S} s after ${WARMUP_S} s warm-up, flooder offering ~${k(Math.min(py.offered, wk.offered, echo.offered))}`);
     console.log(`heartbeats processed   wirekit monitor ${k(wk.rate).padStart(12)}   python3 lab server ${k(py.rate).padStart(12)}   ratio ${(wk.rate / py.rate).toFixed(2)}x`);
-    console.log(`(reference: a bare Node dgram echo server, no heartbeat logic, ${k(echo.rate)} — the ceiling of Node's UDP path here; wirekit reaches ${((wk.rate / echo.rate) * 100).toFixed(0)}% of it)`);
+    const us = (x: number): string => `${x.toFixed(1)} µs`;
+    console.log(`CPU per heartbeat      wirekit monitor ${us(wk.cpuUs).padStart(12)}   python3 lab server ${us(py.cpuUs).padStart(12)}   ratio ${(py.cpuUs / wk.cpuUs).toFixed(2)}x (higher is better for wirekit)`);
+    console.log(`(reference: a bare Node dgram echo server, no heartbeat logic, ${k(echo.rate)}, ${us(echo.cpuUs)} CPU each — the ceiling of Node's UDP path here; wirekit reaches ${((wk.rate / echo.rate) * 100).toFixed(0)}% of it)`);
     console.log(`memory per client      wirekit monitor ${`${Math.round(mem)} B`.padStart(12)}   python3 lab server ${`${Math.round(pyMem)} B`.padStart(12)}   (target < 1024 B; python keeps only the last seq)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

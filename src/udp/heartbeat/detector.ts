@@ -36,6 +36,11 @@ export interface PhiOptions {
   minStdDevMs?: number;
 }
 
+/** Default `minStdDevMs`. */
+export const DEFAULT_MIN_STD_DEV_MS = 50;
+/** Default `minStdDevRatio`. */
+export const DEFAULT_MIN_STD_DEV_RATIO = 0.25;
+
 /** A fresh, empty estimate. */
 export function newArrivalStats(): ArrivalStats {
   return { count: 0, mean: 0, variance: 0 };
@@ -63,7 +68,7 @@ export function recordInterval(s: ArrivalStats, intervalMs: number, window = 32)
 
 /** Standard deviation actually used for φ, after the floors. */
 export function effectiveStdDev(s: ArrivalStats, options: PhiOptions = {}): number {
-  const floor = Math.max(options.minStdDevMs ?? 50, (options.minStdDevRatio ?? 0.25) * s.mean);
+  const floor = Math.max(options.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS, (options.minStdDevRatio ?? DEFAULT_MIN_STD_DEV_RATIO) * s.mean);
   return Math.max(Math.sqrt(s.variance), floor);
 }
 

@@ -16,7 +16,7 @@ import { channel, type Channel } from "node:diagnostics_channel";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
-import { zForPhi } from "./detector.js";
+import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
 import { ClientTracker, flatCopy } from "./tracker.js";
@@ -163,14 +163,17 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
       c = new ClientTracker(id, from, mono, wall);
       this.#clients.set(c.id, c);
-    } else {
-      // Keep the Map in least-recently-heard order: O(1) eviction of the longest silent.
-      this.#clients.delete(id);
-      this.#clients.set(c.id, c);
-      if (c.address !== from) c.address = flatCopy(from);
+    } else if (c.address !== from) {
+      c.address = flatCopy(from);
     }
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
+    if (o.kind !== "first" && o.kind !== "late" && o.kind !== "duplicate") {
+      // Keep the Map ordered by last arrival (what the client's silence is measured from): the
+      // longest silent is evicted in O(1), and the sweep stops at the first recent client.
+      this.#clients.delete(c.id);
+      this.#clients.set(c.id, c);
+    }
     t.heartbeats++;
     t.lost += c.lost - lostBefore;
     switch (o.kind) {
@@ -231,8 +234,12 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const mono = this.clock.monotonic();
     const { deadAfterMs, phiThreshold, phiOptions, forgetAfterMs } = this.options;
     const z = this.#zThreshold;
+    // Nothing can happen to a client heard more recently than this: not forgotten, not dead, and
+    // not suspect, since that needs a silence beyond mean + z·σ ≥ z·(the σ floor).
+    const quiet = Math.min(deadAfterMs, forgetAfterMs, z > 0 ? z * (phiOptions.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS) : 0);
     for (const c of this.#clients.values()) {
       const silentMs = mono - c.lastArrival;
+      if (silentMs < quiet) break; // the Map is ordered by last arrival: the rest are more recent
       if (silentMs >= forgetAfterMs) {
         this.#clients.delete(c.id);
         this.#totals.forgotten++;

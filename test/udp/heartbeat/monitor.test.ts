@@ -181,3 +181,15 @@ test("a client that died and comes back restarted is reported restarted, then re
   send("db", 1, { run: "new" });
   assert.deepEqual(kinds(), ["client-joined", "suspect", "stopped", "restarted", "resumed"]);
 });
+
+test("a duplicate or late heartbeat is no sign of life: the sender is still found stopped on time", () => {
+  const { clock, send, events } = setup({ phiThreshold: 300 });
+  send("a", 1, { ageMs: 5 });
+  clock.advance(2900);
+  send("b", 1); // b is recent when the sweep looks
+  clock.advance(50);
+  send("a", 1, { ageMs: 2955 }); // the same datagram again
+  clock.advance(200); // 3150 ms since a's heartbeat
+  const stopped = events.filter((e) => e.kind === "stopped").map((e) => e.client);
+  assert.deepEqual(stopped, ["a"]);
+});
