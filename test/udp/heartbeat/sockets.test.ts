@@ -80,7 +80,7 @@ test("a sender killed mid-run is reported stopped about dead-after after its las
   // Measured by the monitor from the last heartbeat: never before dead-after; the bound after it
   // is one interval plus the sweep period, with slack for a loaded test machine.
   assert.ok(stopped.silentMs >= 1000, `stopped after ${stopped.silentMs} ms`);
-  assert.ok(stopped.silentMs < 1000 + 100 + 50 + 2000, `stopped after ${stopped.silentMs} ms`);
+  assert.ok(stopped.silentMs < 1000 + 100 + 50 + 5000, `stopped after ${stopped.silentMs} ms`);
 });
 
 test("monitor down: the sender declares it down after 3 misses and exits 1", async () => {
