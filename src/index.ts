@@ -7,6 +7,7 @@ export * from "./udp/ping/index.js";
 export * from "./icmp/index.js";
 export * from "./udp/echo/index.js";
 export * from "./http/index.js";
+export * from "./udp/heartbeat/index.js";
 export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
 export type { LabService, RunningService } from "./lab/service.js";
 export * from "./lab/index.js";

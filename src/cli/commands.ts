@@ -17,5 +17,6 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   "udp-echo": { summary: "UDP client/server: request ids, retransmission with backoff, big datagrams (serve, send-big)", load: () => import("./udp-echo.js") },
   http: { summary: "web server lab: static file server (serve) and HTTP client (get)", load: () => import("./http.js") },
   proxy: { summary: "caching web proxy (RFC 9111 cache on disk, CONNECT tunnels)", load: () => import("./proxy.js") },
+  heartbeat: { summary: "UDP heartbeat: sender, and monitor of many clients (serve)", load: () => import("./heartbeat.js") },
   "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
 };

@@ -1,0 +1,93 @@
+/**
+ * The heartbeat monitor's options (with their defaults and validation) and its counters.
+ */
+import { usageError } from "../../core/errors.js";
+import type { Random } from "../../core/random.js";
+import type { Clock } from "../../core/clock.js";
+import type { PhiOptions } from "./detector.js";
+
+export interface HeartbeatMonitorOptions {
+  /** Address to bind. @default "0.0.0.0" */
+  host?: string;
+  /** Port to bind; 0 picks one. @default 12001 */
+  port?: number;
+  /** A client silent this long (ms) is declared stopped. @default 3000 */
+  deadAfterMs?: number;
+  /** A client is suspect when phi exceeds this before `deadAfterMs`. @default 8 */
+  phiThreshold?: number;
+  /** Tuning of the phi estimate. @default {} */
+  phiOptions?: PhiOptions;
+  /** Clients silent this long (ms) are forgotten. @default 3_600_000 */
+  forgetAfterMs?: number;
+  /** Most clients tracked at once; the longest-silent one goes first. @default 100000 */
+  maxClients?: number;
+  /** Fraction of incoming heartbeats to drop (loss demonstration). @default 0 */
+  loss?: number;
+  /** Seed for the drops. @default random */
+  seed?: number;
+  /** Inject a PRNG instead of a seed (tests). */
+  random?: Random;
+  /** Period of the status sweep, ms. @default deadAfterMs / 20, within 20…250 */
+  sweepIntervalMs?: number;
+  /** Answer each heartbeat with `<seq> <time_diff>`. @default true */
+  reply?: boolean;
+  /** @default systemClock */
+  clock?: Clock;
+}
+
+/** Counters since the monitor started. */
+export interface HeartbeatMonitorTotals {
+  /** Heartbeats accepted (duplicates included). */
+  heartbeats: number;
+  /** Clients tracked now. */
+  clients: number;
+  /** Heartbeats lost (gaps not filled in later), over all clients ever seen. */
+  lost: number;
+  reordered: number;
+  duplicates: number;
+  restarts: number;
+  malformed: number;
+  /** Heartbeats dropped on purpose (`loss`). */
+  dropped: number;
+  forgotten: number;
+  evicted: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedMonitorOptions {
+  deadAfterMs: number;
+  phiThreshold: number;
+  phiOptions: PhiOptions;
+  forgetAfterMs: number;
+  maxClients: number;
+  loss: number;
+  sweepIntervalMs: number;
+  reply: boolean;
+}
+
+/**
+ * Apply the defaults and reject impossible values (usage errors).
+ *
+ * @example
+ * resolveMonitorOptions({ deadAfterMs: 2000 }).sweepIntervalMs // 100
+ */
+export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonitorOptions {
+  const deadAfterMs = o.deadAfterMs ?? 3000;
+  const r: ResolvedMonitorOptions = {
+    deadAfterMs,
+    phiThreshold: o.phiThreshold ?? 8,
+    phiOptions: o.phiOptions ?? {},
+    forgetAfterMs: o.forgetAfterMs ?? 3_600_000,
+    maxClients: o.maxClients ?? 100_000,
+    loss: o.loss ?? 0,
+    sweepIntervalMs: o.sweepIntervalMs ?? Math.min(250, Math.max(20, deadAfterMs / 20)),
+    reply: o.reply ?? true,
+  };
+  if (!(r.deadAfterMs > 0)) throw usageError(`invalid dead-after ${r.deadAfterMs} ms (must be > 0)`);
+  if (!(r.phiThreshold > 0)) throw usageError(`invalid phi threshold ${r.phiThreshold} (must be > 0)`);
+  if (!(r.forgetAfterMs >= r.deadAfterMs)) throw usageError("forget-after must be at least dead-after");
+  if (!Number.isInteger(r.maxClients) || r.maxClients < 1) throw usageError(`invalid max-clients ${r.maxClients}`);
+  if (!(r.loss >= 0 && r.loss <= 1)) throw usageError(`invalid loss '${r.loss}' (must be between 0 and 1)`);
+  if (!(r.sweepIntervalMs > 0)) throw usageError(`invalid sweep interval ${r.sweepIntervalMs}`);
+  return r;
+}

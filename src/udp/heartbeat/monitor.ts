@@ -1,0 +1,331 @@
+/**
+ * The heartbeat monitor: receives `<seq> <timestamp>` heartbeats over UDP from many clients,
+ * answers `<seq> <time_diff>` (the lab's server), and reports lost, reordered and duplicate
+ * heartbeats, restarts, suspect (phi accrual) and stopped clients.
+ *
+ * Scale: one `ClientTracker` per client in a Map kept in least-recently-heard order (a
+ * heartbeat moves its client to the end), so the oldest silent client is evicted in O(1) when
+ * `maxClients` is reached. Timeouts use ONE periodic sweep on the injected Clock, not a timer
+ * per client. Malformed datagrams are counted and reported at most once a second.
+ */
+import type { Socket } from "node:dgram";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { preciseWallAnchor } from "./wall-time.js";
+import { formatHostPort } from "../../core/address.js";
+import { channel, type Channel } from "node:diagnostics_channel";
+import { TypedEmitter } from "../../core/events.js";
+import { createRandom, type Random } from "../../core/random.js";
+import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
+import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
+import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
+import { ClientTracker, flatCopy } from "./tracker.js";
+import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
+
+export type { HeartbeatMonitorOptions, HeartbeatMonitorTotals } from "./monitor-options.js";
+
+// core's publish() looks the channel up on every call, and diagnostics_channel holds channels
+// without subscribers only weakly, so on the hot path a lookup can build a new channel object and
+// weak reference each time. Hold the monitor's channels for good instead.
+const channels = new Map<string, Channel>();
+function diagnosticsChannel(kind: string): Channel {
+  let ch = channels.get(kind);
+  if (ch === undefined) {
+    ch = channel(`wirekit:heartbeat:${kind}`);
+    channels.set(kind, ch);
+  }
+  return ch;
+}
+
+/**
+ * A heartbeat monitor. Without a socket (`new HeartbeatMonitor(options)`), feed datagrams with
+ * `ingest()`; `createHeartbeatMonitor()` binds one and does that for you.
+ *
+ * @example
+ * const monitor = await createHeartbeatMonitor({ host: "127.0.0.1", port: 0, deadAfterMs: 3000 });
+ * monitor.on("lost", (e) => console.log(`lost seq ${e.from}-${e.to} from ${e.client}`));
+ * monitor.on("stopped", (e) => console.log(`${e.client} stopped`));
+ * // ... later
+ * console.log(monitor.clients());
+ * await monitor.close();
+ */
+export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
+  readonly options: Readonly<ResolvedMonitorOptions>;
+  readonly clock: Clock;
+  readonly seed: number;
+  address = "";
+  port = 0;
+  readonly #random: Random;
+  readonly #clients = new Map<string, ClientTracker>();
+  readonly #totals: HeartbeatMonitorTotals = {
+    heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0,
+  };
+  #socket: Socket | undefined;
+  #sweepTimer: TimerHandle | undefined;
+  #closed = false;
+  // Precise wall clock: Date.now() has 1 ms resolution; anchor it once and add monotonic time.
+  #anchorWall: number;
+  #anchorMono: number;
+  #malformedPending = 0;
+  #malformedLast: { from: string; reason: string } = { from: "", reason: "" };
+  #malformedReportedAt = -Infinity;
+  readonly #zThreshold: number;
+  #fromCache = { address: "", port: -1, text: "" };
+
+  constructor(options: HeartbeatMonitorOptions = {}) {
+    super();
+    this.options = resolveMonitorOptions(options);
+    this.clock = options.clock ?? systemClock;
+    this.#random = options.random ?? createRandom(options.seed);
+    this.seed = this.#random.seed;
+    this.#anchorMono = this.clock.monotonic();
+    this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
+    this.#zThreshold = zForPhi(this.options.phiThreshold);
+  }
+
+  /** Start the periodic sweep (and own `socket`, when given). Called by createHeartbeatMonitor. */
+  start(socket?: Socket, address = "", port = 0): void {
+    this.#socket = socket;
+    this.address = address;
+    this.port = port;
+    if (socket) {
+      socket.on("message", (msg, rinfo) => this.#onDatagram(msg, rinfo.address, rinfo.port));
+      // An ICMP error surfacing on the socket must never stop the monitor.
+      socket.on("error", (err) => {
+        if (this.listenerCount("error") > 0) this.emit("error", err);
+      });
+    }
+    this.#scheduleSweep();
+  }
+
+  #scheduleSweep(): void {
+    if (this.#closed) return;
+    this.#sweepTimer = this.clock.setTimeout(() => {
+      this.sweep();
+      this.#scheduleSweep();
+    }, this.options.sweepIntervalMs);
+    this.#sweepTimer.unref();
+  }
+
+  /** Wall-clock ms with sub-millisecond resolution. */
+  wallNow(): number {
+    return this.#anchorWall + (this.clock.monotonic() - this.#anchorMono);
+  }
+
+  /** True when someone listens for `kind` (in-process or on diagnostics_channel). */
+  #wants(kind: HeartbeatEvent["kind"]): boolean {
+    return this.listenerCount(kind) > 0 || diagnosticsChannel(kind).hasSubscribers;
+  }
+
+  #event(e: HeartbeatEvent): void {
+    if (this.listenerCount(e.kind) > 0) (this.emit as (k: string, e: HeartbeatEvent) => boolean)(e.kind, e);
+    if (e.kind !== "heartbeat") {
+      const ch = diagnosticsChannel(e.kind);
+      if (ch.hasSubscribers) ch.publish(e);
+    }
+  }
+
+  #onDatagram(msg: Buffer, address: string, port: number): void {
+    const reply = this.ingest(msg, address, port);
+    if (reply !== undefined && this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
+  }
+
+  /**
+   * Process one datagram from `address`:`port`; returns the reply to send, if any. Never
+   * throws on what the network sends.
+   */
+  ingest(msg: Uint8Array, address: string, port: number): Buffer | undefined {
+    const t = this.#totals;
+    const d = decodeHeartbeat(msg);
+    if (!d.ok) {
+      t.malformed++;
+      this.#malformedPending++;
+      this.#malformedLast = { from: formatHostPort(normalizeAddress(address), port), reason: d.error.reason };
+      this.#flushMalformed(false);
+      return undefined;
+    }
+    if (this.options.loss > 0 && this.#random.next() < this.options.loss) {
+      t.dropped++;
+      return undefined;
+    }
+    const hb = d.value;
+    const mono = this.clock.monotonic();
+    const wall = this.#anchorWall + (mono - this.#anchorMono);
+    const delayMs = wall - hb.timestamp * 1000;
+    // Many ids often share one source (a relay, a test generator): skip re-formatting it.
+    if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
+      this.#fromCache = { address, port, text: formatHostPort(normalizeAddress(address), port) };
+    }
+    const from = this.#fromCache.text;
+    const id = hb.id ?? from;
+    let c = this.#clients.get(id);
+    if (c === undefined) {
+      if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
+      c = new ClientTracker(id, from, mono, wall);
+      this.#clients.set(c.id, c);
+    } else if (c.address !== from) {
+      c.address = flatCopy(from);
+    }
+    const lostBefore = c.lost;
+    const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
+    if (o.kind !== "first" && o.kind !== "late" && o.kind !== "duplicate") {
+      // Keep the Map ordered by last arrival (what the client's silence is measured from): the
+      // longest silent is evicted in O(1), and the sweep stops at the first recent client.
+      this.#clients.delete(c.id);
+      this.#clients.set(c.id, c);
+    }
+    t.heartbeats++;
+    t.lost += c.lost - lostBefore;
+    switch (o.kind) {
+      case "first":
+        this.#event(hb.run === undefined ? { kind: "client-joined", client: id, address: from, seq: o.seq } : { kind: "client-joined", client: id, address: from, seq: o.seq, run: hb.run });
+        break;
+      case "next":
+        if (o.lostFrom !== undefined && o.lostTo !== undefined && this.#wants("lost")) {
+          this.#event({ kind: "lost", client: id, from: o.lostFrom, to: o.lostTo, count: o.lostTo - o.lostFrom + 1 });
+        }
+        break;
+      case "late":
+        t.reordered++;
+        this.#event({ kind: "reordered", client: id, seq: o.seq, highest: o.highest });
+        break;
+      case "duplicate":
+        t.duplicates++;
+        this.#event({ kind: "duplicate", client: id, seq: o.seq });
+        break;
+      case "restart": {
+        t.restarts++;
+        const e: HeartbeatEvent = { kind: "restarted", client: id, seq: o.seq, previousSeq: o.previousSeq, reason: o.reason };
+        if (o.run !== undefined) e.run = o.run;
+        if (o.previousRun !== undefined) e.previousRun = o.previousRun;
+        this.#event(e);
+        break;
+      }
+    }
+    if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
+    if (o.kind !== "duplicate" && this.listenerCount("heartbeat") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
+    return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
+  }
+
+  #evictOldest(mono: number): void {
+    const oldest = this.#clients.values().next();
+    if (oldest.done === true) return;
+    const c = oldest.value;
+    this.#clients.delete(c.id);
+    this.#totals.evicted++;
+    this.#event({ kind: "evicted", client: c.id, silentMs: mono - c.lastArrival, maxClients: this.options.maxClients });
+  }
+
+  #flushMalformed(force: boolean): void {
+    if (this.#malformedPending === 0) return;
+    const now = this.clock.monotonic();
+    if (!force && now - this.#malformedReportedAt < 1000) return;
+    this.#malformedReportedAt = now;
+    const count = this.#malformedPending;
+    this.#malformedPending = 0;
+    this.#event({ kind: "malformed", count, ...this.#malformedLast });
+  }
+
+  /**
+   * One pass over every client: suspect / stopped transitions and forgetting. Runs every
+   * `sweepIntervalMs` on the clock; public so tests can drive it.
+   */
+  sweep(): void {
+    const mono = this.clock.monotonic();
+    const { deadAfterMs, phiThreshold, phiOptions, forgetAfterMs } = this.options;
+    const z = this.#zThreshold;
+    // Nothing can happen to a client heard more recently than this: not forgotten, not dead, and
+    // not suspect, since that needs a silence beyond mean + z·σ ≥ z·(the σ floor).
+    const quiet = Math.min(deadAfterMs, forgetAfterMs, z > 0 ? z * (phiOptions.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS) : 0);
+    for (const c of this.#clients.values()) {
+      const silentMs = mono - c.lastArrival;
+      if (silentMs < quiet) break; // the Map is ordered by last arrival: the rest are more recent
+      if (silentMs >= forgetAfterMs) {
+        this.#clients.delete(c.id);
+        this.#totals.forgotten++;
+        this.#event({ kind: "forgotten", client: c.id, silentMs });
+        continue;
+      }
+      const change = c.check(mono, deadAfterMs, phiThreshold, phiOptions, z);
+      if (change === undefined) continue;
+      if (change.kind === "suspect") this.#event({ kind: "suspect", client: c.id, phi: change.phi, silentMs: change.silentMs });
+      else this.#event({ kind: "stopped", client: c.id, silentMs: change.silentMs, lastSeq: change.lastSeq });
+    }
+    this.#flushMalformed(false);
+    // Re-anchor the precise wall clock when the system clock was stepped (NTP).
+    const drift = this.clock.now() - this.wallNow();
+    if (Math.abs(drift) > 5) {
+      this.#anchorMono = this.clock.monotonic();
+      this.#anchorWall = this.clock.now() + (this.clock === systemClock ? 0.5 : 0);
+    }
+  }
+
+  /** Snapshot of one client, or undefined. */
+  client(id: string): ClientSnapshot | undefined {
+    const c = this.#clients.get(id);
+    return c === undefined ? undefined : this.#snapshot(c, this.clock.monotonic());
+  }
+
+  /** Snapshot of every tracked client, in the order they joined or were last heard. */
+  clients(): ClientSnapshot[] {
+    const mono = this.clock.monotonic();
+    return [...this.#clients.values()].map((c) => this.#snapshot(c, mono));
+  }
+
+  #snapshot(c: ClientTracker, mono: number): ClientSnapshot {
+    const d = c.delay;
+    const a = c.arrivals;
+    return {
+      id: c.id,
+      address: c.address,
+      status: c.status,
+      phi: c.phi(mono, this.options.phiOptions),
+      received: c.received,
+      lost: c.lost,
+      lossPercent: c.lossPercent,
+      reordered: c.reordered,
+      duplicates: c.duplicates,
+      restarts: c.restarts,
+      lastSeq: c.highest,
+      run: c.run ?? null,
+      firstSeen: c.firstSeen,
+      lastSeen: c.lastSeen,
+      delayMs: d.count === 0 ? null : { min: d.min, avg: d.avg, max: d.max, mdev: d.mdev },
+      intervalMs: a.count === 0 ? null : { mean: a.mean, stdDev: Math.sqrt(a.variance), count: a.count },
+    };
+  }
+
+  /** Number of clients tracked now. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  totals(): HeartbeatMonitorTotals {
+    return { ...this.#totals, clients: this.#clients.size };
+  }
+
+  /** Stop the sweep and close the socket; reports pending malformed counts first. */
+  async close(): Promise<HeartbeatMonitorTotals> {
+    if (!this.#closed) {
+      this.#closed = true;
+      if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
+      this.#flushMalformed(true);
+      if (this.#socket !== undefined) await closeUdp(this.#socket);
+    }
+    return this.totals();
+  }
+}
+
+/**
+ * Bind a UDP socket and start a heartbeat monitor on it.
+ *
+ * @example
+ * const monitor = await createHeartbeatMonitor({ port: 12001, deadAfterMs: 3000, phiThreshold: 8 });
+ * monitor.on("stopped", (e) => console.log(e.client, "stopped"));
+ */
+export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = {}): Promise<HeartbeatMonitor> {
+  const monitor = new HeartbeatMonitor(options);
+  const bound = await bindUdp({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20 });
+  monitor.start(bound.socket, bound.address, bound.port);
+  return monitor;
+}

@@ -1,0 +1,293 @@
+/**
+ * The heartbeat sender (the lab's client): sends `<seq> <timestamp> id=<id> run=<run>` on an
+ * absolute schedule (heartbeat k leaves at start + k·interval, so there is no drift over
+ * hours), listens for the monitor's `<seq> <time_diff>` replies asynchronously, matches them by
+ * seq (a bounded ReplyTracker: late, duplicate, unknown), and declares the monitor down after
+ * `misses` consecutive heartbeats without a reply.
+ */
+import type { Socket } from "node:dgram";
+import { hostname } from "node:os";
+import { resolveHost, type IpFamily } from "../../core/address.js";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { usageError } from "../../core/errors.js";
+import { TypedEmitter } from "../../core/events.js";
+import { createRandom, type Random } from "../../core/random.js";
+import type { PingTotals, RttSummary } from "../../core/stats.js";
+import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { preciseWallAnchor } from "./wall-time.js";
+import { ReplyTracker } from "./replies.js";
+import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue } from "./protocol.js";
+
+export interface HeartbeatSenderOptions {
+  /** Monitor host name or address. */
+  host: string;
+  port: number;
+  /** Time between heartbeats, ms. @default 1000 */
+  intervalMs?: number;
+  /** Heartbeats to send; 0 = until aborted. @default 0 */
+  count?: number;
+  /** How long to wait for each reply, ms. @default intervalMs */
+  timeoutMs?: number;
+  /** Consecutive heartbeats without a reply before the monitor is declared down. @default 3 */
+  misses?: number;
+  /** Go on after declaring the monitor down (and report when it answers again). @default false */
+  keepGoing?: boolean;
+  /** Client id sent as `id=`. @default the host name */
+  id?: string;
+  /** Run id sent as `run=`. @default 8 random hex digits */
+  run?: string;
+  /** First sequence number. @default 1 */
+  firstSeq?: number;
+  /** Heartbeats for which this returns true are not sent (simulated loss in tests). */
+  skip?: (seq: number) => boolean;
+  /** Force IPv4 or IPv6 resolution. */
+  family?: IpFamily;
+  /** @default systemClock */
+  clock?: Clock;
+  /** For the run id. @default createRandom() */
+  random?: Random;
+  /** Abort to stop (Ctrl-C); the result still has the statistics. */
+  signal?: AbortSignal;
+}
+
+export interface SenderEndpoint {
+  address: string;
+  port: number;
+}
+
+/** Everything the sender reports, as it happens. Times in ms. */
+export type HeartbeatSenderEvent =
+  | { kind: "start"; host: string; server: SenderEndpoint; local: SenderEndpoint; id: string; run: string; intervalMs: number }
+  | { kind: "sent"; seq: number; bytes: number }
+  | { kind: "skipped"; seq: number }
+  | { kind: "reply"; seq: number; rttMs: number; delayMs: number }
+  | { kind: "late"; seq: number; rttMs: number; delayMs: number }
+  | { kind: "duplicate"; seq: number; rttMs: number }
+  | { kind: "miss"; seq: number; consecutive: number }
+  | { kind: "down"; misses: number }
+  | { kind: "up"; seq: number; downForMs: number }
+  | { kind: "ignored"; from: SenderEndpoint; bytes: number; reason: string }
+  | { kind: "send-error"; seq: number; message: string };
+
+export interface HeartbeatSenderResult {
+  host: string;
+  server: SenderEndpoint;
+  id: string;
+  run: string;
+  totals: PingTotals;
+  rtt: RttSummary;
+  /** The monitor was declared down and had not answered again when the run ended. */
+  down: boolean;
+  /** Times the monitor was declared down. */
+  downEvents: number;
+}
+
+/**
+ * One sender run. Listen to `event`; `run()` resolves when `count` heartbeats are done, the
+ * monitor is declared down (without keepGoing), or the signal aborts.
+ *
+ * @example
+ * const sender = new HeartbeatSender({ host: "127.0.0.1", port: 12001, intervalMs: 1000, count: 5, id: "web-1" });
+ * sender.on("event", (e) => e.kind === "reply" && console.log(e.seq, e.rttMs));
+ * const result = await sender.run();
+ */
+export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent] }> {
+  readonly #o: HeartbeatSenderOptions;
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #timeoutMs: number;
+  readonly #count: number;
+  readonly #misses: number;
+  readonly id: string;
+  readonly runId: string;
+  readonly #tracker = new ReplyTracker();
+  readonly #timers = new Set<TimerHandle>();
+
+  constructor(options: HeartbeatSenderOptions) {
+    super();
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#timeoutMs = options.timeoutMs ?? this.#intervalMs;
+    this.#count = options.count ?? 0;
+    this.#misses = options.misses ?? 3;
+    if (!(this.#intervalMs > 0)) throw usageError(`invalid interval ${this.#intervalMs} ms (must be > 0)`);
+    if (!(this.#timeoutMs > 0)) throw usageError(`invalid timeout ${this.#timeoutMs} ms (must be > 0)`);
+    if (!Number.isInteger(this.#count) || this.#count < 0) throw usageError(`invalid count ${this.#count}`);
+    if (!Number.isInteger(this.#misses) || this.#misses < 1) throw usageError(`invalid misses ${this.#misses} (must be at least 1)`);
+    this.id = options.id ?? (hostname().replace(/[^\x21-\x7e]/g, "").slice(0, 64) || "wirekit");
+    this.runId = options.run ?? (options.random ?? createRandom()).bytes(4).toString("hex");
+    if (!isValidFieldValue(this.id)) throw usageError(`invalid id '${this.id}' (printable ASCII without spaces, at most 64 characters)`);
+    if (!isValidFieldValue(this.runId)) throw usageError(`invalid run id '${this.runId}'`);
+  }
+
+  #emitEvent(e: HeartbeatSenderEvent): void {
+    this.emit("event", e);
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const h = this.#clock.setTimeout(() => {
+      this.#timers.delete(h);
+      fn();
+    }, ms);
+    this.#timers.add(h);
+  }
+
+  async run(): Promise<HeartbeatSenderResult> {
+    const resolved = await resolveHost(this.#o.host, this.#o.family);
+    const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
+    const server = { address: resolved.address, port: this.#o.port };
+    this.#emitEvent({ kind: "start", host: this.#o.host, server, local: { address: bound.address, port: bound.port }, id: this.id, run: this.runId, intervalMs: this.#intervalMs });
+    try {
+      return await this.#loop(bound.socket, server);
+    } finally {
+      for (const h of this.#timers) this.#clock.clearTimeout(h);
+      this.#timers.clear();
+      await closeUdp(bound.socket);
+    }
+  }
+
+  #loop(socket: Socket, server: SenderEndpoint): Promise<HeartbeatSenderResult> {
+    const clock = this.#clock;
+    const signal = this.#o.signal;
+    const start = clock.monotonic();
+    const anchorWall = preciseWallAnchor(clock, start);
+    const firstSeq = this.#o.firstSeq ?? 1;
+    let k = 0; // heartbeats scheduled so far
+    let sending = true;
+    let consecutive = 0;
+    let down = false;
+    let downAt = 0;
+    let downEvents = 0;
+    const serverAddress = normalizeAddress(server.address);
+
+    return new Promise<HeartbeatSenderResult>((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener("abort", onAbort);
+        resolve({
+          host: this.#o.host,
+          server,
+          id: this.id,
+          run: this.runId,
+          totals: this.#tracker.totals(clock.monotonic() - start),
+          rtt: this.#tracker.rtt.summary(),
+          down,
+          downEvents,
+        });
+      };
+      const maybeFinish = (): void => {
+        if (!sending && this.#tracker.pendingCount === 0) finish();
+      };
+      const answered = (seq: number): void => {
+        consecutive = 0;
+        if (down) {
+          down = false;
+          this.#emitEvent({ kind: "up", seq, downForMs: clock.monotonic() - downAt });
+        }
+      };
+
+      socket.on("error", () => {
+        // ICMP errors surfacing on the socket: the misses counter already tells the story.
+      });
+      socket.on("message", (msg, rinfo) => {
+        const at = clock.monotonic();
+        const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+        if (from.address !== serverAddress || from.port !== server.port) {
+          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: "not from the monitor" });
+          return;
+        }
+        const d = decodeHeartbeatReply(msg);
+        if (!d.ok) {
+          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: d.error.reason });
+          return;
+        }
+        const delayMs = d.value.timeDiff * 1000;
+        const o = this.#tracker.receive(d.value.seq, at);
+        switch (o.kind) {
+          case "reply":
+            answered(o.seq);
+            this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs });
+            maybeFinish();
+            break;
+          case "late":
+            answered(o.seq);
+            this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs });
+            break;
+          case "duplicate":
+            this.#emitEvent({ kind: "duplicate", seq: o.seq, rttMs: o.rttMs });
+            break;
+          case "unknown":
+            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: `reply for seq ${o.seq}, which was never sent` });
+            break;
+        }
+      });
+
+      const sendNext = (): void => {
+        if (done || !sending) return;
+        const seq = firstSeq + k;
+        k++;
+        if (this.#o.skip?.(seq) === true) this.#emitEvent({ kind: "skipped", seq });
+        else {
+          const mono = clock.monotonic();
+          const payload = encodeHeartbeat({ seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId });
+          this.#tracker.sent(seq, mono);
+          socket.send(payload, server.port, server.address, (err) => {
+            if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
+          });
+          this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
+          this.#after(this.#timeoutMs, () => {
+            if (!this.#tracker.expire(seq)) return;
+            consecutive++;
+            this.#emitEvent({ kind: "miss", seq, consecutive });
+            if (consecutive === this.#misses) {
+              down = true;
+              downAt = clock.monotonic();
+              downEvents++;
+              this.#emitEvent({ kind: "down", misses: consecutive });
+              if (this.#o.keepGoing !== true) {
+                sending = false;
+                finish();
+                return;
+              }
+            }
+            maybeFinish();
+          });
+        }
+        if (this.#count !== 0 && k >= this.#count) {
+          sending = false;
+          maybeFinish();
+          return;
+        }
+        // Absolute schedule: heartbeat k leaves at start + k·interval; late timers do not add up.
+        this.#after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
+      };
+
+      const onAbort = (): void => {
+        sending = false;
+        finish();
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      sendNext();
+    });
+  }
+}
+
+/**
+ * Send heartbeats to a monitor; `onEvent` sees each event as it happens.
+ *
+ * @example
+ * const r = await sendHeartbeats({ host: "127.0.0.1", port: 12001, count: 3, intervalMs: 200 });
+ * console.log(r.totals.received, r.down);
+ */
+export function sendHeartbeats(options: HeartbeatSenderOptions, onEvent?: (e: HeartbeatSenderEvent) => void): Promise<HeartbeatSenderResult> {
+  const s = new HeartbeatSender(options);
+  if (onEvent) s.on("event", onEvent);
+  return s.run();
+}

@@ -1,0 +1,51 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import { LAB_SERVICES } from "../../src/lab/services.js";
+import type { LabEvent, RunningService } from "../../src/lab/service.js";
+
+let running: RunningService | undefined;
+after(async () => {
+  await running?.close();
+});
+
+test("the lab's heartbeat service: totals, a client snapshot and live events for the dashboard", { timeout: 60_000 }, async () => {
+  const svc = LAB_SERVICES.find((s) => s.name === "heartbeat");
+  assert.ok(svc);
+  assert.equal(svc.defaultPort, 12001);
+  assert.equal(svc.description, "heartbeat monitor");
+  running = await svc.start({ host: "127.0.0.1", port: 0 });
+  assert.equal(running.transport, "udp");
+  const events: LabEvent[] = [];
+  const unsubscribe = running.subscribe?.((e) => events.push(e));
+  const s = createSocket("udp4");
+  s.bind(0, "127.0.0.1");
+  await once(s, "listening");
+  let replies = 0;
+  s.on("message", () => replies++);
+  for (const seq of [1, 2, 4]) s.send(`${seq} ${Date.now() / 1000} id=lab-1`, running.port, "127.0.0.1");
+  s.send("junk", running.port, "127.0.0.1");
+  const deadline = Date.now() + 30_000;
+  while ((replies < 3 || (running?.totals().malformed ?? 0) < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  s.close();
+  assert.deepEqual(running.totals(), { heartbeats: 3, clients: 1, lost: 1, malformed: 1 });
+  assert.deepEqual(events.map((e) => e.kind), ["joined", "heartbeat", "heartbeat", "lost", "heartbeat"]);
+  const lost = events.find((e) => e.kind === "lost");
+  assert.equal(lost?.text, "lost seq 3 from lab-1");
+  assert.deepEqual(lost?.data, { client: "lab-1", from: 3, to: 3, count: 1 });
+  const hb = events.find((e) => e.kind === "heartbeat");
+  assert.deepEqual(Object.keys(hb?.data ?? {}), ["client", "seq", "delayMs"]);
+  assert.equal(hb?.service, "heartbeat");
+  const snap = running.snapshot?.() as { clients: Array<Record<string, unknown>> };
+  assert.equal(snap.clients.length, 1);
+  const c = snap.clients[0] ?? {};
+  assert.deepEqual(Object.keys(c).sort(), ["address", "delayMs", "duplicates", "id", "lastSeen", "lossPercent", "lost", "phi", "received", "reordered", "restarts", "status"]);
+  assert.equal(c.id, "lab-1");
+  assert.equal(c.status, "alive");
+  assert.equal(c.received, 3);
+  assert.equal(c.lossPercent, 25);
+  assert.deepEqual(Object.keys(c.delayMs as object), ["min", "avg", "max"]);
+  assert.doesNotThrow(() => JSON.stringify(snap));
+  unsubscribe?.();
+});
