@@ -125,3 +125,42 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * The timers one run owns, so they can all be cancelled when it ends (a finished ping run
+ * must not leave a timeout behind that keeps the process alive or fires into a closed socket).
+ *
+ * @example
+ * const timers = new TimerGroup(clock);
+ * timers.after(1000, () => expire(seq));
+ * timers.clear(); // on finish or abort
+ */
+export class TimerGroup {
+  readonly #clock: Clock;
+  readonly #timers = new Set<TimerHandle>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Run `fn` after `ms`; the timer forgets itself when it fires. */
+  after(ms: number, fn: () => void): TimerHandle {
+    const h = this.#clock.setTimeout(() => {
+      this.#timers.delete(h);
+      fn();
+    }, ms);
+    this.#timers.add(h);
+    return h;
+  }
+
+  /** Timers still pending. */
+  get size(): number {
+    return this.#timers.size;
+  }
+
+  /** Cancel every pending timer. */
+  clear(): void {
+    for (const h of this.#timers) this.#clock.clearTimeout(h);
+    this.#timers.clear();
+  }
+}

@@ -1,6 +1,6 @@
 /** Public surface of core/. */
 export { WirekitError, isWirekitError, EXIT_STATUS, type ErrorCode, type ParseError, type Decoded } from "./errors.js";
-export { systemClock, FakeClock, sleep, type Clock, type TimerHandle } from "./clock.js";
+export { systemClock, FakeClock, TimerGroup, sleep, type Clock, type TimerHandle } from "./clock.js";
 export { createRandom, secureRandom, type Random } from "./random.js";
 export { RttStats, lossPercent, type RttSummary, type PingTotals } from "./stats.js";
 export { parseDuration, formatDuration } from "./duration.js";

@@ -8,7 +8,7 @@
 import type { Socket } from "node:dgram";
 import { hostname } from "node:os";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { systemClock, TimerGroup, type Clock } from "../../core/clock.js";
 import { usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
@@ -101,12 +101,13 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
   readonly id: string;
   readonly runId: string;
   readonly #tracker = new ReplyTracker();
-  readonly #timers = new Set<TimerHandle>();
+  readonly #timers: TimerGroup;
 
   constructor(options: HeartbeatSenderOptions) {
     super();
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#timers = new TimerGroup(this.#clock);
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#timeoutMs = options.timeoutMs ?? this.#intervalMs;
     this.#count = options.count ?? 0;
@@ -125,13 +126,6 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
     this.emit("event", e);
   }
 
-  #after(ms: number, fn: () => void): void {
-    const h = this.#clock.setTimeout(() => {
-      this.#timers.delete(h);
-      fn();
-    }, ms);
-    this.#timers.add(h);
-  }
 
   async run(): Promise<HeartbeatSenderResult> {
     const resolved = await resolveHost(this.#o.host, this.#o.family);
@@ -141,7 +135,6 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
     try {
       return await this.#loop(bound.socket, server);
     } finally {
-      for (const h of this.#timers) this.#clock.clearTimeout(h);
       this.#timers.clear();
       await closeUdp(bound.socket);
     }
@@ -238,7 +231,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
             if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
           });
           this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
-          this.#after(this.#timeoutMs, () => {
+          this.#timers.after(this.#timeoutMs, () => {
             if (!this.#tracker.expire(seq)) return;
             consecutive++;
             this.#emitEvent({ kind: "miss", seq, consecutive });
@@ -262,7 +255,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
           return;
         }
         // Absolute schedule: heartbeat k leaves at start + k·interval; late timers do not add up.
-        this.#after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
+        this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
       };
 
       const onAbort = (): void => {

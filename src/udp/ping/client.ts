@@ -6,7 +6,7 @@
  */
 import type { Socket } from "node:dgram";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { systemClock, TimerGroup, type Clock } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
 import { usageError } from "../../core/errors.js";
 import type { PingTotals, RttSummary } from "../../core/stats.js";
@@ -101,7 +101,7 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
   readonly #clock: Clock;
   readonly #tracker = new ProbeTracker();
   readonly #records = new Map<number, PingRecord>();
-  readonly #timers = new Set<TimerHandle>();
+  readonly #timers: TimerGroup;
   #foreign = 0;
   #garbage = 0;
 
@@ -110,19 +110,13 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
     this.#options = options;
     this.#timing = resolveTiming(options);
     this.#clock = options.clock ?? systemClock;
+    this.#timers = new TimerGroup(this.#clock);
   }
 
   #emitEvent(e: UdpPingEvent): void {
     this.emit("event", e);
   }
 
-  #after(ms: number, fn: () => void): void {
-    const h = this.#clock.setTimeout(() => {
-      this.#timers.delete(h);
-      fn();
-    }, ms);
-    this.#timers.add(h);
-  }
 
   async run(): Promise<UdpPingResult> {
     const { host, port } = this.#options;
@@ -135,7 +129,6 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
     try {
       return await this.#loop(bound.socket, server);
     } finally {
-      for (const h of this.#timers) this.#clock.clearTimeout(h);
       this.#timers.clear();
       await closeUdp(bound.socket);
     }
@@ -219,7 +212,7 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
           if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
         });
         this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
-        this.#after(timeoutMs, () => {
+        this.#timers.after(timeoutMs, () => {
           if (this.#tracker.expire(seq)) {
             this.#emitEvent({ kind: "timeout", seq });
             maybeFinish();
@@ -231,7 +224,7 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
         }
         // Absolute schedule: probe k leaves at start + (k-1)·interval, so jitter does not accumulate.
         const due = start + (nextSeq - 1) * intervalMs;
-        this.#after(Math.max(0, due - clock.monotonic()), sendNext);
+        this.#timers.after(Math.max(0, due - clock.monotonic()), sendNext);
       };
 
       if (signal?.aborted) {
