@@ -11,12 +11,12 @@ export interface CommandEntry {
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { summary: "every wirekit server on loopback, one command", load: () => import("./lab.js") },
-  mail: { summary: "SMTP mail client: TLS, AUTH, MIME attachments, sequence diagram", load: () => import("./mail.js") },
-  ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
-  traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
+  "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
+  heartbeat: { summary: "UDP heartbeat: sender, and monitor of many clients (serve)", load: () => import("./heartbeat.js") },
   "udp-echo": { summary: "UDP client/server: request ids, retransmission with backoff, big datagrams (serve, send-big)", load: () => import("./udp-echo.js") },
   http: { summary: "web server lab: static file server (serve) and HTTP client (get)", load: () => import("./http.js") },
   proxy: { summary: "caching web proxy (RFC 9111 cache on disk, CONNECT tunnels)", load: () => import("./proxy.js") },
-  heartbeat: { summary: "UDP heartbeat: sender, and monitor of many clients (serve)", load: () => import("./heartbeat.js") },
-  "udp-ping": { summary: "UDP pinger: client, and server with simulated loss (serve)", load: () => import("./udp-ping.js") },
+  mail: { summary: "SMTP mail client: TLS, AUTH, MIME attachments, sequence diagram", load: () => import("./mail.js") },
+  ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
+  traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
 };
