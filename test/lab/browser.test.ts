@@ -1,8 +1,9 @@
 /**
  * End to end in a real browser: headless Chromium (Debian package `chromium`, installed by
- * .ci/run) driven by playwright-core opens the dashboard of a running lab and watches it
- * react to real pings and a real mail, and to fake heartbeat/proxy/web services that produce
- * the agreed snapshot shapes. Saves a screenshot to test-artifacts/ (not committed).
+ * .ci/run) driven by playwright-core opens the dashboard of a running lab — every real
+ * service on free loopback ports — and watches it react to real clients: pings, heartbeat
+ * senders that start and stop, a page fetched twice through the proxy, and a mail with an
+ * attachment. Saves screenshots to test-artifacts/ (not committed).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -13,8 +14,21 @@ import { startLab, type Lab } from "../../src/lab/lab.js";
 import { startDashboard, type Dashboard } from "../../src/lab/dashboard/server.js";
 import { LAB_SERVICES } from "../../src/lab/services.js";
 import { udpPing } from "../../src/udp/ping/client.js";
-import { fakeService, hbClient, type FakeHandle } from "./fakes.js";
+import { sendHeartbeats } from "../../src/udp/heartbeat/sender.js";
+import { httpGet } from "../../src/http/client/client.js";
+import { headerValue } from "../../src/http/client/response.js";
 import { mailWithAttachment, sendRawMail } from "./smtp-raw.js";
+
+/** The dashboard's byte format (assets/dom.js fmtBytes). */
+function fmtBytes(n: number): string {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${u[i]}`;
+}
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/", import.meta.url));
@@ -24,38 +38,18 @@ let lab: Lab;
 let dash: Dashboard;
 let browser: Browser;
 let page: Page;
-let hb: FakeHandle;
-let proxy: FakeHandle;
 const pageErrors: string[] = [];
 
 function port(name: string): number {
   const s = lab.running().find((r) => r.name === name);
-  assert.ok(s);
+  assert.ok(s, `${name} is running`);
   return s.running.port;
 }
 
 before(async () => {
   if (skip) return;
-  const now = Date.now();
-  const heartbeat = fakeService("heartbeat", "fake heartbeat monitor", { clients: [] }, { heartbeats: 0 });
-  const px = fakeService("proxy", "fake caching proxy", { stats: { requests: 0, hits: 0, misses: 0, revalidations: 0, hitRatio: 0, bytesFromCache: 0, bytesFromOrigin: 0, entries: 0, diskBytes: 0 }, recent: [] }, { requests: 0 });
-  const web = fakeService("http", "fake web server", {
-    recent: [
-      { at: now - 2000, client: "127.0.0.1:51000", method: "GET", path: "/index.html", status: 200, bytes: 1843, ms: 0.9 },
-      { at: now - 1000, client: "127.0.0.1:51002", method: "GET", path: "/missing.html", status: 404, bytes: 120, ms: 0.3 },
-    ],
-  }, { requests: 2, bytes: 1963 });
-  hb = heartbeat.handle;
-  proxy = px.handle;
-  lab = await startLab({ host: "127.0.0.1", services: [...LAB_SERVICES, heartbeat.service, px.service, web.service], ports: { "udp-ping": 0, mail: 0 }, defaultPort: 0 });
+  lab = await startLab({ host: "127.0.0.1", defaultPort: 0 });
   dash = await startDashboard(lab, { port: 0, stateMs: 250 });
-  // History from before the page opened (the dashboard records it): c1's heartbeats for the last 40 s, with two gaps.
-  for (let i = 1; i <= 40; i++) {
-    if (i === 12 || i === 13 || i === 30) continue;
-    hb.emit({ kind: "heartbeat", at: now - (41 - i) * 1000, text: "", data: { client: "c1", seq: i, delayMs: 0.2 + 0.15 * Math.sin(i / 3) + (i % 7 === 0 ? 0.6 : 0) } });
-  }
-  hb.emit({ kind: "joined", text: "c1 joined from 127.0.0.1:40000", data: { client: "c1" } });
-  hb.emit({ kind: "lost", text: "c1 lost seq 12-13", data: { client: "c1", from: 12, to: 13 } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
@@ -77,7 +71,7 @@ after(async () => {
 });
 
 test("the dashboard shows a panel per service and pings move its counters", { skip }, async () => {
-  for (const name of ["udp-ping", "mail", "heartbeat", "proxy", "http"]) assert.equal(await page.locator(`#panel-${name}`).count(), 1, name);
+  for (const name of LAB_SERVICES.map((s) => s.name)) assert.equal(await page.locator(`#panel-${name}`).count(), 1, name);
   await page.locator("#ping-received").filter({ hasText: /^0$/ }).waitFor({ timeout: 30000 });
   const r = await udpPing({ host: "127.0.0.1", port: port("udp-ping"), count: 12, intervalMs: 30, timeoutMs: 2000 });
   await page.locator("#ping-received").filter({ hasText: /^12$/ }).waitFor({ timeout: 30000 });
@@ -86,39 +80,62 @@ test("the dashboard shows a panel per service and pings move its counters", { sk
   assert.ok((await page.locator("#ping-recent tbody tr").count()) >= 8);
 });
 
-test("a heartbeat client appears alive, then turns dead, and its events reach the feed", { skip }, async () => {
-  hb.snapshot = { clients: [hbClient("c1", "alive", 37, 3), hbClient("c2", "alive", 120, 0), hbClient("c3", "suspect", 80, 4)] };
-  hb.totals = { heartbeats: 237 };
-  const status = page.locator("#hb-table tr[data-client='c1'] [data-testid='hb-status']");
-  await status.filter({ hasText: "alive" }).waitFor({ timeout: 30000 });
-  await page.locator("#hb-table tr[data-client='c1']").click();
-  await page.locator("#hb-table tr.selected[data-client='c1']").waitFor({ timeout: 30000 });
-  // Its delay chart starts from the history the dashboard kept (37 heartbeats).
-  await page.locator("#chart-hb-delay[data-points='37']").waitFor({ timeout: 30000 });
-  hb.emit({ kind: "heartbeat", text: "", data: { client: "c1", seq: 41, delayMs: 0.3 } });
-  hb.snapshot = { clients: [hbClient("c1", "dead", 41, 3), hbClient("c2", "alive", 121, 0), hbClient("c3", "suspect", 80, 4)] };
-  hb.emit({ kind: "stopped", text: "c1 stopped: nothing for 3 s (timeout)", data: { client: "c1" } });
-  await status.filter({ hasText: "dead" }).waitFor({ timeout: 30000 });
-  await page.locator("#chart-hb-delay[data-points='38']").waitFor({ timeout: 30000 });
-  await page.locator("#hb-feed li", { hasText: "c1 stopped" }).waitFor({ timeout: 30000 });
-  assert.equal(await page.textContent("#hb-dead"), "1");
-  // Dead clients are listed first.
-  assert.equal(await page.locator("#hb-table tbody tr").first().getAttribute("data-client"), "c1");
+test("a heartbeat sender appears alive, turns dead after it stops, and its events reach the feed", { skip }, async () => {
+  const hbPort = port("heartbeat");
+  const stopC1 = new AbortController();
+  const stopC2 = new AbortController();
+  // c1 skips seqs 5 and 6 (the monitor must report them lost); c2 keeps running throughout.
+  const c1 = sendHeartbeats({ host: "127.0.0.1", port: hbPort, intervalMs: 100, timeoutMs: 1000, id: "c1", skip: (seq) => seq === 5 || seq === 6, signal: stopC1.signal });
+  const c2 = sendHeartbeats({ host: "127.0.0.1", port: hbPort, intervalMs: 100, timeoutMs: 1000, id: "c2", signal: stopC2.signal });
+  try {
+    const status = page.locator("#hb-table tr[data-client='c1'] [data-testid='hb-status']");
+    await status.filter({ hasText: "alive" }).waitFor({ timeout: 30000 });
+    await page.locator("#hb-table tr[data-client='c2'] [data-testid='hb-status']").filter({ hasText: "alive" }).waitFor({ timeout: 30000 });
+    await page.locator("#hb-feed li", { hasText: "lost seq 5-6 from c1" }).waitFor({ timeout: 30000 });
+    await page.locator("#hb-table tr[data-client='c1']").click();
+    await page.locator("#hb-table tr.selected[data-client='c1']").waitFor({ timeout: 30000 });
+    // The delay chart of the selected client fills with its heartbeats as they arrive.
+    const delayChart = page.locator("#chart-hb-delay");
+    for (let i = 0; Number((await delayChart.getAttribute("data-points")) ?? 0) < 10; i++) {
+      assert.ok(i < 300, "the delay chart of c1 gets 10 points");
+      await page.waitForTimeout(100);
+    }
+    stopC1.abort();
+    const r1 = await c1;
+    assert.ok(r1.totals.transmitted >= 10);
+    // The monitor's default --dead-after is 3 s: the page shows c1 dead, with the stopped event.
+    await status.filter({ hasText: "dead" }).waitFor({ timeout: 30000 });
+    await page.locator("#hb-feed li", { hasText: "c1 stopped: no heartbeat for" }).waitFor({ timeout: 30000 });
+    assert.equal(await page.textContent("#hb-dead"), "1");
+    assert.equal(await page.textContent("#hb-alive"), "1");
+    // Dead clients are listed first; c1's row says what the monitor counted.
+    assert.equal(await page.locator("#hb-table tbody tr").first().getAttribute("data-client"), "c1");
+    const cells = await page.locator("#hb-table tr[data-client='c1'] td").allTextContents();
+    assert.equal(cells[4], "2", "two heartbeats lost");
+    assert.equal(await page.locator("#hb-table tr[data-client='c2'] [data-testid='hb-status']").textContent(), "alive");
+  } finally {
+    stopC1.abort();
+    stopC2.abort();
+    await Promise.all([c1, c2]);
+  }
 });
 
-test("a proxy hit is shown with its Cache-Status and the hit ratio", { skip }, async () => {
-  const now = Date.now();
-  proxy.snapshot = {
-    stats: { requests: 2, hits: 1, misses: 1, revalidations: 0, hitRatio: 0.5, bytesFromCache: 5120, bytesFromOrigin: 5120, entries: 1, diskBytes: 5400 },
-    recent: [
-      { at: now, client: "127.0.0.1:52001", method: "GET", url: "http://127.0.0.1:8080/cat.png", status: 200, cacheStatus: "HIT", bytes: 5120, ms: 0.4 },
-      { at: now - 500, client: "127.0.0.1:52000", method: "GET", url: "http://127.0.0.1:8080/cat.png", status: 200, cacheStatus: "MISS", bytes: 5120, ms: 3.1 },
-    ],
-  };
-  proxy.totals = { requests: 2 };
-  await page.locator("#proxy-recent [data-testid='cache-status']", { hasText: "HIT" }).waitFor({ timeout: 30000 });
+test("a page fetched twice through the proxy shows a miss, then a hit with its Cache-Status, and the web server's request", { skip }, async () => {
+  const url = new URL(`http://127.0.0.1:${port("http")}/index.html`);
+  const proxyUrl = new URL(`http://127.0.0.1:${port("proxy")}`);
+  const first = await httpGet({ url, proxy: proxyUrl, timeoutMs: 10_000 });
+  const second = await httpGet({ url, proxy: proxyUrl, timeoutMs: 10_000 });
+  assert.match(headerValue(second.head, "cache-status") ?? "", /^wirekit; hit/);
+  await page.locator("#proxy-recent [data-testid='cache-status']", { hasText: /^HIT$/ }).waitFor({ timeout: 30000 });
+  assert.equal(await page.locator("#proxy-recent [data-testid='cache-status']", { hasText: /^MISS$/ }).count(), 1);
   assert.equal(await page.textContent("#proxy-hit-ratio"), "50.0%");
-  assert.equal(await page.textContent("#proxy-bytes-cache"), "5.0 KiB");
+  assert.equal(await page.textContent("#proxy-hits"), "1");
+  assert.equal(await page.textContent("#proxy-bytes-cache"), fmtBytes(second.bodyBytes));
+  assert.equal(await page.textContent("#proxy-bytes-origin"), fmtBytes(first.bodyBytes));
+  // The web server saw only the miss.
+  await page.locator("#http-recent tbody tr", { hasText: "/index.html" }).waitFor({ timeout: 30000 });
+  assert.equal(await page.locator("#http-recent tbody tr", { hasText: "/index.html" }).count(), 1);
+  assert.equal(await page.textContent("#http-requests"), "1");
 });
 
 test("a mail with an attachment appears, opens with its text, and the attachment downloads", { skip }, async () => {

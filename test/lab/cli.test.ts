@@ -24,11 +24,20 @@ test("wirekit lab --demo prints the table, the dashboard URL, one demo line per 
   assert.ok(demo, r.stdout);
   assert.equal(Number(demo[2]), ((5 - Number(demo[1])) * 100) / 5);
   assert.match(r.stdout, /^mail\s+message accepted: 250 /m);
+  assert.match(r.stdout, /^heartbeat\s+5 heartbeats as client "lab-demo", 5 answered, rtt avg [\d.]+ ms$/m);
+  assert.match(r.stdout, /^udp-echo\s+I received from you a message of \d+ bytes \(attempt 1, RTT [\d.]+ ms, request id checked\)$/m);
+  assert.match(r.stdout, /^http\s+GET \/index\.html: HTTP\/1\.1 200 OK, \d+ bytes in [\d.]+ ms$/m);
+  assert.match(r.stdout, /^proxy\s+GET http:\/\/127\.0\.0\.1:\d+\/index\.html twice: 200 \(wirekit; fwd=uri-miss; fwd-status=200; stored\), then 200 \(wirekit; hit; ttl=\d+\)$/m);
+  for (const name of ["heartbeat", "udp-echo", "http", "proxy"]) assert.match(r.stdout, new RegExp(`^${name}\\s+(udp|tcp) 127\\.0\\.0\\.1:\\d+\\s+\\S`, "m"), `${name} is in the table`);
   const totals = /^udp-ping: (\d+) received, (\d+) replied, (\d+) dropped, (\d+) bytes$/m.exec(r.stdout);
   assert.ok(totals, r.stdout);
   assert.equal(Number(totals[1]), 5, "the server saw the demo's five pings");
   assert.equal(Number(totals[2]), Number(demo[1]));
   assert.match(r.stdout, /^mail: 1 connections, 1 messages, 0 rejected, \d+ bytes, 1 stored$/m);
+  assert.match(r.stdout, /^heartbeat: 5 heartbeats, 1 clients, 0 lost, 0 malformed$/m);
+  assert.match(r.stdout, /^udp-echo: 1 received, 1 replied, \d+ bytes, 0 reassembled$/m);
+  assert.match(r.stdout, /^http: 2 requests, \d+ bytes, 0 errors$/m, "the demo GET and the proxy's miss");
+  assert.match(r.stdout, /^proxy: 2 requests, 1 hits, 1 misses, 0 revalidations, (\d+) bytesFromCache, \1 bytesFromOrigin$/m);
 });
 
 test("--no-<service> leaves a service out and --no-dashboard the dashboard", async () => {

@@ -3,6 +3,12 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { startLab, type Lab } from "../../src/lab/lab.js";
 import { udpPing } from "../../src/udp/ping/client.js";
+import { sendHeartbeats } from "../../src/udp/heartbeat/sender.js";
+import { udpEcho } from "../../src/udp/echo/client.js";
+import { httpGet } from "../../src/http/client/client.js";
+import { headerValue } from "../../src/http/client/response.js";
+import { LAB_SERVICES } from "../../src/lab/services.js";
+import { runDemos } from "../../src/lab/demo.js";
 import { createMailSink } from "../../src/lab/mail/sink.js";
 import { isWirekitError } from "../../src/core/errors.js";
 import { mailWithAttachment, sendRawMail } from "./smtp-raw.js";
@@ -27,20 +33,88 @@ function running(l: Lab, name: string) {
 }
 
 test("the lab starts every service, each answers its client, and close() returns their totals", async () => {
-  const l = await startLab({ host: "127.0.0.1", ports: { "udp-ping": 0, mail: 0 }, defaultPort: 0 });
-  assert.deepEqual(l.services.map((s) => [s.name, s.status]), [["udp-ping", "running"], ["mail", "running"]]);
+  const l = await lab({});
+  assert.deepEqual(
+    l.services.map((s) => [s.name, s.status]),
+    LAB_SERVICES.map((s) => [s.name, "running"]),
+  );
+  assert.deepEqual(LAB_SERVICES.map((s) => s.name), ["udp-ping", "heartbeat", "udp-echo", "http", "proxy", "mail"]);
+  for (const { name, running: r } of l.running()) {
+    assert.equal(r.address, "127.0.0.1", `${name} binds loopback`);
+    assert.ok(r.port > 0 && r.port < 65536, `${name} has a port`);
+    assert.ok(r.clientCommand.includes(String(r.port)), `${name}'s client command names its port: ${r.clientCommand}`);
+  }
+
+  // UDP ping server: 30% loss by default, so some but (very likely) not all come back.
   const ping = running(l, "udp-ping");
   const r = await udpPing({ host: "127.0.0.1", port: ping.port, count: 8, intervalMs: 20, timeoutMs: 2000 });
   assert.equal(r.totals.transmitted, 8);
   assert.ok(r.totals.received > 0, "some pings come back through 30% loss");
+
+  // Heartbeat monitor: a sender with one skipped heartbeat; the monitor answers the others and finds the gap.
+  const hb = running(l, "heartbeat");
+  const sent = await sendHeartbeats({ host: "127.0.0.1", port: hb.port, count: 5, intervalMs: 20, timeoutMs: 2000, id: "lab-test", skip: (seq) => seq === 3 });
+  assert.equal(sent.totals.received, 4, "every heartbeat sent is answered");
+  const hbSnap = hb.snapshot?.() as { clients: Array<{ id: string; received: number; lost: number; status: string }> };
+  assert.deepEqual(hbSnap.clients.map((c) => [c.id, c.received, c.lost]), [["lab-test", 4, 1]]);
+
+  // UDP echo server: the reply carries our request id and counts our bytes.
+  const echo = running(l, "udp-echo");
+  const e = await udpEcho({ host: "127.0.0.1", port: echo.port, message: "hello lab" });
+  assert.equal(e.status, "reply");
+  assert.match(e.reply?.text ?? "", /^I received from you a message of \d+ bytes$/);
+
+  // Web server: the bundled sample site, and a 404 for what it does not have.
+  const http = running(l, "http");
+  const page = await httpGet({ url: new URL(`http://127.0.0.1:${http.port}/index.html`), timeoutMs: 10_000 });
+  assert.equal(page.head.status, 200);
+  assert.ok(page.bodyBytes > 0);
+  const missing = await httpGet({ url: new URL(`http://127.0.0.1:${http.port}/no-such-page.html`), timeoutMs: 10_000 });
+  assert.equal(missing.head.status, 404);
+
+  // Caching proxy, in front of the lab's web server: a miss, then a hit.
+  const proxy = running(l, "proxy");
+  const viaProxy = async () => {
+    const ex = await httpGet({ url: new URL(`http://127.0.0.1:${http.port}/index.html`), proxy: new URL(`http://127.0.0.1:${proxy.port}`), timeoutMs: 10_000 });
+    assert.equal(ex.head.status, 200);
+    return headerValue(ex.head, "cache-status") ?? "";
+  };
+  assert.match(await viaProxy(), /^wirekit; fwd=/);
+  assert.match(await viaProxy(), /^wirekit; hit/);
+
+  // Mail sink: a message is accepted and kept.
   const mail = running(l, "mail");
   const replies = await sendRawMail("127.0.0.1", mail.port, { from: "a@lab.test", to: "b@lab.test", data: "Subject: hello\r\n\r\nbody\r\n" });
   assert.match(replies[0] ?? "", /^220 /);
   assert.match(replies[5] ?? "", /^250 /, "DATA is accepted");
+
   const totals = await l.close();
+  labs.splice(labs.indexOf(l), 1);
+  assert.deepEqual(Object.keys(totals).sort(), LAB_SERVICES.map((s) => s.name).sort());
   assert.equal(totals["udp-ping"]?.received, 8);
   assert.equal(totals["udp-ping"]?.replied, r.totals.received);
+  assert.equal(totals.heartbeat?.heartbeats, 4);
+  assert.equal(totals.heartbeat?.lost, 1);
+  assert.equal(totals["udp-echo"]?.received, 1);
+  assert.equal(totals["udp-echo"]?.replied, 1);
+  assert.equal(totals.http?.requests, 3, "two direct requests and one miss through the proxy");
+  assert.equal(totals.proxy?.requests, 2);
+  assert.equal(totals.proxy?.hits, 1);
+  assert.equal(totals.proxy?.misses, 1);
   assert.equal(totals.mail?.messages, 1);
+});
+
+test("--demo: every service's own client runs once against it and succeeds", async () => {
+  const l = await lab({});
+  const results = await runDemos(l);
+  assert.deepEqual(results.map((d) => [d.name, d.outcome]), LAB_SERVICES.map((s) => [s.name, "ok"]));
+  const text = (name: string) => results.find((d) => d.name === name)?.text ?? "";
+  assert.match(text("udp-ping"), /^5 packets transmitted, \d received, \d+% packet loss/);
+  assert.match(text("heartbeat"), /^5 heartbeats as client "lab-demo", 5 answered/);
+  assert.match(text("udp-echo"), /^I received from you a message of \d+ bytes \(attempt \d/);
+  assert.match(text("http"), /^GET \/index\.html: HTTP\/1\.1 200 OK/);
+  assert.match(text("proxy"), /twice: 200 \(wirekit; fwd=uri-miss.*\), then 200 \(wirekit; hit/);
+  assert.match(text("mail"), /^message accepted: 250 /);
 });
 
 test("the mail sink keeps a message with its attachment and serves both on its routes", async () => {
