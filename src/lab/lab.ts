@@ -69,15 +69,18 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const host = options.host ?? "127.0.0.1";
   const exclude = new Set(options.exclude ?? []);
   const chosen = (options.services ?? LAB_SERVICES).filter((s) => !exclude.has(s.name));
-  const states = await Promise.all(
-    chosen.map(async (s): Promise<LabServiceState> => {
-      try {
-        const running = await s.start({ host, port: options.ports?.[s.name] ?? options.defaultPort ?? s.defaultPort });
-        return { name: s.name, description: s.description, status: "running", running };
-      } catch (err) {
-        return { name: s.name, description: s.description, status: "failed", error: err instanceof Error ? err : new Error(String(err)) };
-      }
-    }),
-  );
+  // One after another, in display order: each start is quick, and a later service may name an
+  // earlier one in its client command (the proxy names the web server's port).
+  const states: LabServiceState[] = [];
+  const peers: Record<string, { address: string; port: number }> = {};
+  for (const s of chosen) {
+    try {
+      const running = await s.start({ host, port: options.ports?.[s.name] ?? options.defaultPort ?? s.defaultPort, peers: { ...peers } });
+      peers[s.name] = { address: running.address, port: running.port };
+      states.push({ name: s.name, description: s.description, status: "running", running });
+    } catch (err) {
+      states.push({ name: s.name, description: s.description, status: "failed", error: err instanceof Error ? err : new Error(String(err)) });
+    }
+  }
   return new Lab(host, states, chosen);
 }

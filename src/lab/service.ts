@@ -71,7 +71,11 @@ export interface LabService {
   name: string;
   description: string;
   defaultPort: number;
-  start(options: { host: string; port: number }): Promise<RunningService>;
+  /**
+   * Start on `host:port`. `peers` holds the services started before this one (in display
+   * order), so a client command can name them (the proxy's points at the lab's web server).
+   */
+  start(options: { host: string; port: number; peers?: Readonly<Record<string, { address: string; port: number }>> }): Promise<RunningService>;
   /**
    * `wirekit lab --demo`: run this tool's client once against the running server and
    * resolve to one line saying what happened (the client's statistics line). Each tool adds

@@ -28,6 +28,9 @@ test("wirekit lab --demo prints the table, the dashboard URL, one demo line per 
   assert.match(r.stdout, /^udp-echo\s+I received from you a message of \d+ bytes \(attempt 1, RTT [\d.]+ ms, request id checked\)$/m);
   assert.match(r.stdout, /^http\s+GET \/index\.html: HTTP\/1\.1 200 OK, \d+ bytes in [\d.]+ ms$/m);
   assert.match(r.stdout, /^proxy\s+GET http:\/\/127\.0\.0\.1:\d+\/index\.html twice: 200 \(wirekit; fwd=uri-miss; fwd-status=200; stored\), then 200 \(wirekit; hit; ttl=\d+\)$/m);
+  const httpPort = /^http\s+tcp 127\.0\.0\.1:(\d+)\s/m.exec(r.stdout)?.[1];
+  assert.ok(httpPort, r.stdout);
+  assert.match(r.stdout, new RegExp(`^proxy\\s+tcp 127\\.0\\.0\\.1:(\\d+)\\s+curl -x http://127\\.0\\.0\\.1:\\1 http://127\\.0\\.0\\.1:${httpPort}/$`, "m"), "the proxy's command names the lab's web server");
   for (const name of ["heartbeat", "udp-echo", "http", "proxy"]) assert.match(r.stdout, new RegExp(`^${name}\\s+(udp|tcp) 127\\.0\\.0\\.1:\\d+\\s+\\S`, "m"), `${name} is in the table`);
   const totals = /^udp-ping: (\d+) received, (\d+) replied, (\d+) dropped, (\d+) bytes$/m.exec(r.stdout);
   assert.ok(totals, r.stdout);

@@ -2,8 +2,8 @@
  * The lab's mail sink: an SMTP server (npm `smtp-server`, RFC 5321) that accepts every
  * message for any recipient, parses it with `mailparser` (RFC 5322 / MIME) and keeps the
  * last ones in a bounded store for the dashboard. It never relays anything anywhere.
- * AUTH (any credentials) and STARTTLS (smtp-server's built-in test certificate) are offered
- * so an SMTP client can exercise them; neither is required.
+ * AUTH (any credentials) is offered so an SMTP client can exercise it, and not required;
+ * STARTTLS is not offered (see the options below).
  */
 import { Transform } from "node:stream";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";

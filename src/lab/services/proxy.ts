@@ -22,7 +22,7 @@ export const proxyService: LabService = {
   name: "proxy",
   description: "caching web proxy",
   defaultPort: 8888,
-  async start({ host, port }) {
+  async start({ host, port, peers }) {
     const cacheDir = mkdtempSync(join(tmpdir(), `wirekit-lab-cache-${process.pid}-`));
     // Beyond loopback the lab serves the local networks only: never an open proxy.
     const allow = isLoopback(host) ? [] : ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
@@ -42,7 +42,7 @@ export const proxyService: LabService = {
       address: server.address,
       port: server.port,
       transport: "tcp",
-      clientCommand: `curl -x http://${server.address}:${server.port} http://127.0.0.1:8080/`,
+      clientCommand: `curl -x http://${formatHostPort(server.address, server.port)} http://${peers?.http ? formatHostPort(peers.http.address, peers.http.port) : "127.0.0.1:8080"}/`,
       totals: () => {
         const s = server.stats();
         return { requests: s.requests, hits: s.hits, misses: s.misses, revalidations: s.revalidations, bytesFromCache: s.bytesFromCache, bytesFromOrigin: s.bytesFromOrigin };
