@@ -55,6 +55,8 @@ test("usage errors exit 2 with one clear line", async () => {
     [["udp-ping", "127.0.0.1", "1", "-c", "ten"], /^wirekit: invalid count 'ten'/],
     [["udp-ping", "127.0.0.1", "1", "-i", "fast"], /^wirekit: invalid interval 'fast'/],
     [["udp-ping", "127.0.0.1", "1", "--bogus"], /^wirekit: Unknown option '--bogus'/],
+    [["udp-ping", "127.0.0.1", "1", "-i", "-1"], /^wirekit: option '-i' needs a value; to give one starting with '-', write -i-VALUE\n$/],
+    [["udp-ping", "serve", "--port", "-1"], /^wirekit: option '--port' needs a value; to give one starting with '-', write --port=-VALUE\n$/],
     [["udp-ping", "no-such-host.invalid", "1"], /^wirekit: cannot resolve 'no-such-host\.invalid': host not found\n$/],
     [["udp-ping", "serve", "--loss", "1.5"], /^wirekit: invalid loss '1\.5'/],
     [["udp-ping", "serve", "--port", "http"], /^wirekit: invalid port 'http'/],
