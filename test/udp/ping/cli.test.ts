@@ -181,3 +181,20 @@ test("the server's log line escapes non-printable bytes of the datagram", async 
   assert.match(r.stdout, /\n127\.0\.0\.1:\d+ Ping 1 \\x00\\n\\x1b\[31m\\\\ \\xc3\\xa9\n/);
   assert.match(r.stdout, /\n1 received, 1 replied, 0 dropped\n$/);
 });
+
+test("--quiet on the server prints only the listening line and the totals; -q on the client only the statistics", async () => {
+  const ac = new AbortController();
+  let port = 0;
+  const running = runCliCapture(["udp-ping", "serve", "--host", "127.0.0.1", "--port", "0", "--loss", "0", "--quiet"], {
+    signal: ac.signal,
+    onStdout: (out) => (port ||= Number(/listening on 127\.0\.0\.1:(\d+) /.exec(out)?.[1] ?? 0)),
+  });
+  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  const c = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "2", "-i", "10ms", "-W", "5s", "-q"]);
+  assert.equal(c.code, 0);
+  assert.match(c.stdout, /^\n--- 127\.0\.0\.1 udp-ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d./]+ ms\n$/);
+  ac.abort();
+  const s = await running;
+  assert.equal(s.code, 0);
+  assert.match(s.stdout, /^listening on 127\.0\.0\.1:\d+ \(loss 0%, seed \d+\)\n\n2 received, 2 replied, 0 dropped\n$/);
+});
