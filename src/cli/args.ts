@@ -25,7 +25,14 @@ export function parseCommandArgs<O extends OptionSpec>(argv: string[], options: 
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     // Node's messages are multi-line and mention "parseArgs"; keep the first sentence.
-    throw usageError(msg.split("\n")[0]?.replace(/\. To specify a positional argument.*$/, "") ?? "bad arguments");
+    const first = msg.split("\n")[0]?.replace(/\. To specify a positional argument.*$/, "") ?? "bad arguments";
+    // "-i -1": the hint how to pass a value that starts with '-' is on a later line; keep it.
+    const ambiguous = /^Option '(-[^']+)' argument is ambiguous\.$/.exec(first);
+    if (ambiguous?.[1] !== undefined) {
+      const opt = ambiguous[1];
+      throw usageError(`option '${opt}' needs a value; to give one starting with '-', write ${opt.startsWith("--") ? `${opt}=-VALUE` : `${opt}-VALUE`}`);
+    }
+    throw usageError(first);
   }
 }
 

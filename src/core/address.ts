@@ -58,7 +58,9 @@ export async function resolveHost(host: string, family?: IpFamily): Promise<Reso
     const r = await lookup(bare, { family: family ?? 0 });
     return { host: bare, address: r.address, family: r.family === 6 ? 6 : 4 };
   } catch (err) {
-    throw new WirekitError("ERR_RESOLVE", `cannot resolve '${bare}': host not found`, { cause: err });
+    // With -4/-6 the name may well exist in the other family: say which one was asked for.
+    const what = family === undefined ? "host not found" : `no IPv${family} address`;
+    throw new WirekitError("ERR_RESOLVE", `cannot resolve '${bare}': ${what}`, { cause: err });
   }
 }
 

@@ -6,6 +6,7 @@
  * Never crashes on what arrives: empty, binary, forged parts and floods are all just bytes.
  */
 import type { Socket } from "node:dgram";
+import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { formatHostPort, resolveHost } from "../../core/address.js";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
@@ -78,6 +79,8 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
   readonly #timers = new Set<TimerHandle>();
   #sweep: TimerHandle | undefined;
   #closed = false;
+  /** Bound to an IPv6 address ("::" serves IPv4 too): replies to IPv4 clients go to their mapped form. */
+  readonly #ipv6: boolean;
   readonly #totals: UdpEchoServerTotals = { received: 0, replied: 0, bytes: 0, reassembled: 0, incomplete: 0, dropped: 0, parts: 0, garbage: 0 };
 
   constructor(socket: Socket, options: Required<Pick<UdpEchoServerOptions, "loss" | "delayMs" | "clock">> & { random: Random; reassembly?: ReassemblyOptions }) {
@@ -85,6 +88,7 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     this.#socket = socket;
     const a = socket.address();
     this.address = normalizeAddress(a.address);
+    this.#ipv6 = a.family === "IPv6";
     this.port = a.port;
     this.loss = options.loss;
     this.delayMs = options.delayMs;
@@ -190,10 +194,13 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     // Source port 0 cannot be answered (and only a forged datagram carries it): Node's send()
     // would throw ERR_SOCKET_BAD_PORT, and a throw in a message handler ends the process.
     if (this.#closed || !(to.port > 0 && to.port < 65536)) return;
+    // Events carry "127.0.0.1", not "::ffff:127.0.0.1"; a udp6 socket cannot send to the bare
+    // IPv4 form (EINVAL), so a server on "::" would silently never answer IPv4 clients.
+    const address = this.#ipv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
     const send = (): void => {
       if (this.#closed) return;
       try {
-        this.#socket.send(payload, to.port, to.address, () => {
+        this.#socket.send(payload, to.port, address, () => {
           // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
         });
         this.#totals.replied++;

@@ -198,3 +198,26 @@ test("the library refuses port 0 or out-of-range ports with a usage error, not a
     await assert.rejects(() => sendBig({ host: "127.0.0.1", port }), (e) => isWirekitError(e, "ERR_USAGE"), `sendBig ${port}`);
   }
 });
+
+test("a server bound to :: answers IPv4 clients too (echo and reassembled parts), and IPv6 clients", async (t) => {
+  let s: UdpEchoServer;
+  try {
+    s = await server({ host: "::" });
+  } catch {
+    t.skip("no IPv6 on this machine");
+    return;
+  }
+  // The server reports IPv4 clients as "127.0.0.1"; it must still reply to them through its
+  // udp6 socket (where the bare IPv4 form is EINVAL and the reply would silently vanish).
+  const v4 = await udpEcho({ host: "127.0.0.1", port: s.port, message: "four", timeoutMs: 200, maxTimeoutMs: 3200 });
+  assert.equal(v4.status, "reply");
+  assert.equal(v4.reply?.text, "I received from you a message of 4 bytes");
+  assert.equal(v4.reply?.from.address, "127.0.0.1");
+  const { sendBig } = await import("../../../src/udp/echo/bigsend.js");
+  const big = await sendBig({ host: "127.0.0.1", port: s.port, size: 8000, parts: 4, waitMs: 10_000 });
+  assert.equal(big.confirmation, "complete");
+  assert.equal(big.confirmationText, "I received from you a message of 8000 bytes in 4 parts");
+  const v6 = await udpEcho({ host: "::1", port: s.port, message: "six", timeoutMs: 200, maxTimeoutMs: 3200 });
+  assert.equal(v6.status, "reply");
+  assert.equal(v6.reply?.from.address, "::1");
+});

@@ -1,6 +1,9 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createUdpPingServer, type UdpPingServer } from "../../../src/udp/ping/server.js";
+import { createSocket, type Socket } from "node:dgram";
+import { once } from "node:events";
+import { decodePing, upperCaseAscii } from "../../../src/udp/ping/protocol.js";
 import { runCliCapture, spawnCli } from "../../helpers/cli.js";
 
 const servers: UdpPingServer[] = [];
@@ -52,6 +55,8 @@ test("usage errors exit 2 with one clear line", async () => {
     [["udp-ping", "127.0.0.1", "1", "-c", "ten"], /^wirekit: invalid count 'ten'/],
     [["udp-ping", "127.0.0.1", "1", "-i", "fast"], /^wirekit: invalid interval 'fast'/],
     [["udp-ping", "127.0.0.1", "1", "--bogus"], /^wirekit: Unknown option '--bogus'/],
+    [["udp-ping", "127.0.0.1", "1", "-i", "-1"], /^wirekit: option '-i' needs a value; to give one starting with '-', write -i-VALUE\n$/],
+    [["udp-ping", "serve", "--port", "-1"], /^wirekit: option '--port' needs a value; to give one starting with '-', write --port=-VALUE\n$/],
     [["udp-ping", "no-such-host.invalid", "1"], /^wirekit: cannot resolve 'no-such-host\.invalid': host not found\n$/],
     [["udp-ping", "serve", "--loss", "1.5"], /^wirekit: invalid loss '1\.5'/],
     [["udp-ping", "serve", "--port", "http"], /^wirekit: invalid port 'http'/],
@@ -105,4 +110,91 @@ test("Ctrl-C on the client prints the statistics block and exits 0 after replies
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\n--- 127\.0\.0\.1 udp-ping statistics ---\n\d+ packets transmitted, \d+ received, .*% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = /);
   assert.equal(r.stderr, "");
+});
+
+test("the client prints late replies, (DUP!) and, with -v, foreign datagrams; -s pads each ping", async () => {
+  const open = async (): Promise<Socket> => {
+    const s = createSocket("udp4");
+    s.bind(0, "127.0.0.1");
+    await once(s, "listening");
+    return s;
+  };
+  const scripted = await open();
+  const forger = await open();
+  const sizes: number[] = [];
+  let held: (() => void) | undefined;
+  scripted.on("message", (msg, rinfo) => {
+    sizes.push(msg.length);
+    const d = decodePing(msg);
+    if (!d.ok) return;
+    const reply = (): void => void scripted.send(upperCaseAscii(msg), rinfo.port, rinfo.address);
+    if (d.value.seq === 1) held = reply; // answered only once ping 1 has timed out
+    else if (d.value.seq === 2) {
+      held?.();
+      reply();
+      reply();
+      forger.send(upperCaseAscii(msg), rinfo.port, "127.0.0.1");
+    } else reply();
+  });
+  try {
+    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(scripted.address().port), "-c", "3", "-i", "600ms", "-W", "400ms", "-s", "100", "-v"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(sizes, [100, 100, 100]);
+    const lines = r.stdout.split("\n");
+    const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
+    assert.ok(at(/^Request timed out \(seq 1\)$/) >= 0, r.stdout);
+    assert.ok(at(/^Late reply for seq 1 \(RTT=\d+\.\d{3} ms\)$/) > at(/^Request timed out \(seq 1\)$/), r.stdout);
+    assert.ok(at(/^Reply from 127\.0\.0\.1: PING 2 .*, RTT=\d+\.\d{3} ms$/) >= 0, r.stdout);
+    assert.ok(at(/^Reply from 127\.0\.0\.1: seq 2, RTT=\d+\.\d{3} ms \(DUP!\)$/) > at(/^Reply from 127\.0\.0\.1: PING 2 /), r.stdout);
+    assert.ok(at(new RegExp(`^ignored 100 bytes from 127\\.0\\.0\\.1:${forger.address().port}: not the server$`)) >= 0, r.stdout);
+    assert.ok(at(/^Reply from 127\.0\.0\.1: PING 3 /) >= 0, r.stdout);
+    // The late reply and the duplicate are not received pings: 2 of 3 came back in time.
+    assert.match(r.stdout, /\n3 packets transmitted, 2 received, \+1 duplicates, \+1 late, 33\.3333% packet loss, time \d+ms\n/);
+  } finally {
+    scripted.close();
+    forger.close();
+  }
+});
+
+test("the server's log line escapes non-printable bytes of the datagram", async () => {
+  const ac = new AbortController();
+  let port = 0;
+  let sawLog: () => void = () => {};
+  const logged = new Promise<void>((resolve) => (sawLog = resolve));
+  const running = runCliCapture(["udp-ping", "serve", "--host", "127.0.0.1", "--port", "0", "--loss", "0"], {
+    signal: ac.signal,
+    onStdout: (out) => {
+      port ||= Number(/listening on 127\.0\.0\.1:(\d+) /.exec(out)?.[1] ?? 0);
+      if (/Ping 1/.test(out)) sawLog();
+    },
+  });
+  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  const c = createSocket("udp4");
+  c.bind(0, "127.0.0.1");
+  await once(c, "listening");
+  c.send(Buffer.concat([Buffer.from("Ping 1 \x00\n\x1b[31m\\ "), Buffer.from("é")]), port, "127.0.0.1");
+  await logged;
+  c.close();
+  ac.abort();
+  const r = await running;
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /\n127\.0\.0\.1:\d+ Ping 1 \\x00\\n\\x1b\[31m\\\\ \\xc3\\xa9\n/);
+  assert.match(r.stdout, /\n1 received, 1 replied, 0 dropped\n$/);
+});
+
+test("--quiet on the server prints only the listening line and the totals; -q on the client only the statistics", async () => {
+  const ac = new AbortController();
+  let port = 0;
+  const running = runCliCapture(["udp-ping", "serve", "--host", "127.0.0.1", "--port", "0", "--loss", "0", "--quiet"], {
+    signal: ac.signal,
+    onStdout: (out) => (port ||= Number(/listening on 127\.0\.0\.1:(\d+) /.exec(out)?.[1] ?? 0)),
+  });
+  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  const c = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "2", "-i", "10ms", "-W", "5s", "-q"]);
+  assert.equal(c.code, 0);
+  assert.match(c.stdout, /^\n--- 127\.0\.0\.1 udp-ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d./]+ ms\n$/);
+  ac.abort();
+  const s = await running;
+  assert.equal(s.code, 0);
+  assert.match(s.stdout, /^listening on 127\.0\.0\.1:\d+ \(loss 0%, seed \d+\)\n\n2 received, 2 replied, 0 dropped\n$/);
 });

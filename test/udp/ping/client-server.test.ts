@@ -226,3 +226,12 @@ test("a forged datagram from source port 0 (raw socket) is not answered and does
   const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 1, timeoutMs: 5000 });
   assert.equal(r.totals.received, 1);
 });
+
+test("a server bound to :: serves IPv4 and IPv6 clients on one socket", async () => {
+  const s = await createUdpPingServer({ host: "::", port: 0, loss: 0 });
+  servers.push(s);
+  const v4 = await udpPing({ host: "127.0.0.1", port: s.port, count: 2, intervalMs: 10, timeoutMs: 5000 });
+  assert.equal(v4.totals.received, 2);
+  const v6 = await udpPing({ host: "::1", port: s.port, count: 2, intervalMs: 10, timeoutMs: 5000 });
+  assert.equal(v6.totals.received, 2);
+});
