@@ -87,7 +87,7 @@ function renderSummary(monitor: HeartbeatMonitor): string {
   const t = monitor.totals();
   return (
     renderClientTable(monitor.clients(), monitor.wallNow()) +
-    `${t.heartbeats} heartbeats from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
+    `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
     `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (--loss)` : ""}\n` +
     "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
   );

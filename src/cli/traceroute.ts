@@ -59,22 +59,27 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     signal: ctx.signal,
   });
   if (!values.json) {
-    trace.on("event", (e) => ctx.stdout.write(renderEvent(e)));
+    const numeric = values.numeric === true;
+    trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
   }
   const result = await trace.run();
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   return result.reached ? 0 : 1;
 }
 
-/** traceroute(8)'s lines: the header, then "%2d " and per probe " addr" (when it changes), "  0.049 ms" or " *". */
-export function renderEvent(e: TracerouteEvent): string {
+/**
+ * traceroute(8)'s lines: the header, then "%2d " and per probe the responder when it changes
+ * (" addr" with -n, else " name (addr)", the address standing in for a name reverse DNS does not
+ * know, as traceroute prints it), then "  0.049 ms" or " *".
+ */
+export function renderEvent(e: TracerouteEvent, numeric = true): string {
   if (e.kind === "start") {
     return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets\n`;
   }
-  return renderHop(e.hop);
+  return renderHop(e.hop, numeric);
 }
 
-export function renderHop(h: TraceHop): string {
+export function renderHop(h: TraceHop, numeric = true): string {
   let line = `${String(h.hop).padStart(2)} `;
   let last: string | null = null;
   for (const p of h.probes) {
@@ -83,7 +88,7 @@ export function renderHop(h: TraceHop): string {
       continue;
     }
     if (p.from !== last) {
-      line += p.name === undefined ? ` ${p.from}` : ` ${p.name} (${p.from})`;
+      line += numeric ? ` ${p.from}` : ` ${p.name ?? p.from} (${p.from})`;
       last = p.from;
     }
     line += `  ${p.rttMs.toFixed(3)} ms${p.annotation === "" ? "" : ` ${p.annotation}`}`;

@@ -136,3 +136,22 @@ test("the sender works against the lab's Python server", { timeout: 60_000 }, as
     py.kill();
   }
 });
+
+test("--summary-every prints the client table while running, not only at exit", { timeout: 60_000 }, async () => {
+  const { child, port } = serve(["--summary-every", "0.2s"]);
+  const p = await port;
+  const s = createSocket("udp4");
+  s.bind(0, "127.0.0.1");
+  await once(s, "listening");
+  s.send(`1 ${Date.now() / 1000} id=periodic`, p, "127.0.0.1");
+  await child.waitFor(/new client periodic/);
+  // Two periodic tables that already list the client, before any signal.
+  await child.waitFor(/^periodic +alive +1 +0 [^]*^periodic +\w+ +1 +0 /m);
+  s.close();
+  child.kill("SIGINT");
+  const out = await child.done;
+  assert.equal(out.code, 0);
+  const tables = out.stdout.match(/^client +status +received/gm) ?? [];
+  assert.ok(tables.length >= 3, out.stdout); // at least two periodic ones and the final one
+  assert.match(out.stdout, /^1 heartbeat from 1 client, 0 lost/m);
+});

@@ -9,8 +9,9 @@
  *   traffic cannot leave the namespaces);
  * - the target also owns 10.77.1.3 / fd77:1::3 and drops echo requests to them (a silent host).
  *
- * Names include the pid and a counter, so parallel test files never collide. Needs root,
- * iproute2 and nftables; `netnsSkipReason()` says why not when they are missing.
+ * Names include the pid and a counter, so parallel test files never collide; namespaces are deleted
+ * in after(), on exit, on SIGINT / SIGTERM, and (when their process was SIGKILLed) by the next run.
+ * Needs root, iproute2 and nftables; `netnsSkipReason()` says why not when they are missing.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -78,9 +79,58 @@ async function must(cmd: string, args: string[]): Promise<void> {
 
 let counter = 0;
 
+/** Topologies alive in this process, so a signal or exit deletes them even when after() never runs. */
+const live = new Set<() => void>();
+
+function destroyAll(): void {
+  for (const d of [...live]) d();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  destroyAll();
+  // Then die of the signal as if no handler had been installed.
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.kill(process.pid, signal);
+}
+
+/**
+ * Delete namespaces left by test processes that are gone (killed with SIGKILL, where no cleanup
+ * can run): the name carries the creating pid, so a namespace whose pid no longer exists is stale.
+ */
+function removeStale(): void {
+  let names: string[];
+  try {
+    names = execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0] ?? "");
+  } catch {
+    return;
+  }
+  for (const ns of names) {
+    const m = /^wk-([0-9a-z]+)-[0-9a-z]+-[crt]$/.exec(ns);
+    if (m === null) continue;
+    const pid = Number.parseInt(m[1] ?? "", 36);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    try {
+      execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    } catch {
+      // someone else removed it first
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Build the topology. On any failure the namespaces made so far are deleted before rethrowing. */
 export async function createTopology(): Promise<Topology> {
-  const id = `${process.pid.toString(36)}${(counter++).toString(36)}`;
+  removeStale();
+  const id = `${process.pid.toString(36)}-${(counter++).toString(36)}`;
   const client = `wk-${id}-c`;
   const router = `wk-${id}-r`;
   const target = `wk-${id}-t`;
@@ -93,9 +143,19 @@ export async function createTopology(): Promise<Topology> {
         // already gone
       }
     }
-    process.off("exit", destroy);
+    live.delete(destroy);
+    if (live.size === 0) {
+      process.off("exit", destroyAll);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
   };
-  process.on("exit", destroy);
+  if (live.size === 0) {
+    process.on("exit", destroyAll);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  live.add(destroy);
   const ipn = (ns: string, ...args: string[]): Promise<void> => must("ip", ["-n", ns, ...args]);
   const sysctl = (ns: string, ...kv: string[]): Promise<void> => must("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", ...kv]);
   try {

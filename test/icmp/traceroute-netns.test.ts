@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
 import { runCliCapture } from "../helpers/cli.js";
+import { renderHop } from "../../src/cli/traceroute.js";
 
 const skip = netnsSkipReason();
 const HOP_LINE = (hop: number, addr: string, suffix = ""): RegExp =>
@@ -25,6 +26,15 @@ describe("wirekit traceroute through a router namespace", { skip }, () => {
     assert.equal(lines.length, 3, r.stdout);
     assert.match(r.stdout, HOP_LINE(1, ADDR.router4));
     assert.match(r.stdout, HOP_LINE(2, ADDR.target4));
+  });
+
+  test("without -n each responder is 'name (address)', the address standing in for a name DNS does not know", async () => {
+    // The namespaces have no DNS server, so every reverse lookup fails, as traceroute(8) shows it.
+    const r = await topo.wirekit(["traceroute", "-q", "1", ADDR.target4]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split("\n").slice(1);
+    assert.match(lines[0] ?? "", /^ 1 {2}10\.77\.0\.1 \(10\.77\.0\.1\) {2}\d+\.\d{3} ms$/, r.stdout);
+    assert.match(lines[1] ?? "", /^ 2 {2}10\.77\.1\.2 \(10\.77\.1\.2\) {2}\d+\.\d{3} ms$/, r.stdout);
   });
 
   test("finds the same hops as traceroute -I", { skip: existsSync("/usr/sbin/traceroute") || existsSync("/usr/bin/traceroute") ? false : "traceroute not installed" }, async () => {
@@ -90,4 +100,17 @@ test("traceroute usage errors exit 2", async () => {
     assert.equal(r.code, 2, argv.join(" "));
     assert.match(r.stderr, /^wirekit: [^\n]+\n$/);
   }
+});
+
+test("a hop line names its responder once per change, as traceroute(8) prints it", () => {
+  const hop = {
+    hop: 3,
+    probes: [
+      { from: "192.0.2.1", name: "gw.example.test", rttMs: 0.0494, annotation: "", reached: false },
+      { from: null },
+      { from: "192.0.2.9", rttMs: 1.5, annotation: "!H", reached: false },
+    ],
+  };
+  assert.equal(renderHop(hop), " 3  192.0.2.1  0.049 ms * 192.0.2.9  1.500 ms !H\n");
+  assert.equal(renderHop(hop, false), " 3  gw.example.test (192.0.2.1)  0.049 ms * 192.0.2.9 (192.0.2.9)  1.500 ms !H\n");
 });

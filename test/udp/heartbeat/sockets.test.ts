@@ -170,3 +170,41 @@ test("--keep-going: the sender reports the monitor down, goes on, and reports wh
   assert.equal(r.down, false);
   assert.equal(r.downEvents, 1);
 });
+
+test("the sender reads replies asynchronously: a slow reply delays no heartbeat, and foreign or bogus datagrams are ignored", { timeout: 60_000 }, async () => {
+  const fake = await udpClient(); // the monitor
+  const stranger = await udpClient(); // someone else on the network
+  let held: { seq: string; port: number; address: string } | undefined;
+  fake.on("message", (msg, rinfo) => {
+    const seq = msg.toString("latin1").split(" ")[0] ?? "0";
+    // Each datagram only after the previous one is in the kernel (loopback delivers inside
+    // sendto), so the sender sees them in this order even across the two sockets.
+    const send = (sock: Socket, text: string, then?: () => void): void => {
+      sock.send(text, rinfo.port, rinfo.address, () => then?.());
+    };
+    send(stranger, `${seq} 0.000100`, () => // right format, wrong source
+      send(fake, "garbage", () =>
+        send(fake, "999 0.000100", () => { // a seq never sent
+          if (seq === "2") held = { seq, port: rinfo.port, address: rinfo.address }; // answered only after seq 4
+          else send(fake, `${seq} 0.000100`);
+          if (seq === "4" && held !== undefined) fake.send(`${held.seq} 0.000100`, held.port, held.address);
+        })));
+  });
+  const order: string[] = [];
+  const ignored: string[] = [];
+  const sender = new HeartbeatSender({ host: "127.0.0.1", port: fake.address().port, intervalMs: 20, timeoutMs: 30_000, count: 6, misses: 100, id: "patient" });
+  sender.on("event", (e) => {
+    if (e.kind === "sent" || e.kind === "reply") order.push(`${e.kind} ${e.seq}`);
+    if (e.kind === "ignored") ignored.push(e.reason);
+  });
+  const r = await sender.run();
+  assert.equal(r.totals.transmitted, 6);
+  assert.equal(r.totals.received, 6, order.join(", "));
+  assert.equal(r.down, false);
+  // Heartbeats 3 and 4 left while seq 2 was still unanswered, and its reply then matched seq 2.
+  assert.ok(order.indexOf("sent 4") < order.indexOf("reply 2"), order.join(", "));
+  assert.ok(order.indexOf("reply 3") < order.indexOf("reply 2"), order.join(", "));
+  assert.equal(ignored.filter((x) => x === "not from the monitor").length, 6, ignored.join("; "));
+  assert.equal(ignored.filter((x) => /^reply: bad/.test(x)).length, 6, ignored.join("; "));
+  assert.equal(ignored.filter((x) => x === "reply for seq 999, which was never sent").length, 6, ignored.join("; "));
+});
