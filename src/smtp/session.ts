@@ -116,12 +116,13 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
     return result;
   };
   try {
-    record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
+    // Recorded once the TCP connection is up, so a refused connection is never shown as "connected".
+    const connected = (): void => record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
     if (tlsMode === "implicit") {
-      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`, connected);
       record(tlsEntry(conn.socket as TLSSocket, at()));
     } else {
-      await conn.open(() => netConnect({ host: target.address, port }), "connect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => netConnect({ host: target.address, port }), "connect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`, connected);
     }
     const d = new SmtpDialogue({
       clientName: options.clientName ?? defaultClientName(conn.socket?.localAddress),

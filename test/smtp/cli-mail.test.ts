@@ -102,6 +102,41 @@ describe("wirekit mail", () => {
     assert.match(r.stderr, /^wirekit: a password is never taken on the command line/);
   });
 
+  it("refuses every spelling of a password option and credentials in --server, without echoing the secret", async () => {
+    const before = peer.received.length;
+    const server = base().indexOf("--server") + 1;
+    for (const extra of [["--password", PASSWORD], [`--password=${PASSWORD}`], ["--pass", PASSWORD], [`--passwd=${PASSWORD}`], ["-p", PASSWORD], [`--PW=${PASSWORD}`]]) {
+      const r = await runCliCapture([...base(), "--user", USER, ...extra], { env: { WIREKIT_SMTP_PASSWORD: PASSWORD } });
+      assert.equal(r.code, 2, extra.join(" "));
+      assert.equal(r.stderr.split("\n").filter(Boolean).length, 1, r.stderr);
+      assert.equal(r.stdout, "");
+      secretsAbsent(r.stderr);
+    }
+    for (const target of [`${USER}:${PASSWORD}@127.0.0.1:${peer.port}`, `smtp://${USER}:${PASSWORD}@127.0.0.1:${peer.port}`]) {
+      const argv = base();
+      argv[server] = target;
+      const r = await runCliCapture(argv);
+      assert.equal(r.code, 2, target);
+      assert.match(r.stderr, /^wirekit: --server takes HOST\[:PORT\], not a URL or user@host; the password is never taken on the command line/);
+      assert.equal(r.stdout, "");
+      secretsAbsent(r.stderr);
+    }
+    assert.equal(peer.received.length, before);
+  });
+
+  it("does not print 'connected' for a refused connection, and the diagram still names the server", async () => {
+    const closed = await startSmtpPeer();
+    const port = closed.port;
+    await closed.close();
+    const mmd = join(dir, "refused.mmd");
+    const r = await runCliCapture(["mail", "--server", `127.0.0.1:${port}`, "--from", "a@lab.test", "--to", "b@lab.test", "--diagram", mmd]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, `* error: connect to 127.0.0.1:${port}: connection refused\n`);
+    assert.match(await readFile(mmd, "utf8"), new RegExp(`^  participant S as server 127\\.0\\.0\\.1:${port}$`, "m"));
+    const ok = await runCliCapture([...base(), "--no-tls"]);
+    assert.match(ok.stdout, new RegExp(`^\\* connected to 127\\.0\\.0\\.1 port ${peer.port}\nS: 220 `));
+  });
+
   it("asks for WIREKIT_SMTP_PASSWORD when there is no terminal to prompt on", async () => {
     const r = await runCliCapture([...base(), "--user", USER]);
     assert.equal(r.code, 2);
