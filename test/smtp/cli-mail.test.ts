@@ -207,6 +207,36 @@ describe("wirekit mail", () => {
     assert.match(stdout, /^message accepted: 250 /);
   });
 
+  it("reads a non-ASCII password whose bytes arrive split across reads", async () => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+    const bytes = Buffer.from(`${PASSWORD}\r`, "utf8");
+    const cut = bytes.indexOf(Buffer.from("ä", "utf8")) + 1; // between the two bytes of "ä"
+    let stderr = "";
+    const ctx: CliContext = {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          if (s.startsWith("Password for")) {
+            setImmediate(() => {
+              stdin.write(bytes.subarray(0, cut));
+              setImmediate(() => stdin.write(bytes.subarray(cut)));
+            });
+          }
+          return true;
+        },
+      },
+      env: {},
+      clock: new FakeClock(),
+      signal: new AbortController().signal,
+      debug: false,
+      onStatusRequest: () => () => {},
+      stdin,
+    };
+    const code = await runCli([...base(), "--user", USER, "--quiet"], ctx);
+    assert.equal(code, 0, stderr);
+  });
+
   it("does not echo the password on a real terminal (python3's pty as the terminal)", async (t) => {
     if (spawnSync("python3", ["-c", "import pty"]).status !== 0) {
       t.skip("python3 is not installed (.ci/run installs it)");
