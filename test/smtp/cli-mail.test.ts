@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { spawn, spawnSync } from "node:child_process";
 import { FakeClock } from "../../src/core/clock.js";
+import { createRandom } from "../../src/core/random.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { BIN, runCliCapture, spawnCli } from "../helpers/cli.js";
@@ -271,6 +272,46 @@ describe("wirekit mail", () => {
     assert.match(out, /Password for student: /);
     assert.match(out, /message accepted: 250 /);
     secretsAbsent(out);
+  });
+
+  it("sends the files given on the command line: text and HTML bodies, an inline image, attachments typed from the MIME table, Cc, and a Bcc kept out of the headers", async () => {
+    const png = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), createRandom(11).bytes(3000)]);
+    const csv = Buffer.from("rtt,loss\n0.1,0\n");
+    const blob = createRandom(12).bytes(1234);
+    const files = { text: join(dir, "body.txt"), html: join(dir, "body.html"), plot: join(dir, "plot.png"), csv: join(dir, "résultats.csv"), blob: join(dir, "data.unknownext") };
+    const text = "Hello,\n.\n.starts with a dot\nBye\n";
+    const html = '<p>Results:</p><img src="cid:plot.png">';
+    await writeFile(files.text, text);
+    await writeFile(files.html, html);
+    await writeFile(files.plot, png);
+    await writeFile(files.csv, csv);
+    await writeFile(files.blob, blob);
+    const n = peer.received.length;
+    const r = await runCliCapture([
+      ...base().filter((a, i, all) => a !== "--text" && all[i - 1] !== "--text"),
+      "--cc", "Çarol <carol@lab.test>", "--bcc", "archive@lab.test",
+      "--text-file", files.text, "--html-file", files.html, "--inline", files.plot, "--attach", files.csv, "--attach", files.blob, "--quiet",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = peer.received[n];
+    assert.deepEqual(got?.to, ["teacher@lab.test", "carol@lab.test", "archive@lab.test"]);
+    assert.ok(!/^bcc:/im.test(got?.raw.toString("latin1") ?? ""), "no Bcc header");
+    assert.ok(!(got?.raw.toString("latin1") ?? "").includes("archive@"), "the Bcc address is nowhere in the message");
+    const m = await peer.parsed(n);
+    assert.equal(m.cc && !Array.isArray(m.cc) ? m.cc.value[0]?.name : undefined, "Çarol");
+    assert.equal(m.text?.replace(/\r\n/g, "\n"), text);
+    // mailparser resolves cid: links to the part they name: the link points at our image.
+    assert.equal(m.html, html.replace("cid:plot.png", `data:image/png;base64,${png.toString("base64")}`));
+    const [inline, ...attached] = m.attachments;
+    assert.equal(inline?.cid, "plot.png");
+    assert.equal(inline?.contentType, "image/png");
+    assert.deepEqual(inline?.content, png);
+    assert.deepEqual(attached.map((a) => [a.filename, a.contentType, a.contentDisposition]), [
+      ["résultats.csv", "text/csv", "attachment"],
+      ["data.unknownext", "application/octet-stream", "attachment"],
+    ]);
+    assert.deepEqual(attached[0]?.content, csv);
+    assert.deepEqual(attached[1]?.content, blob);
   });
 
   it("prints only the outcome with --quiet, listing a refused recipient", async () => {
