@@ -29,7 +29,7 @@ Transport:
   --tls                 TLS from the first byte (SMTPS)
   --starttls            plain connection upgraded with STARTTLS; fail if the server does not offer it
   --no-tls              never use TLS (default: STARTTLS when the server offers it)
-  --ca FILE             trust this CA certificate (PEM) in addition to the system store
+  --ca FILE             trust this CA certificate (PEM) in addition to the bundled CA store
   --insecure            do not verify the server's certificate (prints a warning)
   --timeout T           timeout for connecting and for each reply (default 30s)
   --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
