@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { lookup as mimeLookup } from "mime-types";
-import { parseHostPort } from "../core/address.js";
+import { formatHostPort, parseHostPort } from "../core/address.js";
 import { fromSystemError, usageError } from "../core/errors.js";
 import { createRandom, secureRandom } from "../core/random.js";
 import { renderDiagramMermaid, renderDiagramSvg } from "../smtp/diagram.js";
@@ -29,7 +29,7 @@ Transport:
   --tls                 TLS from the first byte (SMTPS)
   --starttls            plain connection upgraded with STARTTLS; fail if the server does not offer it
   --no-tls              never use TLS (default: STARTTLS when the server offers it)
-  --ca FILE             trust this CA certificate (PEM) in addition to the system store
+  --ca FILE             trust this CA certificate (PEM) in addition to the bundled CA store
   --insecure            do not verify the server's certificate (prints a warning)
   --timeout T           timeout for connecting and for each reply (default 30s)
   --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
@@ -65,6 +65,8 @@ Examples:
       --from me@example.edu --to you@example.com --subject Report --text-file body.txt --attach plot.png --diagram smtp.svg
 `;
 
+const NO_PASSWORD_ON_COMMAND_LINE = "a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt";
+
 const OPTIONS = {
   server: { type: "string" },
   tls: { type: "boolean" },
@@ -99,11 +101,14 @@ const OPTIONS = {
 } as const;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  if (argv.some((a) => a === "--password" || a.startsWith("--password=") || a === "--pass")) {
-    throw usageError("a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt");
-  }
+  // Any spelling of a password option gets the explanation (and never an echo of its value).
+  if (argv.some((a) => /^--?(pass|password|passwd|pw|pwd|secret)(=|$)/i.test(a))) throw usageError(NO_PASSWORD_ON_COMMAND_LINE);
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   positionalArgs(positionals, []);
+  // "user:password@host" or a URL would put the secret in argv and in a DNS query for the "host".
+  if (values.server !== undefined && /[@/]/.test(values.server)) {
+    throw usageError(`--server takes HOST[:PORT], not a URL or user@host; ${NO_PASSWORD_ON_COMMAND_LINE.replace(/^a password/, "the password")}`);
+  }
   if ([values.tls, values.starttls, values["no-tls"]].filter(Boolean).length > 1) throw usageError("--tls, --starttls and --no-tls exclude each other");
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.text !== undefined && values["text-file"] !== undefined) throw usageError("--text and --text-file exclude each other");
@@ -176,7 +181,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${l}\n`).join("")) } : {}),
   });
 
-  if (values.diagram !== undefined) await writeDiagram(values.diagram, result, ctx);
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, result, server, ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
   else renderOutcome(result, ctx);
   if (result.error !== undefined) {
@@ -255,9 +260,11 @@ async function obtainPassword(user: string, ctx: CliContext): Promise<string> {
   return readSecret(stdin, ctx.stderr, `Password for ${user}: `, ctx.signal);
 }
 
-async function writeDiagram(path: string, result: SendMailResult, ctx: CliContext): Promise<void> {
+async function writeDiagram(path: string, result: SendMailResult, server: { host: string; port: number }, ctx: CliContext): Promise<void> {
   const ext = extname(path).toLowerCase();
-  const text = ext === ".mmd" || ext === ".mermaid" ? renderDiagramMermaid(result.transcript) : renderDiagramSvg(result.transcript);
+  // Name the server even when the connection failed and the transcript has no connect entry.
+  const options = { server: `server ${formatHostPort(server.host, server.port)}` };
+  const text = ext === ".mmd" || ext === ".mermaid" ? renderDiagramMermaid(result.transcript, options) : renderDiagramSvg(result.transcript, options);
   try {
     await writeFile(path, text);
   } catch (e) {

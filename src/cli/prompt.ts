@@ -2,6 +2,7 @@
  * A prompt that does not echo (for passwords): the terminal goes into raw mode, keys are read
  * one by one, Backspace edits, Enter ends, Ctrl-C or Ctrl-D abort. Nothing typed is ever written.
  */
+import { StringDecoder } from "node:string_decoder";
 import { WirekitError } from "../core/errors.js";
 import type { CliContext, OutStream } from "./context.js";
 
@@ -19,6 +20,8 @@ export function readSecret(input: Tty, output: OutStream, prompt: string, signal
   output.write(prompt);
   input.resume();
   let value = "";
+  // A multi-byte character (a non-ASCII password) may arrive split across two reads.
+  const decoder = new StringDecoder("utf8");
   return new Promise<string>((resolve, reject) => {
     const done = (err?: WirekitError): void => {
       input.off("data", onData);
@@ -31,7 +34,7 @@ export function readSecret(input: Tty, output: OutStream, prompt: string, signal
     };
     const onAbort = (): void => done(new WirekitError("ERR_USAGE", "password prompt interrupted"));
     const onData = (chunk: Buffer | string): void => {
-      for (const ch of typeof chunk === "string" ? chunk : chunk.toString("utf8")) {
+      for (const ch of typeof chunk === "string" ? chunk : decoder.write(chunk)) {
         if (ch === "\r" || ch === "\n") return done();
         if (ch === "\u0003" || ch === "\u0004") return done(new WirekitError("ERR_USAGE", "password prompt interrupted"));
         if (ch === "\u007f" || ch === "\b") value = [...value].slice(0, -1).join("");

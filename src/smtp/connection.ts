@@ -25,8 +25,10 @@ export class SmtpConnection {
     readonly signal: AbortSignal | undefined,
   ) {}
 
-  async open(make: () => Socket, readyEvent: "connect" | "secureConnect", timeoutMs: number, what: string): Promise<void> {
+  /** Connect; `onTcpConnect` runs when the TCP connection is up (before any TLS handshake). */
+  async open(make: () => Socket, readyEvent: "connect" | "secureConnect", timeoutMs: number, what: string, onTcpConnect?: () => void): Promise<void> {
     const s = make();
+    if (onTcpConnect !== undefined) s.once("connect", onTcpConnect);
     this.#attach(s, what);
     await this.#until(() => this.#error !== undefined || this.#ready, timeoutMs, `timed out after ${secs(timeoutMs)} connecting (${what})`, () => {
       s.once(readyEvent, () => {

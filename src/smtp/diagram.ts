@@ -79,11 +79,16 @@ const LINE_H = 16;
 export function renderDiagramSvg(transcript: readonly TranscriptEntry[], options: DiagramOptions = {}): string {
   const rs = rows(transcript);
   const widest = Math.max(30, ...rs.flatMap((r) => (r.kind === "arrow" ? r.lines.map((l) => [...l].length) : [[...r.text].length * 0.85])));
-  const gap = Math.max(460, Math.ceil(widest * CHAR_W) + 60);
+  const clientLabel = options.client ?? "client (wirekit)";
+  const srvLabel = options.server ?? serverLabel(transcript);
+  // Actor boxes grow with their label (a long host name), and the picture grows with them.
+  const boxW = (label: string): number => Math.max(170, Math.ceil([...label].length * CHAR_W) + 24);
+  const [clientW, serverW] = [boxW(clientLabel), boxW(srvLabel)];
+  const gap = Math.max(460, Math.ceil(widest * CHAR_W) + 60, (clientW + serverW) / 2 + 30);
   const left = 110;
-  const cx = left + 90;
+  const cx = Math.max(left + 90, clientW / 2 + 10);
   const sx = cx + gap;
-  const width = sx + 110;
+  const width = sx + Math.max(110, serverW / 2 + 10);
   const top = 96;
   let y = top;
   const body: string[] = [];
@@ -123,10 +128,10 @@ export function renderDiagramSvg(transcript: readonly TranscriptEntry[], options
     [cx, sx].map((x) => `<line x1="${x}" y1="${s.from}" x2="${x}" y2="${s.to}" class="${s.tls ? "life tlslife" : "life"}"/>`),
   );
   const title = options.title ?? "SMTP session";
-  const head = (x: number, label: string, yy: number): string =>
-    `<rect x="${x - 85}" y="${yy}" width="170" height="30" rx="5" class="actor"/><text x="${x}" y="${yy + 20}" text-anchor="middle" class="actor">${escapeXml(label)}</text>`;
-  const clientLabel = options.client ?? "client (wirekit)";
-  const srvLabel = options.server ?? serverLabel(transcript);
+  const head = (x: number, label: string, yy: number): string => {
+    const w = boxW(label);
+    return `<rect x="${x - w / 2}" y="${yy}" width="${w}" height="30" rx="5" class="actor"/><text x="${x}" y="${yy + 20}" text-anchor="middle" class="actor">${escapeXml(label)}</text>`;
+  };
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="12">`,

@@ -8,7 +8,7 @@
  */
 import { hostname } from "node:os";
 import { connect as netConnect } from "node:net";
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { resolveHost, addressFamily, formatHostPort } from "../core/address.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { WirekitError, fromSystemError, type ErrorCode } from "../core/errors.js";
@@ -33,7 +33,7 @@ export interface SendMailOptions {
   auth?: { user: string; password: string; mechanism?: AuthMechanism };
   /** @default false */
   allowPlainAuth?: boolean;
-  /** Extra trusted CA certificates (PEM). @default the system store */
+  /** Extra trusted CA certificates (PEM), in addition to Node's bundled store. @default the bundled store only */
   ca?: string | Buffer;
   /** Skip certificate verification. @default false */
   insecure?: boolean;
@@ -102,7 +102,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   const servername = addressFamily(options.host) === undefined ? options.host : undefined;
   const tlsOptions: ConnectionOptions = { rejectUnauthorized: options.insecure !== true, minVersion: "TLSv1.2" };
   if (servername !== undefined) tlsOptions.servername = servername;
-  if (options.ca !== undefined) tlsOptions.ca = options.ca;
+  if (options.ca !== undefined) tlsOptions.ca = trustedCertificates(options.ca);
 
   const conn = new SmtpConnection(clock, options.signal);
   let dialogue: SmtpDialogue | undefined;
@@ -116,12 +116,13 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
     return result;
   };
   try {
-    record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
+    // Recorded once the TCP connection is up, so a refused connection is never shown as "connected".
+    const connected = (): void => record({ kind: "connect", at: at(), host: options.host, address: target.address, port, tls: tlsMode === "implicit" });
     if (tlsMode === "implicit") {
-      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => tlsConnect({ ...tlsOptions, host: target.address, port }), "secureConnect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`, connected);
       record(tlsEntry(conn.socket as TLSSocket, at()));
     } else {
-      await conn.open(() => netConnect({ host: target.address, port }), "connect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`);
+      await conn.open(() => netConnect({ host: target.address, port }), "connect", connectTimeoutMs, `connect to ${formatHostPort(options.host, port)}`, connected);
     }
     const d = new SmtpDialogue({
       clientName: options.clientName ?? defaultClientName(conn.socket?.localAddress),
@@ -177,6 +178,17 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
     if (dialogue !== undefined) return finish(dialogue.onConnectionLost(e.code, e.message));
     return finish({ status: "failed", error: { code: e.code, message: e.message }, recipients: [], tls: false });
   }
+}
+
+/**
+ * The CAs to trust with `--ca`: Node's `ca` option replaces the bundled store, so the extra
+ * certificate is added to it (a private CA must not stop a public server from verifying).
+ *
+ * @example
+ * trustedCertificates(pem).length === rootCertificates.length + 1 // true
+ */
+export function trustedCertificates(extra: string | Buffer): Array<string | Buffer> {
+  return [...rootCertificates, extra];
 }
 
 function defaultClientName(localAddress: string | undefined): string {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { spawn, spawnSync } from "node:child_process";
 import { FakeClock } from "../../src/core/clock.js";
+import { createRandom } from "../../src/core/random.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { BIN, runCliCapture, spawnCli } from "../helpers/cli.js";
@@ -102,6 +103,41 @@ describe("wirekit mail", () => {
     assert.match(r.stderr, /^wirekit: a password is never taken on the command line/);
   });
 
+  it("refuses every spelling of a password option and credentials in --server, without echoing the secret", async () => {
+    const before = peer.received.length;
+    const server = base().indexOf("--server") + 1;
+    for (const extra of [["--password", PASSWORD], [`--password=${PASSWORD}`], ["--pass", PASSWORD], [`--passwd=${PASSWORD}`], ["-p", PASSWORD], [`--PW=${PASSWORD}`]]) {
+      const r = await runCliCapture([...base(), "--user", USER, ...extra], { env: { WIREKIT_SMTP_PASSWORD: PASSWORD } });
+      assert.equal(r.code, 2, extra.join(" "));
+      assert.equal(r.stderr.split("\n").filter(Boolean).length, 1, r.stderr);
+      assert.equal(r.stdout, "");
+      secretsAbsent(r.stderr);
+    }
+    for (const target of [`${USER}:${PASSWORD}@127.0.0.1:${peer.port}`, `smtp://${USER}:${PASSWORD}@127.0.0.1:${peer.port}`]) {
+      const argv = base();
+      argv[server] = target;
+      const r = await runCliCapture(argv);
+      assert.equal(r.code, 2, target);
+      assert.match(r.stderr, /^wirekit: --server takes HOST\[:PORT\], not a URL or user@host; the password is never taken on the command line/);
+      assert.equal(r.stdout, "");
+      secretsAbsent(r.stderr);
+    }
+    assert.equal(peer.received.length, before);
+  });
+
+  it("does not print 'connected' for a refused connection, and the diagram still names the server", async () => {
+    const closed = await startSmtpPeer();
+    const port = closed.port;
+    await closed.close();
+    const mmd = join(dir, "refused.mmd");
+    const r = await runCliCapture(["mail", "--server", `127.0.0.1:${port}`, "--from", "a@lab.test", "--to", "b@lab.test", "--diagram", mmd]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, `* error: connect to 127.0.0.1:${port}: connection refused\n`);
+    assert.match(await readFile(mmd, "utf8"), new RegExp(`^  participant S as server 127\\.0\\.0\\.1:${port}$`, "m"));
+    const ok = await runCliCapture([...base(), "--no-tls"]);
+    assert.match(ok.stdout, new RegExp(`^\\* connected to 127\\.0\\.0\\.1 port ${peer.port}\nS: 220 `));
+  });
+
   it("asks for WIREKIT_SMTP_PASSWORD when there is no terminal to prompt on", async () => {
     const r = await runCliCapture([...base(), "--user", USER]);
     assert.equal(r.code, 2);
@@ -172,6 +208,36 @@ describe("wirekit mail", () => {
     assert.match(stdout, /^message accepted: 250 /);
   });
 
+  it("reads a non-ASCII password whose bytes arrive split across reads", async () => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+    const bytes = Buffer.from(`${PASSWORD}\r`, "utf8");
+    const cut = bytes.indexOf(Buffer.from("ä", "utf8")) + 1; // between the two bytes of "ä"
+    let stderr = "";
+    const ctx: CliContext = {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          if (s.startsWith("Password for")) {
+            setImmediate(() => {
+              stdin.write(bytes.subarray(0, cut));
+              setImmediate(() => stdin.write(bytes.subarray(cut)));
+            });
+          }
+          return true;
+        },
+      },
+      env: {},
+      clock: new FakeClock(),
+      signal: new AbortController().signal,
+      debug: false,
+      onStatusRequest: () => () => {},
+      stdin,
+    };
+    const code = await runCli([...base(), "--user", USER, "--quiet"], ctx);
+    assert.equal(code, 0, stderr);
+  });
+
   it("does not echo the password on a real terminal (python3's pty as the terminal)", async (t) => {
     if (spawnSync("python3", ["-c", "import pty"]).status !== 0) {
       t.skip("python3 is not installed (.ci/run installs it)");
@@ -206,6 +272,46 @@ describe("wirekit mail", () => {
     assert.match(out, /Password for student: /);
     assert.match(out, /message accepted: 250 /);
     secretsAbsent(out);
+  });
+
+  it("sends the files given on the command line: text and HTML bodies, an inline image, attachments typed from the MIME table, Cc, and a Bcc kept out of the headers", async () => {
+    const png = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), createRandom(11).bytes(3000)]);
+    const csv = Buffer.from("rtt,loss\n0.1,0\n");
+    const blob = createRandom(12).bytes(1234);
+    const files = { text: join(dir, "body.txt"), html: join(dir, "body.html"), plot: join(dir, "plot.png"), csv: join(dir, "résultats.csv"), blob: join(dir, "data.unknownext") };
+    const text = "Hello,\n.\n.starts with a dot\nBye\n";
+    const html = '<p>Results:</p><img src="cid:plot.png">';
+    await writeFile(files.text, text);
+    await writeFile(files.html, html);
+    await writeFile(files.plot, png);
+    await writeFile(files.csv, csv);
+    await writeFile(files.blob, blob);
+    const n = peer.received.length;
+    const r = await runCliCapture([
+      ...base().filter((a, i, all) => a !== "--text" && all[i - 1] !== "--text"),
+      "--cc", "Çarol <carol@lab.test>", "--bcc", "archive@lab.test",
+      "--text-file", files.text, "--html-file", files.html, "--inline", files.plot, "--attach", files.csv, "--attach", files.blob, "--quiet",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = peer.received[n];
+    assert.deepEqual(got?.to, ["teacher@lab.test", "carol@lab.test", "archive@lab.test"]);
+    assert.ok(!/^bcc:/im.test(got?.raw.toString("latin1") ?? ""), "no Bcc header");
+    assert.ok(!(got?.raw.toString("latin1") ?? "").includes("archive@"), "the Bcc address is nowhere in the message");
+    const m = await peer.parsed(n);
+    assert.equal(m.cc && !Array.isArray(m.cc) ? m.cc.value[0]?.name : undefined, "Çarol");
+    assert.equal(m.text?.replace(/\r\n/g, "\n"), text);
+    // mailparser resolves cid: links to the part they name: the link points at our image.
+    assert.equal(m.html, html.replace("cid:plot.png", `data:image/png;base64,${png.toString("base64")}`));
+    const [inline, ...attached] = m.attachments;
+    assert.equal(inline?.cid, "plot.png");
+    assert.equal(inline?.contentType, "image/png");
+    assert.deepEqual(inline?.content, png);
+    assert.deepEqual(attached.map((a) => [a.filename, a.contentType, a.contentDisposition]), [
+      ["résultats.csv", "text/csv", "attachment"],
+      ["data.unknownext", "application/octet-stream", "attachment"],
+    ]);
+    assert.deepEqual(attached[0]?.content, csv);
+    assert.deepEqual(attached[1]?.content, blob);
   });
 
   it("prints only the outcome with --quiet, listing a refused recipient", async () => {

@@ -67,4 +67,31 @@ describe("sequence diagram", () => {
     assert.ok(lines.some((l) => l.startsWith("  Note over C,S: TLS established")));
     assert.ok(!mmd.includes("<CR>") && mmd.includes("#lt;CR#gt;"));
   });
+
+  it("writes only lines Mermaid's sequence grammar accepts, whose text decodes back to the transcript", () => {
+    // Checked once against mermaid 12.3 in Chromium (mermaid.parse + render gave back every text);
+    // this pins the rules that made it pass: a message's text ends at "#", ";" or a newline in
+    // Mermaid's lexer, so those appear only as entity codes (#35;), and "<" ">" likewise.
+    const hostile: TranscriptEntry[] = [
+      ...TRANSCRIPT,
+      { kind: "server", at: 14, code: 250, lines: ["250 # hash ; semi %% pct : colon -->> arrow <br/> end {b} [c] `d` \\e"] },
+      { kind: "note", at: 15, text: "line\nbreak; #1" },
+    ];
+    const mmd = renderDiagramMermaid(hostile, { server: "server [::1]:2525" });
+    const decode = (t: string) => t.replace(/#lt;/g, "<").replace(/#gt;/g, ">").replace(/#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+    const texts: string[] = [];
+    for (const line of mmd.trimEnd().split("\n").slice(1)) {
+      const m = /^ {2}(?:participant [CS] as |Note over C,S: |C->>S: |S-->>C: )(.*)$/.exec(line);
+      assert.ok(m, `not a sequenceDiagram statement: ${line}`);
+      const text = m[1] ?? "";
+      assert.ok(!/[#;<>]/.test(text.replace(/#(?:\d+|lt|gt);/g, "").replace(/<br\/>/g, "")), `raw # ; < > in: ${line}`);
+      texts.push(...text.split("<br/>").map(decode));
+    }
+    for (const e of hostile) {
+      if (e.kind === "client") assert.ok(texts.includes(e.text), e.text);
+      if (e.kind === "server") for (const l of e.lines) assert.ok(texts.includes(l), l);
+    }
+    assert.ok(texts.includes("line break; #1"));
+    assert.ok(texts.includes("server [::1]:2525"));
+  });
 });

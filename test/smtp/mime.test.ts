@@ -148,6 +148,14 @@ describe("buildMessage", () => {
     assert.equal((await simpleParser(m.bytes)).html, html);
   });
 
+  it("keeps a body's final line break inside a multipart (the CRLF before a boundary belongs to the delimiter)", async () => {
+    const att = [{ filename: "a.bin", content: Buffer.from([1]) }];
+    for (const text of ["ends with a newline\n", "ünïcödé, quoted-printable\n", "two\n\n", "none"]) {
+      const parsed = await simpleParser(buildMessage({ ...base, text, attachments: att }).bytes);
+      assert.equal(parsed.text?.replace(/\r\n/g, "\n"), text, JSON.stringify(text));
+    }
+  });
+
   it("writes extra headers and refuses bad header names", () => {
     const m = buildMessage({ ...base, headers: [["X-Course", "Networks 101"]] }).bytes.toString("latin1");
     assert.match(m, /\r\nX-Course: Networks 101\r\n/);

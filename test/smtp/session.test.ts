@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createRandom } from "../../src/core/random.js";
 import { buildMessage, type BuildMessageOptions } from "../../src/smtp/mime/message.js";
-import { sendMail, type SendMailOptions } from "../../src/smtp/session.js";
+import { rootCertificates } from "node:tls";
+import { generate } from "selfsigned";
+import { sendMail, trustedCertificates, type SendMailOptions } from "../../src/smtp/session.js";
 import { transcriptLines } from "../../src/smtp/transcript.js";
 import { PASSWORD, USER, startSmtpPeer, testCert, type SmtpPeer } from "./peer.js";
 
@@ -251,6 +253,17 @@ describe("sendMail against smtp-server", () => {
     const r = await sendMail({ host: "127.0.0.1", port: p.port, from: "a@lab.test", recipients: ["b@lab.test"], message: message(), timeoutMs: 20_000 });
     assert.equal(r.error?.code, "ERR_TLS");
     assert.equal(p.received.length, 0);
+  });
+
+  it("trusts --ca in addition to the bundled store, and still refuses a certificate no trusted CA signed", async () => {
+    assert.deepEqual(trustedCertificates(ca), [...rootCertificates, ca]);
+    const p = await peer();
+    const other = (await generate([{ name: "commonName", value: "unrelated CA" }], { keyType: "ec", extensions: [{ name: "basicConstraints", cA: true }] })).cert;
+    const wrong = await send(p, other);
+    assert.equal(wrong.error?.code, "ERR_TLS");
+    const bundle = await send(p, `${other}\n${ca}`);
+    assert.equal(bundle.outcome.status, "accepted", bundle.error?.message);
+    assert.equal(p.received.length, 1);
   });
 
   it("round-trips a non-ASCII subject, display name and attachment file names", async () => {

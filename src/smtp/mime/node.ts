@@ -66,18 +66,20 @@ function encodeBody(node: MimeLeaf): string {
  * serializeNode({ kind: "leaf", type: "text/plain", params: [], encoding: "7bit", body: Buffer.from("hi") }).join("")
  * // "Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\n\r\nhi\r\n"
  */
-export function serializeNode(node: MimeNode, headers: string[] = []): string[] {
+export function serializeNode(node: MimeNode, headers: string[] = [], inMultipart = false): string[] {
   const out: string[] = [[...headers, ...contentHeaders(node)].join("\r\n"), "\r\n\r\n"];
   if (node.kind === "leaf") {
     const body = encodeBody(node);
     out.push(body);
-    if (!body.endsWith("\r\n")) out.push("\r\n");
+    // Inside a multipart the CRLF before the next "--boundary" belongs to the delimiter
+    // (RFC 2046 §5.1.1), so a body that ends with a line break needs one more to keep it.
+    if (inMultipart || !body.endsWith("\r\n")) out.push("\r\n");
     return out;
   }
   if (node.children.length === 0) out.push("\r\n");
   for (const child of node.children) {
     out.push(`--${node.boundary}\r\n`);
-    out.push(...serializeNode(child));
+    out.push(...serializeNode(child, [], true));
   }
   out.push(`--${node.boundary}--\r\n`);
   return out;
