@@ -1,0 +1,450 @@
+// wirekit batched UDP socket: the fast path for servers that answer many small datagrams
+// (the heartbeat monitor). Node's dgram makes one system call and one JavaScript callback per
+// datagram in each direction; here one wakeup reads up to kBatch datagrams with recvmmsg(2),
+// hands them to JavaScript in a single call, and the replies queued during that call leave in
+// one sendmmsg(2). What the datagrams mean stays in TypeScript.
+//
+// JS surface:
+//   new UdpSocket(family: 4|6, onBatch)
+//     onBatch(data: Buffer, meta: Uint32Array, addresses: string[])
+//       datagram i is data[meta[3i] .. meta[3i] + meta[3i+1]) from addresses[i]:meta[3i+2]
+//   bind(address, port)               IPv6 "::" also serves IPv4 (IPV6_V6ONLY off)
+//   reply(i, buf)                     only inside onBatch: queue buf to the sender of datagram i;
+//                                     the queue is sent with sendmmsg when onBatch returns
+//   send(buf, address, port)          one sendto now
+//   setOption(level, name, value), address() -> {address, port}, stats() -> {...}, ref(), unref(), close()
+// Errors thrown carry `.code` (the errno name, e.g. EADDRINUSE).
+
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr unsigned kBatch = 64;              // datagrams per recvmmsg
+constexpr unsigned kSlot = 2048;             // bytes kept per datagram (longer ones are cut: see kTruncated)
+constexpr int kBatchesPerWakeup = 16;        // then give the event loop back
+constexpr unsigned kMaxQueuedReplies = 4096;  // replies waiting for one sendmmsg
+constexpr uint32_t kTruncated = 0x80000000u;  // set in the port word of a datagram longer than kSlot
+
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+int PortOf(const sockaddr_storage& ss) {
+  return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port)
+                                 : ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+}
+
+size_t AddressText(const sockaddr_storage& ss, char* out, size_t size) {
+  out[0] = 0;
+  if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, out, size);
+  else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, out, size);
+  return strlen(out);
+}
+
+bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(&b)->sin_addr.s_addr;
+  return memcmp(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, &reinterpret_cast<const sockaddr_in6*>(&b)->sin6_addr,
+                sizeof(in6_addr)) == 0;
+}
+
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "UdpSocket",
+                       {InstanceMethod("bind", &UdpSocket::Bind), InstanceMethod("reply", &UdpSocket::Reply),
+                        InstanceMethod("send", &UdpSocket::Send), InstanceMethod("setOption", &UdpSocket::SetOption),
+                        InstanceMethod("address", &UdpSocket::Address), InstanceMethod("stats", &UdpSocket::Stats),
+                        InstanceMethod("ref", &UdpSocket::RefHandle), InstanceMethod("unref", &UdpSocket::UnrefHandle),
+                        InstanceMethod("close", &UdpSocket::Close)});
+  }
+
+  explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "UdpSocket(family: 4|6, onBatch)").ThrowAsJavaScriptException();
+      return;
+    }
+    int fam = info[0].As<Napi::Number>().Int32Value();
+    if (fam != 4 && fam != 6) {
+      CodedError(env, "ERR_INVALID_ARG_VALUE", "family must be 4 or 6").ThrowAsJavaScriptException();
+      return;
+    }
+    family_ = fam == 4 ? AF_INET : AF_INET6;
+    fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd_ < 0) {
+      ErrnoError(env, errno, "socket").ThrowAsJavaScriptException();
+      return;
+    }
+    if (family_ == AF_INET6) {
+      int off = 0;
+      setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    data_.resize(static_cast<size_t>(kBatch) * kSlot);
+    onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+    asyncContext_ = new Napi::AsyncContext(env, "wirekit:UdpSocket");
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      ::close(fd_);
+      fd_ = -1;
+      CodedError(env, "ERR_LOCAL", "no event loop").ThrowAsJavaScriptException();
+      return;
+    }
+    poll_ = new uv_poll_t;
+    int rc = uv_poll_init_socket(loop, poll_, fd_);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ::close(fd_);
+      fd_ = -1;
+      ErrnoError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
+      return;
+    }
+    poll_->data = this;
+    napi_add_env_cleanup_hook(env, CleanupHook, this);
+    Ref();  // stay alive while the handle is open, even if JS drops the object
+    open_ = true;
+  }
+
+  ~UdpSocket() override {
+    DoClose(false);
+    delete asyncContext_;
+  }
+
+ private:
+  struct Pending {
+    sockaddr_storage to;
+    socklen_t len;
+    uint32_t offset;
+    uint32_t size;
+  };
+
+  static void CleanupHook(void* arg) { static_cast<UdpSocket*>(arg)->DoClose(false); }
+
+  static void OnPoll(uv_poll_t* handle, int /*status*/, int /*events*/) {
+    auto* self = static_cast<UdpSocket*>(handle->data);
+    if (self == nullptr || !self->open_) return;
+    napi_env env = self->Env();
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    for (int i = 0; i < kBatchesPerWakeup && self->open_; i++) {
+      if (self->ReadBatch(env) < static_cast<int>(kBatch)) break;
+    }
+    napi_close_handle_scope(env, scope);
+  }
+
+  // Reads one recvmmsg batch and delivers it; returns how many datagrams it read (0 = none waiting).
+  int ReadBatch(napi_env env) {
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    memset(msgs, 0, sizeof msgs);
+    for (unsigned i = 0; i < kBatch; i++) {
+      iov[i] = {data_.data() + static_cast<size_t>(i) * kSlot, kSlot};
+      msgs[i].msg_hdr.msg_name = &from_[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from_[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return 0;  // EAGAIN, or a pending ICMP error reported once (nothing to deliver)
+    received_ += static_cast<uint64_t>(n);
+    batches_++;
+    // Payloads packed back to back in one Buffer; [offset, length, port] per datagram beside it.
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += msgs[i].msg_len;
+    bool ok = true;
+    void* raw = nullptr;
+    napi_value buf, metaBuf, meta, addrs;
+    ok = napi_create_buffer(env, total == 0 ? 1 : total, &raw, &buf) == napi_ok;
+    void* metaRaw = nullptr;
+    ok = ok && napi_create_arraybuffer(env, static_cast<size_t>(n) * 3 * sizeof(uint32_t), &metaRaw, &metaBuf) == napi_ok;
+    ok = ok && napi_create_typedarray(env, napi_uint32_array, static_cast<size_t>(n) * 3, metaBuf, 0, &meta) == napi_ok;
+    ok = ok && napi_create_array_with_length(env, static_cast<size_t>(n), &addrs) == napi_ok;
+    if (!ok) return 0;  // the environment is going away
+    auto* out = static_cast<unsigned char*>(raw);
+    auto* m = static_cast<uint32_t*>(metaRaw);
+    size_t off = 0;
+    napi_value lastAddr = nullptr;
+    int last = -1;
+    for (int i = 0; i < n; i++) {
+      unsigned len = msgs[i].msg_len;
+      memcpy(out + off, data_.data() + static_cast<size_t>(i) * kSlot, len);
+      uint32_t port = static_cast<uint32_t>(PortOf(from_[i]));
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) port |= kTruncated;
+      m[3 * i] = static_cast<uint32_t>(off);
+      m[3 * i + 1] = len;
+      m[3 * i + 2] = port;
+      off += len;
+      // A flood usually comes from a few hosts: reuse the string of the previous datagram's host.
+      if (last < 0 || !SameHost(from_[last], from_[i])) {
+        char text[INET6_ADDRSTRLEN];
+        size_t tl = AddressText(from_[i], text, sizeof text);
+        ok = ok && napi_create_string_latin1(env, text, tl, &lastAddr) == napi_ok;
+        last = i;
+      }
+      ok = ok && napi_set_element(env, addrs, static_cast<uint32_t>(i), lastAddr) == napi_ok;
+    }
+    napi_value recv = nullptr, fn = nullptr;
+    ok = ok && napi_get_reference_value(env, static_cast<napi_ref>(static_cast<const Napi::Reference<Napi::Object>&>(*this)), &recv) == napi_ok && recv != nullptr;
+    ok = ok && napi_get_reference_value(env, onBatch_, &fn) == napi_ok && fn != nullptr;
+    if (!ok) return 0;
+    batchCount_ = n;
+    inBatch_ = true;
+    napi_value args[3] = {buf, meta, addrs};
+    napi_value result;
+    napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*asyncContext_), recv, fn, 3, args, &result);
+    inBatch_ = false;
+    bool pending = false;
+    if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    }
+    FlushReplies();
+    return n;
+  }
+
+  void FlushReplies() {
+    size_t done = 0;
+    while (open_ && done < pending_.size()) {
+      unsigned k = static_cast<unsigned>(std::min<size_t>(pending_.size() - done, kBatch));
+      mmsghdr msgs[kBatch];
+      iovec iov[kBatch];
+      memset(msgs, 0, sizeof msgs);
+      for (unsigned i = 0; i < k; i++) {
+        Pending& p = pending_[done + i];
+        iov[i] = {replyData_.data() + p.offset, p.size};
+        msgs[i].msg_hdr.msg_name = &p.to;
+        msgs[i].msg_hdr.msg_namelen = p.len;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      int s = sendmmsg(fd_, msgs, k, MSG_DONTWAIT);
+      if (s < 0) {
+        if (errno == EINTR) continue;
+        // EAGAIN (send buffer full) or an error for the first reply (e.g. EPERM from a firewall):
+        // that datagram is lost, as a UDP reply may be; go on with the next one.
+        sendErrors_++;
+        done += 1;
+        continue;
+      }
+      sent_ += static_cast<uint64_t>(s);
+      done += static_cast<size_t>(s);
+    }
+    pending_.clear();
+    replyData_.clear();
+  }
+
+  bool CheckOpen(Napi::Env env) {
+    if (open_) return true;
+    CodedError(env, "ERR_SOCKET_CLOSED", "socket is closed").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  bool ParseAddress(Napi::Env env, const std::string& text, int port, sockaddr_storage* out, socklen_t* len) {
+    memset(out, 0, sizeof *out);
+    if (family_ == AF_INET) {
+      if (uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(out)) == 0) {
+        *len = sizeof(sockaddr_in);
+        return true;
+      }
+    } else {
+      if (uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(out)) == 0) {
+        *len = sizeof(sockaddr_in6);
+        return true;
+      }
+      // An IPv4 peer of a dual-stack socket, written the short way.
+      sockaddr_in v4;
+      if (uv_ip4_addr(text.c_str(), port, &v4) == 0) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(out);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = v4.sin_port;
+        s6->sin6_addr.s6_addr[10] = 0xff;
+        s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+        *len = sizeof(sockaddr_in6);
+        return true;
+      }
+    }
+    CodedError(env, "EINVAL", "invalid IPv" + std::to_string(family_ == AF_INET ? 4 : 6) + " address '" + text + "'")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "bind(address: string, port: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sockaddr_storage ss;
+    socklen_t len = 0;
+    if (!ParseAddress(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(), &ss, &len))
+      return env.Undefined();
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      ErrnoError(env, errno, "bind").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uv_poll_start(poll_, UV_READABLE, OnPoll);
+    return env.Undefined();
+  }
+
+  Napi::Value Reply(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "reply(index: number, buf: Buffer)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int i = info[0].As<Napi::Number>().Int32Value();
+    if (!inBatch_ || i < 0 || i >= batchCount_) {
+      CodedError(env, "ERR_INVALID_ARG_VALUE", "reply() is for a datagram of the batch being delivered").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+    if (pending_.size() >= kMaxQueuedReplies) FlushReplies();
+    Pending p;
+    p.to = from_[i];
+    p.len = from_[i].ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    p.offset = static_cast<uint32_t>(replyData_.size());
+    p.size = static_cast<uint32_t>(buf.Length());
+    replyData_.insert(replyData_.end(), buf.Data(), buf.Data() + buf.Length());
+    pending_.push_back(p);
+    return env.Undefined();
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "send(buf: Buffer, address: string, port: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    sockaddr_storage to;
+    socklen_t len = 0;
+    if (!ParseAddress(env, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), &to, &len))
+      return env.Undefined();
+    if (sendto(fd_, buf.Data(), buf.Length(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), len) < 0) {
+      ErrnoError(env, errno, "sendto").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sent_++;
+    return env.Undefined();
+  }
+
+  Napi::Value SetOption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "setOption(level, name, value: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int v = info[2].As<Napi::Number>().Int32Value();
+    if (setsockopt(fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &v, sizeof v) != 0)
+      ErrnoError(env, errno, "setsockopt").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  Napi::Value Address(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      ErrnoError(env, errno, "getsockname").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    char text[INET6_ADDRSTRLEN];
+    AddressText(ss, text, sizeof text);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("address", text);
+    o.Set("port", PortOf(ss));
+    return o;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("received", static_cast<double>(received_));
+    o.Set("batches", static_cast<double>(batches_));
+    o.Set("sent", static_cast<double>(sent_));
+    o.Set("sendErrors", static_cast<double>(sendErrors_));
+    return o;
+  }
+
+  Napi::Value RefHandle(const Napi::CallbackInfo& info) {
+    if (open_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info) {
+    if (open_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    DoClose(true);
+    return info.Env().Undefined();
+  }
+
+  void DoClose(bool fromJs) {
+    if (!open_) return;
+    open_ = false;
+    napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+    pending_.clear();
+    replyData_.clear();
+    // asyncContext_ is freed in the destructor: close() may run inside a callback made with it.
+    if (fromJs) {
+      onBatch_.Reset();
+      Unref();
+    }
+  }
+
+  int fd_ = -1;
+  int family_ = AF_INET;
+  bool open_ = false;
+  bool inBatch_ = false;
+  int batchCount_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  std::vector<unsigned char> data_;
+  sockaddr_storage from_[kBatch];
+  std::vector<Pending> pending_;
+  std::vector<unsigned char> replyData_;
+  uint64_t received_ = 0, batches_ = 0, sent_ = 0, sendErrors_ = 0;
+  Napi::FunctionReference onBatch_;
+  Napi::AsyncContext* asyncContext_ = nullptr;
+};
+
+}  // namespace
+
+// Called from icmp_socket.cc's module Init: one addon, two socket classes.
+Napi::Function InitUdpSocket(Napi::Env env) { return UdpSocket::Init(env); }

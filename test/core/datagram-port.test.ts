@@ -1,0 +1,122 @@
+/** Both back ends of DatagramPort, on real sockets: echo, bursts, dual stack, oversize, errors. */
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createSocket, type Socket } from "node:dgram";
+import { batchUnavailableReason, openDatagramPort, BATCH_MAX_DATAGRAM, type DatagramPort } from "../../src/core/datagram-port.js";
+import { isWirekitError } from "../../src/core/errors.js";
+
+const open: Array<DatagramPort | Socket> = [];
+after(async () => {
+  for (const o of open) {
+    if ("kind" in o) await o.close();
+    else o.close();
+  }
+});
+
+const batchSkip = batchUnavailableReason() ?? false;
+
+async function echoServer(fast: boolean, host = "127.0.0.1"): Promise<DatagramPort> {
+  const port = await openDatagramPort({ host, port: 0, fast });
+  open.push(port);
+  port.onMessage((msg, address, p, truncated) => port.send(Buffer.concat([Buffer.from(truncated ? "T:" : "E:"), msg.subarray(0, 16)]), p, address));
+  return port;
+}
+
+function client(type: "udp4" | "udp6" = "udp4"): Socket {
+  const s = createSocket(type);
+  open.push(s);
+  return s;
+}
+
+/**
+ * Send `n` datagrams in waves of 25 sent back to back (so they queue up and arrive as batches),
+ * each wave after the previous one's replies, so no socket buffer overflows; bounded wait.
+ */
+async function burst(server: DatagramPort, n: number, host = "127.0.0.1", type: "udp4" | "udp6" = "udp4"): Promise<string[]> {
+  const c = client(type);
+  const got: string[] = [];
+  let want = 0;
+  let wake = (): void => {};
+  c.on("message", (m) => {
+    got.push(m.toString());
+    if (got.length >= want) wake();
+  });
+  await new Promise<void>((r) => c.bind(0, r));
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + 25);
+    want = end;
+    const arrived = new Promise<void>((r) => (wake = r));
+    for (; i < end; i++) c.send(`msg ${i}`, server.port, host);
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref());
+    if ((await Promise.race([arrived.then(() => true), timeout])) === false) break;
+  }
+  return got;
+}
+
+for (const fast of [true, false]) {
+  const name = fast ? "batch" : "dgram";
+  const skip = fast ? batchSkip : false;
+
+  test(`${name}: a burst of 500 datagrams is answered datagram for datagram, replies to the right sender`, { skip }, async () => {
+    const server = await echoServer(fast);
+    assert.equal(server.kind, name);
+    const [a, b] = await Promise.all([burst(server, 250), burst(server, 250)]);
+    assert.equal(a.length, 250);
+    assert.equal(b.length, 250);
+    assert.deepEqual(new Set(a), new Set(Array.from({ length: 250 }, (_, i) => `E:msg ${i}`)));
+  });
+
+  test(`${name}: the handler sees the sender's address and port as node:dgram reports them`, { skip }, async () => {
+    const server = await openDatagramPort({ host: "127.0.0.1", port: 0, fast });
+    open.push(server);
+    const seen = once_(server);
+    const c = client();
+    await new Promise<void>((r) => c.bind(0, "127.0.0.1", r));
+    c.send("hello", server.port, "127.0.0.1");
+    const [msg, address, port] = await seen;
+    assert.equal(msg.toString(), "hello");
+    assert.equal(address, "127.0.0.1");
+    assert.equal(port, c.address().port);
+  });
+
+  test(`${name}: '::' serves IPv4 and IPv6 clients`, { skip }, async () => {
+    const server = await echoServer(fast, "::");
+    assert.equal(server.family, 6);
+    assert.deepEqual(await burst(server, 3, "127.0.0.1", "udp4"), ["E:msg 0", "E:msg 1", "E:msg 2"]);
+    assert.deepEqual(await burst(server, 3, "::1", "udp6"), ["E:msg 0", "E:msg 1", "E:msg 2"]);
+  });
+
+  test(`${name}: a port in use is ERR_LOCAL 'address already in use', never another port`, { skip }, async () => {
+    const first = await openDatagramPort({ host: "127.0.0.1", port: 0, fast });
+    open.push(first);
+    await assert.rejects(openDatagramPort({ host: "127.0.0.1", port: first.port, fast }), (err: unknown) => isWirekitError(err, "ERR_LOCAL") && /address already in use/.test(String(err)));
+  });
+}
+
+test("batch: a datagram longer than the slot arrives cut, marked truncated; empty ones arrive empty", { skip: batchSkip }, async () => {
+  const server = await openDatagramPort({ host: "127.0.0.1", port: 0 });
+  open.push(server);
+  const seen: Array<[number, boolean]> = [];
+  const two = new Promise<void>((resolve) =>
+    server.onMessage((msg, _a, _p, truncated) => {
+      seen.push([msg.length, truncated]);
+      if (seen.length === 2) resolve();
+    }),
+  );
+  const c = client();
+  c.send(Buffer.alloc(60_000, 0x41), server.port, "127.0.0.1");
+  c.send(Buffer.alloc(0), server.port, "127.0.0.1");
+  await two;
+  assert.deepEqual(seen, [[BATCH_MAX_DATAGRAM, true], [0, false]]);
+});
+
+test("a send after close is a no-op, and close twice is fine", { skip: batchSkip }, async () => {
+  const server = await openDatagramPort({ host: "127.0.0.1", port: 0 });
+  await server.close();
+  server.send(Buffer.from("x"), 9, "127.0.0.1");
+  await server.close();
+});
+
+function once_(port: DatagramPort): Promise<[Buffer, string, number]> {
+  return new Promise((resolve) => port.onMessage((m, a, p) => resolve([Buffer.from(m), a, p])));
+}
