@@ -145,7 +145,6 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
     });
   }
-  monitor.on("error", (err) => ctx.stderr.write(`wirekit: heartbeat: ${err.message}\n`));
   const summary = (): string => (json ? renderJsonSummary(monitor) : renderSummary(monitor));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(summary()));
   let timer: ReturnType<CliContext["clock"]["setTimeout"]> | undefined;

@@ -22,7 +22,7 @@ export type HeartbeatEvent =
 export type HeartbeatEventKind = HeartbeatEvent["kind"];
 
 /** Listener tuple per event kind, for TypedEmitter. */
-export type HeartbeatMonitorEvents = { [K in HeartbeatEventKind]: [Extract<HeartbeatEvent, { kind: K }>] } & { error: [Error] };
+export type HeartbeatMonitorEvents = { [K in HeartbeatEventKind]: [Extract<HeartbeatEvent, { kind: K }>] };
 
 /** Every event kind, in a stable order (the CLI subscribes to all of them). */
 export const HEARTBEAT_EVENT_KINDS: readonly HeartbeatEventKind[] = [

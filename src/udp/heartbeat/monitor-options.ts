@@ -31,6 +31,11 @@ export interface HeartbeatMonitorOptions {
   sweepIntervalMs?: number;
   /** Answer each heartbeat with `<seq> <time_diff>`. @default true */
   reply?: boolean;
+  /**
+   * Read and answer heartbeats in batches (recvmmsg/sendmmsg through wirekit's addon) when the
+   * addon is built; false = node:dgram, one datagram per callback. @default true
+   */
+  batch?: boolean;
   /** @default systemClock */
   clock?: Clock;
 }

@@ -8,14 +8,14 @@
  * `maxClients` is reached. Timeouts use ONE periodic sweep on the injected Clock, not a timer
  * per client. Malformed datagrams are counted and reported at most once a second.
  */
-import type { Socket } from "node:dgram";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { formatHostPort } from "../../core/address.js";
 import { channel, type Channel } from "node:diagnostics_channel";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { normalizeAddress } from "../../core/udp-socket.js";
+import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
@@ -60,7 +60,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   readonly #totals: HeartbeatMonitorTotals = {
     heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0,
   };
-  #socket: Socket | undefined;
+  #socket: DatagramPort | undefined;
   #sweepTimer: TimerHandle | undefined;
   #closed = false;
   // Precise wall clock: Date.now() has 1 ms resolution; anchor it once and add monotonic time.
@@ -84,18 +84,17 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   /** Start the periodic sweep (and own `socket`, when given). Called by createHeartbeatMonitor. */
-  start(socket?: Socket, address = "", port = 0): void {
+  start(socket?: DatagramPort): void {
     this.#socket = socket;
-    this.address = address;
-    this.port = port;
-    if (socket) {
-      socket.on("message", (msg, rinfo) => this.#onDatagram(msg, rinfo.address, rinfo.port));
-      // An ICMP error surfacing on the socket must never stop the monitor.
-      socket.on("error", (err) => {
-        if (this.listenerCount("error") > 0) this.emit("error", err);
-      });
-    }
+    this.address = socket?.address ?? "";
+    this.port = socket?.port ?? 0;
+    socket?.onMessage((msg, address, port) => this.#onDatagram(msg, address, port));
     this.#scheduleSweep();
+  }
+
+  /** How datagrams are read: "batch" (recvmmsg/sendmmsg), "dgram" (node:dgram), or "none" (fed by ingest()). */
+  get transport(): "batch" | "dgram" | "none" {
+    return this.#socket?.kind ?? "none";
   }
 
   #scheduleSweep(): void {
@@ -310,7 +309,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#closed = true;
       if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
       this.#flushMalformed(true);
-      if (this.#socket !== undefined) await closeUdp(this.#socket);
+      if (this.#socket !== undefined) await this.#socket.close();
     }
     return this.totals();
   }
@@ -325,7 +324,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
  */
 export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = {}): Promise<HeartbeatMonitor> {
   const monitor = new HeartbeatMonitor(options);
-  const bound = await bindUdp({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20 });
-  monitor.start(bound.socket, bound.address, bound.port);
+  const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20, fast: options.batch });
+  monitor.start(socket);
   return monitor;
 }
