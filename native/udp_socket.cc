@@ -5,7 +5,7 @@
 // one sendmmsg(2). What the datagrams mean stays in TypeScript.
 //
 // JS surface:
-//   new UdpSocket(family: 4|6, onBatch)
+//   new UdpSocket(family: 4|6, onBatch, slot = 2048)   slot: bytes kept per datagram (at most 65536)
 //     onBatch(data: Buffer, meta: Uint32Array, addresses: string[])
 //       datagram i is data[meta[3i] .. meta[3i] + meta[3i+1]) from addresses[i]:meta[3i+2]
 //   bind(address, port)               IPv6 "::" also serves IPv4 (IPV6_V6ONLY off)
@@ -32,10 +32,11 @@
 namespace {
 
 constexpr unsigned kBatch = 64;              // datagrams per recvmmsg
-constexpr unsigned kSlot = 2048;             // bytes kept per datagram (longer ones are cut: see kTruncated)
+constexpr unsigned kDefaultSlot = 2048;      // bytes kept per datagram unless asked (longer ones are cut: see kTruncated)
+constexpr unsigned kMaxSlot = 65536;         // the largest UDP payload fits
 constexpr int kBatchesPerWakeup = 16;        // then give the event loop back
 constexpr unsigned kMaxQueuedReplies = 4096;  // replies waiting for one sendmmsg
-constexpr uint32_t kTruncated = 0x80000000u;  // set in the port word of a datagram longer than kSlot
+constexpr uint32_t kTruncated = 0x80000000u;  // set in the port word of a datagram longer than the slot
 
 Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
   Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
@@ -93,6 +94,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       return;
     }
     family_ = fam == 4 ? AF_INET : AF_INET6;
+    if (info.Length() >= 3 && info[2].IsNumber()) {
+      int64_t want = info[2].As<Napi::Number>().Int64Value();
+      if (want < 1 || want > kMaxSlot) {
+        CodedError(env, "ERR_INVALID_ARG_VALUE", "slot must be 1 to 65536 bytes").ThrowAsJavaScriptException();
+        return;
+      }
+      slot_ = static_cast<unsigned>(want);
+    }
     fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd_ < 0) {
       ErrnoError(env, errno, "socket").ThrowAsJavaScriptException();
@@ -102,7 +111,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       int off = 0;
       setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     }
-    data_.resize(static_cast<size_t>(kBatch) * kSlot);
+    data_.resize(static_cast<size_t>(kBatch) * slot_);
     onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
     asyncContext_ = new Napi::AsyncContext(env, "wirekit:UdpSocket");
     uv_loop_t* loop = nullptr;
@@ -161,7 +170,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     iovec iov[kBatch];
     memset(msgs, 0, sizeof msgs);
     for (unsigned i = 0; i < kBatch; i++) {
-      iov[i] = {data_.data() + static_cast<size_t>(i) * kSlot, kSlot};
+      iov[i] = {data_.data() + static_cast<size_t>(i) * slot_, slot_};
       msgs[i].msg_hdr.msg_name = &from_[i];
       msgs[i].msg_hdr.msg_namelen = sizeof from_[i];
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -190,7 +199,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     int last = -1;
     for (int i = 0; i < n; i++) {
       unsigned len = msgs[i].msg_len;
-      memcpy(out + off, data_.data() + static_cast<size_t>(i) * kSlot, len);
+      memcpy(out + off, data_.data() + static_cast<size_t>(i) * slot_, len);
       uint32_t port = static_cast<uint32_t>(PortOf(from_[i]));
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) port |= kTruncated;
       m[3 * i] = static_cast<uint32_t>(off);
@@ -434,6 +443,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool open_ = false;
   bool inBatch_ = false;
   int batchCount_ = 0;
+  unsigned slot_ = kDefaultSlot;
   uv_poll_t* poll_ = nullptr;
   std::vector<unsigned char> data_;
   sockaddr_storage from_[kBatch];

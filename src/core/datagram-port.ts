@@ -17,7 +17,7 @@ import { fromSystemError } from "./errors.js";
 import { loadAddon } from "./native.js";
 import { bindUdp, closeUdp, type UdpBindOptions } from "./udp-socket.js";
 
-/** Datagrams longer than this reach a "batch" handler cut to this length, with `truncated` set. */
+/** Datagrams longer than `maxDatagram` reach a "batch" handler cut to it, with `truncated` set. */
 export const BATCH_MAX_DATAGRAM = 2048;
 
 export type DatagramHandler = (msg: Buffer, address: string, port: number, truncated: boolean) => void;
@@ -37,6 +37,12 @@ export interface DatagramPort {
 export interface DatagramPortOptions extends UdpBindOptions {
   /** Use the recvmmsg/sendmmsg back end when the addon is available. @default true */
   fast?: boolean;
+  /**
+   * Longest datagram a "batch" handler receives whole (1…65536); longer ones arrive cut, with
+   * `truncated`. Each batch reserves 64 times this. node:dgram always delivers them whole.
+   * @default BATCH_MAX_DATAGRAM (2048)
+   */
+  maxDatagram?: number;
 }
 
 interface NativeUdpSocket {
@@ -49,7 +55,7 @@ interface NativeUdpSocket {
 }
 
 interface UdpAddon {
-  UdpSocket: new (family: number, onBatch: (data: Buffer, meta: Uint32Array, addresses: string[]) => void) => NativeUdpSocket;
+  UdpSocket: new (family: number, onBatch: (data: Buffer, meta: Uint32Array, addresses: string[]) => void, slot?: number) => NativeUdpSocket;
   constants: Readonly<Record<string, number>>;
 }
 
@@ -68,9 +74,9 @@ class BatchPort implements DatagramPort {
   #fromPort = 0;
   #closed = false;
 
-  constructor(addon: UdpAddon, options: UdpBindOptions, family: IpFamily) {
+  constructor(addon: UdpAddon, options: DatagramPortOptions, family: IpFamily) {
     this.family = family;
-    this.#native = new addon.UdpSocket(family, (data, meta, addresses) => this.#onBatch(data, meta, addresses));
+    this.#native = new addon.UdpSocket(family, (data, meta, addresses) => this.#onBatch(data, meta, addresses), options.maxDatagram ?? BATCH_MAX_DATAGRAM);
     try {
       this.#native.bind(options.host, options.port);
       const c = addon.constants;

@@ -3,10 +3,10 @@
  * to simulate loss (the lab's 30%). Never crashes on what arrives: empty, binary and
  * maximum-size datagrams are all just bytes.
  */
-import type { Socket } from "node:dgram";
 import { createRandom, type Random } from "../../core/random.js";
 import { TypedEmitter, publish } from "../../core/events.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { normalizeAddress } from "../../core/udp-socket.js";
+import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { usageError } from "../../core/errors.js";
 import { upperCaseAscii } from "./protocol.js";
 
@@ -21,6 +21,11 @@ export interface UdpPingServerOptions {
   seed?: number;
   /** Inject a PRNG instead of a seed (tests). */
   random?: Random;
+  /**
+   * Read and answer in batches (recvmmsg/sendmmsg through wirekit's addon) when the addon is
+   * built; false = node:dgram, one datagram per callback. @default true
+   */
+  batch?: boolean;
 }
 
 /** One datagram the server saw. */
@@ -39,7 +44,6 @@ export interface UdpPingServerTotals {
 
 export type UdpPingServerEvents = {
   datagram: [UdpPingDatagram];
-  error: [Error];
 };
 
 /** A running UDP ping server. */
@@ -48,24 +52,25 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   readonly port: number;
   readonly loss: number;
   readonly seed: number;
-  readonly #socket: Socket;
+  readonly #socket: DatagramPort;
   readonly #random: Random;
   readonly #totals: UdpPingServerTotals = { received: 0, replied: 0, dropped: 0, bytes: 0 };
   #closed = false;
 
-  constructor(socket: Socket, address: string, port: number, loss: number, random: Random) {
+  constructor(socket: DatagramPort, loss: number, random: Random) {
     super();
     this.#socket = socket;
-    this.address = address;
-    this.port = port;
+    this.address = socket.address;
+    this.port = socket.port;
     this.loss = loss;
     this.#random = random;
     this.seed = random.seed;
-    socket.on("message", (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
-    // Send errors (e.g. an ICMP error reported on the socket) must never stop the server.
-    socket.on("error", (err) => {
-      if (this.listenerCount("error") > 0) this.emit("error", err);
-    });
+    socket.onMessage((msg, address, port) => this.#onMessage(msg, address, port));
+  }
+
+  /** How datagrams are read: "batch" (recvmmsg/sendmmsg) or "dgram" (node:dgram). */
+  get transport(): "batch" | "dgram" {
+    return this.#socket.kind;
   }
 
   #onMessage(msg: Buffer, address: string, port: number): void {
@@ -75,7 +80,7 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
     const dropped = this.loss > 0 && this.#random.next() < this.loss;
     if (dropped) t.dropped++;
     else if (port === 0) {
-      // A forged source port 0 (possible with raw sockets) cannot be answered: dgram.send() throws on it.
+      // A forged source port 0 (possible with raw sockets) cannot be answered.
       t.dropped++;
     } else {
       t.replied++;
@@ -95,7 +100,7 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   async close(): Promise<UdpPingServerTotals> {
     if (!this.#closed) {
       this.#closed = true;
-      await closeUdp(this.#socket);
+      await this.#socket.close();
     }
     return this.totals();
   }
@@ -113,6 +118,7 @@ export async function createUdpPingServer(options: UdpPingServerOptions = {}): P
   const loss = options.loss ?? 0.3;
   if (!(loss >= 0 && loss <= 1)) throw usageError(`invalid loss '${loss}' (must be between 0 and 1)`);
   const random = options.random ?? createRandom(options.seed);
-  const bound = await bindUdp({ host: options.host ?? "0.0.0.0", port: options.port ?? 12000, recvBufferSize: 4 << 20 });
-  return new UdpPingServer(bound.socket, bound.address, bound.port, loss, random);
+  // 64 KiB slots: a maximum-size ping (65,507 bytes) is echoed whole.
+  const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12000, recvBufferSize: 4 << 20, fast: options.batch, maxDatagram: 65536 });
+  return new UdpPingServer(socket, loss, random);
 }

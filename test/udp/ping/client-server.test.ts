@@ -235,3 +235,28 @@ test("a server bound to :: serves IPv4 and IPv6 clients on one socket", async ()
   const v6 = await udpPing({ host: "::1", port: s.port, count: 2, intervalMs: 10, timeoutMs: 5000 });
   assert.equal(v6.totals.received, 2);
 });
+
+test("both transports (batched recvmmsg/sendmmsg and node:dgram) echo the same bytes, the same seeded drops", async () => {
+  const results: Array<{ transport: string; replies: string[]; dropped: number }> = [];
+  for (const batch of [true, false]) {
+    const s = await createUdpPingServer({ host: "127.0.0.1", port: 0, loss: 0.3, seed: 42, batch });
+    servers.push(s);
+    const c = createSocket("udp4");
+    await new Promise<void>((r) => c.bind(0, "127.0.0.1", r));
+    const replies: string[] = [];
+    c.on("message", (m) => replies.push(m.toString("latin1")));
+    // Sent back to back, so the batch transport gets several per wakeup.
+    for (let i = 0; i < 40; i++) c.send(Buffer.from(`Ping ${i} abc\u00e9xyz`, "latin1"), s.port, "127.0.0.1");
+    for (let i = 0; i < 200 && s.totals().received < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && replies.length < s.totals().replied; i++) await new Promise((r) => setTimeout(r, 10));
+    c.close();
+    results.push({ transport: s.transport, replies: replies.sort(), dropped: s.totals().dropped });
+  }
+  const [fast, plain] = results;
+  assert.ok(fast && plain);
+  assert.equal(plain.transport, "dgram");
+  assert.deepEqual(fast.replies, plain.replies, "same replies, same drops, from the same seed");
+  assert.equal(fast.dropped, plain.dropped);
+  assert.ok(fast.replies.every((r) => /^PING \d+ ABC\u00e9XYZ$/.test(r)), "ASCII letters upper-cased, other bytes kept");
+  assert.equal(fast.replies.length + fast.dropped, 40);
+});
