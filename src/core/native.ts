@@ -15,17 +15,18 @@ export const ADDON_PATH = fileURLToPath(new URL("../../../build/Release/wirekit_
 let addon: unknown;
 
 /**
- * Load the addon once. The caller types what it uses of it.
+ * Load the addon once. The caller types what it uses of it; `what` names it in the errors
+ * ("the ICMP addon is missing ...").
  *
  * @example
  * const { UdpSocket } = loadAddon() as { UdpSocket: new (...args: never[]) => unknown };
  */
-export function loadAddon(): unknown {
+export function loadAddon(what = "wirekit addon"): unknown {
   if (addon !== undefined) return addon;
   if (!existsSync(ADDON_PATH)) {
     throw new WirekitError(
       "ERR_LOCAL",
-      `the wirekit addon is missing (${ADDON_PATH}); build it with 'npm run build:addon' in the wirekit package directory (needs g++, make and python3)`,
+      `the ${what} is missing (${ADDON_PATH}); build it with 'npm run build:addon' in the wirekit package directory (needs g++, make and python3)`,
     );
   }
   try {
@@ -33,6 +34,6 @@ export function loadAddon(): unknown {
     return addon;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new WirekitError("ERR_LOCAL", `the wirekit addon cannot be loaded (${msg}); rebuild it with 'npm run build:addon'`, { cause: err });
+    throw new WirekitError("ERR_LOCAL", `the ${what} cannot be loaded (${msg}); rebuild it with 'npm run build:addon'`, { cause: err });
   }
 }

@@ -4,11 +4,9 @@
  * by net.ipv4.ping_group_range) first and falls back to a raw socket (root / CAP_NET_RAW).
  * Received bytes are decoded here with the pure codec in ./message; nothing is printed.
  */
-import { createRequire } from "node:module";
 import { endianness } from "node:os";
-import { fileURLToPath } from "node:url";
-import { existsSync } from "node:fs";
 import { WirekitError } from "../core/errors.js";
+import { loadAddon } from "../core/native.js";
 import { TypedEmitter } from "../core/events.js";
 import {
   decodeIcmp,
@@ -52,31 +50,16 @@ interface NativeAddon {
   constants: Readonly<Record<string, number>>;
 }
 
-/** Where `npm install` builds the addon: <package root>/build/Release (dist/src/icmp → ../../..). */
-export const ADDON_PATH = fileURLToPath(new URL("../../../build/Release/wirekit_icmp.node", import.meta.url));
+/** Where `npm install` builds the addon (it also holds core's batched UDP socket). */
+export { ADDON_PATH } from "../core/native.js";
 
 /** The exact line the CLI prints when no ICMP socket is allowed (exit 2). */
 export const NO_PERMISSION_MESSAGE =
   'ICMP needs root or CAP_NET_RAW, or ping sockets enabled: sysctl -w net.ipv4.ping_group_range="0 2147483647"';
 
-let addon: NativeAddon | undefined;
-
 /** Load the addon once; ERR_LOCAL with build instructions when it is missing. */
 export function loadIcmpAddon(): NativeAddon {
-  if (addon !== undefined) return addon;
-  if (!existsSync(ADDON_PATH)) {
-    throw new WirekitError(
-      "ERR_LOCAL",
-      `the ICMP addon is missing (${ADDON_PATH}); build it with 'npm run build:addon' in the wirekit package directory (needs g++, make and python3)`,
-    );
-  }
-  try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
-    return addon;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new WirekitError("ERR_LOCAL", `the ICMP addon cannot be loaded (${msg}); rebuild it with 'npm run build:addon'`, { cause: err });
-  }
+  return loadAddon("ICMP addon") as NativeAddon;
 }
 
 /** One decoded packet, or why it could not be decoded. */

@@ -120,3 +120,36 @@ test("a send after close is a no-op, and close twice is fine", { skip: batchSkip
 function once_(port: DatagramPort): Promise<[Buffer, string, number]> {
   return new Promise((resolve) => port.onMessage((m, a, p) => resolve([Buffer.from(m), a, p])));
 }
+
+test("without the addon, servers fall back to node:dgram and still answer", async () => {
+  const { cpSync, mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join, resolve } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const { execFile } = await import("node:child_process");
+  const dist = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
+  const dir = mkdtempSync(join(tmpdir(), "wirekit-noaddon-udp-"));
+  try {
+    cpSync(dist, join(dir, "dist"), { recursive: true });
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    const script = `
+      const { openDatagramPort, batchUnavailableReason } = await import(${JSON.stringify(join(dir, "dist/src/core/datagram-port.js"))});
+      const { createUdpPingServer } = await import(${JSON.stringify(join(dir, "dist/src/udp/ping/server.js"))});
+      const { udpPing } = await import(${JSON.stringify(join(dir, "dist/src/udp/ping/client.js"))});
+      const port = await openDatagramPort({ host: "127.0.0.1", port: 0 });
+      const s = await createUdpPingServer({ host: "127.0.0.1", port: 0, loss: 0 });
+      const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 2, intervalMs: 10, timeoutMs: 2000 });
+      console.log(JSON.stringify({ kind: port.kind, transport: s.transport, received: r.totals.received, reason: batchUnavailableReason() }));
+      await port.close(); await s.close();`;
+    const out = await new Promise<string>((res, rej) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: dir }, (err, stdout, stderr) => (err ? rej(new Error(stderr)) : res(stdout))),
+    );
+    const r = JSON.parse(out) as { kind: string; transport: string; received: number; reason: string };
+    assert.equal(r.kind, "dgram");
+    assert.equal(r.transport, "dgram");
+    assert.equal(r.received, 2);
+    assert.match(r.reason, /addon is missing/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
