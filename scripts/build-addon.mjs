@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /* global process, console */
 /**
- * Build the ICMP addon (native/icmp_socket.cc) at `npm install` / `npm ci`, offline.
+ * Build the addon (native/icmp_socket.cc: ICMP sockets; native/udp_socket.cc: batched UDP for the
+ * heartbeat monitor and the UDP ping server) at `npm install` / `npm ci`, offline.
  *
  * - node-gyp downloads Node's headers from nodejs.org unless it is told where they are; a Node
  *   installed from a distribution or a tarball ships them in <prefix>/include/node, so we pass
  *   `--nodedir=<prefix>` when that directory has node_api.h.
  * - node-gyp is npm's bundled copy (npm exposes it as npm_config_node_gyp to scripts), else the one
  *   next to npm, else `node-gyp` on PATH.
- * - The addon is optional: only `wirekit ping` / `traceroute` need it. If it cannot be built, print
- *   a warning and exit 0, so installing wirekit never fails because of it.
+ * - The addon is optional: only `wirekit ping` / `traceroute` need it; without it the UDP servers
+ *   use node:dgram (slower under floods). If it cannot be built, print a warning and exit 0, so
+ *   installing wirekit never fails because of it.
  *
  * Set WIREKIT_SKIP_ADDON=1 to skip the build; WIREKIT_ADDON_STRICT=1 to fail instead of warning.
  */
@@ -24,7 +26,7 @@ const strict = process.env.WIREKIT_ADDON_STRICT === "1";
 function warn(reason) {
   const msg =
     `wirekit: the ICMP addon was not built (${reason}).\n` +
-    "wirekit: everything except 'wirekit ping' and 'wirekit traceroute' works; to build it later\n" +
+    "wirekit: everything except 'wirekit ping' and 'wirekit traceroute' works (the UDP servers without batching); to build it later\n" +
     "wirekit: install g++, make and python3, then run: npm run build:addon (in the wirekit package directory)";
   console.warn(msg);
   process.exit(strict ? 1 : 0);
