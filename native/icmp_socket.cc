@@ -12,11 +12,8 @@
 //   bind(address, port), address() -> {address, port}, ref(), unref(), close()
 // Errors thrown carry `.code` (the errno name, e.g. EACCES, EMSGSIZE).
 
-#include <napi.h>
-#include <uv.h>
+#include "socket_common.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -39,31 +36,13 @@ int64_t RealtimeNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
-  const char* name = uv_err_name(-err);
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("code", Napi::String::New(env, name));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-Napi::Error CodedError(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-std::string AddressString(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN + 16] = {0};
-  if (ss.ss_family == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
-  }
-  return buf;
-}
+using wirekit::AddressString;
+using wirekit::BoundAddress;
+using wirekit::ClosePoll;
+using wirekit::CodedError;
+using wirekit::ErrnoError;
+using wirekit::NewPoll;
+using wirekit::ParseSockaddr;
 
 class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
  public:
@@ -114,24 +93,11 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     }
     onMessage_ = Napi::Persistent(info[2].As<Napi::Function>());
     asyncContext_ = new Napi::AsyncContext(env, "wirekit:IcmpSocket");
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      ::close(fd_);
+    poll_ = NewPoll(env, fd_, this);
+    if (poll_ == nullptr) {
       fd_ = -1;
-      CodedError(env, "ERR_LOCAL", "no event loop").ThrowAsJavaScriptException();
       return;
     }
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init_socket(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ::close(fd_);
-      fd_ = -1;
-      ErrnoError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
-      return;
-    }
-    poll_->data = this;
     uv_poll_start(poll_, UV_READABLE, OnPoll);
     napi_add_env_cleanup_hook(env, CleanupHook, this);
     Ref();  // stay alive while the handle is open, even if JS drops the object
@@ -275,19 +241,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
   }
 
   bool ParseAddress(Napi::Env env, const std::string& text, int port, sockaddr_storage* out, socklen_t* len) {
-    memset(out, 0, sizeof *out);
-    if (family_ == AF_INET) {
-      if (uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(out)) == 0) {
-        *len = sizeof(sockaddr_in);
-        return true;
-      }
-    } else if (uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(out)) == 0) {
-      *len = sizeof(sockaddr_in6);
-      return true;
-    }
-    CodedError(env, "EINVAL", "invalid IPv" + std::to_string(family_ == AF_INET ? 4 : 6) + " address '" + text + "'")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ParseSockaddr(env, family_, text, port, false, out, len);
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -371,19 +325,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
   Napi::Value Address(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!CheckOpen(env)) return env.Undefined();
-    sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-      ErrnoError(env, errno, "getsockname").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("address", AddressString(ss));
-    int port = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                       : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    o.Set("port", port);
-    return o;
+    return BoundAddress(env, fd_);
   }
 
   Napi::Value RefHandle(const Napi::CallbackInfo& info) {
@@ -405,11 +347,8 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     if (!open_) return;
     open_ = false;
     napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    ClosePoll(poll_, fd_);
     poll_ = nullptr;
-    ::close(fd_);
     fd_ = -1;
     // asyncContext_ is freed in the destructor: close() may run inside a callback made with it.
     if (fromJs) {

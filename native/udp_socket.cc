@@ -12,18 +12,10 @@
 //   reply(i, buf)                     only inside onBatch: queue buf to the sender of datagram i;
 //                                     the queue is sent with sendmmsg when onBatch returns
 //   send(buf, address, port)          one sendto now
-//   setOption(level, name, value), address() -> {address, port}, stats() -> {...}, ref(), unref(), close()
+//   setOption(level, name, value), address() -> {address, port}, close()
 // Errors thrown carry `.code` (the errno name, e.g. EADDRINUSE).
 
-#include <napi.h>
-#include <uv.h>
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "socket_common.h"
 
 #include <algorithm>
 #include <string>
@@ -38,23 +30,13 @@ constexpr int kBatchesPerWakeup = 16;        // then give the event loop back
 constexpr unsigned kMaxQueuedReplies = 4096;  // replies waiting for one sendmmsg
 constexpr uint32_t kTruncated = 0x80000000u;  // set in the port word of a datagram longer than the slot
 
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-Napi::Error CodedError(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-int PortOf(const sockaddr_storage& ss) {
-  return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port)
-                                 : ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
-}
+using wirekit::BoundAddress;
+using wirekit::ClosePoll;
+using wirekit::CodedError;
+using wirekit::ErrnoError;
+using wirekit::NewPoll;
+using wirekit::ParseSockaddr;
+using wirekit::PortOf;
 
 size_t AddressText(const sockaddr_storage& ss, char* out, size_t size) {
   out[0] = 0;
@@ -77,9 +59,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return DefineClass(env, "UdpSocket",
                        {InstanceMethod("bind", &UdpSocket::Bind), InstanceMethod("reply", &UdpSocket::Reply),
                         InstanceMethod("send", &UdpSocket::Send), InstanceMethod("setOption", &UdpSocket::SetOption),
-                        InstanceMethod("address", &UdpSocket::Address), InstanceMethod("stats", &UdpSocket::Stats),
-                        InstanceMethod("ref", &UdpSocket::RefHandle), InstanceMethod("unref", &UdpSocket::UnrefHandle),
-                        InstanceMethod("close", &UdpSocket::Close)});
+                        InstanceMethod("address", &UdpSocket::Address), InstanceMethod("close", &UdpSocket::Close)});
   }
 
   explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
@@ -114,24 +94,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     data_.resize(static_cast<size_t>(kBatch) * slot_);
     onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
     asyncContext_ = new Napi::AsyncContext(env, "wirekit:UdpSocket");
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      ::close(fd_);
+    poll_ = NewPoll(env, fd_, this);
+    if (poll_ == nullptr) {
       fd_ = -1;
-      CodedError(env, "ERR_LOCAL", "no event loop").ThrowAsJavaScriptException();
       return;
     }
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init_socket(loop, poll_, fd_);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ::close(fd_);
-      fd_ = -1;
-      ErrnoError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
-      return;
-    }
-    poll_->data = this;
     napi_add_env_cleanup_hook(env, CleanupHook, this);
     Ref();  // stay alive while the handle is open, even if JS drops the object
     open_ = true;
@@ -152,7 +119,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   static void CleanupHook(void* arg) { static_cast<UdpSocket*>(arg)->DoClose(false); }
 
-  static void OnPoll(uv_poll_t* handle, int /*status*/, int /*events*/) {
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<UdpSocket*>(handle->data);
     if (self == nullptr || !self->open_) return;
     napi_env env = self->Env();
@@ -162,6 +129,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (self->ReadBatch(env) < static_cast<int>(kBatch)) break;
     }
     napi_close_handle_scope(env, scope);
+    // libuv stops a watcher that reported an error (a pending socket error): start it again.
+    if (status < 0 && self->open_) uv_poll_start(self->poll_, UV_READABLE, OnPoll);
   }
 
   // Reads one recvmmsg batch and delivers it; returns how many datagrams it read (0 = none waiting).
@@ -178,8 +147,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return 0;  // EAGAIN, or a pending ICMP error reported once (nothing to deliver)
-    received_ += static_cast<uint64_t>(n);
-    batches_++;
     // Payloads packed back to back in one Buffer; [offset, length, port] per datagram beside it.
     size_t total = 0;
     for (int i = 0; i < n; i++) total += msgs[i].msg_len;
@@ -254,11 +221,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         if (errno == EINTR) continue;
         // EAGAIN (send buffer full) or an error for the first reply (e.g. EPERM from a firewall):
         // that datagram is lost, as a UDP reply may be; go on with the next one.
-        sendErrors_++;
         done += 1;
         continue;
       }
-      sent_ += static_cast<uint64_t>(s);
       done += static_cast<size_t>(s);
     }
     pending_.clear();
@@ -272,33 +237,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   bool ParseAddress(Napi::Env env, const std::string& text, int port, sockaddr_storage* out, socklen_t* len) {
-    memset(out, 0, sizeof *out);
-    if (family_ == AF_INET) {
-      if (uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(out)) == 0) {
-        *len = sizeof(sockaddr_in);
-        return true;
-      }
-    } else {
-      if (uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(out)) == 0) {
-        *len = sizeof(sockaddr_in6);
-        return true;
-      }
-      // An IPv4 peer of a dual-stack socket, written the short way.
-      sockaddr_in v4;
-      if (uv_ip4_addr(text.c_str(), port, &v4) == 0) {
-        auto* s6 = reinterpret_cast<sockaddr_in6*>(out);
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = v4.sin_port;
-        s6->sin6_addr.s6_addr[10] = 0xff;
-        s6->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&s6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
-        *len = sizeof(sockaddr_in6);
-        return true;
-      }
-    }
-    CodedError(env, "EINVAL", "invalid IPv" + std::to_string(family_ == AF_INET ? 4 : 6) + " address '" + text + "'")
-        .ThrowAsJavaScriptException();
-    return false;
+    return ParseSockaddr(env, family_, text, port, true, out, len);
   }
 
   Napi::Value Bind(const Napi::CallbackInfo& info) {
@@ -360,7 +299,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       ErrnoError(env, errno, "sendto").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    sent_++;
     return env.Undefined();
   }
 
@@ -380,38 +318,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value Address(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!CheckOpen(env)) return env.Undefined();
-    sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-      ErrnoError(env, errno, "getsockname").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    char text[INET6_ADDRSTRLEN];
-    AddressText(ss, text, sizeof text);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("address", text);
-    o.Set("port", PortOf(ss));
-    return o;
-  }
-
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("received", static_cast<double>(received_));
-    o.Set("batches", static_cast<double>(batches_));
-    o.Set("sent", static_cast<double>(sent_));
-    o.Set("sendErrors", static_cast<double>(sendErrors_));
-    return o;
-  }
-
-  Napi::Value RefHandle(const Napi::CallbackInfo& info) {
-    if (open_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value UnrefHandle(const Napi::CallbackInfo& info) {
-    if (open_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
+    return BoundAddress(env, fd_);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -423,11 +330,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (!open_) return;
     open_ = false;
     napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    ClosePoll(poll_, fd_);
     poll_ = nullptr;
-    ::close(fd_);
     fd_ = -1;
     pending_.clear();
     replyData_.clear();
@@ -449,7 +353,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   sockaddr_storage from_[kBatch];
   std::vector<Pending> pending_;
   std::vector<unsigned char> replyData_;
-  uint64_t received_ = 0, batches_ = 0, sent_ = 0, sendErrors_ = 0;
   Napi::FunctionReference onBatch_;
   Napi::AsyncContext* asyncContext_ = nullptr;
 };
