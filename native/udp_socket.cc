@@ -190,6 +190,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     inBatch_ = true;
     napi_value args[3] = {buf, meta, addrs};
     napi_value result;
+    // Held for the call: JS may close the socket and drop it from inside onBatch, and this
+    // object is still used afterwards (the replies queued so far are flushed, or dropped).
+    Ref();
     napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*asyncContext_), recv, fn, 3, args, &result);
     inBatch_ = false;
     bool pending = false;
@@ -198,6 +201,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
     }
     FlushReplies();
+    Unref();
     return n;
   }
 
