@@ -161,3 +161,33 @@ test("Chromium through wirekit proxy: the second load of a page with >4 KiB imag
   const stats = proxy.stats();
   assert.ok(stats.hits >= paths.length, `proxy counted ${stats.hits} hits`);
 });
+
+test("Chromium with no proxy settings browses the lab's form http://proxy:port/host:port/ and gets the same cached page and images", { skip, timeout: 120_000 }, async () => {
+  assert.ok(origin && proxy);
+  const plain = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const context = await plain.newContext();
+    const page = await context.newPage();
+    const cacheStatus = new Map<string, string | undefined>();
+    page.on("response", (r) => {
+      cacheStatus.set(new URL(r.url()).pathname, r.headers()["cache-status"]);
+    });
+    const before = originSaw.length;
+    const res = await page.goto(`http://127.0.0.1:${proxy.port}/127.0.0.1:${origin.port}/`, { waitUntil: "load", timeout: 60_000 });
+    assert.equal(res?.status(), 200);
+    assert.match(await page.title(), /through the proxy/);
+    const decoded = (await page.evaluate("Object.fromEntries([...document.images].map((i) => [i.id, i.complete ? i.naturalWidth : -1]))")) as Record<string, number>;
+    // The page's /images/x.png links arrive at the proxy as /images/x.png; the Referer names the origin.
+    for (const n of IMAGES) {
+      assert.equal(decoded[n], SIDE, `${n}.png decoded`);
+      assert.match(cacheStatus.get(`/images/${n}.png`) ?? "(none)", /^wirekit; hit/, `${n}.png from the cache entry the first test stored`);
+    }
+    assert.equal(originSaw.length, before, "the origin was not contacted");
+    await context.close();
+  } finally {
+    await plain.close();
+  }
+});
