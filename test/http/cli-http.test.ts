@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { request } from "node:http";
 import { runCliCapture, spawnCli } from "../helpers/cli.js";
+import { runCli } from "../../src/cli/main.js";
+import type { CliContext } from "../../src/cli/context.js";
+import { systemClock } from "../../src/core/clock.js";
 import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
 import { makeSite, type Site } from "./site.js";
 
@@ -120,6 +123,29 @@ test("-o writes the body to a file and the head to stdout", async () => {
   assert.equal(r.code, 0);
   assert.deepEqual(readFileSync(out), readFileSync(join(site.root, "data.bin")));
   assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
+});
+
+test("-o on a terminal draws a progress bar on stderr (bytes, total, percent, rate, ETA), and none when stderr is not one", async () => {
+  const out = join(site.base, "progress.bin");
+  let stdout = "";
+  let stderr = "";
+  const ctx: CliContext = {
+    stdout: { write: (s: string) => ((stdout += s), true) },
+    stderr: { isTTY: true, write: (s: string) => ((stderr += s), true) },
+    env: {},
+    clock: systemClock,
+    signal: new AbortController().signal,
+    debug: false,
+    onStatusRequest: () => () => {},
+  };
+  const code = await runCli(["http", "get", `${srv.url}data.bin`, "-o", out], ctx);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(readFileSync(out), readFileSync(join(site.root, "data.bin")));
+  assert.match(stdout, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(stderr, /\r1000 B \/ 1000 B 100% {2}\d+(\.\d)? (B|KiB|MiB|GiB)\/s {2}ETA 0s {3}\n$/);
+  const plain = await runCliCapture(["http", "get", `${srv.url}data.bin`, "-o", out]);
+  assert.equal(plain.code, 0);
+  assert.equal(plain.stderr, "", "no progress bar when stderr is not a terminal");
 });
 
 test("-x sends an absolute-form request through an HTTP proxy", async () => {
