@@ -196,6 +196,46 @@ test("wirekit http serve logs each request and prints totals on SIGINT", async (
   assert.match(done.stdout, /\n1 requests, 13 bytes sent, 0 errors\n$/);
 });
 
+test("wirekit http serve flags reach the server: --quiet, --no-listing, --dotfiles, --follow-symlinks, --cors", async () => {
+  const ac = new AbortController();
+  let resolvePort: (p: number) => void = () => undefined;
+  const portP = new Promise<number>((resolve) => (resolvePort = resolve));
+  const run = runCliCapture(["http", "serve", site.root, "--port", "0", "--quiet", "--no-listing", "--dotfiles", "--follow-symlinks", "--cors"], {
+    signal: ac.signal,
+    onStdout: (soFar) => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(soFar);
+      if (m) resolvePort(Number(m[1]));
+    },
+  });
+  const p = await portP;
+  const get = (path: string): Promise<{ status: number; cors: string | undefined; body: string }> =>
+    new Promise((resolve, reject) => {
+      request({ host: "127.0.0.1", port: p, path, agent: false, headers: { Origin: "http://a.test" } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, cors: res.headers["access-control-allow-origin"] as string | undefined, body }));
+      })
+        .on("error", reject)
+        .end();
+    });
+  try {
+    assert.equal((await get("/docs/")).status, 403, "--no-listing");
+    const env = await get("/.env");
+    assert.equal(env.status, 200, "--dotfiles");
+    assert.equal(env.body, "PASSWORD=hunter2\n");
+    assert.equal(env.cors, "*", "--cors");
+    const leak = await get("/leak.txt");
+    assert.equal(leak.status, 200, "--follow-symlinks");
+    assert.equal(leak.body, site.secretText);
+  } finally {
+    ac.abort();
+  }
+  const r = await run;
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stdout, /"GET /, "--quiet: no access log");
+  assert.match(r.stdout, /^listening on 127\.0\.0\.1:\d+ \(http, root .*, 1 worker\)\n\n\d requests, \d+ bytes sent, 1 errors\n$/);
+});
+
 test("wirekit http serve refuses a missing root with one line and exit 2", async () => {
   const r = await runCliCapture(["http", "serve", join(site.base, "nope"), "--port", "0"]);
   assert.equal(r.code, 2);
