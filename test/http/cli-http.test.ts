@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { request } from "node:http";
 import { runCliCapture, spawnCli } from "../helpers/cli.js";
+import { runCli } from "../../src/cli/main.js";
+import type { CliContext } from "../../src/cli/context.js";
+import { systemClock } from "../../src/core/clock.js";
 import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
 import { makeSite, type Site } from "./site.js";
 
@@ -122,6 +125,29 @@ test("-o writes the body to a file and the head to stdout", async () => {
   assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
 });
 
+test("-o on a terminal draws a progress bar on stderr (bytes, total, percent, rate, ETA), and none when stderr is not one", async () => {
+  const out = join(site.base, "progress.bin");
+  let stdout = "";
+  let stderr = "";
+  const ctx: CliContext = {
+    stdout: { write: (s: string) => ((stdout += s), true) },
+    stderr: { isTTY: true, write: (s: string) => ((stderr += s), true) },
+    env: {},
+    clock: systemClock,
+    signal: new AbortController().signal,
+    debug: false,
+    onStatusRequest: () => () => {},
+  };
+  const code = await runCli(["http", "get", `${srv.url}data.bin`, "-o", out], ctx);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(readFileSync(out), readFileSync(join(site.root, "data.bin")));
+  assert.match(stdout, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(stderr, /\r1000 B \/ 1000 B 100% {2}\d+(\.\d)? (B|KiB|MiB|GiB)\/s {2}ETA 0s {3}\n$/);
+  const plain = await runCliCapture(["http", "get", `${srv.url}data.bin`, "-o", out]);
+  assert.equal(plain.code, 0);
+  assert.equal(plain.stderr, "", "no progress bar when stderr is not a terminal");
+});
+
 test("-x sends an absolute-form request through an HTTP proxy", async () => {
   proxyLog.length = 0;
   const r = await runCliCapture(["http", "get", `${srv.url}hello.txt`, "-x", `http://127.0.0.1:${port(proxy)}`]);
@@ -168,6 +194,46 @@ test("wirekit http serve logs each request and prints totals on SIGINT", async (
   const done = await child.done;
   assert.equal(done.code, 0);
   assert.match(done.stdout, /\n1 requests, 13 bytes sent, 0 errors\n$/);
+});
+
+test("wirekit http serve flags reach the server: --quiet, --no-listing, --dotfiles, --follow-symlinks, --cors", async () => {
+  const ac = new AbortController();
+  let resolvePort: (p: number) => void = () => undefined;
+  const portP = new Promise<number>((resolve) => (resolvePort = resolve));
+  const run = runCliCapture(["http", "serve", site.root, "--port", "0", "--quiet", "--no-listing", "--dotfiles", "--follow-symlinks", "--cors"], {
+    signal: ac.signal,
+    onStdout: (soFar) => {
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(soFar);
+      if (m) resolvePort(Number(m[1]));
+    },
+  });
+  const p = await portP;
+  const get = (path: string): Promise<{ status: number; cors: string | undefined; body: string }> =>
+    new Promise((resolve, reject) => {
+      request({ host: "127.0.0.1", port: p, path, agent: false, headers: { Origin: "http://a.test" } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, cors: res.headers["access-control-allow-origin"] as string | undefined, body }));
+      })
+        .on("error", reject)
+        .end();
+    });
+  try {
+    assert.equal((await get("/docs/")).status, 403, "--no-listing");
+    const env = await get("/.env");
+    assert.equal(env.status, 200, "--dotfiles");
+    assert.equal(env.body, "PASSWORD=hunter2\n");
+    assert.equal(env.cors, "*", "--cors");
+    const leak = await get("/leak.txt");
+    assert.equal(leak.status, 200, "--follow-symlinks");
+    assert.equal(leak.body, site.secretText);
+  } finally {
+    ac.abort();
+  }
+  const r = await run;
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stdout, /"GET /, "--quiet: no access log");
+  assert.match(r.stdout, /^listening on 127\.0\.0\.1:\d+ \(http, root .*, 1 worker\)\n\n\d requests, \d+ bytes sent, 1 errors\n$/);
 });
 
 test("wirekit http serve refuses a missing root with one line and exit 2", async () => {

@@ -54,6 +54,29 @@ test("a stalled half-request does not delay others and is cut off after the head
   }
 });
 
+test("an idle keep-alive connection is closed after the keep-alive timeout, once its response is complete", async () => {
+  const srv = await createStaticServer({ root: site.root, port: 0, keepAliveTimeoutMs: 300 });
+  try {
+    const idle = connect({ host: "127.0.0.1", port: srv.port });
+    let reply = "";
+    idle.setEncoding("latin1").on("data", (d: string) => (reply += d));
+    idle.on("error", () => undefined);
+    const closedP = new Promise<void>((resolve) => idle.on("close", () => resolve()));
+    await new Promise<void>((resolve) => idle.once("connect", () => resolve()));
+    idle.write("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"); // HTTP/1.1: keep-alive unless told otherwise
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closedP, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("idle keep-alive connection never closed")), 20_000)))]);
+    clearTimeout(timer);
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(reply, /\r\nConnection: keep-alive\r\n/i, "the server offered to keep the connection");
+    assert.ok(reply.endsWith("\r\n\r\nhello, world\n"), "the whole response arrived before the close");
+    const other = await getStatus(srv.port, "/hello.txt");
+    assert.equal(other.status, 200, "the server keeps serving new connections");
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a 2 GiB sparse file streams with flat memory", async () => {
   const path = join(site.root, "huge.bin");
   const fd = openSync(path, "w");

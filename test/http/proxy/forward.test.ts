@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, request } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { connect, type AddressInfo } from "node:net";
@@ -101,6 +101,37 @@ describe("proxy forwarding", () => {
     assert.equal(seen.headers["x-kept"], "c");
     assert.equal(seen.headers.host, `127.0.0.1:${origin.port}`);
     assert.match(String(seen.headers.via), /\(wirekit\)/);
+  });
+
+  it("keeps the client's connection alive and reuses one pooled keep-alive connection to the origin", async () => {
+    const originPorts: number[] = [];
+    origin.route("/pooled", (req, res) => {
+      originPorts.push(req.socket.remotePort ?? 0);
+      res.writeHead(200, { "Content-Type": "text/plain", "Cache-Control": "no-store" });
+      res.end("pooled\n");
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const clientPorts: number[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port: proxy.port, path: `${origin.base}/pooled`, agent }, (res) => {
+            let text = "";
+            res.setEncoding("utf8").on("data", (d: string) => (text += d));
+            res.on("end", () => resolve(text));
+          });
+          req.on("socket", (s) => (s.localPort !== undefined ? clientPorts.push(s.localPort) : s.once("connect", () => clientPorts.push(s.localPort ?? 0))));
+          req.on("error", reject);
+          req.end();
+        });
+        assert.equal(body, "pooled\n");
+      }
+    } finally {
+      agent.destroy();
+    }
+    assert.equal(originPorts.length, 3, "no-store: every request reached the origin");
+    assert.equal(new Set(clientPorts).size, 1, `one client connection to the proxy (${clientPorts.join(", ")})`);
+    assert.equal(new Set(originPorts).size, 1, `one pooled connection from the proxy to the origin (${originPorts.join(", ")})`);
   });
 
   it("works for curl -x, an independent client, miss then hit", async () => {
