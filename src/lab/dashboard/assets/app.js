@@ -141,6 +141,9 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     if (state.focus === id) return;
     state.focus = id;
     state.samples = [];
+    // Clear the charts now: the previous client's points must not stand under the new title
+    // until the new client's history arrives.
+    renderSamples();
     setText("hb-focus-title", `one-way delay of ${id} (ms)`);
     for (const tr of document.querySelectorAll("#hb-table tbody tr")) tr.classList.toggle("selected", tr.dataset.client === id);
     connect();
