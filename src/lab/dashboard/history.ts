@@ -61,7 +61,7 @@ export interface DashboardHistoryOptions {
  *
  * @example
  * const h = new DashboardHistory();
- * h.recordTotals(Date.now(), { "udp-ping": { received: 3 } });
+ * h.recordTotals(clock.now(), { "udp-ping": { received: 3 } });
  * h.totals.toArray().length; // 1
  */
 export class DashboardHistory {

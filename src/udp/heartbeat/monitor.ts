@@ -63,7 +63,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   #socket: DatagramPort | undefined;
   #sweepTimer: TimerHandle | undefined;
   #closed = false;
-  // Precise wall clock: Date.now() has 1 ms resolution; anchor it once and add monotonic time.
+  // Precise wall clock: the system clock has 1 ms resolution; anchor it once and add monotonic time.
   #anchorWall: number;
   #anchorMono: number;
   #malformedPending = 0;

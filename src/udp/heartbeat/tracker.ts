@@ -49,7 +49,7 @@ export type StatusChange = { kind: "suspect"; phi: number; silentMs: number } | 
  * One client's bookkeeping.
  *
  * @example
- * const c = new ClientTracker("web-1", "127.0.0.1:40000", 0, Date.now());
+ * const c = new ClientTracker("web-1", "127.0.0.1:40000", 0, clock.now());
  * c.receive({ seq: 1, timestamp: 1763852851 }, 0, 0.05);
  * c.receive({ seq: 4, timestamp: 1763852854 }, 3000, 0.05); // { kind: "next", seq: 4, lostFrom: 2, lostTo: 3 }
  */

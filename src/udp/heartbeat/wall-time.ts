@@ -1,5 +1,5 @@
 /**
- * Sub-millisecond wall-clock time for heartbeat timestamps and delays. Date.now() truncates to
+ * Sub-millisecond wall-clock time for heartbeat timestamps and delays. The system clock (Date.now) truncates to
  * whole milliseconds, which on loopback is ten times the delay being measured; so time is
  * anchored once and advanced with the monotonic clock.
  */
@@ -18,7 +18,7 @@ import { systemClock, type Clock } from "../../core/clock.js";
 export function preciseWallAnchor(clock: Clock, mono: number): number {
   if (clock !== systemClock) return clock.now();
   const precise = performance.timeOrigin + mono;
-  // timeOrigin can drift from the system clock in a long-lived process (NTP); trust Date.now()
+  // timeOrigin can drift from the system clock in a long-lived process (NTP); trust the system clock
   // when they disagree by more than its own resolution.
   const coarse = clock.now();
   return Math.abs(precise - coarse) <= 2 ? precise : coarse + 0.5;
