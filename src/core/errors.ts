@@ -116,6 +116,10 @@ export function fromSystemError(err: unknown, what: string): WirekitError {
       return new WirekitError("ERR_RESOLVE", `${what}: host not found`, { cause: err });
     case "ENOENT":
       return new WirekitError("ERR_LOCAL", `${what}: no such file or directory`, { cause: err });
+    case "ENOTDIR":
+      return new WirekitError("ERR_LOCAL", `${what}: not a directory`, { cause: err });
+    case "EROFS":
+      return new WirekitError("ERR_LOCAL", `${what}: read-only file system`, { cause: err });
     default:
       return new WirekitError("ERR_TARGET", `${what}: ${msg}`, { cause: err });
   }

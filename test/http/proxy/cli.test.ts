@@ -1,7 +1,7 @@
 /** `wirekit proxy` on the command line, and its `wirekit lab` entry. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliCapture, spawnCli } from "../../helpers/cli.js";
@@ -23,6 +23,26 @@ describe("wirekit proxy CLI", () => {
   after(async () => {
     await origin.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a cache directory that cannot be one is a one-line error, exit 2 (also under /proc, where a recursive mkdir never returns)", async () => {
+    const file = join(dir, "a-file");
+    await writeFile(file, "x");
+    for (const [cacheDir, why] of [
+      [file, "not a directory"],
+      [join(file, "sub"), "not a directory"],
+      ["/proc/wirekit-no-such/cache", "no such file or directory"],
+    ] as const) {
+      const r = await runCliCapture(["proxy", "--port", "0", "--cache-dir", cacheDir]);
+      assert.equal(r.code, 2, cacheDir);
+      assert.equal(r.stderr, `wirekit: cache directory ${cacheDir}: ${why}\n`);
+    }
+    const nested = join(dir, "new", "deeper", "cache");
+    const p = spawnCli(["proxy", "--port", "0", "--cache-dir", nested]);
+    await p.waitFor(/listening on 127\.0\.0\.1:\d+ \(cache /);
+    p.kill("SIGINT");
+    assert.equal((await p.done).code, 0);
+    assert.ok((await stat(nested)).isDirectory(), "missing parents are created");
   });
 
   it("prints the listening line, one access-log line per request and the totals on SIGINT", async () => {

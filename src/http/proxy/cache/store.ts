@@ -7,8 +7,8 @@
  * detected (size and SHA-256 footer) and discarded, never served.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
@@ -89,7 +89,7 @@ export class CacheStore {
   /** Open (or create) a store directory and index what it holds. */
   static async open(options: CacheStoreOptions): Promise<CacheStore> {
     const store = new CacheStore(options);
-    await mkdir(store.dir, { recursive: true });
+    await ensureDirectory(store.dir);
     await store.#scan();
     return store;
   }
@@ -378,5 +378,23 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Create `dir` and its missing parents one component at a time. Not `mkdir(dir, { recursive })`:
+ * Node 20's loops forever on paths under /proc; and a component that exists but is not a
+ * directory is an ENOTDIR error, not EEXIST.
+ */
+async function ensureDirectory(dir: string): Promise<void> {
+  let path: string = sep;
+  for (const part of resolve(dir).split(sep).filter((p) => p !== "")) {
+    path = join(path, part);
+    try {
+      await mkdir(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    if (!(await stat(path)).isDirectory()) throw Object.assign(new Error(`${path}: not a directory`), { code: "ENOTDIR" });
   }
 }
