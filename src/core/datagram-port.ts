@@ -177,18 +177,15 @@ class DgramPort implements DatagramPort {
   }
 }
 
-let batchUnavailable: string | undefined;
-
 /** Why the batch back end cannot be used here (the addon is missing or lacks it), or undefined. */
 export function batchUnavailableReason(): string | undefined {
-  if (batchUnavailable !== undefined) return batchUnavailable;
   try {
+    // loadAddon() caches the addon once it has loaded.
     const addon = loadAddon() as Partial<UdpAddon>;
-    if (typeof addon.UdpSocket !== "function") batchUnavailable = "the addon has no UdpSocket (rebuild it: npm run build:addon)";
+    return typeof addon.UdpSocket === "function" ? undefined : "the addon has no UdpSocket (rebuild it: npm run build:addon)";
   } catch (err) {
-    batchUnavailable = err instanceof Error ? err.message : String(err);
+    return err instanceof Error ? err.message : String(err);
   }
-  return batchUnavailable === "" ? undefined : batchUnavailable;
 }
 
 /**
