@@ -6,7 +6,7 @@ import { startLab } from "../lab/lab.js";
 import { LAB_SERVICES } from "../lab/services.js";
 import { intOption, parseCommandArgs, positionalArgs, type OptionSpec } from "./args.js";
 import type { CliContext } from "./context.js";
-import { renderTable } from "./render/text.js";
+import { renderTable, renderTotals } from "./render/text.js";
 
 export const help = `wirekit lab — every wirekit server on one machine, with one command (npm start),
 and a live dashboard in the browser
@@ -97,7 +97,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   ctx.stdout.write("\n");
   for (const s of lab.services) {
     const t = totals[s.name];
-    if (t) ctx.stdout.write(`${s.name}: ${Object.entries(t).map(([k, v]) => `${v} ${k}`).join(", ")}\n`);
+    if (t) ctx.stdout.write(`${s.name}: ${renderTotals(t)}\n`);
   }
   return 0;
 }

@@ -53,3 +53,47 @@ export function renderTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
+
+/** Singular forms of the count words the totals use; a word not listed has one form ("lost"). */
+const SINGULAR: Readonly<Record<string, string>> = {
+  bytes: "byte",
+  clients: "client",
+  connections: "connection",
+  datagrams: "datagram",
+  duplicates: "duplicate",
+  errors: "error",
+  heartbeats: "heartbeat",
+  hits: "hit",
+  messages: "message",
+  misses: "miss",
+  requests: "request",
+  revalidations: "revalidation",
+  bypasses: "bypass",
+  tunnels: "tunnel",
+  restarts: "restart",
+};
+
+/**
+ * "3 clients", "1 client", "1155 bytes from cache": one count in words. `key` is a totals field
+ * name in camelCase (`bytesFromCache`); its first word takes the plural when `n` is not 1.
+ */
+export function countWords(n: number, key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(" ");
+  const head = words[0] ?? key;
+  if (n === 1) words[0] = SINGULAR[head] ?? head;
+  return `${n} ${words.join(" ")}`;
+}
+
+/** A totals object as one line of words: "1 request, 2 hits, 0 misses, 1155 bytes from cache". */
+export function renderTotals(totals: Readonly<Record<string, number>>): string {
+  return Object.entries(totals).map(([k, v]) => countWords(v, k)).join(", ");
+}
+
+/** camelCase keys to snake_case, deeply: the JSON documents wirekit prints use snake_case. */
+export function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()] = snakeKeys(v);
+  return out;
+}
