@@ -1,5 +1,5 @@
 /** `wirekit lab`: start every server and the dashboard, print the table, stop cleanly on Ctrl-C. */
-import { formatHostPort } from "../core/address.js";
+import { formatHostPort, parsePort } from "../core/address.js";
 import { startDashboard, type Dashboard } from "../lab/dashboard/server.js";
 import { runDemos } from "../lab/demo.js";
 import { startLab } from "../lab/lab.js";
@@ -13,7 +13,7 @@ and a live dashboard in the browser
 
 Usage:
   wirekit lab [--host 127.0.0.1] [--dashboard-port 7070] [--demo] [--random-ports]
-              ${LAB_SERVICES.map((s) => `[--no-${s.name}]`).join(" ")} [--no-dashboard]
+              [--port-<service> N] ${LAB_SERVICES.map((s) => `[--no-${s.name}]`).join(" ")} [--no-dashboard]
 
 Services:
 ${LAB_SERVICES.map((s) => `  ${s.name.padEnd(10)} port ${String(s.defaultPort).padEnd(6)} ${s.description}`).join("\n")}
@@ -25,6 +25,7 @@ Options:
   --demo                 also run each tool's client once against its server and print the result
   --random-ports         let the system pick a free port for every service (and the dashboard,
                          unless --dashboard-port is given)
+  --port-<service> N     move one service to another port (--port-mail 2526; 0 picks one)
   --no-<service>         leave a service out (--no-dashboard: no dashboard)
 
 A service whose port is taken reports it and the others still start. Ctrl-C stops everything
@@ -33,6 +34,7 @@ and prints each service's totals.
 Example:
   wirekit lab
   wirekit lab --demo --no-mail
+  wirekit lab --port-mail 2526
   wirekit lab --host 0.0.0.0 --dashboard-port 8000
 `;
 
@@ -44,7 +46,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     "random-ports": { type: "boolean" },
     "no-dashboard": { type: "boolean" },
   };
-  for (const s of LAB_SERVICES) spec[`no-${s.name}`] = { type: "boolean" };
+  for (const s of LAB_SERVICES) {
+    spec[`no-${s.name}`] = { type: "boolean" };
+    spec[`port-${s.name}`] = { type: "string" };
+  }
   const { values, positionals } = parseCommandArgs(argv, spec);
   positionalArgs(positionals, []);
   const host = typeof values.host === "string" ? values.host : "127.0.0.1";
@@ -52,7 +57,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   // An explicit --dashboard-port wins over --random-ports (a fixed URL to bookmark, free service ports).
   const dashboardPort = intOption(values["dashboard-port"] as string | undefined, "dashboard port", random ? 0 : 7070, 0, 65535);
   const exclude = LAB_SERVICES.filter((s) => values[`no-${s.name}`] === true).map((s) => s.name);
-  const ports = random ? Object.fromEntries(LAB_SERVICES.map((s) => [s.name, 0])) : undefined;
+  const ports: Record<string, number> = random ? Object.fromEntries(LAB_SERVICES.map((s) => [s.name, 0])) : {};
+  for (const s of LAB_SERVICES) {
+    const given = values[`port-${s.name}`];
+    if (typeof given === "string") ports[s.name] = parsePort(given, `--port-${s.name}`);
+  }
 
   const lab = await startLab({ host, exclude, ports });
   let dashboard: Dashboard | undefined;
@@ -84,7 +93,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.demo === true) {
     ctx.stdout.write("\nDemo: each client once against its server\n");
     const results = await runDemos(lab, { signal: ctx.signal });
-    ctx.stdout.write(renderTable(["service", "result"], results.map((r) => [r.name, r.outcome === "error" ? `FAILED: ${r.text}` : r.text])));
+    ctx.stdout.write(renderTable(["service", "result"], results.map((r) => [r.name, r.outcome === "error" ? `FAILED: ${r.text}` : r.outcome === "not-started" ? `NOT STARTED: ${r.text}` : r.text])));
   }
 
   ctx.stdout.write("\nPress Ctrl-C to stop.\n");

@@ -10,8 +10,9 @@ export interface DemoResult {
   name: string;
   /** The client command the demo corresponds to (the service's `clientCommand`). */
   command: string;
-  outcome: "ok" | "error" | "none";
-  /** The demo's line, the error message, or "no demo client yet". */
+  /** "not-started": the service itself failed to start (its port was taken, ...); text says why. */
+  outcome: "ok" | "error" | "none" | "not-started";
+  /** The demo's line, the error message, the reason the service did not start, or "no demo client yet". */
   text: string;
 }
 
@@ -22,7 +23,8 @@ export interface DemoOptions {
 }
 
 /**
- * Run every running service's demo.
+ * Run every running service's demo. A service that failed to start is listed too, in the lab's
+ * order, with the reason it did not start, so a demo table never silently leaves one out.
  *
  * @example
  * for (const r of await runDemos(lab)) console.log(r.name, r.text);
@@ -31,7 +33,9 @@ export async function runDemos(lab: Lab, options: DemoOptions = {}): Promise<Dem
   const defs = options.services ?? lab.definitions ?? LAB_SERVICES;
   const peers = Object.fromEntries(lab.running().map(({ name, running }) => [name, { address: running.address, port: running.port }]));
   return Promise.all(
-    lab.running().map(async ({ name, running }): Promise<DemoResult> => {
+    lab.services.map(async (s): Promise<DemoResult> => {
+      if (s.status === "failed") return { name: s.name, command: "", outcome: "not-started", text: s.error.message };
+      const { name, running } = s;
       const def = defs.find((d) => d.name === name);
       const command = running.clientCommand;
       if (!def?.demo) return { name, command, outcome: "none", text: "no demo client yet" };

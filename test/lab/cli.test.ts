@@ -95,3 +95,31 @@ test("a dashboard port in use is reported and the services still run", async () 
     await new Promise((r) => busy.close(r));
   }
 });
+
+test("--port-<service> moves one service, and a service that cannot start is listed in the demo table with its reason", async () => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  const addr = busy.address();
+  assert.ok(addr && typeof addr === "object");
+  try {
+    const ac = new AbortController();
+    const r = await runCliCapture(["lab", "--random-ports", "--no-dashboard", "--demo", "--port-mail", String(addr.port)], {
+      signal: ac.signal,
+      onStdout: (s) => {
+        if (s.includes("Press Ctrl-C")) ac.abort();
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^mail\\s+FAILED\\s+bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"), "--port-mail took effect");
+    assert.match(r.stdout, new RegExp(`^mail\\s+NOT STARTED: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"), "the demo table names it");
+    assert.match(r.stdout, /^udp-ping\s+5 packets transmitted/m);
+  } finally {
+    await new Promise((r) => busy.close(r));
+  }
+});
+
+test("a bad --port-<service> is one usage line", async () => {
+  const r = await runCliCapture(["lab", "--port-udp-ping", "http"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^wirekit: invalid --port-udp-ping 'http'/);
+});
