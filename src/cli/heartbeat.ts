@@ -3,6 +3,7 @@ import { formatHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
+import { formatDuration } from "../core/duration.js";
 import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { durationOption, floatOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
@@ -169,7 +170,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
 function renderSenderEvent(e: HeartbeatSenderEvent, quiet: boolean): string | undefined {
   switch (e.kind) {
     case "start":
-      return quiet ? undefined : `HEARTBEAT ${e.host} (${formatHostPort(e.server.address, e.server.port)}) as ${e.id} (run ${e.run}), every ${seconds1(e.intervalMs)}\n`;
+      return quiet ? undefined : `HEARTBEAT ${e.host} (${formatHostPort(e.server.address, e.server.port)}) as ${e.id} (run ${e.run}), every ${formatDuration(e.intervalMs)}\n`;
     case "reply":
       return quiet ? undefined : `reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms delay=${millis(e.delayMs)}\n`;
     case "late":

@@ -52,7 +52,7 @@ test("sender and monitor: replies with RTT and delay, statistics, and the client
   // -W 5: a loaded machine may take longer than the 50 ms interval to answer the first one; this test is not about timing.
   const r = await runCliCapture(["heartbeat", "127.0.0.1", String(p), "-c", "3", "-i", "0.05", "-W", "5", "--id", "web-1"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^HEARTBEAT 127\.0\.0\.1 \(127\.0\.0\.1:\d+\) as web-1 \(run [0-9a-f]{8}\), every 0\.1 s$/m);
+  assert.match(r.stdout, /^HEARTBEAT 127\.0\.0\.1 \(127\.0\.0\.1:\d+\) as web-1 \(run [0-9a-f]{8}\), every 50 ms$/m, "-i 0.05 is 50 ms, not a rounded 0.1 s");
   assert.match(r.stdout, /^reply seq=1 rtt=\d+\.\d{3} ms delay=-?\d+\.\d+ ms$/m);
   assert.match(r.stdout, /^3 packets transmitted, 3 received, 0% packet loss, time \d+ms$/m);
   assert.match(r.stdout, /^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/m);
