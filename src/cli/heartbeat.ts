@@ -8,7 +8,7 @@ import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type C
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { durationOption, floatOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderPingStatistics, renderTable } from "./render/text.js";
+import { ms3, renderPingStatistics, renderTable, snakeKeys } from "./render/text.js";
 
 export const help = `wirekit heartbeat — the UDP heartbeat lab: a sender, and a monitor that finds lost heartbeats and stopped clients
 
@@ -59,7 +59,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 function jsonEvent(e: HeartbeatEvent, at: number): string {
-  return `${JSON.stringify({ ...e, at: new Date(at).toISOString() })}\n`;
+  return `${JSON.stringify(snakeKeys({ ...e, at: new Date(at).toISOString() }))}\n`;
 }
 
 function clientRow(c: ClientSnapshot, nowWall: number): string[] {
@@ -95,7 +95,7 @@ function renderSummary(monitor: HeartbeatMonitor): string {
 }
 
 function renderJsonSummary(monitor: HeartbeatMonitor): string {
-  return `${JSON.stringify({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients() })}\n`;
+  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients() }))}\n`;
 }
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
@@ -136,7 +136,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
   if (json) {
     ctx.stderr.write(listening);
-    ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, deadAfterMs, phi: monitor.options.phiThreshold, loss, seed: loss > 0 ? monitor.seed : null })}\n`);
+    ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss, seed: loss > 0 ? monitor.seed : null })}\n`);
   } else {
     ctx.stdout.write(listening);
   }
