@@ -1,0 +1,5 @@
+/** Every command's spec, in the order of `wirekit --help`: for completions, man pages and docs. */
+import type { CommandSpec } from "../spec.js";
+import { udpPingSpec } from "./udp-ping.js";
+
+export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec];
