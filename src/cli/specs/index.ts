@@ -1,5 +1,6 @@
 /** Every command's spec, in the order of `wirekit --help`: for completions, man pages and docs. */
 import type { CommandSpec } from "../spec.js";
+import { heartbeatSpec } from "./heartbeat.js";
 import { udpPingSpec } from "./udp-ping.js";
 
-export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec];
+export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec, heartbeatSpec];
