@@ -1,6 +1,7 @@
 /** Every command's spec, in the order of `wirekit --help`: for completions, man pages and docs. */
 import type { CommandSpec } from "../spec.js";
 import { heartbeatSpec } from "./heartbeat.js";
+import { udpEchoSpec } from "./udp-echo.js";
 import { udpPingSpec } from "./udp-ping.js";
 
-export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec, heartbeatSpec];
+export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec, heartbeatSpec, udpEchoSpec];
