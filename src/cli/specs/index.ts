@@ -1,7 +1,8 @@
 /** Every command's spec, in the order of `wirekit --help`: for completions, man pages and docs. */
 import type { CommandSpec } from "../spec.js";
 import { heartbeatSpec } from "./heartbeat.js";
+import { pingSpec, tracerouteSpec } from "./ping.js";
 import { udpEchoSpec } from "./udp-echo.js";
 import { udpPingSpec } from "./udp-ping.js";
 
-export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec, heartbeatSpec, udpEchoSpec];
+export const ALL_SPECS: readonly CommandSpec[] = [udpPingSpec, heartbeatSpec, udpEchoSpec, pingSpec, tracerouteSpec];
