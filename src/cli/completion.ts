@@ -22,7 +22,7 @@ function formKey(spec: CommandSpec, form: FormSpec): string {
 }
 
 function subWords(spec: CommandSpec): string[] {
-  return spec.forms.flatMap((f) => (f.name === undefined ? [] : [f.name, ...(f.aliases ?? [])]));
+  return spec.forms.flatMap((f) => [...(f.name === undefined ? [] : [f.name]), ...(f.aliases ?? [])]);
 }
 
 function formWords(form: FormSpec): string[] {

@@ -122,7 +122,7 @@ export function flagsOf(name: string, def: OptionDef): string[] {
 /** The form `argv[0]` selects, and the arguments after its word. */
 export function selectForm(spec: CommandSpec, argv: readonly string[]): { form: FormSpec; rest: string[] } | undefined {
   const word = argv[0];
-  const named = spec.forms.find((f) => f.name !== undefined && (f.name === word || f.aliases?.includes(word ?? "") === true));
+  const named = spec.forms.find((f) => word !== undefined && (f.name === word || f.aliases?.includes(word) === true));
   if (named !== undefined) return { form: named, rest: argv.slice(1) };
   const plain = spec.forms.find((f) => f.name === undefined);
   return plain === undefined ? undefined : { form: plain, rest: [...argv] };

@@ -17,7 +17,7 @@ export const serveForm = defineForm({
   options: {
     host: bindHost("127.0.0.1", "address to bind, when <interface> is not given"),
     port: bindPort(12002),
-    loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop this share 0..1 of arriving datagrams (a bad network)" },
+    loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop this share 0..1 of arriving datagrams, as a bad network does" },
     seed,
     delay: { type: "string", value: "MS", help: "delay every reply (300, or 300ms, 0.3s)" },
     "reassembly-timeout": { type: "duration", value: "T", default: "2s", min: 1, label: "reassembly timeout", help: "report a split message incomplete after T without parts" },
