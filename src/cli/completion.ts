@@ -93,7 +93,8 @@ complete -o default -F _wirekit wirekit
 }
 
 function zshEscape(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/([[\]:'])/g, "\\$1");
+  // Quoting is sq()'s job; these are the characters _arguments and _describe give a meaning.
+  return text.replace(/\\/g, "\\\\").replace(/([[\]:])/g, "\\$1");
 }
 
 function zshOption(name: string, def: OptionDef): string {
@@ -127,7 +128,9 @@ export function zshCompletion(specs: readonly CommandSpec[]): string {
 _wirekit() {
   local tool form=""
   if (( CURRENT == 2 )); then
-    _describe tool '(${tools.map((t) => t.replace(/'/g, "")).map((t) => `"${t.replace(/"/g, "")}"`).join(" ")})'
+    local -a tools
+    tools=(${tools.map((t) => sq(t)).join(" ")})
+    _describe tool tools
     return
   fi
   tool=\${words[2]}
