@@ -24,7 +24,8 @@ export function optionSyntax(name: string, def: OptionDef): string {
 }
 
 function usageLines(spec: CommandSpec): string[] {
-  return spec.forms.flatMap((f) => f.usage.map((u) => `wirekit ${spec.name} ${u}`.trimEnd()));
+  // A line that starts with spaces continues the one above it (already aligned).
+  return spec.forms.flatMap((f) => f.usage.map((u) => (u.startsWith(" ") ? u.trimEnd() : `wirekit ${spec.name} ${u}`.trimEnd())));
 }
 
 function formLines(form: FormSpec): string[] {

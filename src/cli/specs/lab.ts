@@ -3,7 +3,7 @@ import { LAB_SERVICES } from "../../lab/services.js";
 import { defineCommand, defineForm, type OptionDef } from "../spec.js";
 
 const leaveOut: Record<string, OptionDef> = Object.fromEntries(
-  LAB_SERVICES.map((s) => [`no-${s.name}`, { type: "boolean", help: `leave out ${s.name} (${s.description})` } satisfies OptionDef]),
+  LAB_SERVICES.map((s) => [`no-${s.name}`, { type: "boolean", help: `leave out ${s.name}: ${s.description}` } satisfies OptionDef]),
 );
 
 export const labForm = defineForm({
