@@ -6,52 +6,13 @@ import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/
 import { formatDuration } from "../core/duration.js";
 import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
-import { durationOption, floatOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import type { CliContext } from "./context.js";
 import { ms3, renderPingStatistics, renderTable, snakeKeys } from "./render/text.js";
 
-export const help = `wirekit heartbeat — the UDP heartbeat lab: a sender, and a monitor that finds lost heartbeats and stopped clients
-
-Usage:
-  wirekit heartbeat serve [--host 0.0.0.0] [--port 12001] [--dead-after 3s] [--phi 8] [--loss P --seed N]
-                          [--summary-every T] [--forget-after 1h] [--max-clients 100000] [-v] [--json]
-  wirekit heartbeat <server_address> <server_port> [-i 1s] [-c COUNT] [--misses 3] [--id NAME] [--keep-going]
-
-Wire format: heartbeat "<seq> <unix_time> id=<id> run=<run>", reply "<seq> <time_diff>" (compatible
-with the lab's Python client and server; extra key=value fields are ignored by old peers).
-
-Monitor options:
-  --host ADDR          address to bind (default 0.0.0.0; "::" for IPv6 and IPv4)
-  --port N             port (default 12001; 0 picks one)
-  --dead-after T       a client silent this long is reported stopped (default 3s)
-  --phi X              suspect a client when the phi accrual level exceeds X (default 8)
-  --loss P             drop a fraction 0..1 of incoming heartbeats, to demonstrate loss detection
-  --seed N             seed for --loss (same seed, same drops)
-  --summary-every T    print the client table every T (default: only at exit)
-  --forget-after T     forget clients silent this long (default 1h)
-  --max-clients N      most clients tracked; the longest silent is dropped first (default 100000)
-  -v, --verbose        also print a line for every heartbeat
-  --json               events and summaries as JSON lines
-
-Sender options:
-  -i, --interval T     time between heartbeats (default 1s)
-  -c, --count N        heartbeats to send (default: until Ctrl-C)
-  -W, --timeout T      how long to wait for each reply (default: the interval)
-  --misses N           declare the monitor down after N consecutive heartbeats without reply (default 3)
-  --keep-going         do not exit when the monitor is down; report when it answers again
-  --id NAME            client id sent to the monitor (default: this host's name)
-  -q, --quiet          only the statistics
-  -4, -6               use IPv4 / IPv6
-  --json               one JSON document with the statistics
-
-Delay is the monitor's receive time minus the sender's timestamp: it includes the offset
-between the two hosts' clocks (only on one host is it the true one-way delay).
-
-Examples:
-  wirekit heartbeat serve --port 12001 --dead-after 3s --summary-every 30s
-  wirekit heartbeat 127.0.0.1 12001 -i 1s --id web-1
-  wirekit heartbeat serve --port 12001 --loss 0.2 --seed 7   # watch it report the lost seqs
-`;
+export const help = renderHelp(heartbeatSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
@@ -99,35 +60,22 @@ function renderJsonSummary(monitor: HeartbeatMonitor): string {
 }
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    host: { type: "string" },
-    port: { type: "string" },
-    "dead-after": { type: "string" },
-    phi: { type: "string" },
-    loss: { type: "string" },
-    seed: { type: "string" },
-    "summary-every": { type: "string" },
-    "forget-after": { type: "string" },
-    "max-clients": { type: "string" },
-    verbose: { type: "boolean", short: "v" },
-    json: { type: "boolean" },
-  });
-  positionalArgs(positionals, []);
-  const deadAfterMs = durationOption(values["dead-after"], "dead-after", 3000, 1);
-  const forgetAfterMs = durationOption(values["forget-after"], "forget-after", 3_600_000, 1);
+  const { values, given } = parseForm(serveForm, argv);
+  const deadAfterMs = values["dead-after"];
+  const forgetAfterMs = values["forget-after"];
   if (forgetAfterMs < deadAfterMs) throw usageError("--forget-after must be at least --dead-after");
-  const summaryEveryMs = values["summary-every"] === undefined ? 0 : durationOption(values["summary-every"], "summary-every", 0, 100);
-  const loss = floatOption(values.loss, "loss", 0, 0, 1);
-  if (values.seed !== undefined && values.loss === undefined) throw usageError("--seed only makes sense with --loss");
+  const summaryEveryMs = values["summary-every"] ?? 0;
+  const loss = values.loss;
+  if (given.has("seed") && !given.has("loss")) throw usageError("--seed only makes sense with --loss");
   const monitor = await createHeartbeatMonitor({
-    host: values.host ?? "0.0.0.0",
-    port: values.port === undefined ? 12001 : parsePort(values.port),
+    host: values.host,
+    port: values.port,
     deadAfterMs,
-    phiThreshold: floatOption(values.phi, "phi", 8, 0.1, 300),
+    phiThreshold: values.phi,
     loss,
-    seed: values.seed === undefined ? undefined : intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1),
+    seed: values.seed,
     forgetAfterMs,
-    maxClients: intOption(values["max-clients"], "max-clients", 100_000, 1),
+    maxClients: values["max-clients"],
     clock: ctx.clock,
   });
   const json = values.json === true;
@@ -212,29 +160,18 @@ function senderJson(r: HeartbeatSenderResult): unknown {
 }
 
 async function sender(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    interval: { type: "string", short: "i" },
-    count: { type: "string", short: "c" },
-    timeout: { type: "string", short: "W" },
-    misses: { type: "string" },
-    "keep-going": { type: "boolean" },
-    id: { type: "string" },
-    quiet: { type: "boolean", short: "q" },
-    json: { type: "boolean" },
-    ipv4: { type: "boolean", short: "4" },
-    ipv6: { type: "boolean", short: "6" },
-  });
-  const [host, portText] = positionalArgs(positionals, ["server_address", "server_port"]);
+  const { values, positionals } = parseForm(senderForm, argv);
+  const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
-  const intervalMs = durationOption(values.interval, "interval", 1000, 1);
+  const intervalMs = values.interval;
   const s = new HeartbeatSender({
-    host: host ?? "",
-    port: parsePort(portText ?? "", "server_port", false),
+    host,
+    port: parsePort(portText, "server_port", false),
     intervalMs,
-    count: intOption(values.count, "count", 0, 0),
-    timeoutMs: durationOption(values.timeout, "timeout", intervalMs, 1),
-    misses: intOption(values.misses, "misses", 3, 1, 1_000_000),
-    keepGoing: values["keep-going"] === true,
+    count: values.count,
+    timeoutMs: values.timeout ?? intervalMs,
+    misses: values.misses,
+    keepGoing: values["keep-going"],
     id: values.id,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
@@ -257,6 +194,6 @@ async function sender(argv: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   if (values.json === true) ctx.stdout.write(`${JSON.stringify(senderJson(r), null, 2)}\n`);
-  else ctx.stdout.write(renderPingStatistics(host ?? "", "heartbeat", r.totals, r.rtt));
+  else ctx.stdout.write(renderPingStatistics(host, "heartbeat", r.totals, r.rtt));
   return r.down || (r.totals.transmitted > 0 && r.totals.received === 0) ? 1 : 0;
 }

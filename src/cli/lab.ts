@@ -1,72 +1,35 @@
 /** `wirekit lab`: start every server and the dashboard, print the table, stop cleanly on Ctrl-C. */
-import { formatHostPort, parsePort } from "../core/address.js";
+import { formatHostPort } from "../core/address.js";
 import { startDashboard, type Dashboard } from "../lab/dashboard/server.js";
 import { runDemos } from "../lab/demo.js";
 import { startLab } from "../lab/lab.js";
 import { LAB_SERVICES } from "../lab/services.js";
-import { intOption, parseCommandArgs, positionalArgs, type OptionSpec } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { labForm, labSpec } from "./specs/lab.js";
 import type { CliContext } from "./context.js";
 import { renderTable, renderTotals } from "./render/text.js";
 
-export const help = `wirekit lab — every wirekit server on one machine, with one command (npm start),
-and a live dashboard in the browser
-
-Usage:
-  wirekit lab [--host 127.0.0.1] [--dashboard-port 7070] [--demo] [--random-ports]
-              [--port-<service> N] ${LAB_SERVICES.map((s) => `[--no-${s.name}]`).join(" ")} [--no-dashboard]
-
-Services:
-${LAB_SERVICES.map((s) => `  ${s.name.padEnd(10)} port ${String(s.defaultPort).padEnd(6)} ${s.description}`).join("\n")}
-  ${"dashboard".padEnd(10)} port ${"7070".padEnd(6)} live view of every service (http://HOST:7070/), Prometheus /metrics
-
-Options:
-  --host ADDR            address every service and the dashboard bind (default 127.0.0.1)
-  --dashboard-port PORT  dashboard port (default 7070; 0 picks one)
-  --demo                 also run each tool's client once against its server and print the result
-  --random-ports         let the system pick a free port for every service (and the dashboard,
-                         unless --dashboard-port is given)
-  --port-<service> N     move one service to another port (--port-mail 2526; 0 picks one)
-  --no-<service>         leave a service out (--no-dashboard: no dashboard)
-
-A service whose port is taken reports it and the others still start. Ctrl-C stops everything
-and prints each service's totals.
-
-Example:
-  wirekit lab
-  wirekit lab --demo --no-mail
-  wirekit lab --port-mail 2526
-  wirekit lab --host 0.0.0.0 --dashboard-port 8000
-`;
+export const help = renderHelp(labSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const spec: OptionSpec = {
-    host: { type: "string" },
-    "dashboard-port": { type: "string" },
-    demo: { type: "boolean" },
-    "random-ports": { type: "boolean" },
-    "no-dashboard": { type: "boolean" },
-  };
-  for (const s of LAB_SERVICES) {
-    spec[`no-${s.name}`] = { type: "boolean" };
-    spec[`port-${s.name}`] = { type: "string" };
-  }
-  const { values, positionals } = parseCommandArgs(argv, spec);
-  positionalArgs(positionals, []);
-  const host = typeof values.host === "string" ? values.host : "127.0.0.1";
-  const random = values["random-ports"] === true;
+  const { values } = parseForm(labForm, argv[0] === "serve" ? argv.slice(1) : argv);
+  const flags = values as Record<string, unknown>;
+  const host = values.host;
+  const random = values["random-ports"];
   // An explicit --dashboard-port wins over --random-ports (a fixed URL to bookmark, free service ports).
-  const dashboardPort = intOption(values["dashboard-port"] as string | undefined, "dashboard port", random ? 0 : 7070, 0, 65535);
-  const exclude = LAB_SERVICES.filter((s) => values[`no-${s.name}`] === true).map((s) => s.name);
+  const dashboardPort = values["dashboard-port"] ?? (random ? 0 : 7070);
+  const exclude = LAB_SERVICES.filter((s) => flags[`no-${s.name}`] === true).map((s) => s.name);
   const ports: Record<string, number> = random ? Object.fromEntries(LAB_SERVICES.map((s) => [s.name, 0])) : {};
   for (const s of LAB_SERVICES) {
-    const given = values[`port-${s.name}`];
-    if (typeof given === "string") ports[s.name] = parsePort(given, `--port-${s.name}`);
+    const given = flags[`port-${s.name}`];
+    if (typeof given === "number") ports[s.name] = given;
   }
 
   const lab = await startLab({ host, exclude, ports });
   let dashboard: Dashboard | undefined;
   let dashboardError: string | undefined;
-  if (values["no-dashboard"] !== true && lab.running().length > 0) {
+  if (flags["no-dashboard"] !== true && lab.running().length > 0) {
     try {
       dashboard = await startDashboard(lab, { host, port: dashboardPort });
     } catch (err) {
@@ -90,7 +53,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
   if (dashboard) ctx.stdout.write(`\nDashboard: ${dashboard.url}  (Prometheus metrics: ${dashboard.url}metrics)\n`);
 
-  if (values.demo === true) {
+  if (values.demo) {
     ctx.stdout.write("\nDemo: each client once against its server\n");
     const results = await runDemos(lab, { signal: ctx.signal });
     ctx.stdout.write(renderTable(["service", "result"], results.map((r) => [r.name, r.outcome === "error" ? `FAILED: ${r.text}` : r.outcome === "not-started" ? `NOT STARTED: ${r.text}` : r.text])));

@@ -12,99 +12,20 @@ import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
 import { formatReply } from "../smtp/reply.js";
 import { sendMail, type SendMailResult } from "../smtp/session.js";
 import { transcriptLines } from "../smtp/transcript.js";
-import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
 
-export const help = `wirekit mail — the SMTP mail client lab: speaks SMTP itself and shows every command and reply
-
-Usage:
-  wirekit mail --server HOST[:PORT] [--tls | --starttls | --no-tls] --from ADDR --to ADDR [--to ...]
-               [--cc ADDR ...] [--bcc ADDR ...] [--subject S] [--text S | --text-file F] [--html-file F]
-               [--attach FILE ...] [--inline FILE ...] [--user NAME] [--auth plain|login]
-               [--diagram OUT.svg|OUT.mmd] [--dry-run] [--quiet] [--json]
-
-Transport:
-  --server HOST[:PORT]  the mail server (port 465 with --tls, else 587)
-  --tls                 TLS from the first byte (SMTPS)
-  --starttls            plain connection upgraded with STARTTLS; fail if the server does not offer it
-  --no-tls              never use TLS (default: STARTTLS when the server offers it)
-  --ca FILE             trust this CA certificate (PEM) in addition to the bundled CA store
-  --insecure            do not verify the server's certificate (prints a warning)
-  --timeout T           timeout for connecting and for each reply (default 30s)
-  --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
-  --pipelining          send MAIL, RCPT and DATA in one batch when the server offers PIPELINING
-  -4, -6                use IPv4 / IPv6
-
-Authentication:
-  --user NAME           log in as NAME; the password comes from WIREKIT_SMTP_PASSWORD or a prompt
-                        that does not echo (never from the command line)
-  --auth plain|login    the SASL mechanism (default: PLAIN if offered, else LOGIN)
-  --allow-plain-auth    allow AUTH on a connection without TLS
-
-Message:
-  --from ADDR           sender, "user@example.com" or "Name <user@example.com>"
-  --to/--cc/--bcc ADDR  recipients (repeatable; Bcc is never written in the headers)
-  --subject S           subject (non-ASCII is encoded per RFC 2047)
-  --text S, --text-file F   plain-text body (UTF-8; --text-file - reads standard input)
-  --html-file F         HTML body (with a text body: multipart/alternative)
-  --attach FILE         attach a file (repeatable; type from its extension)
-  --inline FILE         an image for the HTML body, referenced as <img src="cid:NAME"> (repeatable)
-  --header "N: V"       an extra header (repeatable)
-  --seed N              seed for MIME boundaries and the Message-ID (reproducible output)
-
-Output:
-  --dry-run             print the message that would be sent and exit; no network
-  --diagram FILE        write the exchange as a sequence diagram (.svg picture or .mmd Mermaid)
-  --quiet               print only the outcome
-  --json                one JSON document: outcome, recipients and the full transcript
-
-Examples:
-  wirekit mail --server 127.0.0.1:2525 --no-tls --from me@lab.test --to you@lab.test --subject Hi --text "Hello"
-  WIREKIT_SMTP_PASSWORD=app-password wirekit mail --server smtp.example.edu --starttls --user me \\
-      --from me@example.edu --to you@example.com --subject Report --text-file body.txt --attach plot.png --diagram smtp.svg
-`;
+export const help = renderHelp(mailSpec);
 
 const NO_PASSWORD_ON_COMMAND_LINE = "a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt";
-
-const OPTIONS = {
-  server: { type: "string" },
-  tls: { type: "boolean" },
-  starttls: { type: "boolean" },
-  "no-tls": { type: "boolean" },
-  ca: { type: "string" },
-  insecure: { type: "boolean" },
-  timeout: { type: "string" },
-  ehlo: { type: "string" },
-  pipelining: { type: "boolean" },
-  ipv4: { type: "boolean", short: "4" },
-  ipv6: { type: "boolean", short: "6" },
-  user: { type: "string" },
-  auth: { type: "string" },
-  "allow-plain-auth": { type: "boolean" },
-  from: { type: "string" },
-  to: { type: "string", multiple: true },
-  cc: { type: "string", multiple: true },
-  bcc: { type: "string", multiple: true },
-  subject: { type: "string" },
-  text: { type: "string" },
-  "text-file": { type: "string" },
-  "html-file": { type: "string" },
-  attach: { type: "string", multiple: true },
-  inline: { type: "string", multiple: true },
-  header: { type: "string", multiple: true },
-  seed: { type: "string" },
-  "dry-run": { type: "boolean" },
-  diagram: { type: "string" },
-  quiet: { type: "boolean", short: "q" },
-  json: { type: "boolean" },
-} as const;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   // Any spelling of a password option gets the explanation (and never an echo of its value).
   if (argv.some((a) => /^--?(pass|password|passwd|pw|pwd|secret)(=|$)/i.test(a))) throw usageError(NO_PASSWORD_ON_COMMAND_LINE);
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-  positionalArgs(positionals, []);
+  const { values } = parseForm(transportForm, argv);
   // "user:password@host" or a URL would put the secret in argv and in a DNS query for the "host".
   if (values.server !== undefined && /[@/]/.test(values.server)) {
     throw usageError(`--server takes HOST[:PORT], not a URL or user@host; ${NO_PASSWORD_ON_COMMAND_LINE.replace(/^a password/, "the password")}`);
@@ -114,9 +35,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.text !== undefined && values["text-file"] !== undefined) throw usageError("--text and --text-file exclude each other");
   if (values.from === undefined) throw usageError("missing --from ADDR (see --help)");
   const from = parseMailbox(values.from, "--from");
-  const to = (values.to ?? []).map((a) => parseMailbox(a, "--to"));
-  const cc = (values.cc ?? []).map((a) => parseMailbox(a, "--cc"));
-  const bcc = (values.bcc ?? []).map((a) => parseMailbox(a, "--bcc"));
+  const to = values.to.map((a) => parseMailbox(a, "--to"));
+  const cc = values.cc.map((a) => parseMailbox(a, "--cc"));
+  const bcc = values.bcc.map((a) => parseMailbox(a, "--bcc"));
   if (to.length + cc.length + bcc.length === 0) throw usageError("missing --to ADDR (see --help)");
   const mechanism = parseMechanism(values.auth);
   if (values.diagram !== undefined && ![".svg", ".mmd", ".mermaid"].includes(extname(values.diagram).toLowerCase())) {
@@ -124,7 +45,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
   const tlsMode: TlsMode = values.tls ? "implicit" : values.starttls ? "starttls" : values["no-tls"] ? "none" : "auto";
 
-  const random = values.seed === undefined ? secureRandom : createRandom(intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1));
+  const random = values.seed === undefined ? secureRandom : createRandom(values.seed);
   const text = values["text-file"] !== undefined ? await readText(values["text-file"], ctx) : values.text;
   const html = values["html-file"] !== undefined ? await readText(values["html-file"], ctx) : undefined;
   const built = buildMessage({
@@ -134,9 +55,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     subject: values.subject ?? "",
     ...(text === undefined ? {} : { text }),
     ...(html === undefined ? {} : { html }),
-    attachments: await Promise.all((values.attach ?? []).map(readAttachment)),
-    inline: await Promise.all((values.inline ?? []).map(readAttachment)),
-    headers: (values.header ?? []).map(parseHeaderOption),
+    attachments: await Promise.all(values.attach.map(readAttachment)),
+    inline: await Promise.all(values.inline.map(readAttachment)),
+    headers: values.header.map(parseHeaderOption),
     date: ctx.clock.now(),
     random,
   });
@@ -171,7 +92,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     allowPlainAuth: values["allow-plain-auth"] === true,
     pipelining: values.pipelining === true,
     insecure: values.insecure === true,
-    timeoutMs: durationOption(values.timeout, "timeout", 30_000, 1),
+    timeoutMs: values.timeout,
     clock: ctx.clock,
     signal: ctx.signal,
     ...(auth === undefined ? {} : { auth }),

@@ -10,6 +10,7 @@ import { systemClock } from "../core/clock.js";
 import { WirekitError } from "../core/errors.js";
 import { COMMANDS } from "./commands.js";
 import type { CliContext } from "./context.js";
+import { closest } from "./suggest.js";
 
 export function version(): string {
   const pkgUrl = new URL("../../../package.json", import.meta.url);
@@ -33,10 +34,19 @@ Options:
   --version   print the version
   --debug     print stack traces for internal errors
 
+  wirekit completion bash|zsh|fish   print a shell completion script
+
 Example:
   wirekit lab                      # every server on loopback
   wirekit udp-ping 127.0.0.1 12000 # ping the lab's UDP ping server
 `;
+}
+
+/** "unknown tool 'pnig' (did you mean ping?)", "unknown option '--versoin' (did you mean --version?)". */
+function unknownTool(word: string): string {
+  const isOption = word.startsWith("-");
+  const near = closest(word, isOption ? ["--help", "--version", "--debug"] : [...Object.keys(COMMANDS), "completion", "help"]);
+  return `unknown ${isOption ? "option" : "tool"} '${word}' (${near === undefined ? "try: wirekit --help" : `did you mean ${near}?`})`;
 }
 
 /** Report an error as one line; returns the exit status. */
@@ -69,9 +79,17 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(`wirekit ${version()}\n`);
     return 0;
   }
+  if (first === "completion") {
+    try {
+      const { runCompletion } = await import("./completion.js");
+      return runCompletion(args.slice(1), ctx);
+    } catch (err) {
+      return reportError(err, ctx);
+    }
+  }
   const entry = COMMANDS[first];
   if (entry === undefined) {
-    ctx.stderr.write(`wirekit: unknown tool '${first}' (try: wirekit --help)\n`);
+    ctx.stderr.write(`wirekit: ${unknownTool(first)}\n`);
     return 2;
   }
   try {

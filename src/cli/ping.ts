@@ -2,57 +2,26 @@
 import { usageError } from "../core/errors.js";
 import { formatG, lossPercent } from "../core/stats.js";
 import { IcmpPinger, type IcmpPingEvent, type IcmpPingResult } from "../icmp/ping.js";
-import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { pingForm, pingSpec } from "./specs/ping.js";
 import type { CliContext } from "./context.js";
 import { ms3 } from "./render/text.js";
 
-export const help = `wirekit ping — ICMP echo (ping) over our own raw / ping socket, kernel-timestamped RTTs
-
-Usage:
-  wirekit ping <destination_host> [-n 4] [-i 1s] [-W 1s] [-s 56] [-t TTL] [-e ID] [-4|-6] [--json]
-
-Options:
-  -n, --count N      echo requests to send (default 4; 0 = until Ctrl-C)
-  -i, --interval T   time between requests (default 1s; 0.2, 200ms ...; at least 2ms)
-  -W, --timeout T    how long to wait for each reply (default 1s)
-  -s, --size N       echo data bytes (default 56)
-  -t, --ttl N        time to live / hop limit of the requests (1-255)
-  -e, --identifier N echo identifier, 0-65535 (default: random; the kernel's on ping sockets)
-  -4, -6             use IPv4 / IPv6 (default: what the name resolves to first)
-  --json             one JSON document with every probe and the summary
-
-Needs root, CAP_NET_RAW, or Linux ping sockets enabled for your group:
-  sysctl -w net.ipv4.ping_group_range="0 2147483647"
-Exit status: 0 if any reply came back, 1 if none, 2 on usage errors or an unknown host.
-
-Examples:
-  wirekit ping 127.0.0.1 -n 3
-  wirekit ping ::1 -n 5 -i 0.2
-  wirekit ping 10.77.1.2 -t 1
-`;
+export const help = renderHelp(pingSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    count: { type: "string", short: "n" },
-    interval: { type: "string", short: "i" },
-    timeout: { type: "string", short: "W" },
-    size: { type: "string", short: "s" },
-    ttl: { type: "string", short: "t" },
-    identifier: { type: "string", short: "e" },
-    json: { type: "boolean" },
-    ipv4: { type: "boolean", short: "4" },
-    ipv6: { type: "boolean", short: "6" },
-  });
-  const [host] = positionalArgs(positionals, ["destination_host"]);
+  const { values, positionals } = parseForm(pingForm, argv);
+  const [host = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const pinger = new IcmpPinger({
-    host: host ?? "",
-    count: intOption(values.count, "count", 4, 0),
-    intervalMs: durationOption(values.interval, "interval", 1000, 2),
-    timeoutMs: durationOption(values.timeout, "timeout", 1000, 1),
-    size: intOption(values.size, "size", 56, 0, 65527),
-    ttl: values.ttl === undefined ? undefined : intOption(values.ttl, "ttl", 64, 1, 255),
-    identifier: values.identifier === undefined ? undefined : intOption(values.identifier, "identifier", 0, 0, 65535),
+    host,
+    count: values.count,
+    intervalMs: values.interval,
+    timeoutMs: values.timeout,
+    size: values.size,
+    ttl: values.ttl,
+    identifier: values.identifier,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
@@ -65,7 +34,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   pinger.on("event", (e) => {
     if (e.kind === "sent" || e.kind === "send-error") sent++;
     if (e.kind === "reply") received++;
-    if (!values.json) {
+    if (!values.json && (!values.quiet || e.kind === "send-error")) {
       const line = renderEvent(e);
       if (line !== undefined) ctx.stdout.write(line);
     }

@@ -1,65 +1,33 @@
 /** `wirekit traceroute HOST ...`: parse, call the library, print in traceroute(8)'s format. */
 import { usageError } from "../core/errors.js";
 import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
-import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { tracerouteForm, tracerouteSpec } from "./specs/ping.js";
 import type { CliContext } from "./context.js";
 
-export const help = `wirekit traceroute — the route to a host, with ICMP echo probes and a growing TTL
-
-Usage:
-  wirekit traceroute <host> [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json]
-
-Options:
-  -m, --max-hops N   largest TTL / hop limit (default 30)
-  -q, --queries N    probes per hop (default 3)
-  -w, --wait T       how long to wait for each probe (default 1s)
-  -f, --first N      first TTL (default 1)
-  -N, --sim N        probes in flight at once, across hops (default 16)
-  -n                 print addresses only, no reverse DNS
-  -4, -6             use IPv4 / IPv6
-  --json             one JSON document with every hop
-
-Each hop: its number, the responding address (and name), one RTT per probe or * for none, and an
-annotation when a router reports the destination unreachable: !N network, !H host, !P protocol,
-!F-<mtu> fragmentation needed, !S source route failed, !X administratively prohibited,
-!V host precedence violation, !C precedence cutoff. The trace stops at the destination or at the
-first unreachable. Exit status: 0 when the destination answered, 1 when not, 2 on usage errors.
-Needs root, CAP_NET_RAW, or ping sockets (sysctl -w net.ipv4.ping_group_range="0 2147483647").
-
-Examples:
-  wirekit traceroute -n 10.77.1.2
-  wirekit traceroute ::1 -q 1
-`;
+export const help = renderHelp(tracerouteSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    "max-hops": { type: "string", short: "m" },
-    queries: { type: "string", short: "q" },
-    wait: { type: "string", short: "w" },
-    first: { type: "string", short: "f" },
-    sim: { type: "string", short: "N" },
-    numeric: { type: "boolean", short: "n" },
-    json: { type: "boolean" },
-    ipv4: { type: "boolean", short: "4" },
-    ipv6: { type: "boolean", short: "6" },
-  });
-  const [host] = positionalArgs(positionals, ["host"]);
+  const { values, positionals } = parseForm(tracerouteForm, argv);
+  const [host = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
-  const maxHops = intOption(values["max-hops"], "max hops", 30, 1, 255);
+  const maxHops = values["max-hops"];
+  if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const trace = new Traceroute({
-    host: host ?? "",
+    host,
     maxHops,
-    queries: intOption(values.queries, "probes per hop", 3, 1, 10),
-    waitMs: durationOption(values.wait, "wait", 1000, 1),
-    firstTtl: intOption(values.first, "first TTL", 1, 1, maxHops),
-    simultaneous: intOption(values.sim, "simultaneous probes", 16, 1, 1000),
+    queries: values.queries,
+    waitMs: values.wait,
+    firstTtl: values.first,
+    simultaneous: values.sim,
     resolveNames: values.numeric !== true,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
   });
   if (!values.json) {
-    const numeric = values.numeric === true;
+    const numeric = values.numeric;
     trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
   }
   const result = await trace.run();

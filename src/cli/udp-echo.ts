@@ -3,56 +3,16 @@ import { formatHostPort, parsePort } from "../core/address.js";
 import { parseDuration } from "../core/duration.js";
 import { usageError } from "../core/errors.js";
 import { formatG } from "../core/stats.js";
-import { sendBig, MAX_BIG_MESSAGE, type SendBigEvent } from "../udp/echo/bigsend.js";
+import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../udp/echo/server-log.js";
-import { durationOption, floatOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { renderHelp } from "./spec-doc.js";
+import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import type { CliContext } from "./context.js";
 
-export const help = `wirekit udp-echo — the UDP client/server lab: trusted replies, retransmission with
-exponential backoff, and datagrams too big to send
-
-Usage:
-  wirekit udp-echo serve <interface> <port> [--loss P] [--seed N] [--delay MS] [--reassembly-timeout T] [-q] [-v]
-  wirekit udp-echo <server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json]
-  wirekit udp-echo send-big <host> <port> [--size 80000] [--parts 16] [--char a] [--wait 4s] [--json]
-
-Server (replies "I received from you a message of N bytes"):
-  <interface>              address to bind exactly: 127.0.0.1, 0.0.0.0, ::, an external address, or a
-                           name such as lo
-  <port>                   UDP port (0 picks one)
-  --loss P                 drop this share 0..1 of arriving datagrams (a bad network)
-  --seed N                 seed for the drops (same seed, same drops)
-  --delay MS               delay every reply (300, or 300ms, 0.3s)
-  --reassembly-timeout T   report a split message incomplete after T without parts (default 2s)
-  -q, --quiet              no line per datagram
-  -v, --verbose            also a line per part and per rejected datagram
-
-Client (sends "<request id> <current time>"):
-  -m, --message TEXT       send TEXT instead of the current time
-  --timeout T              first timeout (default 0.1s); doubles after every timeout
-  --max-timeout T          give up when the next timeout would exceed T (default 2s)
-  --jitter                 randomize each timeout by ±50% (--seed N for a repeatable run)
-  --no-verify              accept any datagram as the reply (shows why a client must check)
-  -4, -6                   use IPv4 / IPv6
-  --json                   one JSON document instead of text
-
-Big datagrams (one datagram of SIZE bytes, then the same bytes in PARTS datagrams):
-  --size N                 message size (default 80000)
-  --parts N                datagrams for the split send (default 16)
-  --char C                 the ASCII character repeated (default a)
-  --wait T                 wait this long for the server's verdict (default 4s; 0 = do not wait)
-  --interval T             pause between parts (default 0)
-  --json                   one JSON document instead of text
-
-Examples:
-  wirekit udp-echo serve 127.0.0.1 12002
-  wirekit udp-echo 127.0.0.1 12002
-  wirekit udp-echo serve 127.0.0.1 12002 --loss 1          # a dead server: watch the backoff
-  wirekit udp-echo 127.0.0.2 12002                         # bound to 127.0.0.1 only: no reply
-  wirekit udp-echo send-big 127.0.0.1 12002 --size 80000 --parts 16
-`;
+export const help = renderHelp(udpEchoSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
@@ -75,21 +35,15 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
 }
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    loss: { type: "string" },
-    seed: { type: "string" },
-    delay: { type: "string" },
-    "reassembly-timeout": { type: "string" },
-    quiet: { type: "boolean", short: "q" },
-    verbose: { type: "boolean", short: "v" },
-  });
-  const [iface, portText] = positionalArgs(positionals, ["interface", "port"]);
-  const loss = floatOption(values.loss, "loss", 0, 0, 1);
-  const seed = values.seed === undefined ? undefined : intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1);
+  const { values, positionals, given } = parseForm(serveForm, argv);
+  const [iface, portText] = positionals;
+  if (iface !== undefined && portText === undefined) throw usageError("missing port (see --help)");
+  if (iface !== undefined && (given.has("host") || given.has("port"))) throw usageError("give <interface> <port> or --host/--port, not both");
+  const { loss, seed } = values;
   const delayMs = delayOption(values.delay);
-  const timeoutMs = durationOption(values["reassembly-timeout"], "reassembly timeout", 2000, 1);
+  const timeoutMs = values["reassembly-timeout"];
   const server = await createUdpEchoServer({
-    host: iface ?? "", port: parsePort(portText ?? ""), loss, delayMs, clock: ctx.clock,
+    host: iface ?? values.host, port: portText === undefined ? values.port : parsePort(portText), loss, delayMs, clock: ctx.clock,
     reassembly: { timeoutMs },
     ...(seed !== undefined ? { seed } : {}),
   });
@@ -132,26 +86,16 @@ function renderClientEvent(e: UdpEchoClientEvent): string | undefined {
 }
 
 async function client(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    message: { type: "string", short: "m" },
-    timeout: { type: "string" },
-    "max-timeout": { type: "string" },
-    jitter: { type: "boolean" },
-    seed: { type: "string" },
-    "no-verify": { type: "boolean" },
-    json: { type: "boolean" },
-    ipv4: { type: "boolean", short: "4" },
-    ipv6: { type: "boolean", short: "6" },
-  });
-  const [host, portText] = positionalArgs(positionals, ["server_ip", "server_port"]);
+  const { values, positionals } = parseForm(clientForm, argv);
+  const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
-  const timeoutMs = durationOption(values.timeout, "timeout", 100, 1);
-  const maxTimeoutMs = durationOption(values["max-timeout"], "max-timeout", 2000, 1);
+  const timeoutMs = values.timeout;
+  const maxTimeoutMs = values["max-timeout"];
   if (maxTimeoutMs < timeoutMs) throw usageError(`--max-timeout (${maxTimeoutMs} ms) must not be below --timeout (${timeoutMs} ms)`);
-  const seed = values.seed === undefined ? undefined : intOption(values.seed, "seed", 0, 0, 2 ** 32 - 1);
+  const seed = values.seed;
   const c = new UdpEchoClient({
-    host: host ?? "", port: parsePort(portText ?? "", "server_port", false),
-    timeoutMs, maxTimeoutMs, jitter: values.jitter === true, verify: values["no-verify"] !== true,
+    host, port: parsePort(portText, "server_port", false),
+    timeoutMs, maxTimeoutMs, jitter: values.jitter, verify: !values["no-verify"],
     clock: ctx.clock, signal: ctx.signal,
     ...(values.message !== undefined ? { message: values.message } : {}),
     ...(seed !== undefined ? { seed } : {}),
@@ -232,27 +176,18 @@ function renderBigEvent(e: SendBigEvent): string | undefined {
 }
 
 async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    size: { type: "string" },
-    parts: { type: "string" },
-    char: { type: "string" },
-    wait: { type: "string" },
-    interval: { type: "string" },
-    json: { type: "boolean" },
-    ipv4: { type: "boolean", short: "4" },
-    ipv6: { type: "boolean", short: "6" },
-  });
-  const [host, portText] = positionalArgs(positionals, ["host", "port"]);
-  const json = values.json === true;
+  const { values, positionals } = parseForm(bigForm, argv);
+  const [host = "", portText = ""] = positionals;
+  const json = values.json;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
-  const waitMs = durationOption(values.wait, "wait", 4000);
+  const waitMs = values.wait;
   const r = await sendBig({
-    host: host ?? "", port: parsePort(portText ?? "", "port", false),
-    size: intOption(values.size, "size", 80000, 0, MAX_BIG_MESSAGE),
-    parts: intOption(values.parts, "parts", 16, 1, 65535),
-    fill: values.char ?? "a",
+    host, port: parsePort(portText, "port", false),
+    size: values.size,
+    parts: values.parts,
+    fill: values.char,
     waitMs,
-    intervalMs: durationOption(values.interval, "interval", 0),
+    intervalMs: values.interval,
     clock: ctx.clock, signal: ctx.signal,
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
   }, (e) => {

@@ -54,7 +54,7 @@ test("usage errors exit 2 with one clear line", async () => {
     [["udp-ping", "127.0.0.1", "99999"], /^wirekit: invalid server_port '99999'/],
     [["udp-ping", "127.0.0.1", "1", "-c", "ten"], /^wirekit: invalid count 'ten'/],
     [["udp-ping", "127.0.0.1", "1", "-i", "fast"], /^wirekit: invalid interval 'fast'/],
-    [["udp-ping", "127.0.0.1", "1", "--bogus"], /^wirekit: Unknown option '--bogus'/],
+    [["udp-ping", "127.0.0.1", "1", "--bogus"], /^wirekit: unknown option '--bogus'/],
     [["udp-ping", "127.0.0.1", "1", "-i", "-1"], /^wirekit: option '-i' needs a value; to give one starting with '-', write -i-VALUE\n$/],
     [["udp-ping", "serve", "--port", "-1"], /^wirekit: option '--port' needs a value; to give one starting with '-', write --port=-VALUE\n$/],
     [["udp-ping", "no-such-host.invalid", "1"], /^wirekit: cannot resolve 'no-such-host\.invalid': host not found\n$/],

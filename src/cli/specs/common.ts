@@ -1,0 +1,14 @@
+/** Options several commands share, declared once. */
+import type { OptionDef } from "../spec.js";
+
+export const ipv4 = { type: "boolean", short: "4", help: "use IPv4" } as const satisfies OptionDef;
+export const ipv6 = { type: "boolean", short: "6", help: "use IPv6" } as const satisfies OptionDef;
+export const json = (help: string) => ({ type: "boolean", help }) as const satisfies OptionDef;
+export const seed = { type: "integer", value: "N", min: 0, max: 2 ** 32 - 1, help: "seed for the drops (same seed, same drops)" } as const satisfies OptionDef;
+
+/** `--host` of a server. */
+export const bindHost = (def: string, help = "address to bind") =>
+  ({ type: "string", value: "ADDR", default: def, help, complete: "host" }) as const satisfies OptionDef;
+
+/** `-p, --port` of a server: the same letter on every server. */
+export const bindPort = (def: number) => ({ type: "port", short: "p", value: "N", default: def, help: "port (0 picks one)" }) as const satisfies OptionDef;

@@ -1,0 +1,64 @@
+/** The spec of `wirekit heartbeat`: the monitor (`serve`) and the sender. */
+import { defineCommand, defineForm } from "../spec.js";
+import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+
+export const serveForm = defineForm({
+  name: "serve",
+  title: "Monitor options",
+  usage: [
+    "serve [--host 0.0.0.0] [-p 12001] [--dead-after 3s] [--phi 8] [--loss P --seed N]",
+    "                        [--summary-every T] [--forget-after 1h] [--max-clients 100000] [-v] [--json]",
+  ],
+  positionals: [],
+  options: {
+    host: bindHost("0.0.0.0", 'address to bind ("::" for IPv6 and IPv4)'),
+    port: bindPort(12001),
+    "dead-after": { type: "duration", value: "T", default: "3s", min: 1, help: "a client silent this long is reported stopped" },
+    phi: { type: "float", value: "X", default: 8, min: 0.1, max: 300, help: "suspect a client when the phi accrual level exceeds X" },
+    loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop a fraction 0..1 of incoming heartbeats, to demonstrate loss detection" },
+    seed: { type: "integer", value: "N", min: 0, max: 2 ** 32 - 1, help: "seed for --loss (same seed, same drops)" },
+    "summary-every": { type: "duration", value: "T", min: 100, help: "print the client table every T (default: only at exit)" },
+    "forget-after": { type: "duration", value: "T", default: "1h", min: 1, help: "forget clients silent this long" },
+    "max-clients": { type: "integer", value: "N", default: 100_000, min: 1, help: "most clients tracked; the longest silent is dropped first" },
+    verbose: { type: "boolean", short: "v", help: "also print a line for every heartbeat" },
+    json: json("events and summaries as JSON lines"),
+  },
+});
+
+export const senderForm = defineForm({
+  title: "Sender options",
+  usage: ["<server_address> <server_port> [-i 1s] [-c COUNT] [--misses 3] [--id NAME] [--keep-going]"],
+  positionals: [
+    { name: "server_address", kind: "host" },
+    { name: "server_port", kind: "port" },
+  ],
+  options: {
+    interval: { type: "duration", short: "i", value: "T", default: "1s", min: 1, help: "time between heartbeats" },
+    count: { type: "integer", short: "c", aliases: ["n"], value: "N", default: 0, min: 0, help: "heartbeats to send (0 = until Ctrl-C)" },
+    timeout: { type: "duration", short: "W", value: "T", min: 1, help: "how long to wait for each reply (default: the interval)" },
+    misses: { type: "integer", value: "N", default: 3, min: 1, max: 1_000_000, help: "declare the monitor down after N consecutive heartbeats without reply" },
+    "keep-going": { type: "boolean", help: "do not exit when the monitor is down; report when it answers again" },
+    id: { type: "string", value: "NAME", help: "client id sent to the monitor (default: this host's name)" },
+    quiet: { type: "boolean", short: "q", help: "only the statistics" },
+    ipv4,
+    ipv6,
+    json: json("one JSON document with the statistics"),
+  },
+});
+
+export const heartbeatSpec = defineCommand({
+  name: "heartbeat",
+  summary: "UDP heartbeat: sender, and monitor of many clients (serve)",
+  title: "the UDP heartbeat lab: a sender, and a monitor that finds lost heartbeats and stopped clients",
+  description: `Wire format: heartbeat "<seq> <unix_time> id=<id> run=<run>", reply "<seq> <time_diff>" (compatible
+with the lab's Python client and server; extra key=value fields are ignored by old peers).
+The server address and port may also be written as one argument, HOST:PORT.`,
+  forms: [serveForm, senderForm],
+  notes: `Delay is the monitor's receive time minus the sender's timestamp: it includes the offset
+between the two hosts' clocks (only on one host is it the true one-way delay).`,
+  examples: [
+    "wirekit heartbeat serve --port 12001 --dead-after 3s --summary-every 30s",
+    "wirekit heartbeat 127.0.0.1 12001 -i 1s --id web-1",
+    "wirekit heartbeat serve --port 12001 --loss 0.2 --seed 7   # watch it report the lost seqs",
+  ],
+});

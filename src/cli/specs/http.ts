@@ -1,0 +1,103 @@
+/** The spec of `wirekit http` (`serve`; `get` is parsed by http-get.ts and only documented here) and `wirekit proxy`. */
+import { defineCommand, defineForm } from "../spec.js";
+import { bindHost, bindPort } from "./common.js";
+
+export const serveForm = defineForm({
+  name: "serve",
+  title: "Server options",
+  usage: [
+    "serve [ROOT=.] [--host 127.0.0.1] [-p 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]",
+    "                   [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]",
+  ],
+  positionals: [{ name: "ROOT", kind: "directory", optional: true, help: "the directory to serve (default .)" }],
+  options: {
+    host: bindHost("127.0.0.1", "address to bind (0.0.0.0 or :: for every interface)"),
+    port: bindPort(8080),
+    workers: { type: "string", value: "N|auto", default: "1", help: "worker processes sharing the port (node:cluster); auto = one per core" },
+    cors: { type: "boolean", help: "Access-Control-Allow-Origin: * and answer preflights" },
+    "no-listing": { type: "boolean", help: "no HTML listing for directories without index.html (403)" },
+    dotfiles: { type: "boolean", help: "serve hidden files (.git, .env ...), refused (404) by default" },
+    "follow-symlinks": { type: "boolean", help: "follow symlinks that lead outside ROOT (refused, 403, by default)" },
+    "tls-cert": { type: "string", value: "FILE", complete: "file", help: "PEM certificate: serve HTTPS (with --tls-key)" },
+    "tls-key": { type: "string", value: "FILE", complete: "file", help: "PEM private key for --tls-cert" },
+    "header-timeout": { type: "duration", value: "T", default: "10s", min: 1, help: "a client must send its request head within T, else 408" },
+    "keepalive-timeout": { type: "duration", value: "T", default: "5s", min: 1, help: "idle keep-alive connections are closed after T" },
+    quiet: { type: "boolean", short: "q", help: "no access log" },
+  },
+});
+
+export const getForm = defineForm({
+  name: "get",
+  title: "Client options",
+  usage: ["get <server_address> <server_port> <filename> [options]", "get <url> [options]"],
+  positionals: [],
+  options: {},
+  external: `  -I, --head             HEAD instead of GET: print the status line and headers only
+  -H, --header 'N: v'    add a request header (repeatable)
+  -v, --verbose          show the request (> ) and response head (< ) on stderr, the body on stdout
+  -o, --output FILE      write the body to FILE (progress bar on stderr when it is a terminal)
+  -x, --proxy URL        send through an HTTP proxy (absolute-form; CONNECT for https)
+  -L, --location         follow redirects (at most --max-redirs, default 10)
+  --fail                 exit 22 on a status >= 400, as curl does, without printing the body
+  --compressed           ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway
+  --raw                  print the body bytes as they came (chunked framing, compression)
+  --timing               print DNS, connect, TLS, first byte and total times on stderr
+  -w, --write-out FMT    print FMT after the transfer: %{http_code} %{time_namelookup} %{time_connect}
+                         %{time_appconnect} %{time_starttransfer} %{time_total} %{size_download} \\n
+  -k, --insecure         accept any TLS certificate
+  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
+  --json                 one JSON document: status, headers, body (text), timing
+`,
+});
+
+export const httpSpec = defineCommand({
+  name: "http",
+  summary: "web server lab: static file server (serve) and HTTP client (get)",
+  title: "the web server lab (a static file server) and an HTTP client that shows the exchange",
+  forms: [serveForm, getForm],
+  examples: [
+    "wirekit http serve ./public --port 8080",
+    "wirekit http serve -p 0 --quiet",
+    "wirekit http get 127.0.0.1 8080 index.html",
+    "wirekit http get http://127.0.0.1:8080/ -v",
+    "wirekit http get http://example.test/ -x http://127.0.0.1:8888",
+  ],
+});
+
+export const proxyForm = defineForm({
+  aliases: ["serve"],
+  usage: [
+    "[serve] [--host 127.0.0.1] [-p 8888] [--cache-dir DIR] [--cache-size 1GiB]",
+    "              [--max-object-size 100MiB] [--allow CIDR ...] [--connect-ports 443]",
+    "              [--timeout 30s] [--no-cache] [--quiet]",
+  ],
+  positionals: [],
+  options: {
+    host: bindHost("127.0.0.1", "address to bind (any other than loopback needs --allow)"),
+    port: bindPort(8888),
+    "cache-dir": { type: "string", value: "DIR", complete: "directory", help: "where cached responses live (default ~/.cache/wirekit/proxy)" },
+    "cache-size": { type: "size", value: "SIZE", label: "cache size", help: "bound on the cache's disk use, LRU eviction (default 1GiB)" },
+    "max-object-size": { type: "size", value: "SIZE", label: "max object size", help: "larger responses are relayed but not stored (default 100MiB)" },
+    allow: { type: "list", value: "CIDR", help: "clients allowed (repeatable); everyone else gets 403" },
+    "connect-ports": { type: "string", value: "LIST", default: "443", help: "ports CONNECT may reach, comma-separated" },
+    timeout: { type: "duration", value: "T", default: "30s", min: 1, help: "origin inactivity timeout, 504 after it" },
+    "no-cache": { type: "boolean", help: "forward only, store nothing" },
+    quiet: { type: "boolean", short: "q", help: "no access-log line per request" },
+  },
+});
+
+export const proxySpec = defineCommand({
+  name: "proxy",
+  summary: "caching web proxy (RFC 9111 cache on disk, CONNECT tunnels)",
+  title: "the caching web proxy lab: a forward proxy with a persistent RFC 9111 cache",
+  description: `Clients use it as an HTTP proxy (absolute-form requests, curl -x / browser proxy settings),
+or the lab's way: http://PROXY:PORT/host[:port]/path. HTTPS goes through CONNECT tunnels.
+\`wirekit proxy serve\` is the same as \`wirekit proxy\`.`,
+  forms: [proxyForm],
+  notes: "Every response carries Cache-Status (RFC 9211); statistics are at http://PROXY:PORT/_wirekit/stats.",
+  examples: [
+    "wirekit proxy --port 8888 --cache-dir /tmp/wk-cache",
+    "curl -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html",
+    "wirekit proxy serve --host 0.0.0.0 --allow 192.168.1.0/24 --connect-ports 443,8443",
+  ],
+});
