@@ -138,3 +138,26 @@ export function renderMarkdown(spec: CommandSpec): string {
   out.push("", "Examples:", "", "```sh", ...spec.examples, "```", "");
   return out.join("\n");
 }
+
+/** The manual page (docs/<page>.md) that documents a command: ping's page holds traceroute too. */
+export function docPage(spec: CommandSpec): string {
+  return spec.name === "traceroute" ? "ping" : spec.name;
+}
+
+/**
+ * Each manual page's generated option reference, markers included: the markdown of its commands'
+ * specs with their headings one level down, under "## Option reference".
+ */
+export function referenceRegions(specs: readonly CommandSpec[]): Map<string, string> {
+  const pages = new Map<string, CommandSpec[]>();
+  for (const s of specs) pages.set(docPage(s), [...(pages.get(docPage(s)) ?? []), s]);
+  const out = new Map<string, string>();
+  for (const [page, list] of pages) {
+    const body = list.map((s) => renderMarkdown(s).replace(/^(#+) /gm, "#$1 ")).join("\n").trimEnd();
+    out.set(
+      page,
+      `<!-- reference:begin -->\n## Option reference\n\nGenerated from the command's spec (\`src/cli/specs/\`) by \`npm run docs\`; \`wirekit ${list[0]?.name ?? page} --help\` prints the same.\n\n${body}\n<!-- reference:end -->`,
+    );
+  }
+  return out;
+}
