@@ -1,3 +1,4 @@
+/* global console */
 // `npm run docs` (after a build): write each command's option reference, generated from its spec
 // (src/cli/specs/), into its manual page docs/<page>.md between the reference markers. The test
 // test/docs/reference.test.ts fails when a page and its spec disagree.
