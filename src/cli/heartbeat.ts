@@ -1,11 +1,12 @@
 /** `wirekit heartbeat serve ...` (the monitor) and `wirekit heartbeat HOST PORT ...` (the sender). */
-import { formatHostPort, parsePort } from "../core/address.js";
+import { formatHostPort, parseHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
 import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
+import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
@@ -79,14 +80,25 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     clock: ctx.clock,
   });
   const json = values.json === true;
+  let metrics: MetricsEndpoint | undefined;
+  if (values.metrics !== undefined) {
+    const at = /^\d+$/.test(values.metrics) ? { host: "127.0.0.1", port: parsePort(values.metrics, "--metrics port") } : parseHostPort(values.metrics);
+    try {
+      metrics = await startHeartbeatMetrics(monitor, at);
+    } catch (err) {
+      await monitor.close();
+      throw err;
+    }
+  }
   const where = formatHostPort(monitor.address, monitor.port);
   const lossNote = loss > 0 ? `, dropping ${formatG(loss * 100)}% of heartbeats, seed ${monitor.seed}` : "";
   const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
+  const metricsLine = metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`;
   if (json) {
-    ctx.stderr.write(listening);
+    ctx.stderr.write(listening + metricsLine);
     ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss, seed: loss > 0 ? monitor.seed : null })}\n`);
   } else {
-    ctx.stdout.write(listening);
+    ctx.stdout.write(listening + metricsLine);
   }
   for (const kind of HEARTBEAT_EVENT_KINDS) {
     if (kind === "heartbeat" && values.verbose !== true) continue;
@@ -110,6 +122,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (timer !== undefined) ctx.clock.clearTimeout(timer);
   unregister();
+  await metrics?.close();
   await monitor.close();
   ctx.stdout.write(json ? summary() : `\n${summary()}`);
   return 0;

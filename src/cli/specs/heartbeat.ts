@@ -20,6 +20,7 @@ export const serveForm = defineForm({
     "summary-every": { type: "duration", value: "T", min: 100, help: "print the client table every T (default: only at exit)" },
     "forget-after": { type: "duration", value: "T", default: "1h", min: 1, help: "forget clients silent this long" },
     "max-clients": { type: "integer", value: "N", default: 100_000, min: 1, help: "most clients tracked; the longest silent is dropped first" },
+    metrics: { type: "string", value: "HOST:PORT", help: "serve Prometheus /metrics there (a bare PORT means 127.0.0.1:PORT)" },
     verbose: { type: "boolean", short: "v", help: "also print a line for every heartbeat" },
     json: json("events and summaries as JSON lines"),
   },

@@ -1,0 +1,96 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FakeClock } from "../../../src/core/clock.js";
+import { HeartbeatMonitor } from "../../../src/udp/heartbeat/monitor.js";
+import { createHeartbeatMetrics, startHeartbeatMetrics } from "../../../src/udp/heartbeat/metrics.js";
+import { encodeHeartbeat } from "../../../src/udp/heartbeat/protocol.js";
+import { spawnCli } from "../../helpers/cli.js";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+
+/** Prometheus text → { "name{labels}": value }, failing on any line that is not the text format. */
+function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("# HELP ") || line.startsWith("# TYPE ")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+]+|NaN|\+Inf|-Inf)$/.exec(line);
+    assert.ok(m, `not Prometheus text: ${line}`);
+    out.set(m[1] ?? "", Number(m[2]));
+  }
+  return out;
+}
+
+test("per-client metrics: status, phi, silence, counters; the monitor's totals", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock, deadAfterMs: 3000 });
+  monitor.start();
+  const beat = (id: string, seq: number, timestamp = (clock.now() - 2) / 1000) => monitor.ingest(encodeHeartbeat({ seq, timestamp, id }), "127.0.0.1", 40000);
+  for (const seq of [1, 2, 5]) {
+    beat("web-1", seq);
+    clock.advance(100);
+  }
+  beat("web-1", 5, (clock.now() - 102) / 1000); // the same datagram again: a duplicate
+  beat("db-1", 1);
+  clock.advance(5000);
+  const m = parseExposition(await createHeartbeatMetrics(monitor).metrics());
+  assert.equal(m.get('wirekit_heartbeat_client_status{client="web-1",status="stopped"}'), 1);
+  assert.equal(m.get('wirekit_heartbeat_client_status{client="db-1",status="stopped"}'), 1);
+  assert.equal(m.get('wirekit_heartbeat_client_lost_total{client="web-1"}'), 2);
+  assert.equal(m.get('wirekit_heartbeat_client_duplicates_total{client="web-1"}'), 1);
+  assert.equal(m.get('wirekit_heartbeat_client_received_total{client="db-1"}'), 1);
+  assert.equal(m.get('wirekit_heartbeat_client_seconds_since_last_heartbeat{client="db-1"}'), 5);
+  assert.ok((m.get('wirekit_heartbeat_client_phi{client="web-1"}') ?? 0) > 8);
+  assert.equal(m.get('wirekit_heartbeat_monitor{total="clients"}'), 2);
+  assert.equal(m.get('wirekit_heartbeat_monitor{total="lost"}'), 2);
+  await monitor.close();
+});
+
+test("the client label is bounded by --max-clients: only tracked clients are exported", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock, maxClients: 3 });
+  monitor.start();
+  for (let i = 0; i < 10; i++) {
+    monitor.ingest(encodeHeartbeat({ seq: 1, timestamp: clock.now() / 1000, id: `c${i}` }), "127.0.0.1", 40000 + i);
+    clock.advance(10);
+  }
+  const m = parseExposition(await createHeartbeatMetrics(monitor).metrics());
+  const clients = new Set([...m.keys()].map((k) => /client="([^"]+)"/.exec(k)?.[1]).filter((c) => c !== undefined));
+  assert.equal(clients.size, 3);
+  await monitor.close();
+});
+
+test("the endpoint serves /metrics, 404 elsewhere, and binds loopback by default", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock });
+  monitor.start();
+  const ep = await startHeartbeatMetrics(monitor, { port: 0 });
+  try {
+    assert.equal(ep.address, "127.0.0.1");
+    const ok = await fetch(`http://127.0.0.1:${ep.port}/metrics`);
+    assert.equal(ok.status, 200);
+    assert.match(ok.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    parseExposition(await ok.text());
+    assert.equal((await fetch(`http://127.0.0.1:${ep.port}/`)).status, 404);
+  } finally {
+    await ep.close();
+    await monitor.close();
+  }
+});
+
+test("wirekit heartbeat serve --metrics PORT: a scrape sees the client a real heartbeat created", { timeout: 60_000 }, async () => {
+  const child = spawnCli(["heartbeat", "serve", "--host", "127.0.0.1", "-p", "0", "--metrics", "127.0.0.1:0"]);
+  const out = await child.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/);
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+  const metricsPort = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(out)?.[1]);
+  const s = createSocket("udp4");
+  s.bind(0, "127.0.0.1");
+  await once(s, "listening");
+  s.send(`1 ${Date.now() / 1000} id=web-1`, port, "127.0.0.1");
+  await once(s, "message");
+  s.close();
+  const m = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+  assert.equal(m.get('wirekit_heartbeat_client_status{client="web-1",status="alive"}'), 1);
+  assert.equal(m.get('wirekit_heartbeat_client_received_total{client="web-1"}'), 1);
+  child.kill("SIGINT");
+  assert.equal((await child.done).code, 0);
+});
