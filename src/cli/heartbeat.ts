@@ -6,12 +6,13 @@ import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/
 import { formatDuration } from "../core/duration.js";
 import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
+import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderPingStatistics, renderTable, snakeKeys } from "./render/text.js";
+import { ms3, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "./render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 
@@ -90,6 +91,22 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       throw err;
     }
   }
+  let hooks: AlertHooks | undefined;
+  if (values["on-event"] !== undefined || values.webhook !== undefined) {
+    if (values.webhook !== undefined && !/^https?:\/\/./i.test(values.webhook)) {
+      await metrics?.close();
+      await monitor.close();
+      throw usageError(`invalid --webhook '${redactUrl(values.webhook)}' (must be an http:// or https:// URL)`);
+    }
+    hooks = new AlertHooks({
+      command: values["on-event"],
+      webhook: values.webhook,
+      timeoutMs: values["hook-timeout"],
+      concurrency: values["hook-concurrency"],
+      clock: ctx.clock,
+      onError: (line) => ctx.stderr.write(`wirekit: ${line}\n`),
+    });
+  }
   const where = formatHostPort(monitor.address, monitor.port);
   const lossNote = loss > 0 ? `, dropping ${formatG(loss * 100)}% of heartbeats, seed ${monitor.seed}` : "";
   const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
@@ -101,9 +118,14 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(listening + metricsLine);
   }
   for (const kind of HEARTBEAT_EVENT_KINDS) {
-    if (kind === "heartbeat" && values.verbose !== true) continue;
+    const print = kind !== "heartbeat" || values.verbose === true;
+    if (!print && hooks === undefined) continue;
     monitor.on(kind, (e: HeartbeatEvent) => {
-      ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
+      if (print) ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
+      if (hooks !== undefined && "client" in e) {
+        const alert = alertFor(e, monitor.client(e.client), describeHeartbeatEvent(e));
+        if (alert !== undefined) hooks.notify(alert);
+      }
     });
   }
   const summary = (): string => (json ? renderJsonSummary(monitor) : renderSummary(monitor));
@@ -125,6 +147,11 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   await metrics?.close();
   await monitor.close();
   ctx.stdout.write(json ? summary() : `\n${summary()}`);
+  if (hooks !== undefined) {
+    const h = await hooks.close();
+    const line = `hooks: ${renderTotals({ alerts: h.alerts, delivered: h.delivered, failed: h.failed, retried: h.retried, timedOut: h.timedOut, dropped: h.dropped })}`;
+    ctx.stdout.write(json ? `${JSON.stringify({ kind: "hooks", ...snakeKeys(h) as object })}\n` : `${line}\n`);
+  }
   return 0;
 }
 
