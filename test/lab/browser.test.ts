@@ -138,6 +138,29 @@ test("a page fetched twice through the proxy shows a miss, then a hit with its C
   assert.equal(await page.textContent("#http-requests"), "1");
 });
 
+test("the request just made is the top row, and no table is clipped at 1400 px or 1024 px", { skip }, async () => {
+  const proxyUrl = new URL(`http://127.0.0.1:${port("proxy")}`);
+  const marker = `/images/plasma.png?newest=${"x".repeat(60)}`;
+  await httpGet({ url: new URL(`http://127.0.0.1:${port("http")}${marker}`), proxy: proxyUrl, timeoutMs: 10_000 });
+  await page.locator("#proxy-recent tbody tr", { hasText: "newest=" }).waitFor({ timeout: 30000 });
+  for (const id of ["proxy-recent", "http-recent"]) {
+    assert.match((await page.locator(`#${id} tbody tr`).first().textContent()) ?? "", /newest=/, `${id}: the newest request is the first row`);
+  }
+  for (const width of [1400, 1024]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(100);
+    for (const id of ["proxy-recent", "http-recent", "echo-recent", "ping-recent"]) {
+      const fit = await page.locator(`#${id}`).evaluate((table) => {
+        const box = table.closest(".scroll");
+        return box === null ? null : { scroll: box.scrollWidth, client: box.clientWidth };
+      });
+      assert.ok(fit !== null, `${id} is in a scroll box`);
+      assert.ok(fit.scroll <= fit.client + 1, `${id} at ${width} px: ${fit.scroll} px of columns in ${fit.client} px (the last columns are cut off)`);
+    }
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
 test("a mail with an attachment appears, opens with its text, and the attachment downloads", { skip }, async () => {
   const content = Buffer.from("id,rtt_ms\n1,0.31\n2,0.28\n3,0.95\n");
   const data = mailWithAttachment("Lab 3 results", "Hi Bob,\r\n\r\nthe ping results are attached.\r\n\r\nAda", "results.csv", content);

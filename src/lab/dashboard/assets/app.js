@@ -47,7 +47,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     ],
   };
   const TITLES = { "udp-ping": "UDP ping server", heartbeat: "Heartbeat monitor", proxy: "Caching proxy", http: "Web server", "udp-echo": "UDP echo server", mail: "Mail sink" };
-  const WIDE = new Set(["heartbeat"]);
+  const WIDE = new Set(["heartbeat", "proxy"]);
 
   function build() {
     const chips = $("services");
@@ -70,7 +70,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     if (running("heartbeat")) {
       chart("hbDelay", $("chart-hb-delay"), [line("delay ms", "#7a4ff0", "rgba(122,79,240,.08)")], { yLabel: "ms" });
       const bars = typeof uPlot === "function" && uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8, 24] }) : undefined;
-      chart("hbLoss", $("chart-hb-loss"), [{ label: "lost", stroke: "#d64545", fill: "rgba(214,69,69,.35)", paths: bars, points: { show: false } }], { yLabel: "lost" });
+      chart("hbLoss", $("chart-hb-loss"), [{ label: "lost", stroke: "#d64545", fill: "rgba(214,69,69,.35)", paths: bars, points: { show: false } }], { yLabel: "lost", yMin: 1 });
     }
     state.built = true;
   }
@@ -131,7 +131,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     fillTable("hb-table", shown.slice(0, MAX_ROWS).map((c) => h("tr", {
       class: `clickable ${state.focus === c.id ? "selected" : ""}`, "data-client": c.id, onclick: () => focusClient(c.id),
     }, td(`${c.id} (${c.address})`), td(h("span", { class: `badge status-${c.status}`, "data-testid": "hb-status" }, c.status)),
-    td(Number.isFinite(c.phi) ? c.phi.toFixed(2) : "∞", "num"), td(fmtNum(c.received), "num"), td(fmtNum(c.lost), "num"), td(`${fmtNum(c.lossPercent)}%`, "num"),
+    td(fmtPhi(c.phi), "num"), td(fmtNum(c.received), "num"), td(fmtNum(c.lost), "num"), td(`${fmtNum(c.lossPercent)}%`, "num"),
     td(fmtNum(c.reordered), "num"), td(fmtNum(c.duplicates), "num"), td(fmtNum(c.restarts), "num"), td(c.delayMs ? fmtMs(c.delayMs.avg) : "–", "num"),
     td(c.lastSeen ? fmtTime(c.lastSeen) : "–"))), "no clients yet — start a heartbeat sender");
     if (state.focus === null && shown.length > 0) focusClient(shown[shown.length - 1].id);
@@ -147,6 +147,17 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     setText("hb-focus-title", `one-way delay of ${id} (ms)`);
     for (const tr of document.querySelectorAll("#hb-table tbody tr")) tr.classList.toggle("selected", tr.dataset.client === id);
     connect();
+  }
+
+  /** The services keep their recent records oldest first; the tables show the newest on top. */
+  function newestFirst(list, n) {
+    return (list || []).slice(-n).reverse();
+  }
+
+  /** A dead client's phi grows without bound (1957510.10 says nothing more than "> 100"). */
+  function fmtPhi(phi) {
+    if (!Number.isFinite(phi) || phi > 100) return "> 100";
+    return phi.toFixed(2);
   }
 
   function renderSamples() {
@@ -182,7 +193,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     setText("proxy-bytes-cache", fmtBytes(st.bytesFromCache));
     setText("proxy-bytes-origin", fmtBytes(st.bytesFromOrigin));
     setText("proxy-entries", `${fmtNum(st.entries)} (${fmtBytes(st.diskBytes)})`);
-    fillTable("proxy-recent", (snap.recent || []).slice(0, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(r.url, "path"),
+    fillTable("proxy-recent", newestFirst(snap.recent, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(h("span", { title: r.url }, r.url), "path url"),
       td(h("span", { class: statusClass(r.status) }, r.status), "num"), td(h("span", { class: `badge ${String(r.cacheStatus).toLowerCase().split(/[^a-z]/)[0]}`, "data-testid": "cache-status" }, r.cacheStatus)),
       td(fmtBytes(r.bytes), "num"), td(fmtMs(r.ms), "num"))), "no requests yet — point a browser or curl at the proxy");
   }
@@ -193,7 +204,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     setText("http-requests", fmtNum(t.requests));
     setText("http-bytes", fmtBytes(t.bytes));
     if (!snap) return;
-    fillTable("http-recent", (snap.recent || []).slice(0, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(r.path, "path"),
+    fillTable("http-recent", newestFirst(snap.recent, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(r.path, "path"),
       td(h("span", { class: statusClass(r.status) }, r.status), "num"), td(fmtBytes(r.bytes), "num"), td(fmtMs(r.ms), "num"))), "no requests yet");
   }
 
@@ -202,7 +213,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     const t = totalsOf("udp-echo");
     setText("echo-datagrams", fmtNum(t.received !== undefined ? t.received : t.datagrams));
     if (!snap) return;
-    fillTable("echo-recent", (snap.recent || []).slice(0, 20).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.from), td(r.bytes, "num"), td(r.message, "path"))), "no datagrams yet");
+    fillTable("echo-recent", newestFirst(snap.recent, 20).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.from), td(r.bytes, "num"), td(r.message, "path"))), "no datagrams yet");
   }
 
   function renderMail() {

@@ -53,7 +53,11 @@ export function chart(key, el, series, opts) {
       cursor: { drag: { x: false, y: false } },
       legend: { live: false },
       // A lone point would make uPlot span years; show at least the last minute instead.
-      scales: { x: { time: true, range: (_u, min, max) => (min === null || max - min < 60 ? [(max ?? Date.now() / 1000) - 60, (max ?? Date.now() / 1000) + 1] : [min, max]) } },
+      scales: {
+        x: { time: true, range: (_u, min, max) => (min === null || max - min < 60 ? [(max ?? Date.now() / 1000) - 60, (max ?? Date.now() / 1000) + 1] : [min, max]) },
+        // A count chart with nothing to count (no loss) shows 0..yMin, not uPlot's default 0..100.
+        ...(opts && opts.yMin !== undefined ? { y: { range: (_u, _min, max) => [0, Math.max(opts.yMin, max ?? 0) * (max > opts.yMin ? 1.1 : 1)] } } : {}),
+      },
       axes: [{ stroke: "#6b7686", grid: { stroke: "#eef0f4" } }, { stroke: "#6b7686", grid: { stroke: "#eef0f4" }, size: 50, label: opts && opts.yLabel, labelSize: 14 }],
       series: [{}, ...series],
     }, [[], ...series.map(() => [])], el);
