@@ -179,7 +179,8 @@ async function sendBody(sock: Socket, body: RequestBody): Promise<void> {
 async function startTls(sock: Socket, hostname: string, insecure: boolean, ca: string | Buffer | undefined): Promise<TLSSocket> {
   const bare = hostname.replace(/^\[|\]$/g, "");
   return new Promise((resolve, reject) => {
-    const t = tlsConnect({ socket: sock, servername: isIP(bare) === 0 ? bare : undefined, rejectUnauthorized: !insecure, ca, ALPNProtocols: ["http/1.1"] });
+    // Without host, Node checks the certificate against "localhost" whatever the URL named.
+    const t = tlsConnect({ socket: sock, host: bare, servername: isIP(bare) === 0 ? bare : undefined, rejectUnauthorized: !insecure, ca, ALPNProtocols: ["http/1.1"] });
     t.once("secureConnect", () => resolve(t));
     t.once("error", (err: NodeJS.ErrnoException) => reject(new WirekitError("ERR_TLS", `TLS with ${bare}: ${describeTlsError(err)}`, { cause: err, context: { tlsCode: err.code } })));
   });
