@@ -7,7 +7,7 @@ import { createStaticServer } from "../http/static/server.js";
 import { formatAccessLog } from "../http/static/access-log.js";
 import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
 import type { CliContext } from "./context.js";
-import { runGet } from "./http-get.js";
+import { clientOptionsHelp, runGet } from "./http-get.js";
 
 export const help = `wirekit http — the web server lab (a static file server) and an HTTP client that shows the exchange
 
@@ -30,28 +30,15 @@ Server options:
   --keepalive-timeout T  idle keep-alive connections are closed after T (default 5s)
   -q, --quiet            no access log
 
-Client options:
-  -I, --head             HEAD instead of GET: print the status line and headers only
-  -H, --header 'N: v'    add a request header (repeatable)
-  -v, --verbose          show the request (> ) and response head (< ) on stderr, the body on stdout
-  -o, --output FILE      write the body to FILE (progress bar on stderr when it is a terminal)
-  -x, --proxy URL        send through an HTTP proxy (absolute-form; CONNECT for https)
-  -L, --location         follow redirects (at most --max-redirs, default 10)
-  --fail                 exit 22 on a status >= 400, as curl does, without printing the body
-  --compressed           ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway
-  --raw                  print the body bytes as they came (chunked framing, compression)
-  --timing               print DNS, connect, TLS, first byte and total times on stderr
-  -w, --write-out FMT    print FMT after the transfer: %{http_code} %{time_namelookup} %{time_connect}
-                         %{time_appconnect} %{time_starttransfer} %{time_total} %{size_download} \\n
-  -k, --insecure         accept any TLS certificate
-  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
-  --json                 one JSON document: status, headers, body (text), timing
-
+${clientOptionsHelp}
 Examples:
   wirekit http serve ./public --port 8080
   wirekit http get 127.0.0.1 8080 index.html
   wirekit http get http://127.0.0.1:8080/ -v
   wirekit http get http://example.test/ -x http://127.0.0.1:8888
+  wirekit http get http://127.0.0.1:8080/form -d name=ada -d lang=en -i
+  wirekit http get http://127.0.0.1:8080/upload -F title=notes -F file=@notes.txt -u ada:secret
+  wirekit http get http://127.0.0.1:8080/data.bin -s -o /dev/null -w '%{http_code} %{size_download}\\n'
 `;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
