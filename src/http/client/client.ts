@@ -120,18 +120,23 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     const target = o.proxy && url.protocol === "http:" ? `${url.protocol}//${url.host}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
     const headers = [...(o.headers ?? [])];
     const has = (n: string): boolean => headers.some(([k]) => k.toLowerCase() === n);
+    let length = 0;
     if (o.body !== undefined) {
-      if (!has("content-length")) headers.push(["Content-Length", String(await bodyLength(o.body.segments))]);
+      length = await bodyLength(o.body.segments);
+      if (!has("content-length")) headers.push(["Content-Length", String(length)]);
       if (o.body.contentType !== undefined && !has("content-type")) headers.push(["Content-Type", o.body.contentType]);
     }
     const request = buildRequest({ method: o.method ?? "GET", target, host: hostHeader, headers });
     const requestHead = serializeRequestHead(request);
-    sock.write(requestHead);
+    // A small body goes out in the same segment as the head, so a server that answers at once
+    // (405, 401) and closes has it all before it closes, and the answer is not lost to a reset.
+    const small = o.body !== undefined && length <= SMALL_BODY ? await collect(o.body) : undefined;
+    sock.write(small === undefined ? requestHead : Buffer.concat([Buffer.from(requestHead, "latin1"), small]));
     o.onRequest?.(requestHead, { address: resolved.address, port: hopPort });
     const reading = readResponse(sock, request.method, o, since);
     reading.catch(() => undefined); // awaited below; this only keeps a failed upload from leaving it unhandled
     // Read while sending: a server may answer (413, 401) before the upload is done.
-    if (o.body !== undefined) await Promise.race([sendBody(sock, o.body), reading]);
+    if (o.body !== undefined && small === undefined) await Promise.race([sendBody(sock, o.body), reading]);
     const r = await reading;
     return { request, requestHead, ...r, timing: { dnsMs, connectMs, tlsMs, firstByteMs: r.firstByteMs, totalMs: since() }, remote: { address: resolved.address, port: hopPort } };
   } finally {
@@ -166,6 +171,14 @@ async function connectTunnel(sock: Socket, authority: string): Promise<void> {
     };
     sock.on("data", onData).on("close", onClose).on("error", onError);
   });
+}
+
+const SMALL_BODY = 64 * 1024;
+
+async function collect(body: RequestBody): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of bodyChunks(body.segments)) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 async function sendBody(sock: Socket, body: RequestBody): Promise<void> {
@@ -295,7 +308,12 @@ async function readResponse(
     sock.on("data", onData);
     sock.once("end", () => handle(parser.end()));
     sock.once("close", () => handle(parser.end()));
-    sock.once("error", (err) => finish(err instanceof WirekitError ? err : fromSystemError(err, "read")));
+    sock.once("error", (err: NodeJS.ErrnoException) => {
+      // A server may answer (405, 413) and close before reading the whole upload; the write then
+      // fails with EPIPE, but the answer is already here or arrives before "close" parses the end.
+      if (err.code === "EPIPE") return;
+      finish(err instanceof WirekitError ? err : fromSystemError(err, "read"));
+    });
   });
   if (head === undefined) throw new WirekitError("ERR_PROTOCOL", "no response");
   return { head, bodyBytes, wireBodyBytes, firstByteMs };
