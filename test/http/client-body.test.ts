@@ -96,3 +96,12 @@ test("a server that answers before reading the upload and closes: the answer is 
     await new Promise((r) => srv.close(r));
   }
 });
+
+test("a body file that is missing or a directory is one local error (exit 2) before anything is sent", async () => {
+  const { runCliCapture } = await import("../helpers/cli.js");
+  for (const arg of [["-d", "@/nonexistent-wirekit"], ["--data-binary", "@/nonexistent-wirekit"], ["-d", `@${tmpdir()}`], ["-F", `f=@${tmpdir()}`]]) {
+    const r = await runCliCapture(["http", "get", "http://127.0.0.1:1/", ...arg]);
+    assert.equal(r.code, 2, arg.join(" "));
+    assert.match(r.stderr, /^wirekit: [^\n]*'[^\n]*\n$/);
+  }
+});

@@ -32,6 +32,7 @@ async function* readFileChunks(path: string, strip: boolean): AsyncGenerator<Buf
   try {
     for await (const chunk of createReadStream(path)) yield strip ? stripped(chunk as Buffer) : (chunk as Buffer);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EISDIR") throw new WirekitError("ERR_LOCAL", `cannot read '${path}': not a regular file`);
     throw fromSystemError(err, `read '${path}'`);
   }
 }

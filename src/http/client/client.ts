@@ -86,6 +86,8 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const since = (): number => clock.monotonic() - t0;
   const url = o.url;
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new WirekitError("ERR_USAGE", `unsupported scheme '${url.protocol}' (http or https)`);
+  // Files are measured first, so a missing one is a local error before any connection.
+  const length = o.body === undefined ? 0 : await bodyLength(o.body.segments);
   const hop = o.proxy ?? url;
   const hopPort = defaultPort(hop);
   const resolved = await resolveHost(hop.hostname);
@@ -120,9 +122,7 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     const target = o.proxy && url.protocol === "http:" ? `${url.protocol}//${url.host}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
     const headers = [...(o.headers ?? [])];
     const has = (n: string): boolean => headers.some(([k]) => k.toLowerCase() === n);
-    let length = 0;
     if (o.body !== undefined) {
-      length = await bodyLength(o.body.segments);
       if (!has("content-length")) headers.push(["Content-Length", String(length)]);
       if (o.body.contentType !== undefined && !has("content-type")) headers.push(["Content-Type", o.body.contentType]);
     }
