@@ -3,6 +3,7 @@
  * and an AbortSignal that fires on SIGINT/SIGTERM. Injected so commands run in-process in tests.
  */
 import type { Clock } from "../core/clock.js";
+import type { Random } from "../core/random.js";
 
 /** The part of a writable stream a command uses. */
 export interface OutStream {
@@ -21,6 +22,8 @@ export interface CliContext {
   onStatusRequest(fn: () => void): () => void;
   /** Standard input, for prompts (SMTP password). */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  /** Randomness for protocol values (MIME boundaries). @default secureRandom */
+  random?: Random;
   /** Print stack traces on internal errors. */
   debug: boolean;
 }

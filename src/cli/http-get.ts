@@ -2,15 +2,18 @@
  * `wirekit http get <server_address> <server_port> <filename>` and `wirekit http get <url>`:
  * parse the command line, run the client (following redirects with -L), print the exchange.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { parsePort, formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
 import { formatSize } from "../core/size.js";
 import { httpGet, type HttpExchange } from "../http/client/client.js";
-import { parseHeaderArg } from "../http/client/request.js";
+import { secureRandom } from "../core/random.js";
+import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "./http-get-request.js";
 import { headerValue, type ResponseHead } from "../http/client/response.js";
 import { durationOption, intOption, parseCommandArgs } from "./args.js";
 import type { CliContext, OutStream } from "./context.js";
+
+/** The client half of `wirekit http --help`. */
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -37,11 +40,21 @@ function parseUrl(text: string): URL {
 }
 
 export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
+  const { values, positionals } = parseCommandArgs(rewriteJsonData(argv), {
     head: { type: "boolean", short: "I" },
     header: { type: "string", short: "H", multiple: true },
     verbose: { type: "boolean", short: "v" },
     output: { type: "string", short: "o" },
+    "remote-name": { type: "boolean", short: "O" },
+    include: { type: "boolean", short: "i" },
+    silent: { type: "boolean", short: "s" },
+    "show-error": { type: "boolean", short: "S" },
+    request: { type: "string", short: "X" },
+    data: { type: "string", short: "d", multiple: true },
+    "data-binary": { type: "string", multiple: true },
+    "json-data": { type: "string", multiple: true },
+    form: { type: "string", short: "F", multiple: true },
+    user: { type: "string", short: "u" },
     proxy: { type: "string", short: "x" },
     location: { type: "boolean", short: "L" },
     "max-redirs": { type: "string" },
@@ -51,6 +64,8 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
     timing: { type: "boolean" },
     "write-out": { type: "string", short: "w" },
     insecure: { type: "boolean", short: "k" },
+    ca: { type: "string" },
+    cacert: { type: "string" },
     "max-time": { type: "string", short: "m" },
     json: { type: "boolean" },
   });
@@ -58,75 +73,115 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   if (positionals.length === 3) url = labUrl(positionals[0] ?? "", parsePort(positionals[1] ?? "", "server_port", false), positionals[2] ?? "");
   else if (positionals.length === 1) url = parseUrl(positionals[0] ?? "");
   else throw usageError(positionals.length === 0 ? "missing URL or <server_address> <server_port> <filename> (see --help)" : "expected a URL or <server_address> <server_port> <filename>");
-  let headers = (values.header ?? []).map(parseHeaderArg);
-  if (values.compressed && !headers.some(([n]) => n.toLowerCase() === "accept-encoding")) headers.push(["Accept-Encoding", "br, gzip"]);
+  const plan = planRequest(values, ctx.random ?? secureRandom);
+  let headers = plan.headers;
+  let method = plan.method;
+  let body = plan.body;
   const proxy = values.proxy === undefined ? undefined : parseUrl(values.proxy);
   if (proxy !== undefined && proxy.protocol !== "http:") throw usageError("only http:// proxies are supported");
   const maxRedirs = intOption(values["max-redirs"], "max-redirs", 10, 0, 100);
   const timeoutMs = values["max-time"] === undefined ? undefined : durationOption(values["max-time"], "max-time", 0, 1);
-  const method = values.head ? "HEAD" : "GET";
   const json = values.json === true;
   const verbose = values.verbose === true;
+  const silent = values.silent === true;
+  const caPath = values.ca ?? values.cacert;
+  const ca = caPath === undefined ? undefined : readCa(caPath);
+  const outPath = values.output ?? (values["remote-name"] === true ? remoteFileName(url) : undefined);
+  // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
+  // default when the body goes to stdout (the lab's client shows the response as received).
+  const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
-  const file = values.output === undefined ? undefined : openOutput(values.output);
-  const jsonBody: Buffer[] = [];
-  const progress = file !== undefined && ctx.stderr.isTTY === true && !json ? new Progress(ctx) : undefined;
-  let ex: HttpExchange | undefined;
-  let suppressBody = false;
   try {
-    for (let hop = 0; ; hop++) {
-      const following = values.location === true;
-      let isRedirect = false;
-      suppressBody = false;
-      ex = await httpGet({
-        url,
-        method,
-        headers,
-        proxy,
-        insecure: values.insecure === true,
-        timeoutMs,
-        raw: values.raw === true,
-        clock: ctx.clock,
-        signal: ctx.signal,
-        onRequest: (requestHead, remote) => {
-          if (!verbose) return;
-          ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
-          ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${l}\n`).join("") + ">\n");
-        },
-        onHead: (head, interim) => {
-          isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
-          if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
-          if (json || (suppressBody && !verbose)) return;
-          if (verbose) ctx.stderr.write(headLines(head).map((l) => `< ${l}\n`).join("") + "<\n");
-          else writeBytes(ctx.stdout, head.raw);
-          progress?.start(Number(headerValue(head, "content-length") ?? NaN));
-        },
-        onBody: (chunk) => {
-          if (isRedirect || suppressBody) return;
-          if (json) jsonBody.push(chunk);
-          else if (file !== undefined) {
-            writeSync(file, chunk);
-            progress?.add(chunk.length);
-          } else writeBytes(ctx.stdout, chunk);
-        },
-      });
-      if (!isRedirect) break;
-      if (hop >= maxRedirs) throw new WirekitError("ERR_TARGET", `too many redirects (more than ${maxRedirs}); last Location: ${headerValue(ex.head, "location") ?? ""}`);
-      const next = new URL(headerValue(ex.head, "location") ?? "/", url);
-      // Credentials typed for one host are not handed to another (as curl does).
-      if (next.host !== url.host) headers = headers.filter(([n]) => !["authorization", "cookie", "proxy-authorization"].includes(n.toLowerCase()));
-      url = next;
-    }
-  } finally {
-    progress?.done();
-    if (file !== undefined) closeSync(file);
+    return await transfer();
+  } catch (err) {
+    // -s: no error message (the exit status still says what happened); -S brings it back.
+    if (silent && values["show-error"] !== true && err instanceof WirekitError && err.code !== "ERR_USAGE") return err.exitCode;
+    throw err;
   }
-  if (ex === undefined) return 1;
-  if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
-  if (values.timing) ctx.stderr.write(renderTiming(ex));
-  if (values["write-out"] !== undefined) ctx.stdout.write(writeOut(values["write-out"], ex));
-  if (suppressBody) throw new WirekitError("ERR_REJECTED", `server returned ${ex.head.status} ${ex.head.reason}`.trimEnd(), { exitCode: 22 });
-  return 0;
+
+  async function transfer(): Promise<number> {
+    const file = outPath === undefined ? undefined : openOutput(outPath);
+    const jsonBody: Buffer[] = [];
+    const progress = file !== undefined && ctx.stderr.isTTY === true && !json && !silent ? new Progress(ctx) : undefined;
+    const sink = (b: Buffer): void => {
+      if (file !== undefined) writeSync(file, b);
+      else writeBytes(ctx.stdout, b);
+    };
+    let ex: HttpExchange | undefined;
+    let suppressBody = false;
+    let redirects = 0;
+    try {
+      for (let hop = 0; ; hop++) {
+        const following = values.location === true;
+        let isRedirect = false;
+        suppressBody = false;
+        ex = await httpGet({
+          url,
+          method,
+          headers,
+          body,
+          proxy,
+          insecure: values.insecure === true,
+          ca,
+          timeoutMs,
+          raw: values.raw === true,
+          clock: ctx.clock,
+          signal: ctx.signal,
+          onRequest: (requestHead, remote) => {
+            if (!verbose) return;
+            ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
+            ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${redactHeaderLine(l)}\n`).join("") + ">\n");
+          },
+          onHead: (head, interim) => {
+            isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
+            if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
+            if (json || (suppressBody && !verbose)) return;
+            if (verbose) ctx.stderr.write(headLines(head).map((l) => `< ${l}\n`).join("") + "<\n");
+            if (headWithBody && !suppressBody) sink(head.raw);
+            progress?.start(Number(headerValue(head, "content-length") ?? NaN));
+          },
+          onBody: (chunk) => {
+            if (isRedirect || suppressBody) return;
+            if (json) jsonBody.push(chunk);
+            else {
+              sink(chunk);
+              progress?.add(chunk.length);
+            }
+          },
+        });
+        if (!isRedirect) break;
+        if (hop >= maxRedirs) throw new WirekitError("ERR_TARGET", `too many redirects (more than ${maxRedirs}); last Location: ${headerValue(ex.head, "location") ?? ""}`);
+        redirects++;
+        const next = new URL(headerValue(ex.head, "location") ?? "/", url);
+        // Credentials typed for one host are not handed to another (as curl does).
+        if (next.host !== url.host) headers = headers.filter(([n]) => !["authorization", "cookie", "proxy-authorization"].includes(n.toLowerCase()));
+        // RFC 9110 §15.4: 303 means "GET the answer"; after 301/302 a POST becomes a GET as every
+        // client does; 307/308 repeat the request with its body. -X keeps its method, as in curl.
+        const st = ex.head.status;
+        if (!plan.explicitMethod && (st === 303 ? method !== "HEAD" : (st === 301 || st === 302) && method === "POST")) {
+          method = "GET";
+          body = undefined;
+        }
+        url = next;
+      }
+    } finally {
+      progress?.done();
+      if (file !== undefined) closeSync(file);
+    }
+    if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
+    if (values.timing) ctx.stderr.write(renderTiming(ex));
+    if (values["write-out"] !== undefined) ctx.stdout.write(writeOut(values["write-out"], ex, url, redirects));
+    if (suppressBody) throw new WirekitError("ERR_REJECTED", `server returned ${ex.head.status} ${ex.head.reason}`.trimEnd(), { exitCode: 22 });
+    return 0;
+  }
+}
+
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new WirekitError("ERR_LOCAL", `cannot read CA file '${path}': ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
 }
 
 function openOutput(path: string): number {
@@ -159,20 +214,34 @@ function toJson(ex: HttpExchange, url: URL, body: Buffer): unknown {
 
 const sec = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(6);
 
-/** curl-like `-w` variables. */
-function writeOut(fmt: string, ex: HttpExchange): string {
+/** curl's `-w` variables, printed once the transfer is over. */
+export function writeOut(fmt: string, ex: HttpExchange, url: URL, redirects: number): string {
+  const code = String(ex.head.status).padStart(3, "0");
   const vars: Record<string, string> = {
-    http_code: String(ex.head.status),
+    http_code: code,
+    response_code: code,
+    http_version: ex.head.version.replace(/^HTTP\//, ""),
+    method: ex.request.method,
+    content_type: headerValue(ex.head, "content-type") ?? "",
+    url_effective: url.href,
+    num_redirects: String(redirects),
+    size_header: String(ex.head.raw.length),
+    size_request: String(Buffer.byteLength(ex.requestHead)),
     time_namelookup: sec(ex.timing.dnsMs),
     time_connect: sec(ex.timing.connectMs),
     time_appconnect: sec(ex.timing.tlsMs),
     time_starttransfer: sec(ex.timing.firstByteMs),
     time_total: sec(ex.timing.totalMs),
-    size_download: String(ex.bodyBytes),
+    // curl counts the body as it came over the wire (after de-chunking, before decoding).
+    size_download: String(ex.wireBodyBytes),
     remote_ip: ex.remote.address,
     remote_port: String(ex.remote.port),
   };
-  return fmt.replace(/%\{([a-z_]+)\}/g, (m, k: string) => vars[k] ?? m).replace(/\\n/g, "\n").replace(/\\t/g, "\t");
+  return fmt.replace(/%%|%\{([a-z_]+)\}|\\[nrt\\]/g, (m, k: string | undefined) => {
+    if (m === "%%") return "%";
+    if (k !== undefined) return vars[k] ?? "";
+    return m === "\\n" ? "\n" : m === "\\r" ? "\r" : m === "\\t" ? "\t" : "\\";
+  });
 }
 
 function renderTiming(ex: HttpExchange): string {

@@ -8,5 +8,7 @@ export { parseRange, type ByteRange, type RangeDecision } from "./static/range.j
 export { acceptedCodings, type Coding } from "./static/compress.js";
 export { labSiteRoot } from "./static/lab-site.js";
 export { httpGet, type HttpGetOptions, type HttpExchange, type HttpTiming } from "./client/client.js";
+export { type BodySegment, type RequestBody } from "./client/body.js";
+export { encodeMultipart, makeBoundary, parseFormArg, type FormField } from "./client/multipart.js";
 export { buildRequest, serializeRequestHead, type HttpRequest } from "./client/request.js";
 export { ResponseParser, headerValue, type ResponseHead, type ResponseEvent } from "./client/response.js";

@@ -117,12 +117,20 @@ test("-I sends HEAD and prints only the head; -v shows > and < lines on stderr",
   assert.ok(v.stderr.indexOf("> GET") < v.stderr.indexOf("< HTTP"));
 });
 
-test("-o writes the body to a file and the head to stdout", async () => {
+test("-o writes the body only to the file and nothing to stdout; -i -o puts the head in the file before the body, as curl does", async () => {
   const out = join(site.base, "out.bin");
   const r = await runCliCapture(["http", "get", `${srv.url}data.bin`, "-o", out]);
   assert.equal(r.code, 0);
   assert.deepEqual(readFileSync(out), readFileSync(join(site.root, "data.bin")));
-  assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "");
+  const i = await runCliCapture(["http", "get", `${srv.url}data.bin`, "-i", "-o", out]);
+  assert.equal(i.code, 0);
+  assert.equal(i.stdout, "");
+  const saved = readFileSync(out);
+  const split = saved.indexOf("\r\n\r\n");
+  assert.match(saved.subarray(0, split).toString("latin1"), /^HTTP\/1\.1 200 OK\r\n[\s\S]*Content-Length: 1000(\r\n|$)/);
+  assert.deepEqual(saved.subarray(split + 4), readFileSync(join(site.root, "data.bin")));
 });
 
 test("-o on a terminal draws a progress bar on stderr (bytes, total, percent, rate, ETA), and none when stderr is not one", async () => {
@@ -141,7 +149,7 @@ test("-o on a terminal draws a progress bar on stderr (bytes, total, percent, ra
   const code = await runCli(["http", "get", `${srv.url}data.bin`, "-o", out], ctx);
   assert.equal(code, 0, stderr);
   assert.deepEqual(readFileSync(out), readFileSync(join(site.root, "data.bin")));
-  assert.match(stdout, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.equal(stdout, "", "-o: the body goes to the file, nothing to stdout");
   assert.match(stderr, /\r1000 B \/ 1000 B 100% {2}\d+(\.\d)? (B|KiB|MiB|GiB)\/s {2}ETA 0s {3}\n$/);
   const plain = await runCliCapture(["http", "get", `${srv.url}data.bin`, "-o", out]);
   assert.equal(plain.code, 0);

@@ -26,29 +26,51 @@ export const serveForm = defineForm({
   },
 });
 
+/** The client options of `http get` (curl's meaning), as its help and man page show them. */
+export const clientOptionsHelp = `  -X, --request METHOD   the method (default GET; POST when there is a body; HEAD with -I)
+  -d, --data DATA        send DATA as a urlencoded POST; @FILE reads a file (CR and LF dropped);
+                         several -d are joined with '&'
+  --data-binary DATA     like -d, but @FILE is sent byte for byte
+  --json DATA            send DATA (or @FILE) with Content-Type and Accept: application/json (POST);
+                         --json alone, or followed by something that is not JSON, is the output below
+  -F, --form N=V|N=@F    multipart/form-data field or file upload (;type=T ;filename=F after a file)
+  -u, --user USER:PASS   HTTP Basic credentials (shown as <redacted> by -v)
+  -H, --header 'N: v'    add a request header, or replace a default one (repeatable)
+  -I, --head             HEAD instead of GET: print the status line and headers only
+  -i, --include          put the response head before the body (stdout, or the -o file)
+  -o, --output FILE      write the body to FILE, nothing on stdout (progress bar on stderr on a terminal)
+  -O, --remote-name      write the body to the URL's last path segment in the current directory
+  -s, --silent           no head, no progress bar, no error message (the exit status remains)
+  -S, --show-error       with -s, print the error line anyway
+  -v, --verbose          show the request (> ) and response head (< ) on stderr
+  -w, --write-out FMT    print FMT after the transfer: %{http_code} %{response_code} %{size_download}
+                         %{time_total} %{time_namelookup} %{time_connect} %{time_appconnect}
+                         %{time_starttransfer} %{content_type} %{url_effective} %{num_redirects}
+                         %{remote_ip} %{remote_port} %{http_version} %{method} %{size_header} %% \\n \\t
+  -x, --proxy URL        send through an HTTP proxy (absolute-form; CONNECT for https)
+  -L, --location         follow redirects (at most --max-redirs, default 10); 303 (and 301/302 after
+                         a POST) continue with GET, 307/308 repeat the request with its body
+  -f, --fail             exit 22 on a status >= 400, as curl does, without printing the body
+  --compressed           ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway
+  --raw                  print the body bytes as they came (chunked framing, compression)
+  --timing               print DNS, connect, TLS, first byte and total times on stderr
+  -k, --insecure         accept any TLS certificate
+  --ca FILE              trust the CA certificates in FILE (PEM; also --cacert)
+  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
+  --json                 one JSON document: status, headers, body (text), timing
+
+  Without -o, -O, -s or -v the response is printed as received: head, blank line, body.
+`;
+
 export const getForm = defineForm({
   name: "get",
   title: "Client options",
   usage: ["get <server_address> <server_port> <filename> [options]", "get <url> [options]"],
   positionals: [],
   options: {},
-  external: `  -I, --head             HEAD instead of GET: print the status line and headers only
-  -H, --header 'N: v'    add a request header (repeatable)
-  -v, --verbose          show the request (> ) and response head (< ) on stderr, the body on stdout
-  -o, --output FILE      write the body to FILE (progress bar on stderr when it is a terminal)
-  -x, --proxy URL        send through an HTTP proxy (absolute-form; CONNECT for https)
-  -L, --location         follow redirects (at most --max-redirs, default 10)
-  --fail                 exit 22 on a status >= 400, as curl does, without printing the body
-  --compressed           ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway
-  --raw                  print the body bytes as they came (chunked framing, compression)
-  --timing               print DNS, connect, TLS, first byte and total times on stderr
-  -w, --write-out FMT    print FMT after the transfer: %{http_code} %{time_namelookup} %{time_connect}
-                         %{time_appconnect} %{time_starttransfer} %{time_total} %{size_download} \\n
-  -k, --insecure         accept any TLS certificate
-  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
-  --json                 one JSON document: status, headers, body (text), timing
-`,
+  external: clientOptionsHelp,
 });
+
 
 export const httpSpec = defineCommand({
   name: "http",
@@ -61,6 +83,9 @@ export const httpSpec = defineCommand({
     "wirekit http get 127.0.0.1 8080 index.html",
     "wirekit http get http://127.0.0.1:8080/ -v",
     "wirekit http get http://example.test/ -x http://127.0.0.1:8888",
+    "wirekit http get http://127.0.0.1:8080/form -d name=ada -d lang=en -i",
+    "wirekit http get http://127.0.0.1:8080/upload -F title=notes -F file=@notes.txt -u ada:secret",
+    "wirekit http get http://127.0.0.1:8080/data.bin -s -o /dev/null -w '%{http_code} %{size_download}\\n'",
   ],
 });
 

@@ -13,6 +13,7 @@ import { resolveHost, formatHostPort } from "../../core/address.js";
 import { WirekitError, fromSystemError } from "../../core/errors.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { buildRequest, serializeRequestHead, type HttpRequest } from "./request.js";
+import { bodyChunks, bodyLength, type RequestBody } from "./body.js";
 import { ResponseParser, headerValue, type ResponseHead } from "./response.js";
 
 export interface HttpGetOptions {
@@ -26,6 +27,10 @@ export interface HttpGetOptions {
   proxy?: URL;
   /** Accept any TLS certificate. @default false */
   insecure?: boolean;
+  /** PEM CA certificates to trust instead of the system store (curl's --cacert). @default undefined */
+  ca?: string | Buffer;
+  /** Request body, sent with Content-Length after the head. @default undefined (none) */
+  body?: RequestBody;
   /** Whole-exchange deadline (curl's --max-time). @default undefined (none: big downloads take what they take) */
   timeoutMs?: number;
   /** Give up when the connection is silent this long, connecting included. @default 30000 */
@@ -81,6 +86,8 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const since = (): number => clock.monotonic() - t0;
   const url = o.url;
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new WirekitError("ERR_USAGE", `unsupported scheme '${url.protocol}' (http or https)`);
+  // Files are measured first, so a missing one is a local error before any connection.
+  const length = o.body === undefined ? 0 : await bodyLength(o.body.segments);
   const hop = o.proxy ?? url;
   const hopPort = defaultPort(hop);
   const resolved = await resolveHost(hop.hostname);
@@ -108,16 +115,29 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     let tlsMs: number | undefined;
     if (url.protocol === "https:") {
       if (o.proxy) await connectTunnel(sock, authority);
-      sock = await startTls(sock, url.hostname, o.insecure === true);
+      sock = await startTls(sock, url.hostname, o.insecure === true, o.ca);
       tlsMs = since();
     }
     const hostHeader = url.port === "" ? url.hostname : url.host;
     const target = o.proxy && url.protocol === "http:" ? `${url.protocol}//${url.host}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
-    const request = buildRequest({ method: o.method ?? "GET", target, host: hostHeader, headers: o.headers });
+    const headers = [...(o.headers ?? [])];
+    const has = (n: string): boolean => headers.some(([k]) => k.toLowerCase() === n);
+    if (o.body !== undefined) {
+      if (!has("content-length")) headers.push(["Content-Length", String(length)]);
+      if (o.body.contentType !== undefined && !has("content-type")) headers.push(["Content-Type", o.body.contentType]);
+    }
+    const request = buildRequest({ method: o.method ?? "GET", target, host: hostHeader, headers });
     const requestHead = serializeRequestHead(request);
-    sock.write(requestHead);
+    // A small body goes out in the same segment as the head, so a server that answers at once
+    // (405, 401) and closes has it all before it closes, and the answer is not lost to a reset.
+    const small = o.body !== undefined && length <= SMALL_BODY ? await collect(o.body) : undefined;
+    sock.write(small === undefined ? requestHead : Buffer.concat([Buffer.from(requestHead, "latin1"), small]));
     o.onRequest?.(requestHead, { address: resolved.address, port: hopPort });
-    const r = await readResponse(sock, request.method, o, since);
+    const reading = readResponse(sock, request.method, o, since);
+    reading.catch(() => undefined); // awaited below; this only keeps a failed upload from leaving it unhandled
+    // Read while sending: a server may answer (413, 401) before the upload is done.
+    if (o.body !== undefined && small === undefined) await Promise.race([sendBody(sock, o.body), reading]);
+    const r = await reading;
     return { request, requestHead, ...r, timing: { dnsMs, connectMs, tlsMs, firstByteMs: r.firstByteMs, totalMs: since() }, remote: { address: resolved.address, port: hopPort } };
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -153,13 +173,61 @@ async function connectTunnel(sock: Socket, authority: string): Promise<void> {
   });
 }
 
-async function startTls(sock: Socket, hostname: string, insecure: boolean): Promise<TLSSocket> {
+const SMALL_BODY = 64 * 1024;
+
+async function collect(body: RequestBody): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of bodyChunks(body.segments)) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+async function sendBody(sock: Socket, body: RequestBody): Promise<void> {
+  for await (const chunk of bodyChunks(body.segments)) {
+    if (sock.destroyed) return;
+    // Respect backpressure: a big file goes out at the pace the peer reads it.
+    if (!sock.write(chunk)) await new Promise<void>((resolve) => sock.once("drain", resolve).once("close", resolve));
+  }
+}
+
+async function startTls(sock: Socket, hostname: string, insecure: boolean, ca: string | Buffer | undefined): Promise<TLSSocket> {
   const bare = hostname.replace(/^\[|\]$/g, "");
   return new Promise((resolve, reject) => {
-    const t = tlsConnect({ socket: sock, servername: isIP(bare) === 0 ? bare : undefined, rejectUnauthorized: !insecure, ALPNProtocols: ["http/1.1"] });
+    // Without host, Node checks the certificate against "localhost" whatever the URL named.
+    const t = tlsConnect({ socket: sock, host: bare, servername: isIP(bare) === 0 ? bare : undefined, rejectUnauthorized: !insecure, ca, ALPNProtocols: ["http/1.1"] });
     t.once("secureConnect", () => resolve(t));
-    t.once("error", (err) => reject(new WirekitError("ERR_TLS", `TLS with ${bare}: ${err.message}`, { cause: err })));
+    t.once("error", (err: NodeJS.ErrnoException) => reject(new WirekitError("ERR_TLS", `TLS with ${bare}: ${describeTlsError(err)}`, { cause: err, context: { tlsCode: err.code } })));
   });
+}
+
+/**
+ * One line for a failed handshake, with the way out. OpenSSL's own text spans lines
+ * ("error:0A00010B:SSL routines:...:wrong version number\n"); only its reason is kept.
+ */
+export function describeTlsError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+      return "self-signed certificate (use -k to accept it anyway)";
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+      return "certificate signed by an unknown CA (use --ca FILE to trust that CA, or -k to skip the check)";
+    case "CERT_HAS_EXPIRED":
+      return "certificate has expired (use -k to accept it anyway)";
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return "certificate is not for this host name (use -k to accept it anyway)";
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ERR_SSL_PACKET_LENGTH_TOO_LONG":
+    case "ERR_SSL_HTTP_REQUEST":
+      return "the server does not speak TLS on this port (try http://)";
+    case "ECONNRESET":
+      return "connection reset during the handshake (does the server speak TLS on this port?)";
+    default: {
+      const text = err.message.split("\n")[0] ?? "handshake failed";
+      const reason = /:([^:]+)$/.exec(text)?.[1] ?? text;
+      return reason.trim();
+    }
+  }
 }
 
 function decoderFor(head: ResponseHead): Transform | undefined {
@@ -240,7 +308,12 @@ async function readResponse(
     sock.on("data", onData);
     sock.once("end", () => handle(parser.end()));
     sock.once("close", () => handle(parser.end()));
-    sock.once("error", (err) => finish(err instanceof WirekitError ? err : fromSystemError(err, "read")));
+    sock.once("error", (err: NodeJS.ErrnoException) => {
+      // A server may answer (405, 413) and close before reading the whole upload; the write then
+      // fails with EPIPE, but the answer is already here or arrives before "close" parses the end.
+      if (err.code === "EPIPE") return;
+      finish(err instanceof WirekitError ? err : fromSystemError(err, "read"));
+    });
   });
   if (head === undefined) throw new WirekitError("ERR_PROTOCOL", "no response");
   return { head, bodyBytes, wireBodyBytes, firstByteMs };
