@@ -11,6 +11,7 @@ import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
+import { countWords } from "./render/text.js";
 
 export const help = renderHelp(httpSpec);
 
@@ -56,7 +57,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   if (!values.quiet) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
   const totalsLine = (): string => {
     const t = server.totals();
-    return `${t.requests} requests, ${t.bytes} bytes sent, ${t.errors} errors`;
+    return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;
   };
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine()}\n`));
   await new Promise<void>((resolve) => {

@@ -10,6 +10,8 @@ test("totals read as words with correct plurals", () => {
   assert.equal(countWords(1, "bytesFromCache"), "1 byte from cache");
   assert.equal(countWords(1155, "bytesFromCache"), "1155 bytes from cache");
   assert.equal(countWords(1, "lost"), "1 lost", "a word with one form stays");
+  assert.equal(countWords(1, "clientErrors"), "1 client error");
+  assert.equal(countWords(2, "clientErrors"), "2 client errors");
   assert.equal(renderTotals({ requests: 1, hits: 0, revalidations: 1 }), "1 request, 0 hits, 1 revalidation");
 });
 

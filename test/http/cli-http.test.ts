@@ -201,7 +201,7 @@ test("wirekit http serve logs each request and prints totals on SIGINT", async (
   child.kill("SIGINT");
   const done = await child.done;
   assert.equal(done.code, 0);
-  assert.match(done.stdout, /\n1 requests, 13 bytes sent, 0 errors\n$/);
+  assert.match(done.stdout, /\n1 request, 13 bytes sent, 0 client errors, 0 server errors\n$/);
 });
 
 test("wirekit http serve flags reach the server: --quiet, --no-listing, --dotfiles, --follow-symlinks, --cors", async () => {
@@ -241,7 +241,7 @@ test("wirekit http serve flags reach the server: --quiet, --no-listing, --dotfil
   const r = await run;
   assert.equal(r.code, 0);
   assert.doesNotMatch(r.stdout, /"GET /, "--quiet: no access log");
-  assert.match(r.stdout, /^listening on 127\.0\.0\.1:\d+ \(http, root .*, 1 worker\)\n\n\d requests, \d+ bytes sent, 1 errors\n$/);
+  assert.match(r.stdout, /^listening on 127\.0\.0\.1:\d+ \(http, root .*, 1 worker\)\n\n\d requests, \d+ bytes sent, 1 client error, 0 server errors\n$/);
 });
 
 test("wirekit http serve refuses a missing root with one line and exit 2", async () => {

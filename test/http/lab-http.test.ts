@@ -40,7 +40,7 @@ test("the lab's web server serves the sample site and reports each request", asy
     assert.equal((await get(svc.port, "/style.css")).type, "text/css; charset=utf-8");
     assert.equal((await get(svc.port, "/missing.html")).status, 404);
     unsubscribe?.();
-    assert.deepEqual(svc.totals(), { requests: 4, bytes: svc.totals().bytes, errors: 1 });
+    assert.deepEqual(svc.totals(), { requests: 4, bytes: svc.totals().bytes, clientErrors: 1, errors: 0 }, "a 404 is a client error, not an error");
     assert.ok((svc.totals().bytes ?? 0) > png.body.length);
     const recent = (svc.snapshot?.() as { recent: Array<{ path: string; status: number; method: string }> }).recent;
     assert.deepEqual(recent.map((r) => [r.method, r.path, r.status]), [["GET", "/", 200], ["GET", "/images/plasma.png", 200], ["GET", "/style.css", 200], ["GET", "/missing.html", 404]]);

@@ -179,6 +179,6 @@ test("wirekit http serve --workers 2 logs through the primary and leaves no work
   child.kill("SIGINT");
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   assert.equal(code, 0);
-  assert.match(out, /\n1 requests, 13 bytes sent, 0 errors\n$/);
+  assert.match(out, /\n1 request, 13 bytes sent, 0 client errors, 0 server errors\n$/);
   for (const pid of workers) assert.throws(() => process.kill(pid, 0), /ESRCH/);
 });

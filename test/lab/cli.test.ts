@@ -39,7 +39,7 @@ test("wirekit lab --demo prints the table, the dashboard URL, one demo line per 
   assert.match(r.stdout, /^mail: 1 connection, 1 message, 0 rejected, \d+ bytes, 1 stored$/m);
   assert.match(r.stdout, /^heartbeat: 5 heartbeats, 1 client, 0 lost, 0 malformed$/m);
   assert.match(r.stdout, /^udp-echo: 1 received, 1 replied, \d+ bytes, 0 reassembled$/m);
-  assert.match(r.stdout, /^http: 2 requests, \d+ bytes, 0 errors$/m, "the demo GET and the proxy's miss");
+  assert.match(r.stdout, /^http: 2 requests, \d+ bytes, 0 client errors, 0 errors$/m, "the demo GET and the proxy's miss");
   assert.match(r.stdout, /^proxy: 2 requests, 1 hit, 1 miss, 0 revalidations, (\d+) bytes from cache, \1 bytes from origin$/m);
 });
 

@@ -74,13 +74,14 @@ const SINGULAR: Readonly<Record<string, string>> = {
 };
 
 /**
- * "3 clients", "1 client", "1155 bytes from cache": one count in words. `key` is a totals field
- * name in camelCase (`bytesFromCache`); its first word takes the plural when `n` is not 1.
+ * "3 clients", "1 client", "1155 bytes from cache", "1 client error": one count in words. `key`
+ * is a totals field name in camelCase (`bytesFromCache`); its noun is singular when `n` is 1.
  */
 export function countWords(n: number, key: string): string {
   const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(" ");
-  const head = words[0] ?? key;
-  if (n === 1) words[0] = SINGULAR[head] ?? head;
+  // The noun is the first word that has a singular: "bytes from cache", "client errors".
+  const noun = words.findIndex((w) => SINGULAR[w] !== undefined);
+  if (n === 1 && noun !== -1) words[noun] = SINGULAR[words[noun] ?? ""] ?? "";
   return `${n} ${words.join(" ")}`;
 }
 

@@ -54,10 +54,11 @@ class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements St
   }
 
   totals(): StaticTotals {
-    const t: StaticTotals = { requests: 0, bytes: 0, errors: 0 };
+    const t: StaticTotals = { requests: 0, bytes: 0, clientErrors: 0, errors: 0 };
     for (const w of this.#byWorker.values()) {
       t.requests += w.requests;
       t.bytes += w.bytes;
+      t.clientErrors += w.clientErrors;
       t.errors += w.errors;
     }
     return t;

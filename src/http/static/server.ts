@@ -39,7 +39,9 @@ export interface StaticServerOptions extends StaticHandlerOptions {
 export interface StaticTotals {
   requests: number;
   bytes: number;
-  /** Responses with status >= 400 plus requests the parser rejected. */
+  /** Client errors: 4xx responses, and requests the parser rejected (400, 408, 414, 431). */
+  clientErrors: number;
+  /** Server errors: 5xx responses, and connections that failed mid-request. */
   errors: number;
 }
 
@@ -70,7 +72,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
   url = "";
   readonly workers = 1;
   readonly server: Server;
-  readonly #totals: StaticTotals = { requests: 0, bytes: 0, errors: 0 };
+  readonly #totals: StaticTotals = { requests: 0, bytes: 0, clientErrors: 0, errors: 0 };
   readonly #host: string;
 
   constructor(options: StaticServerOptions) {
@@ -94,14 +96,15 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
     handler.on("request", (r) => {
       this.#totals.requests++;
       this.#totals.bytes += r.bytes;
-      if (r.status >= 400) this.#totals.errors++;
+      if (r.status >= 500) this.#totals.errors++;
+      else if (r.status >= 400) this.#totals.clientErrors++;
       this.emit("request", r);
       publish("http", "request", r);
     });
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
       const [status, reason] = PARSER_STATUS[err.code ?? ""] ?? [400, "Bad Request"];
       if (err.code !== "ECONNRESET") {
-        this.#totals.errors++;
+        this.#totals.clientErrors++;
         this.emit("request", { at: clock.now(), client: socket.remoteAddress ?? "-", method: "-", path: "-", httpVersion: "1.1", status, bytes: 0, ms: 0 });
       }
       if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
