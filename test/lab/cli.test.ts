@@ -3,6 +3,19 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { runCliCapture, spawnCli } from "../helpers/cli.js";
 
+/** Run `fn` while something else holds a loopback TCP port. */
+async function withBusyPort(fn: (addr: { port: number }) => Promise<void>): Promise<void> {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  const addr = busy.address();
+  assert.ok(addr && typeof addr === "object");
+  try {
+    await fn(addr);
+  } finally {
+    await new Promise((r) => busy.close(r));
+  }
+}
+
 test("wirekit lab --demo prints the table, the dashboard URL, one demo line per service and, on Ctrl-C, the totals", async () => {
   const ac = new AbortController();
   const r = await runCliCapture(["lab", "--random-ports", "--demo"], {
@@ -74,11 +87,7 @@ test("the real binary stops on SIGINT with exit 0 and prints the totals", async 
 });
 
 test("a dashboard port in use is reported and the services still run", async () => {
-  const busy = createServer();
-  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
-  const addr = busy.address();
-  assert.ok(addr && typeof addr === "object");
-  try {
+  await withBusyPort(async (addr) => {
     const ac = new AbortController();
     const r = await runCliCapture(["lab", "--random-ports", "--dashboard-port", String(addr.port)], {
       signal: ac.signal,
@@ -91,17 +100,11 @@ test("a dashboard port in use is reported and the services still run", async () 
     assert.match(r.stderr, new RegExp(`^wirekit: dashboard: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"));
     assert.match(r.stdout, /^udp-ping\s+udp 127\.0\.0\.1:\d+/m);
     assert.match(r.stdout, /^mail\s+tcp 127\.0\.0\.1:\d+/m);
-  } finally {
-    await new Promise((r) => busy.close(r));
-  }
+  });
 });
 
 test("--port-<service> moves one service, and a service that cannot start is listed in the demo table with its reason", async () => {
-  const busy = createServer();
-  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
-  const addr = busy.address();
-  assert.ok(addr && typeof addr === "object");
-  try {
+  await withBusyPort(async (addr) => {
     const ac = new AbortController();
     const r = await runCliCapture(["lab", "--random-ports", "--no-dashboard", "--demo", "--port-mail", String(addr.port)], {
       signal: ac.signal,
@@ -113,9 +116,7 @@ test("--port-<service> moves one service, and a service that cannot start is lis
     assert.match(r.stdout, new RegExp(`^mail\\s+FAILED\\s+bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"), "--port-mail took effect");
     assert.match(r.stdout, new RegExp(`^mail\\s+NOT STARTED: bind 127\\.0\\.0\\.1:${addr.port}: address already in use$`, "m"), "the demo table names it");
     assert.match(r.stdout, /^udp-ping\s+5 packets transmitted/m);
-  } finally {
-    await new Promise((r) => busy.close(r));
-  }
+  });
 });
 
 test("a bad --port-<service> is one usage line", async () => {
