@@ -19,6 +19,7 @@ import { contentTypeOf } from "./content-type.js";
 import { renderErrorPage, renderListing, type ListingEntry } from "./listing.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
 import { FileCache } from "./file-cache.js";
+import { exactLength } from "./exact-length.js";
 import type { RequestRecord } from "./access-log.js";
 
 export interface StaticHandlerOptions {
@@ -191,7 +192,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       res.writeHead(200, headers);
       if (req.method === "HEAD") return void res.end();
       const z: Transform = coding === "br" ? createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 5 } }) : createGzip({ level: 6 });
-      return this.#stream(res, ex, createReadStream(file), z);
+      return this.#stream(res, ex, createReadStream(file, { end: st.size - 1 }), z);
     }
     headers["Accept-Ranges"] = "bytes";
     let ranges: ByteRange[] | undefined;
@@ -209,7 +210,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       res.writeHead(200, headers);
       if (head) return void res.end();
       if (body !== undefined) return this.#send(res, ex, body);
-      return this.#stream(res, ex, createReadStream(file));
+      return this.#stream(res, ex, createReadStream(file, { end: Math.max(0, size - 1) }), undefined, size);
     }
     if (ranges.length === 1 && ranges[0] !== undefined) {
       const r = ranges[0];
@@ -217,13 +218,14 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       headers["Content-Length"] = String(r.end - r.start + 1);
       res.writeHead(206, headers);
       if (body !== undefined) return this.#send(res, ex, body.subarray(r.start, r.end + 1));
-      return this.#stream(res, ex, createReadStream(file, { start: r.start, end: r.end }));
+      return this.#stream(res, ex, createReadStream(file, { start: r.start, end: r.end }), undefined, r.end - r.start + 1);
     }
     // Several ranges: multipart/byteranges (§14.6).
     const boundary = `wirekit-${randomBytes(12).toString("hex")}`;
     const partType = type;
     headers["Content-Type"] = `multipart/byteranges; boundary=${boundary}`;
-    headers["Content-Length"] = String(multipartLength(boundary, partType, ranges, size));
+    const total = multipartLength(boundary, partType, ranges, size);
+    headers["Content-Length"] = String(total);
     res.writeHead(206, headers);
     const parts: Buffer[] = [];
     if (body !== undefined) {
@@ -231,7 +233,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       parts.push(Buffer.from(multipartTail(boundary)));
       return this.#send(res, ex, Buffer.concat(parts));
     }
-    this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size));
+    this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size), undefined, total);
   }
 
   /** A precompressed sibling (`file.br`, `file.gz`) that is a regular file inside ROOT. */
@@ -304,7 +306,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   }
 
   /** Stream with backpressure (pipeline pauses the file when the socket is full). */
-  #stream(res: ServerResponse, ex: Exchange, src: Readable, via?: Transform): void {
+  #stream(res: ServerResponse, ex: Exchange, src: Readable, via?: Transform, length?: number): void {
+    if (length !== undefined) via = exactLength(length);
     const last = via ?? src;
     last.on("data", (c: Buffer) => (ex.bytes += c.length));
     const done = (err: Error | null | undefined): void => {
