@@ -14,6 +14,7 @@ export const help = `wirekit http — the web server lab (a static file server) 
 Usage:
   wirekit http serve [ROOT=.] [--host 127.0.0.1] [--port 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]
                      [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]
+                     [--send-timeout 60s]
   wirekit http get <server_address> <server_port> <filename> [options]
   wirekit http get <url> [options]
 
@@ -28,6 +29,7 @@ Server options:
   --tls-cert/--tls-key   PEM files: serve HTTPS
   --header-timeout T     a client must send its request head within T (default 10s), else 408
   --keepalive-timeout T  idle keep-alive connections are closed after T (default 5s)
+  --send-timeout T       a response that makes no write progress for T is dropped (default 60s)
   -q, --quiet            no access log
 
 Client options:
@@ -73,6 +75,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     "tls-key": { type: "string" },
     "header-timeout": { type: "string" },
     "keepalive-timeout": { type: "string" },
+    "send-timeout": { type: "string" },
     quiet: { type: "boolean", short: "q" },
   });
   const [root = "."] = positionalArgs(positionals, ["ROOT"], 0);
@@ -93,6 +96,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       tls,
       headersTimeoutMs: durationOption(values["header-timeout"], "header-timeout", 10_000, 1),
       keepAliveTimeoutMs: durationOption(values["keepalive-timeout"], "keepalive-timeout", 5_000, 1),
+      sendTimeoutMs: durationOption(values["send-timeout"], "send-timeout", 60_000, 1),
       forwardRecords: values.quiet !== true,
       clock: ctx.clock,
     });

@@ -52,3 +52,52 @@ test("response splitting: a file that grows while it is sent stops at its Conten
     await srv.close();
   }
 });
+
+test("a client that never reads a large file is cut off after the send timeout", async () => {
+  const file = join(site.root, "huge.bin");
+  writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 0x62));
+  const srv = await createStaticServer({ root: site.root, port: 0, sendTimeoutMs: 300 });
+  try {
+    const sock = connect({ host: "127.0.0.1", port: srv.port });
+    sock.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    sock.pause();
+    sock.write("GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("timeout"), 20_000)));
+    setTimeout(() => sock.resume(), 3_000); // drain what the kernel buffered, then see the close
+    const r = await Promise.race([closed.then(() => "closed"), timedOut]);
+    clearTimeout(timer);
+    sock.destroy();
+    assert.equal(r, "closed", "the server closed the stalled connection");
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a client that reads slowly but steadily is not cut off by the send timeout", async () => {
+  const size = 8 * 1024 * 1024;
+  writeFileSync(join(site.root, "steady.bin"), Buffer.alloc(size, 0x63));
+  const srv = await createStaticServer({ root: site.root, port: 0, sendTimeoutMs: 300 });
+  try {
+    const sock = connect({ host: "127.0.0.1", port: srv.port });
+    sock.on("error", () => undefined);
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    let got = 0;
+    sock.on("data", (c: Buffer) => (got += c.length));
+    // Read in short bursts with pauses shorter than the timeout.
+    const tick = setInterval(() => (sock.isPaused() ? sock.resume() : sock.pause()), 100);
+    sock.write("GET /steady.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    const done = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 60_000);
+      sock.on("data", () => got > size && (clearTimeout(t), resolve(true)));
+      sock.on("close", () => (clearTimeout(t), resolve(got > size)));
+    });
+    clearInterval(tick);
+    sock.destroy();
+    assert.ok(done, `the whole body arrived (${got} bytes)`);
+  } finally {
+    await srv.close();
+  }
+});

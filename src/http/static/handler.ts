@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { pipeline, type Readable, type Transform } from "node:stream";
 import { brotliCompressSync, createBrotliCompress, createGzip, gzipSync, constants as zc } from "node:zlib";
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from "node:http";
-import { systemClock, type Clock } from "../../core/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
 import { decodeRequestPath, joinUnderRoot, RootResolver } from "./resolve.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type ConditionalHeaders } from "./conditional.js";
@@ -39,6 +39,8 @@ export interface StaticHandlerOptions {
   cacheMaxBytes?: number;
   /** Longest request-target accepted before 414. @default 8192 */
   maxUrlLength?: number;
+  /** A response that makes no write progress for this long has its connection destroyed. @default 60000 */
+  sendTimeoutMs?: number;
   /** Clock for timestamps and response times. @default systemClock */
   clock?: Clock;
 }
@@ -81,6 +83,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       cacheMaxFileSize: options.cacheMaxFileSize ?? 256 * 1024,
       cacheMaxBytes: options.cacheMaxBytes ?? 64 * 1024 * 1024,
       maxUrlLength: options.maxUrlLength ?? 8192,
+      sendTimeoutMs: options.sendTimeoutMs ?? 60_000,
     };
     this.#clock = options.clock ?? systemClock;
     this.#cache = new FileCache(this.#o.cacheMaxBytes);
@@ -309,7 +312,25 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   #stream(res: ServerResponse, ex: Exchange, src: Readable, via?: Transform, length?: number): void {
     if (length !== undefined) via = exactLength(length);
     const last = via ?? src;
-    last.on("data", (c: Buffer) => (ex.bytes += c.length));
+    // A reader that never reads would hold the connection (and the open file) forever: a chunk
+    // is only pulled from the file when the socket accepted the previous ones, so no chunk for
+    // sendTimeoutMs means no write progress.
+    const limit = this.#o.sendTimeoutMs;
+    let lastProgress = this.#clock.monotonic();
+    let timer: TimerHandle | undefined;
+    const check = (): void => {
+      timer = undefined;
+      if (res.writableFinished || res.destroyed) return;
+      const idle = this.#clock.monotonic() - lastProgress;
+      if (idle >= limit) return void res.destroy();
+      timer = this.#clock.setTimeout(check, limit - idle);
+    };
+    timer = this.#clock.setTimeout(check, limit);
+    res.once("close", () => timer !== undefined && this.#clock.clearTimeout(timer));
+    last.on("data", (c: Buffer) => {
+      ex.bytes += c.length;
+      lastProgress = this.#clock.monotonic();
+    });
     const done = (err: Error | null | undefined): void => {
       if (err && !res.writableEnded) res.destroy();
     };
