@@ -101,3 +101,19 @@ test("a client that reads slowly but steadily is not cut off by the send timeout
     await srv.close();
   }
 });
+
+test("the access log names the client of a connection it aborted right after its request", async () => {
+  writeFileSync(join(site.root, "abort.bin"), Buffer.alloc(16 * 1024 * 1024, 0x64));
+  const srv = await createStaticServer({ root: site.root, port: 0 });
+  try {
+    const record = new Promise<{ client: string; path: string }>((resolve) => srv.on("request", (r) => r.path === "/abort.bin" && resolve(r)));
+    const sock = connect({ host: "127.0.0.1", port: srv.port });
+    sock.on("error", () => undefined);
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    sock.write("GET /abort.bin HTTP/1.1\r\nHost: x\r\n\r\n", () => sock.destroy());
+    const r = await record;
+    assert.equal(r.client, "127.0.0.1");
+  } finally {
+    await srv.close();
+  }
+});

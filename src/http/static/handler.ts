@@ -68,6 +68,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   readonly #clock: Clock;
   readonly #cache: FileCache;
   readonly #resolver: RootResolver;
+  /** Remote address of each connection, taken when it opened: an aborted socket no longer knows it. */
+  readonly #clients = new WeakMap<object, string>();
   /** The request listener, bound: `http.createServer(handler.listener)`. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -91,17 +93,28 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     this.listener = (req, res) => this.handle(req, res);
   }
 
+  /** Note a connection's remote address when it opens (server "connection"/"secureConnection"). */
+  noteConnection(socket: { remoteAddress?: string | undefined }): void {
+    if (socket.remoteAddress !== undefined) this.#clients.set(socket, socket.remoteAddress);
+  }
+
+  /** The client address of a connection, even after it was aborted. */
+  clientOf(socket: { remoteAddress?: string | undefined }): string {
+    return this.#clients.get(socket) ?? socket.remoteAddress ?? "-";
+  }
+
   /** Answer one request. Never throws: failures become 500 (or a destroyed stream mid-body). */
   handle(req: IncomingMessage, res: ServerResponse): void {
     const at = this.#clock.now();
     const t0 = this.#clock.monotonic();
     const ex: Exchange = { bytes: 0 };
     let logged = false;
+    const client = this.clientOf(req.socket);
     const log = (): void => {
       if (logged) return;
       logged = true;
       this.emit("request", {
-        at, client: req.socket.remoteAddress ?? "-", method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion,
+        at, client, method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion,
         status: res.statusCode, bytes: ex.bytes, ms: this.#clock.monotonic() - t0,
       });
     };
