@@ -43,6 +43,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       tls,
       headersTimeoutMs: values["header-timeout"],
       keepAliveTimeoutMs: values["keepalive-timeout"],
+      sendTimeoutMs: values["send-timeout"],
       forwardRecords: !values.quiet,
       clock: ctx.clock,
     });

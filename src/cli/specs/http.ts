@@ -22,6 +22,7 @@ export const serveForm = defineForm({
     "tls-key": { type: "string", value: "FILE", complete: "file", help: "PEM private key for --tls-cert" },
     "header-timeout": { type: "duration", value: "T", default: "10s", min: 1, help: "a client must send its request head within T, else 408" },
     "keepalive-timeout": { type: "duration", value: "T", default: "5s", min: 1, help: "idle keep-alive connections are closed after T" },
+    "send-timeout": { type: "duration", value: "T", default: "60s", min: 1, help: "a response that makes no write progress for T is dropped" },
     quiet: { type: "boolean", short: "q", help: "no access log" },
   },
 });

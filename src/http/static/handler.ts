@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { pipeline, type Readable, type Transform } from "node:stream";
 import { brotliCompressSync, createBrotliCompress, createGzip, gzipSync, constants as zc } from "node:zlib";
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from "node:http";
-import { systemClock, type Clock } from "../../core/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
 import { decodeRequestPath, joinUnderRoot, RootResolver } from "./resolve.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type ConditionalHeaders } from "./conditional.js";
@@ -19,6 +19,7 @@ import { contentTypeOf } from "./content-type.js";
 import { renderErrorPage, renderListing, type ListingEntry } from "./listing.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
 import { FileCache } from "./file-cache.js";
+import { exactLength } from "./exact-length.js";
 import type { RequestRecord } from "./access-log.js";
 
 export interface StaticHandlerOptions {
@@ -38,6 +39,8 @@ export interface StaticHandlerOptions {
   cacheMaxBytes?: number;
   /** Longest request-target accepted before 414. @default 8192 */
   maxUrlLength?: number;
+  /** A response that makes no write progress for this long has its connection destroyed. @default 60000 */
+  sendTimeoutMs?: number;
   /** Clock for timestamps and response times. @default systemClock */
   clock?: Clock;
 }
@@ -65,6 +68,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   readonly #clock: Clock;
   readonly #cache: FileCache;
   readonly #resolver: RootResolver;
+  /** Remote address of each connection, taken when it opened: an aborted socket no longer knows it. */
+  readonly #clients = new WeakMap<object, string>();
   /** The request listener, bound: `http.createServer(handler.listener)`. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -80,11 +85,22 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       cacheMaxFileSize: options.cacheMaxFileSize ?? 256 * 1024,
       cacheMaxBytes: options.cacheMaxBytes ?? 64 * 1024 * 1024,
       maxUrlLength: options.maxUrlLength ?? 8192,
+      sendTimeoutMs: options.sendTimeoutMs ?? 60_000,
     };
     this.#clock = options.clock ?? systemClock;
     this.#cache = new FileCache(this.#o.cacheMaxBytes);
     this.#resolver = new RootResolver(this.root, this.#o.followSymlinks);
     this.listener = (req, res) => this.handle(req, res);
+  }
+
+  /** Note a connection's remote address when it opens (server "connection"/"secureConnection"). */
+  noteConnection(socket: { remoteAddress?: string | undefined }): void {
+    if (socket.remoteAddress !== undefined) this.#clients.set(socket, socket.remoteAddress);
+  }
+
+  /** The client address of a connection, even after it was aborted. */
+  clientOf(socket: { remoteAddress?: string | undefined }): string {
+    return this.#clients.get(socket) ?? socket.remoteAddress ?? "-";
   }
 
   /** Answer one request. Never throws: failures become 500 (or a destroyed stream mid-body). */
@@ -93,11 +109,12 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const t0 = this.#clock.monotonic();
     const ex: Exchange = { bytes: 0 };
     let logged = false;
+    const client = this.clientOf(req.socket);
     const log = (): void => {
       if (logged) return;
       logged = true;
       this.emit("request", {
-        at, client: req.socket.remoteAddress ?? "-", method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion,
+        at, client, method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion,
         status: res.statusCode, bytes: ex.bytes, ms: this.#clock.monotonic() - t0,
       });
     };
@@ -191,7 +208,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       res.writeHead(200, headers);
       if (req.method === "HEAD") return void res.end();
       const z: Transform = coding === "br" ? createBrotliCompress({ params: { [zc.BROTLI_PARAM_QUALITY]: 5 } }) : createGzip({ level: 6 });
-      return this.#stream(res, ex, createReadStream(file), z);
+      return this.#stream(res, ex, createReadStream(file, { end: st.size - 1 }), z);
     }
     headers["Accept-Ranges"] = "bytes";
     let ranges: ByteRange[] | undefined;
@@ -209,7 +226,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       res.writeHead(200, headers);
       if (head) return void res.end();
       if (body !== undefined) return this.#send(res, ex, body);
-      return this.#stream(res, ex, createReadStream(file));
+      return this.#stream(res, ex, createReadStream(file, { end: Math.max(0, size - 1) }), undefined, size);
     }
     if (ranges.length === 1 && ranges[0] !== undefined) {
       const r = ranges[0];
@@ -217,13 +234,14 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       headers["Content-Length"] = String(r.end - r.start + 1);
       res.writeHead(206, headers);
       if (body !== undefined) return this.#send(res, ex, body.subarray(r.start, r.end + 1));
-      return this.#stream(res, ex, createReadStream(file, { start: r.start, end: r.end }));
+      return this.#stream(res, ex, createReadStream(file, { start: r.start, end: r.end }), undefined, r.end - r.start + 1);
     }
     // Several ranges: multipart/byteranges (§14.6).
     const boundary = `wirekit-${randomBytes(12).toString("hex")}`;
     const partType = type;
     headers["Content-Type"] = `multipart/byteranges; boundary=${boundary}`;
-    headers["Content-Length"] = String(multipartLength(boundary, partType, ranges, size));
+    const total = multipartLength(boundary, partType, ranges, size);
+    headers["Content-Length"] = String(total);
     res.writeHead(206, headers);
     const parts: Buffer[] = [];
     if (body !== undefined) {
@@ -231,7 +249,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       parts.push(Buffer.from(multipartTail(boundary)));
       return this.#send(res, ex, Buffer.concat(parts));
     }
-    this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size));
+    this.#stream(res, ex, multipartStream(file, boundary, partType, ranges, size), undefined, total);
   }
 
   /** A precompressed sibling (`file.br`, `file.gz`) that is a regular file inside ROOT. */
@@ -304,9 +322,28 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   }
 
   /** Stream with backpressure (pipeline pauses the file when the socket is full). */
-  #stream(res: ServerResponse, ex: Exchange, src: Readable, via?: Transform): void {
+  #stream(res: ServerResponse, ex: Exchange, src: Readable, via?: Transform, length?: number): void {
+    if (length !== undefined) via = exactLength(length);
     const last = via ?? src;
-    last.on("data", (c: Buffer) => (ex.bytes += c.length));
+    // A reader that never reads would hold the connection (and the open file) forever: a chunk
+    // is only pulled from the file when the socket accepted the previous ones, so no chunk for
+    // sendTimeoutMs means no write progress.
+    const limit = this.#o.sendTimeoutMs;
+    let lastProgress = this.#clock.monotonic();
+    let timer: TimerHandle | undefined;
+    const check = (): void => {
+      timer = undefined;
+      if (res.writableFinished || res.destroyed) return;
+      const idle = this.#clock.monotonic() - lastProgress;
+      if (idle >= limit) return void res.destroy();
+      timer = this.#clock.setTimeout(check, limit - idle);
+    };
+    timer = this.#clock.setTimeout(check, limit);
+    res.once("close", () => timer !== undefined && this.#clock.clearTimeout(timer));
+    last.on("data", (c: Buffer) => {
+      ex.bytes += c.length;
+      lastProgress = this.#clock.monotonic();
+    });
     const done = (err: Error | null | undefined): void => {
       if (err && !res.writableEnded) res.destroy();
     };

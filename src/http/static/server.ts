@@ -92,6 +92,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
     this.server = options.tls
       ? (createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, listener) as unknown as Server)
       : createHttpServer(httpOptions, listener);
+    this.server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => handler.noteConnection(socket));
     this.server.timeout = 0; // a slow download is not a stalled client; only the head has a deadline
     handler.on("request", (r) => {
       this.#totals.requests++;
@@ -105,7 +106,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       const [status, reason] = PARSER_STATUS[err.code ?? ""] ?? [400, "Bad Request"];
       if (err.code !== "ECONNRESET") {
         this.#totals.clientErrors++;
-        this.emit("request", { at: clock.now(), client: socket.remoteAddress ?? "-", method: "-", path: "-", httpVersion: "1.1", status, bytes: 0, ms: 0 });
+        this.emit("request", { at: clock.now(), client: handler.clientOf(socket), method: "-", path: "-", httpVersion: "1.1", status, bytes: 0, ms: 0 });
       }
       if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
