@@ -11,7 +11,7 @@ export const help = `wirekit proxy — the caching web proxy lab: a forward prox
 
 Usage:
   wirekit proxy [--host 127.0.0.1] [--port 8888] [--cache-dir DIR] [--cache-size 1GiB]
-                [--max-object-size 100MiB] [--allow CIDR ...] [--connect-ports 443]
+                [--max-object-size 100MiB] [--allow CIDR ...] [--allow-to-loopback] [--connect-ports 443]
                 [--timeout 30s] [--no-cache] [--quiet]
 
 Clients use it as an HTTP proxy (absolute-form requests, curl -x / browser proxy settings),
@@ -24,6 +24,8 @@ Options:
   --cache-size SIZE      bound on the cache's disk use, LRU eviction (default 1GiB)
   --max-object-size SIZE larger responses are relayed but not stored (default 100MiB)
   --allow CIDR           clients allowed (repeatable); everyone else gets 403
+  --allow-to-loopback    let clients not on loopback reach this host's own services (loopback,
+                         0.0.0.0, ::, its interface addresses); without it they get 403
   --connect-ports LIST   ports CONNECT may reach, comma-separated (default 443)
   --timeout T            origin inactivity timeout, 504 after it (default 30s)
   --no-cache             forward only, store nothing
@@ -45,6 +47,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     "cache-size": { type: "string" },
     "max-object-size": { type: "string" },
     allow: { type: "string", multiple: true },
+    "allow-to-loopback": { type: "boolean" },
     "connect-ports": { type: "string" },
     timeout: { type: "string" },
     "no-cache": { type: "boolean" },
@@ -63,6 +66,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     maxObjectSize,
     cache: values["no-cache"] !== true,
     allow: values.allow ?? [],
+    allowToLoopback: values["allow-to-loopback"] === true,
     connectPorts,
     timeoutMs: durationOption(values.timeout, "timeout", 30_000, 1),
     clock: ctx.clock,

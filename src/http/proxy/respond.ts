@@ -29,6 +29,8 @@ export interface Exchange {
   label: string;
   /** Body bytes sent to the client. */
   bytes: number;
+  /** The resolved origin address checked by the destination rule, to connect to (else by name). */
+  destination?: string;
 }
 
 /** Flat header arrays for stored responses, built once per meta (per-hit work is two pushes). */
