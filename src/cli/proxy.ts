@@ -25,6 +25,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     maxObjectSize,
     cache: !values["no-cache"],
     allow: values.allow,
+    allowToLoopback: values["allow-to-loopback"],
     connectPorts,
     timeoutMs: values.timeout,
     clock: ctx.clock,

@@ -105,6 +105,7 @@ export const proxyForm = defineForm({
     "cache-size": { type: "size", value: "SIZE", label: "cache size", help: "bound on the cache's disk use, LRU eviction (default 1GiB)" },
     "max-object-size": { type: "size", value: "SIZE", label: "max object size", help: "larger responses are relayed but not stored (default 100MiB)" },
     allow: { type: "list", value: "CIDR", help: "clients allowed (repeatable); everyone else gets 403" },
+    "allow-to-loopback": { type: "boolean", help: "let clients not on loopback reach this host's own services (loopback, its addresses); without it they get 403" },
     "connect-ports": { type: "string", value: "LIST", default: "443", help: "ports CONNECT may reach, comma-separated" },
     timeout: { type: "duration", value: "T", default: "30s", min: 1, help: "origin inactivity timeout, 504 after it" },
     "no-cache": { type: "boolean", help: "forward only, store nothing" },

@@ -83,6 +83,8 @@ export interface OriginRequestOptions {
   /** Origin inactivity timeout, ms. */
   timeoutMs: number;
   agents: OriginAgents;
+  /** Connect to this address instead of resolving `target.hostname` (it was checked already). */
+  address?: string;
 }
 
 /** An origin response and the request that produced it (to abort when the client leaves). */
@@ -110,7 +112,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
       for (const [k, v] of o.headers) flat.push(k, v);
       const send = o.target.protocol === "https:" ? httpsRequest : httpRequest;
       const req = send({
-        host: o.target.hostname,
+        host: o.address ?? o.target.hostname,
         port: o.target.port,
         method: o.method,
         path: o.target.path,

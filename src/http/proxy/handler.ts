@@ -174,7 +174,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();
-  const f = fetchOrigin({ target, method, headers, body: hasBody(req.headers) ? req : undefined, timeoutMs: c.timeoutMs, agents: c.agents });
+  const f = fetchOrigin({ target, method, headers, body: hasBody(req.headers) ? req : undefined, timeoutMs: c.timeoutMs, agents: c.agents, address: ex.destination });
   const onClientGone = (): void => {
     if (!ex.res.writableFinished) f.abort();
   };

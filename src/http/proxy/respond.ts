@@ -12,6 +12,7 @@ import type { StoredMeta } from "./cache/policy.js";
 import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
+import { beginBodyCheck } from "./cache/entry-files.js";
 
 /** One request in flight through the proxy. */
 export interface Exchange {
@@ -28,6 +29,8 @@ export interface Exchange {
   label: string;
   /** Body bytes sent to the client. */
   bytes: number;
+  /** The resolved origin address checked by the destination rule, to connect to (else by name). */
+  destination?: string;
 }
 
 /** Flat header arrays for stored responses, built once per meta (per-hit work is two pushes). */
@@ -78,6 +81,14 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
   const disk = await store.openBody(e);
   if (disk === undefined) return false;
+  let check: Awaited<ReturnType<typeof beginBodyCheck>>;
+  try {
+    check = await beginBodyCheck(disk.fd, disk.start, disk.length);
+  } catch {
+    await disk.fd.close().catch(() => undefined);
+    store.discardCorrupt(e);
+    return false;
+  }
   store.touch(e);
   const flat = storedHeaders(e.meta, via).slice();
   flat.push("Age", age, "Cache-Status", cacheStatus);
@@ -86,14 +97,28 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
   const keep = disk.length <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
   if (keep !== undefined) stream.on("data", (c: Buffer | string) => keep.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
   let sent = 0;
-  const ok = await relayBody(stream, ex.res, undefined, (n) => {
-    sent += n;
-    ex.bytes += n;
-  });
-  if (ok && sent === disk.length) {
-    ex.res.end();
+  // The file may have changed on disk since it was first verified: hash what goes out and hold
+  // the last chunk back until the digest matches, so a corrupted body never arrives complete.
+  const hasher = { write: (c: Buffer) => (check.hash.update(c), true), onDrain: (fn: () => void) => fn() };
+  const hold = disk.length > 0 ? { length: disk.length, last: undefined as Buffer | undefined } : undefined;
+  const ok = await relayBody(
+    stream,
+    ex.res,
+    hasher,
+    (n) => {
+      sent += n;
+      ex.bytes += n;
+    },
+    hold,
+  );
+  const intact = ok && sent === disk.length && check.hash.digest().equals(check.expected);
+  if (intact) {
+    ex.res.end(hold?.last);
     if (keep !== undefined) store.makeHot(e, Buffer.concat(keep, sent));
   } else {
+    // The file ended (short, or failing its hash): it is damaged, so the next request refetches.
+    if (ok) store.discardCorrupt(e);
+    if (hold?.last !== undefined) ex.bytes -= hold.last.length;
     // A short read would be a broken body: cut the connection rather than end it cleanly.
     stream.destroy();
     ex.res.destroy();

@@ -18,10 +18,12 @@ import { createOriginAgents, destroyOriginAgents } from "./forward.js";
 import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
-import { sendError, type Exchange } from "./respond.js";
+import { errorTypeOf, sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { labTargetFromReferer, parseTarget, STATS_PATH, type ParsedTarget } from "./target.js";
+import { labTargetFromReferer, parseTarget, STATS_PATH, type OriginTarget, type ParsedTarget } from "./target.js";
 import { runTunnel } from "./tunnel.js";
+import { createDestinationGuard } from "./destination-lookup.js";
+import { isLoopbackAddress } from "./destination.js";
 
 export interface ProxyServerOptions {
   /** Address to bind. @default "127.0.0.1" */
@@ -38,6 +40,11 @@ export interface ProxyServerOptions {
   cache?: boolean;
   /** Client CIDRs allowed; required when `host` is not loopback. @default [] (everyone on loopback) */
   allow?: readonly string[];
+  /**
+   * Let clients that are not on loopback reach the proxy host's own services (loopback, the
+   * unspecified address, the host's interface addresses); off, they get 403. @default false
+   */
+  allowToLoopback?: boolean;
   /** Ports CONNECT may reach. @default [443] */
   connectPorts?: readonly number[];
   /** Origin inactivity timeout, ms. @default 30000 */
@@ -139,6 +146,8 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     }
   }
   const connectPorts = new Set(options.connectPorts ?? [443]);
+  const allowToLoopback = options.allowToLoopback ?? false;
+  const guard = createDestinationGuard(allowToLoopback);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 10_000 });
   await new Promise<void>((resolve, reject) => {
@@ -204,6 +213,19 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "ERROR";
       return sendError(ex, 508, "request already passed through this proxy (Via)", "proxy_loop_detected");
     }
+    // Clients from elsewhere are checked before the cache too: a hit would leak a loopback page.
+    if (!allowToLoopback && !isLoopbackAddress(req.socket.remoteAddress ?? "")) return guarded(ex, t);
+    if (tryMemoryHit(ctx, ex, t)) return;
+    return handleProxied(ctx, ex, t);
+  }
+
+  async function guarded(ex: Exchange, t: OriginTarget): Promise<void> {
+    const check = await guard(ex.req.socket.remoteAddress ?? "", t.hostname, t.port, ex.req.socket.localAddress);
+    if (!check.ok) {
+      ex.label = check.status === 403 ? "DENIED" : "ERROR";
+      return sendError(ex, check.status, check.reason, check.status === 403 ? "destination_ip_prohibited" : errorTypeOf(check.status, check.reason));
+    }
+    ex.destination = check.address;
     if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
   }
@@ -242,7 +264,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     }
     // Tunnels leave the HTTP server's bookkeeping: track them so close() can end them.
     tunnels.add(socket);
-    void runTunnel(req.url ?? "", socket, head, { connectPorts, timeoutMs, via, isSelf }).then((r) => {
+    void runTunnel(req.url ?? "", socket, head, { connectPorts, timeoutMs, via, isSelf, checkDestination: (h, p) => guard(req.socket.remoteAddress ?? "", h, p, req.socket.localAddress) }).then((r) => {
       tunnels.delete(socket);
       done(r.status, r.bytesDown);
     });

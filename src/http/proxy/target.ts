@@ -56,20 +56,33 @@ export function parseTarget(raw: string): ParsedTarget {
 }
 
 function fromUrl(text: string, form: "absolute" | "lab"): ParsedTarget {
+  // Only the scheme and authority go through the URL parser. The path and query are forwarded
+  // exactly as the client sent them, as Squid does: WHATWG URL parsing would resolve `%2e%2e`
+  // and `\..\` segments, so the origin would be asked for a different resource than the
+  // client named (and the cache would file it under that other name).
+  const schemeEnd = text.indexOf("//") + 2;
+  const afterScheme = text.slice(schemeEnd);
+  const cut = afterScheme.search(/[/?#\\]/);
+  const authority = cut === -1 ? afterScheme : afterScheme.slice(0, cut);
+  if (cut !== -1 && afterScheme[cut] === "\\") return { kind: "invalid", reason: "a backslash ends the authority of the request target" };
+  let rawPath = cut === -1 ? "" : afterScheme.slice(cut);
+  const hash = rawPath.indexOf("#");
+  if (hash !== -1) rawPath = rawPath.slice(0, hash);
+  if (rawPath === "" || rawPath.startsWith("?")) rawPath = `/${rawPath}`;
+  if (!/^[\x21-\xff]*$/.test(rawPath)) return { kind: "invalid", reason: "request target has characters that cannot be forwarded" };
   let u: URL;
   try {
-    u = new URL(text);
+    u = new URL(`${text.slice(0, schemeEnd)}${authority}/`);
   } catch {
     return { kind: "invalid", reason: `not a valid URL: ${text.slice(0, 200)}` };
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") return { kind: "invalid", reason: `unsupported scheme ${u.protocol}` };
   if (u.hostname === "") return { kind: "invalid", reason: "missing host" };
   if (u.username !== "" || u.password !== "") return { kind: "invalid", reason: "credentials in the URL are not forwarded" };
-  u.hash = "";
   const protocol = u.protocol;
   const port = u.port === "" ? (protocol === "https:" ? 443 : 80) : Number(u.port);
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  return { kind: "origin", protocol, hostname, port, path: `${u.pathname}${u.search}`, href: u.href, host: u.host, form };
+  return { kind: "origin", protocol, hostname, port, path: rawPath, href: `${protocol}//${u.host}${rawPath}`, host: u.host, form };
 }
 
 /**

@@ -8,6 +8,7 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { originFailure } from "./forward.js";
 import { parseAuthority } from "./target.js";
+import type { DestinationCheck } from "./destination-lookup.js";
 
 /** How a tunnel ended, for the access log. */
 export interface TunnelResult {
@@ -25,6 +26,8 @@ export interface TunnelOptions {
   via: string;
   /** True when host:port is this proxy (a loop). */
   isSelf(host: string, port: number): boolean;
+  /** The destination rule (destination-lookup.ts): the address to connect to, or a refusal. */
+  checkDestination?(host: string, port: number): Promise<DestinationCheck>;
 }
 
 function refuse(client: Duplex, status: number, text: string, reason: string): void {
@@ -58,6 +61,17 @@ export function runTunnel(authority: string, client: Duplex, head: Buffer, o: Tu
       resolve({ ...result, status: 508, reason: "loop" });
       return;
     }
+    const check = o.checkDestination?.(t.host, t.port) ?? Promise.resolve<DestinationCheck>({ ok: true, address: undefined });
+    void check.then((c) => {
+      if (c.ok) open(c.address ?? t.host, t.port);
+      else {
+        refuse(client, c.status, c.status === 403 ? "Forbidden" : c.status === 504 ? "Gateway Timeout" : "Bad Gateway", c.reason);
+        resolve({ ...result, status: c.status, reason: c.reason });
+      }
+    });
+
+    function open(host: string, port: number): void {
+    const t = { host, port };
     const upstream: Socket = connect({ host: t.host, port: t.port });
     let connected = false;
     upstream.setTimeout(o.timeoutMs, () => {
@@ -100,5 +114,6 @@ export function runTunnel(authority: string, client: Duplex, head: Buffer, o: Tu
       upstream.once("close", onClose);
       client.once("close", onClose);
     });
+    }
   });
 }

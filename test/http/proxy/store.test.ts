@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProxyServer, type ProxyServer, type ProxyServerOptions } from "../../../src/http/proxy/server.js";
@@ -115,6 +115,40 @@ describe("proxy cache store", () => {
     assert.match(String(r.headers["cache-status"]), /fwd=uri-miss/);
     assert.equal(sha(r.body), sha(body));
     assert.equal(origin.count("/obj") - before, 2);
+    assert.equal(p.stats().discarded, 1);
+  });
+
+  it("cache poisoning by disk corruption: a byte changed in an entry while the proxy runs is never served whole, and the entry is refetched", async () => {
+    await fresh();
+    const p = await start();
+    const big = randomBytes(8 * 1024 * 1024);
+    origin.route("/big-corrupt", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=3600", "Content-Length": String(big.length) });
+      res.end(big);
+    });
+    const before = origin.count("/big-corrupt");
+    const first = await viaProxy(p.port, `${origin.base}/big-corrupt`);
+    assert.equal(sha(first.body), sha(big));
+    const hit = await viaProxy(p.port, `${origin.base}/big-corrupt`);
+    assert.match(String(hit.headers["cache-status"]), /hit/);
+    const [file] = await entryFiles(dir);
+    assert.ok(file);
+    const fd = await open(file, "r+");
+    const at = Math.floor((await fd.stat()).size / 2);
+    const one = Buffer.alloc(1);
+    await fd.read(one, 0, 1, at);
+    one[0] = (one[0] ?? 0) ^ 0xff;
+    await fd.write(one, 0, 1, at);
+    await fd.close();
+    const corrupted = await viaProxy(p.port, `${origin.base}/big-corrupt`).then(
+      (r) => r,
+      () => undefined,
+    );
+    assert.ok(corrupted === undefined || sha(corrupted.body) === sha(big), "the corrupted body was served as a complete response");
+    const again = await viaProxy(p.port, `${origin.base}/big-corrupt`);
+    assert.match(String(again.headers["cache-status"]), /fwd=uri-miss/);
+    assert.equal(sha(again.body), sha(big));
+    assert.equal(origin.count("/big-corrupt") - before, 2);
     assert.equal(p.stats().discarded, 1);
   });
 

@@ -2,7 +2,7 @@
  * File-level helpers of the cache store: write an entry file in one go, read and check an
  * entry's head and footer at start-up, and verify its SHA-256 before first use.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { writeFile } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { decodeFooter, decodeHead, encodeFooter, FOOTER_LENGTH } from "./entry-codec.js";
@@ -90,4 +90,19 @@ export async function verifyHash(fd: FileHandle, headLength: number, bodyLength:
   await fd.read(foot, 0, FOOTER_LENGTH, end);
   const d = decodeFooter(foot);
   if (!d.ok || !d.value.sha256.equals(h.digest())) throw new Error("hash mismatch");
+}
+
+/**
+ * Start checking a body that is about to be streamed from disk: a SHA-256 already fed with the
+ * file's meta JSON, and the digest its footer promises. Feed the body chunks as they go out and
+ * compare at the end; a file corrupted after its first verification is caught that way.
+ */
+export async function beginBodyCheck(fd: FileHandle, headLength: number, bodyLength: number): Promise<{ hash: Hash; expected: Buffer }> {
+  const meta = Buffer.alloc(headLength - 12);
+  await fd.read(meta, 0, meta.length, 12);
+  const foot = Buffer.alloc(FOOTER_LENGTH);
+  await fd.read(foot, 0, FOOTER_LENGTH, headLength + bodyLength);
+  const d = decodeFooter(foot);
+  if (!d.ok) throw new Error("bad footer");
+  return { hash: createHash("sha256").update(meta), expected: d.value.sha256 };
 }

@@ -174,6 +174,13 @@ export class CacheStore {
     }
   }
 
+  /** An entry whose file failed its hash while being served: count it and drop it, so the next request refetches. */
+  discardCorrupt(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.discarded++;
+    this.remove(e);
+  }
+
   /** Put a body in the hot layer (after a verified read from disk). */
   makeHot(e: StoredEntry, body: Buffer): void {
     if (body.length > this.hotMaxObjectBytes || this.#entries.get(e.id) !== e) return;
