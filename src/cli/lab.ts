@@ -12,7 +12,7 @@ export const help = `wirekit lab — every wirekit server on one machine, with o
 and a live dashboard in the browser
 
 Usage:
-  wirekit lab [--host 127.0.0.1] [--dashboard-port 7070] [--demo] [--random-ports]
+  wirekit lab [--host 127.0.0.1] [--dashboard-port 7070] [--dashboard-host NAME]... [--demo] [--random-ports]
               ${LAB_SERVICES.map((s) => `[--no-${s.name}]`).join(" ")} [--no-dashboard]
 
 Services:
@@ -22,6 +22,9 @@ ${LAB_SERVICES.map((s) => `  ${s.name.padEnd(10)} port ${String(s.defaultPort).p
 Options:
   --host ADDR            address every service and the dashboard bind (default 127.0.0.1)
   --dashboard-port PORT  dashboard port (default 7070; 0 picks one)
+  --dashboard-host NAME  also accept this Host name at the dashboard (repeatable); by default only
+                         the bound address (and localhost on loopback) is answered, other Host
+                         values get 421, so a DNS-rebinding page cannot read the lab
   --demo                 also run each tool's client once against its server and print the result
   --random-ports         let the system pick a free port for every service (and the dashboard,
                          unless --dashboard-port is given)
@@ -40,6 +43,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const spec: OptionSpec = {
     host: { type: "string" },
     "dashboard-port": { type: "string" },
+    "dashboard-host": { type: "string", multiple: true },
     demo: { type: "boolean" },
     "random-ports": { type: "boolean" },
     "no-dashboard": { type: "boolean" },
@@ -59,7 +63,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   let dashboardError: string | undefined;
   if (values["no-dashboard"] !== true && lab.running().length > 0) {
     try {
-      dashboard = await startDashboard(lab, { host, port: dashboardPort });
+      dashboard = await startDashboard(lab, { host, port: dashboardPort, allowedHosts: (values["dashboard-host"] as string[] | undefined) ?? [] });
     } catch (err) {
       dashboardError = err instanceof Error ? err.message : String(err);
     }
