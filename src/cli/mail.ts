@@ -15,6 +15,7 @@ import { transcriptLines } from "../smtp/transcript.js";
 import { durationOption, intOption, parseCommandArgs, positionalArgs } from "./args.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
+import { escapeBytes } from "./render/text.js";
 
 export const help = `wirekit mail — the SMTP mail client lab: speaks SMTP itself and shows every command and reply
 
@@ -31,7 +32,9 @@ Transport:
   --no-tls              never use TLS (default: STARTTLS when the server offers it)
   --ca FILE             trust this CA certificate (PEM) in addition to the bundled CA store
   --insecure            do not verify the server's certificate (prints a warning)
-  --timeout T           timeout for connecting and for each reply (default 30s)
+  --timeout T           timeout for connecting and for each reply (default 30s; given, it also
+                        bounds the reply to the final dot)
+  --data-timeout T      timeout for the reply to the final dot (default 10m, RFC 5321 §4.5.3.2.6)
   --ehlo NAME           name to send in EHLO/HELO (default: this host's name)
   --pipelining          send MAIL, RCPT and DATA in one batch when the server offers PIPELINING
   -4, -6                use IPv4 / IPv6
@@ -75,6 +78,7 @@ const OPTIONS = {
   ca: { type: "string" },
   insecure: { type: "boolean" },
   timeout: { type: "string" },
+  "data-timeout": { type: "string" },
   ehlo: { type: "string" },
   pipelining: { type: "boolean" },
   ipv4: { type: "boolean", short: "4" },
@@ -172,20 +176,22 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     pipelining: values.pipelining === true,
     insecure: values.insecure === true,
     timeoutMs: durationOption(values.timeout, "timeout", 30_000, 1),
+    // An explicit --timeout bounds every wait, the final dot's too; --data-timeout overrides that one.
+    dataTimeoutMs: durationOption(values["data-timeout"], "data timeout", values.timeout === undefined ? 600_000 : durationOption(values.timeout, "timeout", 30_000, 1), 1),
     clock: ctx.clock,
     signal: ctx.signal,
     ...(auth === undefined ? {} : { auth }),
     ...(ca === undefined ? {} : { ca }),
     ...(values.ehlo === undefined ? {} : { clientName: checkEhlo(values.ehlo) }),
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
-    ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${l}\n`).join("")) } : {}),
+    ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${printable(l)}\n`).join("")) } : {}),
   });
 
   if (values.diagram !== undefined) await writeDiagram(values.diagram, result, server, ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
   else renderOutcome(result, ctx);
   if (result.error !== undefined) {
-    ctx.stderr.write(`wirekit: ${result.error.message}\n`);
+    ctx.stderr.write(`wirekit: ${printable(result.error.message)}\n`);
     return result.error.exitCode;
   }
   return 0;
@@ -273,14 +279,19 @@ async function writeDiagram(path: string, result: SendMailResult, server: { host
   ctx.stderr.write(`diagram written to ${path}\n`);
 }
 
+/** Server text for the terminal: control characters a peer sent (ESC, BEL...) are shown escaped, never sent raw. */
+function printable(s: string): string {
+  return escapeBytes(Buffer.from(s, "utf8"), Infinity);
+}
+
 function renderOutcome(r: SendMailResult, ctx: CliContext): void {
   for (const rc of r.outcome.recipients) {
-    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${formatReply(rc.reply)}\n`);
+    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${printable(formatReply(rc.reply))}\n`);
   }
   if (r.outcome.status === "accepted" && r.outcome.reply !== undefined) {
     const n = r.outcome.recipients.filter((x) => x.accepted).length;
     const partial = n < r.outcome.recipients.length ? ` (${n} of ${r.outcome.recipients.length} recipients)` : "";
-    ctx.stdout.write(`message accepted: ${formatReply(r.outcome.reply)}${partial}\n`);
+    ctx.stdout.write(`message accepted: ${printable(formatReply(r.outcome.reply))}${partial}\n`);
   }
 }
 
