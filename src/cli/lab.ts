@@ -31,7 +31,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   let dashboardError: string | undefined;
   if (flags["no-dashboard"] !== true && lab.running().length > 0) {
     try {
-      dashboard = await startDashboard(lab, { host, port: dashboardPort });
+      dashboard = await startDashboard(lab, { host, port: dashboardPort, allowedHosts: (values["dashboard-host"] as string[] | undefined) ?? [] });
     } catch (err) {
       dashboardError = err instanceof Error ? err.message : String(err);
     }

@@ -17,6 +17,7 @@ import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
+import { escapeBytes } from "./render/text.js";
 
 export const help = renderHelp(mailSpec);
 
@@ -25,7 +26,7 @@ const NO_PASSWORD_ON_COMMAND_LINE = "a password is never taken on the command li
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   // Any spelling of a password option gets the explanation (and never an echo of its value).
   if (argv.some((a) => /^--?(pass|password|passwd|pw|pwd|secret)(=|$)/i.test(a))) throw usageError(NO_PASSWORD_ON_COMMAND_LINE);
-  const { values } = parseForm(transportForm, argv);
+  const { values, given } = parseForm(transportForm, argv);
   // "user:password@host" or a URL would put the secret in argv and in a DNS query for the "host".
   if (values.server !== undefined && /[@/]/.test(values.server)) {
     throw usageError(`--server takes HOST[:PORT], not a URL or user@host; ${NO_PASSWORD_ON_COMMAND_LINE.replace(/^a password/, "the password")}`);
@@ -93,20 +94,22 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     pipelining: values.pipelining === true,
     insecure: values.insecure === true,
     timeoutMs: values.timeout,
+    // An explicit --timeout bounds every wait, the final dot's too; --data-timeout overrides that one.
+    dataTimeoutMs: values["data-timeout"] ?? (given.has("timeout") ? values.timeout : 600_000),
     clock: ctx.clock,
     signal: ctx.signal,
     ...(auth === undefined ? {} : { auth }),
     ...(ca === undefined ? {} : { ca }),
     ...(values.ehlo === undefined ? {} : { clientName: checkEhlo(values.ehlo) }),
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
-    ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${l}\n`).join("")) } : {}),
+    ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${printable(l)}\n`).join("")) } : {}),
   });
 
   if (values.diagram !== undefined) await writeDiagram(values.diagram, result, server, ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
   else renderOutcome(result, ctx);
   if (result.error !== undefined) {
-    ctx.stderr.write(`wirekit: ${result.error.message}\n`);
+    ctx.stderr.write(`wirekit: ${printable(result.error.message)}\n`);
     return result.error.exitCode;
   }
   return 0;
@@ -194,14 +197,19 @@ async function writeDiagram(path: string, result: SendMailResult, server: { host
   ctx.stderr.write(`diagram written to ${path}\n`);
 }
 
+/** Server text for the terminal: control characters a peer sent (ESC, BEL...) are shown escaped, never sent raw. */
+function printable(s: string): string {
+  return escapeBytes(Buffer.from(s, "utf8"), Infinity);
+}
+
 function renderOutcome(r: SendMailResult, ctx: CliContext): void {
   for (const rc of r.outcome.recipients) {
-    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${formatReply(rc.reply)}\n`);
+    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${printable(formatReply(rc.reply))}\n`);
   }
   if (r.outcome.status === "accepted" && r.outcome.reply !== undefined) {
     const n = r.outcome.recipients.filter((x) => x.accepted).length;
     const partial = n < r.outcome.recipients.length ? ` (${n} of ${r.outcome.recipients.length} recipients)` : "";
-    ctx.stdout.write(`message accepted: ${formatReply(r.outcome.reply)}${partial}\n`);
+    ctx.stdout.write(`message accepted: ${printable(formatReply(r.outcome.reply))}${partial}\n`);
   }
 }
 

@@ -16,6 +16,7 @@ import { publish } from "../core/events.js";
 import { SmtpConnection } from "./connection.js";
 import { SmtpDialogue, type AuthMechanism, type DialogueOutcome, type TlsMode } from "./dialogue.js";
 import { DotStuffer } from "./dot-stuff.js";
+import { redactDeep, secretForms } from "./redact.js";
 import type { TranscriptEntry } from "./transcript.js";
 
 export interface SendMailOptions {
@@ -93,7 +94,11 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   const target = await resolveHost(options.host, options.family);
   const start = clock.monotonic();
   const transcript: TranscriptEntry[] = [];
-  const record = (e: TranscriptEntry): void => {
+  // Everything shown or written about the session passes here or through finish(): the secret is
+  // masked once, for the live lines, the transcript, --json and the diagram alike.
+  const secrets = options.auth === undefined ? [] : secretForms(options.auth.user, options.auth.password);
+  const record = (raw: TranscriptEntry): void => {
+    const e = redactDeep(raw, secrets);
     transcript.push(e);
     options.onEntry?.(e);
     publish("mail", "transcript", e);
@@ -106,8 +111,9 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
 
   const conn = new SmtpConnection(clock, options.signal);
   let dialogue: SmtpDialogue | undefined;
-  const finish = (outcome: DialogueOutcome): SendMailResult => {
+  const finish = (unmasked: DialogueOutcome): SendMailResult => {
     conn.destroy();
+    const outcome = redactDeep(unmasked, secrets);
     const result: SendMailResult = { outcome, transcript };
     if (outcome.status !== "accepted") {
       const err = outcome.error ?? { code: "ERR_TARGET" as ErrorCode, message: "the message was not accepted" };
@@ -172,7 +178,14 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
     }
     return finish(d.outcome ?? d.onConnectionLost("ERR_PROTOCOL", "the dialogue ended early"));
   } catch (err) {
-    const e = err instanceof WirekitError ? err : fromSystemError(err, formatHostPort(options.host, port));
+    let e = err instanceof WirekitError ? err : fromSystemError(err, formatHostPort(options.host, port));
+    // After the final dot the server may already have queued the message (RFC 5321 §6.1 makes
+    // it responsible from the 250 on, and a lost 250 is the classic duplicate): say so, and do
+    // not blame "connect", which worked long ago.
+    if (dialogue?.phase === "end of data" && e.code === "ERR_CONNECT") {
+      const how = (e.cause as { code?: unknown } | undefined)?.code === "ECONNRESET" || /reset/i.test(e.message) ? "connection reset" : "the server closed the connection";
+      e = new WirekitError("ERR_CONNECT", `${how} after the message was sent; it may or may not have been accepted`, { cause: e });
+    }
     // A server that hangs up after QUIT without a 221 has still done its job.
     if (dialogue?.phase !== "QUIT") record({ kind: "error", at: at(), text: e.message });
     if (dialogue !== undefined) return finish(dialogue.onConnectionLost(e.code, e.message));

@@ -170,3 +170,50 @@ test("the page, its assets and a service route are served; anything else is 404 
   const state = JSON.parse((await fetchText("/api/state")).body) as { services: Array<{ name: string }> };
   assert.deepEqual(state.services.map((s) => s.name), ALL);
 });
+
+async function rawRequest(head: string): Promise<string> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const sock = connect(dash.port, "127.0.0.1");
+    let out = "";
+    sock.setEncoding("latin1").on("data", (d: string) => {
+      out += d;
+      // The SSE stream would never end: the first chunk is enough to see its status.
+      if (out.includes("\r\n\r\n")) sock.destroy();
+    });
+    sock.on("close", () => resolve(out));
+    sock.on("error", reject);
+    sock.write(head);
+  });
+}
+
+test("DNS rebinding: a Host naming attacker.example gets 421 on every lab endpoint, without the state", async () => {
+  for (const path of ["/api/state", "/events", "/metrics", "/", "/service/mail/messages/1", "/assets/app.js"]) {
+    const answer = await rawRequest(`GET ${path} HTTP/1.1\r\nHost: attacker.example:${dash.port}\r\nConnection: close\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 421 /, path);
+    assert.doesNotMatch(answer, /services|attacker/, path);
+  }
+  const noHost = await rawRequest(`GET /api/state HTTP/1.1\r\nConnection: close\r\n\r\n`);
+  assert.match(noHost, /^HTTP\/1\.1 421 /);
+  const good = await rawRequest(`GET /api/state HTTP/1.1\r\nHost: localhost:${dash.port}\r\nConnection: close\r\n\r\n`);
+  assert.match(good, /^HTTP\/1\.1 200 /);
+});
+
+test("a name given with allowedHosts (--dashboard-host) is served, others still get 421", async () => {
+  const extra = await startDashboard(lab, { port: 0, allowedHosts: ["lab.example"] });
+  try {
+    const ask = async (host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: extra.port, path: "/api/state", headers: { Host: host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    assert.equal(await ask(`lab.example:${extra.port}`), 200);
+    assert.equal(await ask(`evil.example:${extra.port}`), 421);
+  } finally {
+    await extra.close();
+  }
+});

@@ -20,6 +20,7 @@ export const labForm = defineForm({
   options: {
     host: { type: "string", value: "ADDR", default: "127.0.0.1", complete: "host", help: "address every service and the dashboard bind" },
     "dashboard-port": { type: "integer", value: "PORT", min: 0, max: 65535, label: "dashboard port", help: "dashboard port (default 7070; 0 picks one)" },
+    "dashboard-host": { type: "list", value: "NAME", help: "also answer this Host name at the dashboard (repeatable); other Host values get 421, so a DNS-rebinding page cannot read the lab" },
     demo: { type: "boolean", help: "also run each tool's client once against its server and print the result" },
     "random-ports": { type: "boolean", help: "let the system pick a free port for every service (and the dashboard, unless --dashboard-port is given)" },
     ...movePort,

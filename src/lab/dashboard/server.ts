@@ -19,6 +19,7 @@ import { fromSystemError, WirekitError } from "../../core/errors.js";
 import type { Lab } from "../lab.js";
 import { DashboardHistory } from "./history.js";
 import { createLabMetrics } from "./metrics.js";
+import { isAllowedHost, MISDIRECTED_BODY, type HostPolicy } from "./host-check.js";
 import { SseHub } from "./sse.js";
 import { trimSnapshot } from "./trim.js";
 
@@ -33,6 +34,11 @@ export interface DashboardOptions {
   stateMs?: number;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * Host header names accepted besides the bound address (and `localhost` on loopback);
+   * every other Host gets 421, which is what stops DNS rebinding. @default []
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** A running dashboard. */
@@ -148,7 +154,15 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
   flushTimer.unref();
   stateTimer.unref();
 
+  let hostPolicy: HostPolicy = { boundAddress: host, port, names: options.allowedHosts ?? [] };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // First, before any route (page, SSE stream, API, metrics, service routes such as the mail
+    // sink's messages): a rebound name must not reach the lab's data.
+    if (!isAllowedHost({ host: req.headers.host, httpVersion: req.httpVersion, localAddress: req.socket.localAddress }, hostPolicy)) {
+      send(res, 421, "text/plain; charset=utf-8", MISDIRECTED_BODY, { Connection: "close" });
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://dashboard");
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(res, 405, "text/plain; charset=utf-8", "method not allowed\n", { Allow: "GET, HEAD" });
@@ -184,7 +198,8 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
     send(res, 404, "text/plain; charset=utf-8", "not found\n");
   }
 
-  const server = createServer((req, res) => {
+  // Our Host check answers a missing Host too (421, with the same short body as a wrong one).
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "internal error\n");
       else res.destroy();
@@ -208,6 +223,7 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
   const addr = server.address();
   const boundPort = typeof addr === "object" && addr !== null ? addr.port : port;
   const boundHost = typeof addr === "object" && addr !== null ? addr.address : host;
+  hostPolicy = { ...hostPolicy, boundAddress: boundHost, port: boundPort };
   const shown = boundHost === "0.0.0.0" ? "127.0.0.1" : boundHost === "::" ? "::1" : boundHost;
   return {
     address: boundHost,
