@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
-import { fromRawHeaders, mapField, type HeaderMap } from "./cache/header-list.js";
+import { fromRawHeaders, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";

@@ -4,7 +4,7 @@
  * Proxy-Authenticate, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (§7.6.1) — and
  * Via is appended (§7.6.3). Host is rewritten for the origin (§7.2).
  */
-import { fieldTokens, type HeaderList } from "./cache/header-list.js";
+import { fieldTokens, type HeaderList } from "../header-list.js";
 
 /** Always removed when relaying, in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([

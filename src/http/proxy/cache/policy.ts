@@ -5,7 +5,7 @@
  * (§4.1). Every function takes the time (`now`, ms since the epoch) as an argument.
  */
 import { deltaSeconds, parseDirectives, parseHttpDate, type Directives } from "./directives.js";
-import { getField, mapField, type HeaderList, type HeaderMap } from "./header-list.js";
+import { getField, mapField, type HeaderList, type HeaderMap } from "../../header-list.js";
 
 /** What the cache keeps about one stored response, besides its body. */
 export interface StoredMeta {

@@ -4,7 +4,7 @@
  * own conditional request from a stored response (§4.3.2, RFC 9110 §13.1.1–§13.1.3), and the
  * URIs an unsafe request invalidates (§4.4).
  */
-import { getField, mapField, type HeaderList, type HeaderMap } from "./header-list.js";
+import { getField, mapField, type HeaderList, type HeaderMap } from "../../header-list.js";
 import { parseHttpDate } from "./directives.js";
 import type { StoredMeta } from "./policy.js";
 
