@@ -15,7 +15,7 @@ import type { FsRootResolver } from "./fs-resolver.js";
 import { renderErrorPage } from "./listing.js";
 import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "./range.js";
 import type { CachedFile, FileVersion, RepresentationCache } from "./representation-cache.js";
-import type { FileStat, StaticFs } from "./static-fs.js";
+import { errorCode, type FileStat, type StaticFs } from "./static-fs.js";
 
 /** What serving a file needs from the handler. */
 export interface FileContext {
@@ -78,7 +78,14 @@ export async function serveFile(ctx: FileContext, method: string, reqHeaders: He
   const type = contentTypeOf(path);
   const compressible = isCompressible(type);
   const codings = acceptedCodings(getField(reqHeaders, "accept-encoding"));
-  const rep = await select(ctx, method, path, st, codings, compressible);
+  let rep: Representation;
+  try {
+    rep = await select(ctx, method, path, st, codings, compressible);
+  } catch (err) {
+    // Gone or unreadable between the stat and the open.
+    const code = errorCode(err);
+    return errorResponse(code === "EACCES" || code === "EPERM" || code === "EISDIR" ? 403 : code === "ENOENT" || code === "ENOTDIR" ? 404 : 500, method, base);
+  }
   // An open descriptor is handed to the engine or closed here; every early return closes it.
   const release = (): void => {
     if (rep.source.kind === "fd") void ctx.fs.close(rep.source.fd).catch(() => undefined);
@@ -96,12 +103,11 @@ async function select(ctx: FileContext, method: string, path: string, st: FileSt
   for (const c of codings) {
     const sib = await ctx.resolver.resolvePath(path + SIBLING_SUFFIX[c]);
     if (!sib.ok || sib.st.kind !== "file") continue;
-    const rep = await load(ctx, method, sib.path, sib.st, c);
+    const rep = await load(ctx, method, sib.path, sib.st, c).catch(() => undefined);
     if (rep !== undefined) return { ...rep, lastModified: st.mtimeMs };
   }
   // 2. Small files from memory, compressed once per version when that pays.
   const plain = await load(ctx, method, path, st, undefined);
-  if (plain === undefined) throw new Error(`cannot open ${path}`);
   const first = codings[0];
   const file = plain.source.kind === "memory" ? plain.source.file : undefined;
   if (file !== undefined && compressible && first !== undefined && file.bytes.length >= MIN_COMPRESS_SIZE) {
@@ -112,27 +118,22 @@ async function select(ctx: FileContext, method: string, path: string, st: FileSt
   return plain;
 }
 
-/** The bytes of `path`: from the cache when small, else an open fd (none for HEAD). */
-async function load(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Promise<Representation | undefined> {
+/** The bytes of `path`: from the cache when small, else an open fd (none for HEAD). Rejects when it cannot be opened. */
+async function load(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Promise<Representation> {
   if (ctx.cache.fits(st.size)) {
     const file = await ctx.cache.lookup(ctx.fs, path, st);
     if (file !== undefined) return { source: { kind: "memory", bytes: file.bytes, file }, version: file.version, coding, lastModified: file.version.mtimeMs };
   }
   if (method === "HEAD") return { source: { kind: "none" }, version: st, coding, lastModified: st.mtimeMs };
-  let fd: number;
-  try {
-    fd = await ctx.fs.open(path);
-  } catch {
-    return undefined;
-  }
+  const fd = await ctx.fs.open(path);
   try {
     // The version of what will actually be sent, not of what the path named a moment ago.
     const version = await ctx.fs.fstat(fd);
-    if (version.kind !== "file") throw new Error("not a regular file");
+    if (version.kind !== "file") throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
     return { source: { kind: "fd", fd }, version, coding, lastModified: version.mtimeMs };
-  } catch {
+  } catch (err) {
     await ctx.fs.close(fd).catch(() => undefined);
-    return undefined;
+    throw err;
   }
 }
 
