@@ -143,20 +143,20 @@ export function createStaticHandler(options: StaticHandlerOptions): StaticReques
         return { status: 301, headers: [...fields, ["Location", location], ["Content-Type", "text/html; charset=utf-8"], ["Content-Length", "0"]], body: "" };
       }
       const idx = await ctx.resolver.resolve([...p.segments, "index.html"]);
-      if (idx.ok && idx.st.kind === "file") return serveFile(ctx, method, req.headers, idx.path, idx.st, fields);
+      if (idx.ok && idx.st.kind === "file") return serveFile(ctx, req, idx.path, idx.st, fields);
       if (!o.listing) return errorResponse(403, method, fields);
       return listing(ctx, req, r.path, p.segments);
     }
     if (r.st.kind !== "file") return errorResponse(403, method, fields);
     if (p.trailingSlash) return fallback(ctx, req);
-    return serveFile(ctx, method, req.headers, r.path, r.st, fields);
+    return serveFile(ctx, req, r.path, r.st, fields);
   };
 
   /** No such file: the SPA's page for a navigation, else 404. */
   const fallback = async (ctx: FileContext, req: HttpRequest): Promise<HttpResponse> => {
     if (cfg.spa !== undefined && acceptsHtmlExplicitly(getField(req.headers, "accept"))) {
       const page = await ctx.resolver.resolve(cfg.spa);
-      if (page.ok && page.st.kind === "file") return serveFile(ctx, req.method, req.headers, page.path, page.st, cfg.fields);
+      if (page.ok && page.st.kind === "file") return serveFile(ctx, req, page.path, page.st, cfg.fields);
     }
     return errorResponse(404, req.method, cfg.fields);
   };

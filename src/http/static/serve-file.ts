@@ -28,6 +28,14 @@ export interface FileContext {
   readonly cacheControl: string | undefined;
 }
 
+/** The parts of the request a file response depends on. */
+export interface FileRequest {
+  readonly method: string;
+  readonly headers: HeaderList;
+  /** Aborted when the client goes away: closes a descriptor nobody will read. */
+  readonly signal?: AbortSignal;
+}
+
 export type Fields = Array<[string, string]>;
 
 const REASONS: Record<number, string> = {
@@ -72,9 +80,10 @@ function conditionalHeaders(h: HeaderList): ConditionalHeaders {
  * Answer GET or HEAD for the regular file `path` (real, inside ROOT) that `st` describes.
  *
  * @example
- * const res = await serveFile(ctx, "GET", request.headers, "/srv/www/a.css", st, []);
+ * const res = await serveFile(ctx, request, "/srv/www/a.css", st, []);
  */
-export async function serveFile(ctx: FileContext, method: string, reqHeaders: HeaderList, path: string, st: FileStat, base: Fields): Promise<HttpResponse> {
+export async function serveFile(ctx: FileContext, req: FileRequest, path: string, st: FileStat, base: Fields): Promise<HttpResponse> {
+  const { method, headers: reqHeaders } = req;
   const type = contentTypeOf(path);
   const compressible = isCompressible(type);
   const codings = acceptedCodings(getField(reqHeaders, "accept-encoding"));
@@ -91,7 +100,7 @@ export async function serveFile(ctx: FileContext, method: string, reqHeaders: He
     if (rep.source.kind === "fd") void ctx.fs.close(rep.source.fd).catch(() => undefined);
   };
   try {
-    return respond(ctx, method, reqHeaders, rep, type, compressible, base, release);
+    return respond(ctx, req, rep, type, compressible, base, release);
   } catch (err) {
     release();
     throw err;
@@ -137,7 +146,8 @@ async function load(ctx: FileContext, method: string, path: string, st: FileStat
   }
 }
 
-function respond(ctx: FileContext, method: string, reqHeaders: HeaderList, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
+function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
+  const { method, headers: reqHeaders } = req;
   const { version, coding, source } = rep;
   const etag = makeEtag(version.size, version.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
   // §8.8.2.1: never a Last-Modified later than the server's own clock.
@@ -184,7 +194,7 @@ function respond(ctx: FileContext, method: string, reqHeaders: HeaderList, rep: 
   const boundary = `wirekit-${ctx.random.bytes(12).toString("hex")}`;
   const typed = headers.map(([k, v]): [string, string] => (k === "Content-Type" ? [k, `multipart/byteranges; boundary=${boundary}`] : [k, v]));
   typed.push(["Content-Length", String(multipartLength(boundary, type, ranges, size))]);
-  return { status: 206, headers: typed, body: multipart(ctx.fs, source, boundary, type, ranges, size) };
+  return { status: 206, headers: typed, body: multipart(ctx.fs, source, boundary, type, ranges, size, req.signal) };
 }
 
 function whole(source: Source, size: number): HttpBody {
@@ -199,15 +209,40 @@ function slice(source: Source, r: ByteRange): HttpBody {
   return undefined;
 }
 
-function multipart(fs: StaticFs, source: Source, boundary: string, type: string, ranges: readonly ByteRange[], size: number): HttpBody {
+function multipart(fs: StaticFs, source: Source, boundary: string, type: string, ranges: readonly ByteRange[], size: number, signal: AbortSignal | undefined): HttpBody {
   if (source.kind === "memory") {
     const parts: Uint8Array[] = [];
     ranges.forEach((r, i) => parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), source.bytes.subarray(r.start, r.end + 1)));
     parts.push(Buffer.from(multipartTail(boundary)));
     return Buffer.concat(parts);
   }
-  if (source.kind === "fd") return multipartFromFd(fs, source.fd, boundary, type, ranges, size);
+  if (source.kind === "fd") return closeUnlessRead(fs, source.fd, signal, () => multipartFromFd(fs, source.fd, boundary, type, ranges, size));
   return undefined;
+}
+
+/**
+ * A generator's `finally` runs only once it has started, so a body the engine never begins to
+ * read (the client left first) would keep its descriptor: close it on abort until then.
+ */
+function closeUnlessRead(fs: StaticFs, fd: number, signal: AbortSignal | undefined, parts: () => AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
+  let started = false;
+  let closed = false;
+  const onAbort = (): void => {
+    if (started) return;
+    closed = true;
+    void fs.close(fd).catch(() => undefined);
+  };
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    [Symbol.asyncIterator]() {
+      started = true;
+      signal?.removeEventListener("abort", onAbort);
+      // Never read a closed descriptor: its number may already name another file.
+      if (closed) return failed(new Error("client went away before the body was read"));
+      return parts();
+    },
+  };
 }
 
 /** The parts of a large file, read 64 KiB at a time as the engine pulls; the fd is closed at the end or on return(). */
@@ -229,4 +264,9 @@ async function* multipartFromFd(fs: StaticFs, fd: number, boundary: string, type
   } finally {
     await fs.close(fd).catch(() => undefined);
   }
+}
+
+// eslint-disable-next-line require-yield
+async function* failed(err: Error): AsyncGenerator<Uint8Array> {
+  throw err;
 }

@@ -70,11 +70,11 @@ const control: ExchangeControl = {
   },
 };
 
-function request(target: string, headers: Record<string, string> = {}, method = "GET"): HttpRequest {
+function request(target: string, headers: Record<string, string> = {}, method = "GET", signal = new AbortController().signal): HttpRequest {
   return {
     method, target, version: "1.1", headers: Object.entries(headers), body: Readable.from([]), trailers: [],
     remoteAddress: "127.0.0.1", remotePort: 40000, localAddress: "127.0.0.1", localPort: 8080, secure: false,
-    signal: new AbortController().signal, receivedAt: 0,
+    signal, receivedAt: 0,
   };
 }
 
@@ -285,6 +285,28 @@ test("a large file is a FileBody: an open descriptor with start and length", asy
   assert.equal(multi.h("content-length"), String(multi.body.length));
   assert.ok(multi.body.includes(LARGE.subarray(200000, 200010)));
   assert.equal(s.fs.openFds, 0, "the multipart stream closes its descriptor");
+});
+
+test("a multipart body nobody starts to read closes its descriptor when the client goes away", async () => {
+  const s = setup();
+  const ac = new AbortController();
+  const res = await s.handler(request("/large.bin", { Range: "bytes=0-9,200000-200009" }, "GET", ac.signal), control);
+  assert.equal(s.fs.openFds, 1);
+  ac.abort();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(s.fs.openFds, 0);
+  await assert.rejects(collect(s.fs, res), /went away/, "a closed descriptor is never read");
+});
+
+test("a large file replaced after it was opened is described and sent as the version opened", async () => {
+  const s = setup();
+  const res = await s.handler(request("/large.bin"), control);
+  s.fs.replaceFile("/base/root/large.bin", "short now", MTIME + 5000);
+  assert.equal(getField(res.headers, "content-length"), String(LARGE.length));
+  assert.deepEqual(await collect(s.fs, res), LARGE);
+  const next = await call(s, "/large.bin");
+  assert.equal(next.body.toString(), "short now");
+  assert.notEqual(next.h("etag"), getField(res.headers, "etag"));
 });
 
 test("a directory URL without a slash redirects, index.html is served, else an escaped listing", async () => {
