@@ -20,7 +20,7 @@ import { acceptsHtmlExplicitly, prefersJson } from "./response-fields.js";
 import { errorResponse, serveFile, type FileContext, type Fields } from "./serve-file.js";
 import { nodeStaticFs, type FileStat, type StaticFs } from "./static-fs.js";
 
-export interface StaticHandlerOptions {
+export interface ServeDirOptions {
   /** Directory to serve. */
   root: string;
   /** HTML (or JSON) listing for directories without index.html; 403 without. @default true */
@@ -71,13 +71,13 @@ const ALLOW = "GET, HEAD";
 const ALLOW_CORS = "GET, HEAD, OPTIONS";
 
 interface Resolved {
-  options: Required<Pick<StaticHandlerOptions, "listing" | "dotfiles" | "cors" | "maxUrlLength">>;
+  options: Required<Pick<ServeDirOptions, "listing" | "dotfiles" | "cors" | "maxUrlLength">>;
   fields: Fields;
   spa: string[] | undefined;
   auth: BasicAuthenticator | undefined;
 }
 
-function resolveOptions(o: StaticHandlerOptions): Resolved {
+function resolveOptions(o: ServeDirOptions): Resolved {
   const fields: Fields = [];
   if (o.cors === true) fields.push(["Access-Control-Allow-Origin", "*"]);
   for (const [k, v] of o.headers ?? []) fields.push([k, v]);
@@ -97,7 +97,7 @@ function resolveOptions(o: StaticHandlerOptions): Resolved {
  * await handler.ready;
  * const res = await handler(request, control); // { status: 200, headers: [...], body }
  */
-export function createStaticHandler(options: StaticHandlerOptions): StaticRequestHandler {
+export function createStaticHandler(options: ServeDirOptions): StaticRequestHandler {
   const fs = options.fs ?? nodeStaticFs;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? secureRandom;

@@ -7,7 +7,7 @@ import { FakeClock } from "../../../src/core/clock.js";
 import { createRandom } from "../../../src/core/random.js";
 import { getField } from "../../../src/http/header-list.js";
 import type { ExchangeControl, HttpRequest, HttpResponse } from "../../../src/http/h1/types.js";
-import { createStaticHandler, type StaticHandlerOptions, type StaticRequestHandler } from "../../../src/http/static/serve-dir.js";
+import { createStaticHandler, type ServeDirOptions, type StaticRequestHandler } from "../../../src/http/static/serve-dir.js";
 import { zlibCompressor, type Compressor } from "../../../src/http/static/representation-cache.js";
 import { nodeStaticFs } from "../../../src/http/static/static-fs.js";
 import { labSiteRoot } from "../../../src/http/static/lab-site.js";
@@ -52,7 +52,7 @@ interface Setup {
   compressions: Coding[];
 }
 
-function setup(options: Partial<StaticHandlerOptions> = {}, fs = makeFs()): Setup {
+function setup(options: Partial<ServeDirOptions> = {}, fs = makeFs()): Setup {
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const compressions: Coding[] = [];
   const compress: Compressor = (c, data) => {
