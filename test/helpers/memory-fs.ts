@@ -6,10 +6,11 @@
  */
 import type { FileStat, StaticFs } from "../../src/http/static/static-fs.js";
 
+/** ctimeMs is a change counter here: it moves on every write, touch, rename and link. */
 type Node =
-  | { kind: "file"; ino: number; bytes: Uint8Array; mtimeMs: number }
-  | { kind: "directory"; ino: number; children: Map<string, Node>; mtimeMs: number }
-  | { kind: "symlink"; ino: number; target: string; mtimeMs: number };
+  | { kind: "file"; ino: number; bytes: Uint8Array; mtimeMs: number; ctimeMs: number }
+  | { kind: "directory"; ino: number; children: Map<string, Node>; mtimeMs: number; ctimeMs: number }
+  | { kind: "symlink"; ino: number; target: string; mtimeMs: number; ctimeMs: number };
 
 function fsError(code: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${path}`), { code });
@@ -20,7 +21,8 @@ function parts(path: string): string[] {
 }
 
 export class MemoryFs implements StaticFs {
-  readonly #root: Node = { kind: "directory", ino: 1, children: new Map(), mtimeMs: 0 };
+  readonly #root: Node = { kind: "directory", ino: 1, children: new Map(), mtimeMs: 0, ctimeMs: 0 };
+  #changes = 1;
   #nextIno = 2;
   #nextFd = 100;
   readonly #fds = new Map<number, Node & { kind: "file" }>();
@@ -43,9 +45,10 @@ export class MemoryFs implements StaticFs {
     if (old !== undefined && old.kind === "file") {
       old.bytes = bytes;
       old.mtimeMs = mtimeMs;
+      old.ctimeMs = this.#changes++;
       return;
     }
-    dir.children.set(name, { kind: "file", ino: this.#nextIno++, bytes, mtimeMs });
+    dir.children.set(name, { kind: "file", ino: this.#nextIno++, bytes, mtimeMs, ctimeMs: this.#changes++ });
   }
 
   /** Replace a file by a new inode (as `mv new old` does), same or given content and mtime. */
@@ -53,13 +56,14 @@ export class MemoryFs implements StaticFs {
     const { dir, name } = this.#parentOf(path, true);
     const old = dir.children.get(name);
     const bytes = data === undefined ? (old?.kind === "file" ? old.bytes : new Uint8Array()) : typeof data === "string" ? Buffer.from(data) : data;
-    dir.children.set(name, { kind: "file", ino: this.#nextIno++, bytes, mtimeMs: mtimeMs ?? (old?.mtimeMs ?? this.defaultMtimeMs) });
+    dir.children.set(name, { kind: "file", ino: this.#nextIno++, bytes, mtimeMs: mtimeMs ?? (old?.mtimeMs ?? this.defaultMtimeMs), ctimeMs: this.#changes++ });
   }
 
   /** Set a file's mtime (touch -d). */
   touch(path: string, mtimeMs: number): void {
     const n = this.#walk(path, true);
     n.mtimeMs = mtimeMs;
+    n.ctimeMs = this.#changes++;
   }
 
   mkdir(path: string): void {
@@ -68,7 +72,7 @@ export class MemoryFs implements StaticFs {
       if (dir.kind !== "directory") throw fsError("ENOTDIR", path);
       let next = dir.children.get(p);
       if (next === undefined) {
-        next = { kind: "directory", ino: this.#nextIno++, children: new Map(), mtimeMs: this.defaultMtimeMs };
+        next = { kind: "directory", ino: this.#nextIno++, children: new Map(), mtimeMs: this.defaultMtimeMs, ctimeMs: this.#changes++ };
         dir.children.set(p, next);
       }
       dir = next;
@@ -77,7 +81,7 @@ export class MemoryFs implements StaticFs {
 
   symlink(target: string, path: string): void {
     const { dir, name } = this.#parentOf(path, true);
-    dir.children.set(name, { kind: "symlink", ino: this.#nextIno++, target, mtimeMs: this.defaultMtimeMs });
+    dir.children.set(name, { kind: "symlink", ino: this.#nextIno++, target, mtimeMs: this.defaultMtimeMs, ctimeMs: this.#changes++ });
   }
 
   /** Descriptors open now. */
@@ -116,7 +120,7 @@ export class MemoryFs implements StaticFs {
     if (n.kind === "directory") {
       // open(2) of a directory read-only succeeds on Linux; model it as a file-less fd the caller must reject.
       const fd = this.#nextFd++;
-      this.#fds.set(fd, { kind: "file", ino: n.ino, bytes: new Uint8Array(), mtimeMs: n.mtimeMs });
+      this.#fds.set(fd, { kind: "file", ino: n.ino, bytes: new Uint8Array(), mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs });
       this.#dirFds.add(fd);
       return fd;
     }
@@ -211,5 +215,5 @@ export class MemoryFs implements StaticFs {
 }
 
 function statOf(n: Node): FileStat {
-  return { kind: n.kind, size: n.kind === "file" ? n.bytes.length : n.kind === "symlink" ? n.target.length : 4096, mtimeMs: n.mtimeMs, ino: n.ino, dev: 1 };
+  return { kind: n.kind, size: n.kind === "file" ? n.bytes.length : n.kind === "symlink" ? n.target.length : 4096, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs, ino: n.ino, dev: 1 };
 }

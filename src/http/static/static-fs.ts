@@ -12,6 +12,8 @@ export interface FileStat {
   readonly kind: "file" | "directory" | "symlink" | "other";
   readonly size: number;
   readonly mtimeMs: number;
+  /** Status change time: moves on rename and link changes, which mtime does not. */
+  readonly ctimeMs: number;
   readonly ino: number;
   readonly dev: number;
 }
@@ -42,7 +44,7 @@ export function errorCode(err: unknown): string {
 
 function toFileStat(st: Stats): FileStat {
   const kind = st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "other";
-  return { kind, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+  return { kind, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
 }
 
 /**
