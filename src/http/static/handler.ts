@@ -195,6 +195,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
 
   /** No such file: the SPA's page for a navigation (--spa), else 404. */
   #fallback(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
+    if (this.#spa !== undefined) res.setHeader("Vary", "Accept"); // the answer depends on Accept
     if (this.#spa !== undefined && acceptsHtmlExplicitly(headerText(req.headers.accept))) {
       const page = this.#resolver.resolve(this.#spa);
       if (page.ok && page.st.isFile()) return this.#file(req, res, ex, page.path, page.st);
@@ -227,6 +228,8 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const etag = makeEtag(fst.size, fst.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
     const headers: OutgoingHttpHeaders = { "Content-Type": type, "Last-Modified": formatHttpDate(st.mtimeMs), ETag: etag };
     if (compressible || coding !== undefined) headers.Vary = "Accept-Encoding";
+    const prior = res.getHeader("Vary"); // set by the SPA fallback; writeHead would replace it
+    if (typeof prior === "string") headers.Vary = headers.Vary === undefined ? prior : `${prior}, ${headers.Vary}`;
     if (coding !== undefined) headers["Content-Encoding"] = coding;
     if (this.#cacheControl !== undefined) headers["Cache-Control"] = this.#cacheControl;
     const validators = { etag, lastModified: st.mtimeMs };

@@ -4,8 +4,10 @@
  *
  * Revalidation: the handler stats the path on every request anyway (to tell file from
  * directory and check containment), and `lookup()` compares that stat with the entry's
- * version. So a changed file is never served stale and the check costs no extra syscall; no
- * time-based "trust for N ms" window is needed.
+ * version, so the check costs no extra syscall and by default a changed file is never served
+ * stale. Where that one async stat per request is too much, the handler's `revalidateMs`
+ * (FsRootResolver) reuses a stat for that long, like nginx's open_file_cache_valid: a hot file
+ * is then answered with no syscall, and a change shows within `revalidateMs`.
  *
  * Work is done once per version: concurrent misses for the same version share one read, and
  * concurrent requests for a coding share one in-flight compression (zlib's async API, off the

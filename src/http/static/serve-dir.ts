@@ -35,6 +35,13 @@ export interface ServeDirOptions {
   cacheMaxFileSize?: number;
   /** Total bytes of that memory cache. @default 67108864 */
   cacheMaxBytes?: number;
+  /**
+   * How long a path's stat (found, missing, or its precompressed siblings) is trusted before
+   * the next request stats it again. 0 = every request (a change is seen at once); above 0 a
+   * hot file is answered with no syscall at all, and a change shows within this time.
+   * @default 0
+   */
+  revalidateMs?: number;
   /** Longest request-target accepted before 414. @default 8192 */
   maxUrlLength?: number;
   /** SPA fallback: a GET/HEAD for no file, from a client that asks for text/html, gets this file (relative to ROOT). @default undefined (off) */
@@ -108,7 +115,7 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
     const realRoot = await fs.realpath(options.root);
     const st = await fs.stat(realRoot);
     if (st.kind !== "directory") throw Object.assign(new Error(`${options.root} is not a directory`), { code: "ENOTDIR" });
-    const resolver = new FsRootResolver(fs, realRoot, options.followSymlinks ?? false);
+    const resolver = new FsRootResolver(fs, realRoot, { followSymlinks: options.followSymlinks ?? false, revalidateMs: options.revalidateMs ?? 0, clock });
     return { fs, cache, resolver, clock, random, cacheControl: options.cacheControl };
   })();
   rooted.catch(() => undefined); // reported through `ready` and on each request, never unhandled
@@ -152,13 +159,15 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
     return serveFile(ctx, req, r.path, r.st, fields);
   };
 
-  /** No such file: the SPA's page for a navigation, else 404. */
+  /** No such file: the SPA's page for a navigation, else 404. Both depend on Accept, and say so to caches. */
   const fallback = async (ctx: FileContext, req: HttpRequest): Promise<HttpResponse> => {
-    if (cfg.spa !== undefined && acceptsHtmlExplicitly(getField(req.headers, "accept"))) {
+    if (cfg.spa === undefined) return errorResponse(404, req.method, cfg.fields);
+    const fields: Fields = [...cfg.fields, ["Vary", "Accept"]];
+    if (acceptsHtmlExplicitly(getField(req.headers, "accept"))) {
       const page = await ctx.resolver.resolve(cfg.spa);
-      if (page.ok && page.st.kind === "file") return serveFile(ctx, req, page.path, page.st, cfg.fields);
+      if (page.ok && page.st.kind === "file") return serveFile(ctx, req, page.path, page.st, fields);
     }
-    return errorResponse(404, req.method, cfg.fields);
+    return errorResponse(404, req.method, fields);
   };
 
   const listing = async (ctx: FileContext, req: HttpRequest, dir: string, segments: readonly string[]): Promise<HttpResponse> => {

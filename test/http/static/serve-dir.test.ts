@@ -421,6 +421,27 @@ test("a cached file is revalidated against size, mtime and inode", async () => {
   assert.equal(opens(), 4);
 });
 
+test("with revalidateMs a hot file costs no syscall, and a change shows once the window has passed", async () => {
+  const s = setup({ revalidateMs: 1000 });
+  assert.equal((await call(s, "/hello.txt", { "Accept-Encoding": "gzip, br" })).body.toString(), "hello, world\n");
+  const before = [...s.fs.calls.values()].reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 5; i++) await call(s, "/hello.txt", { "Accept-Encoding": "gzip, br" });
+  assert.equal([...s.fs.calls.values()].reduce((a, b) => a + b, 0), before, "no fs call inside the window");
+  assert.equal((await call(s, "/missing.txt")).status, 404);
+  s.fs.writeFile("/base/root/missing.txt", "now here");
+  assert.equal((await call(s, "/missing.txt")).status, 404, "a miss is remembered too");
+  s.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
+  s.clock.advance(999);
+  assert.equal((await call(s, "/hello.txt")).body.toString(), "hello, world\n");
+  s.clock.advance(1);
+  assert.equal((await call(s, "/hello.txt")).body.toString(), "hello, changed\n");
+  assert.equal((await call(s, "/missing.txt")).body.toString(), "now here");
+  const strict = setup();
+  await call(strict, "/hello.txt");
+  strict.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
+  assert.equal((await call(strict, "/hello.txt")).body.toString(), "hello, changed\n", "by default a change shows at once");
+});
+
 test("the cache is bounded by total bytes, least recently used out first", async () => {
   const s = setup({ cacheMaxBytes: 3000 });
   await call(s, "/data.bin"); // 1000
@@ -442,6 +463,9 @@ test("--spa answers a navigation to no file with the page, and a missing asset s
   assert.equal(nav.status, 200);
   assert.equal(nav.body.toString(), "<h1>home</h1>\n");
   assert.equal(nav.h("content-type"), "text/html; charset=utf-8");
+  assert.equal(nav.h("vary"), "Accept, Accept-Encoding", "the fallback depends on Accept");
+  assert.equal((await call(s, "/missing.css", { Accept: "text/css" })).h("vary"), "Accept");
+  assert.equal((await call(setup(), "/missing.css")).h("vary"), undefined);
   assert.equal((await call(s, "/app/settings/profile", { Accept: "text/html" }, "HEAD")).status, 200);
   assert.equal((await call(s, "/missing.png", { Accept: "image/avif,image/webp,*/*" })).status, 404);
   assert.equal((await call(s, "/missing.js", { Accept: "*/*" })).status, 404);

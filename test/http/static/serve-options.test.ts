@@ -62,6 +62,7 @@ test("the node:http server already honours --auth, -H, --cache-control, --spa an
   const spa = await get("/app/route", { ...ada, Accept: "text/html,*/*;q=0.8" });
   assert.equal(spa.status, 200);
   assert.equal(spa.body, "<h1>home</h1>\n");
+  assert.equal(spa.headers.vary, "Accept, Accept-Encoding");
   assert.equal((await get("/app/missing.js", { ...ada, Accept: "*/*" })).status, 404);
   const json = await get("/docs/", { ...ada, Accept: "application/json" });
   assert.equal(json.headers["content-type"], "application/json");
