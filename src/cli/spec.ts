@@ -37,6 +37,8 @@ export interface OptionDef {
   /** Name in error messages ("invalid <label> 'x'"); default: the long name. */
   label?: string;
   complete?: CompleteKind;
+  /** Parsed but not shown in help, man page, reference or completions (an internal spelling). */
+  hidden?: boolean;
 }
 
 export type PositionalKind = "host" | "port" | "directory" | "file" | "text";
@@ -112,6 +114,11 @@ export function defineForm<const O extends OptionTable>(form: FormSpec<O>): Form
 /** Declare a command. */
 export function defineCommand(spec: CommandSpec): CommandSpec {
   return spec;
+}
+
+/** The options a form documents: all but the hidden ones. */
+export function shownOptions(form: FormSpec): Array<[string, OptionDef]> {
+  return Object.entries(form.options).filter(([, d]) => d.hidden !== true);
 }
 
 /** Every flag spelling of an option: ["-c", "-n", "--count"]. */
