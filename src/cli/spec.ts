@@ -184,6 +184,17 @@ function convert(name: string, def: OptionDef, raw: string): number {
   }
 }
 
+/**
+ * Convert one raw value as an option of `def`'s type would be, for options whose text needs a
+ * look first (`--workers auto|N`).
+ *
+ * @example
+ * optionNumber("workers", { type: "integer", min: 1, max: 256, help: "" }, "4") // 4
+ */
+export function optionNumber(name: string, def: OptionDef, raw: string): number {
+  return convert(name, def, raw);
+}
+
 function defaultValue(name: string, def: OptionDef): unknown {
   switch (def.type) {
     case "boolean":
