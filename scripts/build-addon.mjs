@@ -105,6 +105,15 @@ for (const name of readdirSync(ROOT)) {
 
 if (findNodeDir() === undefined) console.warn("wirekit: Node headers not found locally; node-gyp will try to download them");
 const work = mkdtempSync(join(ROOT, ".addon-build-"));
+// Ctrl-C / a kill while node-gyp runs: node-gyp and make stop, spawnSync returns, and the
+// `finally` below removes the scratch directory; build/ is never touched before the rename.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    rmSync(work, { recursive: true, force: true });
+    console.warn(`wirekit: the addon build was interrupted (${sig}); ${rel(BUILD_PATH)} was left as it was`);
+    process.exit(130);
+  });
+}
 let reason;
 try {
   const r = compileIn(work);
