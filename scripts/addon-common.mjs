@@ -61,7 +61,8 @@ export function loadProblem(file) {
   const r = spawnSync(process.execPath, ["-e", probe, file], { encoding: "utf8", timeout: 30_000 });
   if (r.error) return r.error.message;
   if (r.status === 0) return undefined;
-  return (r.stderr ?? "").split("\n").find((l) => l.trim() !== "")?.trim() ?? `exit status ${r.status ?? r.signal}`;
+  if (r.signal) return `loading it killed the process (${r.signal})`;
+  return (r.stderr ?? "").split("\n").find((l) => l.trim() !== "")?.trim() ?? `exit status ${r.status}`;
 }
 
 /** node-gyp: npm's bundled copy (npm_config_node_gyp), the one next to npm, else on PATH. */

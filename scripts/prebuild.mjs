@@ -78,6 +78,7 @@ function newestGlibc(file, tools) {
 function qemuProblem(file, arch, workDir) {
   const c = CROSS[arch];
   if (!onPath(c.qemu)) return { skipped: `${c.qemu} not on PATH (Debian: apt-get install qemu-user)` };
+  if (!onPath(`${c.prefix}gcc`)) return { skipped: `${c.prefix}gcc, which builds the probe, is not on PATH (Debian: apt-get install ${c.apt})` };
   const src = join(workDir, "dlopen-probe.c");
   const exe = join(workDir, "dlopen-probe");
   writeFileSync(
@@ -184,7 +185,9 @@ for (const arch of wanted) {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-if (!checkOnly) {
+if (checkOnly) {
+  rmSync(join(ROOT, ".prebuild"), { recursive: true, force: true });
+} else {
   const addonApi = JSON.parse(readFileSync(join(ROOT, "node_modules", "node-addon-api", "package.json"), "utf8")).version;
   const next = {
     addon: ADDON_NAME,
