@@ -4,7 +4,7 @@
  */
 import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
-import { flagsOf, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
+import { flagsOf, shownOptions, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
 import { ALL_SPECS } from "./specs/index.js";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -30,7 +30,7 @@ function formWords(form: FormSpec): string[] {
 }
 
 function options(form: FormSpec): Array<[string, OptionDef]> {
-  return Object.entries(form.options);
+  return shownOptions(form);
 }
 
 function bashValueCase(spec: CommandSpec, form: FormSpec): string[] {

@@ -7,8 +7,7 @@ import { createStaticServer } from "../http/static/server.js";
 import { formatAccessLog } from "../http/static/access-log.js";
 import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
 import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
-import { intOption } from "./args.js";
-import { parseForm, portHint } from "./spec.js";
+import { optionNumber, parseForm, portHint } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import type { CliContext } from "./context.js";
@@ -28,7 +27,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const [root = "."] = positionals;
   // "http serve 8000": a port written where the directory goes.
   if (portHint(serveForm, root) !== "" && !isDirectory(root)) throw usageError(`'${root}' is not a directory${portHint(serveForm, root)}`);
-  const workers = values.workers === "auto" ? availableParallelism() : intOption(values.workers, "workers", 1, 1, 256);
+  const workers = values.workers === "auto" ? availableParallelism() : optionNumber("workers", { type: "integer", min: 1, max: 256, help: "" }, values.workers);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw usageError("--tls-cert and --tls-key go together");
   const tls = values["tls-cert"] !== undefined && values["tls-key"] !== undefined ? { cert: readPem(values["tls-cert"]), key: readPem(values["tls-key"]) } : undefined;
   const headers = values.header.map((h) => {

@@ -43,6 +43,8 @@ export interface OptionDef {
   /** Name in error messages ("invalid <label> 'x'"); default: the long name. */
   label?: string;
   complete?: CompleteKind;
+  /** Parsed but not shown in help, man page, reference or completions (an internal spelling). */
+  hidden?: boolean;
 }
 
 export type PositionalKind = "host" | "port" | "directory" | "file" | "text";
@@ -120,6 +122,11 @@ export function defineCommand(spec: CommandSpec): CommandSpec {
   return spec;
 }
 
+/** The options a form documents: all but the hidden ones. */
+export function shownOptions(form: FormSpec): Array<[string, OptionDef]> {
+  return Object.entries(form.options).filter(([, d]) => d.hidden !== true);
+}
+
 /** Every flag spelling of an option: ["-c", "-n", "--count"]. */
 export function flagsOf(name: string, def: OptionDef): string[] {
   return [...(def.short === undefined ? [] : [def.short]), ...(def.aliases ?? [])].map((s) => `-${s}`).concat(`--${name}`);
@@ -181,6 +188,17 @@ function convert(name: string, def: OptionDef, raw: string): number {
     default:
       throw new Error(`not a numeric option type: ${def.type}`);
   }
+}
+
+/**
+ * Convert one raw value as an option of `def`'s type would be, for options whose text needs a
+ * look first (`--workers auto|N`).
+ *
+ * @example
+ * optionNumber("workers", { type: "integer", min: 1, max: 256, help: "" }, "4") // 4
+ */
+export function optionNumber(name: string, def: OptionDef, raw: string): number {
+  return convert(name, def, raw);
 }
 
 function defaultValue(name: string, def: OptionDef): unknown {
