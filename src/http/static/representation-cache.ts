@@ -11,12 +11,14 @@
  *
  * Work is done once per version: concurrent misses for the same version share one read, and
  * concurrent requests for a coding share one in-flight compression (zlib's async API, off the
- * event loop). Bounded by total bytes (file + variants), least recently used out first.
+ * event loop). Files too large to keep (up to compressMaxFileSize) have only their compressed
+ * variants kept, made the same way. Bounded by total bytes (files + variants) and by entries,
+ * least recently used out first.
  */
 import { promisify } from "node:util";
 import { brotliCompress, gzip, constants as zc } from "node:zlib";
 import type { Coding } from "./compress.js";
-import { readWhole, type FileStat, type StaticFs } from "./static-fs.js";
+import { readWhole, type StaticFs } from "./static-fs.js";
 
 /** Compress bytes with a coding (injectable, so tests can count the calls). */
 export type Compressor = (coding: Coding, data: Uint8Array) => Promise<Uint8Array>;
@@ -51,9 +53,23 @@ export interface CachedFile {
 }
 
 interface Entry extends CachedFile {
+  readonly kind: "file";
+  /** The map key: the path. */
+  readonly key: string;
   /** undefined once settled means "not worth it" (no smaller, or compression failed). */
   readonly variants: Map<Coding, Promise<Uint8Array | undefined>>;
   variantBytes: number;
+}
+
+/** The compressed variant of a file too large to keep itself (only the variant is held). */
+interface LargeVariant {
+  readonly kind: "variant";
+  /** path NUL coding */
+  readonly key: string;
+  readonly version: FileVersion;
+  /** undefined once settled: send identity (no gain, changed while read, or too large to keep). */
+  readonly data: Promise<Uint8Array | undefined>;
+  size: number;
 }
 
 export interface RepresentationCacheOptions {
@@ -61,6 +77,14 @@ export interface RepresentationCacheOptions {
   maxFileSize?: number;
   /** Total bytes of file contents and variants. @default 67108864 */
   maxBytes?: number;
+  /**
+   * Larger files (above maxFileSize) up to this size get their compressed variants made once
+   * per version too: read whole once, compressed, and only the variant kept. Above it they are
+   * sent as they are. @default 4194304
+   */
+  compressMaxFileSize?: number;
+  /** Entries at most (a bound on bookkeeping, whatever their bytes). @default 10000 */
+  maxEntries?: number;
   /** @default zlibCompressor */
   compress?: Compressor;
 }
@@ -75,8 +99,10 @@ export interface RepresentationCacheOptions {
 export class RepresentationCache {
   readonly maxFileSize: number;
   readonly maxBytes: number;
+  readonly compressMaxFileSize: number;
+  readonly maxEntries: number;
   readonly #compress: Compressor;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Entry | LargeVariant>();
   readonly #loading = new Map<string, Promise<Entry | undefined>>();
   #bytes = 0;
   #compressions = 0;
@@ -84,6 +110,8 @@ export class RepresentationCache {
   constructor(options: RepresentationCacheOptions = {}) {
     this.maxFileSize = options.maxFileSize ?? 256 * 1024;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.compressMaxFileSize = options.compressMaxFileSize ?? 4 * 1024 * 1024;
+    this.maxEntries = options.maxEntries ?? 10_000;
     this.#compress = options.compress ?? zlibCompressor;
   }
 
@@ -101,7 +129,7 @@ export class RepresentationCache {
   async lookup(fs: StaticFs, path: string, st: FileVersion): Promise<CachedFile | undefined> {
     if (!this.fits(st.size)) return undefined;
     const hit = this.#entries.get(path);
-    if (hit !== undefined) {
+    if (hit !== undefined && hit.kind === "file") {
       if (sameVersion(hit.version, st)) {
         // Refresh recency: Map iteration order is insertion order.
         this.#entries.delete(path);
@@ -128,7 +156,7 @@ export class RepresentationCache {
       v = this.#compress(coding, e.bytes).then(
         (out) => {
           if (out.length >= e.bytes.length) return undefined; // no gain: identity is better
-          if (this.#entries.get(e.path) === e) {
+          if (this.#entries.get(e.key) === e) {
             e.variantBytes += out.length;
             this.#bytes += out.length;
             this.#evict();
@@ -140,6 +168,68 @@ export class RepresentationCache {
       e.variants.set(coding, v);
     }
     return v;
+  }
+
+  /**
+   * The `coding` variant of a file above maxFileSize (up to compressMaxFileSize) at version
+   * `st`, made once per version and shared by concurrent requests; undefined = send identity.
+   */
+  largeVariant(fs: StaticFs, path: string, st: FileVersion, coding: Coding): Promise<Uint8Array | undefined> {
+    if (st.size > this.compressMaxFileSize) return Promise.resolve(undefined);
+    const key = `${path}\0${coding}`;
+    const hit = this.#entries.get(key);
+    if (hit !== undefined && hit.kind === "variant") {
+      if (sameVersion(hit.version, st)) {
+        this.#entries.delete(key);
+        this.#entries.set(key, hit);
+        return hit.data;
+      }
+      this.#drop(hit);
+    }
+    this.#compressions++;
+    const raw = this.#compressLarge(fs, path, st, coding);
+    // What the entry keeps: never a variant it may not hold (the promise would keep it alive).
+    const data = raw.then((out) => (out === "changed" || out === undefined || out.length > this.maxBytes ? undefined : out));
+    const e: LargeVariant = { kind: "variant", key, version: pickVersion(st), data, size: 0 };
+    this.#entries.set(key, e);
+    this.#evict();
+    void raw.then((out) => {
+      if (this.#entries.get(key) !== e) return;
+      // Changed while read (or gone): forget it, the next request's stat names the new version.
+      if (out === "changed") return this.#drop(e);
+      // No gain, or too large to keep: the entry stays as "identity", so it is not tried again.
+      if (out === undefined || out.length > this.maxBytes) return;
+      e.size = out.length;
+      this.#bytes += out.length;
+      this.#evict();
+    });
+    return data;
+  }
+
+  async #compressLarge(fs: StaticFs, path: string, st: FileVersion, coding: Coding): Promise<Uint8Array | "changed" | undefined> {
+    let fd: number;
+    try {
+      fd = await fs.open(path);
+    } catch {
+      return "changed";
+    }
+    let bytes: Uint8Array;
+    try {
+      const now = await fs.fstat(fd);
+      if (now.kind !== "file" || !sameVersion(now, st)) return "changed";
+      bytes = await readWhole(fs, fd, st.size);
+      if (bytes.length !== st.size) return "changed";
+    } catch {
+      return "changed";
+    } finally {
+      await fs.close(fd).catch(() => undefined);
+    }
+    try {
+      const out = await this.#compress(coding, bytes);
+      return out.length < bytes.length ? out : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Entries, bytes held, and compressions started since creation. */
@@ -165,7 +255,7 @@ export class RepresentationCache {
       if (version.kind !== "file" || !this.fits(version.size)) return undefined;
       const bytes = await readWhole(fs, fd, version.size);
       if (bytes.length !== version.size) return undefined; // shrank while read: do not cache a torn copy
-      const e: Entry = { path, version: pickVersion(version), bytes, variants: new Map(), variantBytes: 0 };
+      const e: Entry = { kind: "file", key: path, path, version: pickVersion(version), bytes, variants: new Map(), variantBytes: 0 };
       const old = this.#entries.get(path);
       if (old !== undefined) this.#drop(old);
       this.#entries.set(path, e);
@@ -181,18 +271,18 @@ export class RepresentationCache {
 
   #evict(): void {
     for (const e of this.#entries.values()) {
-      if (this.#bytes <= this.maxBytes) break;
+      if (this.#bytes <= this.maxBytes && this.#entries.size <= this.maxEntries) break;
       this.#drop(e);
     }
   }
 
-  #drop(e: Entry): void {
-    if (this.#entries.get(e.path) !== e) return;
-    this.#entries.delete(e.path);
-    this.#bytes -= e.bytes.length + e.variantBytes;
+  #drop(e: Entry | LargeVariant): void {
+    if (this.#entries.get(e.key) !== e) return;
+    this.#entries.delete(e.key);
+    this.#bytes -= e.kind === "file" ? e.bytes.length + e.variantBytes : e.size;
   }
 }
 
-function pickVersion(st: FileStat): FileVersion {
+function pickVersion(st: FileVersion): FileVersion {
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
 }

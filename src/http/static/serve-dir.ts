@@ -35,6 +35,8 @@ export interface ServeDirOptions {
   cacheMaxFileSize?: number;
   /** Total bytes of that memory cache. @default 67108864 */
   cacheMaxBytes?: number;
+  /** Text files above cacheMaxFileSize up to this size are compressed once per version (only the variant kept); larger ones go as they are. @default 4194304 */
+  compressMaxFileSize?: number;
   /**
    * How long a path's stat (found, missing, or its precompressed siblings) is trusted before
    * the next request stats it again. 0 = every request (a change is seen at once); above 0 a
@@ -109,7 +111,7 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
   const clock = options.clock ?? systemClock;
   const random = options.random ?? secureRandom;
   const cfg = resolveOptions(options);
-  const cache = new RepresentationCache({ maxFileSize: options.cacheMaxFileSize, maxBytes: options.cacheMaxBytes, compress: options.compress });
+  const cache = new RepresentationCache({ maxFileSize: options.cacheMaxFileSize, maxBytes: options.cacheMaxBytes, compressMaxFileSize: options.compressMaxFileSize, compress: options.compress });
   const users = new WeakMap<HttpRequest, string>();
   const rooted = (async (): Promise<FileContext> => {
     const realRoot = await fs.realpath(options.root);

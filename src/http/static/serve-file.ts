@@ -123,7 +123,15 @@ async function select(ctx: FileContext, method: string, path: string, st: FileSt
     const v = await ctx.cache.variant(file, first);
     if (v !== undefined) return { ...plain, source: { kind: "memory", bytes: v }, coding: first };
   }
-  // 3. Large files as they are: an fd the engine sends (sendfile), never compressed per request.
+  // 3. Larger text: its variant, also made once per version (the descriptor is then not needed).
+  if (file === undefined && compressible && first !== undefined && plain.version.size >= MIN_COMPRESS_SIZE) {
+    const v = await ctx.cache.largeVariant(ctx.fs, path, plain.version, first);
+    if (v !== undefined) {
+      if (plain.source.kind === "fd") await ctx.fs.close(plain.source.fd).catch(() => undefined);
+      return { ...plain, source: { kind: "memory", bytes: v }, coding: first };
+    }
+  }
+  // 4. Everything else as it is: an fd the engine sends (sendfile), never compressed per request.
   return plain;
 }
 

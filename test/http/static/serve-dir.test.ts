@@ -393,9 +393,29 @@ test("text is compressed once per file version, concurrent requests sharing one 
   assert.deepEqual(s.compressions, ["gzip", "br", "gzip"]);
   assert.equal((await call(s, "/data.bin", { "Accept-Encoding": "gzip" })).h("content-encoding"), undefined, "binary is not compressed");
   assert.equal((await call(s, "/hello.txt", { "Accept-Encoding": "gzip" })).h("content-encoding"), undefined, "tiny text is not compressed");
-  const large = setup({ cacheMaxFileSize: 100 });
-  assert.equal((await call(large, "/big.txt", { "Accept-Encoding": "gzip" })).h("content-encoding"), undefined, "a large file is never compressed per request");
-  assert.deepEqual(large.compressions, []);
+});
+
+test("text above the cache's file size is compressed once per version too, keeping only the variant", async () => {
+  const s = setup({ cacheMaxFileSize: 100 });
+  const all = await Promise.all(Array.from({ length: 4 }, () => call(s, "/big.txt", { "Accept-Encoding": "gzip" })));
+  for (const r of all) {
+    assert.equal(r.h("content-encoding"), "gzip");
+    assert.equal(gunzipSync(r.body).toString(), BIG);
+  }
+  const head = await call(s, "/big.txt", { "Accept-Encoding": "gzip" }, "HEAD");
+  assert.equal(head.h("content-length"), String(all[0]?.body.length));
+  assert.deepEqual(s.compressions, ["gzip"]);
+  assert.equal(s.fs.openFds, 0, "the descriptor opened before the variant was known is closed");
+  const identity = await s.handler(request("/big.txt"), control);
+  assert.ok(typeof identity.body === "object" && "kind" in identity.body, "identity is still a FileBody");
+  await collect(s.fs, identity);
+  s.fs.writeFile("/base/root/big.txt", BIG.toUpperCase(), MTIME + 1000);
+  assert.equal(gunzipSync((await call(s, "/big.txt", { "Accept-Encoding": "gzip" })).body).toString(), BIG.toUpperCase());
+  assert.deepEqual(s.compressions, ["gzip", "gzip"]);
+  const capped = setup({ cacheMaxFileSize: 100, compressMaxFileSize: 1000 });
+  assert.equal((await call(capped, "/big.txt", { "Accept-Encoding": "gzip" })).h("content-encoding"), undefined, "above compressMaxFileSize: as it is");
+  assert.deepEqual(capped.compressions, []);
+  assert.equal(capped.fs.openFds, 0);
 });
 
 test("concurrent misses for one version share one read", async () => {
