@@ -20,6 +20,7 @@ export function optionHelp(def: OptionDef): string {
 
 /** "-c, -n, --count N". */
 export function optionSyntax(name: string, def: OptionDef): string {
+  if (def.optionalValue !== undefined) return `${flagsOf(name, def).join(", ")}[=${def.value ?? "VALUE"}]`;
   return `${flagsOf(name, def).join(", ")}${def.type === "boolean" ? "" : ` ${def.value ?? "VALUE"}`}`;
 }
 
@@ -78,7 +79,7 @@ function roffPreformatted(text: string): string {
 
 function manOption(name: string, def: OptionDef): string {
   const flags = flagsOf(name, def).map((f) => `\\fB${roff(f)}\\fR`).join(", ");
-  const value = def.type === "boolean" ? "" : ` \\fI${roff(def.value ?? "VALUE")}\\fR`;
+  const value = def.type === "boolean" ? "" : def.optionalValue !== undefined ? `[=\\fI${roff(def.value ?? "VALUE")}\\fR]` : ` \\fI${roff(def.value ?? "VALUE")}\\fR`;
   const body = [roffLines(optionHelp(def))];
   if (def.description !== undefined) body.push(roffLines(def.description));
   return `.TP\n${flags}${value}\n${body.join("\n")}`;
@@ -131,7 +132,7 @@ export function renderMarkdown(spec: CommandSpec): string {
     for (const p of form.positionals) out.push(`| \`<${p.name}>\` | | ${p.optional === true ? "optional" : "required"} | ${cell(p.help ?? "")} |`);
     for (const [name, def] of shownOptions(form)) {
       const flags = flagsOf(name, def).map((f) => `\`${f}\``).join(", ");
-      const value = def.type === "boolean" ? "" : `\`${def.value ?? "VALUE"}\` (${def.type})`;
+      const value = def.type === "boolean" ? "" : `\`${def.optionalValue !== undefined ? `[=${def.value ?? "VALUE"}]` : def.value ?? "VALUE"}\` (${def.type}${def.optionalValue !== undefined ? ", optional" : ""})`;
       out.push(`| ${flags} | ${value} | ${def.default === undefined ? "" : `\`${cell(String(def.default))}\``} | ${cell(def.help)} |`);
     }
   }

@@ -29,6 +29,12 @@ export interface OptionDef {
   description?: string;
   /** Name of the value in help: N, T, ADDR. */
   value?: string;
+  /**
+   * A string option whose value may be left out: `--spa` alone means this value, another is
+   * given only as `--spa=FILE` (getopt's optional argument), so `--spa ROOT` keeps ROOT a
+   * positional.
+   */
+  optionalValue?: string;
   /** Default: a number, or for durations and sizes also their text ("1s", "1GiB"). */
   default?: string | number;
   /** Bounds: integers and floats in their unit, durations in milliseconds. */
@@ -280,6 +286,8 @@ export function parseForm<O extends OptionTable>(form: FormSpec<O>, argv: readon
         set(name, def, true);
       } else if (eq !== -1) {
         set(name, def, a.slice(eq + 1));
+      } else if (def.optionalValue !== undefined) {
+        set(name, def, def.optionalValue);
       } else {
         const next = argv[i + 1];
         if (optionLike(next)) needsValue(`--${name}`, next);

@@ -8,6 +8,7 @@ export const serveForm = defineForm({
   usage: [
     "serve [ROOT=.] [--host 127.0.0.1] [-p 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]",
     "                   [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]",
+    "                   [--spa[=FILE]] [-H 'Name: value' ...] [--cache-control VALUE] [--auth USER:PASSWORD ... | --auth-file FILE]",
   ],
   positionals: [{ name: "ROOT", kind: "directory", optional: true, help: "the directory to serve (default .)" }],
   options: {
@@ -23,6 +24,11 @@ export const serveForm = defineForm({
     "header-timeout": { type: "duration", value: "T", default: "10s", min: 1, help: "a client must send its request head within T, else 408" },
     "keepalive-timeout": { type: "duration", value: "T", default: "5s", min: 1, help: "idle keep-alive connections are closed after T" },
     "send-timeout": { type: "duration", value: "T", default: "60s", min: 1, help: "a response that makes no write progress for T is dropped" },
+    spa: { type: "string", value: "FILE", optionalValue: "index.html", complete: "file", help: "single-page app: a page request for no file gets FILE (default index.html)" },
+    header: { type: "list", short: "H", value: "'N: V'", help: "add this field to every response (repeatable)" },
+    "cache-control": { type: "string", value: "VALUE", help: "Cache-Control of every file response (max-age=3600, no-cache ...)" },
+    auth: { type: "list", value: "USER:PASSWORD", help: "require HTTP Basic auth with these credentials (repeatable)" },
+    "auth-file": { type: "string", value: "FILE", complete: "file", help: "HTTP Basic credentials, one user:password per line" },
     quiet: { type: "boolean", short: "q", help: "no access log" },
   },
 });
@@ -83,6 +89,8 @@ export const httpSpec = defineCommand({
   examples: [
     "wirekit http serve ./public --port 8080",
     "wirekit http serve -p 0 --quiet",
+    "wirekit http serve ./dist --spa -H 'X-Frame-Options: DENY' --cache-control max-age=3600",
+    "wirekit http serve ./private --auth-file users.txt",
     "wirekit http get 127.0.0.1 8080 index.html",
     "wirekit http get http://127.0.0.1:8080/ -v",
     "wirekit http get http://example.test/ -x http://127.0.0.1:8888",
