@@ -8,7 +8,7 @@
 import type { Socket } from "node:dgram";
 import { hostname } from "node:os";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, TimerGroup, type Clock } from "../../core/clock.js";
+import { systemClock, TimerGroup, type Clock, type TimerHandle } from "../../core/clock.js";
 import { usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
@@ -16,7 +16,7 @@ import type { PingTotals, RttSummary } from "../../core/stats.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { ReplyTracker } from "./replies.js";
-import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue } from "./protocol.js";
+import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue, isValidStatus, type Heartbeat } from "./protocol.js";
 
 export interface HeartbeatSenderOptions {
   /** Monitor host name or address. */
@@ -48,6 +48,14 @@ export interface HeartbeatSenderOptions {
   random?: Random;
   /** Abort to stop (Ctrl-C); the result still has the statistics. */
   signal?: AbortSignal;
+  /** Sent as `status=`: "ok", "fail" or an exit code 0-255. */
+  status?: string;
+  /** Sent as `msg=` (percent-encoded; cut to 200 bytes on the wire). */
+  message?: string;
+  /** Sign each heartbeat with this secret (`mac=`, HMAC-SHA256). */
+  key?: string;
+  /** Announce the interval (`int=`) so the monitor gives this client its own deadline. @default true */
+  announceInterval?: boolean;
 }
 
 export interface SenderEndpoint {
@@ -120,6 +128,27 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
     this.runId = options.run ?? (options.random ?? createRandom()).bytes(4).toString("hex");
     if (!isValidFieldValue(this.id)) throw usageError(`invalid id '${this.id}' (printable ASCII without spaces, at most 64 characters)`);
     if (!isValidFieldValue(this.runId)) throw usageError(`invalid run id '${this.runId}'`);
+    if (options.status !== undefined && !isValidStatus(options.status)) throw usageError(`invalid status '${options.status}' (ok, fail, or an exit code 0-255)`);
+    if (options.key === "") throw usageError("the heartbeat key is empty");
+    this.#status = options.status;
+    this.#message = options.message;
+  }
+
+  #status: string | undefined;
+  #message: string | undefined;
+  #jobMs: number | undefined;
+  #final: (() => void) | undefined;
+
+  /**
+   * Report a job's end: the next heartbeat, sent at once, carries `status`, `dur=jobMs` and
+   * `msg`, and is the last; `run()` then resolves when it is answered or timed out.
+   */
+  finish(status: string, jobMs: number, message?: string): void {
+    if (!isValidStatus(status)) throw usageError(`invalid status '${status}'`);
+    this.#status = status;
+    this.#jobMs = jobMs;
+    if (message !== undefined) this.#message = message;
+    this.#final?.();
   }
 
   #emitEvent(e: HeartbeatSenderEvent): void {
@@ -218,14 +247,21 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
         }
       });
 
+      let nextTimer: TimerHandle | undefined;
       const sendNext = (): void => {
+        nextTimer = undefined;
         if (done || !sending) return;
         const seq = firstSeq + k;
         k++;
         if (this.#o.skip?.(seq) === true) this.#emitEvent({ kind: "skipped", seq });
         else {
           const mono = clock.monotonic();
-          const payload = encodeHeartbeat({ seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId });
+          const hb: Heartbeat = { seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId };
+          if (this.#o.announceInterval !== false) hb.int = this.#intervalMs;
+          if (this.#status !== undefined) hb.status = this.#status;
+          if (this.#message !== undefined) hb.msg = this.#message;
+          if (this.#jobMs !== undefined) hb.dur = this.#jobMs;
+          const payload = encodeHeartbeat(hb, this.#o.key);
           this.#tracker.sent(seq, mono);
           socket.send(payload, server.port, server.address, (err) => {
             if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
@@ -249,13 +285,13 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
             maybeFinish();
           });
         }
-        if (this.#count !== 0 && k >= this.#count) {
+        if ((this.#count !== 0 && k >= this.#count) || this.#jobMs !== undefined) {
           sending = false;
           maybeFinish();
           return;
         }
         // Absolute schedule: heartbeat k leaves at start + k·interval; late timers do not add up.
-        this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
+        nextTimer = this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
       };
 
       const onAbort = (): void => {
@@ -267,6 +303,11 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
         return;
       }
       signal?.addEventListener("abort", onAbort, { once: true });
+      this.#final = () => {
+        if (done || !sending) return;
+        if (nextTimer !== undefined) clock.clearTimeout(nextTimer);
+        sendNext();
+      };
       sendNext();
     });
   }
