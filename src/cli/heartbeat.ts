@@ -15,7 +15,7 @@ import type { HeartbeatMonitorOptions } from "../udp/heartbeat/monitor-options.j
 import type { MonitorState } from "../udp/heartbeat/monitor.js";
 import { parseExpectFile, parseKeyFile } from "../udp/heartbeat/lists.js";
 import { loadMonitorState, MonitorStateSaver } from "../udp/heartbeat/state-file.js";
-import { parseForm } from "./spec.js";
+import { parseForm, splitHostPort } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import type { CliContext } from "./context.js";
@@ -264,20 +264,39 @@ function senderJson(r: HeartbeatSenderResult): unknown {
   };
 }
 
+/** The sender form, taking any number of monitors: `HOST PORT`, or `HOST:PORT [HOST:PORT ...]`. */
+const manyMonitors = { ...senderForm, positionals: Array.from({ length: 16 }, (_, i) => ({ name: i === 0 ? "server_address" : "server", kind: "text" as const, optional: true })) };
+
+function monitorList(p: string[]): Array<{ host: string; port: number }> {
+  if (p.length === 0) throw usageError("missing server_address and server_port (see --help)");
+  const first = p[0] ?? "";
+  if (p.length <= 2 && splitHostPort(first) === undefined) {
+    if (p.length === 1) throw usageError("missing server_port (see --help)");
+    return [{ host: first, port: parsePort(p[1] ?? "", "server_port", false) }];
+  }
+  return p.map((a) => {
+    const pair = splitHostPort(a);
+    if (pair === undefined) throw usageError(`'${a}' is not HOST:PORT (several monitors are written HOST1:PORT HOST2:PORT)`);
+    return { host: pair[0], port: parsePort(pair[1], "server_port", false) };
+  });
+}
+
 async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   const dash = argvAll.indexOf("--");
   const argv = dash === -1 ? argvAll : argvAll.slice(0, dash);
   const command = dash === -1 ? [] : argvAll.slice(dash + 1);
   if (dash !== -1 && command.length === 0) throw usageError("missing COMMAND after --");
-  const { values, positionals, given } = parseForm(senderForm, argv);
+  const { values, positionals, given } = parseForm(manyMonitors, argv);
+  const monitors = monitorList(positionals);
   if (command.length > 0 && (given.has("count") || given.has("status"))) throw usageError("-- COMMAND reports its own status: --count and --status do not go with it");
   const key = values.key ?? ctx.env.WIREKIT_HEARTBEAT_KEY;
-  const [host = "", portText = ""] = positionals;
+  const [{ host, port }, ...more] = monitors as [{ host: string; port: number }, ...Array<{ host: string; port: number }>];
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const intervalMs = values.interval;
   const s = new HeartbeatSender({
     host,
-    port: parsePort(portText, "server_port", false),
+    port,
+    more,
     intervalMs,
     count: values.count,
     timeoutMs: values.timeout ?? intervalMs,
@@ -299,7 +318,8 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     if (e.kind === "reply") replies++;
     if (values.json === true) return;
     const line = renderSenderEvent(e, values.quiet === true);
-    if (line !== undefined) ctx.stdout.write(line);
+    const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
+    if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });
   let r: HeartbeatSenderResult;
   let job: Promise<JobResult> | undefined;
@@ -311,13 +331,14 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   const j = job === undefined ? undefined : await job;
-  if (values.json === true) ctx.stdout.write(`${JSON.stringify(senderJson(r), null, 2)}\n`);
-  else ctx.stdout.write(renderPingStatistics(host, "heartbeat", r.totals, r.rtt));
+  const each = r.monitors ?? [r];
+  if (values.json === true) ctx.stdout.write(`${JSON.stringify(r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) }, null, 2)}\n`);
+  else for (const m of each) ctx.stdout.write(renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt));
   if (j !== undefined) {
     if (values.json !== true) ctx.stdout.write(`command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`);
     return j.code;
   }
-  return r.down || (r.totals.transmitted > 0 && r.totals.received === 0) ? 1 : 0;
+  return r.down || each.every((m) => m.totals.transmitted > 0 && m.totals.received === 0) ? 1 : 0;
 }
 
 interface JobResult {
