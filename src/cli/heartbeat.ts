@@ -4,7 +4,7 @@ import { usageError } from "../core/errors.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
-import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, printableMessage, seconds1, shownStatus, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, printableMessage, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -36,7 +36,7 @@ function clientRow(c: ClientSnapshot, nowWall: number): string[] {
   const d = c.delayMs;
   return [
     c.id,
-    shownStatus(c),
+    c.failed && c.status !== "dead" ? "failed" : c.status,
     String(c.received),
     String(c.lost),
     c.lossPercent.toFixed(1),
@@ -325,7 +325,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   let job: Promise<JobResult> | undefined;
   try {
     const running = s.run();
-    if (command.length > 0) job = runJob(command, ctx, (j) => s.finish(String(j.code), j.ms, values.msg ?? j.message));
+    if (command.length > 0) job = runJob(command, ctx, (j) => s.finish(String(j.code), j.ms, values.msg ?? (j.signal === undefined ? undefined : j.message)));
     r = await running;
   } finally {
     unregister();
@@ -346,6 +346,8 @@ interface JobResult {
   code: number;
   ms: number;
   message: string;
+  /** The signal that ended it, if one did. */
+  signal?: string;
 }
 
 /** Run COMMAND (stdin/stdout/stderr inherited), and hand its end to `onEnd`. */
@@ -361,7 +363,7 @@ function runJob(command: string[], ctx: CliContext, onEnd: (j: JobResult) => voi
     child.on("error", (err) => end({ code: 127, ms: ctx.clock.monotonic() - started, message: `cannot run ${file}: ${err.message}` }));
     child.on("exit", (code, signal) => {
       const ms = ctx.clock.monotonic() - started;
-      if (signal !== null) end({ code: 128 + (constants.signals[signal] ?? 0), ms, message: `killed by ${signal}` });
+      if (signal !== null) end({ code: 128 + (constants.signals[signal] ?? 0), ms, message: `killed by ${signal}`, signal });
       else end({ code: code ?? 1, ms, message: `exit code ${code ?? 1}` });
     });
   });

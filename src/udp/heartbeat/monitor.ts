@@ -98,11 +98,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
     this.#zThreshold = zForPhi(this.options.phiThreshold);
     this.#minDeadAfterMs = this.options.deadAfterMs;
+    // The default sweep period follows the shortest deadline in use (a 50 ms client's 150 ms one too).
+    this.#sweepExplicit = options.sweepIntervalMs !== undefined;
     this.#keys = options.keys;
     for (const e of options.expect ?? []) this.expect(e.id, e.deadlineMs);
   }
 
   readonly #keys: ReadonlyMap<string, string> | undefined;
+  readonly #sweepExplicit: boolean;
 
   /**
    * Expect client `id`: one not heard within `deadlineMs` from now (default the dead-after) is
@@ -175,7 +178,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.#sweepTimer = this.clock.setTimeout(() => {
       this.sweep();
       this.#scheduleSweep();
-    }, this.options.sweepIntervalMs);
+    }, this.#sweepExplicit ? this.options.sweepIntervalMs : Math.min(this.options.sweepIntervalMs, Math.max(20, this.#minDeadAfterMs / 20)));
     this.#sweepTimer.unref();
   }
 

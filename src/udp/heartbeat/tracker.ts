@@ -229,7 +229,11 @@ export class ClientTracker {
    * "failed" when this status turns the client failed, "recovered" when an ok ends a failure.
    */
   report(hb: Heartbeat): "failed" | "recovered" | undefined {
-    if (hb.int !== undefined) this.announcedIntervalMs = hb.int;
+    if (hb.int !== undefined && hb.int !== this.announcedIntervalMs) {
+      // A new announced rhythm: what phi learned of the old one no longer applies.
+      if (this.announcedIntervalMs !== undefined) Object.assign(this.arrivals, newArrivalStats());
+      this.announcedIntervalMs = hb.int;
+    }
     if (hb.status === undefined) return undefined;
     if (hb.status !== this.reportedStatus) this.reportedStatus = flatCopy(hb.status);
     this.reportedMessage = hb.msg;
