@@ -69,9 +69,12 @@ export const heartbeatSpec = defineCommand({
   name: "heartbeat",
   summary: "UDP heartbeat: sender, and monitor of many clients (serve)",
   title: "the UDP heartbeat lab: a sender, and a monitor that finds lost heartbeats and stopped clients",
-  description: `Wire format: heartbeat "<seq> <unix_time> id=<id> run=<run>", reply "<seq> <time_diff>" (compatible
-with the lab's Python client and server; extra key=value fields are ignored by old peers).
-The server address and port may also be written as one argument, HOST:PORT.`,
+  description: `Wire format: heartbeat "<seq> <unix_time> id=<id> run=<run> int=<ms> [status=S msg=TEXT dur=<ms>] [mac=HEX]",
+reply "<seq> <time_diff>" (compatible with the lab's Python client and server; extra key=value
+fields are ignored by old peers, and unknown ones by the monitor).
+The server address and port may also be written as one argument, HOST:PORT; several HOST:PORT
+arguments send the same heartbeats to each monitor. After --, COMMAND is run and its exit code
+and run time are sent as status= and dur= when it ends.`,
   forms: [serveForm, senderForm],
   notes: `Delay is the monitor's receive time minus the sender's timestamp: it includes the offset
 between the two hosts' clocks (only on one host is it the true one-way delay).`,
