@@ -125,6 +125,7 @@ export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonit
   if (!(r.loss >= 0 && r.loss <= 1)) throw usageError(`invalid loss '${r.loss}' (must be between 0 and 1)`);
   if (!(r.deadAfterBeats > 0)) throw usageError(`invalid dead-after-beats ${r.deadAfterBeats} (must be > 0)`);
   if (!(r.maxDeadAfterMs > 0)) throw usageError(`invalid max-dead-after ${r.maxDeadAfterMs} ms (must be > 0)`);
+  if (r.maxDeadAfterMs > r.forgetAfterMs) throw usageError("max-dead-after must be at most forget-after");
   if (!(r.maxSkewMs > 0)) throw usageError(`invalid max-skew ${r.maxSkewMs} ms (must be > 0)`);
   if (r.keysRequired && o.keys === undefined) throw usageError("keys-required needs keys");
   if (!(r.sweepIntervalMs > 0)) throw usageError(`invalid sweep interval ${r.sweepIntervalMs}`);

@@ -198,11 +198,15 @@ const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a |
 
 const OTHER_KEYS = ["int", "status", "msg", "dur", "mac"] as const;
 type OtherKey = (typeof OTHER_KEYS)[number];
+const OTHER_KEY_BYTES = OTHER_KEYS.map((k) => Buffer.from(`${k}=`, "latin1"));
 
 /** The known key (other than id/run) the word buf[start, end) starts with as `key=`, if any. */
 function otherKey(buf: Buffer, start: number, end: number): OtherKey | undefined {
-  for (const k of OTHER_KEYS) {
-    if (end - start > k.length && buf[start + k.length] === 0x3d && buf.toString("latin1", start, start + k.length) === k) return k;
+  outer: for (let k = 0; k < OTHER_KEY_BYTES.length; k++) {
+    const want = OTHER_KEY_BYTES[k] as Buffer;
+    if (end - start < want.length) continue;
+    for (let j = 0; j < want.length; j++) if (buf[start + j] !== want[j]) continue outer;
+    return OTHER_KEYS[k];
   }
   return undefined;
 }

@@ -10,6 +10,8 @@ import { basename, dirname, join } from "node:path";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { fromSystemError, usageError } from "../../core/errors.js";
 import type { HeartbeatMonitor, MonitorState } from "./monitor.js";
+import { isValidFieldValue } from "./protocol.js";
+import type { TrackerState } from "./tracker.js";
 
 /**
  * Read a saved state; undefined when FILE does not exist yet. A file that is not a state is a
@@ -30,7 +32,28 @@ export async function loadMonitorState(path: string): Promise<MonitorState | und
     throw usageError(`--state ${path}: not a wirekit heartbeat state (bad JSON)`);
   }
   if (!isState(st)) throw usageError(`--state ${path}: not a wirekit heartbeat state (version 1)`);
+  // A hand-edited or foreign file: keep only the entries that have the shape a saved one has.
+  st.clients = st.clients.filter(isClientState);
+  st.expected = st.expected.filter((e) => typeof e === "object" && e !== null && typeof e.id === "string" && isValidFieldValue(e.id) && num(e.deadlineMs) && num(e.remainingMs));
   return st;
+}
+
+const num = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
+
+function isClientState(v: unknown): v is TrackerState {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as Record<string, unknown>;
+  const counters = ["firstSeen", "lastSeen", "received", "lost", "reordered", "duplicates", "restarts", "highest", "highestTs"];
+  return (
+    typeof c.id === "string" &&
+    isValidFieldValue(c.id) &&
+    typeof c.address === "string" &&
+    (c.status === "alive" || c.status === "suspect" || c.status === "dead") &&
+    counters.every((k) => num(c[k])) &&
+    Array.isArray(c.seen) &&
+    typeof c.arrivals === "object" &&
+    c.arrivals !== null
+  );
 }
 
 function isState(v: unknown): v is MonitorState {
