@@ -70,6 +70,11 @@ test("-- COMMAND: its exit code and run time are reported, and the sender exits 
   assert.equal(failed.status, "3");
   assert.ok((failed.jobMs ?? 0) >= 200, `job took ${failed.jobMs} ms`);
   assert.ok((m.client("cron")?.received ?? 0) >= 2, "heartbeats while it ran, and the last one");
+  assert.equal(m.client("cron")?.reportedMessage, null, "no msg= that only repeats the exit code");
+  const killed = await sender(["127.0.0.1", String(m.port), "-i", "50ms", "--id", "killed", "--", "sh", "-c", "kill -TERM $$"]).done;
+  assert.equal(killed.code, 143, "128 + SIGTERM, as a shell reports it");
+  assert.equal(m.client("killed")?.reportedStatus, "143");
+  assert.equal(m.client("killed")?.reportedMessage, "killed by SIGTERM");
 });
 
 test("two senders at 50 ms and 500 ms: per-client deadlines stop only the one that went silent", { timeout: 120_000 }, async () => {
