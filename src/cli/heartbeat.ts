@@ -74,7 +74,7 @@ function renderSummary(monitor: HeartbeatMonitor): string {
 }
 
 function renderJsonSummary(monitor: HeartbeatMonitor): string {
-  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients() }))}\n`;
+  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
 }
 
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];

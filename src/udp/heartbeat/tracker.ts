@@ -234,7 +234,10 @@ export class ClientTracker {
       if (this.announcedIntervalMs !== undefined) Object.assign(this.arrivals, newArrivalStats());
       this.announcedIntervalMs = hb.int;
     }
-    if (hb.status === undefined) return undefined;
+    if (hb.status === undefined) {
+      if (hb.msg !== undefined) this.reportedMessage = hb.msg;
+      return undefined;
+    }
     if (hb.status !== this.reportedStatus) this.reportedStatus = flatCopy(hb.status);
     this.reportedMessage = hb.msg;
     this.jobMs = hb.dur;

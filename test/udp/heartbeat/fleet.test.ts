@@ -1,6 +1,7 @@
 /** Status and message, per-client deadlines, --expect, keyed heartbeats and saved state, on a fake clock. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { FakeClock } from "../../../src/core/clock.js";
 import { HeartbeatMonitor, type HeartbeatMonitorOptions } from "../../../src/udp/heartbeat/monitor.js";
 import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, type HeartbeatEvent } from "../../../src/udp/heartbeat/events.js";
@@ -195,4 +196,17 @@ test("exportState/importState: clients, counters, the replay window and the expe
   assert.equal(b.monitor.client("web-1")?.reordered, 1);
   b.clock.advance(4100);
   assert.ok(b.events.some((e) => e.kind === "never-seen" && e.client === "ghost"));
+});
+
+test("the MAC is HMAC-SHA256 over the documented text: a signer written from docs/heartbeat.md alone is accepted", () => {
+  const { monitor, clock } = setup({ keys: new Map([["web-2", "51aa09c4e3d87b20"]]) });
+  // Fields deliberately out of the canonical order, with an unknown one: the MAC covers the known ones in order.
+  const ts = (clock.now() / 1000).toFixed(3);
+  const covered = `wirekit-heartbeat-mac-v1\n7 ${ts} id=web-2 run=feedbeef int=1000 msg=all%20good`;
+  const mac = createHmac("sha256", "51aa09c4e3d87b20").update(covered).digest("hex");
+  const line = `7 ${ts} msg=all%20good x-future=1 int=1000 run=feedbeef id=web-2 mac=${mac.toUpperCase()}`;
+  assert.ok(monitor.ingest(Buffer.from(line), "127.0.0.1", 1), "answered");
+  assert.equal(monitor.client("web-2")?.reportedMessage, "all good", "a msg= without status= is kept too");
+  assert.equal(monitor.client("web-2")?.reportedStatus, null);
+  assert.equal(monitor.totals().refused, 0);
 });
