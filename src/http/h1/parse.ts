@@ -1,0 +1,387 @@
+/**
+ * The strict HTTP/1.1 request-head parser of wirekit's own engine (RFC 9112 §2–§3, §5, §6;
+ * RFC 9110 §5, §7.2, §10.1.1). Pure: bytes in, a verdict out. It never guesses: whatever two
+ * implementations might read differently (request smuggling, RFC 9112 §11.2) is rejected.
+ *
+ * Decisions beyond the RFC's MUSTs, all on the strict side:
+ * - bare LF is not a line terminator (RFC 9112 §2.2 allows accepting it; we answer 400);
+ * - at most 4 empty lines before the request line;
+ * - HTTP/1.x with x > 1 is 505, not "treated as 1.1" (RFC 9110 §2.5 SHOULD): no such version
+ *   exists and llhttp rejects it too, so accepting it only widens what two parsers may disagree on;
+ * - Content-Length: exactly 1*DIGIT, one field only (no "5, 5" lists, no repeated field);
+ * - Transfer-Encoding: `chunked` alone (any case); other codings before it are 501, a final coding
+ *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
+ *   an HTTP/1.0 request, 400;
+ * - the Host value must be a uri-host with an optional port (no userinfo, path, spaces);
+ * - absolute-form needs `scheme://authority`, without userinfo (RFC 9110 §4.2.4);
+ * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored).
+ */
+import { fieldTokens } from "../header-list.js";
+import {
+  COLON,
+  CR,
+  DEFAULT_LIMITS,
+  FIELD_INCOMPLETE,
+  HTAB,
+  LF,
+  SP,
+  TCHAR,
+  fieldError,
+  fieldName,
+  fieldValue,
+  latin1,
+  scanFieldLine,
+  type ParseLimits,
+} from "./field-line.js";
+
+export { DEFAULT_LIMITS, type ParseLimits } from "./field-line.js";
+export { ChunkedDecoder, type ChunkResult } from "./chunked.js";
+
+/** The request line and fields of one request. */
+export interface RequestHead {
+  /** Method token, case-sensitive, as sent. */
+  method: string;
+  /** Request target exactly as sent. */
+  target: string;
+  version: "1.0" | "1.1";
+  /** Field lines in order, names as sent, values with surrounding OWS trimmed. */
+  headers: Array<[string, string]>;
+}
+
+/** How the body of the request is delimited (RFC 9112 §6.3). */
+export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+export type HeadResult =
+  | { kind: "incomplete" }
+  | {
+      kind: "head";
+      head: RequestHead;
+      framing: Framing;
+      /** The connection may carry another request after this one. */
+      keepAlive: boolean;
+      /** HTTP/1.1 `Expect: 100-continue`. */
+      expectContinue: boolean;
+      /** HTTP/1.1 Expect with another expectation: the engine answers 417 (RFC 9110 §10.1.1). */
+      expectUnsupported: boolean;
+      /** Bytes of the head, including any leading empty lines and the final CRLFCRLF. */
+      consumed: number;
+    }
+  | { kind: "error"; status: 400 | 414 | 431 | 501 | 505; reason: string };
+
+type ErrorResult = Extract<HeadResult, { kind: "error" }>;
+
+const MAX_LEADING_EMPTY_LINES = 4;
+const INCOMPLETE: HeadResult = Object.freeze({ kind: "incomplete" });
+const NO_FRAMING: Framing = Object.freeze({ kind: "none" });
+const CHUNKED: Framing = Object.freeze({ kind: "chunked" });
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+
+function fail(status: ErrorResult["status"], reason: string): ErrorResult {
+  return { kind: "error", status, reason };
+}
+
+function bad(reason: string): ErrorResult {
+  return { kind: "error", status: 400, reason };
+}
+
+function tooLargeOrMore(len: number, limits: ParseLimits): HeadResult {
+  return len >= limits.maxHeadBytes ? fail(431, "request head too large") : INCOMPLETE;
+}
+
+/**
+ * Parses one request head from the start of `buf`.
+ *
+ * @returns `incomplete` while more bytes are needed, `head` with the framing of the body and the
+ *   number of bytes used, or `error` with the status to answer (then close the connection).
+ * @example
+ * parseRequestHead(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+ * // { kind: "head", head: { method: "GET", target: "/", version: "1.1", headers: [["Host", "a"]] },
+ * //   framing: { kind: "none" }, keepAlive: true, expectContinue: false, expectUnsupported: false, consumed: 27 }
+ */
+export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS): HeadResult {
+  const len = buf.length;
+  const end = len < limits.maxHeadBytes ? len : limits.maxHeadBytes;
+  let pos = 0;
+  let c = 0;
+
+  // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line.
+  let empty = 0;
+  while (pos < end && buf[pos] === CR) {
+    if (pos + 1 >= end) return tooLargeOrMore(len, limits);
+    if (buf[pos + 1] !== LF) return bad("bare CR");
+    pos += 2;
+    if (++empty > MAX_LEADING_EMPTY_LINES) return bad("too many empty lines before the request line");
+  }
+
+  const methodStart = pos;
+  while (pos < end && TCHAR[buf[pos] as number] === 1) pos++;
+  if (pos >= end) return tooLargeOrMore(len, limits);
+  if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
+  const methodEnd = pos++;
+
+  // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
+  const targetStart = pos;
+  const targetStop = Math.min(len, targetStart + limits.maxTargetBytes + 1);
+  while (pos < targetStop) {
+    c = buf[pos] as number;
+    if (c <= SP || c >= 0x7f) break;
+    pos++;
+  }
+  if (pos - targetStart > limits.maxTargetBytes) return fail(414, "request-target too long");
+  if (pos >= end) return tooLargeOrMore(len, limits);
+  if (c !== SP || pos === targetStart) return bad("invalid request-target");
+  const targetEnd = pos++;
+
+  for (let i = 0; i < 5; i++, pos++) {
+    if (pos >= end) return tooLargeOrMore(len, limits);
+    if (buf[pos] !== HTTP_SLASH[i]) return bad("invalid HTTP version");
+  }
+  if (pos + 4 >= end) {
+    // Check what is there so far, so junk is refused before the line ends.
+    for (let i = pos; i < end; i++) {
+      const b = buf[i] as number;
+      const ok = i - pos === 1 ? b === 0x2e : i - pos === 3 ? b === CR : b >= 0x30 && b <= 0x39;
+      if (!ok) return bad(b === LF ? "bare LF" : "invalid HTTP version");
+    }
+    return tooLargeOrMore(len, limits);
+  }
+  const major = (buf[pos] as number) - 0x30;
+  const minor = (buf[pos + 2] as number) - 0x30;
+  if (major < 0 || major > 9 || minor < 0 || minor > 9 || buf[pos + 1] !== 0x2e) return bad("invalid HTTP version");
+  if (buf[pos + 3] !== CR) return bad(buf[pos + 3] === LF ? "bare LF" : "invalid HTTP version");
+  if (buf[pos + 4] !== LF) return bad("bare CR");
+  pos += 5;
+  if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
+  const version = minor === 1 ? "1.1" : "1.0";
+
+  const headers: Array<[string, string]> = [];
+  let hostCount = 0;
+  let host = "";
+  let lengthCount = 0;
+  let contentLength = "";
+  let transferEncoding: string | undefined;
+  let connection: string | undefined;
+  let expect: string | undefined;
+  for (;;) {
+    if (pos >= end) return tooLargeOrMore(len, limits);
+    c = buf[pos] as number;
+    if (c === CR) {
+      if (pos + 1 >= end) return tooLargeOrMore(len, limits);
+      if (buf[pos + 1] !== LF) return bad("bare CR");
+      pos += 2;
+      break;
+    }
+    // obs-fold, or whitespace between the start line and the first field (RFC 9112 §2.2, §5.2).
+    if (c === SP || c === HTAB) return bad("obs-fold or leading whitespace in a field line");
+    if (c === LF) return bad("bare LF");
+    const next = scanFieldLine(buf, pos, end);
+    if (next < 0) return next === FIELD_INCOMPLETE ? tooLargeOrMore(len, limits) : bad(fieldError(next));
+    if (headers.length >= limits.maxFields) return fail(431, "too many header fields");
+    const name = fieldName;
+    const value = fieldValue;
+    headers.push([name, value]);
+    pos = next;
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") {
+          hostCount++;
+          host = value;
+        }
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") expect = expect === undefined ? value : `${expect}, ${value}`;
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") connection = connection === undefined ? value : `${connection}, ${value}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          lengthCount++;
+          contentLength = value;
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        }
+        break;
+    }
+  }
+
+  const method = latin1(buf, methodStart, methodEnd);
+  const target = latin1(buf, targetStart, targetEnd);
+
+  // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
+  if (hostCount > 1) return bad("more than one Host field");
+  if (hostCount === 0 && version === "1.1") return bad("missing Host field");
+  if (hostCount === 1 && !isHostValue(host, 0, host.length, false)) return bad("invalid Host value");
+  const targetError = checkTarget(method, target);
+  if (targetError !== undefined) return bad(targetError);
+
+  let framing = NO_FRAMING;
+  if (transferEncoding !== undefined) {
+    // RFC 9112 §6.1: CL with TE is a smuggling attempt; TE in 1.0 may be a 1.1 proxy's leftover.
+    if (lengthCount > 0) return bad("Transfer-Encoding with Content-Length");
+    if (version === "1.0") return bad("Transfer-Encoding in an HTTP/1.0 request");
+    const teError = checkTransferCoding(transferEncoding);
+    if (teError !== undefined) return teError;
+    framing = CHUNKED;
+  } else if (lengthCount > 0) {
+    if (lengthCount > 1) return bad("more than one Content-Length field");
+    const length = parseLength(contentLength);
+    if (length < 0) return bad("invalid Content-Length");
+    framing = { kind: "length", length };
+  }
+
+  let keepAlive = version === "1.1";
+  if (connection !== undefined) {
+    const tokens = fieldTokens(connection);
+    if (tokens.includes("close")) keepAlive = false;
+    else if (version === "1.0" && tokens.includes("keep-alive")) keepAlive = true;
+  }
+
+  let expectContinue = false;
+  let expectUnsupported = false;
+  if (expect !== undefined && version === "1.1") {
+    const tokens = fieldTokens(expect);
+    for (const t of tokens) {
+      if (t === "100-continue") expectContinue = true;
+      else expectUnsupported = true;
+    }
+    if (expectUnsupported) expectContinue = false;
+  }
+
+  return {
+    kind: "head",
+    head: { method, target, version, headers },
+    framing,
+    keepAlive,
+    expectContinue,
+    expectUnsupported,
+    consumed: pos,
+  };
+}
+
+/** Content-Length as a number, or -1 when it is not 1*DIGIT within Number.MAX_SAFE_INTEGER. */
+function parseLength(v: string): number {
+  if (v.length === 0 || v.length > 16) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n <= Number.MAX_SAFE_INTEGER ? n : -1;
+}
+
+/** Checks a Transfer-Encoding list: only a final, single `chunked` is served (RFC 9112 §6.1, §6.3). */
+function checkTransferCoding(v: string): ErrorResult | undefined {
+  const codings = v.split(",");
+  let unsupported = false;
+  for (let i = 0; i < codings.length; i++) {
+    const raw = (codings[i] as string).replace(/^[ \t]+|[ \t]+$/g, "");
+    const semi = raw.indexOf(";");
+    const name = (semi < 0 ? raw : raw.slice(0, semi).replace(/[ \t]+$/, "")).toLowerCase();
+    if (name === "" || !isToken(name)) return bad("invalid Transfer-Encoding");
+    const last = i === codings.length - 1;
+    if (name === "chunked") {
+      if (!last) return bad("chunked is not the final transfer coding");
+      if (semi >= 0) return bad("chunked with parameters");
+    } else {
+      if (last) return bad("final transfer coding is not chunked");
+      unsupported = true;
+    }
+  }
+  return unsupported ? fail(501, "unsupported transfer coding") : undefined;
+}
+
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || TCHAR[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** reg-name bytes besides ALPHA/DIGIT: unreserved / sub-delims / '%' (RFC 3986 §3.2.2). */
+const REG_NAME = new Uint8Array(256);
+for (const ch of "-._~!$&'()*+,;=%") REG_NAME[ch.charCodeAt(0)] = 1;
+for (let i = 0x30; i <= 0x39; i++) REG_NAME[i] = 1;
+for (let i = 0x41; i <= 0x5a; i++) REG_NAME[i] = 1;
+for (let i = 0x61; i <= 0x7a; i++) REG_NAME[i] = 1;
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * `uri-host [":" port]` in s[start, end) (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name or an IPv6
+ * literal, then an optional port of at most 5 digits. An empty Host is allowed (RFC 9110 §7.2),
+ * an empty host before a port is not; `portRequired` for CONNECT's authority-form.
+ */
+function isHostValue(s: string, start: number, end: number, portRequired: boolean): boolean {
+  if (start === end) return !portRequired;
+  let i = start;
+  if (s.charCodeAt(i) === 0x5b) {
+    i++;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (!isHex(c) && c !== COLON && c !== 0x2e) break;
+      i++;
+    }
+    if (i >= end || s.charCodeAt(i) !== 0x5d || i === start + 1) return false;
+    i++;
+  } else {
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff || REG_NAME[c] !== 1) break;
+      if (c === 0x25 && !(i + 2 < end && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2)))) return false;
+      i++;
+    }
+    if (i === start) return false;
+  }
+  if (i === end) return !portRequired;
+  if (s.charCodeAt(i) !== COLON) return false;
+  i++;
+  const digits = end - i;
+  if (digits > 5 || (portRequired && digits === 0)) return false;
+  let port = 0;
+  for (; i < end; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return false;
+    port = port * 10 + d;
+  }
+  return port <= 65535;
+}
+
+/** The request-target form must fit the method (RFC 9112 §3.2): a reason when it does not. */
+function checkTarget(method: string, target: string): string | undefined {
+  const first = target.charCodeAt(0);
+  if (method === "CONNECT") {
+    return isHostValue(target, 0, target.length, true) ? undefined : "CONNECT needs authority-form host:port";
+  }
+  if (first === 0x2f) return undefined;
+  if (first === 0x2a && target.length === 1) return method === "OPTIONS" ? undefined : "asterisk-form is only for OPTIONS";
+  // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
+  let i = 0;
+  const lower = first | 0x20;
+  if (!(lower >= 0x61 && lower <= 0x7a)) return "invalid request-target";
+  while (i < target.length) {
+    const c = target.charCodeAt(i);
+    const l = c | 0x20;
+    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) break;
+    i++;
+  }
+  if (target.charCodeAt(i) !== COLON || target.charCodeAt(i + 1) !== 0x2f || target.charCodeAt(i + 2) !== 0x2f) {
+    return "invalid request-target";
+  }
+  const authStart = i + 3;
+  let authEnd = authStart;
+  while (authEnd < target.length) {
+    const c = target.charCodeAt(authEnd);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break;
+    authEnd++;
+  }
+  if (authEnd === authStart || !isHostValue(target, authStart, authEnd, false)) return "invalid authority in absolute-form";
+  return undefined;
+}
