@@ -72,6 +72,14 @@ const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LF_BUF = Buffer.from("\n");
 
+/** Fields that only mean something in the head: Content-Length, Transfer-Encoding, Host. */
+function isHeadOnlyField(name: string): boolean {
+  const n = name.length;
+  if (n !== 4 && n !== 14 && n !== 17) return false;
+  const lower = name.toLowerCase();
+  return lower === "host" || lower === "content-length" || lower === "transfer-encoding";
+}
+
 /**
  * Decodes one chunked body.
  *
@@ -186,6 +194,9 @@ export class ChunkedDecoder {
           const next = scanFieldLine(line, 0, line.length);
           if (next !== line.length) return this.#fail(`${next < 0 ? fieldError(next) : "bare CR"} in trailer section`);
           if (this.#trailers.length >= this.#limits.maxFields) return this.#fail("too many trailer fields");
+          // RFC 9110 §6.5.1: framing and routing cannot change after the head; a trailer that
+          // tries is an attack on whoever merges trailers into the header section.
+          if (isHeadOnlyField(fieldName)) return this.#fail("framing or routing field in trailer section");
           this.#trailers.push([fieldName, fieldValue]);
           this.#state = State.TrailerLineStart;
           break;

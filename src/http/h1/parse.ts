@@ -13,8 +13,10 @@
  *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
  *   an HTTP/1.0 request, 400;
  * - the Host value must be a uri-host with an optional port (no userinfo, path, spaces);
- * - absolute-form needs `scheme://authority`, without userinfo (RFC 9110 §4.2.4);
- * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored).
+ * - absolute-form needs `http://` or `https://` and an authority without userinfo (RFC 9110 §4.2.4);
+ * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
+ * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
+ *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
  */
 import { fieldTokens } from "../header-list.js";
 import {
@@ -70,6 +72,16 @@ export type HeadResult =
 
 type ErrorResult = Extract<HeadResult, { kind: "error" }>;
 
+/**
+ * Methods the parser lets through (case-sensitive): the IANA HTTP Method Registry entries that
+ * llhttp parses, plus PURGE for caches. Anything else that is a token is 501.
+ */
+export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
+  "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "MERGE",
+  "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH",
+  "PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "TRACE", "UNBIND", "UNLINK", "UNLOCK",
+]);
+
 const MAX_LEADING_EMPTY_LINES = 4;
 const INCOMPLETE: HeadResult = Object.freeze({ kind: "incomplete" });
 const NO_FRAMING: Framing = Object.freeze({ kind: "none" });
@@ -118,6 +130,8 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (pos >= end) return tooLargeOrMore(len, limits);
   if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
   const methodEnd = pos++;
+  const method = latin1(buf, methodStart, methodEnd);
+  if (!IMPLEMENTED_METHODS.has(method)) return fail(501, "method not implemented");
 
   // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
   const targetStart = pos;
@@ -129,27 +143,25 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   }
   if (pos - targetStart > limits.maxTargetBytes) return fail(414, "request-target too long");
   if (pos >= end) return tooLargeOrMore(len, limits);
-  if (c !== SP || pos === targetStart) return bad("invalid request-target");
+  if (c === CR || c === LF) return bad("request line without HTTP version");
+  if (c !== SP) return bad("invalid byte in request-target");
+  if (pos === targetStart) return bad("empty request-target");
   const targetEnd = pos++;
 
   for (let i = 0; i < 5; i++, pos++) {
     if (pos >= end) return tooLargeOrMore(len, limits);
     if (buf[pos] !== HTTP_SLASH[i]) return bad("invalid HTTP version");
   }
-  if (pos + 4 >= end) {
-    // Check what is there so far, so junk is refused before the line ends.
-    for (let i = pos; i < end; i++) {
-      const b = buf[i] as number;
-      const ok = i - pos === 1 ? b === 0x2e : i - pos === 3 ? b === CR : b >= 0x30 && b <= 0x39;
-      if (!ok) return bad(b === LF ? "bare LF" : "invalid HTTP version");
+  // DIGIT "." DIGIT CR LF, checked byte by byte so a cut input fails exactly as the whole would.
+  for (let i = 0; i < 5; i++) {
+    if (pos + i >= end) return tooLargeOrMore(len, limits);
+    const b = buf[pos + i] as number;
+    if (i === 1 ? b !== 0x2e : i === 3 ? b !== CR : i === 4 ? b !== LF : b < 0x30 || b > 0x39) {
+      return bad(i === 4 ? "bare CR" : b === LF ? "bare LF" : "invalid HTTP version");
     }
-    return tooLargeOrMore(len, limits);
   }
   const major = (buf[pos] as number) - 0x30;
   const minor = (buf[pos + 2] as number) - 0x30;
-  if (major < 0 || major > 9 || minor < 0 || minor > 9 || buf[pos + 1] !== 0x2e) return bad("invalid HTTP version");
-  if (buf[pos + 3] !== CR) return bad(buf[pos + 3] === LF ? "bare LF" : "invalid HTTP version");
-  if (buf[pos + 4] !== LF) return bad("bare CR");
   pos += 5;
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
@@ -208,7 +220,6 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     }
   }
 
-  const method = latin1(buf, methodStart, methodEnd);
   const target = latin1(buf, targetStart, targetEnd);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
@@ -356,30 +367,21 @@ function isHostValue(s: string, start: number, end: number, portRequired: boolea
 
 /** The request-target form must fit the method (RFC 9112 §3.2): a reason when it does not. */
 function checkTarget(method: string, target: string): string | undefined {
-  const first = target.charCodeAt(0);
   if (method === "CONNECT") {
     return isHostValue(target, 0, target.length, true) ? undefined : "CONNECT needs authority-form host:port";
   }
+  const first = target.charCodeAt(0);
   if (first === 0x2f) return undefined;
   if (first === 0x2a && target.length === 1) return method === "OPTIONS" ? undefined : "asterisk-form is only for OPTIONS";
-  // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
-  let i = 0;
-  const lower = first | 0x20;
-  if (!(lower >= 0x61 && lower <= 0x7a)) return "invalid request-target";
-  while (i < target.length) {
-    const c = target.charCodeAt(i);
-    const l = c | 0x20;
-    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) break;
-    i++;
-  }
-  if (target.charCodeAt(i) !== COLON || target.charCodeAt(i + 1) !== 0x2f || target.charCodeAt(i + 2) !== 0x2f) {
-    return "invalid request-target";
-  }
+  // absolute-form, for the two schemes an HTTP server or proxy serves: "http(s)://" authority ...
+  const lowerTarget = target.slice(0, 8).toLowerCase();
+  const i = lowerTarget.startsWith("http://") ? 4 : lowerTarget.startsWith("https://") ? 5 : -1;
+  if (i < 0) return "absolute-form needs http:// or https://";
   const authStart = i + 3;
   let authEnd = authStart;
   while (authEnd < target.length) {
     const c = target.charCodeAt(authEnd);
-    if (c === 0x2f || c === 0x3f || c === 0x23) break;
+    if (c === 0x2f || c === 0x3f) break;
     authEnd++;
   }
   if (authEnd === authStart || !isHostValue(target, authStart, authEnd, false)) return "invalid authority in absolute-form";
