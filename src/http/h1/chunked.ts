@@ -130,6 +130,7 @@ export class ChunkedDecoder {
           } else if (c === CR) {
             this.#state = State.SizeLf;
           } else if (c === SEMI) {
+            this.#extBytes = 1;
             this.#state = State.ExtName;
           } else {
             return this.#fail("invalid chunk size line");
@@ -210,7 +211,8 @@ export class ChunkedDecoder {
         case State.Failed:
           return { kind: "error", reason: this.#error };
         default:
-          if (++this.#extBytes > this.#limits.maxChunkExtBytes) return this.#fail("chunk extensions too large");
+          // chunk-ext bytes from the first ';' up to the CR.
+          if (c !== CR && ++this.#extBytes > this.#limits.maxChunkExtBytes) return this.#fail("chunk extensions too large");
           if (!this.#extension(c)) return this.#fail("invalid chunk extension");
           pos++;
       }

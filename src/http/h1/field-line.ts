@@ -12,9 +12,9 @@ export interface ParseLimits {
   maxTargetBytes: number;
   /** Field lines in the head (and in a trailer section); more is 431. @default 100 */
   maxFields: number;
-  /** Bytes of the extensions on one chunk-size line. @default 4096 */
+  /** Bytes of the extensions on one chunk-size line, from the first ';' to the CR. @default 4096 */
   maxChunkExtBytes: number;
-  /** Bytes of the trailer section after the last chunk. @default 16384 */
+  /** Bytes of the trailer field lines (CRLFs included) after the last chunk. @default 16384 */
   maxTrailerBytes: number;
 }
 
