@@ -15,9 +15,10 @@ import {
   LF,
   SP,
   TCHAR,
+  fieldAt,
   fieldError,
-  fieldName,
-  fieldValue,
+  isNameAt,
+  latin1,
   scanFieldLine,
   type ParseLimits,
 } from "./field-line.js";
@@ -73,11 +74,8 @@ const BACKSLASH = 0x5c;
 const LF_BUF = Buffer.from("\n");
 
 /** Fields that only mean something in the head: Content-Length, Transfer-Encoding, Host. */
-function isHeadOnlyField(name: string): boolean {
-  const n = name.length;
-  if (n !== 4 && n !== 14 && n !== 17) return false;
-  const lower = name.toLowerCase();
-  return lower === "host" || lower === "content-length" || lower === "transfer-encoding";
+function isHeadOnlyField(line: Buffer, start: number, end: number): boolean {
+  return isNameAt(line, start, end, "host") || isNameAt(line, start, end, "content-length") || isNameAt(line, start, end, "transfer-encoding");
 }
 
 /**
@@ -197,8 +195,10 @@ export class ChunkedDecoder {
           if (this.#trailers.length >= this.#limits.maxFields) return this.#fail("too many trailer fields");
           // RFC 9110 §6.5.1: framing and routing cannot change after the head; a trailer that
           // tries is an attack on whoever merges trailers into the header section.
-          if (isHeadOnlyField(fieldName)) return this.#fail("framing or routing field in trailer section");
-          this.#trailers.push([fieldName, fieldValue]);
+          if (isHeadOnlyField(line, fieldAt[0] as number, fieldAt[1] as number)) {
+            return this.#fail("framing or routing field in trailer section");
+          }
+          this.#trailers.push([latin1(line, fieldAt[0] as number, fieldAt[1] as number), latin1(line, fieldAt[2] as number, fieldAt[3] as number)]);
           this.#state = State.TrailerLineStart;
           break;
         }

@@ -28,9 +28,9 @@ import {
   LF,
   SP,
   TCHAR,
+  fieldAt,
   fieldError,
-  fieldName,
-  fieldValue,
+  isNameAt,
   latin1,
   scanFieldLine,
   type ParseLimits,
@@ -82,6 +82,25 @@ export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
   "PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "TRACE", "UNBIND", "UNLINK", "UNLOCK",
 ]);
 
+/** IMPLEMENTED_METHODS by length, to find the method's string without decoding the bytes. */
+const METHODS_BY_LENGTH: string[][] = [];
+for (const m of IMPLEMENTED_METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m);
+
+/** The implemented method spelled by buf[start, end), or undefined. */
+function knownMethod(buf: Buffer, start: number, end: number): string | undefined {
+  const candidates = METHODS_BY_LENGTH[end - start];
+  if (candidates === undefined) return undefined;
+  for (const m of candidates) {
+    let i = 0;
+    while (i < m.length && buf[start + i] === m.charCodeAt(i)) i++;
+    if (i === m.length) return m;
+  }
+  return undefined;
+}
+
+/** Scratch for field offsets, 4 per field; grown when a caller allows more fields. */
+let fieldOffsets = new Int32Array(4 * 128);
+
 const MAX_LEADING_EMPTY_LINES = 4;
 const INCOMPLETE: HeadResult = Object.freeze({ kind: "incomplete" });
 const NO_FRAMING: Framing = Object.freeze({ kind: "none" });
@@ -130,8 +149,8 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (pos >= end) return tooLargeOrMore(len, limits);
   if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
   const methodEnd = pos++;
-  const method = latin1(buf, methodStart, methodEnd);
-  if (!IMPLEMENTED_METHODS.has(method)) return fail(501, "method not implemented");
+  const method = knownMethod(buf, methodStart, methodEnd);
+  if (method === undefined) return fail(501, "method not implemented");
 
   // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
   const targetStart = pos;
@@ -166,14 +185,19 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
 
-  const headers: Array<[string, string]> = [];
+  // Field offsets first, strings later: one latin1 decode of the whole head, then slices of it.
+  let fields = 0;
+  let at = fieldOffsets;
+  let host = -1;
   let hostCount = 0;
-  let host = "";
+  let length = -1;
   let lengthCount = 0;
-  let contentLength = "";
-  let transferEncoding: string | undefined;
-  let connection: string | undefined;
-  let expect: string | undefined;
+  let te = -1;
+  let teCount = 0;
+  let conn = -1;
+  let connCount = 0;
+  let expect = -1;
+  let expectCount = 0;
   for (;;) {
     if (pos >= end) return tooLargeOrMore(len, limits);
     c = buf[pos] as number;
@@ -188,73 +212,102 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     if (c === LF) return bad("bare LF");
     const next = scanFieldLine(buf, pos, end);
     if (next < 0) return next === FIELD_INCOMPLETE ? tooLargeOrMore(len, limits) : bad(fieldError(next));
-    if (headers.length >= limits.maxFields) return fail(431, "too many header fields");
-    const name = fieldName;
-    const value = fieldValue;
-    headers.push([name, value]);
-    pos = next;
-    switch (name.length) {
+    if (fields >= limits.maxFields) return fail(431, "too many header fields");
+    if (at.length < 4 * (fields + 1)) {
+      const grown = new Int32Array(at.length * 2);
+      grown.set(at);
+      at = fieldOffsets = grown;
+    }
+    const ns = fieldAt[0] as number;
+    const ne = fieldAt[1] as number;
+    const o = 4 * fields;
+    at[o] = ns;
+    at[o + 1] = ne;
+    at[o + 2] = fieldAt[2] as number;
+    at[o + 3] = fieldAt[3] as number;
+    switch (ne - ns) {
       case 4:
-        if (name.toLowerCase() === "host") {
+        if (isNameAt(buf, ns, ne, "host")) {
           hostCount++;
-          host = value;
+          host = fields;
         }
         break;
       case 6:
-        if (name.toLowerCase() === "expect") expect = expect === undefined ? value : `${expect}, ${value}`;
+        if (isNameAt(buf, ns, ne, "expect")) {
+          expectCount++;
+          expect = fields;
+        }
         break;
       case 10:
-        if (name.toLowerCase() === "connection") connection = connection === undefined ? value : `${connection}, ${value}`;
+        if (isNameAt(buf, ns, ne, "connection")) {
+          connCount++;
+          conn = fields;
+        }
         break;
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (isNameAt(buf, ns, ne, "content-length")) {
           lengthCount++;
-          contentLength = value;
+          length = fields;
         }
         break;
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
-          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        if (isNameAt(buf, ns, ne, "transfer-encoding")) {
+          teCount++;
+          te = fields;
         }
         break;
     }
+    fields++;
+    pos = next;
   }
 
-  const target = latin1(buf, targetStart, targetEnd);
+  const text = latin1(buf, 0, pos);
+  const headers: Array<[string, string]> = new Array<[string, string]>(fields);
+  for (let i = 0; i < fields; i++) {
+    const o = 4 * i;
+    headers[i] = [text.slice(at[o], at[o + 1]), text.slice(at[o + 2], at[o + 3])];
+  }
+  const target = text.slice(targetStart, targetEnd);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
   if (hostCount > 1) return bad("more than one Host field");
   if (hostCount === 0 && version === "1.1") return bad("missing Host field");
-  if (hostCount === 1 && !isHostValue(host, 0, host.length, false)) return bad("invalid Host value");
+  if (hostCount === 1 && !isHostValue(valueAt(headers, host), 0, valueAt(headers, host).length, false)) return bad("invalid Host value");
   const targetError = checkTarget(method, target);
   if (targetError !== undefined) return bad(targetError);
 
   let framing = NO_FRAMING;
-  if (transferEncoding !== undefined) {
+  if (teCount > 0) {
     // RFC 9112 §6.1: CL with TE is a smuggling attempt; TE in 1.0 may be a 1.1 proxy's leftover.
     if (lengthCount > 0) return bad("Transfer-Encoding with Content-Length");
     if (version === "1.0") return bad("Transfer-Encoding in an HTTP/1.0 request");
-    const teError = checkTransferCoding(transferEncoding);
+    const teError = checkTransferCoding(joinedValues(buf, at, headers, "transfer-encoding", teCount, te));
     if (teError !== undefined) return teError;
     framing = CHUNKED;
   } else if (lengthCount > 0) {
     if (lengthCount > 1) return bad("more than one Content-Length field");
-    const length = parseLength(contentLength);
-    if (length < 0) return bad("invalid Content-Length");
-    framing = { kind: "length", length };
+    const n = parseLength(valueAt(headers, length));
+    if (n < 0) return bad("invalid Content-Length");
+    framing = { kind: "length", length: n };
   }
 
   let keepAlive = version === "1.1";
-  if (connection !== undefined) {
-    const tokens = fieldTokens(connection);
-    if (tokens.includes("close")) keepAlive = false;
-    else if (version === "1.0" && tokens.includes("keep-alive")) keepAlive = true;
+  if (connCount > 0) {
+    const v = joinedValues(buf, at, headers, "connection", connCount, conn).toLowerCase();
+    // The usual single token without splitting; lists go through fieldTokens.
+    if (v === "close") keepAlive = false;
+    else if (v === "keep-alive") keepAlive = true;
+    else {
+      const tokens = fieldTokens(v);
+      if (tokens.includes("close")) keepAlive = false;
+      else if (version === "1.0" && tokens.includes("keep-alive")) keepAlive = true;
+    }
   }
 
   let expectContinue = false;
   let expectUnsupported = false;
-  if (expect !== undefined && version === "1.1") {
-    const tokens = fieldTokens(expect);
+  if (expectCount > 0 && version === "1.1") {
+    const tokens = fieldTokens(joinedValues(buf, at, headers, "expect", expectCount, expect));
     for (const t of tokens) {
       if (t === "100-continue") expectContinue = true;
       else expectUnsupported = true;
@@ -271,6 +324,20 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     expectUnsupported,
     consumed: pos,
   };
+}
+
+function valueAt(headers: ReadonlyArray<[string, string]>, i: number): string {
+  return (headers[i] as [string, string])[1];
+}
+
+/** All values of one field joined as a list (RFC 9110 §5.3); `last` is its index when count is 1. */
+function joinedValues(buf: Buffer, at: Int32Array, headers: ReadonlyArray<[string, string]>, name: string, count: number, last: number): string {
+  if (count === 1) return valueAt(headers, last);
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    if (isNameAt(buf, at[4 * i] as number, at[4 * i + 1] as number, name)) out.push(valueAt(headers, i));
+  }
+  return out.join(", ");
 }
 
 /** Content-Length as a number, or -1 when it is not 1*DIGIT within Number.MAX_SAFE_INTEGER. */
