@@ -86,6 +86,8 @@ export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
 const METHODS_BY_LENGTH: string[][] = [];
 for (const m of IMPLEMENTED_METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m);
 
+const MAX_METHOD_LENGTH = METHODS_BY_LENGTH.length - 1;
+
 /** The implemented method spelled by buf[start, end), or undefined. */
 function knownMethod(buf: Buffer, start: number, end: number): string | undefined {
   const candidates = METHODS_BY_LENGTH[end - start];
@@ -120,8 +122,14 @@ function tooLargeOrMore(len: number, limits: ParseLimits): HeadResult {
 }
 
 /**
- * Parses one request head from the start of `buf`.
+ * Parses one request head from the start of `buf`. Stateless: call it again with the grown buffer
+ * after each read.
  *
+ * @param seen how many bytes of `buf` an earlier call already answered `incomplete` for. When the
+ *   bytes since then hold no LF, no line can have ended, so the answer is `incomplete` again without
+ *   a rescan (unless a size limit may have been crossed): a head that trickles in byte by byte costs
+ *   one scan per line, not one per read. An error inside the unfinished line is then reported when
+ *   the line ends (or the limit is reached) instead of at once. The final verdict is the same.
  * @returns `incomplete` while more bytes are needed, `head` with the framing of the body and the
  *   number of bytes used, or `error` with the status to answer (then close the connection).
  * @example
@@ -129,8 +137,12 @@ function tooLargeOrMore(len: number, limits: ParseLimits): HeadResult {
  * // { kind: "head", head: { method: "GET", target: "/", version: "1.1", headers: [["Host", "a"]] },
  * //   framing: { kind: "none" }, keepAlive: true, expectContinue: false, expectUnsupported: false, consumed: 27 }
  */
-export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS): HeadResult {
+export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS, seen = 0): HeadResult {
   const len = buf.length;
+  if (seen > 0 && seen < len && len < limits.maxHeadBytes && buf.indexOf(LF, seen) < 0) {
+    // Still inside the request line, the target may just have grown past its limit (414).
+    if (len <= limits.maxTargetBytes || buf.indexOf(LF) >= 0) return INCOMPLETE;
+  }
   const end = len < limits.maxHeadBytes ? len : limits.maxHeadBytes;
   let pos = 0;
   let c = 0;
@@ -145,7 +157,9 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   }
 
   const methodStart = pos;
-  while (pos < end && TCHAR[buf[pos] as number] === 1) pos++;
+  const methodStop = Math.min(end, methodStart + MAX_METHOD_LENGTH + 1);
+  while (pos < methodStop && TCHAR[buf[pos] as number] === 1) pos++;
+  if (pos - methodStart > MAX_METHOD_LENGTH) return fail(501, "method not implemented");
   if (pos >= end) return tooLargeOrMore(len, limits);
   if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
   const methodEnd = pos++;

@@ -19,13 +19,16 @@ export type OurVerdict =
 
 /**
  * Parses the first request of `input`: the head, then its body as framed. `step` feeds both
- * parsers that many bytes at a time (the head parser sees a growing prefix, as a connection would).
+ * parsers that many bytes at a time (the head parser sees a growing prefix, and with `passSeen`
+ * also how much of it it saw before, as a connection would call it).
  */
-export function ourVerdict(input: Buffer, step = 0, limits?: ParseLimits): OurVerdict {
+export function ourVerdict(input: Buffer, step = 0, limits?: ParseLimits, passSeen = false): OurVerdict {
   let h = parseRequestHead(input, limits);
   if (step > 0) {
+    let seen = 0;
     for (let n = Math.min(step, input.length); ; n = Math.min(n + step, input.length)) {
-      h = parseRequestHead(input.subarray(0, n), limits);
+      h = parseRequestHead(input.subarray(0, n), limits, passSeen ? seen : 0);
+      seen = n;
       if (h.kind !== "incomplete" || n === input.length) break;
     }
   }

@@ -235,6 +235,26 @@ describe("parseRequestHead while the head is incomplete", () => {
     assert.equal(parseRequestHead(B(input)).kind, "head");
   });
 
+  it("told what it saw before, answers at each line end as a full parse would, and still finds 414 and 431", () => {
+    const input = `GET / HTTP/1.1\r\n${H}X: a\x00b\r\n\r\n`;
+    let seen = 0;
+    let first: HeadResult | undefined;
+    for (let n = 1; n <= input.length && first === undefined; n++) {
+      const r = parseRequestHead(B(input.slice(0, n)), DEFAULT_LIMITS, seen);
+      seen = n;
+      if (r.kind !== "incomplete") first = r;
+      else if (input[n - 1] === "\n") assert.deepEqual(parseRequestHead(B(input.slice(0, n))), r);
+    }
+    assert.equal(first?.kind === "error" && first.status, 400);
+    assert.equal(seen, input.indexOf("\x00") + 4, "the NUL is reported when its line ends");
+    const long = B(`GET /${"a".repeat(8200)}`);
+    const r414 = parseRequestHead(long, DEFAULT_LIMITS, long.length - 1);
+    assert.equal(r414.kind === "error" && r414.status, 414);
+    const big = B(`GET / HTTP/1.1\r\n${H}X: ${"v".repeat(16400)}`);
+    const r431 = parseRequestHead(big, DEFAULT_LIMITS, big.length - 1);
+    assert.equal(r431.kind === "error" && r431.status, 431);
+  });
+
   it("never throws, whatever the bytes", () => {
     const r = createRandom(7);
     const base = B(`POST /x HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`);
