@@ -9,6 +9,8 @@
  * - HTTP/1.x with x > 1 is 505, not "treated as 1.1" (RFC 9110 §2.5 SHOULD): no such version
  *   exists and llhttp rejects it too, so accepting it only widens what two parsers may disagree on;
  * - Content-Length: exactly 1*DIGIT, one field only (no "5, 5" lists, no repeated field);
+ * - no HTAB at all in Content-Length and Transfer-Encoding field lines (llhttp treats a trailing
+ *   one as part of the value);
  * - Transfer-Encoding: `chunked` alone (any case); other codings before it are 501, a final coding
  *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
  *   an HTTP/1.0 request, 400;
@@ -260,12 +262,14 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
         break;
       case 14:
         if (isNameAt(buf, ns, ne, "content-length")) {
+          if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
           lengthCount++;
           length = fields;
         }
         break;
       case 17:
         if (isNameAt(buf, ns, ne, "transfer-encoding")) {
+          if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
           teCount++;
           te = fields;
         }
@@ -338,6 +342,16 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     expectUnsupported,
     consumed: pos,
   };
+}
+
+/**
+ * HTAB anywhere in buf[start, end). Framing fields may only use SP as OWS here: llhttp keeps a
+ * trailing HTAB as part of Content-Length and Transfer-Encoding, so accepting it would let the two
+ * parsers frame one body two ways.
+ */
+function hasTab(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] === HTAB) return true;
+  return false;
 }
 
 function valueAt(headers: ReadonlyArray<[string, string]>, i: number): string {
