@@ -200,13 +200,18 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   pos += 5;
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
+  // The target's form, as soon as the request line is complete (origin-form needs no check).
+  if (method === "CONNECT" || buf[targetStart] !== 0x2f) {
+    const targetError = checkTarget(method, latin1(buf, targetStart, targetEnd));
+    if (targetError !== undefined) return bad(targetError);
+  }
 
   // Field offsets first, strings later: one latin1 decode of the whole head, then slices of it.
   let fields = 0;
   let at = fieldOffsets;
   let host = -1;
   let hostCount = 0;
-  let length = -1;
+  let contentLength = -1;
   let lengthCount = 0;
   let te = -1;
   let teCount = 0;
@@ -263,8 +268,11 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
       case 14:
         if (isNameAt(buf, ns, ne, "content-length")) {
           if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
+          // Refused at the field, as llhttp does, not at the end of the head.
+          if (lengthCount > 0) return bad("more than one Content-Length field");
+          contentLength = parseLength(buf, fieldAt[2] as number, fieldAt[3] as number);
+          if (contentLength < 0) return bad("invalid Content-Length");
           lengthCount++;
-          length = fields;
         }
         break;
       case 17:
@@ -291,8 +299,6 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (hostCount > 1) return bad("more than one Host field");
   if (hostCount === 0 && version === "1.1") return bad("missing Host field");
   if (hostCount === 1 && !isHostValue(valueAt(headers, host), 0, valueAt(headers, host).length, false)) return bad("invalid Host value");
-  const targetError = checkTarget(method, target);
-  if (targetError !== undefined) return bad(targetError);
 
   let framing = NO_FRAMING;
   if (teCount > 0) {
@@ -303,10 +309,7 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     if (teError !== undefined) return teError;
     framing = CHUNKED;
   } else if (lengthCount > 0) {
-    if (lengthCount > 1) return bad("more than one Content-Length field");
-    const n = parseLength(valueAt(headers, length));
-    if (n < 0) return bad("invalid Content-Length");
-    framing = { kind: "length", length: n };
+    framing = { kind: "length", length: contentLength };
   }
 
   let keepAlive = version === "1.1";
@@ -368,12 +371,12 @@ function joinedValues(buf: Buffer, at: Int32Array, headers: ReadonlyArray<[strin
   return out.join(", ");
 }
 
-/** Content-Length as a number, or -1 when it is not 1*DIGIT within Number.MAX_SAFE_INTEGER. */
-function parseLength(v: string): number {
-  if (v.length === 0 || v.length > 16) return -1;
+/** Content-Length in buf[start, end) as a number, or -1 unless it is 1*DIGIT within Number.MAX_SAFE_INTEGER. */
+function parseLength(buf: Buffer, start: number, end: number): number {
+  if (end === start || end - start > 16) return -1;
   let n = 0;
-  for (let i = 0; i < v.length; i++) {
-    const d = v.charCodeAt(i) - 0x30;
+  for (let i = start; i < end; i++) {
+    const d = (buf[i] as number) - 0x30;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }
