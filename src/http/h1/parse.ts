@@ -3,9 +3,14 @@
  * RFC 9110 §5, §7.2, §10.1.1). Pure: bytes in, a verdict out. It never guesses: whatever two
  * implementations might read differently (request smuggling, RFC 9112 §11.2) is rejected.
  *
- * Decisions beyond the RFC's MUSTs, all on the strict side:
- * - bare LF is not a line terminator (RFC 9112 §2.2 allows accepting it; we answer 400);
+ * Decisions beyond the RFC's MUSTs, all on the strict side (test/http/h1/differential.test.ts lists
+ * each one llhttp does not share):
+ * - bare LF is not a line terminator (RFC 9112 §2.2 allows accepting it; we answer 400), and a CR
+ *   not followed by LF is 400 wherever it is;
  * - at most 4 empty lines before the request line;
+ * - the request line is method SP target SP version with exactly one SP each; no HTTP/0.9 form;
+ *   the target is visible ASCII (0x21-0x7E) and at most maxTargetBytes (414, found before the
+ *   line ends);
  * - HTTP/1.x with x > 1 is 505, not "treated as 1.1" (RFC 9110 §2.5 SHOULD): no such version
  *   exists and llhttp rejects it too, so accepting it only widens what two parsers may disagree on;
  * - Content-Length: exactly 1*DIGIT, one field only (no "5, 5" lists, no repeated field);
@@ -15,10 +20,13 @@
  *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
  *   an HTTP/1.0 request, 400;
  * - the Host value must be a uri-host with an optional port (no userinfo, path, spaces);
+ * - more than maxFields fields, or a head over maxHeadBytes, is 431;
  * - absolute-form needs `http://` or `https://` and an authority without userinfo (RFC 9110 §4.2.4);
  * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
  * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
  *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
+ * Errors are found at the byte that makes them certain, not at the end of the head, so a
+ * connection can answer and close early. The chunked body is decoded by ChunkedDecoder (chunked.ts).
  */
 import { fieldTokens } from "../header-list.js";
 import {
