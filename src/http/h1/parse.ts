@@ -25,8 +25,9 @@
  * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
  * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
  *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
- * Errors are found at the byte that makes them certain, not at the end of the head, so a
- * connection can answer and close early. The chunked body is decoded by ChunkedDecoder (chunked.ts).
+ * Syntax errors (and the target's form, and Content-Length) are found at the byte that makes them
+ * certain, so a connection can answer and close early; the Host and Transfer-Encoding rules are
+ * checked once the head is complete. The chunked body is decoded by ChunkedDecoder (chunked.ts).
  */
 import { fieldTokens } from "../header-list.js";
 import {
