@@ -111,6 +111,19 @@ function knownMethod(buf: Buffer, start: number, end: number): string | undefine
   return undefined;
 }
 
+/** Whether buf[start, end) begins some implemented method. */
+function isMethodPrefix(buf: Buffer, start: number, end: number): boolean {
+  const n = end - start;
+  for (let l = n; l < METHODS_BY_LENGTH.length; l++) {
+    for (const m of METHODS_BY_LENGTH[l] ?? []) {
+      let i = 0;
+      while (i < n && buf[start + i] === m.charCodeAt(i)) i++;
+      if (i === n) return true;
+    }
+  }
+  return false;
+}
+
 /** Scratch for field offsets, 4 per field; grown when a caller allows more fields. */
 let fieldOffsets = new Int32Array(4 * 128);
 
@@ -171,11 +184,17 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   const methodStop = Math.min(end, methodStart + MAX_METHOD_LENGTH + 1);
   while (pos < methodStop && TCHAR[buf[pos] as number] === 1) pos++;
   if (pos - methodStart > MAX_METHOD_LENGTH) return fail(501, "method not implemented");
-  if (pos >= end) return tooLargeOrMore(len, limits);
-  if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
-  const methodEnd = pos++;
-  const method = knownMethod(buf, methodStart, methodEnd);
-  if (method === undefined) return fail(501, "method not implemented");
+  let method: string | undefined;
+  if (pos < end && buf[pos] === SP && pos > methodStart) {
+    method = knownMethod(buf, methodStart, pos);
+    if (method === undefined) return fail(501, "method not implemented");
+  } else {
+    // A token no implemented method starts with is refused now, as llhttp does, whatever follows.
+    if (!isMethodPrefix(buf, methodStart, pos)) return fail(501, "method not implemented");
+    if (pos >= end) return tooLargeOrMore(len, limits);
+    return bad(buf[pos] === LF ? "bare LF" : "invalid method");
+  }
+  pos++;
 
   // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
   const targetStart = pos;

@@ -453,6 +453,12 @@ function compare(input: Buffer, ours: OurVerdict, theirs: OracleVerdict): Compar
     if (JSON.stringify(ours.trailers) !== JSON.stringify(theirs.trailers)) diffs.push(`trailers ${JSON.stringify(ours.trailers)} vs ${JSON.stringify(theirs.trailers)}`);
   }
   if (diffs.length > 0) return { ok: false, problem: diffs.join("; ") };
+  if (ours.next !== undefined) {
+    // The next request starts where our framing says the first ended: llhttp must agree.
+    const after = compare(input.subarray(ours.consumed), ours.next, theirs.next ?? { kind: "incomplete" });
+    if (!after.ok) return { ok: false, problem: `after the first request: ${after.problem}` };
+    if (after.kind !== "both incomplete") return { ok: true, kind: `both accept, then ${after.kind}` };
+  }
   return { ok: true, kind: ours.complete ? "both accept" : "both accept head, body incomplete" };
 }
 
@@ -469,7 +475,7 @@ describe("request parser against llhttp", () => {
     const tally = new Map<string, number>();
     const problems: string[] = [];
     inputs.forEach((input, i) => {
-      const c = compare(input, ourVerdict(input), verdicts[i] as OracleVerdict);
+      const c = compare(input, ourVerdict(input, 0, undefined, false, true), verdicts[i] as OracleVerdict);
       if (c.ok) tally.set(c.kind, (tally.get(c.kind) ?? 0) + 1);
       else problems.push(`${show(input)}\n    ${c.problem}`);
     });
