@@ -236,6 +236,9 @@ const BASES: readonly string[] = [
   "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
   "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
   "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+  // Two requests on one connection: a mutation that moves the first body's end shows in the second.
+  "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
+  "POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy",
 ];
 
 const BYTES = [0x0d, 0x0a, 0x20, 0x09, 0x00, 0x0b, 0x0c, 0x7f, 0x80, 0xff, ...Buffer.from(":,;\"\\09aF-+/@=x#?*[].")];
