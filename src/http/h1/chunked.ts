@@ -15,9 +15,10 @@ import {
   LF,
   SP,
   TCHAR,
+  fieldAt,
   fieldError,
-  fieldName,
-  fieldValue,
+  isNameAt,
+  latin1,
   scanFieldLine,
   type ParseLimits,
 } from "./field-line.js";
@@ -72,6 +73,11 @@ const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LF_BUF = Buffer.from("\n");
 
+/** Fields that only mean something in the head: Content-Length, Transfer-Encoding, Host. */
+function isHeadOnlyField(line: Buffer, start: number, end: number): boolean {
+  return isNameAt(line, start, end, "host") || isNameAt(line, start, end, "content-length") || isNameAt(line, start, end, "transfer-encoding");
+}
+
 /**
  * Decodes one chunked body.
  *
@@ -122,6 +128,7 @@ export class ChunkedDecoder {
           } else if (c === CR) {
             this.#state = State.SizeLf;
           } else if (c === SEMI) {
+            this.#extBytes = 1;
             this.#state = State.ExtName;
           } else {
             return this.#fail("invalid chunk size line");
@@ -186,7 +193,12 @@ export class ChunkedDecoder {
           const next = scanFieldLine(line, 0, line.length);
           if (next !== line.length) return this.#fail(`${next < 0 ? fieldError(next) : "bare CR"} in trailer section`);
           if (this.#trailers.length >= this.#limits.maxFields) return this.#fail("too many trailer fields");
-          this.#trailers.push([fieldName, fieldValue]);
+          // RFC 9110 §6.5.1: framing and routing cannot change after the head; a trailer that
+          // tries is an attack on whoever merges trailers into the header section.
+          if (isHeadOnlyField(line, fieldAt[0] as number, fieldAt[1] as number)) {
+            return this.#fail("framing or routing field in trailer section");
+          }
+          this.#trailers.push([latin1(line, fieldAt[0] as number, fieldAt[1] as number), latin1(line, fieldAt[2] as number, fieldAt[3] as number)]);
           this.#state = State.TrailerLineStart;
           break;
         }
@@ -199,7 +211,8 @@ export class ChunkedDecoder {
         case State.Failed:
           return { kind: "error", reason: this.#error };
         default:
-          if (++this.#extBytes > this.#limits.maxChunkExtBytes) return this.#fail("chunk extensions too large");
+          // chunk-ext bytes from the first ';' up to the CR.
+          if (c !== CR && ++this.#extBytes > this.#limits.maxChunkExtBytes) return this.#fail("chunk extensions too large");
           if (!this.#extension(c)) return this.#fail("invalid chunk extension");
           pos++;
       }

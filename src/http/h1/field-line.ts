@@ -12,9 +12,9 @@ export interface ParseLimits {
   maxTargetBytes: number;
   /** Field lines in the head (and in a trailer section); more is 431. @default 100 */
   maxFields: number;
-  /** Bytes of the extensions on one chunk-size line. @default 4096 */
+  /** Bytes of the extensions on one chunk-size line, from the first ';' to the CR. @default 4096 */
   maxChunkExtBytes: number;
-  /** Bytes of the trailer section after the last chunk. @default 16384 */
+  /** Bytes of the trailer field lines (CRLFs included) after the last chunk. @default 16384 */
   maxTrailerBytes: number;
 }
 
@@ -63,14 +63,16 @@ export const FIELD_BARE_LF = -4;
 export const FIELD_BARE_CR = -5;
 export const FIELD_NO_COLON = -6;
 
-/** The field scanned by the last successful scanFieldLine (module scratch, so no tuple per call). */
-export let fieldName = "";
-export let fieldValue = "";
+/**
+ * Where the last successful scanFieldLine found the name and the OWS-trimmed value:
+ * [nameStart, nameEnd, valueStart, valueEnd]. Module scratch, so scanning allocates nothing.
+ */
+export const fieldAt = new Int32Array(4);
 
 /**
  * Scans one field line `name ":" OWS value OWS CRLF` starting at `pos` (which is not CR, SP or
  * HTAB: the caller handles the end of the section and rejects obs-fold). Returns the position
- * after the LF and sets fieldName / fieldValue, or a negative FIELD_* code. Stops at `end`.
+ * after the LF and sets fieldAt, or a negative FIELD_* code. Stops at `end`.
  */
 export function scanFieldLine(buf: Buffer, pos: number, end: number): number {
   const nameStart = pos;
@@ -100,9 +102,21 @@ export function scanFieldLine(buf: Buffer, pos: number, end: number): number {
   if (c !== CR) return FIELD_BAD_VALUE;
   if (pos + 1 >= end) return FIELD_INCOMPLETE;
   if (buf[pos + 1] !== LF) return FIELD_BARE_CR;
-  fieldName = latin1(buf, nameStart, nameEnd);
-  fieldValue = valueEnd > valueStart ? latin1(buf, valueStart, valueEnd) : "";
+  fieldAt[0] = nameStart;
+  fieldAt[1] = nameEnd;
+  fieldAt[2] = valueStart;
+  fieldAt[3] = valueEnd;
   return pos + 2;
+}
+
+/**
+ * True when buf[start, end) is `lower` in any case. Only for names made of letters, digits and
+ * '-': OR-ing 0x20 folds case for letters and maps no other tchar onto one.
+ */
+export function isNameAt(buf: Buffer, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if (((buf[start + i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Short log reason for a negative scanFieldLine code. */

@@ -9,12 +9,16 @@
  * - HTTP/1.x with x > 1 is 505, not "treated as 1.1" (RFC 9110 §2.5 SHOULD): no such version
  *   exists and llhttp rejects it too, so accepting it only widens what two parsers may disagree on;
  * - Content-Length: exactly 1*DIGIT, one field only (no "5, 5" lists, no repeated field);
+ * - no HTAB at all in Content-Length and Transfer-Encoding field lines (llhttp treats a trailing
+ *   one as part of the value);
  * - Transfer-Encoding: `chunked` alone (any case); other codings before it are 501, a final coding
  *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
  *   an HTTP/1.0 request, 400;
  * - the Host value must be a uri-host with an optional port (no userinfo, path, spaces);
- * - absolute-form needs `scheme://authority`, without userinfo (RFC 9110 §4.2.4);
- * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored).
+ * - absolute-form needs `http://` or `https://` and an authority without userinfo (RFC 9110 §4.2.4);
+ * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
+ * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
+ *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
  */
 import { fieldTokens } from "../header-list.js";
 import {
@@ -26,9 +30,9 @@ import {
   LF,
   SP,
   TCHAR,
+  fieldAt,
   fieldError,
-  fieldName,
-  fieldValue,
+  isNameAt,
   latin1,
   scanFieldLine,
   type ParseLimits,
@@ -70,6 +74,37 @@ export type HeadResult =
 
 type ErrorResult = Extract<HeadResult, { kind: "error" }>;
 
+/**
+ * Methods the parser lets through (case-sensitive): the IANA HTTP Method Registry entries that
+ * llhttp parses, plus PURGE for caches. Anything else that is a token is 501.
+ */
+export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
+  "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "MERGE",
+  "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH",
+  "PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "TRACE", "UNBIND", "UNLINK", "UNLOCK",
+]);
+
+/** IMPLEMENTED_METHODS by length, to find the method's string without decoding the bytes. */
+const METHODS_BY_LENGTH: string[][] = [];
+for (const m of IMPLEMENTED_METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m);
+
+const MAX_METHOD_LENGTH = METHODS_BY_LENGTH.length - 1;
+
+/** The implemented method spelled by buf[start, end), or undefined. */
+function knownMethod(buf: Buffer, start: number, end: number): string | undefined {
+  const candidates = METHODS_BY_LENGTH[end - start];
+  if (candidates === undefined) return undefined;
+  for (const m of candidates) {
+    let i = 0;
+    while (i < m.length && buf[start + i] === m.charCodeAt(i)) i++;
+    if (i === m.length) return m;
+  }
+  return undefined;
+}
+
+/** Scratch for field offsets, 4 per field; grown when a caller allows more fields. */
+let fieldOffsets = new Int32Array(4 * 128);
+
 const MAX_LEADING_EMPTY_LINES = 4;
 const INCOMPLETE: HeadResult = Object.freeze({ kind: "incomplete" });
 const NO_FRAMING: Framing = Object.freeze({ kind: "none" });
@@ -89,8 +124,14 @@ function tooLargeOrMore(len: number, limits: ParseLimits): HeadResult {
 }
 
 /**
- * Parses one request head from the start of `buf`.
+ * Parses one request head from the start of `buf`. Stateless: call it again with the grown buffer
+ * after each read.
  *
+ * @param seen how many bytes of `buf` an earlier call already answered `incomplete` for. When the
+ *   bytes since then hold no LF, no line can have ended, so the answer is `incomplete` again without
+ *   a rescan (unless a size limit may have been crossed): a head that trickles in byte by byte costs
+ *   one scan per line, not one per read. An error inside the unfinished line is then reported when
+ *   the line ends (or the limit is reached) instead of at once. The final verdict is the same.
  * @returns `incomplete` while more bytes are needed, `head` with the framing of the body and the
  *   number of bytes used, or `error` with the status to answer (then close the connection).
  * @example
@@ -98,8 +139,12 @@ function tooLargeOrMore(len: number, limits: ParseLimits): HeadResult {
  * // { kind: "head", head: { method: "GET", target: "/", version: "1.1", headers: [["Host", "a"]] },
  * //   framing: { kind: "none" }, keepAlive: true, expectContinue: false, expectUnsupported: false, consumed: 27 }
  */
-export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS): HeadResult {
+export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMITS, seen = 0): HeadResult {
   const len = buf.length;
+  if (seen > 0 && seen < len && len < limits.maxHeadBytes && buf.indexOf(LF, seen) < 0) {
+    // Still inside the request line, the target may just have grown past its limit (414).
+    if (len <= limits.maxTargetBytes || buf.indexOf(LF) >= 0) return INCOMPLETE;
+  }
   const end = len < limits.maxHeadBytes ? len : limits.maxHeadBytes;
   let pos = 0;
   let c = 0;
@@ -114,10 +159,14 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   }
 
   const methodStart = pos;
-  while (pos < end && TCHAR[buf[pos] as number] === 1) pos++;
+  const methodStop = Math.min(end, methodStart + MAX_METHOD_LENGTH + 1);
+  while (pos < methodStop && TCHAR[buf[pos] as number] === 1) pos++;
+  if (pos - methodStart > MAX_METHOD_LENGTH) return fail(501, "method not implemented");
   if (pos >= end) return tooLargeOrMore(len, limits);
   if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
   const methodEnd = pos++;
+  const method = knownMethod(buf, methodStart, methodEnd);
+  if (method === undefined) return fail(501, "method not implemented");
 
   // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
   const targetStart = pos;
@@ -129,39 +178,42 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   }
   if (pos - targetStart > limits.maxTargetBytes) return fail(414, "request-target too long");
   if (pos >= end) return tooLargeOrMore(len, limits);
-  if (c !== SP || pos === targetStart) return bad("invalid request-target");
+  if (c === CR || c === LF) return bad("request line without HTTP version");
+  if (c !== SP) return bad("invalid byte in request-target");
+  if (pos === targetStart) return bad("empty request-target");
   const targetEnd = pos++;
 
   for (let i = 0; i < 5; i++, pos++) {
     if (pos >= end) return tooLargeOrMore(len, limits);
     if (buf[pos] !== HTTP_SLASH[i]) return bad("invalid HTTP version");
   }
-  if (pos + 4 >= end) {
-    // Check what is there so far, so junk is refused before the line ends.
-    for (let i = pos; i < end; i++) {
-      const b = buf[i] as number;
-      const ok = i - pos === 1 ? b === 0x2e : i - pos === 3 ? b === CR : b >= 0x30 && b <= 0x39;
-      if (!ok) return bad(b === LF ? "bare LF" : "invalid HTTP version");
+  // DIGIT "." DIGIT CR LF, checked byte by byte so a cut input fails exactly as the whole would.
+  for (let i = 0; i < 5; i++) {
+    if (pos + i >= end) return tooLargeOrMore(len, limits);
+    const b = buf[pos + i] as number;
+    if (i === 1 ? b !== 0x2e : i === 3 ? b !== CR : i === 4 ? b !== LF : b < 0x30 || b > 0x39) {
+      return bad(i === 4 ? "bare CR" : b === LF ? "bare LF" : "invalid HTTP version");
     }
-    return tooLargeOrMore(len, limits);
   }
   const major = (buf[pos] as number) - 0x30;
   const minor = (buf[pos + 2] as number) - 0x30;
-  if (major < 0 || major > 9 || minor < 0 || minor > 9 || buf[pos + 1] !== 0x2e) return bad("invalid HTTP version");
-  if (buf[pos + 3] !== CR) return bad(buf[pos + 3] === LF ? "bare LF" : "invalid HTTP version");
-  if (buf[pos + 4] !== LF) return bad("bare CR");
   pos += 5;
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
 
-  const headers: Array<[string, string]> = [];
+  // Field offsets first, strings later: one latin1 decode of the whole head, then slices of it.
+  let fields = 0;
+  let at = fieldOffsets;
+  let host = -1;
   let hostCount = 0;
-  let host = "";
+  let length = -1;
   let lengthCount = 0;
-  let contentLength = "";
-  let transferEncoding: string | undefined;
-  let connection: string | undefined;
-  let expect: string | undefined;
+  let te = -1;
+  let teCount = 0;
+  let conn = -1;
+  let connCount = 0;
+  let expect = -1;
+  let expectCount = 0;
   for (;;) {
     if (pos >= end) return tooLargeOrMore(len, limits);
     c = buf[pos] as number;
@@ -176,74 +228,104 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     if (c === LF) return bad("bare LF");
     const next = scanFieldLine(buf, pos, end);
     if (next < 0) return next === FIELD_INCOMPLETE ? tooLargeOrMore(len, limits) : bad(fieldError(next));
-    if (headers.length >= limits.maxFields) return fail(431, "too many header fields");
-    const name = fieldName;
-    const value = fieldValue;
-    headers.push([name, value]);
-    pos = next;
-    switch (name.length) {
+    if (fields >= limits.maxFields) return fail(431, "too many header fields");
+    if (at.length < 4 * (fields + 1)) {
+      const grown = new Int32Array(at.length * 2);
+      grown.set(at);
+      at = fieldOffsets = grown;
+    }
+    const ns = fieldAt[0] as number;
+    const ne = fieldAt[1] as number;
+    const o = 4 * fields;
+    at[o] = ns;
+    at[o + 1] = ne;
+    at[o + 2] = fieldAt[2] as number;
+    at[o + 3] = fieldAt[3] as number;
+    switch (ne - ns) {
       case 4:
-        if (name.toLowerCase() === "host") {
+        if (isNameAt(buf, ns, ne, "host")) {
           hostCount++;
-          host = value;
+          host = fields;
         }
         break;
       case 6:
-        if (name.toLowerCase() === "expect") expect = expect === undefined ? value : `${expect}, ${value}`;
+        if (isNameAt(buf, ns, ne, "expect")) {
+          expectCount++;
+          expect = fields;
+        }
         break;
       case 10:
-        if (name.toLowerCase() === "connection") connection = connection === undefined ? value : `${connection}, ${value}`;
+        if (isNameAt(buf, ns, ne, "connection")) {
+          connCount++;
+          conn = fields;
+        }
         break;
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (isNameAt(buf, ns, ne, "content-length")) {
+          if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
           lengthCount++;
-          contentLength = value;
+          length = fields;
         }
         break;
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
-          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        if (isNameAt(buf, ns, ne, "transfer-encoding")) {
+          if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
+          teCount++;
+          te = fields;
         }
         break;
     }
+    fields++;
+    pos = next;
   }
 
-  const method = latin1(buf, methodStart, methodEnd);
-  const target = latin1(buf, targetStart, targetEnd);
+  const text = latin1(buf, 0, pos);
+  const headers: Array<[string, string]> = new Array<[string, string]>(fields);
+  for (let i = 0; i < fields; i++) {
+    const o = 4 * i;
+    headers[i] = [text.slice(at[o], at[o + 1]), text.slice(at[o + 2], at[o + 3])];
+  }
+  const target = text.slice(targetStart, targetEnd);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
   if (hostCount > 1) return bad("more than one Host field");
   if (hostCount === 0 && version === "1.1") return bad("missing Host field");
-  if (hostCount === 1 && !isHostValue(host, 0, host.length, false)) return bad("invalid Host value");
+  if (hostCount === 1 && !isHostValue(valueAt(headers, host), 0, valueAt(headers, host).length, false)) return bad("invalid Host value");
   const targetError = checkTarget(method, target);
   if (targetError !== undefined) return bad(targetError);
 
   let framing = NO_FRAMING;
-  if (transferEncoding !== undefined) {
+  if (teCount > 0) {
     // RFC 9112 §6.1: CL with TE is a smuggling attempt; TE in 1.0 may be a 1.1 proxy's leftover.
     if (lengthCount > 0) return bad("Transfer-Encoding with Content-Length");
     if (version === "1.0") return bad("Transfer-Encoding in an HTTP/1.0 request");
-    const teError = checkTransferCoding(transferEncoding);
+    const teError = checkTransferCoding(joinedValues(buf, at, headers, "transfer-encoding", teCount, te));
     if (teError !== undefined) return teError;
     framing = CHUNKED;
   } else if (lengthCount > 0) {
     if (lengthCount > 1) return bad("more than one Content-Length field");
-    const length = parseLength(contentLength);
-    if (length < 0) return bad("invalid Content-Length");
-    framing = { kind: "length", length };
+    const n = parseLength(valueAt(headers, length));
+    if (n < 0) return bad("invalid Content-Length");
+    framing = { kind: "length", length: n };
   }
 
   let keepAlive = version === "1.1";
-  if (connection !== undefined) {
-    const tokens = fieldTokens(connection);
-    if (tokens.includes("close")) keepAlive = false;
-    else if (version === "1.0" && tokens.includes("keep-alive")) keepAlive = true;
+  if (connCount > 0) {
+    const v = joinedValues(buf, at, headers, "connection", connCount, conn).toLowerCase();
+    // The usual single token without splitting; lists go through fieldTokens.
+    if (v === "close") keepAlive = false;
+    else if (v === "keep-alive") keepAlive = true;
+    else {
+      const tokens = fieldTokens(v);
+      if (tokens.includes("close")) keepAlive = false;
+      else if (version === "1.0" && tokens.includes("keep-alive")) keepAlive = true;
+    }
   }
 
   let expectContinue = false;
   let expectUnsupported = false;
-  if (expect !== undefined && version === "1.1") {
-    const tokens = fieldTokens(expect);
+  if (expectCount > 0 && version === "1.1") {
+    const tokens = fieldTokens(joinedValues(buf, at, headers, "expect", expectCount, expect));
     for (const t of tokens) {
       if (t === "100-continue") expectContinue = true;
       else expectUnsupported = true;
@@ -260,6 +342,30 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     expectUnsupported,
     consumed: pos,
   };
+}
+
+/**
+ * HTAB anywhere in buf[start, end). Framing fields may only use SP as OWS here: llhttp keeps a
+ * trailing HTAB as part of Content-Length and Transfer-Encoding, so accepting it would let the two
+ * parsers frame one body two ways.
+ */
+function hasTab(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] === HTAB) return true;
+  return false;
+}
+
+function valueAt(headers: ReadonlyArray<[string, string]>, i: number): string {
+  return (headers[i] as [string, string])[1];
+}
+
+/** All values of one field joined as a list (RFC 9110 §5.3); `last` is its index when count is 1. */
+function joinedValues(buf: Buffer, at: Int32Array, headers: ReadonlyArray<[string, string]>, name: string, count: number, last: number): string {
+  if (count === 1) return valueAt(headers, last);
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    if (isNameAt(buf, at[4 * i] as number, at[4 * i + 1] as number, name)) out.push(valueAt(headers, i));
+  }
+  return out.join(", ");
 }
 
 /** Content-Length as a number, or -1 when it is not 1*DIGIT within Number.MAX_SAFE_INTEGER. */
@@ -356,30 +462,21 @@ function isHostValue(s: string, start: number, end: number, portRequired: boolea
 
 /** The request-target form must fit the method (RFC 9112 §3.2): a reason when it does not. */
 function checkTarget(method: string, target: string): string | undefined {
-  const first = target.charCodeAt(0);
   if (method === "CONNECT") {
     return isHostValue(target, 0, target.length, true) ? undefined : "CONNECT needs authority-form host:port";
   }
+  const first = target.charCodeAt(0);
   if (first === 0x2f) return undefined;
   if (first === 0x2a && target.length === 1) return method === "OPTIONS" ? undefined : "asterisk-form is only for OPTIONS";
-  // absolute-form: scheme "://" authority [path-abempty] [ "?" query ]
-  let i = 0;
-  const lower = first | 0x20;
-  if (!(lower >= 0x61 && lower <= 0x7a)) return "invalid request-target";
-  while (i < target.length) {
-    const c = target.charCodeAt(i);
-    const l = c | 0x20;
-    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) break;
-    i++;
-  }
-  if (target.charCodeAt(i) !== COLON || target.charCodeAt(i + 1) !== 0x2f || target.charCodeAt(i + 2) !== 0x2f) {
-    return "invalid request-target";
-  }
+  // absolute-form, for the two schemes an HTTP server or proxy serves: "http(s)://" authority ...
+  const lowerTarget = target.slice(0, 8).toLowerCase();
+  const i = lowerTarget.startsWith("http://") ? 4 : lowerTarget.startsWith("https://") ? 5 : -1;
+  if (i < 0) return "absolute-form needs http:// or https://";
   const authStart = i + 3;
   let authEnd = authStart;
   while (authEnd < target.length) {
     const c = target.charCodeAt(authEnd);
-    if (c === 0x2f || c === 0x3f || c === 0x23) break;
+    if (c === 0x2f || c === 0x3f) break;
     authEnd++;
   }
   if (authEnd === authStart || !isHostValue(target, authStart, authEnd, false)) return "invalid authority in absolute-form";
