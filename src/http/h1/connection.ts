@@ -9,6 +9,7 @@
  * machine; the pure parts live in head.ts and parse.ts, the body senders in send.ts.
  */
 import type { Socket } from "node:net";
+import { Readable } from "node:stream";
 import type { Clock } from "../../core/clock.js";
 import type { HeaderList } from "../header-list.js";
 import { getField } from "../header-list.js";
@@ -95,6 +96,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   readonly #peer: PeerInfo;
   #state = State.Head;
   #pending: Buffer | null = null;
+  /** Bytes of #pending the parser already called incomplete (it skips rescanning them). */
+  #seen = 0;
   #processing = false;
   #paused = false;
   #bodyEx: H1Exchange | undefined;
@@ -107,6 +110,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   #peerEnded = false;
   readonly #queue: Item[] = [];
   #writing = false;
+  /** The exchange whose response is on the wire (its body belongs to a sender). */
+  #writingEx: H1Exchange | undefined;
   #pumping = false;
   #headStart: number;
   #headDeadline: number;
@@ -170,8 +175,9 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
           continue;
         }
         if (this.#state !== State.Head || this.#holdEx !== undefined || this.#noMore || this.#queue.length >= this.#s.maxPipelined) break;
-        const r = parseRequestHead(this.#pending, this.#s.limits);
+        const r = parseRequestHead(this.#pending, this.#s.limits, this.#seen);
         if (r.kind === "incomplete") {
+          this.#seen = this.#pending.length;
           if (this.#headDeadline === Infinity) {
             this.#headStart = this.#s.clock.monotonic();
             this.#headDeadline = this.#headStart + this.#s.headersTimeoutMs;
@@ -188,6 +194,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
           break;
         }
         this.#pending = r.consumed < this.#pending.length ? this.#pending.subarray(r.consumed) : null;
+        this.#seen = 0;
         this.#headDeadline = Infinity;
         this.#startExchange(r.head, r.framing, r.keepAlive, r.expectContinue);
       }
@@ -340,8 +347,18 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     }
   }
 
+  /**
+   * The peer sent FIN. Responses already owed are still written (a half-closing client reads
+   * them), then the connection closes; but a stream on the wire is taken as the client being
+   * gone (an event stream would otherwise never learn it), as is an unfinished request body.
+   */
   #end(): void {
     this.#peerEnded = true;
+    const sending = this.#writingEx;
+    if (sending !== undefined && sending.response?.body instanceof Readable) {
+      sending.abort();
+      sending.response.body.destroy();
+    }
     const ex = this.#bodyEx;
     if (ex !== undefined) this.#endBody(ex, ex.requestBody as RequestBody, new Error("the client ended the request body early"));
     this.#noMore = true;
@@ -433,6 +450,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     }
     ex.started = true;
     this.#writing = true;
+    this.#writingEx = ex;
     const framing = enc.framing;
     if (framing.kind === "none" || body === undefined) {
       disposeBody(body); // HEAD, 1xx, 204, 304 never carry what the handler gave
@@ -490,6 +508,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
 
   #finish(ex: H1Exchange, enc: EncodedHead, sent: number, complete: boolean): void {
     this.#writing = false;
+    this.#writingEx = undefined;
     this.#dequeue(ex);
     const gone = this.#state === State.Closed;
     this.#record(ex, (ex.response as HttpResponse).status, sent, gone || (!complete && enc.framing.kind !== "close"));
@@ -695,6 +714,9 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     const body = this.#bodyEx;
     this.#bodyEx = undefined;
     body?.abort();
+    // A stream stalled inside its sender must not wait for its next chunk to learn the peer is gone.
+    const sending = this.#writingEx?.response?.body;
+    if (sending instanceof Readable) sending.destroy();
     for (const item of this.#queue) if (item instanceof H1Exchange && !item.started) this.#abandon(item);
     for (const item of this.#queue) if (item instanceof H1Exchange) item.abort();
     if (!this.#writing) this.#queue.length = 0;

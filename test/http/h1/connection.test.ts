@@ -363,8 +363,12 @@ test("the engine passes an absolute-form target as sent", async () => {
 test("close() ends idle keep-alive connections at once and lets an in-flight response finish", async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  let slowStarted = false;
   const handler: HttpHandler = async (req) => {
-    if (req.target === "/slow") await gate;
+    if (req.target === "/slow") {
+      slowStarted = true;
+      await gate;
+    }
     return { status: 200, headers: [], body: "done" };
   };
   const srv = createH1Server({ handler, clock: new FakeClock() });
@@ -374,7 +378,7 @@ test("close() ends idle keep-alive connections at once and lets an in-flight res
   await idle.responses(1);
   const busy = new RawClient(port);
   busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  await eventually(() => srv.totals().connections === 2);
+  await eventually(() => srv.totals().connections === 2 && slowStarted);
   let closed = false;
   const closing = srv.close().then(() => (closed = true));
   await idle.closedP;
@@ -385,4 +389,67 @@ test("close() ends idle keep-alive connections at once and lets an in-flight res
   assert.equal(field(r!, "connection"), "close");
   await closing;
   await busy.closedP;
+});
+
+test("the client vanishing during a stalled stream body destroys the stream and aborts the signal", async () => {
+  let stream!: Readable;
+  let signal!: AbortSignal;
+  const handler: HttpHandler = (req) => {
+    signal = req.signal;
+    stream = new Readable({ read() {} });
+    stream.push("first chunk");
+    return { status: 200, headers: [], body: stream };
+  };
+  const records: ExchangeRecord[] = [];
+  await withServer(handler, async (srv, port) => {
+    srv.on("exchange", (r) => records.push(r));
+    const c = new RawClient(port);
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.until(() => c.data.includes("first chunk"));
+    c.close();
+    await eventually(() => records.length === 1);
+    assert.equal(records[0]?.aborted, true);
+    assert.equal(stream.destroyed, true);
+    assert.equal(signal.aborted, true);
+  });
+});
+
+test("Connection: close from the client is answered with Connection: close and the connection ends", async () => {
+  await withServer(hello, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.closedP;
+    const rs = await c.responses(2);
+    assert.equal(rs.length, 1);
+    assert.equal(field(rs[0]!, "connection"), "close");
+  });
+});
+
+test("a request head trickling in byte by byte is parsed once complete", async () => {
+  await withServer(hello, async (_srv, port) => {
+    const c = new RawClient(port);
+    for (const ch of "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n") {
+      c.send(ch);
+      await new Promise((r) => setImmediate(r));
+    }
+    const [r] = await c.responses(1);
+    assert.equal(r?.body.toString(), "hello /slow\n");
+    c.close();
+  });
+});
+
+test("sendInterim writes a 103 before the final response, in order", async () => {
+  const handler: HttpHandler = (_req, control) => {
+    control.sendInterim(103, [["Link", "</s.css>; rel=preload"]]);
+    return { status: 200, headers: [], body: "ok" };
+  };
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const rs = await c.responses(2);
+    assert.equal(rs[0]?.status, 103);
+    assert.equal(field(rs[0]!, "link"), "</s.css>; rel=preload");
+    assert.equal(rs[1]?.body.toString(), "ok");
+    c.close();
+  });
 });
