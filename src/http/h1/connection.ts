@@ -429,6 +429,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     else if (typeof body === "string") bodyLength = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) bodyLength = body.length;
     else if (isFileBody(body)) bodyLength = body.length;
+    // A response that streams the request body back needs that body: invite it before the head.
+    if (body !== undefined && body === ex.requestBody) this.interim(ex, 100, undefined);
     const unreadBody = ex === this.#bodyEx && ex.expectContinue && !ex.continueSent;
     let enc: EncodedHead;
     try {
@@ -659,7 +661,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   /** Act on every deadline that has passed at monotonic time `now`. */
   check(now: number): void {
     if (this.#state >= State.Taken) return;
-    if (now >= this.#lingerDeadline || now >= this.#idleDeadline) {
+    if (now >= this.#lingerDeadline || (now >= this.#idleDeadline && this.#socket.writableLength === 0)) {
       this.#socket.destroy();
       return;
     }

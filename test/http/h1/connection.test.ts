@@ -453,3 +453,19 @@ test("sendInterim writes a 103 before the final response, in order", async () =>
     c.close();
   });
 });
+
+test("a handler may stream the request body back as the response (echo), with 100-continue", async () => {
+  const handler: HttpHandler = (req) => ({ status: 200, headers: [], body: req.body });
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+    await c.until(() => c.data.includes("100 Continue"));
+    c.send("5\r\nhello\r\n");
+    await c.until(() => c.data.includes("hello"));
+    c.send("6\r\n world\r\n0\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    const rs = await c.responses(2);
+    assert.equal(rs[0]?.status, 100);
+    assert.equal(rs[1]?.body.toString(), "hello world");
+    c.close();
+  });
+});
