@@ -11,6 +11,7 @@
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { Clock } from "../../core/clock.js";
+import { WirekitError } from "../../core/errors.js";
 import type { HeaderList } from "../header-list.js";
 import { getField } from "../header-list.js";
 import { ChunkedDecoder, parseRequestHead, type Framing, type ParseLimits, type RequestHead } from "./parse.js";
@@ -255,7 +256,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     if (r.kind === "error") {
       // A broken chunked body: the exchange gets its response (the handler sees the body fail), then the connection closes.
       this.#noMore = true;
-      this.#endBody(ex, body, new Error(`bad chunked body: ${r.reason}`));
+      this.#endBody(ex, body, new WirekitError("ERR_PROTOCOL", `bad chunked request body: ${r.reason}`));
       this.#pending = null;
       return false;
     }
@@ -360,7 +361,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       sending.response.body.destroy();
     }
     const ex = this.#bodyEx;
-    if (ex !== undefined) this.#endBody(ex, ex.requestBody as RequestBody, new Error("the client ended the request body early"));
+    if (ex !== undefined) this.#endBody(ex, ex.requestBody as RequestBody, new WirekitError("ERR_PROTOCOL", "the client ended the request body early"));
     this.#noMore = true;
     this.#pending = null;
     if (this.#state === State.Head) this.#state = State.Stopped;
@@ -605,8 +606,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
    * new owner ends its side itself (as a tunnel should).
    */
   takeover(ex: H1Exchange): { socket: Socket; head: Buffer } {
-    if (this.#state >= State.Taken || ex.aborted) throw new Error("the connection is gone");
-    if (this.#queue[0] !== ex || this.#writing || ex.started) throw new Error("takeover: earlier responses are still being written");
+    if (this.#state >= State.Taken || ex.aborted) throw new WirekitError("ERR_CONNECT", "takeover: the connection is gone");
+    if (this.#queue[0] !== ex || this.#writing || ex.started) throw new WirekitError("ERR_LOCAL", "takeover: earlier responses are still being written");
     this.#state = State.Taken;
     const s = this.#socket;
     s.pause();

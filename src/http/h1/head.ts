@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { HeaderList } from "../header-list.js";
+import { WirekitError } from "../../core/errors.js";
 
 /** How the body of one response is delimited on the wire. */
 export type ResponseFraming =
@@ -46,9 +47,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: HTAB, SP, VCHAR, obs-text; never CR, LF, NUL or code points above U+00FF. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Thrown for handler-supplied heads that would split or corrupt the response. */
-export class InvalidResponseError extends Error {
-  override readonly name = "InvalidResponseError";
+/** A handler-supplied head that would split or corrupt the response (ERR_PROTOCOL: for the proxy it is the upstream's). */
+function invalid(message: string): WirekitError {
+  return new WirekitError("ERR_PROTOCOL", `invalid response: ${message}`);
 }
 
 /** True for statuses whose responses never carry content (RFC 9110 §15.2, §15.3.5, §15.4.5). */
@@ -68,9 +69,9 @@ export function isBodiless(status: number, method: string): boolean {
  */
 export function encodeHead(input: HeadInput): EncodedHead {
   const { status, headers, method, version } = input;
-  if (!Number.isInteger(status) || status < 200 || status > 999) throw new InvalidResponseError(`bad status ${status}`);
+  if (!Number.isInteger(status) || status < 200 || status > 999) throw invalid(`bad status ${status}`);
   const reason = input.reason ?? STATUS_CODES[status] ?? "Unknown";
-  if (BAD_VALUE.test(reason)) throw new InvalidResponseError("bad reason phrase");
+  if (BAD_VALUE.test(reason)) throw invalid("bad reason phrase");
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   let close = !input.keepAlive;
   let hasDate = false;
@@ -79,7 +80,7 @@ export function encodeHead(input: HeadInput): EncodedHead {
     const field = headers[i] as readonly [string, string];
     const name = field[0];
     const value = field[1];
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new InvalidResponseError(`bad header field ${JSON.stringify(name)}`);
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
     const n = name.length;
     if (n === 10 && name.toLowerCase() === "connection") {
       if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
@@ -88,7 +89,7 @@ export function encodeHead(input: HeadInput): EncodedHead {
     if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
     if (n === 14 && name.toLowerCase() === "content-length") {
       const v = value.trim();
-      if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw new InvalidResponseError("bad Content-Length");
+      if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
       if (declared !== undefined) continue;
       declared = Number(v);
     } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
@@ -125,10 +126,10 @@ const CLOSE: ResponseFraming = { kind: "close" };
 
 /** An interim (1xx) response head; 101 is not one (it goes through takeover). */
 export function encodeInterim(status: number, headers: HeaderList = []): string {
-  if (!Number.isInteger(status) || status < 100 || status > 199 || status === 101) throw new InvalidResponseError(`bad interim status ${status}`);
+  if (!Number.isInteger(status) || status < 100 || status > 199 || status === 101) throw invalid(`bad interim status ${status}`);
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
   for (const [name, value] of headers) {
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new InvalidResponseError(`bad header field ${JSON.stringify(name)}`);
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
     head += `${name}: ${value}\r\n`;
   }
   return head + "\r\n";

@@ -20,6 +20,8 @@ export interface H1ServerOptions {
   clock?: Clock;
   /** Parser limits (head size, target length, field count...). @default DEFAULT_LIMITS of parse.ts */
   limits?: ParseLimits;
+  /** Largest request head (request line + fields), beyond it 431; overrides `limits.maxHeadBytes`. @default 16384 */
+  maxHeaderSize?: number;
   /** A request head must be complete within this time, else 408 and close (slowloris). 0 = off. @default 10000 */
   headersTimeoutMs?: number;
   /** An idle keep-alive connection is closed (silently) after this time. 0 = off. @default 5000 */
@@ -64,6 +66,26 @@ export type H1ServerEvents = {
 
 const LINGER_MS = 2000;
 
+/** Apply the defaults of `H1ServerOptions` (durations of 0 or less mean "off", kept as Infinity). */
+export function resolveOptions(options: H1ServerOptions, host: ConnectionHost): ConnectionSettings {
+  const ms = (v: number | undefined, d: number): number => (v === undefined ? d : v <= 0 ? Infinity : v);
+  return {
+    handler: options.handler,
+    clock: options.clock ?? systemClock,
+    limits: options.maxHeaderSize === undefined ? (options.limits ?? DEFAULT_LIMITS) : { ...(options.limits ?? DEFAULT_LIMITS), maxHeadBytes: options.maxHeaderSize },
+    headersTimeoutMs: ms(options.headersTimeoutMs, 10_000),
+    keepAliveTimeoutMs: ms(options.keepAliveTimeoutMs, 5_000),
+    requestTimeoutMs: ms(options.requestTimeoutMs, 30_000),
+    sendTimeoutMs: ms(options.sendTimeoutMs, 60_000),
+    maxPipelined: Math.max(1, options.maxPipelined ?? 16),
+    drainLimit: options.drainLimit ?? 1024 * 1024,
+    lingerMs: LINGER_MS,
+    secure: options.tls !== undefined,
+    date: new DateField(),
+    host,
+  };
+}
+
 /** A listening (or not yet listening) HTTP/1.1 server. */
 export class H1Server extends TypedEmitter<H1ServerEvents> implements ConnectionHost {
   readonly server: Server;
@@ -80,25 +102,10 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
 
   constructor(options: H1ServerOptions) {
     super();
-    const ms = (v: number | undefined, d: number): number => (v === undefined ? d : v <= 0 ? Infinity : v);
-    this.#clock = options.clock ?? systemClock;
-    this.#settings = {
-      handler: options.handler,
-      clock: this.#clock,
-      limits: options.limits ?? DEFAULT_LIMITS,
-      headersTimeoutMs: ms(options.headersTimeoutMs, 10_000),
-      keepAliveTimeoutMs: ms(options.keepAliveTimeoutMs, 5_000),
-      requestTimeoutMs: ms(options.requestTimeoutMs, 30_000),
-      sendTimeoutMs: ms(options.sendTimeoutMs, 60_000),
-      maxPipelined: Math.max(1, options.maxPipelined ?? 16),
-      drainLimit: options.drainLimit ?? 1024 * 1024,
-      lingerMs: LINGER_MS,
-      secure: options.tls !== undefined,
-      date: new DateField(),
-      host: this,
-    };
-    const s = this.#settings;
-    const smallest = Math.min(s.headersTimeoutMs, s.keepAliveTimeoutMs, s.requestTimeoutMs, s.sendTimeoutMs, LINGER_MS);
+    this.#settings = resolveOptions(options, this);
+    this.#clock = this.#settings.clock;
+    const st = this.#settings;
+    const smallest = Math.min(st.headersTimeoutMs, st.keepAliveTimeoutMs, st.requestTimeoutMs, st.sendTimeoutMs, LINGER_MS);
     this.#tickMs = options.tickMs ?? Math.max(10, Math.min(1000, Math.floor(smallest / 4)));
     const onSocket = (socket: Socket): void => this.#accept(socket);
     this.server = options.tls
