@@ -9,12 +9,14 @@
  * CRLF; chunk data is followed by exactly CRLF; trailers obey the head's field-line rules.
  */
 import {
+  COLON,
   CR,
   DEFAULT_LIMITS,
   HTAB,
   LF,
   SP,
   TCHAR,
+  VALUE_BYTE,
   fieldAt,
   fieldError,
   isNameAt,
@@ -94,6 +96,8 @@ export class ChunkedDecoder {
   #extBytes = 0;
   #trailerBytes = 0;
   #line: Buffer[] = [];
+  #nameBytes = 0;
+  #inValue = false;
   #trailers: Array<[string, string]> = [];
   #error = "";
 
@@ -172,15 +176,29 @@ export class ChunkedDecoder {
           }
           if (c === SP || c === HTAB) return this.#fail("obs-fold in trailer section");
           if (c === LF) return this.#fail("bare LF in trailer section");
+          this.#nameBytes = 0;
+          this.#inValue = false;
           this.#state = State.TrailerLine;
           break;
         case State.TrailerLine: {
-          const i = buf.indexOf(CR, pos);
-          const stop = i < 0 ? len : i + 1;
+          // Checked byte by byte, so a bad trailer fails as soon as it arrives (as in the head).
+          let i = pos;
+          for (; i < len; i++) {
+            const b = buf[i] as number;
+            if (this.#inValue) {
+              if (VALUE_BYTE[b] === 1) continue;
+              if (b === CR) break;
+              return this.#fail(b === LF ? "bare LF in trailer section" : "invalid byte in trailer value");
+            }
+            if (TCHAR[b] === 1) this.#nameBytes++;
+            else if (b === COLON && this.#nameBytes > 0) this.#inValue = true;
+            else return this.#fail(b === LF ? "bare LF in trailer section" : "invalid trailer field name");
+          }
+          const stop = i < len ? i + 1 : len;
           if (!this.#countTrailer(stop - pos)) return this.#fail("trailer section too large");
           this.#line.push(buf.subarray(pos, stop));
           pos = stop;
-          if (i >= 0) this.#state = State.TrailerLineLf;
+          if (i < len) this.#state = State.TrailerLineLf;
           break;
         }
         case State.TrailerLineLf: {

@@ -3,9 +3,14 @@
  * RFC 9110 §5, §7.2, §10.1.1). Pure: bytes in, a verdict out. It never guesses: whatever two
  * implementations might read differently (request smuggling, RFC 9112 §11.2) is rejected.
  *
- * Decisions beyond the RFC's MUSTs, all on the strict side:
- * - bare LF is not a line terminator (RFC 9112 §2.2 allows accepting it; we answer 400);
+ * Decisions beyond the RFC's MUSTs, all on the strict side (test/http/h1/differential.test.ts lists
+ * each one llhttp does not share):
+ * - bare LF is not a line terminator (RFC 9112 §2.2 allows accepting it; we answer 400), and a CR
+ *   not followed by LF is 400 wherever it is;
  * - at most 4 empty lines before the request line;
+ * - the request line is method SP target SP version with exactly one SP each; no HTTP/0.9 form;
+ *   the target is visible ASCII (0x21-0x7E) and at most maxTargetBytes (414, found before the
+ *   line ends);
  * - HTTP/1.x with x > 1 is 505, not "treated as 1.1" (RFC 9110 §2.5 SHOULD): no such version
  *   exists and llhttp rejects it too, so accepting it only widens what two parsers may disagree on;
  * - Content-Length: exactly 1*DIGIT, one field only (no "5, 5" lists, no repeated field);
@@ -15,10 +20,14 @@
  *   other than chunked, a repeated chunked or an empty element is 400; with Content-Length, or in
  *   an HTTP/1.0 request, 400;
  * - the Host value must be a uri-host with an optional port (no userinfo, path, spaces);
+ * - more than maxFields fields, or a head over maxHeadBytes, is 431;
  * - absolute-form needs `http://` or `https://` and an authority without userinfo (RFC 9110 §4.2.4);
  * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
  * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
  *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
+ * Syntax errors (and the target's form, and Content-Length) are found at the byte that makes them
+ * certain, so a connection can answer and close early; the Host and Transfer-Encoding rules are
+ * checked once the head is complete. The chunked body is decoded by ChunkedDecoder (chunked.ts).
  */
 import { fieldTokens } from "../header-list.js";
 import {
@@ -200,13 +209,18 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   pos += 5;
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
+  // The target's form, as soon as the request line is complete (origin-form needs no check).
+  if (method === "CONNECT" || buf[targetStart] !== 0x2f) {
+    const targetError = checkTarget(method, latin1(buf, targetStart, targetEnd));
+    if (targetError !== undefined) return bad(targetError);
+  }
 
   // Field offsets first, strings later: one latin1 decode of the whole head, then slices of it.
   let fields = 0;
   let at = fieldOffsets;
   let host = -1;
   let hostCount = 0;
-  let length = -1;
+  let contentLength = -1;
   let lengthCount = 0;
   let te = -1;
   let teCount = 0;
@@ -263,8 +277,11 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
       case 14:
         if (isNameAt(buf, ns, ne, "content-length")) {
           if (hasTab(buf, ne, next)) return bad("HTAB in a framing field");
+          // Refused at the field, as llhttp does, not at the end of the head.
+          if (lengthCount > 0) return bad("more than one Content-Length field");
+          contentLength = parseLength(buf, fieldAt[2] as number, fieldAt[3] as number);
+          if (contentLength < 0) return bad("invalid Content-Length");
           lengthCount++;
-          length = fields;
         }
         break;
       case 17:
@@ -291,8 +308,6 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (hostCount > 1) return bad("more than one Host field");
   if (hostCount === 0 && version === "1.1") return bad("missing Host field");
   if (hostCount === 1 && !isHostValue(valueAt(headers, host), 0, valueAt(headers, host).length, false)) return bad("invalid Host value");
-  const targetError = checkTarget(method, target);
-  if (targetError !== undefined) return bad(targetError);
 
   let framing = NO_FRAMING;
   if (teCount > 0) {
@@ -303,10 +318,7 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     if (teError !== undefined) return teError;
     framing = CHUNKED;
   } else if (lengthCount > 0) {
-    if (lengthCount > 1) return bad("more than one Content-Length field");
-    const n = parseLength(valueAt(headers, length));
-    if (n < 0) return bad("invalid Content-Length");
-    framing = { kind: "length", length: n };
+    framing = { kind: "length", length: contentLength };
   }
 
   let keepAlive = version === "1.1";
@@ -368,12 +380,12 @@ function joinedValues(buf: Buffer, at: Int32Array, headers: ReadonlyArray<[strin
   return out.join(", ");
 }
 
-/** Content-Length as a number, or -1 when it is not 1*DIGIT within Number.MAX_SAFE_INTEGER. */
-function parseLength(v: string): number {
-  if (v.length === 0 || v.length > 16) return -1;
+/** Content-Length in buf[start, end) as a number, or -1 unless it is 1*DIGIT within Number.MAX_SAFE_INTEGER. */
+function parseLength(buf: Buffer, start: number, end: number): number {
+  if (end === start || end - start > 16) return -1;
   let n = 0;
-  for (let i = 0; i < v.length; i++) {
-    const d = v.charCodeAt(i) - 0x30;
+  for (let i = start; i < end; i++) {
+    const d = (buf[i] as number) - 0x30;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }

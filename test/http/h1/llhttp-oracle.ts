@@ -107,9 +107,11 @@ export async function startOracle(): Promise<Oracle> {
         // Let the server side finish its events for this socket.
         setTimeout(() => {
           byPort.delete(localPort);
-          // node:http answers a 1.1 request without Host by itself (requireHostHeader), with no event.
-          if (r.head === undefined && Buffer.concat(reply).toString("latin1").startsWith("HTTP/1.1 400 ")) {
-            r.errors.push("NODE_400_NO_HOST");
+          // node:http answers a 1.1 request without Host by itself (requireHostHeader), with no
+          // event; our handlers only ever answer 200, so a first answer of 400 is node:http's own.
+          if (Buffer.concat(reply).toString("latin1").startsWith("HTTP/1.1 400 ")) {
+            resolve({ kind: "reject", code: "NODE_400_NO_HOST" });
+            return;
           }
           resolve(verdictOf(r));
         }, 2);
