@@ -469,3 +469,51 @@ test("a handler may stream the request body back as the response (echo), with 10
     c.close();
   });
 });
+
+test("reading pauses when maxPipelined requests wait for their responses, and resumes as they go out", async () => {
+  const started: string[] = [];
+  const gates: Array<() => void> = [];
+  const handler: HttpHandler = async (req) => {
+    started.push(req.target);
+    await new Promise<void>((r) => gates.push(r));
+    return { status: 200, headers: [], body: req.target };
+  };
+  await withServer(
+    handler,
+    async (_srv, port) => {
+      const c = new RawClient(port);
+      c.send([1, 2, 3, 4, 5].map((i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""));
+      await eventually(() => started.length === 2);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(started.length, 2, "no third handler while two responses are owed");
+      while (gates.length > 0 || started.length < 5) {
+        await eventually(() => gates.length > 0);
+        gates.shift()?.();
+      }
+      const rs = await c.responses(5);
+      assert.deepEqual(
+        rs.map((r) => r.body.toString()),
+        ["/1", "/2", "/3", "/4", "/5"],
+      );
+      c.close();
+    },
+    { maxPipelined: 2 },
+  );
+});
+
+test("an ignored chunked body larger than the drain limit closes the connection after the response", async () => {
+  await withServer(
+    hello,
+    async (_srv, port) => {
+      const c = new RawClient(port);
+      c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const [r] = await c.responses(1);
+      assert.equal(r?.body.toString(), "hello /\n");
+      const chunk = `1000\r\n${"z".repeat(0x1000)}\r\n`;
+      for (let i = 0; i < 8 && !c.closed; i++) c.send(chunk);
+      await c.closedP;
+      assert.equal((await c.responses(2)).length, 1);
+    },
+    { drainLimit: 16 * 1024 },
+  );
+});
