@@ -196,8 +196,10 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
         }
         this.#pending = r.consumed < this.#pending.length ? this.#pending.subarray(r.consumed) : null;
         this.#seen = 0;
+        // A head that arrived whole started now; one that trickled in started at its first byte.
+        const startedAt = this.#headDeadline === Infinity ? -1 : this.#headStart;
         this.#headDeadline = Infinity;
-        this.#startExchange(r.head, r.framing, r.keepAlive, r.expectContinue);
+        this.#startExchange(r.head, r.framing, r.keepAlive, r.expectContinue, startedAt);
       }
     } finally {
       this.#processing = false;
@@ -205,7 +207,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#flow();
   }
 
-  #startExchange(head: RequestHead, framing: Framing, keepAlive: boolean, expectContinue: boolean): void {
+  #startExchange(head: RequestHead, framing: Framing, keepAlive: boolean, expectContinue: boolean, startedAt: number): void {
     const now = this.#s.clock.monotonic();
     const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
     const body = hasBody ? new RequestBody(this) : undefined;
@@ -217,7 +219,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       this.#drained = 0;
       this.#remaining = framing.kind === "length" ? framing.length : 0;
       this.#decoder = framing.kind === "chunked" ? new ChunkedDecoder(this.#s.limits) : undefined;
-      this.#requestDeadline = this.#headStart + this.#s.requestTimeoutMs;
+      this.#requestDeadline = (startedAt < 0 ? now : startedAt) + this.#s.requestTimeoutMs;
     }
     // A tunnel or upgrade may take the socket: what follows its head is not ours to parse.
     if (head.method === "CONNECT" || getField(head.headers, "upgrade") !== undefined) this.#holdEx = ex;

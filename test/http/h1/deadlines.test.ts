@@ -117,3 +117,31 @@ test("a response that makes no write progress for the send timeout has its conne
     await srv.close();
   }
 });
+
+test("the request deadline of a later request on a keep-alive connection counts from that request", async () => {
+  const clock = new FakeClock();
+  let posted = false;
+  const handler: HttpHandler = async (req) => {
+    if (req.method === "POST") posted = true;
+    for await (const _ of req.body) void _;
+    return { status: 200, headers: [], body: "ok" };
+  };
+  const srv = createH1Server({ handler, clock, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 120_000 });
+  const port = await srv.listen(0);
+  try {
+    const c = new RawClient(port);
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.responses(1);
+    clock.advance(40_000);
+    c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab");
+    await eventually(() => posted);
+    clock.advance(20_000);
+    c.send("cd");
+    const rs = await c.responses(2);
+    assert.equal(rs[1]?.status, 200);
+    assert.equal(c.closed, false);
+    c.close();
+  } finally {
+    await srv.close();
+  }
+});
