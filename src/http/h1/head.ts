@@ -90,7 +90,7 @@ export function encodeHead(input: HeadInput): EncodedHead {
     if (n === 14 && name.toLowerCase() === "content-length") {
       const v = value.trim();
       if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
-      if (declared !== undefined) continue;
+      if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
       declared = Number(v);
     } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
     head += `${name}: ${value}\r\n`;

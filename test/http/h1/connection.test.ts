@@ -517,3 +517,24 @@ test("an ignored chunked body larger than the drain limit closes the connection 
     { drainLimit: 16 * 1024 },
   );
 });
+
+test("control.sendInterim(100) sends 100 Continue once; reading the body afterwards sends no second one", async () => {
+  const handler: HttpHandler = async (req, control) => {
+    control.sendInterim(100);
+    const b = await readAll(req.body);
+    return { status: 200, headers: [], body: b };
+  };
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    await c.until(() => c.data.includes("100 Continue"));
+    c.send("ok");
+    const rs = await c.responses(2);
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      [100, 200],
+    );
+    assert.equal(c.data.toString().split("100 Continue").length, 2);
+    c.close();
+  });
+});

@@ -36,6 +36,8 @@ test("HEAD, 204 and 304 have no body framing; HEAD keeps the length the GET woul
     assert.deepEqual(e.framing, { kind: "none" });
     assert.doesNotMatch(e.head, /Content-Length/);
   }
+  assert.doesNotMatch(encodeHead({ ...base, status: 204, headers: [["Content-Length", "0"]] }).head, /Content-Length/);
+  assert.match(encodeHead({ ...base, status: 304, headers: [["Content-Length", "9"]] }).head, /Content-Length: 9/);
 });
 
 test("fields that would split the response are refused (CR, LF, code points above U+00FF, bad names)", () => {
