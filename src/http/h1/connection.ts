@@ -379,6 +379,10 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       if (this.#state === State.Taken) this.#dequeue(ex);
       return;
     }
+    if (typeof res !== "object" || res === null) {
+      this.#failed(ex, new WirekitError("ERR_PROTOCOL", "invalid response: the handler returned no response object"));
+      return;
+    }
     if (ex === this.#holdEx) this.#holdEx = undefined;
     ex.response = res;
     this.#pump();

@@ -34,7 +34,7 @@ export interface H1ServerOptions {
   maxPipelined?: number;
   /** Unread request body discarded to keep a connection open; more closes it. @default 1048576 */
   drainLimit?: number;
-  /** How often deadlines are checked; they fire up to this late. @default min(1000, smallest timeout / 4) */
+  /** How often deadlines are checked; they fire up to this late. @default min(1000, smallest timeout / 4), at least 10 */
   tickMs?: number;
   /** PEM certificate and key: serve HTTPS. @default undefined (plain HTTP) */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -105,7 +105,7 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
     this.#settings = resolveOptions(options, this);
     this.#clock = this.#settings.clock;
     const st = this.#settings;
-    const smallest = Math.min(st.headersTimeoutMs, st.keepAliveTimeoutMs, st.requestTimeoutMs, st.sendTimeoutMs, LINGER_MS);
+    const smallest = Math.min(st.headersTimeoutMs, st.keepAliveTimeoutMs, st.requestTimeoutMs, st.sendTimeoutMs);
     this.#tickMs = options.tickMs ?? Math.max(10, Math.min(1000, Math.floor(smallest / 4)));
     const onSocket = (socket: Socket): void => this.#accept(socket);
     this.server = options.tls

@@ -276,21 +276,22 @@ test("a handler that throws or rejects gets 500 and one handler-error event; the
   const handler: HttpHandler = async (req) => {
     if (req.target === "/throw") throw new Error("boom");
     if (req.target === "/bad") return { status: 200, headers: [["X", "a\r\nInjected: 1"]], body: "" };
+    if (req.target === "/none") return undefined as unknown as HttpResponse;
     return { status: 200, headers: [], body: "ok" };
   };
   const errors: unknown[] = [];
   await withServer(handler, async (srv, port) => {
     srv.on("handler-error", (e) => errors.push(e.error));
     const c = new RawClient(port);
-    c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /bad HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
-    const rs = await c.responses(3);
+    c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /bad HTTP/1.1\r\nHost: x\r\n\r\nGET /none HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+    const rs = await c.responses(4);
     assert.deepEqual(
       rs.map((r) => r.status),
-      [500, 500, 200],
+      [500, 500, 500, 200],
     );
     assert.ok(!c.data.includes("Injected"));
-    assert.equal(errors.length, 2);
-    assert.equal(srv.totals().handlerErrors, 2);
+    assert.equal(errors.length, 3);
+    assert.equal(srv.totals().handlerErrors, 3);
     c.close();
   });
 });
