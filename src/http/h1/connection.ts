@@ -504,7 +504,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       sending = sendStream(this, body, framing);
     }
     sending.then(
-      (r) => this.#finish(ex, enc, r.sent, r.complete && framing.kind !== "close"),
+      (r) => this.#finish(ex, enc, r.sent, r.complete), // close-delimited: enc.close ends the connection
       () => this.#finish(ex, enc, 0, false),
     );
   }
@@ -520,7 +520,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#writingEx = undefined;
     this.#dequeue(ex);
     const gone = this.#state === State.Closed;
-    this.#record(ex, (ex.response as HttpResponse).status, sent, gone || (!complete && enc.framing.kind !== "close"));
+    this.#record(ex, (ex.response as HttpResponse).status, sent, gone || !complete);
     if (gone) return;
     if (!complete || enc.close) {
       this.#closeAfterWrite();
