@@ -624,6 +624,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     s.off("error", this.#onError);
     const head = this.#pending ?? EMPTY;
     this.#pending = null;
+    // Requests pipelined behind it (only possible without CONNECT/Upgrade) will never be answered.
+    for (const item of this.#queue) if (item !== ex && item instanceof H1Exchange) item.abort();
     this.#headDeadline = this.#idleDeadline = this.#requestDeadline = this.#lingerDeadline = Infinity;
     this.#wake(false);
     this.#s.host.released(this);
