@@ -31,7 +31,6 @@
  */
 import { fieldTokens } from "../header-list.js";
 import {
-  COLON,
   CR,
   DEFAULT_LIMITS,
   FIELD_INCOMPLETE,
@@ -47,7 +46,12 @@ import {
   type ParseLimits,
 } from "./field-line.js";
 
+import { MAX_METHOD_LENGTH, isMethodPrefix, knownMethod } from "./method.js";
+import { checkTarget, isHostValue } from "./request-target.js";
+import { checkTransferCoding, hasTab, parseLength } from "./framing.js";
+
 export { DEFAULT_LIMITS, type ParseLimits } from "./field-line.js";
+export { IMPLEMENTED_METHODS } from "./method.js";
 export { ChunkedDecoder, type ChunkResult } from "./chunked.js";
 
 /** The request line and fields of one request. */
@@ -82,34 +86,6 @@ export type HeadResult =
   | { kind: "error"; status: 400 | 414 | 431 | 501 | 505; reason: string };
 
 type ErrorResult = Extract<HeadResult, { kind: "error" }>;
-
-/**
- * Methods the parser lets through (case-sensitive): the IANA HTTP Method Registry entries that
- * llhttp parses, plus PURGE for caches. Anything else that is a token is 501.
- */
-export const IMPLEMENTED_METHODS: ReadonlySet<string> = new Set([
-  "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "MERGE",
-  "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH",
-  "PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "TRACE", "UNBIND", "UNLINK", "UNLOCK",
-]);
-
-/** IMPLEMENTED_METHODS by length, to find the method's string without decoding the bytes. */
-const METHODS_BY_LENGTH: string[][] = [];
-for (const m of IMPLEMENTED_METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m);
-
-const MAX_METHOD_LENGTH = METHODS_BY_LENGTH.length - 1;
-
-/** The implemented method spelled by buf[start, end), or undefined. */
-function knownMethod(buf: Buffer, start: number, end: number): string | undefined {
-  const candidates = METHODS_BY_LENGTH[end - start];
-  if (candidates === undefined) return undefined;
-  for (const m of candidates) {
-    let i = 0;
-    while (i < m.length && buf[start + i] === m.charCodeAt(i)) i++;
-    if (i === m.length) return m;
-  }
-  return undefined;
-}
 
 /** Scratch for field offsets, 4 per field; grown when a caller allows more fields. */
 let fieldOffsets = new Int32Array(4 * 128);
@@ -171,11 +147,17 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   const methodStop = Math.min(end, methodStart + MAX_METHOD_LENGTH + 1);
   while (pos < methodStop && TCHAR[buf[pos] as number] === 1) pos++;
   if (pos - methodStart > MAX_METHOD_LENGTH) return fail(501, "method not implemented");
-  if (pos >= end) return tooLargeOrMore(len, limits);
-  if (buf[pos] !== SP || pos === methodStart) return bad(buf[pos] === LF ? "bare LF" : "invalid method");
-  const methodEnd = pos++;
-  const method = knownMethod(buf, methodStart, methodEnd);
-  if (method === undefined) return fail(501, "method not implemented");
+  let method: string | undefined;
+  if (pos < end && buf[pos] === SP && pos > methodStart) {
+    method = knownMethod(buf, methodStart, pos);
+    if (method === undefined) return fail(501, "method not implemented");
+  } else {
+    // A token no implemented method starts with is refused now, as llhttp does, whatever follows.
+    if (!isMethodPrefix(buf, methodStart, pos)) return fail(501, "method not implemented");
+    if (pos >= end) return tooLargeOrMore(len, limits);
+    return bad(buf[pos] === LF ? "bare LF" : "invalid method");
+  }
+  pos++;
 
   // The target: visible ASCII up to one SP. 414 as soon as it alone is too long, complete or not.
   const targetStart = pos;
@@ -297,11 +279,9 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   }
 
   const text = latin1(buf, 0, pos);
-  const headers: Array<[string, string]> = new Array<[string, string]>(fields);
-  for (let i = 0; i < fields; i++) {
-    const o = 4 * i;
-    headers[i] = [text.slice(at[o], at[o + 1]), text.slice(at[o + 2], at[o + 3])];
-  }
+  // Pushed, not preallocated: a packed array stays fast for whoever reads it.
+  const headers: Array<[string, string]> = [];
+  for (let o = 0; o < 4 * fields; o += 4) headers.push([text.slice(at[o], at[o + 1]), text.slice(at[o + 2], at[o + 3])]);
   const target = text.slice(targetStart, targetEnd);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
@@ -315,7 +295,7 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
     if (lengthCount > 0) return bad("Transfer-Encoding with Content-Length");
     if (version === "1.0") return bad("Transfer-Encoding in an HTTP/1.0 request");
     const teError = checkTransferCoding(joinedValues(buf, at, headers, "transfer-encoding", teCount, te));
-    if (teError !== undefined) return teError;
+    if (teError !== undefined) return fail(teError.status, teError.reason);
     framing = CHUNKED;
   } else if (lengthCount > 0) {
     framing = { kind: "length", length: contentLength };
@@ -356,16 +336,6 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   };
 }
 
-/**
- * HTAB anywhere in buf[start, end). Framing fields may only use SP as OWS here: llhttp keeps a
- * trailing HTAB as part of Content-Length and Transfer-Encoding, so accepting it would let the two
- * parsers frame one body two ways.
- */
-function hasTab(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] === HTAB) return true;
-  return false;
-}
-
 function valueAt(headers: ReadonlyArray<[string, string]>, i: number): string {
   return (headers[i] as [string, string])[1];
 }
@@ -378,119 +348,4 @@ function joinedValues(buf: Buffer, at: Int32Array, headers: ReadonlyArray<[strin
     if (isNameAt(buf, at[4 * i] as number, at[4 * i + 1] as number, name)) out.push(valueAt(headers, i));
   }
   return out.join(", ");
-}
-
-/** Content-Length in buf[start, end) as a number, or -1 unless it is 1*DIGIT within Number.MAX_SAFE_INTEGER. */
-function parseLength(buf: Buffer, start: number, end: number): number {
-  if (end === start || end - start > 16) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const d = (buf[i] as number) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n <= Number.MAX_SAFE_INTEGER ? n : -1;
-}
-
-/** Checks a Transfer-Encoding list: only a final, single `chunked` is served (RFC 9112 §6.1, §6.3). */
-function checkTransferCoding(v: string): ErrorResult | undefined {
-  const codings = v.split(",");
-  let unsupported = false;
-  for (let i = 0; i < codings.length; i++) {
-    const raw = (codings[i] as string).replace(/^[ \t]+|[ \t]+$/g, "");
-    const semi = raw.indexOf(";");
-    const name = (semi < 0 ? raw : raw.slice(0, semi).replace(/[ \t]+$/, "")).toLowerCase();
-    if (name === "" || !isToken(name)) return bad("invalid Transfer-Encoding");
-    const last = i === codings.length - 1;
-    if (name === "chunked") {
-      if (!last) return bad("chunked is not the final transfer coding");
-      if (semi >= 0) return bad("chunked with parameters");
-    } else {
-      if (last) return bad("final transfer coding is not chunked");
-      unsupported = true;
-    }
-  }
-  return unsupported ? fail(501, "unsupported transfer coding") : undefined;
-}
-
-function isToken(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || TCHAR[c] !== 1) return false;
-  }
-  return true;
-}
-
-/** reg-name bytes besides ALPHA/DIGIT: unreserved / sub-delims / '%' (RFC 3986 §3.2.2). */
-const REG_NAME = new Uint8Array(256);
-for (const ch of "-._~!$&'()*+,;=%") REG_NAME[ch.charCodeAt(0)] = 1;
-for (let i = 0x30; i <= 0x39; i++) REG_NAME[i] = 1;
-for (let i = 0x41; i <= 0x5a; i++) REG_NAME[i] = 1;
-for (let i = 0x61; i <= 0x7a; i++) REG_NAME[i] = 1;
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
-}
-
-/**
- * `uri-host [":" port]` in s[start, end) (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name or an IPv6
- * literal, then an optional port of at most 5 digits. An empty Host is allowed (RFC 9110 §7.2),
- * an empty host before a port is not; `portRequired` for CONNECT's authority-form.
- */
-function isHostValue(s: string, start: number, end: number, portRequired: boolean): boolean {
-  if (start === end) return !portRequired;
-  let i = start;
-  if (s.charCodeAt(i) === 0x5b) {
-    i++;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (!isHex(c) && c !== COLON && c !== 0x2e) break;
-      i++;
-    }
-    if (i >= end || s.charCodeAt(i) !== 0x5d || i === start + 1) return false;
-    i++;
-  } else {
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c > 0xff || REG_NAME[c] !== 1) break;
-      if (c === 0x25 && !(i + 2 < end && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2)))) return false;
-      i++;
-    }
-    if (i === start) return false;
-  }
-  if (i === end) return !portRequired;
-  if (s.charCodeAt(i) !== COLON) return false;
-  i++;
-  const digits = end - i;
-  if (digits > 5 || (portRequired && digits === 0)) return false;
-  let port = 0;
-  for (; i < end; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return false;
-    port = port * 10 + d;
-  }
-  return port <= 65535;
-}
-
-/** The request-target form must fit the method (RFC 9112 §3.2): a reason when it does not. */
-function checkTarget(method: string, target: string): string | undefined {
-  if (method === "CONNECT") {
-    return isHostValue(target, 0, target.length, true) ? undefined : "CONNECT needs authority-form host:port";
-  }
-  const first = target.charCodeAt(0);
-  if (first === 0x2f) return undefined;
-  if (first === 0x2a && target.length === 1) return method === "OPTIONS" ? undefined : "asterisk-form is only for OPTIONS";
-  // absolute-form, for the two schemes an HTTP server or proxy serves: "http(s)://" authority ...
-  const lowerTarget = target.slice(0, 8).toLowerCase();
-  const i = lowerTarget.startsWith("http://") ? 4 : lowerTarget.startsWith("https://") ? 5 : -1;
-  if (i < 0) return "absolute-form needs http:// or https://";
-  const authStart = i + 3;
-  let authEnd = authStart;
-  while (authEnd < target.length) {
-    const c = target.charCodeAt(authEnd);
-    if (c === 0x2f || c === 0x3f) break;
-    authEnd++;
-  }
-  if (authEnd === authStart || !isHostValue(target, authStart, authEnd, false)) return "invalid authority in absolute-form";
-  return undefined;
 }

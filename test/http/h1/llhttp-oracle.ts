@@ -1,7 +1,9 @@
 /**
  * llhttp as an oracle: one node:http server on 127.0.0.1:0 (strict parser, Host required), and
- * each input written raw on a fresh socket and half-closed. What the server saw (the first
- * request's method, url, rawHeaders, body, trailers, or the parser's error) is the verdict.
+ * each input written raw on a fresh socket and half-closed. What the server saw is the verdict:
+ * the first request's method, url, rawHeaders, body and trailers (or the parser's error), and, when
+ * the first one completed, the same for the request that followed it on the connection, so the
+ * test can check that both parsers put the boundary between them at the same byte.
  */
 import http from "node:http";
 import net from "node:net";
@@ -24,14 +26,26 @@ export type OracleVerdict =
       /** A parse error after the head (a bad chunk), when there was one. */
       bodyError?: string;
       connect: boolean;
+      /** What followed a complete first request: the second request, an error, or nothing. */
+      next?: OracleVerdict;
     };
 
-interface Record {
-  head?: { method: string; url: string; headers: Array<[string, string]>; connect: boolean };
+interface Seen {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  connect: boolean;
   chunks: Buffer[];
   trailers: Array<[string, string]>;
   complete: boolean;
-  errors: string[];
+  /** node:http's message: its `complete` turns true as soon as the parser ends the message. */
+  msg?: http.IncomingMessage;
+}
+
+interface Record {
+  requests: Seen[];
+  /** Parser errors, each with the index of the request being parsed when it came. */
+  errors: Array<{ code: string; at: number }>;
 }
 
 /** EOF inside a message: the input was cut short, not malformed. */
@@ -41,6 +55,9 @@ export interface Oracle {
   judge(input: Buffer): Promise<OracleVerdict>;
   close(): Promise<void>;
 }
+
+/** Requests the parser has finished; 'end' events come later, so `complete` is read off the message. */
+const completed = (r: Record): number => r.requests.filter((s) => s.connect || s.msg?.complete === true).length;
 
 export async function startOracle(): Promise<Oracle> {
   const byPort = new Map<number, Record>();
@@ -57,16 +74,28 @@ export async function startOracle(): Promise<Oracle> {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const r = recordOf(req.socket);
     req.on("error", () => {});
-    if (r === undefined || r.head !== undefined) {
+    if (r === undefined || r.requests.length >= 2) {
       req.socket.destroy();
       return;
     }
-    r.head = { method: req.method ?? "", url: req.url ?? "", headers: fromRawHeaders(req.rawHeaders), connect: false };
-    req.on("data", (c: Buffer) => r.chunks.push(c));
+    const first = r.requests.length === 0;
+    const seen: Seen = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: fromRawHeaders(req.rawHeaders),
+      connect: false,
+      chunks: [],
+      trailers: [],
+      complete: false,
+      msg: req,
+    };
+    r.requests.push(seen);
+    req.on("data", (c: Buffer) => seen.chunks.push(c));
     req.on("end", () => {
-      r.complete = true;
-      r.trailers = fromRawHeaders(req.rawTrailers);
-      res.writeHead(200, { connection: "close" });
+      seen.complete = true;
+      seen.trailers = fromRawHeaders(req.rawTrailers);
+      // Keep the connection after the first, so node:http parses what follows it.
+      res.writeHead(200, first ? {} : { connection: "close" });
       res.end();
     });
   };
@@ -74,15 +103,15 @@ export async function startOracle(): Promise<Oracle> {
   server.on("checkExpectation", onRequest);
   server.on("connect", (req: http.IncomingMessage, socket: net.Socket, _head: Buffer) => {
     const r = recordOf(socket);
-    if (r !== undefined && r.head === undefined) {
-      r.head = { method: req.method ?? "", url: req.url ?? "", headers: fromRawHeaders(req.rawHeaders), connect: true };
-      r.complete = true;
+    if (r !== undefined && r.requests.length < 2) {
+      const seen: Seen = { method: req.method ?? "", url: req.url ?? "", headers: fromRawHeaders(req.rawHeaders), connect: true, chunks: [], trailers: [], complete: true };
+      r.requests.push(seen);
     }
     socket.destroy();
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const r = recordOf(socket);
-    if (r !== undefined) r.errors.push(err.code ?? "ERR");
+    if (r !== undefined) r.errors.push({ code: err.code ?? "ERR", at: completed(r) });
     socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -90,16 +119,16 @@ export async function startOracle(): Promise<Oracle> {
 
   const judge = (input: Buffer): Promise<OracleVerdict> =>
     new Promise((resolve) => {
-      const r: Record = { chunks: [], trailers: [], complete: false, errors: [] };
+      const r: Record = { requests: [], errors: [] };
       const sock = net.connect(port, "127.0.0.1");
       let localPort = 0;
       const timer = setTimeout(() => sock.destroy(), 3000);
+      const reply: Buffer[] = [];
       sock.on("connect", () => {
         localPort = sock.localPort ?? 0;
         byPort.set(localPort, r);
         sock.end(input);
       });
-      const reply: Buffer[] = [];
       sock.on("data", (d: Buffer) => reply.push(d));
       sock.on("error", () => {});
       sock.on("close", () => {
@@ -107,13 +136,8 @@ export async function startOracle(): Promise<Oracle> {
         // Let the server side finish its events for this socket.
         setTimeout(() => {
           byPort.delete(localPort);
-          // node:http answers a 1.1 request without Host by itself (requireHostHeader), with no
-          // event; our handlers only ever answer 200, so a first answer of 400 is node:http's own.
-          if (Buffer.concat(reply).toString("latin1").startsWith("HTTP/1.1 400 ")) {
-            resolve({ kind: "reject", code: "NODE_400_NO_HOST" });
-            return;
-          }
-          resolve(verdictOf(r));
+          const statuses = [...Buffer.concat(reply).toString("latin1").matchAll(/(?:^|\n)HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+          resolve(verdictOf(r, statuses, 0));
         }, 2);
       });
     });
@@ -128,16 +152,27 @@ export async function startOracle(): Promise<Oracle> {
   };
 }
 
-function verdictOf(r: Record): OracleVerdict {
-  const error = r.errors.find((e) => !EOF_CODES.has(e));
-  if (r.head === undefined) return error !== undefined ? { kind: "reject", code: error } : { kind: "incomplete" };
+/**
+ * The verdict on request `i` of the connection. node:http answers a 1.1 request without Host by
+ * itself (requireHostHeader) with a 400 and no event; our handlers only ever answer 200, so a 400
+ * in the i-th answer is node:http refusing request i.
+ */
+function verdictOf(r: Record, statuses: ReadonlyArray<string | undefined>, i: number): OracleVerdict {
+  if (statuses[i] === "400") return { kind: "reject", code: "NODE_400_NO_HOST" };
+  const error = r.errors.find((e) => e.at === i && !EOF_CODES.has(e.code))?.code;
+  const seen = r.requests[i];
+  if (seen === undefined) return error !== undefined ? { kind: "reject", code: error } : { kind: "incomplete" };
   return {
     kind: "request",
-    ...r.head,
-    body: Buffer.concat(r.chunks),
-    trailers: r.trailers,
-    complete: r.complete,
-    ...(error !== undefined && !r.complete ? { bodyError: error } : {}),
+    method: seen.method,
+    url: seen.url,
+    headers: seen.headers,
+    connect: seen.connect,
+    body: Buffer.concat(seen.chunks),
+    trailers: seen.trailers,
+    complete: seen.complete,
+    ...(error !== undefined && !seen.complete ? { bodyError: error } : {}),
+    ...(i === 0 && seen.complete && !seen.connect ? { next: verdictOf(r, statuses, 1) } : {}),
   };
 }
 

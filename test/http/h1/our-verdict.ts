@@ -15,6 +15,10 @@ export type OurVerdict =
       connect: boolean;
       /** Bytes of the whole request (head + body) when complete. */
       consumed: number;
+      /** The connection stays open after this request. */
+      keepAlive: boolean;
+      /** With `next`: the verdict on the bytes after a complete, keep-alive request. */
+      next?: OurVerdict;
     };
 
 /**
@@ -22,7 +26,15 @@ export type OurVerdict =
  * parsers that many bytes at a time (the head parser sees a growing prefix, and with `passSeen`
  * also how much of it it saw before, as a connection would call it).
  */
-export function ourVerdict(input: Buffer, step = 0, limits?: ParseLimits, passSeen = false): OurVerdict {
+export function ourVerdict(input: Buffer, step = 0, limits?: ParseLimits, passSeen = false, next = false): OurVerdict {
+  const v = firstVerdict(input, step, limits, passSeen);
+  if (next && v.kind === "request" && v.complete && !v.connect && v.keepAlive) {
+    return { ...v, next: firstVerdict(input.subarray(v.consumed), step, limits, passSeen) };
+  }
+  return v;
+}
+
+function firstVerdict(input: Buffer, step: number, limits: ParseLimits | undefined, passSeen: boolean): OurVerdict {
   let h = parseRequestHead(input, limits);
   if (step > 0) {
     let seen = 0;
@@ -40,6 +52,7 @@ export function ourVerdict(input: Buffer, step = 0, limits?: ParseLimits, passSe
     url: h.head.target,
     headers: h.head.headers,
     connect: h.head.method === "CONNECT",
+    keepAlive: h.keepAlive,
   };
   const rest = input.subarray(h.consumed);
   if (base.connect) return { ...base, body: Buffer.alloc(0), trailers: [], complete: true, consumed: h.consumed };
