@@ -177,6 +177,17 @@ function convert(name: string, def: OptionDef, raw: string): number {
   }
 }
 
+/**
+ * Convert one option value as the parser does (numbers, durations in ms, sizes in bytes), with
+ * its bounds checked; for values given another way than a flag (`wirekit lab --impair k=v`).
+ *
+ * @example
+ * convertOption("loss", { type: "float", min: 0, max: 1, help: "" }, "0.3") // 0.3
+ */
+export function convertOption(name: string, def: OptionDef, raw: string): number {
+  return convert(name, def, raw);
+}
+
 function defaultValue(name: string, def: OptionDef): unknown {
   switch (def.type) {
     case "boolean":

@@ -300,7 +300,10 @@ export class ImpairmentModel {
       counts.reordered++;
       notes.push("held back (reorder)");
     }
-    if (first.delayMs > 0) notes.unshift(`delayed ${formatG(Math.round(first.delayMs * 10) / 10)} ms${rateWaited > 0 ? " (rate)" : ""}`);
+    if (copies.some((x) => x.delayMs > 0)) {
+      const each = copies.map((x) => formatG(Math.round(x.delayMs * 10) / 10)).join(" and ");
+      notes.unshift(`delayed ${each} ms${rateWaited > 0 ? " (rate limit)" : ""}`);
+    }
     return { copies, reason: notes.join(", ") };
   }
 
