@@ -147,7 +147,8 @@ function msText(x: number): string {
 }
 
 /**
- * The short text a server's listening line shows; "" when nothing is impaired.
+ * The short text a server's listening line shows; "" when nothing is impaired. The seed is
+ * named when something random is on.
  *
  * @example
  * describeImpairment({ loss: 0.3, lossBurst: 3, delayMs: 20, jitterMs: 10, reorder: 0.05 }, 7)
@@ -165,7 +166,9 @@ export function describeImpairment(c: ImpairmentConfig, seed?: number): string {
   if ((c.corrupt ?? 0) > 0) parts.push(`corrupt ${pct(c.corrupt ?? 0)}`);
   if (c.rateBytesPerSec !== undefined) parts.push(`rate ${formatSize(c.rateBytesPerSec)}/s`);
   if (parts.length === 0) return "";
-  if (seed !== undefined) parts.push(`seed ${seed}`);
+  // Delay and rate alone draw nothing: a seed would only mislead.
+  const random = loss > 0 || jitter > 0 || (c.reorder ?? 0) > 0 || (c.duplicate ?? 0) > 0 || (c.corrupt ?? 0) > 0;
+  if (seed !== undefined && random) parts.push(`seed ${seed}`);
   return `impair: ${parts.join(", ")}`;
 }
 

@@ -146,6 +146,7 @@ test("describeImpairment gives the listening line's short text", () => {
   assert.equal(describeImpairment({ duplicate: 1, corrupt: 0.001, rateBytesPerSec: 65536 }), "impair: duplicate 100%, corrupt 0.1%, rate 64.0 KiB/s");
   assert.equal(describeImpairment({ jitterMs: 5 }, 2), "impair: delay 0ms ±5ms, seed 2");
   assert.equal(describeImpairment({ loss: 0 }, 7), "");
+  assert.equal(describeImpairment({ delayMs: 300, rateBytesPerSec: 1000 }, 7), "impair: delay 300ms, rate 1000 B/s", "nothing random: no seed");
 });
 
 test("delay + jitter: every delay is within delay ± jitter, spread over it, and replies overtake each other", () => {
