@@ -55,7 +55,7 @@ function renderSummary(monitor: HeartbeatMonitor): string {
     renderClientTable(monitor.clients(), monitor.wallNow()) +
     `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
     `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}\n` +
-    renderImpairmentTotals(monitor.impairments()) +
+    renderImpairmentTotals(monitor.impairmentTotals()) +
     "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
   );
 }

@@ -53,7 +53,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   await waitForAbort(ctx.signal);
   const t = await server.close();
   ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.bytes} bytes, ${t.reassembled} reassembled` +
-    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n${renderImpairmentTotals(server.impairments())}`);
+    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n${renderImpairmentTotals(server.impairmentTotals())}`);
   return 0;
 }
 

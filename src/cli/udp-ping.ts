@@ -36,7 +36,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   const t = await server.close();
-  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.dropped} dropped\n${renderImpairmentTotals(server.impairments())}`);
+  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.dropped} dropped\n${renderImpairmentTotals(server.impairmentTotals())}`);
   return 0;
 }
 

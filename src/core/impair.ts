@@ -172,6 +172,24 @@ export function describeImpairment(c: ImpairmentConfig, seed?: number): string {
   return `impair: ${parts.join(", ")}`;
 }
 
+/**
+ * The counters `config` can move, in display order: what a totals line shows (zeros included,
+ * so its shape does not change while a server runs).
+ *
+ * @example
+ * countedKinds({ loss: 0.3, jitterMs: 5 }) // ["lost", "delayed"]
+ */
+export function countedKinds(c: ImpairmentConfig): Array<keyof ImpairmentCounts> {
+  const out: Array<keyof ImpairmentCounts> = [];
+  if ((c.loss ?? 0) > 0) out.push(c.lossBurst === undefined ? "lost" : "lostInBursts");
+  if ((c.delayMs ?? 0) > 0 || (c.jitterMs ?? 0) > 0) out.push("delayed");
+  if ((c.reorder ?? 0) > 0) out.push("reordered");
+  if ((c.duplicate ?? 0) > 0) out.push("duplicated");
+  if ((c.corrupt ?? 0) > 0) out.push("corrupted");
+  if (c.rateBytesPerSec !== undefined) out.push("rateDelayed", "rateDropped");
+  return out;
+}
+
 /** Zeroed counters. */
 export function emptyImpairmentCounts(): ImpairmentCounts {
   return { lost: 0, lostInBursts: 0, delayed: 0, reordered: 0, duplicated: 0, corrupted: 0, rateDelayed: 0, rateDropped: 0 };

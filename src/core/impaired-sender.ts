@@ -10,7 +10,7 @@
  * later is copied first, since a receive buffer (recvmmsg's batch) is reused.
  */
 import type { Clock, TimerHandle } from "./clock.js";
-import { flipBit, type ImpairmentCounts, type ImpairmentDecision, type ImpairmentModel } from "./impair.js";
+import { countedKinds, flipBit, type ImpairmentCounts, type ImpairmentDecision, type ImpairmentModel } from "./impair.js";
 
 export type DeliverFn = (msg: Buffer, port: number, address: string) => void;
 
@@ -59,6 +59,18 @@ export class ImpairedSender {
 
   counts(): ImpairedSenderCounts {
     return { ...this.model.counts(), overflowed: this.#overflowed };
+  }
+
+  /**
+   * Only the counters this path's impairments can move (`countedKinds`), plus `overflowed`
+   * once it is not zero: for totals lines and the lab.
+   */
+  shownCounts(): Record<string, number> {
+    const all = this.counts();
+    const out: Record<string, number> = {};
+    for (const k of countedKinds(this.model.config)) out[k] = all[k];
+    if (all.overflowed > 0) out.overflowed = all.overflowed;
+    return out;
   }
 
   /** Pass one datagram through the impairments; returns what was decided for it. */

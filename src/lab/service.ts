@@ -16,10 +16,10 @@ export interface LabImpairment {
  * A service's impairment counters as totals keys that cannot clash with its own ("lost" is
  * also the heartbeat monitor's): `impairedLost`, `impairedDelayed`, ...
  */
-export function impairedTotals<T extends { [K in keyof T]: number }>(counts: T | undefined): Record<string, number> {
+export function impairedTotals(counts: Readonly<Record<string, number>> | undefined): Record<string, number> {
   if (counts === undefined) return {};
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts) as Array<[string, number]>) out[`impaired${k.charAt(0).toUpperCase()}${k.slice(1)}`] = v;
+  for (const [k, v] of Object.entries(counts)) out[`impaired${k.charAt(0).toUpperCase()}${k.slice(1)}`] = v;
   return out;
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
 import { WirekitError } from "../../src/core/errors.js";
 import {
-  createImpairment, describeImpairment, flipBit, ImpairmentModel, isImpaired, RATE_QUEUE_LIMIT_MS,
+  countedKinds, createImpairment, describeImpairment, flipBit, ImpairmentModel, isImpaired, RATE_QUEUE_LIMIT_MS,
   type ImpairmentConfig, type ImpairmentDecision,
 } from "../../src/core/impair.js";
 import { ImpairedSender } from "../../src/core/impaired-sender.js";
@@ -306,4 +306,12 @@ test("each decision says why, for the server's log line", () => {
   assert.ok(ds.some((d) => d.reason === "dropped"));
   assert.ok(ds.some((d) => /^delayed 5 and 5 ms, duplicated$/.test(d.reason)));
   assert.equal(decisions({ loss: 0.5, lossBurst: 2 }, 2, 40).find((d) => d.drop !== undefined)?.reason, "dropped (burst)");
+});
+
+test("countedKinds names the counters a config can move, in a fixed order", () => {
+  assert.deepEqual(countedKinds({ loss: 0.3, jitterMs: 5 }), ["lost", "delayed"]);
+  assert.deepEqual(countedKinds({ loss: 0.3, lossBurst: 2, reorder: 0.1, duplicate: 0.1, corrupt: 0.1, rateBytesPerSec: 1000 }), [
+    "lostInBursts", "reordered", "duplicated", "corrupted", "rateDelayed", "rateDropped",
+  ]);
+  assert.deepEqual(countedKinds({ loss: 0 }), []);
 });

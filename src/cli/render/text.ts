@@ -91,13 +91,11 @@ export function renderTotals(totals: Readonly<Record<string, number>>): string {
 }
 
 /**
- * A server's impairment counters as one line, non-zero ones only: "impairments: 3 lost, 1
- * duplicated"; "" when the server has no impairment set.
+ * A server's impairment counters as one line: "impairments: 3 lost, 1 duplicated\n"; "" when
+ * the server has no impairment set.
  */
-export function renderImpairmentTotals<T extends { [K in keyof T]: number }>(counts: T | undefined): string {
-  if (counts === undefined) return "";
-  const acted = (Object.entries(counts) as Array<[string, number]>).filter(([, v]) => v > 0);
-  return `impairments: ${acted.length === 0 ? "none acted yet" : renderTotals(Object.fromEntries(acted))}\n`;
+export function renderImpairmentTotals(counts: Readonly<Record<string, number>> | undefined): string {
+  return counts === undefined ? "" : `impairments: ${renderTotals(counts)}\n`;
 }
 
 /** camelCase keys to snake_case, deeply: the JSON documents wirekit prints use snake_case. */

@@ -47,7 +47,7 @@ export const heartbeatService: LabService = {
         const t = monitor.totals();
         return {
           heartbeats: t.heartbeats, clients: t.clients, lost: t.lost, malformed: t.malformed,
-          ...(impair !== undefined ? { reordered: t.reordered, duplicates: t.duplicates, ...impairedTotals(monitor.impairments()) } : {}),
+          ...(impair !== undefined ? { reordered: t.reordered, duplicates: t.duplicates, ...impairedTotals(monitor.impairmentTotals()) } : {}),
         };
       },
       snapshot: () => ({

@@ -47,7 +47,7 @@ export const udpEchoService: LabService = {
       ...(describeImpairment(server.impairment, server.seed) !== "" ? { impairment: describeImpairment(server.impairment, server.seed) } : {}),
       totals: () => {
         const t = server.totals();
-        return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled, ...(impair !== undefined ? { dropped: t.dropped, ...impairedTotals(server.impairments()) } : {}) };
+        return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled, ...(impair !== undefined ? { dropped: t.dropped, ...impairedTotals(server.impairmentTotals()) } : {}) };
       },
       snapshot: () => ({ recent: recent.map((r) => ({ ...r })) }),
       subscribe(listener) {

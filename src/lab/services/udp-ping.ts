@@ -61,7 +61,7 @@ export const udpPingService: LabService = {
       transport: "udp",
       clientCommand: `wirekit udp-ping ${server.address} ${server.port}`,
       ...(impairment !== "" ? { impairment } : {}),
-      totals: () => ({ ...server.totals(), ...(impair !== undefined ? impairedTotals(server.impairments()) : {}) }),
+      totals: () => ({ ...server.totals(), ...(impair !== undefined ? impairedTotals(server.impairmentTotals()) : {}) }),
       snapshot: (): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, impairment, recent: [...recent] }),
       subscribe(listener) {
         listeners.add(listener);

@@ -231,6 +231,11 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     return this.#path?.counts();
   }
 
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
+  }
+
   totals(): UdpEchoServerTotals {
     return { ...this.#totals };
   }

@@ -171,6 +171,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return this.#path?.counts();
   }
 
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
+  }
+
   #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
     const t = this.#totals;
     const d = decodeHeartbeat(msg);

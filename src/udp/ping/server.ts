@@ -87,6 +87,11 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
     return this.#path?.counts();
   }
 
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
+  }
+
   /** How datagrams are read: "batch" (recvmmsg/sendmmsg) or "dgram" (node:dgram). */
   get transport(): "batch" | "dgram" {
     return this.#socket.kind;
