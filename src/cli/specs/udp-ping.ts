@@ -42,7 +42,7 @@ export const serveForm = defineForm({
 
 export const udpPingSpec = defineCommand({
   name: "udp-ping",
-  summary: "UDP pinger: client, and server with simulated loss, delay, reordering ... (serve)",
+  summary: "UDP pinger: client, and server with simulated loss (serve)",
   title: "the UDP pinger lab: a client, and a server that drops a share of pings",
   description: "The server address and port may also be written as one argument, HOST:PORT.",
   forms: [clientForm, serveForm],

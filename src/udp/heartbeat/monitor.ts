@@ -145,7 +145,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    */
   ingest(msg: Uint8Array, address: string, port: number): Buffer | undefined {
     const path = this.#path;
-    if (path === undefined) return this.#accept(msg, address, port);
+    // Malformed datagrams are reported, never impaired: as before --loss became one of many,
+    // only heartbeats draw from the seed, so the same seed drops the same heartbeats.
+    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port);
     this.#inIngest = true;
     this.#syncReply = undefined;
     try {
