@@ -290,7 +290,7 @@ export class ImpairmentModel {
     for (let i = 0; i < (duplicated ? 2 : 1); i++) {
       let delay = c.delayMs;
       if (c.jitterMs > 0) delay = Math.max(0, delay + (2 * r.next() - 1) * c.jitterMs);
-      if (delay > 0) counts.delayed++;
+      const delayed = delay > 0;
       if (c.rateBytesPerSec !== undefined) {
         const wait = this.#takeTokens(len, now, c.rateBytesPerSec);
         if (wait === undefined) {
@@ -303,6 +303,7 @@ export class ImpairmentModel {
           delay += wait;
         }
       }
+      if (delayed) counts.delayed++;
       copies.push({ delayMs: delay });
     }
     const first = copies[0];
