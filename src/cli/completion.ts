@@ -4,7 +4,7 @@
  */
 import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
-import { flagsOf, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
+import { flagsOf, shownOptions, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
 import { ALL_SPECS } from "./specs/index.js";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -30,13 +30,14 @@ function formWords(form: FormSpec): string[] {
 }
 
 function options(form: FormSpec): Array<[string, OptionDef]> {
-  return Object.entries(form.options);
+  return shownOptions(form);
 }
 
 function bashValueCase(spec: CommandSpec, form: FormSpec): string[] {
   const lines: string[] = [];
   for (const [name, def] of options(form)) {
-    if (def.type === "boolean") continue;
+    // An optional value is only ever attached (--spa=FILE): the next word is not its value.
+    if (def.type === "boolean" || def.optionalValue !== undefined) continue;
     const c = def.complete;
     const action = c === "file" ? "compgen -f -- \"$cur\"" : c === "directory" ? "compgen -d -- \"$cur\"" : c === "host" ? "compgen -A hostname -- \"$cur\"" : Array.isArray(c) ? `compgen -W ${sq(c.join(" "))} -- "$cur"` : "";
     const pattern = flagsOf(name, def).map((f) => `${sq(`${formKey(spec, form)}:${f}`)}`).join("|");
@@ -98,10 +99,11 @@ function zshEscape(text: string): string {
 }
 
 function zshOption(name: string, def: OptionDef): string {
-  const flags = flagsOf(name, def);
+  // "--spa=-": an optional value must be in the same word, after "=".
+  const flags = flagsOf(name, def).map((f) => (def.optionalValue !== undefined && f.startsWith("--") ? `${f}=-` : f));
   const c = def.complete;
   const action = c === "file" ? "_files" : c === "directory" ? "_files -/" : c === "host" ? "_hosts" : Array.isArray(c) ? `(${c.join(" ")})` : " ";
-  const value = def.type === "boolean" ? "" : `:${zshEscape(def.value ?? "VALUE")}:${action}`;
+  const value = def.type === "boolean" ? "" : def.optionalValue !== undefined ? `::${zshEscape(def.value ?? "VALUE")}:${action}` : `:${zshEscape(def.value ?? "VALUE")}:${action}`;
   const repeat = def.type === "list" ? "*" : "";
   const exclusive = flags.length > 1 && repeat === "" ? `(${flags.join(" ")})` : "";
   const body = `[${zshEscape(def.help)}]${value}`;
@@ -179,7 +181,7 @@ export function fishCompletion(specs: readonly CommandSpec[]): string {
       for (const [name, def] of options(f)) {
         const shorts = [def.short, ...(def.aliases ?? [])].filter((x): x is string => x !== undefined);
         const c = def.complete;
-        const arg = def.type === "boolean" ? "" : c === "file" || c === "directory" ? " -r -F" : Array.isArray(c) ? ` -x -a ${fq(c.join(" "))}` : c === "host" ? " -x -a '(__fish_print_hostnames)'" : " -x";
+        const arg = def.type === "boolean" || def.optionalValue !== undefined ? "" : c === "file" || c === "directory" ? " -r -F" : Array.isArray(c) ? ` -x -a ${fq(c.join(" "))}` : c === "host" ? " -x -a '(__fish_print_hostnames)'" : " -x";
         out.push(`complete -c wirekit -n ${fq(cond)} -l ${name}${shorts.map((x) => ` -s ${x}`).join("")}${arg} -d ${fq(def.help)}`);
       }
     }

@@ -5,11 +5,18 @@ import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
-import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, printableMessage, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
-import { parseForm } from "./spec.js";
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { constants } from "node:os";
+import type { HeartbeatMonitorOptions } from "../udp/heartbeat/monitor-options.js";
+import type { MonitorState } from "../udp/heartbeat/monitor.js";
+import { parseExpectFile, parseKeyFile } from "../udp/heartbeat/lists.js";
+import { loadMonitorState, MonitorStateSaver } from "../udp/heartbeat/state-file.js";
+import { parseForm, splitHostPort } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
@@ -31,7 +38,7 @@ function clientRow(c: ClientSnapshot, nowWall: number): string[] {
   const d = c.delayMs;
   return [
     c.id,
-    c.status,
+    c.failed && c.status !== "dead" ? "failed" : c.status,
     String(c.received),
     String(c.lost),
     c.lossPercent.toFixed(1),
@@ -39,29 +46,81 @@ function clientRow(c: ClientSnapshot, nowWall: number): string[] {
     String(c.duplicates),
     d === null ? "-" : `${ms3(d.min)}/${ms3(d.avg)}/${ms3(d.max)}`,
     `${seconds1(Math.max(0, nowWall - c.lastSeen))} ago`,
+    c.reportedStatus === null ? "-" : c.reportedMessage === null ? c.reportedStatus : `${c.reportedStatus} "${printableMessage(c.reportedMessage, 40)}"`,
   ];
 }
 
 /** The client table printed at exit and every --summary-every. */
-export function renderClientTable(clients: ClientSnapshot[], nowWall: number): string {
-  if (clients.length === 0) return "no clients\n";
-  const header = ["client", "status", "received", "lost", "loss %", "reordered", "dups", "delay min/avg/max ms", "last seen"];
-  return renderTable(header, clients.map((c) => clientRow(c, nowWall)));
+export function renderClientTable(clients: ClientSnapshot[], nowWall: number, expected: ReadonlyArray<{ id: string; neverSeen: boolean }> = []): string {
+  if (clients.length === 0 && expected.length === 0) return "no clients\n";
+  // The "reported" column (status= and msg=) only when some client reports anything.
+  const reported = clients.some((c) => c.reportedStatus !== null);
+  const header = ["client", "status", "received", "lost", "loss %", "reordered", "dups", "delay min/avg/max ms", "last seen", ...(reported ? ["reported"] : [])];
+  const waiting = expected.map((e) => [e.id, e.neverSeen ? "never-seen" : "expected", "0", "-", "-", "-", "-", "-", "never", ...(reported ? ["-"] : [])]);
+  const rows = clients.map((c) => {
+    const row = clientRow(c, nowWall);
+    return reported ? row : row.slice(0, -1);
+  });
+  return renderTable(header, rows.concat(waiting));
 }
 
 function renderSummary(monitor: HeartbeatMonitor): string {
   const t = monitor.totals();
   return (
-    renderClientTable(monitor.clients(), monitor.wallNow()) +
+    renderClientTable(monitor.clients(), monitor.wallNow(), monitor.expected()) +
     `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
-    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}\n` +
+    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}` +
+    `${t.refused > 0 ? `, ${t.refused} refused` : ""}${t.neverSeen > 0 ? `, ${t.neverSeen} never seen` : ""}\n` +
     renderImpairmentTotals(monitor.impairmentTotals()) +
     "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
   );
 }
 
 function renderJsonSummary(monitor: HeartbeatMonitor): string {
-  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients() }))}\n`;
+  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
+}
+
+type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+
+interface Fleet {
+  options: HeartbeatMonitorOptions;
+  state: MonitorState | undefined;
+  keys: number;
+  expected: number;
+}
+
+async function readList(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw usageError(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The fleet options (--keys, --expect, deadlines, --state), files read and checked before binding. */
+async function fleetOptions(values: ServeValues, given: ReadonlySet<string>): Promise<Fleet> {
+  if (given.has("keys-required") && values.keys === undefined) throw usageError("--keys-required needs --keys");
+  if (given.has("max-skew") && values.keys === undefined) throw usageError("--max-skew only makes sense with --keys");
+  if (given.has("state-every") && values.state === undefined) throw usageError("--state-every only makes sense with --state");
+  const options: HeartbeatMonitorOptions = { deadAfterBeats: values["dead-after-beats"], keysRequired: values["keys-required"], maxSkewMs: values["max-skew"] };
+  if (values["max-dead-after"] !== undefined) {
+    if (values["max-dead-after"] > values["forget-after"]) throw usageError("--max-dead-after must be at most --forget-after");
+    options.maxDeadAfterMs = values["max-dead-after"];
+  }
+  if (values.keys !== undefined) options.keys = parseKeyFile(await readList(values.keys, "--keys"), `--keys ${values.keys}`);
+  if (values.expect !== undefined) options.expect = parseExpectFile(await readList(values.expect, "--expect"), `--expect ${values.expect}`);
+  const state = values.state === undefined ? undefined : await loadMonitorState(values.state);
+  return { options, state, keys: options.keys?.size ?? 0, expected: options.expect?.length ?? 0 };
+}
+
+function fleetLines(values: ServeValues, fleet: Fleet, monitor: HeartbeatMonitor): string {
+  let out = "";
+  if (values.keys !== undefined) out += `keys for ${fleet.keys} client${fleet.keys === 1 ? "" : "s"}${values["keys-required"] ? ", unkeyed clients refused" : ""}, max skew ${seconds1(values["max-skew"])}\n`;
+  if (values.expect !== undefined) out += `expecting ${fleet.expected} client${fleet.expected === 1 ? "" : "s"}\n`;
+  if (values.state !== undefined) {
+    out += fleet.state === undefined ? `state in ${values.state} (new)\n` : `state loaded from ${values.state}: ${monitor.size} client${monitor.size === 1 ? "" : "s"}, ${monitor.expected().length} expected not seen yet\n`;
+  }
+  return out;
 }
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
@@ -72,7 +131,9 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const summaryEveryMs = values["summary-every"] ?? 0;
   const impair = impairmentFromValues(values);
   if (given.has("seed") && !isImpaired(impair)) throw usageError("--seed only makes sense with an impairment (--loss, --delay, --reorder ...)");
+  const fleet = await fleetOptions(values, given);
   const monitor = await createHeartbeatMonitor({
+    ...fleet.options,
     host: values.host,
     port: values.port,
     deadAfterMs,
@@ -83,6 +144,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     maxClients: values["max-clients"],
     clock: ctx.clock,
   });
+  if (fleet.state !== undefined) monitor.importState(fleet.state);
   const json = values.json === true;
   let metrics: MetricsEndpoint | undefined;
   if (values.metrics !== undefined) {
@@ -114,7 +176,8 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const impairText = describeImpairment(impair, monitor.seed);
   const lossNote = impairText === "" ? "" : `, ${impairText}`;
   const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
-  const metricsLine = metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`;
+  const metricsLine =
+    (metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`) + fleetLines(values, fleet, monitor);
   if (json) {
     ctx.stderr.write(listening + metricsLine);
     ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss: impair.loss ?? 0, impairment: impairText === "" ? null : impairText, seed: impairText !== "" ? monitor.seed : null })}\n`);
@@ -126,7 +189,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     if (!print && hooks === undefined) continue;
     monitor.on(kind, (e: HeartbeatEvent) => {
       if (print) ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
-      if (hooks !== undefined && "client" in e) {
+      if (hooks !== undefined && "client" in e && e.client !== null) {
         const alert = alertFor(e, monitor.client(e.client), describeHeartbeatEvent(e));
         if (alert !== undefined) hooks.notify(alert);
       }
@@ -142,6 +205,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     }, summaryEveryMs);
   };
   if (summaryEveryMs > 0) every();
+  const saver = values.state === undefined ? undefined : new MonitorStateSaver(monitor, values.state, values["state-every"], ctx.clock, (line) => ctx.stderr.write(`wirekit: ${line}\n`));
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
@@ -150,6 +214,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   unregister();
   await metrics?.close();
   await monitor.close();
+  await saver?.close();
   ctx.stdout.write(json ? summary() : `\n${summary()}`);
   if (hooks !== undefined) {
     const h = await hooks.close();
@@ -203,14 +268,39 @@ function senderJson(r: HeartbeatSenderResult): unknown {
   };
 }
 
-async function sender(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseForm(senderForm, argv);
-  const [host = "", portText = ""] = positionals;
+/** The sender form, taking any number of monitors: `HOST PORT`, or `HOST:PORT [HOST:PORT ...]`. */
+const manyMonitors = { ...senderForm, positionals: Array.from({ length: 16 }, (_, i) => ({ name: i === 0 ? "server_address" : "server", kind: "text" as const, optional: true })) };
+
+function monitorList(p: string[]): Array<{ host: string; port: number }> {
+  if (p.length === 0) throw usageError("missing server_address and server_port (see --help)");
+  const first = p[0] ?? "";
+  if (p.length <= 2 && splitHostPort(first) === undefined) {
+    if (p.length === 1) throw usageError("missing server_port (see --help)");
+    return [{ host: first, port: parsePort(p[1] ?? "", "server_port", false) }];
+  }
+  return p.map((a) => {
+    const pair = splitHostPort(a);
+    if (pair === undefined) throw usageError(`'${a}' is not HOST:PORT (several monitors are written HOST1:PORT HOST2:PORT)`);
+    return { host: pair[0], port: parsePort(pair[1], "server_port", false) };
+  });
+}
+
+async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
+  const dash = argvAll.indexOf("--");
+  const argv = dash === -1 ? argvAll : argvAll.slice(0, dash);
+  const command = dash === -1 ? [] : argvAll.slice(dash + 1);
+  if (dash !== -1 && command.length === 0) throw usageError("missing COMMAND after --");
+  const { values, positionals, given } = parseForm(manyMonitors, argv);
+  const monitors = monitorList(positionals);
+  if (command.length > 0 && (given.has("count") || given.has("status"))) throw usageError("-- COMMAND reports its own status: --count and --status do not go with it");
+  const key = values.key ?? ctx.env.WIREKIT_HEARTBEAT_KEY;
+  const [{ host, port }, ...more] = monitors as [{ host: string; port: number }, ...Array<{ host: string; port: number }>];
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const intervalMs = values.interval;
   const s = new HeartbeatSender({
     host,
-    port: parsePort(portText, "server_port", false),
+    port,
+    more,
     intervalMs,
     count: values.count,
     timeoutMs: values.timeout ?? intervalMs,
@@ -220,6 +310,9 @@ async function sender(argv: string[], ctx: CliContext): Promise<number> {
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
+    status: values.status,
+    message: values.msg,
+    key: key === "" ? undefined : key,
   });
   let sent = 0;
   let replies = 0;
@@ -229,15 +322,53 @@ async function sender(argv: string[], ctx: CliContext): Promise<number> {
     if (e.kind === "reply") replies++;
     if (values.json === true) return;
     const line = renderSenderEvent(e, values.quiet === true);
-    if (line !== undefined) ctx.stdout.write(line);
+    const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
+    if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });
   let r: HeartbeatSenderResult;
+  let job: Promise<JobResult> | undefined;
   try {
-    r = await s.run();
+    const running = s.run();
+    if (command.length > 0) job = runJob(command, ctx, (j) => s.finish(String(j.code), j.ms, values.msg ?? (j.signal === undefined ? undefined : j.message)));
+    r = await running;
   } finally {
     unregister();
   }
-  if (values.json === true) ctx.stdout.write(`${JSON.stringify(senderJson(r), null, 2)}\n`);
-  else ctx.stdout.write(renderPingStatistics(host, "heartbeat", r.totals, r.rtt));
-  return r.down || (r.totals.transmitted > 0 && r.totals.received === 0) ? 1 : 0;
+  const j = job === undefined ? undefined : await job;
+  const each = r.monitors ?? [r];
+  if (values.json === true) ctx.stdout.write(`${JSON.stringify(r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) }, null, 2)}\n`);
+  else for (const m of each) ctx.stdout.write(renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt));
+  if (j !== undefined) {
+    if (values.json !== true) ctx.stdout.write(`command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`);
+    return j.code;
+  }
+  return r.down || each.every((m) => m.totals.transmitted > 0 && m.totals.received === 0) ? 1 : 0;
+}
+
+interface JobResult {
+  /** Exit code; a signal is 128 + its number, as a shell reports it. */
+  code: number;
+  ms: number;
+  message: string;
+  /** The signal that ended it, if one did. */
+  signal?: string;
+}
+
+/** Run COMMAND (stdin/stdout/stderr inherited), and hand its end to `onEnd`. */
+function runJob(command: string[], ctx: CliContext, onEnd: (j: JobResult) => void): Promise<JobResult> {
+  const [file = "", ...args] = command;
+  const started = ctx.clock.monotonic();
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ["ignore", "inherit", "inherit"] });
+    const end = (j: JobResult): void => {
+      onEnd(j);
+      resolve(j);
+    };
+    child.on("error", (err) => end({ code: 127, ms: ctx.clock.monotonic() - started, message: `cannot run ${file}: ${err.message}` }));
+    child.on("exit", (code, signal) => {
+      const ms = ctx.clock.monotonic() - started;
+      if (signal !== null) end({ code: 128 + (constants.signals[signal] ?? 0), ms, message: `killed by ${signal}`, signal });
+      else end({ code: code ?? 1, ms, message: `exit code ${code ?? 1}` });
+    });
+  });
 }

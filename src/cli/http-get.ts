@@ -10,7 +10,8 @@ import { httpGet, type HttpExchange } from "../http/client/client.js";
 import { secureRandom } from "../core/random.js";
 import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "./http-get-request.js";
 import { headerValue, type ResponseHead } from "../http/client/response.js";
-import { durationOption, intOption, parseCommandArgs } from "./args.js";
+import { parseForm } from "./spec.js";
+import { getForm } from "./specs/http.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -40,35 +41,7 @@ function parseUrl(text: string): URL {
 }
 
 export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(rewriteJsonData(argv), {
-    head: { type: "boolean", short: "I" },
-    header: { type: "string", short: "H", multiple: true },
-    verbose: { type: "boolean", short: "v" },
-    output: { type: "string", short: "o" },
-    "remote-name": { type: "boolean", short: "O" },
-    include: { type: "boolean", short: "i" },
-    silent: { type: "boolean", short: "s" },
-    "show-error": { type: "boolean", short: "S" },
-    request: { type: "string", short: "X" },
-    data: { type: "string", short: "d", multiple: true },
-    "data-binary": { type: "string", multiple: true },
-    "json-data": { type: "string", multiple: true },
-    form: { type: "string", short: "F", multiple: true },
-    user: { type: "string", short: "u" },
-    proxy: { type: "string", short: "x" },
-    location: { type: "boolean", short: "L" },
-    "max-redirs": { type: "string" },
-    fail: { type: "boolean", short: "f" },
-    compressed: { type: "boolean" },
-    raw: { type: "boolean" },
-    timing: { type: "boolean" },
-    "write-out": { type: "string", short: "w" },
-    insecure: { type: "boolean", short: "k" },
-    ca: { type: "string" },
-    cacert: { type: "string" },
-    "max-time": { type: "string", short: "m" },
-    json: { type: "boolean" },
-  });
+  const { values, positionals } = parseForm(getForm, rewriteJsonData(argv));
   let url: URL;
   if (positionals.length === 3) url = labUrl(positionals[0] ?? "", parsePort(positionals[1] ?? "", "server_port", false), positionals[2] ?? "");
   else if (positionals.length === 1) url = parseUrl(positionals[0] ?? "");
@@ -79,8 +52,8 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   let body = plan.body;
   const proxy = values.proxy === undefined ? undefined : parseUrl(values.proxy);
   if (proxy !== undefined && proxy.protocol !== "http:") throw usageError("only http:// proxies are supported");
-  const maxRedirs = intOption(values["max-redirs"], "max-redirs", 10, 0, 100);
-  const timeoutMs = values["max-time"] === undefined ? undefined : durationOption(values["max-time"], "max-time", 0, 1);
+  const maxRedirs = values["max-redirs"];
+  const timeoutMs = values["max-time"];
   const json = values.json === true;
   const verbose = values.verbose === true;
   const silent = values.silent === true;

@@ -5,8 +5,9 @@ import { formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
 import { createStaticServer } from "../http/static/server.js";
 import { formatAccessLog } from "../http/static/access-log.js";
-import { intOption } from "./args.js";
-import { parseForm, portHint } from "./spec.js";
+import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
+import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
+import { optionNumber, parseForm, portHint } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import type { CliContext } from "./context.js";
@@ -26,9 +27,19 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const [root = "."] = positionals;
   // "http serve 8000": a port written where the directory goes.
   if (portHint(serveForm, root) !== "" && !isDirectory(root)) throw usageError(`'${root}' is not a directory${portHint(serveForm, root)}`);
-  const workers = values.workers === "auto" ? availableParallelism() : intOption(values.workers, "workers", 1, 1, 256);
+  const workers = values.workers === "auto" ? availableParallelism() : optionNumber("workers", { type: "integer", min: 1, max: 256, help: "" }, values.workers);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw usageError("--tls-cert and --tls-key go together");
   const tls = values["tls-cert"] !== undefined && values["tls-key"] !== undefined ? { cert: readPem(values["tls-cert"]), key: readPem(values["tls-key"]) } : undefined;
+  const headers = values.header.map((h) => {
+    const r = parseHeaderOption(h);
+    if (!r.ok) throw usageError(r.reason);
+    return r.field;
+  });
+  const cacheControl = values["cache-control"];
+  if (cacheControl !== undefined && (cacheControl.trim() === "" || !isFieldValue(cacheControl))) throw usageError("invalid --cache-control value (printable ASCII only)");
+  const auth = credentials(values.auth, values["auth-file"]);
+  const spa = values.spa;
+  if (spa !== undefined && (spa === "" || spa.split("/").some((s) => s === ".." || s.startsWith(".")))) throw usageError(`invalid --spa file '${spa}' (a path under ROOT)`);
   let server;
   try {
     server = await createStaticServer({
@@ -44,6 +55,10 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       headersTimeoutMs: values["header-timeout"],
       keepAliveTimeoutMs: values["keepalive-timeout"],
       sendTimeoutMs: values["send-timeout"],
+      spa,
+      headers,
+      cacheControl,
+      auth,
       forwardRecords: !values.quiet,
       clock: ctx.clock,
     });
@@ -54,7 +69,8 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     throw new WirekitError("ERR_LOCAL", `cannot serve '${root}': ${err instanceof Error ? err.message : String(err)}`);
   }
   const proto = tls ? "https" : "http";
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"})\n`);
+  const authNote = auth.length === 0 ? "" : `, basic auth for ${auth.length === 1 ? "1 user" : `${auth.length} users`}`;
+  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote})\n`);
   if (!values.quiet) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
   const totalsLine = (): string => {
     const t = server.totals();
@@ -69,6 +85,32 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   await server.close();
   ctx.stdout.write(`\n${totalsLine()}\n`);
   return 0;
+}
+
+/**
+ * --auth and --auth-file together. Errors name the option or the line number, never the text:
+ * it holds a password.
+ */
+function credentials(given: readonly string[], file: string | undefined): Credential[] {
+  const out: Credential[] = [];
+  given.forEach((text, i) => {
+    const c = parseCredential(text);
+    if (c === undefined) throw usageError(`invalid --auth #${i + 1} (write USER:PASSWORD; the user cannot be empty or contain ':')`);
+    out.push(c);
+  });
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      throw usageError(`cannot read --auth-file '${file}'`);
+    }
+    const r = parseAuthFile(text);
+    if (!r.ok) throw usageError(`--auth-file '${file}' line ${r.line}: expected user:password`);
+    if (r.credentials.length === 0) throw usageError(`--auth-file '${file}' holds no user:password line`);
+    out.push(...r.credentials);
+  }
+  return out;
 }
 
 function readPem(path: string): Buffer {

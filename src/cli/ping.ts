@@ -63,6 +63,9 @@ export function renderEvent(e: IcmpPingEvent): string | undefined {
       return `Reply from ${e.from}: bytes=${e.bytes} time=${ms3(e.rttMs)}ms${e.ttl === undefined ? "" : ` TTL=${e.ttl}`} (DUP!)\n`;
     case "late":
       return `Late reply from ${e.from}: icmp_seq=${e.seq} time=${ms3(e.rttMs)}ms (counted as lost)\n`;
+    case "wrong-data":
+      // iputils' wording (ping_common.c), on its own line after the reply it concerns.
+      return `wrong data byte #${e.mismatch.index} should be 0x${e.mismatch.expected.toString(16)} but was 0x${e.mismatch.actual.toString(16)}\n`;
     case "timeout":
       return "Request timed out.\n";
     case "error":
@@ -83,6 +86,7 @@ export function renderStatistics(r: IcmpPingResult): string {
   let out = `\nPing statistics for ${r.address}:\n`;
   out += `    Packets: Sent = ${t.transmitted}, Received = ${t.received}, Lost = ${lost} (${lossText(lossPercent(t.transmitted, t.received))}% loss),\n`;
   if (t.duplicates > 0 || t.late > 0) out += `    Duplicates = ${t.duplicates}, Late = ${t.late}\n`;
+  if (t.corrupted > 0) out += `    Corrupted = ${t.corrupted} (wrong data, included in Received and Duplicates)\n`;
   if (r.rtt.count > 0) {
     out += "Approximate round trip times in milli-seconds:\n";
     out += `    Minimum = ${ms3(r.rtt.min)}ms, Maximum = ${ms3(r.rtt.max)}ms, Average = ${ms3(r.rtt.avg)}ms, Std dev = ${ms3(r.rtt.mdev)}ms\n`;
@@ -111,6 +115,7 @@ function toJson(r: IcmpPingResult): unknown {
       from: p.from ?? null,
       error: p.error ?? null,
       duplicates: p.duplicates,
+      wrong_data: p.wrongData === undefined ? null : { index: p.wrongData.index, expected: p.wrongData.expected, actual: p.wrongData.actual },
     })),
     summary: {
       transmitted: r.totals.transmitted,
@@ -119,6 +124,7 @@ function toJson(r: IcmpPingResult): unknown {
       errors: r.totals.errors,
       duplicates: r.totals.duplicates,
       late: r.totals.late,
+      corrupted: r.totals.corrupted,
       loss_percent: lossPercent(r.totals.transmitted, r.totals.received),
       time_ms: Math.round(r.totals.elapsedMs),
       rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },

@@ -2,7 +2,7 @@
  * Documents generated from a command's spec (spec.ts): the `--help` text, the roff man page
  * `wirekit-<tool>.1` (man(7) macros) and the markdown reference tables.
  */
-import { flagsOf, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
+import { flagsOf, shownOptions, type CommandSpec, type FormSpec, type OptionDef } from "./spec.js";
 
 function defaultText(def: OptionDef): string | undefined {
   if (def.default === undefined || /\bdefault\b/.test(def.help)) return undefined;
@@ -20,6 +20,7 @@ export function optionHelp(def: OptionDef): string {
 
 /** "-c, -n, --count N". */
 export function optionSyntax(name: string, def: OptionDef): string {
+  if (def.optionalValue !== undefined) return `${flagsOf(name, def).join(", ")}[=${def.value ?? "VALUE"}]`;
   return `${flagsOf(name, def).join(", ")}${def.type === "boolean" ? "" : ` ${def.value ?? "VALUE"}`}`;
 }
 
@@ -32,7 +33,7 @@ function formLines(form: FormSpec): string[] {
   if (form.external !== undefined) return form.external.replace(/\n$/, "").split("\n");
   const rows: Array<[string, string]> = [
     ...form.positionals.filter((p) => p.help !== undefined).map((p): [string, string] => [`<${p.name}>`, p.help ?? ""]),
-    ...Object.entries(form.options).map(([n, d]): [string, string] => [optionSyntax(n, d), optionHelp(d)]),
+    ...shownOptions(form).map(([n, d]): [string, string] => [optionSyntax(n, d), optionHelp(d)]),
   ];
   const width = Math.min(24, Math.max(0, ...rows.map(([l]) => l.length)));
   return rows.map(([left, help]) => (left.length > width ? `  ${left}  ${help}` : `  ${left.padEnd(width)}  ${help}`));
@@ -78,7 +79,7 @@ function roffPreformatted(text: string): string {
 
 function manOption(name: string, def: OptionDef): string {
   const flags = flagsOf(name, def).map((f) => `\\fB${roff(f)}\\fR`).join(", ");
-  const value = def.type === "boolean" ? "" : ` \\fI${roff(def.value ?? "VALUE")}\\fR`;
+  const value = def.type === "boolean" ? "" : def.optionalValue !== undefined ? `[=\\fI${roff(def.value ?? "VALUE")}\\fR]` : ` \\fI${roff(def.value ?? "VALUE")}\\fR`;
   const body = [roffLines(optionHelp(def))];
   if (def.description !== undefined) body.push(roffLines(def.description));
   return `.TP\n${flags}${value}\n${body.join("\n")}`;
@@ -105,7 +106,7 @@ export function renderMan(spec: CommandSpec, version: string): string {
       continue;
     }
     for (const p of form.positionals) if (p.help !== undefined) out.push(`.TP\n\\fI${roff(p.name)}\\fR\n${roffLines(p.help)}`);
-    for (const [name, def] of Object.entries(form.options)) out.push(manOption(name, def));
+    for (const [name, def] of shownOptions(form)) out.push(manOption(name, def));
   }
   if (spec.notes !== undefined) out.push(".SH NOTES", roffLines(spec.notes));
   if (spec.exitStatus !== undefined) out.push(".SH EXIT STATUS", roffLines(spec.exitStatus));
@@ -129,9 +130,9 @@ export function renderMarkdown(spec: CommandSpec): string {
     }
     out.push("| Option | Value | Default | Description |", "| --- | --- | --- | --- |");
     for (const p of form.positionals) out.push(`| \`<${p.name}>\` | | ${p.optional === true ? "optional" : "required"} | ${cell(p.help ?? "")} |`);
-    for (const [name, def] of Object.entries(form.options)) {
+    for (const [name, def] of shownOptions(form)) {
       const flags = flagsOf(name, def).map((f) => `\`${f}\``).join(", ");
-      const value = def.type === "boolean" ? "" : `\`${def.value ?? "VALUE"}\` (${def.type})`;
+      const value = def.type === "boolean" ? "" : `\`${def.optionalValue !== undefined ? `[=${def.value ?? "VALUE"}]` : def.value ?? "VALUE"}\` (${def.type}${def.optionalValue !== undefined ? ", optional" : ""})`;
       out.push(`| ${flags} | ${value} | ${def.default === undefined ? "" : `\`${cell(String(def.default))}\``} | ${cell(def.help)} |`);
     }
   }

@@ -29,6 +29,12 @@ export interface OptionDef {
   description?: string;
   /** Name of the value in help: N, T, ADDR. */
   value?: string;
+  /**
+   * A string option whose value may be left out: `--spa` alone means this value, another is
+   * given only as `--spa=FILE` (getopt's optional argument), so `--spa ROOT` keeps ROOT a
+   * positional.
+   */
+  optionalValue?: string;
   /** Default: a number, or for durations and sizes also their text ("1s", "1GiB"). */
   default?: string | number;
   /** Bounds: integers and floats in their unit, durations in milliseconds. */
@@ -37,6 +43,8 @@ export interface OptionDef {
   /** Name in error messages ("invalid <label> 'x'"); default: the long name. */
   label?: string;
   complete?: CompleteKind;
+  /** Parsed but not shown in help, man page, reference or completions (an internal spelling). */
+  hidden?: boolean;
 }
 
 export type PositionalKind = "host" | "port" | "directory" | "file" | "text";
@@ -114,6 +122,11 @@ export function defineCommand(spec: CommandSpec): CommandSpec {
   return spec;
 }
 
+/** The options a form documents: all but the hidden ones. */
+export function shownOptions(form: FormSpec): Array<[string, OptionDef]> {
+  return Object.entries(form.options).filter(([, d]) => d.hidden !== true);
+}
+
 /** Every flag spelling of an option: ["-c", "-n", "--count"]. */
 export function flagsOf(name: string, def: OptionDef): string[] {
   return [...(def.short === undefined ? [] : [def.short]), ...(def.aliases ?? [])].map((s) => `-${s}`).concat(`--${name}`);
@@ -178,13 +191,13 @@ function convert(name: string, def: OptionDef, raw: string): number {
 }
 
 /**
- * Convert one option value as the parser does (numbers, durations in ms, sizes in bytes), with
- * its bounds checked; for values given another way than a flag (`wirekit lab --impair k=v`).
+ * Convert one raw value as an option of `def`'s type would be, for options whose text needs a
+ * look first (`--workers auto|N`).
  *
  * @example
- * convertOption("loss", { type: "float", min: 0, max: 1, help: "" }, "0.3") // 0.3
+ * optionNumber("workers", { type: "integer", min: 1, max: 256, help: "" }, "4") // 4
  */
-export function convertOption(name: string, def: OptionDef, raw: string): number {
+export function optionNumber(name: string, def: OptionDef, raw: string): number {
   return convert(name, def, raw);
 }
 
@@ -273,6 +286,8 @@ export function parseForm<O extends OptionTable>(form: FormSpec<O>, argv: readon
         set(name, def, true);
       } else if (eq !== -1) {
         set(name, def, a.slice(eq + 1));
+      } else if (def.optionalValue !== undefined) {
+        set(name, def, def.optionalValue);
       } else {
         const next = argv[i + 1];
         if (optionLike(next)) needsValue(`--${name}`, next);

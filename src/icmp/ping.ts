@@ -12,7 +12,7 @@ import { usageError } from "../core/errors.js";
 import { createRandom, type Random } from "../core/random.js";
 import type { PingTotals, RttSummary } from "../core/stats.js";
 import { matchEcho } from "./match.js";
-import { echoPayload, encodeEchoRequest, type IcmpErrorMessage } from "./message/index.js";
+import { echoPayload, encodeEchoRequest, firstDataMismatch, type EchoDataMismatch, type IcmpErrorMessage } from "./message/index.js";
 import { ProbeTable, rttMs } from "./probes.js";
 import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js";
 
@@ -50,6 +50,11 @@ export type IcmpPingEvent =
   | { kind: "reply"; seq: number; from: string; bytes: number; ttl?: number; rttMs: number; differentAddress: boolean }
   | { kind: "duplicate"; seq: number; from: string; bytes: number; ttl?: number; rttMs: number }
   | { kind: "late"; seq: number; from: string; rttMs: number }
+  /**
+   * The reply (or duplicate) just reported for `seq` carries data that differs from what was
+   * sent: a corrupting path or a forger. Still counted as received, as iputils does.
+   */
+  | { kind: "wrong-data"; seq: number; from: string; duplicate: boolean; mismatch: EchoDataMismatch }
   | { kind: "timeout"; seq: number }
   | { kind: "error"; seq: number; from: string; text: string; error: IcmpErrorMessage }
   /** Redirect / Source Quench: advice about a probe that may still be answered; it stays pending. */
@@ -67,6 +72,17 @@ export interface IcmpPingRecord {
   /** The ICMP error text, for status "error". */
   error?: string;
   duplicates: number;
+  /** The first wrong data byte of the reply, when its data differed from what was sent. */
+  wrongData?: EchoDataMismatch;
+}
+
+/**
+ * Ping's totals plus `corrupted`: replies (and duplicates) whose data differed from what was
+ * sent. They are also in `received`/`duplicates`: iputils counts a reply with a wrong data byte
+ * as received and only prints the byte; its `+N corrupted` is for bad checksums, which we drop.
+ */
+export interface IcmpPingTotals extends PingTotals {
+  corrupted: number;
 }
 
 export interface IcmpPingResult {
@@ -75,7 +91,7 @@ export interface IcmpPingResult {
   family: IpFamily;
   socket: IcmpSocketKind;
   pings: IcmpPingRecord[];
-  totals: PingTotals;
+  totals: IcmpPingTotals;
   rtt: RttSummary;
 }
 
@@ -150,6 +166,10 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
     const id = sock.echoId ?? o.random.int(0x10000);
     const table = new ProbeTable<IcmpPingRecord>();
     const records: IcmpPingRecord[] = [];
+    // The wall time each sequence carried, to rebuild its data for the comparison (8 bytes a
+    // probe, where keeping the data itself could be 64 KiB a probe).
+    const sentWallNs = new Map<number, bigint>();
+    let corrupted = 0;
     const timers = new Set<TimerHandle>();
     const start = clock.monotonic();
     let sentCount = 0;
@@ -170,7 +190,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
           family,
           socket: sock.kind,
           pings: records,
-          totals: table.totals(clock.monotonic() - start),
+          totals: { ...table.totals(clock.monotonic() - start), corrupted },
           rtt: table.rtt.summary(),
         });
       };
@@ -218,15 +238,26 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
           return;
         }
         const rtt = rttMs(probe.txNs, p.rxNs, probe.sentMono, clock.monotonic());
+        const wallNs = sentWallNs.get(m.seq);
+        const mismatch = wallNs === undefined || p.message.kind !== "echo-reply" ? undefined : firstDataMismatch(echoPayload(o.size, wallNs), p.message.data);
         const outcome = table.reply(m.seq, rtt);
         const ttl = p.ttl === undefined ? {} : { ttl: p.ttl };
         if (outcome === "reply") {
           Object.assign(rec, { status: "reply", rttMs: rtt, from: p.from }, ttl);
           this.#publish({ kind: "reply", seq: m.seq, from: p.from, bytes: m.dataBytes, rttMs: rtt, differentAddress: m.differentAddress, ...ttl });
+          if (mismatch !== undefined) {
+            corrupted++;
+            rec.wrongData = mismatch;
+            this.#publish({ kind: "wrong-data", seq: m.seq, from: p.from, duplicate: false, mismatch });
+          }
           maybeDone();
         } else if (outcome === "duplicate") {
           rec.duplicates++;
           this.#publish({ kind: "duplicate", seq: m.seq, from: p.from, bytes: m.dataBytes, rttMs: rtt, ...ttl });
+          if (mismatch !== undefined) {
+            corrupted++;
+            this.#publish({ kind: "wrong-data", seq: m.seq, from: p.from, duplicate: true, mismatch });
+          }
         } else if (outcome === "late") {
           this.#publish({ kind: "late", seq: m.seq, from: p.from, rttMs: rtt });
         }
@@ -238,7 +269,9 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
         const rec: IcmpPingRecord = { seq, status: "unanswered", duplicates: 0 };
         records.push(rec);
         sentCount++;
-        const data = echoPayload(o.size, BigInt(Math.round(clock.now())) * 1_000_000n);
+        const wallNs = BigInt(Math.round(clock.now())) * 1_000_000n;
+        sentWallNs.set(seq, wallNs);
+        const data = echoPayload(o.size, wallNs);
         const bytes = encodeEchoRequest({ family, id, seq, data });
         const mono = clock.monotonic();
         try {

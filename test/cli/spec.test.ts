@@ -64,6 +64,10 @@ test("every option the parser accepts appears in --help, the man page and the ma
     for (const form of spec.forms) {
       if (form.external !== undefined) continue;
       for (const [name, def] of Object.entries(form.options)) {
+        if (def.hidden === true) {
+          assert.doesNotMatch(help, new RegExp(`--${name}\\b`), `${spec.name} --help hides --${name}`);
+          continue;
+        }
         for (const flag of flagsOf(name, def)) {
           const argv = def.type === "boolean" ? [flag] : [flag, sample(def)];
           const positionals = form.positionals.filter((p) => p.optional !== true).map((p) => (p.kind === "port" ? "1" : "h"));

@@ -1,7 +1,7 @@
 /** Security regressions of `wirekit http serve`, each named after the attack it covers. */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { createStaticServer } from "../../src/http/static/server.js";
@@ -48,6 +48,44 @@ test("response splitting: a file that grows while it is sent stops at its Conten
     const heads = text.match(/HTTP\/1\.1 200 OK\r\n/g) ?? [];
     assert.equal(heads.length, 2, "exactly two responses");
     assert.ok(text.endsWith("hello, world\n"), "the second response is the one asked for");
+  } finally {
+    await srv.close();
+  }
+});
+
+test("mis-framing: a file that shrinks while it is sent closes the connection instead of running into the next response", async () => {
+  const size = 32 * 1024 * 1024;
+  const file = join(site.root, "shrinking.bin");
+  writeFileSync(file, Buffer.alloc(size, 0x65));
+  const srv = await createStaticServer({ root: site.root, port: 0 });
+  try {
+    const sock = connect({ host: "127.0.0.1", port: srv.port });
+    sock.on("error", () => undefined);
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    const chunks: Buffer[] = [];
+    sock.pause(); // the first response stalls part-way, then the file loses most of its bytes
+    sock.write("GET /shrinking.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 300));
+    truncateSync(file, 1024 * 1024);
+    sock.on("data", (c: Buffer) => chunks.push(c));
+    sock.resume();
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 30_000);
+      sock.on("close", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    sock.destroy();
+    const all = Buffer.concat(chunks);
+    const headEnd = all.indexOf("\r\n\r\n");
+    const head = all.subarray(0, headEnd).toString("latin1");
+    assert.match(head, new RegExp(`^HTTP/1\\.1 200 OK\r\n[^]*Content-Length: ${size}\r?$`, "im"));
+    assert.ok(closed, "the server closed the connection");
+    const body = all.subarray(headEnd + 4);
+    assert.ok(body.length < size, `the body is short of its Content-Length (${body.length})`);
+    assert.ok(!body.includes("HTTP/1.1 200 OK"), "no second response was written into the short body");
+    assert.ok(!body.includes("hello, world"), "the pipelined request was not answered on the mis-framed connection");
   } finally {
     await srv.close();
   }

@@ -8,6 +8,7 @@ import {
   echoPayload,
   echoPayloadTime,
   encodeEchoRequest,
+  firstDataMismatch,
   internetChecksum,
   icmpv6PseudoHeaderSum,
   ipv6Text,
@@ -70,6 +71,12 @@ test("echo requests round-trip through the decoder", () => {
     assert.deepEqual(r.value.data, data);
     assert.equal(echoPayloadTime(r.value.data), 1_795_457_849_849_893_416n);
   }
+});
+
+test("the first differing echo data byte is found, and a shorter reply that agrees is no mismatch", () => {
+  assert.deepEqual(firstDataMismatch(Buffer.from([1, 2, 3, 4]), Buffer.from([1, 2, 9, 8])), { index: 2, expected: 3, actual: 9 });
+  assert.equal(firstDataMismatch(Buffer.from([1, 2, 3]), Buffer.from([1, 2])), undefined);
+  assert.equal(firstDataMismatch(Buffer.from([1, 2, 3]), Buffer.from([1, 2, 3])), undefined);
 });
 
 test("an echo reply with a bad checksum is rejected, not decoded", () => {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { createRandom } from "../../src/core/random.js";
 import { IcmpPinger, type IcmpPingEvent } from "../../src/icmp/ping.js";
 import { IcmpSocket } from "../../src/icmp/socket.js";
-import { encodeEchoRequest, internetChecksum } from "../../src/icmp/message/index.js";
+import { systemClock, type Clock } from "../../src/core/clock.js";
+import { echoPayload, encodeEchoRequest, internetChecksum } from "../../src/icmp/message/index.js";
 import { lossText, renderEvent, renderStatistics } from "../../src/cli/ping.js";
 
 const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
@@ -17,8 +18,8 @@ function forgedError(type: number, code: number, id: number, seq: number): Buffe
   return b;
 }
 
-function forgedReply(id: number, seq: number, badChecksum = false): Buffer {
-  const b = encodeEchoRequest({ family: 4, id, seq, data: Buffer.alloc(56) });
+function forgedReply(id: number, seq: number, badChecksum = false, data: Uint8Array = Buffer.alloc(56)): Buffer {
+  const b = encodeEchoRequest({ family: 4, id, seq, data });
   b[0] = 0;
   b.writeUInt16BE(0, 2);
   b.writeUInt16BE(internetChecksum(b) ^ (badChecksum ? 0x0101 : 0), 2);
@@ -65,6 +66,36 @@ test("forged duplicates are flagged, and bad checksums, other ids and unknown se
   }
 });
 
+test("a forged echo reply whose data differs by one byte is reported as a wrong data byte and counted as corrupted", rootOnly, async () => {
+  const seed = 4712;
+  const id = createRandom(seed).int(0x10000);
+  // A fixed wall clock makes the data of every probe known, so the forger can copy it exactly.
+  const wallMs = 1_700_000_000_000;
+  const clock: Clock = { ...systemClock, now: () => wallMs };
+  const pinger = new IcmpPinger({ host: "127.0.0.1", count: 2, intervalMs: 300, random: createRandom(seed), clock });
+  const forger = IcmpSocket.open({ family: 4, kind: "raw" });
+  const events: IcmpPingEvent[] = [];
+  pinger.on("event", (e) => {
+    events.push(e);
+    if (e.kind === "reply" && e.seq === 0) {
+      const data = echoPayload(56, BigInt(wallMs) * 1_000_000n);
+      data[20] = 0xee; // was 0x14
+      // The kernel has already answered seq 0 on loopback, so the forgery arrives as its duplicate.
+      forger.send(forgedReply(id, 0, false, data), "127.0.0.1");
+    }
+  });
+  try {
+    const r = await pinger.run();
+    const lines = events.flatMap((e) => (e.kind === "wrong-data" ? [renderEvent(e)] : []));
+    assert.deepEqual(lines, ["wrong data byte #20 should be 0x14 but was 0xee\n"]);
+    assert.equal(r.totals.corrupted, 1);
+    assert.equal(r.totals.received, 2, "iputils still counts it");
+    assert.match(renderStatistics(r), /\n {4}Corrupted = 1 \(wrong data, included in Received and Duplicates\)\n/);
+  } finally {
+    forger.close();
+  }
+});
+
 test("the statistics block is the lab's Windows-style block", () => {
   const out = renderStatistics({
     host: "example.test",
@@ -72,7 +103,7 @@ test("the statistics block is the lab's Windows-style block", () => {
     family: 4,
     socket: "raw",
     pings: [],
-    totals: { transmitted: 4, received: 2, duplicates: 0, errors: 2, late: 0, elapsedMs: 3000 },
+    totals: { transmitted: 4, received: 2, duplicates: 0, errors: 2, late: 0, corrupted: 0, elapsedMs: 3000 },
     rtt: { count: 2, min: 0.038, max: 0.041, avg: 0.0395, mdev: 0.0015 },
   });
   assert.equal(

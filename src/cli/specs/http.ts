@@ -1,4 +1,4 @@
-/** The spec of `wirekit http` (`serve`; `get` is parsed by http-get.ts and only documented here) and `wirekit proxy`. */
+/** The spec of `wirekit http` (`serve` and `get`) and `wirekit proxy`. */
 import { defineCommand, defineForm } from "../spec.js";
 import { bindHost, bindPort } from "./common.js";
 
@@ -8,6 +8,7 @@ export const serveForm = defineForm({
   usage: [
     "serve [ROOT=.] [--host 127.0.0.1] [-p 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]",
     "                   [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]",
+    "                   [--spa[=FILE]] [-H 'Name: value' ...] [--cache-control VALUE] [--auth USER:PASSWORD ... | --auth-file FILE]",
   ],
   positionals: [{ name: "ROOT", kind: "directory", optional: true, help: "the directory to serve (default .)" }],
   options: {
@@ -23,55 +24,62 @@ export const serveForm = defineForm({
     "header-timeout": { type: "duration", value: "T", default: "10s", min: 1, help: "a client must send its request head within T, else 408" },
     "keepalive-timeout": { type: "duration", value: "T", default: "5s", min: 1, help: "idle keep-alive connections are closed after T" },
     "send-timeout": { type: "duration", value: "T", default: "60s", min: 1, help: "a response that makes no write progress for T is dropped" },
+    spa: { type: "string", value: "FILE", optionalValue: "index.html", complete: "file", help: "single-page app: a page request for no file gets FILE (default index.html)" },
+    header: { type: "list", short: "H", value: "'N: V'", help: "add this field to every response (repeatable)" },
+    "cache-control": { type: "string", value: "VALUE", help: "Cache-Control of every file response (max-age=3600, no-cache ...)" },
+    auth: { type: "list", value: "USER:PASSWORD", help: "require HTTP Basic auth with these credentials (repeatable)" },
+    "auth-file": { type: "string", value: "FILE", complete: "file", help: "HTTP Basic credentials, one user:password per line" },
     quiet: { type: "boolean", short: "q", help: "no access log" },
   },
 });
 
-/** The client options of `http get` (curl's meaning), as its help and man page show them. */
-export const clientOptionsHelp = `  -X, --request METHOD   the method (default GET; POST when there is a body; HEAD with -I)
-  -d, --data DATA        send DATA as a urlencoded POST; @FILE reads a file (CR and LF dropped);
-                         several -d are joined with '&'
-  --data-binary DATA     like -d, but @FILE is sent byte for byte
-  --json DATA            send DATA (or @FILE) with Content-Type and Accept: application/json (POST);
-                         --json alone, or followed by something that is not JSON, is the output below
-  -F, --form N=V|N=@F    multipart/form-data field or file upload (;type=T ;filename=F after a file)
-  -u, --user USER:PASS   HTTP Basic credentials (shown as <redacted> by -v)
-  -H, --header 'N: v'    add a request header, or replace a default one (repeatable)
-  -I, --head             HEAD instead of GET: print the status line and headers only
-  -i, --include          put the response head before the body (stdout, or the -o file)
-  -o, --output FILE      write the body to FILE, nothing on stdout (progress bar on stderr on a terminal)
-  -O, --remote-name      write the body to the URL's last path segment in the current directory
-  -s, --silent           no head, no progress bar, no error message (the exit status remains)
-  -S, --show-error       with -s, print the error line anyway
-  -v, --verbose          show the request (> ) and response head (< ) on stderr
-  -w, --write-out FMT    print FMT after the transfer: %{http_code} %{response_code} %{size_download}
-                         %{time_total} %{time_namelookup} %{time_connect} %{time_appconnect}
-                         %{time_starttransfer} %{content_type} %{url_effective} %{num_redirects}
-                         %{remote_ip} %{remote_port} %{http_version} %{method} %{size_header} %% \\n \\t
-  -x, --proxy URL        send through an HTTP proxy (absolute-form; CONNECT for https)
-  -L, --location         follow redirects (at most --max-redirs, default 10); 303 (and 301/302 after
-                         a POST) continue with GET, 307/308 repeat the request with its body
-  -f, --fail             exit 22 on a status >= 400, as curl does, without printing the body
-  --compressed           ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway
-  --raw                  print the body bytes as they came (chunked framing, compression)
-  --timing               print DNS, connect, TLS, first byte and total times on stderr
-  -k, --insecure         accept any TLS certificate
-  --ca FILE              trust the CA certificates in FILE (PEM; also --cacert)
-  -m, --max-time T       give up after T in all (default: no limit; a silent connection is dropped after 30s)
-  --json                 one JSON document: status, headers, body (text), timing
-
-  Without -o, -O, -s or -v the response is printed as received: head, blank line, body.
-`;
-
 export const getForm = defineForm({
   name: "get",
   title: "Client options",
+  intro: "Options mean what they mean to curl. Without -o, -O, -s or -v the response is printed as received: head, blank line, body.",
   usage: ["get <server_address> <server_port> <filename> [options]", "get <url> [options]"],
-  positionals: [],
-  options: {},
-  external: clientOptionsHelp,
+  positionals: [
+    { name: "url", kind: "text", help: "http:// or https:// URL (the scheme may be left off), or the lab's <server_address>" },
+    { name: "server_port", kind: "text", optional: true, help: "with <server_address> and <filename>: the lab's three-argument form" },
+    { name: "filename", kind: "text", optional: true, help: "the path on the server, with or without the leading /" },
+  ],
+  options: {
+    request: { type: "string", short: "X", value: "METHOD", help: "the method (default GET; POST when there is a body; HEAD with -I)" },
+    data: { type: "list", short: "d", value: "DATA", help: "urlencoded POST body; @FILE reads a file (CR, LF dropped); several -d join with '&'" },
+    "data-binary": { type: "list", value: "DATA", help: "like -d, but @FILE is sent byte for byte" },
+    "json-data": { type: "list", value: "DATA", hidden: true, help: "--json DATA, as rewritten before parsing" },
+    form: { type: "list", short: "F", value: "N=V|N=@F", help: "multipart/form-data field or file upload (;type=T ;filename=F after a file)" },
+    user: { type: "string", short: "u", value: "USER:PASS", help: "HTTP Basic credentials (shown as <redacted> by -v)" },
+    header: { type: "list", short: "H", value: "'N: v'", help: "add a request header, or replace a default one (repeatable)" },
+    head: { type: "boolean", short: "I", help: "HEAD instead of GET: print the status line and headers only" },
+    include: { type: "boolean", short: "i", help: "put the response head before the body (stdout, or the -o file)" },
+    output: { type: "string", short: "o", value: "FILE", complete: "file", help: "write the body to FILE, nothing on stdout (progress bar on a terminal)" },
+    "remote-name": { type: "boolean", short: "O", help: "write the body to the URL's last path segment in the current directory" },
+    silent: { type: "boolean", short: "s", help: "no head, no progress bar, no error message (the exit status remains)" },
+    "show-error": { type: "boolean", short: "S", help: "with -s, print the error line anyway" },
+    verbose: { type: "boolean", short: "v", help: "show the request (> ) and response head (< ) on stderr" },
+    "write-out": {
+      type: "string",
+      short: "w",
+      value: "FMT",
+      help: "print FMT after the transfer: %{http_code} %{size_download} %{time_total} ...",
+      description:
+        "Variables: %{http_code} %{response_code} %{size_download} %{time_total} %{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer} %{content_type} %{url_effective} %{num_redirects} %{remote_ip} %{remote_port} %{http_version} %{method} %{size_header}, and %% \\n \\t.",
+    },
+    proxy: { type: "string", short: "x", value: "URL", help: "send through an HTTP proxy (absolute-form; CONNECT for https)" },
+    location: { type: "boolean", short: "L", help: "follow redirects; 303 (and 301/302 after POST) continue with GET, 307/308 resend the body" },
+    "max-redirs": { type: "integer", value: "N", default: 10, min: 0, max: 100, label: "max-redirs", help: "at most N redirects with -L" },
+    fail: { type: "boolean", short: "f", help: "exit 22 on a status >= 400, as curl does, without printing the body" },
+    compressed: { type: "boolean", help: "ask for gzip/br (Accept-Encoding); bodies are decoded for display anyway" },
+    raw: { type: "boolean", help: "print the body bytes as they came (chunked framing, compression)" },
+    timing: { type: "boolean", help: "print DNS, connect, TLS, first byte and total times on stderr" },
+    insecure: { type: "boolean", short: "k", help: "accept any TLS certificate" },
+    ca: { type: "string", value: "FILE", complete: "file", help: "trust the CA certificates in FILE (PEM)" },
+    cacert: { type: "string", value: "FILE", complete: "file", help: "the same as --ca (curl's spelling)" },
+    "max-time": { type: "duration", short: "m", value: "T", min: 1, label: "max-time", help: "give up after T in all (default: no limit; a silent connection is dropped after 30s)" },
+    json: { type: "boolean", help: "one JSON document: status, headers, body (text), timing. --json DATA (JSON or @FILE) sends DATA as curl does" },
+  },
 });
-
 
 export const httpSpec = defineCommand({
   name: "http",
@@ -81,6 +89,8 @@ export const httpSpec = defineCommand({
   examples: [
     "wirekit http serve ./public --port 8080",
     "wirekit http serve -p 0 --quiet",
+    "wirekit http serve ./dist --spa -H 'X-Frame-Options: DENY' --cache-control max-age=3600",
+    "wirekit http serve ./private --auth-file users.txt",
     "wirekit http get 127.0.0.1 8080 index.html",
     "wirekit http get http://127.0.0.1:8080/ -v",
     "wirekit http get http://example.test/ -x http://127.0.0.1:8888",

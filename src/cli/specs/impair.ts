@@ -6,7 +6,7 @@
 import { parseDuration } from "../../core/duration.js";
 import { usageError } from "../../core/errors.js";
 import type { ImpairmentConfig } from "../../core/impair.js";
-import { convertOption, type OptionDef } from "../spec.js";
+import { optionNumber, type OptionDef } from "../spec.js";
 
 export const impairOptions = {
   loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop this share 0..1 of arriving datagrams, as a bad network does" },
@@ -109,25 +109,25 @@ export function parseImpairSpec(text: string): ImpairSpec {
         config.jitterMs = parseDelay(raw, "jitter");
         break;
       case "seed":
-        spec.seed = convertOption(key, impairOptions.seed, raw);
+        spec.seed = optionNumber(key, impairOptions.seed, raw);
         break;
       case "loss":
-        config.loss = convertOption(key, impairOptions.loss, raw);
+        config.loss = optionNumber(key, impairOptions.loss, raw);
         break;
       case "loss-burst":
-        config.lossBurst = convertOption(key, impairOptions["loss-burst"], raw);
+        config.lossBurst = optionNumber(key, impairOptions["loss-burst"], raw);
         break;
       case "reorder":
-        config.reorder = convertOption(key, impairOptions.reorder, raw);
+        config.reorder = optionNumber(key, impairOptions.reorder, raw);
         break;
       case "duplicate":
-        config.duplicate = convertOption(key, impairOptions.duplicate, raw);
+        config.duplicate = optionNumber(key, impairOptions.duplicate, raw);
         break;
       case "corrupt":
-        config.corrupt = convertOption(key, impairOptions.corrupt, raw);
+        config.corrupt = optionNumber(key, impairOptions.corrupt, raw);
         break;
       case "rate":
-        config.rateBytesPerSec = convertOption(key, impairOptions.rate, raw);
+        config.rateBytesPerSec = optionNumber(key, impairOptions.rate, raw);
         break;
     }
   }

@@ -220,3 +220,52 @@ export function relayBody(from: Readable, to: Writable, tee: BodySink | undefine
     to.once("close", onClose);
   });
 }
+
+/** What `collectBody` read before it stopped. */
+export interface CollectedBody {
+  /** "end": the whole body; "broken": the source broke off; "over": more than the limit is coming. */
+  outcome: "end" | "broken" | "over";
+  chunks: Buffer[];
+  length: number;
+}
+
+/**
+ * Read `from` into memory (and `tee`) until it ends, breaks off, or exceeds `limit` bytes; in
+ * the last case `from` is left paused after the chunk that went over, for `relayBody` to go on
+ * (call `from.resume()` after starting it). The tee must take every write without backpressure
+ * up to `limit` (the cache writer does while it holds the body in memory).
+ *
+ * @example
+ * const got = await collectBody(originResponse, 256 * 1024, writer, (n) => (bytes += n));
+ */
+export function collectBody(from: Readable, limit: number, tee: BodySink | undefined, onChunk: (n: number) => void): Promise<CollectedBody> {
+  const got: CollectedBody = { outcome: "end", chunks: [], length: 0 };
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (outcome: CollectedBody["outcome"]): void => {
+      if (done) return;
+      done = true;
+      // The other listeners stay: an 'error' after 'aborted' must still find one.
+      from.off("data", onData);
+      got.outcome = outcome;
+      resolve(got);
+    };
+    const onData = (chunk: Buffer): void => {
+      onChunk(chunk.length);
+      got.chunks.push(chunk);
+      got.length += chunk.length;
+      tee?.write(chunk);
+      if (got.length > limit) {
+        from.pause();
+        finish("over");
+      }
+    };
+    from.on("data", onData);
+    from.once("end", () => finish("end"));
+    from.once("error", () => finish("broken"));
+    from.once("aborted", () => finish("broken"));
+    from.once("close", () => {
+      if (!from.readableEnded) finish("broken");
+    });
+  });
+}

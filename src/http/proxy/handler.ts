@@ -10,7 +10,7 @@ import { fromRawHeaders, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { fetchOrigin, OriginError, relayBody, type OriginAgents, type OriginExchange } from "./forward.js";
+import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginAgents, type OriginExchange } from "./forward.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
@@ -248,7 +248,31 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     // A full response to a validation replaces the stale entry (RFC 9111 §4.3.3).
     if (entry !== undefined && status < 500) store?.remove(entry);
   }
-  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: writer !== null };
+  const countChunk = (n: number): void => {
+    ex.bytes += n;
+    c.counters.bytesFromOrigin += n;
+  };
+  // Cache-Status `stored` (RFC 9211 §2.5) says the response was stored, but the head goes out
+  // before the body is complete: for a streamed body it could only be a promise, which an origin
+  // that cuts the body short (or a full disk) breaks. So a storable body that fits the memory
+  // layer (where the writer keeps it anyway, so no extra memory) is read whole and committed
+  // first, and its head says `stored` only if the commit succeeded; the cost is that the client
+  // sees such a response only once the origin has finished it. A larger body is streamed as it
+  // comes, and its head never says `stored`; the commit outcome goes to the access log and the
+  // dashboard (`ex.stored`). A trailer was rejected: clients do not read Cache-Status there.
+  let early: CollectedBody | undefined;
+  let committed: StoredEntry | undefined;
+  if (writer !== null && store !== undefined) {
+    early = await collectBody(resp, store.hotMaxObjectBytes, writer, countChunk);
+    if (early.outcome === "end") {
+      committed = await store.track(writer.commit());
+      ex.stored = committed !== undefined;
+    } else if (early.outcome === "broken") {
+      writer.abort();
+      ex.stored = false;
+    }
+  }
+  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
   const flat: string[] = [];
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
@@ -259,27 +283,37 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     // The origin sent a field value Node refuses to relay.
     resp.destroy();
     writer?.abort();
+    if (committed !== undefined) store?.remove(committed);
+    ex.stored = undefined;
     ex.label = "ERROR";
     sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
+  if (early !== undefined && early.outcome !== "over") {
+    // The whole body (or all the origin sent before breaking off) is in hand.
+    release();
+    if (early.outcome === "end") ex.res.end(early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length));
+    else {
+      // Relay what came, as a streamed body would have been, then close: the response is short
+      // of its Content-Length and must not be followed by another on this connection.
+      ex.res.write(Buffer.concat(early.chunks, early.length), () => ex.res.destroy());
+      f.abort();
+    }
+    return;
+  }
+  for (const chunk of early?.chunks ?? []) ex.res.write(chunk);
+  const already = early?.length ?? 0;
   // Commit before the last byte goes out, so the client's next request already finds the entry.
-  const hold = writer !== null && Number.isSafeInteger(declared) && declared > 0 ? { length: declared, last: undefined as Buffer | undefined } : undefined;
-  const ok = await relayBody(
-    resp,
-    ex.res,
-    writer ?? undefined,
-    (n) => {
-      ex.bytes += n;
-      c.counters.bytesFromOrigin += n;
-    },
-    hold,
-  );
+  const hold = writer !== null && Number.isSafeInteger(declared) && declared > already ? { length: declared - already, last: undefined as Buffer | undefined } : undefined;
+  const relayed = relayBody(resp, ex.res, writer ?? undefined, countChunk, hold);
+  if (early !== undefined) resp.resume();
+  const ok = await relayed;
   if (ok) {
-    if (writer !== null) await c.store?.track(writer.commit());
+    if (writer !== null) ex.stored = (await c.store?.track(writer.commit())) !== undefined;
     ex.res.end(hold?.last);
   } else {
     writer?.abort();
+    if (writer !== null) ex.stored = false;
     if (!ex.res.writableFinished) ex.res.destroy();
     f.abort();
   }

@@ -29,6 +29,11 @@ export interface Exchange {
   label: string;
   /** Body bytes sent to the client. */
   bytes: number;
+  /**
+   * Whether a response meant for the cache was committed to it (false: the origin cut the body
+   * short, it outgrew the limit, or the disk failed); undefined when nothing was to be stored.
+   */
+  stored?: boolean | undefined;
   /** The resolved origin address checked by the destination rule, to connect to (else by name). */
   destination?: string;
 }

@@ -173,7 +173,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     res.once("close", () => {
       // A client that left before any answer is logged as nginx does: 499.
       const answered = res.headersSent;
-      proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: answered ? res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" });
+      proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: answered ? res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED", ...(ex.stored === undefined ? {} : { stored: ex.stored }) });
     });
     const fail = (): void => {
       ex.label = "ERROR";

@@ -18,6 +18,12 @@ export interface AccessRecord {
   ms: number;
   /** HIT, STALE, MISS, REVALIDATED, REFRESH, BYPASS, TUNNEL, LOCAL, DENIED, ERROR, ABORTED (client left first, status 499). */
   cacheStatus: string;
+  /**
+   * For a response meant for the cache: whether it was committed (false when the origin cut the
+   * body short, it outgrew the limit or the disk failed). The Cache-Status a streamed response
+   * was sent with cannot say this (its head left first), so the log and the dashboard do.
+   */
+  stored?: boolean;
 }
 
 /** Counters a proxy keeps. */
@@ -89,8 +95,9 @@ export function countRecord(c: ProxyCounters, r: AccessRecord): void {
  *
  * @example
  * formatAccessLine(r) // "2026-01-01T00:00:00.000Z 127.0.0.1 GET http://h/ 200 1024 1.2ms HIT"
+ * // A response meant for the cache that could not be committed ends in " NOT-STORED".
  */
 export function formatAccessLine(r: AccessRecord): string {
   const ms = r.ms < 10 ? r.ms.toFixed(1) : Math.round(r.ms).toString();
-  return `${new Date(r.at).toISOString()} ${r.client} ${r.method} ${r.url} ${r.status} ${r.bytes} ${ms}ms ${r.cacheStatus}`;
+  return `${new Date(r.at).toISOString()} ${r.client} ${r.method} ${r.url} ${r.status} ${r.bytes} ${ms}ms ${r.cacheStatus}${r.stored === false ? " NOT-STORED" : ""}`;
 }

@@ -16,11 +16,14 @@ import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type Co
 import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "./range.js";
 import { multipartStream } from "./range-stream.js";
 import { contentTypeOf } from "./content-type.js";
-import { renderErrorPage, renderListing, type ListingEntry } from "./listing.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
 import { FileCache } from "./file-cache.js";
 import { exactLength } from "./exact-length.js";
 import type { RequestRecord } from "./access-log.js";
+import { BASIC_CHALLENGE, BasicAuthenticator, type Credential } from "./basic-auth.js";
+import { acceptsHtmlExplicitly, prefersJson } from "./response-fields.js";
+import { renderErrorPage, renderListing, renderListingJson, type ListingEntry } from "./listing.js";
+import type { HeaderList } from "../header-list.js";
 
 export interface StaticHandlerOptions {
   /** Directory to serve. */
@@ -41,6 +44,14 @@ export interface StaticHandlerOptions {
   maxUrlLength?: number;
   /** A response that makes no write progress for this long has its connection destroyed. @default 60000 */
   sendTimeoutMs?: number;
+  /** SPA fallback: a GET/HEAD for no file, from a client that asks for text/html, gets this file (relative to ROOT). @default undefined (off) */
+  spa?: string;
+  /** Fields added to every response (checked by the caller with `parseHeaderOption`). @default [] */
+  headers?: HeaderList;
+  /** Cache-Control of every file response. @default undefined (none) */
+  cacheControl?: string;
+  /** Require HTTP Basic credentials, one of these. @default [] (no authentication) */
+  auth?: readonly Credential[];
   /** Clock for timestamps and response times. @default systemClock */
   clock?: Clock;
 }
@@ -48,11 +59,13 @@ export interface StaticHandlerOptions {
 /** Events of the handler: one record per finished (or aborted) response. */
 export type StaticHandlerEvents = { request: [RequestRecord] };
 
-const REASONS: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 412: "Precondition Failed", 414: "URI Too Long", 416: "Range Not Satisfiable", 500: "Internal Server Error" };
+const REASONS: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 412: "Precondition Failed", 414: "URI Too Long", 416: "Range Not Satisfiable", 500: "Internal Server Error" };
 
 /** Per-response bookkeeping for the access log. */
 interface Exchange {
   bytes: number;
+  /** The user it authenticated as (--auth). */
+  user?: string;
 }
 
 /**
@@ -64,7 +77,11 @@ interface Exchange {
  */
 export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
   readonly root: string;
-  readonly #o: Required<Omit<StaticHandlerOptions, "root" | "clock">>;
+  readonly #o: Required<Omit<StaticHandlerOptions, "root" | "clock" | "spa" | "headers" | "cacheControl" | "auth">>;
+  readonly #spa: string[] | undefined;
+  readonly #headers: HeaderList;
+  readonly #cacheControl: string | undefined;
+  readonly #auth: BasicAuthenticator | undefined;
   readonly #clock: Clock;
   readonly #cache: FileCache;
   readonly #resolver: RootResolver;
@@ -87,6 +104,10 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       maxUrlLength: options.maxUrlLength ?? 8192,
       sendTimeoutMs: options.sendTimeoutMs ?? 60_000,
     };
+    this.#spa = options.spa === undefined ? undefined : options.spa.split("/").filter((s) => s !== "");
+    this.#headers = options.headers ?? [];
+    this.#cacheControl = options.cacheControl;
+    this.#auth = options.auth === undefined || options.auth.length === 0 ? undefined : new BasicAuthenticator(options.auth);
     this.#clock = options.clock ?? systemClock;
     this.#cache = new FileCache(this.#o.cacheMaxBytes);
     this.#resolver = new RootResolver(this.root, this.#o.followSymlinks);
@@ -115,7 +136,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       logged = true;
       this.emit("request", {
         at, client, method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion,
-        status: res.statusCode, bytes: ex.bytes, ms: this.#clock.monotonic() - t0,
+        status: res.statusCode, bytes: ex.bytes, ms: this.#clock.monotonic() - t0, ...(ex.user === undefined ? {} : { user: ex.user }),
       });
     };
     res.once("close", log); // after "finish", or alone when the client went away
@@ -132,10 +153,19 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const url = req.url ?? "/";
     if (url.length > this.#o.maxUrlLength) return this.#error(req, res, ex, 414);
     if (this.#o.cors) res.setHeader("Access-Control-Allow-Origin", "*");
+    for (const [k, v] of this.#headers) res.appendHeader(k, v);
     if (method === "OPTIONS" && this.#o.cors) {
       res.writeHead(204, { "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "*", "Access-Control-Max-Age": "86400", Allow: "GET, HEAD, OPTIONS" });
       res.end();
       return;
+    }
+    if (this.#auth !== undefined) {
+      const a = this.#auth.check(headerText(req.headers.authorization));
+      if (!a.ok) {
+        res.setHeader("WWW-Authenticate", BASIC_CHALLENGE);
+        return this.#error(req, res, ex, 401);
+      }
+      ex.user = a.user;
     }
     if (method !== "GET" && method !== "HEAD") {
       res.setHeader("Allow", this.#o.cors ? "GET, HEAD, OPTIONS" : "GET, HEAD");
@@ -144,7 +174,7 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const p = decodeRequestPath(url, { dotfiles: this.#o.dotfiles });
     if (!p.ok) return this.#error(req, res, ex, p.status);
     const r = this.#resolver.resolve(p.segments);
-    if (!r.ok) return this.#error(req, res, ex, r.status);
+    if (!r.ok) return r.status === 404 ? this.#fallback(req, res, ex) : this.#error(req, res, ex, r.status);
     const st = r.st;
     if (st.isDirectory()) {
       if (!p.trailingSlash) {
@@ -159,8 +189,18 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
       return this.#listing(req, res, ex, r.path, p.segments);
     }
     if (!st.isFile()) return this.#error(req, res, ex, 403);
-    if (p.trailingSlash) return this.#error(req, res, ex, 404);
+    if (p.trailingSlash) return this.#fallback(req, res, ex);
     this.#file(req, res, ex, r.path, st);
+  }
+
+  /** No such file: the SPA's page for a navigation (--spa), else 404. */
+  #fallback(req: IncomingMessage, res: ServerResponse, ex: Exchange): void {
+    if (this.#spa !== undefined) res.setHeader("Vary", "Accept"); // the answer depends on Accept
+    if (this.#spa !== undefined && acceptsHtmlExplicitly(headerText(req.headers.accept))) {
+      const page = this.#resolver.resolve(this.#spa);
+      if (page.ok && page.st.isFile()) return this.#file(req, res, ex, page.path, page.st);
+    }
+    this.#error(req, res, ex, 404);
   }
 
   #file(req: IncomingMessage, res: ServerResponse, ex: Exchange, path: string, st: Stats): void {
@@ -188,12 +228,18 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
     const etag = makeEtag(fst.size, fst.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
     const headers: OutgoingHttpHeaders = { "Content-Type": type, "Last-Modified": formatHttpDate(st.mtimeMs), ETag: etag };
     if (compressible || coding !== undefined) headers.Vary = "Accept-Encoding";
+    const prior = res.getHeader("Vary"); // set by the SPA fallback; writeHead would replace it
+    if (typeof prior === "string") headers.Vary = headers.Vary === undefined ? prior : `${prior}, ${headers.Vary}`;
     if (coding !== undefined) headers["Content-Encoding"] = coding;
+    if (this.#cacheControl !== undefined) headers["Cache-Control"] = this.#cacheControl;
     const validators = { etag, lastModified: st.mtimeMs };
     const pre = evaluatePreconditions(req.method ?? "GET", req.headers as ConditionalHeaders, validators);
     if (pre === 304) {
       // §15.4.5: a 304 carries the validator and Vary, not the representation's metadata.
-      res.writeHead(304, headers.Vary === undefined ? { ETag: etag } : { ETag: etag, Vary: headers.Vary });
+      const notModified: OutgoingHttpHeaders = { ETag: etag };
+      if (headers.Vary !== undefined) notModified.Vary = headers.Vary;
+      if (headers["Cache-Control"] !== undefined) notModified["Cache-Control"] = headers["Cache-Control"];
+      res.writeHead(304, notModified);
       res.end();
       return;
     }
@@ -291,11 +337,12 @@ export class StaticHandler extends TypedEmitter<StaticHandlerEvents> {
         continue; // unreadable entry: leave it out rather than fail the listing
       }
       if (st === undefined) continue;
-      entries.push({ name: d.name, isDirectory: st.isDirectory(), size: st.size, mtimeMs: st.mtimeMs });
+      entries.push({ name: d.name, isDirectory: st.isDirectory(), isSymlink: d.isSymbolicLink(), size: st.size, mtimeMs: st.mtimeMs });
     }
-    const html = Buffer.from(renderListing(`/${segments.map((s) => `${s}/`).join("")}`, entries));
+    const json = prefersJson(headerText(req.headers.accept));
+    const html = Buffer.from(json ? renderListingJson(entries) : renderListing(`/${segments.map((s) => `${s}/`).join("")}`, entries));
     const coding = acceptedCodings(req.headers["accept-encoding"])[0];
-    const headers: OutgoingHttpHeaders = { "Content-Type": "text/html; charset=utf-8", Vary: "Accept-Encoding", "Cache-Control": "no-cache" };
+    const headers: OutgoingHttpHeaders = { "Content-Type": json ? "application/json" : "text/html; charset=utf-8", Vary: "Accept, Accept-Encoding", "Cache-Control": "no-cache" };
     let body = html;
     if (coding !== undefined && html.length >= MIN_COMPRESS_SIZE) {
       body = coding === "gzip" ? gzipSync(html) : brotliCompressSync(html, { params: { [zc.BROTLI_PARAM_QUALITY]: 5 } });

@@ -8,8 +8,41 @@
 export interface ListingEntry {
   name: string;
   isDirectory: boolean;
+  /** The entry itself is a symlink (isDirectory, size and mtime are then its target's). @default false */
+  isSymlink?: boolean;
   size: number;
   mtimeMs: number;
+}
+
+/** One entry of a JSON listing. */
+export interface ListingJsonEntry {
+  name: string;
+  type: "file" | "directory" | "symlink";
+  size: number;
+  /** ISO 8601, UTC. */
+  mtime: string;
+}
+
+function byKindThenName(a: ListingEntry, b: ListingEntry): number {
+  return a.isDirectory !== b.isDirectory ? (a.isDirectory ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * The listing as JSON (for clients whose Accept prefers application/json), in the order of
+ * the HTML listing: directories first, then by name.
+ *
+ * @example
+ * renderListingJson([{ name: "a.txt", isDirectory: false, size: 3, mtimeMs: 0 }])
+ * // '[{"name":"a.txt","type":"file","size":3,"mtime":"1970-01-01T00:00:00.000Z"}]'
+ */
+export function renderListingJson(entries: readonly ListingEntry[]): string {
+  const out: ListingJsonEntry[] = [...entries].sort(byKindThenName).map((e) => ({
+    name: e.name,
+    type: e.isSymlink === true ? "symlink" : e.isDirectory ? "directory" : "file",
+    size: e.size,
+    mtime: new Date(e.mtimeMs).toISOString(),
+  }));
+  return JSON.stringify(out);
 }
 
 /** Escape text for HTML element content and attribute values. */
@@ -41,7 +74,7 @@ function date(ms: number): string {
  * renderListing("/docs/", [{ name: "a.txt", isDirectory: false, size: 3, mtimeMs: 0 }])
  */
 export function renderListing(displayPath: string, entries: readonly ListingEntry[]): string {
-  const sorted = [...entries].sort((a, b) => (a.isDirectory !== b.isDirectory ? (a.isDirectory ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...entries].sort(byKindThenName);
   const rows = sorted.map((e) => {
     const href = encodeURIComponent(e.name) + (e.isDirectory ? "/" : "");
     const label = escapeHtml(e.name) + (e.isDirectory ? "/" : "");

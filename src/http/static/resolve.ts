@@ -112,33 +112,57 @@ export type Resolved =
   | { ok: true; path: string; st: Stats }
   | { ok: false; status: 403 | 404; reason: string };
 
-interface RealEntry {
+/** The identity a remembered realpath answer is checked against. */
+export interface ReachedFile {
   dev: number;
   ino: number;
-  ctimeMs: number;
-  real: string;
+}
+
+/**
+ * realpath(3) answers per candidate path, trusted only while stat(candidate) reaches the same
+ * file: swapping any component for a symlink that leads elsewhere changes the inode reached, and
+ * `stamp` (ctime, or mtime where no ctime is known) catches a replacement in place. Shared by the
+ * sync `RootResolver` and the async `FsRootResolver` (fs-resolver.ts). Pure.
+ */
+export class RealpathMemo {
+  readonly #real = new Map<string, { dev: number; ino: number; stamp: number; real: string }>();
+
+  constructor(readonly maxEntries = 10_000) {}
+
+  /** The remembered real path, if `st` still names the file it was computed for. */
+  get(candidate: string, st: ReachedFile, stamp: number): string | undefined {
+    const k = this.#real.get(candidate);
+    return k !== undefined && k.dev === st.dev && k.ino === st.ino && k.stamp === stamp ? k.real : undefined;
+  }
+
+  set(candidate: string, st: ReachedFile, stamp: number, real: string): void {
+    if (this.#real.size >= this.maxEntries) this.#real.clear();
+    this.#real.set(candidate, { dev: st.dev, ino: st.ino, stamp, real });
+  }
+
+  delete(candidate: string): void {
+    this.#real.delete(candidate);
+  }
 }
 
 /**
  * Resolves paths under a root (already realpath'ed), following symlinks only while they stay
- * inside ROOT unless `followSymlinks`. Missing files are 404.
- *
- * realpath(3) walks every component with lstat, so its answer is remembered per candidate
- * path and reused only while `stat(candidate)` still names the same inode (dev, ino, ctime):
- * swapping any component for a symlink that leads elsewhere changes the inode reached, and a
- * rename changes ctime, so the containment check is redone whenever it could differ.
+ * inside ROOT unless `followSymlinks`. Missing files are 404. The realpath answer is reused
+ * through a `RealpathMemo` keyed on (dev, ino, ctime).
  *
  * @example
  * const r = new RootResolver("/srv/www", false).resolve(["index.html"]);
  */
 export class RootResolver {
-  readonly #real = new Map<string, RealEntry>();
+  readonly #memo: RealpathMemo;
 
   constructor(
     readonly realRoot: string,
     readonly followSymlinks: boolean,
     readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    this.#memo = new RealpathMemo(maxEntries);
+  }
 
   /** Resolve checked segments (from `decodeRequestPath`). */
   resolve(segments: readonly string[]): Resolved {
@@ -157,8 +181,8 @@ export class RootResolver {
     }
     if (st === undefined) return { ok: false, status: 404, reason: "not found" };
     if (this.followSymlinks) return { ok: true, path: candidate, st };
-    const known = this.#real.get(candidate);
-    if (known !== undefined && known.dev === st.dev && known.ino === st.ino && known.ctimeMs === st.ctimeMs) return { ok: true, path: known.real, st };
+    const known = this.#memo.get(candidate, st, st.ctimeMs);
+    if (known !== undefined) return { ok: true, path: known, st };
     let real: string;
     try {
       real = realpathSync.native(candidate);
@@ -166,11 +190,10 @@ export class RootResolver {
       return refusal(err);
     }
     if (!isInside(this.realRoot, real)) {
-      this.#real.delete(candidate);
+      this.#memo.delete(candidate);
       return { ok: false, status: 403, reason: "symlink leads outside root" };
     }
-    if (this.#real.size >= this.maxEntries) this.#real.clear();
-    this.#real.set(candidate, { dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs, real });
+    this.#memo.set(candidate, st, st.ctimeMs, real);
     return { ok: true, path: real, st };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `createStaticServer()`: the static handler on a `node:http` (or `node:https`) server with
- * keep-alive and header timeouts (slowloris), parser errors answered 400/431/408 instead of
- * a crash, and optionally N `node:cluster` workers sharing the port (see cluster.ts).
+ * keep-alive and header timeouts (slowloris), parser errors answered 400/431/408/505 instead of
+ * a crash, request heads node:http accepts but RFC 9112 does not refused (request-checks.ts),
+ * CONNECT answered 405, and optionally N `node:cluster` workers sharing the port (see cluster.ts).
  * HTTP/1.1 message syntax is RFC 9112, parsed by node:http (llhttp).
  */
 import { createServer as createHttpServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
@@ -13,6 +14,7 @@ import { TypedEmitter, publish } from "../../core/events.js";
 import { systemClock } from "../../core/clock.js";
 import { StaticHandler, type StaticHandlerOptions } from "./handler.js";
 import type { RequestRecord } from "./access-log.js";
+import { checkRequestHead, encodeRejection, type RequestRejection } from "./request-checks.js";
 
 export interface StaticServerOptions extends StaticHandlerOptions {
   /** Address to bind. @default "127.0.0.1" */
@@ -64,6 +66,10 @@ const PARSER_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
   ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
   HPE_URI_TOO_LONG: [414, "URI Too Long"],
+  // llhttp refuses versions other than 0.9 and 1.x itself ("HTTP/1.9"); 2.0 reaches checkRequestHead.
+  HPE_INVALID_VERSION: [505, "HTTP Version Not Supported"],
+  // HPE_INVALID_TRANSFER_ENCODING stays 400: llhttp raises it in the head only for chunked
+  // applied twice (RFC 9112 §6.1 forbids it); an unknown coding reaches checkRequestHead (501).
 };
 
 class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements StaticServer {
@@ -88,7 +94,24 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
       maxHeaderSize: options.maxHeaderSize ?? 16_384,
     };
-    const listener = (req: IncomingMessage, res: ServerResponse): void => handler.listener(req, res);
+    // Connections whose request checkRequestHead refused: that answer is the only one they get,
+    // even when llhttp then fails on the body it cannot frame (clientError).
+    const refused = new WeakSet<Socket>();
+    const allow = options.cors ? "GET, HEAD, OPTIONS" : "GET, HEAD";
+    const logRefusal = (req: IncomingMessage, socket: Socket, r: RequestRejection): void => {
+      refused.add(socket);
+      this.#totals.clientErrors++;
+      const record: RequestRecord = { at: clock.now(), client: handler.clientOf(socket), method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion, status: r.status, bytes: 0, ms: 0 };
+      this.emit("request", record);
+      publish("http", "request", record);
+    };
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const refusal = checkRequestHead(req, { allow });
+      if (refusal === undefined) return handler.listener(req, res);
+      logRefusal(req, req.socket, refusal);
+      res.writeHead(refusal.status, { ...(refusal.allow === undefined ? {} : { Allow: refusal.allow }), Connection: "close", "Content-Length": "0" });
+      res.end();
+    };
     this.server = options.tls
       ? (createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, listener) as unknown as Server)
       : createHttpServer(httpOptions, listener);
@@ -102,7 +125,16 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       this.emit("request", r);
       publish("http", "request", r);
     });
+    // node:http hands a CONNECT request over as a bare socket ('connect'); without a listener it
+    // closes it silently. A file server opens no tunnels: 405 (RFC 9110 §9.3.6), then close.
+    this.server.on("connect", (req: IncomingMessage, socket: Socket) => {
+      const refusal = checkRequestHead(req, { allow }) ?? { status: 405, reason: "CONNECT is not allowed", allow, close: true };
+      logRefusal(req, socket, refusal);
+      socket.on("error", () => undefined);
+      socket.end(encodeRejection(refusal));
+    });
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (refused.has(socket)) return void socket.end();
       const [status, reason] = PARSER_STATUS[err.code ?? ""] ?? [400, "Bad Request"];
       if (err.code !== "ECONNRESET") {
         this.#totals.clientErrors++;

@@ -43,6 +43,31 @@ export function echoPayload(size: number, wallNs: bigint): Buffer {
   return b;
 }
 
+/** The first byte where an echo reply's data differs from what was sent. */
+export interface EchoDataMismatch {
+  /** Index into the echo data (after the 8-byte ICMP header), as iputils' `#N`. */
+  index: number;
+  expected: number;
+  actual: number;
+}
+
+/**
+ * Compare echo reply data with the data sent, over the bytes both have (a short reply is a
+ * truncation, reported by its byte count, not here). Undefined when they agree.
+ *
+ * @example
+ * firstDataMismatch(Buffer.from([1, 2, 3]), Buffer.from([1, 9, 3])) // { index: 1, expected: 2, actual: 9 }
+ */
+export function firstDataMismatch(sent: Uint8Array, received: Uint8Array): EchoDataMismatch | undefined {
+  const n = Math.min(sent.length, received.length);
+  for (let i = 0; i < n; i++) {
+    const expected = sent[i] ?? 0;
+    const actual = received[i] ?? 0;
+    if (expected !== actual) return { index: i, expected, actual };
+  }
+  return undefined;
+}
+
 /** Read the send timestamp back from echo data (undefined if too short). */
 export function echoPayloadTime(data: Uint8Array): bigint | undefined {
   if (data.length < 8) return undefined;

@@ -23,7 +23,7 @@ import type { ErrorBodyDecoder, IcmpErrorMessage, IcmpFamily, IcmpHead, IcmpMess
 
 export * from "./types.js";
 export { internetChecksum, isChecksumValid, icmpv6PseudoHeaderSum } from "./checksum.js";
-export { encodeEchoRequest, echoPayload, echoPayloadTime, type EchoRequest } from "./echo.js";
+export { encodeEchoRequest, echoPayload, echoPayloadTime, firstDataMismatch, type EchoDataMismatch, type EchoRequest } from "./echo.js";
 export { decodeIpv4Header, decodeIpv6Header, ipv4Text, ipv6Text, type IpHeader } from "./ipv4-header.js";
 export { icmpTypeName, ICMP, ICMP6 } from "./names.js";
 export { destUnreachableText } from "./dest-unreachable.js";

@@ -10,10 +10,10 @@
  */
 import { spawn } from "node:child_process";
 import type { Clock } from "../../core/clock.js";
-import type { ClientSnapshot, HeartbeatEvent } from "./events.js";
+import { printableMessage, shownStatus, type ClientSnapshot, type HeartbeatEvent } from "./events.js";
 
 /** The state changes that reach the hooks. */
-export type AlertKind = "suspect" | "stopped" | "resumed" | "restarted" | "joined";
+export type AlertKind = "suspect" | "stopped" | "resumed" | "restarted" | "joined" | "failed" | "recovered" | "never-seen";
 
 /** One alert: what a hook receives (as environment variables, or as the JSON body). */
 export interface Alert {
@@ -23,13 +23,15 @@ export interface Alert {
   address: string;
   /** ISO time of the client's last heartbeat, or "" when unknown. */
   lastSeen: string;
-  /** The client's status after the change: alive, suspect or stopped. */
+  /** The client's status after the change: alive, suspect, stopped, failed or never-seen. */
   status: string;
-  /** The line the monitor prints for the change. */
+  /** The line the monitor prints for the change (the client's own message in it escaped). */
   message: string;
+  /** The last `status=` the client sent ("ok", "fail", an exit code), or "". */
+  senderStatus: string;
+  /** The last `msg=` the client sent, escaped (no control characters), or "". */
+  senderMessage: string;
 }
-
-const STATUS_NAME: Readonly<Record<ClientSnapshot["status"], string>> = { alive: "alive", suspect: "suspect", dead: "stopped" };
 
 /**
  * The alert for a monitor event, or undefined for events that are not a state change (a
@@ -47,6 +49,11 @@ export function alertFor(e: HeartbeatEvent, client: ClientSnapshot | undefined, 
     case "client-joined":
       event = "joined";
       break;
+    case "failed":
+    case "recovered":
+    case "never-seen":
+      event = e.kind;
+      break;
     default:
       return undefined;
   }
@@ -55,8 +62,10 @@ export function alertFor(e: HeartbeatEvent, client: ClientSnapshot | undefined, 
     client: e.client,
     address: client?.address ?? "",
     lastSeen: client === undefined ? "" : new Date(client.lastSeen).toISOString(),
-    status: client === undefined ? "" : STATUS_NAME[client.status],
+    status: client === undefined ? (e.kind === "never-seen" ? "never-seen" : "") : shownStatus(client),
     message,
+    senderStatus: client?.reportedStatus ?? "",
+    senderMessage: client?.reportedMessage == null ? "" : printableMessage(client.reportedMessage),
   };
 }
 
@@ -69,6 +78,8 @@ export function alertEnv(a: Alert): Record<string, string> {
     WIREKIT_LAST_SEEN: a.lastSeen,
     WIREKIT_STATUS: a.status,
     WIREKIT_MESSAGE: a.message,
+    WIREKIT_SENDER_STATUS: a.senderStatus,
+    WIREKIT_SENDER_MESSAGE: a.senderMessage,
   };
 }
 
@@ -206,7 +217,7 @@ export class AlertHooks {
   }
 
   async #post(url: string, alert: Alert): Promise<boolean> {
-    const body = JSON.stringify({ event: alert.event, client: alert.client, address: alert.address, last_seen: alert.lastSeen, status: alert.status, message: alert.message });
+    const body = JSON.stringify({ event: alert.event, client: alert.client, address: alert.address, last_seen: alert.lastSeen, status: alert.status, message: alert.message, sender_status: alert.senderStatus, sender_message: alert.senderMessage });
     const where = redactUrl(url);
     for (let attempt = 0; ; attempt++) {
       let why: string;

@@ -2,6 +2,7 @@
  * The heartbeat monitor's events, and the one-line text each one is shown as — the same line
  * in the CLI and in the lab dashboard's feed (pure formatting, no printing here).
  */
+import { escapeText } from "../../core/escape.js";
 import type { ClientStatus, RestartReason } from "./tracker.js";
 
 /** Everything the monitor reports, as it happens. `client` is the client id. */
@@ -17,7 +18,14 @@ export type HeartbeatEvent =
   | { kind: "restarted"; client: string; seq: number; previousSeq: number; reason: RestartReason; run?: string; previousRun?: string }
   | { kind: "malformed"; count: number; from: string; reason: string }
   | { kind: "forgotten"; client: string; silentMs: number }
-  | { kind: "evicted"; client: string; silentMs: number; maxClients: number };
+  | { kind: "evicted"; client: string; silentMs: number; maxClients: number }
+  | { kind: "failed"; client: string; status: string; message: string | null; jobMs: number | null }
+  | { kind: "recovered"; client: string; status: string; message: string | null; jobMs: number | null }
+  | { kind: "never-seen"; client: string; deadlineMs: number }
+  | { kind: "refused"; from: string; client: string | null; reason: RefusalReason; detail: string; suppressed: number };
+
+/** Why a heartbeat was refused (`--keys`). */
+export type RefusalReason = "bad-mac" | "no-mac" | "skew" | "replay" | "unkeyed";
 
 export type HeartbeatEventKind = HeartbeatEvent["kind"];
 
@@ -38,7 +46,35 @@ export const HEARTBEAT_EVENT_KINDS: readonly HeartbeatEventKind[] = [
   "malformed",
   "forgotten",
   "evicted",
+  "failed",
+  "recovered",
+  "never-seen",
+  "refused",
 ];
+
+/**
+ * A message a client sent, safe to print on one line: control characters, backslashes and
+ * non-ASCII bytes escaped (the project's one escaping, core/escape.ts).
+ *
+ * @example
+ * printableMessage("disk\nfull") // "disk\\nfull"
+ */
+export function printableMessage(text: string, max = 200): string {
+  return escapeText(text, max);
+}
+
+function statusWords(e: { status: string; message: string | null; jobMs: number | null }): string {
+  const st = /^\d/.test(e.status) ? `exit code ${e.status}` : `status ${e.status}`;
+  return `${st}${e.jobMs === null ? "" : ` after ${seconds1(e.jobMs)}`}${e.message === null ? "" : `: "${printableMessage(e.message)}"`}`;
+}
+
+const REFUSAL: Readonly<Record<RefusalReason, string>> = {
+  "bad-mac": "wrong MAC",
+  "no-mac": "no MAC from a keyed client",
+  skew: "timestamp outside --max-skew",
+  replay: "replay",
+  unkeyed: "client has no key (--keys-required)",
+};
 
 /** Seconds with one decimal: "3.0 s". */
 export function seconds1(ms: number): string {
@@ -94,6 +130,14 @@ export function describeHeartbeatEvent(e: HeartbeatEvent): string {
       return `forgot ${e.client}: silent for ${seconds1(e.silentMs)}`;
     case "evicted":
       return `warning: client table full (${e.maxClients}); dropped ${e.client}, silent for ${seconds1(e.silentMs)}`;
+    case "failed":
+      return `${e.client} failed: ${statusWords(e)}`;
+    case "recovered":
+      return `${e.client} ok again: ${statusWords(e)}`;
+    case "never-seen":
+      return `${e.client} never seen: expected within ${seconds1(e.deadlineMs)}`;
+    case "refused":
+      return `refused heartbeat from ${e.from}${e.client === null ? "" : ` as ${e.client}`}: ${REFUSAL[e.reason]} (${e.detail})${e.suppressed > 0 ? `; ${e.suppressed} more refused from there since the last report` : ""}`;
   }
 }
 
@@ -118,4 +162,21 @@ export interface ClientSnapshot {
   delayMs: { min: number; avg: number; max: number; mdev: number } | null;
   /** Inter-arrival time of heartbeats. */
   intervalMs: { mean: number; stdDev: number; count: number } | null;
+  /** The interval the client announced (`int=`), and the silence after which it is stopped. */
+  announcedIntervalMs: number | null;
+  deadAfterMs: number;
+  /** Last `status=`, `msg=` (raw text: escape it to print) and `dur=` the client sent. */
+  reportedStatus: string | null;
+  reportedMessage: string | null;
+  jobMs: number | null;
+  /** A fail was reported and no ok since. */
+  failed: boolean;
+}
+
+/**
+ * The status shown in tables, metrics and alerts: stopped (dead) first, then failed, then
+ * alive or suspect.
+ */
+export function shownStatus(c: Pick<ClientSnapshot, "status" | "failed">): "alive" | "suspect" | "stopped" | "failed" {
+  return c.status === "dead" ? "stopped" : c.failed ? "failed" : c.status;
 }

@@ -8,7 +8,7 @@
 import { createServer, type Server } from "node:http";
 import { Gauge, Registry } from "prom-client";
 import { fromSystemError } from "../../core/errors.js";
-import type { ClientSnapshot } from "./events.js";
+import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
 
 /** What the metrics read of a monitor. */
@@ -17,10 +17,9 @@ export interface MetricsSource {
   totals(): HeartbeatMonitorTotals;
   /** Wall-clock ms now (the monitor's clock). */
   wallNow(): number;
+  /** Expected clients not heard yet (exported with status never-seen once past their deadline). */
+  expected?(): Array<{ id: string; neverSeen: boolean }>;
 }
-
-/** The status names exported, as the monitor's table shows them. */
-const STATUS_NAME: Readonly<Record<ClientSnapshot["status"], string>> = { alive: "alive", suspect: "suspect", dead: "stopped" };
 
 type Reader = (c: ClientSnapshot, now: number) => number;
 
@@ -32,6 +31,9 @@ const PER_CLIENT: ReadonlyArray<[name: string, help: string, read: Reader]> = [
   ["reordered_total", "heartbeats of the client that arrived out of order", (c) => c.reordered],
   ["duplicates_total", "duplicate heartbeats of the client", (c) => c.duplicates],
   ["restarts_total", "restarts of the client (a new run id or sequence reset)", (c) => c.restarts],
+  ["failed", "1 while the client reports a failure (status=fail or a nonzero exit code, until its next ok)", (c) => (c.failed ? 1 : 0)],
+  ["deadline_seconds", "silence after which the client is declared stopped (its int= x --dead-after-beats, or --dead-after)", (c) => c.deadAfterMs / 1000],
+  ["job_duration_seconds", "run time the client last reported (dur=)", (c) => (c.jobMs === null ? Number.NaN : c.jobMs / 1000)],
   ["delay_seconds_avg", "mean one-way delay of the client's heartbeats (includes the clock offset)", (c) => (c.delayMs === null ? Number.NaN : c.delayMs.avg / 1000)],
 ];
 
@@ -47,19 +49,28 @@ export function createHeartbeatMetrics(source: MetricsSource): Registry {
   // refreshes every metric before any is written out.
   const status: Gauge<"client" | "status"> = new Gauge({
     name: "wirekit_heartbeat_client_status",
-    help: "1 for the client's current status (alive, suspect, stopped)",
+    help: "1 for the client's current status (alive, suspect, stopped, failed, never-seen)",
     labelNames: ["client", "status"],
     registers: [registry],
     collect: () => refresh(),
   });
   const gauges = PER_CLIENT.map(([name, help, read]) => ({ read, gauge: new Gauge({ name: `wirekit_heartbeat_client_${name}`, help, labelNames: ["client"], registers: [registry] }) }));
+  const last: Gauge<"client" | "status"> = new Gauge({
+    name: "wirekit_heartbeat_client_last_status",
+    help: "1 for the last status= the client sent (ok, fail, or an exit code)",
+    labelNames: ["client", "status"],
+    registers: [registry],
+  });
   const totals = new Gauge({ name: "wirekit_heartbeat_monitor", help: "the monitor's totals (heartbeats, clients, lost, malformed, ...)", labelNames: ["total"], registers: [registry] });
   const refresh = (): void => {
     const now = source.wallNow();
     status.reset();
+    last.reset();
     for (const g of gauges) g.gauge.reset();
+    for (const e of source.expected?.() ?? []) if (e.neverSeen) status.set({ client: e.id, status: "never-seen" }, 1);
     for (const c of source.clients()) {
-      status.set({ client: c.id, status: STATUS_NAME[c.status] }, 1);
+      status.set({ client: c.id, status: shownStatus(c) }, 1);
+      if (c.reportedStatus !== null) last.set({ client: c.id, status: c.reportedStatus }, 1);
       for (const g of gauges) {
         const v = g.read(c, now);
         if (!Number.isNaN(v)) g.gauge.set({ client: c.id }, v);

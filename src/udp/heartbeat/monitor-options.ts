@@ -41,6 +41,24 @@ export interface HeartbeatMonitorOptions {
   batch?: boolean;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * A client that announces its interval (`int=`) is stopped after this many of its intervals
+   * of silence; `deadAfterMs` is for clients that announce none. @default 3
+   */
+  deadAfterBeats?: number;
+  /** Upper bound of an announced client's deadline, ms. @default forgetAfterMs */
+  maxDeadAfterMs?: number;
+  /**
+   * Clients that must exist: one not heard within its deadline (ms after the monitor started;
+   * default `deadAfterMs`) is reported never-seen.
+   */
+  expect?: ReadonlyArray<{ id: string; deadlineMs?: number }>;
+  /** Client id → secret: those clients must send a valid `mac=` (see protocol.ts). */
+  keys?: ReadonlyMap<string, string>;
+  /** Refuse heartbeats from clients that have no key. @default false */
+  keysRequired?: boolean;
+  /** A keyed heartbeat whose timestamp is further than this from the monitor's clock is refused, ms. @default 30000 */
+  maxSkewMs?: number;
 }
 
 /** Counters since the monitor started. */
@@ -59,6 +77,10 @@ export interface HeartbeatMonitorTotals {
   dropped: number;
   forgotten: number;
   evicted: number;
+  /** Heartbeats refused (`keys`): wrong or missing MAC, skewed, replayed, unkeyed. */
+  refused: number;
+  /** Clients reported never-seen (`expect`). */
+  neverSeen: number;
 }
 
 /** Options with every default applied. */
@@ -73,6 +95,10 @@ export interface ResolvedMonitorOptions {
   impairment: ImpairmentConfig;
   sweepIntervalMs: number;
   reply: boolean;
+  deadAfterBeats: number;
+  maxDeadAfterMs: number;
+  keysRequired: boolean;
+  maxSkewMs: number;
 }
 
 /**
@@ -93,6 +119,10 @@ export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonit
     impairment: { ...o.impair, loss: o.impair?.loss ?? o.loss ?? 0 },
     sweepIntervalMs: o.sweepIntervalMs ?? Math.min(250, Math.max(20, deadAfterMs / 20)),
     reply: o.reply ?? true,
+    deadAfterBeats: o.deadAfterBeats ?? 3,
+    maxDeadAfterMs: o.maxDeadAfterMs ?? o.forgetAfterMs ?? 3_600_000,
+    keysRequired: o.keysRequired ?? false,
+    maxSkewMs: o.maxSkewMs ?? 30_000,
   };
   if (!(r.deadAfterMs > 0)) throw usageError(`invalid dead-after ${r.deadAfterMs} ms (must be > 0)`);
   if (!(r.phiThreshold > 0)) throw usageError(`invalid phi threshold ${r.phiThreshold} (must be > 0)`);
@@ -100,6 +130,11 @@ export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonit
   if (!Number.isInteger(r.maxClients) || r.maxClients < 1) throw usageError(`invalid max-clients ${r.maxClients}`);
   if (!(r.loss >= 0 && r.loss <= 1)) throw usageError(`invalid loss '${r.loss}' (must be between 0 and 1)`);
   resolveImpairment(r.impairment);
+  if (!(r.deadAfterBeats > 0)) throw usageError(`invalid dead-after-beats ${r.deadAfterBeats} (must be > 0)`);
+  if (!(r.maxDeadAfterMs > 0)) throw usageError(`invalid max-dead-after ${r.maxDeadAfterMs} ms (must be > 0)`);
+  if (r.maxDeadAfterMs > r.forgetAfterMs) throw usageError("max-dead-after must be at most forget-after");
+  if (!(r.maxSkewMs > 0)) throw usageError(`invalid max-skew ${r.maxSkewMs} ms (must be > 0)`);
+  if (r.keysRequired && o.keys === undefined) throw usageError("keys-required needs keys");
   if (!(r.sweepIntervalMs > 0)) throw usageError(`invalid sweep interval ${r.sweepIntervalMs}`);
   return r;
 }

@@ -21,12 +21,22 @@ import { createRandom } from "../../core/random.js";
 import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
-import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents } from "./events.js";
-import { decodeHeartbeat, encodeHeartbeatReply } from "./protocol.js";
-import { ClientTracker, flatCopy } from "./tracker.js";
+import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
+import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
+import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
 import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
 export type { HeartbeatMonitorOptions, HeartbeatMonitorTotals } from "./monitor-options.js";
+
+/** A monitor's saved state (`exportState`, `--state FILE`). */
+export interface MonitorState {
+  version: 1;
+  /** Wall-clock ms when it was taken. */
+  savedAt: number;
+  totals: HeartbeatMonitorTotals;
+  clients: TrackerState[];
+  expected: Array<{ id: string; deadlineMs: number; remainingMs: number; neverSeen: boolean }>;
+}
 
 // core's publish() looks the channel up on every call, and diagnostics_channel holds channels
 // without subscribers only weakly, so on the hot path a lookup can build a new channel object and
@@ -66,8 +76,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   #syncReply: Buffer | undefined;
   readonly #clients = new Map<string, ClientTracker>();
   readonly #totals: HeartbeatMonitorTotals = {
-    heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0,
+    heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0,
   };
+  /** Expected clients not heard yet: id → deadline (monotonic ms) and whether it was reported. */
+  readonly #expected = new Map<string, { deadline: number; deadlineMs: number; reported: boolean }>();
+  /** Refusals per source address: when last reported (monotonic) and how many since. Bounded. */
+  readonly #refusals = new Map<string, { at: number; suppressed: number }>();
+  /** The shortest per-client deadline in use (the sweep's early exit depends on it). */
+  #minDeadAfterMs: number;
   #socket: DatagramPort | undefined;
   #sweepTimer: TimerHandle | undefined;
   #closed = false;
@@ -91,6 +107,66 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.#anchorMono = this.clock.monotonic();
     this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
     this.#zThreshold = zForPhi(this.options.phiThreshold);
+    this.#minDeadAfterMs = this.options.deadAfterMs;
+    // The default sweep period follows the shortest deadline in use (a 50 ms client's 150 ms one too).
+    this.#sweepExplicit = options.sweepIntervalMs !== undefined;
+    this.#keys = options.keys;
+    for (const e of options.expect ?? []) this.expect(e.id, e.deadlineMs);
+  }
+
+  readonly #keys: ReadonlyMap<string, string> | undefined;
+  readonly #sweepExplicit: boolean;
+
+  /**
+   * Expect client `id`: one not heard within `deadlineMs` from now (default the dead-after) is
+   * reported never-seen, once. A client already tracked is not expected again.
+   */
+  expect(id: string, deadlineMs = this.options.deadAfterMs): void {
+    if (this.#clients.has(id) || this.#expected.has(id)) return;
+    this.#expected.set(flatCopy(id), { deadline: this.clock.monotonic() + deadlineMs, deadlineMs, reported: false });
+  }
+
+  /** Expected clients not heard yet, and whether each is past its deadline (never-seen). */
+  expected(): Array<{ id: string; deadlineMs: number; neverSeen: boolean }> {
+    return [...this.#expected].map(([id, e]) => ({ id, deadlineMs: e.deadlineMs, neverSeen: e.reported }));
+  }
+
+  /** The silence after which `c` is stopped: its announced interval × beats, else the fallback. */
+  #deadlineOf(c: ClientTracker): number {
+    const { deadAfterMs, deadAfterBeats, maxDeadAfterMs } = this.options;
+    const ms = c.announcedIntervalMs === undefined ? deadAfterMs : Math.min(maxDeadAfterMs, c.announcedIntervalMs * deadAfterBeats);
+    if (ms < this.#minDeadAfterMs) this.#minDeadAfterMs = ms;
+    return ms;
+  }
+
+  /**
+   * Why a heartbeat must be refused under `keys`, or undefined to accept it. Checks the MAC
+   * (constant-time), then the timestamp against `maxSkewMs`, then replay against the client's
+   * sequence window.
+   */
+  #refusal(hb: Heartbeat, c: ClientTracker | undefined, wall: number): [RefusalReason, string] | undefined {
+    const key = hb.id === undefined ? undefined : this.#keys?.get(hb.id);
+    if (key === undefined) return this.options.keysRequired ? ["unkeyed", hb.id === undefined ? "no id=" : "no key for this id"] : undefined;
+    if (hb.mac === undefined) return ["no-mac", "no mac= field"];
+    if (!verifyHeartbeatMac(hb, key)) return ["bad-mac", "MAC does not match"];
+    const skew = hb.timestamp * 1000 - wall;
+    if (Math.abs(skew) > this.options.maxSkewMs) return ["skew", `timestamp ${(skew / 1000).toFixed(1)} s off`];
+    const why = c?.replay(hb);
+    return why === undefined ? undefined : ["replay", why];
+  }
+
+  /** Count a refused heartbeat; report it at most once a minute per source address. */
+  #refuse(reason: RefusalReason, detail: string, hb: Heartbeat, address: string, from: string): void {
+    this.#totals.refused++;
+    const now = this.clock.monotonic();
+    const r = this.#refusals.get(address);
+    if (r !== undefined && now - r.at < 60_000) {
+      r.suppressed++;
+      return;
+    }
+    if (r === undefined && this.#refusals.size >= 4096) this.#refusals.clear();
+    this.#refusals.set(address, { at: now, suppressed: 0 });
+    this.#event({ kind: "refused", from, client: hb.id ?? null, reason, detail, suppressed: r?.suppressed ?? 0 });
   }
 
   /** Start the periodic sweep (and own `socket`, when given). Called by createHeartbeatMonitor. */
@@ -112,7 +188,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.#sweepTimer = this.clock.setTimeout(() => {
       this.sweep();
       this.#scheduleSweep();
-    }, this.options.sweepIntervalMs);
+    }, this.#sweepExplicit ? this.options.sweepIntervalMs : Math.min(this.options.sweepIntervalMs, Math.max(20, this.#minDeadAfterMs / 20)));
     this.#sweepTimer.unref();
   }
 
@@ -126,7 +202,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return this.listenerCount(kind) > 0 || diagnosticsChannel(kind).hasSubscribers;
   }
 
+  /** Grows with every reported change (not with plain heartbeats): for savers that skip idle moments. */
+  changes = 0;
+
   #event(e: HeartbeatEvent): void {
+    if (e.kind !== "heartbeat") this.changes++;
     if (this.listenerCount(e.kind) > 0) (this.emit as (k: string, e: HeartbeatEvent) => boolean)(e.kind, e);
     if (e.kind !== "heartbeat") {
       const ch = diagnosticsChannel(e.kind);
@@ -199,10 +279,18 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const from = this.#fromCache.text;
     const id = hb.id ?? from;
     let c = this.#clients.get(id);
+    if (this.#keys !== undefined) {
+      const refused = this.#refusal(hb, c, wall);
+      if (refused !== undefined) {
+        this.#refuse(refused[0], refused[1], hb, address, from);
+        return undefined;
+      }
+    }
     if (c === undefined) {
       if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
       c = new ClientTracker(id, from, mono, wall);
       this.#clients.set(c.id, c);
+      this.#expected.delete(id);
     } else if (c.address !== from) {
       c.address = flatCopy(from);
     }
@@ -243,8 +331,18 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       }
     }
     if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
+    if (o.kind !== "late" && o.kind !== "duplicate") this.#takeReport(c, hb);
     if (o.kind !== "duplicate" && this.listenerCount("heartbeat") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
     return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
+  }
+
+  /** The status fields of the newest heartbeat of `c`: failed / recovered, and its deadline. */
+  #takeReport(c: ClientTracker, hb: Heartbeat): void {
+    const change = c.report(hb);
+    if (c.deadAfterMs === Infinity || hb.int !== undefined) c.deadAfterMs = this.#deadlineOf(c);
+    if (change !== undefined) {
+      this.#event({ kind: change, client: c.id, status: c.reportedStatus ?? "", message: c.reportedMessage ?? null, jobMs: c.jobMs ?? null });
+    }
   }
 
   #evictOldest(mono: number): void {
@@ -272,11 +370,17 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    */
   sweep(): void {
     const mono = this.clock.monotonic();
-    const { deadAfterMs, phiThreshold, phiOptions, forgetAfterMs } = this.options;
+    const { phiThreshold, phiOptions, forgetAfterMs } = this.options;
     const z = this.#zThreshold;
     // Nothing can happen to a client heard more recently than this: not forgotten, not dead, and
     // not suspect, since that needs a silence beyond mean + z·σ ≥ z·(the σ floor).
-    const quiet = Math.min(deadAfterMs, forgetAfterMs, z > 0 ? z * (phiOptions.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS) : 0);
+    const quiet = Math.min(this.#minDeadAfterMs, forgetAfterMs, z > 0 ? z * (phiOptions.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS) : 0);
+    for (const [id, e] of this.#expected) {
+      if (e.reported || mono < e.deadline) continue;
+      e.reported = true;
+      this.#totals.neverSeen++;
+      this.#event({ kind: "never-seen", client: id, deadlineMs: e.deadlineMs });
+    }
     for (const c of this.#clients.values()) {
       const silentMs = mono - c.lastArrival;
       if (silentMs < quiet) break; // the Map is ordered by last arrival: the rest are more recent
@@ -286,7 +390,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
         this.#event({ kind: "forgotten", client: c.id, silentMs });
         continue;
       }
-      const change = c.check(mono, deadAfterMs, phiThreshold, phiOptions, z);
+      const change = c.check(mono, c.deadAfterMs, phiThreshold, phiOptions, z);
       if (change === undefined) continue;
       if (change.kind === "suspect") this.#event({ kind: "suspect", client: c.id, phi: change.phi, silentMs: change.silentMs });
       else this.#event({ kind: "stopped", client: c.id, silentMs: change.silentMs, lastSeq: change.lastSeq });
@@ -332,7 +436,53 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       lastSeen: c.lastSeen,
       delayMs: d.count === 0 ? null : { min: d.min, avg: d.avg, max: d.max, mdev: d.mdev },
       intervalMs: a.count === 0 ? null : { mean: a.mean, stdDev: Math.sqrt(a.variance), count: a.count },
+      announcedIntervalMs: c.announcedIntervalMs ?? null,
+      deadAfterMs: c.deadAfterMs === Infinity ? this.options.deadAfterMs : c.deadAfterMs,
+      reportedStatus: c.reportedStatus ?? null,
+      reportedMessage: c.reportedMessage ?? null,
+      jobMs: c.jobMs ?? null,
+      failed: c.failed,
     };
+  }
+
+  /**
+   * What `--state` keeps: every client (counters, sequence window, status), the totals, and
+   * the expected clients not heard yet. Plain JSON.
+   */
+  exportState(): MonitorState {
+    const mono = this.clock.monotonic();
+    return {
+      version: 1,
+      savedAt: this.wallNow(),
+      totals: this.totals(),
+      clients: [...this.#clients.values()].map((c) => c.toState()),
+      expected: [...this.#expected].map(([id, e]) => ({ id, deadlineMs: e.deadlineMs, remainingMs: Math.max(0, e.deadline - mono), neverSeen: e.reported })),
+    };
+  }
+
+  /**
+   * Take in a state saved by `exportState()` (by an earlier run): its clients, counters and
+   * expected list. The downtime counts as silence. Call before the first heartbeat.
+   */
+  importState(st: MonitorState): void {
+    const mono = this.clock.monotonic();
+    const wall = this.wallNow();
+    const t = this.#totals;
+    for (const k of Object.keys(t) as Array<keyof HeartbeatMonitorTotals>) if (k !== "clients" && typeof st.totals[k] === "number") t[k] += st.totals[k];
+    // Oldest first: the Map stays in last-arrival order.
+    for (const s of [...st.clients].sort((a, b) => a.lastSeen - b.lastSeen)) {
+      if (this.#clients.size >= this.options.maxClients) break;
+      const c = ClientTracker.fromState(s, mono, wall);
+      c.deadAfterMs = this.#deadlineOf(c);
+      this.#clients.delete(c.id);
+      this.#clients.set(c.id, c);
+      this.#expected.delete(c.id);
+    }
+    const downMs = Math.max(0, wall - st.savedAt);
+    for (const e of st.expected) {
+      if (this.#clients.has(e.id)) continue;
+      this.#expected.set(flatCopy(e.id), { deadline: mono + Math.max(0, e.remainingMs - downMs), deadlineMs: e.deadlineMs, reported: e.neverSeen });
+    }
   }
 
   /** Number of clients tracked now. */

@@ -8,7 +8,7 @@
 import type { Socket } from "node:dgram";
 import { hostname } from "node:os";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, TimerGroup, type Clock } from "../../core/clock.js";
+import { systemClock, TimerGroup, type Clock, type TimerHandle } from "../../core/clock.js";
 import { usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
@@ -16,7 +16,7 @@ import type { PingTotals, RttSummary } from "../../core/stats.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { ReplyTracker } from "./replies.js";
-import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue } from "./protocol.js";
+import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue, isValidStatus, type Heartbeat } from "./protocol.js";
 
 export interface HeartbeatSenderOptions {
   /** Monitor host name or address. */
@@ -48,6 +48,16 @@ export interface HeartbeatSenderOptions {
   random?: Random;
   /** Abort to stop (Ctrl-C); the result still has the statistics. */
   signal?: AbortSignal;
+  /** Sent as `status=`: "ok", "fail" or an exit code 0-255. */
+  status?: string;
+  /** Sent as `msg=` (percent-encoded; cut to 200 bytes on the wire). */
+  message?: string;
+  /** Sign each heartbeat with this secret (`mac=`, HMAC-SHA256). */
+  key?: string;
+  /** Announce the interval (`int=`) so the monitor gives this client its own deadline. @default true */
+  announceInterval?: boolean;
+  /** More monitors, each sent the same heartbeats (same seq, same timestamp). */
+  more?: ReadonlyArray<{ host: string; port: number }>;
 }
 
 export interface SenderEndpoint {
@@ -57,17 +67,17 @@ export interface SenderEndpoint {
 
 /** Everything the sender reports, as it happens. Times in ms. */
 export type HeartbeatSenderEvent =
-  | { kind: "start"; host: string; server: SenderEndpoint; local: SenderEndpoint; id: string; run: string; intervalMs: number }
+  | { kind: "start"; host: string; server: SenderEndpoint; local: SenderEndpoint; id: string; run: string; intervalMs: number; monitor?: number }
   | { kind: "sent"; seq: number; bytes: number }
   | { kind: "skipped"; seq: number }
-  | { kind: "reply"; seq: number; rttMs: number; delayMs: number }
-  | { kind: "late"; seq: number; rttMs: number; delayMs: number }
-  | { kind: "duplicate"; seq: number; rttMs: number }
-  | { kind: "miss"; seq: number; consecutive: number }
-  | { kind: "down"; misses: number }
-  | { kind: "up"; seq: number; downForMs: number }
+  | { kind: "reply"; seq: number; rttMs: number; delayMs: number; monitor?: number }
+  | { kind: "late"; seq: number; rttMs: number; delayMs: number; monitor?: number }
+  | { kind: "duplicate"; seq: number; rttMs: number; monitor?: number }
+  | { kind: "miss"; seq: number; consecutive: number; monitor?: number }
+  | { kind: "down"; misses: number; monitor?: number }
+  | { kind: "up"; seq: number; downForMs: number; monitor?: number }
   | { kind: "ignored"; from: SenderEndpoint; bytes: number; reason: string }
-  | { kind: "send-error"; seq: number; message: string };
+  | { kind: "send-error"; seq: number; message: string; monitor?: number };
 
 export interface HeartbeatSenderResult {
   host: string;
@@ -80,6 +90,8 @@ export interface HeartbeatSenderResult {
   down: boolean;
   /** Times the monitor was declared down. */
   downEvents: number;
+  /** With several monitors: one result each, in the order given (the fields above are the first's; `down` is all of them). */
+  monitors?: HeartbeatSenderResult[];
 }
 
 /**
@@ -120,6 +132,27 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
     this.runId = options.run ?? (options.random ?? createRandom()).bytes(4).toString("hex");
     if (!isValidFieldValue(this.id)) throw usageError(`invalid id '${this.id}' (printable ASCII without spaces, at most 64 characters)`);
     if (!isValidFieldValue(this.runId)) throw usageError(`invalid run id '${this.runId}'`);
+    if (options.status !== undefined && !isValidStatus(options.status)) throw usageError(`invalid status '${options.status}' (ok, fail, or an exit code 0-255)`);
+    if (options.key === "") throw usageError("the heartbeat key is empty");
+    this.#status = options.status;
+    this.#message = options.message;
+  }
+
+  #status: string | undefined;
+  #message: string | undefined;
+  #jobMs: number | undefined;
+  #final: (() => void) | undefined;
+
+  /**
+   * Report a job's end: the next heartbeat, sent at once, carries `status`, `dur=jobMs` and
+   * `msg`, and is the last; `run()` then resolves when it is answered or timed out.
+   */
+  finish(status: string, jobMs: number, message?: string): void {
+    if (!isValidStatus(status)) throw usageError(`invalid status '${status}'`);
+    this.#status = status;
+    this.#jobMs = jobMs;
+    if (message !== undefined) this.#message = message;
+    this.#final?.();
   }
 
   #emitEvent(e: HeartbeatSenderEvent): void {
@@ -128,134 +161,154 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
 
 
   async run(): Promise<HeartbeatSenderResult> {
-    const resolved = await resolveHost(this.#o.host, this.#o.family);
-    const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
-    const server = { address: resolved.address, port: this.#o.port };
-    this.#emitEvent({ kind: "start", host: this.#o.host, server, local: { address: bound.address, port: bound.port }, id: this.id, run: this.runId, intervalMs: this.#intervalMs });
+    const wanted = [{ host: this.#o.host, port: this.#o.port }, ...(this.#o.more ?? [])];
+    const targets: Target[] = [];
     try {
-      return await this.#loop(bound.socket, server);
+      for (const [i, w] of wanted.entries()) {
+        const resolved = await resolveHost(w.host, this.#o.family);
+        const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
+        const server = { address: resolved.address, port: w.port };
+        targets.push({ index: i, host: w.host, socket: bound.socket, server, tracker: i === 0 ? this.#tracker : new ReplyTracker(), consecutive: 0, down: false, downAt: 0, downEvents: 0 });
+        this.#emitEvent({ kind: "start", host: w.host, server, local: { address: bound.address, port: bound.port }, id: this.id, run: this.runId, intervalMs: this.#intervalMs, ...tag(i, wanted.length) });
+      }
+      return await this.#loop(targets);
     } finally {
       this.#timers.clear();
-      await closeUdp(bound.socket);
+      for (const t of targets) await closeUdp(t.socket);
     }
   }
 
-  #loop(socket: Socket, server: SenderEndpoint): Promise<HeartbeatSenderResult> {
+  #loop(targets: Target[]): Promise<HeartbeatSenderResult> {
     const clock = this.#clock;
     const signal = this.#o.signal;
     const start = clock.monotonic();
     const anchorWall = preciseWallAnchor(clock, start);
     const firstSeq = this.#o.firstSeq ?? 1;
+    const n = targets.length;
     let k = 0; // heartbeats scheduled so far
     let sending = true;
-    let consecutive = 0;
-    let down = false;
-    let downAt = 0;
-    let downEvents = 0;
-    const serverAddress = normalizeAddress(server.address);
 
     return new Promise<HeartbeatSenderResult>((resolve) => {
       let done = false;
+      const resultOf = (t: Target): HeartbeatSenderResult => ({
+        host: t.host,
+        server: t.server,
+        id: this.id,
+        run: this.runId,
+        totals: t.tracker.totals(clock.monotonic() - start),
+        rtt: t.tracker.rtt.summary(),
+        down: t.down,
+        downEvents: t.downEvents,
+      });
       const finish = (): void => {
         if (done) return;
         done = true;
         signal?.removeEventListener("abort", onAbort);
-        resolve({
-          host: this.#o.host,
-          server,
-          id: this.id,
-          run: this.runId,
-          totals: this.#tracker.totals(clock.monotonic() - start),
-          rtt: this.#tracker.rtt.summary(),
-          down,
-          downEvents,
-        });
+        const all = targets.map(resultOf);
+        const first = all[0] as HeartbeatSenderResult;
+        // With several monitors, "down" means all of them are.
+        resolve(n === 1 ? first : { ...first, down: all.every((r) => r.down), monitors: all });
       };
       const maybeFinish = (): void => {
-        if (!sending && this.#tracker.pendingCount === 0) finish();
+        if (!sending && targets.every((t) => t.tracker.pendingCount === 0)) finish();
       };
-      const answered = (seq: number): void => {
-        consecutive = 0;
-        if (down) {
-          down = false;
-          this.#emitEvent({ kind: "up", seq, downForMs: clock.monotonic() - downAt });
+      const answered = (t: Target, seq: number): void => {
+        t.consecutive = 0;
+        if (t.down) {
+          t.down = false;
+          this.#emitEvent({ kind: "up", seq, downForMs: clock.monotonic() - t.downAt, ...tag(t.index, n) });
         }
       };
 
-      socket.on("error", () => {
-        // ICMP errors surfacing on the socket: the misses counter already tells the story.
-      });
-      socket.on("message", (msg, rinfo) => {
-        const at = clock.monotonic();
-        const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
-        if (from.address !== serverAddress || from.port !== server.port) {
-          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: "not from the monitor" });
-          return;
-        }
-        const d = decodeHeartbeatReply(msg);
-        if (!d.ok) {
-          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: d.error.reason });
-          return;
-        }
-        const delayMs = d.value.timeDiff * 1000;
-        const o = this.#tracker.receive(d.value.seq, at);
-        switch (o.kind) {
-          case "reply":
-            answered(o.seq);
-            this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs });
-            maybeFinish();
-            break;
-          case "late":
-            answered(o.seq);
-            this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs });
-            break;
-          case "duplicate":
-            this.#emitEvent({ kind: "duplicate", seq: o.seq, rttMs: o.rttMs });
-            break;
-          case "unknown":
-            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: `reply for seq ${o.seq}, which was never sent` });
-            break;
-        }
-      });
+      for (const t of targets) {
+        const serverAddress = normalizeAddress(t.server.address);
+        t.socket.on("error", () => {
+          // ICMP errors surfacing on the socket: the misses counter already tells the story.
+        });
+        t.socket.on("message", (msg, rinfo) => {
+          const at = clock.monotonic();
+          const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+          if (from.address !== serverAddress || from.port !== t.server.port) {
+            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: "not from the monitor" });
+            return;
+          }
+          const d = decodeHeartbeatReply(msg);
+          if (!d.ok) {
+            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: d.error.reason });
+            return;
+          }
+          const delayMs = d.value.timeDiff * 1000;
+          const o = t.tracker.receive(d.value.seq, at);
+          switch (o.kind) {
+            case "reply":
+              answered(t, o.seq);
+              this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs, ...tag(t.index, n) });
+              maybeFinish();
+              break;
+            case "late":
+              answered(t, o.seq);
+              this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs, ...tag(t.index, n) });
+              break;
+            case "duplicate":
+              this.#emitEvent({ kind: "duplicate", seq: o.seq, rttMs: o.rttMs, ...tag(t.index, n) });
+              break;
+            case "unknown":
+              this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: `reply for seq ${o.seq}, which was never sent` });
+              break;
+          }
+        });
+      }
 
+      const sendTo = (t: Target, seq: number, payload: Buffer, mono: number): void => {
+        t.tracker.sent(seq, mono);
+        t.socket.send(payload, t.server.port, t.server.address, (err) => {
+          if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message, ...tag(t.index, n) });
+        });
+        this.#timers.after(this.#timeoutMs, () => {
+          if (!t.tracker.expire(seq)) return;
+          t.consecutive++;
+          this.#emitEvent({ kind: "miss", seq, consecutive: t.consecutive, ...tag(t.index, n) });
+          if (t.consecutive === this.#misses) {
+            t.down = true;
+            t.downAt = clock.monotonic();
+            t.downEvents++;
+            this.#emitEvent({ kind: "down", misses: t.consecutive, ...tag(t.index, n) });
+            if (this.#o.keepGoing !== true && targets.every((x) => x.down)) {
+              sending = false;
+              finish();
+              return;
+            }
+          }
+          maybeFinish();
+        });
+      };
+
+      let nextTimer: TimerHandle | undefined;
       const sendNext = (): void => {
+        nextTimer = undefined;
         if (done || !sending) return;
         const seq = firstSeq + k;
         k++;
         if (this.#o.skip?.(seq) === true) this.#emitEvent({ kind: "skipped", seq });
         else {
           const mono = clock.monotonic();
-          const payload = encodeHeartbeat({ seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId });
-          this.#tracker.sent(seq, mono);
-          socket.send(payload, server.port, server.address, (err) => {
-            if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
-          });
+          const hb: Heartbeat = { seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId };
+          if (this.#o.announceInterval !== false) hb.int = this.#intervalMs;
+          if (this.#status !== undefined) hb.status = this.#status;
+          if (this.#message !== undefined) hb.msg = this.#message;
+          if (this.#jobMs !== undefined) hb.dur = this.#jobMs;
+          // One encoding, the same seq and timestamp to every monitor.
+          const payload = encodeHeartbeat(hb, this.#o.key);
+          for (const t of targets) if (!t.down || this.#o.keepGoing === true) sendTo(t, seq, payload, mono);
           this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
-          this.#timers.after(this.#timeoutMs, () => {
-            if (!this.#tracker.expire(seq)) return;
-            consecutive++;
-            this.#emitEvent({ kind: "miss", seq, consecutive });
-            if (consecutive === this.#misses) {
-              down = true;
-              downAt = clock.monotonic();
-              downEvents++;
-              this.#emitEvent({ kind: "down", misses: consecutive });
-              if (this.#o.keepGoing !== true) {
-                sending = false;
-                finish();
-                return;
-              }
-            }
-            maybeFinish();
-          });
         }
-        if (this.#count !== 0 && k >= this.#count) {
+        if ((this.#count !== 0 && k >= this.#count) || this.#jobMs !== undefined) {
           sending = false;
           maybeFinish();
           return;
         }
         // Absolute schedule: heartbeat k leaves at start + k·interval; late timers do not add up.
-        this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
+        nextTimer = this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
       };
 
       const onAbort = (): void => {
@@ -267,9 +320,32 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
         return;
       }
       signal?.addEventListener("abort", onAbort, { once: true });
+      this.#final = () => {
+        if (done || !sending) return;
+        if (nextTimer !== undefined) clock.clearTimeout(nextTimer);
+        sendNext();
+      };
       sendNext();
     });
   }
+}
+
+/** One monitor the sender beats to, with its own reply matching and down detection. */
+interface Target {
+  index: number;
+  host: string;
+  socket: Socket;
+  server: SenderEndpoint;
+  tracker: ReplyTracker;
+  consecutive: number;
+  down: boolean;
+  downAt: number;
+  downEvents: number;
+}
+
+/** `{ monitor: i }` on events when there are several monitors, nothing with one. */
+function tag(i: number, n: number): { monitor?: number } {
+  return n === 1 ? {} : { monitor: i };
 }
 
 /**

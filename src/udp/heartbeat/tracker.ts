@@ -12,7 +12,7 @@
  */
 import { RttStats } from "../../core/stats.js";
 import { effectiveStdDev, newArrivalStats, phi, recordInterval, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";
-import type { Heartbeat } from "./protocol.js";
+import { isFailureStatus, type Heartbeat } from "./protocol.js";
 
 /**
  * A copy of `s` that does not keep its source alive: strings cut out of a datagram's text are
@@ -41,6 +41,30 @@ export type TrackOutcome = (
   | { kind: "duplicate"; seq: number }
   | { kind: "restart"; seq: number; reason: RestartReason; previousSeq: number; previousRun?: string; run?: string }
 ) & { resumed?: { from: "suspect" | "dead"; silentMs: number } };
+
+/** A client as `--state` stores it (plain JSON). */
+export interface TrackerState {
+  id: string;
+  address: string;
+  run: string | null;
+  status: ClientStatus;
+  firstSeen: number;
+  lastSeen: number;
+  received: number;
+  lost: number;
+  reordered: number;
+  duplicates: number;
+  restarts: number;
+  highest: number;
+  highestTs: number;
+  seen: number[];
+  arrivals: ArrivalStats;
+  announcedIntervalMs: number | null;
+  reportedStatus: string | null;
+  reportedMessage: string | null;
+  jobMs: number | null;
+  failed: boolean;
+}
 
 /** A status change found by `check()`. */
 export type StatusChange = { kind: "suspect"; phi: number; silentMs: number } | { kind: "stopped"; silentMs: number; lastSeq: number };
@@ -79,6 +103,16 @@ export class ClientTracker {
   readonly delay = new RttStats();
   /** Inter-arrival times for the phi detector. */
   readonly arrivals: ArrivalStats = newArrivalStats();
+  /** The interval the client announced (`int=`), ms. */
+  announcedIntervalMs: number | undefined = undefined;
+  /** Silence after which this client is stopped, ms (set by the monitor from its options and `int=`). */
+  deadAfterMs = Infinity;
+  /** Last `status=` the client sent, its `msg=` and `dur=`. */
+  reportedStatus: string | undefined = undefined;
+  reportedMessage: string | undefined = undefined;
+  jobMs: number | undefined = undefined;
+  /** A `status=fail` (or nonzero exit code) was reported and no `status=ok` since. */
+  failed = false;
 
   constructor(id: string, address: string, atMono: number, wallMs: number) {
     this.id = flatCopy(id);
@@ -188,6 +222,94 @@ export class ClientTracker {
     this.lastArrival = atMono;
     this.lastSeen = wallMs;
     return out;
+  }
+
+  /**
+   * Take in the status fields of an accepted heartbeat (the newest of its run). Returns
+   * "failed" when this status turns the client failed, "recovered" when an ok ends a failure.
+   */
+  report(hb: Heartbeat): "failed" | "recovered" | undefined {
+    if (hb.int !== undefined && hb.int !== this.announcedIntervalMs) {
+      // A new announced rhythm: what phi learned of the old one no longer applies.
+      if (this.announcedIntervalMs !== undefined) Object.assign(this.arrivals, newArrivalStats());
+      this.announcedIntervalMs = hb.int;
+    }
+    if (hb.status === undefined) {
+      if (hb.msg !== undefined) this.reportedMessage = hb.msg;
+      return undefined;
+    }
+    if (hb.status !== this.reportedStatus) this.reportedStatus = flatCopy(hb.status);
+    this.reportedMessage = hb.msg;
+    this.jobMs = hb.dur;
+    const failing = isFailureStatus(hb.status);
+    if (failing === this.failed) return undefined;
+    this.failed = failing;
+    return failing ? "failed" : "recovered";
+  }
+
+  /**
+   * Why a keyed heartbeat is a replay, or undefined when it is new: a seq already seen in the
+   * run, one older than the window, or a run change carrying a timestamp no newer than the newest
+   * heartbeat accepted (a restarted sender's clock has moved on; a replayed one has not).
+   */
+  replay(hb: Heartbeat): string | undefined {
+    if (this.highest < 0) return undefined;
+    if (hb.run !== this.run) return hb.timestamp > this.#highestTs ? undefined : `run ${hb.run ?? "(none)"} older than the current run`;
+    if (hb.seq > this.highest) return undefined;
+    if (this.highest - hb.seq >= SEQ_WINDOW) return `seq ${hb.seq} older than the replay window`;
+    return this.#marked(hb.seq) ? `seq ${hb.seq} already seen` : undefined;
+  }
+
+  /** Everything worth keeping across a monitor restart (see `fromState`). */
+  toState(): TrackerState {
+    return {
+      id: this.id,
+      address: this.address,
+      run: this.run ?? null,
+      status: this.status,
+      firstSeen: this.firstSeen,
+      lastSeen: this.lastSeen,
+      received: this.received,
+      lost: this.lost,
+      reordered: this.reordered,
+      duplicates: this.duplicates,
+      restarts: this.restarts,
+      highest: this.highest,
+      highestTs: this.#highestTs,
+      seen: [...this.#seen],
+      arrivals: { ...this.arrivals },
+      announcedIntervalMs: this.announcedIntervalMs ?? null,
+      reportedStatus: this.reportedStatus ?? null,
+      reportedMessage: this.reportedMessage ?? null,
+      jobMs: this.jobMs ?? null,
+      failed: this.failed,
+    };
+  }
+
+  /**
+   * A tracker restored from `toState()`. Its silence goes on from `lastSeen` (wall clock), so
+   * the time the monitor was down counts; at monotonic `nowMono` the wall clock reads `nowWall`.
+   */
+  static fromState(s: TrackerState, nowMono: number, nowWall: number): ClientTracker {
+    const c = new ClientTracker(s.id, s.address, nowMono - Math.max(0, nowWall - s.lastSeen), s.firstSeen);
+    c.run = s.run ?? undefined;
+    c.status = s.status;
+    c.lastSeen = s.lastSeen;
+    c.received = s.received;
+    c.lost = s.lost;
+    c.reordered = s.reordered;
+    c.duplicates = s.duplicates;
+    c.restarts = s.restarts;
+    c.highest = s.highest;
+    c.#highestTs = s.highestTs;
+    for (let i = 0; i < c.#seen.length; i++) c.#seen[i] = (s.seen[i] ?? 0) | 0;
+    Object.assign(c.arrivals, s.arrivals);
+    c.announcedIntervalMs = s.announcedIntervalMs ?? undefined;
+    c.reportedStatus = s.reportedStatus ?? undefined;
+    c.reportedMessage = s.reportedMessage ?? undefined;
+    c.jobMs = s.jobMs ?? undefined;
+    c.failed = s.failed;
+    return c;
   }
 
   /** The suspicion level φ at monotonic time `nowMono`. */

@@ -10,7 +10,7 @@ import { systemClock } from "../../../src/core/clock.js";
 import { AlertHooks, alertFor, alertEnv, type Alert } from "../../../src/udp/heartbeat/alerts.js";
 import { spawnCli } from "../../helpers/cli.js";
 
-const ALERT: Alert = { event: "stopped", client: "web-1", address: "127.0.0.1:4000", lastSeen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped" };
+const ALERT: Alert = { event: "stopped", client: "web-1", address: "127.0.0.1:4000", lastSeen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped", senderStatus: "", senderMessage: "" };
 
 async function receiver(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
   const server = createServer((req, res) => {
@@ -26,12 +26,12 @@ async function receiver(handle: (req: IncomingMessage, res: ServerResponse, body
 }
 
 test("only state changes become alerts, with the client's address, last heartbeat and status", () => {
-  const snap = { id: "web-1", address: "127.0.0.1:4000", status: "dead" as const, lastSeen: Date.UTC(2026, 11, 2, 12), phi: 20, received: 3, lost: 0, lossPercent: 0, reordered: 0, duplicates: 0, restarts: 0, lastSeq: 3, run: null, firstSeen: 0, delayMs: null, intervalMs: null };
+  const snap = { id: "web-1", address: "127.0.0.1:4000", status: "dead" as const, lastSeen: Date.UTC(2026, 11, 2, 12), phi: 20, received: 3, lost: 0, lossPercent: 0, reordered: 0, duplicates: 0, restarts: 0, lastSeq: 3, run: null, firstSeen: 0, delayMs: null, intervalMs: null, announcedIntervalMs: null, deadAfterMs: 3000, reportedStatus: "fail", reportedMessage: "disk\nfull", jobMs: null, failed: true };
   const a = alertFor({ kind: "stopped", client: "web-1", silentMs: 3000, lastSeq: 3 }, snap, "web-1 stopped");
-  assert.deepEqual(a, { event: "stopped", client: "web-1", address: "127.0.0.1:4000", lastSeen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped" });
+  assert.deepEqual(a, { event: "stopped", client: "web-1", address: "127.0.0.1:4000", lastSeen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped", senderStatus: "fail", senderMessage: "disk\\nfull" });
   assert.equal(alertFor({ kind: "lost", client: "web-1", from: 1, to: 2, count: 2 }, snap, "x"), undefined);
   assert.equal(alertFor({ kind: "heartbeat", client: "web-1", address: "a", seq: 1, delayMs: 1 }, snap, "x"), undefined);
-  assert.deepEqual(Object.keys(alertEnv(ALERT)), ["WIREKIT_EVENT", "WIREKIT_CLIENT", "WIREKIT_ADDRESS", "WIREKIT_LAST_SEEN", "WIREKIT_STATUS", "WIREKIT_MESSAGE"]);
+  assert.deepEqual(Object.keys(alertEnv(ALERT)), ["WIREKIT_EVENT", "WIREKIT_CLIENT", "WIREKIT_ADDRESS", "WIREKIT_LAST_SEEN", "WIREKIT_STATUS", "WIREKIT_MESSAGE", "WIREKIT_SENDER_STATUS", "WIREKIT_SENDER_MESSAGE"]);
 });
 
 test("a webhook that fails twice is retried with backoff and delivered on the third attempt", async () => {
@@ -49,7 +49,7 @@ test("a webhook that fails twice is retried with backoff and delivered on the th
     const t = await hooks.close();
     assert.equal(calls, 3);
     assert.deepEqual(t, { alerts: 1, delivered: 1, failed: 0, retried: 2, timedOut: 0, dropped: 0 });
-    assert.deepEqual(bodies[2], { event: "stopped", client: "web-1", address: "127.0.0.1:4000", last_seen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped" });
+    assert.deepEqual(bodies[2], { event: "stopped", client: "web-1", address: "127.0.0.1:4000", last_seen: "2026-12-02T12:00:00.000Z", status: "stopped", message: "web-1 stopped", sender_status: "", sender_message: "" });
     assert.deepEqual(errors, []);
   } finally {
     server.close();

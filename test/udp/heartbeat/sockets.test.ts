@@ -63,7 +63,8 @@ test("a sender with a seeded drop list: the monitor reports exactly those seqs l
 });
 
 test("a sender killed mid-run is reported stopped about dead-after after its last heartbeat", async () => {
-  const m = await monitor({ deadAfterMs: 1000 });
+  // The sender announces int=100: ten of its intervals make the same 1 s deadline.
+  const m = await monitor({ deadAfterMs: 1000, deadAfterBeats: 10 });
   const events: HeartbeatEvent[] = [];
   m.on("client-joined", (e) => events.push(e));
   m.on("stopped", (e) => events.push(e));

@@ -194,7 +194,8 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
     setText("proxy-bytes-origin", fmtBytes(st.bytesFromOrigin));
     setText("proxy-entries", `${fmtNum(st.entries)} (${fmtBytes(st.diskBytes)})`);
     fillTable("proxy-recent", newestFirst(snap.recent, 50).map((r) => h("tr", {}, td(fmtTime(r.at)), td(r.client), td(r.method), td(h("span", { title: r.url }, r.url), "path url"),
-      td(h("span", { class: statusClass(r.status) }, r.status), "num"), td(h("span", { class: `badge ${String(r.cacheStatus).toLowerCase().split(/[^a-z]/)[0]}`, "data-testid": "cache-status" }, r.cacheStatus)),
+      td(h("span", { class: statusClass(r.status) }, r.status), "num"), td(h("span", {}, h("span", { class: `badge ${String(r.cacheStatus).toLowerCase().split(/[^a-z]/)[0]}`, "data-testid": "cache-status" }, r.cacheStatus),
+        r.stored === false && h("small", { title: "meant for the cache but not committed (origin body cut short, too big, or a disk error)", "data-testid": "not-stored" }, " not stored"))),
       td(fmtBytes(r.bytes), "num"), td(fmtMs(r.ms), "num"))), "no requests yet — point a browser or curl at the proxy");
   }
 

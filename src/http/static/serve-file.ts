@@ -1,0 +1,280 @@
+/**
+ * One file as an `HttpResponse`: the representation chosen (a precompressed sibling, a cached
+ * compressed variant, the cached bytes, or an open descriptor for a large file), validators
+ * (RFC 9110 §8.8), preconditions (§13.2.2), ranges (§14, multipart/byteranges §14.6, If-Range
+ * §13.1.5) and content coding (§8.4). The bytes come from the injected fs; nothing blocks.
+ */
+import type { Clock } from "../../core/clock.js";
+import type { Random } from "../../core/random.js";
+import { getField, type HeaderList } from "../header-list.js";
+import type { HttpBody, HttpResponse } from "../h1/types.js";
+import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
+import { evaluatePreconditions, formatHttpDate, ifRangeAllows, makeEtag, type ConditionalHeaders, type Validators } from "./conditional.js";
+import { contentTypeOf } from "./content-type.js";
+import type { FsRootResolver } from "./fs-resolver.js";
+import { renderErrorPage } from "./listing.js";
+import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "./range.js";
+import type { CachedFile, FileVersion, RepresentationCache } from "./representation-cache.js";
+import { errorCode, type FileStat, type StaticFs } from "./static-fs.js";
+
+/** What serving a file needs from the handler. */
+export interface FileContext {
+  readonly fs: StaticFs;
+  readonly cache: RepresentationCache;
+  readonly resolver: FsRootResolver;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Cache-Control of every file response. */
+  readonly cacheControl: string | undefined;
+}
+
+/** The parts of the request a file response depends on. */
+export interface FileRequest {
+  readonly method: string;
+  readonly headers: HeaderList;
+  /** Aborted when the client goes away: closes a descriptor nobody will read. */
+  readonly signal?: AbortSignal;
+}
+
+export type Fields = Array<[string, string]>;
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+  412: "Precondition Failed", 414: "URI Too Long", 416: "Range Not Satisfiable", 500: "Internal Server Error",
+};
+
+/** A small HTML error page (no body for HEAD), after `fields`. */
+export function errorResponse(status: number, method: string, fields: Fields = []): HttpResponse {
+  const reason = REASONS[status] ?? "Error";
+  const detail = status === 404 ? "The requested URL was not found on this server." : "";
+  const body = Buffer.from(renderErrorPage(status, reason, detail));
+  const headers: Fields = [...fields, ["Content-Type", "text/html; charset=utf-8"], ["Content-Length", String(body.length)]];
+  return { status, headers, body: method === "HEAD" ? undefined : body };
+}
+
+/** Where the selected representation's bytes are. */
+type Source =
+  | { kind: "memory"; bytes: Uint8Array; file?: CachedFile }
+  | { kind: "fd"; fd: number }
+  /** HEAD of a large file: only the length is needed. */
+  | { kind: "none" };
+
+interface Representation {
+  source: Source;
+  version: FileVersion;
+  coding: Coding | undefined;
+  /** Of the original file, also for a sibling (it is the same resource). */
+  lastModified: number;
+}
+
+function conditionalHeaders(h: HeaderList): ConditionalHeaders {
+  const out: ConditionalHeaders = {};
+  for (const name of ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"] as const) {
+    const v = getField(h, name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Answer GET or HEAD for the regular file `path` (real, inside ROOT) that `st` describes.
+ *
+ * @example
+ * const res = await serveFile(ctx, request, "/srv/www/a.css", st, []);
+ */
+export async function serveFile(ctx: FileContext, req: FileRequest, path: string, st: FileStat, base: Fields): Promise<HttpResponse> {
+  const { method, headers: reqHeaders } = req;
+  const type = contentTypeOf(path);
+  const compressible = isCompressible(type);
+  const codings = acceptedCodings(getField(reqHeaders, "accept-encoding"));
+  let rep: Representation;
+  try {
+    rep = await select(ctx, method, path, st, codings, compressible);
+  } catch (err) {
+    // Gone or unreadable between the stat and the open.
+    const code = errorCode(err);
+    return errorResponse(code === "EACCES" || code === "EPERM" || code === "EISDIR" ? 403 : code === "ENOENT" || code === "ENOTDIR" ? 404 : 500, method, base);
+  }
+  // An open descriptor is handed to the engine or closed here; every early return closes it.
+  const release = (): void => {
+    if (rep.source.kind === "fd") void ctx.fs.close(rep.source.fd).catch(() => undefined);
+  };
+  try {
+    return respond(ctx, req, rep, type, compressible, base, release);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function select(ctx: FileContext, method: string, path: string, st: FileStat, codings: readonly Coding[], compressible: boolean): Promise<Representation> {
+  // 1. A precompressed sibling the client accepts (nginx gzip_static), best coding first.
+  for (const c of codings) {
+    const sib = await ctx.resolver.resolvePath(path + SIBLING_SUFFIX[c]);
+    if (!sib.ok || sib.st.kind !== "file") continue;
+    const rep = await load(ctx, method, sib.path, sib.st, c).catch(() => undefined);
+    if (rep !== undefined) return { ...rep, lastModified: st.mtimeMs };
+  }
+  // 2. Small files from memory, compressed once per version when that pays.
+  const plain = await load(ctx, method, path, st, undefined);
+  const first = codings[0];
+  const file = plain.source.kind === "memory" ? plain.source.file : undefined;
+  if (file !== undefined && compressible && first !== undefined && file.bytes.length >= MIN_COMPRESS_SIZE) {
+    const v = await ctx.cache.variant(file, first);
+    if (v !== undefined) return { ...plain, source: { kind: "memory", bytes: v }, coding: first };
+  }
+  // 3. Larger text: its variant, also made once per version (the descriptor is then not needed).
+  if (file === undefined && compressible && first !== undefined && plain.version.size >= MIN_COMPRESS_SIZE) {
+    const v = await ctx.cache.largeVariant(ctx.fs, path, plain.version, first);
+    if (v !== undefined) {
+      if (plain.source.kind === "fd") await ctx.fs.close(plain.source.fd).catch(() => undefined);
+      return { ...plain, source: { kind: "memory", bytes: v }, coding: first };
+    }
+  }
+  // 4. Everything else as it is: an fd the engine sends (sendfile), never compressed per request.
+  return plain;
+}
+
+/** The bytes of `path`: from the cache when small, else an open fd (none for HEAD). Rejects when it cannot be opened. */
+async function load(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Promise<Representation> {
+  if (ctx.cache.fits(st.size)) {
+    const file = await ctx.cache.lookup(ctx.fs, path, st);
+    if (file !== undefined) return { source: { kind: "memory", bytes: file.bytes, file }, version: file.version, coding, lastModified: file.version.mtimeMs };
+  }
+  if (method === "HEAD") return { source: { kind: "none" }, version: st, coding, lastModified: st.mtimeMs };
+  const fd = await ctx.fs.open(path);
+  try {
+    // The version of what will actually be sent, not of what the path named a moment ago.
+    const version = await ctx.fs.fstat(fd);
+    if (version.kind !== "file") throw Object.assign(new Error("not a regular file"), { code: "EISDIR" });
+    return { source: { kind: "fd", fd }, version, coding, lastModified: version.mtimeMs };
+  } catch (err) {
+    await ctx.fs.close(fd).catch(() => undefined);
+    throw err;
+  }
+}
+
+function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
+  const { method, headers: reqHeaders } = req;
+  const { version, coding, source } = rep;
+  const etag = makeEtag(version.size, version.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
+  // §8.8.2.1: never a Last-Modified later than the server's own clock.
+  const lastModified = Math.min(rep.lastModified, ctx.clock.now());
+  const validators: Validators = { etag, lastModified };
+  const vary: Fields = compressible || coding !== undefined ? [["Vary", "Accept-Encoding"]] : [];
+  const cacheControl: Fields = ctx.cacheControl === undefined ? [] : [["Cache-Control", ctx.cacheControl]];
+  const pre = evaluatePreconditions(method, conditionalHeaders(reqHeaders), validators);
+  if (pre === 304) {
+    release();
+    // §15.4.5: a 304 carries the validator, Vary and Cache-Control, not the representation's metadata.
+    return { status: 304, headers: [...base, ["ETag", etag], ...vary, ...cacheControl] };
+  }
+  if (pre === 412) {
+    release();
+    return errorResponse(412, method, base);
+  }
+  const headers: Fields = [...base, ["Content-Type", type], ["Last-Modified", formatHttpDate(lastModified)], ["ETag", etag], ...vary, ...cacheControl];
+  if (coding !== undefined) headers.push(["Content-Encoding", coding]);
+  headers.push(["Accept-Ranges", "bytes"]);
+  const size = source.kind === "memory" ? source.bytes.length : version.size;
+  const head = method === "HEAD";
+  let ranges: ByteRange[] | undefined;
+  const range = getField(reqHeaders, "range");
+  if (range !== undefined && method === "GET" && ifRangeAllows(getField(reqHeaders, "if-range"), validators)) {
+    const d = parseRange(range, size);
+    if (d.kind === "unsatisfiable") {
+      release();
+      return errorResponse(416, method, [...base, ["Content-Range", `bytes */${size}`]]);
+    }
+    if (d.kind === "ranges") ranges = d.ranges;
+  }
+  if (ranges === undefined) {
+    headers.push(["Content-Length", String(size)]);
+    if (head) release();
+    return { status: 200, headers, body: head ? undefined : whole(source, size) };
+  }
+  const only = ranges.length === 1 ? ranges[0] : undefined;
+  if (only !== undefined) {
+    headers.push(["Content-Range", contentRange(only, size)], ["Content-Length", String(only.end - only.start + 1)]);
+    return { status: 206, headers, body: slice(source, only) };
+  }
+  // Several ranges: multipart/byteranges (§14.6), each part with the representation's type.
+  const boundary = `wirekit-${ctx.random.bytes(12).toString("hex")}`;
+  const typed = headers.map(([k, v]): [string, string] => (k === "Content-Type" ? [k, `multipart/byteranges; boundary=${boundary}`] : [k, v]));
+  typed.push(["Content-Length", String(multipartLength(boundary, type, ranges, size))]);
+  return { status: 206, headers: typed, body: multipart(ctx.fs, source, boundary, type, ranges, size, req.signal) };
+}
+
+function whole(source: Source, size: number): HttpBody {
+  if (source.kind === "memory") return source.bytes;
+  if (source.kind === "fd") return { kind: "file", fd: source.fd, start: 0, length: size };
+  return undefined;
+}
+
+function slice(source: Source, r: ByteRange): HttpBody {
+  if (source.kind === "memory") return source.bytes.subarray(r.start, r.end + 1);
+  if (source.kind === "fd") return { kind: "file", fd: source.fd, start: r.start, length: r.end - r.start + 1 };
+  return undefined;
+}
+
+function multipart(fs: StaticFs, source: Source, boundary: string, type: string, ranges: readonly ByteRange[], size: number, signal: AbortSignal | undefined): HttpBody {
+  if (source.kind === "memory") {
+    const parts: Uint8Array[] = [];
+    ranges.forEach((r, i) => parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), source.bytes.subarray(r.start, r.end + 1)));
+    parts.push(Buffer.from(multipartTail(boundary)));
+    return Buffer.concat(parts);
+  }
+  if (source.kind === "fd") return closeUnlessRead(fs, source.fd, signal, () => multipartFromFd(fs, source.fd, boundary, type, ranges, size));
+  return undefined;
+}
+
+/**
+ * A generator's `finally` runs only once it has started, so a body the engine never begins to
+ * read (the client left first) would keep its descriptor: close it on abort until then.
+ */
+function closeUnlessRead(fs: StaticFs, fd: number, signal: AbortSignal | undefined, parts: () => AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
+  let started = false;
+  let closed = false;
+  const onAbort = (): void => {
+    if (started) return;
+    closed = true;
+    void fs.close(fd).catch(() => undefined);
+  };
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    [Symbol.asyncIterator]() {
+      started = true;
+      signal?.removeEventListener("abort", onAbort);
+      // Never read a closed descriptor: its number may already name another file.
+      if (closed) return failed(new Error("client went away before the body was read"));
+      return parts();
+    },
+  };
+}
+
+/** The parts of a large file, read 64 KiB at a time as the engine pulls; the fd is closed at the end or on return(). */
+async function* multipartFromFd(fs: StaticFs, fd: number, boundary: string, type: string, ranges: readonly ByteRange[], size: number): AsyncGenerator<Uint8Array> {
+  try {
+    for (const [i, r] of ranges.entries()) {
+      yield Buffer.from(multipartPartHead(boundary, type, r, size, i === 0));
+      for (let pos = r.start; pos <= r.end; ) {
+        const want = Math.min(65536, r.end - pos + 1);
+        const buf = new Uint8Array(want);
+        const n = await fs.read(fd, buf, 0, want, pos);
+        // Shrunk since fstat: stop; the engine closes a connection that got fewer bytes than announced.
+        if (n === 0) return;
+        yield n === want ? buf : buf.subarray(0, n);
+        pos += n;
+      }
+    }
+    yield Buffer.from(multipartTail(boundary));
+  } finally {
+    await fs.close(fd).catch(() => undefined);
+  }
+}
+
+// eslint-disable-next-line require-yield
+async function* failed(err: Error): AsyncGenerator<Uint8Array> {
+  throw err;
+}
