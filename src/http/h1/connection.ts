@@ -19,7 +19,8 @@ import type { HttpHandler, HttpResponse, HttpRequest } from "./types.js";
 import { H1Exchange, type ExchangeOwner, type PeerInfo } from "./exchange.js";
 import { RequestBody, type BodySource } from "./request-body.js";
 import { encodeErrorResponse, encodeHead, encodeInterim, type DateField, type EncodedHead } from "./head.js";
-import { disposeBody, isFileBody, sendFile, sendStream, type ByteSink, type SendResult } from "./send.js";
+import { disposeBody, isFileBody, sendFile, sendFileZeroCopy, sendStream, type ByteSink, type SendResult } from "./send.js";
+import { fileSender, type FileSender } from "../../core/send-file.js";
 
 /** One finished or abandoned response. */
 export interface ExchangeRecord {
@@ -93,6 +94,7 @@ type Item = H1Exchange | Refusal;
 
 export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   readonly #socket: Socket;
+  #fileSender: FileSender | undefined | null = null;
   readonly #s: ConnectionSettings;
   readonly #peer: PeerInfo;
   #state = State.Head;
@@ -493,14 +495,21 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       this.#afterSync(ex, enc, n, complete && !(bodyLength as number > announced), ok);
       return;
     }
-    this.#socket.write(enc.head, "latin1");
     let sending: Promise<SendResult>;
     if (isFileBody(body)) {
       const announced = framing.kind === "length" ? framing.length : body.length;
-      sending = sendFile(this, announced < body.length ? { ...body, length: announced } : body).then((r) =>
-        announced > body.length ? { sent: r.sent, complete: false } : r,
-      );
+      const file = announced < body.length ? { ...body, length: announced } : body;
+      // Plain TCP with nothing queued in Node: head and file by sendfile(2), in order.
+      const zeroCopy = framing.kind === "length" && this.#socket.writableLength === 0 ? this.#zeroCopy() : undefined;
+      if (zeroCopy !== undefined) {
+        sending = sendFileZeroCopy(this, zeroCopy, Buffer.from(enc.head, "latin1"), file);
+      } else {
+        this.#socket.write(enc.head, "latin1");
+        sending = sendFile(this, file);
+      }
+      if (announced > body.length) sending = sending.then((r) => ({ sent: r.sent, complete: false }));
     } else {
+      this.#socket.write(enc.head, "latin1");
       sending = sendStream(this, body, framing);
     }
     sending.then(
@@ -520,6 +529,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#writingEx = undefined;
     this.#dequeue(ex);
     const gone = this.#state === State.Closed;
+    // The response did not complete (the peer went, the body failed): the exchange is over.
+    if (!complete) ex.abort();
     this.#record(ex, (ex.response as HttpResponse).status, sent, gone || !complete);
     if (gone) return;
     if (!complete || enc.close) {
@@ -630,6 +641,12 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#wake(false);
     this.#s.host.released(this);
     return { socket: s, head };
+  }
+
+  /** The socket's sendfile(2) sender, looked up on the first file body (undefined: TLS, no addon). */
+  #zeroCopy(): FileSender | undefined {
+    if (this.#fileSender === null) this.#fileSender = fileSender(this.#socket);
+    return this.#fileSender;
   }
 
   // ---- ByteSink (for the body senders) ----

@@ -26,7 +26,14 @@ export function parseLength(buf: Buffer, start: number, end: number): number {
   return n <= Number.MAX_SAFE_INTEGER ? n : -1;
 }
 
-/** Checks a Transfer-Encoding list: only a final, single `chunked` is served (RFC 9112 §6.1, §6.3). */
+/** The registered transfer codings other than chunked (RFC 9112 §7, IANA registry). */
+const KNOWN_CODINGS = new Set(["compress", "deflate", "gzip", "x-compress", "x-gzip", "trailers", "identity"]);
+
+/**
+ * Checks a Transfer-Encoding list: only a final, single `chunked` is served (RFC 9112 §6.1,
+ * §6.3). A known coding as the final one cannot be framed: 400. A coding this server does not
+ * know at all (`xchunked`) is 501, as RFC 9112 §6.1 asks for an unrecognised coding.
+ */
 export function checkTransferCoding(v: string): { status: 400 | 501; reason: string } | undefined {
   const codings = v.split(",");
   let unsupported = false;
@@ -40,7 +47,7 @@ export function checkTransferCoding(v: string): { status: 400 | 501; reason: str
       if (!last) return { status: 400, reason: "chunked is not the final transfer coding" };
       if (semi >= 0) return { status: 400, reason: "chunked with parameters" };
     } else {
-      if (last) return { status: 400, reason: "final transfer coding is not chunked" };
+      if (last) return KNOWN_CODINGS.has(name) ? { status: 400, reason: "final transfer coding is not chunked" } : { status: 501, reason: `unknown transfer coding '${name}'` };
       unsupported = true;
     }
   }

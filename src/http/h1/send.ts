@@ -8,6 +8,7 @@ import { close as closeFd, read as readFd } from "node:fs";
 import { Readable } from "node:stream";
 import type { FileBody, HttpBody } from "./types.js";
 import type { ResponseFraming } from "./head.js";
+import type { FileSender } from "../../core/send-file.js";
 
 /** The socket as a sender sees it. */
 export interface ByteSink {
@@ -60,8 +61,7 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): Prom
  * shrinking one ends the send incomplete. Two 64 KiB buffers alternate, so one is read while
  * the other is on the wire, and memory stays flat whatever the size.
  *
- * This is the single place where sendfile(2) through the addon will plug in (plain TCP only):
- * same contract, the kernel copies instead of the two buffers.
+ * On plain TCP the connection uses `sendFileZeroCopy` instead (same contract, the kernel copies).
  */
 export async function sendFile(sink: ByteSink, file: FileBody): Promise<SendResult> {
   let sent = 0;
@@ -85,6 +85,58 @@ export async function sendFile(sink: ByteSink, file: FileBody): Promise<SendResu
     }
     const lastOk = inFlight === undefined ? !sink.destroyed : await inFlight;
     complete = remaining === 0 && lastOk;
+  } catch {
+    complete = false;
+  } finally {
+    if (file.close !== false) closeFd(file.fd, noop);
+  }
+  return { sent, complete };
+}
+
+/**
+ * `sendFile` through sendfile(2), as nginx's `sendfile on`: the head (with MSG_MORE) and then the
+ * file range leave from the page cache without passing through JavaScript. Call it only with
+ * the socket's write queue empty. When the kernel's buffer is full (or the file ends early) the
+ * next 64 KiB go through Node's own queue, whose completion is the wait for writability; then
+ * sendfile resumes. A file that shrank ends the send incomplete, one that grew is cut at length.
+ */
+export async function sendFileZeroCopy(sink: ByteSink, send: FileSender, head: Buffer, file: FileBody): Promise<SendResult> {
+  let sent = 0;
+  let complete = false;
+  let pendingHead: Buffer | null = head.length > 0 ? head : null;
+  let pos = file.start;
+  let remaining = file.length;
+  let buf: Buffer | undefined;
+  try {
+    while (!sink.destroyed) {
+      const n = send(pendingHead, file.fd, pos, remaining);
+      const fromHead = pendingHead === null ? 0 : Math.min(n, pendingHead.length);
+      if (pendingHead !== null) pendingHead = fromHead === pendingHead.length ? null : pendingHead.subarray(fromHead);
+      const fromFile = n - fromHead;
+      pos += fromFile;
+      remaining -= fromFile;
+      sent += fromFile;
+      if (remaining === 0 && pendingHead === null) {
+        complete = true;
+        break;
+      }
+      if (pendingHead !== null) {
+        if (!(await sink.writeFlushed(pendingHead))) break;
+        pendingHead = null;
+        continue;
+      }
+      buf ??= Buffer.allocUnsafe(Math.min(FILE_CHUNK, remaining));
+      const m = await readAt(file.fd, buf, Math.min(buf.length, remaining), pos);
+      if (m === 0) break; // the file shrank under us
+      if (!(await sink.writeFlushed(buf.subarray(0, m)))) break;
+      pos += m;
+      remaining -= m;
+      sent += m;
+      if (remaining === 0) {
+        complete = true;
+        break;
+      }
+    }
   } catch {
     complete = false;
   } finally {

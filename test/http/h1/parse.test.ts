@@ -94,7 +94,7 @@ const REJECTS: ReadonlyArray<readonly [string, string, number, string?]> = [
   ["chunked in two fields", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n`, 400],
   ["chunked before gzip", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked, gzip\r\n\r\n`, 400],
   ["gzip alone", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`, 400],
-  ["xchunked", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n`, 400],
+  ["xchunked, a coding no one registered (issue 20: 501, not 200)", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n`, 501],
   ["chunked with parameters", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked;a=b\r\n\r\n`, 400],
   ["an empty element before chunked", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: , chunked\r\n\r\n`, 400],
   ["an empty Transfer-Encoding", `POST / HTTP/1.1\r\n${H}Transfer-Encoding:\r\n\r\n`, 400],
