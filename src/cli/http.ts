@@ -13,6 +13,7 @@ import { httpSpec, serveForm } from "./specs/http.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
 import { countWords } from "./render/text.js";
+import { escapeText } from "../core/escape.js";
 
 export const help = renderHelp(httpSpec);
 
@@ -55,6 +56,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       headersTimeoutMs: values["header-timeout"],
       keepAliveTimeoutMs: values["keepalive-timeout"],
       sendTimeoutMs: values["send-timeout"],
+      http2: !values["no-http2"],
       spa,
       headers,
       cacheControl,
@@ -72,6 +74,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const authNote = auth.length === 0 ? "" : `, basic auth for ${auth.length === 1 ? "1 user" : `${auth.length} users`}`;
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote})\n`);
   if (!values.quiet) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
+  server.on("handler-error", (e) => ctx.stderr.write(`wirekit: error answering ${escapeText(e.method)} ${escapeText(e.target)} from ${e.client}: ${escapeText(e.message)} (sent 500)\n`));
   const totalsLine = (): string => {
     const t = server.totals();
     return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;

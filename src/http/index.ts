@@ -1,6 +1,5 @@
 /** Public surface of the web server and HTTP client (issue 5). */
 export { createStaticServer, type StaticServer, type StaticServerOptions, type StaticTotals } from "./static/server.js";
-export { StaticHandler, type StaticHandlerOptions } from "./static/handler.js";
 export { createStaticHandler, type ServeDirOptions, type StaticRequestHandler } from "./static/serve-dir.js";
 export { nodeStaticFs, type FileStat, type StaticFs } from "./static/static-fs.js";
 export { type Credential } from "./static/basic-auth.js";

@@ -9,7 +9,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
-import { checkRequestHead } from "../../src/http/static/request-checks.js";
 import { makeSite, type Site } from "./site.js";
 
 /** Send `raw`, collect everything until the server closes (or `ms` passes). */
@@ -80,21 +79,4 @@ describe("http serve: request framing and method rules (RFC 9112)", () => {
     assert.match(statusLines(r.text)[0] ?? "", /^HTTP\/1\.1 200 /);
     assert.ok(r.text.endsWith("hello, world\n"));
   });
-});
-
-describe("checkRequestHead", () => {
-  const table: Array<[string, Parameters<typeof checkRequestHead>[0], number | undefined]> = [
-    ["accepts one Host on HTTP/1.1", { method: "GET", httpVersion: "1.1", rawHeaders: ["Host", "a"] }, undefined],
-    ["accepts HTTP/1.0 without Host", { method: "GET", httpVersion: "1.0", rawHeaders: [] }, undefined],
-    ["accepts Transfer-Encoding: chunked on HTTP/1.1", { method: "POST", httpVersion: "1.1", rawHeaders: ["Host", "a", "Transfer-Encoding", "Chunked"] }, undefined],
-    ["refuses Host twice in any case", { method: "GET", httpVersion: "1.1", rawHeaders: ["host", "a", "HOST", "a"] }, 400],
-    ["refuses Transfer-Encoding on HTTP/1.0", { method: "POST", httpVersion: "1.0", rawHeaders: ["Transfer-Encoding", "chunked"] }, 400],
-    ["refuses an unknown coding before chunked with 501", { method: "POST", httpVersion: "1.1", rawHeaders: ["Host", "a", "Transfer-Encoding", "gzip, chunked"] }, 501],
-    ["refuses chunked split over two fields, twice", { method: "POST", httpVersion: "1.1", rawHeaders: ["Host", "a", "Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"] }, 400],
-    ["refuses HTTP/2.0 with 505", { method: "GET", httpVersion: "2.0", rawHeaders: ["Host", "a"] }, 505],
-    ["refuses CONNECT with 405", { method: "CONNECT", httpVersion: "1.1", rawHeaders: ["Host", "a:443"] }, 405],
-  ];
-  for (const [name, head, status] of table) {
-    it(name, () => assert.equal(checkRequestHead(head)?.status, status));
-  }
 });

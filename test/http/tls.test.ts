@@ -65,3 +65,49 @@ test("https through a proxy goes through a CONNECT tunnel", async () => {
   assert.ok(r.stdout.endsWith("hello, world\n"));
   assert.deepEqual(proxyLog, [`CONNECT 127.0.0.1:${srv.port} HTTP/1.1`]);
 });
+
+test("over TLS the server speaks HTTP/2 to curl --http2 and node:http2, and HTTP/1.1 to the rest", async () => {
+  const { execFile } = await import("node:child_process");
+  const curl = (args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => execFile("curl", ["-sk", ...args], (err, out) => (err ? reject(err) : resolve(out))));
+  const h2 = await curl(["--http2", "-D", "-", "-o", "/dev/null", `${srv.url}hello.txt`]);
+  assert.match(h2, /^HTTP\/2 200 ?\r\n/);
+  assert.match(h2, /\r\ncontent-length: 13\r\n/i);
+  assert.equal(await curl(["--http2", `${srv.url}hello.txt`]), "hello, world\n");
+  const range = await curl(["--http2", "-r", "0-4", `${srv.url}hello.txt`]);
+  assert.equal(range, "hello");
+  assert.match(await curl(["--http1.1", "-D", "-", "-o", "/dev/null", `${srv.url}hello.txt`]), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(await curl(["--http2", "-D", "-", "-o", "/dev/null", `${srv.url}missing`]), /^HTTP\/2 404 ?\r\n/);
+
+  const { connect: h2connect } = await import("node:http2");
+  const session = h2connect(srv.url, { rejectUnauthorized: false });
+  try {
+    const body = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = session.request({ ":path": "/hello.txt" });
+      let status = 0;
+      let text = "";
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.setEncoding("utf8");
+      req.on("data", (d: string) => (text += d));
+      req.on("end", () => resolve({ status, text }));
+      req.on("error", reject);
+      req.end();
+    });
+    assert.deepEqual(body, { status: 200, text: "hello, world\n" });
+  } finally {
+    session.close();
+  }
+});
+
+test("--no-http2 (http2: false) offers HTTP/1.1 only", async () => {
+  const { execFile } = await import("node:child_process");
+  const only1 = await createStaticServer({ root: site.root, port: 0, http2: false, tls: { cert: readFileSync(join(site.base, "cert.pem")), key: readFileSync(join(site.base, "key.pem")) } });
+  try {
+    const head = await new Promise<string>((resolve, reject) =>
+      execFile("curl", ["-sk", "--http2", "-D", "-", "-o", "/dev/null", `${only1.url}hello.txt`], (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+  } finally {
+    await only1.close();
+  }
+});

@@ -21,6 +21,7 @@ export const serveForm = defineForm({
     "follow-symlinks": { type: "boolean", help: "follow symlinks that lead outside ROOT (refused, 403, by default)" },
     "tls-cert": { type: "string", value: "FILE", complete: "file", help: "PEM certificate: serve HTTPS (with --tls-key)" },
     "tls-key": { type: "string", value: "FILE", complete: "file", help: "PEM private key for --tls-cert" },
+    "no-http2": { type: "boolean", help: "over TLS, speak HTTP/1.1 only (HTTP/2 is offered by ALPN otherwise)" },
     "header-timeout": { type: "duration", value: "T", default: "10s", min: 1, help: "a client must send its request head within T, else 408" },
     "keepalive-timeout": { type: "duration", value: "T", default: "5s", min: 1, help: "idle keep-alive connections are closed after T" },
     "send-timeout": { type: "duration", value: "T", default: "60s", min: 1, help: "a response that makes no write progress for T is dropped" },

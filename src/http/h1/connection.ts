@@ -36,6 +36,8 @@ export interface ExchangeRecord {
   remotePort: number;
   /** The response did not complete (client gone, body failed or ended short). */
   aborted: boolean;
+  /** `HttpResponse.user`: who the request authenticated as. */
+  user?: string | undefined;
 }
 
 /** A response the engine wrote itself without calling the handler (parse error, head timeout). */
@@ -566,6 +568,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       remoteAddress: this.#peer.remoteAddress,
       remotePort: this.#peer.remotePort,
       aborted,
+      user: ex.response?.user,
     });
   }
 

@@ -23,8 +23,10 @@
  * - more than maxFields fields, or a head over maxHeadBytes, is 431;
  * - absolute-form needs `http://` or `https://` and an authority without userinfo (RFC 9110 §4.2.4);
  * - Expect is only read on HTTP/1.1 (RFC 9110 §10.1.1: a 1.0 100-continue is ignored);
- * - a method outside IMPLEMENTED_METHODS is 501 (RFC 9110 §9.1): the registered methods that
- *   llhttp also knows, plus PURGE, so a method llhttp refuses never reaches a handler here either.
+ * - a method outside IMPLEMENTED_METHODS is 400: the registered methods that llhttp also knows,
+ *   plus PURGE, so a method llhttp refuses never reaches a handler here either. RFC 9110 §9.1
+ *   suggests 501, but the refusal comes at the first byte no implemented method starts with,
+ *   before garbage can be told from a method name, and garbage is a bad request.
  * Syntax errors (and the target's form, and Content-Length) are found at the byte that makes them
  * certain, so a connection can answer and close early; the Host and Transfer-Encoding rules are
  * checked once the head is complete. The chunked body is decoded by ChunkedDecoder (chunked.ts).
@@ -146,14 +148,14 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   const methodStart = pos;
   const methodStop = Math.min(end, methodStart + MAX_METHOD_LENGTH + 1);
   while (pos < methodStop && TCHAR[buf[pos] as number] === 1) pos++;
-  if (pos - methodStart > MAX_METHOD_LENGTH) return fail(501, "method not implemented");
+  if (pos - methodStart > MAX_METHOD_LENGTH) return bad("unknown method");
   let method: string | undefined;
   if (pos < end && buf[pos] === SP && pos > methodStart) {
     method = knownMethod(buf, methodStart, pos);
-    if (method === undefined) return fail(501, "method not implemented");
+    if (method === undefined) return bad("unknown method");
   } else {
     // A token no implemented method starts with is refused now, as llhttp does, whatever follows.
-    if (!isMethodPrefix(buf, methodStart, pos)) return fail(501, "method not implemented");
+    if (!isMethodPrefix(buf, methodStart, pos)) return bad("unknown method");
     if (pos >= end) return tooLargeOrMore(len, limits);
     return bad(buf[pos] === LF ? "bare LF" : "invalid method");
   }

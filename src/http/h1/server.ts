@@ -4,7 +4,7 @@
  * per connection or per request); the `Date` field is formatted once a second.
  */
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer } from "node:tls";
+import { createServer as createTlsServer, TLSSocket } from "node:tls";
 import { formatHostPort } from "../../core/address.js";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { fromSystemError } from "../../core/errors.js";
@@ -38,6 +38,12 @@ export interface H1ServerOptions {
   tickMs?: number;
   /** PEM certificate and key: serve HTTPS. @default undefined (plain HTTP) */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * With `tls`: also offer HTTP/2 by ALPN (`h2`, then `http/1.1`); a socket that negotiated h2
+   * is handed to this function (see h2/adapter.ts) instead of an HTTP/1.1 connection.
+   * @default undefined (HTTP/1.1 only)
+   */
+  onH2?: (socket: TLSSocket) => void;
 }
 
 /** Counters of a running server. */
@@ -107,10 +113,26 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
     const st = this.#settings;
     const smallest = Math.min(st.headersTimeoutMs, st.keepAliveTimeoutMs, st.requestTimeoutMs, st.sendTimeoutMs);
     this.#tickMs = options.tickMs ?? Math.max(10, Math.min(1000, Math.floor(smallest / 4)));
-    const onSocket = (socket: Socket): void => this.#accept(socket);
+    const onH2 = options.onH2;
+    const onSocket = (socket: Socket): void => {
+      if (onH2 !== undefined && socket instanceof TLSSocket && socket.alpnProtocol === "h2") onH2(socket);
+      else this.#accept(socket);
+    };
     this.server = options.tls
-      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true }, onSocket)
+      ? createTlsServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            // A client that goes away mid-handshake must not leave a half-open socket behind,
+            // and a stalled handshake is held to the head deadline (slowloris over TLS).
+            allowHalfOpen: false,
+            handshakeTimeout: Number.isFinite(this.#settings.headersTimeoutMs) ? this.#settings.headersTimeoutMs : 120_000,
+            ALPNProtocols: onH2 === undefined ? ["http/1.1"] : ["h2", "http/1.1"],
+          },
+          onSocket,
+        )
       : createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+    this.server.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
   }
 
   /** Bind and listen; resolves with the bound port once listening. */

@@ -77,6 +77,8 @@ export interface HttpResponse {
   readonly body?: HttpBody;
   /** Close the connection after this response. */
   readonly close?: boolean;
+  /** Who the request authenticated as, for the access log (never a password; not sent). */
+  readonly user?: string;
 }
 
 /** What a handler may do besides returning a response. */

@@ -21,6 +21,8 @@ export interface H2Exchange {
   durationMs: number;
   remoteAddress: string;
   aborted: boolean;
+  /** `HttpResponse.user`. */
+  user?: string | undefined;
 }
 
 export interface H2Options {
@@ -175,6 +177,7 @@ export class H2Sessions {
       response = { status: 500, headers: [["content-type", "text/plain; charset=utf-8"]], body: "500 Internal Server Error\n" };
     }
     status = response.status;
+    const user = response.user;
     const noBody = method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
     const body = response.body;
     try {
@@ -220,6 +223,7 @@ export class H2Sessions {
         durationMs: this.#clock.now() - started,
         remoteAddress: request.remoteAddress,
         aborted,
+        user,
       });
     }
   }

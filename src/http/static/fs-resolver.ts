@@ -1,7 +1,7 @@
 /**
- * Containment of request paths under ROOT over an injected async fs: the async counterpart of
- * `RootResolver` in resolve.ts (same rules, same memo), for the request → response handler.
- * The pure half (decodeRequestPath, joinUnderRoot, isInside) is shared with it.
+ * Containment of request paths under ROOT over an injected async fs, for the request → response
+ * handler: symlinks are followed only while they stay inside ROOT. The pure half
+ * (decodeRequestPath, joinUnderRoot, isInside, the realpath memo) is resolve.ts.
  */
 import type { Clock } from "../../core/clock.js";
 import { isInside, joinUnderRoot, RealpathMemo } from "./resolve.js";

@@ -9,7 +9,6 @@
  * overlong UTF-8 (`%c0%ae` = "." to a lax decoder), dotfiles (`.git`, `.env`) and symlinks
  * that point outside ROOT.
  */
-import { realpathSync, statSync, type Stats } from "node:fs";
 import { sep } from "node:path";
 
 /** Why a path was refused: 400 (malformed), 403 (forbidden), 404 (hidden). */
@@ -108,10 +107,6 @@ export function isInside(realRoot: string, real: string): boolean {
   return real.startsWith(prefix);
 }
 
-export type Resolved =
-  | { ok: true; path: string; st: Stats }
-  | { ok: false; status: 403 | 404; reason: string };
-
 /** The identity a remembered realpath answer is checked against. */
 export interface ReachedFile {
   dev: number;
@@ -122,7 +117,7 @@ export interface ReachedFile {
  * realpath(3) answers per candidate path, trusted only while stat(candidate) reaches the same
  * file: swapping any component for a symlink that leads elsewhere changes the inode reached, and
  * `stamp` (ctime, or mtime where no ctime is known) catches a replacement in place. Shared by the
- * sync `RootResolver` and the async `FsRootResolver` (fs-resolver.ts). Pure.
+ * resolvers of fs-resolver.ts. Pure.
  */
 export class RealpathMemo {
   readonly #real = new Map<string, { dev: number; ino: number; stamp: number; real: string }>();
@@ -143,63 +138,4 @@ export class RealpathMemo {
   delete(candidate: string): void {
     this.#real.delete(candidate);
   }
-}
-
-/**
- * Resolves paths under a root (already realpath'ed), following symlinks only while they stay
- * inside ROOT unless `followSymlinks`. Missing files are 404. The realpath answer is reused
- * through a `RealpathMemo` keyed on (dev, ino, ctime).
- *
- * @example
- * const r = new RootResolver("/srv/www", false).resolve(["index.html"]);
- */
-export class RootResolver {
-  readonly #memo: RealpathMemo;
-
-  constructor(
-    readonly realRoot: string,
-    readonly followSymlinks: boolean,
-    readonly maxEntries = 10_000,
-  ) {
-    this.#memo = new RealpathMemo(maxEntries);
-  }
-
-  /** Resolve checked segments (from `decodeRequestPath`). */
-  resolve(segments: readonly string[]): Resolved {
-    return this.resolvePath(joinUnderRoot(this.realRoot, segments));
-  }
-
-  /** Resolve a path under the root (a candidate built by joinUnderRoot or a sibling of one). */
-  resolvePath(candidate: string): Resolved {
-    let st: Stats | undefined;
-    try {
-      // Synchronous on purpose: one stat(2) is a few microseconds, far cheaper than a round
-      // trip through libuv's thread pool on every request of a hot static server.
-      st = statSync(candidate, { throwIfNoEntry: false });
-    } catch (err) {
-      return refusal(err);
-    }
-    if (st === undefined) return { ok: false, status: 404, reason: "not found" };
-    if (this.followSymlinks) return { ok: true, path: candidate, st };
-    const known = this.#memo.get(candidate, st, st.ctimeMs);
-    if (known !== undefined) return { ok: true, path: known, st };
-    let real: string;
-    try {
-      real = realpathSync.native(candidate);
-    } catch (err) {
-      return refusal(err);
-    }
-    if (!isInside(this.realRoot, real)) {
-      this.#memo.delete(candidate);
-      return { ok: false, status: 403, reason: "symlink leads outside root" };
-    }
-    this.#memo.set(candidate, st, st.ctimeMs, real);
-    return { ok: true, path: real, st };
-  }
-}
-
-function refusal(err: unknown): { ok: false; status: 403 | 404; reason: string } {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "EACCES" || code === "EPERM") return { ok: false, status: 403, reason: "permission denied" };
-  return { ok: false, status: 404, reason: "not found" };
 }

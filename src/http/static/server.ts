@@ -1,22 +1,22 @@
 /**
- * `createStaticServer()`: the static handler on a `node:http` (or `node:https`) server with
- * keep-alive and header timeouts (slowloris), parser errors answered 400/431/408/505 instead of
- * a crash, request heads node:http accepts but RFC 9112 does not refused (request-checks.ts),
- * CONNECT answered 405, and optionally N `node:cluster` workers sharing the port (see cluster.ts).
- * HTTP/1.1 message syntax is RFC 9112, parsed by node:http (llhttp).
+ * `createStaticServer()`: the static handler (serve-dir.ts, a request → response function) on
+ * wirekit's own HTTP/1.1 engine (../h1/), over TLS also on HTTP/2 when the client offers it by
+ * ALPN (../h2/), and optionally N `node:cluster` workers sharing the port (cluster.ts).
+ * The engine owns framing, deadlines (slowloris, keep-alive, send progress) and exact lengths;
+ * this module turns its exchange records into access-log records and totals.
  */
-import { createServer as createHttpServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { Socket } from "node:net";
+import type { Server } from "node:net";
 import { formatHostPort } from "../../core/address.js";
-import { fromSystemError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
-import { systemClock } from "../../core/clock.js";
-import { StaticHandler, type StaticHandlerOptions } from "./handler.js";
+import { systemClock, type Clock } from "../../core/clock.js";
+import { createH1Server, type H1Server } from "../h1/server.js";
+import type { ExchangeRecord, ErrorResponseRecord } from "../h1/connection.js";
+import { H2Sessions, type H2Exchange } from "../h2/adapter.js";
+import type { HttpHandler, HttpRequest } from "../h1/types.js";
+import { createStaticHandler, type ServeDirOptions, type StaticRequestHandler } from "./serve-dir.js";
 import type { RequestRecord } from "./access-log.js";
-import { checkRequestHead, encodeRejection, type RequestRejection } from "./request-checks.js";
 
-export interface StaticServerOptions extends StaticHandlerOptions {
+export interface StaticServerOptions extends ServeDirOptions {
   /** Address to bind. @default "127.0.0.1" */
   host?: string;
   /** Port; 0 picks one. @default 8080 */
@@ -25,29 +25,43 @@ export interface StaticServerOptions extends StaticHandlerOptions {
   workers?: number;
   /** PEM certificate and key: serve HTTPS. @default undefined (plain HTTP) */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Over TLS, also speak HTTP/2 to clients that offer it (ALPN h2). @default true */
+  http2?: boolean;
   /** A client must send its whole request head within this time, else 408 and close. @default 10000 */
   headersTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this time. @default 5000 */
   keepAliveTimeoutMs?: number;
   /** Whole request (head and body) deadline. @default 30000 */
   requestTimeoutMs?: number;
+  /** A response that makes no write progress for this long has its connection destroyed. @default 60000 */
+  sendTimeoutMs?: number;
   /** Largest request head (request line + headers); beyond it 431. @default 16384 */
   maxHeaderSize?: number;
   /** Forward per-request records from workers to this process (for the access log). @default true */
   forwardRecords?: boolean;
+  /** Clock for timestamps, deadlines and response times. @default systemClock */
+  clock?: Clock;
 }
 
 /** Counters of a running server. */
 export interface StaticTotals {
   requests: number;
   bytes: number;
-  /** Client errors: 4xx responses, and requests the parser rejected (400, 408, 414, 431). */
+  /** Client errors: 4xx responses, and requests the engine refused (400, 408, 414, 431, 501, 505). */
   clientErrors: number;
-  /** Server errors: 5xx responses, and connections that failed mid-request. */
+  /** Server errors: 5xx responses, and responses that did not complete. */
   errors: number;
 }
 
-export type StaticServerEvents = { request: [RequestRecord] };
+/** A handler that threw (the client got 500). */
+export interface HandlerErrorRecord {
+  method: string;
+  target: string;
+  client: string;
+  message: string;
+}
+
+export type StaticServerEvents = { request: [RequestRecord]; "handler-error": [HandlerErrorRecord] };
 
 /** A running static server. */
 export interface StaticServer extends TypedEmitter<StaticServerEvents> {
@@ -56,112 +70,79 @@ export interface StaticServer extends TypedEmitter<StaticServerEvents> {
   /** `http://127.0.0.1:8080/` */
   readonly url: string;
   readonly workers: number;
-  /** The node:http server (undefined when workers > 1: they own theirs). */
+  /** The listening node:net / node:tls server (undefined when workers > 1: they own theirs). */
   readonly server: Server | undefined;
   totals(): StaticTotals;
   close(): Promise<void>;
 }
 
-const PARSER_STATUS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
-  HPE_URI_TOO_LONG: [414, "URI Too Long"],
-  // llhttp refuses versions other than 0.9 and 1.x itself ("HTTP/1.9"); 2.0 reaches checkRequestHead.
-  HPE_INVALID_VERSION: [505, "HTTP Version Not Supported"],
-  // HPE_INVALID_TRANSFER_ENCODING stays 400: llhttp raises it in the head only for chunked
-  // applied twice (RFC 9112 §6.1 forbids it); an unknown coding reaches checkRequestHead (501).
-};
+/** The file server's answer to what is not a file request: CONNECT opens no tunnel here (RFC 9110 §9.3.6). */
+function withMethodGuard(handler: StaticRequestHandler, allow: string): HttpHandler {
+  return async (request, control) => {
+    if (request.method === "CONNECT") {
+      return { status: 405, headers: [["Allow", allow], ["Content-Type", "text/plain; charset=utf-8"]], body: "405 Method Not Allowed: CONNECT\n", close: true };
+    }
+    const response = await handler(request, control);
+    const user = handler.userOf(request);
+    return user === undefined ? response : { ...response, user };
+  };
+}
 
 class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements StaticServer {
   address = "";
   port = 0;
   url = "";
   readonly workers = 1;
-  readonly server: Server;
-  readonly #totals: StaticTotals = { requests: 0, bytes: 0, clientErrors: 0, errors: 0 };
+  readonly #h1: H1Server;
+  readonly #h2: H2Sessions | undefined;
+  readonly #handler: StaticRequestHandler;
+  readonly #clock: Clock;
   readonly #host: string;
+  readonly #secure: boolean;
+  readonly #totals: StaticTotals = { requests: 0, bytes: 0, clientErrors: 0, errors: 0 };
 
   constructor(options: StaticServerOptions) {
     super();
-    const handler = new StaticHandler(options);
-    const clock = options.clock ?? systemClock;
-    const headersTimeout = options.headersTimeoutMs ?? 10_000;
-    const httpOptions = {
-      headersTimeout,
-      requestTimeout: Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout),
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
-      // How often node:http checks the two deadlines above; its default (30 s) is too coarse.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
-      maxHeaderSize: options.maxHeaderSize ?? 16_384,
-    };
-    // Connections whose request checkRequestHead refused: that answer is the only one they get,
-    // even when llhttp then fails on the body it cannot frame (clientError).
-    const refused = new WeakSet<Socket>();
-    const allow = options.cors ? "GET, HEAD, OPTIONS" : "GET, HEAD";
-    const logRefusal = (req: IncomingMessage, socket: Socket, r: RequestRejection): void => {
-      refused.add(socket);
-      this.#totals.clientErrors++;
-      const record: RequestRecord = { at: clock.now(), client: handler.clientOf(socket), method: req.method ?? "-", path: req.url ?? "", httpVersion: req.httpVersion, status: r.status, bytes: 0, ms: 0 };
-      this.emit("request", record);
-      publish("http", "request", record);
-    };
-    const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      const refusal = checkRequestHead(req, { allow });
-      if (refusal === undefined) return handler.listener(req, res);
-      logRefusal(req, req.socket, refusal);
-      res.writeHead(refusal.status, { ...(refusal.allow === undefined ? {} : { Allow: refusal.allow }), Connection: "close", "Content-Length": "0" });
-      res.end();
-    };
-    this.server = options.tls
-      ? (createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, listener) as unknown as Server)
-      : createHttpServer(httpOptions, listener);
-    this.server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => handler.noteConnection(socket));
-    this.server.timeout = 0; // a slow download is not a stalled client; only the head has a deadline
-    handler.on("request", (r) => {
-      this.#totals.requests++;
-      this.#totals.bytes += r.bytes;
-      if (r.status >= 500) this.#totals.errors++;
-      else if (r.status >= 400) this.#totals.clientErrors++;
-      this.emit("request", r);
-      publish("http", "request", r);
-    });
-    // node:http hands a CONNECT request over as a bare socket ('connect'); without a listener it
-    // closes it silently. A file server opens no tunnels: 405 (RFC 9110 §9.3.6), then close.
-    this.server.on("connect", (req: IncomingMessage, socket: Socket) => {
-      const refusal = checkRequestHead(req, { allow }) ?? { status: 405, reason: "CONNECT is not allowed", allow, close: true };
-      logRefusal(req, socket, refusal);
-      socket.on("error", () => undefined);
-      socket.end(encodeRejection(refusal));
-    });
-    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (refused.has(socket)) return void socket.end();
-      const [status, reason] = PARSER_STATUS[err.code ?? ""] ?? [400, "Bad Request"];
-      if (err.code !== "ECONNRESET") {
-        this.#totals.clientErrors++;
-        this.emit("request", { at: clock.now(), client: handler.clientOf(socket), method: "-", path: "-", httpVersion: "1.1", status, bytes: 0, ms: 0 });
-      }
-      if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
+    this.#clock = options.clock ?? systemClock;
     this.#host = options.host ?? "127.0.0.1";
+    this.#secure = options.tls !== undefined;
+    this.#handler = createStaticHandler(options);
+    const handler = withMethodGuard(this.#handler, options.cors === true ? "GET, HEAD, OPTIONS" : "GET, HEAD");
+    const onHandlerError = (error: unknown, request: Pick<HttpRequest, "method" | "target" | "remoteAddress">): void => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.emit("handler-error", { method: request.method, target: request.target, client: request.remoteAddress, message });
+    };
+    this.#h2 =
+      options.tls !== undefined && options.http2 !== false
+        ? new H2Sessions({ handler, clock: this.#clock, idleTimeoutMs: options.keepAliveTimeoutMs, onExchange: (e) => this.#h2Exchange(e), onHandlerError: onHandlerError })
+        : undefined;
+    const h2 = this.#h2;
+    this.#h1 = createH1Server({
+      handler,
+      clock: this.#clock,
+      maxHeaderSize: options.maxHeaderSize,
+      headersTimeoutMs: options.headersTimeoutMs,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      sendTimeoutMs: options.sendTimeoutMs,
+      tls: options.tls,
+      onH2: h2 === undefined ? undefined : (socket) => h2.accept(socket),
+    });
+    this.#h1.on("exchange", (r) => this.#exchange(r));
+    this.#h1.on("error-response", (r) => this.#refusal(r));
+    this.#h1.on("handler-error", (e) => onHandlerError(e.error, e));
+  }
+
+  get server(): Server {
+    return this.#h1.server;
   }
 
   async listen(port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(fromSystemError(err, `listen on ${formatHostPort(this.#host, port)}`));
-      this.server.once("error", onError);
-      this.server.listen(port, this.#host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
-    const a = this.server.address();
-    if (a !== null && typeof a === "object") {
-      this.address = a.address;
-      this.port = a.port;
-    }
-    const tls = "setSecureContext" in this.server;
-    this.url = `${tls ? "https" : "http"}://${formatHostPort(this.address, this.port)}/`;
+    await this.#handler.ready;
+    await this.#h1.listen(port, this.#host);
+    this.address = this.#h1.address;
+    this.port = this.#h1.port;
+    this.url = `${this.#secure ? "https" : "http"}://${formatHostPort(this.address, this.port)}/`;
   }
 
   totals(): StaticTotals {
@@ -169,12 +150,35 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      // Idle keep-alive connections would hold close() open until they time out.
-      this.server.closeIdleConnections();
-      setImmediate(() => this.server.closeAllConnections());
-    });
+    await Promise.all([this.#h1.close(), this.#h2?.close()]);
+    await this.#handler.close();
+  }
+
+  #count(status: number, bytes: number, aborted: boolean): void {
+    this.#totals.requests++;
+    this.#totals.bytes += bytes;
+    if (status >= 500 || aborted) this.#totals.errors++;
+    else if (status >= 400) this.#totals.clientErrors++;
+  }
+
+  #publish(record: RequestRecord): void {
+    this.emit("request", record);
+    publish("http", "request", record);
+  }
+
+  #exchange(r: ExchangeRecord): void {
+    this.#count(r.status, r.bytes, r.aborted);
+    this.#publish({ at: this.#clock.now() - r.durationMs, client: r.remoteAddress, method: r.method, path: r.target, httpVersion: r.version, status: r.status, bytes: r.bytes, ms: r.durationMs, user: r.user });
+  }
+
+  #h2Exchange(r: H2Exchange): void {
+    this.#count(r.status, r.bytes, r.aborted);
+    this.#publish({ at: this.#clock.now() - r.durationMs, client: r.remoteAddress, method: r.method, path: r.target, httpVersion: "2", status: r.status, bytes: r.bytes, ms: r.durationMs, user: r.user });
+  }
+
+  #refusal(r: ErrorResponseRecord): void {
+    this.#count(r.status, 0, false);
+    this.#publish({ at: this.#clock.now(), client: r.remoteAddress, method: "-", path: "-", httpVersion: "1.1", status: r.status, bytes: 0, ms: 0 });
   }
 }
 

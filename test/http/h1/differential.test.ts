@@ -52,8 +52,8 @@ const STRICTER: readonly StricterClass[] = [
   },
   {
     name: "method outside IMPLEMENTED_METHODS",
-    why: "SSDP/GENA/Icecast methods llhttp knows are not HTTP server methods here: 501 (RFC 9110 §9.1)",
-    matches: (_input, ours) => ours.status === 501 && ours.reason === "method not implemented",
+    why: "SSDP/GENA/Icecast methods llhttp knows are not HTTP server methods here: refused (400)",
+    matches: (_input, ours) => ours.status === 400 && ours.reason === "unknown method",
   },
   {
     name: "Transfer-Encoding in an HTTP/1.0 request",
