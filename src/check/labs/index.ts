@@ -1,0 +1,11 @@
+/** Every lab `wirekit check` knows, in the order of `wirekit check --list`. */
+import type { LabCheck } from "../lab.js";
+import { createWebServerLab, type WebServerOptions } from "./web-server.js";
+
+/** Options some labs read. */
+export type LabOptions = WebServerOptions;
+
+/** The graders, built with the given options. */
+export function createLabs(options: LabOptions = {}): LabCheck[] {
+  return [createWebServerLab(options)];
+}
