@@ -1,5 +1,6 @@
 /** Every lab `wirekit check` knows, in the order of `wirekit check --list`. */
 import type { LabCheck } from "../lab.js";
+import { httpClientLab } from "./http-client.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 
 /** Options some labs read. */
@@ -7,5 +8,5 @@ export type LabOptions = WebServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options)];
+  return [createWebServerLab(options), httpClientLab];
 }
