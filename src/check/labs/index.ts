@@ -1,6 +1,7 @@
 /** Every lab `wirekit check` knows, in the order of `wirekit check --list`. */
 import type { LabCheck } from "../lab.js";
 import { httpClientLab } from "./http-client.js";
+import { udpPingServerLab } from "./udp-ping-server.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 
 /** Options some labs read. */
@@ -8,5 +9,5 @@ export type LabOptions = WebServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab];
 }
