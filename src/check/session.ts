@@ -3,7 +3,8 @@
  * directory (a copy of the submission folder in batch mode), removed afterwards; a batch runs at
  * most `jobs` submissions at once, each on its own ports.
  */
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { usageError } from "../core/errors.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { LabCheck } from "./lab.js";
@@ -14,7 +15,10 @@ export interface SubmissionOptions {
   command: readonly string[];
   /** The submission folder: `{dir}`, and what is copied in batch mode. */
   dir: string;
-  /** Copy `dir` into the working directory (batch mode); otherwise relative file words of the command are made absolute. */
+  /**
+   * Copy `dir` into the working directory, so the program finds its own files (the page it
+   * serves, the image it attaches) and can write beside them without touching the original.
+   */
   copy: boolean;
   timeoutMs: number;
   seed: number;
@@ -25,13 +29,35 @@ export async function checkSubmission(lab: LabCheck, o: SubmissionOptions): Prom
   const workdir = await mkdtemp(join(tmpdir(), `wirekit-check-${lab.name}-`));
   const dir = resolve(o.dir);
   try {
-    if (o.copy) await cp(dir, workdir, { recursive: true });
+    if (o.copy) {
+      await checkSize(dir);
+      await cp(dir, workdir, { recursive: true });
+    }
     const command = o.copy ? o.command : absolutize(o.command, dir);
     return await lab.check({ command, workdir, dir, timeoutMs: o.timeoutMs, seed: o.seed });
   } finally {
     await rm(workdir, { recursive: true, force: true });
   }
 }
+
+/** A submission folder is small: refuse to copy a home directory by mistake. */
+async function checkSize(dir: string): Promise<void> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (++files > MAX_FILES) break;
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) bytes += (await stat(p)).size;
+    }
+  };
+  await walk(dir);
+  if (files > MAX_FILES || bytes > MAX_BYTES) throw usageError(`'${dir}' is too big to be a submission folder (more than ${MAX_FILES} files or ${MAX_BYTES >> 20} MiB): run from the student's folder or give --dir`);
+}
+
+const MAX_FILES = 2000;
+const MAX_BYTES = 100 * 1024 * 1024;
 
 /** One row of the class table. */
 export interface BatchRow {

@@ -24,6 +24,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(renderList(labs));
     return 0;
   }
+  if (values.dir !== undefined && (!existsSync(values.dir) || !statSync(values.dir).isDirectory())) throw usageError(`--dir: '${values.dir}' is not a directory`);
   const name = positionals[0];
   if (name === undefined) throw usageError("missing lab (see wirekit check --list)");
   const lab = labs.find((l) => l.name === name);
@@ -38,6 +39,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.batch !== undefined) {
     const dir = values.batch;
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usageError(`--batch: '${dir}' is not a directory`);
+    if (values.dir !== undefined) throw usageError("--dir and --batch cannot be used together");
     const rows = await checkBatch(lab, dir, {
       command,
       timeoutMs,
@@ -51,7 +53,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     if (!values.json) ctx.stdout.write(values.csv ? renderCsv(lab, rows) : renderMarkdown(lab, rows, seed));
     return rows.every((r) => r.report.ok) ? 0 : 1;
   }
-  const report = await checkSubmission(lab, { command, dir: process.cwd(), copy: false, timeoutMs, seed });
+  const report = await checkSubmission(lab, { command, dir: values.dir ?? process.cwd(), copy: true, timeoutMs, seed });
   ctx.stdout.write(values.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : renderReport(report));
   return report.ok ? 0 : 1;
 }
@@ -87,7 +89,7 @@ export function renderReport(report: CheckReport): string {
   const width = Math.max(...report.outcomes.map((o) => o.text.length));
   for (const o of report.outcomes) {
     const v = o.verdict;
-    const hint = !v.pass && v.hint !== undefined ? `  hint: ${escapeText(v.hint)}` : "";
+    const hint = !v.pass && v.hint !== undefined ? `  hint: ${v.hint}` : "";
     lines.push(`${mark(o)} ${o.level.padEnd(8)}  ${o.text.padEnd(width)}  — ${escapeText(v.evidence)}${hint}`);
   }
   lines.push(`${report.ok ? "PASS" : "FAIL"}: ${totalsText(report.outcomes)}`);

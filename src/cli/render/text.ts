@@ -111,7 +111,9 @@ export function escapeText(text: string, max = 400): string {
   for (const ch of text) {
     if (n++ >= max) return `${out}…`;
     const cp = ch.codePointAt(0) ?? 0;
-    if (cp < 0x80) out += escapeBytes(Buffer.from([cp]));
+    // A backslash stays itself: evidence quotes lines like '\r\n.\r\n' as text.
+    if (cp === 0x5c) out += ch;
+    else if (cp < 0x80) out += escapeBytes(Buffer.from([cp]));
     else if (cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x2028 || cp === 0x2029) out += cp < 0x100 ? `\\x${cp.toString(16)}` : `\\u${cp.toString(16)}`;
     else out += ch;
   }

@@ -8,7 +8,7 @@ export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-
 export const checkForm = defineForm({
   title: "Options",
   usage: [
-    "LAB [--timeout T] [--seed N] [--json] [--no-browser] -- COMMAND [ARGS...]",
+    "LAB [--dir DIR] [--timeout T] [--seed N] [--json] [--no-browser] -- COMMAND [ARGS...]",
     "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] -- COMMAND [ARGS...]",
     "--list",
   ],
@@ -18,6 +18,7 @@ export const checkForm = defineForm({
     timeout: { type: "duration", value: "T", min: 100, help: "time limit of each run of the program (default: the lab's)" },
     seed: { ...seed, help: "seed of the loss and delays (printed in the report; same seed, same drops)" },
     json: json("one JSON document per submission"),
+    dir: { type: "string", value: "DIR", complete: "directory", help: "the submission folder, copied for the run (default: the current directory)" },
     batch: { type: "string", value: "DIR", complete: "directory", help: "grade every submission folder DIR/*/, COMMAND run inside each" },
     jobs: { type: "integer", short: "j", value: "N", default: 2, min: 1, max: 64, help: "submissions checked at once with --batch" },
     csv: { type: "boolean", help: "the class table as CSV instead of Markdown" },
@@ -31,8 +32,9 @@ export const checkSpec = defineCommand({
   title: "grade a student's program against its lab assignment, requirement by requirement",
   description: `COMMAND is the student's program. In it, {host} and {port} become the address of the
 counterpart wirekit runs (or the port the student's server must listen on), {file} the file
-the lab asks for, and {dir} the submission folder. The program runs in a temporary directory of
-its own and its own process group, which is killed at the time limit.`,
+the lab asks for, and {dir} the submission folder. The program runs in a temporary copy of the
+submission folder (the current directory, or --dir) and in its own process group, which is
+killed at the time limit.`,
   forms: [checkForm],
   exitStatus: "0 when every required requirement passed (for every submission with --batch), 1 otherwise, 2 on usage errors.",
   examples: [
