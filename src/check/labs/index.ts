@@ -3,6 +3,7 @@ import type { LabCheck } from "../lab.js";
 import { httpClientLab } from "./http-client.js";
 import { udpPingServerLab } from "./udp-ping-server.js";
 import { smtpClientLab } from "./smtp-client.js";
+import { proxyLab } from "./proxy.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 
 /** Options some labs read. */
@@ -10,5 +11,5 @@ export type LabOptions = WebServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab];
 }
