@@ -4,6 +4,7 @@ import { httpClientLab } from "./http-client.js";
 import { udpPingServerLab } from "./udp-ping-server.js";
 import { smtpClientLab } from "./smtp-client.js";
 import { proxyLab } from "./proxy.js";
+import { udpPingClientLab } from "./udp-ping-client.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 
 /** Options some labs read. */
@@ -11,5 +12,5 @@ export type LabOptions = WebServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab];
 }
