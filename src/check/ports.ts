@@ -1,8 +1,7 @@
 /**
- * Ports for a student's server, and waiting for it to listen. Readiness is read from
- * /proc/net/{tcp,udp}[6] rather than probed with a connection: the lab's skeleton server does
- * `message.split()[1]` on the first recv, so an empty probe connection would crash it before
- * the check even starts.
+ * Ports for a student's server, and waiting for a UDP server to bind: read from
+ * /proc/net/udp[6], since a probe datagram would be answered only 70% of the time by a ping
+ * server that simulates loss. (TCP readiness is an accepted connection, see server-program.ts.)
  */
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";

@@ -107,7 +107,7 @@ export class StudentProcess {
       child.on("close", (code, signal) => {
         this.#exited = true;
         clearTimeout(timer);
-        resolveDone({
+        void this.#groupGone().then(() => resolveDone({
           command: this.command,
           exitCode: code,
           signal,
@@ -118,7 +118,7 @@ export class StudentProcess {
           stderr: Buffer.concat(errBufs).toString("utf8"),
           pgid: this.#pgid,
           ...(spawnError === undefined ? {} : { spawnError }),
-        });
+        }));
       });
     });
   }
@@ -146,6 +146,19 @@ export class StudentProcess {
       void this.done.then(() => clearTimeout(t));
     }
     return this.done;
+  }
+
+  /** Resolves once no process of the group is left (a kill is delivered asynchronously), at most ~2 s. */
+  async #groupGone(): Promise<void> {
+    if (this.#pgid === undefined) return;
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(-this.#pgid, i === 0 ? 0 : "SIGKILL");
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   #signalGroup(sig: NodeJS.Signals): void {

@@ -25,11 +25,39 @@ export function completeByLength(raw: Buffer): boolean {
   return m !== null && raw.length - end - 4 >= Number(m[1]);
 }
 
-/** Connect, write `request` (one write), read the answer. */
-export function exchange(port: number, request: Buffer | string, timeoutMs: number, host = "127.0.0.1"): Promise<Exchange> {
-  const sock = connect({ host, port });
-  sock.once("connect", () => sock.write(request));
-  return collect(sock, timeoutMs);
+/** Write `request` (one write) on a new connection to `port`, or on an open socket, and read the answer. */
+export function exchange(to: number | Socket, request: Buffer | string, timeoutMs: number, host = "127.0.0.1"): Promise<Exchange> {
+  if (typeof to === "number") {
+    const sock = connect({ host, port: to });
+    sock.once("connect", () => sock.write(request));
+    return collect(sock, timeoutMs);
+  }
+  to.write(request);
+  return collect(to, timeoutMs);
+}
+
+/**
+ * Connect to `port` until something accepts (retrying refusals every 25 ms), within `timeoutMs`
+ * or until `gone()`; resolves to the open socket, or undefined.
+ */
+export async function connectWhenListening(port: number, timeoutMs: number, gone: () => boolean, host = "127.0.0.1"): Promise<Socket | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline && !gone()) {
+    const sock = await new Promise<Socket | undefined>((resolve) => {
+      const s = connect({ host, port });
+      s.once("connect", () => {
+        s.removeAllListeners("error");
+        resolve(s);
+      });
+      s.once("error", () => {
+        s.destroy();
+        resolve(undefined);
+      });
+    });
+    if (sock !== undefined) return sock;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return undefined;
 }
 
 /** Read from an open socket until it closes, the response is complete, or `timeoutMs`. */

@@ -15,7 +15,7 @@ import { clip, fail, pass, skip, type Requirement, type Verdict } from "../requi
 import { defineLab, type LabEnv } from "../lab.js";
 import { firstDifference, parseHttpMessage, statusOf, type HttpMessage } from "../http-message.js";
 import { exchange, type Exchange } from "../tcp-fetch.js";
-import { remaining, startServer } from "../server-program.js";
+import { remaining, startServer, takeConnection } from "../server-program.js";
 import { TcpTap } from "../tap.js";
 import type { StudentResult } from "../runner.js";
 
@@ -179,7 +179,7 @@ export const proxyLab = defineLab<ProxyRecord>({
         const fetch = async (label: string, target: string, method = "GET", body = ""): Promise<ProxyFetch> => {
           const before = records.length;
           const head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\n${body === "" ? "" : `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n`}\r\n`;
-          const x = await exchange(srv.port, head + body, Math.min(4000, remaining(srv.deadline)));
+          const x = await exchange(takeConnection(srv), head + body, Math.min(4000, remaining(srv.deadline)));
           // The proxy may still be talking to the origin (writing its cache) after answering.
           await new Promise((r) => setTimeout(r, 30));
           return { label, exchange: x, origin: records.slice(before) };

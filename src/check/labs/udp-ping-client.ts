@@ -3,7 +3,7 @@
  * <time>`, at most about a second's wait for each, every reply printed with its RTT, "Request
  * timed out" for every loss, and min/avg/max RTT with the loss rate at the end. The check is the
  * server: wirekit's UDP ping server with seeded loss (30%), behind a relay that also holds one
- * reply back past a second, and the reply after it 400 ms, so a client that takes the late
+ * reply back past a second, and the reply after it 700 ms, so a client that takes the late
  * reply for the next ping's shows.
  */
 import { createSocket, type RemoteInfo } from "node:dgram";
@@ -15,9 +15,13 @@ import { StudentProcess, type StudentResult } from "../runner.js";
 
 export const COUNT = 10;
 export const LOSS = 0.3;
-/** The reply held back past the client's 1 s wait, and the one after it. */
-export const LATE_MS = 1200;
-export const NEXT_MS = 400;
+/**
+ * The reply held back past the client's 1 s wait (counted from the ping's arrival), and the one
+ * after it. Late comes 0.5 s into the next ping's wait, the next reply 0.2 s after that and 0.3 s
+ * before its own second is over: margins that survive a loaded machine.
+ */
+export const LATE_MS = 1500;
+export const NEXT_MS = 700;
 
 export interface SentPing {
   text: string;
@@ -127,8 +131,11 @@ const requirements: Requirement<UdpPingClientRecord>[] = [
         const l = ls[i];
         const real = relayRtt(r.pings[i]);
         if (isLost(r, i) || l?.rtt === undefined || real === undefined || l.kind !== "reply") continue;
-        const fits = l.rtt.ms.some((v) => v >= real - 5 && v <= real + 150);
-        if (!fits) return fail(`ping ${i + 1}: printed ${l.rtt.text}, the reply took ${real.toFixed(1)} ms`, "take time.time() just before sendto and just after recvfrom, and print the difference");
+        // The relay's own timestamps lag under load, so only the lower bound is tight; the upper one is
+        // tight only for the reply held back NEXT_MS, whose round trip is known by construction.
+        const held = (r.pings[i]?.heldMs ?? 0) > 0;
+        const fits = l.rtt.ms.some((v) => v >= real - 5 && v <= (held ? real + 350 : 1000));
+        if (!fits) return fail(`ping ${i + 1}: printed ${l.rtt.text}, the reply took ${real.toFixed(1)} ms${held ? ` (held back ${r.pings[i]?.heldMs} ms by the check)` : ""}`, "take time.time() just before sendto and just after recvfrom, and print the difference");
         if (r.pings[i]?.heldMs !== 0) checked.push(`ping ${i + 1} held ${r.pings[i]?.heldMs} ms: ${l.rtt.text}`);
       }
       return pass(checked.length > 0 ? checked.join("; ") : "every printed RTT matches the round trip");
@@ -231,7 +238,7 @@ export const udpPingClientLab = defineLab<UdpPingClientRecord>({
       const p = pings[i];
       const to = client;
       if (p === undefined || to === undefined) return;
-      // The first answered ping from the second on is held past the client's second; the next one 400 ms.
+      // The first answered ping from the second on is held past the client's second; the next one NEXT_MS.
       let hold = 0;
       if (late === undefined && i >= 1) {
         late = i;
@@ -247,7 +254,7 @@ export const udpPingClientLab = defineLab<UdpPingClientRecord>({
         const t = setTimeout(() => {
           timers.delete(t);
           deliver();
-        }, hold);
+        }, Math.max(0, p.at + hold - performance.now()));
         timers.add(t);
       }
     });

@@ -4,6 +4,8 @@ import sys
 
 clientSocket = socket(AF_INET, SOCK_STREAM)
 clientSocket.connect((sys.argv[1], int(sys.argv[2])))
+recv = clientSocket.recv(1024).decode()
+print(recv)
 username = base64.b64encode(b'student').decode()
 password = base64.b64encode(b'secret').decode()
 # send everything, then read what came back

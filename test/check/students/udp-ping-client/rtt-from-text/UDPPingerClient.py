@@ -4,6 +4,8 @@ import time
 
 clientSocket = socket(AF_INET, SOCK_DGRAM)
 rtts = []
+# start half-way through a second, so the whole-second time in the message is always ~0.5 s off
+time.sleep(1.5 - time.time() % 1)
 for i in range(1, 11):
     sendTime = time.strftime('%Y-%m-%d %H:%M:%S')
     clientSocket.sendto(('Ping %d %s' % (i, sendTime)).encode(), (sys.argv[1], int(sys.argv[2])))
