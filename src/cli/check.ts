@@ -16,8 +16,10 @@ import { escapeText, snakeKeys } from "./render/text.js";
 export const help = renderHelp(checkSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  // The student's command comes after "--" only, so its own options never reach this parser.
   const dd = argv.indexOf("--");
   const { values, positionals } = parseForm(checkForm, dd === -1 ? argv : argv.slice(0, dd));
+  if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1] ?? ""}': put the student's command after --`);
   const command = dd === -1 ? [] : argv.slice(dd + 1);
   const labs = createLabs({ browser: !values["no-browser"] });
   if (values.list) {

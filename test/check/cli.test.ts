@@ -65,7 +65,7 @@ test("--list shows every lab with its requirements", async () => {
 });
 
 test("usage errors exit 2 with one line", async () => {
-  for (const argv of [["check"], ["check", "web-servr", "--", "x"], ["check", "web-server"], ["check", "web-server", "--csv", "--", "x"], ["check", "web-server", "--batch", "/nonexistent", "--", "x"]]) {
+  for (const argv of [["check"], ["check", "web-servr", "--", "x"], ["check", "web-server"], ["check", "web-server", "--csv", "--", "x"], ["check", "web-server", "--batch", "/nonexistent", "--", "x"], ["check", "web-server", "python3", "x.py"]]) {
     const r = await runCliCapture(argv);
     assert.equal(r.code, 2, argv.join(" "));
     assert.match(r.stderr, /^wirekit: .+\n$/);

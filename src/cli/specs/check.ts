@@ -12,7 +12,10 @@ export const checkForm = defineForm({
     "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] -- COMMAND [ARGS...]",
     "--list",
   ],
-  positionals: [{ name: "lab", kind: "text", optional: true, help: "the lab to grade (see --list)" }],
+  positionals: [
+    { name: "lab", kind: "text", optional: true, help: "the lab to grade (see --list)" },
+    { name: "command", kind: "text", optional: true, rest: true, help: "after --: the student's program and its arguments, with {host} {port} {file} {dir}" },
+  ],
   options: {
     list: { type: "boolean", help: "list the labs and their requirements" },
     timeout: { type: "duration", value: "T", min: 100, help: "time limit of each run of the program (default: the lab's)" },
