@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { runCliCapture } from "../helpers/cli.js";
 import { PYTHON, STUDENTS } from "./fixtures.js";
 import { StudentProcess } from "../../src/check/runner.js";
+import { createLabs } from "../../src/check/labs/index.js";
+import { LAB_NAMES } from "../../src/cli/specs/check.js";
 
-const batch = runCliCapture(["check", "web-server", "--batch", join(STUDENTS, "web-server"), "--jobs", "4", "--seed", "1", "--no-browser", "--", PYTHON, "WebServer.py", "{port}"]);
+const batch = runCliCapture(["check", "proxy", "--batch", join(STUDENTS, "proxy"), "--jobs", "3", "--seed", "1", "--", PYTHON, "ProxyServer.py", "{port}"]);
 const batchCsv = runCliCapture(["check", "http-client", "--batch", join(STUDENTS, "http-client"), "--csv", "--seed", "1", "--", PYTHON, "client.py", "{host}", "{port}", "{file}"]);
 const single = runCliCapture(["check", "web-server", "--no-browser", "--dir", join(STUDENTS, "web-server", "correct"), "--seed", "5", "--", PYTHON, "WebServer.py", "{port}"]);
 const json = runCliCapture(["check", "http-client", "--json", "--dir", join(STUDENTS, "http-client", "no-slash"), "--seed", "5", "--", PYTHON, "client.py", "{host}", "{port}", "{file}"]);
@@ -16,17 +18,16 @@ test("--batch prints the class table: a row per student, a column per requiremen
   assert.equal(r.code, 1, r.stderr);
   assert.equal(
     r.stdout,
-    `web-server, seed 1
+    `proxy, seed 1
 
-| student | listen | get-200 | get-body | missing-404 | browser (opt) | concurrent (opt) | required | optional |
+| student | fetch | cache | not-found | big (opt) | post (opt) | validate (opt) | required | optional |
 |---|---|---|---|---|---|---|---|---|
-| correct | ✓ | ✓ | ✓ | ✓ | – | ✓ | 4/4 | 1/2 |
-| no-404 | ✓ | ✓ | ✓ | ✗ | – | ✗ | 3/4 | 0/2 |
-| short-send | ✓ | ✓ | ✗ | ✓ | – | ✗ | 3/4 | 0/2 |
-| single-thread | ✓ | ✓ | ✓ | ✓ | – | ✗ | 4/4 | 0/2 |
+| correct | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | 3/3 | 2/3 |
+| never-caches | ✓ | ✗ | ✓ | ✓ | ✓ | ✗ | 2/3 | 2/3 |
+| truncates | ✓ | ✓ | ✓ | ✗ | ✓ | ✗ | 3/3 | 1/3 |
 `,
   );
-  assert.match(r.stderr, /checked correct: required 4\/4, optional 1\/2/);
+  assert.match(r.stderr, /checked correct: required 3\/3, optional 2\/3/);
 });
 
 test("--batch --csv prints 1, 0 or nothing per requirement", async () => {
@@ -60,7 +61,8 @@ test("--json: one document with every requirement, its evidence and its hint", a
 test("--list shows every lab with its requirements", async () => {
   const r = await runCliCapture(["check", "--list"]);
   assert.equal(r.code, 0);
-  for (const lab of ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client"]) assert.match(r.stdout, new RegExp(`^${lab} — `, "m"));
+  assert.deepEqual(createLabs().map((l) => l.name), [...LAB_NAMES]);
+  for (const lab of LAB_NAMES) assert.match(r.stdout, new RegExp(`^${lab} — `, "m"));
   assert.match(r.stdout, /optional {2}concurrent/);
 });
 

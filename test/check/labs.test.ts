@@ -29,6 +29,8 @@ const proxy = (variant: string, want: string, ok: boolean): Case => ({ lab: "pro
 // Seed 3: ping 8 is dropped, ping 2's reply is held 1.5 s and ping 3's 0.6 s.
 const pingClient = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "udp-ping-client", variant, script: "UDPPingerClient.py", args: ["{host}", "{port}"], want, ok, seed: 3, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
+const heartbeat = (variant: string, want: string, ok: boolean): Case => ({ lab: "heartbeat-client", variant, script: "UDPHeartbeatClient.py", args: ["{host}", "{port}"], want, ok });
+
 const CASES: Case[] = [
   //                     listen get-200 get-body 404 browser concurrent
   web("correct", "✓✓✓✓–✓", true),
@@ -57,6 +59,10 @@ const CASES: Case[] = [
   pingClient("no-statistics", "✓✓✓✓✓✓✗", false),
   pingClient("rtt-from-text", "✓✓✓✗✓✓✓", false),
   pingClient("blocks-forever", "✗✗✓✓✗✓✗", false, 6000),
+  //                       beat sequence timestamp outlives-server
+  heartbeat("correct", "✓✓✓✓", true),
+  heartbeat("no-timestamp", "✓✓✗✓", false),
+  heartbeat("gives-up", "✓✓✓✗", false),
 ];
 
 // Start them all now; node:test runs the tests one after another, each awaiting its own.

@@ -5,6 +5,7 @@ import { udpPingServerLab } from "./udp-ping-server.js";
 import { smtpClientLab } from "./smtp-client.js";
 import { proxyLab } from "./proxy.js";
 import { udpPingClientLab } from "./udp-ping-client.js";
+import { heartbeatClientLab } from "./heartbeat-client.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 
 /** Options some labs read. */
@@ -12,5 +13,5 @@ export type LabOptions = WebServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab, heartbeatClientLab];
 }

@@ -2,8 +2,8 @@
 import { defineCommand, defineForm } from "../spec.js";
 import { json, seed } from "./common.js";
 
-/** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them). */
-export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client"] as const;
+/** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them; a test keeps the two equal). */
+export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client"] as const;
 
 export const checkForm = defineForm({
   title: "Options",
