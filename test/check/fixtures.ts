@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { createLabs } from "../../src/check/labs/index.js";
 import { checkSubmission } from "../../src/check/session.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
 import type { CheckReport } from "../../src/check/requirement.js";
 
 /** test/check/students in the source tree (the .py files are not compiled into dist). */
@@ -35,4 +37,35 @@ export function marks(r: CheckReport): string {
 /** The marks with the requirement ids, for a readable assertion message. */
 export function explain(r: CheckReport): string {
   return r.outcomes.map((o) => `${o.verdict.pass ? "✓" : o.verdict.skipped === true ? "–" : "✗"} ${o.id}: ${o.verdict.evidence}`).join("\n");
+}
+
+/** One student program and the verdicts it must get. */
+export interface Case {
+  lab: string;
+  variant: string;
+  script: string;
+  args: string[];
+  /** One mark per requirement, in the order of `wirekit check --list`. */
+  want: string;
+  ok: boolean;
+  timeoutMs?: number;
+  seed?: number;
+}
+
+/**
+ * Start every case's check at once (each on its own ports) and register one test per case that
+ * awaits its own; returns the running checks for extra assertions.
+ */
+export function runCases(cases: readonly Case[]): Map<Case, Promise<CheckReport>> {
+  const running = new Map<Case, Promise<CheckReport>>(cases.map((c) => [c, checkStudent(c.lab, c.variant, c.script, c.args, { ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }), ...(c.seed === undefined ? {} : { seed: c.seed }) })]));
+  for (const c of cases) {
+    test(`${c.lab}: the '${c.variant}' student gets ${c.want}`, async () => {
+      const report = await running.get(c);
+      assert.ok(report !== undefined);
+      assert.equal(marks(report), c.want, explain(report));
+      assert.equal(report.ok, c.ok);
+      for (const o of report.outcomes) if (!o.verdict.pass && !o.verdict.skipped) assert.ok((o.verdict.hint ?? "") !== "", `${o.id} failed without a hint`);
+    });
+  }
+  return running;
 }
