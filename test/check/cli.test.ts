@@ -95,7 +95,7 @@ test("a program that ignores SIGTERM is killed with SIGKILL after the grace time
 });
 
 test("a lab run whose program cannot start says so", async () => {
-  const r = await runCliCapture(["check", "udp-ping-client", "--timeout", "1s", "--seed", "1", "--", "/nonexistent/program", "{host}", "{port}"]);
+  const r = await runCliCapture(["check", "udp-ping-client", "--dir", join(STUDENTS, "udp-ping-client", "correct"), "--timeout", "1s", "--seed", "1", "--", "/nonexistent/program", "{host}", "{port}"]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /could not start: \/nonexistent\/program: ENOENT/);
 });
