@@ -8,7 +8,7 @@ import { StudentProcess } from "../../src/check/runner.js";
 import { createLabs } from "../../src/check/labs/index.js";
 import { LAB_NAMES } from "../../src/cli/specs/check.js";
 
-const batch = runCliCapture(["check", "proxy", "--batch", join(STUDENTS, "proxy"), "--jobs", "3", "--seed", "1", "--", PYTHON, "ProxyServer.py", "{port}"]);
+const batch = runCliCapture(["check", "proxy", "--batch", join(STUDENTS, "proxy"), "--jobs", "4", "--seed", "1", "--", PYTHON, "ProxyServer.py", "{port}"]);
 const batchCsv = runCliCapture(["check", "http-client", "--batch", join(STUDENTS, "http-client"), "--csv", "--seed", "1", "--", PYTHON, "client.py", "{host}", "{port}", "{file}"]);
 const single = runCliCapture(["check", "web-server", "--no-browser", "--dir", join(STUDENTS, "web-server", "correct"), "--seed", "5", "--", PYTHON, "WebServer.py", "{port}"]);
 const json = runCliCapture(["check", "http-client", "--json", "--dir", join(STUDENTS, "http-client", "no-slash"), "--seed", "5", "--", PYTHON, "client.py", "{host}", "{port}", "{file}"]);
@@ -25,6 +25,7 @@ test("--batch prints the class table: a row per student, a column per requiremen
 | correct | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | 3/3 | 2/3 |
 | never-caches | ✓ | ✗ | ✓ | ✓ | ✓ | ✗ | 2/3 | 2/3 |
 | truncates | ✓ | ✓ | ✓ | ✗ | ✓ | ✗ | 3/3 | 1/3 |
+| validating | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | 3/3 | 3/3 |
 `,
   );
   assert.match(r.stderr, /checked correct: required 3\/3, optional 2\/3/);

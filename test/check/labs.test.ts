@@ -37,6 +37,7 @@ const CASES: Case[] = [
   proxy("correct", "✓✓✓✓✓✗", true),
   proxy("never-caches", "✓✗✓✓✓✗", false),
   proxy("truncates", "✓✓✓✗✓✗", true),
+  proxy("validating", "✓✓✓✓✓✓", true),
   //                       beat sequence timestamp outlives-server
   heartbeat("correct", "✓✓✓✓", true),
   heartbeat("no-timestamp", "✓✓✗✓", false),
