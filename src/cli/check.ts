@@ -21,7 +21,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(checkForm, dd === -1 ? argv : argv.slice(0, dd));
   if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1] ?? ""}': put the student's command after --`);
   const command = dd === -1 ? [] : argv.slice(dd + 1);
-  const labs = createLabs({ browser: !values["no-browser"] });
+  const labs = createLabs({ browser: !values["no-browser"], ...(values.message === undefined ? {} : { message: values.message }) });
   if (values.list) {
     ctx.stdout.write(renderList(labs));
     return 0;
@@ -35,6 +35,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     throw usageError(`unknown lab '${name}' (${near === undefined ? "see wirekit check --list" : `did you mean ${near}?`})`);
   }
   if (command.length === 0) throw usageError(`missing COMMAND: wirekit check ${lab.name} -- ${lab.example.split(" -- ")[1] ?? "COMMAND"}`);
+  if (values.message !== undefined && !(values.message.includes("{seq}") && values.message.includes("{time}"))) throw usageError("--message needs {seq} and {time}: --message 'Heartbeat {seq} {time}'");
   if (values.csv && values.batch === undefined) throw usageError("--csv only makes sense with --batch");
   const timeoutMs = values.timeout ?? lab.defaultTimeoutMs;
   const seed = values.seed ?? randomInt(0, 2 ** 31);

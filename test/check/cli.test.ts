@@ -68,7 +68,7 @@ test("--list shows every lab with its requirements", async () => {
 });
 
 test("usage errors exit 2 with one line", async () => {
-  for (const argv of [["check"], ["check", "web-servr", "--", "x"], ["check", "web-server"], ["check", "web-server", "--csv", "--", "x"], ["check", "web-server", "--batch", "/nonexistent", "--", "x"], ["check", "web-server", "python3", "x.py"]]) {
+  for (const argv of [["check"], ["check", "web-servr", "--", "x"], ["check", "web-server"], ["check", "web-server", "--csv", "--", "x"], ["check", "web-server", "--batch", "/nonexistent", "--", "x"], ["check", "web-server", "python3", "x.py"], ["check", "heartbeat-server", "--message", "hb", "--", "x"]]) {
     const r = await runCliCapture(argv);
     assert.equal(r.code, 2, argv.join(" "));
     assert.match(r.stderr, /^wirekit: .+\n$/);

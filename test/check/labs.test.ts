@@ -15,6 +15,9 @@ const proxy = (variant: string, want: string, ok: boolean): Case => ({ lab: "pro
 
 const heartbeat = (variant: string, want: string, ok: boolean): Case => ({ lab: "heartbeat-client", variant, script: "UDPHeartbeatClient.py", args: ["{host}", "{port}"], want, ok });
 
+// Seed 2: heartbeats 6 and 9 are skipped; the server that never notices the silence is killed at 4.5 s.
+const beatServer = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "heartbeat-server", variant, script: "UDPHeartbeatServer.py", args: ["{port}"], want, ok, seed: 2, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+
 const CASES: Case[] = [
   //                     listen get-200 get-body 404 browser concurrent
   web("correct", "✓✓✓✓–✓", true),
@@ -42,6 +45,9 @@ const CASES: Case[] = [
   heartbeat("correct", "✓✓✓✓", true),
   heartbeat("no-timestamp", "✓✓✗✓", false),
   heartbeat("gives-up", "✓✓✓✗", false),
+  //                         bind lost delay stopped
+  beatServer("correct", "✓✓✓✓", true),
+  beatServer("never-notices", "✓✓✓✗", false, 4500),
 ];
 
 runCases(CASES);

@@ -3,12 +3,12 @@ import { defineCommand, defineForm } from "../spec.js";
 import { json, seed } from "./common.js";
 
 /** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them; a test keeps the two equal). */
-export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client"] as const;
+export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server"] as const;
 
 export const checkForm = defineForm({
   title: "Options",
   usage: [
-    "LAB [--dir DIR] [--timeout T] [--seed N] [--json] [--no-browser] -- COMMAND [ARGS...]",
+    "LAB [--dir DIR] [--timeout T] [--seed N] [--json] [--no-browser] [--message TEXT] -- COMMAND [ARGS...]",
     "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] -- COMMAND [ARGS...]",
     "--list",
   ],
@@ -26,6 +26,7 @@ export const checkForm = defineForm({
     jobs: { type: "integer", short: "j", value: "N", default: 2, min: 1, max: 64, help: "submissions checked at once with --batch" },
     csv: { type: "boolean", help: "the class table as CSV instead of Markdown" },
     "no-browser": { type: "boolean", help: "web-server: do not load the page in Chromium" },
+    message: { type: "string", value: "TEXT", help: "heartbeat-server: the heartbeat as the class's client sends it, with {seq} and {time} (default 'Heartbeat {seq} {time}')" },
   },
 });
 
