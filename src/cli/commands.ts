@@ -19,4 +19,5 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   mail: { summary: "SMTP mail client: TLS, AUTH, MIME attachments, sequence diagram", load: () => import("./mail.js") },
   ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
   traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
+  check: { summary: "grade a student's lab program requirement by requirement (one, or a class with --batch)", load: () => import("./check.js") },
 };

@@ -1,5 +1,6 @@
 /** Every command's spec, in the order of `wirekit --help`: for completions, man pages and docs. */
 import type { CommandSpec } from "../spec.js";
+import { checkSpec } from "./check.js";
 import { heartbeatSpec } from "./heartbeat.js";
 import { labSpec } from "./lab.js";
 import { httpSpec, proxySpec } from "./http.js";
@@ -8,4 +9,4 @@ import { pingSpec, tracerouteSpec } from "./ping.js";
 import { udpEchoSpec } from "./udp-echo.js";
 import { udpPingSpec } from "./udp-ping.js";
 
-export const ALL_SPECS: readonly CommandSpec[] = [labSpec, udpPingSpec, heartbeatSpec, udpEchoSpec, httpSpec, proxySpec, mailSpec, pingSpec, tracerouteSpec];
+export const ALL_SPECS: readonly CommandSpec[] = [labSpec, udpPingSpec, heartbeatSpec, udpEchoSpec, httpSpec, proxySpec, mailSpec, pingSpec, tracerouteSpec, checkSpec];

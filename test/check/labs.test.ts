@@ -1,0 +1,53 @@
+/**
+ * Every lab against student-like Python programs with a known verdict: a correct solution and
+ * the typical mistakes. All the checks start at once (each on its own ports) and each test
+ * awaits its own, so the file takes about as long as the slowest check. The pinger client's,
+ * which judge timings, have a file (a process) of their own: udp-ping-client.test.ts.
+ */
+import { runCases, type Case } from "./fixtures.js";
+
+const web = (variant: string, want: string, ok: boolean): Case => ({ lab: "web-server", variant, script: "WebServer.py", args: ["{port}"], want, ok });
+const http = (variant: string, want: string, ok: boolean): Case => ({ lab: "http-client", variant, script: "client.py", args: ["{host}", "{port}", "{file}"], want, ok });
+const pingServer = (variant: string, want: string, ok: boolean): Case => ({ lab: "udp-ping-server", variant, script: "UDPPingerServer.py", args: ["{port}"], want, ok });
+// The lab's default time limits, except for the programs that hang (killed sooner, but with room for a loaded machine).
+const smtp = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "smtp-client", variant, script: "MailClient.py", args: ["{host}", "{port}"], want, ok, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+const proxy = (variant: string, want: string, ok: boolean): Case => ({ lab: "proxy", variant, script: "ProxyServer.py", args: ["{port}"], want, ok });
+
+const heartbeat = (variant: string, want: string, ok: boolean): Case => ({ lab: "heartbeat-client", variant, script: "UDPHeartbeatClient.py", args: ["{host}", "{port}"], want, ok });
+
+// Seed 2: heartbeats 6 and 9 are skipped; the server that never notices the silence is killed at 4.5 s.
+const beatServer = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "heartbeat-server", variant, script: "UDPHeartbeatServer.py", args: ["{port}"], want, ok, seed: 2, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+
+const CASES: Case[] = [
+  //                     listen get-200 get-body 404 browser concurrent
+  web("correct", "✓✓✓✓–✓", true),
+  web("single-thread", "✓✓✓✓–✗", true),
+  web("no-404", "✓✓✓✗–✗", false),
+  web("short-send", "✓✓✗✓–✗", false),
+  //                      get-request show-200 show-404
+  http("correct", "✓✓✓", true),
+  http("no-slash", "✗✗✗", false),
+  //                           bind upper loss garbage
+  pingServer("correct", "✓✓✓✓", true),
+  pingServer("always-replies", "✓✓✗✓", false),
+  pingServer("decodes", "✓✓✓✗", false),
+  //                     helo auth mail rcpt data quit order await print mime
+  smtp("correct", "✓✓✓✓✓✓✓✓✓✓", true),
+  smtp("no-wait", "✓✓✓✓✓✓✓✗✓✗", false),
+  smtp("no-dot", "✓✓✓✓✗✗✗✓✓✗", false, 3000),
+  smtp("no-quit", "✓✓✓✓✓✗✗✓✓✓", false),
+  //                     fetch cache 404 big post validate
+  proxy("correct", "✓✓✓✓✓✗", true),
+  proxy("never-caches", "✓✗✓✓✓✗", false),
+  proxy("truncates", "✓✓✓✗✓✗", true),
+  proxy("validating", "✓✓✓✓✓✓", true),
+  //                       beat sequence timestamp outlives-server
+  heartbeat("correct", "✓✓✓✓", true),
+  heartbeat("no-timestamp", "✓✓✗✓", false),
+  heartbeat("gives-up", "✓✓✓✗", false),
+  //                         bind lost delay stopped
+  beatServer("correct", "✓✓✓✓", true),
+  beatServer("never-notices", "✓✓✓✗", false, 4500),
+];
+
+runCases(CASES);
