@@ -19,7 +19,23 @@ export function escapeBytes(buf: Uint8Array, max = 200): string {
   return out;
 }
 
-/** `escapeBytes` of a string's UTF-8 bytes. */
-export function escapeText(text: string, max = 200): string {
-  return escapeBytes(Buffer.from(text, "utf8"), max);
+/**
+ * Text another program produced, made safe for a terminal: printable characters (non-ASCII
+ * letters too) kept, control characters (C0, DEL, C1) and the bidirectional overrides
+ * escaped in `escapeBytes`' notation (`\x1b`, `\u202e`), so a student's output cannot move the cursor, clear the
+ * screen or reorder what the teacher reads.
+ */
+export function escapeText(text: string, max = 400): string {
+  let out = "";
+  let n = 0;
+  for (const ch of text) {
+    if (n++ >= max) return `${out}…`;
+    const cp = ch.codePointAt(0) ?? 0;
+    // A backslash stays itself: evidence quotes lines like '\r\n.\r\n' as text.
+    if (cp === 0x5c) out += ch;
+    else if (cp < 0x80) out += escapeBytes(Buffer.from([cp]));
+    else if (cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x2028 || cp === 0x2029) out += cp < 0x100 ? `\\x${cp.toString(16)}` : `\\u${cp.toString(16)}`;
+    else out += ch;
+  }
+  return out;
 }

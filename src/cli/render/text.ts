@@ -30,7 +30,7 @@ export function renderPingStatistics(target: string, tool: string, totals: PingT
   return out;
 }
 
-export { escapeBytes } from "../../core/escape.js";
+export { escapeBytes, escapeText } from "../../core/escape.js";
 
 /** A plain text table with left-aligned columns. */
 export function renderTable(header: string[], rows: string[][]): string {
@@ -89,26 +89,5 @@ export function snakeKeys(value: unknown): unknown {
   if (value === null || typeof value !== "object" || value instanceof Date) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()] = snakeKeys(v);
-  return out;
-}
-
-/**
- * Text another program produced, made safe for a terminal: printable characters (non-ASCII
- * letters too) kept, control characters (C0, DEL, C1) and the bidirectional overrides
- * escaped in `escapeBytes`' notation, so a student's output cannot move the cursor, clear the
- * screen or reorder what the teacher reads.
- */
-export function escapeText(text: string, max = 400): string {
-  let out = "";
-  let n = 0;
-  for (const ch of text) {
-    if (n++ >= max) return `${out}…`;
-    const cp = ch.codePointAt(0) ?? 0;
-    // A backslash stays itself: evidence quotes lines like '\r\n.\r\n' as text.
-    if (cp === 0x5c) out += ch;
-    else if (cp < 0x80) out += escapeBytes(Buffer.from([cp]));
-    else if (cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x2028 || cp === 0x2029) out += cp < 0x100 ? `\\x${cp.toString(16)}` : `\\u${cp.toString(16)}`;
-    else out += ch;
-  }
   return out;
 }

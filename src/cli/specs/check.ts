@@ -1,6 +1,7 @@
 /** The spec of `wirekit check`, the grader. */
 import { defineCommand, defineForm } from "../spec.js";
-import { json, seed } from "./common.js";
+import { json } from "./common.js";
+import { impairOptions } from "./impair.js";
 
 /** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them; a test keeps the two equal). */
 export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server"] as const;
@@ -19,7 +20,7 @@ export const checkForm = defineForm({
   options: {
     list: { type: "boolean", help: "list the labs and their requirements" },
     timeout: { type: "duration", value: "T", min: 100, help: "time limit of each run of the program (default: the lab's)" },
-    seed: { ...seed, help: "seed of the loss and delays (printed in the report; same seed, same drops)" },
+    seed: { ...impairOptions.seed, help: "seed of the loss and delays (printed in the report; same seed, same drops)" },
     json: json("one JSON document per submission"),
     dir: { type: "string", value: "DIR", complete: "directory", help: "the submission folder, copied for the run (default: the current directory)" },
     batch: { type: "string", value: "DIR", complete: "directory", help: "grade every submission folder DIR/*/, COMMAND run inside each" },
