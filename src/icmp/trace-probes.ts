@@ -1,0 +1,311 @@
+/**
+ * Traceroute's probe methods behind one small interface: send a probe with a TTL, hear what
+ * answered it. Each method knows its own identity trick (how a quoted header names the probe)
+ * and where the path ends:
+ *
+ * - "icmp": echo requests (traceroute -I); the echo sequence names the probe, an echo reply ends
+ *   the path. With `paris`, the first two data bytes are the one's complement of the sequence,
+ *   so the checksum (with the identifier, the ICMP "ports") stays the same on every probe.
+ * - "udp": datagrams to port 33434 and up, one port per probe (classic traceroute); the quoted
+ *   destination port names the probe, a port unreachable (or a UDP answer) ends the path. With
+ *   `paris` both ports stay fixed and the probe is named by its UDP length instead (the payload
+ *   grows by one byte per probe, cycling): the checksum cannot carry it, since the kernel or the
+ *   NIC writes it.
+ * - "tcp": SYNs (see trace-tcp.ts).
+ *
+ * ICMP errors about UDP and TCP probes are read on a raw ICMP socket (root or CAP_NET_RAW).
+ */
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import type { IpFamily } from "../core/address.js";
+import type { Clock } from "../core/clock.js";
+import { WirekitError } from "../core/errors.js";
+import type { Random } from "../core/random.js";
+import { matchEcho } from "./match.js";
+import { echoPayload, encodeEchoRequest, isIcmpError, type IcmpErrorMessage } from "./message/index.js";
+import { canonicalAddress } from "./ping.js";
+import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js";
+
+export type TraceMethod = "icmp" | "udp" | "tcp";
+
+/** A probe that left (the UDP method fills `sentMono` when the datagram really goes). */
+export interface ProbeSent {
+  key: number;
+  /** CLOCK_REALTIME ns just before sendto(), or 0n when unknown. */
+  txNs: bigint;
+  sentMono: number;
+}
+
+/** What answered a probe. */
+export interface ProbeReply {
+  key: number;
+  from: string;
+  /** Kernel receive timestamp (0n if none). */
+  rxNs: bigint;
+  /** "", or !H !N !P !X !F-N ... */
+  annotation: string;
+  /** The destination itself answered. */
+  reached: boolean;
+  /** The path ends here. */
+  final: boolean;
+}
+
+/** The fields every probe of the run shares, for --paris checks and the JSON output. */
+export interface ProbeFlow {
+  protocol: TraceMethod;
+  srcPort?: number;
+  dstPort?: number;
+  icmpId?: number;
+  icmpChecksum?: number;
+}
+
+export interface TraceProber {
+  readonly method: TraceMethod;
+  /** The ICMP socket kind that hears the answers. */
+  readonly socket: IcmpSocketKind;
+  /** IP packet size of a probe. */
+  readonly packetBytes: number;
+  /** Constant across probes (all of it with --paris; the identifier only otherwise). */
+  readonly flow: ProbeFlow;
+  /** Send one probe; throws (with `.code`) when the send fails at once. */
+  send(ttl: number): ProbeSent;
+  close(): void;
+}
+
+export interface ProberOptions {
+  method: TraceMethod;
+  family: IpFamily;
+  /** Canonical destination address. */
+  target: string;
+  /** Payload bytes (echo data, UDP payload; unused by TCP). */
+  size: number;
+  paris: boolean;
+  /** UDP: first destination port (33434); TCP: destination port (80). */
+  port?: number;
+  socket: IcmpSocketKind | "auto";
+  clock: Clock;
+  random: Random;
+  onReply(r: ProbeReply): void;
+}
+
+/** The first UDP port classic traceroute probes. */
+export const UDP_BASE_PORT = 33434;
+/** Distinct keys a UDP run cycles through (ports above the base, or payload lengths with --paris). */
+const UDP_SPAN = 128;
+
+/** What an ICMP error about one of our probes means for the trace. */
+export function errorOutcome(e: IcmpErrorMessage, from: string, target: string): Omit<ProbeReply, "key" | "rxNs" | "from"> | undefined {
+  if (e.kind === "redirect" || e.kind === "source-quench") return undefined; // advice, not an answer
+  if (e.kind === "time-exceeded") return { annotation: "", reached: false, final: false };
+  if (e.kind === "dest-unreachable" || e.kind === "packet-too-big") {
+    // A port unreachable has no annotation: it is the destination saying "arrived" (UDP, TCP).
+    return { annotation: e.annotation, reached: e.annotation === "" && from === target, final: true };
+  }
+  return { annotation: `!<${e.type}>`, reached: false, final: false };
+}
+
+/**
+ * The two echo data bytes that keep the ICMP checksum constant: seq + ~seq is the one's
+ * complement -0, which leaves any non-zero sum unchanged (RFC 1071 arithmetic).
+ *
+ * @example
+ * parisCompensation(7) // 0xfff8
+ */
+export function parisCompensation(seq: number): number {
+  return ~seq & 0xffff;
+}
+
+/** Echo data of a Paris probe: the compensation word, then a fixed pattern (no timestamp). */
+export function parisEchoData(size: number, seq: number): Buffer {
+  const b = Buffer.alloc(Math.max(2, size));
+  for (let i = 2; i < b.length; i++) b[i] = i & 0xff;
+  b.writeUInt16BE(parisCompensation(seq), 0);
+  return b;
+}
+
+/** Open the prober of `o.method`. */
+export async function openProber(o: ProberOptions): Promise<TraceProber> {
+  if (o.method === "icmp") return new IcmpProber(o);
+  if (o.method === "udp") return UdpProber.open(o);
+  const { TcpProber } = await import("./trace-tcp.js");
+  return TcpProber.open(o);
+}
+
+/** Open the raw ICMP socket that hears errors about UDP / TCP probes (root or CAP_NET_RAW). */
+export function openErrorSocket(family: IpFamily, method: TraceMethod): IcmpSocket {
+  try {
+    return IcmpSocket.open({ family, kind: "raw" });
+  } catch (err) {
+    if (err instanceof WirekitError && /ICMP needs root/.test(err.message)) {
+      throw new WirekitError("ERR_LOCAL", `${method.toUpperCase()} traceroute needs root or CAP_NET_RAW (a raw ICMP socket hears the routers)`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+class IcmpProber implements TraceProber {
+  readonly method = "icmp";
+  readonly socket: IcmpSocketKind;
+  readonly packetBytes: number;
+  readonly flow: ProbeFlow;
+  readonly #o: ProberOptions;
+  readonly #sock: IcmpSocket;
+  readonly #id: number;
+  #seq: number;
+
+  constructor(o: ProberOptions) {
+    this.#o = o;
+    this.#sock = IcmpSocket.open({ family: o.family, kind: o.socket });
+    this.socket = this.#sock.kind;
+    this.#id = this.#sock.echoId ?? o.random.int(0x10000);
+    this.#seq = o.random.int(0x10000);
+    this.packetBytes = (o.family === 4 ? 20 : 40) + 8 + (o.paris ? Math.max(2, o.size) : o.size);
+    this.flow = { protocol: "icmp", icmpId: this.#id };
+    if (o.paris && o.family === 4) this.flow.icmpChecksum = encodeEchoRequest({ family: 4, id: this.#id, seq: 0, data: parisEchoData(o.size, 0) }).readUInt16BE(2);
+    this.#sock.on("packet", (p) => this.#onPacket(p));
+  }
+
+  send(ttl: number): ProbeSent {
+    const o = this.#o;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    const seq = this.#seq;
+    const data = o.paris ? parisEchoData(o.size, seq) : echoPayload(o.size, BigInt(Math.round(o.clock.now())) * 1_000_000n);
+    const bytes = encodeEchoRequest({ family: o.family, id: this.#id, seq, data });
+    const sentMono = o.clock.monotonic();
+    this.#sock.setTtl(ttl);
+    const txNs = this.#sock.send(bytes, o.target);
+    return { key: seq, txNs, sentMono };
+  }
+
+  #onPacket(p: IcmpReceived): void {
+    if (p.kind !== "message") return;
+    const o = this.#o;
+    const m = matchEcho(p.message, p.from, { family: o.family, id: this.#id, target: o.target });
+    if (m.kind === "ignore") return;
+    if (m.kind === "reply") {
+      o.onReply({ key: m.seq, from: p.from, rxNs: p.rxNs, annotation: "", reached: true, final: true });
+      return;
+    }
+    const out = errorOutcome(m.error, p.from, o.target);
+    // An echo request answered by "port unreachable" is odd: keep its annotation-less final form.
+    if (out !== undefined) o.onReply({ key: m.seq, from: p.from, rxNs: p.rxNs, ...out });
+  }
+
+  close(): void {
+    this.#sock.close();
+  }
+}
+
+class UdpProber implements TraceProber {
+  readonly method = "udp";
+  readonly socket: IcmpSocketKind = "raw";
+  readonly packetBytes: number;
+  readonly flow: ProbeFlow;
+  readonly #o: ProberOptions;
+  readonly #icmp: IcmpSocket;
+  readonly #udp: UdpSocket;
+  readonly #base: number;
+  readonly #srcPort: number;
+  #n = 0;
+  /** Datagrams wait here so that each goes out with its own TTL (node:dgram sends later). */
+  readonly #queue: Array<{ ttl: number; payload: Buffer; port: number; sent: ProbeSent }> = [];
+  #sending = false;
+  #closed = false;
+
+  private constructor(o: ProberOptions, icmp: IcmpSocket, udp: UdpSocket) {
+    this.#o = o;
+    this.#icmp = icmp;
+    this.#udp = udp;
+    this.#base = o.port ?? UDP_BASE_PORT;
+    this.#srcPort = udp.address().port;
+    this.packetBytes = (o.family === 4 ? 20 : 40) + 8 + o.size;
+    this.flow = o.paris ? { protocol: "udp", srcPort: this.#srcPort, dstPort: this.#base } : { protocol: "udp", srcPort: this.#srcPort };
+    icmp.on("packet", (p) => this.#onIcmp(p));
+    udp.on("message", (msg, rinfo) => this.#onUdp(msg, rinfo.address, rinfo.port));
+    udp.on("error", () => {}); // ECONNREFUSED on a connected socket: the raw socket has the details
+  }
+
+  static async open(o: ProberOptions): Promise<UdpProber> {
+    const icmp = openErrorSocket(o.family, "udp");
+    const udp = createSocket({ type: o.family === 4 ? "udp4" : "udp6" });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind(0, () => {
+          udp.off("error", reject);
+          resolve();
+        });
+      });
+      if (o.paris) {
+        // Connected: sends skip the address lookup, and the kernel keeps one flow.
+        await new Promise<void>((resolve, reject) => {
+          udp.once("error", reject);
+          udp.connect(o.port ?? UDP_BASE_PORT, o.target, () => {
+            udp.off("error", reject);
+            resolve();
+          });
+        });
+      }
+    } catch (err) {
+      icmp.close();
+      udp.close();
+      throw err;
+    }
+    return new UdpProber(o, icmp, udp);
+  }
+
+  send(ttl: number): ProbeSent {
+    const o = this.#o;
+    const i = this.#n++ % UDP_SPAN;
+    // Classic: the port names the probe. Paris: the length does (UDP length = 8 + payload).
+    const port = o.paris ? this.#base : (this.#base + i) & 0xffff;
+    const size = o.paris ? o.size + i : o.size;
+    const key = o.paris ? 8 + size : port;
+    const payload = Buffer.alloc(size);
+    for (let j = 0; j < size; j++) payload[j] = 0x40 + (j & 0x3f);
+    const sent: ProbeSent = { key, txNs: 0n, sentMono: o.clock.monotonic() };
+    this.#queue.push({ ttl, payload, port, sent });
+    this.#pump();
+    return sent;
+  }
+
+  #pump(): void {
+    if (this.#sending || this.#closed) return;
+    const next = this.#queue.shift();
+    if (next === undefined) return;
+    this.#sending = true;
+    this.#udp.setTTL(next.ttl);
+    next.sent.sentMono = this.#o.clock.monotonic();
+    const done = (): void => {
+      this.#sending = false;
+      this.#pump();
+    };
+    if (this.#o.paris) this.#udp.send(next.payload, done);
+    else this.#udp.send(next.payload, next.port, this.#o.target, done);
+  }
+
+  #onIcmp(p: IcmpReceived): void {
+    if (p.kind !== "message" || !isIcmpError(p.message)) return;
+    const o = this.#o;
+    const q = p.message.original;
+    const t = q.transport;
+    if (t?.protocol !== "udp" || t.srcPort !== this.#srcPort || q.ip?.dst !== o.target) return;
+    if (o.paris && t.dstPort !== this.#base) return;
+    const out = errorOutcome(p.message, p.from, o.target);
+    if (out !== undefined) o.onReply({ key: o.paris ? t.length : t.dstPort, from: p.from, rxNs: p.rxNs, ...out });
+  }
+
+  /** A service on the destination port answered: the path ends there. */
+  #onUdp(msg: Buffer, address: string, port: number): void {
+    const o = this.#o;
+    if (canonicalAddress(address) !== o.target) return;
+    o.onReply({ key: o.paris ? 8 + msg.length : port, from: o.target, rxNs: 0n, annotation: "", reached: true, final: true });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#icmp.close();
+    this.#udp.close();
+  }
+}
