@@ -27,7 +27,7 @@ import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js"
 
 export type TraceMethod = "icmp" | "udp" | "tcp";
 
-/** A probe that left (the UDP method fills `sentMono` when the datagram really goes). */
+/** A probe that left (the UDP method updates `sentMono` when the datagram really goes). */
 export interface ProbeSent {
   key: number;
   /** CLOCK_REALTIME ns just before sendto(), or 0n when unknown. */
@@ -221,7 +221,7 @@ class UdpProber implements TraceProber {
     this.flow = o.paris ? { protocol: "udp", srcPort: this.#srcPort, dstPort: this.#base } : { protocol: "udp", srcPort: this.#srcPort };
     icmp.on("packet", (p) => this.#onIcmp(p));
     udp.on("message", (msg, rinfo) => this.#onUdp(msg, rinfo.address, rinfo.port));
-    udp.on("error", () => {}); // ECONNREFUSED on a connected socket: the raw socket has the details
+    udp.on("error", () => {}); // the raw ICMP socket has the details of any error
   }
 
   static async open(o: ProberOptions): Promise<UdpProber> {
@@ -235,16 +235,6 @@ class UdpProber implements TraceProber {
           resolve();
         });
       });
-      if (o.paris) {
-        // Connected: sends skip the address lookup, and the kernel keeps one flow.
-        await new Promise<void>((resolve, reject) => {
-          udp.once("error", reject);
-          udp.connect(o.port ?? UDP_BASE_PORT, o.target, () => {
-            udp.off("error", reject);
-            resolve();
-          });
-        });
-      }
     } catch (err) {
       icmp.close();
       udp.close();
@@ -276,11 +266,15 @@ class UdpProber implements TraceProber {
     this.#udp.setTTL(next.ttl);
     next.sent.sentMono = this.#o.clock.monotonic();
     const done = (): void => {
+      // node:dgram calls sendmsg() on a later turn of the loop, just before this callback: the
+      // datagram left about now (the time read before send() would add that wait to the RTT).
+      next.sent.sentMono = this.#o.clock.monotonic();
       this.#sending = false;
       this.#pump();
     };
-    if (this.#o.paris) this.#udp.send(next.payload, done);
-    else this.#udp.send(next.payload, next.port, this.#o.target, done);
+    // Never connect()ed: a connected socket would turn the target's port unreachable into an
+    // error that swallows the next datagram.
+    this.#udp.send(next.payload, next.port, this.#o.target, done);
   }
 
   #onIcmp(p: IcmpReceived): void {
