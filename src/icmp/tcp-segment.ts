@@ -1,5 +1,5 @@
 /**
- * The TCP segments traceroute -T needs, pure: a SYN (RFC 9293 §3.1, with an MSS option as every
+ * The TCP segments traceroute -T needs (and the pseudo-header sum UDP shares), pure: a SYN (RFC 9293 §3.1, with an MSS option as every
  * real SYN carries) with its checksum over the IPv4 or IPv6 pseudo-header (RFC 9293 §3.1,
  * RFC 8200 §8.1), and the few header fields of an answer (ports, sequence, acknowledgment, flags).
  */
@@ -31,13 +31,18 @@ function addressBytes(a: string): Buffer {
   return b;
 }
 
-/** The one's complement sum of the pseudo-header for `length` bytes of TCP from `src` to `dst`. */
-export function tcpPseudoHeaderSum(src: string, dst: string, length: number): number {
+/** The (unfolded) sum of the pseudo-header for `length` bytes of IP protocol `protocol` from `src` to `dst`. */
+export function pseudoHeaderSum(src: string, dst: string, protocol: number, length: number): number {
   const s = addressBytes(src);
   const d = addressBytes(dst);
   let sum = 0;
   for (const a of [s, d]) for (let i = 0; i < a.length; i += 2) sum += ((a[i] ?? 0) << 8) | (a[i + 1] ?? 0);
-  return sum + 6 + Math.floor(length / 0x10000) + (length & 0xffff);
+  return sum + protocol + Math.floor(length / 0x10000) + (length & 0xffff);
+}
+
+/** The pseudo-header sum for `length` bytes of TCP. */
+export function tcpPseudoHeaderSum(src: string, dst: string, length: number): number {
+  return pseudoHeaderSum(src, dst, 6, length);
 }
 
 /**

@@ -8,9 +8,9 @@
  *   so the checksum (with the identifier, the ICMP "ports") stays the same on every probe.
  * - "udp": datagrams to port 33434 and up, one port per probe (classic traceroute); the quoted
  *   destination port names the probe, a port unreachable (or a UDP answer) ends the path. With
- *   `paris` both ports stay fixed and the probe is named by its UDP length instead (the payload
- *   grows by one byte per probe, cycling): the checksum cannot carry it, since the kernel or the
- *   NIC writes it.
+ *   `paris` both ports stay fixed and the UDP checksum names the probe, as in paris-traceroute
+ *   (two payload bytes make it come out right; ./udp-datagram.ts). The datagrams are ours, sent on
+ *   a raw socket (./raw-ip.ts), so the kernel neither delays them nor rewrites the checksum.
  * - "tcp": SYNs (see trace-tcp.ts).
  *
  * ICMP errors about UDP and TCP probes are read on a raw ICMP socket (root or CAP_NET_RAW).
@@ -23,11 +23,13 @@ import type { Random } from "../core/random.js";
 import { matchEcho } from "./match.js";
 import { echoPayload, encodeEchoRequest, isIcmpError, type IcmpErrorMessage } from "./message/index.js";
 import { canonicalAddress } from "./ping.js";
+import { RawIpSocket, sourceAddressFor } from "./raw-ip.js";
 import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js";
+import { encodeUdp, encodeUdpWithChecksum } from "./udp-datagram.js";
 
 export type TraceMethod = "icmp" | "udp" | "tcp";
 
-/** A probe that left (the UDP method updates `sentMono` when the datagram really goes). */
+/** A probe that left. */
 export interface ProbeSent {
   key: number;
   /** CLOCK_REALTIME ns just before sendto(), or 0n when unknown. */
@@ -89,7 +91,7 @@ export interface ProberOptions {
 
 /** The first UDP port classic traceroute probes. */
 export const UDP_BASE_PORT = 33434;
-/** Distinct keys a UDP run cycles through (ports above the base, or payload lengths with --paris). */
+/** Destination ports a classic UDP run cycles through, from the base port. */
 const UDP_SPAN = 128;
 
 /** What an ICMP error about one of our probes means for the trace. */
@@ -203,30 +205,38 @@ class UdpProber implements TraceProber {
   readonly #o: ProberOptions;
   readonly #icmp: IcmpSocket;
   readonly #udp: UdpSocket;
+  readonly #raw: RawIpSocket;
+  readonly #src: string;
   readonly #base: number;
   readonly #srcPort: number;
-  #n = 0;
-  /** Datagrams wait here so that each goes out with its own TTL (node:dgram sends later). */
-  readonly #queue: Array<{ ttl: number; payload: Buffer; port: number; sent: ProbeSent }> = [];
-  #sending = false;
+  #n: number;
   #closed = false;
 
-  private constructor(o: ProberOptions, icmp: IcmpSocket, udp: UdpSocket) {
+  private constructor(o: ProberOptions, icmp: IcmpSocket, udp: UdpSocket, raw: RawIpSocket, src: string) {
     this.#o = o;
     this.#icmp = icmp;
     this.#udp = udp;
+    this.#raw = raw;
+    this.#src = src;
     this.#base = o.port ?? UDP_BASE_PORT;
     this.#srcPort = udp.address().port;
-    this.packetBytes = (o.family === 4 ? 20 : 40) + 8 + o.size;
+    // Classic ports count from the base, as traceroute's; Paris checksums from a random number.
+    this.#n = o.paris ? o.random.int(0xfffd) : 0;
+    this.packetBytes = (o.family === 4 ? 20 : 40) + 8 + (o.paris ? Math.max(4, o.size) : o.size);
     this.flow = o.paris ? { protocol: "udp", srcPort: this.#srcPort, dstPort: this.#base } : { protocol: "udp", srcPort: this.#srcPort };
     icmp.on("packet", (p) => this.#onIcmp(p));
     udp.on("message", (msg, rinfo) => this.#onUdp(msg, rinfo.address, rinfo.port));
     udp.on("error", () => {}); // the raw ICMP socket has the details of any error
   }
 
+  /**
+   * The datagrams go out on a raw UDP socket (synchronous, the TTL set per send, a C-side send
+   * time); a node:dgram socket bound to the same port owns it and hears a service that answers.
+   */
   static async open(o: ProberOptions): Promise<UdpProber> {
     const icmp = openErrorSocket(o.family, "udp");
     const udp = createSocket({ type: o.family === 4 ? "udp4" : "udp6" });
+    let raw: RawIpSocket | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once("error", reject);
@@ -235,46 +245,38 @@ class UdpProber implements TraceProber {
           resolve();
         });
       });
+      const src = await sourceAddressFor(o.family, o.target);
+      raw = new RawIpSocket(o.family, "udp");
+      return new UdpProber(o, icmp, udp, raw, src);
     } catch (err) {
+      raw?.close();
       icmp.close();
       udp.close();
       throw err;
     }
-    return new UdpProber(o, icmp, udp);
   }
 
   send(ttl: number): ProbeSent {
     const o = this.#o;
-    const i = this.#n++ % UDP_SPAN;
-    // Classic: the port names the probe. Paris: the length does (UDP length = 8 + payload).
-    const port = o.paris ? this.#base : (this.#base + i) & 0xffff;
-    const size = o.paris ? o.size + i : o.size;
-    const key = o.paris ? 8 + size : port;
-    const payload = Buffer.alloc(size);
-    for (let j = 0; j < size; j++) payload[j] = 0x40 + (j & 0x3f);
-    const sent: ProbeSent = { key, txNs: 0n, sentMono: o.clock.monotonic() };
-    this.#queue.push({ ttl, payload, port, sent });
-    this.#pump();
-    return sent;
-  }
-
-  #pump(): void {
-    if (this.#sending || this.#closed) return;
-    const next = this.#queue.shift();
-    if (next === undefined) return;
-    this.#sending = true;
-    this.#udp.setTTL(next.ttl);
-    next.sent.sentMono = this.#o.clock.monotonic();
-    const done = (): void => {
-      // node:dgram calls sendmsg() on a later turn of the loop, just before this callback: the
-      // datagram left about now (the time read before send() would add that wait to the RTT).
-      next.sent.sentMono = this.#o.clock.monotonic();
-      this.#sending = false;
-      this.#pump();
-    };
-    // Never connect()ed: a connected socket would turn the target's port unreachable into an
-    // error that swallows the next datagram.
-    this.#udp.send(next.payload, next.port, this.#o.target, done);
+    const n = this.#n;
+    this.#n = (this.#n + 1) % 0xfffd;
+    const head = { src: this.#src, dst: o.target, srcPort: this.#srcPort };
+    let bytes: Buffer;
+    let key: number;
+    if (o.paris) {
+      // Paris: the ports never move; the checksum (1-0xfffd) names the probe.
+      key = n + 1;
+      bytes = encodeUdpWithChecksum({ ...head, dstPort: this.#base, size: o.size }, key);
+    } else {
+      // Classic: one destination port per probe.
+      key = (this.#base + (n % UDP_SPAN)) & 0xffff;
+      const payload = Buffer.alloc(o.size);
+      for (let j = 0; j < o.size; j++) payload[j] = 0x40 + (j & 0x3f);
+      bytes = encodeUdp({ ...head, dstPort: key, payload });
+    }
+    const sentMono = o.clock.monotonic();
+    const txNs = this.#raw.send(bytes, o.target, ttl);
+    return { key, txNs, sentMono };
   }
 
   #onIcmp(p: IcmpReceived): void {
@@ -285,20 +287,22 @@ class UdpProber implements TraceProber {
     if (t?.protocol !== "udp" || t.srcPort !== this.#srcPort || q.ip?.dst !== o.target) return;
     if (o.paris && t.dstPort !== this.#base) return;
     const out = errorOutcome(p.message, p.from, o.target);
-    if (out !== undefined) o.onReply({ key: o.paris ? t.length : t.dstPort, from: p.from, rxNs: p.rxNs, ...out });
+    if (out !== undefined) o.onReply({ key: o.paris ? t.checksum : t.dstPort, from: p.from, rxNs: p.rxNs, ...out });
   }
 
-  /** A service on the destination port answered: the path ends there. */
+  /** A service on the destination port answered (an echo gives our payload back): the path ends there. */
   #onUdp(msg: Buffer, address: string, port: number): void {
     const o = this.#o;
     if (canonicalAddress(address) !== o.target) return;
-    o.onReply({ key: o.paris ? 8 + msg.length : port, from: o.target, rxNs: 0n, annotation: "", reached: true, final: true });
+    if (o.paris && msg.length < 4) return;
+    const key = o.paris ? msg.readUInt16BE(2) : port;
+    o.onReply({ key, from: o.target, rxNs: 0n, annotation: "", reached: true, final: true });
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.length = 0;
+    this.#raw.close();
     this.#icmp.close();
     this.#udp.close();
   }

@@ -1,38 +1,22 @@
 /**
  * traceroute -T: TCP SYNs to one port, as tcptraceroute and `traceroute -T` send them. node:net
  * cannot set a TTL before connect(), so the SYNs are our own segments (./tcp-segment.ts) sent on
- * a raw IPPROTO_TCP socket of the addon, whose IP_TTL is set per probe; the same socket sees the
+ * a raw IPPROTO_TCP socket of the addon (./raw-ip.ts), whose IP_TTL is set per probe; the same socket sees the
  * destination's SYN-ACK (open port) or RST (closed port), and the raw ICMP socket hears the
  * routers. The ports never change, so every probe is one flow (Paris traceroute for free); the
  * sequence number names the probe: an ICMP error quotes it, a SYN-ACK or RST acknowledges it + 1.
  * Our kernel, which knows no such connection, answers a SYN-ACK with a RST, so no half-open
  * connection is left at the destination.
  */
-import { createSocket } from "node:dgram";
-import type { IpFamily } from "../core/address.js";
-import { WirekitError } from "../core/errors.js";
 import { decodeIpv4Header, isIcmpError } from "./message/index.js";
 import { canonicalAddress } from "./ping.js";
-import { loadIcmpAddon, type IcmpReceived, type IcmpSocket, type NativeSocket } from "./socket.js";
+import { RawIpSocket, sourceAddressFor } from "./raw-ip.js";
+import type { IcmpReceived, IcmpSocket } from "./socket.js";
 import { decodeTcpHeader, encodeSyn, SYN_BYTES, TCP_FLAGS } from "./tcp-segment.js";
 import { errorOutcome, openErrorSocket, type ProbeFlow, type ProberOptions, type ProbeSent, type TraceProber } from "./trace-probes.js";
 
 /** The default destination port of traceroute -T. */
 export const TCP_DEFAULT_PORT = 80;
-
-/** The source address the kernel would use towards `target` (a connected UDP socket tells). */
-export async function sourceAddressFor(family: IpFamily, target: string): Promise<string> {
-  const s = createSocket({ type: family === 4 ? "udp4" : "udp6" });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once("error", reject);
-      s.connect(9, target, () => resolve());
-    });
-    return canonicalAddress(s.address().address);
-  } finally {
-    s.close();
-  }
-}
 
 export class TcpProber implements TraceProber {
   readonly method = "tcp";
@@ -41,8 +25,7 @@ export class TcpProber implements TraceProber {
   readonly flow: ProbeFlow;
   readonly #o: ProberOptions;
   readonly #icmp: IcmpSocket;
-  readonly #tcp: NativeSocket;
-  readonly #ttlOption: readonly [number, number];
+  readonly #tcp: RawIpSocket;
   readonly #src: string;
   readonly #srcPort: number;
   readonly #dstPort: number;
@@ -58,19 +41,11 @@ export class TcpProber implements TraceProber {
     this.#seq = o.random.int(0x100000000);
     this.packetBytes = (o.family === 4 ? 20 : 40) + SYN_BYTES;
     this.flow = { protocol: "tcp", srcPort: this.#srcPort, dstPort: this.#dstPort };
-    const lib = loadIcmpAddon();
-    const c = lib.constants;
-    const need = (name: string): number => {
-      const v = c[name];
-      if (v === undefined) throw new WirekitError("ERR_LOCAL", `ICMP addon lacks constant ${name} (rebuild it: npm run build:addon)`);
-      return v;
-    };
-    this.#ttlOption = o.family === 4 ? [need("IPPROTO_IP"), need("IP_TTL")] : [need("IPPROTO_IPV6"), need("IPV6_UNICAST_HOPS")];
     try {
-      this.#tcp = new lib.IcmpSocket(o.family, "raw", (buf, address, _ttl, rxNs) => this.#onTcp(buf, address, rxNs), need("IPPROTO_TCP"));
+      this.#tcp = new RawIpSocket(o.family, "tcp", (buf, address, rxNs) => this.#onTcp(buf, address, rxNs));
     } catch (err) {
       icmp.close();
-      throw new WirekitError("ERR_LOCAL", `cannot open a raw TCP socket: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw err;
     }
     icmp.on("packet", (p) => this.#onIcmp(p));
   }
@@ -93,8 +68,7 @@ export class TcpProber implements TraceProber {
     const seq = this.#seq;
     const syn = encodeSyn({ src: this.#src, dst: o.target, srcPort: this.#srcPort, dstPort: this.#dstPort, seq });
     const sentMono = o.clock.monotonic();
-    this.#tcp.setOption(this.#ttlOption[0], this.#ttlOption[1], ttl);
-    const txNs = this.#tcp.send(syn, o.target);
+    const txNs = this.#tcp.send(syn, o.target, ttl);
     return { key: seq, txNs, sentMono };
   }
 

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { decodeIcmp, encodeEchoRequest, internetChecksum } from "../../src/icmp/message/index.js";
 import { parisCompensation, parisEchoData } from "../../src/icmp/trace-probes.js";
 import { decodeTcpHeader, encodeSyn, tcpPseudoHeaderSum, TCP_FLAGS } from "../../src/icmp/tcp-segment.js";
+import { encodeUdp, encodeUdpWithChecksum } from "../../src/icmp/udp-datagram.js";
+import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
 import { PathStats } from "../../src/icmp/mtr-stats.js";
 import { renderMtrTable } from "../../src/cli/mtr-view.js";
 
@@ -27,6 +29,20 @@ test("a SYN carries a checksum valid over the IPv4 and the IPv6 pseudo-header", 
   const v6 = encodeSyn({ src: "fd77::2", dst: "fd77:1::2", srcPort: 40001, dstPort: 443, seq: 1 });
   assert.equal(internetChecksum(v6, tcpPseudoHeaderSum("fd77::2", "fd77:1::2", v6.length)), 0);
   assert.equal(decodeTcpHeader(v6.subarray(0, 19)), undefined);
+});
+
+test("a Paris UDP datagram's checksum is the probe's number, and still verifies; a classic one verifies too", () => {
+  for (const [src, dst] of [["10.77.0.2", "10.77.1.2"], ["fd77::2", "fd77:1::2"]] as const) {
+    for (const want of [1, 2, 0x1234, 0x8000, 0xfffd]) {
+      const b = encodeUdpWithChecksum({ src, dst, srcPort: 40000, dstPort: 33434, size: 32 }, want);
+      assert.equal(b.length, 40);
+      assert.equal(b.readUInt16BE(6), want);
+      assert.equal(b.readUInt16BE(10), want, "the payload carries it too");
+      assert.equal(internetChecksum(b, pseudoHeaderSum(src, dst, 17, b.length)), 0, `${src} ${want}`);
+    }
+    const c = encodeUdp({ src, dst, srcPort: 40000, dstPort: 33435, payload: Buffer.alloc(32, 7) });
+    assert.equal(internetChecksum(c, pseudoHeaderSum(src, dst, 17, c.length)), 0);
+  }
 });
 
 function timeExceededQuoting(protocol: number, transport: number[]): Buffer {
