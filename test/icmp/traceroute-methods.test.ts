@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
-import { CHAIN, createChain, type Chain } from "../helpers/netns-chain.js";
+import { CHAIN, createChain, createEcmp, ECMP, type Chain } from "../helpers/netns-chain.js";
 
 const skip = netnsSkipReason();
 const CAPTURE = fileURLToPath(new URL("../helpers/raw-capture.js", import.meta.url));
@@ -182,7 +182,7 @@ describe("mtr --report over three hops, the second dropping 30% of its Time Exce
 
   test("shows about 30% loss at hop 2 (binomial bounds) and none at hops 1 and 3", async () => {
     const N = 100;
-    const r = await chain.wirekit(["mtr", "-n", "--report", "-c", String(N), "-i", "0.01", "-w", "1", "--json", CHAIN.target], 60_000);
+    const r = await chain.wirekit(["mtr", "-n", "--report", "-c", String(N), "-i", "0.01", "-w", "2", "--json", CHAIN.target], 60_000);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout) as { hops: Array<{ hop: number; hosts: Array<{ address: string }>; sent: number; received: number }> };
     assert.deepEqual(doc.hops.map((h) => [h.hop, h.hosts[0]?.address, h.sent]), [
@@ -196,5 +196,28 @@ describe("mtr --report over three hops, the second dropping 30% of its Time Exce
     // Lost ~ Binomial(100, 0.3): mean 30, sd 4.6; [10, 50] is beyond 4 sd on each side.
     const lost = N - (h2?.received ?? 0);
     assert.ok(lost >= 10 && lost <= 50, `hop 2 lost ${lost} of ${N}`);
+  });
+});
+
+describe("two equal-cost paths: classic UDP probes spread over both, --paris keeps one", { skip }, () => {
+  let net: Chain;
+  before(async () => {
+    net = await createEcmp();
+    await net.wirekit(["ping", ECMP.target, "-n", "1", "-W", "3"]);
+  });
+  after(() => net?.destroy());
+
+  type Doc = { hops: Array<{ hop: number; hosts: Array<{ address: string }> }> };
+  const hop2 = (d: Doc): string[] => (d.hops.find((h) => h.hop === 2)?.hosts ?? []).map((h) => h.address).sort();
+
+  test("mtr -U shows both routers at hop 2 (one line each); with --paris only one of them", async () => {
+    const classic = await net.wirekit(["mtr", "-n", "--report", "-U", "-c", "16", "-i", "0.01", "-w", "2", "--json", ECMP.target]);
+    assert.equal(classic.code, 0, classic.stdout + classic.stderr);
+    assert.deepEqual(hop2(JSON.parse(classic.stdout) as Doc), [ECMP.r2a, ECMP.r2b].sort());
+    const text = await net.wirekit(["mtr", "-n", "--report", "-U", "-c", "16", "-i", "0.01", "-w", "2", ECMP.target]);
+    assert.match(text.stdout, /^ {3}2 {2}10\.78\.[14]\.2 .*\n {6}10\.78\.[14]\.2\n/m, text.stdout);
+    const paris = await net.wirekit(["mtr", "-n", "--report", "-U", "--paris", "-c", "16", "-i", "0.01", "-w", "2", "--json", ECMP.target]);
+    assert.equal(paris.code, 0, paris.stdout + paris.stderr);
+    assert.equal(hop2(JSON.parse(paris.stdout) as Doc).length, 1, paris.stdout);
   });
 });
