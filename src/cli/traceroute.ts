@@ -103,6 +103,9 @@ function toJson(r: TracerouteResult): unknown {
     address: r.address,
     family: r.family,
     reached: r.reached,
+    method: r.method,
+    paris: r.paris,
+    flow: { src_port: r.flow.srcPort ?? null, dst_port: r.flow.dstPort ?? null, icmp_id: r.flow.icmpId ?? null, icmp_checksum: r.flow.icmpChecksum ?? null },
     hops: r.hops.map((h) => ({
       hop: h.hop,
       probes: h.probes.map((p) =>

@@ -16,7 +16,7 @@ import { PathStats, type HopRow } from "./mtr-stats.js";
 import { canonicalAddress } from "./ping.js";
 import { rttMs } from "./probes.js";
 import type { IcmpSocketKind } from "./socket.js";
-import { openProber, type ProbeFlow, type ProbeReply, type ProbeSent, type TraceMethod } from "./trace-probes.js";
+import { openProber, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
 
 export interface MtrOptions {
   host: string;
@@ -35,6 +35,8 @@ export interface MtrOptions {
   /** @default false */
   paris?: boolean;
   port?: number;
+  /** Opens the probe method (a seam for tests: a fake prober on a fake clock). @default openProber */
+  openProber?: (o: ProberOptions) => Promise<TraceProber>;
   /** @default 32 */
   size?: number;
   /** @default true */
@@ -86,6 +88,7 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
       method: options.method ?? "icmp",
       paris: options.paris ?? false,
       port: options.port,
+      openProber: options.openProber ?? openProber,
       size: options.size ?? 32,
       resolveNames: options.resolveNames ?? true,
       family: options.family,
@@ -112,7 +115,7 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
     const r = await resolveHost(o.host, o.family);
     const target = canonicalAddress(r.address);
     let onReply: (a: ProbeReply) => void = () => {};
-    const prober = await openProber({
+    const prober = await o.openProber({
       method: o.method,
       family: r.family,
       target,

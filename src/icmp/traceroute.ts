@@ -17,7 +17,7 @@ import { TraceState, type Hop, type ProbeResult, type ProbeSlot } from "./hops.j
 import { canonicalAddress } from "./ping.js";
 import { rttMs } from "./probes.js";
 import type { IcmpSocketKind } from "./socket.js";
-import { openProber, type ProbeFlow, type ProbeReply, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
+import { openProber, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
 
 export interface TracerouteOptions {
   host: string;
@@ -41,6 +41,8 @@ export interface TracerouteOptions {
   paris?: boolean;
   /** UDP: first destination port (33434); TCP: the destination port (80). */
   port?: number;
+  /** Opens the probe method (a seam for tests: a fake prober on a fake clock). @default openProber */
+  openProber?: (o: ProberOptions) => Promise<TraceProber>;
   family?: IpFamily;
   /** @default "auto" */
   socket?: IcmpSocketKind | "auto";
@@ -68,6 +70,10 @@ export interface TracerouteResult {
   hops: TraceHop[];
   /** The destination answered. */
   reached: boolean;
+  method: TraceMethod;
+  paris: boolean;
+  /** What every probe shared (ports, ICMP identifier, and with --paris the ICMP checksum). */
+  flow: ProbeFlow;
 }
 
 /**
@@ -94,6 +100,7 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
       method: options.method ?? "icmp",
       paris: options.paris ?? false,
       port: options.port,
+      openProber: options.openProber ?? openProber,
       socket: options.socket ?? "auto",
       clock: options.clock ?? systemClock,
       random: options.random ?? createRandom(),
@@ -118,7 +125,7 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
     const r = await resolveHost(o.host, o.family);
     const target = canonicalAddress(r.address);
     let onReply: (a: ProbeReply) => void = () => {};
-    const prober = await openProber({
+    const prober = await o.openProber({
       method: o.method,
       family: r.family,
       target,
@@ -144,7 +151,7 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
         flow: prober.flow,
       });
       const { hops, reached } = await this.#drive(prober, (fn) => (onReply = fn));
-      return { host: r.host, address: target, family: r.family, hops, reached };
+      return { host: r.host, address: target, family: r.family, hops, reached, method: o.method, paris: o.paris, flow: prober.flow };
     } finally {
       prober.close();
     }
