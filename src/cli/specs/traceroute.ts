@@ -12,7 +12,7 @@ const probe = {
   first: { type: "integer", short: "f", value: "N", default: 1, min: 1, max: 255, label: "first TTL", help: "first TTL" },
   udp: { type: "boolean", short: "U", help: "UDP probes to port 33434 and up, one port per probe (classic traceroute)" },
   tcp: { type: "boolean", short: "T", help: "TCP SYN probes to -p PORT (default 80)" },
-  port: { type: "port", short: "p", value: "PORT", help: "-T: the destination port (default 80); -U: the first port (default 33434)" },
+  port: { type: "port", short: "p", value: "PORT", help: "-T: the destination port (default 80); -U: the first port (default 33434; with --paris the only one)" },
   paris: { type: "boolean", help: "keep the flow constant (ports; ICMP identifier and checksum), as Paris traceroute" },
   numeric: { type: "boolean", short: "n", help: "print addresses only, no reverse DNS" },
   ipv4,
@@ -49,8 +49,9 @@ export const tracerouteSpec = defineCommand({
   title: "the route to a host: ICMP echo, UDP or TCP SYN probes with a growing TTL",
   forms: [tracerouteForm],
   notes: `Each hop: its number, the responding address (and name), one RTT per probe or * for none, and an
-${ANNOTATIONS} The trace stops at the destination (an echo reply, a port unreachable, a SYN-ACK or
-a RST) or at the first unreachable.
+${ANNOTATIONS}
+The trace stops at the destination (an echo reply, a port unreachable, a SYN-ACK or a RST) or at
+the first unreachable.
 ${RAW_NEEDED}
 ${NEEDS_PRIVILEGE}`,
   exitStatus: "0 when the destination answered, 1 when not, 2 on usage errors.",
