@@ -92,7 +92,7 @@ export interface ProberOptions {
 /** The first UDP port classic traceroute probes. */
 export const UDP_BASE_PORT = 33434;
 /** Destination ports a classic UDP run cycles through, from the base port. */
-const UDP_SPAN = 128;
+const UDP_SPAN = 1024;
 
 /** What an ICMP error about one of our probes means for the trace. */
 export function errorOutcome(e: IcmpErrorMessage, from: string, target: string): Omit<ProbeReply, "key" | "rxNs" | "from"> | undefined {
