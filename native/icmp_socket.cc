@@ -5,7 +5,8 @@
 // (IP_RECVERR / IPV6_RECVERR). Packet encoding, checksums and matching live in TypeScript.
 //
 // JS surface:
-//   new IcmpSocket(family: 4|6, kind: "raw"|"dgram", onMessage)
+//   new IcmpSocket(family: 4|6, kind: "raw"|"dgram", onMessage, protocol?)
+//     protocol: another IP protocol for a raw socket (IPPROTO_TCP for traceroute -T); default ICMP
 //     onMessage(buf, address, ttl /* -1 unknown */, rxNs /* 0n if none */, userNs, err | null)
 //   send(buf, address) -> bigint   CLOCK_REALTIME ns read immediately before sendto()
 //   setOption(level, name, number | Buffer), getOption(level, name) -> number
@@ -75,6 +76,13 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     family_ = fam == 4 ? AF_INET : AF_INET6;
     dgram_ = kind == "dgram";
     int proto = fam == 4 ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
+    if (info.Length() >= 4 && info[3].IsNumber()) {
+      if (dgram_) {
+        CodedError(env, "ERR_INVALID_ARG_VALUE", "a protocol is only for raw sockets").ThrowAsJavaScriptException();
+        return;
+      }
+      proto = info[3].As<Napi::Number>().Int32Value();
+    }
     fd_ = socket(family_, (dgram_ ? SOCK_DGRAM : SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     if (fd_ < 0) {
       ErrnoError(env, errno, "socket").ThrowAsJavaScriptException();
@@ -395,6 +403,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("ICMP_FILTER", Napi::Number::New(env, 1 /* ICMP_FILTER, linux/icmp.h */));
   c.Set("IPPROTO_ICMPV6", Napi::Number::New(env, static_cast<int>(IPPROTO_ICMPV6)));
   c.Set("ICMP6_FILTER", Napi::Number::New(env, static_cast<int>(ICMP6_FILTER)));
+  c.Set("IPPROTO_TCP", Napi::Number::New(env, static_cast<int>(IPPROTO_TCP)));
   exports.Set("constants", c);
   return exports;
 }

@@ -18,6 +18,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   proxy: { summary: "caching web proxy (RFC 9111 cache on disk, CONNECT tunnels)", load: () => import("./proxy.js") },
   mail: { summary: "SMTP mail client: TLS, AUTH, MIME attachments, sequence diagram", load: () => import("./mail.js") },
   ping: { summary: "ICMP ping over raw / ping sockets, kernel-timestamped RTT, ICMP errors decoded", load: () => import("./ping.js") },
-  traceroute: { summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes", load: () => import("./traceroute.js") },
+  traceroute: { summary: "traceroute over ICMP, UDP or TCP, Paris flows, and an mtr view (--watch)", load: () => import("./traceroute.js") },
+  mtr: { summary: "mtr: every hop probed continuously, a live table of loss and RTTs", load: () => import("./mtr.js") },
   check: { summary: "grade a student's lab program requirement by requirement (one, or a class with --batch)", load: () => import("./check.js") },
 };

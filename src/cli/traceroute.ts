@@ -1,19 +1,48 @@
-/** `wirekit traceroute HOST ...`: parse, call the library, print in traceroute(8)'s format. */
+/**
+ * `wirekit traceroute HOST ...`: parse, call the library, print in traceroute(8)'s format; with
+ * --watch or --report, the mtr view (./mtr-view.ts).
+ */
 import { usageError } from "../core/errors.js";
 import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
-import { tracerouteForm, tracerouteSpec } from "./specs/ping.js";
+import { probeMethod, runMtrView } from "./mtr-view.js";
+import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(tracerouteSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseForm(tracerouteForm, argv);
+  const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
+  if (values.watch || values.report) {
+    for (const o of ["queries", "sim"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    return runMtrView(
+      {
+        host,
+        report: values.report,
+        cycles: values.cycles,
+        intervalMs: values.interval,
+        waitMs: values.wait,
+        maxHops: values["max-hops"],
+        firstTtl: values.first,
+        udp: values.udp,
+        tcp: values.tcp,
+        port: values.port,
+        paris: values.paris,
+        numeric: values.numeric,
+        ipv4: values.ipv4,
+        ipv6: values.ipv6,
+        json: values.json,
+      },
+      ctx,
+    );
+  }
+  for (const o of ["cycles", "interval"] as const) if (given.has(o)) throw usageError(`--${o} only applies with --watch or --report`);
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const maxHops = values["max-hops"];
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
+  const method = probeMethod(values.udp, values.tcp);
   const trace = new Traceroute({
     host,
     maxHops,
@@ -22,6 +51,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     firstTtl: values.first,
     simultaneous: values.sim,
     resolveNames: values.numeric !== true,
+    method,
+    paris: values.paris,
+    ...(values.port === undefined ? {} : { port: values.port }),
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
@@ -42,7 +74,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
  */
 export function renderEvent(e: TracerouteEvent, numeric = true): string {
   if (e.kind === "start") {
-    return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets\n`;
+    const how = e.method === "icmp" && !e.paris ? "" : `, ${e.method}${e.flow.dstPort === undefined ? "" : ` port ${e.flow.dstPort}`}${e.paris ? ", paris" : ""}`;
+    return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets${how}\n`;
   }
   return renderHop(e.hop, numeric);
 }
@@ -70,6 +103,9 @@ function toJson(r: TracerouteResult): unknown {
     address: r.address,
     family: r.family,
     reached: r.reached,
+    method: r.method,
+    paris: r.paris,
+    flow: { src_port: r.flow.srcPort ?? null, dst_port: r.flow.dstPort ?? null, icmp_id: r.flow.icmpId ?? null, icmp_checksum: r.flow.icmpChecksum ?? null },
     hops: r.hops.map((h) => ({
       hop: h.hop,
       probes: h.probes.map((p) =>

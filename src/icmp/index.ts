@@ -1,6 +1,10 @@
-/** Public surface of ICMP ping and traceroute. */
+/** Public surface of ICMP ping, traceroute (ICMP / UDP / TCP probes, Paris) and mtr. */
 export { IcmpPinger, canonicalAddress, MAX_ECHO_DATA, type IcmpPingOptions, type IcmpPingEvent, type IcmpPingResult, type IcmpPingRecord } from "./ping.js";
 export { Traceroute, type TracerouteOptions, type TracerouteEvent, type TracerouteResult, type TraceHop } from "./traceroute.js";
+export { Mtr, type MtrOptions, type MtrEvent, type MtrResult } from "./mtr.js";
+export { PathStats, type HopRow } from "./mtr-stats.js";
+export { openProber, UDP_BASE_PORT, type TraceMethod, type TraceProber, type ProberOptions, type ProbeFlow, type ProbeReply, type ProbeSent } from "./trace-probes.js";
+export { TCP_DEFAULT_PORT } from "./trace-tcp.js";
 export { IcmpSocket, loadIcmpAddon, NO_PERMISSION_MESSAGE, type IcmpSocketKind, type IcmpReceived, type OpenIcmpSocketOptions } from "./socket.js";
 export { matchEcho, type EchoMatch, type EchoMatchContext } from "./match.js";
 export {
@@ -21,4 +25,5 @@ export {
   type SourceQuench,
   type PacketTooBig,
   type QuotedDatagram,
+  type QuotedTransport,
 } from "./message/index.js";

@@ -30,7 +30,7 @@ interface NativeError {
   info: number;
 }
 
-interface NativeSocket {
+export interface NativeSocket {
   send(buf: Buffer, address: string): bigint;
   setOption(level: number, name: number, value: number | Buffer): void;
   getOption(level: number, name: number): number;
@@ -46,6 +46,8 @@ interface NativeAddon {
     family: number,
     kind: string,
     onMessage: (buf: Buffer, address: string, ttl: number, rxNs: bigint, userNs: bigint, err: NativeError | null) => void,
+    /** Another IP protocol for a raw socket (IPPROTO_TCP for traceroute -T). @default ICMP */
+    protocol?: number,
   ) => NativeSocket;
   constants: Readonly<Record<string, number>>;
 }

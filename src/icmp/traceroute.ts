@@ -1,8 +1,10 @@
 /**
- * ICMP traceroute (RFC 792 / RFC 4443 echo with a growing TTL / hop limit, as `traceroute -I`):
- * routers answer Time Exceeded (type 11 / ICMPv6 3), the destination answers the echo, and
- * Destination Unreachable ends the path with its annotation. Up to `simultaneous` probes are in
- * flight at once, across hops; each is matched by its sequence number, never by arrival order.
+ * Traceroute: probes with a growing TTL / hop limit. Routers answer Time Exceeded (ICMP type 11 /
+ * ICMPv6 3), the destination answers the probe (echo reply, port unreachable, SYN-ACK or RST),
+ * and Destination Unreachable ends the path with its annotation. The probe method (ICMP echo as
+ * `traceroute -I`, UDP as classic traceroute, TCP SYN as `traceroute -T`) and Paris traceroute's
+ * constant flow live in ./trace-probes.ts. Up to `simultaneous` probes are in flight at once,
+ * across hops; each is matched by what names it in the quoted header, never by arrival order.
  * Emits typed events; never prints.
  */
 import { Resolver } from "node:dns/promises";
@@ -12,11 +14,10 @@ import { TypedEmitter, publish } from "../core/events.js";
 import { usageError } from "../core/errors.js";
 import { createRandom, type Random } from "../core/random.js";
 import { TraceState, type Hop, type ProbeResult, type ProbeSlot } from "./hops.js";
-import { matchEcho } from "./match.js";
-import { echoPayload, encodeEchoRequest } from "./message/index.js";
 import { canonicalAddress } from "./ping.js";
 import { rttMs } from "./probes.js";
-import { IcmpSocket, type IcmpReceived, type IcmpSocketKind } from "./socket.js";
+import type { IcmpSocketKind } from "./socket.js";
+import { openProber, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
 
 export interface TracerouteOptions {
   host: string;
@@ -32,8 +33,16 @@ export interface TracerouteOptions {
   simultaneous?: number;
   /** Look up the name of each hop (reverse DNS). @default true */
   resolveNames?: boolean;
-  /** Echo data bytes. @default 32 (a 60-byte IPv4 packet, as traceroute) */
+  /** Echo data / UDP payload bytes. @default 32 (a 60-byte IPv4 packet, as traceroute) */
   size?: number;
+  /** How to probe. @default "icmp" */
+  method?: TraceMethod;
+  /** Keep the flow identifier constant (Paris traceroute). @default false */
+  paris?: boolean;
+  /** UDP: first destination port (33434); TCP: the destination port (80). */
+  port?: number;
+  /** Opens the probe method (a seam for tests: a fake prober on a fake clock). @default openProber */
+  openProber?: (o: ProberOptions) => Promise<TraceProber>;
   family?: IpFamily;
   /** @default "auto" */
   socket?: IcmpSocketKind | "auto";
@@ -51,7 +60,7 @@ export interface TraceHop {
 }
 
 export type TracerouteEvent =
-  | { kind: "start"; host: string; address: string; family: IpFamily; maxHops: number; packetBytes: number; socket: IcmpSocketKind }
+  | { kind: "start"; host: string; address: string; family: IpFamily; maxHops: number; packetBytes: number; socket: IcmpSocketKind; method: TraceMethod; paris: boolean; flow: ProbeFlow }
   | { kind: "hop"; hop: TraceHop };
 
 export interface TracerouteResult {
@@ -61,6 +70,10 @@ export interface TracerouteResult {
   hops: TraceHop[];
   /** The destination answered. */
   reached: boolean;
+  method: TraceMethod;
+  paris: boolean;
+  /** What every probe shared (ports, ICMP identifier, and with --paris the ICMP checksum). */
+  flow: ProbeFlow;
 }
 
 /**
@@ -70,7 +83,7 @@ export interface TracerouteResult {
  * await t.run();
  */
 export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
-  readonly #o: Required<Omit<TracerouteOptions, "family" | "signal">> & Pick<TracerouteOptions, "family" | "signal">;
+  readonly #o: Required<Omit<TracerouteOptions, "family" | "signal" | "port">> & Pick<TracerouteOptions, "family" | "signal" | "port">;
   readonly #names = new Map<string, Promise<string | undefined>>();
 
   constructor(options: TracerouteOptions) {
@@ -84,6 +97,10 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
       simultaneous: options.simultaneous ?? 16,
       resolveNames: options.resolveNames ?? true,
       size: options.size ?? 32,
+      method: options.method ?? "icmp",
+      paris: options.paris ?? false,
+      port: options.port,
+      openProber: options.openProber ?? openProber,
       socket: options.socket ?? "auto",
       clock: options.clock ?? systemClock,
       random: options.random ?? createRandom(),
@@ -107,25 +124,45 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
     const o = this.#o;
     const r = await resolveHost(o.host, o.family);
     const target = canonicalAddress(r.address);
-    const sock = IcmpSocket.open({ family: r.family, kind: o.socket });
+    let onReply: (a: ProbeReply) => void = () => {};
+    const prober = await o.openProber({
+      method: o.method,
+      family: r.family,
+      target,
+      size: o.size,
+      paris: o.paris,
+      ...(o.port === undefined ? {} : { port: o.port }),
+      socket: o.socket,
+      clock: o.clock,
+      random: o.random,
+      onReply: (a) => onReply(a),
+    });
     try {
-      const packetBytes = (r.family === 4 ? 20 : 40) + 8 + o.size;
-      this.#publish({ kind: "start", host: r.host, address: target, family: r.family, maxHops: o.maxHops, packetBytes, socket: sock.kind });
-      const { hops, reached } = await this.#drive(sock, target, r.family);
-      return { host: r.host, address: target, family: r.family, hops, reached };
+      this.#publish({
+        kind: "start",
+        host: r.host,
+        address: target,
+        family: r.family,
+        maxHops: o.maxHops,
+        packetBytes: prober.packetBytes,
+        socket: prober.socket,
+        method: o.method,
+        paris: o.paris,
+        flow: prober.flow,
+      });
+      const { hops, reached } = await this.#drive(prober, (fn) => (onReply = fn));
+      return { host: r.host, address: target, family: r.family, hops, reached, method: o.method, paris: o.paris, flow: prober.flow };
     } finally {
-      sock.close();
+      prober.close();
     }
   }
 
-  #drive(sock: IcmpSocket, target: string, family: IpFamily): Promise<{ hops: TraceHop[]; reached: boolean }> {
+  #drive(prober: TraceProber, listen: (fn: (a: ProbeReply) => void) => void): Promise<{ hops: TraceHop[]; reached: boolean }> {
     const o = this.#o;
     const clock = o.clock;
-    const id = sock.echoId ?? o.random.int(0x10000);
     const state = new TraceState(o);
-    const inFlight = new Map<number, { slot: ProbeSlot; txNs: bigint; sentMono: number; timer: TimerHandle }>();
+    const inFlight = new Map<number, { slot: ProbeSlot; sent: ProbeSent; timer: TimerHandle }>();
     const hops: TraceHop[] = [];
-    let seq = o.random.int(0x10000);
     let output = Promise.resolve();
     let finished = false;
 
@@ -135,7 +172,7 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
         finished = true;
         for (const p of inFlight.values()) clock.clearTimeout(p.timer);
         inFlight.clear();
-        sock.off("packet", onPacket);
+        listen(() => {});
         o.signal?.removeEventListener("abort", finish);
         void output.then(() => resolve({ hops, reached: state.reached }));
       };
@@ -167,44 +204,36 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
         while (!finished && inFlight.size < o.simultaneous) {
           const slot = state.next();
           if (slot === undefined) break;
-          seq = (seq + 1) & 0xffff;
-          const s = seq;
-          const bytes = encodeEchoRequest({ family, id, seq: s, data: echoPayload(o.size, BigInt(Math.round(clock.now())) * 1_000_000n) });
-          const sentMono = clock.monotonic();
-          let txNs = 0n;
+          let sent: ProbeSent;
           try {
-            sock.setTtl(slot.hop);
-            txNs = sock.send(bytes, target);
+            sent = prober.send(slot.hop);
           } catch {
             state.record(slot, { kind: "timeout" });
             continue;
           }
-          const timer = clock.setTimeout(() => settle(s, { kind: "timeout" }), o.waitMs);
-          inFlight.set(s, { slot, txNs, sentMono, timer });
+          const key = sent.key;
+          // A key still in flight (the UDP keys cycle) would be ambiguous: the older probe loses.
+          const old = inFlight.get(key);
+          if (old !== undefined) {
+            clock.clearTimeout(old.timer);
+            state.record(old.slot, { kind: "timeout" });
+          }
+          const timer = clock.setTimeout(() => settle(key, { kind: "timeout" }), o.waitMs);
+          inFlight.set(key, { slot, sent, timer });
         }
         flush();
         if (!finished && (state.done || inFlight.size === 0)) finish();
       };
 
-      const onPacket = (p: IcmpReceived): void => {
-        if (finished || p.kind !== "message") return;
-        const m = matchEcho(p.message, p.from, { family, id, target });
-        if (m.kind === "ignore") return;
-        const probe = inFlight.get(m.seq);
+      const onReply = (a: ProbeReply): void => {
+        if (finished) return;
+        const probe = inFlight.get(a.key);
         if (probe === undefined) return;
-        const rtt = rttMs(probe.txNs, p.rxNs, probe.sentMono, clock.monotonic());
-        if (m.kind === "reply") {
-          settle(m.seq, { kind: "answer", from: p.from, rttMs: rtt, annotation: "", reached: true, final: true });
-          return;
-        }
-        const e = m.error;
-        if (e.kind === "redirect" || e.kind === "source-quench") return; // advice, not an answer
-        const annotation = e.kind === "dest-unreachable" || e.kind === "packet-too-big" ? e.annotation : e.kind === "time-exceeded" ? "" : `!<${e.type}>`;
-        const final = e.kind === "dest-unreachable" || e.kind === "packet-too-big";
-        settle(m.seq, { kind: "answer", from: p.from, rttMs: rtt, annotation, reached: false, final });
+        const rtt = rttMs(probe.sent.txNs, a.rxNs, probe.sent.sentMono, clock.monotonic());
+        settle(a.key, { kind: "answer", from: a.from, rttMs: rtt, annotation: a.annotation, reached: a.reached, final: a.final });
       };
 
-      sock.on("packet", onPacket);
+      listen(onReply);
       if (o.signal?.aborted) {
         finish();
         return;

@@ -5,8 +5,9 @@ import { heartbeatSpec } from "./heartbeat.js";
 import { labSpec } from "./lab.js";
 import { httpSpec, proxySpec } from "./http.js";
 import { mailSpec } from "./mail.js";
-import { pingSpec, tracerouteSpec } from "./ping.js";
+import { pingSpec } from "./ping.js";
+import { mtrSpec, tracerouteSpec } from "./traceroute.js";
 import { udpEchoSpec } from "./udp-echo.js";
 import { udpPingSpec } from "./udp-ping.js";
 
-export const ALL_SPECS: readonly CommandSpec[] = [labSpec, udpPingSpec, heartbeatSpec, udpEchoSpec, httpSpec, proxySpec, mailSpec, pingSpec, tracerouteSpec, checkSpec];
+export const ALL_SPECS: readonly CommandSpec[] = [labSpec, udpPingSpec, heartbeatSpec, udpEchoSpec, httpSpec, proxySpec, mailSpec, pingSpec, tracerouteSpec, mtrSpec, checkSpec];

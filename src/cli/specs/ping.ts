@@ -1,8 +1,8 @@
-/** The spec of `wirekit ping` and `wirekit traceroute`, the ICMP tools. */
+/** The spec of `wirekit ping` (traceroute and mtr: ./traceroute.ts). */
 import { defineCommand, defineForm } from "../spec.js";
 import { ipv4, ipv6, json } from "./common.js";
 
-const NEEDS_PRIVILEGE = `Needs root, CAP_NET_RAW, or Linux ping sockets enabled for your group:
+export const NEEDS_PRIVILEGE = `Needs root, CAP_NET_RAW, or Linux ping sockets enabled for your group:
   sysctl -w net.ipv4.ping_group_range="0 2147483647"`;
 
 export const pingForm = defineForm({
@@ -30,35 +30,4 @@ export const pingSpec = defineCommand({
   notes: NEEDS_PRIVILEGE,
   exitStatus: "0 if any reply came back, 1 if none, 2 on usage errors or an unknown host.",
   examples: ["wirekit ping 127.0.0.1 -n 3", "wirekit ping ::1 -n 5 -i 0.2", "wirekit ping 10.77.1.2 -t 1"],
-});
-
-export const tracerouteForm = defineForm({
-  usage: ["<host> [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json]"],
-  positionals: [{ name: "host", kind: "host" }],
-  options: {
-    "max-hops": { type: "integer", short: "m", value: "N", default: 30, min: 1, max: 255, label: "max hops", help: "largest TTL / hop limit" },
-    queries: { type: "integer", short: "q", value: "N", default: 3, min: 1, max: 10, label: "probes per hop", help: "probes per hop" },
-    wait: { type: "duration", short: "w", value: "T", default: "1s", min: 1, help: "how long to wait for each probe" },
-    first: { type: "integer", short: "f", value: "N", default: 1, min: 1, max: 255, label: "first TTL", help: "first TTL" },
-    sim: { type: "integer", short: "N", value: "N", default: 16, min: 1, max: 1000, label: "simultaneous probes", help: "probes in flight at once, across hops" },
-    numeric: { type: "boolean", short: "n", help: "print addresses only, no reverse DNS" },
-    ipv4,
-    ipv6,
-    json: json("one JSON document with every hop"),
-  },
-});
-
-export const tracerouteSpec = defineCommand({
-  name: "traceroute",
-  summary: "ICMP traceroute: hops, RTTs and unreachable annotations, concurrent probes",
-  title: "the route to a host, with ICMP echo probes and a growing TTL",
-  forms: [tracerouteForm],
-  notes: `Each hop: its number, the responding address (and name), one RTT per probe or * for none, and an
-annotation when a router reports the destination unreachable: !N network, !H host, !P protocol,
-!F-<mtu> fragmentation needed, !S source route failed, !X administratively prohibited,
-!V host precedence violation, !C precedence cutoff. The trace stops at the destination or at the
-first unreachable.
-${NEEDS_PRIVILEGE}`,
-  exitStatus: "0 when the destination answered, 1 when not, 2 on usage errors.",
-  examples: ["wirekit traceroute -n 10.77.1.2", "wirekit traceroute ::1 -q 1"],
 });

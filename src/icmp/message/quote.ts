@@ -4,7 +4,14 @@
  * in the minimum MTU (RFC 4443 §2.4 c). We need the quoted echo id and sequence to match it.
  */
 import { decodeIpv4Header, decodeIpv6Header } from "./ipv4-header.js";
-import type { IcmpFamily, QuotedDatagram, QuotedIcmp } from "./types.js";
+import type { IcmpFamily, QuotedDatagram, QuotedIcmp, QuotedTransport } from "./types.js";
+
+function quotedTransport(protocol: number, b: Uint8Array, off: number): QuotedTransport | undefined {
+  if (b.length - off < 8 || (protocol !== 6 && protocol !== 17)) return undefined;
+  const u16 = (i: number): number => ((b[off + i] ?? 0) << 8) | (b[off + i + 1] ?? 0);
+  if (protocol === 17) return { protocol: "udp", srcPort: u16(0), dstPort: u16(2), length: u16(4), checksum: u16(6) };
+  return { protocol: "tcp", srcPort: u16(0), dstPort: u16(2), seq: (u16(4) * 0x10000 + u16(6)) >>> 0 };
+}
 
 function quotedIcmp(b: Uint8Array, off: number): QuotedIcmp | undefined {
   if (b.length - off < 8) return undefined;
@@ -28,6 +35,8 @@ export function decodeQuotedDatagram(family: IcmpFamily, b: Uint8Array): QuotedD
   const q: QuotedDatagram = { ip: ip.value, length: b.length };
   const icmp = ip.value.protocol === (family === 4 ? 1 : 58) ? quotedIcmp(b, ip.value.headerLength) : undefined;
   if (icmp !== undefined) q.icmp = icmp;
+  const transport = quotedTransport(ip.value.protocol, b, ip.value.headerLength);
+  if (transport !== undefined) q.transport = transport;
   return q;
 }
 

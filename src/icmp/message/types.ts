@@ -15,12 +15,23 @@ export interface QuotedIcmp {
   seq: number;
 }
 
+/**
+ * The first 8 bytes of a quoted UDP (RFC 768) or TCP (RFC 9293) header: the ports, and for UDP
+ * its length and checksum, for TCP its sequence number. Traceroute's UDP and TCP probes are told
+ * apart by these.
+ */
+export type QuotedTransport =
+  | { protocol: "udp"; srcPort: number; dstPort: number; length: number; checksum: number }
+  | { protocol: "tcp"; srcPort: number; dstPort: number; seq: number };
+
 /** The original datagram an ICMP error quotes (RFC 792: IP header + at least 8 bytes). */
 export interface QuotedDatagram {
   /** Absent when the quote has no IP header (errors from a ping socket's error queue). */
   ip?: IpHeader;
   /** The quoted ICMP header, when the original was ICMP and at least 8 bytes of it are there. */
   icmp?: QuotedIcmp;
+  /** The quoted UDP or TCP header, when the original was one and 8 bytes of it are there. */
+  transport?: QuotedTransport;
   /** Bytes of quote available. */
   length: number;
 }

@@ -1,0 +1,129 @@
+/**
+ * The mtr view shared by `wirekit mtr` and `wirekit traceroute --watch/--report`: run the
+ * library's Mtr and draw its table. On a terminal (and without --report) the table is redrawn at
+ * each cycle and printed once more when the run ends (Ctrl-C); otherwise it is printed once, at
+ * the end.
+ */
+import { usageError } from "../core/errors.js";
+import { Mtr, type MtrEvent, type MtrResult } from "../icmp/mtr.js";
+import type { HopRow } from "../icmp/mtr-stats.js";
+import type { TraceMethod } from "../icmp/trace-probes.js";
+import { escapeText } from "../core/escape.js";
+import type { CliContext } from "./context.js";
+
+export interface MtrCliOptions {
+  host: string;
+  report: boolean;
+  cycles: number | undefined;
+  intervalMs: number;
+  waitMs: number;
+  maxHops: number;
+  firstTtl: number;
+  udp: boolean;
+  tcp: boolean;
+  port: number | undefined;
+  paris: boolean;
+  numeric: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  json: boolean;
+}
+
+/** -U / -T / neither, as a method; both is a usage error. */
+export function probeMethod(udp: boolean, tcp: boolean): TraceMethod {
+  if (udp && tcp) throw usageError("-U and -T cannot be used together");
+  return udp ? "udp" : tcp ? "tcp" : "icmp";
+}
+
+const CLEAR = "\x1b[H\x1b[2J";
+
+export async function runMtrView(v: MtrCliOptions, ctx: CliContext): Promise<number> {
+  if (v.ipv4 && v.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (v.firstTtl > v.maxHops) throw usageError(`invalid first TTL '${v.firstTtl}' (must be 1-${v.maxHops})`);
+  const method = probeMethod(v.udp, v.tcp);
+  const cycles = v.cycles ?? (v.report ? 10 : 0);
+  const live = ctx.stdout.isTTY === true && !v.report && !v.json;
+  const mtr = new Mtr({
+    host: v.host,
+    cycles,
+    intervalMs: v.intervalMs,
+    waitMs: v.waitMs,
+    maxHops: v.maxHops,
+    firstTtl: v.firstTtl,
+    method,
+    paris: v.paris,
+    ...(v.port === undefined ? {} : { port: v.port }),
+    resolveNames: !v.numeric,
+    family: v.ipv4 ? 4 : v.ipv6 ? 6 : undefined,
+    clock: ctx.clock,
+    signal: ctx.signal,
+  });
+  let title = "";
+  mtr.on("event", (e: MtrEvent) => {
+    if (e.kind === "start") title = mtrTitle(e.host, e.address, e.method, e.paris);
+    else if (live) ctx.stdout.write(`${CLEAR}${title}${renderMtrTable(e.rows, v.numeric)}`);
+  });
+  const result = await mtr.run();
+  if (v.json) ctx.stdout.write(`${JSON.stringify(mtrJson(result), null, 2)}\n`);
+  else ctx.stdout.write(`${title}${renderMtrTable(result.rows, v.numeric)}`);
+  return result.reached ? 0 : 1;
+}
+
+export function mtrTitle(host: string, address: string, method: TraceMethod, paris: boolean): string {
+  return `mtr to ${escapeText(host)} (${address}), ${method}${paris ? ", paris" : ""}\n`;
+}
+
+const COLUMNS = ["Loss%", "Snt", "Last", "Avg", "Best", "Wrst", "StDev"] as const;
+
+function ms(x: number | undefined): string {
+  return x === undefined ? "-" : x.toFixed(2);
+}
+
+/**
+ * mtr's report table: a hop per line with its first host and the statistics; any further host
+ * that answered at the same TTL on a line of its own below; "???" for a hop nobody answered.
+ *
+ * @example
+ * renderMtrTable([{ hop: 1, hosts: [{ address: "10.0.0.1", replies: 1 }], sent: 1, received: 1, lossPercent: 0, lastMs: 0.1, avgMs: 0.1, bestMs: 0.1, worstMs: 0.1, stdevMs: 0, annotation: "" }])
+ */
+export function renderMtrTable(rows: readonly HopRow[], numeric = true): string {
+  const label = (h: HopRow["hosts"][number]): string => (numeric || h.name === undefined ? h.address : `${escapeText(h.name)} (${h.address})`);
+  const hostText = rows.map((r) => {
+    const first = r.hosts[0];
+    return first === undefined ? "???" : `${label(first)}${r.annotation === "" ? "" : ` ${r.annotation}`}`;
+  });
+  const width = Math.max(24, ...hostText.map((h) => h.length), ...rows.flatMap((r) => r.hosts.slice(1).map((h) => label(h).length)));
+  const cols = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(i === 0 ? 6 : 7)).join("");
+  let out = `${"Hop".padStart(4)}  ${"Host".padEnd(width)}${cols(COLUMNS)}\n`;
+  rows.forEach((r, i) => {
+    const cells = [`${r.lossPercent.toFixed(1)}%`, String(r.sent), ms(r.lastMs), ms(r.avgMs), ms(r.bestMs), ms(r.worstMs), ms(r.stdevMs)];
+    out += `${String(r.hop).padStart(4)}  ${(hostText[i] ?? "").padEnd(width)}${cols(cells)}\n`;
+    for (const h of r.hosts.slice(1)) out += `${"".padStart(4)}  ${label(h)}\n`;
+  });
+  return out;
+}
+
+function mtrJson(r: MtrResult): unknown {
+  return {
+    host: r.host,
+    address: r.address,
+    family: r.family,
+    method: r.method,
+    paris: r.paris,
+    cycles: r.cycles,
+    reached: r.reached,
+    hops: r.rows.map((h) => ({
+      hop: h.hop,
+      hosts: h.hosts.map((x) => ({ address: x.address, name: x.name ?? null, replies: x.replies })),
+      sent: h.sent,
+      received: h.received,
+      loss_percent: h.lossPercent,
+      last_ms: h.lastMs ?? null,
+      avg_ms: h.avgMs ?? null,
+      best_ms: h.bestMs ?? null,
+      worst_ms: h.worstMs ?? null,
+      stdev_ms: h.stdevMs ?? null,
+      annotation: h.annotation || null,
+    })),
+  };
+}
