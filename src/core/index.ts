@@ -7,3 +7,4 @@ export { parseDuration, formatDuration } from "./duration.js";
 export { parseSize, formatSize } from "./size.js";
 export { resolveHost, parseHostPort, parsePort, formatHostPort, isLoopback, type IpFamily, type ResolvedAddress } from "./address.js";
 export { TypedEmitter, type EventMap } from "./events.js";
+export * from "./probe/index.js";

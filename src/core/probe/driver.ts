@@ -80,6 +80,8 @@ export interface ProbeDriverOptions<D, T> {
   reportOutstanding?: boolean;
   /** Send the next round as soon as every probe is answered, at most `intervalMs` apart (ping -f). @default false */
   flood?: boolean;
+  /** Asked after each round: true makes it the last one (a job that just ended). */
+  lastRound?: () => boolean;
   /** Sequence number of round 0. @default 0 */
   firstSeq?: number;
   /** Sequence numbers wrap with this mask (0xffff for ICMP). @default none */
@@ -231,7 +233,7 @@ export class ProbeDriver<D, T> {
     }
     if (this.#done) return;
     const count = o.count ?? 0;
-    if (last || (!this.#answersMode && count !== 0 && this.#round >= count)) {
+    if (last || o.lastRound?.() === true || (!this.#answersMode && count !== 0 && this.#round >= count)) {
       this.#sending = false;
       this.#settled();
       return;
