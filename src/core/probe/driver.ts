@@ -213,6 +213,11 @@ export class ProbeDriver<D, T> {
       for (const [i, p] of this.#last.entries()) if (p !== undefined && p.state === "pending") this.#emit({ kind: "outstanding", target: i, probe: p });
     }
     const now = o.clock.monotonic();
+    // A round due at the deadline itself does not leave (its timer may fire first).
+    if (o.deadlineMs !== undefined && now - this.#start >= o.deadlineMs) {
+      this.#end("deadline");
+      return;
+    }
     this.#round++;
     for (const s of o.transport.send(seq, round)) {
       const tracker = this.trackers[s.target];
