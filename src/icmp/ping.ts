@@ -275,14 +275,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
         this.#publish({ kind: "ignored", from: p.from, reason: p.reason });
         return undefined;
       }
-      if (p.kind === "local-error") {
-        const r = refused.get(sock.family);
-        if (p.errno === EMSGSIZE && r !== undefined) {
-          refused.delete(sock.family);
-          this.#publish({ kind: "local-error", seq: r.seq, mtu: p.info }, r.target);
-        }
-        return undefined;
-      }
+      if (p.kind === "local-error") return undefined; // onLocalError's
       const head = targets.find((t) => t.sock === sock);
       if (head === undefined) return undefined;
       // With several targets the destination check is ours (below); matchEcho checks the rest.
@@ -422,7 +415,29 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
         }
       },
     });
+    // A refusal above the path MTU (EMSGSIZE) is followed by the MTU in the error queue; it is
+    // listened for apart from the driver, which may end right after the last (refused) send.
+    let lastRefusal: (() => void) | undefined;
+    const onLocalError = (sock: IcmpProbeSocket) => (p: IcmpReceived): void => {
+      const r = refused.get(sock.family);
+      if (p.kind !== "local-error" || p.errno !== EMSGSIZE || r === undefined) return;
+      refused.delete(sock.family);
+      this.#publish({ kind: "local-error", seq: r.seq, mtu: p.info }, r.target);
+      if (refused.size === 0) lastRefusal?.();
+    };
+    const localListeners = sockets.map((sock) => [sock, onLocalError(sock)] as const);
+    for (const [sock, h] of localListeners) sock.on("packet", h);
     const r = await driver.run();
+    if (refused.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(resolve, 200);
+        lastRefusal = () => {
+          clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const [sock, h] of localListeners) sock.off("packet", h);
     return targets.map((t) => {
       const tracker = driver.trackers[t.index];
       const totals = tracker?.totals(r.elapsedMs) ?? { transmitted: 0, received: 0, duplicates: 0, errors: 0, late: 0, elapsedMs: r.elapsedMs };
