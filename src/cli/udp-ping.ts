@@ -7,7 +7,7 @@ import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
 import type { CliContext } from "./context.js";
-import { escapeBytes, ms3, renderPingStatistics } from "./render/text.js";
+import { escapeBytes, ms3, renderPingStatistics, snakeKeys } from "./render/text.js";
 import { formatG, lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -40,6 +40,7 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(clientForm, argv);
   const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
   const pinger = new UdpPinger({
     host,
     port: parsePort(portText, "server_port", false),
@@ -55,7 +56,8 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const unregister = ctx.onStatusRequest(() => {
     ctx.stderr.write(`${stats.received}/${stats.sent} packets\n`);
   });
-  if (!values.json) {
+  if (values["json-lines"]) pinger.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
+  else if (!values.json) {
     pinger.on("event", (e) => {
       if (e.kind === "sent") stats = { ...stats, sent: stats.sent + 1 };
       if (e.kind === "reply") stats = { ...stats, received: stats.received + 1 };
@@ -70,6 +72,7 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
+  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));
   return result.totals.received > 0 ? 0 : 1;
 }

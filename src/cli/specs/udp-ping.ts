@@ -4,7 +4,7 @@ import { bindHost, bindPort, ipv4, ipv6, json, seed } from "./common.js";
 
 export const clientForm = defineForm({
   title: "Client options",
-  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-s SIZE] [-q] [-v] [-4|-6] [--json]"],
+  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-s SIZE] [-q] [-v] [-4|-6] [--json|--json-lines]"],
   positionals: [
     { name: "server_address", kind: "host" },
     { name: "server_port", kind: "port" },
@@ -19,6 +19,7 @@ export const clientForm = defineForm({
     ipv4,
     ipv6,
     json: json("one JSON document with every ping and the summary"),
+    "json-lines": json("one JSON object per event as it happens, then the summary"),
   },
 });
 
