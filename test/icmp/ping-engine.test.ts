@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
 import { createRandom } from "../../src/core/random.js";
 import { IcmpPinger, type IcmpPingEvent, type IcmpProbeSocket } from "../../src/icmp/ping.js";
-import { decodeIcmp, encodeEchoRequest, internetChecksum, type IcmpMessage } from "../../src/icmp/message/index.js";
+import { decodeIcmp, internetChecksum, type IcmpMessage } from "../../src/icmp/message/index.js";
 import type { IcmpReceived } from "../../src/icmp/socket.js";
 
 interface Answer {
