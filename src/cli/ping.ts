@@ -2,6 +2,7 @@
 import { usageError } from "../core/errors.js";
 import { formatG, lossPercent } from "../core/stats.js";
 import { readFile } from "node:fs/promises";
+import { systemClock } from "../core/clock.js";
 import { isIP } from "node:net";
 import { IcmpPinger, type IcmpPingEvent, type IcmpPingResult } from "../icmp/ping.js";
 import type { IcmpErrorMessage } from "../icmp/message/index.js";
@@ -112,7 +113,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   });
   const names = unique;
   const listOnly = values.alive || values.unreachable;
-  const style: LineStyle = { timestamps: values.timestamps, pmtu: pmtu !== undefined, now: () => ctx.clock.now() };
+  // -D prints microseconds, as iputils; the system clock's Date.now() has only milliseconds.
+  const wallNow = ctx.clock === systemClock ? () => performance.timeOrigin + performance.now() : () => ctx.clock.now();
+  const style: LineStyle = { timestamps: values.timestamps, pmtu: pmtu !== undefined, now: wallNow };
   let sent = 0;
   let received = 0;
   let headerDone = false;
@@ -139,6 +142,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       return;
     }
     const line = renderEvent(e, style);
+    if (e.kind === "start" && values.pattern !== undefined && line !== undefined) {
+      // iputils names the pattern it fills the data with.
+      ctx.stdout.write(`${line}PATTERN: 0x${parsePattern(values.pattern).toString("hex")}\n`);
+      return;
+    }
     if (line !== undefined) ctx.stdout.write(many && e.target !== undefined ? `${names[e.target] ?? ""}: ${line}` : line);
   });
   let results: IcmpPingResult[];
