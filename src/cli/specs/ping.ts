@@ -11,7 +11,7 @@ export const pingForm = defineForm({
     "<destination_host> [-f] [-M do|want|dont] [-I ADDR] [-p PATTERN] [-Q TOS]",
     "<host> <host> ... | --file FILE | -g CIDR  [-a|-u] [options]",
   ],
-  positionals: [{ name: "destination_host", kind: "host" }],
+  positionals: [{ name: "destination_host", kind: "host", optional: true, variadic: true, help: "one or more targets (or --file, -g)" }],
   options: {
     count: { type: "integer", short: "n", aliases: ["c"], value: "N", default: 4, min: 0, help: "echo requests to send (0 = until Ctrl-C; with -w and no -n: until the deadline)" },
     interval: { type: "duration", short: "i", value: "T", default: "1s", min: 2, help: "time between requests (0.2, 200ms ...; at least 2ms)" },
