@@ -129,7 +129,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     if (values.json || listOnly) return;
     if (values.flood) {
       const mark = e.kind === "sent" ? "." : e.kind === "reply" ? "\b \b" : e.kind === "error" || e.kind === "send-error" ? "E" : e.kind === "start" ? renderEvent(e, style) : undefined;
-      if (mark !== undefined && !(values.quiet && e.kind !== "start")) ctx.stdout.write(mark);
+      if (mark !== undefined && !values.quiet) ctx.stdout.write(mark);
       return;
     }
     if (values.quiet && e.kind !== "send-error") return;
@@ -152,7 +152,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   } finally {
     unregister();
   }
-  if (values.flood && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
+  if (values.flood && !values.quiet && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
   const answered = (r: IcmpPingResult): boolean => r.totals.received > 0 && (deadline === undefined || !given.has("count") || r.totals.received >= values.count);
   if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(toJson) } : toJson(results[0] as IcmpPingResult), null, 2)}\n`);
   else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(many ? { targets: results.map(toJson) } : (toJson(results[0] as IcmpPingResult) as object)) })}\n`);

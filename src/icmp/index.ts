@@ -1,7 +1,7 @@
 /** Public surface of ICMP ping and traceroute. */
-export { IcmpPinger, canonicalAddress, MAX_ECHO_DATA, type IcmpPingOptions, type IcmpPingEvent, type IcmpPingResult, type IcmpPingRecord } from "./ping.js";
+export { IcmpPinger, canonicalAddress, MAX_ECHO_DATA, type IcmpPingOptions, type IcmpPingEvent, type IcmpPingResult, type IcmpPingRecord, type IcmpPingTotals, type IcmpProbeSocket } from "./ping.js";
 export { Traceroute, type TracerouteOptions, type TracerouteEvent, type TracerouteResult, type TraceHop } from "./traceroute.js";
-export { IcmpSocket, loadIcmpAddon, NO_PERMISSION_MESSAGE, type IcmpSocketKind, type IcmpReceived, type OpenIcmpSocketOptions } from "./socket.js";
+export { IcmpSocket, loadIcmpAddon, NO_PERMISSION_MESSAGE, type IcmpSocketKind, type IcmpReceived, type OpenIcmpSocketOptions, type PmtuMode } from "./socket.js";
 export { matchEcho, type EchoMatch, type EchoMatchContext } from "./match.js";
 export {
   decodeIcmp,
