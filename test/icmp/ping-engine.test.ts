@@ -142,3 +142,25 @@ test("-O reports the probe still unanswered when the next one leaves", async () 
   assert.deepEqual(kinds, ["outstanding:0", "reply:1", "timeout:0", "reply:2"]);
   assert.equal(r.totals.received, 2);
 });
+
+test("-Q, -M and -t reach the socket; -p fills the data after the timestamp with the pattern", async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const sock = new FakeIcmpSocket(clock, (to) => [{ afterMs: 1, from: to }]);
+  const spy = Object.assign(sock, {
+    setTos: (n: number) => calls.push(`tos ${n}`),
+    setPmtuDiscovery: (m: string) => calls.push(`pmtu ${m}`),
+    setTtl: (n: number) => calls.push(`ttl ${n}`),
+  });
+  const sent: Buffer[] = [];
+  const send = spy.send.bind(spy);
+  spy.send = (bytes: Buffer, address: string) => {
+    sent.push(Buffer.from(bytes));
+    return send(bytes, address);
+  };
+  const p = new IcmpPinger({ host: "192.0.2.1", count: 1, tos: 0x10, pmtu: "do", ttl: 9, size: 16, pattern: Buffer.from([0xff, 0x00, 0xab]), clock, openSocket: () => spy });
+  const r = await drive(clock, p.run());
+  assert.deepEqual(calls, ["ttl 9", "tos 16", "pmtu do"]);
+  assert.deepEqual([...(sent[0]?.subarray(16) ?? [])], [0xff, 0x00, 0xab, 0xff, 0x00, 0xab, 0xff, 0x00]);
+  assert.equal(r.totals.corrupted, 0, "the reply's data is compared with the patterned data");
+});
