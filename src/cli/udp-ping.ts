@@ -37,16 +37,18 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function client(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseForm(clientForm, argv);
+  const { values, positionals, given } = parseForm(clientForm, argv);
   const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
   const pinger = new UdpPinger({
     host,
     port: parsePort(portText, "server_port", false),
-    count: values.count,
+    // As ping -w: with a deadline and no count, ping until the deadline.
+    count: values.deadline !== undefined && !given.has("count") ? 0 : values.count,
     intervalMs: values.interval,
     timeoutMs: values.timeout,
+    ...(values.deadline === undefined ? {} : { deadlineMs: values.deadline }),
     size: values.size,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,

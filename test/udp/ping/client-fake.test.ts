@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../../src/core/clock.js";
 import { UdpPinger, type UdpPingEvent } from "../../../src/udp/ping/client.js";
 import { decodePing, upperCaseAscii } from "../../../src/udp/ping/protocol.js";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
 import { driveFakeTime, FakeLinks, type ScriptedAnswer } from "../../helpers/fake-link.js";
+import { runCliCapture } from "../../helpers/cli.js";
 
 function ping(clock: FakeClock, script: (seq: number, msg: Buffer) => ScriptedAnswer[], o: { count: number; intervalMs: number; timeoutMs: number; deadlineMs?: number }) {
   const links = new FakeLinks(clock, (bytes) => {
@@ -68,4 +71,17 @@ test("a deadline ends the run whatever is still pending", async () => {
   assert.equal(r.reason, "deadline");
   assert.equal(r.totals.transmitted, 4);
   assert.deepEqual(r.pings.map((p) => p.status), ["unanswered", "unanswered", "unanswered", "unanswered"]);
+});
+
+test("udp-ping -w through the CLI: with no count it pings until the deadline, on fake time", async () => {
+  // A peer that never answers: every ping stays pending; the deadline ends the run.
+  const silent = createSocket("udp4");
+  silent.bind(0, "127.0.0.1");
+  await once(silent, "listening");
+  const clock = new FakeClock();
+  const run = runCliCapture(["udp-ping", "127.0.0.1", String(silent.address().port), "-w", "0.35", "-i", "0.1", "-W", "10"], { clock });
+  const r = await driveFakeTime(clock, run, 5);
+  silent.close();
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^4 packets transmitted, 0 received, 100% packet loss, time 350ms$/m);
 });
