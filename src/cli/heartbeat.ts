@@ -1,6 +1,7 @@
 /** `wirekit heartbeat serve ...` (the monitor) and `wirekit heartbeat HOST PORT ...` (the sender). */
 import { formatHostPort, parseHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
+import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
@@ -18,8 +19,9 @@ import { loadMonitorState, MonitorStateSaver } from "../udp/heartbeat/state-file
 import { parseForm, splitHostPort } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
+import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "./render/text.js";
+import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "./render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 
@@ -67,8 +69,9 @@ function renderSummary(monitor: HeartbeatMonitor): string {
   return (
     renderClientTable(monitor.clients(), monitor.wallNow(), monitor.expected()) +
     `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
-    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (--loss)` : ""}` +
+    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}` +
     `${t.refused > 0 ? `, ${t.refused} refused` : ""}${t.neverSeen > 0 ? `, ${t.neverSeen} never seen` : ""}\n` +
+    renderImpairmentTotals(monitor.impairmentTotals()) +
     "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
   );
 }
@@ -126,8 +129,8 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const forgetAfterMs = values["forget-after"];
   if (forgetAfterMs < deadAfterMs) throw usageError("--forget-after must be at least --dead-after");
   const summaryEveryMs = values["summary-every"] ?? 0;
-  const loss = values.loss;
-  if (given.has("seed") && !given.has("loss")) throw usageError("--seed only makes sense with --loss");
+  const impair = impairmentFromValues(values);
+  if (given.has("seed") && !isImpaired(impair)) throw usageError("--seed only makes sense with an impairment (--loss, --delay, --reorder ...)");
   const fleet = await fleetOptions(values, given);
   const monitor = await createHeartbeatMonitor({
     ...fleet.options,
@@ -135,7 +138,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     port: values.port,
     deadAfterMs,
     phiThreshold: values.phi,
-    loss,
+    impair,
     seed: values.seed,
     forgetAfterMs,
     maxClients: values["max-clients"],
@@ -170,13 +173,14 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     });
   }
   const where = formatHostPort(monitor.address, monitor.port);
-  const lossNote = loss > 0 ? `, dropping ${formatG(loss * 100)}% of heartbeats, seed ${monitor.seed}` : "";
+  const impairText = describeImpairment(impair, monitor.seed);
+  const lossNote = impairText === "" ? "" : `, ${impairText}`;
   const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
   const metricsLine =
     (metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`) + fleetLines(values, fleet, monitor);
   if (json) {
     ctx.stderr.write(listening + metricsLine);
-    ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss, seed: loss > 0 ? monitor.seed : null })}\n`);
+    ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss: impair.loss ?? 0, impairment: impairText === "" ? null : impairText, seed: impairText !== "" ? monitor.seed : null })}\n`);
   } else {
     ctx.stdout.write(listening + metricsLine);
   }

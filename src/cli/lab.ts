@@ -7,6 +7,9 @@ import { LAB_SERVICES } from "../lab/services.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { labForm, labSpec } from "./specs/lab.js";
+import { parseImpairSpec } from "./specs/impair.js";
+import type { LabImpairment } from "../lab/service.js";
+import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
 import { renderTable, renderTotals } from "./render/text.js";
 
@@ -26,7 +29,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     if (typeof given === "number") ports[s.name] = given;
   }
 
-  const lab = await startLab({ host, exclude, ports });
+  const impair: Record<string, LabImpairment> = {};
+  for (const text of values.impair) {
+    const spec = parseImpairSpec(text);
+    if (impair[spec.service] !== undefined) throw usageError(`--impair: '${spec.service}' given twice (put every key in one --impair)`);
+    impair[spec.service] = spec.seed === undefined ? { config: spec.config } : { config: spec.config, seed: spec.seed };
+  }
+
+  const lab = await startLab({ host, exclude, ports, impair });
   let dashboard: Dashboard | undefined;
   let dashboardError: string | undefined;
   if (flags["no-dashboard"] !== true && lab.running().length > 0) {
@@ -45,6 +55,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (dashboard) rows.push(["dashboard", `http ${formatHostPort(dashboard.address, dashboard.port)}`, `open ${dashboard.url} in a browser`]);
   else if (dashboardError !== undefined) rows.push(["dashboard", "FAILED", dashboardError]);
   ctx.stdout.write(renderTable(["service", "listening on", "try"], rows));
+  for (const s of lab.running()) if (s.running.impairment !== undefined && impair[s.name] !== undefined) ctx.stdout.write(`${s.name}: ${s.running.impairment}\n`);
   for (const f of lab.services) if (f.status === "failed") ctx.stderr.write(`wirekit: ${f.name}: ${f.error.message}\n`);
   if (dashboardError !== undefined) ctx.stderr.write(`wirekit: ${dashboardError}\n`);
   if (lab.running().length === 0) {

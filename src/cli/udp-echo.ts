@@ -1,7 +1,7 @@
 /** `wirekit udp-echo serve|send-big|<server_ip> <server_port>`: parse, call the library, print. */
 import { formatHostPort, parsePort } from "../core/address.js";
-import { parseDuration } from "../core/duration.js";
 import { usageError } from "../core/errors.js";
+import { describeImpairment } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
@@ -10,6 +10,8 @@ import { describeServerEvent, printableMessage } from "../udp/echo/server-log.js
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
+import { impairmentFromValues } from "./specs/impair.js";
+import { renderImpairmentTotals } from "./render/text.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(udpEchoSpec);
@@ -18,13 +20,6 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
   if (argv[0] === "send-big") return bigSend(argv.slice(1), ctx);
   return client(argv, ctx);
-}
-
-/** `--delay` is in milliseconds when bare (as the lab writes it), or a duration with a unit. */
-function delayOption(value: string | undefined): number {
-  if (value === undefined) return 0;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  return parseDuration(value, "delay");
 }
 
 function waitForAbort(signal: AbortSignal): Promise<void> {
@@ -39,18 +34,16 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const [iface, portText] = positionals;
   if (iface !== undefined && portText === undefined) throw usageError("missing port (see --help)");
   if (iface !== undefined && (given.has("host") || given.has("port"))) throw usageError("give <interface> <port> or --host/--port, not both");
-  const { loss, seed } = values;
-  const delayMs = delayOption(values.delay);
+  const { seed } = values;
+  const impair = impairmentFromValues(values);
   const timeoutMs = values["reassembly-timeout"];
   const server = await createUdpEchoServer({
-    host: iface ?? values.host, port: portText === undefined ? values.port : parsePort(portText), loss, delayMs, clock: ctx.clock,
+    host: iface ?? values.host, port: portText === undefined ? values.port : parsePort(portText), impair, clock: ctx.clock,
     reassembly: { timeoutMs },
     ...(seed !== undefined ? { seed } : {}),
   });
-  const extras: string[] = [];
-  if (loss > 0) extras.push(`loss ${formatG(loss * 100)}%, seed ${server.seed}`);
-  if (delayMs > 0) extras.push(`delay ${formatG(delayMs)} ms`);
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)}${extras.length ? ` (${extras.join(", ")})` : ""}\n`);
+  const impairText = describeImpairment(server.impairment, server.seed);
+  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)}${impairText === "" ? "" : ` (${impairText})`}\n`);
   if (!values.quiet) {
     server.on("event", (e) => {
       const line = describeServerEvent(e, values.verbose === true);
@@ -60,7 +53,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   await waitForAbort(ctx.signal);
   const t = await server.close();
   ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.bytes} bytes, ${t.reassembled} reassembled` +
-    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n`);
+    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n${renderImpairmentTotals(server.impairmentTotals())}`);
   return 0;
 }
 

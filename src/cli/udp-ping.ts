@@ -1,14 +1,16 @@
 /** `wirekit udp-ping serve ...` and `wirekit udp-ping HOST PORT ...`: parse, call the library, print. */
 import { parsePort, formatHostPort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
+import { describeImpairment } from "../core/impair.js";
 import { createUdpPingServer } from "../udp/ping/server.js";
 import { UdpPinger, type UdpPingEvent, type UdpPingResult } from "../udp/ping/client.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
+import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { escapeBytes, ms3, renderPingStatistics, snakeKeys } from "./render/text.js";
-import { formatG, lossPercent } from "../core/stats.js";
+import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "./render/text.js";
+import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
 
@@ -19,12 +21,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseForm(serveForm, argv);
-  const { loss, seed, port } = values;
-  const server = await createUdpPingServer({ host: values.host, port, loss, seed });
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (loss ${formatG(loss * 100)}%, seed ${server.seed})\n`);
+  const { seed, port } = values;
+  const impair = impairmentFromValues(values);
+  const server = await createUdpPingServer({ host: values.host, port, impair, clock: ctx.clock, ...(seed !== undefined ? { seed } : {}) });
+  const impairText = describeImpairment(server.impairment, server.seed);
+  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${impairText === "" ? "no impairment" : impairText})\n`);
   if (!values.quiet) {
     server.on("datagram", (d) => {
-      ctx.stdout.write(`${formatHostPort(d.from.address, d.from.port)} ${escapeBytes(d.message)}${d.dropped ? "  dropped" : ""}\n`);
+      ctx.stdout.write(`${formatHostPort(d.from.address, d.from.port)} ${escapeBytes(d.message)}${d.impairment !== undefined ? `  ${d.impairment}` : ""}\n`);
     });
   }
   await new Promise<void>((resolve) => {
@@ -32,7 +36,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   const t = await server.close();
-  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.dropped} dropped\n`);
+  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.dropped} dropped\n${renderImpairmentTotals(server.impairmentTotals())}`);
   return 0;
 }
 

@@ -15,3 +15,15 @@ export { type BodySegment, type RequestBody } from "./client/body.js";
 export { encodeMultipart, makeBoundary, parseFormArg, type FormField } from "./client/multipart.js";
 export { buildRequest, serializeRequestHead, type HttpRequest } from "./client/request.js";
 export { ResponseParser, headerValue, type ResponseHead, type ResponseEvent } from "./client/response.js";
+export { createH1Server, H1Server, type H1ServerOptions, type H1ServerEvents, type H1Totals } from "./h1/server.js";
+export { type ExchangeRecord, type ErrorResponseRecord } from "./h1/connection.js";
+export {
+  type HttpHandler,
+  type HttpResponse,
+  type HttpBody,
+  type FileBody,
+  type ExchangeControl,
+  type HttpVersion,
+  // The client has its own HttpRequest (an outgoing request); the server's is this one.
+  type HttpRequest as ServerRequest,
+} from "./h1/types.js";

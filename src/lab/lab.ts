@@ -2,9 +2,10 @@
  * `wirekit lab`: start every wirekit server on one host. A service whose port is taken
  * reports the error and the others still start.
  */
+import { usageError } from "../core/errors.js";
 import { TypedEmitter } from "../core/events.js";
 import { LAB_SERVICES } from "./services.js";
-import type { LabService, RunningService } from "./service.js";
+import type { LabImpairment, LabService, RunningService } from "./service.js";
 
 export interface LabOptions {
   /** Address every service binds. @default "127.0.0.1" */
@@ -17,6 +18,8 @@ export interface LabOptions {
   defaultPort?: number;
   /** The services to choose from. @default LAB_SERVICES */
   services?: readonly LabService[];
+  /** Impairments by service name; each must name a service that takes them (`impairable`). */
+  impair?: Readonly<Record<string, LabImpairment>>;
 }
 
 export type LabServiceState =
@@ -68,14 +71,21 @@ export class Lab extends TypedEmitter<{ closed: [] }> {
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const host = options.host ?? "127.0.0.1";
   const exclude = new Set(options.exclude ?? []);
-  const chosen = (options.services ?? LAB_SERVICES).filter((s) => !exclude.has(s.name));
+  const all = options.services ?? LAB_SERVICES;
+  for (const name of Object.keys(options.impair ?? {})) {
+    if (all.find((s) => s.name === name)?.impairable !== true) {
+      throw usageError(`--impair: unknown service '${name}' (impairments apply to ${all.filter((s) => s.impairable === true).map((s) => s.name).join(", ")})`);
+    }
+  }
+  const chosen = all.filter((s) => !exclude.has(s.name));
   // One after another, in display order: each start is quick, and a later service may name an
   // earlier one in its client command (the proxy names the web server's port).
   const states: LabServiceState[] = [];
   const peers: Record<string, { address: string; port: number }> = {};
   for (const s of chosen) {
     try {
-      const running = await s.start({ host, port: options.ports?.[s.name] ?? options.defaultPort ?? s.defaultPort, peers: { ...peers } });
+      const impair = options.impair?.[s.name];
+      const running = await s.start({ host, port: options.ports?.[s.name] ?? options.defaultPort ?? s.defaultPort, peers: { ...peers }, ...(impair !== undefined ? { impair } : {}) });
       peers[s.name] = { address: running.address, port: running.port };
       states.push({ name: s.name, description: s.description, status: "running", running });
     } catch (err) {

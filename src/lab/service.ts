@@ -3,6 +3,25 @@
  * tells which client command to point at it, counts what it did, shows a live view for the
  * dashboard, and closes cleanly.
  */
+import type { ImpairmentConfig } from "../core/impair.js";
+
+/** What `wirekit lab --impair SERVICE:key=value,...` gives one service. */
+export interface LabImpairment {
+  config: ImpairmentConfig;
+  /** Seed for the impairments. @default random */
+  seed?: number;
+}
+
+/**
+ * A service's impairment counters as totals keys that cannot clash with its own ("lost" is
+ * also the heartbeat monitor's): `impairedLost`, `impairedDelayed`, ...
+ */
+export function impairedTotals(counts: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  if (counts === undefined) return {};
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) out[`impaired${k.charAt(0).toUpperCase()}${k.slice(1)}`] = v;
+  return out;
+}
 
 /** One thing that happened in a service, for the dashboard's feed. */
 export interface LabEvent {
@@ -25,6 +44,8 @@ export interface RunningService {
   transport: "udp" | "tcp";
   /** The client command a person would try against it. */
   clientCommand: string;
+  /** What its impairments are, as its listening line says ("impair: loss 30%, seed 7"); absent when none. */
+  impairment?: string;
   /** Counters for the totals line, the dashboard and /metrics. */
   totals(): Record<string, number>;
   /**
@@ -71,11 +92,13 @@ export interface LabService {
   name: string;
   description: string;
   defaultPort: number;
+  /** Takes `impair` in start() (`wirekit lab --impair NAME:...`). @default false */
+  impairable?: boolean;
   /**
    * Start on `host:port`. `peers` holds the services started before this one (in display
    * order), so a client command can name them (the proxy's points at the lab's web server).
    */
-  start(options: { host: string; port: number; peers?: Readonly<Record<string, { address: string; port: number }>> }): Promise<RunningService>;
+  start(options: { host: string; port: number; peers?: Readonly<Record<string, { address: string; port: number }>>; impair?: LabImpairment }): Promise<RunningService>;
   /**
    * `wirekit lab --demo`: run this tool's client once against the running server and
    * resolve to one line saying what happened (the client's statistics line). Each tool adds

@@ -75,6 +75,14 @@ export function renderTotals(totals: Readonly<Record<string, number>>): string {
   return Object.entries(totals).map(([k, v]) => countWords(v, k)).join(", ");
 }
 
+/**
+ * A server's impairment counters as one line: "impairments: 3 lost, 1 duplicated\n"; "" when
+ * the server has no impairment set.
+ */
+export function renderImpairmentTotals(counts: Readonly<Record<string, number>> | undefined): string {
+  return counts === undefined ? "" : `impairments: ${renderTotals(counts)}\n`;
+}
+
 /** camelCase keys to snake_case, deeply: the JSON documents wirekit prints use snake_case. */
 export function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);

@@ -4,7 +4,6 @@ import type { OptionDef } from "../spec.js";
 export const ipv4 = { type: "boolean", short: "4", help: "use IPv4" } as const satisfies OptionDef;
 export const ipv6 = { type: "boolean", short: "6", help: "use IPv6" } as const satisfies OptionDef;
 export const json = (help: string) => ({ type: "boolean", help }) as const satisfies OptionDef;
-export const seed = { type: "integer", value: "N", min: 0, max: 2 ** 32 - 1, help: "seed for the drops (same seed, same drops)" } as const satisfies OptionDef;
 
 /** `--host` of a server. */
 export const bindHost = (def: string, help = "address to bind") =>

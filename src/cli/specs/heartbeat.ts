@@ -1,12 +1,14 @@
 /** The spec of `wirekit heartbeat`: the monitor (`serve`) and the sender. */
 import { defineCommand, defineForm } from "../spec.js";
 import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
   name: "serve",
   title: "Monitor options",
   usage: [
     "serve [--host 0.0.0.0] [-p 12001] [--dead-after 3s] [--phi 8] [--loss P --seed N]",
+    "                        [--loss-burst N] [--delay T] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
     "                        [--summary-every T] [--forget-after 1h] [--max-clients 100000] [-v] [--json]",
   ],
   positionals: [],
@@ -15,8 +17,8 @@ export const serveForm = defineForm({
     port: bindPort(12001),
     "dead-after": { type: "duration", value: "T", default: "3s", min: 1, help: "a client silent this long is reported stopped" },
     phi: { type: "float", value: "X", default: 8, min: 0.1, max: 300, help: "suspect a client when the phi accrual level exceeds X" },
-    loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop a fraction 0..1 of incoming heartbeats, to demonstrate loss detection" },
-    seed: { type: "integer", value: "N", min: 0, max: 2 ** 32 - 1, help: "seed for --loss (same seed, same drops)" },
+    ...impairOptions,
+    loss: { ...impairOptions.loss, help: "drop a fraction 0..1 of incoming heartbeats, to demonstrate loss detection" },
     "summary-every": { type: "duration", value: "T", min: 100, help: "print the client table every T (default: only at exit)" },
     "forget-after": { type: "duration", value: "T", default: "1h", min: 1, help: "forget clients silent this long" },
     "max-clients": { type: "integer", value: "N", default: 100_000, min: 1, help: "most clients tracked; the longest silent is dropped first" },
@@ -85,5 +87,6 @@ between the two hosts' clocks (only on one host is it the true one-way delay).`,
     "wirekit heartbeat serve --port 12001 --loss 0.2 --seed 7   # watch it report the lost seqs",
     "wirekit heartbeat serve --keys /etc/wirekit/hb-keys --keys-required --expect fleet.txt --state /var/lib/wirekit/hb.json",
     "WIREKIT_HEARTBEAT_KEY=s3cretkey wirekit heartbeat mon:12001 --id backup -i 10s -- /usr/local/bin/backup.sh",
+    "wirekit heartbeat serve --reorder 0.2 --duplicate 0.1      # and the reordered and duplicate ones",
   ],
 });

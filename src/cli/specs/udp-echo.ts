@@ -1,13 +1,15 @@
 /** The spec of `wirekit udp-echo`: `serve`, the client and `send-big`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json, seed } from "./common.js";
+import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
   name: "serve",
   title: "Server",
   intro: 'Replies "I received from you a message of N bytes".',
   usage: [
-    "serve <interface> <port> [--loss P] [--seed N] [--delay MS] [--reassembly-timeout T] [-q] [-v]",
+    "serve <interface> <port> [--loss P] [--seed N] [--delay T] [--reassembly-timeout T] [-q] [-v]",
+    "      [--loss-burst N] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
     "serve [--host 127.0.0.1] [-p 12002] [options]",
   ],
   positionals: [
@@ -17,9 +19,7 @@ export const serveForm = defineForm({
   options: {
     host: bindHost("127.0.0.1", "address to bind, when <interface> is not given"),
     port: bindPort(12002),
-    loss: { type: "float", value: "P", default: 0, min: 0, max: 1, help: "drop this share 0..1 of arriving datagrams, as a bad network does" },
-    seed,
-    delay: { type: "string", value: "MS", help: "delay every reply (300, or 300ms, 0.3s)" },
+    ...impairOptions,
     "reassembly-timeout": { type: "duration", value: "T", default: "2s", min: 1, label: "reassembly timeout", help: "report a split message incomplete after T without parts" },
     quiet: { type: "boolean", short: "q", help: "no line per datagram" },
     verbose: { type: "boolean", short: "v", help: "also a line per part and per rejected datagram" },

@@ -1,6 +1,7 @@
 /** The spec of `wirekit udp-ping`: the client and `serve`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json, seed } from "./common.js";
+import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { impairOptions } from "./impair.js";
 
 export const clientForm = defineForm({
   title: "Client options",
@@ -27,13 +28,16 @@ export const clientForm = defineForm({
 export const serveForm = defineForm({
   name: "serve",
   title: "Server options",
-  usage: ["serve [--host 0.0.0.0] [-p 12000] [--loss 0.3] [--seed N] [--quiet]"],
+  usage: [
+    "serve [--host 0.0.0.0] [-p 12000] [--loss 0.3] [--seed N] [--quiet]",
+    "      [--loss-burst N] [--delay T] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
+  ],
   positionals: [],
   options: {
     host: bindHost("0.0.0.0", 'address to bind ("::" for IPv6 and IPv4)'),
     port: bindPort(12000),
-    loss: { type: "float", value: "P", default: 0.3, min: 0, max: 1, help: "drop probability 0..1 (0.3 is the lab's 30%)" },
-    seed,
+    ...impairOptions,
+    loss: { ...impairOptions.loss, default: 0.3, help: "drop probability 0..1 (0.3 is the lab's 30%)" },
     quiet: { type: "boolean", short: "q", help: "no line per datagram" },
   },
 });
@@ -46,6 +50,7 @@ export const udpPingSpec = defineCommand({
   forms: [clientForm, serveForm],
   examples: [
     "wirekit udp-ping serve --port 12000 --loss 0.3 --seed 7",
+    "wirekit udp-ping serve --loss 0 --duplicate 0.2 --jitter 300ms   # watch for (DUP!) and late replies",
     "wirekit udp-ping 127.0.0.1 12000 -c 10 -i 0.2",
     "wirekit udp-ping 127.0.0.1:12000 -n 3 -q",
   ],

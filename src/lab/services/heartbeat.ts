@@ -1,8 +1,9 @@
 /** The heartbeat monitor (issue 3) as a lab service. */
+import { describeImpairment } from "../../core/impair.js";
 import { createHeartbeatMonitor } from "../../udp/heartbeat/monitor.js";
 import { describeHeartbeatEvent, type HeartbeatEvent, type HeartbeatEventKind } from "../../udp/heartbeat/events.js";
 import { sendHeartbeats } from "../../udp/heartbeat/sender.js";
-import type { LabEvent, LabService } from "../service.js";
+import { impairedTotals, type LabEvent, type LabService } from "../service.js";
 
 /** Monitor events the dashboard gets, under the names it knows them by. */
 const HEARTBEAT_LAB_KINDS: ReadonlyArray<[HeartbeatEventKind, string]> = [
@@ -29,16 +30,25 @@ export const heartbeatService: LabService = {
   name: "heartbeat",
   description: "heartbeat monitor",
   defaultPort: 12001,
-  async start({ host, port }) {
-    const monitor = await createHeartbeatMonitor({ host, port });
+  impairable: true,
+  async start({ host, port, impair }) {
+    const monitor = await createHeartbeatMonitor({
+      host, port,
+      ...(impair !== undefined ? { impair: impair.config } : {}),
+      ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
+    });
     return {
       address: monitor.address,
       port: monitor.port,
       transport: "udp",
       clientCommand: `wirekit heartbeat ${monitor.address} ${monitor.port}`,
+      ...(describeImpairment(monitor.options.impairment, monitor.seed) !== "" ? { impairment: describeImpairment(monitor.options.impairment, monitor.seed) } : {}),
       totals: () => {
         const t = monitor.totals();
-        return { heartbeats: t.heartbeats, clients: t.clients, lost: t.lost, malformed: t.malformed };
+        return {
+          heartbeats: t.heartbeats, clients: t.clients, lost: t.lost, malformed: t.malformed,
+          ...(impair !== undefined ? { reordered: t.reordered, duplicates: t.duplicates, ...impairedTotals(monitor.impairmentTotals()) } : {}),
+        };
       },
       snapshot: () => ({
         clients: monitor.clients().map((c) => ({

@@ -1,9 +1,10 @@
 /** The UDP echo server as a lab service (issue 4). */
 import { formatHostPort } from "../../core/address.js";
+import { describeImpairment } from "../../core/impair.js";
 import { createUdpEchoServer } from "../../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../../udp/echo/server-log.js";
 import { udpEcho } from "../../udp/echo/client.js";
-import type { LabEvent, LabService } from "../service.js";
+import { impairedTotals, type LabEvent, type LabService } from "../service.js";
 
 /**
  * udp-echo: totals() = {received, replied, bytes, reassembled};
@@ -15,8 +16,13 @@ export const udpEchoService: LabService = {
   name: "udp-echo",
   description: "UDP echo server (request ids, reassembly)",
   defaultPort: 12002,
-  async start({ host, port }) {
-    const server = await createUdpEchoServer({ host, port });
+  impairable: true,
+  async start({ host, port, impair }) {
+    const server = await createUdpEchoServer({
+      host, port,
+      ...(impair !== undefined ? { impair: impair.config } : {}),
+      ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
+    });
     const recent: Array<{ at: number; from: string; bytes: number; message: string }> = [];
     const listeners = new Set<(e: LabEvent) => void>();
     server.on("event", (e) => {
@@ -38,9 +44,10 @@ export const udpEchoService: LabService = {
       port: server.port,
       transport: "udp",
       clientCommand: `wirekit udp-echo ${server.address} ${server.port}`,
+      ...(describeImpairment(server.impairment, server.seed) !== "" ? { impairment: describeImpairment(server.impairment, server.seed) } : {}),
       totals: () => {
         const t = server.totals();
-        return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled };
+        return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled, ...(impair !== undefined ? { dropped: t.dropped, ...impairedTotals(server.impairmentTotals()) } : {}) };
       },
       snapshot: () => ({ recent: recent.map((r) => ({ ...r })) }),
       subscribe(listener) {

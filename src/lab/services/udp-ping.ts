@@ -3,17 +3,20 @@
  * "datagram" event per datagram, and `--demo` running the library's `udpPing` once.
  */
 import { systemClock } from "../../core/clock.js";
+import { describeImpairment } from "../../core/impair.js";
 import { formatG, lossPercent } from "../../core/stats.js";
 import { createUdpPingServer } from "../../udp/ping/server.js";
 import { udpPing } from "../../udp/ping/client.js";
-import type { LabEvent, LabService } from "../service.js";
+import { impairedTotals, type LabEvent, type LabService } from "../service.js";
 
 /** How many datagrams the dashboard's "latest" list keeps. */
 const RECENT = 20;
 
 export interface UdpPingSnapshot {
   loss: number;
-  recent: Array<{ at: number; from: string; bytes: number; dropped: boolean; message: string }>;
+  /** The listening line's impairment text ("impair: loss 30%, seed 7"). */
+  impairment: string;
+  recent: Array<{ at: number; from: string; bytes: number; dropped: boolean; message: string; impairment?: string }>;
 }
 
 function preview(buf: Buffer): string {
@@ -25,14 +28,21 @@ export const udpPingService: LabService = {
   name: "udp-ping",
   description: "UDP ping server, 30% loss",
   defaultPort: 12000,
-  async start({ host, port }) {
-    const server = await createUdpPingServer({ host, port, loss: 0.3 });
+  impairable: true,
+  async start({ host, port, impair }) {
+    const server = await createUdpPingServer({
+      host, port, loss: 0.3,
+      ...(impair !== undefined ? { impair: impair.config } : {}),
+      ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
+    });
+    const impairment = describeImpairment(server.impairment, server.seed);
     const recent: UdpPingSnapshot["recent"] = [];
     const listeners = new Set<(e: LabEvent) => void>();
     server.on("datagram", (d) => {
       const at = systemClock.now();
       const from = `${d.from.address}:${d.from.port}`;
-      const item = { at, from, bytes: d.message.length, dropped: d.dropped, message: preview(d.message) };
+      const item: UdpPingSnapshot["recent"][number] = { at, from, bytes: d.message.length, dropped: d.dropped, message: preview(d.message) };
+      if (d.impairment !== undefined) item.impairment = d.impairment;
       recent.unshift(item);
       if (recent.length > RECENT) recent.pop();
       if (listeners.size === 0) return;
@@ -40,8 +50,8 @@ export const udpPingService: LabService = {
         service: "udp-ping",
         kind: "datagram",
         at,
-        text: `${from} ${item.bytes} bytes ${d.dropped ? "dropped" : "echoed"}`,
-        data: { from, bytes: item.bytes, dropped: d.dropped },
+        text: `${from} ${item.bytes} bytes ${d.dropped ? "dropped" : "echoed"}${d.impairment !== undefined && !d.dropped ? ` (${d.impairment})` : ""}`,
+        data: { from, bytes: item.bytes, dropped: d.dropped, impairment: d.impairment ?? null },
       };
       for (const l of listeners) l(e);
     });
@@ -50,8 +60,9 @@ export const udpPingService: LabService = {
       port: server.port,
       transport: "udp",
       clientCommand: `wirekit udp-ping ${server.address} ${server.port}`,
-      totals: () => ({ ...server.totals() }),
-      snapshot: (): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, recent: [...recent] }),
+      ...(impairment !== "" ? { impairment } : {}),
+      totals: () => ({ ...server.totals(), ...(impair !== undefined ? impairedTotals(server.impairmentTotals()) : {}) }),
+      snapshot: (): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, impairment, recent: [...recent] }),
       subscribe(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);

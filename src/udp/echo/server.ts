@@ -1,8 +1,9 @@
 /**
  * The UDP echo server (RFC 768): binds exactly the interface it is given, answers every
  * datagram with `I received from you a message of N bytes` (prefixed by the request ID when
- * the request carried one), and reassembles messages sent in parts. `loss` and `delayMs`
- * make it behave like a server far away over a bad network (the lab's `udp_server_remote`).
+ * the request carried one), and reassembles messages sent in parts. `loss`, `delayMs` and the
+ * other impairments (core/impair.ts, acting on arriving datagrams) make it behave like a server
+ * far away over a bad network (the lab's `udp_server_remote`).
  * Never crashes on what arrives: empty, binary, forged parts and floods are all just bytes.
  */
 import type { Socket } from "node:dgram";
@@ -10,7 +11,8 @@ import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import { formatHostPort, resolveHost } from "../../core/address.js";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
-import { usageError } from "../../core/errors.js";
+import { createImpairment, resolveImpairment, type ImpairmentConfig } from "../../core/impair.js";
+import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
@@ -29,10 +31,12 @@ export interface UdpEchoServerOptions {
   port?: number;
   /** Probability in [0, 1] that an arriving datagram is dropped, as if lost on the way. @default 0 */
   loss?: number;
-  /** Delay every reply by this many ms. @default 0 */
+  /** Delay every arriving datagram (so every reply) by this many ms. @default 0 */
   delayMs?: number;
-  /** Seed for the loss PRNG. @default random */
+  /** Seed for the impairment PRNG. @default random */
   seed?: number;
+  /** More impairments (jitter, reorder, duplicate, ...); its `loss`/`delayMs`, when set, win. @default {} */
+  impair?: ImpairmentConfig;
   /** Inject a PRNG instead of a seed (tests). */
   random?: Random;
   /** Reassembly timeout and memory bounds. */
@@ -62,9 +66,6 @@ export interface UdpEchoServerTotals {
   garbage: number;
 }
 
-/** Delayed replies waiting at once; beyond this a flood's replies are dropped, not queued. */
-const MAX_DELAYED_REPLIES = 10_000;
-
 /** A running UDP echo server. Listen to `event`. */
 export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }> {
   readonly address: string;
@@ -72,29 +73,33 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
   readonly loss: number;
   readonly delayMs: number;
   readonly seed: number;
+  /** The impairments in force. */
+  readonly impairment: Readonly<ImpairmentConfig>;
   readonly #socket: Socket;
-  readonly #random: Random;
+  /** Undefined when nothing is impaired: datagrams go straight to the handler. */
+  readonly #path: ImpairedSender | undefined;
   readonly #clock: Clock;
   readonly #reassembler: Reassembler;
-  readonly #timers = new Set<TimerHandle>();
   #sweep: TimerHandle | undefined;
   #closed = false;
   /** Bound to an IPv6 address ("::" serves IPv4 too): replies to IPv4 clients go to their mapped form. */
   readonly #ipv6: boolean;
   readonly #totals: UdpEchoServerTotals = { received: 0, replied: 0, bytes: 0, reassembled: 0, incomplete: 0, dropped: 0, parts: 0, garbage: 0 };
 
-  constructor(socket: Socket, options: Required<Pick<UdpEchoServerOptions, "loss" | "delayMs" | "clock">> & { random: Random; reassembly?: ReassemblyOptions }) {
+  constructor(socket: Socket, options: { impairment: ImpairmentConfig; clock: Clock; random: Random; reassembly?: ReassemblyOptions }) {
     super();
     this.#socket = socket;
     const a = socket.address();
     this.address = normalizeAddress(a.address);
     this.#ipv6 = a.family === "IPv6";
     this.port = a.port;
-    this.loss = options.loss;
-    this.delayMs = options.delayMs;
-    this.#random = options.random;
+    this.impairment = { ...options.impairment };
+    this.loss = options.impairment.loss ?? 0;
+    this.delayMs = options.impairment.delayMs ?? 0;
     this.seed = options.random.seed;
     this.#clock = options.clock;
+    const model = createImpairment(options.impairment, options.random);
+    this.#path = model === undefined ? undefined : new ImpairedSender(model, options.clock, (msg, port, address) => this.#handle(msg, { address, port }, false));
     this.#reassembler = new Reassembler(options.reassembly);
     socket.on("message", (msg, rinfo) => this.#onMessage(msg, { address: normalizeAddress(rinfo.address), port: rinfo.port }));
     // A send error (an ICMP error reported on the socket) must never stop the server.
@@ -111,8 +116,22 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     const t = this.#totals;
     t.received++;
     t.bytes += msg.length;
-    const dropped = this.loss > 0 && this.#random.next() < this.loss;
-    if (dropped) t.dropped++;
+    if (this.#path === undefined) {
+      this.#handle(msg, from, false);
+      return;
+    }
+    const d = this.#path.send(msg, from.port, from.address);
+    if (d.drop !== undefined) {
+      t.dropped++;
+      // Still reported (and a malformed part still counted), as seen on the wire before the loss.
+      this.#handle(msg, from, true);
+    }
+  }
+
+  /** What the server does with a datagram that reached it (or, `dropped`, only reports it). */
+  #handle(msg: Buffer, from: Endpoint, dropped: boolean): void {
+    if (this.#closed) return;
+    const t = this.#totals;
     const at = this.#clock.now();
     if (isPart(msg)) {
       t.parts++;
@@ -197,27 +216,24 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     // Events carry "127.0.0.1", not "::ffff:127.0.0.1"; a udp6 socket cannot send to the bare
     // IPv4 form (EINVAL), so a server on "::" would silently never answer IPv4 clients.
     const address = this.#ipv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
-    const send = (): void => {
-      if (this.#closed) return;
-      try {
-        this.#socket.send(payload, to.port, address, () => {
-          // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
-        });
-        this.#totals.replied++;
-      } catch {
-        // A socket closing under us, or an address Node refuses: drop this reply only.
-      }
-    };
-    if (this.delayMs <= 0) {
-      send();
-      return;
+    try {
+      this.#socket.send(payload, to.port, address, () => {
+        // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
+      });
+      this.#totals.replied++;
+    } catch {
+      // A socket closing under us, or an address Node refuses: drop this reply only.
     }
-    if (this.#timers.size >= MAX_DELAYED_REPLIES) return;
-    const h = this.#clock.setTimeout(() => {
-      this.#timers.delete(h);
-      send();
-    }, this.delayMs);
-    this.#timers.add(h);
+  }
+
+  /** What the impairments did so far; undefined when none is set. */
+  impairments(): ImpairedSenderCounts | undefined {
+    return this.#path?.counts();
+  }
+
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
   }
 
   totals(): UdpEchoServerTotals {
@@ -229,12 +245,11 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     return { messages: this.#reassembler.pending, bytes: this.#reassembler.pendingBytes };
   }
 
-  /** Stop receiving, drop pending delayed replies, close the socket. */
+  /** Stop receiving, drop datagrams still delayed, close the socket. */
   async close(): Promise<UdpEchoServerTotals> {
     if (!this.#closed) {
       this.#closed = true;
-      for (const h of this.#timers) this.#clock.clearTimeout(h);
-      this.#timers.clear();
+      this.#path?.close();
       if (this.#sweep !== undefined) this.#clock.clearTimeout(this.#sweep);
       await closeUdp(this.#socket);
     }
@@ -284,15 +299,17 @@ export async function resolveInterface(name: string): Promise<string> {
  * await server.close();
  */
 export async function createUdpEchoServer(options: UdpEchoServerOptions = {}): Promise<UdpEchoServer> {
-  const loss = options.loss ?? 0;
-  if (!(loss >= 0 && loss <= 1)) throw usageError(`invalid loss '${loss}' (must be between 0 and 1)`);
-  const delayMs = options.delayMs ?? 0;
-  if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw usageError(`invalid delay '${delayMs}' (must be >= 0 ms)`);
+  const impairment: ImpairmentConfig = {
+    ...options.impair,
+    loss: options.impair?.loss ?? options.loss ?? 0,
+    delayMs: options.impair?.delayMs ?? options.delayMs ?? 0,
+  };
+  resolveImpairment(impairment);
   const host = await resolveInterface(options.host ?? "0.0.0.0");
   const random = options.random ?? createRandom(options.seed);
   const bound = await bindUdp({ host, port: options.port ?? 12002, recvBufferSize: 4 << 20 });
   const server = new UdpEchoServer(bound.socket, {
-    loss, delayMs, random, clock: options.clock ?? systemClock,
+    impairment, random, clock: options.clock ?? systemClock,
     ...(options.reassembly ? { reassembly: options.reassembly } : {}),
   });
   return server;

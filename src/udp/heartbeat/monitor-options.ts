@@ -2,6 +2,7 @@
  * The heartbeat monitor's options (with their defaults and validation) and its counters.
  */
 import { usageError } from "../../core/errors.js";
+import { resolveImpairment, type ImpairmentConfig } from "../../core/impair.js";
 import type { Random } from "../../core/random.js";
 import type { Clock } from "../../core/clock.js";
 import type { PhiOptions } from "./detector.js";
@@ -23,8 +24,10 @@ export interface HeartbeatMonitorOptions {
   maxClients?: number;
   /** Fraction of incoming heartbeats to drop (loss demonstration). @default 0 */
   loss?: number;
-  /** Seed for the drops. @default random */
+  /** Seed for the drops and the other impairments. @default random */
   seed?: number;
+  /** Impairments applied to arriving heartbeats; its `loss`, when set, wins over `loss`. @default {} */
+  impair?: ImpairmentConfig;
   /** Inject a PRNG instead of a seed (tests). */
   random?: Random;
   /** Period of the status sweep, ms. @default deadAfterMs / 20, within 20…250 */
@@ -70,7 +73,7 @@ export interface HeartbeatMonitorTotals {
   duplicates: number;
   restarts: number;
   malformed: number;
-  /** Heartbeats dropped on purpose (`loss`). */
+  /** Heartbeats dropped on purpose (`loss`, `lossBurst`, `rateBytesPerSec`). */
   dropped: number;
   forgotten: number;
   evicted: number;
@@ -88,6 +91,8 @@ export interface ResolvedMonitorOptions {
   forgetAfterMs: number;
   maxClients: number;
   loss: number;
+  /** Everything done to arriving heartbeats (loss included). */
+  impairment: ImpairmentConfig;
   sweepIntervalMs: number;
   reply: boolean;
   deadAfterBeats: number;
@@ -110,7 +115,8 @@ export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonit
     phiOptions: o.phiOptions ?? {},
     forgetAfterMs: o.forgetAfterMs ?? 3_600_000,
     maxClients: o.maxClients ?? 100_000,
-    loss: o.loss ?? 0,
+    loss: o.impair?.loss ?? o.loss ?? 0,
+    impairment: { ...o.impair, loss: o.impair?.loss ?? o.loss ?? 0 },
     sweepIntervalMs: o.sweepIntervalMs ?? Math.min(250, Math.max(20, deadAfterMs / 20)),
     reply: o.reply ?? true,
     deadAfterBeats: o.deadAfterBeats ?? 3,
@@ -123,6 +129,7 @@ export function resolveMonitorOptions(o: HeartbeatMonitorOptions): ResolvedMonit
   if (!(r.forgetAfterMs >= r.deadAfterMs)) throw usageError("forget-after must be at least dead-after");
   if (!Number.isInteger(r.maxClients) || r.maxClients < 1) throw usageError(`invalid max-clients ${r.maxClients}`);
   if (!(r.loss >= 0 && r.loss <= 1)) throw usageError(`invalid loss '${r.loss}' (must be between 0 and 1)`);
+  resolveImpairment(r.impairment);
   if (!(r.deadAfterBeats > 0)) throw usageError(`invalid dead-after-beats ${r.deadAfterBeats} (must be > 0)`);
   if (!(r.maxDeadAfterMs > 0)) throw usageError(`invalid max-dead-after ${r.maxDeadAfterMs} ms (must be > 0)`);
   if (r.maxDeadAfterMs > r.forgetAfterMs) throw usageError("max-dead-after must be at most forget-after");

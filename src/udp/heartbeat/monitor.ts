@@ -1,7 +1,9 @@
 /**
  * The heartbeat monitor: receives `<seq> <timestamp>` heartbeats over UDP from many clients,
  * answers `<seq> <time_diff>` (the lab's server), and reports lost, reordered and duplicate
- * heartbeats, restarts, suspect (phi accrual) and stopped clients.
+ * heartbeats, restarts, suspect (phi accrual) and stopped clients. Impairments (core/impair.ts)
+ * act on arriving heartbeats before the tracker sees them, so `--reorder`, `--duplicate` and
+ * `--jitter` produce exactly what the monitor is built to find.
  *
  * Scale: one `ClientTracker` per client in a Map kept in least-recently-heard order (a
  * heartbeat moves its client to the end), so the oldest silent client is evicted in O(1) when
@@ -13,7 +15,9 @@ import { preciseWallAnchor } from "./wall-time.js";
 import { formatHostPort } from "../../core/address.js";
 import { channel, type Channel } from "node:diagnostics_channel";
 import { TypedEmitter } from "../../core/events.js";
-import { createRandom, type Random } from "../../core/random.js";
+import { createImpairment } from "../../core/impair.js";
+import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
+import { createRandom } from "../../core/random.js";
 import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
@@ -65,7 +69,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   readonly seed: number;
   address = "";
   port = 0;
-  readonly #random: Random;
+  /** Undefined when nothing is impaired: datagrams go straight to the tracker. */
+  readonly #path: ImpairedSender | undefined;
+  // While a datagram passes the impairments synchronously, the reply ingest() returns.
+  #inIngest = false;
+  #syncReply: Buffer | undefined;
   readonly #clients = new Map<string, ClientTracker>();
   readonly #totals: HeartbeatMonitorTotals = {
     heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0,
@@ -92,8 +100,10 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     super();
     this.options = resolveMonitorOptions(options);
     this.clock = options.clock ?? systemClock;
-    this.#random = options.random ?? createRandom(options.seed);
-    this.seed = this.#random.seed;
+    const random = options.random ?? createRandom(options.seed);
+    this.seed = random.seed;
+    const model = createImpairment(this.options.impairment, random);
+    this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port));
     this.#anchorMono = this.clock.monotonic();
     this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
     this.#zThreshold = zForPhi(this.options.phiThreshold);
@@ -214,6 +224,41 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    * throws on what the network sends.
    */
   ingest(msg: Uint8Array, address: string, port: number): Buffer | undefined {
+    const path = this.#path;
+    // Malformed datagrams are reported, never impaired: as before --loss became one of many,
+    // only heartbeats draw from the seed, so the same seed drops the same heartbeats.
+    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port);
+    this.#inIngest = true;
+    this.#syncReply = undefined;
+    try {
+      const buf = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+      if (path.send(buf, port, address).drop !== undefined) this.#totals.dropped++;
+      return this.#syncReply;
+    } finally {
+      this.#inIngest = false;
+      this.#syncReply = undefined;
+    }
+  }
+
+  /** A heartbeat out of the impairments: its first synchronous reply is ingest()'s, others go out now. */
+  #deliver(msg: Buffer, address: string, port: number): void {
+    const reply = this.#accept(msg, address, port);
+    if (reply === undefined) return;
+    if (this.#inIngest && this.#syncReply === undefined) this.#syncReply = reply;
+    else if (this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
+  }
+
+  /** What the impairments did so far; undefined when none is set. */
+  impairments(): ImpairedSenderCounts | undefined {
+    return this.#path?.counts();
+  }
+
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
+  }
+
+  #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
     const t = this.#totals;
     const d = decodeHeartbeat(msg);
     if (!d.ok) {
@@ -221,10 +266,6 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#malformedPending++;
       this.#malformedLast = { from: formatHostPort(normalizeAddress(address), port), reason: d.error.reason };
       this.#flushMalformed(false);
-      return undefined;
-    }
-    if (this.options.loss > 0 && this.#random.next() < this.options.loss) {
-      t.dropped++;
       return undefined;
     }
     const hb = d.value;
@@ -458,6 +499,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (!this.#closed) {
       this.#closed = true;
       if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
+      this.#path?.close();
       this.#flushMalformed(true);
       if (this.#socket !== undefined) await this.#socket.close();
     }

@@ -1,13 +1,16 @@
 /**
  * The UDP ping server: echoes every datagram upper-cased, dropping a seeded random fraction
- * to simulate loss (the lab's 30%). Never crashes on what arrives: empty, binary and
- * maximum-size datagrams are all just bytes.
+ * to simulate loss (the lab's 30%), and optionally delaying, reordering, duplicating,
+ * corrupting or rate-limiting them (core/impair.ts; the impairments act on arriving pings).
+ * Never crashes on what arrives: empty, binary and maximum-size datagrams are all just bytes.
  */
+import { systemClock, type Clock } from "../../core/clock.js";
+import { createImpairment, resolveImpairment, type ImpairmentConfig } from "../../core/impair.js";
+import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
-import { usageError } from "../../core/errors.js";
 import { upperCaseAscii } from "./protocol.js";
 
 export interface UdpPingServerOptions {
@@ -17,8 +20,12 @@ export interface UdpPingServerOptions {
   port?: number;
   /** Probability in [0, 1] that a datagram is dropped. @default 0.3 */
   loss?: number;
-  /** Seed for the loss PRNG (same seed, same drops). @default random */
+  /** Seed for the impairment PRNG (same seed, same drops). @default random */
   seed?: number;
+  /** More impairments (delay, jitter, reorder, ...); its `loss`, when set, wins over `loss`. @default {} */
+  impair?: ImpairmentConfig;
+  /** Timers for delayed datagrams. @default systemClock */
+  clock?: Clock;
   /** Inject a PRNG instead of a seed (tests). */
   random?: Random;
   /**
@@ -33,6 +40,8 @@ export interface UdpPingDatagram {
   from: { address: string; port: number };
   message: Buffer;
   dropped: boolean;
+  /** What the impairments did to it ("dropped", "delayed 23 ms, duplicated"); absent when untouched. */
+  impairment?: string;
 }
 
 export interface UdpPingServerTotals {
@@ -52,20 +61,35 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   readonly port: number;
   readonly loss: number;
   readonly seed: number;
+  /** The impairments in force (loss included). */
+  readonly impairment: Readonly<ImpairmentConfig>;
   readonly #socket: DatagramPort;
-  readonly #random: Random;
+  /** Undefined when nothing is impaired: the datagram goes straight to the reply. */
+  readonly #path: ImpairedSender | undefined;
   readonly #totals: UdpPingServerTotals = { received: 0, replied: 0, dropped: 0, bytes: 0 };
   #closed = false;
 
-  constructor(socket: DatagramPort, loss: number, random: Random) {
+  constructor(socket: DatagramPort, impairment: ImpairmentConfig, random: Random, clock: Clock = systemClock) {
     super();
     this.#socket = socket;
     this.address = socket.address;
     this.port = socket.port;
-    this.loss = loss;
-    this.#random = random;
+    this.impairment = { ...impairment };
+    this.loss = impairment.loss ?? 0;
     this.seed = random.seed;
+    const model = createImpairment(impairment, random);
+    this.#path = model === undefined ? undefined : new ImpairedSender(model, clock, (msg, port, address) => this.#answer(msg, address, port));
     socket.onMessage((msg, address, port) => this.#onMessage(msg, address, port));
+  }
+
+  /** What the impairments did so far; undefined when none is set. */
+  impairments(): ImpairedSenderCounts | undefined {
+    return this.#path?.counts();
+  }
+
+  /** The counters its impairments can move (zeros included), for a totals line; undefined when none is set. */
+  impairmentTotals(): Record<string, number> | undefined {
+    return this.#path?.shownCounts();
   }
 
   /** How datagrams are read: "batch" (recvmmsg/sendmmsg) or "dgram" (node:dgram). */
@@ -77,19 +101,34 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
     const t = this.#totals;
     t.received++;
     t.bytes += msg.length;
-    const dropped = this.loss > 0 && this.#random.next() < this.loss;
-    if (dropped) t.dropped++;
-    else if (port === 0) {
-      // A forged source port 0 (possible with raw sockets) cannot be answered.
-      t.dropped++;
-    } else {
-      t.replied++;
-      this.#socket.send(upperCaseAscii(msg), port, address);
+    let dropped = false;
+    let impairment: string | undefined;
+    if (this.#path === undefined) this.#answer(msg, address, port);
+    else {
+      const d = this.#path.send(msg, port, address);
+      if (d.drop !== undefined) {
+        dropped = true;
+        t.dropped++;
+      }
+      if (d.reason !== "") impairment = d.reason;
     }
     if (this.listenerCount("datagram") > 0) {
-      this.emit("datagram", { from: { address: normalizeAddress(address), port }, message: msg, dropped });
+      const e: UdpPingDatagram = { from: { address: normalizeAddress(address), port }, message: msg, dropped };
+      if (impairment !== undefined) e.impairment = impairment;
+      this.emit("datagram", e);
     }
     publish("udp-ping", "datagram", { dropped, bytes: msg.length });
+  }
+
+  #answer(msg: Buffer, address: string, port: number): void {
+    if (this.#closed) return;
+    if (port === 0) {
+      // A forged source port 0 (possible with raw sockets) cannot be answered.
+      this.#totals.dropped++;
+      return;
+    }
+    this.#totals.replied++;
+    this.#socket.send(upperCaseAscii(msg), port, address);
   }
 
   totals(): UdpPingServerTotals {
@@ -100,6 +139,7 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   async close(): Promise<UdpPingServerTotals> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#path?.close();
       await this.#socket.close();
     }
     return this.totals();
@@ -115,10 +155,11 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
  * await server.close();
  */
 export async function createUdpPingServer(options: UdpPingServerOptions = {}): Promise<UdpPingServer> {
-  const loss = options.loss ?? 0.3;
-  if (!(loss >= 0 && loss <= 1)) throw usageError(`invalid loss '${loss}' (must be between 0 and 1)`);
+  const impairment: ImpairmentConfig = { ...options.impair, loss: options.impair?.loss ?? options.loss ?? 0.3 };
   const random = options.random ?? createRandom(options.seed);
+  // Validate before binding: a bad value is a usage error, not a bound port left behind.
+  resolveImpairment(impairment);
   // 64 KiB slots: a maximum-size ping (65,507 bytes) is echoed whole.
   const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12000, recvBufferSize: 4 << 20, fast: options.batch, maxDatagram: 65536 });
-  return new UdpPingServer(socket, loss, random);
+  return new UdpPingServer(socket, impairment, random, options.clock);
 }

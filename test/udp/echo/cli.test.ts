@@ -215,7 +215,7 @@ test("a port already taken is a clear error, never a silent move to another port
 });
 
 test("--delay takes bare milliseconds (as the lab writes it) or a duration with a unit", async () => {
-  for (const [arg, shown] of [["300", "delay 300 ms"], ["0.3s", "delay 300 ms"], ["1.5ms", "delay 1.5 ms"]] as const) {
+  for (const [arg, shown] of [["300", "impair: delay 300ms"], ["0.3s", "impair: delay 300ms"], ["1.5ms", "impair: delay 1.5ms"]] as const) {
     const s = await serve("--delay", arg);
     const out = s.output();
     await s.stop();

@@ -89,7 +89,7 @@ test("--help shows usage with an example, and --version the version", async () =
 
 test("the server logs each datagram (dropped ones marked) and prints totals on SIGINT, exit 0", async () => {
   const srv = spawnCli(["udp-ping", "serve", "--host", "127.0.0.1", "--port", "0", "--loss", "1"]);
-  const out = await srv.waitFor(/listening on 127\.0\.0\.1:(\d+) \(loss 100%, seed \d+\)\n/);
+  const out = await srv.waitFor(/listening on 127\.0\.0\.1:(\d+) \(impair: loss 100%, seed \d+\)\n/);
   const port = Number(/:(\d+) /.exec(out)?.[1]);
   const cli = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "2", "-i", "10ms", "-W", "100ms"]);
   assert.equal(cli.code, 1);
@@ -98,7 +98,7 @@ test("the server logs each datagram (dropped ones marked) and prints totals on S
   const r = await srv.done;
   assert.equal(r.code, 0);
   assert.match(r.stdout, /127\.0\.0\.1:\d+ Ping 1 \d{4}-\d\d-\d\d [\d:.]+ {2}dropped\n/);
-  assert.match(r.stdout, /\n2 received, 0 replied, 2 dropped\n$/);
+  assert.match(r.stdout, /\n2 received, 0 replied, 2 dropped\nimpairments: 2 lost\n$/);
 });
 
 test("Ctrl-C on the client prints the statistics block and exits 0 after replies", async () => {
@@ -196,5 +196,5 @@ test("--quiet on the server prints only the listening line and the totals; -q on
   ac.abort();
   const s = await running;
   assert.equal(s.code, 0);
-  assert.match(s.stdout, /^listening on 127\.0\.0\.1:\d+ \(loss 0%, seed \d+\)\n\n2 received, 2 replied, 0 dropped\n$/);
+  assert.match(s.stdout, /^listening on 127\.0\.0\.1:\d+ \(no impairment\)\n\n2 received, 2 replied, 0 dropped\n$/);
 });

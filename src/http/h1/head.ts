@@ -1,0 +1,167 @@
+/**
+ * The response side of HTTP/1.1 message syntax (RFC 9112 §4, §6): which framing a response
+ * gets, and its head serialized into one string. Pure: the caller passes `now` and the
+ * handler's fields; no sockets, no timers.
+ */
+import { STATUS_CODES } from "node:http";
+import type { HeaderList } from "../header-list.js";
+import { WirekitError } from "../../core/errors.js";
+
+/** How the body of one response is delimited on the wire. */
+export type ResponseFraming =
+  /** No body at all: HEAD, 1xx, 204, 304 (RFC 9112 §6.3 rule 1). */
+  | { kind: "none" }
+  /** Content-Length: exactly `length` bytes. */
+  | { kind: "length"; length: number }
+  /** Transfer-Encoding: chunked (HTTP/1.1 peers, unknown length). */
+  | { kind: "chunked" }
+  /** Close-delimited (HTTP/1.0 peers, unknown length): the connection closes after it. */
+  | { kind: "close" };
+
+/** A response head ready to write, and what the engine must do after the body. */
+export interface EncodedHead {
+  head: string;
+  framing: ResponseFraming;
+  /** The connection closes after this response. */
+  close: boolean;
+}
+
+/** What the engine knows when it serializes a head. */
+export interface HeadInput {
+  status: number;
+  reason: string | undefined;
+  headers: HeaderList;
+  /** Request method ("HEAD" responses carry no body). */
+  method: string;
+  /** Request version; "1.0" peers get keep-alive only when they asked for it. */
+  version: "1.0" | "1.1";
+  /** Byte length of the given body, or undefined for a stream of unknown length. */
+  bodyLength: number | undefined;
+  /** The request allows the connection to persist (parser's keepAlive) and the engine agrees. */
+  keepAlive: boolean;
+  /** `Date` field value (see DateField). */
+  date: string;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values: HTAB, SP, VCHAR, obs-text; never CR, LF, NUL or code points above U+00FF. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** A handler-supplied head that would split or corrupt the response (ERR_PROTOCOL: for the proxy it is the upstream's). */
+function invalid(message: string): WirekitError {
+  return new WirekitError("ERR_PROTOCOL", `invalid response: ${message}`);
+}
+
+/** True for statuses whose responses never carry content (RFC 9110 §15.2, §15.3.5, §15.4.5). */
+export function isBodiless(status: number, method: string): boolean {
+  return method === "HEAD" || status < 200 || status === 204 || status === 304;
+}
+
+/**
+ * Serialize a final response head. Handler fields are kept in order and case except the ones the
+ * engine owns: `Connection` and `Transfer-Encoding` (dropped; "close" in Connection is honoured),
+ * `Content-Length` (kept, and it fixes the announced length). `Date` is added unless given.
+ *
+ * @example
+ * encodeHead({ status: 200, reason: undefined, headers: [["Content-Type", "text/plain"]], method: "GET",
+ *   version: "1.1", bodyLength: 2, keepAlive: true, date: "Thu, 01 Jan 2026 00:00:00 GMT" })
+ * // head: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: ...\r\nContent-Length: 2\r\n\r\n"
+ */
+export function encodeHead(input: HeadInput): EncodedHead {
+  const { status, headers, method, version } = input;
+  if (!Number.isInteger(status) || status < 200 || status > 999) throw invalid(`bad status ${status}`);
+  const reason = input.reason ?? STATUS_CODES[status] ?? "Unknown";
+  if (BAD_VALUE.test(reason)) throw invalid("bad reason phrase");
+  let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+  let close = !input.keepAlive;
+  let hasDate = false;
+  let declared: number | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i] as readonly [string, string];
+    const name = field[0];
+    const value = field[1];
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
+    const n = name.length;
+    if (n === 10 && name.toLowerCase() === "connection") {
+      if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+      continue;
+    }
+    if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
+    if (n === 14 && name.toLowerCase() === "content-length") {
+      const v = value.trim();
+      if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
+      if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
+      declared = Number(v);
+    } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!hasDate) head += `Date: ${input.date}\r\n`;
+  let framing: ResponseFraming;
+  if (isBodiless(status, method)) {
+    framing = NONE;
+    // A HEAD answer may announce the length the GET would have; 204 and 304 never do.
+    if (declared === undefined && method === "HEAD" && status >= 200 && status !== 204 && status !== 304 && input.bodyLength !== undefined) {
+      head += `Content-Length: ${input.bodyLength}\r\n`;
+    }
+  } else if (declared !== undefined) {
+    framing = { kind: "length", length: declared };
+  } else if (input.bodyLength !== undefined) {
+    framing = { kind: "length", length: input.bodyLength };
+    head += `Content-Length: ${input.bodyLength}\r\n`;
+  } else if (version === "1.1") {
+    framing = CHUNKED;
+    head += "Transfer-Encoding: chunked\r\n";
+  } else {
+    framing = CLOSE;
+    close = true;
+  }
+  if (close) head += "Connection: close\r\n";
+  else if (version === "1.0") head += "Connection: keep-alive\r\n";
+  return { head: head + "\r\n", framing, close };
+}
+
+const NONE: ResponseFraming = { kind: "none" };
+const CHUNKED: ResponseFraming = { kind: "chunked" };
+const CLOSE: ResponseFraming = { kind: "close" };
+
+/** An interim (1xx) response head; 101 is not one (it goes through takeover). */
+export function encodeInterim(status: number, headers: HeaderList = []): string {
+  if (!Number.isInteger(status) || status < 100 || status > 199 || status === 101) throw invalid(`bad interim status ${status}`);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  for (const [name, value] of headers) {
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
+    head += `${name}: ${value}\r\n`;
+  }
+  return head + "\r\n";
+}
+
+/** The whole answer to a request the engine refuses itself (parse error, timeout). */
+export function encodeErrorResponse(status: number, text: string, date: string): string {
+  const body = `${text}\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\nDate: ${date}\r\nConnection: close\r\n` +
+    `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/**
+ * The `Date` field value (RFC 9110 §6.6.1), formatted at most once per wall-clock second.
+ *
+ * @example
+ * const date = new DateField();
+ * date.at(Date.UTC(2026, 0, 1)) // "Thu, 01 Jan 2026 00:00:00 GMT"
+ */
+export class DateField {
+  #second = -1;
+  #value = "";
+
+  /** The value for wall time `nowMs`. */
+  at(nowMs: number): string {
+    const s = Math.floor(nowMs / 1000);
+    if (s !== this.#second) {
+      this.#second = s;
+      this.#value = new Date(s * 1000).toUTCString();
+    }
+    return this.#value;
+  }
+}

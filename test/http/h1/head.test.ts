@@ -1,0 +1,63 @@
+/** The pure response-head encoder: framing choice, owned fields, and what it refuses. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DateField, encodeHead, encodeInterim, type HeadInput } from "../../../src/http/h1/head.js";
+import { WirekitError } from "../../../src/core/errors.js";
+
+const base: HeadInput = { status: 200, reason: undefined, headers: [], method: "GET", version: "1.1", bodyLength: 3, keepAlive: true, date: "D" };
+
+test("a known length gets Content-Length; unknown is chunked on 1.1, close-delimited on 1.0", () => {
+  assert.equal(encodeHead(base).head, "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 3\r\n\r\n");
+  const chunked = encodeHead({ ...base, bodyLength: undefined });
+  assert.deepEqual(chunked.framing, { kind: "chunked" });
+  assert.match(chunked.head, /Transfer-Encoding: chunked\r\n/);
+  const old = encodeHead({ ...base, bodyLength: undefined, version: "1.0" });
+  assert.deepEqual(old.framing, { kind: "close" });
+  assert.equal(old.close, true);
+  assert.match(old.head, /Connection: close\r\n/);
+});
+
+test("HTTP/1.0 keep-alive is answered with Connection: keep-alive", () => {
+  assert.match(encodeHead({ ...base, version: "1.0" }).head, /Connection: keep-alive\r\n/);
+});
+
+test("the handler's Content-Length fixes the length; its Connection and Transfer-Encoding are the engine's", () => {
+  const e = encodeHead({ ...base, headers: [["content-length", "10"], ["Transfer-Encoding", "gzip"], ["Connection", "keep-alive, close"]] });
+  assert.deepEqual(e.framing, { kind: "length", length: 10 });
+  assert.equal(e.close, true);
+  assert.equal(e.head, "HTTP/1.1 200 OK\r\ncontent-length: 10\r\nDate: D\r\nConnection: close\r\n\r\n");
+});
+
+test("HEAD, 204 and 304 have no body framing; HEAD keeps the length the GET would have", () => {
+  assert.deepEqual(encodeHead({ ...base, method: "HEAD" }).framing, { kind: "none" });
+  assert.match(encodeHead({ ...base, method: "HEAD" }).head, /Content-Length: 3/);
+  for (const status of [204, 304]) {
+    const e = encodeHead({ ...base, status });
+    assert.deepEqual(e.framing, { kind: "none" });
+    assert.doesNotMatch(e.head, /Content-Length/);
+  }
+  assert.doesNotMatch(encodeHead({ ...base, status: 204, headers: [["Content-Length", "0"]] }).head, /Content-Length/);
+  assert.match(encodeHead({ ...base, status: 304, headers: [["Content-Length", "9"]] }).head, /Content-Length: 9/);
+});
+
+test("fields that would split the response are refused (CR, LF, code points above U+00FF, bad names)", () => {
+  for (const headers of [[["X", "a\r\nB: c"]], [["X", "\u010a"]], [["Bad Name", "v"]], [["Content-Length", "1, 2"]]] as Array<Array<[string, string]>>) {
+    assert.throws(() => encodeHead({ ...base, headers }), (e: unknown) => e instanceof WirekitError && e.code === "ERR_PROTOCOL");
+  }
+  assert.throws(() => encodeHead({ ...base, status: 101 }));
+  assert.throws(() => encodeHead({ ...base, reason: "OK\r\n" }));
+});
+
+test("interim heads: 100 and 103 with fields; 101 is not one", () => {
+  assert.equal(encodeInterim(100), "HTTP/1.1 100 Continue\r\n\r\n");
+  assert.equal(encodeInterim(103, [["Link", "<a>"]]), "HTTP/1.1 103 Early Hints\r\nLink: <a>\r\n\r\n");
+  assert.throws(() => encodeInterim(101));
+});
+
+test("DateField formats once per second", () => {
+  const d = new DateField();
+  const t = Date.UTC(2026, 0, 1);
+  assert.equal(d.at(t), "Thu, 01 Jan 2026 00:00:00 GMT");
+  assert.equal(d.at(t + 999), "Thu, 01 Jan 2026 00:00:00 GMT");
+  assert.equal(d.at(t + 1000), "Thu, 01 Jan 2026 00:00:01 GMT");
+});
