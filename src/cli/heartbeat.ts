@@ -296,6 +296,8 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   const key = values.key ?? ctx.env.WIREKIT_HEARTBEAT_KEY;
   const [{ host, port }, ...more] = monitors as [{ host: string; port: number }, ...Array<{ host: string; port: number }>];
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
+  const jsonLines = values["json-lines"];
   const intervalMs = values.interval;
   const s = new HeartbeatSender({
     host,
@@ -320,6 +322,11 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   s.on("event", (e) => {
     if (e.kind === "sent") sent++;
     if (e.kind === "reply") replies++;
+    if (jsonLines) {
+      const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
+      ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, ...(m === undefined ? {} : { monitor: formatHostPort(m.host, m.port) }), at: new Date(ctx.clock.now()).toISOString() }))}\n`);
+      return;
+    }
     if (values.json === true) return;
     const line = renderSenderEvent(e, values.quiet === true);
     const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
@@ -336,10 +343,12 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   }
   const j = job === undefined ? undefined : await job;
   const each = r.monitors ?? [r];
-  if (values.json === true) ctx.stdout.write(`${JSON.stringify(r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) }, null, 2)}\n`);
+  const doc = r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) };
+  if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(doc as object), ...(j === undefined ? {} : { command: { code: j.code, ms: j.ms, message: j.message } }) })}\n`);
   else for (const m of each) ctx.stdout.write(renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt));
   if (j !== undefined) {
-    if (values.json !== true) ctx.stdout.write(`command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`);
+    if (values.json !== true && !jsonLines) ctx.stdout.write(`command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`);
     return j.code;
   }
   return r.down || each.every((m) => m.totals.transmitted > 0 && m.totals.received === 0) ? 1 : 0;

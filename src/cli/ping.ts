@@ -1,57 +1,202 @@
 /** `wirekit ping HOST ...`: the ICMP pinger lab with its Windows-style output. Parse, call the library, print. */
 import { usageError } from "../core/errors.js";
 import { formatG, lossPercent } from "../core/stats.js";
+import { readFile } from "node:fs/promises";
+import { systemClock } from "../core/clock.js";
+import { isIP } from "node:net";
 import { IcmpPinger, type IcmpPingEvent, type IcmpPingResult } from "../icmp/ping.js";
+import type { IcmpErrorMessage } from "../icmp/message/index.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { pingForm, pingSpec } from "./specs/ping.js";
 import type { CliContext } from "./context.js";
-import { ms3 } from "./render/text.js";
+import { ms3, renderTable, snakeKeys } from "./render/text.js";
 
 export const help = renderHelp(pingSpec);
 
+/** Largest -g range: a /16. */
+const MAX_GENERATED = 65_534;
+
+/** Host addresses of an IPv4 CIDR range, without network and broadcast (as fping -g) below /31. */
+export function hostsOfCidr(cidr: string): string[] {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr.trim());
+  const parts = m?.slice(1, 5).map(Number) ?? [];
+  const bits = Number(m?.[5]);
+  if (m === null || parts.some((x) => x > 255) || !(bits >= 0 && bits <= 32)) throw usageError(`invalid range '${cidr}' (an IPv4 CIDR such as 127.0.0.0/28)`);
+  const base = parts.reduce((acc, x) => acc * 256 + x, 0);
+  const size = 2 ** (32 - bits);
+  const start = base - (base % size);
+  const first = bits >= 31 ? start : start + 1;
+  const last = bits >= 31 ? start + size - 1 : start + size - 2;
+  if (last - first + 1 > MAX_GENERATED) throw usageError(`range '${cidr}' is too large (at most a /16)`);
+  const out: string[] = [];
+  for (let x = first; x <= last; x++) out.push([x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join("."));
+  return out;
+}
+
+/** Targets from a --file text: one per line, blank lines and # comments skipped. */
+export function targetsOfFile(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "");
+}
+
+/** ping -p: hex digits, up to 16 bytes (an odd digit count is padded as iputils reads it). */
+export function parsePattern(text: string): Buffer {
+  if (!/^[0-9a-fA-F]{1,32}$/.test(text)) throw usageError(`invalid pattern '${text}' (hex digits, up to 16 bytes: -p ff00)`);
+  return Buffer.from(text.length % 2 === 1 ? `${text}0` : text, "hex");
+}
+
+/** ping -Q: 0-255, decimal or 0x hex. */
+export function parseTos(text: string): number {
+  const n = /^0x[0-9a-f]{1,2}$/i.test(text) ? Number.parseInt(text.slice(2), 16) : /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 255)) throw usageError(`invalid TOS '${text}' (0-255, decimal or 0x..)`);
+  return n;
+}
+
+async function readTargets(path: string, ctx: CliContext): Promise<string[]> {
+  if (path === "-") {
+    const input = ctx.stdin ?? process.stdin;
+    let text = "";
+    for await (const chunk of input) text += typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
+    return targetsOfFile(text);
+  }
+  try {
+    return targetsOfFile(await readFile(path, "utf8"));
+  } catch (err) {
+    throw usageError(`--file ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseForm(pingForm, argv);
-  const [host = ""] = positionals;
+  const { values, positionals, given } = parseForm(pingForm, argv);
+  const hosts = [...positionals];
+  if (values.file !== undefined) hosts.push(...(await readTargets(values.file, ctx)));
+  if (values.generate !== undefined) hosts.push(...hostsOfCidr(values.generate));
+  const unique = [...new Set(hosts)];
+  if (unique.length === 0) throw usageError("missing destination_host (see --help)");
+  const [host = "", ...more] = unique;
+  const many = unique.length > 1;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
+  if ((values.alive || values.unreachable) && !many) throw usageError("-a and -u list targets: give several (HOST HOST ..., --file, -g)");
+  if (values.alive && values.unreachable) throw usageError("-a and -u cannot be used together");
+  if (values.flood) {
+    if (many) throw usageError("-f (flood) takes one target; for a file of targets use --file");
+    if (process.getuid?.() !== 0) throw usageError("-f (flood) is for root only");
+  }
+  const pmtu = values.pmtu;
+  if (pmtu !== undefined && pmtu !== "do" && pmtu !== "want" && pmtu !== "dont") throw usageError(`invalid -M '${pmtu}' (do, want or dont)`);
+  if (values.source !== undefined && isIP(values.source) === 0) throw usageError(`invalid source '${values.source}' (an address of this host; interface names are not supported)`);
+  const deadline = values.deadline;
   const pinger = new IcmpPinger({
     host,
-    count: values.count,
-    intervalMs: values.interval,
+    more,
+    // ping(8): with -w and no -c, ping goes on until the deadline.
+    count: deadline !== undefined && !given.has("count") ? 0 : values.count,
+    ...(values.flood && !given.has("interval") ? { intervalMs: 10 } : { intervalMs: values.interval }),
     timeoutMs: values.timeout,
+    ...(deadline === undefined ? {} : { deadlineMs: deadline }),
+    reportOutstanding: values.outstanding,
+    flood: values.flood,
     size: values.size,
     ttl: values.ttl,
     identifier: values.identifier,
+    ...(values.pattern === undefined ? {} : { pattern: parsePattern(values.pattern) }),
+    ...(values.tos === undefined ? {} : { tos: parseTos(values.tos) }),
+    ...(pmtu === undefined ? {} : { pmtu }),
+    ...(values.source === undefined ? {} : { source: values.source }),
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
   });
+  const names = unique;
+  const listOnly = values.alive || values.unreachable;
+  // -D prints microseconds, as iputils; the system clock's Date.now() has only milliseconds.
+  const wallNow = ctx.clock === systemClock ? () => performance.timeOrigin + performance.now() : () => ctx.clock.now();
+  const style: LineStyle = { timestamps: values.timestamps, pmtu: pmtu !== undefined, now: wallNow };
   let sent = 0;
   let received = 0;
+  let headerDone = false;
   const unregister = ctx.onStatusRequest(() => {
     ctx.stderr.write(`${received}/${sent} packets, ${formatG(lossPercent(sent, received))}% loss\n`);
   });
   pinger.on("event", (e) => {
     if (e.kind === "sent" || e.kind === "send-error") sent++;
     if (e.kind === "reply") received++;
-    if (!values.json && (!values.quiet || e.kind === "send-error")) {
-      const line = renderEvent(e);
-      if (line !== undefined) ctx.stdout.write(line);
+    if (values["json-lines"]) {
+      ctx.stdout.write(jsonLine(e, ctx.clock.now(), e.target === undefined ? undefined : names[e.target]));
+      return;
     }
+    if (values.json || listOnly) return;
+    if (values.flood) {
+      const mark = e.kind === "sent" ? "." : e.kind === "reply" ? "\b \b" : e.kind === "error" || e.kind === "send-error" ? "E" : e.kind === "start" ? renderEvent(e, style) : undefined;
+      if (mark !== undefined && !values.quiet) ctx.stdout.write(mark);
+      return;
+    }
+    if (values.quiet && e.kind !== "send-error") return;
+    if (many && e.kind === "start") {
+      if (!headerDone) ctx.stdout.write(`Pinging ${names.length} targets with ${e.size} bytes of data:\n`);
+      headerDone = true;
+      return;
+    }
+    const line = renderEvent(e, style);
+    if (e.kind === "start" && values.pattern !== undefined && line !== undefined) {
+      // iputils names the pattern it fills the data with.
+      ctx.stdout.write(`${line}PATTERN: 0x${parsePattern(values.pattern).toString("hex")}\n`);
+      return;
+    }
+    if (line !== undefined) ctx.stdout.write(many && e.target !== undefined ? `${names[e.target] ?? ""}: ${line}` : line);
   });
-  let result: IcmpPingResult;
+  let results: IcmpPingResult[];
   try {
-    result = await pinger.run();
+    results = await pinger.runAll();
   } finally {
     unregister();
   }
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
-  else ctx.stdout.write(renderStatistics(result));
-  return result.totals.received > 0 ? 0 : 1;
+  if (values.flood && !values.quiet && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
+  const answered = (r: IcmpPingResult): boolean => r.totals.received > 0 && (deadline === undefined || !given.has("count") || r.totals.received >= values.count);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(toJson) } : toJson(results[0] as IcmpPingResult), null, 2)}\n`);
+  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(many ? { targets: results.map(toJson) } : (toJson(results[0] as IcmpPingResult) as object)) })}\n`);
+  else if (listOnly) {
+    for (const [i, r] of results.entries()) if (answered(r) === values.alive) ctx.stdout.write(`${names[i] ?? r.host}\n`);
+  } else if (many) ctx.stdout.write(renderTargetTable(results, names));
+  else ctx.stdout.write(renderStatistics(results[0] as IcmpPingResult));
+  return results.every(answered) ? 0 : 1;
+}
+
+/** How per-probe lines look: ping -D's timestamps, ping -M's wording of fragmentation errors. */
+export interface LineStyle {
+  timestamps?: boolean;
+  pmtu?: boolean;
+  now?: () => number;
+}
+
+/** The table that closes a run with several targets: one row per target. */
+export function renderTargetTable(results: readonly IcmpPingResult[], names: readonly string[]): string {
+  const rows = results.map((r, i) => {
+    const t = r.totals;
+    const rtt = r.rtt.count === 0 ? "-" : `${ms3(r.rtt.min)}/${ms3(r.rtt.avg)}/${ms3(r.rtt.max)}/${ms3(r.rtt.mdev)}`;
+    const name = names[i] ?? r.host;
+    return [name === r.address ? name : `${name} [${r.address}]`, String(t.transmitted), String(t.received), `${lossText(lossPercent(t.transmitted, t.received))}%`, rtt];
+  });
+  return `\n${renderTable(["target", "sent", "received", "loss", "rtt min/avg/max/mdev ms"], rows)}`;
+}
+
+/** One --json-lines object: the event with its wall time, snake_case, without the raw ICMP message. */
+function jsonLine(e: IcmpPingEvent, nowMs: number, target: string | undefined): string {
+  const { target: _index, ...rest } = e;
+  const plain = "error" in rest ? { ...rest, error: undefined } : rest;
+  return `${JSON.stringify(snakeKeys({ ...plain, ...(target === undefined ? {} : { target }), at: new Date(nowMs).toISOString() }))}\n`;
 }
 
 /** One line per event, in the lab's Windows-style format. */
-export function renderEvent(e: IcmpPingEvent): string | undefined {
+export function renderEvent(e: IcmpPingEvent, style: LineStyle = {}): string | undefined {
+  const line = eventText(e, style);
+  if (line === undefined || style.timestamps !== true || e.kind === "start") return line;
+  // ping -D: the wall time as [seconds.microseconds].
+  return `[${((style.now ?? Date.now)() / 1000).toFixed(6)}] ${line}`;
+}
+
+function eventText(e: IcmpPingEvent, style: LineStyle): string | undefined {
   switch (e.kind) {
     case "start": {
       const who = e.host === e.address ? e.address : `${e.host} [${e.address}]`;
@@ -70,13 +215,25 @@ export function renderEvent(e: IcmpPingEvent): string | undefined {
       return "Request timed out.\n";
     case "error":
     case "advisory":
-      return `Reply from ${e.from}: ${e.text}\n`;
+      return `Reply from ${e.from}: ${style.pmtu === true ? pmtuText(e.error) ?? e.text : e.text}\n`;
     case "send-error":
-      return `Transmit failed: ${e.message}.\n`;
+      // With -M, a refusal above the path MTU is reported by the local-error line that follows.
+      return style.pmtu === true && e.code === "EMSGSIZE" ? undefined : `Transmit failed: ${e.message}.\n`;
+    case "local-error":
+      return `Local error: Frag needed and DF set (mtu = ${e.mtu})\n`;
+    case "outstanding":
+      return `No answer yet for icmp_seq=${e.seq}\n`;
     case "sent":
     case "ignored":
       return undefined;
   }
+}
+
+/** ping(8)'s wording of "fragmentation needed" and "packet too big", with the MTU the router gave. */
+function pmtuText(err: IcmpErrorMessage): string | undefined {
+  if (err.kind === "dest-unreachable" && err.family === 4 && err.code === 4) return `Frag needed and DF set (mtu = ${err.nextHopMtu ?? 0})`;
+  if (err.kind === "packet-too-big") return `Packet too big: mtu = ${err.mtu}`;
+  return undefined;
 }
 
 /** The Windows-style statistics block. */

@@ -54,8 +54,8 @@ export interface PositionalDef {
   help?: string;
   kind?: PositionalKind;
   optional?: boolean;
-  /** The last positional takes every remaining argument (`-- COMMAND ARGS...`). */
-  rest?: boolean;
+  /** The last positional only: it may be given any number of times (`ping A B C`, `check LAB -- COMMAND ARGS...`). */
+  variadic?: boolean;
 }
 
 export type OptionTable = Readonly<Record<string, OptionDef>>;
@@ -246,7 +246,7 @@ function checkPositionals(form: FormSpec, given: string[]): string[] {
   });
   const required = defs.filter((d) => d.optional !== true).length;
   if (args.length < required) throw usageError(`missing ${defs.slice(args.length, required).map((d) => d.name).join(" and ")} (see --help)`);
-  const extra = defs.at(-1)?.rest === true ? undefined : args[defs.length];
+  const extra = defs.at(-1)?.variadic === true ? undefined : args[defs.length];
   if (extra !== undefined) {
     const hint = portHint(form, extra);
     throw usageError(`unexpected argument '${extra}'${hint === "" ? " (see --help)" : hint}`);

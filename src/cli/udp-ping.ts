@@ -9,7 +9,7 @@ import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics } from "./render/text.js";
+import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "./render/text.js";
 import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -41,15 +41,18 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function client(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseForm(clientForm, argv);
+  const { values, positionals, given } = parseForm(clientForm, argv);
   const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
   const pinger = new UdpPinger({
     host,
     port: parsePort(portText, "server_port", false),
-    count: values.count,
+    // As ping -w: with a deadline and no count, ping until the deadline.
+    count: values.deadline !== undefined && !given.has("count") ? 0 : values.count,
     intervalMs: values.interval,
     timeoutMs: values.timeout,
+    ...(values.deadline === undefined ? {} : { deadlineMs: values.deadline }),
     size: values.size,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
@@ -59,7 +62,8 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const unregister = ctx.onStatusRequest(() => {
     ctx.stderr.write(`${stats.received}/${stats.sent} packets\n`);
   });
-  if (!values.json) {
+  if (values["json-lines"]) pinger.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
+  else if (!values.json) {
     pinger.on("event", (e) => {
       if (e.kind === "sent") stats = { ...stats, sent: stats.sent + 1 };
       if (e.kind === "reply") stats = { ...stats, received: stats.received + 1 };
@@ -74,6 +78,7 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
+  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));
   return result.totals.received > 0 ? 0 : 1;
 }

@@ -23,10 +23,13 @@ export function parseDuration(text: string, what = "duration"): number {
   return ms;
 }
 
-/** Format milliseconds for people: "250 ms", "1.5 s", "2 min". */
+/**
+ * Format milliseconds for people, keeping the digits the user wrote: "20 ms" (not "0.0 s"),
+ * "250 ms", "1.05 s" (not a rounded "1.1 s"), "2 min".
+ */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Number(ms.toFixed(3))} ms`;
-  if (ms < 120_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 120_000) return `${Number((ms / 1000).toFixed(3))} s`;
   if (ms < 7_200_000) return `${Number((ms / 60_000).toFixed(1))} min`;
   return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }

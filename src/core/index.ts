@@ -12,3 +12,5 @@ export {
 export { ImpairedSender, type ImpairedSenderCounts, type ImpairedSenderOptions } from "./impaired-sender.js";
 export { resolveHost, parseHostPort, parsePort, formatHostPort, isLoopback, type IpFamily, type ResolvedAddress } from "./address.js";
 export { TypedEmitter, type EventMap } from "./events.js";
+export * from "./probe/index.js";
+export { openUdpLink, type DatagramLink, type OpenDatagramLink } from "./udp-socket.js";

@@ -65,3 +65,42 @@ export function closeUdp(socket: Socket): Promise<void> {
 export function normalizeAddress(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
+
+/** A client's UDP socket to one server, behind an interface a test can fake. */
+export interface DatagramLink {
+  /** The bound local address and port. */
+  local: { address: string; port: number };
+  /** Send to the server; a failure is reported later through `onError`. */
+  send(bytes: Buffer, onError?: (err: Error) => void): void;
+  /** Datagrams received (from anyone: the caller checks the source); returns an unsubscribe. */
+  onMessage(fn: (msg: Buffer, from: { address: string; port: number }) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Opens the link to `server` (a numeric address). */
+export type OpenDatagramLink = (server: { address: string; port: number; family: IpFamily }) => Promise<DatagramLink>;
+
+/**
+ * The real link: a socket bound to the wildcard address of the server's family, port 0.
+ * Socket errors (ICMP port unreachable surfacing on the socket) are swallowed: the caller's
+ * timeouts already tell that story.
+ */
+export const openUdpLink: OpenDatagramLink = async (server) => {
+  const bound = await bindUdp({ host: server.family === 6 ? "::" : "0.0.0.0", port: 0 });
+  const socket = bound.socket;
+  socket.on("error", () => {});
+  return {
+    local: { address: bound.address, port: bound.port },
+    send(bytes, onError) {
+      socket.send(bytes, server.port, server.address, (err) => {
+        if (err) onError?.(err);
+      });
+    },
+    onMessage(fn) {
+      const h = (msg: Buffer, rinfo: { address: string; port: number }): void => fn(msg, { address: normalizeAddress(rinfo.address), port: rinfo.port });
+      socket.on("message", h);
+      return () => socket.off("message", h);
+    },
+    close: () => closeUdp(socket),
+  };
+};

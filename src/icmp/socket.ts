@@ -80,6 +80,11 @@ export type IcmpReceived =
       /** CLOCK_REALTIME ns read right after recvmsg(). */
       userNs: bigint;
     }
+  /**
+   * A local error from the socket's error queue (origin SO_EE_ORIGIN_LOCAL): with path-MTU
+   * discovery on, EMSGSIZE carries the path MTU in `info` (IP_RECVERR, ip(7)).
+   */
+  | { kind: "local-error"; from: string; errno: number; info: number }
   | { kind: "invalid"; from: string; bytes: number; reason: string };
 
 export interface IcmpSocketEvents {
@@ -93,7 +98,20 @@ export interface OpenIcmpSocketOptions {
   kind?: IcmpSocketKind | "auto";
   /** A fixed echo identifier (iputils -e); ping sockets bind to it. @default the kernel's / caller's choice */
   echoId?: number;
+  /** Source address to bind (ping -I ADDR). @default the wildcard address */
+  source?: string;
 }
+
+/** Path-MTU discovery as ping -M says it: prohibit fragmentation, fragment when needed, or never set DF. */
+export type PmtuMode = "do" | "want" | "dont";
+
+/** Linux values of IP_PMTUDISC_* (the same for IPV6_PMTUDISC_*), linux/in.h; the addon exports DO and DONT. */
+const PMTUDISC_WANT = 1;
+/** IP_RECVERR / IPV6_RECVERR, linux/in.h and linux/in6.h: local errors (EMSGSIZE with the MTU) go to the error queue. */
+const IP_RECVERR = 11;
+const IPV6_RECVERR = 25;
+/** The errno of "message too long" on Linux. */
+export const EMSGSIZE = 90;
 
 /**
  * An open ICMP or ICMPv6 socket.
@@ -112,7 +130,7 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
   readonly #c: Readonly<Record<string, number>>;
   #closed = false;
 
-  private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon, echoId: number | undefined) {
+  private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon, echoId: number | undefined, source: string | undefined) {
     super();
     this.family = family;
     this.kind = kind;
@@ -121,10 +139,11 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
       this.emit("packet", this.#decode(buf, address, ttl, rxNs, userNs, err));
     });
     if (kind === "dgram") {
-      this.#sock.bind(family === 4 ? "0.0.0.0" : "::", echoId ?? 0);
+      this.#sock.bind(source ?? (family === 4 ? "0.0.0.0" : "::"), echoId ?? 0);
       this.echoId = this.#sock.address().port;
     } else {
       this.echoId = echoId;
+      if (source !== undefined) this.#sock.bind(source, 0);
       this.#setFilter();
     }
   }
@@ -139,10 +158,11 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
     let last: unknown;
     for (const k of kinds) {
       try {
-        return new IcmpSocket(options.family, k, lib, options.echoId);
+        return new IcmpSocket(options.family, k, lib, options.echoId, options.source);
       } catch (err) {
         last = err;
         const code = errorCode(err);
+        if (code === "EADDRNOTAVAIL") throw new WirekitError("ERR_LOCAL", `cannot bind to ${options.source ?? "the source address"}: not an address of this host`, { cause: err });
         if (code === "EADDRINUSE") throw new WirekitError("ERR_LOCAL", `echo identifier ${options.echoId} is in use by another ping socket`, { cause: err });
         if (code !== "EACCES" && code !== "EPERM" && code !== "EPROTONOSUPPORT" && code !== "EAFNOSUPPORT") break;
       }
@@ -161,6 +181,27 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
   setTtl(ttl: number): void {
     if (this.family === 4) this.#sock.setOption(this.#const("IPPROTO_IP"), this.#const("IP_TTL"), ttl);
     else this.#sock.setOption(this.#const("IPPROTO_IPV6"), this.#const("IPV6_UNICAST_HOPS"), ttl);
+  }
+
+  /** Set the TOS byte (IPv4) or traffic class (IPv6) of the packets sent from now on (ping -Q). */
+  setTos(tos: number): void {
+    if (this.family === 4) this.#sock.setOption(this.#const("IPPROTO_IP"), this.#const("IP_TOS"), tos);
+    else this.#sock.setOption(this.#const("IPPROTO_IPV6"), this.#const("IPV6_TCLASS"), tos);
+  }
+
+  /**
+   * Path-MTU discovery (ping -M). With "do" the kernel sets DF and refuses a datagram above the
+   * path MTU with EMSGSIZE; the error queue is turned on so that refusal also reports the MTU.
+   */
+  setPmtuDiscovery(mode: PmtuMode): void {
+    const value = mode === "do" ? this.#const("IP_PMTUDISC_DO") : mode === "dont" ? this.#const("IP_PMTUDISC_DONT") : PMTUDISC_WANT;
+    if (this.family === 4) {
+      this.#sock.setOption(this.#const("IPPROTO_IP"), this.#const("IP_MTU_DISCOVER"), value);
+      this.#sock.setOption(this.#const("IPPROTO_IP"), IP_RECVERR, 1);
+    } else {
+      this.#sock.setOption(this.#const("IPPROTO_IPV6"), this.#const("IPV6_MTU_DISCOVER"), value);
+      this.#sock.setOption(this.#const("IPPROTO_IPV6"), IPV6_RECVERR, 1);
+    }
   }
 
   /** Set SO_RCVBUF (the kernel doubles it). */
@@ -223,6 +264,7 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
     if (err !== null) {
       const q: QueuedIcmpError = { origin: err.origin, type: err.type, code: err.code, info: err.info };
       const m = decodeQueuedError(this.family, q, buf);
+      if (m === undefined && err.origin === 1) return { kind: "local-error", from, errno: err.errno, info: err.info };
       if (m === undefined) return { kind: "invalid", from, bytes: buf.length, reason: `local error (errno ${err.errno})` };
       return { kind: "message", message: m, bytes: buf.length, ...base };
     }

@@ -30,6 +30,11 @@ test("formatDuration picks a readable unit", () => {
   assert.equal(formatDuration(12400), "12.4 s");
 });
 
+test("formatDuration keeps what the user wrote: -i 0.05 is 50 ms, 20 ms is not 0.0 s, 1.05 s is not 1.1 s", () => {
+  const rows: Array<[string, string]> = [["0.05", "50 ms"], ["20ms", "20 ms"], ["0.0005", "0.5 ms"], ["1.05", "1.05 s"], ["1.5s", "1.5 s"], ["1", "1 s"], ["2m", "2 min"]];
+  for (const [text, shown] of rows) assert.equal(formatDuration(parseDuration(text)), shown, text);
+});
+
 test("parseSize understands binary and decimal units", () => {
   assert.equal(parseSize("4096"), 4096);
   assert.equal(parseSize("64k"), 65536);

@@ -15,7 +15,7 @@ export const checkForm = defineForm({
   ],
   positionals: [
     { name: "lab", kind: "text", optional: true, help: "the lab to grade (see --list)" },
-    { name: "command", kind: "text", optional: true, rest: true, help: "after --: the student's program and its arguments, with {host} {port} {file} {dir}" },
+    { name: "command", kind: "text", optional: true, variadic: true, help: "after --: the student's program and its arguments, with {host} {port} {file} {dir}" },
   ],
   options: {
     list: { type: "boolean", help: "list the labs and their requirements" },

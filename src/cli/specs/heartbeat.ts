@@ -64,6 +64,7 @@ export const senderForm = defineForm({
     ipv4,
     ipv6,
     json: json("one JSON document with the statistics"),
+    "json-lines": json("one JSON object per event as it happens, then the summary"),
   },
 });
 

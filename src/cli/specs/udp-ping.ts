@@ -5,7 +5,7 @@ import { impairOptions } from "./impair.js";
 
 export const clientForm = defineForm({
   title: "Client options",
-  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-s SIZE] [-q] [-v] [-4|-6] [--json]"],
+  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-w T] [-s SIZE] [-q] [-v] [-4|-6] [--json|--json-lines]"],
   positionals: [
     { name: "server_address", kind: "host" },
     { name: "server_port", kind: "port" },
@@ -14,12 +14,14 @@ export const clientForm = defineForm({
     count: { type: "integer", short: "c", aliases: ["n"], value: "N", default: 10, min: 0, help: "pings to send (0 = until Ctrl-C)" },
     interval: { type: "duration", short: "i", value: "T", default: "1s", help: "time between pings (0.2, 200ms ...)" },
     timeout: { type: "duration", short: "W", value: "T", default: "1s", min: 1, help: "how long to wait for each reply" },
+    deadline: { type: "duration", short: "w", value: "T", min: 1, help: "stop after T, whatever was sent or answered (with no -c: ping until then)" },
     size: { type: "integer", short: "s", value: "N", default: 0, max: 65527, help: "pad each ping to N bytes" },
     quiet: { type: "boolean", short: "q", help: "only the statistics" },
     verbose: { type: "boolean", short: "v", help: "also show datagrams that are not replies from the server" },
     ipv4,
     ipv6,
     json: json("one JSON document with every ping and the summary"),
+    "json-lines": json("one JSON object per event as it happens, then the summary"),
   },
 });
 

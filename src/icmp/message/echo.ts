@@ -36,9 +36,13 @@ export function encodeEchoRequest(req: EchoRequest): Buffer {
  * The echo data ping sends: the send time (wall clock, ns, big-endian u64) in the first 8 bytes,
  * as the lab asks, then the byte pattern 0x08 0x09 ... like iputils, so sizes are easy to see.
  */
-export function echoPayload(size: number, wallNs: bigint): Buffer {
+export function echoPayload(size: number, wallNs: bigint, pattern?: Uint8Array): Buffer {
   const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = i & 0xff;
+  if (pattern !== undefined && pattern.length > 0) {
+    // ping -p: the pattern repeats over the data after the timestamp, as iputils fills it.
+    const from = size >= 8 ? 8 : 0;
+    for (let i = from; i < size; i++) b[i] = pattern[(i - from) % pattern.length] ?? 0;
+  } else for (let i = 0; i < size; i++) b[i] = i & 0xff;
   if (size >= 8) b.writeBigUInt64BE(BigInt.asUintN(64, wallNs), 0);
   return b;
 }

@@ -1,21 +1,21 @@
 /**
- * The heartbeat sender (the lab's client): sends `<seq> <timestamp> id=<id> run=<run>` on an
- * absolute schedule (heartbeat k leaves at start + k·interval, so there is no drift over
- * hours), listens for the monitor's `<seq> <time_diff>` replies asynchronously, matches them by
- * seq (a bounded ReplyTracker: late, duplicate, unknown), and declares the monitor down after
- * `misses` consecutive heartbeats without a reply.
+ * The heartbeat sender (the lab's client), an adapter on the probe engine (core/probe): it
+ * sends `<seq> <timestamp> id=<id> run=<run>` on the driver's absolute schedule (heartbeat k
+ * leaves at start + k·interval, so there is no drift over hours), to one or more monitors,
+ * listens for each monitor's `<seq> <time_diff>` replies asynchronously, matches them by
+ * monitor and seq (a bounded tracker per monitor: late, duplicate, unknown), and declares a
+ * monitor down after `misses` consecutive heartbeats without a reply.
  */
-import type { Socket } from "node:dgram";
 import { hostname } from "node:os";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, TimerGroup, type Clock, type TimerHandle } from "../../core/clock.js";
+import { systemClock, type Clock } from "../../core/clock.js";
 import { usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
+import { ProbeDriver } from "../../core/probe/index.js";
 import { createRandom, type Random } from "../../core/random.js";
 import type { PingTotals, RttSummary } from "../../core/stats.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { normalizeAddress, openUdpLink, type DatagramLink, type OpenDatagramLink } from "../../core/udp-socket.js";
 import { preciseWallAnchor } from "./wall-time.js";
-import { ReplyTracker } from "./replies.js";
 import { decodeHeartbeatReply, encodeHeartbeat, isValidFieldValue, isValidStatus, type Heartbeat } from "./protocol.js";
 
 export interface HeartbeatSenderOptions {
@@ -58,6 +58,8 @@ export interface HeartbeatSenderOptions {
   announceInterval?: boolean;
   /** More monitors, each sent the same heartbeats (same seq, same timestamp). */
   more?: ReadonlyArray<{ host: string; port: number }>;
+  /** The socket to each monitor. @default openUdpLink (a real UDP socket) */
+  link?: OpenDatagramLink;
 }
 
 export interface SenderEndpoint {
@@ -112,14 +114,11 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
   readonly #misses: number;
   readonly id: string;
   readonly runId: string;
-  readonly #tracker = new ReplyTracker();
-  readonly #timers: TimerGroup;
 
   constructor(options: HeartbeatSenderOptions) {
     super();
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#timers = new TimerGroup(this.#clock);
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#timeoutMs = options.timeoutMs ?? this.#intervalMs;
     this.#count = options.count ?? 0;
@@ -141,7 +140,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
   #status: string | undefined;
   #message: string | undefined;
   #jobMs: number | undefined;
-  #final: (() => void) | undefined;
+  #driver: ProbeDriver<Received, undefined> | undefined;
 
   /**
    * Report a job's end: the next heartbeat, sent at once, carries `status`, `dur=jobMs` and
@@ -152,7 +151,7 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
     this.#status = status;
     this.#jobMs = jobMs;
     if (message !== undefined) this.#message = message;
-    this.#final?.();
+    this.#driver?.sendNow(true);
   }
 
   #emitEvent(e: HeartbeatSenderEvent): void {
@@ -163,180 +162,159 @@ export class HeartbeatSender extends TypedEmitter<{ event: [HeartbeatSenderEvent
   async run(): Promise<HeartbeatSenderResult> {
     const wanted = [{ host: this.#o.host, port: this.#o.port }, ...(this.#o.more ?? [])];
     const targets: Target[] = [];
+    const open = this.#o.link ?? openUdpLink;
     try {
       for (const [i, w] of wanted.entries()) {
         const resolved = await resolveHost(w.host, this.#o.family);
-        const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
         const server = { address: resolved.address, port: w.port };
-        targets.push({ index: i, host: w.host, socket: bound.socket, server, tracker: i === 0 ? this.#tracker : new ReplyTracker(), consecutive: 0, down: false, downAt: 0, downEvents: 0 });
-        this.#emitEvent({ kind: "start", host: w.host, server, local: { address: bound.address, port: bound.port }, id: this.id, run: this.runId, intervalMs: this.#intervalMs, ...tag(i, wanted.length) });
+        const link = await open({ ...server, family: resolved.family });
+        targets.push({ index: i, host: w.host, link, server, consecutive: 0, down: false, downAt: 0, downEvents: 0 });
+        this.#emitEvent({ kind: "start", host: w.host, server, local: link.local, id: this.id, run: this.runId, intervalMs: this.#intervalMs, ...tag(i, wanted.length) });
       }
-      return await this.#loop(targets);
+      return await this.#drive(targets);
     } finally {
-      this.#timers.clear();
-      for (const t of targets) await closeUdp(t.socket);
+      for (const t of targets) await t.link.close();
     }
   }
 
-  #loop(targets: Target[]): Promise<HeartbeatSenderResult> {
+  async #drive(targets: Target[]): Promise<HeartbeatSenderResult> {
     const clock = this.#clock;
-    const signal = this.#o.signal;
-    const start = clock.monotonic();
-    const anchorWall = preciseWallAnchor(clock, start);
-    const firstSeq = this.#o.firstSeq ?? 1;
     const n = targets.length;
-    let k = 0; // heartbeats scheduled so far
-    let sending = true;
-
-    return new Promise<HeartbeatSenderResult>((resolve) => {
-      let done = false;
-      const resultOf = (t: Target): HeartbeatSenderResult => ({
-        host: t.host,
-        server: t.server,
-        id: this.id,
-        run: this.runId,
-        totals: t.tracker.totals(clock.monotonic() - start),
-        rtt: t.tracker.rtt.summary(),
-        down: t.down,
-        downEvents: t.downEvents,
-      });
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        signal?.removeEventListener("abort", onAbort);
-        const all = targets.map(resultOf);
-        const first = all[0] as HeartbeatSenderResult;
-        // With several monitors, "down" means all of them are.
-        resolve(n === 1 ? first : { ...first, down: all.every((r) => r.down), monitors: all });
-      };
-      const maybeFinish = (): void => {
-        if (!sending && targets.every((t) => t.tracker.pendingCount === 0)) finish();
-      };
-      const answered = (t: Target, seq: number): void => {
-        t.consecutive = 0;
-        if (t.down) {
-          t.down = false;
-          this.#emitEvent({ kind: "up", seq, downForMs: clock.monotonic() - t.downAt, ...tag(t.index, n) });
-        }
-      };
-
-      for (const t of targets) {
-        const serverAddress = normalizeAddress(t.server.address);
-        t.socket.on("error", () => {
-          // ICMP errors surfacing on the socket: the misses counter already tells the story.
-        });
-        t.socket.on("message", (msg, rinfo) => {
-          const at = clock.monotonic();
-          const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
-          if (from.address !== serverAddress || from.port !== t.server.port) {
-            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: "not from the monitor" });
-            return;
-          }
-          const d = decodeHeartbeatReply(msg);
-          if (!d.ok) {
-            this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: d.error.reason });
-            return;
-          }
-          const delayMs = d.value.timeDiff * 1000;
-          const o = t.tracker.receive(d.value.seq, at);
-          switch (o.kind) {
-            case "reply":
-              answered(t, o.seq);
-              this.#emitEvent({ kind: "reply", seq: o.seq, rttMs: o.rttMs, delayMs, ...tag(t.index, n) });
-              maybeFinish();
-              break;
-            case "late":
-              answered(t, o.seq);
-              this.#emitEvent({ kind: "late", seq: o.seq, rttMs: o.rttMs, delayMs, ...tag(t.index, n) });
-              break;
-            case "duplicate":
-              this.#emitEvent({ kind: "duplicate", seq: o.seq, rttMs: o.rttMs, ...tag(t.index, n) });
-              break;
-            case "unknown":
-              this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: `reply for seq ${o.seq}, which was never sent` });
-              break;
-          }
-        });
+    const keepGoing = this.#o.keepGoing === true;
+    let anchorWall: number | undefined;
+    const answered = (t: Target, seq: number): void => {
+      t.consecutive = 0;
+      if (t.down) {
+        t.down = false;
+        this.#emitEvent({ kind: "up", seq, downForMs: clock.monotonic() - t.downAt, ...tag(t.index, n) });
       }
-
-      const sendTo = (t: Target, seq: number, payload: Buffer, mono: number): void => {
-        t.tracker.sent(seq, mono);
-        t.socket.send(payload, t.server.port, t.server.address, (err) => {
-          if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message, ...tag(t.index, n) });
-        });
-        this.#timers.after(this.#timeoutMs, () => {
-          if (!t.tracker.expire(seq)) return;
-          t.consecutive++;
-          this.#emitEvent({ kind: "miss", seq, consecutive: t.consecutive, ...tag(t.index, n) });
-          if (t.consecutive === this.#misses) {
-            t.down = true;
-            t.downAt = clock.monotonic();
-            t.downEvents++;
-            this.#emitEvent({ kind: "down", misses: t.consecutive, ...tag(t.index, n) });
-            if (this.#o.keepGoing !== true && targets.every((x) => x.down)) {
-              sending = false;
-              finish();
-              return;
-            }
+    };
+    const driver: ProbeDriver<Received, undefined> = new ProbeDriver<Received, undefined>({
+      clock,
+      targets: n,
+      count: this.#count,
+      intervalMs: this.#intervalMs,
+      timeoutMs: this.#timeoutMs,
+      firstSeq: this.#o.firstSeq ?? 1,
+      // A sender runs for months: remember only the last 1024 answered / timed-out heartbeats.
+      history: 1024,
+      lastRound: () => this.#jobMs !== undefined,
+      ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }),
+      transport: {
+        send: (seq) => {
+          if (this.#o.skip?.(seq) === true) {
+            this.#emitEvent({ kind: "skipped", seq });
+            return [];
           }
-          maybeFinish();
-        });
-      };
-
-      let nextTimer: TimerHandle | undefined;
-      const sendNext = (): void => {
-        nextTimer = undefined;
-        if (done || !sending) return;
-        const seq = firstSeq + k;
-        k++;
-        if (this.#o.skip?.(seq) === true) this.#emitEvent({ kind: "skipped", seq });
-        else {
-          const mono = clock.monotonic();
-          const hb: Heartbeat = { seq, timestamp: (anchorWall + (mono - start)) / 1000, id: this.id, run: this.runId };
+          anchorWall ??= preciseWallAnchor(clock, driver.startedAt);
+          const hb: Heartbeat = { seq, timestamp: (anchorWall + (clock.monotonic() - driver.startedAt)) / 1000, id: this.id, run: this.runId };
           if (this.#o.announceInterval !== false) hb.int = this.#intervalMs;
           if (this.#status !== undefined) hb.status = this.#status;
           if (this.#message !== undefined) hb.msg = this.#message;
           if (this.#jobMs !== undefined) hb.dur = this.#jobMs;
           // One encoding, the same seq and timestamp to every monitor.
           const payload = encodeHeartbeat(hb, this.#o.key);
-          for (const t of targets) if (!t.down || this.#o.keepGoing === true) sendTo(t, seq, payload, mono);
+          const sent = [];
+          for (const t of targets) {
+            if (t.down && !keepGoing) continue;
+            t.link.send(payload, (err) => this.#emitEvent({ kind: "send-error", seq, message: err.message, ...tag(t.index, n) }));
+            sent.push({ target: t.index, tag: undefined });
+          }
           this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
+          return sent;
+        },
+        listen: (deliver) => {
+          const offs = targets.map((t) => t.link.onMessage((msg, from) => deliver({ target: t, msg, from })));
+          return () => {
+            for (const off of offs) off();
+          };
+        },
+      },
+      match: ({ target: t, msg, from }) => {
+        if (from.address !== normalizeAddress(t.server.address) || from.port !== t.server.port) {
+          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: "not from the monitor" });
+          return undefined;
         }
-        if ((this.#count !== 0 && k >= this.#count) || this.#jobMs !== undefined) {
-          sending = false;
-          maybeFinish();
-          return;
+        const d = decodeHeartbeatReply(msg);
+        if (!d.ok) {
+          this.#emitEvent({ kind: "ignored", from, bytes: msg.length, reason: d.error.reason });
+          return undefined;
         }
-        // Absolute schedule: heartbeat k leaves at start + k·interval; late timers do not add up.
-        nextTimer = this.#timers.after(Math.max(0, start + k * this.#intervalMs - clock.monotonic()), sendNext);
-      };
-
-      const onAbort = (): void => {
-        sending = false;
-        finish();
-      };
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#final = () => {
-        if (done || !sending) return;
-        if (nextTimer !== undefined) clock.clearTimeout(nextTimer);
-        sendNext();
-      };
-      sendNext();
+        delays.set(t.index, d.value.timeDiff * 1000);
+        return { target: t.index, seq: d.value.seq, kind: "reply" };
+      },
+      onEvent: (e) => {
+        const t = targets[e.target];
+        if (t === undefined) return;
+        const m = tag(t.index, n);
+        switch (e.kind) {
+          case "reply":
+            answered(t, e.probe.seq);
+            this.#emitEvent({ kind: "reply", seq: e.probe.seq, rttMs: e.rttMs, delayMs: delays.get(t.index) ?? 0, ...m });
+            break;
+          case "late":
+            answered(t, e.probe.seq);
+            this.#emitEvent({ kind: "late", seq: e.probe.seq, rttMs: e.rttMs, delayMs: delays.get(t.index) ?? 0, ...m });
+            break;
+          case "duplicate":
+            this.#emitEvent({ kind: "duplicate", seq: e.probe.seq, rttMs: e.rttMs, ...m });
+            break;
+          case "unknown":
+            this.#emitEvent({ kind: "ignored", from: e.datagram.from, bytes: e.datagram.msg.length, reason: `reply for seq ${e.seq}, which was never sent` });
+            break;
+          case "timeout":
+            t.consecutive++;
+            this.#emitEvent({ kind: "miss", seq: e.probe.seq, consecutive: t.consecutive, ...m });
+            if (t.consecutive === this.#misses) {
+              t.down = true;
+              t.downAt = clock.monotonic();
+              t.downEvents++;
+              this.#emitEvent({ kind: "down", misses: t.consecutive, ...m });
+              if (!keepGoing && targets.every((x) => x.down)) driver.stop();
+            }
+            break;
+          default:
+            break;
+        }
+      },
     });
+    // The monitor's time_diff of the reply being matched, per monitor.
+    const delays = new Map<number, number>();
+    this.#driver = driver;
+    const r = await driver.run();
+    this.#driver = undefined;
+    const all = targets.map((t): HeartbeatSenderResult => {
+      const tracker = driver.trackers[t.index];
+      return {
+        host: t.host,
+        server: t.server,
+        id: this.id,
+        run: this.runId,
+        totals: tracker?.totals(r.elapsedMs) ?? { transmitted: 0, received: 0, duplicates: 0, errors: 0, late: 0, elapsedMs: r.elapsedMs },
+        rtt: tracker?.rtt.summary() ?? { count: 0, min: 0, avg: 0, max: 0, mdev: 0 },
+        down: t.down,
+        downEvents: t.downEvents,
+      };
+    });
+    const first = all[0] as HeartbeatSenderResult;
+    // With several monitors, "down" means all of them are.
+    return n === 1 ? first : { ...first, down: all.every((x) => x.down), monitors: all };
   }
+}
+
+/** A reply as one monitor's link delivered it. */
+interface Received {
+  target: Target;
+  msg: Buffer;
+  from: SenderEndpoint;
 }
 
 /** One monitor the sender beats to, with its own reply matching and down detection. */
 interface Target {
   index: number;
   host: string;
-  socket: Socket;
+  link: DatagramLink;
   server: SenderEndpoint;
-  tracker: ReplyTracker;
   consecutive: number;
   down: boolean;
   downAt: number;

@@ -1,18 +1,17 @@
 /**
- * The UDP ping client: sends `Ping <seq> <time>` every interval on an absolute schedule,
- * times each probe with the monotonic clock, and matches replies by sequence number and by
- * source address — so late replies, duplicates and foreign datagrams are told apart even
- * when several probes are in flight.
+ * The UDP ping client, a small adapter on the probe engine (core/probe): it sends
+ * `Ping <seq> <time>` every interval on the driver's absolute schedule, and matches replies by
+ * source address and sequence number, so late replies, duplicates and foreign datagrams are
+ * told apart even when several probes are in flight.
  */
-import type { Socket } from "node:dgram";
 import { resolveHost, type IpFamily } from "../../core/address.js";
-import { systemClock, TimerGroup, type Clock } from "../../core/clock.js";
+import { systemClock, type Clock } from "../../core/clock.js";
 import { TypedEmitter } from "../../core/events.js";
 import { usageError } from "../../core/errors.js";
+import { ProbeDriver, type ProbeEndReason } from "../../core/probe/index.js";
 import type { PingTotals, RttSummary } from "../../core/stats.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { normalizeAddress, openUdpLink, type DatagramLink, type OpenDatagramLink } from "../../core/udp-socket.js";
 import { decodePing, encodePing, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6 } from "./protocol.js";
-import { ProbeTracker } from "./tracker.js";
 
 export interface UdpPingOptions {
   /** Server host name or address. */
@@ -32,6 +31,10 @@ export interface UdpPingOptions {
   clock?: Clock;
   /** Abort to stop early (Ctrl-C); the result still has the statistics. */
   signal?: AbortSignal;
+  /** End the run this long after the start, answered or not (ping -w). */
+  deadlineMs?: number;
+  /** The socket to the server. @default openUdpLink (a real UDP socket) */
+  link?: OpenDatagramLink;
 }
 
 export interface Endpoint {
@@ -69,6 +72,8 @@ export interface UdpPingResult {
   foreign: number;
   /** Datagrams from the server that were not a ping reply. */
   garbage: number;
+  /** Why the run ended. */
+  reason: ProbeEndReason;
 }
 
 interface Timing {
@@ -79,12 +84,19 @@ interface Timing {
 }
 
 function resolveTiming(o: UdpPingOptions): Timing {
+  if (o.deadlineMs !== undefined && !(o.deadlineMs > 0)) throw usageError(`invalid deadline ${o.deadlineMs}`);
   const t = { count: o.count ?? 10, intervalMs: o.intervalMs ?? 1000, timeoutMs: o.timeoutMs ?? 1000, size: o.size ?? 0 };
   if (!Number.isInteger(t.count) || t.count < 0) throw usageError(`invalid count ${t.count}`);
   if (!(t.intervalMs >= 0)) throw usageError(`invalid interval ${t.intervalMs}`);
   if (!(t.timeoutMs > 0)) throw usageError(`invalid timeout ${t.timeoutMs}`);
   if (!Number.isInteger(t.size) || t.size < 0 || t.size > MAX_UDP_PAYLOAD_V6) throw usageError(`invalid size ${t.size}`);
   return t;
+}
+
+/** A datagram as the link delivered it. */
+interface Received {
+  msg: Buffer;
+  from: Endpoint;
 }
 
 /**
@@ -99,9 +111,7 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
   readonly #options: UdpPingOptions;
   readonly #timing: Timing;
   readonly #clock: Clock;
-  readonly #tracker = new ProbeTracker();
   readonly #records = new Map<number, PingRecord>();
-  readonly #timers: TimerGroup;
   #foreign = 0;
   #garbage = 0;
 
@@ -110,145 +120,108 @@ export class UdpPinger extends TypedEmitter<{ event: [UdpPingEvent] }> {
     this.#options = options;
     this.#timing = resolveTiming(options);
     this.#clock = options.clock ?? systemClock;
-    this.#timers = new TimerGroup(this.#clock);
   }
 
   #emitEvent(e: UdpPingEvent): void {
     this.emit("event", e);
   }
 
-
   async run(): Promise<UdpPingResult> {
     const { host, port } = this.#options;
     const resolved = await resolveHost(host, this.#options.family);
     const max = resolved.family === 6 ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
     if (this.#timing.size > max) throw usageError(`size ${this.#timing.size} exceeds the largest UDP payload over IPv${resolved.family} (${max})`);
-    const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
     const server: Endpoint = { address: resolved.address, port };
-    this.#emitEvent({ kind: "start", host, server, local: { address: bound.address, port: bound.port }, size: this.#timing.size });
+    const link = await (this.#options.link ?? openUdpLink)({ ...server, family: resolved.family });
+    this.#emitEvent({ kind: "start", host, server, local: link.local, size: this.#timing.size });
     try {
-      return await this.#loop(bound.socket, server);
+      return await this.#drive(link, server);
     } finally {
-      this.#timers.clear();
-      await closeUdp(bound.socket);
+      await link.close();
     }
   }
 
-  #loop(socket: Socket, server: Endpoint): Promise<UdpPingResult> {
+  async #drive(link: DatagramLink, server: Endpoint): Promise<UdpPingResult> {
     const clock = this.#clock;
     const { count, intervalMs, timeoutMs, size } = this.#timing;
-    const signal = this.#options.signal;
-    const start = clock.monotonic();
-    let nextSeq = 1;
-    let sending = true;
-
-    return new Promise<UdpPingResult>((resolve) => {
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        signal?.removeEventListener("abort", finish);
-        for (const seq of this.#tracker.pending()) {
-          const r = this.#records.get(seq);
-          if (r) r.status = "unanswered";
-        }
-        resolve(this.#result(server, clock.monotonic() - start));
-      };
-      const maybeFinish = (): void => {
-        if (!sending && this.#tracker.pending().length === 0) finish();
-      };
-
-      socket.on("message", (msg, rinfo) => {
-        const at = clock.monotonic();
-        const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
-        if (from.address !== normalizeAddress(server.address) || from.port !== server.port) {
+    const serverAddress = normalizeAddress(server.address);
+    const driver = new ProbeDriver<Received, PingRecord>({
+      clock,
+      count,
+      intervalMs,
+      timeoutMs,
+      firstSeq: 1,
+      ...(this.#options.deadlineMs === undefined ? {} : { deadlineMs: this.#options.deadlineMs }),
+      ...(this.#options.signal === undefined ? {} : { signal: this.#options.signal }),
+      transport: {
+        send: (seq) => {
+          const payload = encodePing(seq, clock.now(), size);
+          const rec: PingRecord = { seq, status: "timeout", duplicates: 0 };
+          this.#records.set(seq, rec);
+          link.send(payload, (err) => this.#emitEvent({ kind: "send-error", seq, message: err.message }));
+          this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
+          return [{ target: 0, tag: rec }];
+        },
+        listen: (deliver) => link.onMessage((msg, from) => deliver({ msg, from })),
+      },
+      match: ({ msg, from }) => {
+        if (from.address !== serverAddress || from.port !== server.port) {
           this.#foreign++;
           this.#emitEvent({ kind: "foreign", from, bytes: msg.length });
-          return;
+          return undefined;
         }
         const d = decodePing(msg);
         if (!d.ok) {
           this.#garbage++;
           this.#emitEvent({ kind: "garbage", from, bytes: msg.length, reason: d.error.reason });
-          return;
+          return undefined;
         }
-        const outcome = this.#tracker.receive(d.value.seq, at);
-        const rec = this.#records.get(d.value.seq);
-        switch (outcome.kind) {
+        return { target: 0, seq: d.value.seq, kind: "reply" };
+      },
+      onEvent: (e) => {
+        switch (e.kind) {
           case "reply":
-            if (rec) {
-              rec.status = "reply";
-              rec.rttMs = outcome.rttMs;
-            }
-            this.#emitEvent({ kind: "reply", seq: outcome.seq, rttMs: outcome.rttMs, from, message: printable(msg) });
-            maybeFinish();
+            e.probe.tag.status = "reply";
+            e.probe.tag.rttMs = e.rttMs;
+            this.#emitEvent({ kind: "reply", seq: e.probe.seq, rttMs: e.rttMs, from: e.datagram.from, message: printable(e.datagram.msg) });
             break;
           case "late":
-            if (rec) {
-              rec.status = "late";
-              rec.rttMs = outcome.rttMs;
-            }
-            this.#emitEvent({ kind: "late", seq: outcome.seq, rttMs: outcome.rttMs, from });
+            e.probe.tag.status = "late";
+            e.probe.tag.rttMs = e.rttMs;
+            this.#emitEvent({ kind: "late", seq: e.probe.seq, rttMs: e.rttMs, from: e.datagram.from });
             break;
           case "duplicate":
-            if (rec) rec.duplicates++;
-            this.#emitEvent({ kind: "duplicate", seq: outcome.seq, rttMs: outcome.rttMs, from });
+            e.probe.tag.duplicates++;
+            this.#emitEvent({ kind: "duplicate", seq: e.probe.seq, rttMs: e.rttMs, from: e.datagram.from });
+            break;
+          case "timeout":
+            this.#emitEvent({ kind: "timeout", seq: e.probe.seq });
             break;
           case "unknown":
             this.#garbage++;
-            this.#emitEvent({ kind: "garbage", from, bytes: msg.length, reason: `reply for seq ${outcome.seq}, which was never sent` });
+            this.#emitEvent({ kind: "garbage", from: e.datagram.from, bytes: e.datagram.msg.length, reason: `reply for seq ${e.seq}, which was never sent` });
+            break;
+          default:
             break;
         }
-      });
-
-      const sendNext = (): void => {
-        if (done || !sending) return;
-        const seq = nextSeq++;
-        const payload = encodePing(seq, clock.now(), size);
-        this.#records.set(seq, { seq, status: "timeout", duplicates: 0 });
-        const sentAt = clock.monotonic();
-        this.#tracker.sent(seq, sentAt);
-        socket.send(payload, server.port, server.address, (err) => {
-          if (err) this.#emitEvent({ kind: "send-error", seq, message: err.message });
-        });
-        this.#emitEvent({ kind: "sent", seq, bytes: payload.length });
-        this.#timers.after(timeoutMs, () => {
-          if (this.#tracker.expire(seq)) {
-            this.#emitEvent({ kind: "timeout", seq });
-            maybeFinish();
-          }
-        });
-        if (count !== 0 && seq >= count) {
-          sending = false;
-          return;
-        }
-        // Absolute schedule: probe k leaves at start + (k-1)·interval, so jitter does not accumulate.
-        const due = start + (nextSeq - 1) * intervalMs;
-        this.#timers.after(Math.max(0, due - clock.monotonic()), sendNext);
-      };
-
-      if (signal?.aborted) {
-        sending = false;
-        finish();
-        return;
-      }
-      signal?.addEventListener("abort", () => {
-        sending = false;
-        finish();
-      }, { once: true });
-      sendNext();
+      },
     });
-  }
-
-  #result(server: Endpoint, elapsedMs: number): UdpPingResult {
+    const r = await driver.run();
+    const tracker = driver.trackers[0];
+    if (tracker === undefined) throw new Error("no tracker");
+    for (const seq of tracker.pendingSeqs()) {
+      const rec = this.#records.get(seq);
+      if (rec) rec.status = "unanswered";
+    }
     return {
       host: this.#options.host,
       server,
       pings: [...this.#records.values()],
-      totals: this.#tracker.totals(elapsedMs),
-      rtt: this.#tracker.rtt.summary(),
+      totals: tracker.totals(r.elapsedMs),
+      rtt: tracker.rtt.summary(),
       foreign: this.#foreign,
       garbage: this.#garbage,
+      reason: r.reason,
     };
   }
 }

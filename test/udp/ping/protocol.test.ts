@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodePing, encodePing, upperCaseAscii, formatLocalTimestamp } from "../../../src/udp/ping/protocol.js";
-import { ProbeTracker } from "../../../src/udp/ping/tracker.js";
 import { renderPingStatistics } from "../../../src/cli/render/text.js";
 import { RttStats } from "../../../src/core/stats.js";
 
@@ -45,22 +44,6 @@ test("upperCaseAscii upper-cases a-z only and leaves other bytes alone", () => {
   assert.equal(out.subarray(0, 11).toString("utf8"), "PING é Z{}");
   assert.deepEqual([...out.subarray(11)], [0, 0x41, 0xe9, 0x7b]);
   assert.equal(upperCaseAscii(Buffer.alloc(0)).length, 0);
-});
-
-test("ProbeTracker matches replies by sequence: reply, late, duplicate, unknown", () => {
-  const t = new ProbeTracker();
-  t.sent(1, 0);
-  t.sent(2, 100);
-  assert.equal(t.expire(1), true);
-  // The late reply to 1 arrives while 2 is in flight: it must not count as 2's reply.
-  assert.deepEqual(t.receive(1, 150), { kind: "late", seq: 1, rttMs: 150 });
-  assert.deepEqual(t.receive(2, 130), { kind: "reply", seq: 2, rttMs: 30 });
-  assert.deepEqual(t.receive(2, 140), { kind: "duplicate", seq: 2, rttMs: 40 });
-  assert.deepEqual(t.receive(9, 140), { kind: "unknown", seq: 9 });
-  assert.equal(t.expire(2), false);
-  const totals = t.totals(1000);
-  assert.deepEqual(totals, { transmitted: 2, received: 1, duplicates: 1, errors: 0, late: 1, elapsedMs: 1000 });
-  assert.equal(t.rtt.count, 1);
 });
 
 test("the statistics block matches iputils' format, with mdev computed by hand", () => {
