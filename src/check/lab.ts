@@ -2,6 +2,7 @@
  * What a lab's grader provides, and `defineLab`, which turns a lab with its own record type into
  * the uniform `LabCheck` the runner and the CLI use.
  */
+import type { Clock } from "../core/clock.js";
 import { allRequiredPass, judgeAll, type CheckReport, type Requirement, type RequirementLevel } from "./requirement.js";
 import { summarize, type StudentResult } from "./runner.js";
 
@@ -17,6 +18,8 @@ export interface LabEnv {
   timeoutMs: number;
   /** Seed of the impairments. */
   seed: number;
+  /** Wall clock for the timestamps a counterpart writes or checks. @default systemClock */
+  clock?: Clock;
 }
 
 /** What collecting left: the record the judges read, and the program's runs. */

@@ -7,16 +7,15 @@
  * ./trace-probes.ts works, Paris included. Emits typed events; never prints.
  */
 import { Resolver } from "node:dns/promises";
-import { resolveHost, type IpFamily } from "../core/address.js";
+import type { IpFamily } from "../core/address.js";
 import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
 import { usageError } from "../core/errors.js";
 import { TypedEmitter, publish } from "../core/events.js";
 import { createRandom, type Random } from "../core/random.js";
 import { PathStats, type HopRow } from "./mtr-stats.js";
-import { canonicalAddress } from "./ping.js";
 import { rttMs } from "./probes.js";
 import type { IcmpSocketKind } from "./socket.js";
-import { openProber, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
+import { checkTtlRange, openProber, openTraceTarget, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
 
 export interface MtrOptions {
   host: string;
@@ -99,9 +98,7 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
     };
     const o = this.#o;
     if (!Number.isInteger(o.cycles) || o.cycles < 0) throw usageError(`invalid cycles ${o.cycles}`);
-    if (!Number.isInteger(o.maxHops) || o.maxHops < 1 || o.maxHops > 255) throw usageError(`invalid max hops ${o.maxHops} (must be 1-255)`);
-    if (!Number.isInteger(o.firstTtl) || o.firstTtl < 1 || o.firstTtl > o.maxHops) throw usageError(`invalid first TTL ${o.firstTtl} (must be 1-${o.maxHops})`);
-    if (!(o.waitMs > 0)) throw usageError("wait time must be positive");
+    checkTtlRange(o.maxHops, o.firstTtl, o.waitMs);
     if (!(o.intervalMs > 0)) throw usageError("interval must be positive");
   }
 
@@ -112,21 +109,8 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
 
   async run(): Promise<MtrResult> {
     const o = this.#o;
-    const r = await resolveHost(o.host, o.family);
-    const target = canonicalAddress(r.address);
     let onReply: (a: ProbeReply) => void = () => {};
-    const prober = await o.openProber({
-      method: o.method,
-      family: r.family,
-      target,
-      size: o.size,
-      paris: o.paris,
-      ...(o.port === undefined ? {} : { port: o.port }),
-      socket: o.socket,
-      clock: o.clock,
-      random: o.random,
-      onReply: (a) => onReply(a),
-    });
+    const { prober, target, ...r } = await openTraceTarget(o, (a) => onReply(a));
     const stats = new PathStats(o);
     let cycles = 0;
     try {

@@ -16,9 +16,9 @@
  * ICMP errors about UDP and TCP probes are read on a raw ICMP socket (root or CAP_NET_RAW).
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import type { IpFamily } from "../core/address.js";
+import { resolveHost, type IpFamily } from "../core/address.js";
 import type { Clock } from "../core/clock.js";
-import { WirekitError } from "../core/errors.js";
+import { WirekitError, usageError } from "../core/errors.js";
 import type { Random } from "../core/random.js";
 import { matchEcho } from "./match.js";
 import { echoPayload, encodeEchoRequest, isIcmpError, type IcmpErrorMessage } from "./message/index.js";
@@ -130,6 +130,45 @@ export async function openProber(o: ProberOptions): Promise<TraceProber> {
   if (o.method === "udp") return UdpProber.open(o);
   const { TcpProber } = await import("./trace-tcp.js");
   return TcpProber.open(o);
+}
+
+/** What traceroute and mtr both give to open their prober on a named host. */
+export interface TraceTargetOptions extends Omit<ProberOptions, "family" | "target" | "onReply"> {
+  host: string;
+  family?: IpFamily;
+  openProber: (o: ProberOptions) => Promise<TraceProber>;
+}
+
+/**
+ * Resolve the host and open the prober on its canonical address: the first step of every
+ * trace (traceroute, mtr). `onReply` is called with each answer the prober hears.
+ */
+export async function openTraceTarget(
+  o: TraceTargetOptions,
+  onReply: (r: ProbeReply) => void,
+): Promise<{ host: string; family: IpFamily; target: string; prober: TraceProber }> {
+  const r = await resolveHost(o.host, o.family);
+  const target = canonicalAddress(r.address);
+  const prober = await o.openProber({
+    method: o.method,
+    family: r.family,
+    target,
+    size: o.size,
+    paris: o.paris,
+    ...(o.port === undefined ? {} : { port: o.port }),
+    socket: o.socket,
+    clock: o.clock,
+    random: o.random,
+    onReply,
+  });
+  return { host: r.host, family: r.family, target, prober };
+}
+
+/** The TTL range every trace checks: max hops 1-255, first TTL 1..max hops, a positive wait. */
+export function checkTtlRange(maxHops: number, firstTtl: number, waitMs: number): void {
+  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 255) throw usageError(`invalid max hops ${maxHops} (must be 1-255)`);
+  if (!Number.isInteger(firstTtl) || firstTtl < 1 || firstTtl > maxHops) throw usageError(`invalid first TTL ${firstTtl} (must be 1-${maxHops})`);
+  if (!(waitMs > 0)) throw usageError("wait time must be positive");
 }
 
 /** Open the raw ICMP socket that hears errors about UDP / TCP probes (root or CAP_NET_RAW). */

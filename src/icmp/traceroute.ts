@@ -8,16 +8,15 @@
  * Emits typed events; never prints.
  */
 import { Resolver } from "node:dns/promises";
-import { resolveHost, type IpFamily } from "../core/address.js";
+import type { IpFamily } from "../core/address.js";
 import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
 import { TypedEmitter, publish } from "../core/events.js";
 import { usageError } from "../core/errors.js";
 import { createRandom, type Random } from "../core/random.js";
 import { TraceState, type Hop, type ProbeResult, type ProbeSlot } from "./hops.js";
-import { canonicalAddress } from "./ping.js";
 import { rttMs } from "./probes.js";
 import type { IcmpSocketKind } from "./socket.js";
-import { openProber, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
+import { checkTtlRange, openProber, openTraceTarget, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
 
 export interface TracerouteOptions {
   host: string;
@@ -108,11 +107,9 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
       signal: options.signal,
     };
     const o = this.#o;
-    if (!Number.isInteger(o.maxHops) || o.maxHops < 1 || o.maxHops > 255) throw usageError(`invalid max hops ${o.maxHops} (must be 1-255)`);
-    if (!Number.isInteger(o.firstTtl) || o.firstTtl < 1 || o.firstTtl > o.maxHops) throw usageError(`invalid first TTL ${o.firstTtl} (must be 1-${o.maxHops})`);
+    checkTtlRange(o.maxHops, o.firstTtl, o.waitMs);
     if (!Number.isInteger(o.queries) || o.queries < 1 || o.queries > 10) throw usageError(`invalid probes per hop ${o.queries} (must be 1-10)`);
     if (!Number.isInteger(o.simultaneous) || o.simultaneous < 1) throw usageError(`invalid simultaneous probes ${o.simultaneous}`);
-    if (!(o.waitMs > 0)) throw usageError("wait time must be positive");
   }
 
   #publish(e: TracerouteEvent): void {
@@ -122,21 +119,8 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
 
   async run(): Promise<TracerouteResult> {
     const o = this.#o;
-    const r = await resolveHost(o.host, o.family);
-    const target = canonicalAddress(r.address);
     let onReply: (a: ProbeReply) => void = () => {};
-    const prober = await o.openProber({
-      method: o.method,
-      family: r.family,
-      target,
-      size: o.size,
-      paris: o.paris,
-      ...(o.port === undefined ? {} : { port: o.port }),
-      socket: o.socket,
-      clock: o.clock,
-      random: o.random,
-      onReply: (a) => onReply(a),
-    });
+    const { prober, target, ...r } = await openTraceTarget(o, (a) => onReply(a));
     try {
       this.#publish({
         kind: "start",

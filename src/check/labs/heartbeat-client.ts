@@ -8,6 +8,7 @@
  * goes up by one from each heartbeat to the next.
  */
 import { createSocket, type Socket } from "node:dgram";
+import { systemClock, type Clock } from "../../core/clock.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
 import { defineLab, type LabEnv } from "../lab.js";
 import { freePort } from "../ports.js";
@@ -112,10 +113,10 @@ const requirements: Requirement<HeartbeatClientRecord>[] = [
   },
 ];
 
-function listen(port: number, phase: 1 | 3, beats: Heartbeat[]): Promise<Socket> {
+function listen(port: number, phase: 1 | 3, beats: Heartbeat[], clock: Clock): Promise<Socket> {
   const sock = createSocket("udp4");
   sock.on("message", (m: Buffer, from) => {
-    beats.push({ text: m.toString("latin1"), wallMs: Date.now(), at: performance.now(), phase });
+    beats.push({ text: m.toString("latin1"), wallMs: clock.now(), at: clock.monotonic(), phase });
     sock.send(Buffer.from(m.toString("latin1").replace(/[a-z]/g, (c) => c.toUpperCase()), "latin1"), from.port, from.address);
   });
   return new Promise((resolve, reject) => {
@@ -139,7 +140,7 @@ export const heartbeatClientLab = defineLab<HeartbeatClientRecord>({
   async collect(env: LabEnv) {
     const port = await freePort("udp");
     const beats: Heartbeat[] = [];
-    let sock = await listen(port, 1, beats);
+    let sock = await listen(port, 1, beats, env.clock ?? systemClock);
     const proc = new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs });
     const gone = (): boolean => proc.exited;
     // Phase 1: four heartbeats (or 5 s); the interval they show paces the rest.
@@ -151,7 +152,7 @@ export const heartbeatClientLab = defineLab<HeartbeatClientRecord>({
     await new Promise<void>((r) => sock.close(() => r()));
     await new Promise((r) => setTimeout(r, pausedMs));
     // Phase 3: back, until two more heartbeats or five intervals.
-    sock = await listen(port, 3, beats);
+    sock = await listen(port, 3, beats, env.clock ?? systemClock);
     await until(() => beats.filter((b) => b.phase === 3).length >= 2, 5 * interval + 500, gone);
     const exitedEarly = proc.exited;
     sock.close();

@@ -7,6 +7,7 @@
  * the past so the time difference to report is known, and then stops.
  */
 import { createSocket } from "node:dgram";
+import { systemClock } from "../../core/clock.js";
 import { createRandom } from "../../core/random.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
 import { defineLab, type LabEnv } from "../lab.js";
@@ -106,7 +107,7 @@ export function createHeartbeatServerLab(options: HeartbeatServerOptions = {}) {
         await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
         for (let seq = 1; seq <= BEATS; seq++) {
           if (!skipped.includes(seq)) {
-            const time = ((Date.now() - AGE_MS) / 1000).toFixed(6);
+            const time = (((env.clock ?? systemClock).now() - AGE_MS) / 1000).toFixed(6);
             sock.send(template.replace("{seq}", String(seq)).replace("{time}", time), srv.port, "127.0.0.1");
           }
           await new Promise((r) => setTimeout(r, INTERVAL_MS));
