@@ -61,7 +61,9 @@ export const udpEchoService: LabService = {
     };
   },
   async demo({ address, port, signal }) {
-    const r = await udpEcho({ host: address, port, message: "hello from wirekit lab --demo", signal });
+    // The demo shows one clean exchange: a first timeout of 500 ms (the lab default is 100 ms)
+    // keeps a busy machine's scheduling delay from showing up as a retransmission.
+    const r = await udpEcho({ host: address, port, message: "hello from wirekit lab --demo", timeoutMs: 500, signal });
     if (r.status !== "reply" || r.reply === undefined) throw new Error(`no reply after ${r.attempts} attempts`);
     return `${r.reply.text} (attempt ${r.reply.attempts}, RTT ${r.reply.rttMs.toFixed(3)} ms, request id checked)`;
   },
