@@ -105,7 +105,9 @@ test("against a server that drops everything, the real timer runs the whole back
   assert.equal(r.status, "gave-up");
   assert.equal(r.attempts, 4);
   assert.deepEqual(timeouts, [10, 20, 40, 80]);
-  assert.ok(r.elapsedMs >= 150, `${r.elapsedMs}`);
+  // 10 + 20 + 40 + 80 ms of timers. libuv rounds each timer to its millisecond loop clock, so one
+  // may fire up to 1 ms before performance.now() says it is due (CI saw 149.86): allow 1 ms each.
+  assert.ok(r.elapsedMs >= 146, `${r.elapsedMs}`);
   // The last copy may still be in the server's queue when the client's last timer fires.
   for (let i = 0; i < 500 && s.totals().received < 4; i++) await new Promise((res) => setTimeout(res, 10));
   assert.equal(s.totals().received, 4);
