@@ -72,30 +72,11 @@ export function encodeHead(input: HeadInput): EncodedHead {
   if (!Number.isInteger(status) || status < 200 || status > 999) throw invalid(`bad status ${status}`);
   const reason = input.reason ?? STATUS_CODES[status] ?? "Unknown";
   if (BAD_VALUE.test(reason)) throw invalid("bad reason phrase");
-  let head = `HTTP/1.1 ${status} ${reason}\r\n`;
-  let close = !input.keepAlive;
-  let hasDate = false;
-  let declared: number | undefined;
-  for (let i = 0; i < headers.length; i++) {
-    const field = headers[i] as readonly [string, string];
-    const name = field[0];
-    const value = field[1];
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
-    const n = name.length;
-    if (n === 10 && name.toLowerCase() === "connection") {
-      if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
-      continue;
-    }
-    if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
-    if (n === 14 && name.toLowerCase() === "content-length") {
-      const v = value.trim();
-      if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
-      if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
-      declared = Number(v);
-    } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
-    head += `${name}: ${value}\r\n`;
-  }
-  if (!hasDate) head += `Date: ${input.date}\r\n`;
+  const f = encodedFields(headers, status);
+  let head = `HTTP/1.1 ${status} ${reason}\r\n${f.text}`;
+  let close = !input.keepAlive || f.close;
+  const declared = f.declared;
+  if (!f.hasDate) head += `Date: ${input.date}\r\n`;
   let framing: ResponseFraming;
   if (isBodiless(status, method)) {
     framing = NONE;
@@ -118,6 +99,64 @@ export function encodeHead(input: HeadInput): EncodedHead {
   if (close) head += "Connection: close\r\n";
   else if (version === "1.0") head += "Connection: keep-alive\r\n";
   return { head: head + "\r\n", framing, close };
+}
+
+/** A handler's fields as head lines, checked, with what the engine reads out of them. */
+interface EncodedFields {
+  readonly text: string;
+  readonly close: boolean;
+  readonly hasDate: boolean;
+  /** Content-Length the fields announce (never for a 204). */
+  readonly declared: number | undefined;
+}
+
+/**
+ * Frozen field lists (deeply frozen: the list and each pair) cannot change, so their checked
+ * serialization is kept: a handler that answers many requests with one precomputed list (the
+ * static server's cached representations) pays for validation once, not per response. Keyed
+ * by the list and by whether the status is 204 (the one status that changes the result).
+ */
+const frozenFields = new WeakMap<HeaderList, { normal?: EncodedFields; noContent?: EncodedFields }>();
+
+function encodedFields(headers: HeaderList, status: number): EncodedFields {
+  if (!Object.isFrozen(headers)) return serializeFields(headers, status);
+  let memo = frozenFields.get(headers);
+  const slot = status === 204 ? "noContent" : "normal";
+  const hit = memo?.[slot];
+  if (hit !== undefined) return hit;
+  const out = serializeFields(headers, status);
+  if (headers.every((pair) => Object.isFrozen(pair))) {
+    if (memo === undefined) frozenFields.set(headers, (memo = {}));
+    memo[slot] = out;
+  }
+  return out;
+}
+
+function serializeFields(headers: HeaderList, status: number): EncodedFields {
+  let text = "";
+  let close = false;
+  let hasDate = false;
+  let declared: number | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i] as readonly [string, string];
+    const name = field[0];
+    const value = field[1];
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
+    const n = name.length;
+    if (n === 10 && name.toLowerCase() === "connection") {
+      if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+      continue;
+    }
+    if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
+    if (n === 14 && name.toLowerCase() === "content-length") {
+      const v = value.trim();
+      if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
+      if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
+      declared = Number(v);
+    } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+    text += `${name}: ${value}\r\n`;
+  }
+  return { text, close, hasDate, declared };
 }
 
 const NONE: ResponseFraming = { kind: "none" };

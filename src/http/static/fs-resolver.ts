@@ -62,7 +62,7 @@ export class FsRootResolver {
   /** Resolve a path under the root: a candidate from joinUnderRoot, or a sibling of a resolved one. */
   resolvePath(candidate: string): Promise<FsResolved> {
     const clock = this.#clock;
-    if (this.#revalidateMs === 0 || clock === undefined) return this.#resolve(candidate);
+    if (this.#revalidateMs === 0 || clock === undefined) return this.#shared(candidate);
     const now = clock.monotonic();
     const hit = this.#recent.get(candidate);
     // Concurrent requests inside the window share one stat (the promise is what is kept).
@@ -72,6 +72,29 @@ export class FsRootResolver {
     this.#recent.set(candidate, { at: now, result });
     return result;
   }
+
+  /**
+   * One stat for every request of this event-loop turn that names the same path. Requests the
+   * engine parses in one poll phase were all received before the first of them issued the
+   * stat, so its answer is as fresh for each as a stat of its own: a change made before a
+   * request was sent is still seen by that request. The entry goes when the stat settles or
+   * when the turn ends (setImmediate), whichever is first, so no later request shares it.
+   */
+  #shared(candidate: string): Promise<FsResolved> {
+    const hit = this.#turn.get(candidate);
+    if (hit !== undefined) return hit;
+    const result = this.#resolve(candidate);
+    if (this.#turn.size === 0) setImmediate(this.#endTurn);
+    this.#turn.set(candidate, result);
+    const settled = (): void => {
+      if (this.#turn.get(candidate) === result) this.#turn.delete(candidate);
+    };
+    result.then(settled, settled);
+    return result;
+  }
+
+  readonly #turn = new Map<string, Promise<FsResolved>>();
+  readonly #endTurn = (): void => this.#turn.clear();
 
   async #resolve(candidate: string): Promise<FsResolved> {
     let st: FileStat;

@@ -121,9 +121,11 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
     return { fs, cache, resolver, clock, random, cacheControl: options.cacheControl };
   })();
   rooted.catch(() => undefined); // reported through `ready` and on each request, never unhandled
+  let rootedCtx: FileContext | undefined; // once known, requests skip the await
+  void rooted.then((c) => (rootedCtx = c), () => undefined);
 
   const handle = async (req: HttpRequest): Promise<HttpResponse> => {
-    const ctx = await rooted;
+    const ctx = rootedCtx ?? (await rooted);
     const { options: o, fields } = cfg;
     const method = req.method;
     if (req.target.length > o.maxUrlLength) return errorResponse(414, method, fields);

@@ -154,28 +154,66 @@ async function load(ctx: FileContext, method: string, path: string, st: FileStat
   }
 }
 
+/**
+ * What every whole-body 200 of one in-memory representation shares: its validators and its
+ * whole field list, deeply frozen so the engine also keeps its serialization (h1/head.ts).
+ * Keyed by the bytes (one array per file version and coding) and then by the handler's base
+ * fields (the same array for every ordinary request; a fallback's own array just misses).
+ */
+interface PreparedHead {
+  readonly etag: string;
+  readonly lastModified: number;
+  readonly headers: HeaderList;
+}
+const prepared = new WeakMap<Uint8Array, WeakMap<Fields, PreparedHead>>();
+
+function prepare(ctx: FileContext, rep: Representation, type: string, compressible: boolean, base: Fields): PreparedHead {
+  const { version, coding, source } = rep;
+  const now = ctx.clock.now();
+  const bytes = source.kind === "memory" ? source.bytes : undefined;
+  // A file dated in the future gets "now" as its Last-Modified, which moves: never kept.
+  const keep = bytes !== undefined && rep.lastModified <= now;
+  const hit = keep ? prepared.get(bytes)?.get(base) : undefined;
+  if (hit !== undefined) return hit;
+  const etag = makeEtag(version.size, version.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
+  // §8.8.2.1: never a Last-Modified later than the server's own clock.
+  const lastModified = Math.min(rep.lastModified, now);
+  const headers: Fields = [...base, ["Content-Type", type], ["Last-Modified", formatHttpDate(lastModified)], ["ETag", etag]];
+  if (compressible || coding !== undefined) headers.push(["Vary", "Accept-Encoding"]);
+  if (ctx.cacheControl !== undefined) headers.push(["Cache-Control", ctx.cacheControl]);
+  if (coding !== undefined) headers.push(["Content-Encoding", coding]);
+  headers.push(["Accept-Ranges", "bytes"]);
+  if (bytes !== undefined) headers.push(["Content-Length", String(bytes.length)]);
+  const out: PreparedHead = { etag, lastModified, headers: Object.freeze(headers.map((f) => Object.freeze(f))) };
+  if (keep) {
+    let byBase = prepared.get(bytes);
+    if (byBase === undefined) prepared.set(bytes, (byBase = new WeakMap()));
+    byBase.set(base, out);
+  }
+  return out;
+}
+
 function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
   const { method, headers: reqHeaders } = req;
   const { version, coding, source } = rep;
-  const etag = makeEtag(version.size, version.mtimeMs, coding === undefined ? "" : `-${coding === "gzip" ? "gz" : "br"}`);
-  // §8.8.2.1: never a Last-Modified later than the server's own clock.
-  const lastModified = Math.min(rep.lastModified, ctx.clock.now());
+  const p = prepare(ctx, rep, type, compressible, base);
+  const { etag, lastModified } = p;
   const validators: Validators = { etag, lastModified };
-  const vary: Fields = compressible || coding !== undefined ? [["Vary", "Accept-Encoding"]] : [];
-  const cacheControl: Fields = ctx.cacheControl === undefined ? [] : [["Cache-Control", ctx.cacheControl]];
   const pre = evaluatePreconditions(method, conditionalHeaders(reqHeaders), validators);
   if (pre === 304) {
     release();
     // §15.4.5: a 304 carries the validator, Vary and Cache-Control, not the representation's metadata.
-    return { status: 304, headers: [...base, ["ETag", etag], ...vary, ...cacheControl] };
+    const headers: Fields = [...base, ["ETag", etag]];
+    if (compressible || coding !== undefined) headers.push(["Vary", "Accept-Encoding"]);
+    if (ctx.cacheControl !== undefined) headers.push(["Cache-Control", ctx.cacheControl]);
+    return { status: 304, headers };
   }
   if (pre === 412) {
     release();
     return errorResponse(412, method, base);
   }
-  const headers: Fields = [...base, ["Content-Type", type], ["Last-Modified", formatHttpDate(lastModified)], ["ETag", etag], ...vary, ...cacheControl];
-  if (coding !== undefined) headers.push(["Content-Encoding", coding]);
-  headers.push(["Accept-Ranges", "bytes"]);
+  // The prepared fields without their Content-Length: each answer below announces its own.
+  const headers: Fields = p.headers.filter(([k]) => k !== "Content-Length").map(([k, v]): [string, string] => [k, v]);
   const size = source.kind === "memory" ? source.bytes.length : version.size;
   const head = method === "HEAD";
   let ranges: ByteRange[] | undefined;
@@ -189,8 +227,9 @@ function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: 
     if (d.kind === "ranges") ranges = d.ranges;
   }
   if (ranges === undefined) {
-    headers.push(["Content-Length", String(size)]);
     if (head) release();
+    if (source.kind === "memory") return { status: 200, headers: p.headers, body: head ? undefined : source.bytes };
+    headers.push(["Content-Length", String(size)]);
     return { status: 200, headers, body: head ? undefined : whole(source, size) };
   }
   const only = ranges.length === 1 ? ranges[0] : undefined;

@@ -61,3 +61,17 @@ test("DateField formats once per second", () => {
   assert.equal(d.at(t + 999), "Thu, 01 Jan 2026 00:00:00 GMT");
   assert.equal(d.at(t + 1000), "Thu, 01 Jan 2026 00:00:01 GMT");
 });
+
+test("a deeply frozen field list is checked and serialized once, with the same result as a fresh one", () => {
+  const fields = Object.freeze([Object.freeze(["Content-Type", "text/plain"] as const), Object.freeze(["Content-Length", "2"] as const)]);
+  const input = { status: 200, reason: undefined, method: "GET", version: "1.1" as const, bodyLength: 2, keepAlive: true, date: "Thu, 01 Jan 2026 00:00:00 GMT" };
+  const fresh = encodeHead({ ...input, headers: fields.map(([k, v]) => [k, v] as const) });
+  assert.deepEqual(encodeHead({ ...input, headers: fields }), fresh);
+  assert.deepEqual(encodeHead({ ...input, headers: fields }), fresh, "the kept serialization");
+  // 204 never announces a length: the kept answer depends on the status.
+  assert.doesNotMatch(encodeHead({ ...input, status: 204, headers: fields }).head, /Content-Length/);
+  assert.match(encodeHead({ ...input, headers: fields }).head, /Content-Length: 2/);
+  const bad = Object.freeze([Object.freeze(["X-Evil", "a\r\nInjected: 1"] as const)]);
+  assert.throws(() => encodeHead({ ...input, headers: bad }), /bad header field/);
+  assert.throws(() => encodeHead({ ...input, headers: bad }), /bad header field/, "a bad list is refused every time");
+});

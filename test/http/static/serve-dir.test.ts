@@ -462,6 +462,38 @@ test("with revalidateMs a hot file costs no syscall, and a change shows once the
   assert.equal((await call(strict, "/hello.txt")).body.toString(), "hello, changed\n", "by default a change shows at once");
 });
 
+test("requests of one event-loop turn share one stat of a path; a request after it settles stats again", async () => {
+  const s = setup();
+  await call(s, "/hello.txt");
+  const stats = (): number => s.fs.calls.get("stat") ?? 0;
+  const before = stats();
+  const all = await Promise.all(Array.from({ length: 20 }, () => call(s, "/hello.txt")));
+  assert.ok(all.every((g) => g.status === 200 && g.body.toString() === "hello, world\n"));
+  assert.equal(stats() - before, 1, "20 concurrent requests, one stat");
+  s.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
+  assert.equal((await call(s, "/hello.txt")).body.toString(), "hello, changed\n", "a change made before the request is seen");
+  assert.equal(stats() - before, 2);
+});
+
+test("a cached file's whole 200 reuses one frozen field list, so the engine keeps its serialization", async () => {
+  const s = setup({ headers: [["X-Served-By", "wirekit"]] });
+  const a = await call(s, "/hello.txt");
+  const b = await call(s, "/hello.txt", {}, "HEAD");
+  assert.equal(a.res.headers, b.res.headers, "the same list for GET and HEAD");
+  assert.ok(Object.isFrozen(a.res.headers) && a.res.headers.every((f) => Object.isFrozen(f)));
+  assert.equal(a.h("content-length"), "13");
+  assert.equal(a.h("x-served-by"), "wirekit");
+  s.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
+  const c = await call(s, "/hello.txt");
+  assert.notEqual(c.res.headers, a.res.headers, "a new version, new fields");
+  assert.equal(c.h("content-length"), "15");
+  assert.notEqual(c.h("etag"), a.h("etag"));
+  const ranged = await call(s, "/hello.txt", { Range: "bytes=0-4" });
+  assert.equal(ranged.status, 206);
+  assert.equal(ranged.h("content-length"), "5", "a part announces its own length, not the whole file's");
+  assert.equal(ranged.res.headers.filter(([k]) => k.toLowerCase() === "content-length").length, 1);
+});
+
 test("the cache is bounded by total bytes, least recently used out first", async () => {
   const s = setup({ cacheMaxBytes: 3000 });
   await call(s, "/data.bin"); // 1000
