@@ -105,7 +105,8 @@ test("a heartbeat sender appears alive, turns dead after it stops, and its event
     assert.ok(r1.totals.transmitted >= 10);
     // The monitor's default --dead-after is 3 s: the page shows c1 dead, with the stopped event.
     await status.filter({ hasText: "dead" }).waitFor({ timeout: 30000 });
-    await page.locator("#hb-feed li", { hasText: "c1 stopped: no heartbeat for" }).waitFor({ timeout: 30000 });
+    // On a loaded machine a late heartbeat can resume c1 for a moment, so it may stop twice: any one will do.
+    await page.locator("#hb-feed li", { hasText: "c1 stopped: no heartbeat for" }).first().waitFor({ timeout: 30000 });
     assert.equal(await page.textContent("#hb-dead"), "1");
     assert.equal(await page.textContent("#hb-alive"), "1");
     // Dead clients are listed first; c1's row says what the monitor counted.
