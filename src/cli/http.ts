@@ -10,6 +10,8 @@ import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.
 import { optionNumber, parseForm, portHint } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
+import { tcpImpairmentFromValues } from "./specs/impair.js";
+import { describeImpairment } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
 import { countWords } from "./render/text.js";
@@ -41,6 +43,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const auth = credentials(values.auth, values["auth-file"]);
   const spa = values.spa;
   if (spa !== undefined && (spa === "" || spa.split("/").some((s) => s === ".." || s.startsWith(".")))) throw usageError(`invalid --spa file '${spa}' (a path under ROOT)`);
+  const impair = tcpImpairmentFromValues(values);
   let server;
   try {
     server = await createStaticServer({
@@ -63,6 +66,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       auth,
       forwardRecords: !values.quiet,
       clock: ctx.clock,
+      impair,
     });
   } catch (err) {
     if (err instanceof WirekitError) throw err;
@@ -72,7 +76,9 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   }
   const proto = tls ? "https" : "http";
   const authNote = auth.length === 0 ? "" : `, basic auth for ${auth.length === 1 ? "1 user" : `${auth.length} users`}`;
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote})\n`);
+  const impaired = describeImpairment(impair);
+  const impairNote = impaired === "" ? "" : `, ${impaired}${workers > 1 && impair.rateBytesPerSec !== undefined ? " per worker" : ""}`;
+  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote}${impairNote})\n`);
   if (!values.quiet) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
   server.on("handler-error", (e) => ctx.stderr.write(`wirekit: error answering ${escapeText(e.method)} ${escapeText(e.target)} from ${e.client}: ${escapeText(e.message)} (sent 500)\n`));
   const totalsLine = (): string => {

@@ -234,9 +234,7 @@ export class ImpairmentModel {
   readonly #pGoodToBad: number;
   readonly #pBadToGood: number;
   #bad = false;
-  readonly #bucketDepth: number;
-  #tokens: number;
-  #tokensAt: number | undefined;
+  readonly #bucket: TokenBucket | undefined;
 
   constructor(config: ImpairmentConfig, random: Random) {
     this.config = resolveImpairment(config);
@@ -246,9 +244,8 @@ export class ImpairmentModel {
     const n = lossBurst ?? 1;
     this.#pGoodToBad = loss >= 1 ? 1 : loss / (n * (1 - loss));
     this.#pBadToGood = loss >= 1 ? 0 : 1 / n;
-    const rate = this.config.rateBytesPerSec ?? 0;
-    this.#bucketDepth = Math.max(1500, rate / 20);
-    this.#tokens = this.#bucketDepth;
+    const rate = this.config.rateBytesPerSec;
+    this.#bucket = rate === undefined ? undefined : new TokenBucket(rate);
   }
 
   /** Counters so far (a copy). */
@@ -292,7 +289,7 @@ export class ImpairmentModel {
       if (c.jitterMs > 0) delay = Math.max(0, delay + (2 * r.next() - 1) * c.jitterMs);
       const delayed = delay > 0;
       if (c.rateBytesPerSec !== undefined) {
-        const wait = this.#takeTokens(len, now, c.rateBytesPerSec);
+        const wait = this.#bucket?.take(len, now, RATE_QUEUE_LIMIT_MS);
         if (wait === undefined) {
           counts.rateDropped++;
           continue;
@@ -329,13 +326,38 @@ export class ImpairmentModel {
     return { copies, reason: notes.join(", ") };
   }
 
-  /** Take `len` tokens; the wait in ms before they are there, or undefined when the queue is full. */
-  #takeTokens(len: number, now: number, rate: number): number | undefined {
-    if (this.#tokensAt !== undefined) this.#tokens = Math.min(this.#bucketDepth, this.#tokens + ((now - this.#tokensAt) * rate) / 1000);
-    this.#tokensAt = now;
+}
+
+/**
+ * A token bucket (the rate half of netem, and of `--rate` on the TCP servers): tokens refill at
+ * `rate` bytes per second up to `depth` (default max(1500 bytes, 50 ms of rate)). Taking `len`
+ * tokens may drive the balance negative; a negative balance is the queue, and the answer is how
+ * long the taker waits until the balance is back to zero. Pure: the caller passes the time.
+ *
+ * @example
+ * const b = new TokenBucket(1000);   // 1000 bytes/s, 1500 bytes deep
+ * b.take(2000, 0)                    // 500: wait 500 ms
+ */
+export class TokenBucket {
+  readonly rate: number;
+  readonly depth: number;
+  #tokens: number;
+  #at: number | undefined;
+
+  constructor(rate: number, depth = Math.max(1500, rate / 20)) {
+    if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`invalid rate ${rate}`);
+    this.rate = rate;
+    this.depth = depth;
+    this.#tokens = depth;
+  }
+
+  /** Take `len` tokens at monotonic time `now` (ms): the wait in ms, or undefined (nothing taken) when it would exceed `limitMs`. */
+  take(len: number, now: number, limitMs = Infinity): number | undefined {
+    if (this.#at !== undefined) this.#tokens = Math.min(this.depth, this.#tokens + ((now - this.#at) * this.rate) / 1000);
+    this.#at = now;
     const after = this.#tokens - len;
-    const wait = after >= 0 ? 0 : (-after * 1000) / rate;
-    if (wait > RATE_QUEUE_LIMIT_MS) return undefined;
+    const wait = after >= 0 ? 0 : (-after * 1000) / this.rate;
+    if (wait > limitMs) return undefined;
     this.#tokens = after;
     return wait;
   }

@@ -72,10 +72,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const host = options.host ?? "127.0.0.1";
   const exclude = new Set(options.exclude ?? []);
   const all = options.services ?? LAB_SERVICES;
-  for (const name of Object.keys(options.impair ?? {})) {
-    if (all.find((s) => s.name === name)?.impairable !== true) {
+  for (const [name, impair] of Object.entries(options.impair ?? {})) {
+    const service = all.find((s) => s.name === name);
+    if (service?.impairable !== true) {
       throw usageError(`--impair: unknown service '${name}' (impairments apply to ${all.filter((s) => s.impairable === true).map((s) => s.name).join(", ")})`);
     }
+    service.checkImpairment?.(impair);
   }
   const chosen = all.filter((s) => !exclude.has(s.name));
   // One after another, in display order: each start is quick, and a later service may name an

@@ -4,12 +4,34 @@
  * dashboard, and closes cleanly.
  */
 import type { ImpairmentConfig } from "../core/impair.js";
+import { usageError } from "../core/errors.js";
 
 /** What `wirekit lab --impair SERVICE:key=value,...` gives one service. */
 export interface LabImpairment {
   config: ImpairmentConfig;
   /** Seed for the impairments. @default random */
   seed?: number;
+}
+
+/**
+ * The part of a lab impairment a TCP service takes: delay and rate. Anything else (loss,
+ * jitter, reorder, duplicate, corrupt) has no meaning on a byte stream and is a usage error.
+ *
+ * @example
+ * tcpImpairment("http", { config: { delayMs: 100 } }) // { delayMs: 100 }
+ */
+export function tcpImpairment(service: string, impair: LabImpairment | undefined): { delayMs?: number; rateBytesPerSec?: number } {
+  if (impair === undefined) return {};
+  const c = impair.config;
+  const datagramOnly = (["loss", "lossBurst", "jitterMs", "reorder", "duplicate", "corrupt"] as const).filter((k) => (c[k] ?? 0) > 0);
+  if (datagramOnly.length > 0) {
+    const flag = { loss: "loss", lossBurst: "loss-burst", jitterMs: "jitter", reorder: "reorder", duplicate: "duplicate", corrupt: "corrupt" }[datagramOnly[0] as (typeof datagramOnly)[number]];
+    throw usageError(`--impair ${service}: '${flag}' applies to datagrams; a TCP service takes delay and rate`);
+  }
+  const out: { delayMs?: number; rateBytesPerSec?: number } = {};
+  if ((c.delayMs ?? 0) > 0) out.delayMs = c.delayMs;
+  if (c.rateBytesPerSec !== undefined) out.rateBytesPerSec = c.rateBytesPerSec;
+  return out;
 }
 
 /**
@@ -94,6 +116,8 @@ export interface LabService {
   defaultPort: number;
   /** Takes `impair` in start() (`wirekit lab --impair NAME:...`). @default false */
   impairable?: boolean;
+  /** Refuse (usageError) an impairment this service cannot apply, before anything starts. */
+  checkImpairment?(impair: LabImpairment): void;
   /**
    * Start on `host:port`. `peers` holds the services started before this one (in display
    * order), so a client command can name them (the proxy's points at the lab's web server).

@@ -158,7 +158,8 @@ test("impairment option errors are one line and exit 2", async () => {
     ["lab", "--impair", "udp-ping:bogus=1", "--random-ports", "--no-dashboard"],
     ["lab", "--impair", "udp-ping:loss=2", "--random-ports", "--no-dashboard"],
     ["lab", "--impair", "udp-ping", "--random-ports", "--no-dashboard"],
-    ["lab", "--impair", "http:delay=10", "--random-ports", "--no-dashboard"],
+    ["lab", "--impair", "http:loss=0.1", "--random-ports", "--no-dashboard"],
+    ["lab", "--impair", "proxy:delay=10", "--random-ports", "--no-dashboard"],
   ];
   for (const argv of cases) {
     const r = await runCliCapture(argv);
@@ -203,5 +204,5 @@ test("lab --impair passes the impairments through to the named service", async (
 });
 
 test("startLab rejects an --impair naming a service that takes none", async () => {
-  await assert.rejects(startLab({ host: "127.0.0.1", defaultPort: 0, impair: { mail: { config: { delayMs: 5 } } } }), (e) => isWirekitError(e, "ERR_USAGE"));
+  await assert.rejects(startLab({ host: "127.0.0.1", defaultPort: 0, impair: { proxy: { config: { delayMs: 5 } } } }), (e) => isWirekitError(e, "ERR_USAGE"));
 });

@@ -1,6 +1,7 @@
 /** The spec of `wirekit http` (`serve` and `get`) and `wirekit proxy`. */
 import { defineCommand, defineForm } from "../spec.js";
 import { bindHost, bindPort } from "./common.js";
+import { tcpImpairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
   name: "serve",
@@ -9,6 +10,7 @@ export const serveForm = defineForm({
     "serve [ROOT=.] [--host 127.0.0.1] [-p 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]",
     "                   [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]",
     "                   [--spa[=FILE]] [-H 'Name: value' ...] [--cache-control VALUE] [--auth USER:PASSWORD ... | --auth-file FILE]",
+    "                   [--delay T] [--rate BYTES/s]",
   ],
   positionals: [{ name: "ROOT", kind: "directory", optional: true, help: "the directory to serve (default .)" }],
   options: {
@@ -30,6 +32,7 @@ export const serveForm = defineForm({
     "cache-control": { type: "string", value: "VALUE", help: "Cache-Control of every file response (max-age=3600, no-cache ...)" },
     auth: { type: "list", value: "USER:PASSWORD", help: "require HTTP Basic auth with these credentials (repeatable)" },
     "auth-file": { type: "string", value: "FILE", complete: "file", help: "HTTP Basic credentials, one user:password per line" },
+    ...tcpImpairOptions,
     quiet: { type: "boolean", short: "q", help: "no access log" },
   },
 });

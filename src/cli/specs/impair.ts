@@ -23,6 +23,23 @@ export const impairOptions = {
 /** The impairment keys, as flags (`--loss-burst`) and as lab keys (`loss-burst=3`). */
 export type ImpairKey = keyof typeof impairOptions;
 
+/** The two impairments a TCP server takes (`http serve`, the lab's mail sink): a stream has no datagrams to drop. */
+export const tcpImpairOptions = {
+  delay: { type: "string", value: "T", help: "wait T before every response (a bare number is ms: 100, 100ms, 0.5s)" },
+  rate: { type: "size", value: "BYTES/s", help: "send at most this many bytes/s (64k = 65536), one budget shared by every connection" },
+} as const satisfies Readonly<Record<string, OptionDef>>;
+
+/** `--delay` / `--rate` of a TCP server as milliseconds and bytes per second. */
+export function tcpImpairmentFromValues(v: { delay: string | undefined; rate: number | undefined }): { delayMs?: number; rateBytesPerSec?: number } {
+  const out: { delayMs?: number; rateBytesPerSec?: number } = {};
+  if (v.delay !== undefined) out.delayMs = parseDelay(v.delay, "delay");
+  if (v.rate !== undefined) {
+    if (!(v.rate >= 1)) throw usageError(`invalid --rate '${v.rate}' (at least 1 byte/s)`);
+    out.rateBytesPerSec = v.rate;
+  }
+  return out;
+}
+
 /** The parsed values of `impairOptions` (a form may change `loss`'s default). */
 export interface ImpairValues {
   loss: number;

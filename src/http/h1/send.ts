@@ -57,6 +57,28 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): Prom
 }
 
 /**
+ * A file range as a stream of fresh 64 KiB chunks (for code that transforms a body, such as
+ * `--rate` pacing), closing the descriptor at the end, on return() or on a read error. Ends
+ * early when the file shrank (the engine then closes the connection: fewer bytes than announced).
+ */
+export async function* fileChunks(file: FileBody): AsyncGenerator<Uint8Array> {
+  try {
+    let pos = file.start;
+    let remaining = file.length;
+    while (remaining > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(FILE_CHUNK, remaining));
+      const n = await readAt(file.fd, buf, buf.length, pos);
+      if (n === 0) return;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+      pos += n;
+      remaining -= n;
+    }
+  } finally {
+    if (file.close !== false) closeFd(file.fd, noop);
+  }
+}
+
+/**
  * Send exactly `file.length` bytes from `file.start`: a growing file is cut at the length, a
  * shrinking one ends the send incomplete. Two 64 KiB buffers alternate, so one is read while
  * the other is on the wire, and memory stays flat whatever the size.

@@ -14,6 +14,7 @@ import type { ExchangeRecord, ErrorResponseRecord } from "../h1/connection.js";
 import { H2Sessions, type H2Exchange } from "../h2/adapter.js";
 import type { HttpHandler, HttpRequest } from "../h1/types.js";
 import { createStaticHandler, type ServeDirOptions, type StaticRequestHandler } from "./serve-dir.js";
+import { impairHttp, type HttpImpairment } from "../impair.js";
 import type { RequestRecord } from "./access-log.js";
 
 export interface StaticServerOptions extends ServeDirOptions {
@@ -41,6 +42,8 @@ export interface StaticServerOptions extends ServeDirOptions {
   forwardRecords?: boolean;
   /** Clock for timestamps, deadlines and response times. @default systemClock */
   clock?: Clock;
+  /** `--delay` / `--rate`: each response waits, bodies are paced (per process). @default none */
+  impair?: HttpImpairment;
 }
 
 /** Counters of a running server. */
@@ -107,7 +110,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
     this.#host = options.host ?? "127.0.0.1";
     this.#secure = options.tls !== undefined;
     this.#handler = createStaticHandler(options);
-    const handler = withMethodGuard(this.#handler, options.cors === true ? "GET, HEAD, OPTIONS" : "GET, HEAD");
+    const handler = impairHttp(withMethodGuard(this.#handler, options.cors === true ? "GET, HEAD, OPTIONS" : "GET, HEAD"), options.impair ?? {}, this.#clock).handler;
     const onHandlerError = (error: unknown, request: Pick<HttpRequest, "method" | "target" | "remoteAddress">): void => {
       const message = error instanceof Error ? error.message : String(error);
       this.emit("handler-error", { method: request.method, target: request.target, client: request.remoteAddress, message });

@@ -9,6 +9,7 @@ import { Transform } from "node:stream";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { simpleParser, type AddressObject } from "mailparser";
 import { systemClock, type Clock } from "../../core/clock.js";
+import { TokenBucket } from "../../core/impair.js";
 import { TypedEmitter } from "../../core/events.js";
 import { fromSystemError, WirekitError } from "../../core/errors.js";
 import { formatHostPort } from "../../core/address.js";
@@ -25,6 +26,10 @@ export interface MailSinkOptions {
   maxMessageBytes?: number;
   /** Bytes of bodies and attachments kept in all. @default 64 MiB */
   maxStoredBytes?: number;
+  /** `--delay`: the greeting and the replies to MAIL, RCPT and the end of DATA wait this long, ms. @default 0 */
+  delayMs?: number;
+  /** `--rate`: message data is read at most this many bytes/s (one budget for every session), so uploads are slow. @default off */
+  rateBytesPerSec?: number;
   /** @default systemClock */
   clock?: Clock;
 }
@@ -59,8 +64,13 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
   readonly #server: SMTPServer;
   readonly #totals = { connections: 0, messages: 0, rejected: 0, bytes: 0 };
 
-  constructor(server: SMTPServer, address: string, port: number, store: MailStore) {
+  readonly #clock: Clock;
+  readonly #bucket: TokenBucket | undefined;
+
+  constructor(server: SMTPServer, address: string, port: number, store: MailStore, clock: Clock = systemClock, rateBytesPerSec?: number) {
     super();
+    this.#clock = clock;
+    this.#bucket = rateBytesPerSec === undefined ? undefined : new TokenBucket(rateBytesPerSec);
     this.#server = server;
     this.address = address;
     this.port = port;
@@ -74,9 +84,15 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
     // smtp-server keeps delivering an oversized message (it only flags it); stop feeding the
     // parser past the limit so a huge message costs no memory, then refuse it below.
+    const bucket = this.#bucket;
+    const clock = this.#clock;
     const capped = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        done(null, stream.sizeExceeded ? undefined : chunk);
+        const out = stream.sizeExceeded ? undefined : chunk;
+        // --rate: holding the chunk back is backpressure on the socket, so the client's upload slows.
+        const wait = bucket?.take(chunk.length, clock.monotonic()) ?? 0;
+        if (wait > 0) clock.setTimeout(() => done(null, out), wait);
+        else done(null, out);
       },
     });
     stream.pipe(capped);
@@ -134,6 +150,12 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
   const store = new MailStore({ keep: options.keep ?? 100, maxBytes: options.maxStoredBytes ?? 64 * 1024 * 1024 });
   // The server is built before the sink object that its onData hands messages to.
   const ref: { sink?: MailSink } = {};
+  const delayMs = Math.max(0, options.delayMs ?? 0);
+  // --delay: a reply is held back by holding back smtp-server's callback.
+  const later = <A extends unknown[]>(callback: (...args: A) => void, ...args: A): void => {
+    if (delayMs === 0) callback(...args);
+    else clock.setTimeout(() => callback(...args), delayMs);
+  };
   const server = new SMTPServer({
     name: "wirekit-lab",
     banner: "wirekit lab mail sink: every message is accepted and shown on the dashboard",
@@ -152,6 +174,15 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username ?? "anonymous" });
     },
+    onConnect(_session, callback) {
+      later(callback);
+    },
+    onMailFrom(_address, _session, callback) {
+      later(callback);
+    },
+    onRcptTo(_address, _session, callback) {
+      later(callback);
+    },
     onData(stream, session, callback) {
       const sink = ref.sink;
       if (!sink) {
@@ -160,11 +191,11 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
         return;
       }
       sink.accept(stream, session, clock.now()).then(
-        (m) => callback(null, `queued as ${m.id} (kept by the wirekit lab mail sink)`),
+        (m) => later(callback, null, `queued as ${m.id} (kept by the wirekit lab mail sink)`),
         (err: unknown) => {
           const e = new Error(err instanceof Error ? err.message : String(err)) as Error & { responseCode?: number };
           e.responseCode = err instanceof WirekitError ? 552 : 451;
-          callback(e);
+          later(callback, e);
         },
       );
     },
@@ -187,6 +218,6 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
   const addr = server.server.address();
   const boundPort = typeof addr === "object" && addr !== null ? addr.port : port;
   const boundHost = typeof addr === "object" && addr !== null ? addr.address : host;
-  ref.sink = new MailSink(server, boundHost, boundPort, store);
+  ref.sink = new MailSink(server, boundHost, boundPort, store, clock, options.rateBytesPerSec);
   return ref.sink;
 }

@@ -4,7 +4,8 @@ import { createStaticServer } from "../../http/static/server.js";
 import { labSiteRoot } from "../../http/static/lab-site.js";
 import { formatAccessLog, type RequestRecord } from "../../http/static/access-log.js";
 import { httpGet } from "../../http/client/client.js";
-import type { LabEvent, LabService } from "../service.js";
+import { tcpImpairment, type LabEvent, type LabService } from "../service.js";
+import { describeImpairment } from "../../core/impair.js";
 
 /**
  * The web server lab serving the bundled sample site.
@@ -15,8 +16,11 @@ export const httpService: LabService = {
   name: "http",
   description: "web server (sample site)",
   defaultPort: 8080,
-  async start({ host, port }) {
-    const server = await createStaticServer({ root: labSiteRoot(), host, port });
+  impairable: true,
+  checkImpairment: (impair) => void tcpImpairment("http", impair),
+  async start({ host, port, impair }) {
+    const impairment = tcpImpairment("http", impair);
+    const server = await createStaticServer({ root: labSiteRoot(), host, port, impair: impairment });
     const recent: RequestRecord[] = [];
     const listeners = new Set<(e: LabEvent) => void>();
     server.on("request", (r) => {
@@ -29,6 +33,7 @@ export const httpService: LabService = {
       address: server.address,
       port: server.port,
       transport: "tcp",
+      ...(describeImpairment(impairment) !== "" ? { impairment: describeImpairment(impairment) } : {}),
       clientCommand: `wirekit http get ${server.address} ${server.port} index.html`,
       totals: () => ({ ...server.totals() }),
       snapshot: () => ({ recent: recent.map(({ at, client, method, path, status, bytes, ms }) => ({ at, client, method, path, status, bytes, ms })) }),

@@ -12,7 +12,8 @@ import { buildMessage } from "../../smtp/mime/message.js";
 import { sendMail } from "../../smtp/session.js";
 import { createMailSink, type MailSink } from "../mail/sink.js";
 import { summarize } from "../mail/store.js";
-import type { LabEvent, LabHttpResponse, LabService } from "../service.js";
+import { tcpImpairment, type LabEvent, type LabHttpResponse, type LabService } from "../service.js";
+import { describeImpairment } from "../../core/impair.js";
 
 /** Messages listed in the snapshot (the store may keep more; each opens by id). */
 const LISTED = 50;
@@ -56,8 +57,11 @@ export const mailService: LabService = {
   name: "mail",
   description: "SMTP mail sink: accepts every message, shows it on the dashboard",
   defaultPort: 2525,
-  async start({ host, port }) {
-    const sink = await createMailSink({ host, port });
+  impairable: true,
+  checkImpairment: (impair) => void tcpImpairment("mail", impair),
+  async start({ host, port, impair }) {
+    const impairment = tcpImpairment("mail", impair);
+    const sink = await createMailSink({ host, port, ...impairment });
     const listeners = new Set<(e: LabEvent) => void>();
     const send = (e: LabEvent): void => {
       for (const l of listeners) l(e);
@@ -73,6 +77,7 @@ export const mailService: LabService = {
       address: sink.address,
       port: sink.port,
       transport: "tcp",
+      ...(describeImpairment(impairment) !== "" ? { impairment: describeImpairment(impairment) } : {}),
       clientCommand: `wirekit mail --server ${formatHostPort(sink.address, sink.port)} --from me@lab --to you@lab --text hi`,
       totals: () => ({ ...sink.totals() }),
       gauges: ["stored"],
