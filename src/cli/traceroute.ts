@@ -77,7 +77,7 @@ export function renderEvent(e: TracerouteEvent, numeric = true): string {
     const how = e.method === "icmp" && !e.paris ? "" : `, ${e.method}${e.flow.dstPort === undefined ? "" : ` port ${e.flow.dstPort}`}${e.paris ? ", paris" : ""}`;
     return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets${how}\n`;
   }
-  return renderHop(e.hop, numeric);
+  return e.kind === "hop" ? renderHop(e.hop, numeric) : "";
 }
 
 export function renderHop(h: TraceHop, numeric = true): string {

@@ -72,6 +72,12 @@ export class TraceState {
     return slot;
   }
 
+  /** Whether next() would return a slot now. */
+  get hasNext(): boolean {
+    const hop = this.#nextIndex >= this.#queries ? this.#nextHop + 1 : this.#nextHop;
+    return hop <= this.lastHop;
+  }
+
   /** Record a probe's outcome; the first outcome of a slot wins. */
   record(slot: ProbeSlot, r: ProbeResult): void {
     const row = this.#results.get(slot.hop);
