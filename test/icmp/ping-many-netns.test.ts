@@ -32,10 +32,10 @@ describe("wirekit ping with several targets, and -M do, through a router namespa
   });
 
   test("-a lists the targets that answered, -u the others; all answering exits 0", async () => {
-    const alive = await topo.wirekit(["ping", ADDR.target4, ADDR.unreachable4, ADDR.silent4, "-n", "2", "-i", "0.1", "-W", "0.5", "-a"]);
+    const alive = await topo.wirekit(["ping", ADDR.target4, ADDR.unreachable4, ADDR.silent4, "-n", "2", "-i", "0.1", "-W", "0.3", "-a"]);
     assert.equal(alive.code, 1);
     assert.equal(alive.stdout, `${ADDR.target4}\n`);
-    const dead = await topo.wirekit(["ping", ADDR.target4, ADDR.unreachable4, ADDR.silent4, "-n", "2", "-i", "0.1", "-W", "0.5", "-u"]);
+    const dead = await topo.wirekit(["ping", ADDR.target4, ADDR.unreachable4, ADDR.silent4, "-n", "2", "-i", "0.1", "-W", "0.3", "-u"]);
     assert.equal(dead.stdout, `${ADDR.unreachable4}\n${ADDR.silent4}\n`);
     const all = await topo.wirekit(["ping", ADDR.target4, ADDR.router4, ADDR.routerFar4, "-n", "1", "-a"]);
     assert.equal(all.code, 0, all.stdout);
@@ -43,7 +43,7 @@ describe("wirekit ping with several targets, and -M do, through a router namespa
   });
 
   test("targets from -g: every host of a /29 around the router's far side, in order", async () => {
-    const r = await topo.wirekit(["ping", "-g", "10.77.1.0/29", "-n", "1", "-W", "0.5", "-a"]);
+    const r = await topo.wirekit(["ping", "-g", "10.77.1.0/29", "-n", "1", "-W", "0.3", "-a"]);
     assert.equal(r.stdout, "10.77.1.1\n10.77.1.2\n", r.stdout);
     assert.equal(r.code, 1, "10.77.1.3-6 do not answer");
   });
