@@ -237,3 +237,24 @@ test("traceroute: an abort ends the run with the hops completed so far", async (
   assert.equal(r.reached, false);
   assert.equal(clock.pending, 0, "no timer is left behind");
 });
+
+test("mtr: cycles overlap when the wait is longer than the interval; an answer after the wait counts as lost", async () => {
+  const clock = new FakeClock();
+  const sent: ScriptedSend[] = [];
+  // TTL 2 answers after 150 ms: inside a 250 ms wait although the next cycle has begun; TTL 3 after 300 ms: too late.
+  const m = new Mtr({ host: "10.9.9.9", cycles: 3, intervalMs: 100, waitMs: 250, maxHops: 4, resolveNames: false, clock, openProber: scriptedPath(clock, sent, { 1: router(1, 1), 2: router(2, 150), 3: router(3, 300) }, destination(2)) });
+  let endedAt = -1;
+  const r = await drive(clock, m.run().then((x) => ((endedAt = clock.monotonic()), x)), 5);
+  assert.deepEqual(
+    r.rows.map((h) => [h.hop, h.sent, h.received]),
+    [
+      [1, 3, 3],
+      [2, 3, 3],
+      [3, 3, 0],
+      [4, 3, 3],
+    ],
+  );
+  assert.deepEqual([...new Set(sent.map((s) => s.at))], [0, 100, 200]);
+  // The last cycle (200 ms) settles when its TTL 3 probe gives up, at 450 ms.
+  assert.ok(endedAt >= 450 && endedAt <= 455, `ended at ${endedAt}`);
+});
