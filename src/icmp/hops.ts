@@ -86,11 +86,6 @@ export class TraceState {
     if (r.kind === "answer" && r.final && (this.#finalHop === undefined || slot.hop < this.#finalHop)) this.#finalHop = slot.hop;
   }
 
-  /** Whether a slot has an outcome already. */
-  has(slot: ProbeSlot): boolean {
-    return this.#results.get(slot.hop)?.[slot.index] !== undefined;
-  }
-
   /** Complete hops not yet taken, in order (each is returned once). */
   takeCompleted(): Hop[] {
     const out: Hop[] = [];

@@ -95,7 +95,8 @@ describe("wirekit ping through a router namespace", { skip }, () => {
   });
 
   test("a reply that comes after its probe timed out is reported as late, not counted", async () => {
-    // A forger in the target namespace answers seq 0 of identifier 4242 once ping has given up on it.
+    // A forger in the target namespace answers seq 0 of identifier 4242 once ping has given up on it
+    // (after 0.3 s); -w keeps the run open until 0.8 s to see that answer.
     const lib = (f: string): string => JSON.stringify(new URL(`../../src/icmp/${f}`, import.meta.url).href);
     const forgerCode = `
       const { IcmpSocket } = await import(${lib("socket.js")});
@@ -112,7 +113,7 @@ describe("wirekit ping through a router namespace", { skip }, () => {
     let fo = "";
     const ready = new Promise<void>((res) => forgerOut.on("data", (d: string) => { fo += d; if (fo.includes("ready")) res(); }));
     await ready;
-    const ping = spawn("ip", ["netns", "exec", topo.client, process.execPath, BIN, "ping", ADDR.silent4, "-e", "4242", "-n", "2", "-i", "1", "-W", "0.3"], { stdio: ["ignore", "pipe", "inherit"] });
+    const ping = spawn("ip", ["netns", "exec", topo.client, process.execPath, BIN, "ping", ADDR.silent4, "-e", "4242", "-n", "1", "-W", "0.3", "-w", "0.8"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     ping.stdout.setEncoding("utf8").on("data", (d: string) => {
       out += d;
@@ -122,7 +123,7 @@ describe("wirekit ping through a router namespace", { skip }, () => {
     forger.kill();
     assert.equal(code, 1, out);
     assert.match(out, /^Late reply from 10\.77\.1\.\d: icmp_seq=0 time=\d+\.\d{3}ms \(counted as lost\)$/m);
-    assert.ok(out.includes("Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),\n    Duplicates = 0, Late = 1\n"), out);
+    assert.ok(out.includes("Packets: Sent = 1, Received = 0, Lost = 1 (100% loss),\n    Duplicates = 0, Late = 1\n"), out);
   });
 
   // Last in this file: the client keeps the learned path MTU for the target.
