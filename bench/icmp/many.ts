@@ -4,7 +4,8 @@
  * network namespace the bench creates and deletes, so no probe can leave the machine. Each tool
  * sends 3 probes per target; fping spaces its sends 1 ms apart (-i 1), so one round over the
  * targets takes targets × 1 ms, and both tools probe each target at that period (fping -p,
- * wirekit -i), wirekit sending each round at once over its one socket.
+ * wirekit -i), wirekit sending each round at once over its one socket. Both print only the
+ * per-target summary (-q).
  *
  * Figures: wall time of the whole run and CPU time (user + system, from the kernel's rusage of
  * the child) per probe. wirekit's CPU is shown as measured and minus the cost of starting Node
@@ -67,9 +68,9 @@ function fpingReceived(stderr: string): number {
   return [...stderr.matchAll(/xmt\/rcv\/%loss = \d+\/(\d+)\//g)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
+/** Replies in wirekit's closing table with -q: "127.0.0.1  3     3         0%    ...". */
 function wirekitReceived(stdout: string): number {
-  const doc = JSON.parse(stdout) as { targets: Array<{ summary: { received: number } }> };
-  return doc.targets.reduce((n, t) => n + t.summary.received, 0);
+  return [...stdout.matchAll(/^\S+ +\d+ +(\d+) +\d+%/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 export async function run(): Promise<void> {
@@ -96,10 +97,10 @@ export async function run(): Promise<void> {
     const list = targets();
     const periodMs = Math.max(2, TARGETS * SPACING_MS);
     const fpingArgs = ["-q", "-c", String(PROBES), "-i", String(SPACING_MS), "-p", String(periodMs), "-t", "1000", ...list];
-    const wirekitArgs = [BIN, "ping", ...list, "-n", String(PROBES), "-i", `${periodMs}ms`, "-W", "1s", "--json"];
+    const wirekitArgs = [BIN, "ping", ...list, "-n", String(PROBES), "-i", `${periodMs}ms`, "-W", "1s", "-q"];
     console.log(`${TARGETS} targets (127.0.0.1-${list.at(-1) ?? ""}, in namespace ${ns}) x ${PROBES} probes, ${ROUNDS} alternating rounds`);
     console.log(`fping -q -c ${PROBES} -i ${SPACING_MS} -p ${periodMs} -t 1000 <targets>`);
-    console.log(`wirekit ping <targets> -n ${PROBES} -i ${periodMs}ms -W 1s --json`);
+    console.log(`wirekit ping <targets> -n ${PROBES} -i ${periodMs}ms -W 1s -q`);
     const startup = await measure(ns, process.execPath, [BIN, "--version"]);
     const probes = TARGETS * PROBES;
     const ours: Measured[] = [];
