@@ -182,7 +182,8 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
     };
     const record = (tag: TraceTag, r: ProbeResult): void => {
       state.record(tag.slot, r);
-      this.#publish({ kind: "probe", hop: tag.slot.hop, index: tag.slot.index, ...(r.kind === "timeout" ? { from: null } : { from: r.from, rttMs: r.rttMs, annotation: r.annotation, reached: r.reached }) });
+      // A probe beyond the end of the path (found meanwhile) is not part of the trace.
+      if (tag.slot.hop <= state.lastHop) this.#publish({ kind: "probe", hop: tag.slot.hop, index: tag.slot.index, ...(r.kind === "timeout" ? { from: null } : { from: r.from, rttMs: r.rttMs, annotation: r.annotation, reached: r.reached }) });
       flush();
       // Probes still in flight beyond the end of the path do not matter any more.
       if (state.done) driver.stop();

@@ -156,9 +156,15 @@ test("traceroute: a silent hop is all stars and the trace goes on past it; the r
   const sent: ScriptedSend[] = [];
   const t = new Traceroute({ host: "10.9.9.9", queries: 2, waitMs: 100, maxHops: 30, simultaneous: 16, resolveNames: false, clock, openProber: scriptedPath(clock, sent, { 1: router(1, 1), 2: silent, 3: router(3, 3) }, destination(4)) });
   let endedAt = -1;
+  const probeHops = new Set<number>();
+  t.on("event", (e) => {
+    if (e.kind === "probe") probeHops.add(e.hop);
+  });
   const r = await drive(clock, t.run().then((x) => ((endedAt = clock.monotonic()), x)), 1);
   assert.equal(r.reached, true);
   assert.deepEqual(show(r), ["1: 10.0.1.1 1, 10.0.1.1 1", "2: *, *", "3: 10.0.3.1 3, 10.0.3.1 3", "4: 10.9.9.9 4, 10.9.9.9 4"]);
+  // Hops 5 to 8 answered too (as the destination) while hop 2 was still waiting, yet no probe event names them.
+  assert.deepEqual([...probeHops].sort(), [1, 2, 3, 4]);
   // -N 16 with -q 2: hops 1 to 8 left at once; the path ends at 4, so hop 2's stars (100 ms) end the run,
   // not the unanswered probes beyond the destination.
   assert.deepEqual(sent.filter((s) => s.at === 0).map((s) => s.ttl), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
