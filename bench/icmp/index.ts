@@ -1,87 +1,24 @@
 /**
- * RTT fidelity: the median loopback RTT `wirekit ping` reports beside the one iputils `ping`
- * reports in the same run (200 echoes at 10 ms intervals each, alternating, several rounds).
- * Both take the kernel receive timestamp minus the time read just before sendto(), so the ratio
- * shows how much our path adds. Target: within 1.5× of iputils. Needs root (or ping sockets).
+ * `npm run bench -- icmp`: the two ICMP benchmarks, one after the other.
+ * - ./rtt.ts: RTT fidelity, the median loopback RTT of wirekit ping beside iputils ping's;
+ * - ./many.ts: many targets, wirekit ping on 200 targets beside fping (wall time, CPU per probe).
+ * BENCH_ICMP=rtt or BENCH_ICMP=many runs one of them; BENCH_TARGETS, BENCH_PROBES, BENCH_COUNT
+ * and BENCH_ROUNDS shrink a run (a quick check that the bench starts).
  */
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { run as runRtt } from "./rtt.js";
+import { run as runMany } from "./many.js";
 
-export const title = "ICMP ping: median loopback RTT, wirekit ping vs iputils ping (200 echoes at 10 ms)";
-
-const BIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const COUNT = 200;
-const ROUNDS = 3;
-
-function exec(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout) => {
-      // ping exits 1 when some replies are missing; the figures are still there.
-      if (err !== null && stdout === "") reject(err);
-      else resolve(stdout);
-    });
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
-
-function findPing(): string | undefined {
-  return ["/usr/bin/ping", "/bin/ping"].find((p) => existsSync(p));
-}
-
-async function iputils(ping: string, host: string): Promise<number[]> {
-  const out = await exec(ping, ["-n", "-c", String(COUNT), "-i", "0.01", "-W", "1", host]);
-  return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-}
-
-async function wirekit(host: string): Promise<number[]> {
-  const out = await exec(process.execPath, [BIN, "ping", host, "-n", String(COUNT), "-i", "0.01", "--json"]);
-  const doc = JSON.parse(out) as { pings: Array<{ rtt_ms: number | null; status: string }> };
-  return doc.pings.flatMap((p) => (p.status === "reply" && p.rtt_ms !== null ? [p.rtt_ms] : []));
-}
-
+export const title = "ICMP ping: loopback RTT vs iputils ping, and 200 targets vs fping";
 
 export async function run(): Promise<void> {
-  let ping = findPing();
-  if (ping === undefined) {
-    console.log("installing iputils-ping (apt-get) ...");
-    try {
-      execFileSync("apt-get", ["install", "-y", "-qq", "iputils-ping"], { stdio: "ignore" });
-    } catch {
-      execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
-      execFileSync("apt-get", ["install", "-y", "-qq", "iputils-ping"], { stdio: "ignore" });
-    }
-    ping = findPing();
+  const only = process.env.BENCH_ICMP;
+  if (only !== undefined && only !== "rtt" && only !== "many") throw new Error(`BENCH_ICMP must be rtt or many, not '${only}'`);
+  if (only !== "many") {
+    console.log("\n--- RTT fidelity: wirekit ping vs iputils ping");
+    await runRtt();
   }
-  if (ping === undefined) {
-    console.log("iputils ping is not available; cannot compare");
-    return;
-  }
-  for (const host of ["127.0.0.1", "::1"]) {
-    const ours: number[] = [];
-    const ref: number[] = [];
-    console.log(`\n${host}: ${ROUNDS} rounds of ${COUNT} echoes at 10 ms, alternating`);
-    console.log("round  wirekit median  iputils median  (ms)");
-    for (let r = 1; r <= ROUNDS; r++) {
-      // Alternate who goes first so drift in machine load hits both alike.
-      const first = r % 2 === 1;
-      const a = first ? await wirekit(host) : await iputils(ping, host);
-      const b = first ? await iputils(ping, host) : await wirekit(host);
-      const w = first ? a : b;
-      const i = first ? b : a;
-      ours.push(...w);
-      ref.push(...i);
-      console.log(`${String(r).padStart(5)}  ${median(w).toFixed(4).padStart(14)}  ${median(i).toFixed(4).padStart(14)}   (${w.length}/${i.length} replies)`);
-    }
-    const mo = median(ours);
-    const mi = median(ref);
-    const ratio = mo / mi;
-    console.log(`all    ${mo.toFixed(4).padStart(14)}  ${mi.toFixed(4).padStart(14)}`);
-    console.log(`ratio wirekit / iputils = ${ratio.toFixed(2)}x  (target <= 1.5x: ${ratio <= 1.5 ? "met" : "NOT met"})`);
+  if (only !== "rtt") {
+    console.log("\n--- many targets: wirekit ping vs fping");
+    await runMany();
   }
 }

@@ -140,9 +140,9 @@ export function renderMarkdown(spec: CommandSpec): string {
   return out.join("\n");
 }
 
-/** The manual page (docs/<page>.md) that documents a command: ping's page holds traceroute too. */
+/** The manual page (docs/<page>.md) that documents a command. */
 export function docPage(spec: CommandSpec): string {
-  return spec.name === "traceroute" ? "ping" : spec.name;
+  return spec.name;
 }
 
 /**

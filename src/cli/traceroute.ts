@@ -4,6 +4,7 @@
  */
 import { usageError } from "../core/errors.js";
 import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
+import { snakeKeys } from "./render/text.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
@@ -16,7 +17,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
   if (values.watch || values.report) {
-    for (const o of ["queries", "sim"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    for (const o of ["queries", "sim", "json-lines"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
     return runMtrView(
       {
         host,
@@ -40,6 +41,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
   for (const o of ["cycles", "interval"] as const) if (given.has(o)) throw usageError(`--${o} only applies with --watch or --report`);
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
+  if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
   const maxHops = values["max-hops"];
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const method = probeMethod(values.udp, values.tcp);
@@ -58,12 +60,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     clock: ctx.clock,
     signal: ctx.signal,
   });
-  if (!values.json) {
+  const jsonLines = values["json-lines"];
+  if (jsonLines) trace.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
+  else if (!values.json) {
     const numeric = values.numeric;
     trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
   }
   const result = await trace.run();
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
+  else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   return result.reached ? 0 : 1;
 }
 
@@ -77,7 +82,7 @@ export function renderEvent(e: TracerouteEvent, numeric = true): string {
     const how = e.method === "icmp" && !e.paris ? "" : `, ${e.method}${e.flow.dstPort === undefined ? "" : ` port ${e.flow.dstPort}`}${e.paris ? ", paris" : ""}`;
     return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets${how}\n`;
   }
-  return renderHop(e.hop, numeric);
+  return e.kind === "hop" ? renderHop(e.hop, numeric) : "";
 }
 
 export function renderHop(h: TraceHop, numeric = true): string {

@@ -72,17 +72,18 @@ export class TraceState {
     return slot;
   }
 
+  /** Whether next() would return a slot now. */
+  get hasNext(): boolean {
+    const hop = this.#nextIndex >= this.#queries ? this.#nextHop + 1 : this.#nextHop;
+    return hop <= this.lastHop;
+  }
+
   /** Record a probe's outcome; the first outcome of a slot wins. */
   record(slot: ProbeSlot, r: ProbeResult): void {
     const row = this.#results.get(slot.hop);
     if (row === undefined || row[slot.index] !== undefined) return;
     row[slot.index] = r;
     if (r.kind === "answer" && r.final && (this.#finalHop === undefined || slot.hop < this.#finalHop)) this.#finalHop = slot.hop;
-  }
-
-  /** Whether a slot has an outcome already. */
-  has(slot: ProbeSlot): boolean {
-    return this.#results.get(slot.hop)?.[slot.index] !== undefined;
   }
 
   /** Complete hops not yet taken, in order (each is returned once). */

@@ -2,20 +2,27 @@
  * mtr: traceroute that never stops. Every `intervalMs` a cycle sends one probe to each TTL from
  * the first to the end of the path (the maximum until the destination or an unreachable answers);
  * each probe is settled by its answer or after `waitMs`, and goes into PathStats (./mtr-stats.ts).
- * Cycles follow an absolute schedule and overlap when the wait is longer than the interval. The
- * run ends after `cycles` cycles (their last probes settled), or on abort. Any probe method of
+ * Cycles follow an absolute schedule and overlap when the wait is longer than the interval: the
+ * probe engine (core/probe) drives them, one round per cycle and one target per TTL. The run
+ * ends after `cycles` cycles (their last probes settled), or on abort. Any probe method of
  * ./trace-probes.ts works, Paris included. Emits typed events; never prints.
  */
 import { Resolver } from "node:dns/promises";
 import type { IpFamily } from "../core/address.js";
-import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
+import { systemClock, type Clock } from "../core/clock.js";
 import { usageError } from "../core/errors.js";
 import { TypedEmitter, publish } from "../core/events.js";
+import { ProbeDriver } from "../core/probe/index.js";
 import { createRandom, type Random } from "../core/random.js";
 import { PathStats, type HopRow } from "./mtr-stats.js";
 import { rttMs } from "./probes.js";
 import type { IcmpSocketKind } from "./socket.js";
 import { checkTtlRange, openProber, openTraceTarget, type ProbeFlow, type ProbeReply, type ProberOptions, type ProbeSent, type TraceMethod, type TraceProber } from "./trace-probes.js";
+
+/** Settled probes each TTL's tracker remembers, to tell a late answer from an unknown one. */
+const KEPT_PROBES = 64;
+/** Probe keys remembered across the run. */
+const KEPT_KEYS = 4096;
 
 export interface MtrOptions {
   host: string;
@@ -115,79 +122,70 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
     let cycles = 0;
     try {
       this.#publish({ kind: "start", host: r.host, address: target, family: r.family, method: o.method, paris: o.paris, flow: prober.flow, packetBytes: prober.packetBytes });
-      cycles = await new Promise<number>((resolve) => {
-        const clock = o.clock;
-        const inFlight = new Map<number, { ttl: number; sent: ProbeSent; timer: TimerHandle }>();
-        const start = clock.monotonic();
-        let cycle = 0;
-        let cycleTimer: TimerHandle | undefined;
-        let finished = false;
-
-        const finish = (): void => {
-          if (finished) return;
-          finished = true;
-          if (cycleTimer !== undefined) clock.clearTimeout(cycleTimer);
-          for (const p of inFlight.values()) clock.clearTimeout(p.timer);
-          inFlight.clear();
-          onReply = () => {};
-          o.signal?.removeEventListener("abort", finish);
-          resolve(cycle);
-        };
-        const maybeDone = (): void => {
-          if (o.cycles > 0 && cycle >= o.cycles && inFlight.size === 0) finish();
-        };
-        const settle = (key: number, a: ProbeReply | undefined): void => {
-          const p = inFlight.get(key);
-          if (p === undefined) return;
-          inFlight.delete(key);
-          clock.clearTimeout(p.timer);
-          if (a === undefined) stats.lost(p.ttl);
-          else {
-            stats.answered(p.ttl, a.from, rttMs(p.sent.txNs, a.rxNs, p.sent.sentMono, clock.monotonic()), a.annotation, a.final, a.reached);
-            this.#lookUp(a.from);
-          }
-          maybeDone();
-        };
-        const runCycle = (): void => {
-          if (finished) return;
-          cycle++;
-          this.#publish({ kind: "cycle", cycle, rows: stats.rows(this.#names) });
-          const last = stats.lastHop;
-          for (let ttl = o.firstTtl; ttl <= last && !finished; ttl++) {
-            let sent: ProbeSent;
-            try {
-              sent = prober.send(ttl);
-            } catch {
-              stats.lost(ttl);
-              continue;
-            }
-            const key = sent.key;
-            const old = inFlight.get(key);
-            if (old !== undefined) {
-              clock.clearTimeout(old.timer);
-              stats.lost(old.ttl);
-            }
-            inFlight.set(key, { ttl, sent, timer: clock.setTimeout(() => settle(key, undefined), o.waitMs) });
-          }
-          if (o.cycles === 0 || cycle < o.cycles) {
-            // Absolute schedule: cycle n starts at start + (n - 1) * interval.
-            cycleTimer = clock.setTimeout(runCycle, start + cycle * o.intervalMs - clock.monotonic());
-          } else maybeDone();
-        };
-        onReply = (a) => {
-          if (!finished) settle(a.key, a);
-        };
-        if (o.signal?.aborted) {
-          finish();
-          return;
-        }
-        o.signal?.addEventListener("abort", finish, { once: true });
-        runCycle();
-      });
+      cycles = await this.#drive(prober, stats, (fn) => (onReply = fn));
     } finally {
       prober.close();
     }
     return { host: r.host, address: target, family: r.family, method: o.method, paris: o.paris, cycles, rows: stats.rows(this.#names), reached: stats.reached };
+  }
+
+  /**
+   * The adapter on the probe engine: a round is a cycle, a target is a TTL, so each TTL's
+   * tracker decides reply / late / timeout of its probes and the driver keeps the schedule.
+   */
+  async #drive(prober: TraceProber, stats: PathStats, listen: (fn: (a: ProbeReply) => void) => void): Promise<number> {
+    const o = this.#o;
+    const clock = o.clock;
+    // The prober's key → the TTL (as a target index) and cycle it was sent in; bounded, since
+    // a run may last for days (the oldest keys go first, long after their probes settled).
+    const keys = new Map<number, { target: number; seq: number }>();
+    const driver: ProbeDriver<ProbeReply, ProbeSent> = new ProbeDriver<ProbeReply, ProbeSent>({
+      clock,
+      targets: o.maxHops - o.firstTtl + 1,
+      count: o.cycles,
+      intervalMs: o.intervalMs,
+      timeoutMs: o.waitMs,
+      history: KEPT_PROBES,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      transport: {
+        send: (seq) => {
+          this.#publish({ kind: "cycle", cycle: seq + 1, rows: stats.rows(this.#names) });
+          const out: Array<{ target: number; tag: ProbeSent; error?: unknown }> = [];
+          for (let ttl = o.firstTtl; ttl <= stats.lastHop; ttl++) {
+            const target = ttl - o.firstTtl;
+            try {
+              const sent = prober.send(ttl);
+              keys.delete(sent.key);
+              keys.set(sent.key, { target, seq });
+              if (keys.size > KEPT_KEYS) keys.delete(keys.keys().next().value as number);
+              out.push({ target, tag: sent });
+            } catch (error) {
+              out.push({ target, tag: { key: -1, txNs: 0n, sentMono: clock.monotonic() }, error });
+            }
+          }
+          return out;
+        },
+        listen: (deliver) => {
+          listen(deliver);
+          return () => listen(() => {});
+        },
+      },
+      match: (a) => {
+        const k = keys.get(a.key);
+        const sent = k === undefined ? undefined : driver.trackers[k.target]?.get(k.seq)?.tag;
+        if (k === undefined || sent === undefined) return undefined;
+        return { ...k, kind: "reply", rttMs: rttMs(sent.txNs, a.rxNs, sent.sentMono, clock.monotonic()) };
+      },
+      onEvent: (e) => {
+        const ttl = e.target + o.firstTtl;
+        if (e.kind === "reply") {
+          const a = e.datagram;
+          stats.answered(ttl, a.from, e.rttMs, a.annotation, a.final, a.reached);
+          this.#lookUp(a.from);
+        } else if (e.kind === "timeout" || e.kind === "send-error") stats.lost(ttl);
+      },
+    });
+    return (await driver.run()).rounds;
   }
 
   /** Reverse DNS in the background: a name shows from the next table on. */

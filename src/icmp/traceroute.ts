@@ -3,15 +3,17 @@
  * ICMPv6 3), the destination answers the probe (echo reply, port unreachable, SYN-ACK or RST),
  * and Destination Unreachable ends the path with its annotation. The probe method (ICMP echo as
  * `traceroute -I`, UDP as classic traceroute, TCP SYN as `traceroute -T`) and Paris traceroute's
- * constant flow live in ./trace-probes.ts. Up to `simultaneous` probes are in flight at once,
- * across hops; each is matched by what names it in the quoted header, never by arrival order.
+ * constant flow live in ./trace-probes.ts. The probes run on the probe engine (core/probe): up to
+ * `simultaneous` in flight at once, across hops, each timed out after `waitMs`; each answer is
+ * matched by what names it in the quoted header, never by arrival order.
  * Emits typed events; never prints.
  */
 import { Resolver } from "node:dns/promises";
 import type { IpFamily } from "../core/address.js";
-import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
+import { systemClock, type Clock } from "../core/clock.js";
 import { TypedEmitter, publish } from "../core/events.js";
 import { usageError } from "../core/errors.js";
+import { ProbeDriver } from "../core/probe/index.js";
 import { createRandom, type Random } from "../core/random.js";
 import { TraceState, type Hop, type ProbeResult, type ProbeSlot } from "./hops.js";
 import { rttMs } from "./probes.js";
@@ -60,7 +62,19 @@ export interface TraceHop {
 
 export type TracerouteEvent =
   | { kind: "start"; host: string; address: string; family: IpFamily; maxHops: number; packetBytes: number; socket: IcmpSocketKind; method: TraceMethod; paris: boolean; flow: ProbeFlow }
+  /** One probe settled (an answer, or `from: null` for none): what --json-lines streams. */
+  | { kind: "probe"; hop: number; index: number; from: string | null; rttMs?: number; annotation?: string; reached?: boolean }
+  /** An answer after its probe was given up (it stays a *). */
+  | { kind: "late"; hop: number; index: number; from: string; rttMs: number }
+  /** A hop complete, in order, with names looked up. */
   | { kind: "hop"; hop: TraceHop };
+
+/** What the driver keeps with each probe. */
+interface TraceTag {
+  slot: ProbeSlot;
+  /** Undefined when the send failed. */
+  sent?: ProbeSent;
+}
 
 export interface TracerouteResult {
   host: string;
@@ -141,90 +155,93 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
     }
   }
 
-  #drive(prober: TraceProber, listen: (fn: (a: ProbeReply) => void) => void): Promise<{ hops: TraceHop[]; reached: boolean }> {
+  /**
+   * The adapter on the probe engine: one target, one probe per round, rounds back to back with
+   * at most -N pending. The tracker decides reply / late / timeout; TraceState which slot goes
+   * next and which hops are complete.
+   */
+  async #drive(prober: TraceProber, listen: (fn: (a: ProbeReply) => void) => void): Promise<{ hops: TraceHop[]; reached: boolean }> {
     const o = this.#o;
     const clock = o.clock;
     const state = new TraceState(o);
-    const inFlight = new Map<number, { slot: ProbeSlot; sent: ProbeSent; timer: TimerHandle }>();
+    // The prober's key (echo sequence, UDP port or checksum, TCP sequence) → the driver's sequence.
+    const keys = new Map<number, number>();
     const hops: TraceHop[] = [];
     let output = Promise.resolve();
-    let finished = false;
 
-    return new Promise((resolve) => {
-      const finish = (): void => {
-        if (finished) return;
-        finished = true;
-        for (const p of inFlight.values()) clock.clearTimeout(p.timer);
-        inFlight.clear();
-        listen(() => {});
-        o.signal?.removeEventListener("abort", finish);
-        void output.then(() => resolve({ hops, reached: state.reached }));
-      };
-
-      const settle = (s: number, result: ProbeResult): void => {
-        const p = inFlight.get(s);
-        if (p === undefined) return;
-        inFlight.delete(s);
-        clock.clearTimeout(p.timer);
-        state.record(p.slot, result);
-        flush();
-        if (state.done) finish();
-        else pump();
-      };
-
-      const flush = (): void => {
-        for (const h of state.takeCompleted()) {
-          // Names are looked up in parallel; hops still come out in order.
-          const named = this.#withNames(h);
-          output = output.then(async () => {
-            const th = await named;
-            hops.push(th);
-            this.#publish({ kind: "hop", hop: th });
-          });
-        }
-      };
-
-      const pump = (): void => {
-        while (!finished && inFlight.size < o.simultaneous) {
-          const slot = state.next();
-          if (slot === undefined) break;
-          let sent: ProbeSent;
-          try {
-            sent = prober.send(slot.hop);
-          } catch {
-            state.record(slot, { kind: "timeout" });
-            continue;
-          }
-          const key = sent.key;
-          // A key still in flight (the UDP keys cycle) would be ambiguous: the older probe loses.
-          const old = inFlight.get(key);
-          if (old !== undefined) {
-            clock.clearTimeout(old.timer);
-            state.record(old.slot, { kind: "timeout" });
-          }
-          const timer = clock.setTimeout(() => settle(key, { kind: "timeout" }), o.waitMs);
-          inFlight.set(key, { slot, sent, timer });
-        }
-        flush();
-        if (!finished && (state.done || inFlight.size === 0)) finish();
-      };
-
-      const onReply = (a: ProbeReply): void => {
-        if (finished) return;
-        const probe = inFlight.get(a.key);
-        if (probe === undefined) return;
-        const rtt = rttMs(probe.sent.txNs, a.rxNs, probe.sent.sentMono, clock.monotonic());
-        settle(a.key, { kind: "answer", from: a.from, rttMs: rtt, annotation: a.annotation, reached: a.reached, final: a.final });
-      };
-
-      listen(onReply);
-      if (o.signal?.aborted) {
-        finish();
-        return;
+    const flush = (): void => {
+      for (const h of state.takeCompleted()) {
+        // Names are looked up in parallel; hops still come out in order.
+        const named = this.#withNames(h);
+        output = output.then(async () => {
+          const th = await named;
+          hops.push(th);
+          this.#publish({ kind: "hop", hop: th });
+        });
       }
-      o.signal?.addEventListener("abort", finish, { once: true });
-      pump();
+    };
+    const record = (tag: TraceTag, r: ProbeResult): void => {
+      state.record(tag.slot, r);
+      // A probe beyond the end of the path (found meanwhile) is not part of the trace.
+      if (tag.slot.hop <= state.lastHop) this.#publish({ kind: "probe", hop: tag.slot.hop, index: tag.slot.index, ...(r.kind === "timeout" ? { from: null } : { from: r.from, rttMs: r.rttMs, annotation: r.annotation, reached: r.reached }) });
+      flush();
+      // Probes still in flight beyond the end of the path do not matter any more.
+      if (state.done) driver.stop();
+    };
+
+    const driver: ProbeDriver<ProbeReply, TraceTag> = new ProbeDriver<ProbeReply, TraceTag>({
+      clock,
+      intervalMs: 0,
+      timeoutMs: o.waitMs,
+      maxInFlight: o.simultaneous,
+      lastRound: () => !state.hasNext,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      transport: {
+        send: (seq) => {
+          const slot = state.next();
+          if (slot === undefined) return [];
+          try {
+            const sent = prober.send(slot.hop);
+            keys.set(sent.key, seq);
+            return [{ target: 0, tag: { slot, sent } }];
+          } catch (error) {
+            return [{ target: 0, tag: { slot }, error }];
+          }
+        },
+        listen: (deliver) => {
+          listen(deliver);
+          return () => listen(() => {});
+        },
+      },
+      match: (a) => {
+        const seq = keys.get(a.key);
+        const sent = seq === undefined ? undefined : driver.trackers[0]?.get(seq)?.tag.sent;
+        if (seq === undefined || sent === undefined) return undefined;
+        return { target: 0, seq, kind: "reply", rttMs: rttMs(sent.txNs, a.rxNs, sent.sentMono, clock.monotonic()) };
+      },
+      onEvent: (e) => {
+        switch (e.kind) {
+          case "reply": {
+            const a = e.datagram;
+            record(e.probe.tag, { kind: "answer", from: a.from, rttMs: e.rttMs, annotation: a.annotation, reached: a.reached, final: a.final });
+            break;
+          }
+          case "timeout":
+          case "send-error":
+            record(e.probe.tag, { kind: "timeout" });
+            break;
+          case "late":
+            // Too late for its slot (already a *), as traceroute ignores it; reported for --json-lines.
+            this.#publish({ kind: "late", hop: e.probe.tag.slot.hop, index: e.probe.tag.slot.index, from: e.datagram.from, rttMs: e.rttMs });
+            break;
+          default:
+            break;
+        }
+      },
     });
+    await driver.run();
+    await output;
+    return { hops, reached: state.reached };
   }
 
   async #withNames(h: Hop): Promise<TraceHop> {

@@ -285,4 +285,40 @@ describe("ProbeDriver", () => {
     assert.equal(r.reason, "stopped");
     assert.equal(clock.pending, 0);
   });
+
+  it("maxInFlight: due rounds leave together up to the window, the next one as soon as a probe settles (traceroute -N)", async () => {
+    const { clock, net, driver } = setup({ count: 5, intervalMs: 0, timeoutMs: 100, maxInFlight: 2 });
+    net.replyIn(10, { target: 0, seq: 1 });
+    const done = driver.run();
+    // Rounds 0 and 1 at once; round 2 when seq 1 is answered (10 ms); round 3 when seq 0 times out (100 ms), round 4 when seq 3 is answered (105 ms).
+    clock.advance(10);
+    net.replyIn(95, { target: 0, seq: 3 });
+    clock.advance(200);
+    clock.advance(200);
+    const r = await done;
+    assert.deepEqual(net.sends.map((x) => [x.seq, x.at]), [[0, 0], [1, 0], [2, 10], [3, 100], [4, 105]]);
+    assert.equal(r.reason, "count");
+    assert.equal(r.trackers[0]?.totals(r.elapsedMs).received, 2);
+  });
+
+  it("maxInFlight with a schedule: a round due while the window is full waits, later rounds keep their times", async () => {
+    const { clock, net, driver } = setup({ count: 4, intervalMs: 10, timeoutMs: 25, maxInFlight: 1 });
+    const done = driver.run();
+    clock.advance(200);
+    await done;
+    // Every probe times out after 25 ms: round 1 (due at 10) leaves at 25, round 2 (due 20) at 50 ...
+    assert.deepEqual(net.sends.map((x) => x.at), [0, 25, 50, 75]);
+  });
+
+  it("maxInFlight: sends that all fail at once still end the run, yielding to the timers every window", async () => {
+    const { clock, net, driver, kinds } = setup({ count: 6, intervalMs: 0, timeoutMs: 100, maxInFlight: 2 }, () => true);
+    const done = driver.run();
+    assert.equal(net.sends.length, 2, "one burst is at most the window");
+    clock.advance(1);
+    clock.advance(1);
+    const r = await done;
+    assert.equal(net.sends.length, 6);
+    assert.equal(r.reason, "count");
+    assert.deepEqual(kinds().filter((k) => k.startsWith("send-error")).length, 6);
+  });
 });

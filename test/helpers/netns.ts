@@ -7,14 +7,17 @@
  * - the router rejects 198.51.100.0/24 with host-unreachable and 2001:db8:dead::/48 with
  *   no-route, through nft in its forward chain (routed towards the target, never beyond: that
  *   traffic cannot leave the namespaces);
- * - the target also owns 10.77.1.3 / fd77:1::3 and drops echo requests to them (a silent host).
+ * - the target also owns 10.77.1.3 / fd77:1::3 and drops echo requests to them (a silent host);
+ * - the client's resolver is 127.0.0.1, where nothing listens (`ip netns exec` mounts
+ *   /etc/netns/<client>/resolv.conf over /etc/resolv.conf): a reverse lookup fails at once
+ *   instead of timing out on a server the namespace cannot reach.
  *
  * Names include the pid and a counter, so parallel test files never collide; namespaces are deleted
  * in after(), on exit, on SIGINT / SIGTERM, and (when their process was SIGKILLed) by the next run.
  * Needs root, iproute2 and nftables; `netnsSkipReason()` says why not when they are missing.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { BIN } from "./cli.js";
 
 export const ADDR = {
@@ -115,6 +118,7 @@ function removeStale(): void {
     } catch {
       // someone else removed it first
     }
+    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
   }
 }
 
@@ -142,6 +146,7 @@ export async function createTopology(): Promise<Topology> {
       } catch {
         // already gone
       }
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     live.delete(destroy);
     if (live.size === 0) {
@@ -165,6 +170,8 @@ export async function createTopology(): Promise<Topology> {
       await sysctl(ns, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
       await ipn(ns, "link", "set", "lo", "up");
     }
+    mkdirSync(`/etc/netns/${client}`, { recursive: true });
+    writeFileSync(`/etc/netns/${client}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
     await must("ip", ["link", "add", "eth0", "netns", client, "type", "veth", "peer", "name", "eth0", "netns", router]);
     await must("ip", ["link", "add", "eth1", "netns", router, "type", "veth", "peer", "name", "eth0", "netns", target]);
     const addrs: Array<[string, string, string]> = [
@@ -180,6 +187,11 @@ export async function createTopology(): Promise<Topology> {
       [target, "eth0", "fd77:1::3/64"],
     ];
     for (const [ns, dev, a] of addrs) await ipn(ns, "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : []));
+    // Neighbour solicitations retried after 100 ms, not 1 s: the first one on a fresh link is
+    // often lost, which made every first IPv6 probe of a file take a second.
+    await sysctl(client, "net.ipv6.neigh.eth0.retrans_time_ms=100");
+    await sysctl(router, "net.ipv6.neigh.eth0.retrans_time_ms=100", "net.ipv6.neigh.eth1.retrans_time_ms=100");
+    await sysctl(target, "net.ipv6.neigh.eth0.retrans_time_ms=100");
     for (const [ns, dev] of [[client, "eth0"], [router, "eth0"], [router, "eth1"], [target, "eth0"]] as const) await ipn(ns, "link", "set", dev, "up");
     await ipn(client, "route", "add", "default", "via", "10.77.0.1");
     await ipn(client, "-6", "route", "add", "default", "via", "fd77::1");

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
+import { ADDR, createTopology, netnsSkipReason, type ExecResult, type Topology } from "../helpers/netns.js";
 import { BIN } from "../helpers/cli.js";
 
 const skip = netnsSkipReason();
@@ -18,8 +18,8 @@ describe("wirekit ping through a router namespace", { skip }, () => {
   before(async () => {
     topo = await createTopology();
     // IPv6 neighbour discovery makes the first probe slow: warm both families up.
-    await topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]);
-    await topo.wirekit(["ping", ADDR.target6, "-n", "2", "-W", "3", "-i", "0.5"]);
+    // One echo each resolves the neighbours on the way; the reply itself does not matter.
+    await Promise.all([topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]), topo.wirekit(["ping", ADDR.target6, "-n", "1", "-W", "3"])]);
   });
   after(() => topo?.destroy());
 
@@ -44,13 +44,15 @@ describe("wirekit ping through a router namespace", { skip }, () => {
   });
 
   test("IPv6: no route and hop limit 1 are decoded from ICMPv6 errors", async () => {
-    const r = await topo.wirekit(["ping", ADDR.unreachable6, "-n", "2", "-i", "0.05"]);
+    const [r, h, ok] = (await Promise.all([
+      topo.wirekit(["ping", ADDR.unreachable6, "-n", "2", "-i", "0.05"]),
+      topo.wirekit(["ping", ADDR.target6, "-t", "1", "-n", "2", "-i", "0.05"]),
+      topo.wirekit(["ping", ADDR.target6, "-n", "2", "-i", "0.05"]),
+    ])) as [ExecResult, ExecResult, ExecResult];
     assert.equal(r.code, 1);
     assert.equal(r.stdout.split("\n").filter((l) => l === "Reply from fd77::1: Destination net unreachable.").length, 2, r.stdout);
-    const h = await topo.wirekit(["ping", ADDR.target6, "-t", "1", "-n", "2", "-i", "0.05"]);
     assert.equal(h.code, 1);
     assert.equal(h.stdout.split("\n").filter((l) => l === "Reply from fd77::1: Hop limit exceeded in transit.").length, 2, h.stdout);
-    const ok = await topo.wirekit(["ping", ADDR.target6, "-n", "2", "-i", "0.05"]);
     assert.equal(ok.code, 0, ok.stdout);
     assert.match(ok.stdout, /^Reply from fd77:1::2: bytes=56 time=\d+\.\d{3}ms TTL=63$/m);
   });
@@ -65,13 +67,19 @@ describe("wirekit ping through a router namespace", { skip }, () => {
   test("with ping sockets enabled, the datagram socket path gets replies and errors", async () => {
     await topo.setPingSockets(true);
     try {
-      const r = await topo.wirekit(["ping", ADDR.target4, "-n", "2", "-i", "0.05", "--json"]);
+      // Five independent runs at once: each ping socket gets its own identifier from the kernel.
+      const [r, t, u, v6, u6] = (await Promise.all([
+        topo.wirekit(["ping", ADDR.target4, "-n", "2", "-i", "0.05", "--json"]),
+        topo.wirekit(["ping", ADDR.target4, "-t", "1", "-n", "2", "-i", "0.05", "--json"]),
+        topo.wirekit(["ping", ADDR.unreachable4, "-n", "2", "-i", "0.05"]),
+        topo.wirekit(["ping", ADDR.target6, "-n", "2", "-i", "0.05", "--json"]),
+        topo.wirekit(["ping", ADDR.unreachable6, "-n", "1"]),
+      ])) as [ExecResult, ExecResult, ExecResult, ExecResult, ExecResult];
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as JsonRun;
       assert.equal(doc.socket, "dgram");
       assert.deepEqual(doc.pings.map((p) => [p.status, p.ttl]), [["reply", 63], ["reply", 63]]);
 
-      const t = await topo.wirekit(["ping", ADDR.target4, "-t", "1", "-n", "2", "-i", "0.05", "--json"]);
       const te = JSON.parse(t.stdout) as JsonRun;
       assert.equal(te.socket, "dgram");
       assert.deepEqual(te.pings.map((p) => [p.status, p.from, p.error]), [
@@ -79,15 +87,12 @@ describe("wirekit ping through a router namespace", { skip }, () => {
         ["error", ADDR.router4, "TTL expired in transit."],
       ]);
 
-      const u = await topo.wirekit(["ping", ADDR.unreachable4, "-n", "2", "-i", "0.05"]);
       assert.equal(u.code, 1);
       assert.equal(u.stdout.split("\n").filter((l) => l === "Reply from 10.77.0.1: Destination host unreachable.").length, 2, u.stdout);
 
-      const v6 = await topo.wirekit(["ping", ADDR.target6, "-n", "2", "-i", "0.05", "--json"]);
       const d6 = JSON.parse(v6.stdout) as JsonRun;
       assert.equal(d6.socket, "dgram");
       assert.equal(d6.summary.received, 2);
-      const u6 = await topo.wirekit(["ping", ADDR.unreachable6, "-n", "1"]);
       assert.match(u6.stdout, /^Reply from fd77::1: Destination net unreachable\.$/m);
     } finally {
       await topo.setPingSockets(false);
@@ -95,7 +100,8 @@ describe("wirekit ping through a router namespace", { skip }, () => {
   });
 
   test("a reply that comes after its probe timed out is reported as late, not counted", async () => {
-    // A forger in the target namespace answers seq 0 of identifier 4242 once ping has given up on it.
+    // A forger in the target namespace answers seq 0 of identifier 4242 once ping has given up on it
+    // (after 0.3 s); -w keeps the run open until 0.8 s to see that answer.
     const lib = (f: string): string => JSON.stringify(new URL(`../../src/icmp/${f}`, import.meta.url).href);
     const forgerCode = `
       const { IcmpSocket } = await import(${lib("socket.js")});
@@ -112,7 +118,7 @@ describe("wirekit ping through a router namespace", { skip }, () => {
     let fo = "";
     const ready = new Promise<void>((res) => forgerOut.on("data", (d: string) => { fo += d; if (fo.includes("ready")) res(); }));
     await ready;
-    const ping = spawn("ip", ["netns", "exec", topo.client, process.execPath, BIN, "ping", ADDR.silent4, "-e", "4242", "-n", "2", "-i", "2", "-W", "0.3"], { stdio: ["ignore", "pipe", "inherit"] });
+    const ping = spawn("ip", ["netns", "exec", topo.client, process.execPath, BIN, "ping", ADDR.silent4, "-e", "4242", "-n", "1", "-W", "0.3", "-w", "0.8"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     ping.stdout.setEncoding("utf8").on("data", (d: string) => {
       out += d;
@@ -122,7 +128,7 @@ describe("wirekit ping through a router namespace", { skip }, () => {
     forger.kill();
     assert.equal(code, 1, out);
     assert.match(out, /^Late reply from 10\.77\.1\.\d: icmp_seq=0 time=\d+\.\d{3}ms \(counted as lost\)$/m);
-    assert.ok(out.includes("Packets: Sent = 2, Received = 0, Lost = 2 (100% loss),\n    Duplicates = 0, Late = 1\n"), out);
+    assert.ok(out.includes("Packets: Sent = 1, Received = 0, Lost = 1 (100% loss),\n    Duplicates = 0, Late = 1\n"), out);
   });
 
   // Last in this file: the client keeps the learned path MTU for the target.

@@ -13,8 +13,8 @@ describe("wirekit traceroute through a router namespace", { skip }, () => {
   let topo: Topology;
   before(async () => {
     topo = await createTopology();
-    await topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]);
-    await topo.wirekit(["ping", ADDR.target6, "-n", "2", "-W", "3", "-i", "0.5"]);
+    // One echo each resolves the neighbours on the way; the reply itself does not matter.
+    await Promise.all([topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]), topo.wirekit(["ping", ADDR.target6, "-n", "1", "-W", "3"])]);
   });
   after(() => topo?.destroy());
 
@@ -29,7 +29,7 @@ describe("wirekit traceroute through a router namespace", { skip }, () => {
   });
 
   test("without -n each responder is 'name (address)', the address standing in for a name DNS does not know", async () => {
-    // The namespaces have no DNS server, so every reverse lookup fails, as traceroute(8) shows it.
+    // The client's resolver is a closed port (test/helpers/netns.ts): every reverse lookup fails, as traceroute(8) shows it.
     const r = await topo.wirekit(["traceroute", "-q", "1", ADDR.target4]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split("\n").slice(1);
@@ -92,10 +92,22 @@ describe("wirekit traceroute through a router namespace", { skip }, () => {
       [2, [ADDR.target4, ADDR.target4, ADDR.target4]],
     ]);
   });
+
+  test("--json-lines: start, each probe as it settles, each hop in order, then the summary", async () => {
+    const r = await topo.wirekit(["traceroute", "-n", "-q", "2", "--json-lines", ADDR.target4]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { kind: string; hop?: number | { hop: number }; index?: number; from?: string | null; at?: string });
+    assert.equal(events[0]?.kind, "start");
+    assert.equal(events.at(-1)?.kind, "summary");
+    const probes = events.filter((e) => e.kind === "probe").map((e) => [e.hop, e.index, e.from]);
+    assert.deepEqual(probes.sort(), [[1, 0, ADDR.router4], [1, 1, ADDR.router4], [2, 0, ADDR.target4], [2, 1, ADDR.target4]]);
+    assert.deepEqual(events.filter((e) => e.kind === "hop").map((e) => (e.hop as { hop: number }).hop), [1, 2]);
+    assert.ok(events.slice(0, -1).every((e) => typeof e.at === "string"), "every event has its wall time");
+  });
 });
 
 test("traceroute usage errors exit 2", async () => {
-  for (const argv of [["traceroute"], ["traceroute", "127.0.0.1", "-m", "0"], ["traceroute", "127.0.0.1", "-q", "11"], ["traceroute", "127.0.0.1", "-f", "40"]]) {
+  for (const argv of [["traceroute"], ["traceroute", "127.0.0.1", "-m", "0"], ["traceroute", "127.0.0.1", "-q", "11"], ["traceroute", "127.0.0.1", "-f", "40"], ["traceroute", "127.0.0.1", "--json", "--json-lines"], ["traceroute", "127.0.0.1", "--watch", "--json-lines"]]) {
     const r = await runCliCapture(argv);
     assert.equal(r.code, 2, argv.join(" "));
     assert.match(r.stderr, /^wirekit: [^\n]+\n$/);

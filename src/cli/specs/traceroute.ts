@@ -27,7 +27,7 @@ const watch = {
 } as const satisfies Record<string, OptionDef>;
 
 export const tracerouteForm = defineForm({
-  usage: ["<host> [-U|-T [-p PORT]] [--paris] [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json]", "<host> --watch|--report [-c N] [-i 1s] [probe options]"],
+  usage: ["<host> [-U|-T [-p PORT]] [--paris] [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json|--json-lines]", "<host> --watch|--report [-c N] [-i 1s] [probe options]"],
   positionals: [{ name: "host", kind: "host" }],
   options: {
     ...probe,
@@ -36,6 +36,7 @@ export const tracerouteForm = defineForm({
     watch: { type: "boolean", help: "probe every hop continuously and show a table, as mtr (= wirekit mtr)" },
     ...watch,
     json: json("one JSON document with every hop"),
+    "json-lines": json("one JSON object per probe and per hop as they happen, then the summary"),
   },
 });
 

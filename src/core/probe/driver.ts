@@ -1,8 +1,9 @@
 /**
- * The probe driver every pinger runs on (ICMP ping, udp-ping, the heartbeat sender): it sends
- * round k at start + k·interval (an absolute schedule, so late timers never add up), keeps
- * several probes in flight, times each one out, matches what comes back through one
- * ProbeTracker per target, and ends on count, deadline, abort or the adapter's stop().
+ * The probe driver every prober runs on (ICMP ping, udp-ping, the heartbeat sender, traceroute,
+ * mtr): it sends round k at start + k·interval (an absolute schedule, so late timers never add
+ * up), keeps several probes in flight (at most `maxInFlight`, traceroute's -N), times each one
+ * out, matches what comes back through one ProbeTracker per target, and ends on count,
+ * deadline, abort or the adapter's stop().
  *
  * Sockets are not opened here: the adapter injects a transport (send a round, deliver what
  * arrives) and a `match` that says which target and probe a datagram answers. Timers come
@@ -80,6 +81,12 @@ export interface ProbeDriverOptions<D, T> {
   reportOutstanding?: boolean;
   /** Send the next round as soon as every probe is answered, at most `intervalMs` apart (ping -f). @default false */
   flood?: boolean;
+  /**
+   * At most this many probes pending at once, over all targets (traceroute -N): a round that
+   * is due while they are waits until one settles. Due rounds that fit leave together, without
+   * a timer between them. @default Infinity
+   */
+  maxInFlight?: number;
   /** Asked after each round: true makes it the last one (a job that just ended). */
   lastRound?: () => boolean;
   /** Sequence number of round 0. @default 0 */
@@ -120,6 +127,8 @@ export class ProbeDriver<D, T> {
   #sending = true;
   #running = false;
   #done = false;
+  /** A round is due but maxInFlight probes are pending. */
+  #blocked = false;
   #next: TimerHandle | undefined;
   #resolve: ((r: ProbeRunResult<T>) => void) | undefined;
 
@@ -203,10 +212,38 @@ export class ProbeDriver<D, T> {
     return this.#o.countAnswers === true && this.#o.deadlineMs !== undefined && (this.#o.count ?? 0) > 0;
   }
 
+  /** Probes pending over all targets. */
+  #pending(): number {
+    let n = 0;
+    for (const t of this.trackers) n += t.pendingCount;
+    return n;
+  }
+
   #sendRound(last = false): void {
     this.#next = undefined;
-    if (this.#done || !this.#sending) return;
+    const window = this.#o.maxInFlight ?? Infinity;
+    // With a window, rounds already due leave in one burst (at most `window` of them, so a
+    // run whose sends all fail at once still yields to the event loop).
+    for (let burst = 1; ; burst++) {
+      if (!this.#sendOne(last)) return;
+      const o = this.#o;
+      const due = this.#anchor + this.#round * o.intervalMs;
+      const delay = due - o.clock.monotonic();
+      if (delay > 0 || window === Infinity || burst >= window) {
+        this.#next = this.#timers.after(Math.max(0, delay), () => this.#sendRound());
+        return;
+      }
+    }
+  }
+
+  /** Send one round if it may leave; false when no next round is to be scheduled now. */
+  #sendOne(last: boolean): boolean {
+    if (this.#done || !this.#sending) return false;
     const o = this.#o;
+    if (o.maxInFlight !== undefined && this.#pending() >= o.maxInFlight) {
+      this.#blocked = true;
+      return false;
+    }
     const round = this.#round;
     const seq = this.#seq(round);
     if (o.reportOutstanding === true) {
@@ -216,10 +253,12 @@ export class ProbeDriver<D, T> {
     // A round due at the deadline itself does not leave (its timer may fire first).
     if (o.deadlineMs !== undefined && now - this.#start >= o.deadlineMs) {
       this.#end("deadline");
-      return;
+      return false;
     }
     this.#round++;
     for (const s of o.transport.send(seq, round)) {
+      // The adapter may have stopped the run (or the signal fired) while sending.
+      if (this.#done) return false;
       const tracker = this.trackers[s.target];
       if (tracker === undefined) continue;
       const probe = tracker.sent(seq, now, s.tag);
@@ -236,15 +275,14 @@ export class ProbeDriver<D, T> {
         this.#settled();
       });
     }
-    if (this.#done) return;
+    if (this.#done) return false;
     const count = o.count ?? 0;
     if (last || o.lastRound?.() === true || (!this.#answersMode && count !== 0 && this.#round >= count)) {
       this.#sending = false;
       this.#settled();
-      return;
+      return false;
     }
-    const due = this.#anchor + this.#round * o.intervalMs;
-    this.#next = this.#timers.after(Math.max(0, due - o.clock.monotonic()), () => this.#sendRound());
+    return !this.#done && this.#sending;
   }
 
   #receive(d: D): void {
@@ -278,9 +316,14 @@ export class ProbeDriver<D, T> {
     }
   }
 
-  /** A probe settled: end when nothing more will be sent and nothing is pending. */
+  /** A probe settled: a blocked round may leave; end when nothing more will be sent and nothing is pending. */
   #settled(): void {
     if (this.#done) return;
+    if (this.#blocked && this.#sending && this.#pending() < (this.#o.maxInFlight ?? Infinity)) {
+      this.#blocked = false;
+      this.#sendRound();
+      if (this.#done) return;
+    }
     if (this.#answersMode && this.trackers.every((t) => t.answered >= (this.#o.count ?? 0))) {
       this.#end("count");
       return;
