@@ -4,7 +4,7 @@ import { json } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 /** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them; a test keeps the two equal). */
-export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server", "udp-echo-client", "udp-echo-server"] as const;
+export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server", "udp-echo-client", "udp-echo-server", "icmp-ping"] as const;
 
 export const checkForm = defineForm({
   title: "Options",
