@@ -10,7 +10,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { freePort } from "../ports.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
 
@@ -136,12 +136,13 @@ export const heartbeatClientLab = defineLab<HeartbeatClientRecord>({
   role: "client",
   example: "wirekit check heartbeat-client -- python3 UDPHeartbeatClient.py {host} {port}",
   defaultTimeoutMs: 15_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const port = await freePort("udp");
     const beats: Heartbeat[] = [];
     let sock = await listen(port, 1, beats, env.clock ?? systemClock);
-    const proc = new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs });
+    const proc = new StudentProcess({ command: env.command, prefix: await studentPrefix(env, port), vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs });
     const gone = (): boolean => proc.exited;
     // Phase 1: four heartbeats (or 5 s); the interval they show paces the rest.
     await until(() => beats.length >= 4, Math.min(5000, env.timeoutMs / 3), gone);

@@ -16,7 +16,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { systemClock } from "../../core/clock.js";
 import { decodeRequest, encodeReply, replyText } from "../../udp/echo/protocol.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
 import { timestampIn } from "./heartbeat-client.js";
 
@@ -223,7 +223,7 @@ async function runAgainst(env: LabEnv, mode: Mode, timeoutMs: number): Promise<{
   });
   try {
     const startedAt = performance.now();
-    const proc = new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs });
+    const proc = new StudentProcess({ command: env.command, prefix: await studentPrefix(env, port), vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs });
     const run = await proc.done;
     return { run: { datagrams, startedAt, run }, realSent };
   } finally {
@@ -239,6 +239,7 @@ export const udpEchoClientLab = defineLab<UdpEchoClientRecord>({
   role: "client",
   example: "wirekit check udp-echo-client -- python3 udp_client.py {host} {port}",
   defaultTimeoutMs: 12_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     // The live and forged runs end in well under a second; the dead one takes the whole backoff (3.1 s for 0.1 s doubled to 1.6 s).

@@ -1,0 +1,73 @@
+/**
+ * `wirekit check --netns`: the student's program in a namespace of its own, reaching the
+ * counterpart on 127.0.0.1 and nothing else, and the namespace gone afterwards. Needs root and
+ * nft; skipped with the reason otherwise.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { runCliCapture } from "../helpers/cli.js";
+import { PYTHON, STUDENTS } from "./fixtures.js";
+import { createStudentNamespace, studentNamespaceUnavailable } from "../../src/check/netns.js";
+
+const why = studentNamespaceUnavailable();
+const skip = why === undefined ? false : why;
+
+const leftovers = (): string => `${execFileSync("ip", ["netns", "list"], { encoding: "utf8" })}${execFileSync("nft", ["list", "tables"], { encoding: "utf8" })}`;
+
+const PROBE = `
+import socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+u.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+data, addr = u.recvfrom(100)
+print("udp", data.decode(), addr[0], addr[1])
+t = socket.socket()
+t.settimeout(0.5)
+try:
+    t.connect(("127.0.0.1", int(sys.argv[2])))
+    print("tcp reached")
+except OSError as e:
+    print("tcp blocked", type(e).__name__)
+`;
+
+test("--netns: the program reaches the allowed port on 127.0.0.1, replies come from there, and another listening port is out of reach", { skip }, async () => {
+  const udp = createSocket("udp4");
+  await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
+  udp.on("message", (m, from) => udp.send(Buffer.from(m.toString().toUpperCase()), from.port, from.address));
+  const tcp = createServer((s) => s.end("hello\n"));
+  await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", () => r()));
+  const tcpPort = (tcp.address() as { port: number }).port;
+  const ns = await createStudentNamespace();
+  try {
+    await ns.allow(udp.address().port);
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(ns.prefix[0] ?? "ip", [...ns.prefix.slice(1), PYTHON, "-c", PROBE, String(udp.address().port), String(tcpPort)], { timeout: 10_000 }, (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(stderr || err.message))));
+    });
+    assert.match(out, new RegExp(`^udp PING 127\\.0\\.0\\.1 ${udp.address().port}$`, "m"));
+    assert.match(out, /^tcp blocked /m);
+  } finally {
+    await ns.destroy();
+    udp.close();
+    tcp.close();
+  }
+  assert.doesNotMatch(leftovers(), new RegExp(`${ns.name}|wirekit-check-`));
+});
+
+test("--netns: a check runs the client lab inside the namespace, and removes it afterwards", { skip }, async () => {
+  const r = await runCliCapture(["check", "http-client", "--netns", "--dir", join(STUDENTS, "http-client", "correct"), "--seed", "1", "--", PYTHON, "client.py", "{host}", "{port}", "{file}"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const ns = /^ {2}ran: ip netns exec (wkc-\d+-\d+-n) .*client\.py 127\.0\.0\.1 \d+ hello\.html$/m.exec(r.stdout)?.[1];
+  assert.ok(ns !== undefined, r.stdout);
+  assert.match(r.stdout, /^PASS: required 3\/3/m);
+  assert.doesNotMatch(leftovers(), new RegExp(`${ns}|wirekit-check-`));
+});
+
+test("--netns on a lab where the student writes the server is a usage error", async () => {
+  const r = await runCliCapture(["check", "web-server", "--netns", "--", "python3", "x.py", "{port}"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^wirekit: --netns: not for web-server yet .*http-client/);
+});
