@@ -73,7 +73,7 @@ export function renderList(labs: readonly LabCheck[]): string {
   return labs
     .map((l) => {
       const reqs = l.requirements.map((r) => `    ${r.level === "required" ? "required" : "optional"}  ${r.id.padEnd(16)} ${r.text}`).join("\n");
-      return `${l.name} — ${l.summary}\n  the student writes the ${l.role}; time limit ${l.defaultTimeoutMs / 1000} s\n  ${l.example}\n${reqs}\n`;
+      return `${l.name} — ${l.summary}\n  the student writes the ${l.role}; time limit ${l.defaultTimeoutMs / 1000} s${l.netns ? "; --netns" : ""}\n  ${l.example}\n${reqs}\n`;
     })
     .join("\n");
 }

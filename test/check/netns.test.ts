@@ -66,6 +66,17 @@ test("--netns: a check runs the client lab inside the namespace, and removes it 
   assert.doesNotMatch(leftovers(), new RegExp(`${ns}|wirekit-check-`));
 });
 
+test("--netns: a client that hangs is killed at its time limit, with no process or namespace left", { skip }, async () => {
+  const r = await runCliCapture(["check", "udp-echo-client", "--netns", "--timeout", "1500ms", "--dir", join(STUDENTS, "udp-echo-client", "blocks-forever"), "--seed", "1", "--", PYTHON, "udp_client.py", "{host}", "{port}"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /killed at the time limit/);
+  const ran = [...r.stdout.matchAll(/^ {2}ran: ip netns exec (\S+) .*(udp_client\.py 127\.0\.0\.1 \d+)$/gm)];
+  assert.equal(ran.length, 3, r.stdout);
+  const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+  for (const m of ran) assert.ok(!ps.includes(m[2] ?? "?"), `left running: ${m[2] ?? ""}`);
+  assert.doesNotMatch(leftovers(), new RegExp(`${ran[0]?.[1] ?? "?"}|wirekit-check-`));
+});
+
 test("--netns on a lab where the student writes the server is a usage error", async () => {
   const r = await runCliCapture(["check", "web-server", "--netns", "--", "python3", "x.py", "{port}"]);
   assert.equal(r.code, 2);
