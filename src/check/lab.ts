@@ -51,7 +51,7 @@ export interface Lab<R> {
   /** A typical command, for --list and the manual. */
   example: string;
   defaultTimeoutMs: number;
-  /** The program can run under `--netns` (it is a client of counterparts on 127.0.0.1, started through `studentPrefix`). @default false */
+  /** The program can run under `--netns`: it is started through `studentPrefix` (or `startServer`), and its counterparts are on 127.0.0.1. @default false */
   netns?: boolean;
   requirements: readonly Requirement<R>[];
   collect(env: LabEnv): Promise<Collected<R>>;

@@ -13,7 +13,11 @@
  *   lets through (`allow`) are translated on to the counterpart on 127.0.0.1, and everything
  *   else arriving from the pair is dropped. So the program still talks to `127.0.0.1:{port}`,
  *   sees replies from there, and reaches nothing else: not the host's other services, not the
- *   network.
+ *   network. A student's server is reached the other way round (`expose`): on the host, what
+ *   the check sends to 127.0.0.1:{port} goes to the namespace's end of the pair; for a server
+ *   bound to 127.0.0.1 there (`loopback`) it is translated to 127.0.0.1 again. A UDP server bound
+ *   to every address must not get that translation: its replies leave from the pair's address,
+ *   which would not match the translated flow, and conntrack would give them another port.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
@@ -115,6 +119,10 @@ export interface StudentNamespace {
   prefix: string[];
   /** Let the program reach 127.0.0.1:`port` (TCP and UDP) of the host. */
   allow(port: number): Promise<void>;
+  /** Let the host reach the program's server on `port`: 127.0.0.1:`port` on the host then means the namespace's end of the pair. */
+  expose(port: number): Promise<void>;
+  /** In the namespace, translate what arrives for `port` to 127.0.0.1 (a server bound to 127.0.0.1 only, or any TCP server). */
+  loopback(port: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -162,13 +170,18 @@ export async function createStudentNamespace(): Promise<StudentNamespace> {
     await run("sysctl", ["-qw", `net.ipv4.conf.${hostIf}.route_localnet=1`]);
     await ip(["netns", "exec", name, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"]);
     await run("ip", ["netns", "exec", name, "nft", "-f", "-"], `table ip wirekit-check {
+  set sports { type inet_service; }
   chain out { type nat hook output priority -100; ip daddr 127.0.0.1 dnat to ${hostAddr}; }
+  chain pre { type nat hook prerouting priority -100; iifname "${nsIf}" ip daddr ${nsAddr} meta l4proto { tcp, udp } th dport @sports dnat to 127.0.0.1; }
   chain post { type nat hook postrouting priority 100; oifname "${nsIf}" snat to ${nsAddr}; }
 }
 `);
     await run("nft", ["-f", "-"], `table ip ${table} {
   set ports { type inet_service; }
+  set sports { type inet_service; }
   chain pre { type nat hook prerouting priority -100; iifname "${hostIf}" ip daddr ${hostAddr} meta l4proto { tcp, udp } th dport @ports dnat to 127.0.0.1; }
+  chain out { type nat hook output priority -100; ip daddr 127.0.0.1 meta l4proto { tcp, udp } th dport @sports dnat to ${nsAddr}; }
+  chain post { type nat hook postrouting priority 100; oifname "${hostIf}" snat to ${hostAddr}; }
   chain input_ { type filter hook input priority 0; iifname "${hostIf}" ct status dnat accept; iifname "${hostIf}" drop; }
   chain forward_ { type filter hook forward priority 0; iifname "${hostIf}" drop; }
 }
@@ -182,6 +195,8 @@ export async function createStudentNamespace(): Promise<StudentNamespace> {
     name,
     prefix: ["ip", "netns", "exec", name],
     allow: async (port) => void (await run("nft", ["add", "element", "ip", table, "ports", `{ ${port} }`])),
+    expose: async (port) => void (await run("nft", ["add", "element", "ip", table, "sports", `{ ${port} }`])),
+    loopback: async (port) => void (await run("ip", ["netns", "exec", name, "nft", "add", "element", "ip", "wirekit-check", "sports", `{ ${port} }`])),
     destroy,
   };
 }

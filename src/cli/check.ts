@@ -39,7 +39,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.message !== undefined && !(values.message.includes("{seq}") && values.message.includes("{time}"))) throw usageError("--message needs {seq} and {time}: --message 'Heartbeat {seq} {time}'");
   if (values.csv && values.batch === undefined) throw usageError("--csv only makes sense with --batch");
   if (values.netns) {
-    if (!lab.netns) throw usageError(`--netns: not for ${lab.name} yet (it works for the labs where the student writes a client of wirekit's counterpart: ${labs.filter((l) => l.netns).map((l) => l.name).join(", ")})`);
+    if (!lab.netns) throw usageError(`--netns: not for ${lab.name} (its counterpart is the host's own kernel; task 3 runs in a namespace of its own anyway)`);
     const why = studentNamespaceUnavailable();
     if (why !== undefined) throw usageError(`--netns ${why}`);
   }

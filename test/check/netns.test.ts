@@ -77,8 +77,23 @@ test("--netns: a client that hangs is killed at its time limit, with no process 
   assert.doesNotMatch(leftovers(), new RegExp(`${ran[0]?.[1] ?? "?"}|wirekit-check-`));
 });
 
-test("--netns on a lab where the student writes the server is a usage error", async () => {
-  const r = await runCliCapture(["check", "web-server", "--netns", "--", "python3", "x.py", "{port}"]);
+test("--netns: the student's server runs in the namespace and the check reaches it, whether it binds every address or 127.0.0.1 only", { skip }, async () => {
+  const [ping, echo] = await Promise.all([
+    runCliCapture(["check", "udp-ping-server", "--netns", "--dir", join(STUDENTS, "udp-ping-server", "correct"), "--seed", "1", "--", PYTHON, "UDPPingerServer.py", "{port}"]),
+    runCliCapture(["check", "udp-echo-server", "--netns", "--dir", join(STUDENTS, "udp-echo-server", "correct"), "--seed", "1", "--", PYTHON, "udp_server.py", "{host}", "{port}"]),
+  ]);
+  // The pinger server binds ('', port), the echo server (sys.argv[1], port) = 127.0.0.1.
+  for (const r of [ping, echo]) {
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ {2}ran: ip netns exec wkc-\d+-\d+-n /m);
+  }
+  assert.match(ping.stdout, /✓ required {2}replies to a ping with its text upper-cased/);
+  assert.match(echo.stdout, /— 16 datagrams of 1000 bytes/);
+  assert.doesNotMatch(leftovers(), /wirekit-check-/);
+});
+
+test("--netns on icmp-ping (whose counterpart is the host's kernel) is a usage error", async () => {
+  const r = await runCliCapture(["check", "icmp-ping", "--netns", "--", "python3", "x.py", "{host}"]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^wirekit: --netns: not for web-server yet .*http-client/);
+  assert.match(r.stderr, /^wirekit: --netns: not for icmp-ping /);
 });

@@ -82,6 +82,7 @@ export const udpEchoServerLab = defineLab<UdpEchoServerRecord>({
   role: "server",
   example: "wirekit check udp-echo-server -- python3 udp_server.py {host} {port}",
   defaultTimeoutMs: 10_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const srv = await startServer(env, "udp");

@@ -26,7 +26,7 @@ export const checkForm = defineForm({
     batch: { type: "string", value: "DIR", complete: "directory", help: "grade every submission folder DIR/*/, COMMAND run inside each" },
     jobs: { type: "integer", short: "j", value: "N", default: 2, min: 1, max: 64, help: "submissions checked at once with --batch" },
     csv: { type: "boolean", help: "the class table as CSV instead of Markdown" },
-    netns: { type: "boolean", help: "run the program in a network namespace where only the counterpart is reachable (client labs; needs root and nft)" },
+    netns: { type: "boolean", help: "run the program in a network namespace where only the counterpart is reachable (needs root and nft; not icmp-ping)" },
     "no-browser": { type: "boolean", help: "web-server: do not load the page in Chromium" },
     message: { type: "string", value: "TEXT", help: "heartbeat-server: the heartbeat as the class's client sends it, with {seq} and {time} (default 'Heartbeat {seq} {time}')" },
   },
