@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCases, type Case } from "./fixtures.js";
 import { timeouts, type EchoRun } from "../../src/check/labs/udp-echo-client.js";
+import { timestampIn } from "../../src/check/timestamp.js";
 
 const echoClient = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "udp-echo-client", variant, script: "udp_client.py", args: ["{host}", "{port}"], want, ok, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
@@ -33,4 +34,15 @@ test("udp-echo-client: the timeouts are the gaps between datagrams, then the wai
   });
   assert.deepEqual(timeouts(run(false)), { gaps: [100, 200], final: 800 });
   assert.deepEqual(timeouts(run(true)), { gaps: [100, 200] });
+});
+
+test("the current time is found in the forms students send: time.time(), milliseconds, time.ctime(), datetime.now()", () => {
+  const wall = Date.UTC(2026, 11, 3, 13, 46, 10, 500);
+  const local = new Date(wall);
+  const hms = [local.getHours(), local.getMinutes(), local.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+  assert.equal(timestampIn(String(wall / 1000), wall), String(wall / 1000));
+  assert.equal(timestampIn(`t=${wall}`, wall), String(wall));
+  assert.equal(timestampIn(`Thu Dec  3 ${hms} 2026`, wall), hms);
+  assert.equal(timestampIn(`2026-12-03 ${hms}.500000`, wall), hms);
+  assert.equal(timestampIn("hello 42", wall), undefined);
 });

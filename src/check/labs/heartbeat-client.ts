@@ -13,6 +13,7 @@ import { clip, fail, pass, type Requirement, type Verdict } from "../requirement
 import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { freePort } from "../ports.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
+import { timestampIn } from "../timestamp.js";
 
 export interface Heartbeat {
   text: string;
@@ -38,22 +39,6 @@ export function sequenceField(texts: readonly string[]): { field: number; values
   for (let j = 0; j < width; j++) {
     const values = fields.map((f) => Number(f[j]));
     if (values.every((v) => Number.isInteger(v)) && values.every((v, i) => i === 0 || v === (values[i - 1] ?? 0) + 1)) return { field: j, values };
-  }
-  return undefined;
-}
-
-/** The timestamp in a heartbeat: a number within 10 s of `wallMs` (in s, ms, µs or ns), or HH:MM:SS of now. */
-export function timestampIn(text: string, wallMs: number): string | undefined {
-  for (const m of text.matchAll(/\d+(?:\.\d+)?/g)) {
-    const v = Number(m[0]);
-    // Seconds, milliseconds, microseconds or nanoseconds since the epoch.
-    if ([1000, 1, 1e-3, 1e-6].some((toMs) => Math.abs(v * toMs - wallMs) < 10_000)) return m[0];
-  }
-  for (const m of text.matchAll(/(\d{1,2}):(\d{2}):(\d{2})/g)) {
-    const d = new Date(wallMs);
-    const secs = (h: number, mi: number, s: number): number => h * 3600 + mi * 60 + s;
-    const diff = Math.abs(secs(Number(m[1]), Number(m[2]), Number(m[3])) - secs(d.getHours(), d.getMinutes(), d.getSeconds()));
-    if (diff < 10 || diff > 86_390) return m[0];
   }
   return undefined;
 }

@@ -18,7 +18,7 @@ import { decodeRequest, encodeReply, replyText } from "../../udp/echo/protocol.j
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
 import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
-import { timestampIn } from "./heartbeat-client.js";
+import { timestampIn } from "../timestamp.js";
 
 /** What the forger sends, as in the assignment's own demonstration. */
 export const FORGED = "I'm fake";
