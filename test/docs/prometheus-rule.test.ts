@@ -44,11 +44,12 @@ test("the rule for several monitors alerts only on a client no monitor still hea
     writeFileSync(
       join(dir, "test.yml"),
       "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n" +
-        // web-1: mon-a lost it, mon-b still hears it. db-1: both lost it. batch-1: only mon-a knows it, stopped. api-1: suspect on one, stopped on the other.
+        // web-1: mon-a lost it, mon-b still hears it. db-1: both lost it. batch-1: only mon-a knows it, stopped. api-1: suspect on one, stopped on the other. job-1: heard by mon-b, reporting a failure.
         series("mon-a", "web-1", "stopped") + series("mon-b", "web-1", "alive") +
         series("mon-a", "db-1", "stopped") + series("mon-b", "db-1", "stopped") +
         series("mon-a", "batch-1", "stopped") +
         series("mon-a", "api-1", "suspect") + series("mon-b", "api-1", "stopped") +
+        series("mon-a", "job-1", "stopped") + series("mon-b", "job-1", "failed") +
         "    alert_rule_test:\n      - eval_time: 5m\n        alertname: HeartbeatClientStopped\n        exp_alerts:\n          - exp_labels: { client: db-1 }\n          - exp_labels: { client: batch-1 }\n",
     );
     const out = await new Promise<{ code: number; text: string }>((resolve) => {
