@@ -34,6 +34,7 @@ export async function checkSubmission(lab: LabCheck, o: SubmissionOptions): Prom
   let netns: StudentNamespace | undefined;
   try {
     if (o.copy) {
+      if (`${workdir}/`.startsWith(`${dir.replace(/\/$/, "")}/`)) throw usageError(`'${dir}' holds the check's own temporary folder (${tmpdir()}): run from the student's folder or give --dir`);
       await checkSize(dir);
       await cp(dir, workdir, { recursive: true });
     }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCases, type Case } from "./fixtures.js";
-import { timeouts, type EchoRun } from "../../src/check/labs/udp-echo-client.js";
+import { requirements, timeouts, type EchoRun, type UdpEchoClientRecord } from "../../src/check/labs/udp-echo-client.js";
 import { timestampIn } from "../../src/check/timestamp.js";
 
 const echoClient = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "udp-echo-client", variant, script: "udp_client.py", args: ["{host}", "{port}"], want, ok, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
@@ -45,4 +45,22 @@ test("the current time is found in the forms students send: time.time(), millise
   assert.equal(timestampIn(`Thu Dec  3 ${hms} 2026`, wall), hms);
   assert.equal(timestampIn(`2026-12-03 ${hms}.500000`, wall), hms);
   assert.equal(timestampIn("hello 42", wall), undefined);
+});
+
+test("udp-echo-client: the backoff judge takes a late 0.1 s timer, but not a timeout that stays at 0.1 s", () => {
+  const backoff = requirements.find((r) => r.id === "backoff");
+  assert.ok(backoff !== undefined);
+  const record = (gaps: number[], final: number): UdpEchoClientRecord => {
+    const at = gaps.reduce<number[]>((acc, g) => [...acc, (acc.at(-1) ?? 0) + g], [0]);
+    const run: EchoRun = {
+      startedAt: 0,
+      datagrams: at.map((t) => ({ data: Buffer.from("1"), at: t, wallMs: 0, from: { address: "127.0.0.1", port: 1 } })),
+      run: { command: [], exitCode: 0, signal: null, killed: false, timedOut: false, durationMs: (at.at(-1) ?? 0) + final, stdout: "", stderr: "", pgid: undefined },
+    };
+    return { live: run, dead: run, forged: run, realSent: true };
+  };
+  assert.equal(backoff.judge(record([170, 200, 400, 800], 1600)).pass, true);
+  assert.equal(backoff.judge(record([100, 100, 100, 100, 100], 100)).pass, false);
+  assert.equal(backoff.judge(record([1000], 2000)).pass, true);
+  assert.equal(backoff.judge(record([1000], 1000)).pass, false);
 });

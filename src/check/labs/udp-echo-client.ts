@@ -80,7 +80,7 @@ export function timeouts(r: EchoRun): { gaps: number[]; final?: number } {
 
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
 
-const requirements: Requirement<UdpEchoClientRecord>[] = [
+export const requirements: Requirement<UdpEchoClientRecord>[] = [
   {
     id: "send",
     text: "sends the server a datagram holding the current time",
@@ -148,7 +148,12 @@ const requirements: Requirement<UdpEchoClientRecord>[] = [
         const before = all[i] ?? 0;
         return t < RATIO_LOW * before - RATIO_SLACK_MS || t > RATIO_HIGH * before + RATIO_SLACK_MS;
       });
-      if (bad !== -1) return fail(`timeouts ${shown} s: ${secs(all[bad] ?? 0)} s, then ${secs(all[bad + 1] ?? 0)} s`, all.every((t) => Math.abs(t - (all[0] ?? 0)) < 0.2 * (all[0] ?? 1)) ? "the timeout stays the same: double it (delay *= 2) after every socket.timeout" : "double the delay after every timeout, nothing else");
+      const same = all.every((t) => Math.abs(t - (all[0] ?? 0)) < Math.max(RATIO_SLACK_MS, 0.2 * (all[0] ?? 1)));
+      const hint = same ? "the timeout stays the same: double it (delay *= 2) after every socket.timeout" : "double the delay after every timeout, nothing else";
+      if (bad !== -1) return fail(`timeouts ${shown} s: ${secs(all[bad] ?? 0)} s, then ${secs(all[bad + 1] ?? 0)} s`, hint);
+      // The slack lets short timeouts (0.1 s) wobble; over the whole series they must still grow as doubling does.
+      const growth = (all.at(-1) ?? 0) / Math.max(1, all[0] ?? 1);
+      if (growth < 0.5 * RATIO_LOW ** (all.length - 1)) return fail(`timeouts ${shown} s: ${growth.toFixed(1)}x from the first to the last, doubling gives ${2 ** (all.length - 1)}x`, hint);
       return pass(`timeouts ${shown} s${final === undefined ? "" : " (the last one before it gave up)"}`);
     },
   },
