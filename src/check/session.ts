@@ -4,7 +4,7 @@
  * most `jobs` submissions at once, each on its own ports.
  */
 import { cp, mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { usageError } from "../core/errors.js";
+import { usageError, WirekitError } from "../core/errors.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { LabCheck } from "./lab.js";
@@ -39,7 +39,11 @@ export async function checkSubmission(lab: LabCheck, o: SubmissionOptions): Prom
       await cp(dir, workdir, { recursive: true });
     }
     const command = o.copy ? o.command : absolutize(o.command, dir);
-    if (o.netns === true) netns = await createStudentNamespace();
+    if (o.netns === true) {
+      netns = await createStudentNamespace().catch((err: unknown) => {
+        throw new WirekitError("ERR_LOCAL", `--netns: could not build the namespace: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+    }
     return await lab.check({ command, workdir, dir, timeoutMs: o.timeoutMs, seed: o.seed, ...(netns === undefined ? {} : { netns }) });
   } finally {
     await netns?.destroy();

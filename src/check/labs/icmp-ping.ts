@@ -323,13 +323,16 @@ export const icmpPingLab = defineLab<IcmpPingRecord>({
     const why = netnsUnavailable();
     if (why !== undefined) record.unreachable = { skipped: why };
     else {
-      const topo = await createUnreachableTopology();
-      try {
-        const run = await new StudentProcess({ command: [...topo.prefix, ...env.command], vars: { host: UNREACHABLE_HOST, dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
-        record.unreachable = { run };
-        runs.push(run);
-      } finally {
-        await topo.destroy();
+      const topo = await createUnreachableTopology().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (topo instanceof Error) record.unreachable = { skipped: `could not build the namespace: ${topo.message}` };
+      else {
+        try {
+          const run = await new StudentProcess({ command: [...topo.prefix, ...env.command], vars: { host: UNREACHABLE_HOST, dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
+          record.unreachable = { run };
+          runs.push(run);
+        } finally {
+          await topo.destroy();
+        }
       }
     }
     return { record, runs };
