@@ -10,7 +10,7 @@ import { fateLines, readStddev } from "../../src/check/labs/icmp-ping.js";
 import { netnsUnavailable } from "../../src/check/netns.js";
 
 const why = netnsUnavailable();
-const pinger = (variant: string, want: string, ok: boolean): Case => ({ lab: "icmp-ping", variant, script: "IcmpPing.py", args: ["{host}", "-n", "3"], want, ok, timeoutMs: 8000 });
+const pinger = (variant: string, want: string, ok: boolean): Case => ({ lab: "icmp-ping", variant, script: "IcmpPing.py", args: ["{host}", "-n", "2"], want, ok, timeoutMs: 8000 });
 
 const CASES: Case[] = [
   //                        echo-request checksum identifier reply statistics stddev unreachable
