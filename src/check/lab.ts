@@ -3,6 +3,7 @@
  * the uniform `LabCheck` the runner and the CLI use.
  */
 import type { Clock } from "../core/clock.js";
+import type { StudentNamespace } from "./netns.js";
 import { allRequiredPass, judgeAll, type CheckReport, type Requirement, type RequirementLevel } from "./requirement.js";
 import { summarize, type StudentResult } from "./runner.js";
 
@@ -20,6 +21,18 @@ export interface LabEnv {
   seed: number;
   /** Wall clock for the timestamps a counterpart writes or checks. @default systemClock */
   clock?: Clock;
+  /** `--netns`: the namespace the program runs in (labs with `netns: true` only). */
+  netns?: StudentNamespace;
+}
+
+/**
+ * What goes before the student's command: nothing, or with `--netns` `ip netns exec NS`, once
+ * the counterpart's `port` on 127.0.0.1 is let through to the namespace.
+ */
+export async function studentPrefix(env: LabEnv, port: number): Promise<string[]> {
+  if (env.netns === undefined) return [];
+  await env.netns.allow(port);
+  return env.netns.prefix;
 }
 
 /** What collecting left: the record the judges read, and the program's runs. */
@@ -38,6 +51,8 @@ export interface Lab<R> {
   /** A typical command, for --list and the manual. */
   example: string;
   defaultTimeoutMs: number;
+  /** The program can run under `--netns`: it is started through `studentPrefix` (or `startServer`), and its counterparts are on 127.0.0.1. @default false */
+  netns?: boolean;
   requirements: readonly Requirement<R>[];
   collect(env: LabEnv): Promise<Collected<R>>;
 }
@@ -56,6 +71,7 @@ export interface LabCheck {
   role: "server" | "client";
   example: string;
   defaultTimeoutMs: number;
+  netns: boolean;
   requirements: readonly RequirementInfo[];
   check(env: LabEnv): Promise<CheckReport>;
 }
@@ -68,6 +84,7 @@ export function defineLab<R>(lab: Lab<R>): LabCheck {
     role: lab.role,
     example: lab.example,
     defaultTimeoutMs: lab.defaultTimeoutMs,
+    netns: lab.netns ?? false,
     requirements: lab.requirements.map(({ id, text, level }) => ({ id, text, level })),
     async check(env) {
       const { record, runs } = await lab.collect(env);

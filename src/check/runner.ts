@@ -26,6 +26,8 @@ export interface StudentOptions {
   graceMs?: number;
   /** Called with each chunk of stdout. */
   onStdout?: (chunk: Buffer) => void;
+  /** Words run before the command, not substituted: `ip netns exec NS` with --netns. @default [] */
+  prefix?: readonly string[];
 }
 
 /** What a finished run left behind. */
@@ -51,6 +53,25 @@ export function absolutize(command: readonly string[], base: string): string[] {
   return command.map((w, i) => (i > 0 || w.includes("/")) && w !== "" && !w.startsWith("-") && !isAbsolute(w) && existsSync(resolve(base, w)) ? resolve(base, w) : w);
 }
 
+/** Process groups still running, killed on exit: a check ended by process.exit (a second Ctrl-C) leaves none behind. */
+const running = new Set<number>();
+let exitHook = false;
+
+function trackGroup(pgid: number): void {
+  running.add(pgid);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const g of running) {
+      try {
+        process.kill(-g, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /** A running student program. */
 export class StudentProcess {
   readonly command: string[];
@@ -64,7 +85,7 @@ export class StudentProcess {
   #outBytes = 0;
 
   constructor(options: StudentOptions) {
-    this.command = substitute(options.command, options.vars);
+    this.command = [...(options.prefix ?? []), ...substitute(options.command, options.vars)];
     const max = options.maxOutputBytes ?? 1024 * 1024;
     const grace = options.graceMs ?? 300;
     const started = performance.now();
@@ -77,6 +98,7 @@ export class StudentProcess {
       env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
     });
     this.#pgid = child.pid;
+    if (child.pid !== undefined) trackGroup(child.pid);
     const errBufs: Buffer[] = [];
     let errBytes = 0;
     child.stdout.on("data", (b: Buffer) => {
@@ -107,18 +129,21 @@ export class StudentProcess {
       child.on("close", (code, signal) => {
         this.#exited = true;
         clearTimeout(timer);
-        void this.#groupGone().then(() => resolveDone({
-          command: this.command,
-          exitCode: code,
-          signal,
-          killed: this.#stopping,
-          timedOut: this.#timedOut,
-          durationMs: performance.now() - started,
-          stdout: Buffer.concat(this.#out).toString("utf8"),
-          stderr: Buffer.concat(errBufs).toString("utf8"),
-          pgid: this.#pgid,
-          ...(spawnError === undefined ? {} : { spawnError }),
-        }));
+        void this.#groupGone().then(() => {
+          if (this.#pgid !== undefined) running.delete(this.#pgid);
+          resolveDone({
+            command: this.command,
+            exitCode: code,
+            signal,
+            killed: this.#stopping,
+            timedOut: this.#timedOut,
+            durationMs: performance.now() - started,
+            stdout: Buffer.concat(this.#out).toString("utf8"),
+            stderr: Buffer.concat(errBufs).toString("utf8"),
+            pgid: this.#pgid,
+            ...(spawnError === undefined ? {} : { spawnError }),
+          });
+        });
       });
     });
   }

@@ -4,12 +4,13 @@
  * most `jobs` submissions at once, each on its own ports.
  */
 import { cp, mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { usageError } from "../core/errors.js";
+import { usageError, WirekitError } from "../core/errors.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { LabCheck } from "./lab.js";
 import type { CheckReport } from "./requirement.js";
 import { absolutize } from "./runner.js";
+import { createStudentNamespace, type StudentNamespace } from "./netns.js";
 
 export interface SubmissionOptions {
   command: readonly string[];
@@ -22,20 +23,30 @@ export interface SubmissionOptions {
   copy: boolean;
   timeoutMs: number;
   seed: number;
+  /** Run the program in a network namespace of its own where only the counterpart is reachable. */
+  netns?: boolean;
 }
 
 /** Check one submission in a fresh working directory. */
 export async function checkSubmission(lab: LabCheck, o: SubmissionOptions): Promise<CheckReport> {
   const workdir = await mkdtemp(join(tmpdir(), `wirekit-check-${lab.name}-`));
   const dir = resolve(o.dir);
+  let netns: StudentNamespace | undefined;
   try {
     if (o.copy) {
+      if (`${workdir}/`.startsWith(`${dir.replace(/\/$/, "")}/`)) throw usageError(`'${dir}' holds the check's own temporary folder (${tmpdir()}): run from the student's folder or give --dir`);
       await checkSize(dir);
       await cp(dir, workdir, { recursive: true });
     }
     const command = o.copy ? o.command : absolutize(o.command, dir);
-    return await lab.check({ command, workdir, dir, timeoutMs: o.timeoutMs, seed: o.seed });
+    if (o.netns === true) {
+      netns = await createStudentNamespace().catch((err: unknown) => {
+        throw new WirekitError("ERR_LOCAL", `--netns: could not build the namespace: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+    }
+    return await lab.check({ command, workdir, dir, timeoutMs: o.timeoutMs, seed: o.seed, ...(netns === undefined ? {} : { netns }) });
   } finally {
+    await netns?.destroy();
     await rm(workdir, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { checkForm, checkSpec } from "./specs/check.js";
 import type { CliContext } from "./context.js";
 import { closest } from "./suggest.js";
 import { escapeText, snakeKeys } from "./render/text.js";
+import { studentNamespaceUnavailable } from "../check/netns.js";
 
 export const help = renderHelp(checkSpec);
 
@@ -37,6 +38,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (command.length === 0) throw usageError(`missing COMMAND: wirekit check ${lab.name} -- ${lab.example.split(" -- ")[1] ?? "COMMAND"}`);
   if (values.message !== undefined && !(values.message.includes("{seq}") && values.message.includes("{time}"))) throw usageError("--message needs {seq} and {time}: --message 'Heartbeat {seq} {time}'");
   if (values.csv && values.batch === undefined) throw usageError("--csv only makes sense with --batch");
+  if (values.netns) {
+    if (!lab.netns) throw usageError(`--netns: not for ${lab.name} (its counterpart is the host's own kernel; task 3 runs in a namespace of its own anyway)`);
+    const why = studentNamespaceUnavailable();
+    if (why !== undefined) throw usageError(`--netns ${why}`);
+  }
   const timeoutMs = values.timeout ?? lab.defaultTimeoutMs;
   const seed = values.seed ?? randomInt(0, 2 ** 31);
   if (values.batch !== undefined) {
@@ -47,6 +53,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       command,
       timeoutMs,
       seed,
+      netns: values.netns,
       jobs: values.jobs,
       onDone: (row) => {
         if (values.json) ctx.stdout.write(`${JSON.stringify(reportJson(row.report, row.student))}\n`);
@@ -56,7 +63,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     if (!values.json) ctx.stdout.write(values.csv ? renderCsv(lab, rows) : renderMarkdown(lab, rows, seed));
     return rows.every((r) => r.report.ok) ? 0 : 1;
   }
-  const report = await checkSubmission(lab, { command, dir: values.dir ?? process.cwd(), copy: true, timeoutMs, seed });
+  const report = await checkSubmission(lab, { command, dir: values.dir ?? process.cwd(), copy: true, timeoutMs, seed, netns: values.netns });
   ctx.stdout.write(values.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : renderReport(report));
   return report.ok ? 0 : 1;
 }
@@ -66,7 +73,7 @@ export function renderList(labs: readonly LabCheck[]): string {
   return labs
     .map((l) => {
       const reqs = l.requirements.map((r) => `    ${r.level === "required" ? "required" : "optional"}  ${r.id.padEnd(16)} ${r.text}`).join("\n");
-      return `${l.name} — ${l.summary}\n  the student writes the ${l.role}; time limit ${l.defaultTimeoutMs / 1000} s\n  ${l.example}\n${reqs}\n`;
+      return `${l.name} — ${l.summary}\n  the student writes the ${l.role}; time limit ${l.defaultTimeoutMs / 1000} s${l.netns ? "; --netns" : ""}\n  ${l.example}\n${reqs}\n`;
     })
     .join("\n");
 }

@@ -18,6 +18,8 @@ const heartbeat = (variant: string, want: string, ok: boolean): Case => ({ lab: 
 // Seed 2: heartbeats 6 and 9 are skipped; the server that never notices the silence is killed at 4.5 s.
 const beatServer = (variant: string, want: string, ok: boolean, timeoutMs?: number): Case => ({ lab: "heartbeat-server", variant, script: "UDPHeartbeatServer.py", args: ["{port}"], want, ok, seed: 2, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
+const echoServer = (variant: string, want: string, ok: boolean): Case => ({ lab: "udp-echo-server", variant, script: "udp_server.py", args: ["{host}", "{port}"], want, ok });
+
 const CASES: Case[] = [
   //                     listen get-200 get-body 404 browser concurrent
   web("correct", "✓✓✓✓–✓", true),
@@ -48,6 +50,9 @@ const CASES: Case[] = [
   //                         bind lost delay stopped
   beatServer("correct", "✓✓✓✓", true),
   beatServer("never-notices", "✓✓✓✗", false, 4500),
+  //                           bind too-big parts
+  echoServer("correct", "✓✓✓", true),
+  echoServer("no-try", "✓✗✗", false),
 ];
 
 runCases(CASES);

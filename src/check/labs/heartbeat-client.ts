@@ -10,9 +10,10 @@
 import { createSocket, type Socket } from "node:dgram";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { freePort } from "../ports.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
+import { timestampIn } from "../timestamp.js";
 
 export interface Heartbeat {
   text: string;
@@ -38,22 +39,6 @@ export function sequenceField(texts: readonly string[]): { field: number; values
   for (let j = 0; j < width; j++) {
     const values = fields.map((f) => Number(f[j]));
     if (values.every((v) => Number.isInteger(v)) && values.every((v, i) => i === 0 || v === (values[i - 1] ?? 0) + 1)) return { field: j, values };
-  }
-  return undefined;
-}
-
-/** The timestamp in a heartbeat: a number within 10 s of `wallMs` (in s, ms, µs or ns), or HH:MM:SS of now. */
-export function timestampIn(text: string, wallMs: number): string | undefined {
-  for (const m of text.matchAll(/\d+(?:\.\d+)?/g)) {
-    const v = Number(m[0]);
-    // Seconds, milliseconds, microseconds or nanoseconds since the epoch.
-    if ([1000, 1, 1e-3, 1e-6].some((toMs) => Math.abs(v * toMs - wallMs) < 10_000)) return m[0];
-  }
-  for (const m of text.matchAll(/(\d{1,2}):(\d{2}):(\d{2})/g)) {
-    const d = new Date(wallMs);
-    const secs = (h: number, mi: number, s: number): number => h * 3600 + mi * 60 + s;
-    const diff = Math.abs(secs(Number(m[1]), Number(m[2]), Number(m[3])) - secs(d.getHours(), d.getMinutes(), d.getSeconds()));
-    if (diff < 10 || diff > 86_390) return m[0];
   }
   return undefined;
 }
@@ -136,12 +121,13 @@ export const heartbeatClientLab = defineLab<HeartbeatClientRecord>({
   role: "client",
   example: "wirekit check heartbeat-client -- python3 UDPHeartbeatClient.py {host} {port}",
   defaultTimeoutMs: 15_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const port = await freePort("udp");
     const beats: Heartbeat[] = [];
     let sock = await listen(port, 1, beats, env.clock ?? systemClock);
-    const proc = new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs });
+    const proc = new StudentProcess({ command: env.command, prefix: await studentPrefix(env, port), vars: { host: "127.0.0.1", port: String(port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs });
     const gone = (): boolean => proc.exited;
     // Phase 1: four heartbeats (or 5 s); the interval they show paces the rest.
     await until(() => beats.length >= 4, Math.min(5000, env.timeoutMs / 3), gone);

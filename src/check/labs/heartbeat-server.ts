@@ -95,6 +95,7 @@ export function createHeartbeatServerLab(options: HeartbeatServerOptions = {}) {
     role: "server",
     example: "wirekit check heartbeat-server -- python3 UDPHeartbeatServer.py {port}",
     defaultTimeoutMs: 15_000,
+    netns: true,
     requirements,
     async collect(env: LabEnv) {
       const srv = await startServer(env, "udp");

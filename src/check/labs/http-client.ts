@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStaticServer } from "../../http/static/server.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { headerValue, parseHttpMessage } from "../http-message.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
 import { TcpTap } from "../tap.js";
@@ -92,6 +92,7 @@ export const httpClientLab = defineLab<HttpClientRecord>({
   role: "client",
   example: "wirekit check http-client -- python3 client.py {host} {port} {file}",
   defaultTimeoutMs: 10_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const site = await mkdtemp(join(tmpdir(), "wirekit-check-site-"));
@@ -99,8 +100,9 @@ export const httpClientLab = defineLab<HttpClientRecord>({
     // A short keep-alive: a client that reads until the server closes must not wait 5 s per run.
     const server = await createStaticServer({ root: site, host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 300 });
     const tap = await new TcpTap({ targetPort: server.port }).listen();
+    const prefix = await studentPrefix(env, tap.port);
     const runOnce = (file: string): Promise<StudentResult> =>
-      new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(tap.port), file, dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
+      new StudentProcess({ command: env.command, prefix, vars: { host: "127.0.0.1", port: String(tap.port), file, dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
     try {
       const existing = await runOnce(FILE_NAME);
       const requests = tap.connections.map((c) => TcpTap.bytes(c, "c2s"));

@@ -6,6 +6,9 @@ import { smtpClientLab } from "./smtp-client.js";
 import { proxyLab } from "./proxy.js";
 import { udpPingClientLab } from "./udp-ping-client.js";
 import { heartbeatClientLab } from "./heartbeat-client.js";
+import { udpEchoClientLab } from "./udp-echo-client.js";
+import { udpEchoServerLab } from "./udp-echo-server.js";
+import { icmpPingLab } from "./icmp-ping.js";
 import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 import { createHeartbeatServerLab, type HeartbeatServerOptions } from "./heartbeat-server.js";
 
@@ -14,5 +17,5 @@ export type LabOptions = WebServerOptions & HeartbeatServerOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab, heartbeatClientLab, createHeartbeatServerLab(options)];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab, heartbeatClientLab, createHeartbeatServerLab(options), udpEchoClientLab, udpEchoServerLab, icmpPingLab];
 }

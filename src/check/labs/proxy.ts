@@ -161,6 +161,7 @@ export const proxyLab = defineLab<ProxyRecord>({
   role: "server",
   example: "wirekit check proxy -- python3 ProxyServer.py {port}",
   defaultTimeoutMs: 20_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const site = await mkdtemp(join(tmpdir(), "wirekit-check-origin-"));
@@ -171,6 +172,8 @@ export const proxyLab = defineLab<ProxyRecord>({
     const records: RequestRecord[] = [];
     origin.on("request", (q) => records.push(q));
     const tap = await new TcpTap({ targetPort: origin.port }).listen();
+    // Under --netns the proxy reaches the origin (through the tap) and nothing else.
+    await env.netns?.allow(tap.port);
     const record: ProxyRecord = { listening: false, small: SMALL, big, originRequests: [] };
     const srv = await startServer(env, "tcp");
     record.listening = srv.listening;

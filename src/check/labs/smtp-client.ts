@@ -7,7 +7,7 @@
  * the protocol, not the student's account: any credentials are accepted.
  */
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { createMailSink } from "../../lab/mail/sink.js";
 import type { StoredMessage } from "../../lab/mail/store.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
@@ -192,12 +192,13 @@ export const smtpClientLab = defineLab<SmtpClientRecord>({
   role: "client",
   example: "wirekit check smtp-client -- python3 MailClient.py {host} {port}",
   defaultTimeoutMs: 10_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const sink = await createMailSink({ host: "127.0.0.1", port: 0, keep: 5 });
     const tap = await new TcpTap({ targetPort: sink.port, replyDelayMs: REPLY_DELAY_MS }).listen();
     try {
-      const run = await new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(tap.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
+      const run = await new StudentProcess({ command: env.command, prefix: await studentPrefix(env, tap.port), vars: { host: "127.0.0.1", port: String(tap.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
       // The sink parses a message after its final dot; give it a moment.
       await new Promise((r) => setTimeout(r, 50));
       const conn = tap.connections[0];

@@ -9,7 +9,7 @@
 import { createSocket, type RemoteInfo } from "node:dgram";
 import { createUdpPingServer } from "../../udp/ping/server.js";
 import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
-import { defineLab, type LabEnv } from "../lab.js";
+import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { pingLines, readStatistics, type PingLine } from "../ping-output.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
 
@@ -214,6 +214,7 @@ export const udpPingClientLab = defineLab<UdpPingClientRecord>({
   role: "client",
   example: "wirekit check udp-ping-client --seed 7 -- python3 UDPPingerClient.py {host} {port}",
   defaultTimeoutMs: 30_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const server = await createUdpPingServer({ host: "127.0.0.1", port: 0, loss: LOSS, seed: env.seed, batch: false });
@@ -265,7 +266,7 @@ export const udpPingClientLab = defineLab<UdpPingClientRecord>({
     });
     try {
       const addr = front.address();
-      const run = await new StudentProcess({ command: env.command, vars: { host: "127.0.0.1", port: String(addr.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
+      const run = await new StudentProcess({ command: env.command, prefix: await studentPrefix(env, addr.port), vars: { host: "127.0.0.1", port: String(addr.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
       return { record: { pings, ...(late === undefined ? {} : { late }), stdout: run.stdout, run }, runs: [run] };
     } finally {
       for (const t of timers) clearTimeout(t);

@@ -108,6 +108,7 @@ export const udpPingServerLab = defineLab<UdpPingServerRecord>({
   role: "server",
   example: "wirekit check udp-ping-server -- python3 UDPPingerServer.py {port}",
   defaultTimeoutMs: 15_000,
+  netns: true,
   requirements,
   async collect(env: LabEnv) {
     const srv = await startServer(env, "udp");

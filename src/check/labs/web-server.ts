@@ -165,6 +165,7 @@ export function createWebServerLab(options: WebServerOptions = {}) {
     role: "server",
     example: "wirekit check web-server -- python3 WebServer.py {port}",
     defaultTimeoutMs: 20_000,
+    netns: true,
     requirements,
     async collect(env: LabEnv) {
       const page = testPage();

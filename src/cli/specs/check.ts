@@ -4,13 +4,13 @@ import { json } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 /** The labs, in the order of `wirekit check --list` (src/check/labs/index.ts builds them; a test keeps the two equal). */
-export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server"] as const;
+export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-client", "proxy", "udp-ping-client", "heartbeat-client", "heartbeat-server", "udp-echo-client", "udp-echo-server", "icmp-ping"] as const;
 
 export const checkForm = defineForm({
   title: "Options",
   usage: [
-    "LAB [--dir DIR] [--timeout T] [--seed N] [--json] [--no-browser] [--message TEXT] -- COMMAND [ARGS...]",
-    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] -- COMMAND [ARGS...]",
+    "LAB [--dir DIR] [--timeout T] [--seed N] [--netns] [--json] [--no-browser] [--message TEXT] -- COMMAND [ARGS...]",
+    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] [--netns] -- COMMAND [ARGS...]",
     "--list",
   ],
   positionals: [
@@ -26,6 +26,7 @@ export const checkForm = defineForm({
     batch: { type: "string", value: "DIR", complete: "directory", help: "grade every submission folder DIR/*/, COMMAND run inside each" },
     jobs: { type: "integer", short: "j", value: "N", default: 2, min: 1, max: 64, help: "submissions checked at once with --batch" },
     csv: { type: "boolean", help: "the class table as CSV instead of Markdown" },
+    netns: { type: "boolean", help: "run the program in a network namespace where only the counterpart is reachable (needs root and nft; not icmp-ping)" },
     "no-browser": { type: "boolean", help: "web-server: do not load the page in Chromium" },
     message: { type: "string", value: "TEXT", help: "heartbeat-server: the heartbeat as the class's client sends it, with {seq} and {time} (default 'Heartbeat {seq} {time}')" },
   },
