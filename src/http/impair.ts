@@ -10,7 +10,7 @@
 import { Readable } from "node:stream";
 import { sleep, type Clock } from "../core/clock.js";
 import { TokenBucket } from "../core/impair.js";
-import { disposeBody, fileChunks, isFileBody } from "./h1/send.js";
+import { disposeBody, fileChunks, isFileBody, releaseFile } from "./h1/send.js";
 import type { HttpBody, HttpHandler, HttpResponse } from "./h1/types.js";
 import { getField } from "./header-list.js";
 
@@ -43,7 +43,13 @@ function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
 async function* chunksOf(body: Exclude<HttpBody, undefined>): AsyncGenerator<Uint8Array> {
   if (typeof body === "string") yield Buffer.from(body);
   else if (body instanceof Uint8Array) yield body;
-  else if (isFileBody(body)) yield* fileChunks(body);
+  else if (isFileBody(body)) {
+    if (body.bytes === undefined) yield* fileChunks(body);
+    else {
+      releaseFile(body); // a cached file: its bytes are here already
+      yield body.bytes;
+    }
+  }
   else yield* body as AsyncIterable<Uint8Array>;
 }
 

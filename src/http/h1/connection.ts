@@ -19,7 +19,7 @@ import type { HttpHandler, HttpResponse, HttpRequest } from "./types.js";
 import { H1Exchange, type ExchangeOwner, type PeerInfo } from "./exchange.js";
 import { RequestBody, type BodySource } from "./request-body.js";
 import { encodeErrorResponse, encodeHead, encodeInterim, type DateField, type EncodedHead } from "./head.js";
-import { disposeBody, isFileBody, sendFile, sendFileZeroCopy, sendStream, type ByteSink, type SendResult } from "./send.js";
+import { disposeBody, isFileBody, releaseFile, sendFile, sendFileZeroCopy, sendStream, type ByteSink, type SendResult } from "./send.js";
 import { fileSender, type FileSender } from "../../core/send-file.js";
 
 /** One finished or abandoned response. */
@@ -438,7 +438,13 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   }
 
   #writeResponse(ex: H1Exchange, res: HttpResponse): void {
-    const body = res.body;
+    let body = res.body;
+    // A cached file also in memory: by sendfile(2) when this socket can, else from its bytes.
+    if (isFileBody(body) && body.bytes !== undefined && (this.#socket.writableLength !== 0 || this.#zeroCopy() === undefined)) {
+      const bytes = body.bytes;
+      releaseFile(body);
+      body = bytes;
+    }
     let bodyLength: number | undefined;
     if (body === undefined) bodyLength = 0;
     else if (typeof body === "string") bodyLength = Buffer.byteLength(body);

@@ -38,11 +38,17 @@ export function isFileBody(body: HttpBody): body is FileBody {
   return typeof body === "object" && body !== null && !(body instanceof Uint8Array) && (body as { kind?: unknown }).kind === "file";
 }
 
+/** The sender is done with a file body's descriptor: close it (unless `close: false`) and tell its owner. */
+export function releaseFile(file: FileBody): void {
+  if (file.close !== false) closeFd(file.fd, noop);
+  file.onDone?.();
+}
+
 /** Release a body that will not be sent (bodiless status, aborted exchange). */
 export function disposeBody(body: HttpBody): void {
   if (body === undefined || typeof body === "string" || body instanceof Uint8Array) return;
   if (isFileBody(body)) {
-    if (body.close !== false) closeFd(body.fd, noop);
+    releaseFile(body);
   } else if (body instanceof Readable) {
     body.destroy();
   } else {
@@ -74,7 +80,7 @@ export async function* fileChunks(file: FileBody): AsyncGenerator<Uint8Array> {
       remaining -= n;
     }
   } finally {
-    if (file.close !== false) closeFd(file.fd, noop);
+    releaseFile(file);
   }
 }
 
@@ -110,7 +116,7 @@ export async function sendFile(sink: ByteSink, file: FileBody): Promise<SendResu
   } catch {
     complete = false;
   } finally {
-    if (file.close !== false) closeFd(file.fd, noop);
+    releaseFile(file);
   }
   return { sent, complete };
 }
@@ -162,7 +168,7 @@ export async function sendFileZeroCopy(sink: ByteSink, send: FileSender, head: B
   } catch {
     complete = false;
   } finally {
-    if (file.close !== false) closeFd(file.fd, noop);
+    releaseFile(file);
   }
   return { sent, complete };
 }

@@ -52,6 +52,13 @@ export interface FileBody {
   /** Number of bytes; exactly this many are sent (the connection closes if the file has fewer). */
   readonly length: number;
   readonly close?: boolean;
+  /**
+   * The same `length` bytes in memory (a cached file): a sender that cannot hand the descriptor
+   * to the kernel (TLS, HTTP/2, a busy socket) writes these instead of reading the file.
+   */
+  readonly bytes?: Uint8Array;
+  /** Called once when the sender no longer needs `fd` (sent, failed or dropped), after closing it if `close`. */
+  readonly onDone?: () => void;
 }
 
 /**

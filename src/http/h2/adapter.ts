@@ -6,11 +6,11 @@
  */
 import { createServer, constants, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { Readable } from "node:stream";
-import { closeSync } from "node:fs";
 import type { TLSSocket } from "node:tls";
 import { systemClock, type Clock } from "../../core/clock.js";
 import type { HeaderList } from "../header-list.js";
-import type { ExchangeControl, HttpHandler, HttpRequest, HttpResponse, FileBody } from "../h1/types.js";
+import type { ExchangeControl, HttpHandler, HttpRequest, HttpResponse } from "../h1/types.js";
+import { isFileBody, releaseFile } from "../h1/send.js";
 
 /** One finished or aborted HTTP/2 exchange, the shape the h1 engine reports too. */
 export interface H2Exchange {
@@ -54,9 +54,6 @@ function requestFields(headers: IncomingHttpHeaders, raw: string[]): { list: Arr
   return { list, authority };
 }
 
-function isFileBody(body: unknown): body is FileBody {
-  return typeof body === "object" && body !== null && (body as { kind?: unknown }).kind === "file";
-}
 
 function isAsyncIterable(body: unknown): body is AsyncIterable<Uint8Array> {
   return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
@@ -183,17 +180,24 @@ export class H2Sessions {
     try {
       if (stream.destroyed) {
         aborted = true;
-        if (isFileBody(body) && body.close !== false) closeSync(body.fd);
+        if (isFileBody(body)) releaseFile(body);
         else if (body instanceof Readable) body.destroy();
         return;
       }
       const head = responseHeaders(response);
       if (noBody || body === undefined) {
-        if (isFileBody(body) && body.close !== false) closeSync(body.fd);
+        if (isFileBody(body)) releaseFile(body);
         else if (body instanceof Readable) body.destroy();
         stream.respond(head, { endStream: true });
-      } else if (typeof body === "string" || body instanceof Uint8Array) {
-        const buf = typeof body === "string" ? Buffer.from(body) : body;
+      } else if (typeof body === "string" || body instanceof Uint8Array || (isFileBody(body) && body.bytes !== undefined)) {
+        // A cached file's bytes are already in memory: no descriptor read for HTTP/2.
+        let buf: Uint8Array;
+        if (typeof body === "string") buf = Buffer.from(body);
+        else if (body instanceof Uint8Array) buf = body;
+        else {
+          buf = body.bytes as Uint8Array;
+          releaseFile(body);
+        }
         head[constants.HTTP2_HEADER_CONTENT_LENGTH] ??= buf.length;
         stream.respond(head);
         bytes = buf.length;
@@ -202,7 +206,7 @@ export class H2Sessions {
         head[constants.HTTP2_HEADER_CONTENT_LENGTH] ??= body.length;
         bytes = body.length;
         stream.respondWithFD(body.fd, head, { offset: body.start, length: body.length });
-        if (body.close !== false) stream.once("close", () => closeSync(body.fd));
+        stream.once("close", () => releaseFile(body));
       } else {
         stream.respond(head);
         const source = body instanceof Readable ? body : Readable.from(isAsyncIterable(body) ? body : []);

@@ -59,6 +59,23 @@ interface Entry extends CachedFile {
   /** undefined once settled means "not worth it" (no smaller, or compression failed). */
   readonly variants: Map<Coding, Promise<Uint8Array | undefined>>;
   variantBytes: number;
+  /** The descriptor the bytes were read from, kept open for sendfile(2) (larger files only). */
+  open?: OpenFile;
+}
+
+/** A kept descriptor: closed once its entry is gone and no send still uses it. */
+interface OpenFile {
+  readonly fs: StaticFs;
+  readonly fd: number;
+  users: number;
+  /** The entry was dropped: close when the last user is done. */
+  orphaned: boolean;
+}
+
+/** A leased descriptor of a cached file; call `done` exactly once when no longer reading it. */
+export interface FileLease {
+  readonly fd: number;
+  readonly done: () => void;
 }
 
 /** The compressed variant of a file too large to keep itself (only the variant is held). */
@@ -87,6 +104,14 @@ export interface RepresentationCacheOptions {
   maxEntries?: number;
   /** @default zlibCompressor */
   compress?: Compressor;
+  /**
+   * Cached files at least this large keep the descriptor they were read from, so the engine can
+   * send them by sendfile(2) (no copy through JavaScript) and still has their bytes for TLS
+   * and HTTP/2. @default 16384
+   */
+  keepOpenMinSize?: number;
+  /** Descriptors kept open at most (the least recently used without a send in progress close first). @default 128 */
+  maxOpenFiles?: number;
 }
 
 /**
@@ -104,8 +129,11 @@ export class RepresentationCache {
   readonly #compress: Compressor;
   readonly #entries = new Map<string, Entry | LargeVariant>();
   readonly #loading = new Map<string, Promise<Entry | undefined>>();
+  readonly keepOpenMinSize: number;
+  readonly maxOpenFiles: number;
   #bytes = 0;
   #compressions = 0;
+  #openFiles = 0;
 
   constructor(options: RepresentationCacheOptions = {}) {
     this.maxFileSize = options.maxFileSize ?? 256 * 1024;
@@ -113,6 +141,61 @@ export class RepresentationCache {
     this.compressMaxFileSize = options.compressMaxFileSize ?? 4 * 1024 * 1024;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.#compress = options.compress ?? zlibCompressor;
+    this.keepOpenMinSize = options.keepOpenMinSize ?? 16 * 1024;
+    this.maxOpenFiles = options.maxOpenFiles ?? 128;
+  }
+
+  /**
+   * The open descriptor of `file`'s version, if the cache keeps one; it stays open until `done`.
+   *
+   * @example
+   * const lease = cache.lease(file); // { fd, done } or undefined: send file.bytes instead
+   */
+  lease(file: CachedFile): FileLease | undefined {
+    const e = file as Entry;
+    const open = e.open;
+    if (open === undefined || open.orphaned || this.#entries.get(e.key) !== e) return undefined;
+    open.users++;
+    let once = false;
+    return {
+      fd: open.fd,
+      done: () => {
+        if (once) return;
+        once = true;
+        open.users--;
+        if (open.orphaned && open.users === 0) this.#closeOpen(open);
+      },
+    };
+  }
+
+  /** Descriptors kept open now (for tests and stats). */
+  get openFiles(): number {
+    return this.#openFiles;
+  }
+
+  #closeOpen(open: OpenFile): void {
+    this.#openFiles--;
+    void open.fs.close(open.fd).catch(() => undefined);
+  }
+
+  #release(e: Entry): void {
+    const open = e.open;
+    if (open === undefined || open.orphaned) return;
+    open.orphaned = true;
+    if (open.users === 0) this.#closeOpen(open);
+  }
+
+  /** Room for one more kept descriptor: close the least recently used idle one if at the limit. */
+  #roomForOpen(): boolean {
+    if (this.#openFiles < this.maxOpenFiles) return true;
+    for (const e of this.#entries.values()) {
+      if (e.kind === "file" && e.open !== undefined && !e.open.orphaned && e.open.users === 0) {
+        this.#release(e);
+        e.open = undefined;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** True when a file of this size is served from memory. */
@@ -237,13 +320,15 @@ export class RepresentationCache {
     return { entries: this.#entries.size, bytes: this.#bytes, compressions: this.#compressions };
   }
 
-  /** Forget everything. */
+  /** Forget everything (kept descriptors close once no send uses them). */
   clear(): void {
+    for (const e of this.#entries.values()) if (e.kind === "file") this.#release(e);
     this.#entries.clear();
     this.#bytes = 0;
   }
 
   async #load(fs: StaticFs, path: string): Promise<Entry | undefined> {
+    let kept = false;
     let fd: number;
     try {
       fd = await fs.open(path);
@@ -258,6 +343,11 @@ export class RepresentationCache {
       const e: Entry = { kind: "file", key: path, path, version: pickVersion(version), bytes, variants: new Map(), variantBytes: 0 };
       const old = this.#entries.get(path);
       if (old !== undefined) this.#drop(old);
+      if (bytes.length >= this.keepOpenMinSize && this.#roomForOpen()) {
+        e.open = { fs, fd, users: 0, orphaned: false };
+        this.#openFiles++;
+        kept = true;
+      }
       this.#entries.set(path, e);
       this.#bytes += bytes.length;
       this.#evict();
@@ -265,7 +355,7 @@ export class RepresentationCache {
     } catch {
       return undefined;
     } finally {
-      await fs.close(fd).catch(() => undefined);
+      if (!kept) await fs.close(fd).catch(() => undefined);
     }
   }
 
@@ -279,6 +369,7 @@ export class RepresentationCache {
   #drop(e: Entry | LargeVariant): void {
     if (this.#entries.get(e.key) !== e) return;
     this.#entries.delete(e.key);
+    if (e.kind === "file") this.#release(e);
     this.#bytes -= e.kind === "file" ? e.bytes.length + e.variantBytes : e.size;
   }
 }

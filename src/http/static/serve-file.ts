@@ -228,7 +228,7 @@ function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: 
   }
   if (ranges === undefined) {
     if (head) release();
-    if (source.kind === "memory") return { status: 200, headers: p.headers, body: head ? undefined : source.bytes };
+    if (source.kind === "memory") return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source) };
     headers.push(["Content-Length", String(size)]);
     return { status: 200, headers, body: head ? undefined : whole(source, size) };
   }
@@ -242,6 +242,17 @@ function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: 
   const typed = headers.map(([k, v]): [string, string] => (k === "Content-Type" ? [k, `multipart/byteranges; boundary=${boundary}`] : [k, v]));
   typed.push(["Content-Length", String(multipartLength(boundary, type, ranges, size))]);
   return { status: 206, headers: typed, body: multipart(ctx.fs, source, boundary, type, ranges, size, req.signal) };
+}
+
+/**
+ * A cached file's whole body: its bytes, and when the cache kept the descriptor they were read
+ * from, that too (leased until the engine is done), so plain TCP sends it by sendfile(2).
+ */
+function memoryBody(ctx: FileContext, source: Extract<Source, { kind: "memory" }>): HttpBody {
+  const file = source.file;
+  const lease = file !== undefined && source.bytes === file.bytes ? ctx.cache.lease(file) : undefined;
+  if (lease === undefined) return source.bytes;
+  return { kind: "file", fd: lease.fd, start: 0, length: source.bytes.length, close: false, bytes: source.bytes, onDone: lease.done };
 }
 
 function whole(source: Source, size: number): HttpBody {

@@ -98,7 +98,8 @@ async function collect(fs: MemoryFs, res: HttpResponse): Promise<Buffer> {
   if (b instanceof Uint8Array) return Buffer.from(b);
   if ("kind" in b) {
     const out = await fs.readFd(b.fd, b.start, b.length);
-    await fs.close(b.fd);
+    if (b.close !== false) await fs.close(b.fd);
+    b.onDone?.();
     return out;
   }
   const chunks: Buffer[] = [];
