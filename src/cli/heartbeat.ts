@@ -21,7 +21,7 @@ import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "./render/text.js";
+import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 

@@ -12,7 +12,7 @@ import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
-import { countWords } from "./render/text.js";
+import { countWords } from "../render/text.js";
 import { escapeText } from "../core/escape.js";
 
 export const help = renderHelp(httpSpec);

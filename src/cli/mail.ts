@@ -5,7 +5,7 @@ import { lookup as mimeLookup } from "mime-types";
 import { formatHostPort, parseHostPort } from "../core/address.js";
 import { fromSystemError, usageError } from "../core/errors.js";
 import { createRandom, secureRandom } from "../core/random.js";
-import { renderDiagramMermaid, renderDiagramSvg } from "../smtp/diagram.js";
+import { renderDiagramMermaid, renderDiagramSvg } from "../render/smtp.js";
 import type { AuthMechanism, TlsMode } from "../smtp/dialogue.js";
 import { parseMailbox, type Mailbox } from "../smtp/mime/address.js";
 import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
@@ -17,7 +17,7 @@ import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
-import { escapeBytes } from "./render/text.js";
+import { escapeBytes } from "../render/text.js";
 
 export const help = renderHelp(mailSpec);
 

@@ -10,7 +10,7 @@ import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { pingForm, pingSpec } from "./specs/ping.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderTable, snakeKeys } from "./render/text.js";
+import { ms3, renderTable, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(pingSpec);
 

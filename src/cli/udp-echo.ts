@@ -11,7 +11,7 @@ import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
-import { renderImpairmentTotals } from "./render/text.js";
+import { renderImpairmentTotals } from "../render/text.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(udpEchoSpec);

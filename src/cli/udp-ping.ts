@@ -9,7 +9,7 @@ import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "./render/text.js";
+import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
 import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
