@@ -20,6 +20,9 @@ import { parseForm, splitHostPort } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { heartbeatLadder } from "../render/heartbeat.js";
 import type { CliContext } from "./context.js";
 import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
 
@@ -299,6 +302,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
   const jsonLines = values["json-lines"];
   const intervalMs = values.interval;
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const s = new HeartbeatSender({
     host,
     port,
@@ -332,6 +336,8 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
     if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });
+  const log = new EventLog<HeartbeatSenderEvent>(ctx.clock);
+  if (values.diagram !== undefined) s.on("event", (e) => log.push(e));
   let r: HeartbeatSenderResult;
   let job: Promise<JobResult> | undefined;
   try {
@@ -342,6 +348,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   const j = job === undefined ? undefined : await job;
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs: values.timeout ?? intervalMs }), ctx);
   const each = r.monitors ?? [r];
   const doc = r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) };
   if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

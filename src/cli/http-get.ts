@@ -12,6 +12,9 @@ import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "
 import { headerValue, type ResponseHead } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { httpGetLadder, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -62,6 +65,8 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   const outPath = values.output ?? (values["remote-name"] === true ? remoteFileName(url) : undefined);
   // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
   // default when the body goes to stdout (the lab's client shows the response as received).
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const wire = values.diagram === undefined ? undefined : new EventLog<HttpGetWireEvent>(ctx.clock);
   const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
   try {
@@ -101,11 +106,13 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           clock: ctx.clock,
           signal: ctx.signal,
           onRequest: (requestHead, remote) => {
+            wire?.push({ kind: "request", head: requestHead, remote, url, proxy: proxy !== undefined });
             if (!verbose) return;
             ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
             ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${redactHeaderLine(l)}\n`).join("") + ">\n");
           },
           onHead: (head, interim) => {
+            wire?.push({ kind: "head", head, interim });
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;
@@ -114,6 +121,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
             progress?.start(Number(headerValue(head, "content-length") ?? NaN));
           },
           onBody: (chunk) => {
+            wire?.push({ kind: "body", bytes: chunk.length });
             if (isRedirect || suppressBody) return;
             if (json) jsonBody.push(chunk);
             else {
@@ -140,6 +148,8 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
     } finally {
       progress?.done();
       if (file !== undefined) closeSync(file);
+      // Drawn on failure too: a refused or timed-out exchange is worth seeing.
+      if (values.diagram !== undefined && wire !== undefined) await writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
     }
     if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
     if (values.timing) ctx.stderr.write(renderTiming(ex));

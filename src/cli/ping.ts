@@ -9,6 +9,9 @@ import type { IcmpErrorMessage } from "../icmp/message/index.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { pingForm, pingSpec } from "./specs/ping.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { pingLadder } from "../render/ping.js";
 import type { CliContext } from "./context.js";
 import { ms3, renderTable, snakeKeys } from "../render/text.js";
 
@@ -86,6 +89,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const pmtu = values.pmtu;
   if (pmtu !== undefined && pmtu !== "do" && pmtu !== "want" && pmtu !== "dont") throw usageError(`invalid -M '${pmtu}' (do, want or dont)`);
   if (values.source !== undefined && isIP(values.source) === 0) throw usageError(`invalid source '${values.source}' (an address of this host; interface names are not supported)`);
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const deadline = values.deadline;
   const pinger = new IcmpPinger({
     host,
@@ -146,12 +150,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
     if (line !== undefined) ctx.stdout.write(many && e.target !== undefined ? `${names[e.target] ?? ""}: ${line}` : line);
   });
+  const log = new EventLog<IcmpPingEvent>(ctx.clock);
+  if (values.diagram !== undefined) pinger.on("event", (e) => log.push(e));
   let results: IcmpPingResult[];
   try {
     results = await pinger.runAll();
   } finally {
     unregister();
   }
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, pingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
   if (values.flood && !values.quiet && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
   const answered = (r: IcmpPingResult): boolean => r.totals.received > 0 && (deadline === undefined || !given.has("count") || r.totals.received >= values.count);
   if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(toJson) } : toJson(results[0] as IcmpPingResult), null, 2)}\n`);

@@ -8,6 +8,9 @@ import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
 import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(tracerouteSpec);
@@ -43,6 +46,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const maxHops = values["max-hops"];
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const method = probeMethod(values.udp, values.tcp);
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const trace = new Traceroute({
     host,
     maxHops,
@@ -62,7 +66,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     const numeric = values.numeric;
     trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
   }
+  const log = new EventLog<TracerouteEvent>(ctx.clock);
+  if (values.diagram !== undefined) trace.on("event", (e) => log.push(e));
   const result = await trace.run();
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, tracerouteLadder(log.entries), ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   return result.reached ? 0 : 1;
 }

@@ -12,6 +12,9 @@ import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import { renderImpairmentTotals } from "../render/text.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { udpEchoLadder } from "../render/udp-echo.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(udpEchoSpec);
@@ -85,6 +88,7 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const timeoutMs = values.timeout;
   const maxTimeoutMs = values["max-timeout"];
   if (maxTimeoutMs < timeoutMs) throw usageError(`--max-timeout (${maxTimeoutMs} ms) must not be below --timeout (${timeoutMs} ms)`);
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const seed = values.seed;
   const c = new UdpEchoClient({
     host, port: parsePort(portText, "server_port", false),
@@ -103,7 +107,10 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
       if (line !== undefined) ctx.stdout.write(line);
     }
   });
+  const log = new EventLog<UdpEchoClientEvent>(ctx.clock);
+  if (values.diagram !== undefined) c.on("event", (e) => log.push(e));
   const r = await c.run();
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, udpEchoLadder(log.entries, r, log.elapsed()), ctx);
   if (json) ctx.stdout.write(`${JSON.stringify(toJson(r, events), null, 2)}\n`);
   else ctx.stdout.write(renderOutcome(r));
   return r.status === "reply" ? 0 : 1;

@@ -9,6 +9,9 @@ import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { udpPingLadder } from "../render/udp-ping.js";
 import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
 import { lossPercent } from "../core/stats.js";
 
@@ -45,6 +48,7 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const pinger = new UdpPinger({
     host,
     port: parsePort(portText, "server_port", false),
@@ -71,12 +75,15 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
       if (line !== undefined) ctx.stdout.write(line);
     });
   }
+  const log = new EventLog<UdpPingEvent>(ctx.clock);
+  if (values.diagram !== undefined) pinger.on("event", (e) => log.push(e));
   let result: UdpPingResult;
   try {
     result = await pinger.run();
   } finally {
     unregister();
   }
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, udpPingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));

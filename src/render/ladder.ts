@@ -274,18 +274,20 @@ export function renderLadderText(ladder: Ladder): string {
       const last = li === r.lines.length - 1;
       const fate = r.fate ?? "delivered";
       const fill = fate === "inferred" || fate === "ignored" ? "." : "-";
-      for (let x = lo + 1; x < hi; x++) cells[x] = fill;
+      // Only the last line carries the arrow; the lines above it are its text.
+      if (last) for (let x = lo + 1; x < hi; x++) cells[x] = fill;
+      const room = hi - lo - 8;
+      const label = [...line].length > room ? `${[...line].slice(0, Math.max(0, room - 1)).join("")}~` : line;
       if (last) {
         if (fate === "lost") {
-          const mx = Math.floor((lo + hi) / 2);
+          // The cross sits past the label (halfway at least), toward the lifeline it never reached.
+          const mx = Math.min(hi - 2, Math.max(Math.floor((lo + hi) / 2), lo + 4 + [...label].length + 3));
           cells[mx] = "X";
           if (fx < tx) for (let x = mx + 1; x < hi; x++) cells[x] = " ";
           else for (let x = lo + 1; x < mx; x++) cells[x] = " ";
         } else if (fx < tx) cells[hi - 1] = ">";
         else cells[lo + 1] = "<";
       }
-      const room = hi - lo - 8;
-      const label = [...line].length > room ? `${[...line].slice(0, Math.max(0, room - 1)).join("")}~` : line;
       put(cells, lo + 4, ` ${label} `);
       let s = (li === 0 ? prefix(cells) : " ".repeat(margin - 2) + cells.join("").slice(margin - 2)).trimEnd();
       if (last && r.decision !== undefined) s += `  ${r.decision}`;

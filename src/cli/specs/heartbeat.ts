@@ -1,6 +1,6 @@
 /** The spec of `wirekit heartbeat`: the monitor (`serve`) and the sender. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { bindHost, bindPort, diagram, ipv4, ipv6, json } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -44,7 +44,7 @@ export const senderForm = defineForm({
   title: "Sender options",
   usage: [
     "<server_address> <server_port> [-i 1s] [-c COUNT] [--misses 3] [--id NAME] [--keep-going]",
-    "                        [--status ok|fail|CODE] [--msg TEXT] [--key SECRET] [-- COMMAND [ARG ...]]",
+    "                        [--status ok|fail|CODE] [--msg TEXT] [--key SECRET] [--diagram FILE] [-- COMMAND [ARG ...]]",
   ],
   positionals: [
     { name: "server_address", kind: "host" },
@@ -65,6 +65,7 @@ export const senderForm = defineForm({
     ipv6,
     json: json("one JSON document with the statistics"),
     "json-lines": json("one JSON object per event as it happens, then the summary"),
+    diagram,
   },
 });
 

@@ -1,6 +1,6 @@
 /** The spec of `wirekit udp-echo`: `serve`, the client and `send-big`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { bindHost, bindPort, diagram, ipv4, ipv6, json } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -29,7 +29,7 @@ export const serveForm = defineForm({
 export const clientForm = defineForm({
   title: "Client",
   intro: 'Sends "<request id> <current time>".',
-  usage: ["<server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json]"],
+  usage: ["<server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json] [--diagram FILE]"],
   positionals: [
     { name: "server_ip", kind: "host" },
     { name: "server_port", kind: "port" },
@@ -44,6 +44,7 @@ export const clientForm = defineForm({
     ipv4,
     ipv6,
     json: json("one JSON document instead of text"),
+    diagram,
   },
 });
 
