@@ -23,6 +23,10 @@ import { impairmentFromValues } from "./specs/impair.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
 import { heartbeatLadder } from "../render/heartbeat.js";
+import { openUdpCapture, type OpenCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { openUdpLink, tapLink } from "../core/udp-socket.js";
+import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
 import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
 
@@ -84,6 +88,7 @@ function renderJsonSummary(monitor: HeartbeatMonitor): string {
 }
 
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+type SenderValues = ReturnType<typeof parseForm<typeof manyMonitors.options>>["values"];
 
 interface Fleet {
   options: HeartbeatMonitorOptions;
@@ -128,6 +133,16 @@ function fleetLines(values: ServeValues, fleet: Fleet, monitor: HeartbeatMonitor
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const { values, given } = parseForm(serveForm, argv);
+  // Opened first and closed on every way out: a bad --webhook or --metrics must not leave it open.
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "heartbeat serve", { live: true });
+  try {
+    return await serveWith(values, given, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
   const deadAfterMs = values["dead-after"];
   const forgetAfterMs = values["forget-after"];
   if (forgetAfterMs < deadAfterMs) throw usageError("--forget-after must be at least --dead-after");
@@ -146,6 +161,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     forgetAfterMs,
     maxClients: values["max-clients"],
     clock: ctx.clock,
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
   });
   if (fleet.state !== undefined) monitor.importState(fleet.state);
   const json = values.json === true;
@@ -186,6 +202,14 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss: impair.loss ?? 0, impairment: impairText === "" ? null : impairText, seed: impairText !== "" ? monitor.seed : null })}\n`);
   } else {
     ctx.stdout.write(listening + metricsLine);
+  }
+  // What the monitor concluded from a heartbeat is that heartbeat's comment, when it is judged as
+  // it arrives (with --delay, --jitter, --reorder or --rate it is judged later, against another).
+  const judgedOnArrival = !(impair.delayMs || impair.jitterMs || impair.reorder || impair.rateBytesPerSec);
+  if (pcap !== undefined && judgedOnArrival) {
+    for (const kind of ["client-joined", "lost", "reordered", "duplicate", "restarted", "refused", "malformed"] as const) {
+      monitor.on(kind, (e: HeartbeatEvent) => PcapFile.annotate(pcap.capture.lastReceived, describeHeartbeatEvent(e)));
+    }
   }
   for (const kind of HEARTBEAT_EVENT_KINDS) {
     const print = kind !== "heartbeat" || values.verbose === true;
@@ -300,17 +324,42 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   const [{ host, port }, ...more] = monitors as [{ host: string; port: number }, ...Array<{ host: string; port: number }>];
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
-  const jsonLines = values["json-lines"];
   const intervalMs = values.interval;
   if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const timeoutMs = values.timeout ?? intervalMs;
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "heartbeat", { holdMs: timeoutMs + 1000, keepSent: true });
+  try {
+    return await sendWith({ values, given, ctx, pcap, monitors, command, host, port, more, key, intervalMs, timeoutMs });
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function sendWith(a: {
+  values: SenderValues;
+  given: ReadonlySet<string>;
+  ctx: CliContext;
+  pcap: OpenCapture | undefined;
+  monitors: Array<{ host: string; port: number }>;
+  command: string[];
+  host: string;
+  port: number;
+  more: Array<{ host: string; port: number }>;
+  key: string | undefined;
+  intervalMs: number;
+  timeoutMs: number;
+}): Promise<number> {
+  const { values, ctx, pcap, monitors, command, host, port, more, key, intervalMs, timeoutMs } = a;
+  const jsonLines = values["json-lines"];
   const s = new HeartbeatSender({
     host,
     port,
     more,
     intervalMs,
     count: values.count,
-    timeoutMs: values.timeout ?? intervalMs,
+    timeoutMs,
     misses: values.misses,
+    ...(pcap === undefined ? {} : { link: tapLink(openUdpLink, pcap.capture) }),
     keepGoing: values["keep-going"],
     id: values.id,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
@@ -336,6 +385,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
     if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });
+  if (pcap !== undefined) s.on("event", heartbeatAnnotator(pcap.capture, timeoutMs));
   const log = new EventLog<HeartbeatSenderEvent>(ctx.clock);
   if (values.diagram !== undefined) s.on("event", (e) => log.push(e));
   let r: HeartbeatSenderResult;
@@ -348,7 +398,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   const j = job === undefined ? undefined : await job;
-  if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs: values.timeout ?? intervalMs }), ctx);
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs }), ctx);
   const each = r.monitors ?? [r];
   const doc = r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) };
   if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

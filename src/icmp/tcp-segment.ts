@@ -19,7 +19,8 @@ export interface TcpHeader {
   flags: number;
 }
 
-function addressBytes(a: string): Buffer {
+/** The 4 or 16 bytes of a numeric IPv4 or IPv6 address. */
+export function addressBytes(a: string): Buffer {
   if (isIPv4(a)) return Buffer.from(a.split(".").map((x) => Number.parseInt(x, 10)));
   // Expand "::" and read eight 16-bit groups.
   const [head = "", tail = ""] = a.includes("::") ? a.split("::") : [a, ""];

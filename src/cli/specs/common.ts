@@ -19,3 +19,11 @@ export const diagram = {
   complete: "file",
   help: "draw the exchange as a ladder diagram: FILE.svg (picture), FILE.mmd (Mermaid) or FILE.txt (text)",
 } as const satisfies OptionDef;
+
+/** `--pcap FILE` on the UDP tools: what crossed the wire, with the tool's decisions as packet comments. */
+export const pcap = {
+  type: "string",
+  value: "FILE",
+  complete: "file",
+  help: "write the datagrams as pcapng (Wireshark, tshark), each with the tool's decision as its packet comment",
+} as const satisfies OptionDef;

@@ -1,0 +1,32 @@
+/**
+ * `--pcap FILE` for the CLI: open the capture before the tool starts (so a bad path is one
+ * line and exit 2 before anything is sent), close it on every way out, say what was written.
+ */
+import type { Clock } from "../core/clock.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { UdpCapture } from "../render/pcap.js";
+import type { CliContext } from "./context.js";
+
+export interface OpenCapture {
+  capture: UdpCapture;
+  /** Close the file and, when it holds packets, say so on stderr (a startup error stays one line); safe to call more than once. */
+  close(): void;
+}
+
+/**
+ * Open `path` for a UDP tool. `holdMs`: how long a decision about a packet can come after it
+ * (a client's timeout); servers write each batch as it is handled (`live`).
+ */
+export function openUdpCapture(path: string, ctx: CliContext, name: string, options: { holdMs?: number; live?: boolean; keepSent?: boolean }): OpenCapture {
+  const clock: Clock = ctx.clock;
+  const file = new PcapFile(path, { clock, name, ...(options.live ? { live: true } : {}), ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }) });
+  const capture = new UdpCapture(file, { keepSent: options.keepSent === true });
+  return {
+    capture,
+    close() {
+      if (file.closed) return;
+      file.close();
+      if (file.written > 0) ctx.stderr.write(`pcap written to ${path} (${file.written} packet${file.written === 1 ? "" : "s"})\n`);
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * `--pcap FILE` for the UDP tools: the datagrams they sent and received, as whole IPv4/IPv6 +
+ * UDP packets (checksums included; the tools see payloads, so the headers are built here), and
+ * the tool's decision on each packet as its comment. Per tool, an annotator turns the tool's
+ * typed events into comments on the packets they are about, with the same words as the ladder.
+ */
+import { isIPv4 } from "node:net";
+import { PcapFile, type CapturedPacket } from "../core/pcap-file.js";
+import { isWildcardAddress, type WireEndpoint, type WireTap } from "../core/udp-socket.js";
+import { encodeUdpPacket } from "../icmp/ip-packet.js";
+import type { UdpPingEvent } from "../udp/ping/client.js";
+import type { UdpEchoClientEvent } from "../udp/echo/client.js";
+import type { UdpEchoServerEvent } from "../udp/echo/server.js";
+import type { HeartbeatSenderEvent } from "../udp/heartbeat/sender.js";
+import { udpPingDecision } from "./udp-ping.js";
+import { udpEchoDecision } from "./udp-echo.js";
+import { heartbeatSenderDecision } from "./heartbeat.js";
+
+function bare(address: string): string {
+  const a = address.replace(/%.*$/, "");
+  return a.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+}
+
+/** Both ends in one family: a wildcard or the IPv4 side of a dual-stack socket is put in the other's family. */
+function sameFamily(a: WireEndpoint, b: WireEndpoint): [WireEndpoint, WireEndpoint] {
+  const x = { address: bare(a.address), port: a.port };
+  const y = { address: bare(b.address), port: b.port };
+  if (isIPv4(x.address) === isIPv4(y.address)) return [x, y];
+  const fix = (e: WireEndpoint, v4: boolean): WireEndpoint => ({ address: v4 ? "0.0.0.0" : "::", port: e.port });
+  return isWildcardAddress(y.address) ? [x, fix(y, isIPv4(x.address))] : [fix(x, isIPv4(y.address)), y];
+}
+
+/** Turns every datagram a tool sends or receives into a packet in `file`. */
+export class UdpCapture implements WireTap {
+  readonly file: PcapFile;
+  readonly sentPackets: Array<{ packet: CapturedPacket; remote: WireEndpoint }> = [];
+  lastSent: CapturedPacket | undefined;
+  lastReceived: CapturedPacket | undefined;
+  #id = 0;
+  /** Keep `sentPackets` (clients that annotate requests later); servers do not. */
+  readonly #keepSent: boolean;
+
+  constructor(file: PcapFile, options: { keepSent?: boolean } = {}) {
+    this.file = file;
+    this.#keepSent = options.keepSent === true;
+  }
+
+  sent(bytes: Buffer, local: WireEndpoint, remote: WireEndpoint): void {
+    const [s, d] = sameFamily(local, remote);
+    this.lastSent = this.file.add(encodeUdpPacket(s, d, bytes, this.#id++));
+    if (this.#keepSent) this.sentPackets.push({ packet: this.lastSent, remote });
+  }
+
+  received(bytes: Buffer, local: WireEndpoint, remote: WireEndpoint): void {
+    const [s, d] = sameFamily(remote, local);
+    this.lastReceived = this.file.add(encodeUdpPacket(s, d, bytes, this.#id++));
+  }
+}
+
+/** udp-ping: late, duplicate and ignored replies on the reply; a timeout on its ping. */
+export function udpPingAnnotator(c: UdpCapture, timeoutMs: number): (e: UdpPingEvent) => void {
+  const bySeq = new Map<number, CapturedPacket>();
+  return (e) => {
+    if (e.kind === "sent") {
+      if (c.lastSent !== undefined) bySeq.set(e.seq, c.lastSent);
+      if (bySeq.size > 4096) bySeq.delete(bySeq.keys().next().value as number);
+      return;
+    }
+    const d = udpPingDecision(e, timeoutMs);
+    if (e.kind === "timeout") PcapFile.annotate(bySeq.get(e.seq), d);
+    else if (e.kind === "late" || e.kind === "duplicate" || e.kind === "foreign" || e.kind === "garbage") PcapFile.annotate(c.lastReceived, d);
+  };
+}
+
+/** heartbeat (sender): a miss on the heartbeat to that monitor; late, duplicate and ignored acks on the ack. */
+export function heartbeatAnnotator(c: UdpCapture, timeoutMs: number): (e: HeartbeatSenderEvent) => void {
+  const monitors: WireEndpoint[] = [];
+  const bySeq = new Map<number, Array<{ packet: CapturedPacket; remote: WireEndpoint }>>();
+  return (e) => {
+    if (e.kind === "start") monitors[e.monitor ?? 0] = e.server;
+    if (e.kind === "sent") {
+      // The datagrams sent since the last "sent" event are this heartbeat, one per monitor.
+      bySeq.set(e.seq, c.sentPackets.splice(0));
+      if (bySeq.size > 4096) bySeq.delete(bySeq.keys().next().value as number);
+      return;
+    }
+    const d = heartbeatSenderDecision(e, timeoutMs);
+    if (e.kind === "miss") {
+      const m = monitors[e.monitor ?? 0];
+      PcapFile.annotate(bySeq.get(e.seq)?.find((p) => m === undefined || p.remote.port === m.port)?.packet, d);
+    } else if (e.kind === "late" || e.kind === "duplicate" || e.kind === "ignored") PcapFile.annotate(c.lastReceived, d);
+    else if (e.kind === "down") PcapFile.annotate(c.lastSent, `monitor declared down after ${e.misses} misses`);
+  };
+}
+
+/** udp-echo (client): each retransmission and timeout on its datagram, an ignored datagram on itself. */
+export function udpEchoAnnotator(c: UdpCapture): (e: UdpEchoClientEvent) => void {
+  return (e) => {
+    if (e.kind === "ignored") PcapFile.annotate(c.lastReceived, udpEchoDecision(e));
+    else if (e.kind === "timeout") PcapFile.annotate(c.sentPackets[e.attempt - 1]?.packet, udpEchoDecision(e));
+    else if (e.kind === "attempt" && e.attempt > 1) {
+      // The event comes just before its datagram is sent: annotate it once it exists.
+      const text = udpEchoDecision(e);
+      queueMicrotask(() => PcapFile.annotate(c.sentPackets[e.attempt - 1]?.packet, text));
+    }
+  };
+}
+
+/** udp-echo (server): the decision on an arriving datagram, for its packet comment; undefined for a plain echo. */
+export function echoServerDecision(e: UdpEchoServerEvent, seed: number): string | undefined {
+  switch (e.kind) {
+    case "datagram":
+      return e.dropped ? `dropped (simulated, seed ${seed})` : undefined;
+    case "part":
+      return `part ${e.number}/${e.count} of ${e.id}${e.dropped ? `, dropped (simulated, seed ${seed})` : ""}${e.note === undefined ? "" : `, ${e.note}`}`;
+    case "reassembled":
+      return `completes ${e.id}: ${e.bytes} bytes in ${e.parts} parts`;
+    case "garbage":
+      return `ignored: ${e.reason}`;
+    case "incomplete":
+      return undefined;
+  }
+}
