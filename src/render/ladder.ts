@@ -163,7 +163,7 @@ export function renderLadderSvg(ladder: Ladder): string {
     }
     const afterY = arrowY + (all.length > lines.length ? LINE_H : 0);
     if (all.length > lines.length) {
-      body.push(`<text x="${textX}" y="${arrowY + LINE_H - 2}" text-anchor="${anchor}" class="decision">${escapeXml(all[all.length - 1] ?? "")}</text>`);
+      body.push(`<text x="${textX}" y="${arrowY + LINE_H - 2}" text-anchor="${anchor}" class="decision ${dir}">${escapeXml(all[all.length - 1] ?? "")}</text>`);
     }
     body.push(time(r.at, arrowY));
     y = afterY + 14;
@@ -245,7 +245,7 @@ export function renderLadderText(ladder: Ladder): string {
   const n = Math.max(2, ladder.lifelines.length);
   const labels = Array.from({ length: n }, (_, i) => ladder.lifelines[i]?.label ?? "");
   const widest = Math.max(20, ...ladder.rows.map((r) => (r.kind === "message" ? Math.max(...r.lines.map((l) => [...l].length)) / Math.max(1, Math.abs(r.to - r.from)) : 0)));
-  const col = Math.min(60, Math.max(24, Math.ceil(widest) + 10, ...labels.map((l) => [...l].length + 2)));
+  const col = Math.min(76, Math.max(24, Math.ceil(widest) + 10, ...labels.map((l) => [...l].length + 2)));
   const margin = 12;
   const xs = labels.map((_, i) => margin + i * col);
   const lineWidth = (xs[n - 1] ?? 0) + 1;
