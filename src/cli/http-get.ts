@@ -13,8 +13,10 @@ import { headerValue, type ResponseHead } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openTcpCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
 import { EventLog } from "../render/record.js";
-import { httpGetLadder, type HttpGetWireEvent } from "../render/http-get.js";
+import { httpGetLadder, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -66,15 +68,19 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
   // default when the body goes to stdout (the lab's client shows the response as received).
   if (values.diagram !== undefined) diagramFormat(values.diagram);
+  if (values.pcap !== undefined && (url.protocol === "https:" || proxy?.protocol === "https:")) throw usageError("--pcap: an https exchange is encrypted on the wire; only http:// can be captured");
   const wire = values.diagram === undefined ? undefined : new EventLog<HttpGetWireEvent>(ctx.clock);
   const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
+  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "http get");
   try {
     return await transfer();
   } catch (err) {
     // -s: no error message (the exit status still says what happened); -S brings it back.
     if (silent && values["show-error"] !== true && err instanceof WirekitError && err.code !== "ERR_USAGE") return err.exitCode;
     throw err;
+  } finally {
+    pcap?.close();
   }
 
   async function transfer(): Promise<number> {
@@ -105,6 +111,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           raw: values.raw === true,
           clock: ctx.clock,
           signal: ctx.signal,
+          ...(pcap === undefined ? {} : { tap: pcap.capture }),
           onRequest: (requestHead, remote) => {
             wire?.push({ kind: "request", head: requestHead, remote, url, proxy: proxy !== undefined });
             if (!verbose) return;
@@ -113,6 +120,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           },
           onHead: (head, interim) => {
             wire?.push({ kind: "head", head, interim });
+            if (pcap !== undefined && !interim) PcapFile.annotate(pcap.capture.lastReceived, responseDecision(head, following));
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;

@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../core/clock.js";
 import { PcapFile } from "../core/pcap-file.js";
-import { UdpCapture } from "../render/pcap.js";
+import { TcpCapture, UdpCapture } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
 
 export interface OpenCapture {
@@ -20,13 +20,19 @@ export interface OpenCapture {
 export function openUdpCapture(path: string, ctx: CliContext, name: string, options: { holdMs?: number; live?: boolean; keepSent?: boolean }): OpenCapture {
   const clock: Clock = ctx.clock;
   const file = new PcapFile(path, { clock, name, ...(options.live ? { live: true } : {}), ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }) });
-  const capture = new UdpCapture(file, { keepSent: options.keepSent === true });
-  return {
-    capture,
-    close() {
-      if (file.closed) return;
-      file.close();
-      if (file.written > 0) ctx.stderr.write(`pcap written to ${path} (${file.written} packet${file.written === 1 ? "" : "s"})\n`);
-    },
+  return { capture: new UdpCapture(file, { keepSent: options.keepSent === true }), close: closer(file, path, ctx) };
+}
+
+/** Open `path` for a TCP client: its connections' packets are written at exit. */
+export function openTcpCapture(path: string, ctx: CliContext, name: string): { capture: TcpCapture; close(): void } {
+  const file = new PcapFile(path, { clock: ctx.clock, name });
+  return { capture: new TcpCapture(file), close: closer(file, path, ctx) };
+}
+
+function closer(file: PcapFile, path: string, ctx: CliContext): () => void {
+  return () => {
+    if (file.closed) return;
+    file.close();
+    if (file.written > 0) ctx.stderr.write(`pcap written to ${path} (${file.written} packet${file.written === 1 ? "" : "s"})\n`);
   };
 }

@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from "node:net";
 import { internetChecksum } from "./message/checksum.js";
-import { addressBytes } from "./tcp-segment.js";
+import { addressBytes, encodeTcpSegment } from "./tcp-segment.js";
 import { encodeUdp } from "./udp-datagram.js";
 
 export interface IpPacketFields {
@@ -55,4 +55,10 @@ export function encodeIpPacket(p: IpPacketFields): Buffer {
 export function encodeUdpPacket(src: { address: string; port: number }, dst: { address: string; port: number }, payload: Uint8Array, id = 0): Buffer {
   const udp = encodeUdp({ src: src.address, dst: dst.address, srcPort: src.port, dstPort: dst.port, payload });
   return encodeIpPacket({ src: src.address, dst: dst.address, protocol: 17, payload: udp, id });
+}
+
+/** An IPv4 or IPv6 packet carrying one TCP segment, checksums included. */
+export function encodeTcpPacket(src: { address: string; port: number }, dst: { address: string; port: number }, seg: { seq: number; ack: number; flags: number; payload?: Uint8Array }, id = 0): Buffer {
+  const tcp = encodeTcpSegment({ src: src.address, dst: dst.address, srcPort: src.port, dstPort: dst.port, ...seg });
+  return encodeIpPacket({ src: src.address, dst: dst.address, protocol: 6, payload: tcp, id });
 }

@@ -53,6 +53,19 @@ export function describeCacheDecision(c: CacheDecision): string {
   return `cache ${c.fwd === undefined ? "forward" : c.fwd.endsWith("miss") ? "MISS" : c.fwd.toUpperCase()}${c.fwd === undefined ? "" : ` (fwd=${c.fwd})`}${c.stored ? ", stored" : ""}`;
 }
 
+/**
+ * What the client concluded from a response head, for its pcap comment: the proxy's cache
+ * decision ("HIT ttl=31"), a redirect followed; undefined for a plain answer.
+ */
+export function responseDecision(head: ResponseHead, following: boolean): string | undefined {
+  const parts: string[] = [];
+  const c = cacheDecision(headerValue(head, "cache-status"));
+  if (c !== undefined) parts.push(c.hit ? `HIT${c.ttl === undefined ? "" : ` ttl=${c.ttl}`}` : describeCacheDecision(c).replace(/^cache /, ""));
+  const location = headerValue(head, "location");
+  if (location !== undefined && [301, 302, 303, 307, 308].includes(head.status)) parts.push(`redirect to ${escapeText(location, 200)}${following ? ", followed (-L)" : ", not followed"}`);
+  return parts.length === 0 ? undefined : parts.join("; ");
+}
+
 export function httpGetLadder(log: ReadonlyArray<Timed<HttpGetWireEvent>>): Ladder {
   const viaProxy = log.some((t) => t.event.kind === "request" && t.event.proxy);
   const first = log.find((t) => t.event.kind === "request")?.event;

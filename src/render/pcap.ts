@@ -1,13 +1,17 @@
 /**
- * `--pcap FILE` for the UDP tools: the datagrams they sent and received, as whole IPv4/IPv6 +
- * UDP packets (checksums included; the tools see payloads, so the headers are built here), and
+ * `--pcap FILE` for the UDP and TCP tools: the datagrams they sent and received, and the bytes of
+ * their TCP connections, as whole IPv4/IPv6 + UDP/TCP packets (checksums included; the tools see
+ * payloads, so the headers are built here; a connection gets its handshake, sequence and
+ * acknowledgement numbers that add up, and its close, so Wireshark reassembles the stream), and
  * the tool's decision on each packet as its comment. Per tool, an annotator turns the tool's
  * typed events into comments on the packets they are about, with the same words as the ladder.
  */
 import { isIPv4 } from "node:net";
 import { PcapFile, type CapturedPacket } from "../core/pcap-file.js";
 import { isWildcardAddress, type WireEndpoint, type WireTap } from "../core/udp-socket.js";
-import { encodeUdpPacket } from "../icmp/ip-packet.js";
+import { encodeTcpPacket, encodeUdpPacket } from "../icmp/ip-packet.js";
+import { TCP_FLAGS } from "../icmp/tcp-segment.js";
+import type { StreamTap } from "../core/stream-tap.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
 import type { UdpEchoClientEvent } from "../udp/echo/client.js";
 import type { UdpEchoServerEvent } from "../udp/echo/server.js";
@@ -119,5 +123,78 @@ export function echoServerDecision(e: UdpEchoServerEvent, seed: number): string 
       return `ignored: ${e.reason}`;
     case "incomplete":
       return undefined;
+  }
+}
+
+/** The largest payload put in one synthesised TCP segment (the loopback MTU allows this much). */
+const SEGMENT = 32 * 1024;
+
+/**
+ * One TCP connection as packets: the three-way handshake on `connected`, a segment per write or
+ * read (split at 32 KiB), each carrying the other side's next sequence number as its ack, and
+ * FIN, FIN, ACK on `closed`. Initial sequence numbers are fixed (1000 and 5000): they only have
+ * to be consistent.
+ */
+export class TcpCapture implements StreamTap {
+  readonly file: PcapFile;
+  /** The segment that carried the start of the last bytes received (a decision annotates it). */
+  lastReceived: CapturedPacket | undefined;
+  lastSent: CapturedPacket | undefined;
+  #client: WireEndpoint = { address: "0.0.0.0", port: 0 };
+  #server: WireEndpoint = { address: "0.0.0.0", port: 0 };
+  #cSeq = 1000;
+  #sSeq = 5000;
+  #id = 0;
+  #open = false;
+
+  constructor(file: PcapFile) {
+    this.file = file;
+  }
+
+  connected(local: WireEndpoint, remote: WireEndpoint): void {
+    [this.#client, this.#server] = sameFamily(local, remote);
+    this.#cSeq = 1000;
+    this.#sSeq = 5000;
+    this.#open = true;
+    this.#segment(true, TCP_FLAGS.SYN, 0);
+    this.#cSeq++;
+    this.#segment(false, TCP_FLAGS.SYN | TCP_FLAGS.ACK, this.#cSeq, new Uint8Array(0), this.#sSeq);
+    this.#sSeq++;
+    this.#segment(true, TCP_FLAGS.ACK, this.#sSeq);
+  }
+
+  sent(bytes: Buffer): void {
+    this.lastSent = this.#data(true, bytes);
+  }
+
+  received(bytes: Buffer): void {
+    this.lastReceived = this.#data(false, bytes);
+  }
+
+  closed(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#segment(true, TCP_FLAGS.FIN | TCP_FLAGS.ACK, this.#sSeq);
+    this.#cSeq++;
+    this.#segment(false, TCP_FLAGS.FIN | TCP_FLAGS.ACK, this.#cSeq);
+    this.#sSeq++;
+    this.#segment(true, TCP_FLAGS.ACK, this.#sSeq);
+  }
+
+  #data(fromClient: boolean, bytes: Buffer): CapturedPacket | undefined {
+    let first: CapturedPacket | undefined;
+    for (let off = 0; off < bytes.length; off += SEGMENT) {
+      const chunk = bytes.subarray(off, off + SEGMENT);
+      const p = this.#segment(fromClient, TCP_FLAGS.PSH | TCP_FLAGS.ACK, fromClient ? this.#sSeq : this.#cSeq, chunk);
+      if (fromClient) this.#cSeq += chunk.length;
+      else this.#sSeq += chunk.length;
+      first ??= p;
+    }
+    return first;
+  }
+
+  #segment(fromClient: boolean, flags: number, ack: number, payload: Uint8Array = new Uint8Array(0), seq = fromClient ? this.#cSeq : this.#sSeq): CapturedPacket {
+    const [src, dst] = fromClient ? [this.#client, this.#server] : [this.#server, this.#client];
+    return this.file.add(encodeTcpPacket(src, dst, { seq: seq >>> 0, ack: ack >>> 0, flags, payload }, this.#id++));
   }
 }

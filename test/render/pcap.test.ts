@@ -15,10 +15,15 @@ import { encodeEnhancedPacket, encodeInterfaceDescription, encodeSectionHeader, 
 import { encodeUdpPacket } from "../../src/icmp/ip-packet.js";
 import { internetChecksum } from "../../src/icmp/message/checksum.js";
 import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
-import { runCliCapture, type CliRun } from "../helpers/cli.js";
+import { runCliCapture, spawnCli, type CliRun } from "../helpers/cli.js";
+import { mkdir, writeFile } from "node:fs/promises";
 
 const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
 const noTshark = TSHARK === undefined ? { skip: "tshark is not installed (.ci/run installs it)" } : {};
+
+function run(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile(TSHARK ?? "tshark", args, (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
+}
 
 function tshark(file: string): Promise<Array<{ src: string; dst: string; udp: string; ip: string; comment: string }>> {
   return new Promise((resolve, reject) => {
@@ -157,5 +162,36 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
     const unwritable = await runCliCapture(["udp-ping", "127.0.0.1", "9", "--pcap", join(dir, "no", "such", "dir.pcapng")]);
     assert.equal(unwritable.code, 2);
     assert.match(unwritable.stderr, /^wirekit: --pcap: cannot write '.*dir\.pcapng': ENOENT\n$/);
+  });
+
+  it("http get: one TCP connection with handshake and close, valid checksums, the stream reassembles, the response carries the decision", async () => {
+    const root = join(dir, "site");
+    await mkdir(root);
+    await writeFile(join(root, "a.txt"), "hello\n".repeat(20_000));
+    const web = spawnCli(["http", "serve", root, "-p", "0", "--quiet"]);
+    try {
+      const port = Number(/listening on \S+:(\d+)/.exec(await web.waitFor(/listening on \S+:\d+/))?.[1]);
+      const file = join(dir, "get.pcapng");
+      const r = await runCliCapture(["http", "get", `http://127.0.0.1:${port}/a.txt`, "-s", "-o", join(dir, "out.txt"), "-H", "Accept-Encoding: identity", "--pcap", file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(openOn(file), 0);
+      const fields = await run(["-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.checksum.status", "-e", "ip.checksum.status", "-e", "tcp.analysis.flags"]);
+      const rows = fields.trim().split("\n").map((l) => l.split("|"));
+      assert.ok(rows.length >= 8, fields);
+      assert.ok(rows.every(([, tcp, ip, analysis]) => tcp === "1" && ip === "1" && (analysis ?? "") === ""), `checksums good, no TCP analysis warnings:\n${fields}`);
+      assert.match(rows[0]?.[0] ?? "", /S/);
+      assert.ok(rows.some(([f]) => /F/.test(f ?? "")));
+      const follow = await run(["-r", file, "-q", "-z", "follow,tcp,raw,0"]);
+      const hex = follow.split("\n").filter((l) => /^\s*[0-9a-f]+$/.test(l)).map((l) => l.trim()).join("");
+      const stream = Buffer.from(hex, "hex").toString("latin1");
+      assert.match(stream, /^GET \/a\.txt HTTP\/1\.1\r\n/);
+      assert.ok(stream.endsWith("hello\n".repeat(20_000)), "the whole 120 kB body reassembles");
+    } finally {
+      web.kill("SIGTERM");
+      await web.done;
+    }
+    const https = await runCliCapture(["http", "get", "https://127.0.0.1:9/", "--pcap", join(dir, "tls.pcapng")]);
+    assert.equal(https.code, 2);
+    assert.equal(https.stderr, "wirekit: --pcap: an https exchange is encrypted on the wire; only http:// can be captured\n");
   });
 });

@@ -1,6 +1,6 @@
 /** The spec of `wirekit http` (`serve` and `get`) and `wirekit proxy`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, diagram } from "./common.js";
+import { bindHost, bindPort, diagram, pcap } from "./common.js";
 
 export const serveForm = defineForm({
   name: "serve",
@@ -80,6 +80,7 @@ export const getForm = defineForm({
     "max-time": { type: "duration", short: "m", value: "T", min: 1, label: "max-time", help: "give up after T in all (default: no limit; a silent connection is dropped after 30s)" },
     json: { type: "boolean", help: "one JSON document: status, headers, body (text), timing. --json DATA (JSON or @FILE) sends DATA as curl does" },
     diagram,
+    pcap: { ...pcap, help: "write the connection as pcapng (TCP segments Wireshark reassembles), the proxy's cache decision as a packet comment; plain http:// only" },
   },
 });
 
