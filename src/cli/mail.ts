@@ -7,6 +7,10 @@ import { fromSystemError, usageError } from "../core/errors.js";
 import { createRandom, secureRandom } from "../core/random.js";
 import { smtpLadder } from "../render/smtp.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openTcpCapture } from "./pcap.js";
+import type { TcpCapture } from "../render/pcap.js";
+
+type TransportValues = ReturnType<typeof parseForm<typeof transportForm.options>>["values"];
 import type { AuthMechanism, TlsMode } from "../smtp/dialogue.js";
 import { parseMailbox, type Mailbox } from "../smtp/mime/address.js";
 import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
@@ -81,14 +85,38 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     throw usageError("--auth needs --user NAME");
   }
 
+  if (values.pcap !== undefined && tlsMode === "implicit") throw usageError("--pcap: with --tls the whole session is encrypted on the wire; capture a --starttls or --no-tls session");
+  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "mail");
+  try {
+    return await send(values, server, built.messageId, tlsMode, from.address, envelope(to, cc, bcc), built.bytes, auth, ca, given, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function send(
+  values: TransportValues,
+  server: { host: string; port: number },
+  messageId: string,
+  tlsMode: TlsMode,
+  fromAddress: string,
+  recipients: string[],
+  message: Buffer,
+  auth: { user: string; password: string; mechanism?: AuthMechanism } | undefined,
+  ca: Buffer | undefined,
+  given: ReadonlySet<string>,
+  ctx: CliContext,
+  pcap: { capture: TcpCapture } | undefined,
+): Promise<number> {
   const live = values.quiet !== true && values.json !== true;
   const result = await sendMail({
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
     host: server.host,
     port: server.port,
     tls: tlsMode,
-    from: from.address,
-    recipients: envelope(to, cc, bcc),
-    message: built.bytes,
+    from: fromAddress,
+    recipients,
+    message,
     allowPlainAuth: values["allow-plain-auth"] === true,
     pipelining: values.pipelining === true,
     insecure: values.insecure === true,
@@ -106,7 +134,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 
   // Name the server even when the connection failed and the transcript has no connect entry.
   if (values.diagram !== undefined) await writeDiagram(values.diagram, smtpLadder(result.transcript, { server: `server ${formatHostPort(server.host, server.port)}` }), ctx);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, messageId), null, 2)}\n`);
   else renderOutcome(result, ctx);
   if (result.error !== undefined) {
     ctx.stderr.write(`wirekit: ${printable(result.error.message)}\n`);

@@ -163,12 +163,18 @@ export class TcpCapture implements StreamTap {
     this.#segment(true, TCP_FLAGS.ACK, this.#sSeq);
   }
 
-  sent(bytes: Buffer): void {
+  sent(bytes: Buffer, note?: string): void {
     this.lastSent = this.#data(true, bytes);
+    PcapFile.annotate(this.lastSent, note);
   }
 
-  received(bytes: Buffer): void {
+  received(bytes: Buffer, note?: string): void {
     this.lastReceived = this.#data(false, bytes);
+    PcapFile.annotate(this.lastReceived, note);
+  }
+
+  encrypted(): void {
+    PcapFile.annotate(this.lastReceived, "TLS starts after this reply (STARTTLS): the encrypted rest of the session is not captured");
   }
 
   closed(): void {

@@ -17,6 +17,7 @@ import { internetChecksum } from "../../src/icmp/message/checksum.js";
 import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
 import { runCliCapture, spawnCli, type CliRun } from "../helpers/cli.js";
 import { mkdir, writeFile } from "node:fs/promises";
+import { PASSWORD, USER, startSmtpPeer, testCert } from "../smtp/peer.js";
 
 const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
 const noTshark = TSHARK === undefined ? { skip: "tshark is not installed (.ci/run installs it)" } : {};
@@ -193,5 +194,44 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
     const https = await runCliCapture(["http", "get", "https://127.0.0.1:9/", "--pcap", join(dir, "tls.pcapng")]);
     assert.equal(https.code, 2);
     assert.equal(https.stderr, "wirekit: --pcap: an https exchange is encrypted on the wire; only http:// can be captured\n");
+  });
+
+  it("mail: the plaintext session reassembles with the AUTH secret overwritten; a STARTTLS session is captured up to the upgrade", async () => {
+    const plain = await startSmtpPeer({ disabledCommands: ["STARTTLS"], allowInsecureAuth: true });
+    const tls = await startSmtpPeer();
+    const ca = join(dir, "ca.pem");
+    await writeFile(ca, (await testCert()).cert);
+    try {
+      const env = { WIREKIT_SMTP_PASSWORD: PASSWORD };
+      const file = join(dir, "mail.pcapng");
+      const base = ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--subject", "Lab", "--text", "hi", "--user", USER, "-q"];
+      const r = await runCliCapture([...base, "--server", `127.0.0.1:${plain.port}`, "--no-tls", "--allow-plain-auth", "--pcap", file], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const bytes = await readFile(file);
+      const plainB64 = Buffer.from(`\0${USER}\0${PASSWORD}`).toString("base64");
+      for (const secret of [PASSWORD, plainB64, plainB64.replace(/=+$/, "")]) assert.equal(bytes.indexOf(Buffer.from(secret)), -1, "no form of the secret in the file");
+      const follow = await run(["-r", file, "-q", "-z", "follow,tcp,raw,0"]);
+      const stream = Buffer.from(follow.split("\n").filter((l) => /^\s*[0-9a-f]+$/.test(l)).map((l) => l.trim()).join(""), "hex").toString("latin1");
+      assert.match(stream, /^220 /);
+      assert.match(stream, /\r\nAUTH PLAIN \*+\r\n/);
+      assert.match(stream, /\r\nDATA\r\n/);
+      assert.match(stream, /\r\nQUIT\r\n/);
+      const comments = (await tshark(file)).map((p) => p.comment).filter(Boolean);
+      assert.deepEqual(comments, [`AUTH secret redacted (${plainB64.length} bytes overwritten with *)`]);
+      const sfile = join(dir, "starttls.pcapng");
+      const t = await runCliCapture([...base, "--server", `127.0.0.1:${tls.port}`, "--ca", ca, "--pcap", sfile], { env });
+      assert.equal(t.code, 0, t.stderr);
+      const packets = await tshark(sfile);
+      assert.ok(packets.every((p) => p.udp === ""), "TCP only");
+      assert.ok(packets.some((p) => p.comment.startsWith("TLS starts after this reply (STARTTLS)")), JSON.stringify(packets));
+      const sstream = await run(["-r", sfile, "-q", "-z", "follow,tcp,ascii,0"]);
+      assert.match(sstream, /STARTTLS/);
+      assert.doesNotMatch(sstream, /^(AUTH PLAIN|MAIL FROM)/m, "nothing after the upgrade");
+      const implicit = await runCliCapture([...base, "--server", "127.0.0.1:9", "--tls", "--pcap", sfile], { env });
+      assert.equal(implicit.code, 2);
+    } finally {
+      await plain.close();
+      await tls.close();
+    }
   });
 });
