@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../core/clock.js";
 import { PcapFile } from "../core/pcap-file.js";
-import { TcpCapture, UdpCapture } from "../render/pcap.js";
+import { IcmpCapture, TcpCapture, UdpCapture } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
 
 export interface OpenCapture {
@@ -27,6 +27,12 @@ export function openUdpCapture(path: string, ctx: CliContext, name: string, opti
 export function openTcpCapture(path: string, ctx: CliContext, name: string): { capture: TcpCapture; close(): void } {
   const file = new PcapFile(path, { clock: ctx.clock, name });
   return { capture: new TcpCapture(file), close: closer(file, path, ctx) };
+}
+
+/** Open `path` for ping: packets are written at exit. */
+export function openIcmpCapture(path: string, ctx: CliContext, name: string): { capture: IcmpCapture; close(): void } {
+  const file = new PcapFile(path, { clock: ctx.clock, name });
+  return { capture: new IcmpCapture(file), close: closer(file, path, ctx) };
 }
 
 function closer(file: PcapFile, path: string, ctx: CliContext): () => void {

@@ -9,8 +9,12 @@
 import { isIPv4 } from "node:net";
 import { PcapFile, type CapturedPacket } from "../core/pcap-file.js";
 import { isWildcardAddress, type WireEndpoint, type WireTap } from "../core/udp-socket.js";
-import { encodeTcpPacket, encodeUdpPacket } from "../icmp/ip-packet.js";
-import { TCP_FLAGS } from "../icmp/tcp-segment.js";
+import { encodeIpPacket, encodeTcpPacket, encodeUdpPacket } from "../icmp/ip-packet.js";
+import { addressBytes, TCP_FLAGS } from "../icmp/tcp-segment.js";
+import { icmpv6PseudoHeaderSum, internetChecksum } from "../icmp/message/checksum.js";
+import type { IcmpSocket } from "../icmp/socket.js";
+import type { IcmpPingEvent, IcmpProbeSocket } from "../icmp/ping.js";
+import { pingDecision } from "./ping.js";
 import type { StreamTap } from "../core/stream-tap.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
 import type { UdpEchoClientEvent } from "../udp/echo/client.js";
@@ -203,4 +207,65 @@ export class TcpCapture implements StreamTap {
     const [src, dst] = fromClient ? [this.#client, this.#server] : [this.#server, this.#client];
     return this.file.add(encodeTcpPacket(src, dst, { seq: seq >>> 0, ack: ack >>> 0, flags, payload }, this.#id++));
   }
+}
+
+/**
+ * ping's packets: each echo request as sent (inside a synthesised IP header; on a ping socket
+ * with the identifier the kernel puts in, and the checksum redone to match) and each packet as
+ * the socket gave it (a raw IPv4 socket gives the IP header too; otherwise one is built).
+ */
+export class IcmpCapture {
+  readonly file: PcapFile;
+  lastSent: CapturedPacket | undefined;
+  lastReceived: CapturedPacket | undefined;
+  #id = 0;
+
+  constructor(file: PcapFile) {
+    this.file = file;
+  }
+
+  /** `sock`, with its packets shown to the file; `local` is this host's address toward the target. */
+  wrap(sock: IcmpSocket, local: string): IcmpProbeSocket {
+    const v4 = sock.family === 4;
+    sock.onRawPacket = (bytes, from, ttl) => {
+      const packet = v4 && sock.kind === "raw" ? Buffer.from(bytes) : encodeIpPacket({ src: bare(from), dst: local, protocol: v4 ? 1 : 58, ttl: ttl >= 0 ? ttl : 64, payload: bytes });
+      this.lastReceived = this.file.add(packet);
+    };
+    return {
+      family: sock.family,
+      kind: sock.kind,
+      echoId: sock.echoId,
+      send: (bytes, address) => {
+        const msg = Buffer.from(bytes);
+        if (sock.kind === "dgram" && sock.echoId !== undefined && msg.length >= 8) msg.writeUInt16BE(sock.echoId, 4);
+        if (sock.kind === "dgram" || !v4) {
+          msg.writeUInt16BE(0, 2);
+          msg.writeUInt16BE(v4 ? internetChecksum(msg) : internetChecksum(msg, icmpv6PseudoHeaderSum(addressBytes(local), addressBytes(bare(address)), msg.length)), 2);
+        }
+        this.lastSent = this.file.add(encodeIpPacket({ src: local, dst: bare(address), protocol: v4 ? 1 : 58, payload: msg, id: this.#id++ }));
+        return sock.send(bytes, address);
+      },
+      on: (event, fn) => sock.on(event, fn),
+      off: (event, fn) => sock.off(event, fn),
+      setTtl: (ttl) => sock.setTtl(ttl),
+      setTos: (tos) => sock.setTos(tos),
+      setPmtuDiscovery: (mode) => sock.setPmtuDiscovery(mode),
+      close: () => sock.close(),
+    };
+  }
+}
+
+/** ping: the decision on a reply (late, duplicate, wrong data, an ICMP error, ignored) on it; a timeout on its request. */
+export function pingAnnotator(c: IcmpCapture, timeoutMs: number): (e: IcmpPingEvent) => void {
+  const bySeq = new Map<number, CapturedPacket>();
+  return (e) => {
+    if (e.kind === "sent") {
+      if (c.lastSent !== undefined) bySeq.set(e.seq, c.lastSent);
+      if (bySeq.size > 4096) bySeq.delete(bySeq.keys().next().value as number);
+      return;
+    }
+    const d = pingDecision(e, timeoutMs);
+    if (e.kind === "timeout") PcapFile.annotate(bySeq.get(e.seq), d);
+    else if (d !== undefined) PcapFile.annotate(c.lastReceived, d);
+  };
 }

@@ -21,6 +21,7 @@ import { PASSWORD, USER, startSmtpPeer, testCert } from "../smtp/peer.js";
 
 const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
 const noTshark = TSHARK === undefined ? { skip: "tshark is not installed (.ci/run installs it)" } : {};
+const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
 
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(TSHARK ?? "tshark", args, (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
@@ -233,5 +234,22 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
       await plain.close();
       await tls.close();
     }
+  });
+
+  it("ping: each echo request and its reply, checksums valid, paired by Wireshark; several targets are refused", rootOnly, async () => {
+    for (const [target, family] of [["127.0.0.1", 4], ["::1", 6]] as const) {
+      const file = join(dir, `ping${family}.pcapng`);
+      const r = await runCliCapture(["ping", target, "-n", "2", "-i", "0.05", "--pcap", file]);
+      assert.equal(r.code, 0, r.stderr);
+      const v = family === 4 ? "icmp" : "icmpv6";
+      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", `${v}.type`, "-e", `${v}.checksum.status`, "-e", family === 4 ? "ip.checksum.status" : "ipv6.src", "-e", `${v}.resp_to`]);
+      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      assert.deepEqual(rows.map((x) => x[0]), family === 4 ? ["8", "0", "8", "0"] : ["128", "129", "128", "129"], out);
+      assert.ok(rows.every((x) => x[1] === "1" && (family === 6 || x[2] === "1")), `checksums good: ${out}`);
+      assert.deepEqual([rows[1]?.[3], rows[3]?.[3]], ["1", "3"], "each reply is matched to its request");
+    }
+    const many = await runCliCapture(["ping", "127.0.0.1", "127.0.0.2", "--pcap", join(dir, "x.pcapng")]);
+    assert.equal(many.code, 2);
+    assert.equal(many.stderr, "wirekit: --pcap takes one target\n");
   });
 });
