@@ -9,6 +9,12 @@ import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
 import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openIcmpCapture } from "./pcap.js";
+import type { IcmpCapture } from "../render/pcap.js";
+import { openProber, type ProberOptions, type TraceMethod } from "../icmp/trace-probes.js";
+import { routeSourceAddress } from "../core/udp-socket.js";
+
+type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
 import { EventLog } from "../render/record.js";
 import { tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
@@ -19,7 +25,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
   if (values.watch || values.report) {
-    for (const o of ["queries", "sim"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    for (const o of ["queries", "sim", "diagram", "pcap"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
     return runMtrView(
       {
         host,
@@ -47,6 +53,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const method = probeMethod(values.udp, values.tcp);
   if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const pcap = values.pcap === undefined ? undefined : openIcmpCapture(values.pcap, ctx, "traceroute");
+  try {
+    return await traceWith(values, host, method, maxHops, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function traceWith(values: TraceValues, host: string, method: TraceMethod, maxHops: number, ctx: CliContext, pcap: { capture: IcmpCapture } | undefined): Promise<number> {
   const trace = new Traceroute({
     host,
     maxHops,
@@ -61,6 +76,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
+    ...(pcap === undefined
+      ? {}
+      : {
+          openProber: async (o: ProberOptions) => {
+            // The probes' IP headers name this host by the address routing picks toward the target.
+            pcap.capture.local = await routeSourceAddress({ address: o.target, port: 9 }, o.family);
+            pcap.capture.target = o.target;
+            return openProber({ ...o, tap: pcap.capture });
+          },
+        }),
   });
   if (!values.json) {
     const numeric = values.numeric;

@@ -15,6 +15,8 @@ import { icmpv6PseudoHeaderSum, internetChecksum } from "../icmp/message/checksu
 import type { IcmpSocket } from "../icmp/socket.js";
 import type { IcmpPingEvent, IcmpProbeSocket } from "../icmp/ping.js";
 import { pingDecision } from "./ping.js";
+import type { ProbeTap } from "../icmp/trace-probes.js";
+import { decodeIcmp, decodeIpv4Icmp, isIcmpError } from "../icmp/message/index.js";
 import type { StreamTap } from "../core/stream-tap.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
 import type { UdpEchoClientEvent } from "../udp/echo/client.js";
@@ -210,39 +212,39 @@ export class TcpCapture implements StreamTap {
 }
 
 /**
- * ping's packets: each echo request as sent (inside a synthesised IP header; on a ping socket
- * with the identifier the kernel puts in, and the checksum redone to match) and each packet as
- * the socket gave it (a raw IPv4 socket gives the IP header too; otherwise one is built).
+ * ping's and traceroute's packets: each probe as sent (inside a synthesised IP header with its
+ * TTL; on a ping socket with the identifier the kernel puts in, and the checksum redone to
+ * match) and each packet as the socket gave it (a raw IPv4 socket gives the IP header too;
+ * otherwise one is built around the ICMP message).
  */
-export class IcmpCapture {
+export class IcmpCapture implements ProbeTap {
   readonly file: PcapFile;
   lastSent: CapturedPacket | undefined;
   lastReceived: CapturedPacket | undefined;
+  /** This host's address toward the target, for the synthesised headers. */
+  local = "0.0.0.0";
+  /** The target (traceroute's probes go there). */
+  target = "0.0.0.0";
   #id = 0;
+  #sock: IcmpSocket | undefined;
+  /** Echo identifiers and UDP/TCP source ports of our probes: a raw socket hears every ICMP packet of the host, and only those about ours are kept. */
+  readonly #echoIds = new Set<number>();
+  readonly #ports = new Set<number>();
 
   constructor(file: PcapFile) {
     this.file = file;
   }
 
-  /** `sock`, with its packets shown to the file; `local` is this host's address toward the target. */
+  /** ping: `sock`, with its packets shown to the file. */
   wrap(sock: IcmpSocket, local: string): IcmpProbeSocket {
-    const v4 = sock.family === 4;
-    sock.onRawPacket = (bytes, from, ttl) => {
-      const packet = v4 && sock.kind === "raw" ? Buffer.from(bytes) : encodeIpPacket({ src: bare(from), dst: local, protocol: v4 ? 1 : 58, ttl: ttl >= 0 ? ttl : 64, payload: bytes });
-      this.lastReceived = this.file.add(packet);
-    };
+    this.local = local;
+    this.listen(sock);
     return {
       family: sock.family,
       kind: sock.kind,
       echoId: sock.echoId,
       send: (bytes, address) => {
-        const msg = Buffer.from(bytes);
-        if (sock.kind === "dgram" && sock.echoId !== undefined && msg.length >= 8) msg.writeUInt16BE(sock.echoId, 4);
-        if (sock.kind === "dgram" || !v4) {
-          msg.writeUInt16BE(0, 2);
-          msg.writeUInt16BE(v4 ? internetChecksum(msg) : internetChecksum(msg, icmpv6PseudoHeaderSum(addressBytes(local), addressBytes(bare(address)), msg.length)), 2);
-        }
-        this.lastSent = this.file.add(encodeIpPacket({ src: local, dst: bare(address), protocol: v4 ? 1 : 58, payload: msg, id: this.#id++ }));
+        this.#probe(bytes, sock.family === 4 ? 1 : 58, 64, address);
         return sock.send(bytes, address);
       },
       on: (event, fn) => sock.on(event, fn),
@@ -252,6 +254,52 @@ export class IcmpCapture {
       setPmtuDiscovery: (mode) => sock.setPmtuDiscovery(mode),
       close: () => sock.close(),
     };
+  }
+
+  listen(sock: IcmpSocket): void {
+    const v4 = sock.family === 4;
+    this.#sock ??= sock;
+    sock.onRawPacket = (bytes, from, ttl) => {
+      if (!this.#ours(sock.family, v4 && sock.kind === "raw", bytes)) return;
+      const packet = v4 && sock.kind === "raw" ? Buffer.from(bytes) : encodeIpPacket({ src: bare(from), dst: this.local, protocol: v4 ? 1 : 58, ttl: ttl >= 0 ? ttl : 64, payload: bytes });
+      this.lastReceived = this.file.add(packet);
+    };
+  }
+
+  /** traceroute: a probe with its TTL. */
+  sent(bytes: Buffer, protocol: number, ttl: number): void {
+    this.#probe(bytes, protocol, ttl, this.target);
+    PcapFile.annotate(this.lastSent, `probe TTL=${ttl}`);
+  }
+
+  answered(bytes: Buffer, from: string, protocol: number): void {
+    this.lastReceived = this.file.add(encodeIpPacket({ src: bare(from), dst: this.local, protocol, payload: bytes }));
+  }
+
+  /** Whether a received packet is an echo reply to one of our probes or an error quoting one. */
+  #ours(family: 4 | 6, withIp: boolean, bytes: Buffer): boolean {
+    const d = withIp ? decodeIpv4Icmp(bytes) : decodeIcmp(family, bytes);
+    if (!d.ok) return false;
+    const m = "message" in d.value ? d.value.message : d.value;
+    if (m.kind === "echo-reply") return this.#echoIds.has(m.id);
+    if (!isIcmpError(m)) return false;
+    const q = m.original;
+    if (q.icmp !== undefined) return this.#echoIds.has(q.icmp.id);
+    return q.transport !== undefined && this.#ports.has(q.transport.srcPort);
+  }
+
+  #probe(bytes: Buffer, protocol: number, ttl: number, address: string): void {
+    const msg = Buffer.from(bytes);
+    const icmp = protocol === 1 || protocol === 58;
+    const sock = this.#sock;
+    if (icmp && sock?.kind === "dgram" && sock.echoId !== undefined && msg.length >= 8) msg.writeUInt16BE(sock.echoId, 4);
+    if (icmp && msg.length >= 8) this.#echoIds.add(msg.readUInt16BE(4));
+    if (!icmp && msg.length >= 2) this.#ports.add(msg.readUInt16BE(0));
+    if (icmp && (sock?.kind === "dgram" || protocol === 58) && msg.length >= 4) {
+      msg.writeUInt16BE(0, 2);
+      msg.writeUInt16BE(protocol === 1 ? internetChecksum(msg) : internetChecksum(msg, icmpv6PseudoHeaderSum(addressBytes(this.local), addressBytes(bare(address)), msg.length)), 2);
+    }
+    this.lastSent = this.file.add(encodeIpPacket({ src: this.local, dst: bare(address), protocol, ttl, payload: msg, id: this.#id++ }));
   }
 }
 

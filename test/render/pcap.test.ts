@@ -252,4 +252,18 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
     assert.equal(many.code, 2);
     assert.equal(many.stderr, "wirekit: --pcap takes one target\n");
   });
+
+  it("traceroute: each probe with its TTL and the answer about it, for ICMP, UDP and TCP probes, checksums valid", rootOnly, async () => {
+    for (const method of [[], ["-U"], ["-T"]]) {
+      const file = join(dir, `trace${method.join("")}.pcapng`);
+      const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "2", ...method, "--pcap", file]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "ip.ttl", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status", "-e", "udp.checksum.status", "-e", "tcp.checksum.status"]);
+      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      const probes = rows.filter((x) => /^probe TTL=\d$/.test(x[1] ?? ""));
+      assert.ok(probes.length >= 1 && probes.every((x) => x[1] === `probe TTL=${x[0]}`), out);
+      assert.ok(rows.length > probes.length, `an answer is there: ${out}`);
+      assert.ok(rows.every((x) => x.slice(2).every((c) => c === "" || /^1(,1)*$/.test(c))), `checksums good: ${out}`);
+    }
+  });
 });
