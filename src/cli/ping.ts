@@ -104,7 +104,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.pcap !== undefined) {
     // The synthesised headers name this host by the address routing picks toward the target.
     const target = await resolveHost(host, family);
-    local = await routeSourceAddress({ address: target.address, port: 9 }, target.family);
+    local = values.source ?? (await routeSourceAddress({ address: target.address, port: 9 }, target.family));
     capture = openIcmpCapture(values.pcap, ctx, "ping");
   }
   try {

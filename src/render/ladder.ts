@@ -10,6 +10,7 @@
  * Pure: a Ladder in, a string out. The per-tool adapters beside this file build the Ladder from
  * the tool's typed events.
  */
+import { escapeText } from "../core/escape.js";
 
 export interface Lifeline {
   /** Short id for Mermaid (letters and digits). */
@@ -232,16 +233,18 @@ export function renderLadderMermaid(ladder: Ladder): string {
 }
 
 /**
- * Render the ladder as plain text, one line per message:
+ * Render the ladder as plain text, one line per message (control characters a peer sent shown
+ * escaped, as on the terminal):
  *
  *        client                         server
  *     +0.0 ms  |--- seq 1 -------------------->|
  *     +0.4 ms  |<-- reply seq 1 ---------------|
  *     +1.0 ms  |--- seq 2 --------X            |  dropped: no reply within 1000 ms
  *
- * Only printable text goes in (the adapters escape peer text); the columns are fixed.
+ * The columns are fixed.
  */
-export function renderLadderText(ladder: Ladder): string {
+export function renderLadderText(input: Ladder): string {
+  const ladder = printableLadder(input);
   const n = Math.max(2, ladder.lifelines.length);
   const labels = Array.from({ length: n }, (_, i) => ladder.lifelines[i]?.label ?? "");
   const widest = Math.max(20, ...ladder.rows.map((r) => (r.kind === "message" ? Math.max(...r.lines.map((l) => [...l].length)) / Math.max(1, Math.abs(r.to - r.from)) : 0)));
@@ -295,6 +298,16 @@ export function renderLadderText(ladder: Ladder): string {
     });
   }
   return `${out.join("\n")}\n`;
+}
+
+/** Every text of the ladder with control characters escaped (escapeText), for the text output. */
+function printableLadder(l: Ladder): Ladder {
+  const t = (s: string): string => escapeText(s, 2000);
+  return {
+    title: t(l.title),
+    lifelines: l.lifelines.map((x) => ({ id: x.id, label: t(x.label) })),
+    rows: l.rows.map((r) => (r.kind === "note" ? { ...r, text: t(r.text) } : { ...r, lines: r.lines.map(t), ...(r.decision === undefined ? {} : { decision: t(r.decision) }) })),
+  };
 }
 
 /** The output formats of `--diagram FILE`, by the file's extension. */

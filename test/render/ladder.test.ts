@@ -156,6 +156,9 @@ describe("ladder diagrams", () => {
     const l: Ladder = { title: "<t>", lifelines: [{ id: "C", label: "a&b" }, { id: "S", label: "s" }], rows: [{ kind: "message", from: 1, to: 0, lines: ["<svg onload=x> ; # \u0001"], at: 0, decision: "<b>" }] };
     const { svg, mmd } = checkOutputs(l);
     assert.ok(!svg.includes("<svg onload"));
+    // eslint-disable-next-line no-control-regex -- finding raw control characters is the point
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f]/.test(renderLadderText(l)), "no raw control characters in the text diagram");
+    assert.match(renderLadderText(l), /\\x01/);
     assert.ok(!/[;#<>]/.test((mmd.split("\n")[3] ?? "").replace(/#(?:\d+|lt|gt);/g, "").slice(8)));
   });
 
