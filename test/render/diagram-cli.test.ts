@@ -34,11 +34,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("--diagram on the client tools", () => {
+describe("--diagram on the client tools", { concurrency: true }, () => {
   it("udp-ping: one arrow per ping and reply, a cross per timeout, against a lossy server", async () => {
     const port = await serve(["udp-ping", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.5", "--seed", "7", "-q"]);
     const file = join(dir, "udp-ping.svg");
-    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "6", "-i", "20ms", "-W", "150ms", "--diagram", file]);
+    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(port), "-c", "6", "-i", "20ms", "-W", "1s", "--diagram", file]);
     const replies = (r.stdout.match(/^Reply from/gm) ?? []).length;
     const timeouts = (r.stdout.match(/^Request timed out/gm) ?? []).length;
     assert.equal(replies + timeouts, 6, r.stdout);
@@ -99,7 +99,7 @@ describe("--diagram on the client tools", () => {
 
   it("ping: each echo request and reply", rootOnly, async () => {
     const file = join(dir, "ping.txt");
-    const r = await runCliCapture(["ping", "127.0.0.1", "-n", "2", "-i", "0.05", "--diagram", file]);
+    const r = await runCliCapture(["ping", "127.0.0.1", "-n", "2", "-i", "0.05", "-W", "5s", "--diagram", file]);
     assert.equal(r.code, 0, r.stderr);
     const txt = await readFile(file, "utf8");
     assert.match(txt, /\|--- echo request seq 0 -+>\|/);
@@ -108,7 +108,7 @@ describe("--diagram on the client tools", () => {
 
   it("traceroute: one probe and its reply per TTL", rootOnly, async () => {
     const file = join(dir, "trace.svg");
-    const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "3", "--diagram", file]);
+    const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "3", "-w", "5s", "--diagram", file]);
     assert.equal(r.code, 0, r.stderr);
     const svg = await readFile(file, "utf8");
     assert.equal(XMLValidator.validate(svg), true);

@@ -98,12 +98,13 @@ describe("pcapng codec", () => {
   });
 });
 
-describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
+// Concurrent: most of the time is tshark starting (0.3 s a run); the cases share nothing.
+describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: true }, () => {
   it("udp-ping: client and server files hold every datagram with valid checksums, and the drops and timeouts as comments", async () => {
     const sfile = join(dir, "ping-serve.pcapng");
     const cfile = join(dir, "ping.pcapng");
     const srv = await serve(["udp-ping", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.5", "--seed", "7", "-q", "--pcap", sfile]);
-    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(srv.port), "-c", "6", "-i", "20ms", "-W", "150ms", "-q", "--pcap", cfile]);
+    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(srv.port), "-c", "6", "-i", "20ms", "-W", "1s", "-q", "--pcap", cfile]);
     const s = await srv.stop();
     const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
     const [sent, got] = [Number(m?.[1]), Number(m?.[2])];
@@ -112,7 +113,7 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
     const client = await tshark(cfile);
     assert.equal(client.length, sent + got);
     assert.ok(client.every((p) => p.udp === "1" && p.ip === "1" && p.src === "127.0.0.1" && p.dst === "127.0.0.1"), JSON.stringify(client));
-    assert.equal(client.filter((p) => /^no reply within 150 ms: seq \d+ counted lost$/.test(p.comment)).length, sent - got);
+    assert.equal(client.filter((p) => /^no reply within 1 s: seq \d+ counted lost$/.test(p.comment)).length, sent - got);
     const server = await tshark(sfile);
     const dropped = Number(/(\d+) dropped/.exec(s.stdout)?.[1]);
     assert.equal(server.length, sent + got);
@@ -125,10 +126,10 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
     const cfile = join(dir, "echo.pcapng");
     // Seed 3 drops the first datagram and lets the second through (50% loss).
     const srv = await serve(["udp-echo", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.5", "--seed", "3", "-q", "--pcap", sfile]);
-    const r = await runCliCapture(["udp-echo", "127.0.0.1", String(srv.port), "-m", "hi", "--pcap", cfile]);
+    const r = await runCliCapture(["udp-echo", "127.0.0.1", String(srv.port), "-m", "hi", "--timeout", "500ms", "--pcap", cfile]);
     await srv.stop();
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await tshark(cfile)).map((p) => p.comment), ["no reply within 100 ms: retransmit, next timeout 200 ms", "retransmission 1, timeout 200 ms", ""]);
+    assert.deepEqual((await tshark(cfile)).map((p) => p.comment), ["no reply within 500 ms: retransmit, next timeout 1 s", "retransmission 1, timeout 1 s", ""]);
     assert.deepEqual((await tshark(sfile)).map((p) => p.comment), ["dropped (simulated, seed 3)", "", ""]);
   });
 
@@ -239,7 +240,7 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
   it("ping: each echo request and its reply, checksums valid, paired by Wireshark; several targets are refused", rootOnly, async () => {
     for (const [target, family] of [["127.0.0.1", 4], ["::1", 6]] as const) {
       const file = join(dir, `ping${family}.pcapng`);
-      const r = await runCliCapture(["ping", target, "-n", "2", "-i", "0.05", "--pcap", file]);
+      const r = await runCliCapture(["ping", target, "-n", "2", "-i", "0.05", "-W", "5s", "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
       const v = family === 4 ? "icmp" : "icmpv6";
       const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", `${v}.type`, "-e", `${v}.checksum.status`, "-e", family === 4 ? "ip.checksum.status" : "ipv6.src", "-e", `${v}.resp_to`]);
@@ -256,7 +257,7 @@ describe("--pcap on the UDP tools, read by tshark", noTshark, () => {
   it("traceroute: each probe with its TTL and the answer about it, for ICMP, UDP and TCP probes, checksums valid", rootOnly, async () => {
     for (const method of [[], ["-U"], ["-T"]]) {
       const file = join(dir, `trace${method.join("")}.pcapng`);
-      const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "2", ...method, "--pcap", file]);
+      const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "2", "-w", "5s", ...method, "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
       const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "ip.ttl", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status", "-e", "udp.checksum.status", "-e", "tcp.checksum.status"]);
       const rows = out.trim().split("\n").map((l) => l.split("|"));
