@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHeartbeatMonitor } from "../../src/udp/heartbeat/monitor.js";
-import { describeHeartbeatEvent } from "../../src/udp/heartbeat/events.js";
+import { describeHeartbeatEvent } from "../../src/render/heartbeat-events.js";
 import { FLOOD_C, PY_SERVER } from "./flood.js";
 
 export const title = "UDP heartbeat monitor: heartbeats/s with 10 000 clients and bytes per client, vs a lab-style Python server";

@@ -6,7 +6,7 @@ import { formatG } from "../core/stats.js";
 import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
-import { describeServerEvent, printableMessage } from "../udp/echo/server-log.js";
+import { describeServerEvent, printableMessage } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
