@@ -13,3 +13,7 @@ export type { LabService, RunningService } from "./lab/service.js";
 export * from "./lab/index.js";
 export * from "./smtp/index.js";
 export * from "./http/proxy/index.js";
+export { renderDiagramSvg, renderDiagramMermaid, smtpLadder, type DiagramOptions as SmtpDiagramOptions } from "./render/smtp.js";
+export * from "./render/index.js";
+export { describeHeartbeatEvent } from "./render/heartbeat-events.js";
+export { describeServerEvent as describeUdpEchoServerEvent } from "./render/udp-echo-server.js";

@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHeartbeatMonitor } from "../../src/udp/heartbeat/monitor.js";
-import { describeHeartbeatEvent } from "../../src/udp/heartbeat/events.js";
+import { describeHeartbeatEvent } from "../../src/render/heartbeat-events.js";
 import { startHeartbeatMetrics } from "../../src/udp/heartbeat/metrics.js";
 import { FLOOD_C, PY_SERVER } from "./flood.js";
 

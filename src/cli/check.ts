@@ -11,7 +11,7 @@ import { renderHelp } from "./spec-doc.js";
 import { checkForm, checkSpec } from "./specs/check.js";
 import type { CliContext } from "./context.js";
 import { closest } from "./suggest.js";
-import { escapeText, snakeKeys } from "./render/text.js";
+import { escapeText, snakeKeys } from "../render/text.js";
 import { studentNamespaceUnavailable } from "../check/netns.js";
 
 export const help = renderHelp(checkSpec);

@@ -5,7 +5,8 @@ import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
-import { describeHeartbeatEvent, HEARTBEAT_EVENT_KINDS, millis, printableMessage, seconds1, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { HEARTBEAT_EVENT_KINDS, printableMessage, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { describeHeartbeatEvent, millis, seconds1 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -20,8 +21,15 @@ import { parseForm, splitHostPort } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { heartbeatLadder } from "../render/heartbeat.js";
+import { openUdpCapture, type OpenCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { openUdpLink, tapLink } from "../core/udp-socket.js";
+import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "./render/text.js";
+import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 
@@ -81,6 +89,7 @@ function renderJsonSummary(monitor: HeartbeatMonitor): string {
 }
 
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+type SenderValues = ReturnType<typeof parseForm<typeof manyMonitors.options>>["values"];
 
 interface Fleet {
   options: HeartbeatMonitorOptions;
@@ -125,6 +134,16 @@ function fleetLines(values: ServeValues, fleet: Fleet, monitor: HeartbeatMonitor
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const { values, given } = parseForm(serveForm, argv);
+  // Opened first and closed on every way out: a bad --webhook or --metrics must not leave it open.
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "heartbeat serve", { live: true });
+  try {
+    return await serveWith(values, given, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
   const deadAfterMs = values["dead-after"];
   const forgetAfterMs = values["forget-after"];
   if (forgetAfterMs < deadAfterMs) throw usageError("--forget-after must be at least --dead-after");
@@ -143,6 +162,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     forgetAfterMs,
     maxClients: values["max-clients"],
     clock: ctx.clock,
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
   });
   if (fleet.state !== undefined) monitor.importState(fleet.state);
   const json = values.json === true;
@@ -183,6 +203,14 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss: impair.loss ?? 0, impairment: impairText === "" ? null : impairText, seed: impairText !== "" ? monitor.seed : null })}\n`);
   } else {
     ctx.stdout.write(listening + metricsLine);
+  }
+  // What the monitor concluded from a heartbeat is that heartbeat's comment, when it is judged as
+  // it arrives (with --delay, --jitter, --reorder or --rate it is judged later, against another).
+  const judgedOnArrival = !(impair.delayMs || impair.jitterMs || impair.reorder || impair.rateBytesPerSec);
+  if (pcap !== undefined && judgedOnArrival) {
+    for (const kind of ["client-joined", "lost", "reordered", "duplicate", "restarted", "refused", "malformed"] as const) {
+      monitor.on(kind, (e: HeartbeatEvent) => PcapFile.annotate(pcap.capture.lastReceived, describeHeartbeatEvent(e)));
+    }
   }
   for (const kind of HEARTBEAT_EVENT_KINDS) {
     const print = kind !== "heartbeat" || values.verbose === true;
@@ -297,16 +325,42 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
   const [{ host, port }, ...more] = monitors as [{ host: string; port: number }, ...Array<{ host: string; port: number }>];
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
-  const jsonLines = values["json-lines"];
   const intervalMs = values.interval;
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const timeoutMs = values.timeout ?? intervalMs;
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "heartbeat", { holdMs: timeoutMs + 1000, keepSent: true });
+  try {
+    return await sendWith({ values, given, ctx, pcap, monitors, command, host, port, more, key, intervalMs, timeoutMs });
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function sendWith(a: {
+  values: SenderValues;
+  given: ReadonlySet<string>;
+  ctx: CliContext;
+  pcap: OpenCapture | undefined;
+  monitors: Array<{ host: string; port: number }>;
+  command: string[];
+  host: string;
+  port: number;
+  more: Array<{ host: string; port: number }>;
+  key: string | undefined;
+  intervalMs: number;
+  timeoutMs: number;
+}): Promise<number> {
+  const { values, ctx, pcap, monitors, command, host, port, more, key, intervalMs, timeoutMs } = a;
+  const jsonLines = values["json-lines"];
   const s = new HeartbeatSender({
     host,
     port,
     more,
     intervalMs,
     count: values.count,
-    timeoutMs: values.timeout ?? intervalMs,
+    timeoutMs,
     misses: values.misses,
+    ...(pcap === undefined ? {} : { link: tapLink(openUdpLink, pcap.capture) }),
     keepGoing: values["keep-going"],
     id: values.id,
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
@@ -332,6 +386,9 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
     if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });
+  if (pcap !== undefined) s.on("event", heartbeatAnnotator(pcap.capture, timeoutMs));
+  const log = new EventLog<HeartbeatSenderEvent>(ctx.clock);
+  if (values.diagram !== undefined) s.on("event", (e) => log.push(e));
   let r: HeartbeatSenderResult;
   let job: Promise<JobResult> | undefined;
   try {
@@ -342,6 +399,7 @@ async function sender(argvAll: string[], ctx: CliContext): Promise<number> {
     unregister();
   }
   const j = job === undefined ? undefined : await job;
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs }), ctx);
   const each = r.monitors ?? [r];
   const doc = r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) };
   if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -12,6 +12,11 @@ import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "
 import { headerValue, type ResponseHead } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openTcpCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { EventLog } from "../render/record.js";
+import { httpGetLadder, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -62,14 +67,20 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   const outPath = values.output ?? (values["remote-name"] === true ? remoteFileName(url) : undefined);
   // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
   // default when the body goes to stdout (the lab's client shows the response as received).
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  if (values.pcap !== undefined && (url.protocol === "https:" || proxy?.protocol === "https:")) throw usageError("--pcap: an https exchange is encrypted on the wire; only http:// can be captured");
+  const wire = values.diagram === undefined ? undefined : new EventLog<HttpGetWireEvent>(ctx.clock);
   const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
+  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "http get");
   try {
     return await transfer();
   } catch (err) {
     // -s: no error message (the exit status still says what happened); -S brings it back.
     if (silent && values["show-error"] !== true && err instanceof WirekitError && err.code !== "ERR_USAGE") return err.exitCode;
     throw err;
+  } finally {
+    pcap?.close();
   }
 
   async function transfer(): Promise<number> {
@@ -100,12 +111,16 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           raw: values.raw === true,
           clock: ctx.clock,
           signal: ctx.signal,
+          ...(pcap === undefined ? {} : { tap: pcap.capture }),
           onRequest: (requestHead, remote) => {
+            wire?.push({ kind: "request", head: requestHead, remote, url, proxy: proxy !== undefined });
             if (!verbose) return;
             ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
             ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${redactHeaderLine(l)}\n`).join("") + ">\n");
           },
           onHead: (head, interim) => {
+            wire?.push({ kind: "head", head, interim });
+            if (pcap !== undefined && !interim) PcapFile.annotate(pcap.capture.lastReceived, responseDecision(head, following));
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;
@@ -114,6 +129,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
             progress?.start(Number(headerValue(head, "content-length") ?? NaN));
           },
           onBody: (chunk) => {
+            wire?.push({ kind: "body", bytes: chunk.length });
             if (isRedirect || suppressBody) return;
             if (json) jsonBody.push(chunk);
             else {
@@ -140,6 +156,8 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
     } finally {
       progress?.done();
       if (file !== undefined) closeSync(file);
+      // Drawn on failure too: a refused or timed-out exchange is worth seeing.
+      if (values.diagram !== undefined && wire !== undefined) await writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
     }
     if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
     if (values.timing) ctx.stderr.write(renderTiming(ex));

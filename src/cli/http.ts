@@ -14,7 +14,7 @@ import { tcpImpairmentFromValues } from "./specs/impair.js";
 import { describeImpairment } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
-import { countWords } from "./render/text.js";
+import { countWords } from "../render/text.js";
 import { escapeText } from "../core/escape.js";
 
 export const help = renderHelp(httpSpec);

@@ -11,7 +11,7 @@ import { parseImpairSpec } from "./specs/impair.js";
 import type { LabImpairment } from "../lab/service.js";
 import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
-import { renderTable, renderTotals } from "./render/text.js";
+import { renderTable, renderTotals } from "../render/text.js";
 
 export const help = renderHelp(labSpec);
 

@@ -1,11 +1,16 @@
 /** `wirekit mail --server HOST[:PORT] ...`: parse, build the message, send it, print the dialogue. */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { lookup as mimeLookup } from "mime-types";
 import { formatHostPort, parseHostPort } from "../core/address.js";
 import { fromSystemError, usageError } from "../core/errors.js";
 import { createRandom, secureRandom } from "../core/random.js";
-import { renderDiagramMermaid, renderDiagramSvg } from "../smtp/diagram.js";
+import { smtpLadder } from "../render/smtp.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openTcpCapture } from "./pcap.js";
+import type { TcpCapture } from "../render/pcap.js";
+
+type TransportValues = ReturnType<typeof parseForm<typeof transportForm.options>>["values"];
 import type { AuthMechanism, TlsMode } from "../smtp/dialogue.js";
 import { parseMailbox, type Mailbox } from "../smtp/mime/address.js";
 import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
@@ -17,7 +22,7 @@ import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
-import { escapeBytes } from "./render/text.js";
+import { escapeBytes } from "../render/text.js";
 
 export const help = renderHelp(mailSpec);
 
@@ -41,9 +46,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const bcc = values.bcc.map((a) => parseMailbox(a, "--bcc"));
   if (to.length + cc.length + bcc.length === 0) throw usageError("missing --to ADDR (see --help)");
   const mechanism = parseMechanism(values.auth);
-  if (values.diagram !== undefined && ![".svg", ".mmd", ".mermaid"].includes(extname(values.diagram).toLowerCase())) {
-    throw usageError(`--diagram '${values.diagram}': the file name must end in .svg or .mmd`);
-  }
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
   const tlsMode: TlsMode = values.tls ? "implicit" : values.starttls ? "starttls" : values["no-tls"] ? "none" : "auto";
 
   const random = values.seed === undefined ? secureRandom : createRandom(values.seed);
@@ -82,14 +85,38 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     throw usageError("--auth needs --user NAME");
   }
 
+  if (values.pcap !== undefined && tlsMode === "implicit") throw usageError("--pcap: with --tls the whole session is encrypted on the wire; capture a --starttls or --no-tls session");
+  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "mail");
+  try {
+    return await send(values, server, built.messageId, tlsMode, from.address, envelope(to, cc, bcc), built.bytes, auth, ca, given, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function send(
+  values: TransportValues,
+  server: { host: string; port: number },
+  messageId: string,
+  tlsMode: TlsMode,
+  fromAddress: string,
+  recipients: string[],
+  message: Buffer,
+  auth: { user: string; password: string; mechanism?: AuthMechanism } | undefined,
+  ca: Buffer | undefined,
+  given: ReadonlySet<string>,
+  ctx: CliContext,
+  pcap: { capture: TcpCapture } | undefined,
+): Promise<number> {
   const live = values.quiet !== true && values.json !== true;
   const result = await sendMail({
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
     host: server.host,
     port: server.port,
     tls: tlsMode,
-    from: from.address,
-    recipients: envelope(to, cc, bcc),
-    message: built.bytes,
+    from: fromAddress,
+    recipients,
+    message,
     allowPlainAuth: values["allow-plain-auth"] === true,
     pipelining: values.pipelining === true,
     insecure: values.insecure === true,
@@ -105,8 +132,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     ...(live ? { onEntry: (e) => ctx.stdout.write(transcriptLines(e).map((l) => `${printable(l)}\n`).join("")) } : {}),
   });
 
-  if (values.diagram !== undefined) await writeDiagram(values.diagram, result, server, ctx);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, built.messageId), null, 2)}\n`);
+  // Name the server even when the connection failed and the transcript has no connect entry.
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, smtpLadder(result.transcript, { server: `server ${formatHostPort(server.host, server.port)}` }), ctx);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, messageId), null, 2)}\n`);
   else renderOutcome(result, ctx);
   if (result.error !== undefined) {
     ctx.stderr.write(`wirekit: ${printable(result.error.message)}\n`);
@@ -182,19 +210,6 @@ async function obtainPassword(user: string, ctx: CliContext): Promise<string> {
     throw usageError(`--user ${user} needs a password: set WIREKIT_SMTP_PASSWORD (no terminal to prompt on)`);
   }
   return readSecret(stdin, ctx.stderr, `Password for ${user}: `, ctx.signal);
-}
-
-async function writeDiagram(path: string, result: SendMailResult, server: { host: string; port: number }, ctx: CliContext): Promise<void> {
-  const ext = extname(path).toLowerCase();
-  // Name the server even when the connection failed and the transcript has no connect entry.
-  const options = { server: `server ${formatHostPort(server.host, server.port)}` };
-  const text = ext === ".mmd" || ext === ".mermaid" ? renderDiagramMermaid(result.transcript, options) : renderDiagramSvg(result.transcript, options);
-  try {
-    await writeFile(path, text);
-  } catch (e) {
-    throw fromSystemError(e, `write ${path}`);
-  }
-  ctx.stderr.write(`diagram written to ${path}\n`);
 }
 
 /** Server text for the terminal: control characters a peer sent (ESC, BEL...) are shown escaped, never sent raw. */

@@ -4,11 +4,20 @@
  */
 import { usageError } from "../core/errors.js";
 import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
-import { snakeKeys } from "./render/text.js";
+import { snakeKeys } from "../render/text.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
 import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { openIcmpCapture } from "./pcap.js";
+import type { IcmpCapture } from "../render/pcap.js";
+import { openProber, type ProberOptions, type TraceMethod } from "../icmp/trace-probes.js";
+import { routeSourceAddress } from "../core/udp-socket.js";
+
+type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
+import { EventLog } from "../render/record.js";
+import { tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(tracerouteSpec);
@@ -17,7 +26,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
   if (values.watch || values.report) {
-    for (const o of ["queries", "sim", "json-lines"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    for (const o of ["queries", "sim", "json-lines", "diagram", "pcap"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
     return runMtrView(
       {
         host,
@@ -45,6 +54,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const maxHops = values["max-hops"];
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const method = probeMethod(values.udp, values.tcp);
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const pcap = values.pcap === undefined ? undefined : openIcmpCapture(values.pcap, ctx, "traceroute");
+  try {
+    return await traceWith(values, host, method, maxHops, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function traceWith(values: TraceValues, host: string, method: TraceMethod, maxHops: number, ctx: CliContext, pcap: { capture: IcmpCapture } | undefined): Promise<number> {
   const trace = new Traceroute({
     host,
     maxHops,
@@ -59,6 +78,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     family: values.ipv4 ? 4 : values.ipv6 ? 6 : undefined,
     clock: ctx.clock,
     signal: ctx.signal,
+    ...(pcap === undefined
+      ? {}
+      : {
+          openProber: async (o: ProberOptions) => {
+            // The probes' IP headers name this host by the address routing picks toward the target.
+            pcap.capture.local = await routeSourceAddress({ address: o.target, port: 9 }, o.family);
+            pcap.capture.target = o.target;
+            return openProber({ ...o, tap: pcap.capture });
+          },
+        }),
   });
   const jsonLines = values["json-lines"];
   if (jsonLines) trace.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
@@ -66,7 +95,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     const numeric = values.numeric;
     trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
   }
+  const log = new EventLog<TracerouteEvent>(ctx.clock);
+  if (values.diagram !== undefined) trace.on("event", (e) => log.push(e));
   const result = await trace.run();
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, tracerouteLadder(log.entries), ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   return result.reached ? 0 : 1;

@@ -6,12 +6,22 @@ import { formatG } from "../core/stats.js";
 import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
-import { describeServerEvent, printableMessage } from "../udp/echo/server-log.js";
+import { describeServerEvent, printableMessage } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
-import { renderImpairmentTotals } from "./render/text.js";
+
+type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
+type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+import { renderImpairmentTotals } from "../render/text.js";
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { udpEchoLadder } from "../render/udp-echo.js";
+import { openUdpCapture, type OpenCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { echoServerDecision, udpEchoAnnotator } from "../render/pcap.js";
+import type { ImpairmentConfig } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(udpEchoSpec);
@@ -34,16 +44,30 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const [iface, portText] = positionals;
   if (iface !== undefined && portText === undefined) throw usageError("missing port (see --help)");
   if (iface !== undefined && (given.has("host") || given.has("port"))) throw usageError("give <interface> <port> or --host/--port, not both");
-  const { seed } = values;
   const impair = impairmentFromValues(values);
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-echo serve", { live: true });
+  try {
+    return await serveWith(values, iface, portText, impair, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function serveWith(values: ServeValues, iface: string | undefined, portText: string | undefined, impair: ImpairmentConfig, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
+  const { seed } = values;
   const timeoutMs = values["reassembly-timeout"];
   const server = await createUdpEchoServer({
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
     host: iface ?? values.host, port: portText === undefined ? values.port : parsePort(portText), impair, clock: ctx.clock,
     reassembly: { timeoutMs },
     ...(seed !== undefined ? { seed } : {}),
   });
   const impairText = describeImpairment(server.impairment, server.seed);
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)}${impairText === "" ? "" : ` (${impairText})`}\n`);
+  // The server's decision on a datagram is its comment, when it is judged as it arrives.
+  if (pcap !== undefined && !(impair.delayMs || impair.jitterMs || impair.reorder || impair.rateBytesPerSec)) {
+    server.on("event", (e) => PcapFile.annotate(pcap.capture.lastReceived, echoServerDecision(e, server.seed)));
+  }
   if (!values.quiet) {
     server.on("event", (e) => {
       const line = describeServerEvent(e, values.verbose === true);
@@ -85,8 +109,19 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const timeoutMs = values.timeout;
   const maxTimeoutMs = values["max-timeout"];
   if (maxTimeoutMs < timeoutMs) throw usageError(`--max-timeout (${maxTimeoutMs} ms) must not be below --timeout (${timeoutMs} ms)`);
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-echo", { keepSent: true });
+  try {
+    return await clientWith(values, host, portText, timeoutMs, maxTimeoutMs, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function clientWith(values: ClientValues, host: string, portText: string, timeoutMs: number, maxTimeoutMs: number, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
   const seed = values.seed;
   const c = new UdpEchoClient({
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
     host, port: parsePort(portText, "server_port", false),
     timeoutMs, maxTimeoutMs, jitter: values.jitter, verify: !values["no-verify"],
     clock: ctx.clock, signal: ctx.signal,
@@ -103,7 +138,11 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
       if (line !== undefined) ctx.stdout.write(line);
     }
   });
+  if (pcap !== undefined) c.on("event", udpEchoAnnotator(pcap.capture));
+  const log = new EventLog<UdpEchoClientEvent>(ctx.clock);
+  if (values.diagram !== undefined) c.on("event", (e) => log.push(e));
   const r = await c.run();
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, udpEchoLadder(log.entries, r, log.elapsed()), ctx);
   if (json) ctx.stdout.write(`${JSON.stringify(toJson(r, events), null, 2)}\n`);
   else ctx.stdout.write(renderOutcome(r));
   return r.status === "reply" ? 0 : 1;

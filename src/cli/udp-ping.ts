@@ -9,7 +9,18 @@ import { renderHelp } from "./spec-doc.js";
 import { clientForm, serveForm, udpPingSpec } from "./specs/udp-ping.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "./render/text.js";
+import { openUdpCapture, type OpenCapture } from "./pcap.js";
+import { PcapFile } from "../core/pcap-file.js";
+import { openUdpLink, tapLink } from "../core/udp-socket.js";
+import { udpPingAnnotator } from "../render/pcap.js";
+import type { ImpairmentConfig } from "../core/impair.js";
+
+type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
+type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+import { diagramFormat, writeDiagram } from "./diagram.js";
+import { EventLog } from "../render/record.js";
+import { udpPingLadder } from "../render/udp-ping.js";
+import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
 import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -21,11 +32,22 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseForm(serveForm, argv);
-  const { seed, port } = values;
   const impair = impairmentFromValues(values);
-  const server = await createUdpPingServer({ host: values.host, port, impair, clock: ctx.clock, ...(seed !== undefined ? { seed } : {}) });
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-ping serve", { live: true });
+  try {
+    return await serveWith(values, ctx, pcap, impair);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function serveWith(values: ServeValues, ctx: CliContext, pcap: OpenCapture | undefined, impair: ImpairmentConfig): Promise<number> {
+  const { seed, port } = values;
+  const server = await createUdpPingServer({ host: values.host, port, impair, clock: ctx.clock, ...(seed !== undefined ? { seed } : {}), ...(pcap === undefined ? {} : { tap: pcap.capture }) });
   const impairText = describeImpairment(server.impairment, server.seed);
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${impairText === "" ? "no impairment" : impairText})\n`);
+  // The impairment's decision on a ping ("dropped", "delayed 23 ms") is the comment of that ping.
+  if (pcap !== undefined) server.on("datagram", (d) => PcapFile.annotate(pcap.capture.lastReceived, d.impairment === undefined ? undefined : `${d.impairment} (simulated, seed ${server.seed})`));
   if (!values.quiet) {
     server.on("datagram", (d) => {
       ctx.stdout.write(`${formatHostPort(d.from.address, d.from.port)} ${escapeBytes(d.message)}${d.impairment !== undefined ? `  ${d.impairment}` : ""}\n`);
@@ -45,9 +67,21 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
   const [host = "", portText = ""] = positionals;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   if (values.json && values["json-lines"]) throw usageError("--json and --json-lines cannot be used together");
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  const port = parsePort(portText, "server_port", false);
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-ping", { holdMs: values.timeout + 1000 });
+  try {
+    return await clientWith(values, given, host, port, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function clientWith(values: ClientValues, given: ReadonlySet<string>, host: string, port: number, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
   const pinger = new UdpPinger({
     host,
-    port: parsePort(portText, "server_port", false),
+    port,
+    ...(pcap === undefined ? {} : { link: tapLink(openUdpLink, pcap.capture) }),
     // As ping -w: with a deadline and no count, ping until the deadline.
     count: values.deadline !== undefined && !given.has("count") ? 0 : values.count,
     intervalMs: values.interval,
@@ -71,12 +105,16 @@ async function client(argv: string[], ctx: CliContext): Promise<number> {
       if (line !== undefined) ctx.stdout.write(line);
     });
   }
+  if (pcap !== undefined) pinger.on("event", udpPingAnnotator(pcap.capture, values.timeout));
+  const log = new EventLog<UdpPingEvent>(ctx.clock);
+  if (values.diagram !== undefined) pinger.on("event", (e) => log.push(e));
   let result: UdpPingResult;
   try {
     result = await pinger.run();
   } finally {
     unregister();
   }
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, udpPingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));

@@ -15,7 +15,7 @@ import type { Socket } from "node:dgram";
 import { addressFamily, formatHostPort, type IpFamily } from "./address.js";
 import { fromSystemError } from "./errors.js";
 import { loadAddon } from "./native.js";
-import { bindUdp, closeUdp, type UdpBindOptions } from "./udp-socket.js";
+import { bindUdp, closeUdp, isWildcardAddress, normalizeAddress, type UdpBindOptions, type WireEndpoint, type WireTap } from "./udp-socket.js";
 
 /** Datagrams longer than `maxDatagram` reach a "batch" handler cut to it, with `truncated` set. */
 export const BATCH_MAX_DATAGRAM = 2048;
@@ -203,4 +203,36 @@ export async function openDatagramPort(options: DatagramPortOptions): Promise<Da
   }
   const bound = await bindUdp(options);
   return new DgramPort(bound.socket, bound.address, bound.port, bound.family);
+}
+
+/**
+ * The port with `tap` shown every datagram it receives (before the handler) and sends. A port
+ * bound to the wildcard address names itself by the peer's address when that is a loopback one
+ * (what the kernel would put in the packet), else by the wildcard.
+ */
+export function tapDatagramPort(port: DatagramPort, tap: WireTap): DatagramPort {
+  const local = (peer: string): WireEndpoint => ({ address: isWildcardAddress(port.address) && isLoopback(peer) ? peer : port.address, port: port.port });
+  return {
+    address: port.address,
+    port: port.port,
+    family: port.family,
+    kind: port.kind,
+    onMessage(handler) {
+      port.onMessage((msg, address, p, truncated) => {
+        const from = normalizeAddress(address);
+        tap.received(msg, local(from), { address: from, port: p });
+        handler(msg, address, p, truncated);
+      });
+    },
+    send(msg, p, address) {
+      const to = normalizeAddress(address);
+      tap.sent(msg, local(to), { address: to, port: p });
+      port.send(msg, p, address);
+    },
+    close: () => port.close(),
+  };
+}
+
+function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.");
 }

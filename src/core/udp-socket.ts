@@ -104,3 +104,68 @@ export const openUdpLink: OpenDatagramLink = async (server) => {
     close: () => closeUdp(socket),
   };
 };
+
+/** One end of a datagram. */
+export interface WireEndpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * Sees every datagram a client link or a server port sends and receives, as it happens
+ * (`--pcap`). Called synchronously: a received datagram is seen before the tool handles it.
+ */
+export interface WireTap {
+  sent(bytes: Buffer, local: WireEndpoint, remote: WireEndpoint): void;
+  received(bytes: Buffer, local: WireEndpoint, remote: WireEndpoint): void;
+}
+
+/** True for "0.0.0.0" and "::". */
+export function isWildcardAddress(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}
+
+/**
+ * The local address the OS would use to reach `server` (routing's choice of source), found
+ * by connect() on a scratch UDP socket, which sends nothing; the wildcard when that fails.
+ */
+export async function routeSourceAddress(server: WireEndpoint, family: IpFamily): Promise<string> {
+  const wildcard = family === 6 ? "::" : "0.0.0.0";
+  const probe = createSocket(family === 6 ? "udp6" : "udp4");
+  try {
+    return await new Promise<string>((resolve) => {
+      probe.once("error", () => resolve(wildcard));
+      probe.connect(server.port, server.address, () => resolve(normalizeAddress(probe.address().address)));
+    });
+  } catch {
+    return wildcard;
+  } finally {
+    await closeUdp(probe);
+  }
+}
+
+/**
+ * A link opener whose links show `tap` every datagram. A link bound to the wildcard address
+ * is shown with the source address routing picks for the server.
+ */
+export function tapLink(open: OpenDatagramLink, tap: WireTap): OpenDatagramLink {
+  return async (server) => {
+    const link = await open(server);
+    const local = { address: isWildcardAddress(link.local.address) ? await routeSourceAddress(server, server.family) : normalizeAddress(link.local.address), port: link.local.port };
+    const remote = { address: normalizeAddress(server.address), port: server.port };
+    return {
+      local: link.local,
+      send(bytes, onError) {
+        tap.sent(bytes, local, remote);
+        link.send(bytes, onError);
+      },
+      onMessage(fn) {
+        return link.onMessage((msg, from) => {
+          tap.received(msg, local, from);
+          fn(msg, from);
+        });
+      },
+      close: () => link.close(),
+    };
+  };
+}

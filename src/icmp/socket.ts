@@ -129,6 +129,11 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
   readonly #sock: NativeSocket;
   readonly #c: Readonly<Record<string, number>>;
   #closed = false;
+  /**
+   * Shown each packet as the socket gave it, before it is decoded (`--pcap`): with its IPv4
+   * header on a raw IPv4 socket, the ICMP message alone otherwise. Queued errors are not shown.
+   */
+  onRawPacket: ((bytes: Buffer, from: string, ttl: number) => void) | undefined;
 
   private constructor(family: IcmpFamily, kind: IcmpSocketKind, lib: NativeAddon, echoId: number | undefined, source: string | undefined) {
     super();
@@ -136,6 +141,7 @@ export class IcmpSocket extends TypedEmitter<IcmpSocketEvents> {
     this.kind = kind;
     this.#c = lib.constants;
     this.#sock = new lib.IcmpSocket(family, kind, (buf, address, ttl, rxNs, userNs, err) => {
+      if (err === null) this.onRawPacket?.(buf, address, ttl);
       this.emit("packet", this.#decode(buf, address, ttl, rxNs, userNs, err));
     });
     if (kind === "dgram") {

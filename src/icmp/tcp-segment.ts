@@ -19,7 +19,8 @@ export interface TcpHeader {
   flags: number;
 }
 
-function addressBytes(a: string): Buffer {
+/** The 4 or 16 bytes of a numeric IPv4 or IPv6 address. */
+export function addressBytes(a: string): Buffer {
   if (isIPv4(a)) return Buffer.from(a.split(".").map((x) => Number.parseInt(x, 10)));
   // Expand "::" and read eight 16-bit groups.
   const [head = "", tail = ""] = a.includes("::") ? a.split("::") : [a, ""];
@@ -62,6 +63,28 @@ export function encodeSyn(o: { src: string; dst: string; srcPort: number; dstPor
   b[20] = 2; // MSS option
   b[21] = 4;
   b.writeUInt16BE(isIPv4(o.dst) ? 1460 : 1440, 22);
+  b.writeUInt16BE(internetChecksum(b, tcpPseudoHeaderSum(o.src, o.dst, b.length)), 16);
+  return b;
+}
+
+/**
+ * Any segment without options (20-byte header): flags, window and payload as given, checksum
+ * over the pseudo-header. `--pcap` builds the TCP tools' streams from these.
+ *
+ * @example
+ * encodeTcpSegment({ src: "127.0.0.1", dst: "127.0.0.1", srcPort: 40000, dstPort: 80, seq: 1, ack: 1, flags: TCP_FLAGS.ACK, payload: Buffer.from("GET") }).length // 23
+ */
+export function encodeTcpSegment(o: TcpHeader & { src: string; dst: string; window?: number; payload?: Uint8Array }): Buffer {
+  const payload = o.payload ?? new Uint8Array(0);
+  const b = Buffer.alloc(20 + payload.length);
+  b.writeUInt16BE(o.srcPort & 0xffff, 0);
+  b.writeUInt16BE(o.dstPort & 0xffff, 2);
+  b.writeUInt32BE(o.seq >>> 0, 4);
+  b.writeUInt32BE(o.ack >>> 0, 8);
+  b[12] = 5 << 4;
+  b[13] = o.flags & 0xff;
+  b.writeUInt16BE(o.window ?? 65535, 14);
+  b.set(payload, 20);
   b.writeUInt16BE(internetChecksum(b, tcpPseudoHeaderSum(o.src, o.dst, b.length)), 16);
   return b;
 }

@@ -87,6 +87,18 @@ export interface ProberOptions {
   clock: Clock;
   random: Random;
   onReply(r: ProbeReply): void;
+  /** Shown each probe and the socket that hears the answers (`--pcap`). */
+  tap?: ProbeTap;
+}
+
+/** What `--pcap` sees of a trace: each probe as it left, and the ICMP socket that hears the routers. */
+export interface ProbeTap {
+  /** A probe's transport bytes (ICMP message, UDP datagram, TCP segment), its IP protocol and TTL. */
+  sent(bytes: Buffer, protocol: number, ttl: number): void;
+  /** The socket the answers come in on (its packets reach the tap through `onRawPacket`). */
+  listen(sock: IcmpSocket): void;
+  /** An answer that came on another socket (a TCP SYN-ACK or RST): its transport bytes. */
+  answered?(bytes: Buffer, from: string, protocol: number): void;
 }
 
 /** The first UDP port classic traceroute probes. */
@@ -156,6 +168,7 @@ export async function openTraceTarget(
     size: o.size,
     paris: o.paris,
     ...(o.port === undefined ? {} : { port: o.port }),
+    ...(o.tap === undefined ? {} : { tap: o.tap }),
     socket: o.socket,
     clock: o.clock,
     random: o.random,
@@ -203,6 +216,7 @@ class IcmpProber implements TraceProber {
     this.flow = { protocol: "icmp", icmpId: this.#id };
     if (o.paris && o.family === 4) this.flow.icmpChecksum = encodeEchoRequest({ family: 4, id: this.#id, seq: 0, data: parisEchoData(o.size, 0) }).readUInt16BE(2);
     this.#sock.on("packet", (p) => this.#onPacket(p));
+    o.tap?.listen(this.#sock);
   }
 
   send(ttl: number): ProbeSent {
@@ -213,6 +227,7 @@ class IcmpProber implements TraceProber {
     const bytes = encodeEchoRequest({ family: o.family, id: this.#id, seq, data });
     const sentMono = o.clock.monotonic();
     this.#sock.setTtl(ttl);
+    o.tap?.sent(bytes, o.family === 4 ? 1 : 58, ttl);
     const txNs = this.#sock.send(bytes, o.target);
     return { key: seq, txNs, sentMono };
   }
@@ -264,6 +279,7 @@ class UdpProber implements TraceProber {
     this.packetBytes = (o.family === 4 ? 20 : 40) + 8 + (o.paris ? Math.max(4, o.size) : o.size);
     this.flow = o.paris ? { protocol: "udp", srcPort: this.#srcPort, dstPort: this.#base } : { protocol: "udp", srcPort: this.#srcPort };
     icmp.on("packet", (p) => this.#onIcmp(p));
+    o.tap?.listen(icmp);
     udp.on("message", (msg, rinfo) => this.#onUdp(msg, rinfo.address, rinfo.port));
     udp.on("error", () => {}); // the raw ICMP socket has the details of any error
   }
@@ -314,6 +330,7 @@ class UdpProber implements TraceProber {
       bytes = encodeUdp({ ...head, dstPort: key, payload });
     }
     const sentMono = o.clock.monotonic();
+    o.tap?.sent(bytes, 17, ttl);
     const txNs = this.#raw.send(bytes, o.target, ttl);
     return { key, txNs, sentMono };
   }

@@ -68,6 +68,7 @@ export class TcpProber implements TraceProber {
     const seq = this.#seq;
     const syn = encodeSyn({ src: this.#src, dst: o.target, srcPort: this.#srcPort, dstPort: this.#dstPort, seq });
     const sentMono = o.clock.monotonic();
+    o.tap?.sent(syn, 6, ttl);
     const txNs = this.#tcp.send(syn, o.target, ttl);
     return { key: seq, txNs, sentMono };
   }
@@ -98,6 +99,7 @@ export class TcpProber implements TraceProber {
     const synAck = (h.flags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK)) === (TCP_FLAGS.SYN | TCP_FLAGS.ACK);
     const rst = (h.flags & TCP_FLAGS.RST) !== 0;
     if (!synAck && !rst) return;
+    o.tap?.answered?.(Buffer.from(segment), address, 6);
     o.onReply({ key: (h.ack - 1) >>> 0, from: o.target, rxNs, annotation: "", reached: true, final: true });
   }
 

@@ -10,6 +10,7 @@ import type { Clock } from "../core/clock.js";
 import { WirekitError, fromSystemError } from "../core/errors.js";
 import type { Phase } from "./dialogue.js";
 import { ReplyReader, type SmtpReply } from "./reply.js";
+import type { StreamTap } from "../core/stream-tap.js";
 
 /** The socket, its reply reader, and timed waits; one per session. */
 export class SmtpConnection {
@@ -19,15 +20,32 @@ export class SmtpConnection {
   #error: WirekitError | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  /** Shown the plaintext bytes (`--pcap`), until STARTTLS. */
+  #tap: StreamTap | undefined;
+  /** The same tap, kept past STARTTLS to show the close. */
+  #closeTap: StreamTap | undefined;
 
   constructor(
     readonly clock: Clock,
     readonly signal: AbortSignal | undefined,
-  ) {}
+    tap?: StreamTap,
+  ) {
+    this.#tap = tap;
+  }
+
+  #connectedTap(s: Socket): void {
+    const tap = this.#tap;
+    if (tap === undefined) return;
+    s.once("connect", () => {
+      this.#closeTap = tap;
+      tap.connected({ address: s.localAddress ?? "0.0.0.0", port: s.localPort ?? 0 }, { address: s.remoteAddress ?? "0.0.0.0", port: s.remotePort ?? 0 });
+    });
+  }
 
   /** Connect; `onTcpConnect` runs when the TCP connection is up (before any TLS handshake). */
   async open(make: () => Socket, readyEvent: "connect" | "secureConnect", timeoutMs: number, what: string, onTcpConnect?: () => void): Promise<void> {
     const s = make();
+    this.#connectedTap(s);
     if (onTcpConnect !== undefined) s.once("connect", onTcpConnect);
     this.#attach(s, what);
     await this.#until(() => this.#error !== undefined || this.#ready, timeoutMs, `timed out after ${secs(timeoutMs)} connecting (${what})`, () => {
@@ -58,6 +76,7 @@ export class SmtpConnection {
   }
 
   #onData = (chunk: Buffer): void => {
+    this.#tap?.received(chunk);
     for (const ev of this.#reader.push(chunk)) {
       if (ev.kind === "reply") this.#replies.push(ev.reply);
       else this.#error ??= new WirekitError("ERR_PROTOCOL", `bad reply from the server: ${ev.reason}`);
@@ -77,6 +96,7 @@ export class SmtpConnection {
   async write(data: Buffer, timeoutMs: number): Promise<void> {
     const s = this.socket;
     if (s === undefined || this.#closed) throw this.#error ?? new WirekitError("ERR_CONNECT", "the connection is closed");
+    this.#tap?.sent(data);
     if (s.write(data)) return;
     let drained = false;
     await this.#until(() => drained || this.#error !== undefined || this.#closed, timeoutMs, `timed out after ${secs(timeoutMs)} sending (the server stopped reading)`, () => {
@@ -106,6 +126,9 @@ export class SmtpConnection {
     const plain = this.socket;
     if (plain === undefined) throw new WirekitError("ERR_CONNECT", "the connection is closed");
     plain.off("data", this.#onData);
+    // From here the bytes are ciphertext that never passes through this class.
+    this.#tap?.encrypted?.();
+    this.#tap = undefined;
     this.#ready = false;
     const secure = make(plain);
     this.#attach(secure, "TLS handshake");
@@ -121,6 +144,9 @@ export class SmtpConnection {
 
   destroy(): void {
     this.socket?.destroy();
+    const tap = this.#closeTap;
+    this.#closeTap = undefined;
+    tap?.closed();
   }
 
   /** Wait until `done()` holds, with a timeout and the abort signal. */

@@ -1,5 +1,5 @@
 /**
- * Public surface of the SMTP client: the session, the message builder and the diagram.
+ * Public surface of the SMTP client: the session and the message builder (the diagram is in render/smtp.ts).
  * Generic type names carry an `Smtp` prefix here so they cannot clash with other tools' exports.
  */
 export { sendMail, type SendMailOptions, type SendMailResult } from "./session.js";
@@ -29,5 +29,4 @@ export { DotStuffer, dotStuff, dotUnstuff } from "./dot-stuff.js";
 export { buildMessage, formatRfc5322Date, type BuildMessageOptions, type BuiltMessage, type MessageFile } from "./mime/message.js";
 export { parseMailbox, formatMailbox, type Mailbox } from "./mime/address.js";
 export { encodeBase64Wrapped, encodeQuotedPrintable, encodeWords as encodeMimeWords, encodeParameter as encodeMimeParameter, foldHeader as foldMailHeader } from "./mime/encode.js";
-export { renderDiagramSvg, renderDiagramMermaid, type DiagramOptions as SmtpDiagramOptions } from "./diagram.js";
 export { transcriptLines, type TranscriptEntry as SmtpTranscriptEntry } from "./transcript.js";

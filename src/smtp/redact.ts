@@ -8,6 +8,7 @@
  * base64 of the password (RFC 4616 is PLAIN, LOGIN has no RFC), AUTH PLAIN's base64 of
  * "\0user\0pass" (RFC 4616 §2), and the base64 of user and password joined. Pure.
  */
+import type { StreamTap } from "../core/stream-tap.js";
 
 /** What replaces a secret. */
 export const REDACTED = "***";
@@ -42,6 +43,40 @@ export function redactSecrets(text: string, forms: readonly string[]): string {
   let out = text;
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
   return out;
+}
+
+/**
+ * A tap that is shown the bytes with every secret form overwritten by as many "*" (the length
+ * stays, so a capture's TCP sequence numbers still add up), and a note saying so.
+ */
+export function redactingTap(tap: StreamTap, forms: readonly string[]): StreamTap {
+  const patterns = forms.map((f) => Buffer.from(f, "utf8"));
+  const mask = (bytes: Buffer): { bytes: Buffer; masked: number } => {
+    let out = bytes;
+    let masked = 0;
+    for (const p of patterns) {
+      for (let i = out.indexOf(p); i !== -1; i = out.indexOf(p, i + p.length)) {
+        if (out === bytes) out = Buffer.from(bytes);
+        out.fill(0x2a, i, i + p.length);
+        masked += p.length;
+      }
+    }
+    return { bytes: out, masked };
+  };
+  const note = (n: number): string | undefined => (n === 0 ? undefined : `AUTH secret redacted (${n} bytes overwritten with *)`);
+  return {
+    connected: (l, r) => tap.connected(l, r),
+    sent(bytes) {
+      const m = mask(bytes);
+      tap.sent(m.bytes, note(m.masked));
+    },
+    received(bytes) {
+      const m = mask(bytes);
+      tap.received(m.bytes, note(m.masked));
+    },
+    encrypted: () => tap.encrypted?.(),
+    closed: () => tap.closed(),
+  };
 }
 
 /** The same value with `redactSecrets` applied to every string inside it (objects, arrays, Maps). */

@@ -16,7 +16,8 @@ import { publish } from "../core/events.js";
 import { SmtpConnection } from "./connection.js";
 import { SmtpDialogue, type AuthMechanism, type DialogueOutcome, type TlsMode } from "./dialogue.js";
 import { DotStuffer } from "./dot-stuff.js";
-import { redactDeep, secretForms } from "./redact.js";
+import { redactDeep, redactingTap, secretForms } from "./redact.js";
+import type { StreamTap } from "../core/stream-tap.js";
 import type { TranscriptEntry } from "./transcript.js";
 
 export interface SendMailOptions {
@@ -58,6 +59,8 @@ export interface SendMailOptions {
    * are published on the diagnostics channel `wirekit:mail:transcript`.
    */
   onEntry?: (e: TranscriptEntry) => void;
+  /** Shown the session's plaintext bytes, secrets overwritten (`--pcap`); unused with implicit TLS. */
+  tap?: StreamTap;
 }
 
 /** What `sendMail` resolves to, whether or not the message was accepted. */
@@ -109,7 +112,10 @@ export async function sendMail(options: SendMailOptions): Promise<SendMailResult
   if (servername !== undefined) tlsOptions.servername = servername;
   if (options.ca !== undefined) tlsOptions.ca = trustedCertificates(options.ca);
 
-  const conn = new SmtpConnection(clock, options.signal);
+  // The capture sees the plaintext part only (all of it with --no-tls, up to STARTTLS otherwise;
+  // nothing over implicit TLS), with the secret overwritten as in the transcript.
+  const tap = options.tap === undefined || tlsMode === "implicit" ? undefined : redactingTap(options.tap, secrets);
+  const conn = new SmtpConnection(clock, options.signal, tap);
   let dialogue: SmtpDialogue | undefined;
   const finish = (unmasked: DialogueOutcome): SendMailResult => {
     conn.destroy();

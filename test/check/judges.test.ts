@@ -9,7 +9,7 @@ import { portsInTable } from "../../src/check/ports.js";
 import { substitute } from "../../src/check/runner.js";
 import { judgeAll, allRequiredPass, pass, type Requirement } from "../../src/check/requirement.js";
 import type { TapChunk } from "../../src/check/tap.js";
-import { escapeText } from "../../src/cli/render/text.js";
+import { escapeText } from "../../src/render/text.js";
 
 test("a response with bare LF line ends and a short body is described, not refused", () => {
   const m = parseHttpMessage(Buffer.from("HTTP/1.1 200 OK\nContent-Length: 10\n\nabc"));

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { createRandom } from "../../src/core/random.js";
-import { renderDiagramSvg } from "../../src/smtp/diagram.js";
+import { renderDiagramSvg } from "../../src/render/smtp.js";
 import { buildMessage } from "../../src/smtp/mime/message.js";
 import { sendMail } from "../../src/smtp/session.js";
 import type { TranscriptEntry } from "../../src/smtp/transcript.js";

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { renderDiagramMermaid, renderDiagramSvg } from "../../src/smtp/diagram.js";
+import { renderDiagramMermaid, renderDiagramSvg } from "../../src/render/smtp.js";
 import type { TranscriptEntry } from "../../src/smtp/transcript.js";
 
 /** A recorded STARTTLS session (as sendMail records it), with hostile text in a reply. */

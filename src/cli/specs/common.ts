@@ -11,3 +11,19 @@ export const bindHost = (def: string, help = "address to bind") =>
 
 /** `-p, --port` of a server: the same letter on every server. */
 export const bindPort = (def: number) => ({ type: "port", short: "p", value: "N", default: def, help: "port (0 picks one)" }) as const satisfies OptionDef;
+
+/** `--diagram FILE` on every client tool: the exchange as a ladder diagram. */
+export const diagram = {
+  type: "string",
+  value: "FILE",
+  complete: "file",
+  help: "draw the exchange as a ladder diagram: FILE.svg (picture), FILE.mmd (Mermaid) or FILE.txt (text)",
+} as const satisfies OptionDef;
+
+/** `--pcap FILE` on the UDP tools: what crossed the wire, with the tool's decisions as packet comments. */
+export const pcap = {
+  type: "string",
+  value: "FILE",
+  complete: "file",
+  help: "write the datagrams as pcapng (Wireshark, tshark), each with the tool's decision as its packet comment",
+} as const satisfies OptionDef;

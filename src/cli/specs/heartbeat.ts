@@ -1,6 +1,6 @@
 /** The spec of `wirekit heartbeat`: the monitor (`serve`) and the sender. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { bindHost, bindPort, diagram, ipv4, ipv6, json, pcap } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -9,7 +9,7 @@ export const serveForm = defineForm({
   usage: [
     "serve [--host 0.0.0.0] [-p 12001] [--dead-after 3s] [--phi 8] [--loss P --seed N]",
     "                        [--loss-burst N] [--delay T] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
-    "                        [--summary-every T] [--forget-after 1h] [--max-clients 100000] [-v] [--json]",
+    "                        [--summary-every T] [--forget-after 1h] [--max-clients 100000] [-v] [--json] [--pcap FILE]",
   ],
   positionals: [],
   options: {
@@ -37,6 +37,7 @@ export const serveForm = defineForm({
     "state-every": { type: "duration", value: "T", default: "5s", min: 100, help: "with --state: save at most every T (and at exit)" },
     verbose: { type: "boolean", short: "v", help: "also print a line for every heartbeat" },
     json: json("events and summaries as JSON lines"),
+    pcap,
   },
 });
 
@@ -44,7 +45,7 @@ export const senderForm = defineForm({
   title: "Sender options",
   usage: [
     "<server_address> <server_port> [-i 1s] [-c COUNT] [--misses 3] [--id NAME] [--keep-going]",
-    "                        [--status ok|fail|CODE] [--msg TEXT] [--key SECRET] [-- COMMAND [ARG ...]]",
+    "                        [--status ok|fail|CODE] [--msg TEXT] [--key SECRET] [--diagram FILE] [--pcap FILE] [-- COMMAND [ARG ...]]",
   ],
   positionals: [
     { name: "server_address", kind: "host" },
@@ -65,6 +66,8 @@ export const senderForm = defineForm({
     ipv6,
     json: json("one JSON document with the statistics"),
     "json-lines": json("one JSON object per event as it happens, then the summary"),
+    diagram,
+    pcap,
   },
 });
 

@@ -1,6 +1,6 @@
 /** The spec of `wirekit http` (`serve` and `get`) and `wirekit proxy`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort } from "./common.js";
+import { bindHost, bindPort, diagram, pcap } from "./common.js";
 import { tcpImpairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -82,6 +82,8 @@ export const getForm = defineForm({
     cacert: { type: "string", value: "FILE", complete: "file", help: "the same as --ca (curl's spelling)" },
     "max-time": { type: "duration", short: "m", value: "T", min: 1, label: "max-time", help: "give up after T in all (default: no limit; a silent connection is dropped after 30s)" },
     json: { type: "boolean", help: "one JSON document: status, headers, body (text), timing. --json DATA (JSON or @FILE) sends DATA as curl does" },
+    diagram,
+    pcap: { ...pcap, help: "write the connection as pcapng (TCP segments Wireshark reassembles), the proxy's cache decision as a packet comment; plain http:// only" },
   },
 });
 

@@ -1,6 +1,6 @@
 /** The spec of `wirekit mail`, the SMTP client. */
 import { defineCommand, defineForm } from "../spec.js";
-import { ipv4, ipv6, json } from "./common.js";
+import { diagram, ipv4, ipv6, json, pcap } from "./common.js";
 
 const str = (value: string, help: string) => ({ type: "string", value, help }) as const;
 const list = (value: string, help: string) => ({ type: "list", value, help }) as const;
@@ -13,7 +13,7 @@ export const transportForm = defineForm({
     "--server HOST[:PORT] [--tls | --starttls | --no-tls] --from ADDR --to ADDR [--to ...]",
     "             [--cc ADDR ...] [--bcc ADDR ...] [--subject S] [--text S | --text-file F] [--html-file F]",
     "             [--attach FILE ...] [--inline FILE ...] [--user NAME] [--auth plain|login]",
-    "             [--diagram OUT.svg|OUT.mmd] [--dry-run] [--quiet] [--json]",
+    "             [--diagram OUT.svg|OUT.mmd|OUT.txt] [--pcap FILE] [--dry-run] [--quiet] [--json]",
   ],
   positionals: [],
   options: {
@@ -45,7 +45,8 @@ export const transportForm = defineForm({
     header: list('"N: V"', "an extra header (repeatable)"),
     seed: { type: "integer", value: "N", min: 0, max: 2 ** 32 - 1, help: "seed for MIME boundaries and the Message-ID (reproducible output)" },
     "dry-run": flag("print the message that would be sent and exit; no network"),
-    diagram: file("FILE", "write the exchange as a sequence diagram (.svg picture or .mmd Mermaid)"),
+    diagram,
+    pcap: { ...pcap, help: "write the plaintext part of the session as pcapng (TCP segments Wireshark reassembles; up to STARTTLS; the AUTH secret overwritten with *)" },
     quiet: { type: "boolean", short: "q", help: "print only the outcome" },
     json: json("one JSON document: outcome, recipients and the full transcript"),
   },

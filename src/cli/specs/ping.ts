@@ -1,13 +1,13 @@
 /** The spec of `wirekit ping` (traceroute and mtr: ./traceroute.ts). */
 import { defineCommand, defineForm } from "../spec.js";
-import { ipv4, ipv6, json } from "./common.js";
+import { diagram, ipv4, ipv6, json, pcap } from "./common.js";
 
 export const NEEDS_PRIVILEGE = `Needs root, CAP_NET_RAW, or Linux ping sockets enabled for your group:
   sysctl -w net.ipv4.ping_group_range="0 2147483647"`;
 
 export const pingForm = defineForm({
   usage: [
-    "<destination_host> [-n 4] [-i 1s] [-W 1s] [-w T] [-s 56] [-t TTL] [-e ID] [-q] [-D] [-O] [-4|-6] [--json|--json-lines]",
+    "<destination_host> [-n 4] [-i 1s] [-W 1s] [-w T] [-s 56] [-t TTL] [-e ID] [-q] [-D] [-O] [-4|-6] [--json|--json-lines] [--diagram FILE] [--pcap FILE]",
     "<destination_host> [-f] [-M do|want|dont] [-I ADDR] [-p PATTERN] [-Q TOS]",
     "<host> <host> ... | --file FILE | -g CIDR  [-a|-u] [options]",
   ],
@@ -36,6 +36,8 @@ export const pingForm = defineForm({
     ipv6,
     json: json("one JSON document with every probe and the summary"),
     "json-lines": json("one JSON object per event as it happens, then the summary"),
+    diagram,
+    pcap: { ...pcap, help: "write the echo requests and what came back as pcapng, each decision (lost, late, DUP!, ICMP error) as a packet comment; one target" },
   },
 });
 

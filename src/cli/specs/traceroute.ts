@@ -1,6 +1,6 @@
 /** The specs of `wirekit traceroute` and `wirekit mtr`: one set of probe options, two views. */
 import { defineCommand, defineForm, type OptionDef } from "../spec.js";
-import { ipv4, ipv6, json } from "./common.js";
+import { diagram, ipv4, ipv6, json, pcap } from "./common.js";
 import { NEEDS_PRIVILEGE } from "./ping.js";
 
 const RAW_NEEDED = "UDP and TCP probes need root or CAP_NET_RAW (a raw ICMP socket hears the routers).";
@@ -27,7 +27,7 @@ const watch = {
 } as const satisfies Record<string, OptionDef>;
 
 export const tracerouteForm = defineForm({
-  usage: ["<host> [-U|-T [-p PORT]] [--paris] [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json|--json-lines]", "<host> --watch|--report [-c N] [-i 1s] [probe options]"],
+  usage: ["<host> [-U|-T [-p PORT]] [--paris] [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json|--json-lines] [--diagram FILE] [--pcap FILE]", "<host> --watch|--report [-c N] [-i 1s] [probe options]"],
   positionals: [{ name: "host", kind: "host" }],
   options: {
     ...probe,
@@ -37,6 +37,8 @@ export const tracerouteForm = defineForm({
     ...watch,
     json: json("one JSON document with every hop"),
     "json-lines": json("one JSON object per probe and per hop as they happen, then the summary"),
+    diagram,
+    pcap: { ...pcap, help: "write each probe (with its TTL) and the ICMP answers about it as pcapng" },
   },
 });
 

@@ -1,6 +1,6 @@
 /** The spec of `wirekit udp-echo`: `serve`, the client and `send-big`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { bindHost, bindPort, diagram, ipv4, ipv6, json, pcap } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -8,7 +8,7 @@ export const serveForm = defineForm({
   title: "Server",
   intro: 'Replies "I received from you a message of N bytes".',
   usage: [
-    "serve <interface> <port> [--loss P] [--seed N] [--delay T] [--reassembly-timeout T] [-q] [-v]",
+    "serve <interface> <port> [--loss P] [--seed N] [--delay T] [--reassembly-timeout T] [-q] [-v] [--pcap FILE]",
     "      [--loss-burst N] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
     "serve [--host 127.0.0.1] [-p 12002] [options]",
   ],
@@ -23,13 +23,14 @@ export const serveForm = defineForm({
     "reassembly-timeout": { type: "duration", value: "T", default: "2s", min: 1, label: "reassembly timeout", help: "report a split message incomplete after T without parts" },
     quiet: { type: "boolean", short: "q", help: "no line per datagram" },
     verbose: { type: "boolean", short: "v", help: "also a line per part and per rejected datagram" },
+    pcap,
   },
 });
 
 export const clientForm = defineForm({
   title: "Client",
   intro: 'Sends "<request id> <current time>".',
-  usage: ["<server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json]"],
+  usage: ["<server_ip> <server_port> [-m MESSAGE] [--timeout 0.1s] [--max-timeout 2s] [--jitter] [--no-verify] [--json] [--diagram FILE] [--pcap FILE]"],
   positionals: [
     { name: "server_ip", kind: "host" },
     { name: "server_port", kind: "port" },
@@ -44,6 +45,8 @@ export const clientForm = defineForm({
     ipv4,
     ipv6,
     json: json("one JSON document instead of text"),
+    diagram,
+    pcap,
   },
 });
 

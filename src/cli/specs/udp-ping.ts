@@ -1,11 +1,11 @@
 /** The spec of `wirekit udp-ping`: the client and `serve`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, ipv4, ipv6, json } from "./common.js";
+import { bindHost, bindPort, diagram, ipv4, ipv6, json, pcap } from "./common.js";
 import { impairOptions } from "./impair.js";
 
 export const clientForm = defineForm({
   title: "Client options",
-  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-w T] [-s SIZE] [-q] [-v] [-4|-6] [--json|--json-lines]"],
+  usage: ["<server_address> <server_port> [-c 10] [-i 1s] [-W 1s] [-w T] [-s SIZE] [-q] [-v] [-4|-6] [--json|--json-lines]", "      [--diagram FILE] [--pcap FILE]"],
   positionals: [
     { name: "server_address", kind: "host" },
     { name: "server_port", kind: "port" },
@@ -22,6 +22,8 @@ export const clientForm = defineForm({
     ipv6,
     json: json("one JSON document with every ping and the summary"),
     "json-lines": json("one JSON object per event as it happens, then the summary"),
+    diagram,
+    pcap,
   },
 });
 
@@ -29,7 +31,7 @@ export const serveForm = defineForm({
   name: "serve",
   title: "Server options",
   usage: [
-    "serve [--host 0.0.0.0] [-p 12000] [--loss 0.3] [--seed N] [--quiet]",
+    "serve [--host 0.0.0.0] [-p 12000] [--loss 0.3] [--seed N] [--quiet] [--pcap FILE]",
     "      [--loss-burst N] [--delay T] [--jitter T] [--reorder P] [--duplicate P] [--corrupt P] [--rate BYTES/s]",
   ],
   positionals: [],
@@ -39,6 +41,7 @@ export const serveForm = defineForm({
     ...impairOptions,
     loss: { ...impairOptions.loss, default: 0.3, help: "drop probability 0..1 (0.3 is the lab's 30%)" },
     quiet: { type: "boolean", short: "q", help: "no line per datagram" },
+    pcap,
   },
 });
 

@@ -15,6 +15,7 @@ import { systemClock, type Clock } from "../../core/clock.js";
 import { buildRequest, serializeRequestHead, type HttpRequest } from "./request.js";
 import { bodyChunks, bodyLength, type RequestBody } from "./body.js";
 import { ResponseParser, headerValue, type ResponseHead } from "./response.js";
+import type { StreamTap } from "../../core/stream-tap.js";
 
 export interface HttpGetOptions {
   /** http: or https: URL. */
@@ -43,6 +44,11 @@ export interface HttpGetOptions {
   onHead?: (head: ResponseHead, interim: boolean) => void;
   /** Called with body bytes (decoded unless `raw`). */
   onBody?: (chunk: Buffer) => void;
+  /**
+   * Shown the connection's bytes as written and read (`--pcap`). Plain http only: over TLS the
+   * bytes on the wire are ciphertext the client never handles, so an https exchange is not shown.
+   */
+  tap?: StreamTap;
   /** @default systemClock */
   clock?: Clock;
   signal?: AbortSignal;
@@ -106,6 +112,8 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     });
   });
   const connectMs = since();
+  const tap = url.protocol === "http:" ? o.tap : undefined;
+  tap?.connected({ address: sock.localAddress ?? "0.0.0.0", port: sock.localPort ?? 0 }, { address: resolved.address, port: hopPort });
   const timer =
     timeoutMs === undefined ? undefined : clock.setTimeout(() => sock.destroy(new WirekitError("ERR_TIMEOUT", `no complete response from ${what} within ${timeoutMs} ms`)), timeoutMs);
   const onAbort = (): void => void sock.destroy(new WirekitError("ERR_TARGET", "interrupted"));
@@ -131,18 +139,22 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     // A small body goes out in the same segment as the head, so a server that answers at once
     // (405, 401) and closes has it all before it closes, and the answer is not lost to a reset.
     const small = o.body !== undefined && length <= SMALL_BODY ? await collect(o.body) : undefined;
-    sock.write(small === undefined ? requestHead : Buffer.concat([Buffer.from(requestHead, "latin1"), small]));
+    const first = small === undefined ? requestHead : Buffer.concat([Buffer.from(requestHead, "latin1"), small]);
+    // A string goes out as UTF-8 (socket.write's default); the tap is shown the same bytes.
+    tap?.sent(typeof first === "string" ? Buffer.from(first, "utf8") : first);
+    sock.write(first);
     o.onRequest?.(requestHead, { address: resolved.address, port: hopPort });
-    const reading = readResponse(sock, request.method, o, since);
+    const reading = readResponse(sock, request.method, o, since, tap);
     reading.catch(() => undefined); // awaited below; this only keeps a failed upload from leaving it unhandled
     // Read while sending: a server may answer (413, 401) before the upload is done.
-    if (o.body !== undefined && small === undefined) await Promise.race([sendBody(sock, o.body), reading]);
+    if (o.body !== undefined && small === undefined) await Promise.race([sendBody(sock, o.body, tap), reading]);
     const r = await reading;
     return { request, requestHead, ...r, timing: { dnsMs, connectMs, tlsMs, firstByteMs: r.firstByteMs, totalMs: since() }, remote: { address: resolved.address, port: hopPort } };
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
     sock.destroy();
+    tap?.closed();
   }
 }
 
@@ -181,9 +193,10 @@ async function collect(body: RequestBody): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function sendBody(sock: Socket, body: RequestBody): Promise<void> {
+async function sendBody(sock: Socket, body: RequestBody, tap: StreamTap | undefined): Promise<void> {
   for await (const chunk of bodyChunks(body.segments)) {
     if (sock.destroyed) return;
+    tap?.sent(chunk);
     // Respect backpressure: a big file goes out at the pace the peer reads it.
     if (!sock.write(chunk)) await new Promise<void>((resolve) => sock.once("drain", resolve).once("close", resolve));
   }
@@ -243,6 +256,7 @@ async function readResponse(
   method: string,
   o: HttpGetOptions,
   since: () => number,
+  tap: StreamTap | undefined,
 ): Promise<{ head: ResponseHead; bodyBytes: number; wireBodyBytes: number; firstByteMs: number }> {
   const parser = new ResponseParser(method);
   let head: ResponseHead | undefined;
@@ -299,6 +313,7 @@ async function readResponse(
       }
     };
     const onData = (d: Buffer): void => {
+      tap?.received(d);
       if (firstByteMs < 0) firstByteMs = since();
       const headSeen = head !== undefined;
       received += d.length;

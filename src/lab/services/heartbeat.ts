@@ -1,7 +1,8 @@
 /** The heartbeat monitor (issue 3) as a lab service. */
 import { describeImpairment } from "../../core/impair.js";
 import { createHeartbeatMonitor } from "../../udp/heartbeat/monitor.js";
-import { describeHeartbeatEvent, type HeartbeatEvent, type HeartbeatEventKind } from "../../udp/heartbeat/events.js";
+import type { HeartbeatEvent, HeartbeatEventKind } from "../../udp/heartbeat/events.js";
+import { describeHeartbeatEvent } from "../../render/heartbeat-events.js";
 import { sendHeartbeats } from "../../udp/heartbeat/sender.js";
 import { impairedTotals, type LabEvent, type LabService } from "../service.js";
 

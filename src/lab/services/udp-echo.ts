@@ -2,7 +2,7 @@
 import { formatHostPort } from "../../core/address.js";
 import { describeImpairment } from "../../core/impair.js";
 import { createUdpEchoServer } from "../../udp/echo/server.js";
-import { describeServerEvent, printableMessage } from "../../udp/echo/server-log.js";
+import { describeServerEvent, printableMessage } from "../../render/udp-echo-server.js";
 import { udpEcho } from "../../udp/echo/client.js";
 import { impairedTotals, type LabEvent, type LabService } from "../service.js";
 

@@ -5,16 +5,16 @@
  * (RFC 8085 §5.1: applications must check that a datagram belongs to their exchange).
  * Retransmits with exponential backoff (retransmit.ts) until a reply or the bound.
  */
-import { createSocket } from "node:dgram";
 import { resolveHost, type IpFamily } from "../../core/address.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
 import { createRandom, secureRandom, type Random } from "../../core/random.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { bindUdp, closeUdp, normalizeAddress, routeSourceAddress, type WireTap } from "../../core/udp-socket.js";
 import { formatLocalTimestamp } from "../ping/protocol.js";
 import { decodeReply, encodeRequest, isRequestId, maxUdpPayload, newRequestId, REQUEST_ID_LENGTH, sameRequestId } from "./protocol.js";
-import { requestWithBackoff, type RetransmitEvent } from "./retransmit.js";
+import { requestWithBackoff, type DatagramPort, type RetransmitEvent } from "./retransmit.js";
+import type { RemoteInfo } from "node:dgram";
 import type { Endpoint } from "./server.js";
 
 export { requestWithBackoff, type RequestWithBackoffOptions, type RetransmitEvent, type RetransmitResult, type DatagramPort } from "./retransmit.js";
@@ -39,6 +39,8 @@ export interface UdpEchoClientOptions {
   /** Where request IDs come from; must be unguessable in real use. @default secureRandom */
   idRandom?: Random;
   family?: IpFamily;
+  /** Shown every datagram sent and received (`--pcap`). */
+  tap?: WireTap;
   /** @default systemClock */
   clock?: Clock;
   signal?: AbortSignal;
@@ -79,21 +81,29 @@ export interface UdpEchoResult {
   error?: string;
 }
 
-/** The local address the OS would use to reach `server` (routing's choice of source). */
-async function sourceAddressFor(server: Endpoint, family: IpFamily): Promise<string> {
-  const wildcard = family === 6 ? "::" : "0.0.0.0";
-  const probe = createSocket(family === 6 ? "udp6" : "udp4");
-  try {
-    return await new Promise<string>((resolve) => {
-      probe.once("error", () => resolve(wildcard));
-      // connect() on UDP sends nothing: it only asks routing for a source address.
-      probe.connect(server.port, server.address, () => resolve(normalizeAddress(probe.address().address)));
-    });
-  } catch {
-    return wildcard;
-  } finally {
-    await closeUdp(probe);
-  }
+/** The socket as the retransmission loop sees it, with `tap` shown each datagram. */
+function tapped(socket: DatagramPort, tap: WireTap, local: Endpoint, server: Endpoint): DatagramPort {
+  const wrapped = new Map<unknown, (msg: Buffer, rinfo: RemoteInfo) => void>();
+  const remote = { address: normalizeAddress(server.address), port: server.port };
+  return {
+    send(msg, port, address, callback) {
+      tap.sent(Buffer.from(msg), local, remote);
+      socket.send(msg, port, address, callback);
+    },
+    on(event, listener) {
+      const w = (msg: Buffer, rinfo: RemoteInfo): void => {
+        tap.received(msg, local, { address: normalizeAddress(rinfo.address), port: rinfo.port });
+        listener(msg, rinfo);
+      };
+      wrapped.set(listener, w);
+      return socket.on(event, w);
+    },
+    off(event, listener) {
+      const w = wrapped.get(listener);
+      wrapped.delete(listener);
+      return socket.off(event, w ?? listener);
+    },
+  };
 }
 
 /**
@@ -128,13 +138,13 @@ export class UdpEchoClient extends TypedEmitter<{ event: [UdpEchoClientEvent] }>
       throw usageError(`message of ${body.length} bytes does not fit in one datagram with its request id (at most ${room} bytes over IPv${resolved.family})`);
     }
     const requestId = o.requestId ?? newRequestId(o.idRandom ?? secureRandom);
-    const bound = await bindUdp({ host: await sourceAddressFor(server, resolved.family), port: 0 });
+    const bound = await bindUdp({ host: await routeSourceAddress(server, resolved.family), port: 0 });
     const local = { address: normalizeAddress(bound.address), port: bound.port };
     this.emit("event", { kind: "start", local, server, requestId, bytes: body.length });
     let ignored = 0;
     try {
       const r = await requestWithBackoff({
-        socket: bound.socket,
+        socket: o.tap === undefined ? bound.socket : tapped(bound.socket, o.tap, local, server),
         server,
         payload: encodeRequest(requestId, body),
         initialMs: o.timeoutMs ?? 100,

@@ -15,7 +15,6 @@ export {
   Reassembler, formatPartRanges, MAX_MISSING_LISTED,
   type ReassemblyOptions, type ReassemblyOutcome, type IncompleteMessage, type ReassemblyTotals,
 } from "./reassembly.js";
-export { describeServerEvent as describeUdpEchoServerEvent } from "./server-log.js";
 export {
   encodeRequest as encodeUdpEchoRequest,
   decodeRequest as decodeUdpEchoRequest,

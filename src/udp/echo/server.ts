@@ -15,7 +15,7 @@ import { createImpairment, resolveImpairment, type ImpairmentConfig } from "../.
 import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { createRandom, type Random } from "../../core/random.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { bindUdp, closeUdp, isWildcardAddress, normalizeAddress, type WireTap } from "../../core/udp-socket.js";
 import { decodePart, decodeRequest, encodeReply, encodeTextReply, isPart, PART_HEADER_BYTES, replyText } from "./protocol.js";
 import { formatPartRanges, Reassembler, type IncompleteMessage, type ReassemblyOptions } from "./reassembly.js";
 
@@ -25,6 +25,8 @@ export interface Endpoint {
 }
 
 export interface UdpEchoServerOptions {
+  /** Shown every datagram received and sent (`--pcap`). */
+  tap?: WireTap;
   /** Interface to bind: an address ("127.0.0.1", "0.0.0.0", "::"), a host name, or an interface name ("lo"). @default "0.0.0.0" */
   host?: string;
   /** 0 picks one. @default 12002 */
@@ -86,7 +88,9 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
   readonly #ipv6: boolean;
   readonly #totals: UdpEchoServerTotals = { received: 0, replied: 0, bytes: 0, reassembled: 0, incomplete: 0, dropped: 0, parts: 0, garbage: 0 };
 
-  constructor(socket: Socket, options: { impairment: ImpairmentConfig; clock: Clock; random: Random; reassembly?: ReassemblyOptions }) {
+  readonly #tap: WireTap | undefined;
+
+  constructor(socket: Socket, options: { impairment: ImpairmentConfig; clock: Clock; random: Random; reassembly?: ReassemblyOptions; tap?: WireTap }) {
     super();
     this.#socket = socket;
     const a = socket.address();
@@ -101,7 +105,12 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     const model = createImpairment(options.impairment, options.random);
     this.#path = model === undefined ? undefined : new ImpairedSender(model, options.clock, (msg, port, address) => this.#handle(msg, { address, port }, false));
     this.#reassembler = new Reassembler(options.reassembly);
-    socket.on("message", (msg, rinfo) => this.#onMessage(msg, { address: normalizeAddress(rinfo.address), port: rinfo.port }));
+    this.#tap = options.tap;
+    socket.on("message", (msg, rinfo) => {
+      const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+      this.#tap?.received(msg, this.#local(from.address), from);
+      this.#onMessage(msg, from);
+    });
     // A send error (an ICMP error reported on the socket) must never stop the server.
     socket.on("error", () => {});
   }
@@ -209,6 +218,12 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     this.#sweep.unref();
   }
 
+  /** This end as a packet would name it: a wildcard bind answers loopback peers from their own address. */
+  #local(peer: string): Endpoint {
+    const wildcard = isWildcardAddress(this.address);
+    return { address: wildcard && (peer === "::1" || peer.startsWith("127.")) ? peer : this.address, port: this.port };
+  }
+
   #reply(payload: Buffer, to: Endpoint): void {
     // Source port 0 cannot be answered (and only a forged datagram carries it): Node's send()
     // would throw ERR_SOCKET_BAD_PORT, and a throw in a message handler ends the process.
@@ -216,6 +231,7 @@ export class UdpEchoServer extends TypedEmitter<{ event: [UdpEchoServerEvent] }>
     // Events carry "127.0.0.1", not "::ffff:127.0.0.1"; a udp6 socket cannot send to the bare
     // IPv4 form (EINVAL), so a server on "::" would silently never answer IPv4 clients.
     const address = this.#ipv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
+    this.#tap?.sent(payload, this.#local(to.address), to);
     try {
       this.#socket.send(payload, to.port, address, () => {
         // Errors (EHOSTUNREACH, ENOBUFS under a flood) cost one reply, never the server.
@@ -311,6 +327,7 @@ export async function createUdpEchoServer(options: UdpEchoServerOptions = {}): P
   const server = new UdpEchoServer(bound.socket, {
     impairment, random, clock: options.clock ?? systemClock,
     ...(options.reassembly ? { reassembly: options.reassembly } : {}),
+    ...(options.tap ? { tap: options.tap } : {}),
   });
   return server;
 }

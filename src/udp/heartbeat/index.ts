@@ -3,7 +3,7 @@ export { createHeartbeatMonitor, HeartbeatMonitor, type HeartbeatMonitorOptions,
 export { loadMonitorState, MonitorStateSaver, writeFileAtomic } from "./state-file.js";
 export { parseKeyFile, parseExpectFile } from "./lists.js";
 export { sendHeartbeats, HeartbeatSender, type HeartbeatSenderOptions, type HeartbeatSenderEvent, type HeartbeatSenderResult, type SenderEndpoint } from "./sender.js";
-export { describeHeartbeatEvent, printableMessage, shownStatus, type RefusalReason, HEARTBEAT_EVENT_KINDS, type HeartbeatEvent, type HeartbeatEventKind, type HeartbeatMonitorEvents, type ClientSnapshot } from "./events.js";
+export { printableMessage, shownStatus, type RefusalReason, HEARTBEAT_EVENT_KINDS, type HeartbeatEvent, type HeartbeatEventKind, type HeartbeatMonitorEvents, type ClientSnapshot } from "./events.js";
 export { createHeartbeatMetrics, startHeartbeatMetrics, type MetricsEndpoint, type MetricsSource } from "./metrics.js";
 export { ClientTracker, SEQ_WINDOW, MAX_GAP, type TrackerState, type ClientStatus, type TrackOutcome, type StatusChange, type RestartReason } from "./tracker.js";
 export { phi, negLog10NormalTail, recordInterval, newArrivalStats, effectiveStdDev, suspectAfterMs, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";

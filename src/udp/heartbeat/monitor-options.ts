@@ -5,9 +5,12 @@ import { usageError } from "../../core/errors.js";
 import { resolveImpairment, type ImpairmentConfig } from "../../core/impair.js";
 import type { Random } from "../../core/random.js";
 import type { Clock } from "../../core/clock.js";
+import type { WireTap } from "../../core/udp-socket.js";
 import type { PhiOptions } from "./detector.js";
 
 export interface HeartbeatMonitorOptions {
+  /** Shown every datagram received and sent (`--pcap`). */
+  tap?: WireTap;
   /** Address to bind. @default "0.0.0.0" */
   host?: string;
   /** Port to bind; 0 picks one. @default 12001 */

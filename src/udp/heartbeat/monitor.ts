@@ -19,7 +19,7 @@ import { createImpairment } from "../../core/impair.js";
 import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { createRandom } from "../../core/random.js";
 import { normalizeAddress } from "../../core/udp-socket.js";
-import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
+import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
@@ -517,6 +517,6 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = {}): Promise<HeartbeatMonitor> {
   const monitor = new HeartbeatMonitor(options);
   const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20, fast: options.batch });
-  monitor.start(socket);
+  monitor.start(options.tap === undefined ? socket : tapDatagramPort(socket, options.tap));
   return monitor;
 }

@@ -9,8 +9,8 @@ import { createImpairment, resolveImpairment, type ImpairmentConfig } from "../.
 import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { createRandom, type Random } from "../../core/random.js";
 import { TypedEmitter, publish } from "../../core/events.js";
-import { normalizeAddress } from "../../core/udp-socket.js";
-import { openDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
+import { normalizeAddress, type WireTap } from "../../core/udp-socket.js";
+import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { upperCaseAscii } from "./protocol.js";
 
 export interface UdpPingServerOptions {
@@ -33,6 +33,8 @@ export interface UdpPingServerOptions {
    * built; false = node:dgram, one datagram per callback. @default true
    */
   batch?: boolean;
+  /** Shown every datagram received and sent (`--pcap`). */
+  tap?: WireTap;
 }
 
 /** One datagram the server saw. */
@@ -161,5 +163,5 @@ export async function createUdpPingServer(options: UdpPingServerOptions = {}): P
   resolveImpairment(impairment);
   // 64 KiB slots: a maximum-size ping (65,507 bytes) is echoed whole.
   const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12000, recvBufferSize: 4 << 20, fast: options.batch, maxDatagram: 65536 });
-  return new UdpPingServer(socket, impairment, random, options.clock);
+  return new UdpPingServer(options.tap === undefined ? socket : tapDatagramPort(socket, options.tap), impairment, random, options.clock);
 }

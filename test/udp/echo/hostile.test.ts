@@ -6,7 +6,7 @@ import { networkInterfaces } from "node:os";
 import { createRandom } from "../../../src/core/random.js";
 import { PART_MAGIC } from "../../../src/udp/echo/protocol.js";
 import { createUdpEchoServer, type UdpEchoServer } from "../../../src/udp/echo/server.js";
-import { describeServerEvent, printableMessage } from "../../../src/udp/echo/server-log.js";
+import { describeServerEvent, printableMessage } from "../../../src/render/udp-echo-server.js";
 import { runCliCapture } from "../../helpers/cli.js";
 
 const servers: UdpEchoServer[] = [];

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../../src/core/clock.js";
 import { HeartbeatMonitor } from "../../../src/udp/heartbeat/monitor.js";
-import { HEARTBEAT_EVENT_KINDS, describeHeartbeatEvent, type HeartbeatEvent } from "../../../src/udp/heartbeat/events.js";
+import { HEARTBEAT_EVENT_KINDS, type HeartbeatEvent } from "../../../src/udp/heartbeat/events.js";
+import { describeHeartbeatEvent } from "../../../src/render/heartbeat-events.js";
 import { encodeHeartbeat } from "../../../src/udp/heartbeat/protocol.js";
 
 const ADDR = "127.0.0.1";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodePing, encodePing, upperCaseAscii, formatLocalTimestamp } from "../../../src/udp/ping/protocol.js";
-import { renderPingStatistics } from "../../../src/cli/render/text.js";
+import { renderPingStatistics } from "../../../src/render/text.js";
 import { RttStats } from "../../../src/core/stats.js";
 
 test("encodePing writes 'Ping <seq> <local date time.ms>'", () => {

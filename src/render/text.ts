@@ -2,7 +2,7 @@
  * Text renderers shared by several commands. The ping-style statistics block is iputils'
  * format (`ping_print_finish`, ping/ping_output.c), used by every ping-like tool.
  */
-import { formatG, lossPercent, type PingTotals, type RttSummary } from "../../core/stats.js";
+import { formatG, lossPercent, type PingTotals, type RttSummary } from "../core/stats.js";
 
 /** "0.052" — three decimals, as ping's summary line. */
 export function ms3(x: number): string {
@@ -30,7 +30,7 @@ export function renderPingStatistics(target: string, tool: string, totals: PingT
   return out;
 }
 
-export { escapeBytes, escapeText } from "../../core/escape.js";
+export { escapeBytes, escapeText } from "../core/escape.js";
 
 /** A plain text table with left-aligned columns. */
 export function renderTable(header: string[], rows: string[][]): string {

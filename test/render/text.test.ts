@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countWords, renderTotals, snakeKeys } from "../../src/cli/render/text.js";
+import { countWords, renderTotals, snakeKeys } from "../../src/render/text.js";
 
 test("totals read as words with correct plurals", () => {
   assert.equal(countWords(1, "clients"), "1 client");

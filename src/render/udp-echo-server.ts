@@ -1,10 +1,10 @@
 /**
- * The one-line description of each server event, shared by the CLI (`udp-echo serve`) and the
- * lab dashboard so both say the same thing. Pure: an event in, a line out (no newline).
+ * The one-line description of each udp-echo server event, shared by the CLI (`udp-echo serve`)
+ * and the lab dashboard so both say the same thing. Pure: an event in, a line out (no newline).
  */
-import { formatHostPort } from "../../core/address.js";
-import { formatPartRanges } from "./reassembly.js";
-import type { UdpEchoServerEvent } from "./server.js";
+import { formatHostPort } from "../core/address.js";
+import { formatPartRanges } from "../udp/echo/reassembly.js";
+import type { UdpEchoServerEvent } from "../udp/echo/server.js";
 
 /**
  * A message for one log line: UTF-8 decoded, control characters escaped, cut at `max` characters.

@@ -1,0 +1,93 @@
+/**
+ * `wirekit heartbeat HOST PORT` (the sender) as a ladder: each heartbeat to each monitor, the
+ * acknowledgements, a missed heartbeat as an arrow ending in a cross, late and duplicate acks,
+ * the monitor going down and coming back, and datagrams the sender ignored.
+ */
+import { formatHostPort } from "../core/address.js";
+import type { HeartbeatSenderEvent } from "../udp/heartbeat/sender.js";
+import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
+import { msText, type Timed } from "./record.js";
+
+/** The sender's decision on an event's datagram (a pcap comment / ladder note); undefined for a plain exchange. */
+export function heartbeatSenderDecision(e: HeartbeatSenderEvent, timeoutMs: number): string | undefined {
+  switch (e.kind) {
+    case "late":
+      return `late ack for seq ${e.seq} (RTT ${e.rttMs.toFixed(3)} ms > ${msText(timeoutMs)}), counted missed`;
+    case "duplicate":
+      return `duplicate ack for seq ${e.seq}, not counted again`;
+    case "miss":
+      return `no ack within ${msText(timeoutMs)}: seq ${e.seq} missed (${e.consecutive} in a row)`;
+    case "ignored":
+      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+    default:
+      return undefined;
+  }
+}
+
+export function heartbeatLadder(log: ReadonlyArray<Timed<HeartbeatSenderEvent>>, options: { timeoutMs: number }): Ladder {
+  const starts = log.flatMap((t) => (t.event.kind === "start" ? [t.event] : []));
+  const monitors = Math.max(1, starts.length);
+  const lane = (m: number | undefined): number => 1 + Math.min(monitors - 1, m ?? 0);
+  const rows: LadderRow[] = [];
+  const sent = new Map<string, MessageRow>();
+  const late = new Set<string>();
+  for (const t of log) if (t.event.kind === "late") late.add(`${t.event.seq}/${t.event.monitor ?? 0}`);
+  for (const { at, event: e } of log) {
+    const decision = heartbeatSenderDecision(e, options.timeoutMs);
+    const d = decision === undefined ? {} : { decision };
+    switch (e.kind) {
+      case "sent":
+        for (let m = 0; m < monitors; m++) {
+          const row: MessageRow = { kind: "message", from: 0, to: 1 + m, lines: [`heartbeat seq ${e.seq} (${e.bytes} bytes)`], at };
+          sent.set(`${e.seq}/${m}`, row);
+          rows.push(row);
+        }
+        break;
+      case "reply":
+        rows.push({ kind: "message", from: lane(e.monitor), to: 0, lines: [`ack seq ${e.seq}, RTT ${e.rttMs.toFixed(3)} ms`], at });
+        break;
+      case "late":
+        rows.push({ kind: "message", from: lane(e.monitor), to: 0, lines: [`ack seq ${e.seq}, RTT ${e.rttMs.toFixed(3)} ms`], at, fate: "late", ...d });
+        break;
+      case "duplicate":
+        rows.push({ kind: "message", from: lane(e.monitor), to: 0, lines: [`ack seq ${e.seq} again`], at, fate: "duplicate", ...d });
+        break;
+      case "miss": {
+        const key = `${e.seq}/${e.monitor ?? 0}`;
+        const row = sent.get(key);
+        if (row !== undefined && !late.has(key)) {
+          row.fate = "lost";
+          if (decision !== undefined) row.decision = decision;
+        }
+        rows.push({ kind: "note", tone: "warn", text: `timeout: seq ${e.seq}, no ack after ${msText(options.timeoutMs)}`, at });
+        break;
+      }
+      case "down":
+        rows.push({ kind: "note", tone: "warn", text: `monitor down: ${e.misses} heartbeats missed in a row`, at });
+        break;
+      case "up":
+        rows.push({ kind: "note", text: `monitor up again with seq ${e.seq}, after ${msText(e.downForMs)}`, at });
+        break;
+      case "ignored":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...d });
+        break;
+      case "skipped":
+        rows.push({ kind: "note", text: `seq ${e.seq} skipped (not sent)`, at });
+        break;
+      case "send-error":
+        rows.push({ kind: "note", tone: "warn", text: `send failed for seq ${e.seq}: ${e.message}`, at });
+        break;
+      case "start":
+        break;
+    }
+  }
+  const client = starts[0];
+  return {
+    title: "heartbeat",
+    lifelines: [
+      { id: "C", label: client === undefined ? "sender" : `sender ${client.id}` },
+      ...(starts.length === 0 ? [{ id: "M0", label: "monitor" }] : starts.map((s, i) => ({ id: `M${i}`, label: `monitor ${formatHostPort(s.server.address, s.server.port)}` }))),
+    ],
+    rows,
+  };
+}

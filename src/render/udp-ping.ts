@@ -1,0 +1,85 @@
+/**
+ * `wirekit udp-ping` as a ladder: each ping and its reply with times, a timed-out ping as an
+ * arrow ending in a cross, a late reply drawn past its deadline, duplicates, and datagrams the
+ * client ignored with their source. The same decisions, per datagram, are the pcap comments.
+ */
+import { formatHostPort } from "../core/address.js";
+import type { UdpPingEvent } from "../udp/ping/client.js";
+import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
+import { msText, type Timed } from "./record.js";
+
+/** The decision the pinger took on an event's datagram, as a pcap comment / ladder note; undefined for a plain exchange. */
+export function udpPingDecision(e: UdpPingEvent, timeoutMs: number): string | undefined {
+  switch (e.kind) {
+    case "late":
+      return `late reply for seq ${e.seq} (RTT ${e.rttMs.toFixed(3)} ms > timeout ${msText(timeoutMs)}), counted lost`;
+    case "duplicate":
+      return `duplicate reply for seq ${e.seq} (DUP!), not counted again`;
+    case "timeout":
+      return `no reply within ${msText(timeoutMs)}: seq ${e.seq} counted lost`;
+    case "foreign":
+      return `ignored: from ${formatHostPort(e.from.address, e.from.port)}, not the server`;
+    case "garbage":
+      return `ignored: ${e.reason}`;
+    default:
+      return undefined;
+  }
+}
+
+export function udpPingLadder(log: ReadonlyArray<Timed<UdpPingEvent>>, options: { timeoutMs: number }): Ladder {
+  const start = log.find((t) => t.event.kind === "start")?.event;
+  const rows: LadderRow[] = [];
+  const sent = new Map<number, MessageRow>();
+  const late = new Set<number>();
+  for (const t of log) if (t.event.kind === "late") late.add(t.event.seq);
+  for (const { at, event: e } of log) {
+    const decision = udpPingDecision(e, options.timeoutMs);
+    switch (e.kind) {
+      case "sent": {
+        const row: MessageRow = { kind: "message", from: 0, to: 1, lines: [`PING seq ${e.seq} (${e.bytes} bytes)`], at };
+        sent.set(e.seq, row);
+        rows.push(row);
+        break;
+      }
+      case "reply":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`reply seq ${e.seq}, RTT ${e.rttMs.toFixed(3)} ms`], at });
+        break;
+      case "duplicate":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`reply seq ${e.seq} again`], at, fate: "duplicate", ...(decision ? { decision } : {}) });
+        break;
+      case "late":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`reply seq ${e.seq}, RTT ${e.rttMs.toFixed(3)} ms`], at, fate: "late", ...(decision ? { decision } : {}) });
+        break;
+      case "timeout": {
+        // The client cannot tell a lost ping from a lost reply; unless a late reply shows the
+        // ping did arrive, draw the ping as the one that was lost.
+        const row = sent.get(e.seq);
+        if (row !== undefined && !late.has(e.seq)) {
+          row.fate = "lost";
+          if (decision !== undefined) row.decision = decision;
+        }
+        rows.push({ kind: "note", tone: "warn", text: `timeout: seq ${e.seq}, no reply after ${msText(options.timeoutMs)}`, at });
+        break;
+      }
+      case "foreign":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...(decision ? { decision } : {}) });
+        break;
+      case "garbage":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes`], at, fate: "ignored", ...(decision ? { decision } : {}) });
+        break;
+      case "send-error":
+        rows.push({ kind: "note", tone: "warn", text: `send failed for seq ${e.seq}: ${e.message}`, at });
+        break;
+      case "start":
+        break;
+    }
+  }
+  return {
+    title: "udp-ping",
+    lifelines: [
+      { id: "C", label: start?.kind === "start" ? `client ${formatHostPort(start.local.address, start.local.port)}` : "client" },
+      { id: "S", label: start?.kind === "start" ? `server ${formatHostPort(start.server.address, start.server.port)}` : "server" },
+    ],
+    rows,
+  };
+}
