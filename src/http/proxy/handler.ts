@@ -6,11 +6,12 @@
  */
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
-import { fromRawHeaders, mapField, type HeaderMap } from "../header-list.js";
+import { getField, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginAgents, type OriginExchange } from "./forward.js";
+import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
+import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
@@ -20,7 +21,8 @@ import type { OriginTarget } from "./target.js";
 export interface HandlerContext {
   /** undefined with --no-cache. */
   store: CacheStore | undefined;
-  agents: OriginAgents;
+  /** Keep-alive connections to origins. */
+  pool: OriginPool;
   clock: Clock;
   /** Our Via member. */
   via: string;
@@ -44,7 +46,7 @@ function isConditional(h: HeaderMap): boolean {
  * await handleProxied(ctx, exchange, target);
  */
 export async function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
-  const method = ex.req.method ?? "GET";
+  const method = ex.req.method;
   if (maxForwards(method, mapField(ex.req.headers, "max-forwards")) === "answer") return answerHere(c, ex, method);
   if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
   return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
@@ -58,11 +60,10 @@ function answerHere(c: HandlerContext, ex: Exchange, method: string): void {
     ex.res.end();
     return;
   }
-  const lines = [`TRACE ${ex.req.url ?? ""} HTTP/${ex.req.httpVersion}`];
-  for (let i = 0; i + 1 < ex.req.rawHeaders.length; i += 2) {
-    const name = ex.req.rawHeaders[i] ?? "";
+  const lines = [`TRACE ${ex.req.url} HTTP/${ex.req.httpVersion}`];
+  for (const [name, value] of ex.req.fields) {
     // Credentials are not echoed back (RFC 9110 §9.3.8 warns about exposing them).
-    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${ex.req.rawHeaders[i + 1] ?? ""}`);
+    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${value}`);
   }
   const body = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   ex.res.writeHead(200, ["Content-Type", "message/http", "Content-Length", String(body.length), "Via", c.via]);
@@ -166,15 +167,27 @@ function hasBody(h: HeaderMap): boolean {
  */
 async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void): Promise<void> {
   const req = ex.req;
-  const method = req.method ?? "GET";
-  const headers = originRequestHeaders(fromRawHeaders(req.rawHeaders), target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
+  const method = req.method;
+  const headers = originRequestHeaders(req.fields, target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
   if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
   const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
   if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();
-  const f = fetchOrigin({ target, method, headers, body: hasBody(req.headers) ? req : undefined, timeoutMs: c.timeoutMs, agents: c.agents, address: ex.destination });
+  const f = fetchOrigin({
+    target,
+    method,
+    headers,
+    body: hasBody(req.headers) ? req.body : undefined,
+    timeoutMs: c.timeoutMs,
+    pool: c.pool,
+    address: ex.destination,
+    // RFC 9110 §15.2: a proxy forwards interim responses (103 Early Hints, 102); never stored.
+    onInterim: (h) => {
+      if (h.status !== 100) ex.interim?.(h.status, endToEnd(h.headers));
+    },
+  });
   const onClientGone = (): void => {
     if (!ex.res.writableFinished) f.abort();
   };
@@ -202,8 +215,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   }
   const responseTime = c.clock.now();
   const resp = origin.response;
-  const status = resp.statusCode ?? 502;
-  const resHeaders = endToEnd(fromRawHeaders(resp.rawHeaders));
+  const status = resp.status;
+  const resHeaders = endToEnd(resp.headers);
   const store = c.store;
 
   if (!SAFE_METHODS.has(method) && store !== undefined) {
@@ -211,7 +224,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   }
 
   if (entry !== undefined && store !== undefined && status === 304) {
-    resp.resume();
+    resp.body.resume();
     if (notModifiedApplies(entry.meta, resHeaders)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
       void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
@@ -231,7 +244,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const meta = {
     url: target.href,
     status,
-    statusMessage: resp.statusMessage ?? "",
+    statusMessage: resp.reason,
     headers: resHeaders,
     requestTime,
     responseTime,
@@ -239,7 +252,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     varyValues: [] as Array<string | null>,
   };
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
-  const declared = Number(resp.headers["content-length"] ?? "NaN");
+  const declared = Number(getField(resp.headers, "content-length") ?? "NaN");
   const storable =
     store !== undefined && isStorable(method, req.headers, status, resHeaders).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
@@ -263,7 +276,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
   if (writer !== null && store !== undefined) {
-    early = await collectBody(resp, store.hotMaxObjectBytes, writer, countChunk);
+    early = await collectBody(resp.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
       committed = await store.track(writer.commit());
       ex.stored = committed !== undefined;
@@ -278,10 +291,10 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
   flat.push("Cache-Status", formatCacheStatus(outcome));
   try {
-    ex.res.writeHead(status, resp.statusMessage, flat);
+    ex.res.writeHead(status, resp.reason, flat);
   } catch {
-    // The origin sent a field value Node refuses to relay.
-    resp.destroy();
+    // The origin sent a field that cannot be relayed as is (it would split the response).
+    resp.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
     ex.stored = undefined;
@@ -292,11 +305,19 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   if (early !== undefined && early.outcome !== "over") {
     // The whole body (or all the origin sent before breaking off) is in hand.
     release();
-    if (early.outcome === "end") ex.res.end(early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length));
+    const whole = early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length);
+    if (early.outcome === "end") {
+      // A response the origin sent chunked (no length) is relayed chunked, as it came.
+      if (whole !== undefined && !Number.isSafeInteger(declared)) {
+        ex.res.write(whole);
+        ex.res.end();
+      } else ex.res.end(whole);
+    }
     else {
       // Relay what came, as a streamed body would have been, then close: the response is short
       // of its Content-Length and must not be followed by another on this connection.
-      ex.res.write(Buffer.concat(early.chunks, early.length), () => ex.res.destroy());
+      if (whole !== undefined) ex.res.write(whole);
+      ex.res.destroy();
       f.abort();
     }
     return;
@@ -305,8 +326,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const already = early?.length ?? 0;
   // Commit before the last byte goes out, so the client's next request already finds the entry.
   const hold = writer !== null && Number.isSafeInteger(declared) && declared > already ? { length: declared - already, last: undefined as Buffer | undefined } : undefined;
-  const relayed = relayBody(resp, ex.res, writer ?? undefined, countChunk, hold);
-  if (early !== undefined) resp.resume();
+  const relayed = relayBody(resp.body, ex.res, writer ?? undefined, countChunk, hold);
+  if (early !== undefined) resp.body.resume();
   const ok = await relayed;
   if (ok) {
     if (writer !== null) ex.stored = (await c.store?.track(writer.commit())) !== undefined;

@@ -5,8 +5,10 @@
  * Proxy-Status field (RFC 9209) saying what went wrong.
  */
 import { createReadStream } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
+import type { HeaderList, HeaderMap } from "../header-list.js";
+import { reasonPhrase } from "../h1/head.js";
+import type { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import type { StoredMeta } from "./cache/policy.js";
 import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
@@ -14,10 +16,26 @@ import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
 import { beginBodyCheck } from "./cache/entry-files.js";
 
+/** A client's request as the proxy reads it (from the HTTP/1.1 engine's HttpRequest). */
+export interface ProxyRequest {
+  readonly method: string;
+  /** The request-target exactly as sent. */
+  readonly url: string;
+  /** "1.0" or "1.1". */
+  readonly httpVersion: string;
+  /** Lower-cased map view of `fields`. */
+  readonly headers: HeaderMap;
+  /** Fields in order, names as received. */
+  readonly fields: HeaderList;
+  readonly body: Readable;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+}
+
 /** One request in flight through the proxy. */
 export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: ProxyRequest;
+  res: ClientReply;
   client: string;
   /** Wall-clock ms at arrival. */
   at: number;
@@ -36,6 +54,8 @@ export interface Exchange {
   stored?: boolean | undefined;
   /** The resolved origin address checked by the destination rule, to connect to (else by name). */
   destination?: string;
+  /** Relay an interim (1xx) response to the client. */
+  interim?: (status: number, headers: HeaderList) => void;
 }
 
 /** Flat header arrays for stored responses, built once per meta (per-hit work is two pushes). */
@@ -60,18 +80,6 @@ export function storedHeaders(meta: StoredMeta, via: string): string[] {
   if (meta.status !== 204 && meta.status !== 304) flat.push("Content-Length", String(meta.bodyLength));
   flatCache.set(meta, flat);
   return flat;
-}
-
-/** Latin1 copies of small hot bodies (one string per body buffer, made on first hit). */
-const latin1Cache = new WeakMap<Buffer, string>();
-
-function latin1Of(body: Buffer): string {
-  let s = latin1Cache.get(body);
-  if (s === undefined) {
-    s = body.toString("latin1");
-    latin1Cache.set(body, s);
-  }
-  return s;
 }
 
 /**
@@ -157,8 +165,7 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
     if (head || body === undefined) ex.res.end();
     else {
       ex.bytes += body.length;
-      // As a latin1 string Node sends head and body in one write instead of a writev of two.
-      ex.res.end(latin1Of(body), "latin1");
+      ex.res.end(body);
     }
     store.touch(e);
     return true;
@@ -200,7 +207,7 @@ export function sendError(ex: Exchange, status: number, reason: string, type: Pr
     res.destroy();
     return;
   }
-  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}: ${reason}\n`, "utf8");
+  const body = Buffer.from(`${status} ${reasonPhrase(status)}: ${reason}\n`, "utf8");
   const flat = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), "Cache-Control", "no-store"];
   if (type !== undefined) flat.push("Proxy-Status", `wirekit; error=${type}; details="${reason.replace(/["\\\r\n]/g, "")}"`);
   if (cacheStatus !== undefined) flat.push("Cache-Status", cacheStatus);
