@@ -254,7 +254,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
   const declared = Number(getField(resp.headers, "content-length") ?? "NaN");
   const storable =
-    store !== undefined && isStorable(method, req.headers, status, resHeaders).storable && !(declared > c.maxObjectBytes);
+    store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
   if (writer === null) {
     release();

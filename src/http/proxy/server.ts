@@ -24,7 +24,8 @@ import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { errorTypeOf, sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { labTargetFromReferer, parseTarget, STATS_PATH, type OriginTarget, type ParsedTarget } from "./target.js";
+import { gatewayTarget, labTargetFromReferer, parseGatewayOrigin, parseTarget, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
+import { GATEWAY_TARGETS } from "./cache/targeted.js";
 import { runTunnel } from "./tunnel.js";
 import { createDestinationGuard } from "./destination-lookup.js";
 import { isLoopbackAddress } from "./destination.js";
@@ -53,6 +54,14 @@ export interface ProxyServerOptions {
   connectPorts?: readonly number[];
   /** Origin inactivity timeout, ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Gateway (reverse proxy) mode: origin-form requests go to this origin, `http://HOST[:PORT]`
+   * (or https). CDN-Cache-Control and Wirekit-Cache-Control are obeyed (RFC 9213), CONNECT is
+   * refused. @default undefined (a forward proxy)
+   */
+  reverse?: string;
+  /** With `reverse`: the Host the origin gets. @default undefined (the client's Host) */
+  originHost?: string;
   /** Bodies up to this size also live in memory. @default 256 KiB */
   hotMaxObjectBytes?: number;
   /** Memory for hot bodies. @default 64 MiB */
@@ -75,12 +84,15 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly address: string;
   readonly port: number;
   readonly cacheDir: string | undefined;
+  /** Gateway mode: the origin every request goes to (`--reverse`); undefined for a forward proxy. */
+  readonly gateway: string | undefined;
   readonly #server: H1Server;
   readonly #ctx: HandlerContext;
 
   /** @internal use createProxyServer */
-  constructor(server: H1Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void) {
+  constructor(server: H1Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void, gateway?: string) {
     super();
+    this.gateway = gateway;
     this.#server = server;
     this.address = address;
     this.port = port;
@@ -136,12 +148,18 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const allow = options.allow ?? [];
   if (!isLoopback(host) && allow.length === 0) throw usageError(`binding ${host} would make an open proxy: give --allow CIDR (e.g. --allow 192.168.0.0/16)`);
   const allowList = allow.length > 0 ? parseAllowList(allow) : undefined;
+  let gateway: GatewayOrigin | undefined;
+  if (options.reverse !== undefined) {
+    const g = parseGatewayOrigin(options.reverse, options.originHost);
+    if (!g.ok) throw usageError(g.reason);
+    gateway = g.origin;
+  } else if (options.originHost !== undefined) throw usageError("--origin-host needs --reverse");
   const clock = options.clock ?? systemClock;
   const cacheDir = options.cache === false ? undefined : (options.cacheDir ?? join(homedir(), ".cache", "wirekit", "proxy"));
   let store: CacheStore | undefined;
   if (cacheDir !== undefined) {
     try {
-      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes });
+      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, policy: gateway === undefined ? {} : { targets: GATEWAY_TARGETS } });
     } catch (err) {
       throw fromSystemError(err, `cache directory ${cacheDir}`);
     }
@@ -161,9 +179,17 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const via = viaEntry("1.1", receivedBy);
   const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map() };
   const tunnels = new Set<Duplex>();
-  const proxy = new ProxyServer(server, address, port, ctx, cacheDir, () => {
-    for (const t of tunnels) t.destroy();
-  });
+  const proxy = new ProxyServer(
+    server,
+    address,
+    port,
+    ctx,
+    cacheDir,
+    () => {
+      for (const t of tunnels) t.destroy();
+    },
+    gateway === undefined ? undefined : `${gateway.protocol}//${gateway.authority}`,
+  );
   const wildcard = address === "0.0.0.0" || address === "::";
   const selfNames = wildcard ? localAddresses() : new Set([address, "localhost"]);
   const isSelf = (h: string, p: number): boolean => p === port && (selfNames.has(h) || (isLoopback(h) && (wildcard || isLoopback(address))));
@@ -223,6 +249,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "DENIED";
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
+    if (gateway !== undefined) return gatewayHandle(ex, gateway);
     const referer = headerValue(req.headers.referer);
     const fixed = req.url.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
     const t = cachedTarget(fixed ?? req.url);
@@ -245,6 +272,30 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     }
     // Clients from elsewhere are checked before the cache too: a hit would leak a loopback page.
     if (!allowToLoopback && !isLoopbackAddress(req.remoteAddress)) return guarded(ex, t);
+    if (tryMemoryHit(ctx, ex, t)) return;
+    return handleProxied(ctx, ex, t);
+  }
+
+  /**
+   * Gateway mode: everything but the proxy's own paths goes to the one origin. The origin was
+   * named by whoever started the proxy, so the destination rule (no loopback for remote
+   * clients) does not apply to it; `--allow` still decides who may use the gateway.
+   */
+  function gatewayHandle(ex: Exchange, origin: GatewayOrigin): Promise<void> | void {
+    const req = ex.req;
+    const path = req.url;
+    if (path === STATS_PATH || path.startsWith(`${STATS_PATH}?`)) return local(ex, path);
+    const t = gatewayTarget(path, headerValue(req.headers.host), origin);
+    if (t.kind !== "origin") {
+      ex.label = "ERROR";
+      return sendError(ex, 400, t.kind === "invalid" ? t.reason : "bad request target", "http_request_error");
+    }
+    ex.url = t.href;
+    const via = req.headers.via;
+    if (viaHasLoop(Array.isArray(via) ? via.join(", ") : via, receivedBy)) {
+      ex.label = "ERROR";
+      return sendError(ex, 508, "request already passed through this proxy (Via)", "proxy_loop_detected");
+    }
     if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
   }
@@ -290,6 +341,11 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     if (allowList !== undefined && !isAllowed(allowList, request.remoteAddress)) {
       done(403, 0);
       return { status: 403, headers: [["Content-Length", "0"]], close: true };
+    }
+    if (gateway !== undefined) {
+      // A gateway is the origin's stand-in, not a way to reach other hosts (RFC 9110 §15.5.6).
+      done(405, 0);
+      return { status: 405, headers: [["Allow", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE"], ["Content-Length", "0"]], close: true };
     }
     let taken: { socket: Duplex; head: Buffer };
     try {

@@ -6,6 +6,7 @@
  */
 import { deltaSeconds, parseDirectives, parseHttpDate, type Directives } from "./directives.js";
 import { getField, mapField, type HeaderList, type HeaderMap } from "../../header-list.js";
+import { decisionFields } from "./targeted.js";
 
 /** What the cache keeps about one stored response, besides its body. */
 export interface StoredMeta {
@@ -37,6 +38,11 @@ export interface PolicyOptions {
   heuristicMaxMs?: number;
   /** Fraction of the Last-Modified age used as heuristic lifetime. @default 0.1 */
   heuristicFraction?: number;
+  /**
+   * Targeted cache-control fields this cache obeys instead of Cache-Control (RFC 9213),
+   * lower-cased, most specific first. @default [] (a forward proxy: none)
+   */
+  targets?: readonly string[];
 }
 
 /** Why a response was or was not stored. */
@@ -48,7 +54,8 @@ export type StorableDecision = { storable: true } | { storable: false; reason: s
  * @example
  * isStorable("GET", {}, 200, [["Cache-Control", "max-age=60"]]).storable // true
  */
-export function isStorable(method: string, req: HeaderMap, status: number, res: HeaderList): StorableDecision {
+export function isStorable(method: string, req: HeaderMap, status: number, received: HeaderList, options: PolicyOptions = {}): StorableDecision {
+  const res = decisionFields(received, options.targets);
   if (method !== "GET") return { storable: false, reason: "method" };
   if (!UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
   const reqCc = parseDirectives(mapField(req, "cache-control"));
@@ -82,7 +89,8 @@ export interface Freshness {
  * @example
  * freshnessLifetime(200, [["Cache-Control", "max-age=60"]]) // { lifetimeMs: 60000, source: "max-age" }
  */
-export function freshnessLifetime(status: number, res: HeaderList, options: PolicyOptions = {}): Freshness {
+export function freshnessLifetime(status: number, received: HeaderList, options: PolicyOptions = {}): Freshness {
+  const res = decisionFields(received, options.targets);
   const cc = parseDirectives(getField(res, "cache-control"));
   const sMax = deltaSeconds(cc, "s-maxage");
   if (sMax !== undefined) return { lifetimeMs: sMax * 1000, source: "s-maxage" };
@@ -122,10 +130,26 @@ export function currentAge(meta: StoredMeta, now: number): number {
 export function initialAge(meta: Pick<StoredMeta, "headers" | "requestTime" | "responseTime">): number {
   const date = parseHttpDate(getField(meta.headers, "date"));
   const apparent = date === undefined ? 0 : Math.max(0, meta.responseTime - date);
-  const ageText = getField(meta.headers, "age");
-  const ageSeconds = ageText !== undefined && /^\s*\d+\s*$/.test(ageText) ? Number(ageText) : 0;
+  const ageSeconds = ageOf(meta.headers);
   const corrected = ageSeconds * 1000 + Math.max(0, meta.responseTime - meta.requestTime);
   return Math.max(apparent, corrected);
+}
+
+/**
+ * The Age field in seconds (RFC 9111 §5.1): of a list-valued Age (`Age: 7200, 0`, or two Age
+ * lines) the first member counts; a value that is not a non-negative integer is ignored (0).
+ *
+ * @example
+ * ageOf([["Age", "7200, 0"]]) // 7200
+ * ageOf([["Age", "-5"]])      // 0
+ */
+export function ageOf(headers: HeaderList): number {
+  const text = getField(headers, "age");
+  if (text === undefined) return 0;
+  const first = (text.split(",")[0] ?? "").trim();
+  if (!/^\d+$/.test(first)) return 0;
+  // delta-seconds too large to hold saturate at 2^31 (RFC 9111 §1.2.2).
+  return Math.min(Number(first), 2147483648);
 }
 
 /** What the cache may do with a stored response for a given request. */
@@ -153,7 +177,7 @@ export interface EntryFacts {
  * const facts = entryFacts(meta); decideReuse(facts, req.headers, clock.now());
  */
 export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): EntryFacts {
-  const res = parseDirectives(getField(meta.headers, "cache-control"));
+  const res = parseDirectives(getField(decisionFields(meta.headers, options.targets), "cache-control"));
   return {
     responseTime: meta.responseTime,
     initialAgeMs: initialAge(meta),
