@@ -10,7 +10,7 @@ import type { HeaderList, HeaderMap } from "../header-list.js";
 import { reasonPhrase } from "../h1/head.js";
 import type { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
-import type { StoredMeta } from "./cache/policy.js";
+import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
 import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
@@ -63,16 +63,20 @@ const flatCache = new WeakMap<StoredMeta, string[]>();
 
 const DROP_ON_SERVE = new Set(["age", "content-length", "via"]);
 
-/** Stored fields ready for writeHead, with our Via and the Content-Length of the stored body. */
-export function storedHeaders(meta: StoredMeta, via: string): string[] {
+/**
+ * Stored fields ready for writeHead, with our Via and the Content-Length of the stored body,
+ * without the fields a qualified no-cache or private withholds (RFC 9111 §5.2.2.4, §5.2.2.7).
+ */
+export function storedHeaders(meta: StoredMeta, via: string, policy: PolicyOptions = {}): string[] {
   let flat = flatCache.get(meta);
   if (flat !== undefined) return flat;
   const kept: Array<[string, string]> = [];
   const priorVia: Array<[string, string]> = [];
+  const withheld = withheldFields(meta.headers, policy);
   for (const [k, v] of meta.headers) {
     const lower = k.toLowerCase();
     if (lower === "via") priorVia.push([k, v]);
-    else if (!DROP_ON_SERVE.has(lower)) kept.push([k, v]);
+    else if (!DROP_ON_SERVE.has(lower) && !withheld.has(lower)) kept.push([k, v]);
   }
   const list = withVia([...kept, ...priorVia], via);
   flat = [];
@@ -103,7 +107,7 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
     return false;
   }
   store.touch(e);
-  const flat = storedHeaders(e.meta, via).slice();
+  const flat = storedHeaders(e.meta, via, store.policy).slice();
   flat.push("Age", age, "Cache-Status", cacheStatus);
   ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
   const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
@@ -159,7 +163,7 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
   const head = ex.req.method === "HEAD";
   const body = e.body;
   if (body !== undefined || head || e.meta.bodyLength === 0) {
-    const flat = storedHeaders(e.meta, via).slice();
+    const flat = storedHeaders(e.meta, via, store.policy).slice();
     flat.push("Age", age, "Cache-Status", cacheStatus);
     ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
     if (head || body === undefined) ex.res.end();

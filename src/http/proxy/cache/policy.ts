@@ -30,8 +30,11 @@ export interface StoredMeta {
 /** Status codes a cache may store without explicit freshness (RFC 9110 §15.1). 206 is left out: no range support. */
 export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 
-/** Status codes this cache understands well enough to store (RFC 9111 §3: "understood"). */
-const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+/**
+ * Status codes this cache understands (RFC 9111 §3): it knows what they mean and nothing about
+ * them stops reuse. 206 is not among them (no range support), nor 304 (it only validates).
+ */
+const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504]);
 
 export interface PolicyOptions {
   /** Upper bound on heuristic freshness, ms (RFC 9111 §4.2.2 lets caches pick). @default 86_400_000 (24 h) */
@@ -57,23 +60,44 @@ export type StorableDecision = { storable: true } | { storable: false; reason: s
 export function isStorable(method: string, req: HeaderMap, status: number, received: HeaderList, options: PolicyOptions = {}): StorableDecision {
   const res = decisionFields(received, options.targets);
   if (method !== "GET") return { storable: false, reason: "method" };
-  if (!UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
+  // §3: a final status; 206 and 304, or any status under must-understand, only when understood.
+  if (status < 200 || status > 599) return { storable: false, reason: "status" };
+  const cc = parseDirectives(getField(res, "cache-control"));
+  const mustUnderstand = cc.has("must-understand");
+  if ((status === 206 || status === 304 || mustUnderstand) && !UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
   const reqCc = parseDirectives(mapField(req, "cache-control"));
   if (reqCc.has("no-store")) return { storable: false, reason: "request no-store" };
-  const cc = parseDirectives(getField(res, "cache-control"));
-  if (cc.has("no-store")) return { storable: false, reason: "no-store" };
-  if (cc.has("private")) return { storable: false, reason: "private" };
+  // §5.2.2.3: with must-understand, a cache that understands the status ignores no-store.
+  if (cc.has("no-store") && !mustUnderstand) return { storable: false, reason: "no-store" };
+  // §5.2.2.7: an unqualified private is for one user; private="F" only withholds field F.
+  if (cc.get("private") === true) return { storable: false, reason: "private" };
   const explicit = cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate");
   // §3.5: a shared cache must not reuse a response to an authenticated request unless allowed.
   if (mapField(req, "authorization") !== undefined && !explicit) return { storable: false, reason: "authorization" };
-  // A response that sets a cookie is somebody's session; keep it only if the origin says public.
-  if (getField(res, "set-cookie") !== undefined && !cc.has("public") && !cc.has("s-maxage")) return { storable: false, reason: "set-cookie" };
   const vary = getField(res, "vary");
   if (vary !== undefined && vary.split(",").some((v) => v.trim() === "*")) return { storable: false, reason: "vary *" };
-  const hasFreshness =
-    explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
+  // §3 / §4.2.2: explicit freshness for any final status; a heuristic only where RFC 9110
+  // §15.1 allows one, or with public.
+  const hasFreshness = explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
   if (!hasFreshness && !HEURISTICALLY_CACHEABLE.has(status)) return { storable: false, reason: "no freshness" };
   return { storable: true };
+}
+
+/**
+ * Fields a stored response must not carry when it is served without validation: those named
+ * by a qualified no-cache or private (RFC 9111 §5.2.2.4, §5.2.2.7), lower-cased. Empty when none.
+ *
+ * @example
+ * withheldFields([["Cache-Control", 'max-age=60, no-cache="Set-Cookie, X-Foo"']]) // Set {"set-cookie", "x-foo"}
+ */
+export function withheldFields(headers: HeaderList, options: PolicyOptions = {}): ReadonlySet<string> {
+  const cc = parseDirectives(getField(decisionFields(headers, options.targets), "cache-control"));
+  const out = new Set<string>();
+  for (const name of ["no-cache", "private"]) {
+    const v = cc.get(name);
+    if (typeof v === "string") for (const f of v.split(",")) if (f.trim() !== "") out.add(f.trim().toLowerCase());
+  }
+  return out;
 }
 
 /** The freshness lifetime of a stored response and where it came from. */
@@ -182,7 +206,8 @@ export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): Entry
     responseTime: meta.responseTime,
     initialAgeMs: initialAge(meta),
     lifetimeMs: freshnessLifetime(meta.status, meta.headers, options).lifetimeMs,
-    noCache: res.has("no-cache"),
+    // A qualified no-cache="F" only withholds F (withheldFields); the rest may be reused.
+    noCache: res.get("no-cache") === true,
     noStale: res.has("must-revalidate") || res.has("proxy-revalidate") || res.has("s-maxage"),
   };
 }
@@ -242,14 +267,30 @@ export function varyNamesOf(res: HeaderList): string[] {
   return [...new Set(v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== ""))].sort();
 }
 
+/** Request fields whose values compare case-insensitively (media types, codings, language tags). */
+const CASELESS_FIELDS: ReadonlySet<string> = new Set(["accept", "accept-charset", "accept-encoding", "accept-language"]);
+/** List fields whose member order carries no meaning once weights are written out (RFC 9110 §12.4.2). */
+const UNORDERED_FIELDS: ReadonlySet<string> = new Set(["accept-encoding", "accept-language"]);
+
 /**
- * Normalized request values for the Vary-named fields (RFC 9111 §4.1: whitespace and
- * case-insensitive comparisons are allowed normalizations; null = absent).
+ * Normalized request values for the Vary-named fields (RFC 9111 §4.1: whitespace, case where
+ * the field is case-insensitive, and member order of Accept-Encoding and Accept-Language;
+ * null = absent).
+ *
+ * @example
+ * varyValuesOf(["accept-language"], { "accept-language": "FR, en;q=0.5" }) // ["en;q=0.5,fr"]
  */
 export function varyValuesOf(names: readonly string[], req: HeaderMap): Array<string | null> {
   return names.map((n) => {
     const v = mapField(req, n);
-    return v === undefined ? null : v.split(",").map((s) => s.trim()).join(",").toLowerCase();
+    if (v === undefined) return null;
+    let members = v
+      .split(",")
+      .map((m) => m.trim().replace(/\s*;\s*/g, ";"))
+      .filter((m) => m !== "");
+    if (CASELESS_FIELDS.has(n)) members = members.map((m) => m.toLowerCase());
+    if (UNORDERED_FIELDS.has(n)) members.sort();
+    return members.join(",");
   });
 }
 
