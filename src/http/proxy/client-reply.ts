@@ -102,9 +102,15 @@ export class ClientReply extends EventEmitter {
   #stream: ReplyBody | undefined;
   #resolve: (r: HttpResponse) => void = () => undefined;
   #closed = false;
+  readonly #discard: boolean;
 
-  constructor(signal: AbortSignal | undefined) {
+  /**
+   * @param signal aborted when the client goes away
+   * @param discard a reply nobody reads (a background revalidation): body bytes are dropped
+   */
+  constructor(signal: AbortSignal | undefined, discard = false) {
     super();
+    this.#discard = discard;
     this.response = new Promise((resolve) => (this.#resolve = resolve));
     signal?.addEventListener("abort", () => this.finish(false), { once: true });
   }
@@ -132,11 +138,13 @@ export class ClientReply extends EventEmitter {
 
   /** Body bytes; false when the caller should wait for 'drain'. */
   write(chunk: Buffer): boolean {
+    if (this.#discard) return true;
     return this.#open().push(chunk);
   }
 
   /** The last body bytes (or none): the response is complete. */
   end(chunk?: Buffer): void {
+    if (this.#discard) chunk = undefined;
     if (this.#stream === undefined && this.settled === undefined) {
       this.#settle(chunk === undefined || chunk.length === 0 ? undefined : chunk);
       return;

@@ -7,7 +7,8 @@
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
 import { getField, mapField, type HeaderMap } from "../header-list.js";
-import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import { decideReuse, isStorable, requestDirectives, staleIfError, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
 import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
@@ -31,9 +32,15 @@ export interface HandlerContext {
   counters: ProxyCounters;
   /** In-flight cacheable fetches by URI: later identical misses wait on them. */
   inflight: Map<string, Promise<void>>;
+  /** URIs with a background revalidation running (stale-while-revalidate): one each. */
+  revalidating: Set<string>;
 }
 
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
+/** Request fields a background revalidation does not copy from the request that triggered it. */
+const BACKGROUND_DROP: ReadonlySet<string> = new Set(["range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]);
+/** Origin answers stale-if-error may hide (RFC 5861 §4). */
+const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 function isConditional(h: HeaderMap): boolean {
   return h["if-none-match"] !== undefined || h["if-modified-since"] !== undefined;
@@ -87,12 +94,34 @@ export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarg
   if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
   const r = decideReuse(entry.facts, h, c.clock.now());
   if (r.kind === "validate") return false;
-  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs });
+  const swr = r.kind === "stale-revalidate";
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, ...(swr ? { fwd: "stale" as const } : {}) });
   const notModified = isConditional(h) && clientNotModified(h, entry.meta);
   if (!serveFromMemory(ex, store, entry, r.ageMs, cs, c.via, notModified)) return false;
   ex.label = "HIT";
   c.counters.bytesFromCache += ex.bytes;
+  if (swr) revalidateInBackground(c, ex, target, entry);
   return true;
+}
+
+/**
+ * RFC 5861 §3: a stale entry inside its stale-while-revalidate window was served; one
+ * conditional request per URI refreshes it, its answer read by nobody.
+ */
+function revalidateInBackground(c: HandlerContext, ex: Exchange, target: OriginTarget, entry: StoredEntry): void {
+  const key = target.href;
+  if (c.revalidating.has(key)) return;
+  c.revalidating.add(key);
+  // The client's own conditionals and ranges are not the cache's: the refresh asks for the whole response.
+  const drop = (name: string): boolean => BACKGROUND_DROP.has(name.toLowerCase());
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(ex.req.headers)) if (!drop(k)) headers[k] = v;
+  const req = { ...ex.req, headers, fields: ex.req.fields.filter(([k]) => !drop(k)) };
+  const bg: Exchange = { req, res: new ClientReply(undefined, true), client: ex.client, at: c.clock.now(), start: c.clock.monotonic(), url: ex.url, label: "MISS", bytes: 0, background: true };
+  if (ex.destination !== undefined) bg.destination = ex.destination;
+  void forward(c, bg, target, "stale", entry, () => undefined)
+    .catch(() => undefined)
+    .finally(() => c.revalidating.delete(key));
 }
 
 async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
@@ -104,8 +133,10 @@ async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target
     const r = decideReuse(entry.facts, h, c.clock.now());
     if (r.kind !== "validate") {
       ex.label = "HIT";
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed });
+      const swr = r.kind === "stale-revalidate";
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
       const notModified = isConditional(h) && clientNotModified(h, entry.meta);
+      if (swr) revalidateInBackground(c, ex, target, entry);
       if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
         c.counters.bytesFromCache += ex.bytes;
         return;
@@ -205,7 +236,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       ex.label = "STALE";
       const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
       if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
-        c.counters.bytesFromCache += ex.bytes;
+        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
         return;
       }
     }
@@ -223,6 +254,20 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     for (const uri of invalidatedUris(method, status, target.href, resHeaders)) store.removeUrl(uri);
   }
 
+  // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
+  if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
+    resp.body.destroy();
+    release();
+    const r = decideReuse(entry.facts, {}, c.clock.now());
+    ex.label = "STALE";
+    const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin answered ${status} (stale-if-error)` });
+    if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, false)) {
+      if (!ex.background) c.counters.bytesFromCache += ex.bytes;
+      return;
+    }
+    return forward(c, ex, target, "uri-miss", undefined, release);
+  }
+
   if (entry !== undefined && store !== undefined && status === 304) {
     resp.body.resume();
     if (notModifiedApplies(entry.meta, resHeaders)) {
@@ -234,7 +279,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
       const notModified = isConditional(req.headers) && clientNotModified(req.headers, entry.meta);
       if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
-        c.counters.bytesFromCache += ex.bytes;
+        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
         return;
       }
     } else store.remove(entry);

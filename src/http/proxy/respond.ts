@@ -54,6 +54,8 @@ export interface Exchange {
   stored?: boolean | undefined;
   /** The resolved origin address checked by the destination rule, to connect to (else by name). */
   destination?: string;
+  /** A background revalidation (RFC 5861): no client reads the reply. */
+  background?: boolean;
   /** Relay an interim (1xx) response to the client. */
   interim?: (status: number, headers: HeaderList) => void;
 }

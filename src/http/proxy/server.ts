@@ -177,7 +177,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const address = server.address;
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
-  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map() };
+  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map(), revalidating: new Set() };
   const tunnels = new Set<Duplex>();
   const proxy = new ProxyServer(
     server,

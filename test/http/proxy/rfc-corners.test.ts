@@ -41,6 +41,15 @@ function dateForms(ms: number): { imf: string; rfc850: string; asctime: string; 
   };
 }
 
+/** Poll `cond` (real time) until it holds; fails after 5 s. */
+async function waitFor(cond: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe("HTTP-date and Age parsing, pure", () => {
   it("accepts the three forms of one instant and nothing looser", () => {
     const t = Date.UTC(1994, 10, 6, 8, 49, 37);
@@ -217,6 +226,64 @@ describe("proxy cache: RFC 9111 corners against a test origin", () => {
       const withCookie = await get("/cookie", { Cookie: "theme=light" });
       assert.match(String(withCookie.headers["cache-status"]), /hit/);
       assert.equal(origin.count("/cookie"), 1);
+    });
+  });
+
+  describe("stale-while-revalidate and stale-if-error (RFC 5861)", () => {
+    it("serves a stale entry at once inside stale-while-revalidate, and one background fetch refreshes it", async () => {
+      let n = 0;
+      origin.route("/swr", (_req, res) => {
+        n++;
+        res.writeHead(200, { "Cache-Control": "max-age=1, stale-while-revalidate=30", Date: date() });
+        res.end(`v${n}`);
+      });
+      assert.equal((await get("/swr")).body.toString(), "v1");
+      clock.advance(5000);
+      const stale = await get("/swr");
+      assert.equal(stale.body.toString(), "v1", "the stale body, without waiting for the origin");
+      assert.match(String(stale.headers["cache-status"]), /^wirekit; hit; fwd=stale; ttl=-\d+$/);
+      await waitFor(() => origin.count("/swr") === 2);
+      await waitFor(async () => (await get("/swr")).body.toString() === "v2");
+      assert.match(String((await get("/swr")).headers["cache-status"]), /^wirekit; hit; ttl=\d+$/);
+      clock.advance(5000);
+      const burst = await Promise.all(Array.from({ length: 5 }, () => get("/swr")));
+      // The refresh may land before the last of the five is looked up: those get the new entry.
+      for (const r of burst) assert.match(String(r.headers["cache-status"]), /^wirekit; hit; /);
+      assert.ok(burst.some((r) => /fwd=stale/.test(String(r.headers["cache-status"]))));
+      await waitFor(() => origin.count("/swr") === 3);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(origin.count("/swr"), 3, "one background revalidation for five stale hits");
+      clock.advance(60_000);
+      const late = await get("/swr");
+      assert.doesNotMatch(String(late.headers["cache-status"]), /hit/, "beyond the window the request waits for the origin");
+      assert.equal(late.body.toString(), "v4");
+    });
+
+    it("answers an origin 5xx from the stale entry inside stale-if-error, and relays it beyond", async () => {
+      let failing = false;
+      for (const path of ["/sie", "/no-sie"]) {
+        origin.route(path, (_req, res) => {
+          if (failing) {
+            res.writeHead(503, { "Content-Type": "text/plain" });
+            res.end("down");
+            return;
+          }
+          res.writeHead(200, { "Cache-Control": path === "/sie" ? "max-age=1, stale-if-error=60" : "max-age=1", Date: date() });
+          res.end("good");
+        });
+        await get(path);
+      }
+      failing = true;
+      clock.advance(10_000);
+      const saved = await get("/sie");
+      assert.equal(saved.status, 200);
+      assert.equal(saved.body.toString(), "good");
+      assert.match(String(saved.headers["cache-status"]), /hit; ttl=-\d+; detail="origin answered 503 \(stale-if-error\)"/);
+      const plain = await get("/no-sie");
+      assert.equal(plain.status, 503, "without stale-if-error the error goes through");
+      clock.advance(120_000);
+      const beyond = await get("/sie");
+      assert.equal(beyond.status, 503);
     });
   });
 

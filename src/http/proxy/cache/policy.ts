@@ -180,6 +180,8 @@ export function ageOf(headers: HeaderList): number {
 export type Reuse =
   | { kind: "fresh"; ageMs: number; ttlMs: number }
   | { kind: "stale-allowed"; ageMs: number; ttlMs: number }
+  /** Stale, but inside stale-while-revalidate (RFC 5861 §3): serve now, revalidate in the background. */
+  | { kind: "stale-revalidate"; ageMs: number; ttlMs: number }
   | { kind: "validate"; reason: "stale" | "request no-cache" | "response no-cache" | "request max-age" | "min-fresh"; ageMs: number; ttlMs: number };
 
 /** What never changes about a stored response until it is freshened: computed once per entry. */
@@ -192,6 +194,10 @@ export interface EntryFacts {
   noCache: boolean;
   /** must-revalidate / proxy-revalidate / s-maxage: never serve stale (§5.2.2.2, .8, .10). */
   noStale: boolean;
+  /** stale-while-revalidate window after expiry, ms (RFC 5861 §3); 0 without. */
+  swrMs: number;
+  /** stale-if-error window after expiry, ms (RFC 5861 §4); 0 without. */
+  sieMs: number;
 }
 
 /**
@@ -209,6 +215,8 @@ export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): Entry
     // A qualified no-cache="F" only withholds F (withheldFields); the rest may be reused.
     noCache: res.get("no-cache") === true,
     noStale: res.has("must-revalidate") || res.has("proxy-revalidate") || res.has("s-maxage"),
+    swrMs: (deltaSeconds(res, "stale-while-revalidate") ?? 0) * 1000,
+    sieMs: (deltaSeconds(res, "stale-if-error") ?? 0) * 1000,
   };
 }
 
@@ -238,7 +246,21 @@ export function decideReuse(facts: EntryFacts, req: HeaderMap, now: number): Reu
     const limit = maxStale === true ? Infinity : (deltaSeconds(reqCc, "max-stale") ?? 0) * 1000;
     if (-ttlMs <= limit) return { kind: "stale-allowed", ageMs, ttlMs };
   }
+  if (!facts.noStale && -ttlMs <= facts.swrMs) return { kind: "stale-revalidate", ageMs, ttlMs };
   return { kind: "validate", reason: "stale", ageMs, ttlMs };
+}
+
+/**
+ * RFC 5861 §4: may a stale entry answer in place of an origin error (a 500, 502, 503 or 504,
+ * or no answer at all)? Only within its stale-if-error window.
+ *
+ * @example
+ * staleIfError(entryFacts(meta), now) // true when now is within stale-if-error of expiry
+ */
+export function staleIfError(facts: EntryFacts, now: number): boolean {
+  const ageMs = facts.initialAgeMs + Math.max(0, now - facts.responseTime);
+  const staleMs = ageMs - facts.lifetimeMs;
+  return facts.sieMs > 0 && staleMs <= facts.sieMs && !facts.noCache;
 }
 
 /**
