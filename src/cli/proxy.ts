@@ -30,6 +30,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     timeoutMs: values.timeout,
     reverse: values.reverse,
     originHost: values["origin-host"],
+    purgeAllow: values["purge-allow"],
     clock: ctx.clock,
   });
   const where = formatHostPort(proxy.address, proxy.port);

@@ -122,6 +122,7 @@ export const proxyForm = defineForm({
     timeout: { type: "duration", value: "T", default: "30s", min: 1, help: "origin inactivity timeout, 504 after it" },
     "no-cache": { type: "boolean", help: "forward only, store nothing" },
     reverse: { type: "string", value: "URL", help: "gateway (reverse proxy) mode: send every request to this origin, http://HOST[:PORT]; obeys CDN-Cache-Control and Wirekit-Cache-Control" },
+    "purge-allow": { type: "list", value: "CIDR", help: "clients besides loopback that may purge (PURGE URL, POST /_wirekit/purge); others get 403" },
     "origin-host": { type: "string", value: "NAME", help: "with --reverse: the Host the origin gets (default: the client's Host)" },
     quiet: { type: "boolean", short: "q", help: "no access-log line per request" },
   },
@@ -138,7 +139,7 @@ Varnish): clients ask it for /path, it forwards to the origin, keeps the client'
 --origin-host), and obeys Wirekit-Cache-Control, then CDN-Cache-Control (RFC 9213) over Cache-Control.
 \`wirekit proxy serve\` is the same as \`wirekit proxy\`.`,
   forms: [proxyForm],
-  notes: "Every response carries Cache-Status (RFC 9211); statistics are at http://PROXY:PORT/_wirekit/stats.",
+  notes: "Every response carries Cache-Status (RFC 9211); statistics are at http://PROXY:PORT/_wirekit/stats, Prometheus metrics at /_wirekit/metrics.",
   examples: [
     "wirekit proxy --port 8888 --cache-dir /tmp/wk-cache",
     "curl -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html",

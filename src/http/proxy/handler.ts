@@ -16,6 +16,7 @@ import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
+import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
 
 /** What the handler needs from the server. */
@@ -34,6 +35,8 @@ export interface HandlerContext {
   inflight: Map<string, Promise<void>>;
   /** URIs with a background revalidation running (stale-while-revalidate): one each. */
   revalidating: Set<string>;
+  /** What /_wirekit/metrics adds to the counters. */
+  metrics: ProxyMetrics;
 }
 
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
@@ -206,6 +209,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();
+  const sentAt = c.clock.monotonic();
   const f = fetchOrigin({
     target,
     method,
@@ -245,6 +249,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     return;
   }
   const responseTime = c.clock.now();
+  observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
   const resp = origin.response;
   const status = resp.status;
   const resHeaders = endToEnd(resp.headers);

@@ -24,8 +24,10 @@ import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { errorTypeOf, sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { gatewayTarget, labTargetFromReferer, parseGatewayOrigin, parseTarget, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
+import { gatewayTarget, isProxyPath, labTargetFromReferer, METRICS_PATH, parseGatewayOrigin, parseTarget, PURGE_PATH, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
 import { GATEWAY_TARGETS } from "./cache/targeted.js";
+import { countStatus, emptyMetrics, formatMetrics } from "./metrics.js";
+import { purgeByRequest, purgeTarget, type PurgeContext } from "./purge.js";
 import { runTunnel } from "./tunnel.js";
 import { createDestinationGuard } from "./destination-lookup.js";
 import { isLoopbackAddress } from "./destination.js";
@@ -62,6 +64,8 @@ export interface ProxyServerOptions {
   reverse?: string;
   /** With `reverse`: the Host the origin gets. @default undefined (the client's Host) */
   originHost?: string;
+  /** Client CIDRs that may purge besides loopback (PURGE, POST /_wirekit/purge). @default [] */
+  purgeAllow?: readonly string[];
   /** Bodies up to this size also live in memory. @default 256 KiB */
   hotMaxObjectBytes?: number;
   /** Memory for hot bodies. @default 64 MiB */
@@ -112,6 +116,7 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   /** @internal */
   record(r: AccessRecord): void {
     countRecord(this.#ctx.counters, r);
+    countStatus(this.#ctx.metrics, r.cacheStatus);
     if (this.listenerCount("request") > 0) this.emit("request", r);
     publish("proxy", "request", r);
   }
@@ -177,7 +182,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const address = server.address;
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
-  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map(), revalidating: new Set() };
+  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map(), revalidating: new Set(), metrics: emptyMetrics() };
+  const purgeList = options.purgeAllow !== undefined && options.purgeAllow.length > 0 ? parseAllowList(options.purgeAllow) : undefined;
+  const purging: PurgeContext = { store, gateway, allowed: (a) => isLoopbackAddress(a) || (purgeList !== undefined && isAllowed(purgeList, a)) };
   const tunnels = new Set<Duplex>();
   const proxy = new ProxyServer(
     server,
@@ -249,6 +256,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       ex.label = "DENIED";
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
+    if (req.method === "PURGE") return purgeTarget(purging, ex);
     if (gateway !== undefined) return gatewayHandle(ex, gateway);
     const referer = headerValue(req.headers.referer);
     const fixed = req.url.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
@@ -261,7 +269,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     ex.url = t.href;
     if (isSelf(t.hostname, t.port)) {
       const path = t.path;
-      if (path === STATS_PATH || path === "/") return local(ex, path);
+      if (isProxyPath(path) || path === "/") return local(ex, path);
       ex.label = "ERROR";
       return sendError(ex, 508, "request addressed to the proxy itself", "proxy_loop_detected");
     }
@@ -284,7 +292,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   function gatewayHandle(ex: Exchange, origin: GatewayOrigin): Promise<void> | void {
     const req = ex.req;
     const path = req.url;
-    if (path === STATS_PATH || path.startsWith(`${STATS_PATH}?`)) return local(ex, path);
+    if (isProxyPath(path)) return local(ex, path);
     const t = gatewayTarget(path, headerValue(req.headers.host), origin);
     if (t.kind !== "origin") {
       ex.label = "ERROR";
@@ -311,9 +319,18 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     return handleProxied(ctx, ex, t);
   }
 
-  function local(ex: Exchange, path: string): void {
+  function local(ex: Exchange, path: string): Promise<void> | void {
     ex.label = "LOCAL";
     ex.url = path;
+    const bare = path.split("?", 1)[0];
+    if (bare === PURGE_PATH) return purgeByRequest(purging, ex);
+    if (bare === METRICS_PATH) {
+      const body = Buffer.from(formatMetrics(proxy.stats(), ctx.metrics));
+      ex.res.writeHead(200, ["Content-Type", "text/plain; version=0.0.4; charset=utf-8", "Content-Length", String(body.length), "Cache-Control", "no-store"]);
+      ex.bytes = body.length;
+      ex.res.end(body);
+      return;
+    }
     if (path === STATS_PATH || path.startsWith(`${STATS_PATH}?`)) {
       const body = Buffer.from(`${JSON.stringify(proxy.stats(), null, 2)}\n`);
       ex.res.writeHead(200, ["Content-Type", "application/json", "Content-Length", String(body.length), "Cache-Control", "no-store"]);

@@ -29,6 +29,14 @@ export type ParsedTarget = OriginTarget | { kind: "local"; path: string } | { ki
 
 /** Paths on the proxy itself. */
 export const STATS_PATH = "/_wirekit/stats";
+export const METRICS_PATH = "/_wirekit/metrics";
+export const PURGE_PATH = "/_wirekit/purge";
+
+/** True for a path the proxy answers itself, in either mode (stats, metrics, purge). */
+export function isProxyPath(raw: string): boolean {
+  const path = raw.split("?", 1)[0];
+  return path === STATS_PATH || path === METRICS_PATH || path === PURGE_PATH;
+}
 
 /**
  * Parse a request-target as received by the proxy.
@@ -40,7 +48,7 @@ export const STATS_PATH = "/_wirekit/stats";
  */
 export function parseTarget(raw: string): ParsedTarget {
   if (raw.length > 0 && raw[0] === "/") {
-    if (raw === "/" || raw === STATS_PATH || raw.startsWith(`${STATS_PATH}?`) || raw === "/favicon.ico") return { kind: "local", path: raw };
+    if (raw === "/" || isProxyPath(raw) || raw === "/favicon.ico") return { kind: "local", path: raw };
     let rest = raw.slice(1);
     // Browsers typing http://proxy:port/http://host/path send the scheme too; accept it.
     const scheme = /^(https?):\/\/?/i.exec(rest);
