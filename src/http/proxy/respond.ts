@@ -11,7 +11,10 @@ import { reasonPhrase } from "../h1/head.js";
 import type { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
-import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
+import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
+// The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
+import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange } from "../static/range.js";
+import { getField, mapField } from "../header-list.js";
 import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
 import { beginBodyCheck } from "./cache/entry-files.js";
@@ -164,6 +167,7 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
   }
   const head = ex.req.method === "HEAD";
   const body = e.body;
+  if (body !== undefined && !head && e.meta.status === 200 && serveRange(ex, store, e, body, age, cacheStatus, via)) return true;
   if (body !== undefined || head || e.meta.bodyLength === 0) {
     const flat = storedHeaders(e.meta, via, store.policy).slice();
     flat.push("Age", age, "Cache-Status", cacheStatus);
@@ -177,6 +181,58 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
     return true;
   }
   return false;
+}
+
+/**
+ * A Range request answered from a stored complete response (RFC 9111 §3.4, RFC 9110 §14): 206
+ * with one range or multipart/byteranges, 416 when none is satisfiable. False when the Range
+ * does not apply (absent, malformed, or If-Range does not match): the whole response goes out.
+ */
+function serveRange(ex: Exchange, store: CacheStore, e: StoredEntry, body: Buffer, age: string, cacheStatus: string, via: string): boolean {
+  const range = mapField(ex.req.headers, "range");
+  if (range === undefined || !ifRangeMatches(mapField(ex.req.headers, "if-range"), e.meta)) return false;
+  const size = body.length;
+  const d = parseRange(range, size);
+  if (d.kind === "ignore") return false;
+  const flat = withoutContentLength(storedHeaders(e.meta, via, store.policy));
+  flat.push("Age", age, "Cache-Status", cacheStatus);
+  store.touch(e);
+  if (d.kind === "unsatisfiable") {
+    flat.push("Content-Range", `bytes */${size}`, "Content-Length", "0");
+    ex.res.writeHead(416, flat);
+    ex.res.end();
+    return true;
+  }
+  const [only] = d.ranges;
+  let out: Buffer;
+  if (d.ranges.length === 1 && only !== undefined) {
+    out = body.subarray(only.start, only.end + 1);
+    flat.push("Content-Range", contentRange(only, size));
+  } else {
+    const type = getField(e.meta.headers, "content-type") ?? "application/octet-stream";
+    // The boundary comes from the entry's id (a hash), so it does not depend on the request.
+    const boundary = `wirekit-${e.id.slice(0, 24)}`;
+    const parts: Buffer[] = [];
+    d.ranges.forEach((r, i) => {
+      parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), body.subarray(r.start, r.end + 1));
+    });
+    parts.push(Buffer.from(multipartTail(boundary)));
+    out = Buffer.concat(parts, multipartLength(boundary, type, d.ranges, size));
+    const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+    if (typeAt >= 0) flat.splice(typeAt, 2);
+    flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`);
+  }
+  flat.push("Content-Length", String(out.length));
+  ex.res.writeHead(206, flat);
+  ex.bytes += out.length;
+  ex.res.end(out);
+  return true;
+}
+
+function withoutContentLength(flat: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]?.toLowerCase() !== "content-length") out.push(flat[i] as string, flat[i + 1] as string);
+  return out;
 }
 
 /** RFC 9209 error types for the proxy's own failures. */

@@ -287,6 +287,42 @@ describe("proxy cache: RFC 9111 corners against a test origin", () => {
     });
   });
 
+  it("answers Range requests for a stored complete response from the cache: single, suffix, multiple, 416 and If-Range", async () => {
+    const text = "0123456789abcdefghij";
+    const lastModified = new Date(clock.now() - 3_600_000).toUTCString();
+    origin.route("/ranged", (_req, res) => {
+      res.writeHead(200, { "Cache-Control": "max-age=600", "Content-Type": "text/plain", ETag: '"r1"', "Last-Modified": lastModified, Date: date() });
+      res.end(text);
+    });
+    assert.equal((await get("/ranged")).body.toString(), text);
+    const one = await get("/ranged", { Range: "bytes=2-5" });
+    assert.equal(one.status, 206);
+    assert.equal(one.body.toString(), "2345");
+    assert.equal(one.headers["content-range"], "bytes 2-5/20");
+    assert.equal(one.headers["content-length"], "4");
+    assert.match(String(one.headers["cache-status"]), /hit/);
+    assert.equal((await get("/ranged", { Range: "bytes=-3" })).body.toString(), "hij");
+    const multi = await get("/ranged", { Range: "bytes=0-1, 10-11" });
+    assert.equal(multi.status, 206);
+    const boundary = /^multipart\/byteranges; boundary=(\S+)$/.exec(String(multi.headers["content-type"]))?.[1];
+    assert.ok(boundary !== undefined, String(multi.headers["content-type"]));
+    assert.equal(
+      multi.body.toString(),
+      `--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/20\r\n\r\n01\r\n--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-11/20\r\n\r\nab\r\n--${boundary}--\r\n`,
+    );
+    const none = await get("/ranged", { Range: "bytes=50-" });
+    assert.equal(none.status, 416);
+    assert.equal(none.headers["content-range"], "bytes */20");
+    assert.equal((await get("/ranged", { Range: "bytes=0-0", "If-Range": '"r1"' })).status, 206);
+    assert.equal((await get("/ranged", { Range: "bytes=0-0", "If-Range": lastModified })).status, 206);
+    for (const other of ['"r2"', 'W/"r1"', new Date(clock.now()).toUTCString()]) {
+      const full = await get("/ranged", { Range: "bytes=0-0", "If-Range": other });
+      assert.equal(full.status, 200, `If-Range: ${other} does not match: the whole response`);
+      assert.equal(full.body.toString(), text);
+    }
+    assert.equal(origin.count("/ranged"), 1, "every range came from the cache");
+  });
+
   it("relays 103 Early Hints as they arrive, never stores or replays them, and caches the final response", async () => {
     origin.route("/hints", (_req, res) => {
       res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
