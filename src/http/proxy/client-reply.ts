@@ -105,14 +105,24 @@ export class ClientReply extends EventEmitter {
   readonly #discard: boolean;
 
   /**
-   * @param signal aborted when the client goes away
+   * @param signal the client's signal (aborted when it goes away), fetched when first needed
    * @param discard a reply nobody reads (a background revalidation): body bytes are dropped
    */
-  constructor(signal: AbortSignal | undefined, discard = false) {
+  constructor(signal: (() => AbortSignal) | undefined, discard = false) {
     super();
     this.#discard = discard;
     this.response = new Promise((resolve) => (this.#resolve = resolve));
-    signal?.addEventListener("abort", () => this.finish(false), { once: true });
+    if (signal === undefined) return;
+    // The client's signal is only looked at once someone waits for 'close' (a hit answered at
+    // once never does, and skips making one).
+    const watch = (event: string | symbol): void => {
+      if (event !== "close") return;
+      this.off("newListener", watch);
+      const s = signal();
+      if (s.aborted) queueMicrotask(() => this.finish(false));
+      else s.addEventListener("abort", () => this.finish(false), { once: true });
+    };
+    this.on("newListener", watch);
   }
 
   /**
@@ -134,6 +144,11 @@ export class ClientReply extends EventEmitter {
     this.#headers = headers;
     this.headersSent = true;
     return this;
+  }
+
+  /** `close` has fired (the client left, or the engine finished with the response). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Body bytes; false when the caller should wait for 'drain'. */

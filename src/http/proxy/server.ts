@@ -216,7 +216,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       remoteAddress: request.remoteAddress,
       localAddress: request.localAddress,
     };
-    const res = new ClientReply(request.signal);
+    const res = new ClientReply(() => request.signal);
     const ex: Exchange = { req, res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
     ex.interim = (status, headers) => control.sendInterim(status, headers);
     exchanges.set(request, ex);
@@ -238,9 +238,11 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     const ex = r.request === undefined ? undefined : exchanges.get(r.request);
     if (ex === undefined) return;
     exchanges.delete(r.request as HttpRequest);
+    // A client that left before any answer is logged as nginx does: 499. Whoever watched for it
+    // learnt it then (answeredAtClose); otherwise an abandoned exchange with nothing written is one.
+    const early = ex.res.closed;
     ex.res.finish(!r.aborted);
-    // A client that left before any answer is logged as nginx does: 499.
-    const answered = ex.res.answeredAtClose;
+    const answered = early ? ex.res.answeredAtClose : !(r.aborted && r.bytes === 0);
     proxy.record({ at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED", ...(ex.stored === undefined ? {} : { stored: ex.stored }) });
   });
 
