@@ -13,46 +13,60 @@ import { buildRequest, serializeRequestHead } from "../client/request.js";
 import { ResponseParser, type ResponseEvent, type ResponseHead } from "../client/response.js";
 import { sendStream, type ByteSink } from "../h1/send.js";
 import { fieldTokens } from "../header-list.js";
+import { WirekitError, type ErrorCode } from "../../core/errors.js";
 import type { OriginPool, PooledSocket } from "./origin-pool.js";
 import type { OriginTarget } from "./target.js";
 
-/** Why the origin could not be reached, as the proxy reports it. */
-export class OriginError extends Error {
-  constructor(
-    readonly status: 502 | 504,
-    message: string,
-  ) {
-    super(message);
-    this.name = "OriginError";
-  }
+/** RFC 9209 error types of origin failures (respond.ts has the proxy's whole list). */
+export type OriginErrorType = "dns_error" | "connection_refused" | "connection_timeout" | "http_response_timeout" | "http_response_incomplete" | "destination_unavailable";
+
+/**
+ * Why the origin could not be reached, as the proxy reports it: the project's one error class,
+ * its context saying the status the proxy answers with (RFC 9110 §15.6.3 502, §15.6.5 504) and
+ * the RFC 9209 error type for Proxy-Status.
+ */
+export type OriginFailure = WirekitError & { readonly context: { readonly status: 502 | 504; readonly errorType: OriginErrorType } };
+
+function failure(code: ErrorCode, status: 502 | 504, errorType: OriginErrorType, message: string): OriginFailure {
+  return new WirekitError(code, message, { context: { status, errorType } }) as OriginFailure;
 }
 
-/** Map a socket error to the proxy's answer (pure). */
-export function originFailure(code: string | undefined, message: string, target: Pick<OriginTarget, "hostname" | "port">): OriginError {
+/** True for the errors `fetchOrigin` rejects with. */
+export function isOriginFailure(err: unknown): err is OriginFailure {
+  return err instanceof WirekitError && (err.context.status === 502 || err.context.status === 504) && typeof err.context.errorType === "string";
+}
+
+/**
+ * Map a socket error to the proxy's answer (pure).
+ *
+ * @example
+ * originFailure("ECONNREFUSED", "", { hostname: "o.test", port: 80 }).context.status // 502
+ */
+export function originFailure(code: string | undefined, message: string, target: Pick<OriginTarget, "hostname" | "port">): OriginFailure {
   const where = `${target.hostname}:${target.port}`;
   switch (code) {
     case "ECONNREFUSED":
-      return new OriginError(502, `connection refused by ${where}`);
+      return failure("ERR_CONNECT", 502, "connection_refused", `connection refused by ${where}`);
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
     case "EAI_FAIL":
-      return new OriginError(502, `DNS lookup failed for ${target.hostname}`);
+      return failure("ERR_RESOLVE", 502, "dns_error", `DNS lookup failed for ${target.hostname}`);
     case "ECONNRESET":
     case "EPIPE":
-      return new OriginError(502, `connection reset by ${where}`);
+      return failure("ERR_CONNECT", 502, "destination_unavailable", `connection reset by ${where}`);
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return new OriginError(502, `no route to ${where}`);
+      return failure("ERR_CONNECT", 502, "destination_unavailable", `no route to ${where}`);
     case "ETIMEDOUT":
     case "WIREKIT_TIMEOUT":
-      return new OriginError(504, `${where} did not answer in time`);
+      return failure("ERR_TIMEOUT", 504, "http_response_timeout", `${where} did not answer in time`);
     case "WIREKIT_MALFORMED":
-      return new OriginError(502, `${where} sent a malformed response`);
+      return failure("ERR_PROTOCOL", 502, "destination_unavailable", `${where} sent a malformed response`);
     case "WIREKIT_CLOSED":
-      return new OriginError(502, `${where} closed the connection before a complete response head`);
+      return failure("ERR_PROTOCOL", 502, "http_response_incomplete", `${where} closed the connection before a complete response head`);
     default:
-      return new OriginError(502, `${where}: ${message.split("\n")[0] ?? "error"}`);
+      return failure("ERR_TARGET", 502, "destination_unavailable", `${where}: ${message.split("\n")[0] ?? "error"}`);
   }
 }
 
@@ -118,7 +132,7 @@ function socketSink(sock: Socket): ByteSink {
 }
 
 /**
- * Send a request to the origin and resolve with its response head; rejects with OriginError.
+ * Send a request to the origin and resolve with its response head; rejects with an OriginFailure.
  * Returns `abort` at once so a client leaving early can cancel.
  *
  * @example
@@ -160,7 +174,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
           attempt(false).then(resolve, reject);
           return;
         }
-        reject(aborted ? new OriginError(502, "client went away") : originFailure(code, message, o.target));
+        reject(aborted ? failure("ERR_TARGET", 502, "destination_unavailable", "client went away") : originFailure(code, message, o.target));
       };
       const complete = (viaClose: boolean): void => {
         finished = true;

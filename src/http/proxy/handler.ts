@@ -11,10 +11,10 @@ import { decideReuse, isStorable, requestDirectives, staleIfError, varyMatches, 
 import { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
+import { sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
@@ -232,7 +232,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     origin = await f.done;
   } catch (err) {
     release();
-    if (!(err instanceof OriginError)) throw err;
+    if (!isOriginFailure(err)) throw err;
     // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
     // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
     if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
@@ -245,7 +245,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       }
     }
     ex.label = "ERROR";
-    sendError(ex, err.status, err.message, errorTypeOf(err.status, err.message), formatCacheStatus({ kind: "forward", fwd }));
+    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd }));
     return;
   }
   const responseTime = c.clock.now();
