@@ -132,10 +132,16 @@ export class ClientReply extends EventEmitter {
   writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
     const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
     const headers: Array<[string, string]> = [];
+    let length: string | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = fields[i] as string;
       const value = fields[i + 1] as string;
       if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
+      // One length, digits only (RFC 9110 §8.6): anything else would frame the body wrongly.
+      if (name.length === 14 && name.toLowerCase() === "content-length") {
+        if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
+        length = value.trim();
+      }
       headers.push([name, value]);
       if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) this.#close = true;
     }

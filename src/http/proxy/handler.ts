@@ -40,6 +40,7 @@ export interface HandlerContext {
 }
 
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
+const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
 /** Request fields a background revalidation does not copy from the request that triggered it. */
 const BACKGROUND_DROP: ReadonlySet<string> = new Set(["range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]);
 /** Origin answers stale-if-error may hide (RFC 5861 §4). */
@@ -252,7 +253,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
   const resp = origin.response;
   const status = resp.status;
-  const resHeaders = endToEnd(resp.headers);
+  // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
+  const resHeaders = endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH);
   const store = c.store;
 
   if (!SAFE_METHODS.has(method) && store !== undefined) {
@@ -302,7 +304,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     varyValues: [] as Array<string | null>,
   };
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
-  const declared = Number(getField(resp.headers, "content-length") ?? "NaN");
+  const declared = Number(getField(resHeaders, "content-length") ?? "NaN");
   const storable =
     store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;

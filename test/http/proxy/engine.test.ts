@@ -132,8 +132,23 @@ describe("proxy on the h1 engine", () => {
     }
   });
 
-  it("answers 502 to an origin head with a field it cannot relay, and to a malformed status line", async () => {
-    for (const reply of ["HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 2000 Nope\r\n\r\n"]) {
+  it("relays a chunked origin body without the Content-Length sent beside Transfer-Encoding (RFC 9112 §6.3)", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "close");
+    try {
+      const r = await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/te-cl`);
+      assert.equal(r.body.toString(), "hello");
+      assert.equal(r.headers["content-length"], undefined);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("answers 502 to an origin head with a field it cannot relay, two lengths, or a malformed status line", async () => {
+    for (const reply of [
+      "HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+      "HTTP/1.1 2000 Nope\r\n\r\n",
+    ]) {
       const o = await rawOrigin(reply, "close");
       try {
         const r = await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/bad`);
