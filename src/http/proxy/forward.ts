@@ -145,9 +145,19 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
   const request = buildRequest({ method: o.method, target: o.target.path, host: o.target.host, headers: o.headers, defaults: [] });
   const head = serializeRequestHead(request);
   const length = o.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1];
-  const attempt = (retry: boolean): Promise<OriginExchange> =>
+  const address = { protocol: o.target.protocol === "https:" ? ("https:" as const) : ("http:" as const), host: o.address ?? o.target.hostname, port: o.target.port, servername: o.target.hostname };
+  const attempt = async (retry: boolean): Promise<OriginExchange> => {
+    const conn = await o.pool.acquire(address, () => aborted);
+    if (conn === undefined) throw failure("ERR_TARGET", 502, "destination_unavailable", aborted ? "client went away" : "the proxy is shutting down");
+    if (aborted) {
+      if (conn.reused) o.pool.release(conn);
+      else conn.socket.destroy();
+      throw failure("ERR_TARGET", 502, "destination_unavailable", "client went away");
+    }
+    return exchangeOn(conn, retry);
+  };
+  const exchangeOn = (conn: PooledSocket, retry: boolean): Promise<OriginExchange> =>
     new Promise((resolve, reject) => {
-      const conn: PooledSocket = o.pool.acquire({ protocol: o.target.protocol === "https:" ? "https:" : "http:", host: o.address ?? o.target.hostname, port: o.target.port, servername: o.target.hostname });
       const sock = conn.socket;
       current = sock;
       const parser = new ResponseParser(o.method);

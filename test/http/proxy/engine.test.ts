@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
+import { OriginPool } from "../../../src/http/proxy/origin-pool.js";
 import type { AccessRecord } from "../../../src/http/proxy/stats.js";
 import { startOrigin, streaming, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
 
@@ -157,6 +158,36 @@ describe("proxy on the h1 engine", () => {
       } finally {
         await o.close();
       }
+    }
+  });
+});
+
+describe("origin connection pool", { timeout: 10_000 }, () => {
+  it("keeps at most maxPerOrigin connections busy; a waiter gets the next one, a cancelled waiter passes its turn on", async () => {
+    const o = await rawOrigin("", "keep");
+    const pool = new OriginPool(64, 2);
+    const at = { protocol: "http:" as const, host: "127.0.0.1", port: o.port, servername: "127.0.0.1" };
+    try {
+      const a = await pool.acquire(at);
+      const b = await pool.acquire(at);
+      assert.ok(a && b);
+      let cancel = false;
+      const order: string[] = [];
+      const c = pool.acquire(at, () => cancel).then((x) => (order.push(x === undefined ? "c-cancelled" : "c"), x));
+      const d = pool.acquire(at).then((x) => (order.push("d"), x));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(order, [], "both wait while two are busy");
+      cancel = true;
+      if (a.socket.connecting) await new Promise<void>((r) => a.socket.once("connect", () => r()));
+      pool.release(a);
+      const [cc, dd] = await Promise.all([c, d]);
+      assert.deepEqual(order, ["c-cancelled", "d"]);
+      assert.equal(cc, undefined);
+      assert.equal(dd?.socket, a.socket, "the released connection is reused");
+      assert.equal(dd?.reused, true);
+    } finally {
+      pool.destroy();
+      await o.close();
     }
   });
 });
