@@ -199,6 +199,40 @@ describe("proxy --reverse (gateway mode)", () => {
     assert.equal(origin.seen.at(-1)?.headers.host, `127.0.0.1:${gw.port}`, "curl's Host is kept");
   });
 
+  it("follows the same RFC corners as forward mode: Age lists, qualified no-cache, ranges, stale-while-revalidate under CDN-Cache-Control", async () => {
+    origin.route("/gw-age", (_req, res) => {
+      res.writeHead(200, dated({ "Cache-Control": "max-age=3600", Age: "7200, 0" }));
+      res.end("aged");
+    });
+    await get(gw, "/gw-age");
+    assert.doesNotMatch(String((await get(gw, "/gw-age")).headers["cache-status"]), /hit/, "the first Age member makes it stale");
+    origin.route("/gw-qnc", (_req, res) => {
+      res.writeHead(200, dated({ "Cache-Control": 'max-age=60, no-cache="X-Foo"', "X-Foo": "secret", "Content-Type": "text/plain" }));
+      res.end("0123456789");
+    });
+    await get(gw, "/gw-qnc");
+    const ranged = await get(gw, "/gw-qnc", "site.test", { Range: "bytes=3-5" });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.body.toString(), "345");
+    assert.equal(ranged.headers["x-foo"], undefined);
+    let n = 0;
+    origin.route("/gw-swr", (_req, res) => {
+      n++;
+      res.writeHead(200, dated({ "Cache-Control": "no-store", "CDN-Cache-Control": "max-age=1, stale-while-revalidate=60" }));
+      res.end(`v${n}`);
+    });
+    await get(gw, "/gw-swr");
+    clock.advance(5000);
+    const stale = await get(gw, "/gw-swr");
+    assert.equal(stale.body.toString(), "v1");
+    assert.match(String(stale.headers["cache-status"]), /hit; fwd=stale/);
+    const deadline = Date.now() + 5000;
+    while ((await get(gw, "/gw-swr")).body.toString() !== "v2") {
+      if (Date.now() > deadline) throw new Error("no background refresh");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+
   it("binds beyond loopback only with --allow, refuses a URL that is not an origin, and --origin-host without --reverse", async () => {
     await assert.rejects(createProxyServer({ port: 0, cache: false, host: "0.0.0.0", reverse: origin.base }), (e: { code?: string }) => e.code === "ERR_USAGE");
     await assert.rejects(createProxyServer({ port: 0, cache: false, reverse: `${origin.base}/sub/path` }), (e: { code?: string }) => e.code === "ERR_USAGE");
