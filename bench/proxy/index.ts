@@ -1,6 +1,6 @@
 /**
- * bench/proxy: cache-hit requests per second for a 1 KiB object through `wirekit proxy`,
- * beside Squid (memory cache) and the origin reached directly, all measured in this run with
+ * bench/proxy: cache-hit requests per second for a 1 KiB object through `wirekit proxy`, in
+ * forward mode and in gateway mode (`--reverse`, origin-form requests), beside Squid (memory cache) and the origin reached directly, all measured in this run with
  * wrk (absolute-form request lines via a Lua script, -t1 -c50); and the latency a miss adds
  * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct).
  * Installs wrk and squid with apt-get when missing (needs root).
@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 
 export const title = "caching proxy: 1 KiB cache hits/s (wrk -t1 -c50) and added miss latency, vs Squid and direct";
 
-const DURATION = "6s";
+/** wrk's run per measurement; WIREKIT_BENCH_DURATION=1s makes a quick check that the bench starts. */
+const DURATION = process.env.WIREKIT_BENCH_DURATION ?? "6s";
 
 function have(cmd: string): boolean {
   try {
@@ -83,14 +84,14 @@ function wrk(target: string, absoluteUrl: string | undefined, dir: string): { rp
 }
 
 /** Median ms of `n` sequential keep-alive GETs for fresh URLs (every one a miss). */
-async function missLatency(viaPort: number | undefined, originPort: number, tag: string, n = 300): Promise<number> {
+async function missLatency(viaPort: number | undefined, originPort: number, tag: string, n = 300, originForm = viaPort === undefined): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const url = `http://127.0.0.1:${originPort}/miss/${tag}/${i}`;
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: viaPort ?? originPort, path: viaPort === undefined ? `/miss/${tag}/${i}` : url, agent }, (res) => {
+      const req = request({ host: "127.0.0.1", port: viaPort ?? originPort, path: originForm ? `/miss/${tag}/${i}` : url, agent }, (res) => {
         res.resume();
         res.on("end", () => resolve());
       });
@@ -126,6 +127,9 @@ export async function run(): Promise<void> {
     const main = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
     const wk = spawn(process.execPath, [main, "proxy", "--port", String(wkPort), "--cache-dir", join(dir, "wk-cache"), "--quiet"], { stdio: "ignore" });
     procs.push(wk);
+    const gwPort = await freePort();
+    const gw = spawn(process.execPath, [main, "proxy", "--reverse", `http://127.0.0.1:${originPort}`, "--port", String(gwPort), "--cache-dir", join(dir, "gw-cache"), "--quiet"], { stdio: "ignore" });
+    procs.push(gw);
     const squidPort = await freePort();
     const conf = join(dir, "squid.conf");
     writeFileSync(
@@ -147,34 +151,40 @@ export async function run(): Promise<void> {
     );
     const squid = spawn("squid", ["-N", "-f", conf], { stdio: "ignore" });
     procs.push(squid);
-    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(squidPort)]);
+    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort)]);
     const obj = `http://127.0.0.1:${originPort}/obj`;
     // Warm both caches.
-    for (const port of [wkPort, squidPort]) {
+    for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"]] as const) {
       for (let i = 0; i < 3; i++) {
-        await new Promise<void>((resolve) => request({ host: "127.0.0.1", port, path: obj }, (r) => r.resume().on("end", () => resolve())).end());
+        await new Promise<void>((resolve) => request({ host: "127.0.0.1", port, path }, (r) => r.resume().on("end", () => resolve())).end());
       }
     }
-    console.log(`origin node:http on :${originPort}, wirekit proxy on :${wkPort}, squid ${squidVersion()} on :${squidPort}`);
+    console.log(`origin node:http on :${originPort}, wirekit proxy on :${wkPort}, wirekit gateway on :${gwPort}, squid ${squidVersion()} on :${squidPort}`);
     // Two interleaved rounds, best of each, so a burst of load on the shared machine does not
     // decide the ratio by itself.
     const best = (a: { rps: number; latency: string }, b: { rps: number; latency: string }) => (a.rps >= b.rps ? a : b);
     let direct = { rps: 0, latency: "?" };
     let sq = { rps: 0, latency: "?" };
     let ours = { rps: 0, latency: "?" };
+    let gateway = { rps: 0, latency: "?" };
     for (let round = 1; round <= 2; round++) {
       direct = best(direct, wrk(`http://127.0.0.1:${originPort}`, "/obj", dir));
       sq = best(sq, wrk(`http://127.0.0.1:${squidPort}`, obj, dir));
       ours = best(ours, wrk(`http://127.0.0.1:${wkPort}`, obj, dir));
+      gateway = best(gateway, wrk(`http://127.0.0.1:${gwPort}/obj`, undefined, dir));
     }
     console.log(`direct to origin   ${direct.rps.toFixed(0).padStart(8)} req/s  (latency avg ${direct.latency})`);
     console.log(`squid cache hits   ${sq.rps.toFixed(0).padStart(8)} req/s  (latency avg ${sq.latency})`);
     console.log(`wirekit cache hits ${ours.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ours.latency})`);
-    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)}, wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}`);
+    console.log(`wirekit gateway    ${gateway.rps.toFixed(0).padStart(8)} req/s  (latency avg ${gateway.latency})`);
+    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}`);
     const d = await missLatency(undefined, originPort, "direct");
     const s = await missLatency(squidPort, originPort, "squid");
     const w = await missLatency(wkPort, originPort, "wirekit");
-    console.log(`miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)})`);
+    const g = await missLatency(gwPort, originPort, "gateway", 300, true);
+    console.log(
+      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)})`,
+    );
   } finally {
     for (const p of procs.reverse()) await stop(p);
     rmSync(dir, { recursive: true, force: true });

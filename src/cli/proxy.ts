@@ -28,12 +28,16 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     allowToLoopback: values["allow-to-loopback"],
     connectPorts,
     timeoutMs: values.timeout,
+    reverse: values.reverse,
+    originHost: values["origin-host"],
+    purgeAllow: values["purge-allow"],
     clock: ctx.clock,
   });
   const where = formatHostPort(proxy.address, proxy.port);
   const s0 = proxy.stats();
   const cacheText = proxy.cacheDir === undefined ? "no cache" : `cache ${proxy.cacheDir}, ${s0.entries} entries, ${formatSize(s0.diskBytes)}`;
-  ctx.stdout.write(`listening on ${where} (${cacheText})\n`);
+  const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
+  ctx.stdout.write(`listening on ${where} (${mode}${cacheText})\n`);
   if (!values.quiet) proxy.on("request", (r) => ctx.stdout.write(`${formatAccessLine(r)}\n`));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine(proxy.stats())}\n`));
   await new Promise<void>((resolve) => {

@@ -36,6 +36,23 @@ export function getField(list: HeaderList, name: string): string | undefined {
   return out;
 }
 
+/**
+ * The lower-cased map view of a field list; repeated fields are combined with ", " (RFC 9110
+ * §5.3), which every field the proxy reads from a map allows.
+ *
+ * @example
+ * toHeaderMap([["Accept", "a"], ["accept", "b"]]) // { accept: "a, b" }
+ */
+export function toHeaderMap(list: HeaderList): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of list) {
+    const lower = k.toLowerCase();
+    const prior = out[lower];
+    out[lower] = prior === undefined ? v : `${prior}, ${v}`;
+  }
+  return out;
+}
+
 /** One value from a Node header map (arrays joined with ", "). */
 export function mapField(map: HeaderMap, name: string): string | undefined {
   const v = map[name];

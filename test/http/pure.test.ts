@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeRequestPath, isInside } from "../../src/http/static/resolve.js";
-import { evaluatePreconditions, ifRangeAllows, parseEtagList, formatHttpDate } from "../../src/http/static/conditional.js";
+import { evaluatePreconditions, ifRangeAllows, parseEtagList } from "../../src/http/static/conditional.js";
+import { formatHttpDate } from "../../src/http/http-date.js";
 import { parseRange, multipartLength, multipartPartHead, multipartTail } from "../../src/http/static/range.js";
 import { acceptedCodings, isCompressible } from "../../src/http/static/compress.js";
 import { renderListing } from "../../src/http/static/listing.js";

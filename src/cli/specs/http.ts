@@ -112,6 +112,7 @@ export const proxyForm = defineForm({
     "[serve] [--host 127.0.0.1] [-p 8888] [--cache-dir DIR] [--cache-size 1GiB]",
     "              [--max-object-size 100MiB] [--allow CIDR ...] [--connect-ports 443]",
     "              [--timeout 30s] [--no-cache] [--quiet]",
+    "--reverse http://ORIGIN[:PORT] [--origin-host NAME] [-p 8888] [--cache-dir DIR] ...",
   ],
   positionals: [],
   options: {
@@ -125,6 +126,9 @@ export const proxyForm = defineForm({
     "connect-ports": { type: "string", value: "LIST", default: "443", help: "ports CONNECT may reach, comma-separated" },
     timeout: { type: "duration", value: "T", default: "30s", min: 1, help: "origin inactivity timeout, 504 after it" },
     "no-cache": { type: "boolean", help: "forward only, store nothing" },
+    reverse: { type: "string", value: "URL", help: "gateway (reverse proxy) mode: send every request to this origin, http://HOST[:PORT]; obeys CDN-Cache-Control and Wirekit-Cache-Control" },
+    "purge-allow": { type: "list", value: "CIDR", help: "clients besides loopback that may purge (PURGE URL, POST /_wirekit/purge); others get 403" },
+    "origin-host": { type: "string", value: "NAME", help: "with --reverse: the Host the origin gets (default: the client's Host)" },
     quiet: { type: "boolean", short: "q", help: "no access-log line per request" },
   },
 });
@@ -135,12 +139,16 @@ export const proxySpec = defineCommand({
   title: "the caching web proxy lab: a forward proxy with a persistent RFC 9111 cache",
   description: `Clients use it as an HTTP proxy (absolute-form requests, curl -x / browser proxy settings),
 or the lab's way: http://PROXY:PORT/host[:port]/path. HTTPS goes through CONNECT tunnels.
+With --reverse it is a caching gateway in front of one origin instead (as Squid's accel mode or
+Varnish): clients ask it for /path, it forwards to the origin, keeps the client's Host (or sends
+--origin-host), and obeys Wirekit-Cache-Control, then CDN-Cache-Control (RFC 9213) over Cache-Control.
 \`wirekit proxy serve\` is the same as \`wirekit proxy\`.`,
   forms: [proxyForm],
-  notes: "Every response carries Cache-Status (RFC 9211); statistics are at http://PROXY:PORT/_wirekit/stats.",
+  notes: "Every response carries Cache-Status (RFC 9211); statistics are at http://PROXY:PORT/_wirekit/stats, Prometheus metrics at /_wirekit/metrics.",
   examples: [
     "wirekit proxy --port 8888 --cache-dir /tmp/wk-cache",
     "curl -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html",
     "wirekit proxy serve --host 0.0.0.0 --allow 192.168.1.0/24 --connect-ports 443,8443",
+    "wirekit proxy --reverse http://127.0.0.1:8080 --port 8000 --origin-host www.example.test",
   ],
 });

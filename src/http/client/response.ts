@@ -60,6 +60,11 @@ export class ResponseParser {
     return this.#state.s === "done";
   }
 
+  /** Bytes received but not yet consumed: after `done`, anything here came after the response. */
+  get buffered(): number {
+    return this.#buf.length;
+  }
+
   /** Feed bytes; returns what they completed. */
   push(chunk: Buffer): ResponseEvent[] {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);

@@ -38,6 +38,8 @@ export interface ExchangeRecord {
   aborted: boolean;
   /** `HttpResponse.user`: who the request authenticated as. */
   user?: string | undefined;
+  /** The request this record is for (a handler that keeps per-request state finds it by this). */
+  request?: HttpRequest;
 }
 
 /** A response the engine wrote itself without calling the handler (parse error, head timeout). */
@@ -579,6 +581,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       remotePort: this.#peer.remotePort,
       aborted,
       user: ex.response?.user,
+      request: ex,
     });
   }
 

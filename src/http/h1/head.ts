@@ -47,6 +47,24 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: HTAB, SP, VCHAR, obs-text; never CR, LF, NUL or code points above U+00FF. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
+/** The standard reason phrase of a status (RFC 9110 §15), "Unknown" for unregistered ones. */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "Unknown";
+}
+
+/**
+ * True when a field can be written as is: a token name and a value without CR, LF, NUL or code
+ * points above U+00FF (RFC 9110 §5.1, §5.5). A proxy checks relayed fields with it before it
+ * commits to an answer.
+ *
+ * @example
+ * isValidField("X-A", "1") // true
+ * isValidField("X-A", "1\r\nX-B: 2") // false
+ */
+export function isValidField(name: string, value: string): boolean {
+  return TOKEN.test(name) && !BAD_VALUE.test(value);
+}
+
 /** A handler-supplied head that would split or corrupt the response (ERR_PROTOCOL: for the proxy it is the upstream's). */
 function invalid(message: string): WirekitError {
   return new WirekitError("ERR_PROTOCOL", `invalid response: ${message}`);

@@ -39,7 +39,7 @@ export function createDestinationGuard(allowToLoopback: boolean): DestinationGua
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const f = originFailure(e.code, e.message, { hostname, port });
-        return { ok: false, status: f.status, reason: f.message };
+        return { ok: false, status: f.context.status, reason: f.message };
       }
     }
     // networkInterfaces() leaves out interfaces not running; the address the client reached us on is ours whatever it says.

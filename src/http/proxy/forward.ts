@@ -1,147 +1,240 @@
 /**
- * Talking to origins: one request over pooled keep-alive connections (node:http / node:https
- * agents), with a timeout, a retry when a pooled connection turns out to have been closed by
- * the origin, and origin failures turned into the status a proxy answers with (RFC 9110
- * §15.6.3 502, §15.6.5 504). Bodies stream both ways with backpressure (`relayBody`).
+ * Talking to origins: one request over a pooled keep-alive connection (origin-pool.ts), written
+ * and read with the project's one HTTP/1.1 client codec (client/request.ts serializes the head,
+ * client/response.ts parses the response, as `wirekit http get` does; request bodies go out
+ * through h1/send.ts's framing), with an inactivity timeout, a retry when a pooled connection
+ * turns out to have been closed by the origin, and origin failures turned into the status a
+ * proxy answers with (RFC 9110 §15.6.3 502, §15.6.5 504). Bodies stream both ways with
+ * backpressure (`relayBody`).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { Readable, Writable } from "node:stream";
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import { buildRequest, serializeRequestHead } from "../client/request.js";
+import { ResponseParser, type ResponseEvent, type ResponseHead } from "../client/response.js";
+import { sendStream, type ByteSink } from "../h1/send.js";
+import { fieldTokens } from "../header-list.js";
+import { WirekitError, type ErrorCode } from "../../core/errors.js";
+import type { OriginPool, PooledSocket } from "./origin-pool.js";
 import type { OriginTarget } from "./target.js";
 
-/** Connection pools to origins, shared by every request of a proxy. */
-export interface OriginAgents {
-  http: HttpAgent;
-  https: HttpsAgent;
+/** RFC 9209 error types of origin failures (respond.ts has the proxy's whole list). */
+export type OriginErrorType = "dns_error" | "connection_refused" | "connection_timeout" | "http_response_timeout" | "http_response_incomplete" | "destination_unavailable";
+
+/**
+ * Why the origin could not be reached, as the proxy reports it: the project's one error class,
+ * its context saying the status the proxy answers with (RFC 9110 §15.6.3 502, §15.6.5 504) and
+ * the RFC 9209 error type for Proxy-Status.
+ */
+export type OriginFailure = WirekitError & { readonly context: { readonly status: 502 | 504; readonly errorType: OriginErrorType } };
+
+function failure(code: ErrorCode, status: 502 | 504, errorType: OriginErrorType, message: string): OriginFailure {
+  return new WirekitError(code, message, { context: { status, errorType } }) as OriginFailure;
+}
+
+/** True for the errors `fetchOrigin` rejects with. */
+export function isOriginFailure(err: unknown): err is OriginFailure {
+  return err instanceof WirekitError && (err.context.status === 502 || err.context.status === 504) && typeof err.context.errorType === "string";
 }
 
 /**
- * Keep-alive pools to origins.
+ * Map a socket error to the proxy's answer (pure).
  *
  * @example
- * const agents = createOriginAgents(); // ... destroyOriginAgents(agents) on close
+ * originFailure("ECONNREFUSED", "", { hostname: "o.test", port: 80 }).context.status // 502
  */
-export function createOriginAgents(maxSockets = 256): OriginAgents {
-  return {
-    http: new HttpAgent({ keepAlive: true, maxSockets, maxFreeSockets: 64, scheduling: "lifo" }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets, maxFreeSockets: 64, scheduling: "lifo" }),
-  };
-}
-
-export function destroyOriginAgents(a: OriginAgents): void {
-  a.http.destroy();
-  a.https.destroy();
-}
-
-/** Why the origin could not be reached, as the proxy reports it. */
-export class OriginError extends Error {
-  constructor(
-    readonly status: 502 | 504,
-    message: string,
-  ) {
-    super(message);
-    this.name = "OriginError";
-  }
-}
-
-/** Map a socket error to the proxy's answer (pure). */
-export function originFailure(code: string | undefined, message: string, target: Pick<OriginTarget, "hostname" | "port">): OriginError {
+export function originFailure(code: string | undefined, message: string, target: Pick<OriginTarget, "hostname" | "port">): OriginFailure {
   const where = `${target.hostname}:${target.port}`;
   switch (code) {
     case "ECONNREFUSED":
-      return new OriginError(502, `connection refused by ${where}`);
+      return failure("ERR_CONNECT", 502, "connection_refused", `connection refused by ${where}`);
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
     case "EAI_FAIL":
-      return new OriginError(502, `DNS lookup failed for ${target.hostname}`);
+      return failure("ERR_RESOLVE", 502, "dns_error", `DNS lookup failed for ${target.hostname}`);
     case "ECONNRESET":
     case "EPIPE":
-      return new OriginError(502, `connection reset by ${where}`);
+      return failure("ERR_CONNECT", 502, "destination_unavailable", `connection reset by ${where}`);
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return new OriginError(502, `no route to ${where}`);
+      return failure("ERR_CONNECT", 502, "destination_unavailable", `no route to ${where}`);
     case "ETIMEDOUT":
     case "WIREKIT_TIMEOUT":
-      return new OriginError(504, `${where} did not answer in time`);
-    case "HPE_INVALID_CONSTANT":
-    case "HPE_INVALID_STATUS":
-    case "HPE_INVALID_HEADER_TOKEN":
-      return new OriginError(502, `${where} sent a malformed response`);
+      return failure("ERR_TIMEOUT", 504, "http_response_timeout", `${where} did not answer in time`);
+    case "WIREKIT_MALFORMED":
+      return failure("ERR_PROTOCOL", 502, "destination_unavailable", `${where} sent a malformed response`);
+    case "WIREKIT_CLOSED":
+      return failure("ERR_PROTOCOL", 502, "http_response_incomplete", `${where} closed the connection before a complete response head`);
     default:
-      return new OriginError(502, `${where}: ${message.split("\n")[0] ?? "error"}`);
+      return failure("ERR_TARGET", 502, "destination_unavailable", `${where}: ${message.split("\n")[0] ?? "error"}`);
   }
+}
+
+/** An origin's response: the head as received, the body decoded from its framing. */
+export interface OriginResponse {
+  status: number;
+  reason: string;
+  /** "HTTP/1.1" */
+  version: string;
+  /** Fields in order, names as received. */
+  headers: Array<[string, string]>;
+  /** The body with backpressure; it errors when the origin breaks off. Destroy it to give up. */
+  body: Readable;
 }
 
 /** One request to an origin. */
 export interface OriginRequestOptions {
   target: OriginTarget;
   method: string;
+  /** Fields to send (Host first); Content-Length or Transfer-Encoding: chunked when there is a body. */
   headers: Array<[string, string]>;
   /** Request body to stream (the client's request), or none. */
   body?: Readable;
   /** Origin inactivity timeout, ms. */
   timeoutMs: number;
-  agents: OriginAgents;
+  pool: OriginPool;
   /** Connect to this address instead of resolving `target.hostname` (it was checked already). */
   address?: string;
+  /** Called with each interim (1xx) response head as it arrives. */
+  onInterim?: (head: ResponseHead) => void;
 }
 
-/** An origin response and the request that produced it (to abort when the client leaves). */
+/** An origin response (the request's head is written, its body being sent). */
 export interface OriginExchange {
-  response: IncomingMessage;
-  request: ClientRequest;
+  response: OriginResponse;
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
+/** The body sender's view of an origin socket. */
+function socketSink(sock: Socket): ByteSink {
+  return {
+    write: (c) => sock.write(c),
+    writeFlushed: (c) => new Promise((resolve) => sock.write(c, (err) => resolve(err == null))),
+    drained: () =>
+      sock.destroyed
+        ? Promise.resolve(false)
+        : new Promise((resolve) => {
+            const done = (ok: boolean) => (): void => {
+              sock.off("drain", onDrain).off("close", onClose);
+              resolve(ok);
+            };
+            const onDrain = done(true);
+            const onClose = done(false);
+            sock.once("drain", onDrain).once("close", onClose);
+          }),
+    cork: () => sock.cork(),
+    uncork: () => sock.uncork(),
+    get destroyed() {
+      return sock.destroyed;
+    },
+  };
+}
+
 /**
- * Send a request to the origin and resolve with its response head; rejects with OriginError.
+ * Send a request to the origin and resolve with its response head; rejects with an OriginFailure.
  * Returns `abort` at once so a client leaving early can cancel.
  *
  * @example
- * const f = fetchOrigin({ target, method: "GET", headers, timeoutMs: 30_000, agents });
+ * const f = fetchOrigin({ target, method: "GET", headers, timeoutMs: 30_000, pool });
  * const { response } = await f.done;
  */
 export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExchange>; abort(): void } {
-  let current: ClientRequest | undefined;
   let aborted = false;
-  const attempt = (retry: boolean): Promise<OriginExchange> =>
+  let current: Socket | undefined;
+  const request = buildRequest({ method: o.method, target: o.target.path, host: o.target.host, headers: o.headers, defaults: [] });
+  const head = serializeRequestHead(request);
+  const length = o.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1];
+  const address = { protocol: o.target.protocol === "https:" ? ("https:" as const) : ("http:" as const), host: o.address ?? o.target.hostname, port: o.target.port, servername: o.target.hostname };
+  const attempt = async (retry: boolean): Promise<OriginExchange> => {
+    const conn = await o.pool.acquire(address, () => aborted);
+    if (conn === undefined) throw failure("ERR_TARGET", 502, "destination_unavailable", aborted ? "client went away" : "the proxy is shutting down");
+    if (aborted) {
+      if (conn.reused) o.pool.release(conn);
+      else conn.socket.destroy();
+      throw failure("ERR_TARGET", 502, "destination_unavailable", "client went away");
+    }
+    return exchangeOn(conn, retry);
+  };
+  const exchangeOn = (conn: PooledSocket, retry: boolean): Promise<OriginExchange> =>
     new Promise((resolve, reject) => {
-      const flat: string[] = [];
-      for (const [k, v] of o.headers) flat.push(k, v);
-      const send = o.target.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = send({
-        host: o.address ?? o.target.hostname,
-        port: o.target.port,
-        method: o.method,
-        path: o.target.path,
-        headers: flat,
-        agent: o.target.protocol === "https:" ? o.agents.https : o.agents.http,
-        servername: o.target.protocol === "https:" && o.target.hostname !== "" ? o.target.hostname : undefined,
-      });
-      current = req;
-      let settled = false;
-      req.setTimeout(o.timeoutMs, () => {
-        const e = Object.assign(new Error("origin timeout"), { code: "WIREKIT_TIMEOUT" });
-        req.destroy(e);
-      });
-      req.on("response", (response) => {
-        settled = true;
-        resolve({ response, request: req });
-      });
-      req.on("error", (err: NodeJS.ErrnoException) => {
-        if (settled) return;
-        settled = true;
+      const sock = conn.socket;
+      current = sock;
+      const parser = new ResponseParser(o.method);
+      let body: Readable | undefined;
+      let response: OriginResponse | undefined;
+      let received = 0;
+      let sentAll = o.body === undefined;
+      let finished = false;
+      const cleanup = (): void => {
+        sock.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onError).off("timeout", onTimeout);
+        sock.setTimeout(0);
+      };
+      const fail = (code: string | undefined, message: string): void => {
+        if (finished) return;
+        finished = true;
+        cleanup();
+        sock.destroy();
+        if (body !== undefined) {
+          body.destroy(new Error(message));
+          return;
+        }
         // A pooled connection the origin closed while idle: try once more on a fresh one.
-        if (retry && !aborted && req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE") && o.body === undefined && IDEMPOTENT.has(o.method)) {
+        if (retry && conn.reused && received === 0 && !aborted && o.body === undefined && IDEMPOTENT.has(o.method)) {
           attempt(false).then(resolve, reject);
           return;
         }
-        reject(aborted ? new OriginError(502, "client went away") : originFailure(err.code, err.message, o.target));
-      });
-      if (o.body !== undefined) o.body.pipe(req);
-      else req.end();
+        reject(aborted ? failure("ERR_TARGET", 502, "destination_unavailable", "client went away") : originFailure(code, message, o.target));
+      };
+      const complete = (viaClose: boolean): void => {
+        finished = true;
+        cleanup();
+        const r = response as OriginResponse;
+        const reusable =
+          !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => k.toLowerCase() === "connection")?.[1]).includes("close");
+        if (reusable) o.pool.release(conn);
+        else sock.destroy();
+        (body as Readable).push(null);
+      };
+      const handle = (events: ResponseEvent[], viaClose: boolean): void => {
+        for (const e of events) {
+          if (e.kind === "error") return fail(viaClose && body === undefined ? (received === 0 ? "ECONNRESET" : "WIREKIT_CLOSED") : "WIREKIT_MALFORMED", e.reason);
+          if (e.kind === "head") {
+            if (e.interim) {
+              o.onInterim?.(e.head);
+              continue;
+            }
+            body = new Readable({ read: () => void (sock.destroyed || sock.resume()) });
+            // The consumer gave up on the body: nothing more is read from this connection.
+            body.once("close", () => {
+              if (!finished) fail(undefined, "body abandoned");
+            });
+            response = { status: e.head.status, reason: e.head.reason, version: e.head.version, headers: e.head.headers, body };
+            resolve({ response });
+          } else if (e.kind === "body") {
+            if (body !== undefined && !body.destroyed && !body.push(e.data)) sock.pause();
+          } else if (e.kind === "end") return complete(viaClose);
+        }
+      };
+      const onData = (d: Buffer): void => {
+        received += d.length;
+        handle(parser.push(d), false);
+      };
+      const onEnd = (): void => handle(parser.end(), true);
+      const onClose = (): void => handle(parser.end(), true);
+      const onError = (err: NodeJS.ErrnoException): void => fail(err.code, err.message);
+      const onTimeout = (): void => fail("WIREKIT_TIMEOUT", "origin timeout");
+      sock.on("data", onData).once("end", onEnd).once("close", onClose).on("error", onError).on("timeout", onTimeout);
+      sock.setTimeout(o.timeoutMs);
+      if (conn.reused) sock.resume();
+      sock.write(head, "latin1");
+      if (o.body !== undefined) {
+        const n = length === undefined ? undefined : Number(length);
+        void sendStream(socketSink(sock), o.body, n === undefined ? { kind: "chunked" } : { kind: "length", length: n }).then((r) => {
+          if (r.complete) sentAll = true;
+          else if (!finished) fail("ECONNRESET", "request body incomplete");
+        });
+      }
     });
   return {
     done: attempt(true),
@@ -150,6 +243,15 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
       current?.destroy();
     },
   };
+}
+
+/** Where a relayed body goes (the client's reply): a writable with 'drain' and 'close'. */
+export interface RelayTarget {
+  write(chunk: Buffer): boolean;
+  /** True once the whole response was delivered ('close' then means done, not gone). */
+  readonly writableFinished: boolean;
+  once(event: "drain" | "close", fn: () => void): unknown;
+  off(event: "close", fn: () => void): unknown;
 }
 
 /** Where a relayed body also goes (the cache writer); `write` false = wait for `onDrain`. */
@@ -167,7 +269,7 @@ export interface BodySink {
  * @example
  * const ok = await relayBody(originResponse, clientResponse, cacheWriter, (n) => (bytes += n));
  */
-export function relayBody(from: Readable, to: Writable, tee: BodySink | undefined, onChunk: (n: number) => void, hold?: { length: number; last?: Buffer }): Promise<boolean> {
+export function relayBody(from: Readable, to: RelayTarget, tee: BodySink | undefined, onChunk: (n: number) => void, hold?: { length: number; last?: Buffer }): Promise<boolean> {
   let seen = 0;
   return new Promise((resolve) => {
     let done = false;

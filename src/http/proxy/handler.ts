@@ -6,21 +6,25 @@
  */
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
-import { fromRawHeaders, mapField, type HeaderMap } from "../header-list.js";
-import { decideReuse, isStorable, requestDirectives, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import { getField, mapField, type HeaderMap } from "../header-list.js";
+import { decideReuse, isStorable, requestDirectives, staleIfError, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { collectBody, fetchOrigin, OriginError, relayBody, type CollectedBody, type OriginAgents, type OriginExchange } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
+import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { errorTypeOf, sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
+import { sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
+import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
 
 /** What the handler needs from the server. */
 export interface HandlerContext {
   /** undefined with --no-cache. */
   store: CacheStore | undefined;
-  agents: OriginAgents;
+  /** Keep-alive connections to origins. */
+  pool: OriginPool;
   clock: Clock;
   /** Our Via member. */
   via: string;
@@ -29,9 +33,18 @@ export interface HandlerContext {
   counters: ProxyCounters;
   /** In-flight cacheable fetches by URI: later identical misses wait on them. */
   inflight: Map<string, Promise<void>>;
+  /** URIs with a background revalidation running (stale-while-revalidate): one each. */
+  revalidating: Set<string>;
+  /** What /_wirekit/metrics adds to the counters. */
+  metrics: ProxyMetrics;
 }
 
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
+const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
+/** Request fields a background revalidation does not copy from the request that triggered it. */
+const BACKGROUND_DROP: ReadonlySet<string> = new Set(["range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]);
+/** Origin answers stale-if-error may hide (RFC 5861 §4). */
+const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 function isConditional(h: HeaderMap): boolean {
   return h["if-none-match"] !== undefined || h["if-modified-since"] !== undefined;
@@ -44,7 +57,7 @@ function isConditional(h: HeaderMap): boolean {
  * await handleProxied(ctx, exchange, target);
  */
 export async function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
-  const method = ex.req.method ?? "GET";
+  const method = ex.req.method;
   if (maxForwards(method, mapField(ex.req.headers, "max-forwards")) === "answer") return answerHere(c, ex, method);
   if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
   return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
@@ -58,11 +71,10 @@ function answerHere(c: HandlerContext, ex: Exchange, method: string): void {
     ex.res.end();
     return;
   }
-  const lines = [`TRACE ${ex.req.url ?? ""} HTTP/${ex.req.httpVersion}`];
-  for (let i = 0; i + 1 < ex.req.rawHeaders.length; i += 2) {
-    const name = ex.req.rawHeaders[i] ?? "";
+  const lines = [`TRACE ${ex.req.url} HTTP/${ex.req.httpVersion}`];
+  for (const [name, value] of ex.req.fields) {
     // Credentials are not echoed back (RFC 9110 §9.3.8 warns about exposing them).
-    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${ex.req.rawHeaders[i + 1] ?? ""}`);
+    if (!/^(authorization|proxy-authorization|cookie)$/i.test(name)) lines.push(`${name}: ${value}`);
   }
   const body = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   ex.res.writeHead(200, ["Content-Type", "message/http", "Content-Length", String(body.length), "Via", c.via]);
@@ -86,12 +98,34 @@ export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarg
   if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
   const r = decideReuse(entry.facts, h, c.clock.now());
   if (r.kind === "validate") return false;
-  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs });
+  const swr = r.kind === "stale-revalidate";
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, ...(swr ? { fwd: "stale" as const } : {}) });
   const notModified = isConditional(h) && clientNotModified(h, entry.meta);
   if (!serveFromMemory(ex, store, entry, r.ageMs, cs, c.via, notModified)) return false;
   ex.label = "HIT";
   c.counters.bytesFromCache += ex.bytes;
+  if (swr) revalidateInBackground(c, ex, target, entry);
   return true;
+}
+
+/**
+ * RFC 5861 §3: a stale entry inside its stale-while-revalidate window was served; one
+ * conditional request per URI refreshes it, its answer read by nobody.
+ */
+function revalidateInBackground(c: HandlerContext, ex: Exchange, target: OriginTarget, entry: StoredEntry): void {
+  const key = target.href;
+  if (c.revalidating.has(key)) return;
+  c.revalidating.add(key);
+  // The client's own conditionals and ranges are not the cache's: the refresh asks for the whole response.
+  const drop = (name: string): boolean => BACKGROUND_DROP.has(name.toLowerCase());
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(ex.req.headers)) if (!drop(k)) headers[k] = v;
+  const req = { ...ex.req, headers, fields: ex.req.fields.filter(([k]) => !drop(k)) };
+  const bg: Exchange = { req, res: new ClientReply(undefined, true), client: ex.client, at: c.clock.now(), start: c.clock.monotonic(), url: ex.url, label: "MISS", bytes: 0, background: true };
+  if (ex.destination !== undefined) bg.destination = ex.destination;
+  void forward(c, bg, target, "stale", entry, () => undefined)
+    .catch(() => undefined)
+    .finally(() => c.revalidating.delete(key));
 }
 
 async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
@@ -103,8 +137,10 @@ async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target
     const r = decideReuse(entry.facts, h, c.clock.now());
     if (r.kind !== "validate") {
       ex.label = "HIT";
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed });
+      const swr = r.kind === "stale-revalidate";
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
       const notModified = isConditional(h) && clientNotModified(h, entry.meta);
+      if (swr) revalidateInBackground(c, ex, target, entry);
       if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
         c.counters.bytesFromCache += ex.bytes;
         return;
@@ -166,15 +202,28 @@ function hasBody(h: HeaderMap): boolean {
  */
 async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void): Promise<void> {
   const req = ex.req;
-  const method = req.method ?? "GET";
-  const headers = originRequestHeaders(fromRawHeaders(req.rawHeaders), target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
+  const method = req.method;
+  const headers = originRequestHeaders(req.fields, target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
   if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
   const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
   if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();
-  const f = fetchOrigin({ target, method, headers, body: hasBody(req.headers) ? req : undefined, timeoutMs: c.timeoutMs, agents: c.agents, address: ex.destination });
+  const sentAt = c.clock.monotonic();
+  const f = fetchOrigin({
+    target,
+    method,
+    headers,
+    body: hasBody(req.headers) ? req.body : undefined,
+    timeoutMs: c.timeoutMs,
+    pool: c.pool,
+    address: ex.destination,
+    // RFC 9110 §15.2: a proxy forwards interim responses (103 Early Hints, 102); never stored.
+    onInterim: (h) => {
+      if (h.status !== 100) ex.interim?.(h.status, endToEnd(h.headers));
+    },
+  });
   const onClientGone = (): void => {
     if (!ex.res.writableFinished) f.abort();
   };
@@ -184,7 +233,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     origin = await f.done;
   } catch (err) {
     release();
-    if (!(err instanceof OriginError)) throw err;
+    if (!isOriginFailure(err)) throw err;
     // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
     // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
     if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
@@ -192,26 +241,42 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       ex.label = "STALE";
       const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
       if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
-        c.counters.bytesFromCache += ex.bytes;
+        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
         return;
       }
     }
     ex.label = "ERROR";
-    sendError(ex, err.status, err.message, errorTypeOf(err.status, err.message), formatCacheStatus({ kind: "forward", fwd }));
+    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd }));
     return;
   }
   const responseTime = c.clock.now();
+  observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
   const resp = origin.response;
-  const status = resp.statusCode ?? 502;
-  const resHeaders = endToEnd(fromRawHeaders(resp.rawHeaders));
+  const status = resp.status;
+  // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
+  const resHeaders = endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH);
   const store = c.store;
 
   if (!SAFE_METHODS.has(method) && store !== undefined) {
     for (const uri of invalidatedUris(method, status, target.href, resHeaders)) store.removeUrl(uri);
   }
 
+  // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
+  if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
+    resp.body.destroy();
+    release();
+    const r = decideReuse(entry.facts, {}, c.clock.now());
+    ex.label = "STALE";
+    const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin answered ${status} (stale-if-error)` });
+    if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, false)) {
+      if (!ex.background) c.counters.bytesFromCache += ex.bytes;
+      return;
+    }
+    return forward(c, ex, target, "uri-miss", undefined, release);
+  }
+
   if (entry !== undefined && store !== undefined && status === 304) {
-    resp.resume();
+    resp.body.resume();
     if (notModifiedApplies(entry.meta, resHeaders)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
       void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
@@ -221,7 +286,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
       const notModified = isConditional(req.headers) && clientNotModified(req.headers, entry.meta);
       if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
-        c.counters.bytesFromCache += ex.bytes;
+        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
         return;
       }
     } else store.remove(entry);
@@ -231,7 +296,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const meta = {
     url: target.href,
     status,
-    statusMessage: resp.statusMessage ?? "",
+    statusMessage: resp.reason,
     headers: resHeaders,
     requestTime,
     responseTime,
@@ -239,9 +304,9 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
     varyValues: [] as Array<string | null>,
   };
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
-  const declared = Number(resp.headers["content-length"] ?? "NaN");
+  const declared = Number(getField(resHeaders, "content-length") ?? "NaN");
   const storable =
-    store !== undefined && isStorable(method, req.headers, status, resHeaders).storable && !(declared > c.maxObjectBytes);
+    store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
   if (writer === null) {
     release();
@@ -263,7 +328,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
   if (writer !== null && store !== undefined) {
-    early = await collectBody(resp, store.hotMaxObjectBytes, writer, countChunk);
+    early = await collectBody(resp.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
       committed = await store.track(writer.commit());
       ex.stored = committed !== undefined;
@@ -278,10 +343,10 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
   flat.push("Cache-Status", formatCacheStatus(outcome));
   try {
-    ex.res.writeHead(status, resp.statusMessage, flat);
+    ex.res.writeHead(status, resp.reason, flat);
   } catch {
-    // The origin sent a field value Node refuses to relay.
-    resp.destroy();
+    // The origin sent a field that cannot be relayed as is (it would split the response).
+    resp.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
     ex.stored = undefined;
@@ -292,11 +357,19 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   if (early !== undefined && early.outcome !== "over") {
     // The whole body (or all the origin sent before breaking off) is in hand.
     release();
-    if (early.outcome === "end") ex.res.end(early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length));
+    const whole = early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length);
+    if (early.outcome === "end") {
+      // A response the origin sent chunked (no length) is relayed chunked, as it came.
+      if (whole !== undefined && !Number.isSafeInteger(declared)) {
+        ex.res.write(whole);
+        ex.res.end();
+      } else ex.res.end(whole);
+    }
     else {
       // Relay what came, as a streamed body would have been, then close: the response is short
       // of its Content-Length and must not be followed by another on this connection.
-      ex.res.write(Buffer.concat(early.chunks, early.length), () => ex.res.destroy());
+      if (whole !== undefined) ex.res.write(whole);
+      ex.res.destroy();
       f.abort();
     }
     return;
@@ -305,8 +378,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const already = early?.length ?? 0;
   // Commit before the last byte goes out, so the client's next request already finds the entry.
   const hold = writer !== null && Number.isSafeInteger(declared) && declared > already ? { length: declared - already, last: undefined as Buffer | undefined } : undefined;
-  const relayed = relayBody(resp, ex.res, writer ?? undefined, countChunk, hold);
-  if (early !== undefined) resp.resume();
+  const relayed = relayBody(resp.body, ex.res, writer ?? undefined, countChunk, hold);
+  if (early !== undefined) resp.body.resume();
   const ok = await relayed;
   if (ok) {
     if (writer !== null) ex.stored = (await c.store?.track(writer.commit())) !== undefined;

@@ -5,19 +5,40 @@
  * Proxy-Status field (RFC 9209) saying what went wrong.
  */
 import { createReadStream } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
+import type { HeaderList, HeaderMap } from "../header-list.js";
+import { reasonPhrase } from "../h1/head.js";
+import type { ClientReply } from "./client-reply.js";
 import type { CacheStore, StoredEntry } from "./cache/store.js";
-import type { StoredMeta } from "./cache/policy.js";
-import { NOT_MODIFIED_FIELDS } from "./cache/validation.js";
+import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
+import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
+// The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
+import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange } from "../static/range.js";
+import { getField, mapField } from "../header-list.js";
 import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
 import { beginBodyCheck } from "./cache/entry-files.js";
 
+/** A client's request as the proxy reads it (from the HTTP/1.1 engine's HttpRequest). */
+export interface ProxyRequest {
+  readonly method: string;
+  /** The request-target exactly as sent. */
+  readonly url: string;
+  /** "1.0" or "1.1". */
+  readonly httpVersion: string;
+  /** Lower-cased map view of `fields`. */
+  readonly headers: HeaderMap;
+  /** Fields in order, names as received. */
+  readonly fields: HeaderList;
+  readonly body: Readable;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+}
+
 /** One request in flight through the proxy. */
 export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: ProxyRequest;
+  res: ClientReply;
   client: string;
   /** Wall-clock ms at arrival. */
   at: number;
@@ -36,6 +57,10 @@ export interface Exchange {
   stored?: boolean | undefined;
   /** The resolved origin address checked by the destination rule, to connect to (else by name). */
   destination?: string;
+  /** A background revalidation (RFC 5861): no client reads the reply. */
+  background?: boolean;
+  /** Relay an interim (1xx) response to the client. */
+  interim?: (status: number, headers: HeaderList) => void;
 }
 
 /** Flat header arrays for stored responses, built once per meta (per-hit work is two pushes). */
@@ -43,16 +68,20 @@ const flatCache = new WeakMap<StoredMeta, string[]>();
 
 const DROP_ON_SERVE = new Set(["age", "content-length", "via"]);
 
-/** Stored fields ready for writeHead, with our Via and the Content-Length of the stored body. */
-export function storedHeaders(meta: StoredMeta, via: string): string[] {
+/**
+ * Stored fields ready for writeHead, with our Via and the Content-Length of the stored body,
+ * without the fields a qualified no-cache or private withholds (RFC 9111 §5.2.2.4, §5.2.2.7).
+ */
+export function storedHeaders(meta: StoredMeta, via: string, policy: PolicyOptions = {}): string[] {
   let flat = flatCache.get(meta);
   if (flat !== undefined) return flat;
   const kept: Array<[string, string]> = [];
   const priorVia: Array<[string, string]> = [];
+  const withheld = withheldFields(meta.headers, policy);
   for (const [k, v] of meta.headers) {
     const lower = k.toLowerCase();
     if (lower === "via") priorVia.push([k, v]);
-    else if (!DROP_ON_SERVE.has(lower)) kept.push([k, v]);
+    else if (!DROP_ON_SERVE.has(lower) && !withheld.has(lower)) kept.push([k, v]);
   }
   const list = withVia([...kept, ...priorVia], via);
   flat = [];
@@ -60,18 +89,6 @@ export function storedHeaders(meta: StoredMeta, via: string): string[] {
   if (meta.status !== 204 && meta.status !== 304) flat.push("Content-Length", String(meta.bodyLength));
   flatCache.set(meta, flat);
   return flat;
-}
-
-/** Latin1 copies of small hot bodies (one string per body buffer, made on first hit). */
-const latin1Cache = new WeakMap<Buffer, string>();
-
-function latin1Of(body: Buffer): string {
-  let s = latin1Cache.get(body);
-  if (s === undefined) {
-    s = body.toString("latin1");
-    latin1Cache.set(body, s);
-  }
-  return s;
 }
 
 /**
@@ -95,7 +112,7 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
     return false;
   }
   store.touch(e);
-  const flat = storedHeaders(e.meta, via).slice();
+  const flat = storedHeaders(e.meta, via, store.policy).slice();
   flat.push("Age", age, "Cache-Status", cacheStatus);
   ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
   const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
@@ -150,20 +167,72 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
   }
   const head = ex.req.method === "HEAD";
   const body = e.body;
+  if (body !== undefined && !head && e.meta.status === 200 && serveRange(ex, store, e, body, age, cacheStatus, via)) return true;
   if (body !== undefined || head || e.meta.bodyLength === 0) {
-    const flat = storedHeaders(e.meta, via).slice();
+    const flat = storedHeaders(e.meta, via, store.policy).slice();
     flat.push("Age", age, "Cache-Status", cacheStatus);
     ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
     if (head || body === undefined) ex.res.end();
     else {
       ex.bytes += body.length;
-      // As a latin1 string Node sends head and body in one write instead of a writev of two.
-      ex.res.end(latin1Of(body), "latin1");
+      ex.res.end(body);
     }
     store.touch(e);
     return true;
   }
   return false;
+}
+
+/**
+ * A Range request answered from a stored complete response (RFC 9111 §3.4, RFC 9110 §14): 206
+ * with one range or multipart/byteranges, 416 when none is satisfiable. False when the Range
+ * does not apply (absent, malformed, or If-Range does not match): the whole response goes out.
+ */
+function serveRange(ex: Exchange, store: CacheStore, e: StoredEntry, body: Buffer, age: string, cacheStatus: string, via: string): boolean {
+  const range = mapField(ex.req.headers, "range");
+  if (range === undefined || !ifRangeMatches(mapField(ex.req.headers, "if-range"), e.meta)) return false;
+  const size = body.length;
+  const d = parseRange(range, size);
+  if (d.kind === "ignore") return false;
+  const flat = withoutContentLength(storedHeaders(e.meta, via, store.policy));
+  flat.push("Age", age, "Cache-Status", cacheStatus);
+  store.touch(e);
+  if (d.kind === "unsatisfiable") {
+    flat.push("Content-Range", `bytes */${size}`, "Content-Length", "0");
+    ex.res.writeHead(416, flat);
+    ex.res.end();
+    return true;
+  }
+  const [only] = d.ranges;
+  let out: Buffer;
+  if (d.ranges.length === 1 && only !== undefined) {
+    out = body.subarray(only.start, only.end + 1);
+    flat.push("Content-Range", contentRange(only, size));
+  } else {
+    const type = getField(e.meta.headers, "content-type") ?? "application/octet-stream";
+    // The boundary comes from the entry's id (a hash), so it does not depend on the request.
+    const boundary = `wirekit-${e.id.slice(0, 24)}`;
+    const parts: Buffer[] = [];
+    d.ranges.forEach((r, i) => {
+      parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), body.subarray(r.start, r.end + 1));
+    });
+    parts.push(Buffer.from(multipartTail(boundary)));
+    out = Buffer.concat(parts, multipartLength(boundary, type, d.ranges, size));
+    const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+    if (typeAt >= 0) flat.splice(typeAt, 2);
+    flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`);
+  }
+  flat.push("Content-Length", String(out.length));
+  ex.res.writeHead(206, flat);
+  ex.bytes += out.length;
+  ex.res.end(out);
+  return true;
+}
+
+function withoutContentLength(flat: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]?.toLowerCase() !== "content-length") out.push(flat[i] as string, flat[i + 1] as string);
+  return out;
 }
 
 /** RFC 9209 error types for the proxy's own failures. */
@@ -200,7 +269,7 @@ export function sendError(ex: Exchange, status: number, reason: string, type: Pr
     res.destroy();
     return;
   }
-  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ""}: ${reason}\n`, "utf8");
+  const body = Buffer.from(`${status} ${reasonPhrase(status)}: ${reason}\n`, "utf8");
   const flat = ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length), "Cache-Control", "no-store"];
   if (type !== undefined) flat.push("Proxy-Status", `wirekit; error=${type}; details="${reason.replace(/["\\\r\n]/g, "")}"`);
   if (cacheStatus !== undefined) flat.push("Cache-Status", cacheStatus);

@@ -1,26 +1,33 @@
 /**
- * The caching forward proxy: an HTTP/1.1 server (node:http parses the messages) that
+ * The caching forward proxy: a handler on wirekit's HTTP/1.1 engine (h1/server.ts) that
  * forwards absolute-form and lab-form requests (target.ts), tunnels CONNECT (tunnel.ts),
  * caches per RFC 9111 (handler.ts, cache/), refuses clients outside `--allow`, detects loops
  * (RFC 9110 §7.6.3 Via), serves `GET /_wirekit/stats`, and reports one access record per
  * request.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { createH1Server, type H1Server } from "../h1/server.js";
+import type { ExchangeControl, HttpRequest, HttpResponse } from "../h1/types.js";
+import type { ExchangeRecord } from "../h1/connection.js";
+import { toHeaderMap } from "../header-list.js";
+import { ClientReply } from "./client-reply.js";
+import { OriginPool } from "./origin-pool.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { formatHostPort, isLoopback } from "../../core/address.js";
 import { fromSystemError, usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { CacheStore } from "./cache/store.js";
-import { createOriginAgents, destroyOriginAgents } from "./forward.js";
 import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { errorTypeOf, sendError, type Exchange } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { labTargetFromReferer, parseTarget, STATS_PATH, type OriginTarget, type ParsedTarget } from "./target.js";
+import { gatewayTarget, isProxyPath, labTargetFromReferer, METRICS_PATH, parseGatewayOrigin, parseTarget, PURGE_PATH, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
+import { GATEWAY_TARGETS } from "./cache/targeted.js";
+import { countStatus, emptyMetrics, formatMetrics } from "./metrics.js";
+import { purgeByRequest, purgeTarget, type PurgeContext } from "./purge.js";
 import { runTunnel } from "./tunnel.js";
 import { createDestinationGuard } from "./destination-lookup.js";
 import { isLoopbackAddress } from "./destination.js";
@@ -49,6 +56,16 @@ export interface ProxyServerOptions {
   connectPorts?: readonly number[];
   /** Origin inactivity timeout, ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Gateway (reverse proxy) mode: origin-form requests go to this origin, `http://HOST[:PORT]`
+   * (or https). CDN-Cache-Control and Wirekit-Cache-Control are obeyed (RFC 9213), CONNECT is
+   * refused. @default undefined (a forward proxy)
+   */
+  reverse?: string;
+  /** With `reverse`: the Host the origin gets. @default undefined (the client's Host) */
+  originHost?: string;
+  /** Client CIDRs that may purge besides loopback (PURGE, POST /_wirekit/purge). @default [] */
+  purgeAllow?: readonly string[];
   /** Bodies up to this size also live in memory. @default 256 KiB */
   hotMaxObjectBytes?: number;
   /** Memory for hot bodies. @default 64 MiB */
@@ -71,19 +88,20 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly address: string;
   readonly port: number;
   readonly cacheDir: string | undefined;
-  readonly #server: Server;
+  /** Gateway mode: the origin every request goes to (`--reverse`); undefined for a forward proxy. */
+  readonly gateway: string | undefined;
+  readonly #server: H1Server;
   readonly #ctx: HandlerContext;
-  readonly #closers: Array<() => void> = [];
 
   /** @internal use createProxyServer */
-  constructor(server: Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void) {
+  constructor(server: H1Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void, gateway?: string) {
     super();
+    this.gateway = gateway;
     this.#server = server;
     this.address = address;
     this.port = port;
     this.#ctx = ctx;
     this.cacheDir = cacheDir;
-    this.#closers.push(() => destroyOriginAgents(ctx.agents));
     this.#endTunnels = endTunnels;
   }
 
@@ -98,19 +116,19 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   /** @internal */
   record(r: AccessRecord): void {
     countRecord(this.#ctx.counters, r);
+    countStatus(this.#ctx.metrics, r.cacheStatus);
     if (this.listenerCount("request") > 0) this.emit("request", r);
     publish("proxy", "request", r);
   }
 
-  /** Stop accepting, close idle and active connections, release origin pools. */
+  /** Stop accepting, close idle connections, cut active ones and their origin connections. */
   async close(): Promise<ProxyStats> {
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-      this.#endTunnels();
-    });
+    const closed = this.#server.close();
+    this.#endTunnels();
+    // Responses still streaming from an origin end (cut) with it, so close() does not wait on them.
+    this.#ctx.pool.destroy();
+    await closed;
     await this.#ctx.store?.flush();
-    for (const f of this.#closers) f();
     return this.stats();
   }
 }
@@ -135,12 +153,18 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const allow = options.allow ?? [];
   if (!isLoopback(host) && allow.length === 0) throw usageError(`binding ${host} would make an open proxy: give --allow CIDR (e.g. --allow 192.168.0.0/16)`);
   const allowList = allow.length > 0 ? parseAllowList(allow) : undefined;
+  let gateway: GatewayOrigin | undefined;
+  if (options.reverse !== undefined) {
+    const g = parseGatewayOrigin(options.reverse, options.originHost);
+    if (!g.ok) throw usageError(g.reason);
+    gateway = g.origin;
+  } else if (options.originHost !== undefined) throw usageError("--origin-host needs --reverse");
   const clock = options.clock ?? systemClock;
   const cacheDir = options.cache === false ? undefined : (options.cacheDir ?? join(homedir(), ".cache", "wirekit", "proxy"));
   let store: CacheStore | undefined;
   if (cacheDir !== undefined) {
     try {
-      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes });
+      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, policy: gateway === undefined ? {} : { targets: GATEWAY_TARGETS } });
     } catch (err) {
       throw fromSystemError(err, `cache directory ${cacheDir}`);
     }
@@ -149,32 +173,53 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const allowToLoopback = options.allowToLoopback ?? false;
   const guard = createDestinationGuard(allowToLoopback);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 10_000 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(fromSystemError(err, `bind ${formatHostPort(host, options.port ?? 8888)}`)));
-    server.listen(options.port ?? 8888, host, () => resolve());
-  });
-  const bound = server.address();
-  const port = typeof bound === "object" && bound !== null ? bound.port : 0;
-  const address = typeof bound === "object" && bound !== null ? bound.address : host;
+  // Node's defaults the proxy had before: heads within 60 s, idle keep-alive 10 s, no
+  // deadline on a whole request (uploads take what they take).
+  const exchanges = new WeakMap<HttpRequest, Exchange>();
+  const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0 });
+  await server.listen(options.port ?? 8888, host);
+  const port = server.port;
+  const address = server.address;
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
-  const ctx: HandlerContext = { store, agents: createOriginAgents(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map() };
+  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map(), revalidating: new Set(), metrics: emptyMetrics() };
+  const purgeList = options.purgeAllow !== undefined && options.purgeAllow.length > 0 ? parseAllowList(options.purgeAllow) : undefined;
+  const purging: PurgeContext = { store, gateway, allowed: (a) => isLoopbackAddress(a) || (purgeList !== undefined && isAllowed(purgeList, a)) };
   const tunnels = new Set<Duplex>();
-  const proxy = new ProxyServer(server, address, port, ctx, cacheDir, () => {
-    for (const t of tunnels) t.destroy();
-  });
+  const proxy = new ProxyServer(
+    server,
+    address,
+    port,
+    ctx,
+    cacheDir,
+    () => {
+      for (const t of tunnels) t.destroy();
+    },
+    gateway === undefined ? undefined : `${gateway.protocol}//${gateway.authority}`,
+  );
   const wildcard = address === "0.0.0.0" || address === "::";
   const selfNames = wildcard ? localAddresses() : new Set([address, "localhost"]);
   const isSelf = (h: string, p: number): boolean => p === port && (selfNames.has(h) || (isLoopback(h) && (wildcard || isLoopback(address))));
 
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const ex: Exchange = { req, res, client: clientOf(req.socket.remoteAddress), at: clock.now(), start: clock.monotonic(), url: req.url ?? "", label: "MISS", bytes: 0 };
-    res.once("close", () => {
-      // A client that left before any answer is logged as nginx does: 499.
-      const answered = res.headersSent;
-      proxy.record({ at: ex.at, client: ex.client, method: req.method ?? "-", url: ex.url, status: answered ? res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED", ...(ex.stored === undefined ? {} : { stored: ex.stored }) });
-    });
+  function onRequest(request: HttpRequest, control: ExchangeControl): HttpResponse | Promise<HttpResponse> {
+    if (request.method === "CONNECT") return connect(request, control);
+    const fields = request.headers;
+    const req = {
+      method: request.method,
+      url: request.target,
+      httpVersion: request.version,
+      headers: toHeaderMap(fields),
+      fields,
+      get body() {
+        return request.body;
+      },
+      remoteAddress: request.remoteAddress,
+      localAddress: request.localAddress,
+    };
+    const res = new ClientReply(() => request.signal);
+    const ex: Exchange = { req, res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
+    ex.interim = (status, headers) => control.sendInterim(status, headers);
+    exchanges.set(request, ex);
     const fail = (): void => {
       ex.label = "ERROR";
       sendError(ex, 500, "internal proxy error", "proxy_internal_error");
@@ -184,18 +229,40 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     } catch {
       fail();
     }
+    // A hit answered synchronously goes back without a promise in between.
+    return res.settled ?? res.response;
+  }
+
+  // One access record per exchange, when the engine is done with its response.
+  server.on("exchange", (r: ExchangeRecord) => {
+    const ex = r.request === undefined ? undefined : exchanges.get(r.request);
+    if (ex === undefined) return;
+    exchanges.delete(r.request as HttpRequest);
+    // A client that left before any answer is logged as nginx does: 499. Whoever watched for it
+    // learnt it then (answeredAtClose); otherwise an abandoned exchange with nothing written is one.
+    const early = ex.res.closed;
+    ex.res.finish(!r.aborted);
+    const answered = early ? ex.res.answeredAtClose : !(r.aborted && r.bytes === 0);
+    proxy.record({ at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED", ...(ex.stored === undefined ? {} : { stored: ex.stored }) });
+  });
+
+  // Requests the engine refused itself (malformed, too large, too slow).
+  server.on("error-response", (r) => {
+    proxy.record({ at: clock.now(), client: clientOf(r.remoteAddress), method: "-", url: "-", status: r.status, bytes: r.reason.length + 1, ms: 0, cacheStatus: "ERROR" });
   });
 
   /** Checks, then the synchronous hot path, then the async one. */
   function handle(ex: Exchange): Promise<void> | void {
     const req = ex.req;
-    if (allowList !== undefined && !isAllowed(allowList, req.socket.remoteAddress ?? "")) {
+    if (allowList !== undefined && !isAllowed(allowList, req.remoteAddress)) {
       ex.label = "DENIED";
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
+    if (req.method === "PURGE") return purgeTarget(purging, ex);
+    if (gateway !== undefined) return gatewayHandle(ex, gateway);
     const referer = headerValue(req.headers.referer);
-    const fixed = req.url?.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
-    const t = cachedTarget(fixed ?? req.url ?? "");
+    const fixed = req.url.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
+    const t = cachedTarget(fixed ?? req.url);
     if (t.kind === "invalid") {
       ex.label = "ERROR";
       return sendError(ex, 400, t.reason, "http_request_error");
@@ -204,7 +271,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     ex.url = t.href;
     if (isSelf(t.hostname, t.port)) {
       const path = t.path;
-      if (path === STATS_PATH || path === "/") return local(ex, path);
+      if (isProxyPath(path) || path === "/") return local(ex, path);
       ex.label = "ERROR";
       return sendError(ex, 508, "request addressed to the proxy itself", "proxy_loop_detected");
     }
@@ -214,13 +281,37 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       return sendError(ex, 508, "request already passed through this proxy (Via)", "proxy_loop_detected");
     }
     // Clients from elsewhere are checked before the cache too: a hit would leak a loopback page.
-    if (!allowToLoopback && !isLoopbackAddress(req.socket.remoteAddress ?? "")) return guarded(ex, t);
+    if (!allowToLoopback && !isLoopbackAddress(req.remoteAddress)) return guarded(ex, t);
+    if (tryMemoryHit(ctx, ex, t)) return;
+    return handleProxied(ctx, ex, t);
+  }
+
+  /**
+   * Gateway mode: everything but the proxy's own paths goes to the one origin. The origin was
+   * named by whoever started the proxy, so the destination rule (no loopback for remote
+   * clients) does not apply to it; `--allow` still decides who may use the gateway.
+   */
+  function gatewayHandle(ex: Exchange, origin: GatewayOrigin): Promise<void> | void {
+    const req = ex.req;
+    const path = req.url;
+    if (isProxyPath(path)) return local(ex, path);
+    const t = gatewayTarget(path, headerValue(req.headers.host), origin);
+    if (t.kind !== "origin") {
+      ex.label = "ERROR";
+      return sendError(ex, 400, t.kind === "invalid" ? t.reason : "bad request target", "http_request_error");
+    }
+    ex.url = t.href;
+    const via = req.headers.via;
+    if (viaHasLoop(Array.isArray(via) ? via.join(", ") : via, receivedBy)) {
+      ex.label = "ERROR";
+      return sendError(ex, 508, "request already passed through this proxy (Via)", "proxy_loop_detected");
+    }
     if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
   }
 
   async function guarded(ex: Exchange, t: OriginTarget): Promise<void> {
-    const check = await guard(ex.req.socket.remoteAddress ?? "", t.hostname, t.port, ex.req.socket.localAddress);
+    const check = await guard(ex.req.remoteAddress, t.hostname, t.port, ex.req.localAddress);
     if (!check.ok) {
       ex.label = check.status === 403 ? "DENIED" : "ERROR";
       return sendError(ex, check.status, check.reason, check.status === 403 ? "destination_ip_prohibited" : errorTypeOf(check.status, check.reason));
@@ -230,58 +321,69 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     return handleProxied(ctx, ex, t);
   }
 
-  function local(ex: Exchange, path: string): void {
+  function local(ex: Exchange, path: string): Promise<void> | void {
     ex.label = "LOCAL";
     ex.url = path;
+    const bare = path.split("?", 1)[0];
+    if (bare === PURGE_PATH) return purgeByRequest(purging, ex);
+    if (bare === METRICS_PATH) {
+      const body = Buffer.from(formatMetrics(proxy.stats(), ctx.metrics));
+      ex.res.writeHead(200, ["Content-Type", "text/plain; version=0.0.4; charset=utf-8", "Content-Length", String(body.length), "Cache-Control", "no-store"]);
+      ex.bytes = body.length;
+      ex.res.end(body);
+      return;
+    }
     if (path === STATS_PATH || path.startsWith(`${STATS_PATH}?`)) {
       const body = Buffer.from(`${JSON.stringify(proxy.stats(), null, 2)}\n`);
       ex.res.writeHead(200, ["Content-Type", "application/json", "Content-Length", String(body.length), "Cache-Control", "no-store"]);
       ex.bytes = body.length;
-      ex.res.end(ex.req.method === "HEAD" ? undefined : body);
+      ex.res.end(body);
       return;
     }
     if (path === "/") {
       const body = Buffer.from(`wirekit caching proxy on ${receivedBy}\n\nUse it as an HTTP proxy (curl -x http://${receivedBy} http://host/path),\nor browse http://${receivedBy}/host[:port]/path.\nStatistics: http://${receivedBy}${STATS_PATH}\n`);
       ex.res.writeHead(200, ["Content-Type", "text/plain; charset=utf-8", "Content-Length", String(body.length)]);
       ex.bytes = body.length;
-      ex.res.end(ex.req.method === "HEAD" ? undefined : body);
+      ex.res.end(body);
       return;
     }
     sendError(ex, 404, "not found on the proxy", undefined);
   }
 
-  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /** CONNECT (RFC 9110 §9.3.6): the engine hands the socket over and the tunnel owns it. */
+  function connect(request: HttpRequest, control: ExchangeControl): HttpResponse {
     const at = clock.now();
     const start = clock.monotonic();
-    const client = clientOf(req.socket.remoteAddress);
+    const client = clientOf(request.remoteAddress);
     const done = (status: number, bytes: number): void =>
-      proxy.record({ at, client, method: "CONNECT", url: req.url ?? "", status, bytes, ms: clock.monotonic() - start, cacheStatus: status === 200 ? "TUNNEL" : status === 403 ? "DENIED" : "ERROR" });
-    if (allowList !== undefined && !isAllowed(allowList, req.socket.remoteAddress ?? "")) {
-      socket.on("error", () => undefined);
-      socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      proxy.record({ at, client, method: "CONNECT", url: request.target, status, bytes, ms: clock.monotonic() - start, cacheStatus: status === 200 ? "TUNNEL" : status === 403 ? "DENIED" : "ERROR" });
+    if (allowList !== undefined && !isAllowed(allowList, request.remoteAddress)) {
       done(403, 0);
-      return;
+      return { status: 403, headers: [["Content-Length", "0"]], close: true };
     }
+    if (gateway !== undefined) {
+      // A gateway is the origin's stand-in, not a way to reach other hosts (RFC 9110 §15.5.6).
+      done(405, 0);
+      return { status: 405, headers: [["Allow", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE"], ["Content-Length", "0"]], close: true };
+    }
+    let taken: { socket: Duplex; head: Buffer };
+    try {
+      taken = control.takeover();
+    } catch {
+      // Requests pipelined ahead of the CONNECT are still being answered, or the client left.
+      done(400, 0);
+      return { status: 400, headers: [["Content-Length", "0"]], close: true };
+    }
+    const socket = taken.socket;
     // Tunnels leave the HTTP server's bookkeeping: track them so close() can end them.
     tunnels.add(socket);
-    void runTunnel(req.url ?? "", socket, head, { connectPorts, timeoutMs, via, isSelf, checkDestination: (h, p) => guard(req.socket.remoteAddress ?? "", h, p, req.socket.localAddress) }).then((r) => {
+    void runTunnel(request.target, socket, taken.head, { connectPorts, timeoutMs, via, isSelf, checkDestination: (h, p) => guard(request.remoteAddress, h, p, request.localAddress) }).then((r) => {
       tunnels.delete(socket);
       done(r.status, r.bytesDown);
     });
-  });
-
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === "ECONNRESET" || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const text = STATUS_CODES[status] ?? "Bad Request";
-    const body = `${status} ${text}: ${status === 408 ? "request headers not received in time" : "malformed request"}\n`;
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-    const remote = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
-    proxy.record({ at: clock.now(), client: clientOf(remote), method: "-", url: "-", status, bytes: body.length, ms: 0, cacheStatus: "ERROR" });
-  });
+    // Not sent: the socket is the tunnel's now.
+    return { status: 200, headers: [] };
+  }
 
   return proxy;
 }
@@ -302,6 +404,7 @@ function cachedTarget(raw: string): ParsedTarget {
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
+
 
 function clientOf(address: string | undefined): string {
   if (address === undefined) return "-";

@@ -20,8 +20,8 @@ export interface OriginTarget {
   href: string;
   /** The Host field value for the origin (RFC 9110 §7.2). */
   host: string;
-  /** Which request form it came in. */
-  form: "absolute" | "lab";
+  /** Which request form it came in ("gateway": origin-form to a reverse proxy). */
+  form: "absolute" | "lab" | "gateway";
 }
 
 /** The result of parsing a request target. */
@@ -29,6 +29,14 @@ export type ParsedTarget = OriginTarget | { kind: "local"; path: string } | { ki
 
 /** Paths on the proxy itself. */
 export const STATS_PATH = "/_wirekit/stats";
+export const METRICS_PATH = "/_wirekit/metrics";
+export const PURGE_PATH = "/_wirekit/purge";
+
+/** True for a path the proxy answers itself, in either mode (stats, metrics, purge). */
+export function isProxyPath(raw: string): boolean {
+  const path = raw.split("?", 1)[0];
+  return path === STATS_PATH || path === METRICS_PATH || path === PURGE_PATH;
+}
 
 /**
  * Parse a request-target as received by the proxy.
@@ -40,7 +48,7 @@ export const STATS_PATH = "/_wirekit/stats";
  */
 export function parseTarget(raw: string): ParsedTarget {
   if (raw.length > 0 && raw[0] === "/") {
-    if (raw === "/" || raw === STATS_PATH || raw.startsWith(`${STATS_PATH}?`) || raw === "/favicon.ico") return { kind: "local", path: raw };
+    if (raw === "/" || isProxyPath(raw) || raw === "/favicon.ico") return { kind: "local", path: raw };
     let rest = raw.slice(1);
     // Browsers typing http://proxy:port/http://host/path send the scheme too; accept it.
     const scheme = /^(https?):\/\/?/i.exec(rest);
@@ -83,6 +91,68 @@ function fromUrl(text: string, form: "absolute" | "lab"): ParsedTarget {
   const port = u.port === "" ? (protocol === "https:" ? 443 : 80) : Number(u.port);
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
   return { kind: "origin", protocol, hostname, port, path: rawPath, href: `${protocol}//${u.host}${rawPath}`, host: u.host, form };
+}
+
+/** The one origin a gateway (reverse proxy) forwards to. */
+export interface GatewayOrigin {
+  protocol: "http:" | "https:";
+  /** Name or address (IPv6 without brackets). */
+  hostname: string;
+  port: number;
+  /** host[:port] as written in the URL (the Host a client that sends none gets). */
+  authority: string;
+  /** Host sent to the origin instead of the client's (`--origin-host`). */
+  originHost: string | undefined;
+}
+
+/**
+ * Parse `--reverse http://ORIGIN[:PORT]`: an http(s) URL naming only an origin (no path
+ * beyond "/", no query, no credentials). Undefined with the reason when it is not one.
+ *
+ * @example
+ * parseGatewayOrigin("http://127.0.0.1:8080", undefined) // { ok: true, origin: { hostname: "127.0.0.1", port: 8080, ... } }
+ */
+export function parseGatewayOrigin(url: string, originHost: string | undefined): { ok: true; origin: GatewayOrigin } | { ok: false; reason: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { ok: false, reason: `--reverse needs a URL like http://127.0.0.1:8080, not '${url.slice(0, 100)}'` };
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return { ok: false, reason: `--reverse: unsupported scheme ${u.protocol} (http or https)` };
+  if (u.username !== "" || u.password !== "") return { ok: false, reason: "--reverse: credentials in the URL are not supported" };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "") return { ok: false, reason: "--reverse names an origin only (no path or query): requests keep their own paths" };
+  if (originHost !== undefined && !/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/.test(originHost)) return { ok: false, reason: `--origin-host '${originHost.slice(0, 100)}' is not a host[:port]` };
+  const protocol = u.protocol;
+  const port = u.port === "" ? (protocol === "https:" ? 443 : 80) : Number(u.port);
+  const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  return { ok: true, origin: { protocol, hostname, port, authority: u.host, originHost } };
+}
+
+/**
+ * Where a gateway sends a request (RFC 9110 §7.6, "gateway"): origin-form targets go to the
+ * configured origin with their path as sent; the client's Host is kept (the origin may serve
+ * several names) unless `originHost` replaces it. An absolute-form target is accepted too
+ * (RFC 9112 §3.2.2: its authority stands in for Host). The cache key is the URI the client
+ * asked for: `scheme://Host/path`.
+ *
+ * @example
+ * gatewayTarget("/a?b", "www.test", origin).href // "http://www.test/a?b"
+ */
+export function gatewayTarget(raw: string, hostField: string | undefined, origin: GatewayOrigin): ParsedTarget {
+  let path = raw;
+  let host = hostField === undefined || hostField === "" ? origin.authority : hostField;
+  if (!raw.startsWith("/")) {
+    const abs = /^https?:\/\//i.test(raw) ? fromUrl(raw, "absolute") : undefined;
+    if (abs === undefined || abs.kind !== "origin") return abs ?? { kind: "invalid", reason: "a gateway takes origin-form targets (/path)" };
+    path = abs.path;
+    host = abs.host;
+  }
+  if (!/^[\x21-\xff]*$/.test(path)) return { kind: "invalid", reason: "request target has characters that cannot be forwarded" };
+  const hash = path.indexOf("#");
+  if (hash !== -1) path = path.slice(0, hash);
+  const sent = origin.originHost ?? host;
+  return { kind: "origin", protocol: origin.protocol, hostname: origin.hostname, port: origin.port, path, href: `${origin.protocol}//${host.toLowerCase()}${path}`, host: sent, form: "gateway" };
 }
 
 /**

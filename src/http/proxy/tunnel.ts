@@ -80,8 +80,8 @@ export function runTunnel(authority: string, client: Duplex, head: Buffer, o: Tu
     upstream.once("error", (err: NodeJS.ErrnoException) => {
       if (connected) return;
       const f = originFailure(err.code, err.message, { hostname: t.host, port: t.port });
-      refuse(client, f.status, f.status === 504 ? "Gateway Timeout" : "Bad Gateway", f.message);
-      resolve({ ...result, status: f.status, reason: f.message });
+      refuse(client, f.context.status, f.context.status === 504 ? "Gateway Timeout" : "Bad Gateway", f.message);
+      resolve({ ...result, status: f.context.status, reason: f.message });
     });
     client.once("close", () => {
       if (!connected) upstream.destroy();

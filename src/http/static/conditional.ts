@@ -3,6 +3,7 @@
  * preconditions evaluated in the order of §13.2.2, and If-Range (§13.1.5). Pure: the caller
  * passes the request headers and the selected representation's validators.
  */
+import { parseHttpDate } from "../http-date.js";
 
 /** Validators of the selected representation. */
 export interface Validators {
@@ -55,19 +56,6 @@ export function strongMatch(a: string, b: string): boolean {
 /** Weak comparison: opaque-tags equal, either may be weak. */
 export function weakMatch(a: string, b: string): boolean {
   return a.replace(/^W\//, "") === b.replace(/^W\//, "");
-}
-
-/** Parse an HTTP-date (IMF-fixdate, RFC 850, asctime); undefined when invalid (§5.6.7). */
-export function parseHttpDate(value: string): number | undefined {
-  const v = value.trim();
-  if (!/^[A-Za-z]{3}/.test(v)) return undefined;
-  const t = Date.parse(/GMT$/.test(v) || /\d{4}$/.test(v) ? v : `${v} GMT`);
-  return Number.isNaN(t) ? undefined : t;
-}
-
-/** IMF-fixdate for a header, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
-export function formatHttpDate(ms: number): string {
-  return new Date(ms).toUTCString();
 }
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);

@@ -120,9 +120,9 @@ interface Load {
 }
 
 /** Load the page in a fresh browser context (empty browser cache) and collect what it saw. */
-async function load(url: string): Promise<Load> {
-  assert.ok(browser);
-  const context = await browser.newContext();
+async function load(url: string, using: Browser | undefined = browser): Promise<Load> {
+  assert.ok(using);
+  const context = await using.newContext();
   try {
     const page = await context.newPage();
     const cacheStatus = new Map<string, string | undefined>();
@@ -189,5 +189,31 @@ test("Chromium with no proxy settings browses the lab's form http://proxy:port/h
     await context.close();
   } finally {
     await plain.close();
+  }
+});
+
+test("Chromium loading a page through gateway mode (--reverse) twice: the second load is all hits", { skip, timeout: 120_000 }, async () => {
+  assert.ok(origin);
+  const gwCache = mkdtempSync(join(tmpdir(), "wirekit-browser-gw-cache-"));
+  const gw = await createProxyServer({ host: "127.0.0.1", port: 0, cacheDir: gwCache, reverse: `http://127.0.0.1:${origin.port}` });
+  // No proxy settings: to the browser the gateway is the site.
+  const plain = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const paths = ["/", ...IMAGES.map((n) => `/images/${n}.png`)];
+    const before = new Map(paths.map((p) => [p, originSaw.filter((r) => r.path === p).length]));
+    const url = `http://127.0.0.1:${gw.port}/`;
+    const first = await load(url, plain);
+    for (const p of paths) assert.match(first.cacheStatus.get(p) ?? "(none)", /^wirekit; fwd=uri-miss; fwd-status=200; stored/, `first load of ${p}`);
+    const second = await load(url, plain);
+    for (const p of paths) assert.match(second.cacheStatus.get(p) ?? "(none)", /^wirekit; hit/, `second load of ${p} answered by the gateway's cache`);
+    for (const n of IMAGES) assert.equal(second.decoded[n], SIDE, `${n}.png from the cache decoded by the browser`);
+    for (const p of paths) assert.equal(originSaw.filter((r) => r.path === p).length - (before.get(p) ?? 0), 1, `origin requests for ${p} through the gateway`);
+  } finally {
+    await plain.close();
+    await gw.close();
+    rmSync(gwCache, { recursive: true, force: true });
   }
 });

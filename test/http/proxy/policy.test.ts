@@ -195,8 +195,10 @@ describe("hop-by-hop fields and Via (RFC 9110 §7.6)", () => {
   });
   it("maps origin failures to 502 and 504 with a reason", () => {
     assert.equal(originFailure("ENOTFOUND", "", { hostname: "nx.test", port: 80 }).message, "DNS lookup failed for nx.test");
-    assert.equal(originFailure("ECONNREFUSED", "", { hostname: "h", port: 1 }).status, 502);
-    assert.equal(originFailure("WIREKIT_TIMEOUT", "", { hostname: "h", port: 1 }).status, 504);
+    assert.equal(originFailure("ECONNREFUSED", "", { hostname: "h", port: 1 }).context.status, 502);
+    assert.equal(originFailure("ECONNREFUSED", "", { hostname: "h", port: 1 }).code, "ERR_CONNECT");
+    assert.equal(originFailure("WIREKIT_TIMEOUT", "", { hostname: "h", port: 1 }).context.status, 504);
+    assert.equal(originFailure("WIREKIT_TIMEOUT", "", { hostname: "h", port: 1 }).code, "ERR_TIMEOUT");
   });
 });
 

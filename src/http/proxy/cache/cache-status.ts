@@ -9,7 +9,7 @@ export type ForwardReason = "bypass" | "method" | "uri-miss" | "vary-miss" | "mi
 
 /** What the cache did, for the header, the access log and the statistics. */
 export type CacheOutcome =
-  | { kind: "hit"; ttlMs: number; collapsed?: boolean; detail?: string }
+  | { kind: "hit"; ttlMs: number; collapsed?: boolean; detail?: string; /** Served stale while a background fetch revalidates (RFC 5861). */ fwd?: "stale" }
   | { kind: "forward"; fwd: ForwardReason; fwdStatus?: number; stored?: boolean; collapsed?: boolean; ttlMs?: number; detail?: string };
 
 /** The cache's identifier in Cache-Status. */
@@ -24,7 +24,9 @@ export const CACHE_NAME = "wirekit";
 export function formatCacheStatus(o: CacheOutcome): string {
   let s = CACHE_NAME;
   if (o.kind === "hit") {
-    s += `; hit; ttl=${Math.trunc(o.ttlMs / 1000)}`;
+    s += "; hit";
+    if (o.fwd !== undefined) s += `; fwd=${o.fwd}`;
+    s += `; ttl=${Math.trunc(o.ttlMs / 1000)}`;
     if (o.collapsed) s += "; collapsed";
     if (o.detail !== undefined) s += `; detail="${o.detail.replace(/["\\]/g, "")}"`;
     return s;

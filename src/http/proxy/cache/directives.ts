@@ -70,15 +70,5 @@ export function deltaSeconds(d: Directives, name: string): number | undefined {
   return n > 2147483648 ? 2147483648 : n;
 }
 
-/**
- * Parse an HTTP-date (RFC 9110 §5.6.7) into ms since the epoch; undefined if invalid.
- * Accepts the IMF-fixdate and the two obsolete forms, as Date.parse does.
- *
- * @example
- * parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT") // 784111777000
- */
-export function parseHttpDate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? t : undefined;
-}
+/** HTTP-dates live in one place for every HTTP module (http-date.ts). */
+export { parseHttpDate } from "../../http-date.js";

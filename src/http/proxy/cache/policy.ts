@@ -6,6 +6,7 @@
  */
 import { deltaSeconds, parseDirectives, parseHttpDate, type Directives } from "./directives.js";
 import { getField, mapField, type HeaderList, type HeaderMap } from "../../header-list.js";
+import { decisionFields } from "./targeted.js";
 
 /** What the cache keeps about one stored response, besides its body. */
 export interface StoredMeta {
@@ -29,14 +30,22 @@ export interface StoredMeta {
 /** Status codes a cache may store without explicit freshness (RFC 9110 §15.1). 206 is left out: no range support. */
 export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 
-/** Status codes this cache understands well enough to store (RFC 9111 §3: "understood"). */
-const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+/**
+ * Status codes this cache understands (RFC 9111 §3): it knows what they mean and nothing about
+ * them stops reuse. 206 is not among them (no range support), nor 304 (it only validates).
+ */
+const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504]);
 
 export interface PolicyOptions {
   /** Upper bound on heuristic freshness, ms (RFC 9111 §4.2.2 lets caches pick). @default 86_400_000 (24 h) */
   heuristicMaxMs?: number;
   /** Fraction of the Last-Modified age used as heuristic lifetime. @default 0.1 */
   heuristicFraction?: number;
+  /**
+   * Targeted cache-control fields this cache obeys instead of Cache-Control (RFC 9213),
+   * lower-cased, most specific first. @default [] (a forward proxy: none)
+   */
+  targets?: readonly string[];
 }
 
 /** Why a response was or was not stored. */
@@ -48,25 +57,47 @@ export type StorableDecision = { storable: true } | { storable: false; reason: s
  * @example
  * isStorable("GET", {}, 200, [["Cache-Control", "max-age=60"]]).storable // true
  */
-export function isStorable(method: string, req: HeaderMap, status: number, res: HeaderList): StorableDecision {
+export function isStorable(method: string, req: HeaderMap, status: number, received: HeaderList, options: PolicyOptions = {}): StorableDecision {
+  const res = decisionFields(received, options.targets);
   if (method !== "GET") return { storable: false, reason: "method" };
-  if (!UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
+  // §3: a final status; 206 and 304, or any status under must-understand, only when understood.
+  if (status < 200 || status > 599) return { storable: false, reason: "status" };
+  const cc = parseDirectives(getField(res, "cache-control"));
+  const mustUnderstand = cc.has("must-understand");
+  if ((status === 206 || status === 304 || mustUnderstand) && !UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
   const reqCc = parseDirectives(mapField(req, "cache-control"));
   if (reqCc.has("no-store")) return { storable: false, reason: "request no-store" };
-  const cc = parseDirectives(getField(res, "cache-control"));
-  if (cc.has("no-store")) return { storable: false, reason: "no-store" };
-  if (cc.has("private")) return { storable: false, reason: "private" };
+  // §5.2.2.3: with must-understand, a cache that understands the status ignores no-store.
+  if (cc.has("no-store") && !mustUnderstand) return { storable: false, reason: "no-store" };
+  // §5.2.2.7: an unqualified private is for one user; private="F" only withholds field F.
+  if (cc.get("private") === true) return { storable: false, reason: "private" };
   const explicit = cc.has("public") || cc.has("s-maxage") || cc.has("must-revalidate");
   // §3.5: a shared cache must not reuse a response to an authenticated request unless allowed.
   if (mapField(req, "authorization") !== undefined && !explicit) return { storable: false, reason: "authorization" };
-  // A response that sets a cookie is somebody's session; keep it only if the origin says public.
-  if (getField(res, "set-cookie") !== undefined && !cc.has("public") && !cc.has("s-maxage")) return { storable: false, reason: "set-cookie" };
   const vary = getField(res, "vary");
   if (vary !== undefined && vary.split(",").some((v) => v.trim() === "*")) return { storable: false, reason: "vary *" };
-  const hasFreshness =
-    explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
+  // §3 / §4.2.2: explicit freshness for any final status; a heuristic only where RFC 9110
+  // §15.1 allows one, or with public.
+  const hasFreshness = explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
   if (!hasFreshness && !HEURISTICALLY_CACHEABLE.has(status)) return { storable: false, reason: "no freshness" };
   return { storable: true };
+}
+
+/**
+ * Fields a stored response must not carry when it is served without validation: those named
+ * by a qualified no-cache or private (RFC 9111 §5.2.2.4, §5.2.2.7), lower-cased. Empty when none.
+ *
+ * @example
+ * withheldFields([["Cache-Control", 'max-age=60, no-cache="Set-Cookie, X-Foo"']]) // Set {"set-cookie", "x-foo"}
+ */
+export function withheldFields(headers: HeaderList, options: PolicyOptions = {}): ReadonlySet<string> {
+  const cc = parseDirectives(getField(decisionFields(headers, options.targets), "cache-control"));
+  const out = new Set<string>();
+  for (const name of ["no-cache", "private"]) {
+    const v = cc.get(name);
+    if (typeof v === "string") for (const f of v.split(",")) if (f.trim() !== "") out.add(f.trim().toLowerCase());
+  }
+  return out;
 }
 
 /** The freshness lifetime of a stored response and where it came from. */
@@ -82,7 +113,8 @@ export interface Freshness {
  * @example
  * freshnessLifetime(200, [["Cache-Control", "max-age=60"]]) // { lifetimeMs: 60000, source: "max-age" }
  */
-export function freshnessLifetime(status: number, res: HeaderList, options: PolicyOptions = {}): Freshness {
+export function freshnessLifetime(status: number, received: HeaderList, options: PolicyOptions = {}): Freshness {
+  const res = decisionFields(received, options.targets);
   const cc = parseDirectives(getField(res, "cache-control"));
   const sMax = deltaSeconds(cc, "s-maxage");
   if (sMax !== undefined) return { lifetimeMs: sMax * 1000, source: "s-maxage" };
@@ -122,16 +154,34 @@ export function currentAge(meta: StoredMeta, now: number): number {
 export function initialAge(meta: Pick<StoredMeta, "headers" | "requestTime" | "responseTime">): number {
   const date = parseHttpDate(getField(meta.headers, "date"));
   const apparent = date === undefined ? 0 : Math.max(0, meta.responseTime - date);
-  const ageText = getField(meta.headers, "age");
-  const ageSeconds = ageText !== undefined && /^\s*\d+\s*$/.test(ageText) ? Number(ageText) : 0;
+  const ageSeconds = ageOf(meta.headers);
   const corrected = ageSeconds * 1000 + Math.max(0, meta.responseTime - meta.requestTime);
   return Math.max(apparent, corrected);
+}
+
+/**
+ * The Age field in seconds (RFC 9111 §5.1): of a list-valued Age (`Age: 7200, 0`, or two Age
+ * lines) the first member counts; a value that is not a non-negative integer is ignored (0).
+ *
+ * @example
+ * ageOf([["Age", "7200, 0"]]) // 7200
+ * ageOf([["Age", "-5"]])      // 0
+ */
+export function ageOf(headers: HeaderList): number {
+  const text = getField(headers, "age");
+  if (text === undefined) return 0;
+  const first = (text.split(",")[0] ?? "").trim();
+  if (!/^\d+$/.test(first)) return 0;
+  // delta-seconds too large to hold saturate at 2^31 (RFC 9111 §1.2.2).
+  return Math.min(Number(first), 2147483648);
 }
 
 /** What the cache may do with a stored response for a given request. */
 export type Reuse =
   | { kind: "fresh"; ageMs: number; ttlMs: number }
   | { kind: "stale-allowed"; ageMs: number; ttlMs: number }
+  /** Stale, but inside stale-while-revalidate (RFC 5861 §3): serve now, revalidate in the background. */
+  | { kind: "stale-revalidate"; ageMs: number; ttlMs: number }
   | { kind: "validate"; reason: "stale" | "request no-cache" | "response no-cache" | "request max-age" | "min-fresh"; ageMs: number; ttlMs: number };
 
 /** What never changes about a stored response until it is freshened: computed once per entry. */
@@ -144,6 +194,10 @@ export interface EntryFacts {
   noCache: boolean;
   /** must-revalidate / proxy-revalidate / s-maxage: never serve stale (§5.2.2.2, .8, .10). */
   noStale: boolean;
+  /** stale-while-revalidate window after expiry, ms (RFC 5861 §3); 0 without. */
+  swrMs: number;
+  /** stale-if-error window after expiry, ms (RFC 5861 §4); 0 without. */
+  sieMs: number;
 }
 
 /**
@@ -153,13 +207,16 @@ export interface EntryFacts {
  * const facts = entryFacts(meta); decideReuse(facts, req.headers, clock.now());
  */
 export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): EntryFacts {
-  const res = parseDirectives(getField(meta.headers, "cache-control"));
+  const res = parseDirectives(getField(decisionFields(meta.headers, options.targets), "cache-control"));
   return {
     responseTime: meta.responseTime,
     initialAgeMs: initialAge(meta),
     lifetimeMs: freshnessLifetime(meta.status, meta.headers, options).lifetimeMs,
-    noCache: res.has("no-cache"),
+    // A qualified no-cache="F" only withholds F (withheldFields); the rest may be reused.
+    noCache: res.get("no-cache") === true,
     noStale: res.has("must-revalidate") || res.has("proxy-revalidate") || res.has("s-maxage"),
+    swrMs: (deltaSeconds(res, "stale-while-revalidate") ?? 0) * 1000,
+    sieMs: (deltaSeconds(res, "stale-if-error") ?? 0) * 1000,
   };
 }
 
@@ -189,7 +246,21 @@ export function decideReuse(facts: EntryFacts, req: HeaderMap, now: number): Reu
     const limit = maxStale === true ? Infinity : (deltaSeconds(reqCc, "max-stale") ?? 0) * 1000;
     if (-ttlMs <= limit) return { kind: "stale-allowed", ageMs, ttlMs };
   }
+  if (!facts.noStale && -ttlMs <= facts.swrMs) return { kind: "stale-revalidate", ageMs, ttlMs };
   return { kind: "validate", reason: "stale", ageMs, ttlMs };
+}
+
+/**
+ * RFC 5861 §4: may a stale entry answer in place of an origin error (a 500, 502, 503 or 504,
+ * or no answer at all)? Only within its stale-if-error window.
+ *
+ * @example
+ * staleIfError(entryFacts(meta), now) // true when now is within stale-if-error of expiry
+ */
+export function staleIfError(facts: EntryFacts, now: number): boolean {
+  const ageMs = facts.initialAgeMs + Math.max(0, now - facts.responseTime);
+  const staleMs = ageMs - facts.lifetimeMs;
+  return facts.sieMs > 0 && staleMs <= facts.sieMs && !facts.noCache;
 }
 
 /**
@@ -218,14 +289,30 @@ export function varyNamesOf(res: HeaderList): string[] {
   return [...new Set(v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== ""))].sort();
 }
 
+/** Request fields whose values compare case-insensitively (media types, codings, language tags). */
+const CASELESS_FIELDS: ReadonlySet<string> = new Set(["accept", "accept-charset", "accept-encoding", "accept-language"]);
+/** List fields whose member order carries no meaning once weights are written out (RFC 9110 §12.4.2). */
+const UNORDERED_FIELDS: ReadonlySet<string> = new Set(["accept-encoding", "accept-language"]);
+
 /**
- * Normalized request values for the Vary-named fields (RFC 9111 §4.1: whitespace and
- * case-insensitive comparisons are allowed normalizations; null = absent).
+ * Normalized request values for the Vary-named fields (RFC 9111 §4.1: whitespace, case where
+ * the field is case-insensitive, and member order of Accept-Encoding and Accept-Language;
+ * null = absent).
+ *
+ * @example
+ * varyValuesOf(["accept-language"], { "accept-language": "FR, en;q=0.5" }) // ["en;q=0.5,fr"]
  */
 export function varyValuesOf(names: readonly string[], req: HeaderMap): Array<string | null> {
   return names.map((n) => {
     const v = mapField(req, n);
-    return v === undefined ? null : v.split(",").map((s) => s.trim()).join(",").toLowerCase();
+    if (v === undefined) return null;
+    let members = v
+      .split(",")
+      .map((m) => m.trim().replace(/\s*;\s*/g, ";"))
+      .filter((m) => m !== "");
+    if (CASELESS_FIELDS.has(n)) members = members.map((m) => m.toLowerCase());
+    if (UNORDERED_FIELDS.has(n)) members.sort();
+    return members.join(",");
   });
 }
 

@@ -49,6 +49,16 @@ export interface DiskBody {
   length: number;
 }
 
+/** The surrogate keys of a stored response (`Surrogate-Key`, `Cache-Tag`). */
+export function surrogateKeys(headers: ReadonlyArray<readonly [string, string]>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of headers) {
+    const lower = k.toLowerCase();
+    if (lower === "surrogate-key" || lower === "cache-tag") for (const t of v.split(/[\s,]+/)) if (t !== "") out.push(t);
+  }
+  return out;
+}
+
 /** The stem naming a variant's file. */
 export function entryId(url: string, varyValues: ReadonlyArray<string | null>): string {
   return createHash("sha256").update(url).update("\0").update(JSON.stringify(varyValues)).digest("hex").slice(0, 40);
@@ -309,6 +319,25 @@ export class CacheStore {
     const vs = this.variants(url);
     for (const e of vs) this.remove(e);
     return vs.length;
+  }
+
+  /**
+   * Entries whose origin tagged them `tag` (surrogate keys: `Surrogate-Key` or `Cache-Tag`,
+   * separated by spaces or commas). A scan over the index: purges are rare.
+   */
+  withTag(tag: string): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
+    return out;
+  }
+
+  /**
+   * Soft purge: the entry stays but is stale from now on, so its next use validates with the
+   * origin (no stale-while-revalidate for it). Kept in memory only; a restart forgets it.
+   */
+  markStale(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
   }
 
   #path(id: string): string {

@@ -95,6 +95,25 @@ function splitEtags(value: string): string[] {
   return value.match(/(?:W\/)?"[^"]*"/g) ?? [];
 }
 
+/**
+ * If-Range (RFC 9110 §13.1.5) against a stored response: the Range applies when an entity-tag
+ * matches the stored ETag strongly, or a date equals the stored Last-Modified. Absent = applies.
+ *
+ * @example
+ * ifRangeMatches('"v1"', meta) // true when the stored ETag is "v1" (not W/"v1")
+ */
+export function ifRangeMatches(value: string | undefined, meta: StoredMeta): boolean {
+  if (value === undefined) return true;
+  const v = value.trim();
+  if (v.startsWith('"') || v.startsWith("W/")) {
+    const etag = getField(meta.headers, "etag")?.trim();
+    return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
+  }
+  const date = parseHttpDate(v);
+  const lastModified = parseHttpDate(getField(meta.headers, "last-modified"));
+  return date !== undefined && date === lastModified;
+}
+
 /** Fields RFC 9110 §15.4.5 lets a 304 carry, copied from the stored response. */
 export const NOT_MODIFIED_FIELDS: ReadonlySet<string> = new Set(["cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified"]);
 

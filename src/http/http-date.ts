@@ -1,0 +1,62 @@
+/**
+ * HTTP-date (RFC 9110 §5.6.7), pure: the one strict parser for every HTTP module. Recipients
+ * accept the IMF-fixdate and the two obsolete forms; nothing else is a date.
+ */
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const LONG_DAY = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
+const MONTH = `(${MONTHS.join("|")})`;
+const TIME = "(\\d{2}):(\\d{2}):(\\d{2})";
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`);
+
+/**
+ * Parse an HTTP-date (RFC 9110 §5.6.7) into ms since the epoch; undefined if invalid.
+ * Exactly the IMF-fixdate and the two obsolete forms (RFC 850, asctime) are accepted: another
+ * zone than GMT, a missing comma, doubled spaces, dashes in an IMF date or a one-digit hour make
+ * it invalid (for Expires that means "already expired", RFC 9111 §5.3). A two-digit RFC 850 year
+ * more than 50 years ahead is taken as the past century (§5.6.7).
+ *
+ * @example
+ * parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT")  // 784111777000
+ * parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT") // 784111777000
+ * parseHttpDate("Sun Nov  6 08:49:37 1994")       // 784111777000
+ * parseHttpDate("Sun, 06 Nov 1994 08:49:37 CET")  // undefined
+ */
+export function parseHttpDate(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  let day: string, month: string, year: number, h: string, m: string, sec: string;
+  let r = IMF_FIXDATE.exec(v);
+  if (r !== null) {
+    [, day = "", month = "", , h = "", m = "", sec = ""] = r;
+    year = Number(r[3]);
+  } else if ((r = RFC850_DATE.exec(v)) !== null) {
+    [, day = "", month = "", , h = "", m = "", sec = ""] = r;
+    year = 1900 + Number(r[3]);
+    const thisYear = new Date(now).getUTCFullYear();
+    while (year + 100 <= thisYear + 50) year += 100;
+  } else if ((r = ASCTIME_DATE.exec(v)) !== null) {
+    [, month = "", day = "", h = "", m = "", sec = ""] = r;
+    year = Number(r[6]);
+  } else return undefined;
+  const d = Number(day.trim());
+  const mo = MONTHS.indexOf(month);
+  const t = Date.UTC(year, mo, d, Number(h), Number(m), Number(sec));
+  const back = new Date(t);
+  // Reject dates that do not exist (31 Feb) and out-of-range times (25:00:00, :60 seconds).
+  if (back.getUTCDate() !== d || back.getUTCMonth() !== mo || back.getUTCHours() !== Number(h) || back.getUTCMinutes() !== Number(m) || back.getUTCSeconds() !== Number(sec)) return undefined;
+  return t;
+}
+
+/**
+ * The IMF-fixdate of a time, for a header.
+ *
+ * @example
+ * formatHttpDate(784111777000) // "Sun, 06 Nov 1994 08:49:37 GMT"
+ */
+export function formatHttpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}

@@ -1,0 +1,211 @@
+/**
+ * The proxy's answer to one client request, written as a proxy produces it (a head, then body
+ * bytes as they come from the origin or the disk) and handed to the HTTP/1.1 engine (h1/) as
+ * the one `HttpResponse` a handler returns: a whole body in one piece when `end` comes before
+ * any `write`, else an async iterable the engine pulls from, with backpressure (each pull means
+ * the previous chunk went to the socket). `close` fires once: when the engine has written
+ * the response (`writableFinished`), or earlier when the client goes away.
+ */
+import { EventEmitter } from "node:events";
+import { WirekitError } from "../../core/errors.js";
+import { isValidField } from "../h1/head.js";
+import type { HttpResponse } from "../h1/types.js";
+
+/** Body bytes queued for the engine before `write` asks the caller to wait for 'drain'. */
+const HIGH_WATER = 64 * 1024;
+
+/** The body queue between the proxy and the engine. */
+class ReplyBody implements AsyncIterable<Uint8Array> {
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+  #wantDrain = false;
+  readonly #onDrain: () => void;
+
+  constructor(onDrain: () => void) {
+    this.#onDrain = onDrain;
+  }
+
+  get done(): boolean {
+    return this.#ended || this.#failure !== undefined;
+  }
+
+  push(chunk: Buffer): boolean {
+    if (this.done) return true;
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    this.#kick();
+    if (this.#queued < HIGH_WATER) return true;
+    this.#wantDrain = true;
+    return false;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#kick();
+  }
+
+  /** End with an error once the queued bytes are taken: the engine closes the connection. */
+  fail(err: Error): void {
+    if (this.#failure === undefined && !this.#ended) this.#failure = err;
+    this.#kick();
+  }
+
+  /** Nothing will take the queued bytes any more. */
+  drop(): void {
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.fail(new Error("client gone"));
+  }
+
+  #kick(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const c = this.#queue.shift();
+      if (c !== undefined) {
+        this.#queued -= c.length;
+        if (this.#wantDrain && this.#queued < HIGH_WATER) {
+          this.#wantDrain = false;
+          this.#onDrain();
+        }
+        yield c;
+        continue;
+      }
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+}
+
+export class ClientReply extends EventEmitter {
+  /** writeHead was called. */
+  headersSent = false;
+  statusCode = 0;
+  /** The engine wrote the whole response. */
+  writableFinished = false;
+  /** Whether a head had been given when `close` fired (false: the client left unanswered). */
+  answeredAtClose = false;
+  /** The response, once the handler can hand it over (undefined while it is still being made). */
+  settled: HttpResponse | undefined;
+  readonly response: Promise<HttpResponse>;
+  #reason: string | undefined;
+  #headers: Array<[string, string]> = [];
+  #close = false;
+  #stream: ReplyBody | undefined;
+  #resolve: (r: HttpResponse) => void = () => undefined;
+  #closed = false;
+  readonly #discard: boolean;
+
+  /**
+   * @param signal the client's signal (aborted when it goes away), fetched when first needed
+   * @param discard a reply nobody reads (a background revalidation): body bytes are dropped
+   */
+  constructor(signal: (() => AbortSignal) | undefined, discard = false) {
+    super();
+    this.#discard = discard;
+    this.response = new Promise((resolve) => (this.#resolve = resolve));
+    if (signal === undefined) return;
+    // The client's signal is only looked at once someone waits for 'close' (a hit answered at
+    // once never does, and skips making one).
+    const watch = (event: string | symbol): void => {
+      if (event !== "close") return;
+      this.off("newListener", watch);
+      const s = signal();
+      if (s.aborted) queueMicrotask(() => this.finish(false));
+      else s.addEventListener("abort", () => this.finish(false), { once: true });
+    };
+    this.on("newListener", watch);
+  }
+
+  /**
+   * Set the status and fields. Throws ERR_PROTOCOL (nothing is sent) when a field could not be
+   * written as is, so a relayed origin field cannot split the response.
+   */
+  writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
+    const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
+    const headers: Array<[string, string]> = [];
+    let length: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i] as string;
+      const value = fields[i + 1] as string;
+      if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
+      // One length, digits only (RFC 9110 §8.6): anything else would frame the body wrongly.
+      if (name.length === 14 && name.toLowerCase() === "content-length") {
+        if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
+        length = value.trim();
+      }
+      headers.push([name, value]);
+      if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) this.#close = true;
+    }
+    this.statusCode = status;
+    this.#reason = typeof reason === "string" && reason !== "" ? reason : undefined;
+    this.#headers = headers;
+    this.headersSent = true;
+    return this;
+  }
+
+  /** `close` has fired (the client left, or the engine finished with the response). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Body bytes; false when the caller should wait for 'drain'. */
+  write(chunk: Buffer): boolean {
+    if (this.#discard) return true;
+    return this.#open().push(chunk);
+  }
+
+  /** The last body bytes (or none): the response is complete. */
+  end(chunk?: Buffer): void {
+    if (this.#discard) chunk = undefined;
+    if (this.#stream === undefined && this.settled === undefined) {
+      this.#settle(chunk === undefined || chunk.length === 0 ? undefined : chunk);
+      return;
+    }
+    const s = this.#stream;
+    if (s === undefined) return;
+    if (chunk !== undefined && chunk.length > 0) s.push(chunk);
+    s.end();
+  }
+
+  /**
+   * Give up: the response is cut off and the connection closes. What was written still goes
+   * out first (a short body is relayed as far as it came, then the connection closes).
+   */
+  destroy(): void {
+    if (!this.headersSent) this.writeHead(502, undefined, ["Content-Length", "0"]);
+    this.#open().fail(new Error("response abandoned"));
+  }
+
+  /** The engine is done with this response (written whole, or not), or the client left. */
+  finish(whole: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.answeredAtClose = this.headersSent;
+    this.writableFinished = whole;
+    if (!whole) this.#stream?.drop();
+    this.emit("close");
+  }
+
+  #open(): ReplyBody {
+    if (this.#stream !== undefined) return this.#stream;
+    const s = new ReplyBody(() => this.emit("drain"));
+    this.#stream = s;
+    this.#settle(s);
+    return s;
+  }
+
+  #settle(body: HttpResponse["body"]): void {
+    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close };
+    this.settled = r;
+    this.#resolve(r);
+  }
+}

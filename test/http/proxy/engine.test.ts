@@ -1,0 +1,193 @@
+/**
+ * The proxy on wirekit's HTTP/1.1 engine and its client codec, on raw sockets: pipelined
+ * requests answered in order, a client that leaves before the answer (499, origin request
+ * cancelled), origin connections the origin closes while pooled, and an origin head that cannot
+ * be relayed.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
+import { OriginPool } from "../../../src/http/proxy/origin-pool.js";
+import type { AccessRecord } from "../../../src/http/proxy/stats.js";
+import { startOrigin, streaming, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
+
+/**
+ * Write `text` on one connection and collect everything until the proxy closes it or `ms` pass
+ * (then close: FIN, which the engine takes as a half-close, or with `reset` an RST: gone).
+ */
+function raw(port: number, text: string, ms = 2000, reset = false): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1", () => s.write(text));
+    let out = "";
+    const timer = setTimeout(() => (reset ? s.resetAndDestroy() : s.destroy()), ms);
+    s.setEncoding("latin1").on("data", (d: string) => (out += d));
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    s.on("error", () => undefined);
+  });
+}
+
+/** A TCP origin that writes `reply` to every request head it gets, then does `after`. */
+async function rawOrigin(reply: string, after: "close" | "keep"): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
+    let buf = "";
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      while (buf.includes("\r\n\r\n")) {
+        buf = buf.slice(buf.indexOf("\r\n\r\n") + 4);
+        s.write(reply);
+        if (after === "close") s.end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe("proxy on the h1 engine", () => {
+  let origin: TestOrigin;
+  let proxy: ProxyServer;
+  const records: AccessRecord[] = [];
+
+  before(async () => {
+    origin = await startOrigin();
+    proxy = await createProxyServer({ port: 0, cache: false });
+    proxy.on("request", (r) => records.push(r));
+  });
+  after(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  it("answers pipelined requests on one connection in order", async () => {
+    origin.route("/a", (_req, res) => setTimeout(() => res.end("first"), 30));
+    origin.route("/b", (_req, res) => res.end("second"));
+    const out = await raw(proxy.port, `GET ${origin.base}/a HTTP/1.1\r\nHost: x\r\n\r\nGET ${origin.base}/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const first = out.indexOf("first");
+    const second = out.indexOf("second");
+    assert.ok(first > 0 && second > first, out);
+    assert.equal(out.match(/HTTP\/1\.1 200 OK\r\n/g)?.length, 2);
+  });
+
+  it("logs a client that resets its connection before the answer as 499 ABORTED and cancels its origin request", async () => {
+    let originClosed = false;
+    origin.route(
+      "/never",
+      streaming((_req, res) => {
+        res.on("close", () => (originClosed = true));
+      }),
+    );
+    await raw(proxy.port, `GET ${origin.base}/never HTTP/1.1\r\nHost: x\r\n\r\n`, 200, true);
+    await waitUntil(() => originClosed, 5000, "the origin request to be cancelled");
+    await waitUntil(() => records.some((r) => r.url === `${origin.base}/never`), 5000, "the access record");
+    const r = records.find((x) => x.url === `${origin.base}/never`);
+    assert.equal(r?.status, 499);
+    assert.equal(r?.cacheStatus, "ABORTED");
+  });
+
+  it("opens a new origin connection when the origin closed the pooled one", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "close");
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/x`)).body.toString(), "ok");
+      assert.equal(o.connections(), 3);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("keeps an origin connection that allows it, for the next request", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nkept", "keep");
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/k`)).body.toString(), "kept");
+      assert.equal(o.connections(), 1);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("never reuses an origin connection that sent bytes after its response (a response splitting attempt)", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nonelHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged", "keep");
+    try {
+      assert.equal((await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/s1`)).body.toString(), "one");
+      assert.equal((await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/s2`)).body.toString(), "one");
+      assert.equal(o.connections(), 2);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("relays a chunked origin body without the Content-Length sent beside Transfer-Encoding (RFC 9112 §6.3)", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "close");
+    try {
+      const r = await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/te-cl`);
+      assert.equal(r.body.toString(), "hello");
+      assert.equal(r.headers["content-length"], undefined);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("answers 502 to an origin head with a field it cannot relay, two lengths, or a malformed status line", async () => {
+    for (const reply of [
+      "HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+      "HTTP/1.1 2000 Nope\r\n\r\n",
+    ]) {
+      const o = await rawOrigin(reply, "close");
+      try {
+        const r = await viaProxy(proxy.port, `http://127.0.0.1:${o.port}/bad`);
+        assert.equal(r.status, 502, reply);
+        assert.match(String(r.headers["proxy-status"]), /wirekit; error=/);
+      } finally {
+        await o.close();
+      }
+    }
+  });
+});
+
+describe("origin connection pool", { timeout: 10_000 }, () => {
+  it("keeps at most maxPerOrigin connections busy; a waiter gets the next one, a cancelled waiter passes its turn on", async () => {
+    const o = await rawOrigin("", "keep");
+    const pool = new OriginPool(64, 2);
+    const at = { protocol: "http:" as const, host: "127.0.0.1", port: o.port, servername: "127.0.0.1" };
+    try {
+      const a = await pool.acquire(at);
+      const b = await pool.acquire(at);
+      assert.ok(a && b);
+      let cancel = false;
+      const order: string[] = [];
+      const c = pool.acquire(at, () => cancel).then((x) => (order.push(x === undefined ? "c-cancelled" : "c"), x));
+      const d = pool.acquire(at).then((x) => (order.push("d"), x));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(order, [], "both wait while two are busy");
+      cancel = true;
+      if (a.socket.connecting) await new Promise<void>((r) => a.socket.once("connect", () => r()));
+      pool.release(a);
+      const [cc, dd] = await Promise.all([c, d]);
+      assert.deepEqual(order, ["c-cancelled", "d"]);
+      assert.equal(cc, undefined);
+      assert.equal(dd?.socket, a.socket, "the released connection is reused");
+      assert.equal(dd?.reused, true);
+    } finally {
+      pool.destroy();
+      await o.close();
+    }
+  });
+});
