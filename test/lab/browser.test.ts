@@ -78,6 +78,21 @@ test("the dashboard shows a panel per service and pings move its counters", { sk
   assert.equal(await page.textContent("#ping-replied"), String(r.totals.received));
   assert.equal(await page.textContent("#ping-dropped"), String(12 - r.totals.received));
   assert.ok((await page.locator("#ping-recent tbody tr").count()) >= 8);
+  // The live ladder redraws with the new exchanges: a loaded picture that names them.
+  const ladder = page.locator("#ladder-udp-ping");
+  for (let i = 0; !/\?t=/.test((await ladder.getAttribute("src")) ?? ""); i++) {
+    assert.ok(i < 100, "the ladder was redrawn after the pings");
+    await page.waitForTimeout(100);
+  }
+  for (let i = 0; ; i++) {
+    const loaded = await ladder.evaluate((img) => {
+      const el = img as unknown as { complete: boolean; naturalWidth: number };
+      return el.complete && el.naturalWidth > 100;
+    });
+    if (loaded) break;
+    assert.ok(i < 100, "the ladder picture loads");
+    await page.waitForTimeout(100);
+  }
 });
 
 test("a heartbeat sender appears alive, turns dead after it stops, and its events reach the feed", { skip }, async () => {

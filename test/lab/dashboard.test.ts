@@ -188,7 +188,7 @@ async function rawRequest(head: string): Promise<string> {
 }
 
 test("DNS rebinding: a Host naming attacker.example gets 421 on every lab endpoint, without the state", async () => {
-  for (const path of ["/api/state", "/events", "/metrics", "/", "/service/mail/messages/1", "/assets/app.js"]) {
+  for (const path of ["/api/state", "/events", "/metrics", "/", "/service/mail/messages/1", "/assets/app.js", "/ladder/udp-ping.svg"]) {
     const answer = await rawRequest(`GET ${path} HTTP/1.1\r\nHost: attacker.example:${dash.port}\r\nConnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 421 /, path);
     assert.doesNotMatch(answer, /services|attacker/, path);
@@ -216,4 +216,24 @@ test("a name given with allowedHosts (--dashboard-host) is served, others still 
   } finally {
     await extra.close();
   }
+});
+
+test("/ladder/SERVICE.svg draws the service's last exchanges with the --diagram renderer; an unknown service is 404", async () => {
+  const ping = lab.running().find((x) => x.name === "udp-ping")?.running;
+  assert.ok(ping !== undefined);
+  await udpPing({ host: "127.0.0.1", port: ping.port, count: 6, intervalMs: 5, timeoutMs: 300 });
+  const deadline = Date.now() + 5000;
+  let svg = await fetchText("/ladder/udp-ping.svg");
+  while (!svg.body.includes("bytes") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    svg = await fetchText("/ladder/udp-ping.svg");
+  }
+  assert.equal(svg.status, 200);
+  assert.match(svg.type, /^image\/svg\+xml/);
+  assert.match(String(svg.headers["content-security-policy"]), /default-src 'none'/);
+  assert.match(svg.body, /^(<\?xml[^>]*>\n)?<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg.body, /udp-ping: the last \d+ exchanges/);
+  assert.match(svg.body, /echo, upper-cased|dropped by simulated loss/);
+  assert.equal((await fetchText("/ladder/nope.svg")).status, 404);
+  assert.equal((await fetchText("/ladder/../api/state.svg")).status, 404);
 });

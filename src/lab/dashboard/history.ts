@@ -3,6 +3,7 @@
  * totals once a second (rates over time), the latest feed events, and per heartbeat client
  * its latest samples (one-way delay, sequence numbers). Every buffer is bounded. Pure.
  */
+import { LAB_LADDER_EVENTS } from "../../render/lab-ladder.js";
 import type { LabEvent } from "../service.js";
 
 /** Totals of every service at one instant. */
@@ -70,6 +71,8 @@ export class DashboardHistory {
   readonly #perClient: number;
   readonly #maxClients: number;
   readonly #clients = new Map<string, Ring<HeartbeatSample>>();
+  /** The last exchanges of each service, for its live ladder (render/lab-ladder.ts). */
+  readonly #exchanges = new Map<string, Ring<LabEvent>>();
 
   constructor(options: DashboardHistoryOptions = {}) {
     this.totals = new Ring(options.samples ?? 300);
@@ -84,6 +87,9 @@ export class DashboardHistory {
 
   /** Route one event: heartbeat samples to their client's series, others to the feed. */
   recordEvent(e: LabEvent): void {
+    let ring = this.#exchanges.get(e.service);
+    if (ring === undefined) this.#exchanges.set(e.service, (ring = new Ring(LAB_LADDER_EVENTS)));
+    ring.push(e);
     if (e.kind === "heartbeat") {
       const client = typeof e.data?.client === "string" ? e.data.client : undefined;
       const seq = typeof e.data?.seq === "number" ? e.data.seq : undefined;
@@ -93,6 +99,11 @@ export class DashboardHistory {
       return;
     }
     if (!HIGH_RATE_KINDS.has(e.kind)) this.feed.push(e);
+  }
+
+  /** A service's last exchanges, oldest first. */
+  exchanges(service: string): LabEvent[] {
+    return this.#exchanges.get(service)?.toArray() ?? [];
   }
 
   /** Samples of one heartbeat client, oldest first (empty when unknown). */

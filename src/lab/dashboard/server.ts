@@ -18,6 +18,8 @@ import { systemClock, type Clock } from "../../core/clock.js";
 import { fromSystemError, WirekitError } from "../../core/errors.js";
 import type { Lab } from "../lab.js";
 import { DashboardHistory } from "./history.js";
+import { labLadder } from "../../render/lab-ladder.js";
+import { renderLadderSvg } from "../../render/ladder.js";
 import { createLabMetrics } from "./metrics.js";
 import { isAllowedHost, MISDIRECTED_BODY, type HostPolicy } from "./host-check.js";
 import { SseHub } from "./sse.js";
@@ -184,6 +186,17 @@ export async function startDashboard(lab: Lab, options: DashboardOptions = {}): 
     }
     if (url.pathname === "/metrics") {
       send(res, 200, registry.contentType, await registry.metrics());
+      return;
+    }
+    const ladder = /^\/ladder\/([a-z0-9-]+)\.svg$/.exec(url.pathname);
+    const ladderOf = ladder === null ? undefined : running.find((s) => s.name === ladder[1]);
+    if (ladderOf !== undefined) {
+      // The renderer escapes every text; the policy keeps the picture a picture even if opened alone.
+      send(res, 200, "image/svg+xml; charset=utf-8", renderLadderSvg(labLadder(ladderOf.name, history.exchanges(ladderOf.name))), {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "X-Content-Type-Options": "nosniff",
+      });
       return;
     }
     const m = /^\/service\/([a-z0-9-]+)\/(.+)$/.exec(url.pathname);

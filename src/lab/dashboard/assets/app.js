@@ -62,7 +62,8 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
       grid.append(h("section", { class: `card ${WIDE.has(s.name) ? "wide" : ""}`, id: `panel-${s.name}`, "data-service": s.name },
         h("h2", {}, TITLES[s.name] || s.name, h("small", {}, s.status === "running" ? `${s.transport} ${s.address}:${s.port}` : "")),
         s.status === "running" ? h("p", { class: "cmd" }, `$ ${s.clientCommand}`) : null,
-        ...body));
+        ...body,
+        s.status === "running" ? ladderView(s.name) : null));
     }
     grid.append(h("section", { class: "card wide", id: "panel-feed" }, h("h2", {}, "Events"), h("ul", { class: "feed", id: "feed" })));
     const running = (n) => state.services.some((s) => s.name === n && s.status === "running");
@@ -73,6 +74,29 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
       chart("hbLoss", $("chart-hb-loss"), [{ label: "lost", stroke: "#d64545", fill: "rgba(214,69,69,.35)", paths: bars, points: { show: false } }], { yLabel: "lost", yMin: 1 });
     }
     state.built = true;
+  }
+
+  // ---- live ladder: the service's last exchanges, drawn on the server by the --diagram renderer ----
+  const ladderDue = new Set();
+  const ladderTotals = new Map();
+  let ladderTimer = null;
+  function ladderView(name) {
+    return h("details", { class: "ladder", open: "" },
+      h("summary", {}, "ladder: the last exchanges"),
+      h("img", { id: `ladder-${name}`, "data-testid": `ladder-${name}`, alt: `ladder diagram of ${name}'s last exchanges`, src: `/ladder/${name}.svg` }));
+  }
+  /** Redraw the ladders of services that had events, at most twice a second. */
+  function refreshLadders(services) {
+    for (const n of services) ladderDue.add(n);
+    if (ladderTimer !== null) return;
+    ladderTimer = window.setTimeout(() => {
+      ladderTimer = null;
+      for (const n of ladderDue) {
+        const img = $(`ladder-${n}`);
+        if (img) img.src = `/ladder/${n}.svg?t=${Date.now()}`;
+      }
+      ladderDue.clear();
+    }, 500);
   }
 
   function genericPanel(s) {
@@ -302,7 +326,19 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
       render(); renderFeed();
       document.body.dataset.ready = "1";
     });
-    es.addEventListener("state", (ev) => { applyState(JSON.parse(ev.data)); render(); });
+    es.addEventListener("state", (ev) => {
+      const m = JSON.parse(ev.data);
+      applyState(m);
+      render();
+      // Datagrams and heartbeats never come one by one (too many): a service whose totals moved has new exchanges.
+      const moved = [];
+      for (const [name, v] of Object.entries(m.services || {})) {
+        const key = JSON.stringify(v.totals);
+        if (ladderTotals.get(name) !== key) moved.push(name);
+        ladderTotals.set(name, key);
+      }
+      refreshLadders(moved);
+    });
     es.addEventListener("tick", (ev) => {
       const m = JSON.parse(ev.data);
       state.totals.push({ at: m.at, totals: m.totals });
@@ -314,6 +350,7 @@ import { $, chart, fillTable, fmtBytes, fmtMs, fmtNum, fmtTime, h, line, setChar
       state.feed.push(...m.events);
       if (state.feed.length > 300) state.feed.splice(0, state.feed.length - 300);
       renderFeed();
+      refreshLadders(new Set(m.events.map((e) => e.service)));
     });
     es.addEventListener("samples", (ev) => {
       const m = JSON.parse(ev.data);
