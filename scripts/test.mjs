@@ -1,9 +1,12 @@
 /* global process, console */
 // `npm test`'s last step: run every compiled test file with node's test runner, the slowest first.
-// The runner starts files in the order given, a few at a time; a slow file started last would run
-// alone at the end, so the files listed in scripts/slow-tests.txt (slowest first) go first and
-// every other file follows in path order. A listed file that no longer exists is skipped.
-import { spawnSync } from "node:child_process";
+// The runner runs a few files at a time in the order it is given them; a slow file started last
+// would run alone at the end, so the files listed in scripts/slow-tests.txt (slowest first) go
+// first and every other file follows in path order. A listed file that no longer exists is skipped.
+// `node --test FILES` sorts its files, so this calls the runner's run() with the same settings as
+// `node --test --test-concurrency=3 --test-timeout=180000 --test-reporter=spec`.
+import { run } from "node:test";
+import { spec } from "node:test/reporters";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, URL } from "node:url";
@@ -34,9 +37,9 @@ const slow = readFileSync(join(root, "scripts/slow-tests.txt"), "utf8")
 const first = new Set(slow);
 const files = [...slow, ...all.filter((f) => !first.has(f))];
 
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=3", "--test-timeout=180000", "--test-reporter=spec", ...files], { cwd: root, stdio: "inherit" });
-if (r.error) {
-  console.error(`scripts/test.mjs: ${r.error.message}`);
-  process.exit(1);
-}
-process.exit(r.status ?? 1);
+const stream = run({ files: files.map((f) => join(root, f)), concurrency: 3, timeout: 180_000 });
+// Like node --test: any failed test (a todo excepted), or a file that failed to run, fails the run.
+stream.on("test:fail", (data) => {
+  if (!data.todo) process.exitCode = 1;
+});
+stream.compose(spec).pipe(process.stdout);
