@@ -96,6 +96,8 @@ test("a client that never reads a large file is cut off after the send timeout",
   writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 0x62));
   const srv = await createStaticServer({ root: site.root, port: 0, sendTimeoutMs: 300 });
   try {
+    // The server's end of the connection: the client stays paused until the server has closed it.
+    const serverSide = new Promise<void>((resolve) => srv.server?.once("connection", (s) => s.once("close", () => resolve())));
     const sock = connect({ host: "127.0.0.1", port: srv.port });
     sock.on("error", () => undefined);
     const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
@@ -104,7 +106,7 @@ test("a client that never reads a large file is cut off after the send timeout",
     sock.write("GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("timeout"), 20_000)));
-    setTimeout(() => sock.resume(), 3_000); // drain what the kernel buffered, then see the close
+    void serverSide.then(() => sock.resume()); // drain what the kernel buffered, then see the close
     const r = await Promise.race([closed.then(() => "closed"), timedOut]);
     clearTimeout(timer);
     sock.destroy();

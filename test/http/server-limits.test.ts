@@ -5,10 +5,11 @@ import { closeSync, ftruncateSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { request } from "node:http";
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { BIN } from "../helpers/cli.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
 import { makeSite, type Site } from "./site.js";
 
@@ -31,7 +32,9 @@ function getStatus(port: number, path: string): Promise<{ status: number; body: 
 }
 
 test("a stalled half-request does not delay others and is cut off after the header timeout", async () => {
-  const srv = await createStaticServer({ root: site.root, port: 0, headersTimeoutMs: 1000 });
+  // Fake time: the stalled head is cut off when the clock passes its deadline, not after a real second.
+  const clock = new FakeClock();
+  const srv = await createStaticServer({ root: site.root, port: 0, headersTimeoutMs: 1000, clock });
   try {
     const stalled = connect({ host: "127.0.0.1", port: srv.port });
     let reply = "";
@@ -45,6 +48,10 @@ test("a stalled half-request does not delay others and is cut off after the head
     assert.equal(other.status, 200);
     assert.equal(other.body, "hello, world\n");
     assert.equal(closed, false, "the stalled client was still connected while the other was served");
+    clock.advance(999);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closed, false, "still connected just before the header timeout");
+    clock.advance(1001);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closedP, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("stalled connection never closed")), 20_000)))]);
     clearTimeout(timer);
@@ -137,11 +144,25 @@ test("a worker that dies is replaced and the port keeps serving", async () => {
     const victim = Object.values(cluster.workers ?? {})[0];
     assert.ok(victim);
     const victimPid = victim.process.pid;
+    // The replacement says "listening" once it serves (and would obey a shutdown); wait for that,
+    // so close() below does not catch it half-started.
+    const replacementListening = new Promise<void>((resolve) => {
+      const on = (w: Worker, m: { kind?: string }): void => {
+        if (w.process.pid !== victimPid && m.kind === "listening") {
+          cluster.off("message", on);
+          resolve();
+        }
+      };
+      cluster.on("message", on);
+    });
     victim.process.kill("SIGKILL");
     const deadline = Date.now() + 20_000;
     const alive = (): number => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead() && w.process.pid !== victimPid).length;
     while (alive() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(alive(), 2);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([replacementListening, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the replacement never listened")), 20_000)))]);
+    clearTimeout(timer);
     for (let i = 0; i < 3; i++) assert.equal((await getStatus(srv.port, "/hello.txt")).status, 200);
   } finally {
     await srv.close();

@@ -47,7 +47,7 @@ test("the lab starts every service, each answers its client, and close() returns
 
   // UDP ping server: 30% loss by default, so some but (very likely) not all come back.
   const ping = running(l, "udp-ping");
-  const r = await udpPing({ host: "127.0.0.1", port: ping.port, count: 8, intervalMs: 20, timeoutMs: 2000 });
+  const r = await udpPing({ host: "127.0.0.1", port: ping.port, count: 8, intervalMs: 20, timeoutMs: 500 });
   assert.equal(r.totals.transmitted, 8);
   assert.ok(r.totals.received > 0, "some pings come back through 30% loss");
 

@@ -77,7 +77,7 @@ test("udp-ping: with only --loss the same seed drops the same pings as before th
   const expected: number[] = [];
   for (let seq = 1; seq <= 15; seq++) if (predict.next() < 0.4) expected.push(seq);
   const s = await pingServer({ loss: 0.4, seed });
-  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 15, intervalMs: 10, timeoutMs: 3000 });
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 15, intervalMs: 10, timeoutMs: 1000 });
   assert.deepEqual(r.pings.filter((p) => p.status !== "reply").map((p) => p.seq), expected);
   assert.equal(s.impairments()?.lost, expected.length);
 });
@@ -95,7 +95,8 @@ test("heartbeat serve --duplicate: the monitor reports every duplicate", async (
 });
 
 test("heartbeat serve --reorder: held-back heartbeats are reported reordered, none lost", async () => {
-  const m = await monitor({ impair: { reorder: 0.5 }, seed: 12 });
+  // The hold limit only matters for the last heartbeat (5 ms apart, each held one goes with the next).
+  const m = await monitor({ impair: { reorder: 0.5 }, seed: 12, holdLimitMs: 200 });
   const reordered: number[] = [];
   m.on("reordered", (e) => reordered.push(e.seq));
   const count = 30;

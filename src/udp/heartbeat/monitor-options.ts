@@ -31,6 +31,8 @@ export interface HeartbeatMonitorOptions {
   seed?: number;
   /** Impairments applied to arriving heartbeats; its `loss`, when set, wins over `loss`. @default {} */
   impair?: ImpairmentConfig;
+  /** A heartbeat held back by `impair.reorder` goes anyway after this long without a next one, ms. @default 2000 */
+  holdLimitMs?: number;
   /** Inject a PRNG instead of a seed (tests). */
   random?: Random;
   /** Period of the status sweep, ms. @default deadAfterMs / 20, within 20…250 */

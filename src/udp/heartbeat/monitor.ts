@@ -103,7 +103,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const random = options.random ?? createRandom(options.seed);
     this.seed = random.seed;
     const model = createImpairment(this.options.impairment, random);
-    this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port));
+    this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port), { holdLimitMs: options.holdLimitMs });
     this.#anchorMono = this.clock.monotonic();
     this.#anchorWall = preciseWallAnchor(this.clock, this.#anchorMono);
     this.#zThreshold = zForPhi(this.options.phiThreshold);

@@ -63,12 +63,12 @@ test("a sender with a seeded drop list: the monitor reports exactly those seqs l
 });
 
 test("a sender killed mid-run is reported stopped about dead-after after its last heartbeat", async () => {
-  // The sender announces int=100: ten of its intervals make the same 1 s deadline.
-  const m = await monitor({ deadAfterMs: 1000, deadAfterBeats: 10 });
+  // The sender announces int=50: ten of its intervals make the same 500 ms deadline.
+  const m = await monitor({ deadAfterMs: 500, deadAfterBeats: 10 });
   const events: HeartbeatEvent[] = [];
   m.on("client-joined", (e) => events.push(e));
   m.on("stopped", (e) => events.push(e));
-  const child = spawnCli(["heartbeat", "127.0.0.1", String(m.port), "-i", "0.1", "--id", "victim"]);
+  const child = spawnCli(["heartbeat", "127.0.0.1", String(m.port), "-i", "0.05", "--id", "victim"]);
   await child.waitFor(/reply seq=3 /);
   child.kill("SIGKILL");
   await child.done;
@@ -79,9 +79,9 @@ test("a sender killed mid-run is reported stopped about dead-after after its las
   assert.equal(stopped.client, "victim");
   assert.ok(stopped.lastSeq >= 3 && stopped.lastSeq >= lastSeq);
   // Measured by the monitor from the last heartbeat: never before dead-after; the bound after it
-  // is one interval plus the sweep period, with slack for a loaded test machine.
-  assert.ok(stopped.silentMs >= 1000, `stopped after ${stopped.silentMs} ms`);
-  assert.ok(stopped.silentMs < 1000 + 100 + 50 + 5000, `stopped after ${stopped.silentMs} ms`);
+  // is one interval plus the sweep period (500 / 20 ms), with slack for a loaded test machine.
+  assert.ok(stopped.silentMs >= 500, `stopped after ${stopped.silentMs} ms`);
+  assert.ok(stopped.silentMs < 500 + 50 + 25 + 5000, `stopped after ${stopped.silentMs} ms`);
 });
 
 test("monitor down: the sender declares it down after 3 misses and exits 1", async () => {

@@ -137,7 +137,7 @@ test("the client prints late replies, (DUP!) and, with -v, foreign datagrams; -s
     } else reply();
   });
   try {
-    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(scripted.address().port), "-c", "3", "-i", "600ms", "-W", "400ms", "-s", "100", "-v"]);
+    const r = await runCliCapture(["udp-ping", "127.0.0.1", String(scripted.address().port), "-c", "3", "-i", "400ms", "-W", "250ms", "-s", "100", "-v"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sizes, [100, 100, 100]);
     const lines = r.stdout.split("\n");

@@ -78,7 +78,8 @@ test("a fixed seed drops exactly the sequence numbers the PRNG predicts", async 
   assert.ok(expectedLost.length > 0 && expectedLost.length < 20);
   const s = await server(0.3, seed);
   // One ping at a time (interval longer than a loopback round trip) so arrival order is send order.
-  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 20, intervalMs: 15, timeoutMs: 3000 });
+  // The run ends one timeout after the last lost ping; a loopback reply comes back in well under 1 s.
+  const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 20, intervalMs: 15, timeoutMs: 1000 });
   const lost = r.pings.filter((p) => p.status !== "reply").map((p) => p.seq);
   assert.deepEqual(lost, expectedLost);
   assert.equal(r.totals.received, 20 - expectedLost.length);
