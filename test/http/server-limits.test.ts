@@ -138,6 +138,27 @@ test("--workers 2 serves through two cluster workers that are gone after close",
   }
 });
 
+test("a worker asked to stop while it is still starting stops by itself, not by the kill fallback", async () => {
+  const srv = await createStaticServer({ root: site.root, port: 0, workers: 2 });
+  const victim = Object.values(cluster.workers ?? {})[0];
+  assert.ok(victim);
+  const victimPid = victim.process.pid;
+  const replacement = new Promise<Worker>((resolve) => {
+    const on = (w: Worker): void => {
+      if (w.process.pid === victimPid) return;
+      cluster.off("fork", on);
+      resolve(w);
+    };
+    cluster.on("fork", on);
+  });
+  victim.process.kill("SIGKILL");
+  const w = await replacement;
+  // close() as soon as the replacement exists: its shutdown arrives while it is starting.
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => w.once("exit", (code, signal) => resolve({ code, signal })));
+  await srv.close();
+  assert.deepEqual(await exited, { code: 0, signal: null }, "exit 0 of its own accord, not SIGKILL");
+});
+
 test("a worker that dies is replaced and the port keeps serving", async () => {
   const srv = await createStaticServer({ root: site.root, port: 0, workers: 2 });
   try {

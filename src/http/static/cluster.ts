@@ -33,6 +33,8 @@ class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements St
   readonly server = undefined;
   readonly #byWorker = new Map<number, StaticTotals>();
   readonly #pool = new Set<Worker>();
+  /** Workers that got far enough to hear a shutdown (a message sent while one still loads its code is lost). */
+  readonly #started = new WeakSet<Worker>();
   #closing = false;
 
   constructor(readonly workers: number, readonly tls: boolean) {
@@ -42,6 +44,7 @@ class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements St
   add(w: Worker): void {
     this.#pool.add(w);
     w.on("message", (m: WorkerMessage) => {
+      if (m.kind === "listening" || m.kind === "failed") this.#started.add(w);
       if (m.kind !== "records") return;
       this.#byWorker.set(w.id, m.totals);
       for (const r of m.records) this.emit("request", r);
@@ -71,13 +74,27 @@ class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements St
         (w) =>
           new Promise<void>((resolve) => {
             if (w.isDead()) return resolve();
-            // Hard stop if a worker does not finish its graceful close in time.
-            const t = setTimeout(() => w.process.kill("SIGKILL"), 3000);
+            let t: NodeJS.Timeout | undefined;
+            const stop = (): void => {
+              if (w.isDead()) return;
+              // Hard stop if a worker does not finish its graceful close in time.
+              clearTimeout(t);
+              t = setTimeout(() => w.process.kill("SIGKILL"), 3000);
+              w.send({ kind: "shutdown" });
+            };
             w.once("exit", () => {
               clearTimeout(t);
               resolve();
             });
-            w.send({ kind: "shutdown" });
+            if (this.#started.has(w)) return stop();
+            // Still starting (a replacement): ask once it can hear it, or kill it if it never does.
+            t = setTimeout(() => w.process.kill("SIGKILL"), 10_000);
+            const onMsg = (m: WorkerMessage): void => {
+              if (m.kind !== "listening" && m.kind !== "failed") return;
+              w.off("message", onMsg);
+              stop();
+            };
+            w.on("message", onMsg);
           }),
       ),
     );

@@ -12,6 +12,13 @@ const send = (m: WorkerMessage): void => {
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.env[WORKER_ENV] ?? "{}") as WorkerOptions;
+  // A shutdown can come while the server is still starting: remember it and honour it once up,
+  // rather than ignore it until the primary's kill fallback.
+  let stopAsked = false;
+  const early = (m: { kind?: string }): void => {
+    if (m.kind === "shutdown") stopAsked = true;
+  };
+  process.on("message", early);
   let server;
   try {
     server = await createStaticServer({ ...options, workers: 1 });
@@ -19,6 +26,7 @@ async function main(): Promise<void> {
     send({ kind: "failed", message: err instanceof Error ? err.message : String(err) });
     process.exit(1);
   }
+  process.off("message", early);
   const srv = server;
   const forward = options.forwardRecords !== false;
   let batch: RequestRecord[] = [];
@@ -36,12 +44,14 @@ async function main(): Promise<void> {
     return new Promise((resolve) => process.send?.(m, undefined, {}, () => resolve()) ?? resolve());
   };
   setInterval(() => void flush(), 100).unref();
-  process.on("message", (m: { kind?: string }) => {
-    if (m.kind !== "shutdown") return;
+  const shutdown = (): void => {
     void srv
       .close()
       .then(flush)
       .then(() => process.exit(0));
+  };
+  process.on("message", (m: { kind?: string }) => {
+    if (m.kind === "shutdown") shutdown();
   });
   // The primary is gone (killed): do not linger as an orphan.
   process.on("disconnect", () => process.exit(0));
@@ -49,6 +59,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => undefined);
   process.on("SIGTERM", () => undefined);
   send({ kind: "listening", address: srv.address, port: srv.port });
+  if (stopAsked) shutdown();
 }
 
 void main();
