@@ -94,3 +94,51 @@ test("wirekit heartbeat serve --metrics PORT: a scrape sees the client a real he
   child.kill("SIGINT");
   assert.equal((await child.done).code, 0);
 });
+
+test("the text matches prom-client's rendering of the same gauges (the oracle), hostile client ids included", async () => {
+  const { Gauge, Registry } = await import("prom-client");
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock, deadAfterMs: 3000 });
+  monitor.start();
+  for (const id of ["web-1", 'q"uote', "back\\slash", "café"]) {
+    for (const seq of [1, 2, 4]) {
+      monitor.ingest(encodeHeartbeat({ seq, timestamp: (clock.now() - 3) / 1000, id }), "127.0.0.1", 40000);
+      clock.advance(100);
+    }
+  }
+  clock.advance(1000);
+  const ours = await createHeartbeatMetrics(monitor).metrics();
+  // The same families through prom-client: one labelled gauge set per sample of ours.
+  const registry = new Registry();
+  const families = new Map<string, { help: string; gauge: InstanceType<typeof Gauge> }>();
+  let help = new Map<string, string>();
+  for (const line of ours.split("\n")) {
+    const h = /^# HELP (\S+) (.*)$/.exec(line);
+    if (h) help.set(h[1] ?? "", h[2] ?? "");
+  }
+  // Every family, also those without a sample now (prom-client writes their HELP and TYPE too).
+  for (const [name, text] of help) {
+    const labelNames = name.endsWith("_status") ? ["client", "status"] : name === "wirekit_heartbeat_monitor" ? ["total"] : ["client"];
+    families.set(name, { help: text, gauge: new Gauge({ name, help: text, labelNames, registers: [registry] }) });
+  }
+  const samples = ours.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  for (const line of samples) {
+    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    assert.ok(m, line);
+    const [, name = "", labelText = "", value = ""] = m;
+    const labels: Record<string, string> = {};
+    for (const lm of labelText.matchAll(/([a-z]+)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1] ?? ""] = (lm[2] ?? "").replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+    let f = families.get(name);
+    if (f === undefined) {
+      f = { help: help.get(name) ?? "", gauge: new Gauge({ name, help: help.get(name) ?? "", labelNames: Object.keys(labels), registers: [registry] }) };
+      families.set(name, f);
+    }
+    f.gauge.set(labels, Number(value));
+  }
+  help = new Map();
+  const norm = (t: string): string[] => t.split("\n").filter((l) => l !== "").sort();
+  assert.deepEqual(norm(ours), norm(await registry.metrics()));
+  assert.match(ours, /client="q\\"uote"/);
+  assert.match(ours, /client="back\\\\slash"/);
+  await monitor.close();
+});
