@@ -38,11 +38,13 @@ const CASES: Case[] = [
   smtp("no-wait", "✓✓✓✓✓✓✓✗✓✗–", false),
   smtp("no-dot", "✓✓✓✓✗✗✗✓✓✗–", false, 3000),
   smtp("no-quit", "✓✓✓✓✓✗✗✓✓✓–", false),
-  //                     fetch cache 404 big post validate
-  proxy("correct", "✓✓✓✓✓✗", true),
-  proxy("never-caches", "✓✗✓✓✓✗", false),
-  proxy("truncates", "✓✓✓✗✓✗", true),
-  proxy("validating", "✓✓✓✓✓✓", true),
+  //                     fetch cache 404 big post validate https
+  proxy("correct", "✓✓✓✓✓✗✗", true),
+  proxy("never-caches", "✓✗✓✓✓✗✗", false),
+  proxy("truncates", "✓✓✓✗✓✗✗", true),
+  proxy("validating", "✓✓✓✓✓✓✗", true),
+  proxy("https", "✓✓✓✓✓✗✓", true),
+  proxy("one-shot-tunnel", "✓✓✓✓✓✗✗", true),
   //                       beat sequence timestamp outlives-server
   heartbeat("correct", "✓✓✓✓", true),
   heartbeat("no-timestamp", "✓✓✗✓", false),

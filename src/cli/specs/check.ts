@@ -10,7 +10,7 @@ export const checkForm = defineForm({
   title: "Options",
   usage: [
     "LAB [--dir DIR] [--timeout T] [--seed N] [--netns] [--json] [--no-browser] [--message TEXT] [--starttls] -- COMMAND [ARGS...]",
-    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] [--netns] -- COMMAND [ARGS...]",
+    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] [--netns] [--starttls] -- COMMAND [ARGS...]",
     "--list",
   ],
   positionals: [
