@@ -16,6 +16,8 @@ const CASES: Case[] = [
   smtp("auth-first", "✓✓✓✓✓✓✓✓✓✓✗", true),
   // STARTTLS, then plaintext again: the server (after its 220) no longer understands the client.
   smtp("no-wrap", "✓✗✓✓✗✓✓✗✓✗✗", false),
+  // TLS, then AUTH at once: the server forgot the first EHLO (RFC 3207 §4.2) and refuses it.
+  smtp("no-ehlo-again", "✓✗✓✓✗✓✓✗✓✗✗", false),
   // A verifying client that does not trust the lab's self-signed certificate: the handshake fails.
   smtp("no-trust", "✓✗✗✗✗✗✗✓✓✗✗", false),
   // A plain client: the offer is ignored, the rest is judged as without --starttls.
@@ -24,7 +26,7 @@ const CASES: Case[] = [
 
 const running = runCases(CASES);
 
-test("the evidence names the mistake: plaintext AUTH, plaintext after the 220, a failed handshake, no STARTTLS", async () => {
+test("the evidence names the mistake: plaintext AUTH, plaintext after the 220, no second EHLO, a failed handshake, no STARTTLS", async () => {
   const starttls = async (variant: string): Promise<string> => {
     const c = CASES.find((x) => x.variant === variant);
     assert.ok(c !== undefined);
@@ -34,6 +36,7 @@ test("the evidence names the mistake: plaintext AUTH, plaintext after the 220, a
   assert.match(await starttls("starttls"), /^STARTTLS → 220, TLSv1\.[23] handshake, then EHLO AUTH MAIL/);
   assert.match(await starttls("auth-first"), /'AUTH LOGIN' went in plaintext before STARTTLS/);
   assert.match(await starttls("no-wrap"), /sent 'AUTH LOGIN' in plaintext, no TLS handshake/);
+  assert.match(await starttls("no-ehlo-again"), /handshake, then 'AUTH LOGIN' without a new EHLO/);
   assert.match(await starttls("no-trust"), /the TLS handshake failed: tlsv1 alert unknown ca/);
   assert.match(await starttls("correct"), /no STARTTLS among: HELO AUTH/);
 });
