@@ -22,7 +22,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(checkForm, dd === -1 ? argv : argv.slice(0, dd));
   if (positionals.length > 1) throw usageError(`unexpected argument '${positionals[1] ?? ""}': put the student's command after --`);
   const command = dd === -1 ? [] : argv.slice(dd + 1);
-  const labs = createLabs({ browser: !values["no-browser"], ...(values.message === undefined ? {} : { message: values.message }) });
+  const labs = createLabs({ browser: !values["no-browser"], starttls: values.starttls, ...(values.message === undefined ? {} : { message: values.message }) });
   if (values.list) {
     ctx.stdout.write(renderList(labs));
     return 0;

@@ -20,15 +20,17 @@ test("--batch prints the class table: a row per student, a column per requiremen
     r.stdout,
     `proxy, seed 1
 
-| student | fetch | cache | not-found | big (opt) | post (opt) | validate (opt) | required | optional |
-|---|---|---|---|---|---|---|---|---|
-| correct | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | 3/3 | 2/3 |
-| never-caches | ✓ | ✗ | ✓ | ✓ | ✓ | ✗ | 2/3 | 2/3 |
-| truncates | ✓ | ✓ | ✓ | ✗ | ✓ | ✗ | 3/3 | 1/3 |
-| validating | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | 3/3 | 3/3 |
+| student | fetch | cache | not-found | big (opt) | post (opt) | validate (opt) | https (opt) | required | optional |
+|---|---|---|---|---|---|---|---|---|---|
+| correct | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | ✗ | 3/3 | 2/4 |
+| https | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | ✓ | 3/3 | 3/4 |
+| never-caches | ✓ | ✗ | ✓ | ✓ | ✓ | ✗ | ✗ | 2/3 | 2/4 |
+| one-shot-tunnel | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | ✗ | 3/3 | 2/4 |
+| truncates | ✓ | ✓ | ✓ | ✗ | ✓ | ✗ | ✗ | 3/3 | 1/4 |
+| validating | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✗ | 3/3 | 3/4 |
 `,
   );
-  assert.match(r.stderr, /checked correct: required 3\/3, optional 2\/3/);
+  assert.match(r.stderr, /checked correct: required 3\/3, optional 2\/4/);
 });
 
 test("--batch --csv prints 1, 0 or nothing per requirement", async () => {

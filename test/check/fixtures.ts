@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { createLabs } from "../../src/check/labs/index.js";
+import { createLabs, type LabOptions } from "../../src/check/labs/index.js";
 import { checkSubmission } from "../../src/check/session.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -23,8 +23,8 @@ export const PYTHON = ((): string => {
 export const LABS = createLabs({ browser: false });
 
 /** Check the student program `lab/variant/script` with the library (no CLI). */
-export function checkStudent(lab: string, variant: string, script: string, args: string[], o: { timeoutMs?: number; seed?: number } = {}): Promise<CheckReport> {
-  const l = LABS.find((x) => x.name === lab);
+export function checkStudent(lab: string, variant: string, script: string, args: string[], o: { timeoutMs?: number; seed?: number; options?: LabOptions } = {}): Promise<CheckReport> {
+  const l = (o.options === undefined ? LABS : createLabs({ browser: false, ...o.options })).find((x) => x.name === lab);
   if (l === undefined) throw new Error(`no lab ${lab}`);
   return checkSubmission(l, { command: [PYTHON, script, ...args], dir: join(STUDENTS, lab, variant), copy: true, timeoutMs: o.timeoutMs ?? l.defaultTimeoutMs, seed: o.seed ?? 1 });
 }
@@ -50,6 +50,8 @@ export interface Case {
   ok: boolean;
   timeoutMs?: number;
   seed?: number;
+  /** The command line's lab options (`--starttls` ...). */
+  options?: LabOptions;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface Case {
  * awaits its own; returns the running checks for extra assertions.
  */
 export function runCases(cases: readonly Case[]): Map<Case, Promise<CheckReport>> {
-  const running = new Map<Case, Promise<CheckReport>>(cases.map((c) => [c, checkStudent(c.lab, c.variant, c.script, c.args, { ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }), ...(c.seed === undefined ? {} : { seed: c.seed }) })]));
+  const running = new Map<Case, Promise<CheckReport>>(cases.map((c) => [c, checkStudent(c.lab, c.variant, c.script, c.args, { ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }), ...(c.seed === undefined ? {} : { seed: c.seed }), ...(c.options === undefined ? {} : { options: c.options }) })]));
   for (const c of cases) {
     test(`${c.lab}: the '${c.variant}' student gets ${c.want}`, async () => {
       const report = await running.get(c);

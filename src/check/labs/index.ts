@@ -2,7 +2,7 @@
 import type { LabCheck } from "../lab.js";
 import { httpClientLab } from "./http-client.js";
 import { udpPingServerLab } from "./udp-ping-server.js";
-import { smtpClientLab } from "./smtp-client.js";
+import { createSmtpClientLab, type SmtpClientOptions } from "./smtp-client.js";
 import { proxyLab } from "./proxy.js";
 import { udpPingClientLab } from "./udp-ping-client.js";
 import { heartbeatClientLab } from "./heartbeat-client.js";
@@ -13,9 +13,9 @@ import { createWebServerLab, type WebServerOptions } from "./web-server.js";
 import { createHeartbeatServerLab, type HeartbeatServerOptions } from "./heartbeat-server.js";
 
 /** Options some labs read. */
-export type LabOptions = WebServerOptions & HeartbeatServerOptions;
+export type LabOptions = WebServerOptions & HeartbeatServerOptions & SmtpClientOptions;
 
 /** The graders, built with the given options. */
 export function createLabs(options: LabOptions = {}): LabCheck[] {
-  return [createWebServerLab(options), httpClientLab, udpPingServerLab, smtpClientLab, proxyLab, udpPingClientLab, heartbeatClientLab, createHeartbeatServerLab(options), udpEchoClientLab, udpEchoServerLab, icmpPingLab];
+  return [createWebServerLab(options), httpClientLab, udpPingServerLab, createSmtpClientLab(options), proxyLab, udpPingClientLab, heartbeatClientLab, createHeartbeatServerLab(options), udpEchoClientLab, udpEchoServerLab, icmpPingLab];
 }

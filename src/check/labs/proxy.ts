@@ -3,8 +3,10 @@
  * `http://proxy:port/host[:port]/path` (or absolute-form, as a browser configured to use a proxy
  * sends), the second request answered from the cache without the origin sending the object again,
  * a 404 passed through, and the optional tasks: POST, validation with If-Modified-Since / 304,
- * an object larger than 4 KiB intact. The check is the browser and the origin: wirekit's static
- * server, behind a relay that records what the proxy asked it.
+ * an object larger than 4 KiB intact, HTTPS through a CONNECT tunnel (RFC 9110 §9.3.6). The
+ * check is the browser and the origin: wirekit's static server, behind a relay that records what
+ * the proxy asked it, and for HTTPS the same server with a self-signed certificate made for the
+ * run, which the check verifies through the tunnel.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,11 +16,15 @@ import type { RequestRecord } from "../../http/static/access-log.js";
 import { clip, fail, pass, skip, type Requirement, type Verdict } from "../requirement.js";
 import { defineLab, type LabEnv } from "../lab.js";
 import { firstDifference, parseHttpMessage, statusOf, type HttpMessage } from "../http-message.js";
-import { exchange, type Exchange } from "../tcp-fetch.js";
+import { collect, exchange, type Exchange } from "../tcp-fetch.js";
+import { makeSelfSigned } from "../self-signed.js";
+import { connect as tlsConnect } from "node:tls";
+import { connect, type Socket } from "node:net";
 import { remaining, startServer, takeConnection } from "../server-program.js";
 import { TcpTap } from "../tap.js";
 import type { StudentResult } from "../runner.js";
 
+const SECURE = Buffer.from('<!DOCTYPE html>\n<html><head><title>wirekit proxy check, HTTPS</title></head><body><p id="marker">An object fetched over TLS through your CONNECT tunnel.</p></body></html>\n');
 const SMALL = Buffer.from('<!DOCTYPE html>\n<html><head><title>wirekit proxy check</title></head><body><p id="marker">An object fetched through your proxy.</p></body></html>\n');
 /** 12,000 bytes of text: three times the skeleton's 4 KiB buffer. */
 export function bigObject(): Buffer {
@@ -46,9 +52,92 @@ export interface ProxyRecord {
   bigFirst?: ProxyFetch;
   bigSecond?: ProxyFetch;
   post?: ProxyFetch & { body: string; originRaw: string };
+  /** 3.4: CONNECT to the HTTPS origin and a GET inside the tunnel; a string when not tried (why). */
+  https?: TunnelResult | string;
+  secure: Buffer;
   /** Every request the origin got, raw (latin1), in order. */
   originRequests: string[];
   run?: StudentResult;
+}
+
+/** What a CONNECT through the proxy gave. */
+export interface TunnelResult {
+  /** The CONNECT request's authority. */
+  authority: string;
+  /** The proxy's reply head (up to the blank line), raw; undefined when none came. */
+  reply?: string;
+  /** Why reading the reply stopped when there was none. */
+  ended?: string;
+  /** The TLS version negotiated with the origin through the tunnel. */
+  tls?: string;
+  tlsError?: string;
+  /** The GET inside the tunnel. */
+  inner?: Exchange;
+  /** Requests the HTTPS origin got. */
+  originRequests: number;
+}
+
+/** Read a response head from `sock` (up to CRLF CRLF) and leave the socket paused at the byte after it. */
+function readHead(sock: Socket, timeoutMs: number): Promise<{ head?: string; ended: string }> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const finish = (r: { head?: string; ended: string }): void => {
+      clearTimeout(timer);
+      sock.off("data", onData).off("end", onEnd).off("close", onEnd).off("error", onError);
+      resolve(r);
+    };
+    const onData = (b: Buffer): void => {
+      buf = Buffer.concat([buf, b]);
+      const end = buf.indexOf("\r\n\r\n");
+      if (end === -1) {
+        if (buf.length > 16_384) finish({ ended: "a head of more than 16 KiB" });
+        return;
+      }
+      sock.pause();
+      if (end + 4 < buf.length) sock.unshift(buf.subarray(end + 4));
+      finish({ head: buf.subarray(0, end).toString("latin1"), ended: "complete" });
+    };
+    const onEnd = (): void => finish({ ...(buf.length > 0 ? { head: buf.toString("latin1") } : {}), ended: "closed" });
+    const onError = (e: NodeJS.ErrnoException): void => finish({ ended: e.code ?? e.message });
+    const timer = setTimeout(() => finish({ ...(buf.length > 0 ? { head: buf.toString("latin1") } : {}), ended: "timeout" }), timeoutMs);
+    sock.on("data", onData).on("end", onEnd).on("close", onEnd).on("error", onError);
+  });
+}
+
+/** CONNECT `authority` through the proxy on `sock`, then TLS (verifying `ca`) and GET `path` inside. */
+async function tunnel(sock: Socket | number, authority: string, ca: Buffer, path: string, timeoutMs: number): Promise<Omit<TunnelResult, "originRequests">> {
+  const deadline = performance.now() + timeoutMs;
+  const left = (): number => Math.max(200, deadline - performance.now());
+  const s = typeof sock === "number" ? connect({ host: "127.0.0.1", port: sock }) : sock;
+  s.on("error", () => {});
+  s.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  const { head, ended } = await readHead(s, left());
+  if (head === undefined || !/^HTTP\/1\.[01] 2\d\d/.test(head) || ended !== "complete") {
+    s.destroy();
+    return { authority, ...(head === undefined ? {} : { reply: head }), ended };
+  }
+  const [host] = authority.split(":");
+  const secure = tlsConnect({ socket: s, ca, host: host ?? "127.0.0.1" });
+  const handshake = await new Promise<string | undefined>((resolve) => {
+    const t = setTimeout(() => resolve("no handshake before the time limit"), left());
+    secure.once("secureConnect", () => {
+      clearTimeout(t);
+      resolve(undefined);
+    });
+    secure.once("error", (e: Error & { reason?: string }) => {
+      clearTimeout(t);
+      resolve(e.reason ?? e.message);
+    });
+    secure.once("close", () => resolve("the tunnel closed during the handshake"));
+  });
+  if (handshake !== undefined) {
+    secure.destroy();
+    return { authority, reply: head, ended, tlsError: handshake };
+  }
+  const tls = secure.getProtocol() ?? "TLS";
+  secure.write(`GET ${path} HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`);
+  const inner = await collect(secure, left());
+  return { authority, reply: head, ended, tls, inner };
 }
 
 const answer = (f: ProxyFetch | undefined): HttpMessage | undefined => (f === undefined ? undefined : parseHttpMessage(f.exchange.raw));
@@ -150,6 +239,27 @@ const requirements: Requirement<ProxyRecord>[] = [
       return answered ? pass(`'${clip(line, 60)}' → 304`) : fail(`'${clip(line, 60)}' sent, but the origin did not answer 304`, "send the stored Last-Modified value unchanged");
     },
   },
+  {
+    id: "https",
+    text: "(optional 3.4) HTTPS: CONNECT host:port opens a tunnel, TLS with the origin goes through it",
+    level: "optional",
+    judge(r) {
+      if (r.form === undefined) return skip("not tried: the first fetch did not work");
+      if (r.https === undefined) return skip("not tried");
+      if (typeof r.https === "string") return skip(r.https);
+      const t = r.https;
+      const relay = "parse 'CONNECT host:port', connect there, answer 'HTTP/1.1 200 Connection established\\r\\n\\r\\n', then copy bytes both ways (two threads, or select) until one side closes";
+      const status = t.reply?.split("\r\n")[0];
+      if (status === undefined) return fail(`CONNECT ${t.authority} → no reply (${t.ended ?? "closed"})`, relay);
+      if (!/^HTTP\/1\.[01] 2\d\d/.test(status)) return fail(`CONNECT ${t.authority} → '${clip(status, 50)}'`, relay);
+      if (t.ended !== "complete") return fail(`CONNECT ${t.authority} → '${clip(status, 50)}' without the blank line that ends the head (${t.ended ?? ""})`, "end the 200 reply with an empty line: '...established\\r\\n\\r\\n'");
+      if (t.tlsError !== undefined) return fail(`CONNECT → '${clip(status, 40)}', then the TLS handshake through the tunnel failed: ${clip(t.tlsError, 60)}`, "after the 200, relay the raw bytes unchanged both ways: do not parse, cache or rewrite them");
+      const m = t.inner === undefined ? undefined : parseHttpMessage(t.inner.raw);
+      const diff = m === undefined ? "no answer inside the tunnel" : firstDifference(m.body, r.secure);
+      if (statusOf(m) !== 200 || diff !== undefined) return fail(`CONNECT → '${clip(status, 40)}', ${t.tls ?? "TLS"}, then GET /secure.html → ${m === undefined ? `nothing, the tunnel ${t.inner?.ended ?? "closed"}` : `'${clip(m.startLine, 30)}'`}${diff === undefined || m === undefined ? "" : `; ${diff}`}`, "keep relaying until the origin closes, in both directions");
+      return pass(`CONNECT ${t.authority} → '${clip(status, 40)}', ${t.tls ?? "TLS"} to the origin through the tunnel, GET /secure.html → 200, ${m?.body.length ?? 0} bytes intact`);
+    },
+  },
 ];
 
 const labTarget = (originPort: number, path: string): string => `/127.0.0.1:${originPort}/${path}`;
@@ -157,7 +267,7 @@ const absoluteTarget = (originPort: number, path: string): string => `http://127
 
 export const proxyLab = defineLab<ProxyRecord>({
   name: "proxy",
-  summary: "caching proxy lab: fetch, second request from the cache, 404 passed on; POST, If-Modified-Since, > 4 KiB",
+  summary: "caching proxy lab: fetch, second request from the cache, 404 passed on; POST, If-Modified-Since, > 4 KiB, CONNECT for HTTPS",
   role: "server",
   example: "wirekit check proxy -- python3 ProxyServer.py {port}",
   defaultTimeoutMs: 20_000,
@@ -174,7 +284,19 @@ export const proxyLab = defineLab<ProxyRecord>({
     const tap = await new TcpTap({ targetPort: origin.port }).listen();
     // Under --netns the proxy reaches the origin (through the tap) and nothing else.
     await env.netns?.allow(tap.port);
-    const record: ProxyRecord = { listening: false, small: SMALL, big, originRequests: [] };
+    // 3.4: the HTTPS origin, with a certificate made for the run that the check trusts.
+    const secureOrigin = await makeSelfSigned(site, "origin").then(
+      async (tls) => {
+        await writeFile(join(site, "secure.html"), SECURE);
+        const server = await createStaticServer({ root: site, host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 500, tls: { key: tls.key, cert: tls.cert }, http2: false });
+        let requests = 0;
+        server.on("request", () => requests++);
+        await env.netns?.allow(server.port);
+        return { server, cert: tls.cert, requests: () => requests };
+      },
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    const record: ProxyRecord = { listening: false, small: SMALL, big, secure: SECURE, originRequests: [] };
     const srv = await startServer(env, "tcp");
     record.listening = srv.listening;
     try {
@@ -208,6 +330,12 @@ export const proxyLab = defineLab<ProxyRecord>({
           const post = await fetch("post", target(tap.port, "form"), "POST", body);
           const originRaw = tap.connections.slice(tapBefore).map((c) => TcpTap.bytes(c, "c2s").toString("latin1")).join("");
           record.post = { ...post, body, originRaw };
+          if (typeof secureOrigin === "string") record.https = `HTTPS origin not started: ${secureOrigin}`;
+          else {
+            const authority = `127.0.0.1:${secureOrigin.server.port}`;
+            const t = await tunnel(takeConnection(srv), authority, secureOrigin.cert, "/secure.html", Math.min(4000, remaining(srv.deadline)));
+            record.https = { ...t, originRequests: secureOrigin.requests() };
+          }
         }
       }
       record.originRequests = tap.connections.map((c) => TcpTap.bytes(c, "c2s").toString("latin1"));
@@ -215,6 +343,7 @@ export const proxyLab = defineLab<ProxyRecord>({
       record.run = await srv.proc.stop();
       await tap.close();
       await origin.close();
+      if (typeof secureOrigin !== "string") await secureOrigin.server.close();
       await rm(site, { recursive: true, force: true });
     }
     return { record, runs: [record.run] };

@@ -4,14 +4,21 @@
  * RCPT TO, DATA, the message ended by CRLF.CRLF, QUIT), and, optionally, a message with a text
  * part and an image. The check is the server: wirekit's lab mail sink behind a relay that
  * holds each reply back a little, so a client that does not wait for replies shows. It judges
- * the protocol, not the student's account: any credentials are accepted.
+ * the protocol, not the student's account: any credentials are accepted. With `--starttls` (the
+ * optional TLS part, as servers such as smtp.gmail.com:587 ask it) the sink offers STARTTLS with
+ * a self-signed certificate made for the run, the relay ends TLS on both sides so the dialogue
+ * inside it is still judged, and the check judges whether the client upgraded before AUTH and MAIL.
  */
-import { clip, fail, pass, type Requirement, type Verdict } from "../requirement.js";
+import { clip, fail, pass, skip, type Requirement, type Verdict } from "../requirement.js";
 import { defineLab, studentPrefix, type LabEnv } from "../lab.js";
 import { createMailSink } from "../../lab/mail/sink.js";
 import type { StoredMessage } from "../../lab/mail/store.js";
 import { StudentProcess, type StudentResult } from "../runner.js";
-import { TcpTap } from "../tap.js";
+import { TcpTap, type TapUpgradeState } from "../tap.js";
+import { makeSelfSigned } from "../self-signed.js";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isBase64, parseDialogue, type SmtpCommand, type SmtpDialogue } from "../smtp-transcript.js";
 
 /** How long the relay holds each reply back. */
@@ -22,8 +29,13 @@ export interface SmtpClientRecord {
   dialogue: SmtpDialogue;
   /** What the sink accepted. */
   messages: StoredMessage[];
+  /** `--starttls`: whether it was offered (or why not), and what became of the upgrade. */
+  starttls: { offered: false; why: string } | { offered: true; upgrade?: TapUpgradeState };
   run?: StudentResult;
 }
+
+/** The certificate's file in the program's working directory, for a client that verifies it. */
+export const CERT_NAME = "wirekit-smtp-cert.pem";
 
 const find = (d: SmtpDialogue, verb: string): SmtpCommand | undefined => d.commands.find((c) => c.verb === verb);
 const indexOf = (d: SmtpDialogue, verb: string): number => d.commands.findIndex((c) => c.verb === verb);
@@ -42,7 +54,8 @@ function command(verb: string, text: string, judgeLine: (c: SmtpCommand, r: Smtp
     judge(r) {
       const early = notConnected(r);
       if (early) return early;
-      const c = find(r.dialogue, verb);
+      // HELO's requirement says "(or EHLO)": either greeting is the command judged.
+      const c = find(r.dialogue, verb) ?? (verb === "HELO" ? find(r.dialogue, "EHLO") : undefined);
       return c === undefined ? fail(`no ${verb} command among: ${clip(r.dialogue.commands.map((x) => x.verb || "…").join(" ") || "(none)", 80)}`, missingHint) : judgeLine(c, r);
     },
   };
@@ -172,6 +185,35 @@ const requirements: Requirement<SmtpClientRecord>[] = [
       return problem === undefined ? pass(`text (${m.text.trim().length} chars) + ${image.contentType} '${clip(image.filename, 30)}' (${image.size} bytes, intact)`) : fail(`${image.contentType}: ${problem}`, "base64-encode the image's bytes (open it with 'rb') and wrap lines at 76 characters");
     },
   },
+  {
+    id: "starttls",
+    text: "(optional, --starttls) upgrades with STARTTLS before AUTH and MAIL, then EHLO again inside TLS",
+    level: "optional",
+    judge(r) {
+      if (!r.starttls.offered) return skip(r.starttls.why);
+      const early = notConnected(r);
+      if (early) return early;
+      const d = r.dialogue;
+      const st = indexOf(d, "STARTTLS");
+      const auth = indexOf(d, "AUTH");
+      const mail = indexOf(d, "MAIL");
+      const tlsHint = "after EHLO send 'STARTTLS\\r\\n', wait for 220, then wrap the socket (ssl.create_default_context().wrap_socket(sock, server_hostname=host)) and go on over it";
+      if (st === -1) return fail(`no STARTTLS among: ${clip(d.commands.filter((c) => c.verb !== "").map((c) => c.verb).join(" ") || "(none)", 60)} (the EHLO reply offered it)`, tlsHint);
+      const before = [auth, mail].filter((i) => i !== -1 && i < st);
+      if (before.length > 0) return fail(`'${clip(d.commands[before[0] ?? 0]?.line ?? "", 30)}' went in plaintext before STARTTLS`, "upgrade first: STARTTLS right after EHLO, before AUTH LOGIN and MAIL FROM");
+      const u = r.starttls.upgrade;
+      if (u === undefined) return fail(`STARTTLS → ${clip(replyTo(r, d.commands[st] as SmtpCommand), 40)}; no TLS`, "send 'STARTTLS' on its own line after EHLO (it needs EHLO, not HELO)");
+      if (u.plaintext !== undefined) return fail(`after the 220 the client sent '${clip(u.plaintext.trim(), 30)}' in plaintext, no TLS handshake`, tlsHint);
+      if (u.secureAt === undefined) return fail(`the TLS handshake failed: ${clip(u.error ?? "the client closed", 60)}`, `the certificate is self-signed for 127.0.0.1: trust ${CERT_NAME} (context.load_verify_locations('${CERT_NAME}')) or, for the lab only, turn verification off`);
+      const secureAt = u.secureAt;
+      const inside = d.commands.filter((c) => c.at >= secureAt && c.verb !== "");
+      if (inside[0] === undefined) return fail(`${u.protocol ?? "TLS"} handshake, then no command`, "go on with EHLO, AUTH LOGIN, MAIL FROM ... over the TLS socket");
+      if (inside[0].verb !== "EHLO" && inside[0].verb !== "HELO") return fail(`${u.protocol ?? "TLS"} handshake, then '${clip(inside[0].line, 30)}' without a new EHLO`, "send EHLO again after the handshake (RFC 3207 §4.2: the server forgets what it learned before TLS)");
+      const missing = ["AUTH", "MAIL"].filter((v) => !inside.some((c) => c.verb === v));
+      if (missing.length > 0) return fail(`${u.protocol ?? "TLS"} handshake, but no ${missing.join(" or ")} inside TLS`, "send AUTH LOGIN and MAIL FROM over the TLS socket");
+      return pass(`STARTTLS → 220, ${u.protocol ?? "TLS"} handshake, then ${clip(inside.map((c) => c.verb).join(" "), 50)} inside TLS`);
+    },
+  },
 ];
 
 /** Why image bytes are not a whole PNG/JPEG/GIF, or undefined when they look whole. */
@@ -186,27 +228,50 @@ export function imageProblem(b: Uint8Array, type: string): string | undefined {
   return buf.length > 0 ? undefined : "empty";
 }
 
-export const smtpClientLab = defineLab<SmtpClientRecord>({
-  name: "smtp-client",
-  summary: "SMTP client lab: HELO, AUTH LOGIN, MAIL, RCPT, DATA, final dot, QUIT, each reply awaited and printed",
-  role: "client",
-  example: "wirekit check smtp-client -- python3 MailClient.py {host} {port}",
-  defaultTimeoutMs: 10_000,
-  netns: true,
-  requirements,
-  async collect(env: LabEnv) {
-    const sink = await createMailSink({ host: "127.0.0.1", port: 0, keep: 5 });
-    const tap = await new TcpTap({ targetPort: sink.port, replyDelayMs: REPLY_DELAY_MS }).listen();
-    try {
-      const run = await new StudentProcess({ command: env.command, prefix: await studentPrefix(env, tap.port), vars: { host: "127.0.0.1", port: String(tap.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
-      // The sink parses a message after its final dot; give it a moment.
-      await new Promise((r) => setTimeout(r, 50));
-      const conn = tap.connections[0];
-      const dialogue = parseDialogue(conn?.chunks ?? []);
-      return { record: { connected: conn !== undefined, dialogue, messages: sink.store.list(), run }, runs: [run] };
-    } finally {
-      await tap.close();
-      await sink.close();
-    }
-  },
-});
+/** The options this lab reads from the command line. */
+export interface SmtpClientOptions {
+  /** `--starttls`: offer STARTTLS and judge the upgrade. @default false */
+  starttls?: boolean;
+}
+
+export function createSmtpClientLab(options: SmtpClientOptions = {}) {
+  return defineLab<SmtpClientRecord>({
+    name: "smtp-client",
+    summary: "SMTP client lab: HELO, AUTH LOGIN, MAIL, RCPT, DATA, final dot, QUIT, each reply awaited and printed; STARTTLS with --starttls",
+    role: "client",
+    example: "wirekit check smtp-client -- python3 MailClient.py {host} {port}",
+    defaultTimeoutMs: 10_000,
+    netns: true,
+    requirements,
+    async collect(env: LabEnv) {
+      let starttls: SmtpClientRecord["starttls"] = { offered: false, why: "not asked (run with --starttls to offer STARTTLS)" };
+      let tls: { key: Buffer; cert: Buffer } | undefined;
+      const certDir = options.starttls === true ? await mkdtemp(join(tmpdir(), "wirekit-check-smtp-")) : undefined;
+      if (certDir !== undefined) {
+        try {
+          const made = await makeSelfSigned(certDir, "wirekit-smtp");
+          await copyFile(made.certPath, join(env.workdir, CERT_NAME));
+          tls = { key: made.key, cert: made.cert };
+          starttls = { offered: true };
+        } catch (err) {
+          starttls = { offered: false, why: `STARTTLS not offered: ${err instanceof Error ? err.message : String(err)}` };
+        }
+      }
+      const sink = await createMailSink({ host: "127.0.0.1", port: 0, keep: 5, ...(tls === undefined ? {} : { tls }) });
+      const tap = await new TcpTap({ targetPort: sink.port, replyDelayMs: REPLY_DELAY_MS, ...(tls === undefined ? {} : { upgrade: { request: /^STARTTLS\r?\n$/i, ready: /^220[ -]/, ...tls } }) }).listen();
+      try {
+        const run = await new StudentProcess({ command: env.command, prefix: await studentPrefix(env, tap.port), vars: { host: "127.0.0.1", port: String(tap.port), dir: env.dir }, cwd: env.workdir, timeoutMs: env.timeoutMs }).done;
+        // The sink parses a message after its final dot; give it a moment.
+        await new Promise((r) => setTimeout(r, 50));
+        const conn = tap.connections[0];
+        const dialogue = parseDialogue(conn?.chunks ?? []);
+        if (starttls.offered) starttls = { offered: true, ...(conn?.upgrade === undefined ? {} : { upgrade: conn.upgrade }) };
+        return { record: { connected: conn !== undefined, dialogue, messages: sink.store.list(), starttls, run }, runs: [run] };
+      } finally {
+        await tap.close();
+        await sink.close();
+        if (certDir !== undefined) await rm(certDir, { recursive: true, force: true });
+      }
+    },
+  });
+}

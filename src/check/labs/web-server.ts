@@ -110,7 +110,13 @@ const requirements: Requirement<WebServerRecord>[] = [
     judge(r) {
       if (typeof r.browser === "string") return skip(r.browser);
       if (r.browser === undefined) return skip("not tried: the server did not answer");
-      if (r.browser.dom.includes('id="marker"')) return pass("Chromium rendered the page's heading");
+      // The heading as an element: a page sent as text/plain shows its source, where it is "&lt;h1 id=...".
+      if (r.browser.dom.includes('<h1 id="marker">')) return pass("Chromium rendered the page's heading");
+      if (r.browser.dom.includes('&lt;h1 id="marker"&gt;')) {
+        const m = r.existing === undefined ? undefined : parseHttpMessage(r.existing.raw);
+        const type = m === undefined ? undefined : headerValue(m, "content-type");
+        return fail(`Chromium showed the page's source as text, not the page (Content-Type: ${type ?? "none"})`, "send 'Content-Type: text/html' with an .html file");
+      }
       return fail(r.browser.error ?? `Chromium showed: ${clip(r.browser.dom, 80)}`, "a browser needs the status line and the blank line before the body");
     },
   },

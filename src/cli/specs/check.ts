@@ -9,8 +9,8 @@ export const LAB_NAMES = ["web-server", "http-client", "udp-ping-server", "smtp-
 export const checkForm = defineForm({
   title: "Options",
   usage: [
-    "LAB [--dir DIR] [--timeout T] [--seed N] [--netns] [--json] [--no-browser] [--message TEXT] -- COMMAND [ARGS...]",
-    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] [--netns] -- COMMAND [ARGS...]",
+    "LAB [--dir DIR] [--timeout T] [--seed N] [--netns] [--json] [--no-browser] [--message TEXT] [--starttls] -- COMMAND [ARGS...]",
+    "LAB --batch DIR [--jobs N] [--csv] [--timeout T] [--seed N] [--netns] [--starttls] -- COMMAND [ARGS...]",
     "--list",
   ],
   positionals: [
@@ -28,6 +28,7 @@ export const checkForm = defineForm({
     csv: { type: "boolean", help: "the class table as CSV instead of Markdown" },
     netns: { type: "boolean", help: "run the program in a network namespace where only the counterpart is reachable (needs root and nft; not icmp-ping)" },
     "no-browser": { type: "boolean", help: "web-server: do not load the page in Chromium" },
+    starttls: { type: "boolean", help: "smtp-client: offer STARTTLS (a self-signed certificate made for the run, also put beside the program as wirekit-smtp-cert.pem) and judge the upgrade before AUTH and MAIL" },
     message: { type: "string", value: "TEXT", help: "heartbeat-server: the heartbeat as the class's client sends it, with {seq} and {time} (default 'Heartbeat {seq} {time}')" },
   },
 });

@@ -3,7 +3,7 @@
  * message for any recipient, parses it with `mailparser` (RFC 5322 / MIME) and keeps the
  * last ones in a bounded store for the dashboard. It never relays anything anywhere.
  * AUTH (any credentials) is offered so an SMTP client can exercise it, and not required;
- * STARTTLS is not offered (see the options below).
+ * STARTTLS is offered only with a key and certificate of the caller's (`tls`, see below).
  */
 import { Transform } from "node:stream";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
@@ -32,6 +32,8 @@ export interface MailSinkOptions {
   rateBytesPerSec?: number;
   /** @default systemClock */
   clock?: Clock;
+  /** Offer STARTTLS (RFC 3207) with this key and certificate (`wirekit check smtp-client --starttls`). AUTH stays allowed without it. @default not offered */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 export interface MailSinkTotals {
@@ -164,10 +166,11 @@ export async function createMailSink(options: MailSinkOptions = {}): Promise<Mai
     authOptional: true,
     allowInsecureAuth: true,
     closeTimeout: 1000,
-    // No STARTTLS: smtp-server's built-in certificate is expired and untrusted, so a verifying client
-    // (ours) would refuse it. A loopback classroom sink speaks plain SMTP; AUTH still works with
+    // No STARTTLS unless the caller brings a certificate: smtp-server's built-in one is expired and
+    // untrusted, so a verifying client (ours) would refuse it. A loopback classroom sink speaks plain SMTP; AUTH still works with
     // `wirekit mail --allow-plain-auth`. Enhanced status codes make the replies look like real servers'.
-    disabledCommands: ["STARTTLS"],
+    disabledCommands: options.tls === undefined ? ["STARTTLS"] : [],
+    ...(options.tls === undefined ? {} : { key: options.tls.key, cert: options.tls.cert }),
     hideENHANCEDSTATUSCODES: false,
     // Bounds memory: at most this many sessions, each parsing at most maxMessageBytes.
     maxClients: 32,
