@@ -67,19 +67,33 @@ export class UdpCapture implements WireTap {
   }
 }
 
-/** udp-ping: late, duplicate and ignored replies on the reply; a timeout on its ping. */
-export function udpPingAnnotator(c: UdpCapture, timeoutMs: number): (e: UdpPingEvent) => void {
+/**
+ * A pinger's comments: each request is remembered by sequence number (the last 4096), so a
+ * timeout's decision lands on the request it is about; a decision on a received packet
+ * (`onReceived` says which events have one) goes on the packet just captured.
+ */
+function seqAnnotator<E extends { kind: string; seq?: number }>(
+  c: { lastSent: CapturedPacket | undefined; lastReceived: CapturedPacket | undefined },
+  decide: (e: E) => string | undefined,
+  onReceived: (e: E) => boolean,
+): (e: E) => void {
   const bySeq = new Map<number, CapturedPacket>();
+  const seqOf = (e: E): number => e.seq ?? -1;
   return (e) => {
     if (e.kind === "sent") {
-      if (c.lastSent !== undefined) bySeq.set(e.seq, c.lastSent);
+      if (c.lastSent !== undefined) bySeq.set(seqOf(e), c.lastSent);
       if (bySeq.size > 4096) bySeq.delete(bySeq.keys().next().value as number);
       return;
     }
-    const d = udpPingDecision(e, timeoutMs);
-    if (e.kind === "timeout") PcapFile.annotate(bySeq.get(e.seq), d);
-    else if (e.kind === "late" || e.kind === "duplicate" || e.kind === "foreign" || e.kind === "garbage") PcapFile.annotate(c.lastReceived, d);
+    const d = decide(e);
+    if (e.kind === "timeout") PcapFile.annotate(bySeq.get(seqOf(e)), d);
+    else if (d !== undefined && onReceived(e)) PcapFile.annotate(c.lastReceived, d);
   };
+}
+
+/** udp-ping: late, duplicate and ignored replies on the reply; a timeout on its ping. */
+export function udpPingAnnotator(c: UdpCapture, timeoutMs: number): (e: UdpPingEvent) => void {
+  return seqAnnotator(c, (e: UdpPingEvent) => udpPingDecision(e, timeoutMs), (e) => e.kind === "late" || e.kind === "duplicate" || e.kind === "foreign" || e.kind === "garbage");
 }
 
 /** heartbeat (sender): a miss on the heartbeat to that monitor; late, duplicate and ignored acks on the ack. */
@@ -305,15 +319,5 @@ export class IcmpCapture implements ProbeTap {
 
 /** ping: the decision on a reply (late, duplicate, wrong data, an ICMP error, ignored) on it; a timeout on its request. */
 export function pingAnnotator(c: IcmpCapture, timeoutMs: number): (e: IcmpPingEvent) => void {
-  const bySeq = new Map<number, CapturedPacket>();
-  return (e) => {
-    if (e.kind === "sent") {
-      if (c.lastSent !== undefined) bySeq.set(e.seq, c.lastSent);
-      if (bySeq.size > 4096) bySeq.delete(bySeq.keys().next().value as number);
-      return;
-    }
-    const d = pingDecision(e, timeoutMs);
-    if (e.kind === "timeout") PcapFile.annotate(bySeq.get(e.seq), d);
-    else if (d !== undefined) PcapFile.annotate(c.lastReceived, d);
-  };
+  return seqAnnotator(c, (e: IcmpPingEvent) => pingDecision(e, timeoutMs), () => true);
 }
