@@ -6,13 +6,13 @@
  * them. Only from loopback or `--purge-allow` CIDRs; everyone else gets 403.
  */
 import { mapField } from "../header-list.js";
-import type { CacheStore } from "./cache/store.js";
+import type { EntryStore } from "./cache/entry-store.js";
 import { sendError, type Exchange } from "./respond.js";
 import { gatewayTarget, parseTarget, type GatewayOrigin } from "./target.js";
 
 /** What a purge needs from the server. */
 export interface PurgeContext {
-  store: CacheStore | undefined;
+  store: EntryStore | undefined;
   gateway: GatewayOrigin | undefined;
   /** May this client address purge? */
   allowed(remoteAddress: string): boolean;
@@ -79,7 +79,7 @@ function answer(ex: Exchange, purged: number, soft: boolean): void {
 }
 
 /** Remove (or with `soft`, mark stale) what the request names; how many entries. */
-function apply(store: CacheStore | undefined, key: string | undefined, tag: string | undefined, soft: boolean): number {
+function apply(store: EntryStore | undefined, key: string | undefined, tag: string | undefined, soft: boolean): number {
   if (store === undefined) return 0;
   const entries = [...(key === undefined ? [] : store.variants(key)), ...(tag === undefined ? [] : store.withTag(tag))];
   const unique = [...new Set(entries)];
