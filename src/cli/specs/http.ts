@@ -109,8 +109,9 @@ export const httpSpec = defineCommand({
 export const proxyForm = defineForm({
   aliases: ["serve"],
   usage: [
-    "[serve] [--host 127.0.0.1] [-p 8888] [--store disk|memory|redis://HOST:PORT] [--cache-dir DIR] [--cache-size 1GiB]",
-    "              [--max-object-size 100MiB] [--allow CIDR ...] [--connect-ports 443]",
+    "[serve] [--host 127.0.0.1] [-p 8888] [--cache-dir DIR] [--cache-size 1GiB]",
+    "              [--store disk|memory|redis://HOST:PORT] [--max-object-size 100MiB]",
+    "              [--allow CIDR ...] [--connect-ports 443]",
     "              [--timeout 30s] [--no-cache] [--quiet]",
     "--reverse http://ORIGIN[:PORT] [--origin-host NAME] [-p 8888] [--cache-dir DIR] ...",
   ],

@@ -43,6 +43,11 @@ export interface EntryStore {
   track<T>(p: Promise<T>): Promise<T>;
   /** Wait for every write in progress. */
   flush(): Promise<void>;
+  /**
+   * A shared store: remove what a URL and/or a tag names on every node (the shared copy, and
+   * each node's local one by a published message); how many entries. Absent for local stores.
+   */
+  purgeShared?(url: string | undefined, tag: string | undefined): Promise<number>;
   /** Let go of connections (a shared store). */
   close?(): Promise<void>;
 }

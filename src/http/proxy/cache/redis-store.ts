@@ -6,6 +6,9 @@
  *   wirekit:h:<id>                 the head: JSON {w:1, v, n, len, h, m}: version id, chunk count,
  *                                  body length, SHA-256 of the body, the stored meta
  *   wirekit:b:<id>:<v>:<i>         body chunk i of version v (CHUNK bytes each, the last shorter)
+ *   wirekit:t:<tag>                SET of the ids an origin tagged (Surrogate-Key, Cache-Tag)
+ *   wirekit:purge                  pub/sub channel: {"url": ...} or {"tag": ...} after a purge,
+ *                                  so every node drops its local copies
  *
  * A write puts every chunk under a fresh version id first, then a Lua script switches the head
  * to it (and gives the old version's chunks a short grace TTL), so a reader never sees a head
@@ -27,7 +30,7 @@ import type { EntryStore, StoreSpec } from "./entry-store.js";
 import { EntryWriter } from "./entry-writer.js";
 import { MemoryStore } from "./memory-store.js";
 import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
-import { entryId, type StoredEntry } from "./store.js";
+import { entryId, surrogateKeys, type StoredEntry } from "./store.js";
 
 /** Body chunk size: no Redis value is bigger. */
 export const CHUNK = 256 * 1024;
@@ -73,6 +76,12 @@ if redis.call('TYPE', KEYS[2]).ok ~= 'set' then redis.call('DEL', KEYS[2]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+for i = 5, #ARGV do
+  local tk = '${PREFIX}t:' .. ARGV[i]
+  if redis.call('TYPE', tk).ok ~= 'set' then redis.call('DEL', tk) end
+  redis.call('SADD', tk, ARGV[3])
+  if redis.call('PTTL', tk) < tonumber(ARGV[2]) then redis.call('PEXPIRE', tk, ARGV[2]) end
+end
 return 1`;
 
 /** Delete a head (only if it still reads ARGV[1], unless that is empty) and unlist it. */
@@ -117,6 +126,27 @@ for _, id in ipairs(ids) do
 end
 redis.call('DEL', KEYS[1])
 return n`;
+
+/** Remove every entry a tag names (each head's URL set found by its SHA-1); how many heads there were. */
+const DROP_TAG = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then redis.call('DEL', KEYS[1]) return 0 end
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local hk = '${PREFIX}h:' .. id
+  if redis.call('TYPE', hk).ok == 'string' then
+    local ok, h = pcall(cjson.decode, redis.call('GET', hk))
+    if ok and type(h) == 'table' and type(h.v) == 'string' and type(h.n) == 'number' and h.n <= 100000 then
+      for i = 0, h.n - 1 do redis.call('PEXPIRE', '${PREFIX}b:' .. id .. ':' .. h.v .. ':' .. i, ${GRACE_MS}) end
+      if type(h.m) == 'table' and type(h.m.url) == 'string' then redis.call('SREM', '${PREFIX}u:' .. redis.sha1hex(h.m.url), id) end
+    end
+    n = n + 1
+  end
+  redis.call('DEL', hk)
+end
+redis.call('DEL', KEYS[1])
+return n`;
+
+const PURGE_CHANNEL = `${PREFIX}purge`;
 
 const urlKey = (url: string): string => `${PREFIX}u:${createHash("sha1").update(url).digest("hex")}`;
 const headKey = (id: string): string => `${PREFIX}h:${id}`;
@@ -163,6 +193,8 @@ export class RedisStore implements EntryStore {
   readonly hotMaxObjectBytes: number;
   readonly display: string;
   readonly #client: Redis;
+  /** The connection subscribed to purge messages (a subscribed connection can do nothing else). */
+  readonly #sub: Redis;
   readonly #hot: MemoryStore;
   readonly #heads = new WeakMap<StoredEntry, string>();
   /** Ids with a write to Redis in flight: a sync does not drop their local entries. */
@@ -199,6 +231,10 @@ export class RedisStore implements EntryStore {
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     });
+    this.#sub = this.#client.duplicate();
+    this.#sub.on("error", () => undefined);
+    this.#sub.on("ready", () => void this.#sub.subscribe(PURGE_CHANNEL).catch(() => undefined));
+    this.#sub.on("message", (_channel: string, message: string) => this.#onPurge(message));
     this.#client.on("ready", () => this.#health(true));
     this.#client.on("error", (err: Error) => {
       this.#lastError = err.message;
@@ -220,6 +256,8 @@ export class RedisStore implements EntryStore {
         throw new WirekitError("ERR_AUTH", `--store ${store.display}: Redis refused the login (${oneLine(text)}); check the password (URL or WIREKIT_REDIS_PASSWORD)`);
       }
     }
+    // Subscribed on every (re)connection; ioredis retries it with the same backoff.
+    await store.#sub.connect().catch(() => undefined);
     store.#opening = false;
     // Unreachable at start: a warning, and no cache until it comes.
     if (!store.available) {
@@ -403,7 +441,8 @@ export class RedisStore implements EntryStore {
       const bad = res.find(([err]) => err !== null);
       if (bad !== undefined) throw bad[0];
     }
-    await this.#client.eval(SWITCH_HEAD, 2, headKey(e.id), urlKey(e.meta.url), text, String(ttl), e.id, chunkPrefix(e.id));
+    const tags = [...new Set(surrogateKeys(e.meta.headers))];
+    await this.#client.eval(SWITCH_HEAD, 2, headKey(e.id), urlKey(e.meta.url), text, String(ttl), e.id, chunkPrefix(e.id), ...tags);
   }
 
   async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
@@ -432,16 +471,39 @@ export class RedisStore implements EntryStore {
     return n;
   }
 
-  /** Remove every variant of a URL from Redis; how many there were (0 when Redis cannot be reached). */
-  async removeUrlShared(url: string): Promise<number> {
-    this.#hot.removeUrl(url);
-    if (!this.available) return 0;
+  /** Remove every variant of a URL from Redis and tell the other nodes; how many there were (0 when Redis cannot be reached). */
+  removeUrlShared(url: string): Promise<number> {
+    return this.purgeShared(url, undefined);
+  }
+
+  async purgeShared(url: string | undefined, tag: string | undefined): Promise<number> {
+    const local = new Set([...(url === undefined ? [] : this.#hot.variants(url)), ...(tag === undefined ? [] : this.#hot.withTag(tag))]);
+    for (const e of local) this.#hot.remove(e);
+    if (!this.available) return local.size;
     try {
-      return Number(await this.#client.eval(DROP_URL, 1, urlKey(url), `${PREFIX}h:`, `${PREFIX}b:`));
+      let n = 0;
+      if (url !== undefined) n += Number(await this.#client.eval(DROP_URL, 1, urlKey(url), `${PREFIX}h:`, `${PREFIX}b:`));
+      if (tag !== undefined) n += Number(await this.#client.eval(DROP_TAG, 1, `${PREFIX}t:${tag}`));
+      await this.#client.publish(PURGE_CHANNEL, JSON.stringify({ ...(url === undefined ? {} : { url }), ...(tag === undefined ? {} : { tag }) }));
+      return Math.max(n, local.size);
     } catch (err) {
       this.#failed(err);
-      return 0;
+      return local.size;
     }
+  }
+
+  /** A purge published by a node (this one too): drop the local copies it names. */
+  #onPurge(message: string): void {
+    let m: unknown;
+    try {
+      m = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (typeof m !== "object" || m === null) return;
+    const { url, tag } = m as { url?: unknown; tag?: unknown };
+    if (typeof url === "string") this.#hot.removeUrl(url);
+    if (typeof tag === "string") for (const e of this.#hot.withTag(tag)) this.#hot.remove(e);
   }
 
   withTag(tag: string): StoredEntry[] {
@@ -465,6 +527,7 @@ export class RedisStore implements EntryStore {
     this.#closed = true;
     if (this.#client.status === "ready") await this.#client.quit().catch(() => undefined);
     this.#client.disconnect();
+    this.#sub.disconnect();
   }
 }
 
