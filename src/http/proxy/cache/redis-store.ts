@@ -25,6 +25,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { WirekitError } from "../../../core/errors.js";
+import { escapeText } from "../../../core/escape.js";
 import { isStoredMeta } from "./entry-codec.js";
 import type { EntryStore, StoreSpec } from "./entry-store.js";
 import { EntryWriter } from "./entry-writer.js";
@@ -531,6 +532,7 @@ export class RedisStore implements EntryStore {
   }
 }
 
+/** A reason from Redis or the socket, for a one-line message (no control characters). */
 function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 200);
+  return escapeText(text, 200);
 }
