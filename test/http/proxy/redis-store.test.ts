@@ -13,6 +13,7 @@ import { decodeRedisHead, redisTtlMs } from "../../../src/http/proxy/cache/redis
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { startOrigin, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
+import { runCliCapture } from "../../helpers/cli.js";
 
 describe("--store, pure", () => {
   it("parses disk, memory and Redis URLs, the password from the URL or the environment, never shown", () => {
@@ -286,6 +287,10 @@ describe("--store redis: a refused login", { skip: haveRedis() ? false : "redis-
     assert.ok(err !== undefined);
     assert.match(err.message, new RegExp(`^--store redis://127\\.0\\.0\\.1:${redis.port}/0: Redis refused the login \\(.*\\); check the password`));
     assert.ok(!err.message.includes("wrong-password") && !err.message.includes("\n"), err.message);
+    const cli = await runCliCapture(["proxy", "--port", "0", "--store", `redis://127.0.0.1:${redis.port}`], { env: { WIREKIT_REDIS_PASSWORD: "wrong-password" } });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /^wirekit: --store redis:\/\/127\.0\.0\.1:\d+\/0: Redis refused the login \(WRONGPASS [^\n]*\); check the password \(URL or WIREKIT_REDIS_PASSWORD\)\n$/);
+    assert.ok(!cli.stderr.includes("wrong-password"));
     const ok = await createProxyServer({ port: 0, store: `redis://127.0.0.1:${redis.port}`, redisPassword: "right-password" });
     assert.equal(ok.store?.kind, "redis");
     await ok.close();
