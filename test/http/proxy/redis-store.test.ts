@@ -149,6 +149,42 @@ describe("--store redis: two proxies on one redis-server", { skip: haveRedis() ?
     assert.ok(ttl > 60_000 && ttl <= 120_000, `head TTL ${ttl} = freshness 60 s + margin 60 s`);
   });
 
+  it("Vary and revalidation (304) work across nodes", async () => {
+    let etagHits = 0;
+    origin.route("/vary", (q, res) => {
+      const lang = String(q.headers["accept-language"] ?? "en");
+      res.writeHead(200, { "Cache-Control": "max-age=60", Vary: "Accept-Language", Date: new Date().toUTCString(), "Content-Language": lang }).end(`hello in ${lang}`);
+    });
+    origin.route("/etag", (q, res) => {
+      if (q.headers["if-none-match"] === '"v1"') {
+        etagHits++;
+        res.writeHead(304, { ETag: '"v1"', "Cache-Control": "max-age=0", Date: new Date().toUTCString() }).end();
+        return;
+      }
+      res.writeHead(200, { ETag: '"v1"', "Cache-Control": "max-age=0", Date: new Date().toUTCString() }).end("validated body");
+    });
+    const before = await raw.keys("wirekit:h:*");
+    await viaProxy(a.port, `${origin.base}/vary`, { headers: { "accept-language": "fr" } });
+    await viaProxy(a.port, `${origin.base}/vary`, { headers: { "accept-language": "de" } });
+    await heads(before.length + 2);
+    const fr = await viaProxy(b.port, `${origin.base}/vary`, { headers: { "accept-language": "fr" } });
+    const de = await viaProxy(b.port, `${origin.base}/vary`, { headers: { "accept-language": "de" } });
+    assert.match(String(fr.headers["cache-status"]), /^wirekit; hit/);
+    assert.equal(fr.body.toString(), "hello in fr");
+    assert.match(String(de.headers["cache-status"]), /^wirekit; hit/);
+    assert.equal(de.body.toString(), "hello in de");
+    const es = await viaProxy(b.port, `${origin.base}/vary`, { headers: { "accept-language": "es" } });
+    assert.match(String(es.headers["cache-status"]), /fwd=vary-miss/);
+    assert.equal(origin.count("/vary"), 3);
+    // Stored by A (always stale: max-age=0), validated by B with A's validator: a 304, A's body.
+    await viaProxy(a.port, `${origin.base}/etag`);
+    await heads(before.length + 4);
+    const v = await viaProxy(b.port, `${origin.base}/etag`);
+    assert.match(String(v.headers["cache-status"]), /fwd=stale; fwd-status=304/);
+    assert.equal(v.body.toString(), "validated body");
+    assert.equal(etagHits, 1);
+  });
+
   it("garbage under wirekit's keys is detected, discarded and refetched, never served", async () => {
     await viaProxy(a.port, `${origin.base}/junk`);
     const all = await heads(3);
