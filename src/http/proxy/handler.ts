@@ -184,6 +184,18 @@ async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTar
   let resolveGate: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (resolveGate = resolve));
   c.inflight.set(key, gate);
+  const store = c.store;
+  // Across nodes: a shared store's short lock; the node holding it fetches, the others wait for
+  // it to go (released once the entry is written, or expired) and look again.
+  if (store?.lock !== undefined && !(await store.lock(key))) {
+    try {
+      await store.waitUnlocked?.(key);
+    } finally {
+      if (c.inflight.get(key) === gate) c.inflight.delete(key);
+      resolveGate();
+    }
+    return lookup(c, store, ex, target, true);
+  }
   const release = (): void => {
     if (c.inflight.get(key) === gate) c.inflight.delete(key);
     resolveGate();
@@ -192,6 +204,7 @@ async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTar
     await forward(c, ex, target, fwd, entry, release);
   } finally {
     release();
+    store?.unlock?.(key);
   }
 }
 

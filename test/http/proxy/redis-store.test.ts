@@ -185,6 +185,20 @@ describe("--store redis: two proxies on one redis-server", { skip: haveRedis() ?
     assert.equal(etagHits, 1);
   });
 
+  it("20 concurrent misses spread over both nodes cause one origin fetch (a short lock in Redis)", async () => {
+    origin.route("/slow", (_q, res) => {
+      setTimeout(() => res.writeHead(200, { "Cache-Control": "max-age=60", Date: new Date().toUTCString() }).end("worth the wait"), 150);
+    });
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => viaProxy(i % 2 === 0 ? a.port : b.port, `${origin.base}/slow`)));
+    for (const r of all) {
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), "worth the wait");
+    }
+    assert.equal(origin.count("/slow"), 1);
+    assert.equal(all.filter((r) => /fwd=uri-miss/.test(String(r.headers["cache-status"]))).length, 1);
+    assert.equal((await raw.keys("wirekit:l:*")).length, 0, "the lock is gone");
+  });
+
   it("garbage under wirekit's keys is detected, discarded and refetched, never served", async () => {
     await viaProxy(a.port, `${origin.base}/junk`);
     const all = await heads(3);

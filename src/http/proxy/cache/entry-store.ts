@@ -48,6 +48,16 @@ export interface EntryStore {
    * each node's local one by a published message); how many entries. Absent for local stores.
    */
   purgeShared?(url: string | undefined, tag: string | undefined): Promise<number>;
+  /**
+   * A shared store: take the short lock on fetching `url` (collapsing misses across nodes).
+   * True when this node may fetch (it holds the lock, or the store cannot be asked), false when
+   * another node is fetching it.
+   */
+  lock?(url: string): Promise<boolean>;
+  /** Wait until no node holds the lock on `url` (released, or expired). */
+  waitUnlocked?(url: string): Promise<void>;
+  /** Release this node's lock on `url`, once what it fetched is written. */
+  unlock?(url: string): void;
   /** Let go of connections (a shared store). */
   close?(): Promise<void>;
 }

@@ -7,6 +7,7 @@
  *                                  body length, SHA-256 of the body, the stored meta
  *   wirekit:b:<id>:<v>:<i>         body chunk i of version v (CHUNK bytes each, the last shorter)
  *   wirekit:t:<tag>                SET of the ids an origin tagged (Surrogate-Key, Cache-Tag)
+ *   wirekit:l:<sha1(url)>          the short lock (SET NX PX) of the node fetching a miss
  *   wirekit:purge                  pub/sub channel: {"url": ...} or {"tag": ...} after a purge,
  *                                  so every node drops its local copies
  *
@@ -148,8 +149,13 @@ redis.call('DEL', KEYS[1])
 return n`;
 
 const PURGE_CHANNEL = `${PREFIX}purge`;
+/** How long a fetch lock lasts if its node never releases it (killed, or a slow origin). */
+const LOCK_MS = 5000;
+/** Delete a key only if it still holds ARGV[1] (this node's lock). */
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 const urlKey = (url: string): string => `${PREFIX}u:${createHash("sha1").update(url).digest("hex")}`;
+const lockKey = (url: string): string => `${PREFIX}l:${createHash("sha1").update(url).digest("hex")}`;
 const headKey = (id: string): string => `${PREFIX}h:${id}`;
 const chunkPrefix = (id: string): string => `${PREFIX}b:${id}:`;
 const chunkKey = (id: string, v: string, i: number): string => `${chunkPrefix(id)}${v}:${i}`;
@@ -200,6 +206,9 @@ export class RedisStore implements EntryStore {
   readonly #heads = new WeakMap<StoredEntry, string>();
   /** Ids with a write to Redis in flight: a sync does not drop their local entries. */
   readonly #writing = new Map<string, number>();
+  /** Writes in flight by URL, and the locks this node holds (released when the writes are done). */
+  readonly #writingUrls = new Map<string, number>();
+  readonly #locks = new Map<string, { token: string; release: boolean }>();
   readonly #marginMs: number;
   readonly #notice: (line: string) => void;
   #healthy = true;
@@ -418,6 +427,7 @@ export class RedisStore implements EntryStore {
       this.#hot.put(e);
       this.makeHot(e, body);
       this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
+      this.#writingUrls.set(meta.url, (this.#writingUrls.get(meta.url) ?? 0) + 1);
       void this.track(this.#write(e, text, v, body))
         .catch((err: unknown) => {
           this.#hot.remove(e);
@@ -427,6 +437,11 @@ export class RedisStore implements EntryStore {
           const n = (this.#writing.get(id) ?? 1) - 1;
           if (n === 0) this.#writing.delete(id);
           else this.#writing.set(id, n);
+          const u = (this.#writingUrls.get(meta.url) ?? 1) - 1;
+          if (u === 0) {
+            this.#writingUrls.delete(meta.url);
+            if (this.#locks.get(meta.url)?.release === true) this.#unlockNow(meta.url);
+          } else this.#writingUrls.set(meta.url, u);
         });
       return Promise.resolve(e);
     });
@@ -491,6 +506,48 @@ export class RedisStore implements EntryStore {
       this.#failed(err);
       return local.size;
     }
+  }
+
+  async lock(url: string): Promise<boolean> {
+    if (!this.available) return true;
+    const token = randomBytes(8).toString("hex");
+    try {
+      const ok = await this.#client.set(lockKey(url), token, "PX", LOCK_MS, "NX");
+      if (ok !== "OK") return false;
+      this.#locks.set(url, { token, release: false });
+      return true;
+    } catch (err) {
+      this.#failed(err);
+      return true;
+    }
+  }
+
+  async waitUnlocked(url: string): Promise<void> {
+    // Polled; at most the lock's lifetime (it expires by then whatever its node does).
+    for (let waited = 0; this.available && waited < LOCK_MS; waited += 20) {
+      try {
+        if ((await this.#client.exists(lockKey(url))) === 0) return;
+      } catch (err) {
+        this.#failed(err);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  unlock(url: string): void {
+    const held = this.#locks.get(url);
+    if (held === undefined) return;
+    // What was fetched is still on its way to Redis: the lock goes when it has landed.
+    if (this.#writingUrls.has(url)) held.release = true;
+    else this.#unlockNow(url);
+  }
+
+  #unlockNow(url: string): void {
+    const held = this.#locks.get(url);
+    if (held === undefined) return;
+    this.#locks.delete(url);
+    if (this.available) void this.#client.eval(UNLOCK, 1, lockKey(url), held.token).catch((err: unknown) => this.#failed(err));
   }
 
   /** A purge published by a node (this one too): drop the local copies it names. */
