@@ -126,7 +126,9 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   /** Counters, hit ratio and the store's size. */
   stats(): ProxyStats {
     const s = this.#ctx.store;
-    return proxyStats(this.#ctx.counters, { entries: s?.entries ?? 0, diskBytes: s?.diskBytes ?? 0, discarded: s?.discarded ?? 0 });
+    const h = s?.health?.();
+    const shared = h === undefined || s === undefined ? {} : { store: s.kind, storeState: h.state, storeLatencyMs: h.latencyMs };
+    return proxyStats(this.#ctx.counters, { entries: s?.entries ?? 0, diskBytes: s?.diskBytes ?? 0, discarded: s?.discarded ?? 0, ...shared });
   }
 
   /** @internal */
@@ -189,7 +191,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   if (spec.value.kind === "memory") store = new MemoryStore({ maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, policy });
   else if (spec.value.kind === "redis") {
     storeName = spec.value.display;
-    store = await RedisStore.open({ spec: spec.value, policy, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, onNotice: options.onNotice });
+    store = await RedisStore.open({ spec: spec.value, policy, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, onNotice: options.onNotice, now: () => clock.monotonic() });
   }
   if (cacheDir !== undefined) {
     try {

@@ -197,6 +197,13 @@ describe("--store redis: two proxies on one redis-server", { skip: haveRedis() ?
     assert.equal(origin.count("/slow"), 1);
     assert.equal(all.filter((r) => /fwd=uri-miss/.test(String(r.headers["cache-status"]))).length, 1);
     assert.equal((await raw.keys("wirekit:l:*")).length, 0, "the lock is gone");
+    const s = a.stats();
+    assert.equal(s.store, "redis");
+    assert.equal(s.storeState, "up");
+    assert.ok(typeof s.storeLatencyMs === "number" && s.storeLatencyMs >= 0);
+    const m = await viaProxy(a.port, "", { path: "/_wirekit/metrics" });
+    assert.match(m.body.toString(), /^wirekit_proxy_store_up\{store="redis"\} 1$/m);
+    assert.match(m.body.toString(), /^wirekit_proxy_store_latency_seconds\{store="redis"\} [\d.]+$/m);
   });
 
   it("garbage under wirekit's keys is detected, discarded and refetched, never served", async () => {
@@ -305,6 +312,7 @@ describe("--store redis: two proxies on one redis-server", { skip: haveRedis() ?
       assert.equal(r.status, 200);
       assert.equal(r.headers["cache-status"], "wirekit; fwd=uri-miss; fwd-status=200; detail=store-unavailable");
     }
+    assert.equal(a.stats().storeState, "down");
     const downA = notices.filter((l) => l.startsWith("A ") && l.includes("unavailable"));
     assert.equal(downA.length, 1, notices.join("\n"));
     assert.match(downA[0] ?? "", new RegExp(`^A store redis://127\\.0\\.0\\.1:${redis.port}/0 unavailable \\(.*\\): answering without the cache, reconnecting$`));

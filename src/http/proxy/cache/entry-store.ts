@@ -58,6 +58,8 @@ export interface EntryStore {
   waitUnlocked?(url: string): Promise<void>;
   /** Release this node's lock on `url`, once what it fetched is written. */
   unlock?(url: string): void;
+  /** A shared store: whether it answers and its mean command round trip (stats, metrics). */
+  health?(): { state: "up" | "down"; latencyMs: number };
   /** Let go of connections (a shared store). */
   close?(): Promise<void>;
 }

@@ -51,6 +51,8 @@ export interface RedisStoreOptions {
   marginMs?: number;
   /** A command slower than this fails (the request goes on without the cache). @default 1000 ms */
   commandTimeoutMs?: number;
+  /** Monotonic milliseconds, to time commands. @default performance.now */
+  now?: () => number;
   /** One line when the store goes away or comes back. */
   onNotice?: (line: string) => void;
 }
@@ -213,6 +215,9 @@ export class RedisStore implements EntryStore {
   readonly #notice: (line: string) => void;
   #healthy = true;
   #closed = false;
+  readonly #now: () => number;
+  /** Moving average of a sync's round trip, ms. */
+  #latencyMs = 0;
   /** While opening: no notices yet (the outcome of the first connection is one line). */
   #opening = true;
   #lastError = "";
@@ -226,6 +231,7 @@ export class RedisStore implements EntryStore {
     this.#hot = new MemoryStore({ maxBytes: options.hotMaxBytes ?? 64 * 1024 * 1024, hotMaxObjectBytes: this.hotMaxObjectBytes, policy: this.policy });
     this.#marginMs = options.marginMs ?? 60_000;
     this.#notice = options.onNotice ?? (() => undefined);
+    this.#now = options.now ?? (() => performance.now());
     this.#client = new Redis({
       host: s.host,
       port: s.port,
@@ -286,6 +292,10 @@ export class RedisStore implements EntryStore {
     return this.available && this.#healthy ? "up" : "down";
   }
 
+  health(): { state: "up" | "down"; latencyMs: number } {
+    return { state: this.state, latencyMs: Math.round(this.#latencyMs * 1000) / 1000 };
+  }
+
   get entries(): number {
     return this.#hot.entries;
   }
@@ -317,7 +327,10 @@ export class RedisStore implements EntryStore {
     try {
       let ids: string[];
       try {
+        const t0 = this.#now();
         ids = await this.#client.smembers(uk);
+        const ms = this.#now() - t0;
+        this.#latencyMs = this.#latencyMs === 0 ? ms : this.#latencyMs * 0.9 + ms * 0.1;
       } catch (err) {
         if (!(err instanceof Error && /WRONGTYPE/.test(err.message))) throw err;
         this.discarded++;
