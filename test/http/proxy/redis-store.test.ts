@@ -13,7 +13,7 @@ import { decodeRedisHead, redisTtlMs } from "../../../src/http/proxy/cache/redis
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { startOrigin, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
-import { runCliCapture } from "../../helpers/cli.js";
+import { runCliCapture, spawnCli } from "../../helpers/cli.js";
 
 describe("--store, pure", () => {
   it("parses disk, memory and Redis URLs, the password from the URL or the environment, never shown", () => {
@@ -302,6 +302,43 @@ describe("--store redis: two proxies on one redis-server", { skip: haveRedis() ?
       assert.match(String(r.headers["cache-status"]), /fwd=uri-miss/, path);
     }
     assert.equal(origin.count("/t2"), seen2 + 1);
+  });
+
+  it("a node SIGKILLed while it writes a 10 MiB entry never makes another serve a truncated or mixed body", async () => {
+    const size = 10 * 1024 * 1024;
+    let letter = "p";
+    origin.route("/huge", (_q, res) => res.writeHead(200, { "Cache-Control": "max-age=60", Date: new Date().toUTCString(), "Content-Length": String(size) }).end(Buffer.alloc(size, letter)));
+    const first = await viaProxy(b.port, `${origin.base}/huge`);
+    assert.equal(first.body.length, size);
+    const v1 = async (): Promise<string | undefined> => {
+      for (const k of await raw.keys("wirekit:h:*")) {
+        const t = String(await raw.get(k));
+        if (t.includes("/huge")) return (JSON.parse(t) as { v: string }).v;
+      }
+      return undefined;
+    };
+    for (let i = 0; i < 200 && (await v1()) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    const old = await v1();
+    assert.ok(old !== undefined);
+    letter = "q";
+    const node = spawnCli(["proxy", "--port", "0", "--quiet", "--store", redis.url]);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(await node.waitFor(/listening on 127\.0\.0\.1:\d+/))?.[1]);
+    // Killed the moment its first chunk of the new version reaches Redis.
+    const monitor = await raw.duplicate().monitor();
+    monitor.on("monitor", (_t: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === "set" && String(args[1]).startsWith("wirekit:b:") && !String(args[1]).includes(old)) node.kill("SIGKILL");
+    });
+    await viaProxy(port, `${origin.base}/huge`, { headers: { "cache-control": "no-cache" } }).catch(() => undefined);
+    const exit = await node.done;
+    monitor.disconnect();
+    assert.notEqual(exit.code, 0, "killed");
+    const seen = origin.count("/huge");
+    const r = await viaProxy(b.port, `${origin.base}/huge`);
+    assert.equal(r.body.length, size);
+    const c0 = r.body[0];
+    assert.ok(c0 === 0x70 || c0 === 0x71);
+    assert.ok(r.body.every((x) => x === c0), "one version, whole");
+    assert.ok(origin.count("/huge") <= seen + 1);
   });
 
   it("Redis stopped mid-run: answers go on without the cache, one line; restarted: caching resumes", async () => {
