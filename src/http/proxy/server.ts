@@ -208,7 +208,12 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   // deadline on a whole request (uploads take what they take).
   const exchanges = new WeakMap<HttpRequest, Exchange>();
   const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0 });
-  await server.listen(options.port ?? 8888, host);
+  try {
+    await server.listen(options.port ?? 8888, host);
+  } catch (err) {
+    await store?.close?.();
+    throw err;
+  }
   const port = server.port;
   const address = server.address;
   const receivedBy = formatHostPort(address, port);

@@ -353,7 +353,8 @@ export class RedisStore implements EntryStore {
           continue;
         }
         const local = this.#hot.get(id);
-        if (local !== undefined && this.#heads.get(local) === text) {
+        // Unchanged, or this node's own newer version still on its way to Redis: keep the local one.
+        if (local !== undefined && (this.#heads.get(local) === text || this.#writing.has(id))) {
           seen.add(id);
           continue;
         }
