@@ -2,7 +2,8 @@
 import { parsePort, formatHostPort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { formatSize } from "../core/size.js";
-import { createProxyServer } from "../http/proxy/server.js";
+import { createProxyServer, type ProxyServer } from "../http/proxy/server.js";
+import { parseStoreSpec } from "../http/proxy/cache/entry-store.js";
 import { formatAccessLine, type ProxyStats } from "../http/proxy/stats.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
@@ -16,11 +17,18 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const connectPorts = values["connect-ports"].split(",").map((p) => parsePort(p.trim(), "connect port", false));
   const cacheSize = values["cache-size"];
   const maxObjectSize = values["max-object-size"];
-  if (values["no-cache"] && (values["cache-dir"] !== undefined || cacheSize !== undefined)) throw usageError("--no-cache cannot be combined with --cache-dir or --cache-size");
+  if (values["no-cache"] && (values["cache-dir"] !== undefined || cacheSize !== undefined || values.store !== undefined)) throw usageError("--no-cache cannot be combined with --store, --cache-dir or --cache-size");
+  // Checked before anything starts: a bad --store is one line and exit 2 (the password never shown).
+  const storeSpec = parseStoreSpec(values.store ?? "disk");
+  if (!storeSpec.ok) throw usageError(storeSpec.reason);
+  if (storeSpec.value.kind === "redis" && cacheSize !== undefined) throw usageError("--cache-size does not apply to --store redis: bound Redis itself (maxmemory, an LRU policy)");
   const proxy = await createProxyServer({
     host: values.host,
     port: values.port,
     cacheDir: values["cache-dir"],
+    store: values.store,
+    redisPassword: ctx.env.WIREKIT_REDIS_PASSWORD,
+    onNotice: (line) => ctx.stderr.write(`${line}\n`),
     cacheSize,
     maxObjectSize,
     cache: !values["no-cache"],
@@ -35,7 +43,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   });
   const where = formatHostPort(proxy.address, proxy.port);
   const s0 = proxy.stats();
-  const cacheText = proxy.cacheDir === undefined ? "no cache" : `cache ${proxy.cacheDir}, ${s0.entries} entries, ${formatSize(s0.diskBytes)}`;
+  const cacheText = cacheLine(proxy.store, s0);
   const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
   ctx.stdout.write(`listening on ${where} (${mode}${cacheText})\n`);
   if (!values.quiet) proxy.on("request", (r) => ctx.stdout.write(`${formatAccessLine(r)}\n`));
@@ -48,6 +56,13 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const t = await proxy.close();
   ctx.stdout.write(`\n${totalsLine(t)}\n`);
   return 0;
+}
+
+function cacheLine(store: ProxyServer["store"], s: ProxyStats): string {
+  if (store === undefined) return "no cache";
+  if (store.kind === "redis") return `shared cache ${store.name}`;
+  if (store.kind === "memory") return "cache in memory";
+  return `cache ${store.name}, ${s.entries} entries, ${formatSize(s.diskBytes)}`;
 }
 
 function totalsLine(t: ProxyStats): string {

@@ -110,7 +110,8 @@ export const proxyForm = defineForm({
   aliases: ["serve"],
   usage: [
     "[serve] [--host 127.0.0.1] [-p 8888] [--cache-dir DIR] [--cache-size 1GiB]",
-    "              [--max-object-size 100MiB] [--allow CIDR ...] [--connect-ports 443]",
+    "              [--store disk|memory|redis://HOST:PORT] [--max-object-size 100MiB]",
+    "              [--allow CIDR ...] [--connect-ports 443]",
     "              [--timeout 30s] [--no-cache] [--quiet]",
     "--reverse http://ORIGIN[:PORT] [--origin-host NAME] [-p 8888] [--cache-dir DIR] ...",
   ],
@@ -118,6 +119,11 @@ export const proxyForm = defineForm({
   options: {
     host: bindHost("127.0.0.1", "address to bind (any other than loopback needs --allow)"),
     port: bindPort(8888),
+    store: {
+      type: "string",
+      value: "STORE",
+      help: "where cached responses live: disk (default, --cache-dir), memory (a bounded in-process LRU, --cache-size, default 256MiB) or redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS), one cache shared by several proxies; the password may come from WIREKIT_REDIS_PASSWORD",
+    },
     "cache-dir": { type: "string", value: "DIR", complete: "directory", help: "where cached responses live (default ~/.cache/wirekit/proxy)" },
     "cache-size": { type: "size", value: "SIZE", label: "cache size", help: "bound on the cache's disk use, LRU eviction (default 1GiB)" },
     "max-object-size": { type: "size", value: "SIZE", label: "max object size", help: "larger responses are relayed but not stored (default 100MiB)" },
@@ -150,5 +156,6 @@ Varnish): clients ask it for /path, it forwards to the origin, keeps the client'
     "curl -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html",
     "wirekit proxy serve --host 0.0.0.0 --allow 192.168.1.0/24 --connect-ports 443,8443",
     "wirekit proxy --reverse http://127.0.0.1:8080 --port 8000 --origin-host www.example.test",
+    "wirekit proxy --port 8001 --store redis://127.0.0.1:6379",
   ],
 });

@@ -9,7 +9,8 @@ import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } 
 import { getField, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, requestDirectives, staleIfError, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
 import { ClientReply } from "./client-reply.js";
-import type { CacheStore, StoredEntry } from "./cache/store.js";
+import type { StoredEntry } from "./cache/store.js";
+import type { EntryStore } from "./cache/entry-store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
 import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
@@ -22,7 +23,7 @@ import type { OriginTarget } from "./target.js";
 /** What the handler needs from the server. */
 export interface HandlerContext {
   /** undefined with --no-cache. */
-  store: CacheStore | undefined;
+  store: EntryStore | undefined;
   /** Keep-alive connections to origins. */
   pool: OriginPool;
   clock: Clock;
@@ -39,6 +40,8 @@ export interface HandlerContext {
   metrics: ProxyMetrics;
 }
 
+/** Cache-Status detail while a shared store cannot be reached. */
+const STORE_UNAVAILABLE = "store-unavailable";
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
 const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
 /** Request fields a background revalidation does not copy from the request that triggered it. */
@@ -92,7 +95,7 @@ function answerHere(c: HandlerContext, ex: Exchange, method: string): void {
 export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarget): boolean {
   const store = c.store;
   const method = ex.req.method;
-  if (store === undefined || (method !== "GET" && method !== "HEAD")) return false;
+  if (store === undefined || !store.available || (method !== "GET" && method !== "HEAD")) return false;
   const h = ex.req.headers;
   const entry = store.find(target.href, (v) => varyMatches(v.meta, h));
   if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
@@ -128,7 +131,9 @@ function revalidateInBackground(c: HandlerContext, ex: Exchange, target: OriginT
     .finally(() => c.revalidating.delete(key));
 }
 
-async function lookup(c: HandlerContext, store: CacheStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
+async function lookup(c: HandlerContext, store: EntryStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
+  // A shared store that cannot be reached: answer as a proxy without a cache (the store logs it once).
+  if (store.sync !== undefined && !(await store.sync(target.href))) return forward({ ...c, store: undefined }, ex, target, "uri-miss", undefined, () => undefined, STORE_UNAVAILABLE);
   const h = ex.req.headers;
   const variants = store.variants(target.href);
   const entry = variants.find((v) => varyMatches(v.meta, h));
@@ -179,6 +184,18 @@ async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTar
   let resolveGate: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (resolveGate = resolve));
   c.inflight.set(key, gate);
+  const store = c.store;
+  // Across nodes: a shared store's short lock; the node holding it fetches, the others wait for
+  // it to go (released once the entry is written, or expired) and look again.
+  if (store?.lock !== undefined && !(await store.lock(key))) {
+    try {
+      await store.waitUnlocked?.(key);
+    } finally {
+      if (c.inflight.get(key) === gate) c.inflight.delete(key);
+      resolveGate();
+    }
+    return lookup(c, store, ex, target, true);
+  }
   const release = (): void => {
     if (c.inflight.get(key) === gate) c.inflight.delete(key);
     resolveGate();
@@ -187,6 +204,7 @@ async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTar
     await forward(c, ex, target, fwd, entry, release);
   } finally {
     release();
+    store?.unlock?.(key);
   }
 }
 
@@ -200,7 +218,8 @@ function hasBody(h: HeaderMap): boolean {
  * response, store it when allowed. `release` lets collapsed waiters go as soon as it is clear
  * whether anything will be stored.
  */
-async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void): Promise<void> {
+async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void, detail?: string): Promise<void> {
+  const why = detail === undefined ? {} : { detail };
   const req = ex.req;
   const method = req.method;
   const headers = originRequestHeaders(req.fields, target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
@@ -246,7 +265,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       }
     }
     ex.label = "ERROR";
-    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd }));
+    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd, ...why }));
     return;
   }
   const responseTime = c.clock.now();
@@ -337,7 +356,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       ex.stored = false;
     }
   }
-  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined };
+  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined, ...why };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
   const flat: string[] = [];
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);

@@ -66,6 +66,12 @@ export function formatMetrics(s: ProxyStats, m: ProxyMetrics): string {
   out.push(`wirekit_proxy_cache_entries ${s.entries}`);
   family(out, "wirekit_proxy_cache_disk_bytes", "gauge", "Bytes the stored responses take on disk.");
   out.push(`wirekit_proxy_cache_disk_bytes ${s.diskBytes}`);
+  if (s.store !== undefined && s.storeState !== undefined) {
+    family(out, "wirekit_proxy_store_up", "gauge", "Whether the shared cache store answers (1) or not (0).");
+    out.push(`wirekit_proxy_store_up{store="${s.store}"} ${s.storeState === "up" ? 1 : 0}`);
+    family(out, "wirekit_proxy_store_latency_seconds", "gauge", "Mean round trip of the shared store's commands (moving average).");
+    out.push(`wirekit_proxy_store_latency_seconds{store="${s.store}"} ${Number(((s.storeLatencyMs ?? 0) / 1000).toFixed(6))}`);
+  }
   family(out, "wirekit_proxy_origin_latency_seconds", "histogram", "Time from sending a request to an origin to its response head.");
   LATENCY_BUCKETS.forEach((le, i) => out.push(`wirekit_proxy_origin_latency_seconds_bucket{le="${le}"} ${m.latencyBuckets[i] ?? 0}`));
   out.push(`wirekit_proxy_origin_latency_seconds_bucket{le="+Inf"} ${m.latencyBuckets[LATENCY_BUCKETS.length] ?? 0}`);

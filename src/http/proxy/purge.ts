@@ -6,13 +6,13 @@
  * them. Only from loopback or `--purge-allow` CIDRs; everyone else gets 403.
  */
 import { mapField } from "../header-list.js";
-import type { CacheStore } from "./cache/store.js";
+import type { EntryStore } from "./cache/entry-store.js";
 import { sendError, type Exchange } from "./respond.js";
 import { gatewayTarget, parseTarget, type GatewayOrigin } from "./target.js";
 
 /** What a purge needs from the server. */
 export interface PurgeContext {
-  store: CacheStore | undefined;
+  store: EntryStore | undefined;
   gateway: GatewayOrigin | undefined;
   /** May this client address purge? */
   allowed(remoteAddress: string): boolean;
@@ -78,9 +78,13 @@ function answer(ex: Exchange, purged: number, soft: boolean): void {
   ex.res.end(body);
 }
 
-/** Remove (or with `soft`, mark stale) what the request names; how many entries. */
-function apply(store: CacheStore | undefined, key: string | undefined, tag: string | undefined, soft: boolean): number {
+/**
+ * Remove (or with `soft`, mark stale) what the request names; how many entries. A shared store
+ * removes it on every node; a soft purge stays on this node.
+ */
+async function apply(store: EntryStore | undefined, key: string | undefined, tag: string | undefined, soft: boolean): Promise<number> {
   if (store === undefined) return 0;
+  if (!soft && store.purgeShared !== undefined) return store.purgeShared(key, tag);
   const entries = [...(key === undefined ? [] : store.variants(key)), ...(tag === undefined ? [] : store.withTag(tag))];
   const unique = [...new Set(entries)];
   for (const e of unique) {
@@ -107,7 +111,7 @@ async function readBody(ex: Exchange): Promise<string | undefined> {
  * @example
  * if (ex.req.method === "PURGE") return purgeTarget(purgeContext, ex);
  */
-export function purgeTarget(p: PurgeContext, ex: Exchange): void {
+export async function purgeTarget(p: PurgeContext, ex: Exchange): Promise<void> {
   ex.label = "LOCAL";
   if (!p.allowed(ex.req.remoteAddress)) {
     ex.label = "DENIED";
@@ -116,7 +120,7 @@ export function purgeTarget(p: PurgeContext, ex: Exchange): void {
   const key = keyOf(ex.req.url, mapField(ex.req.headers, "host"), p.gateway);
   if (key === undefined) return sendError(ex, 400, p.gateway === undefined ? "PURGE needs an absolute URL" : "PURGE needs /path or an absolute URL", undefined);
   ex.url = key;
-  answer(ex, apply(p.store, key, undefined, false), false);
+  answer(ex, await apply(p.store, key, undefined, false), false);
 }
 
 /**
@@ -145,5 +149,5 @@ export async function purgeByRequest(p: PurgeContext, ex: Exchange): Promise<voi
     key = keyOf(r.value.url, mapField(ex.req.headers, "host"), p.gateway);
     if (key === undefined) return sendError(ex, 400, `cannot purge '${r.value.url.slice(0, 200)}': not a URL this proxy caches`, undefined);
   }
-  answer(ex, apply(p.store, key, r.value.tag, r.value.soft === true), r.value.soft === true);
+  answer(ex, await apply(p.store, key, r.value.tag, r.value.soft === true), r.value.soft === true);
 }

@@ -9,7 +9,8 @@ import type { Readable } from "node:stream";
 import type { HeaderList, HeaderMap } from "../header-list.js";
 import { reasonPhrase } from "../h1/head.js";
 import type { ClientReply } from "./client-reply.js";
-import type { CacheStore, StoredEntry } from "./cache/store.js";
+import type { StoredEntry } from "./cache/store.js";
+import type { EntryStore } from "./cache/entry-store.js";
 import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
 import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 // The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
@@ -98,11 +99,13 @@ export function storedHeaders(meta: StoredMeta, via: string, policy: PolicyOptio
  * @example
  * if (!(await serveStored(ex, store, entry, ageMs, "wirekit; hit; ttl=60", via, false))) await refetch();
  */
-export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
+export async function serveStored(ex: Exchange, store: EntryStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
   if (serveFromMemory(ex, store, e, ageMs, cacheStatus, via, notModified)) return true;
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
   const disk = await store.openBody(e);
   if (disk === undefined) return false;
+  // A store that hands over the bytes (memory, Redis) has checked them already.
+  if (Buffer.isBuffer(disk)) return serveWith(ex, store, e, disk, ageMs, cacheStatus, via, false);
   let check: Awaited<ReturnType<typeof beginBodyCheck>>;
   try {
     check = await beginBodyCheck(disk.fd, disk.start, disk.length);
@@ -155,7 +158,11 @@ export async function serveStored(ex: Exchange, store: CacheStore, e: StoredEntr
  * @example
  * if (!serveFromMemory(ex, store, entry, ageMs, status, via, false)) await serveStored(...);
  */
-export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): boolean {
+export function serveFromMemory(ex: Exchange, store: EntryStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): boolean {
+  return serveWith(ex, store, e, e.body, ageMs, cacheStatus, via, notModified);
+}
+
+function serveWith(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer | undefined, ageMs: number, cacheStatus: string, via: string, notModified: boolean): boolean {
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
   if (notModified) {
     const flat: string[] = [];
@@ -166,7 +173,6 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
     return true;
   }
   const head = ex.req.method === "HEAD";
-  const body = e.body;
   if (body !== undefined && !head && e.meta.status === 200 && serveRange(ex, store, e, body, age, cacheStatus, via)) return true;
   if (body !== undefined || head || e.meta.bodyLength === 0) {
     const flat = storedHeaders(e.meta, via, store.policy).slice();
@@ -188,7 +194,7 @@ export function serveFromMemory(ex: Exchange, store: CacheStore, e: StoredEntry,
  * with one range or multipart/byteranges, 416 when none is satisfiable. False when the Range
  * does not apply (absent, malformed, or If-Range does not match): the whole response goes out.
  */
-function serveRange(ex: Exchange, store: CacheStore, e: StoredEntry, body: Buffer, age: string, cacheStatus: string, via: string): boolean {
+function serveRange(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer, age: string, cacheStatus: string, via: string): boolean {
   const range = mapField(ex.req.headers, "range");
   if (range === undefined || !ifRangeMatches(mapField(ex.req.headers, "if-range"), e.meta)) return false;
   const size = body.length;

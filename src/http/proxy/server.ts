@@ -19,6 +19,9 @@ import { formatHostPort, isLoopback } from "../../core/address.js";
 import { fromSystemError, usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { CacheStore } from "./cache/store.js";
+import { parseStoreSpec, type EntryStore } from "./cache/entry-store.js";
+import { MemoryStore } from "./cache/memory-store.js";
+import { RedisStore } from "./cache/redis-store.js";
 import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
@@ -43,6 +46,16 @@ export interface ProxyServerOptions {
   cacheSize?: number;
   /** Larger responses are streamed through without being stored. @default 100 MiB */
   maxObjectSize?: number;
+  /**
+   * Where entries live: `disk` (the cache directory), `memory` (a bounded in-process LRU of
+   * `cacheSize` bytes, default 256 MiB) or `redis://[USER:PASSWORD@]HOST:PORT[/DB]` (`rediss://`),
+   * shared by several proxies. @default "disk"
+   */
+  store?: string;
+  /** The Redis password when the URL has none (WIREKIT_REDIS_PASSWORD). */
+  redisPassword?: string;
+  /** One line for the operator (a shared store going away or coming back). @default ignored */
+  onNotice?: (line: string) => void;
   /** Cache at all. @default true */
   cache?: boolean;
   /** Client CIDRs allowed; required when `host` is not loopback. @default [] (everyone on loopback) */
@@ -88,14 +101,17 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly address: string;
   readonly port: number;
   readonly cacheDir: string | undefined;
+  /** The store: its kind and what to call it (a directory, "memory", a Redis URL without credentials). */
+  readonly store: { kind: EntryStore["kind"]; name: string } | undefined;
   /** Gateway mode: the origin every request goes to (`--reverse`); undefined for a forward proxy. */
   readonly gateway: string | undefined;
   readonly #server: H1Server;
   readonly #ctx: HandlerContext;
 
   /** @internal use createProxyServer */
-  constructor(server: H1Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void, gateway?: string) {
+  constructor(server: H1Server, address: string, port: number, ctx: HandlerContext, cacheDir: string | undefined, endTunnels: () => void, gateway?: string, storeName?: string) {
     super();
+    this.store = ctx.store === undefined ? undefined : { kind: ctx.store.kind, name: storeName ?? cacheDir ?? ctx.store.kind };
     this.gateway = gateway;
     this.#server = server;
     this.address = address;
@@ -110,7 +126,9 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   /** Counters, hit ratio and the store's size. */
   stats(): ProxyStats {
     const s = this.#ctx.store;
-    return proxyStats(this.#ctx.counters, { entries: s?.entries ?? 0, diskBytes: s?.diskBytes ?? 0, discarded: s?.discarded ?? 0 });
+    const h = s?.health?.();
+    const shared = h === undefined || s === undefined ? {} : { store: s.kind, storeState: h.state, storeLatencyMs: h.latencyMs };
+    return proxyStats(this.#ctx.counters, { entries: s?.entries ?? 0, diskBytes: s?.diskBytes ?? 0, discarded: s?.discarded ?? 0, ...shared });
   }
 
   /** @internal */
@@ -129,7 +147,9 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
     this.#ctx.pool.destroy();
     await closed;
     await this.#ctx.store?.flush();
-    return this.stats();
+    const stats = this.stats();
+    await this.#ctx.store?.close?.();
+    return stats;
   }
 }
 
@@ -160,11 +180,22 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     gateway = g.origin;
   } else if (options.originHost !== undefined) throw usageError("--origin-host needs --reverse");
   const clock = options.clock ?? systemClock;
-  const cacheDir = options.cache === false ? undefined : (options.cacheDir ?? join(homedir(), ".cache", "wirekit", "proxy"));
-  let store: CacheStore | undefined;
+  const spec = parseStoreSpec(options.store ?? "disk", options.redisPassword);
+  if (!spec.ok) throw usageError(spec.reason);
+  if (spec.value.kind !== "disk" && options.cacheDir !== undefined) throw usageError(`--cache-dir is for --store disk, not --store ${spec.value.kind}`);
+  if (spec.value.kind !== "disk" && options.cache === false) throw usageError("--no-cache cannot be combined with --store");
+  const policy = gateway === undefined ? {} : { targets: GATEWAY_TARGETS };
+  const cacheDir = options.cache === false || spec.value.kind !== "disk" ? undefined : (options.cacheDir ?? join(homedir(), ".cache", "wirekit", "proxy"));
+  let store: EntryStore | undefined;
+  let storeName: string | undefined;
+  if (spec.value.kind === "memory") store = new MemoryStore({ maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, policy });
+  else if (spec.value.kind === "redis") {
+    storeName = spec.value.display;
+    store = await RedisStore.open({ spec: spec.value, policy, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, onNotice: options.onNotice, now: () => clock.monotonic() });
+  }
   if (cacheDir !== undefined) {
     try {
-      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, policy: gateway === undefined ? {} : { targets: GATEWAY_TARGETS } });
+      store = await CacheStore.open({ dir: cacheDir, maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, policy });
     } catch (err) {
       throw fromSystemError(err, `cache directory ${cacheDir}`);
     }
@@ -177,7 +208,12 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   // deadline on a whole request (uploads take what they take).
   const exchanges = new WeakMap<HttpRequest, Exchange>();
   const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0 });
-  await server.listen(options.port ?? 8888, host);
+  try {
+    await server.listen(options.port ?? 8888, host);
+  } catch (err) {
+    await store?.close?.();
+    throw err;
+  }
   const port = server.port;
   const address = server.address;
   const receivedBy = formatHostPort(address, port);
@@ -196,6 +232,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       for (const t of tunnels) t.destroy();
     },
     gateway === undefined ? undefined : `${gateway.protocol}//${gateway.authority}`,
+    storeName,
   );
   const wildcard = address === "0.0.0.0" || address === "::";
   const selfNames = wildcard ? localAddresses() : new Set([address, "localhost"]);

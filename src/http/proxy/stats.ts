@@ -47,6 +47,10 @@ export interface ProxyStats extends ProxyCounters {
   diskBytes: number;
   /** Files found truncated or corrupt and discarded since start. */
   discarded: number;
+  /** A shared store (`--store redis://`): which, whether it answers, its mean command round trip. */
+  store?: string;
+  storeState?: "up" | "down";
+  storeLatencyMs?: number;
 }
 
 /** Fresh counters. */
@@ -55,7 +59,7 @@ export function emptyCounters(): ProxyCounters {
 }
 
 /** Counters plus the store's figures and the ratio. */
-export function proxyStats(c: ProxyCounters, store: { entries: number; diskBytes: number; discarded: number }): ProxyStats {
+export function proxyStats(c: ProxyCounters, store: { entries: number; diskBytes: number; discarded: number; store?: string; storeState?: "up" | "down"; storeLatencyMs?: number }): ProxyStats {
   const lookups = c.hits + c.misses + c.revalidations;
   return { ...c, hitRatio: lookups === 0 ? 0 : Math.round((c.hits / lookups) * 10000) / 10000, ...store };
 }

@@ -65,11 +65,15 @@ describe("wirekit proxy CLI", () => {
     ["a bad --allow CIDR", ["proxy", "--port", "0", "--no-cache", "--allow", "10.0.0.0/40"]],
     ["a bad --cache-size", ["proxy", "--port", "0", "--cache-size", "lots"]],
     ["a bad --connect-ports", ["proxy", "--port", "0", "--no-cache", "--connect-ports", "443,x"]],
+    ["a bad --store", ["proxy", "--port", "0", "--store", "bogus"]],
+    ["a --store URL with a bad port (the password not shown)", ["proxy", "--port", "0", "--store", "redis://u:secret@h:99999"]],
+    ["--store with --no-cache", ["proxy", "--port", "0", "--no-cache", "--store", "memory"]],
   ] as const) {
     it(`rejects ${what} with a usage error`, async () => {
       const r = await runCliCapture([...argv]);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /^wirekit: /);
+      assert.match(r.stderr, /^wirekit: [^\n]*\n$/);
+      assert.ok(!r.stderr.includes("secret"));
     });
   }
 

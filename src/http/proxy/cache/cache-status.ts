@@ -28,7 +28,7 @@ export function formatCacheStatus(o: CacheOutcome): string {
     if (o.fwd !== undefined) s += `; fwd=${o.fwd}`;
     s += `; ttl=${Math.trunc(o.ttlMs / 1000)}`;
     if (o.collapsed) s += "; collapsed";
-    if (o.detail !== undefined) s += `; detail="${o.detail.replace(/["\\]/g, "")}"`;
+    if (o.detail !== undefined) s += `; detail=${detailValue(o.detail)}`;
     return s;
   }
   s += `; fwd=${o.fwd}`;
@@ -36,8 +36,13 @@ export function formatCacheStatus(o: CacheOutcome): string {
   if (o.stored) s += "; stored";
   if (o.collapsed) s += "; collapsed";
   if (o.ttlMs !== undefined) s += `; ttl=${Math.trunc(o.ttlMs / 1000)}`;
-  if (o.detail !== undefined) s += `; detail="${o.detail.replace(/["\\]/g, "")}"`;
+  if (o.detail !== undefined) s += `; detail=${detailValue(o.detail)}`;
   return s;
+}
+
+/** RFC 9211 §2.8: a detail is a token when it can be one (RFC 8941 §3.3.4), else a string. */
+function detailValue(d: string): string {
+  return /^[A-Za-z*][A-Za-z0-9:/!#$%&'*+\-.^_`|~]*$/.test(d) ? d : `"${d.replace(/["\\]/g, "")}"`;
 }
 
 /**

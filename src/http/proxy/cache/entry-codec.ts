@@ -59,7 +59,8 @@ export function decodeHead(buf: Buffer): Decoded<DecodedHead> {
   return decoded({ meta, headLength: 12 + len });
 }
 
-function isStoredMeta(v: unknown): v is DiskMeta {
+/** Does a decoded JSON value have the shape of a stored head's meta? (Also checks what a shared store hands back.) */
+export function isStoredMeta(v: unknown): v is DiskMeta {
   if (typeof v !== "object" || v === null) return false;
   const m = v as Record<string, unknown>;
   return (

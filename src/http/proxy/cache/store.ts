@@ -13,6 +13,7 @@ import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
+import type { EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -40,6 +41,8 @@ export interface StoredEntry {
   body: Buffer | undefined;
   /** The SHA-256 footer has been checked (or we wrote the file ourselves). */
   verified: boolean;
+  /** A shared store's version of the entry (the head it was read from). */
+  version?: string;
 }
 
 /** An open, verified body on disk: read it with `createReadStream({ fd, start, end })`. */
@@ -71,7 +74,10 @@ export function entryId(url: string, varyValues: ReadonlyArray<string | null>): 
  * const store = await CacheStore.open({ dir: "/tmp/cache", maxBytes: 1 << 30 });
  * const variants = store.variants("http://example.test/");
  */
-export class CacheStore {
+export class CacheStore implements EntryStore {
+  readonly kind = "disk" as const;
+  /** A local disk is always there. */
+  readonly available = true;
   readonly dir: string;
   readonly maxBytes: number;
   readonly hotMaxObjectBytes: number;

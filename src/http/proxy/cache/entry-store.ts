@@ -1,0 +1,107 @@
+/**
+ * What the proxy's handler, responder and purge need from a cache store, whatever keeps the
+ * entries: the crash-safe disk store (store.ts), a bounded in-process LRU (memory-store.ts) or
+ * Redis shared by several proxies (redis-store.ts). Lookups are synchronous on a local index;
+ * a shared store brings a URL's entries into that index first with `sync()`. Also the pure
+ * parser of `--store disk|memory|redis://...`.
+ */
+import type { EntryWriter } from "./entry-writer.js";
+import type { PolicyOptions, StoredMeta } from "./policy.js";
+import type { DiskBody, StoredEntry } from "./store.js";
+
+export interface EntryStore {
+  /** Which kind of store this is (stats, the start-up line). */
+  readonly kind: "disk" | "memory" | "redis";
+  readonly policy: PolicyOptions;
+  /** Bodies up to this size are kept in memory (and read whole before a response's head goes out). */
+  readonly hotMaxObjectBytes: number;
+  /** Entries in the (local) index and the bytes they hold. */
+  readonly entries: number;
+  readonly diskBytes: number;
+  /** Entries found truncated, corrupt or garbage and thrown away. */
+  readonly discarded: number;
+  /** False while a shared store cannot be reached: the proxy then forwards without caching. */
+  readonly available: boolean;
+  /**
+   * A shared store: bring what it holds for `url` into the local index. Resolves false when the
+   * store cannot be reached. Absent for local stores (nothing to wait for).
+   */
+  sync?(url: string): Promise<boolean>;
+  variants(url: string): StoredEntry[];
+  find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined;
+  touch(e: StoredEntry): void;
+  /** The body of an entry not in memory: an open verified file, or the bytes; undefined when it is gone or damaged (discarded). */
+  openBody(e: StoredEntry): Promise<DiskBody | Buffer | undefined>;
+  discardCorrupt(e: StoredEntry): void;
+  makeHot(e: StoredEntry, body: Buffer): void;
+  beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null;
+  updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void>;
+  remove(e: StoredEntry): void;
+  removeUrl(url: string): number;
+  withTag(tag: string): StoredEntry[];
+  markStale(e: StoredEntry): void;
+  track<T>(p: Promise<T>): Promise<T>;
+  /** Wait for every write in progress. */
+  flush(): Promise<void>;
+  /**
+   * A shared store: remove what a URL and/or a tag names on every node (the shared copy, and
+   * each node's local one by a published message); how many entries. Absent for local stores.
+   */
+  purgeShared?(url: string | undefined, tag: string | undefined): Promise<number>;
+  /**
+   * A shared store: take the short lock on fetching `url` (collapsing misses across nodes).
+   * True when this node may fetch (it holds the lock, or the store cannot be asked), false when
+   * another node is fetching it.
+   */
+  lock?(url: string): Promise<boolean>;
+  /** Wait until no node holds the lock on `url` (released, or expired). */
+  waitUnlocked?(url: string): Promise<void>;
+  /** Release this node's lock on `url`, once what it fetched is written. */
+  unlock?(url: string): void;
+  /** A shared store: whether it answers and its mean command round trip (stats, metrics). */
+  health?(): { state: "up" | "down"; latencyMs: number };
+  /** Let go of connections (a shared store). */
+  close?(): Promise<void>;
+}
+
+/** What `--store` names. */
+export type StoreSpec =
+  | { kind: "disk" }
+  | { kind: "memory" }
+  | { kind: "redis"; tls: boolean; host: string; port: number; db: number; username: string | undefined; password: string | undefined; /** The URL without credentials, for messages. */ display: string };
+
+/**
+ * Parse `--store`, pure: `disk`, `memory`, or `redis://[USER:PASSWORD@]HOST[:PORT][/DB]`
+ * (`rediss://` for TLS). `envPassword` (WIREKIT_REDIS_PASSWORD) is used when the URL has none.
+ * Errors never repeat the password.
+ *
+ * @example
+ * parseStoreSpec("redis://:s3cret@127.0.0.1:6380/2") // { ok: true, value: { kind: "redis", port: 6380, db: 2, display: "redis://127.0.0.1:6380/2", ... } }
+ */
+export function parseStoreSpec(text: string, envPassword?: string): { ok: true; value: StoreSpec } | { ok: false; reason: string } {
+  if (text === "disk" || text === "memory") return { ok: true, value: { kind: text } };
+  const m = /^(rediss?):\/\/(?:([^@/]*)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(?:\/(\d{1,2})?)?$/.exec(text);
+  if (m === null) {
+    const shown = text.replace(/\/\/[^@/]*@/, "//***@").replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
+    return { ok: false, reason: `--store '${shown}': expected disk, memory or redis://[USER:PASSWORD@]HOST:PORT[/DB]` };
+  }
+  const [, scheme = "redis", userinfo, host = "", portText, dbText] = m;
+  const port = portText === undefined ? 6379 : Number(portText);
+  if (port < 1 || port > 65535) return { ok: false, reason: `--store: port ${port} is out of range (1-65535)` };
+  const db = dbText === undefined ? 0 : Number(dbText);
+  if (db > 15) return { ok: false, reason: `--store: database ${db} is out of range (0-15)` };
+  let username: string | undefined;
+  let password: string | undefined;
+  if (userinfo !== undefined && userinfo !== "") {
+    const colon = userinfo.indexOf(":");
+    try {
+      username = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) || undefined;
+      password = colon < 0 ? undefined : decodeURIComponent(userinfo.slice(colon + 1)) || undefined;
+    } catch {
+      return { ok: false, reason: "--store: the user or password is not valid percent-encoding" };
+    }
+  }
+  if (password === undefined && envPassword !== undefined && envPassword !== "") password = envPassword;
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  return { ok: true, value: { kind: "redis", tls: scheme === "rediss", host: bare, port, db, username, password, display: `${scheme}://${host}:${port}/${db}` } };
+}

@@ -1,0 +1,186 @@
+/**
+ * The in-process cache store (`--store memory`): entries and their bodies in memory, bounded by
+ * bytes, least-recently-used first out; gone when the proxy stops. The Redis store uses one as
+ * its local hot layer, where an entry may be held by its head alone (the body fetched on use).
+ */
+import { EntryWriter } from "./entry-writer.js";
+import type { EntryStore } from "./entry-store.js";
+import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { entryId, surrogateKeys, type StoredEntry } from "./store.js";
+
+export interface MemoryStoreOptions {
+  /** Bound on the bytes held (bodies plus a fixed cost per entry). @default 256 MiB */
+  maxBytes?: number;
+  /** Bodies up to this size are read whole before the head goes out. @default 256 KiB */
+  hotMaxObjectBytes?: number;
+  policy?: PolicyOptions;
+}
+
+/** What an entry costs besides its body (its head, the index): a flat estimate. */
+const ENTRY_COST = 512;
+
+/**
+ * A bounded LRU store in memory.
+ *
+ * @example
+ * const store = new MemoryStore({ maxBytes: 64 << 20 });
+ */
+export class MemoryStore implements EntryStore {
+  readonly kind = "memory" as const;
+  readonly available = true;
+  readonly maxBytes: number;
+  readonly hotMaxObjectBytes: number;
+  readonly policy: PolicyOptions;
+  /** LRU order: oldest first (a touch re-inserts). */
+  readonly #entries = new Map<string, StoredEntry>();
+  readonly #byUrl = new Map<string, Set<string>>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #bytes = 0;
+  discarded = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
+    this.policy = options.policy ?? {};
+  }
+
+  get entries(): number {
+    return this.#entries.size;
+  }
+
+  get diskBytes(): number {
+    return this.#bytes;
+  }
+
+  /** The entry stored under `id`. */
+  get(id: string): StoredEntry | undefined {
+    return this.#entries.get(id);
+  }
+
+  variants(url: string): StoredEntry[] {
+    const ids = this.#byUrl.get(url);
+    const out: StoredEntry[] = [];
+    for (const id of ids ?? []) {
+      const e = this.#entries.get(id);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
+    const ids = this.#byUrl.get(url);
+    if (ids === undefined) return undefined;
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e !== undefined && pred(e)) return e;
+    }
+    return undefined;
+  }
+
+  touch(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.#entries.delete(e.id);
+    this.#entries.set(e.id, e);
+  }
+
+  openBody(e: StoredEntry): Promise<Buffer | undefined> {
+    return Promise.resolve(this.#entries.get(e.id) === e ? e.body : undefined);
+  }
+
+  discardCorrupt(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.discarded++;
+    this.remove(e);
+  }
+
+  makeHot(e: StoredEntry, body: Buffer): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.#bytes += body.length - (e.body?.length ?? 0);
+    e.body = body;
+    this.#evict(e);
+  }
+
+  beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
+    const max = Math.min(maxObjectBytes, this.maxBytes);
+    if (max <= 0) return null;
+    // The whole body stays in memory (memory limit = size limit): no file is ever opened.
+    return new EntryWriter("", meta, max, max, (done) => {
+      const body = done.body ?? Buffer.alloc(0);
+      const e: StoredEntry = { id: entryId(meta.url, meta.varyValues), meta: done.meta, facts: entryFacts(done.meta, this.policy), headLength: 0, fileSize: body.length, body, verified: true };
+      this.put(e);
+      return Promise.resolve(e);
+    });
+  }
+
+  /** Make `e` the current entry for its id (replacing an older one) and evict to fit. */
+  put(e: StoredEntry): void {
+    const old = this.#entries.get(e.id);
+    if (old !== undefined) this.#forget(old);
+    this.#entries.set(e.id, e);
+    this.#bytes += ENTRY_COST + (e.body?.length ?? 0);
+    let set = this.#byUrl.get(e.meta.url);
+    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
+    set.add(e.id);
+    this.#evict(e);
+  }
+
+  updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
+    e.meta = meta;
+    e.facts = entryFacts(meta, this.policy);
+    return Promise.resolve();
+  }
+
+  remove(e: StoredEntry): void {
+    if (this.#entries.get(e.id) === e) this.#forget(e);
+  }
+
+  removeUrl(url: string): number {
+    const vs = this.variants(url);
+    for (const e of vs) this.remove(e);
+    return vs.length;
+  }
+
+  withTag(tag: string): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
+    return out;
+  }
+
+  markStale(e: StoredEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
+  }
+
+  /** Forget everything (a shared store's hot layer, when the store went away). */
+  clear(): void {
+    this.#entries.clear();
+    this.#byUrl.clear();
+    this.#bytes = 0;
+  }
+
+  track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #forget(e: StoredEntry): void {
+    this.#entries.delete(e.id);
+    this.#bytes -= ENTRY_COST + (e.body?.length ?? 0);
+    const set = this.#byUrl.get(e.meta.url);
+    set?.delete(e.id);
+    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
+  }
+
+  /** Evict the least recently used entries until the bound holds (never `keep`, just stored). */
+  #evict(keep: StoredEntry): void {
+    for (const e of this.#entries.values()) {
+      if (this.#bytes <= this.maxBytes) break;
+      if (e !== keep) this.#forget(e);
+    }
+  }
+}
