@@ -66,10 +66,13 @@ const family = (name: string, help: string): string => `# HELP ${name} ${help}\n
 class TextBuffer {
   #buf: Buffer;
   #pos = 0;
-  constructor(size: number) {
-    this.#buf = Buffer.allocUnsafe(Math.max(4096, size));
-  }
   #pending = "";
+  /** Every string put is ASCII (true for our names and numbers; the caller says for labels): copied as latin1, no UTF-8 pass. */
+  readonly #ascii: boolean;
+  constructor(size: number, ascii: boolean) {
+    this.#buf = Buffer.allocUnsafe(Math.max(65536, size));
+    this.#ascii = ascii;
+  }
   /** Append a line; lines are gathered into ~16 KiB strings before each copy into the buffer. */
   put(s: string): void {
     this.#pending += s;
@@ -78,19 +81,21 @@ class TextBuffer {
   #flush(): void {
     const s = this.#pending;
     this.#pending = "";
-    // A UTF-8 character is at most 3 bytes per UTF-16 unit.
-    if (this.#pos + s.length * 3 > this.#buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + s.length * 3));
+    const need = this.#ascii ? s.length : Buffer.byteLength(s, "utf8");
+    if (this.#pos + need > this.#buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + need));
       this.#buf.copy(next, 0, 0, this.#pos);
       this.#buf = next;
     }
-    this.#pos += this.#buf.write(s, this.#pos, "utf8");
+    this.#pos += this.#buf.write(s, this.#pos, this.#ascii ? "latin1" : "utf8");
   }
   bytes(): Buffer {
     this.#flush();
     return this.#buf.subarray(0, this.#pos);
   }
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * The monitor's metrics in the Prometheus text format 0.0.4, written directly from one snapshot
@@ -106,7 +111,9 @@ export function createHeartbeatMetrics(source: MetricsSource): HeartbeatMetrics 
     const now = source.wallNow();
     const clients = source.clients();
     const ids = clients.map((c) => labelValue(c.id));
-    const out = new TextBuffer(lastSize + 1024);
+    const ascii = ids.every((id) => ASCII.test(id)) && clients.every((c) => c.reportedStatus === null || ASCII.test(c.reportedStatus)) && (source.expected?.() ?? []).every((e) => ASCII.test(e.id));
+    // Room for last scrape's size and some growth, so the buffer is seldom copied.
+    const out = new TextBuffer(lastSize + (lastSize >> 3) + 65536, ascii);
     out.put(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
     for (const e of source.expected?.() ?? []) if (e.neverSeen) out.put(`wirekit_heartbeat_client_status{client="${labelValue(e.id)}",status="never-seen"} 1\n`);
     for (let i = 0; i < clients.length; i++) out.put(`wirekit_heartbeat_client_status{client="${ids[i]}",status="${shownStatus(clients[i] as ClientSnapshot)}"} 1\n`);
