@@ -95,6 +95,7 @@ class TextBuffer {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- "every code unit below 0x80" is the test
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
