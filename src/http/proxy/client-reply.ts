@@ -6,6 +6,7 @@
  * the previous chunk went to the socket). `close` fires once: when the engine has written
  * the response (`writableFinished`), or earlier when the client goes away.
  */
+import type { HeaderList } from "../header-list.js";
 import { EventEmitter } from "node:events";
 import { WirekitError } from "../../core/errors.js";
 import { isValidField } from "../h1/head.js";
@@ -85,6 +86,39 @@ class ReplyBody implements AsyncIterable<Uint8Array> {
   }
 }
 
+/** Response fields checked once: a deeply frozen list (the engine keeps its serialization too). */
+export interface CheckedFields {
+  readonly list: HeaderList;
+  /** The fields ask to close the connection. */
+  readonly close: boolean;
+}
+
+/**
+ * Check flat `[name, value, ...]` fields as a response may carry them: every field writable as
+ * is, one Content-Length of digits only (RFC 9110 §8.6). Throws ERR_PROTOCOL otherwise, so a
+ * relayed origin field can never split the response.
+ *
+ * @example
+ * checkFields(["Content-Type", "text/plain", "Content-Length", "2"]).list // [["Content-Type", "text/plain"], ...]
+ */
+export function checkFields(fields: readonly string[]): CheckedFields {
+  const list: Array<readonly [string, string]> = [];
+  let length: string | undefined;
+  let close = false;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const value = fields[i + 1] as string;
+    if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
+    if (name.length === 14 && name.toLowerCase() === "content-length") {
+      if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
+      length = value.trim();
+    }
+    list.push(Object.freeze([name, value] as const));
+    if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+  }
+  return { list: Object.freeze(list), close };
+}
+
 export class ClientReply extends EventEmitter {
   /** writeHead was called. */
   headersSent = false;
@@ -97,7 +131,7 @@ export class ClientReply extends EventEmitter {
   settled: HttpResponse | undefined;
   readonly response: Promise<HttpResponse>;
   #reason: string | undefined;
-  #headers: Array<[string, string]> = [];
+  #headers: HeaderList = [];
   #close = false;
   #stream: ReplyBody | undefined;
   #resolve: (r: HttpResponse) => void = () => undefined;
@@ -131,23 +165,15 @@ export class ClientReply extends EventEmitter {
    */
   writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
     const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
-    const headers: Array<[string, string]> = [];
-    let length: string | undefined;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i] as string;
-      const value = fields[i + 1] as string;
-      if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
-      // One length, digits only (RFC 9110 §8.6): anything else would frame the body wrongly.
-      if (name.length === 14 && name.toLowerCase() === "content-length") {
-        if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
-        length = value.trim();
-      }
-      headers.push([name, value]);
-      if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) this.#close = true;
-    }
+    return this.writeChecked(status, typeof reason === "string" ? reason : undefined, checkFields(fields));
+  }
+
+  /** Set the status and fields already checked by `checkFields` (a cached hit's, reused as they are). */
+  writeChecked(status: number, reason: string | undefined, fields: CheckedFields): this {
     this.statusCode = status;
-    this.#reason = typeof reason === "string" && reason !== "" ? reason : undefined;
-    this.#headers = headers;
+    this.#reason = reason !== undefined && reason !== "" ? reason : undefined;
+    this.#headers = fields.list;
+    if (fields.close) this.#close = true;
     this.headersSent = true;
     return this;
   }

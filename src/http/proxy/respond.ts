@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { HeaderList, HeaderMap } from "../header-list.js";
 import { reasonPhrase } from "../h1/head.js";
-import type { ClientReply } from "./client-reply.js";
+import { checkFields, type CheckedFields, type ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
 import type { EntryStore } from "./cache/entry-store.js";
 import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
@@ -90,6 +90,23 @@ export function storedHeaders(meta: StoredMeta, via: string, policy: PolicyOptio
   if (meta.status !== 204 && meta.status !== 304) flat.push("Content-Length", String(meta.bodyLength));
   flatCache.set(meta, flat);
   return flat;
+}
+
+/**
+ * The checked fields of a hit on `meta`: the stored fields, Age and Cache-Status. Both change at
+ * most once a second, so the last answer per entry is kept and hits within that second reuse it
+ * whole: no field is copied or validated again, and the engine reuses the head it serialized.
+ */
+const hitCache = new WeakMap<StoredMeta, { age: string; cacheStatus: string; fields: CheckedFields }>();
+
+function hitFields(meta: StoredMeta, via: string, policy: PolicyOptions, age: string, cacheStatus: string): CheckedFields {
+  const hit = hitCache.get(meta);
+  if (hit !== undefined && hit.age === age && hit.cacheStatus === cacheStatus) return hit.fields;
+  const flat = storedHeaders(meta, via, policy).slice();
+  flat.push("Age", age, "Cache-Status", cacheStatus);
+  const fields = checkFields(flat);
+  hitCache.set(meta, { age, cacheStatus, fields });
+  return fields;
 }
 
 /**
@@ -175,9 +192,7 @@ function serveWith(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer
   const head = ex.req.method === "HEAD";
   if (body !== undefined && !head && e.meta.status === 200 && serveRange(ex, store, e, body, age, cacheStatus, via)) return true;
   if (body !== undefined || head || e.meta.bodyLength === 0) {
-    const flat = storedHeaders(e.meta, via, store.policy).slice();
-    flat.push("Age", age, "Cache-Status", cacheStatus);
-    ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
+    ex.res.writeChecked(e.meta.status, e.meta.statusMessage, hitFields(e.meta, via, store.policy, age, cacheStatus));
     if (head || body === undefined) ex.res.end();
     else {
       ex.bytes += body.length;
