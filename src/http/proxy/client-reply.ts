@@ -129,12 +129,12 @@ export class ClientReply extends EventEmitter {
   answeredAtClose = false;
   /** The response, once the handler can hand it over (undefined while it is still being made). */
   settled: HttpResponse | undefined;
-  readonly response: Promise<HttpResponse>;
+  #response: Promise<HttpResponse> | undefined;
   #reason: string | undefined;
   #headers: HeaderList = [];
   #close = false;
   #stream: ReplyBody | undefined;
-  #resolve: (r: HttpResponse) => void = () => undefined;
+  #resolve: ((r: HttpResponse) => void) | undefined;
   #closed = false;
   readonly #discard: boolean;
 
@@ -145,7 +145,6 @@ export class ClientReply extends EventEmitter {
   constructor(signal: (() => AbortSignal) | undefined, discard = false) {
     super();
     this.#discard = discard;
-    this.response = new Promise((resolve) => (this.#resolve = resolve));
     if (signal === undefined) return;
     // The client's signal is only looked at once someone waits for 'close' (a hit answered at
     // once never does, and skips making one).
@@ -176,6 +175,15 @@ export class ClientReply extends EventEmitter {
     if (fields.close) this.#close = true;
     this.headersSent = true;
     return this;
+  }
+
+  /** The response once the handler hands it over; made only when asked (a hit answered at once never needs it). */
+  get response(): Promise<HttpResponse> {
+    if (this.#response === undefined) {
+      const settled = this.settled;
+      this.#response = settled !== undefined ? Promise.resolve(settled) : new Promise((resolve) => (this.#resolve = resolve));
+    }
+    return this.#response;
   }
 
   /** `close` has fired (the client left, or the engine finished with the response). */
@@ -232,6 +240,6 @@ export class ClientReply extends EventEmitter {
   #settle(body: HttpResponse["body"]): void {
     const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close };
     this.settled = r;
-    this.#resolve(r);
+    this.#resolve?.(r);
   }
 }
