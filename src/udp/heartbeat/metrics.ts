@@ -6,6 +6,7 @@
  * `maxClients`, since only tracked clients are exported.
  */
 import { createServer, type Server } from "node:http";
+import { Worker } from "node:worker_threads";
 import { fromSystemError } from "../../core/errors.js";
 import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
@@ -99,6 +100,82 @@ class TextBuffer {
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
+ * One scrape's numbers, taken on the monitor's thread and nothing else: plain arrays that can go
+ * to a worker thread, which turns them into text while the monitor goes on taking heartbeats.
+ */
+export interface MetricsData {
+  /** Client ids, already escaped as label values. */
+  ids: string[];
+  /** Shown status per client (alive, suspect, stopped, failed). */
+  status: string[];
+  /** PER_CLIENT values, metric-major: values[m * ids.length + i]; NaN = not exported. */
+  values: Float64Array;
+  /** The last status= per client, escaped; null when none. */
+  reported: Array<string | null>;
+  /** Expected clients past their deadline, escaped. */
+  neverSeen: string[];
+  totals: Array<[string, number]>;
+  /** Every string above is ASCII (then copied without a UTF-8 pass). */
+  ascii: boolean;
+}
+
+/** Take a scrape's numbers from the monitor (its one snapshot per scrape). */
+export function collectMetrics(source: MetricsSource): MetricsData {
+  const now = source.wallNow();
+  const clients = source.clients();
+  const n = clients.length;
+  const ids = new Array<string>(n);
+  const status = new Array<string>(n);
+  const reported = new Array<string | null>(n);
+  const values = new Float64Array(PER_CLIENT.length * n);
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    const c = clients[i] as ClientSnapshot;
+    const id = labelValue(c.id);
+    ids[i] = id;
+    if (ascii && !ASCII.test(id)) ascii = false;
+    status[i] = shownStatus(c);
+    const r = c.reportedStatus === null ? null : labelValue(c.reportedStatus);
+    if (r !== null && ascii && !ASCII.test(r)) ascii = false;
+    reported[i] = r;
+    for (let m = 0; m < PER_CLIENT.length; m++) values[m * n + i] = (PER_CLIENT[m] as (typeof PER_CLIENT)[number])[2](c, now);
+  }
+  const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
+  if (ascii && !neverSeen.every((id) => ASCII.test(id))) ascii = false;
+  const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
+  return { ids, status, values, reported, neverSeen, totals, ascii };
+}
+
+/** The text of one scrape (pure; the endpoint runs it on a worker thread). `sizeHint`: the last scrape's bytes. */
+export function renderMetrics(d: MetricsData, sizeHint = 0): Buffer {
+  const n = d.ids.length;
+  const ids = d.ids;
+  // Room for the last scrape's size and some growth, so the buffer is seldom copied.
+  const out = new TextBuffer(sizeHint + (sizeHint >> 3) + 65536, d.ascii);
+  out.put(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
+  for (const id of d.neverSeen) out.put(`wirekit_heartbeat_client_status{client="${id}",status="never-seen"} 1\n`);
+  for (let i = 0; i < n; i++) out.put(`wirekit_heartbeat_client_status{client="${ids[i]}",status="${d.status[i]}"} 1\n`);
+  for (let m = 0; m < PER_CLIENT.length; m++) {
+    const [name, help] = PER_CLIENT[m] as (typeof PER_CLIENT)[number];
+    const metric = `wirekit_heartbeat_client_${name}`;
+    out.put(`\n${family(metric, help)}`);
+    const base = m * n;
+    for (let i = 0; i < n; i++) {
+      const v = d.values[base + i] as number;
+      if (!Number.isNaN(v)) out.put(`${metric}{client="${ids[i]}"} ${sampleValue(v)}\n`);
+    }
+  }
+  out.put(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
+  for (let i = 0; i < n; i++) {
+    const r = d.reported[i];
+    if (r !== null && r !== undefined) out.put(`wirekit_heartbeat_client_last_status{client="${ids[i]}",status="${r}"} 1\n`);
+  }
+  out.put(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
+  for (const [k, v] of d.totals) out.put(`wirekit_heartbeat_monitor{total="${k}"} ${sampleValue(v)}\n`);
+  return out.bytes();
+}
+
+/**
  * The monitor's metrics in the Prometheus text format 0.0.4, written directly from one snapshot
  * per scrape: at 100,000 clients a scrape is some 70 MB of text once a second, which a general
  * metrics registry (a labelled gauge set per client and metric) could not keep up with.
@@ -109,35 +186,82 @@ const ASCII = /^[\x00-\x7f]*$/;
 export function createHeartbeatMetrics(source: MetricsSource): HeartbeatMetrics {
   let lastSize = 0;
   const render = (): Buffer => {
-    const now = source.wallNow();
-    const clients = source.clients();
-    const ids = clients.map((c) => labelValue(c.id));
-    const ascii = ids.every((id) => ASCII.test(id)) && clients.every((c) => c.reportedStatus === null || ASCII.test(c.reportedStatus)) && (source.expected?.() ?? []).every((e) => ASCII.test(e.id));
-    // Room for last scrape's size and some growth, so the buffer is seldom copied.
-    const out = new TextBuffer(lastSize + (lastSize >> 3) + 65536, ascii);
-    out.put(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
-    for (const e of source.expected?.() ?? []) if (e.neverSeen) out.put(`wirekit_heartbeat_client_status{client="${labelValue(e.id)}",status="never-seen"} 1\n`);
-    for (let i = 0; i < clients.length; i++) out.put(`wirekit_heartbeat_client_status{client="${ids[i]}",status="${shownStatus(clients[i] as ClientSnapshot)}"} 1\n`);
-    for (const [name, help, read] of PER_CLIENT) {
-      const metric = `wirekit_heartbeat_client_${name}`;
-      out.put(`\n${family(metric, help)}`);
-      for (let i = 0; i < clients.length; i++) {
-        const v = read(clients[i] as ClientSnapshot, now);
-        if (!Number.isNaN(v)) out.put(`${metric}{client="${ids[i]}"} ${sampleValue(v)}\n`);
-      }
-    }
-    out.put(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
-    for (let i = 0; i < clients.length; i++) {
-      const r = (clients[i] as ClientSnapshot).reportedStatus;
-      if (r !== null) out.put(`wirekit_heartbeat_client_last_status{client="${ids[i]}",status="${labelValue(r)}"} 1\n`);
-    }
-    out.put(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
-    for (const [k, v] of Object.entries(source.totals())) out.put(`wirekit_heartbeat_monitor{total="${k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()}"} ${sampleValue(v)}\n`);
-    const bytes = out.bytes();
+    const bytes = renderMetrics(collectMetrics(source), lastSize);
     lastSize = bytes.length;
     return bytes;
   };
   return { contentType: CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
+}
+
+/**
+ * Renders scrapes on a worker thread (metrics-worker.ts), one at a time: concurrent scrapes
+ * share the one in progress. If the worker cannot run, the text is made on this thread.
+ */
+class OffThreadRenderer {
+  readonly #source: MetricsSource;
+  #worker: Worker | undefined;
+  #failed = false;
+  #inFlight: Promise<Buffer> | undefined;
+  #lastSize = 0;
+
+  constructor(source: MetricsSource) {
+    this.#source = source;
+  }
+
+  render(): Promise<Buffer> {
+    this.#inFlight ??= this.#render().finally(() => (this.#inFlight = undefined));
+    return this.#inFlight;
+  }
+
+  async #render(): Promise<Buffer> {
+    const data = collectMetrics(this.#source);
+    const w = this.#failed ? undefined : this.#start();
+    if (w === undefined) {
+      const b = renderMetrics(data, this.#lastSize);
+      this.#lastSize = b.length;
+      return b;
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const onMessage = (m: { ok: boolean; buffer?: ArrayBuffer; offset?: number; length?: number; message?: string }): void => {
+        w.off("error", onError);
+        if (m.ok && m.buffer !== undefined) resolve(Buffer.from(m.buffer, m.offset ?? 0, m.length ?? 0));
+        else reject(new Error(m.message ?? "metrics worker failed"));
+      };
+      const onError = (err: Error): void => {
+        w.off("message", onMessage);
+        this.#failed = true;
+        this.#worker = undefined;
+        reject(err);
+      };
+      w.once("message", onMessage);
+      w.once("error", onError);
+      w.postMessage({ data }, [data.values.buffer as ArrayBuffer]);
+    }).catch(() => {
+      // The worker broke: this scrape, and the later ones, on this thread.
+      const b = renderMetrics(collectMetrics(this.#source), this.#lastSize);
+      this.#lastSize = b.length;
+      return b;
+    });
+  }
+
+  #start(): Worker | undefined {
+    if (this.#worker !== undefined) return this.#worker;
+    try {
+      const w = new Worker(new URL("./metrics-worker.js", import.meta.url));
+      w.unref();
+      this.#worker = w;
+      return w;
+    } catch {
+      this.#failed = true;
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (w !== undefined) await w.terminate();
+  }
 }
 
 export interface MetricsEndpoint {
@@ -153,7 +277,7 @@ export interface MetricsEndpoint {
  * const ep = await startHeartbeatMetrics(monitor, { host: "127.0.0.1", port: 9101 });
  */
 export async function startHeartbeatMetrics(source: MetricsSource, options: { host?: string; port: number }): Promise<MetricsEndpoint> {
-  const registry = createHeartbeatMetrics(source);
+  const renderer = new OffThreadRenderer(source);
   const host = options.host ?? "127.0.0.1";
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -165,15 +289,13 @@ export async function startHeartbeatMetrics(source: MetricsSource, options: { ho
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found: the metrics are at /metrics\n");
       return;
     }
-    let body: Buffer;
-    try {
-      body = registry.render();
-    } catch {
-      res.writeHead(500, { "Content-Type": "text/plain" }).end("metrics failed\n");
-      return;
-    }
-    res.writeHead(200, { "Content-Type": registry.contentType, "Content-Length": body.length });
-    res.end(req.method === "HEAD" ? undefined : body);
+    renderer.render().then(
+      (body) => {
+        res.writeHead(200, { "Content-Type": CONTENT_TYPE, "Content-Length": body.length });
+        res.end(req.method === "HEAD" ? undefined : body);
+      },
+      () => res.writeHead(500, { "Content-Type": "text/plain" }).end("metrics failed\n"),
+    );
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -186,10 +308,12 @@ export async function startHeartbeatMetrics(source: MetricsSource, options: { ho
   return {
     address: host,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await renderer.close();
+    },
   };
 }

@@ -142,3 +142,26 @@ test("the text matches prom-client's rendering of the same gauges (the oracle), 
   assert.match(ours, /client="back\\\\slash"/);
   await monitor.close();
 });
+
+test("the endpoint renders on a worker thread the same text the monitor's thread would", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock, deadAfterMs: 3000 });
+  monitor.start();
+  for (const id of ["web-1", 'q"uote']) monitor.ingest(encodeHeartbeat({ seq: 1, timestamp: (clock.now() - 2) / 1000, id }), "127.0.0.1", 40000);
+  clock.advance(500);
+  const ep = await startHeartbeatMetrics(monitor, { port: 0 });
+  try {
+    const res = await fetch(`http://127.0.0.1:${ep.port}/metrics`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    const text = await res.text();
+    assert.equal(text, await createHeartbeatMetrics(monitor).metrics());
+    assert.match(text, /client="q\\"uote",status="alive"/);
+    // Concurrent scrapes share one rendering and all get the whole text.
+    const many = await Promise.all(Array.from({ length: 4 }, async () => (await fetch(`http://127.0.0.1:${ep.port}/metrics`)).text()));
+    assert.ok(many.every((t) => t === text));
+  } finally {
+    await ep.close();
+    await monitor.close();
+  }
+});
