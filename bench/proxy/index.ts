@@ -28,7 +28,7 @@ function have(cmd: string): boolean {
 }
 
 function ensureTools(): void {
-  const missing = [["wrk", "wrk"], ["squid", "squid"]].filter(([cmd]) => !have(cmd ?? "")).map(([, pkg]) => pkg ?? "");
+  const missing = [["wrk", "wrk"], ["squid", "squid"], ["redis-server", "redis-server"]].filter(([cmd]) => !have(cmd ?? "")).map(([, pkg]) => pkg ?? "");
   if (missing.length === 0) return;
   console.log(`installing ${missing.join(" ")} (apt-get)...`);
   execFileSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
@@ -151,10 +151,19 @@ export async function run(): Promise<void> {
     );
     const squid = spawn("squid", ["-N", "-f", conf], { stdio: "ignore" });
     procs.push(squid);
-    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort)]);
+    // The shared store (issue 14): one redis-server, a proxy on it with its hot layer and one without.
+    const redisPort = await freePort();
+    const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+    procs.push(redis);
+    await waitForPort(redisPort);
+    const rdPort = await freePort();
+    procs.push(spawn(process.execPath, [main, "proxy", "--port", String(rdPort), "--store", `redis://127.0.0.1:${redisPort}`, "--quiet"], { stdio: "ignore" }));
+    const rdColdPort = await freePort();
+    procs.push(spawn(process.execPath, [main, "proxy", "--port", String(rdColdPort), "--store", `redis://127.0.0.1:${redisPort}/1`, "--hot-size", "0", "--quiet"], { stdio: "ignore" }));
+    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
     const obj = `http://127.0.0.1:${originPort}/obj`;
     // Warm both caches.
-    for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"]] as const) {
+    for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"], [rdPort, obj], [rdColdPort, obj]] as const) {
       for (let i = 0; i < 3; i++) {
         await new Promise<void>((resolve) => request({ host: "127.0.0.1", port, path }, (r) => r.resume().on("end", () => resolve())).end());
       }
@@ -167,7 +176,11 @@ export async function run(): Promise<void> {
     let sq = { rps: 0, latency: "?" };
     let ours = { rps: 0, latency: "?" };
     let gateway = { rps: 0, latency: "?" };
+    let rd = { rps: 0, latency: "?" };
+    let rdCold = { rps: 0, latency: "?" };
     for (let round = 1; round <= 2; round++) {
+      rd = best(rd, wrk(`http://127.0.0.1:${rdPort}`, obj, dir));
+      rdCold = best(rdCold, wrk(`http://127.0.0.1:${rdColdPort}`, obj, dir));
       direct = best(direct, wrk(`http://127.0.0.1:${originPort}`, "/obj", dir));
       sq = best(sq, wrk(`http://127.0.0.1:${squidPort}`, obj, dir));
       ours = best(ours, wrk(`http://127.0.0.1:${wkPort}`, obj, dir));
@@ -177,13 +190,17 @@ export async function run(): Promise<void> {
     console.log(`squid cache hits   ${sq.rps.toFixed(0).padStart(8)} req/s  (latency avg ${sq.latency})`);
     console.log(`wirekit cache hits ${ours.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ours.latency})`);
     console.log(`wirekit gateway    ${gateway.rps.toFixed(0).padStart(8)} req/s  (latency avg ${gateway.latency})`);
+    console.log(`wirekit on redis    ${rd.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rd.latency}; hot layer on)`);
+    console.log(`wirekit on redis    ${rdCold.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rdCold.latency}; --hot-size 0, every hit read from Redis)`);
     console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}`);
+    console.log(`redis store / disk store: hot layer on ${(rd.rps / ours.rps).toFixed(2)} (target >= 0.8), off ${(rdCold.rps / ours.rps).toFixed(2)}`);
     const d = await missLatency(undefined, originPort, "direct");
     const s = await missLatency(squidPort, originPort, "squid");
     const w = await missLatency(wkPort, originPort, "wirekit");
     const g = await missLatency(gwPort, originPort, "gateway", 300, true);
+    const r = await missLatency(rdPort, originPort, "redis");
     console.log(
-      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)})`,
+      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
     );
   } finally {
     for (const p of procs.reverse()) await stop(p);

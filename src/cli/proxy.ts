@@ -31,6 +31,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     onNotice: (line) => ctx.stderr.write(`${line}\n`),
     cacheSize,
     maxObjectSize,
+    hotMaxBytes: values["hot-size"],
     cache: !values["no-cache"],
     allow: values.allow,
     allowToLoopback: values["allow-to-loopback"],

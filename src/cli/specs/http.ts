@@ -127,6 +127,7 @@ export const proxyForm = defineForm({
     "cache-dir": { type: "string", value: "DIR", complete: "directory", help: "where cached responses live (default ~/.cache/wirekit/proxy)" },
     "cache-size": { type: "size", value: "SIZE", label: "cache size", help: "bound on the cache's disk use, LRU eviction (default 1GiB)" },
     "max-object-size": { type: "size", value: "SIZE", label: "max object size", help: "larger responses are relayed but not stored (default 100MiB)" },
+    "hot-size": { type: "size", value: "SIZE", label: "hot size", help: "memory for hot small entries in front of the store (default 64MiB; 0 = off: every hit read from the store)" },
     allow: { type: "list", value: "CIDR", help: "clients allowed (repeatable); everyone else gets 403" },
     "allow-to-loopback": { type: "boolean", help: "let clients not on loopback reach this host's own services (loopback, its addresses); without it they get 403" },
     "connect-ports": { type: "string", value: "LIST", default: "443", help: "ports CONNECT may reach, comma-separated" },
