@@ -17,7 +17,8 @@ const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})
  * Exactly the IMF-fixdate and the two obsolete forms (RFC 850, asctime) are accepted: another
  * zone than GMT, a missing comma, doubled spaces, dashes in an IMF date or a one-digit hour make
  * it invalid (for Expires that means "already expired", RFC 9111 §5.3). A two-digit RFC 850 year
- * more than 50 years ahead is taken as the past century (§5.6.7).
+ * more than 50 years after `now` (the caller's clock) is taken as the past century (§5.6.7);
+ * with no `now` the year pivots at 70 (70-99 is 19xx, 00-69 is 20xx), so the parser stays pure.
  *
  * @example
  * parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT")  // 784111777000
@@ -25,7 +26,7 @@ const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})
  * parseHttpDate("Sun Nov  6 08:49:37 1994")       // 784111777000
  * parseHttpDate("Sun, 06 Nov 1994 08:49:37 CET")  // undefined
  */
-export function parseHttpDate(value: string | undefined, now = Date.now()): number | undefined {
+export function parseHttpDate(value: string | undefined, now?: number): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   let day: string, month: string, year: number, h: string, m: string, sec: string;
@@ -36,8 +37,12 @@ export function parseHttpDate(value: string | undefined, now = Date.now()): numb
   } else if ((r = RFC850_DATE.exec(v)) !== null) {
     [, day = "", month = "", , h = "", m = "", sec = ""] = r;
     year = 1900 + Number(r[3]);
-    const thisYear = new Date(now).getUTCFullYear();
-    while (year + 100 <= thisYear + 50) year += 100;
+    if (now === undefined) {
+      if (year < 1970) year += 100;
+    } else {
+      const thisYear = new Date(now).getUTCFullYear();
+      while (year + 100 <= thisYear + 50) year += 100;
+    }
   } else if ((r = ASCTIME_DATE.exec(v)) !== null) {
     [, month = "", day = "", h = "", m = "", sec = ""] = r;
     year = Number(r[6]);

@@ -365,3 +365,11 @@ describe("proxy cache: RFC 9111 corners against a test origin", () => {
     assert.equal(origin.count("/vary-norm"), 2);
   });
 });
+
+it("an RFC 850 two-digit year follows the caller's clock, or pivots at 70 when none is given (no hidden clock)", () => {
+  assert.equal(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"), Date.UTC(1994, 10, 6, 8, 49, 37));
+  assert.equal(parseHttpDate("Thursday, 06-Nov-25 08:49:37 GMT"), Date.UTC(2025, 10, 6, 8, 49, 37));
+  // 2080 is more than 50 years after 2026: the past century; in 2060 it is not.
+  assert.equal(parseHttpDate("Wednesday, 06-Nov-80 08:49:37 GMT", Date.UTC(2026, 0, 1)), Date.UTC(1980, 10, 6, 8, 49, 37));
+  assert.equal(parseHttpDate("Wednesday, 06-Nov-80 08:49:37 GMT", Date.UTC(2060, 0, 1)), Date.UTC(2080, 10, 6, 8, 49, 37));
+});

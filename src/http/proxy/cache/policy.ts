@@ -152,7 +152,7 @@ export function currentAge(meta: StoredMeta, now: number): number {
 
 /** corrected_initial_age of §4.2.3 (fixed once the response is stored). */
 export function initialAge(meta: Pick<StoredMeta, "headers" | "requestTime" | "responseTime">): number {
-  const date = parseHttpDate(getField(meta.headers, "date"));
+  const date = parseHttpDate(getField(meta.headers, "date"), meta.responseTime);
   const apparent = date === undefined ? 0 : Math.max(0, meta.responseTime - date);
   const ageSeconds = ageOf(meta.headers);
   const corrected = ageSeconds * 1000 + Math.max(0, meta.responseTime - meta.requestTime);

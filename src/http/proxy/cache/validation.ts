@@ -84,9 +84,9 @@ export function clientNotModified(req: HeaderMap, meta: StoredMeta): boolean {
     if (etag === undefined) return false;
     return splitEtags(inm).some((t) => weakEqual(t, etag));
   }
-  const ims = parseHttpDate(mapField(req, "if-modified-since"));
+  const ims = parseHttpDate(mapField(req, "if-modified-since"), meta.responseTime);
   if (ims === undefined) return false;
-  const lm = parseHttpDate(getField(meta.headers, "last-modified"));
+  const lm = parseHttpDate(getField(meta.headers, "last-modified"), meta.responseTime);
   return lm !== undefined && lm <= ims;
 }
 
@@ -109,8 +109,8 @@ export function ifRangeMatches(value: string | undefined, meta: StoredMeta): boo
     const etag = getField(meta.headers, "etag")?.trim();
     return etag !== undefined && !v.startsWith("W/") && !etag.startsWith("W/") && v === etag;
   }
-  const date = parseHttpDate(v);
-  const lastModified = parseHttpDate(getField(meta.headers, "last-modified"));
+  const date = parseHttpDate(v, meta.responseTime);
+  const lastModified = parseHttpDate(getField(meta.headers, "last-modified"), meta.responseTime);
   return date !== undefined && date === lastModified;
 }
 
