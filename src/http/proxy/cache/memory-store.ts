@@ -6,7 +6,8 @@
 import { EntryWriter } from "./entry-writer.js";
 import type { EntryStore } from "./entry-store.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
-import { entryId, surrogateKeys, type StoredEntry } from "./store.js";
+import { entryId, type StoredEntry } from "./store.js";
+import { EntryIndex } from "./entry-index.js";
 
 export interface MemoryStoreOptions {
   /** Bound on the bytes held (bodies plus a fixed cost per entry). @default 256 MiB */
@@ -31,9 +32,7 @@ export class MemoryStore implements EntryStore {
   readonly maxBytes: number;
   readonly hotMaxObjectBytes: number;
   readonly policy: PolicyOptions;
-  /** LRU order: oldest first (a touch re-inserts). */
-  readonly #entries = new Map<string, StoredEntry>();
-  readonly #byUrl = new Map<string, Set<string>>();
+  readonly #index = new EntryIndex();
   readonly #pending = new Set<Promise<unknown>>();
   #bytes = 0;
   discarded = 0;
@@ -45,7 +44,7 @@ export class MemoryStore implements EntryStore {
   }
 
   get entries(): number {
-    return this.#entries.size;
+    return this.#index.size;
   }
 
   get diskBytes(): number {
@@ -54,47 +53,33 @@ export class MemoryStore implements EntryStore {
 
   /** The entry stored under `id`. */
   get(id: string): StoredEntry | undefined {
-    return this.#entries.get(id);
+    return this.#index.get(id);
   }
 
   variants(url: string): StoredEntry[] {
-    const ids = this.#byUrl.get(url);
-    const out: StoredEntry[] = [];
-    for (const id of ids ?? []) {
-      const e = this.#entries.get(id);
-      if (e !== undefined) out.push(e);
-    }
-    return out;
+    return this.#index.variants(url);
   }
 
   find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
-    const ids = this.#byUrl.get(url);
-    if (ids === undefined) return undefined;
-    for (const id of ids) {
-      const e = this.#entries.get(id);
-      if (e !== undefined && pred(e)) return e;
-    }
-    return undefined;
+    return this.#index.find(url, pred);
   }
 
   touch(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
-    this.#entries.delete(e.id);
-    this.#entries.set(e.id, e);
+    this.#index.touch(e);
   }
 
   openBody(e: StoredEntry): Promise<Buffer | undefined> {
-    return Promise.resolve(this.#entries.get(e.id) === e ? e.body : undefined);
+    return Promise.resolve(this.#index.holds(e) ? e.body : undefined);
   }
 
   discardCorrupt(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     this.discarded++;
     this.remove(e);
   }
 
   makeHot(e: StoredEntry, body: Buffer): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     this.#bytes += body.length - (e.body?.length ?? 0);
     e.body = body;
     this.#evict(e);
@@ -114,13 +99,10 @@ export class MemoryStore implements EntryStore {
 
   /** Make `e` the current entry for its id (replacing an older one) and evict to fit. */
   put(e: StoredEntry): void {
-    const old = this.#entries.get(e.id);
+    const old = this.#index.get(e.id);
     if (old !== undefined) this.#forget(old);
-    this.#entries.set(e.id, e);
+    this.#index.add(e);
     this.#bytes += ENTRY_COST + (e.body?.length ?? 0);
-    let set = this.#byUrl.get(e.meta.url);
-    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
-    set.add(e.id);
     this.#evict(e);
   }
 
@@ -131,7 +113,7 @@ export class MemoryStore implements EntryStore {
   }
 
   remove(e: StoredEntry): void {
-    if (this.#entries.get(e.id) === e) this.#forget(e);
+    if (this.#index.holds(e)) this.#forget(e);
   }
 
   removeUrl(url: string): number {
@@ -141,20 +123,17 @@ export class MemoryStore implements EntryStore {
   }
 
   withTag(tag: string): StoredEntry[] {
-    const out: StoredEntry[] = [];
-    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
-    return out;
+    return this.#index.withTag(tag);
   }
 
   markStale(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
   }
 
   /** Forget everything (a shared store's hot layer, when the store went away). */
   clear(): void {
-    this.#entries.clear();
-    this.#byUrl.clear();
+    this.#index.clear();
     this.#bytes = 0;
   }
 
@@ -169,16 +148,13 @@ export class MemoryStore implements EntryStore {
   }
 
   #forget(e: StoredEntry): void {
-    this.#entries.delete(e.id);
+    this.#index.delete(e);
     this.#bytes -= ENTRY_COST + (e.body?.length ?? 0);
-    const set = this.#byUrl.get(e.meta.url);
-    set?.delete(e.id);
-    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
   }
 
   /** Evict the least recently used entries until the bound holds (never `keep`, just stored). */
   #evict(keep: StoredEntry): void {
-    for (const e of this.#entries.values()) {
+    for (const e of this.#index.values()) {
       if (this.#bytes <= this.maxBytes) break;
       if (e !== keep) this.#forget(e);
     }

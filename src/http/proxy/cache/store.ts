@@ -6,6 +6,7 @@
  * so a hit on a popular small object costs no disk I/O. Truncated or corrupt files are
  * detected (size and SHA-256 footer) and discarded, never served.
  */
+import { EntryIndex } from "./entry-index.js";
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
@@ -83,9 +84,8 @@ export class CacheStore implements EntryStore {
   readonly hotMaxObjectBytes: number;
   readonly hotMaxBytes: number;
   readonly policy: PolicyOptions;
-  /** LRU order: oldest first (Map keeps insertion order; a touch re-inserts). */
-  readonly #entries = new Map<string, StoredEntry>();
-  readonly #byUrl = new Map<string, Set<string>>();
+  /** Entries in LRU order and by URL. */
+  readonly #index = new EntryIndex();
   /** Hot bodies in LRU order. */
   readonly #hot = new Map<string, StoredEntry>();
   #diskBytes = 0;
@@ -126,7 +126,7 @@ export class CacheStore implements EntryStore {
   }
 
   get entries(): number {
-    return this.#entries.size;
+    return this.#index.size;
   }
 
   get diskBytes(): number {
@@ -135,30 +135,17 @@ export class CacheStore implements EntryStore {
 
   /** The stored variants of a URL (any Vary secondary key). */
   variants(url: string): StoredEntry[] {
-    const ids = this.#byUrl.get(url);
-    if (ids === undefined) return [];
-    const out: StoredEntry[] = [];
-    for (const id of ids) {
-      const e = this.#entries.get(id);
-      if (e !== undefined) out.push(e);
-    }
-    return out;
+    return this.#index.variants(url);
   }
 
   /** The first variant of a URL satisfying `pred` (no array built: the hot path). */
   find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
-    const ids = this.#byUrl.get(url);
-    if (ids === undefined) return undefined;
-    for (const id of ids) {
-      const e = this.#entries.get(id);
-      if (e !== undefined && pred(e)) return e;
-    }
-    return undefined;
+    return this.#index.find(url, pred);
   }
 
   /** Mark an entry as just used (LRU), on disk and in the hot layer. */
   touch(e: StoredEntry): void {
-    if (this.#entries.delete(e.id)) this.#entries.set(e.id, e);
+    this.#index.touch(e);
     if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
   }
 
@@ -192,14 +179,14 @@ export class CacheStore implements EntryStore {
 
   /** An entry whose file failed its hash while being served: count it and drop it, so the next request refetches. */
   discardCorrupt(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     this.discarded++;
     this.remove(e);
   }
 
   /** Put a body in the hot layer (after a verified read from disk). */
   makeHot(e: StoredEntry, body: Buffer): void {
-    if (body.length > this.hotMaxObjectBytes || this.#entries.get(e.id) !== e) return;
+    if (body.length > this.hotMaxObjectBytes || !this.#index.holds(e)) return;
     if (e.body === undefined) this.#hotBytes += body.length;
     else this.#hotBytes += body.length - e.body.length;
     e.body = body;
@@ -230,13 +217,13 @@ export class CacheStore implements EntryStore {
         this.makeHot(e, body);
         const tmp = this.#tmpPath(id);
         void this.#serial(id, async () => {
-          if (this.#entries.get(id) !== e) return;
+          if (this.#index.get(id) !== e) return;
           await writeWhole(tmp, [done.head, body, done.footer]);
-          if (this.#entries.get(id) === e) await rename(tmp, this.#path(id));
+          if (this.#index.get(id) === e) await rename(tmp, this.#path(id));
           else await unlink(tmp);
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
-          if (this.#entries.get(id) === e) this.#forget(e);
+          if (this.#index.get(id) === e) this.#forget(e);
         });
         return e;
       }
@@ -250,7 +237,7 @@ export class CacheStore implements EntryStore {
 
   /** Make `e` the current entry for its id (replacing an older version) and evict to fit. */
   #publish(e: StoredEntry): void {
-    const old = this.#entries.get(e.id);
+    const old = this.#index.get(e.id);
     if (old !== undefined) this.#forget(old);
     this.#add(e);
     this.#evict();
@@ -264,7 +251,7 @@ export class CacheStore implements EntryStore {
     e.meta = meta;
     e.facts = entryFacts(meta, this.policy);
     await this.#serial(e.id, async () => {
-      if (this.#entries.get(e.id) !== e) return;
+      if (!this.#index.holds(e)) return;
       const head = encodeHead(e.meta);
       const tmp = this.#tmpPath(e.id);
       const body = e.body;
@@ -284,7 +271,7 @@ export class CacheStore implements EntryStore {
           await old.fd.close();
         }
       }
-      if (this.#entries.get(e.id) !== e) {
+      if (!this.#index.holds(e)) {
         await unlink(tmp).catch(() => undefined);
         return;
       }
@@ -315,7 +302,7 @@ export class CacheStore implements EntryStore {
 
   /** Remove one entry (memory and disk). */
   remove(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     this.#forget(e);
     void this.#serial(e.id, () => unlink(this.#path(e.id))).catch(() => undefined);
   }
@@ -332,9 +319,7 @@ export class CacheStore implements EntryStore {
    * separated by spaces or commas). A scan over the index: purges are rare.
    */
   withTag(tag: string): StoredEntry[] {
-    const out: StoredEntry[] = [];
-    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
-    return out;
+    return this.#index.withTag(tag);
   }
 
   /**
@@ -342,7 +327,7 @@ export class CacheStore implements EntryStore {
    * origin (no stale-while-revalidate for it). Kept in memory only; a restart forgets it.
    */
   markStale(e: StoredEntry): void {
-    if (this.#entries.get(e.id) !== e) return;
+    if (!this.#index.holds(e)) return;
     e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
   }
 
@@ -351,19 +336,13 @@ export class CacheStore implements EntryStore {
   }
 
   #add(e: StoredEntry): void {
-    this.#entries.set(e.id, e);
+    this.#index.add(e);
     this.#diskBytes += e.fileSize;
-    let set = this.#byUrl.get(e.meta.url);
-    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
-    set.add(e.id);
   }
 
   #forget(e: StoredEntry): void {
-    this.#entries.delete(e.id);
+    this.#index.delete(e);
     this.#diskBytes -= e.fileSize;
-    const set = this.#byUrl.get(e.meta.url);
-    set?.delete(e.id);
-    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
     if (e.body !== undefined) {
       this.#hot.delete(e.id);
       this.#hotBytes -= e.body.length;
@@ -372,7 +351,7 @@ export class CacheStore implements EntryStore {
   }
 
   #evict(): void {
-    for (const e of this.#entries.values()) {
+    for (const e of this.#index.values()) {
       if (this.#diskBytes <= this.maxBytes) break;
       this.remove(e);
     }

@@ -1,0 +1,87 @@
+/**
+ * The in-process index of a cache store's entries: by id in least-recently-used order (a Map
+ * keeps insertion order, and a touch re-inserts), and by URL for its Vary variants. Shared by the
+ * disk store and the memory store (which is also the Redis store's hot layer). Pure bookkeeping:
+ * bytes, files and bodies stay with the store.
+ */
+import { surrogateKeys, type StoredEntry } from "./store.js";
+
+export class EntryIndex {
+  readonly #entries = new Map<string, StoredEntry>();
+  readonly #byUrl = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry stored under `id`. */
+  get(id: string): StoredEntry | undefined {
+    return this.#entries.get(id);
+  }
+
+  /** True while `e` is the current entry for its id (not replaced, not removed). */
+  holds(e: StoredEntry): boolean {
+    return this.#entries.get(e.id) === e;
+  }
+
+  /** Entries, least recently used first. */
+  values(): IterableIterator<StoredEntry> {
+    return this.#entries.values();
+  }
+
+  /** Make `e` the entry for its id (the caller has forgotten an older one first). */
+  add(e: StoredEntry): void {
+    this.#entries.set(e.id, e);
+    let set = this.#byUrl.get(e.meta.url);
+    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
+    set.add(e.id);
+  }
+
+  delete(e: StoredEntry): void {
+    this.#entries.delete(e.id);
+    const set = this.#byUrl.get(e.meta.url);
+    set?.delete(e.id);
+    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
+  }
+
+  /** Mark `e` as just used; false when it is not the current entry. */
+  touch(e: StoredEntry): boolean {
+    if (!this.holds(e)) return false;
+    this.#entries.delete(e.id);
+    this.#entries.set(e.id, e);
+    return true;
+  }
+
+  /** The stored variants of a URL (any Vary secondary key). */
+  variants(url: string): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    for (const id of this.#byUrl.get(url) ?? []) {
+      const e = this.#entries.get(id);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  /** The first variant of a URL satisfying `pred` (no array built: the hot path). */
+  find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
+    const ids = this.#byUrl.get(url);
+    if (ids === undefined) return undefined;
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e !== undefined && pred(e)) return e;
+    }
+    return undefined;
+  }
+
+  /** Entries carrying a surrogate key (purge by tag; a scan). */
+  withTag(tag: string): StoredEntry[] {
+    const out: StoredEntry[] = [];
+    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
+    return out;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#byUrl.clear();
+  }
+}
