@@ -112,41 +112,39 @@ for i = 0, h.n - 1 do redis.call('PEXPIRE', ARGV[4] .. h.v .. ':' .. i, tonumber
 if redis.call('TYPE', KEYS[2]).ok == 'set' and redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return 1`;
 
-/** Remove every variant of a URL; how many heads there were. */
-const DROP_URL = `
-if redis.call('TYPE', KEYS[1]).ok ~= 'set' then redis.call('DEL', KEYS[1]) return 0 end
-local ids = redis.call('SMEMBERS', KEYS[1])
-local n = 0
-for _, id in ipairs(ids) do
-  local hk = ARGV[1] .. id
-  if redis.call('TYPE', hk).ok == 'string' then
-    local ok, h = pcall(cjson.decode, redis.call('GET', hk))
-    if ok and type(h) == 'table' and type(h.v) == 'string' and type(h.n) == 'number' and h.n <= 100000 then
-      for i = 0, h.n - 1 do redis.call('PEXPIRE', ARGV[2] .. id .. ':' .. h.v .. ':' .. i, ${GRACE_MS}) end
+/**
+ * Lua: delete the heads of `ids`, giving their chunks GRACE_MS for readers still on them; with
+ * `unlink`, also take each id out of its URL's set. How many heads there were.
+ */
+const DROP_HEADS_FN = `
+local function drop_heads(ids, unlink)
+  local n = 0
+  for _, id in ipairs(ids) do
+    local hk = '${PREFIX}h:' .. id
+    if redis.call('TYPE', hk).ok == 'string' then
+      local ok, h = pcall(cjson.decode, redis.call('GET', hk))
+      if ok and type(h) == 'table' and type(h.v) == 'string' and type(h.n) == 'number' and h.n <= 100000 then
+        for i = 0, h.n - 1 do redis.call('PEXPIRE', '${PREFIX}b:' .. id .. ':' .. h.v .. ':' .. i, ${GRACE_MS}) end
+        if unlink and type(h.m) == 'table' and type(h.m.url) == 'string' then redis.call('SREM', '${PREFIX}u:' .. redis.sha1hex(h.m.url), id) end
+      end
+      n = n + 1
     end
-    n = n + 1
+    redis.call('DEL', hk)
   end
-  redis.call('DEL', hk)
-end
+  return n
+end`;
+
+/** Remove every variant of a URL (KEYS[1]: its set of ids); how many heads there were. */
+const DROP_URL = `${DROP_HEADS_FN}
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then redis.call('DEL', KEYS[1]) return 0 end
+local n = drop_heads(redis.call('SMEMBERS', KEYS[1]), false)
 redis.call('DEL', KEYS[1])
 return n`;
 
-/** Remove every entry a tag names (each head's URL set found by its SHA-1); how many heads there were. */
-const DROP_TAG = `
+/** Remove every entry a tag names (KEYS[1]: the tag's set), each out of its URL's set too; how many heads there were. */
+const DROP_TAG = `${DROP_HEADS_FN}
 if redis.call('TYPE', KEYS[1]).ok ~= 'set' then redis.call('DEL', KEYS[1]) return 0 end
-local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local hk = '${PREFIX}h:' .. id
-  if redis.call('TYPE', hk).ok == 'string' then
-    local ok, h = pcall(cjson.decode, redis.call('GET', hk))
-    if ok and type(h) == 'table' and type(h.v) == 'string' and type(h.n) == 'number' and h.n <= 100000 then
-      for i = 0, h.n - 1 do redis.call('PEXPIRE', '${PREFIX}b:' .. id .. ':' .. h.v .. ':' .. i, ${GRACE_MS}) end
-      if type(h.m) == 'table' and type(h.m.url) == 'string' then redis.call('SREM', '${PREFIX}u:' .. redis.sha1hex(h.m.url), id) end
-    end
-    n = n + 1
-  end
-  redis.call('DEL', hk)
-end
+local n = drop_heads(redis.call('SMEMBERS', KEYS[1]), true)
 redis.call('DEL', KEYS[1])
 return n`;
 
@@ -512,7 +510,7 @@ export class RedisStore implements EntryStore {
     if (!this.available) return local.size;
     try {
       let n = 0;
-      if (url !== undefined) n += Number(await this.#client.eval(DROP_URL, 1, urlKey(url), `${PREFIX}h:`, `${PREFIX}b:`));
+      if (url !== undefined) n += Number(await this.#client.eval(DROP_URL, 1, urlKey(url)));
       if (tag !== undefined) n += Number(await this.#client.eval(DROP_TAG, 1, `${PREFIX}t:${tag}`));
       await this.#client.publish(PURGE_CHANNEL, JSON.stringify({ ...(url === undefined ? {} : { url }), ...(tag === undefined ? {} : { tag }) }));
       return Math.max(n, local.size);
