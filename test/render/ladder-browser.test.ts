@@ -6,11 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { CHROMIUM, skip, SVG_MEASURE } from "../helpers/svg-measure.js";
 import { chromium, type Browser } from "playwright-core";
 import { renderLadderSvg, type Ladder } from "../../src/render/ladder.js";
 import { udpPingLadder } from "../../src/render/udp-ping.js";
@@ -19,25 +19,7 @@ import { tracerouteLadder } from "../../src/render/traceroute.js";
 import type { UdpPingEvent } from "../../src/udp/ping/client.js";
 import type { TracerouteEvent } from "../../src/icmp/traceroute.js";
 
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
-const skip = CHROMIUM === undefined ? "chromium is not installed (.ci/run installs it)" : false;
 
-const MEASURE = `(() => {
-  const root = document.documentElement;
-  const box = (e) => e.getBBox();
-  return {
-    root: root.localName,
-    parseError: document.getElementsByTagName("parsererror").length > 0,
-    width: Number(root.getAttribute("width")),
-    height: Number(root.getAttribute("height")),
-    lifelines: [...new Set([...document.querySelectorAll("line.life")].map((l) => Number(l.getAttribute("x1"))))],
-    texts: [...document.querySelectorAll("text")].map((t) => {
-      const b = box(t);
-      return { cls: t.getAttribute("class") ?? "", text: t.textContent ?? "", x: b.x, right: b.x + b.width, y: b.y, bottom: b.y + b.height, anchor: Number(t.getAttribute("x")) };
-    }),
-    boxes: [...document.querySelectorAll("rect.actor")].map((r) => ({ x: box(r).x, right: box(r).x + box(r).width })),
-  };
-})()`;
 
 interface Layout {
   root: string;
@@ -95,7 +77,7 @@ describe("every tool's ladder in a browser", { skip }, () => {
       let l: Layout;
       try {
         await page.goto(pathToFileURL(file).href);
-        l = (await page.evaluate(MEASURE)) as Layout;
+        l = (await page.evaluate(SVG_MEASURE)) as Layout;
       } finally {
         await page.close();
       }

@@ -6,11 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { CHROMIUM, skip, SVG_MEASURE } from "../helpers/svg-measure.js";
 import { chromium, type Browser } from "playwright-core";
 import { createRandom } from "../../src/core/random.js";
 import { renderDiagramSvg } from "../../src/render/smtp.js";
@@ -19,25 +19,7 @@ import { sendMail } from "../../src/smtp/session.js";
 import type { TranscriptEntry } from "../../src/smtp/transcript.js";
 import { PASSWORD, USER, startSmtpPeer, testCert, type SmtpPeer } from "./peer.js";
 
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
-const skip = CHROMIUM === undefined ? "chromium is not installed (.ci/run installs it)" : false;
 
-const MEASURE = `(() => {
-  const root = document.documentElement;
-  const box = (e) => e.getBBox();
-  return {
-    root: root.localName,
-    parseError: document.getElementsByTagName("parsererror").length > 0,
-    width: Number(root.getAttribute("width")),
-    height: Number(root.getAttribute("height")),
-    lifelines: [...new Set([...document.querySelectorAll("line.life")].map((l) => Number(l.getAttribute("x1"))))],
-    texts: [...document.querySelectorAll("text")].map((t) => {
-      const b = box(t);
-      return { cls: t.getAttribute("class") ?? "", text: t.textContent ?? "", x: b.x, right: b.x + b.width, y: b.y, bottom: b.y + b.height };
-    }),
-    boxes: [...document.querySelectorAll("rect.actor")].map((r) => ({ x: box(r).x, right: box(r).x + box(r).width })),
-  };
-})()`;
 
 interface Layout {
   root: string;
@@ -80,7 +62,7 @@ describe("sequence diagram in a browser", { skip }, () => {
     try {
       await page.goto(pathToFileURL(file).href);
       // Runs in the page (a string: this project's TypeScript has no DOM types).
-      return (await page.evaluate(MEASURE)) as Layout;
+      return (await page.evaluate(SVG_MEASURE)) as Layout;
     } finally {
       await page.close();
     }
