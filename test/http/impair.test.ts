@@ -147,20 +147,62 @@ test("wirekit http serve --delay/--rate: the listening line names them; a bad va
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
 });
 
-test("the lab's mail sink with --delay holds its greeting back; with --rate message data is read slowly", async () => {
-  const sink = await createMailSink({ port: 0, delayMs: 120 });
+/** A raw SMTP client on a socket: what it has read, and a way to wait for a line, while fake time is moved by the test. */
+function smtpClient(port: number): { sock: ReturnType<typeof connect>; text: () => string } {
+  const sock = connect(port, "127.0.0.1");
+  let got = "";
+  sock.setEncoding("utf8").on("data", (d: string) => (got += d));
+  return { sock, text: () => got };
+}
+
+/** Move fake time in 50 ms steps (letting sockets run between) until `done`; the fake ms it took. */
+async function advanceUntil(clock: FakeClock, done: () => boolean, limitMs = 60_000): Promise<number> {
+  let moved = 0;
+  for (let i = 0; i < 10 && !done(); i++) await new Promise((r) => setTimeout(r, 2));
+  while (!done()) {
+    assert.ok(moved < limitMs, `still waiting after ${moved} fake ms`);
+    clock.advance(50);
+    moved += 50;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return moved;
+}
+
+test("the lab's mail sink with --delay holds its greeting and replies back on its clock", async () => {
+  const clock = new FakeClock();
+  const sink = await createMailSink({ port: 0, delayMs: 400, clock });
   closers.push(() => sink.close());
-  const t0 = systemClock.monotonic();
-  const greeting = await new Promise<string>((resolve, reject) => {
-    const s = connect(sink.port, "127.0.0.1");
-    s.once("data", (d) => {
-      resolve(d.toString());
-      s.destroy();
-    });
-    s.once("error", reject);
-  });
-  assert.match(greeting, /^220 /);
-  assert.ok(systemClock.monotonic() - t0 >= 120, "greeting after the delay");
+  const c = smtpClient(sink.port);
+  try {
+    const waited = await advanceUntil(clock, () => /^220 /.test(c.text()));
+    assert.ok(waited >= 400, `greeting after ${waited} fake ms`);
+    c.sock.write("EHLO t\r\nMAIL FROM:<a@x>\r\n");
+    const before = c.text().length;
+    const waitedMail = await advanceUntil(clock, () => /250 [^\n]*Accepted|250 2\.1\.0/.test(c.text().slice(before)));
+    assert.ok(waitedMail >= 400, `MAIL answered after ${waitedMail} fake ms`);
+  } finally {
+    c.sock.destroy();
+  }
+});
+
+test("the lab's mail sink with --rate reads message data at the rate, on its clock", async () => {
+  const clock = new FakeClock();
+  const sink = await createMailSink({ port: 0, rateBytesPerSec: 4096, clock });
+  closers.push(() => sink.close());
+  const c = smtpClient(sink.port);
+  try {
+    await advanceUntil(clock, () => /^220 /.test(c.text()));
+    c.sock.write("EHLO t\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n");
+    await advanceUntil(clock, () => /354 /.test(c.text()));
+    const body = `Subject: slow\r\n\r\n${"x".repeat(76)}\r\n`.repeat(250); // ~20 KB
+    c.sock.write(`${body}.\r\n`);
+    const waited = await advanceUntil(clock, () => /queued as/.test(c.text()));
+    // 20 KB at 4 KiB/s, 1500 bytes of bucket to start: at least 4 s of the sink's clock.
+    assert.ok(waited >= 4000, `message accepted after ${waited} fake ms`);
+    assert.equal(sink.totals().messages, 1);
+  } finally {
+    c.sock.destroy();
+  }
 });
 
 test("lab --impair: http and mail take delay and rate; a datagram impairment on them, or any on the proxy, is refused", async () => {
