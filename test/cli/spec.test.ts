@@ -141,18 +141,44 @@ test("the bash completion script loads and completes options and subcommands", (
   assert.equal(run("wirekit mail --auth p"), "plain");
 });
 
-test("zsh and fish completion scripts are generated for every command", async (t) => {
+test("zsh and fish completion scripts are generated for every command, parse, and complete", async (t) => {
   for (const shell of ["zsh", "fish"]) {
     const r = await runCliCapture(["completion", shell]);
     assert.equal(r.code, 0);
     for (const spec of ALL_SPECS) assert.ok(r.stdout.includes(spec.name), `${shell} completes ${spec.name}`);
     const has = spawnSync("sh", ["-c", `command -v ${shell}`]).status === 0;
     if (!has) {
-      t.diagnostic(`${shell} is not installed: syntax not checked`);
+      t.diagnostic(`${shell} is not installed: syntax and completions not checked`);
       continue;
     }
-    const check = spawnSync(shell, ["-n"], { input: r.stdout, encoding: "utf8" });
+    const file = join(mkdtempSync(join(tmpdir(), "wirekit-completion-")), `wirekit.${shell}`);
+    writeFileSync(file, r.stdout);
+    const check = spawnSync(shell, ["-n", file], { encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
+    if (shell === "fish") {
+      // fish answers `complete -C LINE` with "word<TAB>description" lines, as its own prompt would.
+      const run = (line: string): string[] =>
+        spawnSync("fish", ["--no-config", "-c", `source '${file}'; complete -C '${line}'`], { encoding: "utf8" })
+          .stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0] ?? "");
+      assert.deepEqual(run("wirekit udp-pi"), ["udp-ping"]);
+      assert.ok(run("wirekit udp-ping --cou").includes("--count"));
+      assert.ok(run("wirekit udp-ping serve --po").includes("--port"));
+      assert.ok(run("wirekit proxy s").includes("serve"));
+    } else {
+      // zsh's completion system needs a terminal; stand-ins for its builtins print what the
+      // script offers, so the script's own logic (which tool, which form, which options) is judged.
+      const run = (words: string): string[] => {
+        const stubs = "compdef(){ :; }; _describe(){ print -rl -- ${(P)2}; }; _arguments(){ print -rl -- \"$@\"; }; compadd(){ print -rl -- \"$@\"; }";
+        const n = words.split(" ").length;
+        const script = `${stubs}; source '${file}'; words=(${words}); CURRENT=${n}; _wirekit`;
+        return spawnSync("zsh", ["-f", "-c", script], { encoding: "utf8" }).stdout.split("\n");
+      };
+      assert.ok(run("wirekit udp-pi").some((l) => l.startsWith("udp-ping:")), "the tools are offered");
+      assert.ok(run("wirekit udp-ping --cou").some((l) => l.includes("--count[")), "udp-ping's options");
+      assert.ok(run("wirekit udp-ping serve --po").some((l) => l.includes("--port[")), "udp-ping serve's options");
+      assert.ok(!run("wirekit udp-ping --cou").some((l) => l.includes("--loss[")), "the client form has no server options");
+      assert.deepEqual(run("wirekit completion b").filter((l) => l !== ""), ["bash", "zsh", "fish"]);
+    }
   }
   const bad = await runCliCapture(["completion", "tcsh"]);
   assert.equal(bad.code, 2);
