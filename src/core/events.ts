@@ -43,18 +43,40 @@ export class TypedEmitter<E extends EventMap> {
 }
 
 /**
+ * The diagnostics channel `wirekit:<tool>:<event>`, made once and held for good. Hot paths keep
+ * it and test `hasSubscribers` before building a message, so an unobserved event costs one
+ * property read:
+ *
+ * @example
+ * const DATAGRAM = toolChannel("udp-ping", "datagram");
+ * if (DATAGRAM.hasSubscribers) DATAGRAM.publish({ bytes: msg.length });
+ */
+export function toolChannel(tool: string, event: string): Channel {
+  let byEvent = channels.get(tool);
+  if (byEvent === undefined) {
+    byEvent = new Map();
+    channels.set(tool, byEvent);
+  }
+  let ch = byEvent.get(event);
+  if (ch === undefined) {
+    ch = channel(`wirekit:${tool}:${event}`);
+    byEvent.set(event, ch);
+  }
+  return ch;
+}
+
+/**
  * Publish `message` on the diagnostics channel `wirekit:<tool>:<event>`; cheap when
  * nobody subscribes.
  */
 export function publish(tool: string, event: string, message: unknown): void {
-  const name = `wirekit:${tool}:${event}`;
-  let ch = channels.get(name);
-  if (ch === undefined) {
-    ch = channel(name);
-    channels.set(name, ch);
-  }
+  const ch = toolChannel(tool, event);
   if (ch.hasSubscribers) ch.publish(message);
 }
 
-/** Channels looked up once: `channel()` is a map lookup plus a WeakRef per call, too slow per datagram. */
-const channels = new Map<string, Channel>();
+/**
+ * Channels by tool, then event, looked up without building their names: `channel()` is a map
+ * lookup plus a WeakRef per call, and diagnostics_channel holds a channel without subscribers
+ * only weakly, so asking it each time can build a new channel object per datagram.
+ */
+const channels = new Map<string, Map<string, Channel>>();

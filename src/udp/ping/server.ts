@@ -8,7 +8,7 @@ import { systemClock, type Clock } from "../../core/clock.js";
 import { createImpairment, resolveImpairment, type ImpairmentConfig } from "../../core/impair.js";
 import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { createRandom, type Random } from "../../core/random.js";
-import { TypedEmitter, publish } from "../../core/events.js";
+import { TypedEmitter, toolChannel } from "../../core/events.js";
 import { normalizeAddress, type WireTap } from "../../core/udp-socket.js";
 import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { upperCaseAscii } from "./protocol.js";
@@ -58,6 +58,8 @@ export type UdpPingServerEvents = {
 };
 
 /** A running UDP ping server. */
+const DATAGRAM = toolChannel("udp-ping", "datagram");
+
 export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   readonly address: string;
   readonly port: number;
@@ -119,7 +121,7 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
       if (impairment !== undefined) e.impairment = impairment;
       this.emit("datagram", e);
     }
-    publish("udp-ping", "datagram", { dropped, bytes: msg.length });
+    if (DATAGRAM.hasSubscribers) DATAGRAM.publish({ dropped, bytes: msg.length });
   }
 
   #answer(msg: Buffer, address: string, port: number): void {
