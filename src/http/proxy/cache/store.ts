@@ -15,6 +15,7 @@ import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
 import type { EntryStore } from "./entry-store.js";
+import { WirekitError } from "../../../core/errors.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -405,7 +406,7 @@ function isAlive(pid: number): boolean {
 /**
  * Create `dir` and its missing parents one component at a time. Not `mkdir(dir, { recursive })`:
  * Node 20's loops forever on paths under /proc; and a component that exists but is not a
- * directory is an ENOTDIR error, not EEXIST.
+ * directory is an ERR_LOCAL error ("not a directory"), not EEXIST.
  */
 async function ensureDirectory(dir: string): Promise<void> {
   let path: string = sep;
@@ -416,6 +417,6 @@ async function ensureDirectory(dir: string): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    if (!(await stat(path)).isDirectory()) throw Object.assign(new Error(`${path}: not a directory`), { code: "ENOTDIR" });
+    if (!(await stat(path)).isDirectory()) throw new WirekitError("ERR_LOCAL", `cache directory ${dir}: not a directory`, { context: { path } });
   }
 }
