@@ -107,8 +107,10 @@ export class MemoryStore implements EntryStore {
   }
 
   updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
+    this.#index.reindex(e, () => {
+      e.meta = meta;
+      e.facts = entryFacts(meta, this.policy);
+    });
     return Promise.resolve();
   }
 

@@ -474,8 +474,8 @@ export class RedisStore implements EntryStore {
   }
 
   async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
+    // The local copy first (it re-indexes the entry's surrogate keys), then the shared head.
+    await this.#hot.updateMeta(e, meta);
     const old = this.#heads.get(e);
     const head = old === undefined ? undefined : decodeRedisHead(old, e.id);
     if (old === undefined || head === undefined) return;

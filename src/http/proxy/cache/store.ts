@@ -249,8 +249,10 @@ export class CacheStore implements EntryStore {
    * by rewriting the file through a temporary file and a rename.
    */
   async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
+    this.#index.reindex(e, () => {
+      e.meta = meta;
+      e.facts = entryFacts(meta, this.policy);
+    });
     await this.#serial(e.id, async () => {
       if (!this.#index.holds(e)) return;
       const head = encodeHead(e.meta);
