@@ -12,8 +12,20 @@ export type Turn =
   | { kind: "lead"; release(): void }
   /** Another request is fetching this URI: wait for `done`, then look the cache up again. */
   | { kind: "wait"; done: Promise<void> }
-  /** Not a request that shares fetches: go alone. */
-  | { kind: "alone" };
+  /** Not a request that shares fetches: go alone (`release()` does nothing). */
+  | { kind: "alone"; release(): void };
+
+/** A turn at the origin (leading or alone): release it once waiters may look again. */
+export type OriginTurn = Exclude<Turn, { kind: "wait" }>;
+
+/** The turn of a request that shares nothing. */
+export const ALONE: OriginTurn = { kind: "alone", release: () => undefined };
+
+/** Does the request carry a body (Content-Length other than 0, or Transfer-Encoding)? */
+export function hasRequestBody(h: HeaderMap): boolean {
+  const cl = h["content-length"];
+  return (cl !== undefined && cl !== "0") || h["transfer-encoding"] !== undefined;
+}
 
 /**
  * May this request share a fetch? A plain GET: not conditional, not ranged, no body (each of
@@ -26,8 +38,7 @@ export type Turn =
 export function collapsible(method: string, h: HeaderMap, alreadyWaited: boolean): boolean {
   if (alreadyWaited || method !== "GET") return false;
   if (h["if-none-match"] !== undefined || h["if-modified-since"] !== undefined || h.range !== undefined) return false;
-  const cl = h["content-length"];
-  return (cl === undefined || cl === "0") && h["transfer-encoding"] === undefined;
+  return !hasRequestBody(h);
 }
 
 /**
@@ -53,7 +64,7 @@ export class CollapsingGate {
 
   /** Ask for a turn. `eligible` false (see `collapsible`) always goes alone. */
   enter(key: string, eligible: boolean): Turn {
-    if (!eligible) return { kind: "alone" };
+    if (!eligible) return ALONE;
     const pending = this.#leaders.get(key);
     if (pending !== undefined) return { kind: "wait", done: pending };
     let open: () => void = () => undefined;

@@ -17,7 +17,7 @@ import type { EntryStore } from "./cache/entry-store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
 import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepresentation, strongValidator } from "./cache/partial.js";
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
-import { collapsible, type CollapsingGate, type Turn } from "./gate.js";
+import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
 import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
@@ -66,13 +66,6 @@ interface OriginStep {
   /** The stored entry a conditional request validates (RFC 9111 §4.3). */
   entry?: StoredEntry | undefined;
   detail?: string | undefined;
-}
-
-/** A turn that shares nothing (a request that goes alone): releasing it does nothing. */
-const ALONE: Turn = { kind: "alone" };
-
-function release(turn: Turn): void {
-  if (turn.kind === "lead") turn.release();
 }
 
 /**
@@ -241,17 +234,12 @@ async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginT
   }
 }
 
-function hasBody(h: HeaderMap): boolean {
-  const cl = h["content-length"];
-  return (cl !== undefined && cl !== "0") || h["transfer-encoding"] !== undefined;
-}
-
 /**
  * Send the request to the origin (conditionally when `step.entry` is being validated), relay
  * the response, store it when allowed. Releasing `turn` lets the requests waiting at the gate go
  * as soon as it is clear whether anything will be stored.
  */
-async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, turn: Turn): Promise<void> {
+async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, turn: OriginTurn): Promise<void> {
   const { fwd, entry, detail } = step;
   const why = detail === undefined ? {} : { detail };
   const req = ex.req;
@@ -268,7 +256,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     target,
     method,
     headers,
-    body: hasBody(req.headers) ? req.body : undefined,
+    body: hasRequestBody(req.headers) ? req.body : undefined,
     timeoutMs: c.timeoutMs,
     pool: c.pool,
     address: ex.destination,
@@ -285,7 +273,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   try {
     origin = await f.done;
   } catch (err) {
-    release(turn);
+    turn.release();
     if (!isOriginFailure(err)) throw err;
     // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
     // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
@@ -317,7 +305,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
   if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
     resp.body.destroy();
-    release(turn);
+    turn.release();
     const r = decideReuse(entry.facts, {}, c.clock.now());
     ex.label = "STALE";
     const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin answered ${status} (stale-if-error)` });
@@ -333,7 +321,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     if (notModifiedApplies(entry.meta, resHeaders)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
       void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
-      release(turn);
+      turn.release();
       const r = decideReuse(entry.facts, {}, c.clock.now());
       ex.label = "REVALIDATED";
       const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
@@ -371,7 +359,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
   if (writer === null) {
-    release(turn);
+    turn.release();
     // A full response to a validation replaces the stale entry (RFC 9111 §4.3.3).
     if (entry !== undefined && status < 500) store?.remove(entry);
   }
@@ -418,7 +406,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   }
   if (early !== undefined && early.outcome !== "over") {
     // The whole body (or all the origin sent before breaking off) is in hand.
-    release(turn);
+    turn.release();
     const whole = early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length);
     if (early.outcome === "end") {
       // A response the origin sent chunked (no length) is relayed chunked, as it came.
@@ -452,7 +440,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     if (!ex.res.writableFinished) ex.res.destroy();
     f.abort();
   }
-  release(turn);
+  turn.release();
 }
 
 /** The origin's 206, for `storePart`. */
@@ -475,7 +463,7 @@ async function storePart(
   ex: Exchange,
   f: { abort(): void },
   resp: PartResponse,
-  o: { href: string; fwd: ForwardReason; why: { detail?: string }; requestTime: number; responseTime: number; entry: StoredEntry | undefined; turn: Turn },
+  o: { href: string; fwd: ForwardReason; why: { detail?: string }; requestTime: number; responseTime: number; entry: StoredEntry | undefined; turn: OriginTurn },
 ): Promise<void> {
   const part = receivedPart(resp.headers);
   if (part === undefined) return;
@@ -494,7 +482,7 @@ async function storePart(
     committed = await writePart(c, store, o.href, req.headers, current, resp, part, whole, o.requestTime, o.responseTime);
     ex.stored = committed !== undefined;
   } else ex.stored = false;
-  release(o.turn);
+  o.turn.release();
   const outcome: CacheOutcome = { kind: "forward", fwd: o.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...o.why };
   ex.label = cacheLabel(outcome);
   const flat: string[] = [];

@@ -4,7 +4,8 @@
  * combined, a Range inside the stored parts is answered from them, a Range outside is forwarded
  * (and its part stored), and parts that cover the whole become a complete entry. The pure part
  * functions first, then against a test origin that answers ranges itself, in forward mode
- * (disk and memory stores) and gateway mode, on a fake clock.
+ * (disk, memory and Redis stores: the same EntryStore interface) and gateway mode, on a fake
+ * clock; and a disk store reopened after a restart serves the parts it kept.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +18,7 @@ import { combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepre
 import { isStorablePart } from "../../../src/http/proxy/cache/policy.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
+import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
 
 describe("partial entries, pure", () => {
   it("reads the one part of a 206 from Content-Range, and nothing else", () => {
@@ -99,10 +101,12 @@ function rangedRoute(state: { etag: string | undefined; lastModified?: string; b
 
 const slice = (s: number, e: number): string => BODY.subarray(s, e + 1).toString();
 
-for (const mode of ["forward, disk store", "forward, memory store", "gateway (--reverse), disk store"] as const) {
-  describe(`partial entries against a test origin: ${mode}`, () => {
+for (const mode of ["forward, disk store", "forward, memory store", "forward, Redis store", "gateway (--reverse), disk store"] as const) {
+  const redisMode = mode.includes("Redis");
+  describe(`partial entries against a test origin: ${mode}`, { skip: redisMode && !haveRedis() ? "redis-server is not installed" : false }, () => {
     let origin: TestOrigin;
     let proxy: ProxyServer;
+    let redis: TestRedis | undefined;
     let dir: string;
     const clock = new FakeClock(Date.now(), 0);
     const date = (): string => new Date(clock.now()).toUTCString();
@@ -111,10 +115,13 @@ for (const mode of ["forward, disk store", "forward, memory store", "gateway (--
     before(async () => {
       origin = await startOrigin();
       dir = await mkdtemp(join(tmpdir(), "wk-proxy-partial-"));
-      proxy = await createProxyServer({ port: 0, clock, ...(mode.includes("memory") ? { store: "memory" } : { cacheDir: dir }), ...(gateway ? { reverse: origin.base } : {}) });
+      if (redisMode) redis = await startRedis();
+      const store = redis !== undefined ? { store: redis.url } : mode.includes("memory") ? { store: "memory" } : { cacheDir: dir };
+      proxy = await createProxyServer({ port: 0, clock, ...store, ...(gateway ? { reverse: origin.base } : {}) });
     });
     after(async () => {
       await proxy.close();
+      await redis?.close();
       await origin.close();
       await rm(dir, { recursive: true, force: true });
     });
@@ -234,3 +241,32 @@ for (const mode of ["forward, disk store", "forward, memory store", "gateway (--
     });
   });
 }
+
+describe("partial entries survive a restart of a disk store", () => {
+  it("a reopened store serves a range inside the parts it kept, read from the file", async () => {
+    const origin = await startOrigin();
+    const dir = await mkdtemp(join(tmpdir(), "wk-proxy-partial-restart-"));
+    const clock = new FakeClock(Date.now(), 0);
+    try {
+      origin.route("/kept", rangedRoute({ etag: '"k"', body: BODY }, () => new Date(clock.now()).toUTCString()));
+      const first = await createProxyServer({ port: 0, clock, cacheDir: dir });
+      await viaProxy(first.port, `${origin.base}/kept`, { headers: { Range: "bytes=0-9" } });
+      await viaProxy(first.port, `${origin.base}/kept`, { headers: { Range: "bytes=50-59" } });
+      await first.close();
+      const second = await createProxyServer({ port: 0, clock, cacheDir: dir });
+      try {
+        const r = await viaProxy(second.port, `${origin.base}/kept`, { headers: { Range: "bytes=52-55, 1-2" } });
+        assert.equal(r.status, 206);
+        assert.ok(r.body.toString().includes(`Content-Range: bytes 52-55/100\r\n\r\n${slice(52, 55)}\r\n`));
+        assert.ok(r.body.toString().includes(`Content-Range: bytes 1-2/100\r\n\r\n${slice(1, 2)}\r\n`));
+        assert.match(String(r.headers["cache-status"]), /hit/);
+        assert.equal(origin.count("/kept"), 2);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await origin.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
