@@ -320,13 +320,13 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     resp.body.resume();
     if (notModifiedApplies(entry.meta, resHeaders)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
-      void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
+      const fresh = store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime));
       turn.release();
-      const r = decideReuse(entry.facts, {}, c.clock.now());
+      const r = decideReuse(fresh.facts, {}, c.clock.now());
       ex.label = "REVALIDATED";
       const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
-      const notModified = isConditional(req.headers) && clientNotModified(req.headers, entry.meta);
-      if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
+      const notModified = isConditional(req.headers) && clientNotModified(req.headers, fresh.meta);
+      if (await serveStored(ex, store, fresh, r.ageMs, cs, c.via, notModified)) {
         if (!ex.background) c.counters.bytesFromCache += ex.bytes;
         return;
       }
@@ -380,7 +380,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   if (writer !== null && store !== undefined) {
     early = await collectBody(resp.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
-      committed = await store.track(writer.commit());
+      committed = await writer.commit();
       ex.stored = committed !== undefined;
     } else if (early.outcome === "broken") {
       writer.abort();
@@ -432,7 +432,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   if (early !== undefined) resp.body.resume();
   const ok = await relayed;
   if (ok) {
-    if (writer !== null) ex.stored = (await c.store?.track(writer.commit())) !== undefined;
+    if (writer !== null) ex.stored = (await writer.commit()) !== undefined;
     ex.res.end(hold?.last);
   } else {
     writer?.abort();
@@ -548,5 +548,5 @@ async function writePart(
   const writer = store.beginWrite(meta, c.maxObjectBytes);
   if (writer === null) return undefined;
   writer.write(combined.body);
-  return store.track(writer.commit());
+  return writer.commit();
 }

@@ -65,15 +65,14 @@ export class EntryIndex {
   }
 
   /**
-   * Change what `e` is indexed by (a 304 freshened its headers, so its surrogate keys may have
-   * changed): `change` runs between taking it out and putting it back. An entry this index does
-   * not hold is changed and stays out.
+   * Put `next` (a new entry for the same id: a 304 freshened it, a soft purge made it stale) in
+   * the place of `old`, its URL and surrogate keys indexed anew; false when `old` is not current.
    */
-  reindex(e: StoredEntry, change: () => void): void {
-    const held = this.holds(e);
-    if (held) this.delete(e);
-    change();
-    if (held) this.add(e);
+  replace(old: StoredEntry, next: StoredEntry): boolean {
+    if (!this.holds(old) || next.id !== old.id) return false;
+    this.delete(old);
+    this.add(next);
+    return true;
   }
 
   /** Mark `e` as just used; false when it is not the current entry. */

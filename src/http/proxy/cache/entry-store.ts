@@ -35,13 +35,18 @@ export interface EntryStore {
   discardCorrupt(e: StoredEntry): void;
   makeHot(e: StoredEntry, body: Buffer): void;
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null;
-  updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void>;
+  /**
+   * A 304 freshened `e` (RFC 9111 §4.3.4): the entry with the new meta, which replaces `e` at
+   * once; the store writes it in the background (`flush()` waits). Entries are never changed in
+   * place: one held by a request keeps saying what it said.
+   */
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry;
   remove(e: StoredEntry): void;
   removeUrl(url: string): number;
   withTag(tag: string): StoredEntry[];
-  markStale(e: StoredEntry): void;
-  track<T>(p: Promise<T>): Promise<T>;
-  /** Wait for every write in progress. */
+  /** Soft purge: the entry, stale from now on, that replaces `e` (kept in memory only). */
+  markStale(e: StoredEntry): StoredEntry;
+  /** Wait for every write in progress (entries committed, heads rewritten, removals). */
   flush(): Promise<void>;
   /**
    * A shared store: remove what a URL and/or a tag names on every node (the shared copy, and

@@ -241,6 +241,17 @@ export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): Entry
 }
 
 /**
+ * The facts of a soft-purged entry: stale from now on, so its next use validates with the
+ * origin (no stale-while-revalidate for it).
+ *
+ * @example
+ * decideReuse(staleFacts(facts), {}, now).kind // "validate"
+ */
+export function staleFacts(facts: EntryFacts): EntryFacts {
+  return { ...facts, lifetimeMs: 0, initialAgeMs: Math.max(facts.initialAgeMs, 1), swrMs: 0 };
+}
+
+/**
  * RFC 9111 §4.2 with the request directives of §5.2.1 (no-cache, max-age, max-stale,
  * min-fresh; Pragma: no-cache when there is no Cache-Control, §5.4) and the response
  * directives no-cache, must-revalidate, proxy-revalidate and s-maxage (§5.2.2).

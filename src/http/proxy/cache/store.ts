@@ -10,7 +10,7 @@ import { EntryIndex } from "./entry-index.js";
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
@@ -30,12 +30,17 @@ export interface CacheStoreOptions {
   policy?: PolicyOptions;
 }
 
-/** One stored response. */
+/**
+ * One stored response. What it says about the response (meta, facts) never changes: a 304
+ * that freshens it or a soft purge makes a new entry that replaces it in the index. The rest is
+ * the store's bookkeeping of where its bytes are (the file's layout, the hot copy, whether the
+ * file was verified), which only the store updates.
+ */
 export interface StoredEntry {
   /** File name stem: hash of the URL and the Vary secondary key. */
   readonly id: string;
-  meta: StoredMeta;
-  facts: EntryFacts;
+  readonly meta: StoredMeta;
+  readonly facts: EntryFacts;
   /** Size of the head on disk (where the body starts) and of the whole file. */
   headLength: number;
   fileSize: number;
@@ -115,7 +120,7 @@ export class CacheStore implements EntryStore {
   readonly #chains = new Map<string, Promise<void>>();
 
   /** Remember a write in progress so `flush()` can wait for it. */
-  track<T>(p: Promise<T>): Promise<T> {
+  #track<T>(p: Promise<T>): Promise<T> {
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
     return p;
@@ -146,7 +151,8 @@ export class CacheStore implements EntryStore {
 
   /** Mark an entry as just used (LRU), on disk and in the hot layer. */
   touch(e: StoredEntry): void {
-    this.#index.touch(e);
+    // A replaced entry (still held by a request) must not come back into the hot layer.
+    if (!this.#index.touch(e)) return;
     if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
   }
 
@@ -200,7 +206,8 @@ export class CacheStore implements EntryStore {
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (maxObjectBytes <= 0) return null;
     const id = entryId(meta.url, meta.varyValues);
-    return new EntryWriter(this.#tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, async (done) => {
+    const track = <T>(p: Promise<T>): Promise<T> => this.#track(p);
+    return new EntryWriter(this.#tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
       const e: StoredEntry = {
         id,
         meta: done.meta,
@@ -218,13 +225,13 @@ export class CacheStore implements EntryStore {
         this.makeHot(e, body);
         const tmp = this.#tmpPath(id);
         void this.#serial(id, async () => {
-          if (this.#index.get(id) !== e) return;
+          if (!this.#index.holds(e)) return;
           await writeWhole(tmp, [done.head, body, done.footer]);
-          if (this.#index.get(id) === e) await rename(tmp, this.#path(id));
+          if (this.#index.holds(e)) await rename(tmp, this.#path(id));
           else await unlink(tmp);
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
-          if (this.#index.get(id) === e) this.#forget(e);
+          if (this.#index.holds(e)) this.#forget(e);
         });
         return e;
       }
@@ -245,46 +252,56 @@ export class CacheStore implements EntryStore {
   }
 
   /**
-   * Replace an entry's meta (a 304 freshened it, RFC 9111 §4.3.4): in memory at once, on disk
-   * by rewriting the file through a temporary file and a rename.
+   * A 304 freshened an entry (RFC 9111 §4.3.4): the entry with the new meta, which replaces `e`
+   * at once (in the index and the hot layer), its file rewritten in the background through a
+   * temporary file and a rename (`flush()` waits for it). When `e` is no longer the current
+   * entry the new one is returned detached (it answers this request, and is not stored).
    */
-  async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    this.#index.reindex(e, () => {
-      e.meta = meta;
-      e.facts = entryFacts(meta, this.policy);
-    });
-    await this.#serial(e.id, async () => {
-      if (!this.#index.holds(e)) return;
-      const head = encodeHead(e.meta);
-      const tmp = this.#tmpPath(e.id);
-      const body = e.body;
-      if (body !== undefined) {
-        const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
-        await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
-      } else {
-        // A large body is copied through from the current file, never held in memory whole.
-        const old = await this.#openVerified(e);
-        if (old === undefined) return;
-        try {
-          await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
-        } catch (err) {
-          await unlink(tmp).catch(() => undefined);
-          throw err;
-        } finally {
-          await old.fd.close();
-        }
-      }
-      if (!this.#index.holds(e)) {
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry {
+    const next: StoredEntry = { ...e, meta, facts: entryFacts(meta, this.policy) };
+    if (!this.#replace(e, next)) return next;
+    void this.#serial(next.id, () => this.#rewriteHead(next)).catch(() => undefined);
+    return next;
+  }
+
+  async #rewriteHead(e: StoredEntry): Promise<void> {
+    if (!this.#index.holds(e)) return;
+    const head = encodeHead(e.meta);
+    const tmp = this.#tmpPath(e.id);
+    const body = e.body;
+    if (body !== undefined) {
+      const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+      await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+    } else {
+      // A large body is copied through from the current file, never held in memory whole.
+      const old = await this.#openVerified(e);
+      if (old === undefined) return;
+      try {
+        await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
+      } catch (err) {
         await unlink(tmp).catch(() => undefined);
-        return;
+        throw err;
+      } finally {
+        await old.fd.close();
       }
-      await rename(tmp, this.#path(e.id));
-      const size = expectedFileSize(head.length, e.meta.bodyLength);
-      this.#diskBytes += size - e.fileSize;
-      e.headLength = head.length;
-      e.fileSize = size;
-      e.verified = true;
-    });
+    }
+    if (!this.#index.holds(e)) {
+      await unlink(tmp).catch(() => undefined);
+      return;
+    }
+    await rename(tmp, this.#path(e.id));
+    const size = expectedFileSize(head.length, e.meta.bodyLength);
+    this.#diskBytes += size - e.fileSize;
+    e.headLength = head.length;
+    e.fileSize = size;
+    e.verified = true;
+  }
+
+  /** Put `next` in the place of `old` (same id, same file and body); false when `old` is not current. */
+  #replace(old: StoredEntry, next: StoredEntry): boolean {
+    if (!this.#index.replace(old, next)) return false;
+    if (this.#hot.get(old.id) === old) this.#hot.set(old.id, next);
+    return true;
   }
 
   /** Run disk operations on one id in order (write, rewrite, unlink never overtake each other). */
@@ -293,7 +310,7 @@ export class CacheStore implements EntryStore {
     const p = prev.then(fn);
     const tail = p.catch(() => undefined);
     this.#chains.set(id, tail);
-    void this.track(tail).then(() => {
+    void this.#track(tail).then(() => {
       if (this.#chains.get(id) === tail) this.#chains.delete(id);
     });
     return p;
@@ -329,9 +346,10 @@ export class CacheStore implements EntryStore {
    * Soft purge: the entry stays but is stale from now on, so its next use validates with the
    * origin (no stale-while-revalidate for it). Kept in memory only; a restart forgets it.
    */
-  markStale(e: StoredEntry): void {
-    if (!this.#index.holds(e)) return;
-    e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
+  markStale(e: StoredEntry): StoredEntry {
+    const next: StoredEntry = { ...e, facts: staleFacts(e.facts) };
+    this.#replace(e, next);
+    return next;
   }
 
   #path(id: string): string {
