@@ -479,8 +479,11 @@ async function storePart(
     // A complete entry being validated was replaced by this answer (another representation).
     if (o.entry !== undefined) store.remove(o.entry);
     const current = store.find(o.href, (v) => varyMatches(v.meta, req.headers));
-    committed = await writePart(c, store, o.href, req.headers, current, resp, part, whole, o.requestTime, o.responseTime);
-    ex.stored = committed !== undefined;
+    const written = await writePart(c, store, o.href, req.headers, current, resp, part, whole, o.requestTime, o.responseTime);
+    if (written !== null) {
+      committed = written;
+      ex.stored = written !== undefined;
+    }
   } else ex.stored = false;
   o.turn.release();
   const outcome: CacheOutcome = { kind: "forward", fwd: o.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...o.why };
@@ -506,7 +509,11 @@ async function storePart(
   }
 }
 
-/** Combine a received part with the stored entry (when it is parts of the same representation) and store the result. */
+/**
+ * Combine a received part with the stored entry (when it is parts of the same representation)
+ * and store the result: the new entry, undefined when it could not be stored, null when there
+ * was nothing to store (a complete entry of the same representation holds every byte already).
+ */
 async function writePart(
   c: HandlerContext,
   store: EntryStore,
@@ -518,13 +525,13 @@ async function writePart(
   bytes: Buffer,
   requestTime: number,
   responseTime: number,
-): Promise<StoredEntry | undefined> {
+): Promise<StoredEntry | undefined | null> {
   let stored: { parts: NonNullable<StoredMeta["parts"]>; body: Buffer } | undefined;
   if (current !== undefined) {
     const parts = current.meta.parts;
     if (parts === undefined) {
       // A complete entry of the same representation already holds every byte: nothing to add.
-      if (strongValidator(current.meta.headers) !== undefined && strongValidator(current.meta.headers) === strongValidator(resp.headers) && current.meta.bodyLength === part.completeLength) return undefined;
+      if (strongValidator(current.meta.headers) !== undefined && strongValidator(current.meta.headers) === strongValidator(resp.headers) && current.meta.bodyLength === part.completeLength) return null;
     } else if (sameRepresentation(current.meta.headers, parts, resp.headers, part)) {
       const body = current.body ?? (await loadBody(store, current));
       if (body !== undefined && body.length === partsLength(parts)) stored = { parts, body };

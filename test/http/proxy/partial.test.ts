@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock } from "../../../src/core/clock.js";
 import { combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
-import { isStorablePart } from "../../../src/http/proxy/cache/policy.js";
+import { isStorable, isStorablePart } from "../../../src/http/proxy/cache/policy.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
@@ -73,6 +73,12 @@ describe("partial entries, pure", () => {
     assert.equal(isStorablePart("GET", {}, [...ok.slice(0, 1), ["ETag", 'W/"v1"'], ["Cache-Control", "max-age=60"]]).storable, false, "weak ETag");
     assert.equal(isStorablePart("GET", {}, [["Content-Type", "multipart/byteranges; boundary=x"], ["ETag", '"v1"'], ["Cache-Control", "max-age=60"]]).storable, false, "multipart");
     assert.equal(isStorablePart("GET", {}, [...ok.slice(0, 2), ["Cache-Control", "no-store"]]).storable, false, "no-store");
+  });
+
+  it("never stores a 416 answering a Range (it would answer requests without one)", () => {
+    const fields: Array<[string, string]> = [["Cache-Control", "max-age=60"], ["Content-Range", "bytes */100"]];
+    assert.deepEqual(isStorable("GET", { range: "bytes=200-" }, 416, fields), { storable: false, reason: "range" });
+    assert.equal(isStorable("GET", {}, 416, fields).storable, true, "without a Range it is any other final status");
   });
 });
 
@@ -228,6 +234,24 @@ for (const mode of ["forward, disk store", "forward, memory store", "forward, Re
       assert.equal(cs(w), "wirekit; fwd=uri-miss; fwd-status=206");
       await get("/weak", { Range: "bytes=0-9" });
       assert.equal(origin.count("/weak"), 2);
+    });
+
+    it("a Range past the end is forwarded, and the origin's 416 is relayed without replacing the parts", async () => {
+      origin.route("/short", (req, res) => {
+        if (String(req.headers.range) === "bytes=500-") {
+          res.writeHead(416, { "Cache-Control": "max-age=60", "Content-Range": "bytes */100", Date: date() });
+          res.end();
+          return;
+        }
+        rangedRoute({ etag: '"s"', body: BODY }, date)(req, res);
+      });
+      await get("/short", { Range: "bytes=0-9" });
+      const past = await get("/short", { Range: "bytes=500-" });
+      assert.equal(past.status, 416);
+      assert.equal(cs(past), "wirekit; fwd=partial; fwd-status=416");
+      const inside = await get("/short", { Range: "bytes=1-2" });
+      assert.equal(inside.body.toString(), slice(1, 2));
+      assert.match(cs(inside), /hit/, "the parts are still there");
     });
 
     it("a stale part is not served: the range is forwarded", async () => {

@@ -69,6 +69,9 @@ export function isStorable(method: string, req: HeaderMap, status: number, recei
   const cc = parseDirectives(getField(res, "cache-control"));
   const mustUnderstand = cc.has("must-understand");
   if ((status === 206 || status === 304 || mustUnderstand) && !UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
+  // A 416 says only that the request's ranges miss the representation: kept, it would answer
+  // requests without a Range (and replace the parts stored for the URL).
+  if (status === 416 && mapField(req, "range") !== undefined) return { storable: false, reason: "range" };
   const reqCc = parseDirectives(mapField(req, "cache-control"));
   if (reqCc.has("no-store")) return { storable: false, reason: "request no-store" };
   // §5.2.2.3: with must-understand, a cache that understands the status ignores no-store.
