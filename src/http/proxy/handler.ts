@@ -15,11 +15,11 @@ import { ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
 import type { EntryStore } from "./cache/entry-store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepresentation, strongValidator } from "./cache/partial.js";
+import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepresentation, strongValidator, type ReceivedPart } from "./cache/partial.js";
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { loadBody, sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
@@ -234,93 +234,74 @@ async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginT
   }
 }
 
+/** What the origin answered, as the steps after the request see it. */
+interface OriginAnswer {
+  status: number;
+  reason: string;
+  /** End-to-end fields, as relayed and stored. */
+  headers: Array<[string, string]>;
+  body: Readable;
+  /** When the request went out and the answer came (RFC 9111 §4.2.3), wall-clock ms. */
+  requestTime: number;
+  responseTime: number;
+  /** Give up on the origin exchange. */
+  abort(): void;
+}
+
 /**
- * Send the request to the origin (conditionally when `step.entry` is being validated), relay
- * the response, store it when allowed. Releasing `turn` lets the requests waiting at the gate go
- * as soon as it is clear whether anything will be stored.
+ * Send the request to the origin (conditionally when `step.entry` is being validated), then
+ * hand its answer to the step that applies: an origin failure or a server error a stale entry
+ * may hide (RFC 9111 §4.2.4, RFC 5861 §4), a 304 (§4.3.4), a 206 to add to the stored parts
+ * (§3.3), or anything else to store (when it may be) and relay. Releasing `turn` lets the
+ * requests waiting at the gate go as soon as it is clear whether anything will be stored.
  */
 async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, turn: OriginTurn): Promise<void> {
-  const { fwd, entry, detail } = step;
-  const why = detail === undefined ? {} : { detail };
+  const { fwd, entry } = step;
   const req = ex.req;
   const method = req.method;
-  const headers = originRequestHeaders(req.fields, target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
-  if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
-  const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
-  if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
-  const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
-  if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const requestTime = c.clock.now();
   const sentAt = c.clock.monotonic();
-  const f = fetchOrigin({
-    target,
-    method,
-    headers,
-    body: hasRequestBody(req.headers) ? req.body : undefined,
-    timeoutMs: c.timeoutMs,
-    pool: c.pool,
-    address: ex.destination,
-    // RFC 9110 §15.2: a proxy forwards interim responses (103 Early Hints, 102); never stored.
-    onInterim: (h) => {
-      if (h.status !== 100) ex.interim?.(h.status, endToEnd(h.headers));
-    },
-  });
-  const onClientGone = (): void => {
-    if (!ex.res.writableFinished) f.abort();
-  };
-  ex.res.once("close", onClientGone);
+  const f = sendToOrigin(c, ex, target, entry);
   let origin: OriginExchange;
   try {
     origin = await f.done;
   } catch (err) {
     turn.release();
     if (!isOriginFailure(err)) throw err;
-    // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
-    // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
-    if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
-      const r = decideReuse(entry.facts, {}, c.clock.now());
-      ex.label = "STALE";
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
-      if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
-        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
-        return;
-      }
-    }
-    ex.label = "ERROR";
-    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd, ...why }));
-    return;
+    return answerOriginFailure(c, ex, step, err);
   }
-  const responseTime = c.clock.now();
   observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
   const resp = origin.response;
   const status = resp.status;
-  // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
-  const resHeaders = endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH);
+  const got: OriginAnswer = {
+    status,
+    reason: resp.reason,
+    // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
+    headers: endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH),
+    body: resp.body,
+    requestTime,
+    responseTime: c.clock.now(),
+    abort: () => f.abort(),
+  };
   const store = c.store;
 
   if (!SAFE_METHODS.has(method) && store !== undefined) {
-    for (const uri of invalidatedUris(method, status, target.href, resHeaders)) store.removeUrl(uri);
+    for (const uri of invalidatedUris(method, status, target.href, got.headers)) store.removeUrl(uri);
   }
 
   // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
   if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
     resp.body.destroy();
     turn.release();
-    const r = decideReuse(entry.facts, {}, c.clock.now());
-    ex.label = "STALE";
-    const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin answered ${status} (stale-if-error)` });
-    if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, false)) {
-      if (!ex.background) c.counters.bytesFromCache += ex.bytes;
-      return;
-    }
+    if (await serveStale(c, ex, store, entry, `origin answered ${status} (stale-if-error)`)) return;
     return forward(c, ex, target, { fwd: "uri-miss" }, turn);
   }
 
   if (entry !== undefined && store !== undefined && status === 304) {
     resp.body.resume();
-    if (notModifiedApplies(entry.meta, resHeaders)) {
+    if (notModifiedApplies(entry.meta, got.headers)) {
       // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
-      const fresh = store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime));
+      const fresh = store.updateMeta(entry, freshenFrom304(entry.meta, got.headers, got.requestTime, got.responseTime));
       turn.release();
       const r = decideReuse(fresh.facts, {}, c.clock.now());
       ex.label = "REVALIDATED";
@@ -335,28 +316,89 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   }
 
   // RFC 9111 §3.3: a 206 is stored as a part, combined with the parts already stored.
-  if (status === 206 && store !== undefined && isStorablePart(method, req.headers, resHeaders, store.policy).storable) {
-    const part = receivedPart(resHeaders);
+  if (status === 206 && store !== undefined && isStorablePart(method, req.headers, got.headers, store.policy).storable) {
+    const part = receivedPart(got.headers);
     const length = part === undefined ? 0 : part.range.end - part.range.start + 1;
-    if (part !== undefined && length <= store.hotMaxObjectBytes && length <= c.maxObjectBytes) {
-      return storePart(c, store, ex, f, { status, reason: resp.reason, headers: resHeaders, body: resp.body }, { href: target.href, fwd, why, requestTime, responseTime, entry, turn });
-    }
+    if (part !== undefined && length <= store.hotMaxObjectBytes && length <= c.maxObjectBytes) return storePart(c, store, ex, target, step, got, part, turn);
   }
 
+  return storeAndRelay(c, ex, target, step, got, turn);
+}
+
+/** Start the origin request: the client's fields for the origin, the cache's validators, our Via. */
+function sendToOrigin(c: HandlerContext, ex: Exchange, target: OriginTarget, validating: StoredEntry | undefined): { done: Promise<OriginExchange>; abort(): void } {
+  const req = ex.req;
+  const method = req.method;
+  const headers = originRequestHeaders(req.fields, target.host, c.via, validating !== undefined ? CLIENT_CONDITIONALS : undefined);
+  if (validating !== undefined) headers.push(...conditionalHeaders(validating.meta));
+  const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
+  if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
+  const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
+  if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
+  const f = fetchOrigin({
+    target,
+    method,
+    headers,
+    body: hasRequestBody(req.headers) ? req.body : undefined,
+    timeoutMs: c.timeoutMs,
+    pool: c.pool,
+    address: ex.destination,
+    // RFC 9110 §15.2: a proxy forwards interim responses (103 Early Hints, 102); never stored.
+    onInterim: (h) => {
+      if (h.status !== 100) ex.interim?.(h.status, endToEnd(h.headers));
+    },
+  });
+  ex.res.once("close", () => {
+    if (!ex.res.writableFinished) f.abort();
+  });
+  return f;
+}
+
+/**
+ * The origin could not be reached. RFC 9111 §4.2.4: a cache cut off from the origin may serve a
+ * stale response, unless the response forbids it (must-revalidate, proxy-revalidate, s-maxage,
+ * no-cache); else the proxy's error (502/504 with Proxy-Status).
+ */
+async function answerOriginFailure(c: HandlerContext, ex: Exchange, step: OriginStep, err: OriginFailure): Promise<void> {
+  const { fwd, entry, detail } = step;
+  if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
+    if (await serveStale(c, ex, c.store, entry, `origin unreachable: ${err.message}`)) return;
+  }
+  ex.label = "ERROR";
+  sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd, ...(detail === undefined ? {} : { detail }) }));
+}
+
+/** Answer from a stale entry in place of the origin (logged STALE); false when its body was gone. */
+async function serveStale(c: HandlerContext, ex: Exchange, store: EntryStore, entry: StoredEntry, why: string): Promise<boolean> {
+  const r = decideReuse(entry.facts, {}, c.clock.now());
+  ex.label = "STALE";
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: why });
+  if (!(await serveStored(ex, store, entry, r.ageMs, cs, c.via, false))) return false;
+  if (!ex.background) c.counters.bytesFromCache += ex.bytes;
+  return true;
+}
+
+/** Relay the origin's answer, storing it on the way when it may be stored (RFC 9111 §3). */
+async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, got: OriginAnswer, turn: OriginTurn): Promise<void> {
+  const { fwd, entry, detail } = step;
+  const why = detail === undefined ? {} : { detail };
+  const req = ex.req;
+  const { status, headers: resHeaders } = got;
+  const store = c.store;
   const meta = {
     url: target.href,
     status,
-    statusMessage: resp.reason,
+    statusMessage: got.reason,
     headers: resHeaders,
-    requestTime,
-    responseTime,
+    requestTime: got.requestTime,
+    responseTime: got.responseTime,
     varyNames: varyNamesOf(resHeaders),
     varyValues: [] as Array<string | null>,
   };
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
   const declared = Number(getField(resHeaders, "content-length") ?? "NaN");
   const storable =
-    store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
+    store !== undefined && isStorable(req.method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
   if (writer === null) {
     turn.release();
@@ -378,7 +420,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
   if (writer !== null && store !== undefined) {
-    early = await collectBody(resp.body, store.hotMaxObjectBytes, writer, countChunk);
+    early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
       committed = await writer.commit();
       ex.stored = committed !== undefined;
@@ -393,10 +435,10 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
   flat.push("Cache-Status", formatCacheStatus(outcome));
   try {
-    ex.res.writeHead(status, resp.reason, flat);
+    ex.res.writeHead(status, got.reason, flat);
   } catch {
     // The origin sent a field that cannot be relayed as is (it would split the response).
-    resp.body.destroy();
+    got.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
     ex.stored = undefined;
@@ -420,7 +462,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
       // of its Content-Length and must not be followed by another on this connection.
       if (whole !== undefined) ex.res.write(whole);
       ex.res.destroy();
-      f.abort();
+      got.abort();
     }
     return;
   }
@@ -428,8 +470,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   const already = early?.length ?? 0;
   // Commit before the last byte goes out, so the client's next request already finds the entry.
   const hold = writer !== null && Number.isSafeInteger(declared) && declared > already ? { length: declared - already, last: undefined as Buffer | undefined } : undefined;
-  const relayed = relayBody(resp.body, ex.res, writer ?? undefined, countChunk, hold);
-  if (early !== undefined) resp.body.resume();
+  const relayed = relayBody(got.body, ex.res, writer ?? undefined, countChunk, hold);
+  if (early !== undefined) got.body.resume();
   const ok = await relayed;
   if (ok) {
     if (writer !== null) ex.stored = (await writer.commit()) !== undefined;
@@ -438,17 +480,9 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     writer?.abort();
     if (writer !== null) ex.stored = false;
     if (!ex.res.writableFinished) ex.res.destroy();
-    f.abort();
+    got.abort();
   }
   turn.release();
-}
-
-/** The origin's 206, for `storePart`. */
-interface PartResponse {
-  status: number;
-  reason: string;
-  headers: Array<[string, string]>;
-  body: Readable;
 }
 
 /**
@@ -457,16 +491,9 @@ interface PartResponse {
  * another representation replaces them), store the result — a complete entry once the parts
  * cover the whole — and relay the 206 as the origin sent it.
  */
-async function storePart(
-  c: HandlerContext,
-  store: EntryStore,
-  ex: Exchange,
-  f: { abort(): void },
-  resp: PartResponse,
-  o: { href: string; fwd: ForwardReason; why: { detail?: string }; requestTime: number; responseTime: number; entry: StoredEntry | undefined; turn: OriginTurn },
-): Promise<void> {
-  const part = receivedPart(resp.headers);
-  if (part === undefined) return;
+async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, target: OriginTarget, step: OriginStep, resp: OriginAnswer, part: ReceivedPart, turn: OriginTurn): Promise<void> {
+  const why = step.detail === undefined ? {} : { detail: step.detail };
+  const href = target.href;
   const length = part.range.end - part.range.start + 1;
   const req = ex.req;
   const got = await collectBody(resp.body, length, undefined, (n) => {
@@ -477,16 +504,16 @@ async function storePart(
   let committed: StoredEntry | undefined;
   if (got.outcome === "end" && whole.length === length) {
     // A complete entry being validated was replaced by this answer (another representation).
-    if (o.entry !== undefined) store.remove(o.entry);
-    const current = store.find(o.href, (v) => varyMatches(v.meta, req.headers));
-    const written = await writePart(c, store, o.href, req.headers, current, resp, part, whole, o.requestTime, o.responseTime);
+    if (step.entry !== undefined) store.remove(step.entry);
+    const current = store.find(href, (v) => varyMatches(v.meta, req.headers));
+    const written = await writePart(c, store, href, req.headers, current, resp, part, whole);
     if (written !== null) {
       committed = written;
       ex.stored = written !== undefined;
     }
   } else ex.stored = false;
-  o.turn.release();
-  const outcome: CacheOutcome = { kind: "forward", fwd: o.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...o.why };
+  turn.release();
+  const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...why };
   ex.label = cacheLabel(outcome);
   const flat: string[] = [];
   for (const [k, v] of withVia(resp.headers, c.via)) flat.push(k, v);
@@ -497,7 +524,7 @@ async function storePart(
     if (committed !== undefined) store.remove(committed);
     ex.stored = undefined;
     ex.label = "ERROR";
-    sendError(ex, 502, "the origin sent an invalid response header", "destination_unavailable");
+    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
   if (got.outcome === "end") ex.res.end(whole);
@@ -505,7 +532,7 @@ async function storePart(
     // Short of its Content-Length: relay what came, then close.
     if (whole.length > 0) ex.res.write(whole);
     ex.res.destroy();
-    f.abort();
+    resp.abort();
   }
 }
 
@@ -520,11 +547,9 @@ async function writePart(
   href: string,
   reqHeaders: HeaderMap,
   current: StoredEntry | undefined,
-  resp: PartResponse,
-  part: NonNullable<ReturnType<typeof receivedPart>>,
+  resp: OriginAnswer,
+  part: ReceivedPart,
   bytes: Buffer,
-  requestTime: number,
-  responseTime: number,
 ): Promise<StoredEntry | undefined | null> {
   let stored: { parts: NonNullable<StoredMeta["parts"]>; body: Buffer } | undefined;
   if (current !== undefined) {
@@ -546,8 +571,8 @@ async function writePart(
     status: complete ? 200 : 206,
     statusMessage: complete ? "OK" : resp.reason,
     headers,
-    requestTime,
-    responseTime,
+    requestTime: resp.requestTime,
+    responseTime: resp.responseTime,
     varyNames,
     varyValues: varyValuesOf(varyNames, reqHeaders),
     ...(complete ? {} : { parts: combined.parts }),
