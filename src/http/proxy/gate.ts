@@ -2,9 +2,15 @@
  * The collapsing gate: which waiting requests share one origin fetch. The first eligible
  * request for a URI leads (it goes to the origin); the ones that come while it is out wait,
  * and once the leader lets them go (as soon as it knows whether anything will be stored) they
- * look the cache up again. No I/O and no time: a map of leaders and their waiters.
+ * look the cache up again. Across proxies sharing a store, a leader that finds another node
+ * holding the store's lock waits for it the same way, polling on the injected clock
+ * (`waitShared`). No I/O of its own: a map of leaders, and the store's lock asked through a function.
  */
+import type { Clock } from "../../core/clock.js";
 import type { HeaderMap } from "../header-list.js";
+
+/** How often a request waiting on another node's fetch asks whether its lock is still held, ms. */
+export const SHARED_POLL_MS = 20;
 
 /** What a request gets at the gate. */
 export type Turn =
@@ -60,6 +66,19 @@ export class CollapsingGate {
   /** Is a request for `key` out at the origin now? */
   leading(key: string): boolean {
     return this.#leaders.has(key);
+  }
+
+  /**
+   * Another node holds the shared store's lock on this URI (it is fetching): wait until
+   * `held()` says it is gone, asking every `SHARED_POLL_MS` of `clock` time, for at most
+   * `maxMs` (the lock expires by then whatever its node does). Then look the cache up again.
+   */
+  async waitShared(held: () => Promise<boolean>, clock: Clock, maxMs: number): Promise<void> {
+    const until = clock.monotonic() + maxMs;
+    while (clock.monotonic() < until) {
+      if (!(await held())) return;
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, SHARED_POLL_MS));
+    }
   }
 
   /** Ask for a turn. `eligible` false (see `collapsible`) always goes alone. */

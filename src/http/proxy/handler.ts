@@ -220,7 +220,8 @@ async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginT
   // it to go (released once the entry is written, or expired) and look again.
   if (store?.lock !== undefined && !(await store.lock(key))) {
     try {
-      await store.waitUnlocked?.(key);
+      const held = store.lockHeld;
+      if (held !== undefined) await c.gate.waitShared(() => held.call(store, key), c.clock, store.lockMs ?? 0);
     } finally {
       turn.release();
     }

@@ -1,10 +1,12 @@
 /**
- * The collapsing gate (gate.ts) on its own: no sockets and no timers. Which requests may share
- * a fetch, and who leads, who waits and when waiters go, driven step by step.
+ * The collapsing gate (gate.ts) on its own: no sockets, and a fake clock. Which requests may
+ * share a fetch, who leads, who waits and when waiters go, driven step by step; and the wait for
+ * another node's fetch (a shared store's lock), polled on the clock.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { collapsible, CollapsingGate } from "../../../src/http/proxy/gate.js";
+import { FakeClock } from "../../../src/core/clock.js";
+import { collapsible, CollapsingGate, SHARED_POLL_MS } from "../../../src/http/proxy/gate.js";
 
 /** Has `p` settled by now (after the microtasks queued so far)? */
 async function settled(p: Promise<unknown>): Promise<boolean> {
@@ -71,5 +73,52 @@ describe("CollapsingGate", () => {
     const waiter = gate.enter("k", true);
     assert.equal(waiter.kind, "wait");
     if (waiter.kind === "wait") assert.equal(await settled(waiter.done), false);
+  });
+});
+
+describe("CollapsingGate.waitShared (another node is fetching)", () => {
+  it("asks every SHARED_POLL_MS of clock time and goes as soon as the lock is gone", async () => {
+    const clock = new FakeClock();
+    const gate = new CollapsingGate();
+    let asked = 0;
+    let held = true;
+    const wait = gate.waitShared(() => {
+      asked++;
+      return Promise.resolve(held);
+    }, clock, 5000);
+    assert.equal(await settled(wait), false);
+    assert.equal(asked, 1, "asked once at once");
+    clock.advance(SHARED_POLL_MS - 1);
+    assert.equal(await settled(wait), false);
+    assert.equal(asked, 1, "no new question before the interval");
+    clock.advance(1);
+    await settled(wait);
+    assert.equal(asked, 2);
+    held = false;
+    clock.advance(SHARED_POLL_MS);
+    assert.equal(await settled(wait), true, "the lock went: the waiter goes");
+    assert.equal(asked, 3);
+  });
+
+  it("gives up after the lock's lifetime even if it is still held (the lock expires by then)", async () => {
+    const clock = new FakeClock();
+    const gate = new CollapsingGate();
+    let asked = 0;
+    const wait = gate.waitShared(() => {
+      asked++;
+      return Promise.resolve(true);
+    }, clock, 100);
+    for (let t = 0; t < 100; t += SHARED_POLL_MS) {
+      assert.equal(await settled(wait), false);
+      clock.advance(SHARED_POLL_MS);
+    }
+    assert.equal(await settled(wait), true);
+    assert.equal(asked, 100 / SHARED_POLL_MS);
+  });
+
+  it("does not wait at all when the lock is already gone or the store cannot be asked", async () => {
+    const gate = new CollapsingGate();
+    assert.equal(await settled(gate.waitShared(() => Promise.resolve(false), new FakeClock(), 5000)), true);
+    assert.equal(await settled(gate.waitShared(() => Promise.resolve(true), new FakeClock(), 0)), true, "maxMs 0: never polls");
   });
 });

@@ -59,8 +59,13 @@ export interface EntryStore {
    * another node is fetching it.
    */
   lock?(url: string): Promise<boolean>;
-  /** Wait until no node holds the lock on `url` (released, or expired). */
-  waitUnlocked?(url: string): Promise<void>;
+  /**
+   * Does a node hold the lock on `url` now? False when the store cannot be asked. The gate
+   * (gate.ts) polls it on the proxy's clock while another node fetches.
+   */
+  lockHeld?(url: string): Promise<boolean>;
+  /** How long a lock lasts if its node never releases it, ms (the most a waiter polls). */
+  readonly lockMs?: number;
   /** Release this node's lock on `url`, once what it fetched is written. */
   unlock?(url: string): void;
   /** A shared store: whether it answers and its mean command round trip (stats, metrics). */

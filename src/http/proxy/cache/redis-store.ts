@@ -535,16 +535,16 @@ export class RedisStore implements EntryStore {
     }
   }
 
-  async waitUnlocked(url: string): Promise<void> {
-    // Polled; at most the lock's lifetime (it expires by then whatever its node does).
-    for (let waited = 0; this.available && waited < LOCK_MS; waited += 20) {
-      try {
-        if ((await this.#client.exists(lockKey(url))) === 0) return;
-      } catch (err) {
-        this.#failed(err);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 20));
+  /** How long a fetch lock lasts if its node never releases it. */
+  readonly lockMs = LOCK_MS;
+
+  async lockHeld(url: string): Promise<boolean> {
+    if (!this.available) return false;
+    try {
+      return (await this.#client.exists(lockKey(url))) !== 0;
+    } catch (err) {
+      this.#failed(err);
+      return false;
     }
   }
 
