@@ -539,8 +539,9 @@ async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, tar
 
 /**
  * Combine a received part with the stored entry (when it is parts of the same representation)
- * and store the result: the new entry, undefined when it could not be stored, null when there
- * was nothing to store (a complete entry of the same representation holds every byte already).
+ * and store the result: the new entry, undefined when it could not be stored, null when it was
+ * not to be stored (a complete entry of the same representation holds every byte already, or
+ * the parts would outgrow the limit of a partial entry).
  */
 async function writePart(
   c: HandlerContext,
@@ -564,6 +565,9 @@ async function writePart(
     }
   }
   const combined = combineParts(stored, bytes, part);
+  // Partial entries stay small enough to be read whole (serving them, combining them): parts
+  // beyond the memory layer's object limit are relayed only.
+  if (combined.body.length > store.hotMaxObjectBytes && !isWhole(combined.parts)) return null;
   const headers = resp.headers.filter(([k]) => !PART_FIELDS.has(k.toLowerCase()));
   const varyNames = varyNamesOf(headers);
   const complete = isWhole(combined.parts);
