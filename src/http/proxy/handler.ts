@@ -1,21 +1,28 @@
 /**
- * One proxied request, end to end: look the URI up in the cache (RFC 9111 §4), answer a
- * fresh hit from it, validate a stale entry with the origin (§4.3), fetch a miss (collapsing
- * concurrent misses for the same URI into one origin request), store what may be stored
- * (§3) while streaming it to the client, and invalidate after unsafe methods (§4.4).
+ * The driver of one proxied request: it asks plan.ts what to do (pure: serve the stored
+ * response, validate it, forward and store, relay, invalidate, purge, answer here) and carries
+ * the plan out — the I/O: answering from the store, the origin request, storing what may be
+ * stored (§3; a 206 as a partial entry, combined with the parts already stored, §3.3) while
+ * relaying it, invalidating after unsafe methods (§4.4). Fetches that may be shared go through
+ * the collapsing gate (gate.ts), which lets concurrent misses for a URI wait for one origin request.
  */
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
+import type { Readable } from "node:stream";
 import { getField, mapField, type HeaderMap } from "../header-list.js";
-import { decideReuse, isStorable, requestDirectives, staleIfError, varyMatches, varyNamesOf, varyValuesOf } from "./cache/policy.js";
+import { decideReuse, isStorable, isStorablePart, staleIfError, varyMatches, varyNamesOf, varyValuesOf, type StoredMeta } from "./cache/policy.js";
 import { ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
 import type { EntryStore } from "./cache/entry-store.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange } from "./forward.js";
+import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepresentation, strongValidator, type ReceivedPart } from "./cache/partial.js";
+import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
+import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
+import { purgeTarget, type PurgeContext } from "./purge.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { sendError, serveFromMemory, serveStored, type Exchange } from "./respond.js";
+import { loadBody, sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
@@ -32,16 +39,16 @@ export interface HandlerContext {
   timeoutMs: number;
   maxObjectBytes: number;
   counters: ProxyCounters;
-  /** In-flight cacheable fetches by URI: later identical misses wait on them. */
-  inflight: Map<string, Promise<void>>;
+  /** Which requests share one origin fetch (collapsing). */
+  gate: CollapsingGate;
   /** URIs with a background revalidation running (stale-while-revalidate): one each. */
   revalidating: Set<string>;
   /** What /_wirekit/metrics adds to the counters. */
   metrics: ProxyMetrics;
+  /** PURGE (the server routes it before a target is parsed; a plan that says purge lands here too). */
+  purge?: PurgeContext;
 }
 
-/** Cache-Status detail while a shared store cannot be reached. */
-const STORE_UNAVAILABLE = "store-unavailable";
 const CLIENT_CONDITIONALS = new Set(["if-none-match", "if-modified-since"]);
 const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
 /** Request fields a background revalidation does not copy from the request that triggered it. */
@@ -49,8 +56,16 @@ const BACKGROUND_DROP: ReadonlySet<string> = new Set(["range", "if-range", "if-m
 /** Origin answers stale-if-error may hide (RFC 5861 §4). */
 const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
-function isConditional(h: HeaderMap): boolean {
-  return h["if-none-match"] !== undefined || h["if-modified-since"] !== undefined;
+const NO_VARIANTS: readonly StoredEntry[] = [];
+const OFF: CacheView = { kind: "off" };
+const UNAVAILABLE: CacheView = { kind: "unavailable" };
+
+/** What the origin request is for: the Cache-Status reason, the entry being validated, a detail. */
+interface OriginStep {
+  fwd: ForwardReason;
+  /** The stored entry a conditional request validates (RFC 9111 §4.3). */
+  entry?: StoredEntry | undefined;
+  detail?: string | undefined;
 }
 
 /**
@@ -59,11 +74,61 @@ function isConditional(h: HeaderMap): boolean {
  * @example
  * await handleProxied(ctx, exchange, target);
  */
-export async function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
-  const method = ex.req.method;
-  if (maxForwards(method, mapField(ex.req.headers, "max-forwards")) === "answer") return answerHere(c, ex, method);
-  if (c.store !== undefined && (method === "GET" || method === "HEAD")) return lookup(c, c.store, ex, target, false);
-  return forward(c, ex, target, method === "GET" || method === "HEAD" ? "bypass" : "method", undefined, () => undefined);
+export function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
+  return drive(c, ex, target, false);
+}
+
+/** What the cache holds for the request (a shared store is asked first). */
+async function viewOf(c: HandlerContext, method: string, href: string): Promise<CacheView> {
+  const store = c.store;
+  if (store === undefined) return OFF;
+  if (method !== "GET" && method !== "HEAD") return { kind: "on", variants: NO_VARIANTS };
+  // A shared store that cannot be reached: answer as a proxy without a cache (the store logs it once).
+  if (store.sync !== undefined && !(await store.sync(href))) return UNAVAILABLE;
+  return { kind: "on", variants: store.variants(href) };
+}
+
+/** Plan the request and carry the plan out. `collapsed`: it waited at the gate for another's fetch. */
+async function drive(c: HandlerContext, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
+  const plan = planRequest(ex.req, await viewOf(c, ex.req.method, target.href), c.clock.now());
+  return carryOut(c, ex, target, plan, collapsed);
+}
+
+async function carryOut(c: HandlerContext, ex: Exchange, target: OriginTarget, plan: Plan, collapsed: boolean): Promise<void> {
+  switch (plan.kind) {
+    case "answer-here":
+      return answerHere(c, ex, ex.req.method);
+    case "purge":
+      if (c.purge !== undefined) return purgeTarget(c.purge, ex);
+      ex.label = "ERROR";
+      return sendError(ex, 405, "PURGE is not handled here", undefined);
+    case "refuse":
+      return onlyIfCached(ex, plan.fwd);
+    case "relay":
+      return forward(plan.cacheless ? { ...c, store: undefined } : c, ex, target, { fwd: plan.fwd, detail: plan.detail }, ALONE);
+    case "invalidate":
+      return forward(c, ex, target, { fwd: plan.fwd }, ALONE);
+    case "validate":
+      return fetchThroughGate(c, ex, target, { fwd: plan.fwd, entry: plan.entry }, collapsed);
+    case "forward-and-store":
+      return fetchThroughGate(c, ex, target, { fwd: plan.fwd }, collapsed);
+    case "serve-stored":
+    case "serve-part": {
+      const store = c.store as EntryStore;
+      const { entry, reuse } = plan;
+      ex.label = "HIT";
+      const swr = plan.kind === "serve-stored" && plan.revalidate;
+      const cs = formatCacheStatus({ kind: "hit", ttlMs: reuse.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
+      if (swr) revalidateInBackground(c, ex, target, entry);
+      const served = plan.kind === "serve-part" ? await servePart(ex, store, entry, plan.ranges, reuse.ageMs, cs, c.via) : await serveStored(ex, store, entry, reuse.ageMs, cs, c.via, plan.notModified);
+      if (served) {
+        c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+      // The stored body was gone or damaged (discarded): fetch as a miss.
+      return fetchThroughGate(c, ex, target, { fwd: "uri-miss" }, collapsed);
+    }
+  }
 }
 
 /** RFC 9110 §7.6.2: with Max-Forwards: 0 the proxy answers TRACE (echo) and OPTIONS itself. */
@@ -98,7 +163,7 @@ export function tryMemoryHit(c: HandlerContext, ex: Exchange, target: OriginTarg
   if (store === undefined || !store.available || (method !== "GET" && method !== "HEAD")) return false;
   const h = ex.req.headers;
   const entry = store.find(target.href, (v) => varyMatches(v.meta, h));
-  if (entry === undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
+  if (entry === undefined || entry.meta.parts !== undefined || (entry.body === undefined && method === "GET" && entry.meta.bodyLength > 0)) return false;
   const r = decideReuse(entry.facts, h, c.clock.now());
   if (r.kind === "validate") return false;
   const swr = r.kind === "stale-revalidate";
@@ -126,38 +191,9 @@ function revalidateInBackground(c: HandlerContext, ex: Exchange, target: OriginT
   const req = { ...ex.req, headers, fields: ex.req.fields.filter(([k]) => !drop(k)) };
   const bg: Exchange = { req, res: new ClientReply(undefined, true), client: ex.client, at: c.clock.now(), start: c.clock.monotonic(), url: ex.url, label: "MISS", bytes: 0, background: true };
   if (ex.destination !== undefined) bg.destination = ex.destination;
-  void forward(c, bg, target, "stale", entry, () => undefined)
+  void forward(c, bg, target, { fwd: "stale", entry }, ALONE)
     .catch(() => undefined)
     .finally(() => c.revalidating.delete(key));
-}
-
-async function lookup(c: HandlerContext, store: EntryStore, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
-  // A shared store that cannot be reached: answer as a proxy without a cache (the store logs it once).
-  if (store.sync !== undefined && !(await store.sync(target.href))) return forward({ ...c, store: undefined }, ex, target, "uri-miss", undefined, () => undefined, STORE_UNAVAILABLE);
-  const h = ex.req.headers;
-  const variants = store.variants(target.href);
-  const entry = variants.find((v) => varyMatches(v.meta, h));
-  const reqCc = requestDirectives(h);
-  if (entry !== undefined) {
-    const r = decideReuse(entry.facts, h, c.clock.now());
-    if (r.kind !== "validate") {
-      ex.label = "HIT";
-      const swr = r.kind === "stale-revalidate";
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
-      const notModified = isConditional(h) && clientNotModified(h, entry.meta);
-      if (swr) revalidateInBackground(c, ex, target, entry);
-      if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
-        c.counters.bytesFromCache += ex.bytes;
-        return;
-      }
-      return fetchCollapsed(c, ex, target, "uri-miss", undefined, collapsed);
-    }
-    if (reqCc.has("only-if-cached")) return onlyIfCached(ex, "stale");
-    const fwd: ForwardReason = r.reason === "request no-cache" || r.reason === "request max-age" || r.reason === "min-fresh" ? "request" : "stale";
-    return fetchCollapsed(c, ex, target, fwd, ex.req.method === "GET" ? entry : undefined, collapsed);
-  }
-  if (reqCc.has("only-if-cached")) return onlyIfCached(ex, "uri-miss");
-  return fetchCollapsed(c, ex, target, variants.length > 0 ? "vary-miss" : "uri-miss", undefined, collapsed);
 }
 
 /** RFC 9111 §5.2.1.7: nothing usable stored and the client forbids going to the origin. */
@@ -168,73 +204,143 @@ function onlyIfCached(ex: Exchange, fwd: ForwardReason): void {
 
 /**
  * Fetch through the collapsing gate: the first request for a URI goes to the origin, the others
- * wait for it and then look the cache up again (served from what it stored, or fetching
- * themselves when it stored nothing usable for them).
+ * wait for it and then plan again (served from what it stored, or fetching themselves when it
+ * stored nothing usable for them).
  */
-async function fetchCollapsed(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, collapsed: boolean): Promise<void> {
-  const h = ex.req.headers;
-  const eligible = !collapsed && ex.req.method === "GET" && !isConditional(h) && h.range === undefined && !hasBody(h);
-  if (!eligible) return forward(c, ex, target, fwd, entry, () => undefined);
+async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, collapsed: boolean): Promise<void> {
   const key = target.href;
-  const pending = c.inflight.get(key);
-  if (pending !== undefined && c.store !== undefined) {
-    await pending;
-    return lookup(c, c.store, ex, target, true);
-  }
-  let resolveGate: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => (resolveGate = resolve));
-  c.inflight.set(key, gate);
   const store = c.store;
+  const turn = c.gate.enter(key, store !== undefined && collapsible(ex.req.method, ex.req.headers, collapsed));
+  if (turn.kind === "alone") return forward(c, ex, target, step, turn);
+  if (turn.kind === "wait") {
+    await turn.done;
+    return drive(c, ex, target, true);
+  }
   // Across nodes: a shared store's short lock; the node holding it fetches, the others wait for
   // it to go (released once the entry is written, or expired) and look again.
   if (store?.lock !== undefined && !(await store.lock(key))) {
     try {
-      await store.waitUnlocked?.(key);
+      const held = store.lockHeld;
+      if (held !== undefined) await c.gate.waitShared(() => held.call(store, key), c.clock, store.lockMs ?? 0);
     } finally {
-      if (c.inflight.get(key) === gate) c.inflight.delete(key);
-      resolveGate();
+      turn.release();
     }
-    return lookup(c, store, ex, target, true);
+    return drive(c, ex, target, true);
   }
-  const release = (): void => {
-    if (c.inflight.get(key) === gate) c.inflight.delete(key);
-    resolveGate();
-  };
   try {
-    await forward(c, ex, target, fwd, entry, release);
+    await forward(c, ex, target, step, turn);
   } finally {
-    release();
+    turn.release();
     store?.unlock?.(key);
   }
 }
 
-function hasBody(h: HeaderMap): boolean {
-  const cl = h["content-length"];
-  return (cl !== undefined && cl !== "0") || h["transfer-encoding"] !== undefined;
+/** What the origin answered, as the steps after the request see it. */
+interface OriginAnswer {
+  status: number;
+  reason: string;
+  /** End-to-end fields, as relayed and stored. */
+  headers: Array<[string, string]>;
+  body: Readable;
+  /** When the request went out and the answer came (RFC 9111 §4.2.3), wall-clock ms. */
+  requestTime: number;
+  responseTime: number;
+  /** Give up on the origin exchange. */
+  abort(): void;
 }
 
 /**
- * Send the request to the origin (conditionally when `entry` is being validated), relay the
- * response, store it when allowed. `release` lets collapsed waiters go as soon as it is clear
- * whether anything will be stored.
+ * Send the request to the origin (conditionally when `step.entry` is being validated), then
+ * hand its answer to the step that applies: an origin failure or a server error a stale entry
+ * may hide (RFC 9111 §4.2.4, RFC 5861 §4), a 304 (§4.3.4), a 206 to add to the stored parts
+ * (§3.3), or anything else to store (when it may be) and relay. Releasing `turn` lets the
+ * requests waiting at the gate go as soon as it is clear whether anything will be stored.
  */
-async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fwd: ForwardReason, entry: StoredEntry | undefined, release: () => void, detail?: string): Promise<void> {
-  const why = detail === undefined ? {} : { detail };
+async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, turn: OriginTurn): Promise<void> {
+  const { fwd, entry } = step;
   const req = ex.req;
   const method = req.method;
-  const headers = originRequestHeaders(req.fields, target.host, c.via, entry !== undefined ? CLIENT_CONDITIONALS : undefined);
-  if (entry !== undefined) headers.push(...conditionalHeaders(entry.meta));
+  const requestTime = c.clock.now();
+  const sentAt = c.clock.monotonic();
+  const f = sendToOrigin(c, ex, target, entry);
+  let origin: OriginExchange;
+  try {
+    origin = await f.done;
+  } catch (err) {
+    turn.release();
+    if (!isOriginFailure(err)) throw err;
+    return answerOriginFailure(c, ex, step, err);
+  }
+  observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
+  const resp = origin.response;
+  const status = resp.status;
+  const got: OriginAnswer = {
+    status,
+    reason: resp.reason,
+    // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
+    headers: endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH),
+    body: resp.body,
+    requestTime,
+    responseTime: c.clock.now(),
+    abort: () => f.abort(),
+  };
+  const store = c.store;
+
+  if (!SAFE_METHODS.has(method) && store !== undefined) {
+    for (const uri of invalidatedUris(method, status, target.href, got.headers)) store.removeUrl(uri);
+  }
+
+  // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
+  if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
+    resp.body.destroy();
+    turn.release();
+    if (await serveStale(c, ex, store, entry, `origin answered ${status} (stale-if-error)`)) return;
+    return forward(c, ex, target, { fwd: "uri-miss" }, turn);
+  }
+
+  if (entry !== undefined && store !== undefined && status === 304) {
+    resp.body.resume();
+    if (notModifiedApplies(entry.meta, got.headers)) {
+      // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
+      const fresh = store.updateMeta(entry, freshenFrom304(entry.meta, got.headers, got.requestTime, got.responseTime));
+      turn.release();
+      const r = decideReuse(fresh.facts, {}, c.clock.now());
+      ex.label = "REVALIDATED";
+      const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
+      const notModified = isConditional(req.headers) && clientNotModified(req.headers, fresh.meta);
+      if (await serveStored(ex, store, fresh, r.ageMs, cs, c.via, notModified)) {
+        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
+        return;
+      }
+    } else store.remove(entry);
+    return forward(c, ex, target, { fwd: "uri-miss" }, turn);
+  }
+
+  // RFC 9111 §3.3: a 206 is stored as a part, combined with the parts already stored.
+  if (status === 206 && store !== undefined && isStorablePart(method, req.headers, got.headers, store.policy).storable) {
+    const part = receivedPart(got.headers);
+    const length = part === undefined ? 0 : part.range.end - part.range.start + 1;
+    if (part !== undefined && length <= store.hotMaxObjectBytes && length <= c.maxObjectBytes) return storePart(c, store, ex, target, step, got, part, turn);
+  }
+
+  return storeAndRelay(c, ex, target, step, got, turn);
+}
+
+/** Start the origin request: the client's fields for the origin, the cache's validators, our Via. */
+function sendToOrigin(c: HandlerContext, ex: Exchange, target: OriginTarget, validating: StoredEntry | undefined): { done: Promise<OriginExchange>; abort(): void } {
+  const req = ex.req;
+  const method = req.method;
+  const headers = originRequestHeaders(req.fields, target.host, c.via, validating !== undefined ? CLIENT_CONDITIONALS : undefined);
+  if (validating !== undefined) headers.push(...conditionalHeaders(validating.meta));
   const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
   if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
-  const requestTime = c.clock.now();
-  const sentAt = c.clock.monotonic();
   const f = fetchOrigin({
     target,
     method,
     headers,
-    body: hasBody(req.headers) ? req.body : undefined,
+    body: hasRequestBody(req.headers) ? req.body : undefined,
     timeoutMs: c.timeoutMs,
     pool: c.pool,
     address: ex.destination,
@@ -243,92 +349,60 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       if (h.status !== 100) ex.interim?.(h.status, endToEnd(h.headers));
     },
   });
-  const onClientGone = (): void => {
+  ex.res.once("close", () => {
     if (!ex.res.writableFinished) f.abort();
-  };
-  ex.res.once("close", onClientGone);
-  let origin: OriginExchange;
-  try {
-    origin = await f.done;
-  } catch (err) {
-    release();
-    if (!isOriginFailure(err)) throw err;
-    // RFC 9111 §4.2.4: a cache cut off from the origin may serve a stale response, unless the
-    // response forbids it (must-revalidate, proxy-revalidate, s-maxage, no-cache).
-    if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
-      const r = decideReuse(entry.facts, {}, c.clock.now());
-      ex.label = "STALE";
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin unreachable: ${err.message}` });
-      if (await serveStored(ex, c.store, entry, r.ageMs, cs, c.via, false)) {
-        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
-        return;
-      }
-    }
-    ex.label = "ERROR";
-    sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd, ...why }));
-    return;
+  });
+  return f;
+}
+
+/**
+ * The origin could not be reached. RFC 9111 §4.2.4: a cache cut off from the origin may serve a
+ * stale response, unless the response forbids it (must-revalidate, proxy-revalidate, s-maxage,
+ * no-cache); else the proxy's error (502/504 with Proxy-Status).
+ */
+async function answerOriginFailure(c: HandlerContext, ex: Exchange, step: OriginStep, err: OriginFailure): Promise<void> {
+  const { fwd, entry, detail } = step;
+  if (entry !== undefined && c.store !== undefined && fwd === "stale" && !entry.facts.noStale && !entry.facts.noCache && !ex.res.headersSent) {
+    if (await serveStale(c, ex, c.store, entry, `origin unreachable: ${err.message}`)) return;
   }
-  const responseTime = c.clock.now();
-  observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
-  const resp = origin.response;
-  const status = resp.status;
-  // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
-  const resHeaders = endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH);
+  ex.label = "ERROR";
+  sendError(ex, err.context.status, err.message, err.context.errorType, formatCacheStatus({ kind: "forward", fwd, ...(detail === undefined ? {} : { detail }) }));
+}
+
+/** Answer from a stale entry in place of the origin (logged STALE); false when its body was gone. */
+async function serveStale(c: HandlerContext, ex: Exchange, store: EntryStore, entry: StoredEntry, why: string): Promise<boolean> {
+  const r = decideReuse(entry.facts, {}, c.clock.now());
+  ex.label = "STALE";
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: why });
+  if (!(await serveStored(ex, store, entry, r.ageMs, cs, c.via, false))) return false;
+  if (!ex.background) c.counters.bytesFromCache += ex.bytes;
+  return true;
+}
+
+/** Relay the origin's answer, storing it on the way when it may be stored (RFC 9111 §3). */
+async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, got: OriginAnswer, turn: OriginTurn): Promise<void> {
+  const { fwd, entry, detail } = step;
+  const why = detail === undefined ? {} : { detail };
+  const req = ex.req;
+  const { status, headers: resHeaders } = got;
   const store = c.store;
-
-  if (!SAFE_METHODS.has(method) && store !== undefined) {
-    for (const uri of invalidatedUris(method, status, target.href, resHeaders)) store.removeUrl(uri);
-  }
-
-  // RFC 5861 §4: inside stale-if-error, an origin error answer is replaced by the stale entry.
-  if (entry !== undefined && store !== undefined && fwd === "stale" && SERVER_ERRORS.has(status) && !entry.facts.noStale && staleIfError(entry.facts, c.clock.now())) {
-    resp.body.destroy();
-    release();
-    const r = decideReuse(entry.facts, {}, c.clock.now());
-    ex.label = "STALE";
-    const cs = formatCacheStatus({ kind: "hit", ttlMs: r.ttlMs, detail: `origin answered ${status} (stale-if-error)` });
-    if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, false)) {
-      if (!ex.background) c.counters.bytesFromCache += ex.bytes;
-      return;
-    }
-    return forward(c, ex, target, "uri-miss", undefined, release);
-  }
-
-  if (entry !== undefined && store !== undefined && status === 304) {
-    resp.body.resume();
-    if (notModifiedApplies(entry.meta, resHeaders)) {
-      // RFC 9111 §4.3.4: freshen the stored headers, then answer from the stored body.
-      void store.track(store.updateMeta(entry, freshenFrom304(entry.meta, resHeaders, requestTime, responseTime))).catch(() => undefined);
-      release();
-      const r = decideReuse(entry.facts, {}, c.clock.now());
-      ex.label = "REVALIDATED";
-      const cs = formatCacheStatus({ kind: "forward", fwd, fwdStatus: 304, ttlMs: r.ttlMs });
-      const notModified = isConditional(req.headers) && clientNotModified(req.headers, entry.meta);
-      if (await serveStored(ex, store, entry, r.ageMs, cs, c.via, notModified)) {
-        if (!ex.background) c.counters.bytesFromCache += ex.bytes;
-        return;
-      }
-    } else store.remove(entry);
-    return forward(c, ex, target, "uri-miss", undefined, release);
-  }
-
   const meta = {
     url: target.href,
     status,
-    statusMessage: resp.reason,
+    statusMessage: got.reason,
     headers: resHeaders,
-    requestTime,
-    responseTime,
+    requestTime: got.requestTime,
+    responseTime: got.responseTime,
     varyNames: varyNamesOf(resHeaders),
     varyValues: [] as Array<string | null>,
   };
   meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
   const declared = Number(getField(resHeaders, "content-length") ?? "NaN");
   const storable =
-    store !== undefined && isStorable(method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
+    store !== undefined && isStorable(req.method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
   const writer = storable ? store.beginWrite(meta, c.maxObjectBytes) : null;
   if (writer === null) {
-    release();
+    turn.release();
     // A full response to a validation replaces the stale entry (RFC 9111 §4.3.3).
     if (entry !== undefined && status < 500) store?.remove(entry);
   }
@@ -347,9 +421,9 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
   if (writer !== null && store !== undefined) {
-    early = await collectBody(resp.body, store.hotMaxObjectBytes, writer, countChunk);
+    early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
-      committed = await store.track(writer.commit());
+      committed = await writer.commit();
       ex.stored = committed !== undefined;
     } else if (early.outcome === "broken") {
       writer.abort();
@@ -362,10 +436,10 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
   flat.push("Cache-Status", formatCacheStatus(outcome));
   try {
-    ex.res.writeHead(status, resp.reason, flat);
+    ex.res.writeHead(status, got.reason, flat);
   } catch {
     // The origin sent a field that cannot be relayed as is (it would split the response).
-    resp.body.destroy();
+    got.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
     ex.stored = undefined;
@@ -375,7 +449,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   }
   if (early !== undefined && early.outcome !== "over") {
     // The whole body (or all the origin sent before breaking off) is in hand.
-    release();
+    turn.release();
     const whole = early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length);
     if (early.outcome === "end") {
       // A response the origin sent chunked (no length) is relayed chunked, as it came.
@@ -389,7 +463,7 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
       // of its Content-Length and must not be followed by another on this connection.
       if (whole !== undefined) ex.res.write(whole);
       ex.res.destroy();
-      f.abort();
+      got.abort();
     }
     return;
   }
@@ -397,17 +471,119 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, fw
   const already = early?.length ?? 0;
   // Commit before the last byte goes out, so the client's next request already finds the entry.
   const hold = writer !== null && Number.isSafeInteger(declared) && declared > already ? { length: declared - already, last: undefined as Buffer | undefined } : undefined;
-  const relayed = relayBody(resp.body, ex.res, writer ?? undefined, countChunk, hold);
-  if (early !== undefined) resp.body.resume();
+  const relayed = relayBody(got.body, ex.res, writer ?? undefined, countChunk, hold);
+  if (early !== undefined) got.body.resume();
   const ok = await relayed;
   if (ok) {
-    if (writer !== null) ex.stored = (await c.store?.track(writer.commit())) !== undefined;
+    if (writer !== null) ex.stored = (await writer.commit()) !== undefined;
     ex.res.end(hold?.last);
   } else {
     writer?.abort();
     if (writer !== null) ex.stored = false;
     if (!ex.res.writableFinished) ex.res.destroy();
-    f.abort();
+    got.abort();
   }
-  release();
+  turn.release();
+}
+
+/**
+ * A 206 that may be stored (a single part, a strong validator, small enough to hold): read it
+ * whole, combine it with the stored parts of the same representation (RFC 9111 §3.4; a part of
+ * another representation replaces them), store the result — a complete entry once the parts
+ * cover the whole — and relay the 206 as the origin sent it.
+ */
+async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, target: OriginTarget, step: OriginStep, resp: OriginAnswer, part: ReceivedPart, turn: OriginTurn): Promise<void> {
+  const why = step.detail === undefined ? {} : { detail: step.detail };
+  const href = target.href;
+  const length = part.range.end - part.range.start + 1;
+  const req = ex.req;
+  const got = await collectBody(resp.body, length, undefined, (n) => {
+    ex.bytes += n;
+    c.counters.bytesFromOrigin += n;
+  });
+  const whole = got.length === 0 ? Buffer.alloc(0) : Buffer.concat(got.chunks, got.length);
+  let committed: StoredEntry | undefined;
+  if (got.outcome === "end" && whole.length === length) {
+    // A complete entry being validated was replaced by this answer (another representation).
+    if (step.entry !== undefined) store.remove(step.entry);
+    const current = store.find(href, (v) => varyMatches(v.meta, req.headers));
+    const written = await writePart(c, store, href, req.headers, current, resp, part, whole);
+    if (written !== null) {
+      committed = written;
+      ex.stored = written !== undefined;
+    }
+  } else ex.stored = false;
+  turn.release();
+  const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...why };
+  ex.label = cacheLabel(outcome);
+  const flat: string[] = [];
+  for (const [k, v] of withVia(resp.headers, c.via)) flat.push(k, v);
+  flat.push("Cache-Status", formatCacheStatus(outcome));
+  try {
+    ex.res.writeHead(resp.status, resp.reason, flat);
+  } catch {
+    if (committed !== undefined) store.remove(committed);
+    ex.stored = undefined;
+    ex.label = "ERROR";
+    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
+    return;
+  }
+  if (got.outcome === "end") ex.res.end(whole);
+  else {
+    // Short of its Content-Length: relay what came, then close.
+    if (whole.length > 0) ex.res.write(whole);
+    ex.res.destroy();
+    resp.abort();
+  }
+}
+
+/**
+ * Combine a received part with the stored entry (when it is parts of the same representation)
+ * and store the result: the new entry, undefined when it could not be stored, null when it was
+ * not to be stored (a complete entry of the same representation holds every byte already, or
+ * the parts would outgrow the limit of a partial entry).
+ */
+async function writePart(
+  c: HandlerContext,
+  store: EntryStore,
+  href: string,
+  reqHeaders: HeaderMap,
+  current: StoredEntry | undefined,
+  resp: OriginAnswer,
+  part: ReceivedPart,
+  bytes: Buffer,
+): Promise<StoredEntry | undefined | null> {
+  let stored: { parts: NonNullable<StoredMeta["parts"]>; body: Buffer } | undefined;
+  if (current !== undefined) {
+    const parts = current.meta.parts;
+    if (parts === undefined) {
+      // A complete entry of the same representation already holds every byte: nothing to add.
+      if (strongValidator(current.meta.headers) !== undefined && strongValidator(current.meta.headers) === strongValidator(resp.headers) && current.meta.bodyLength === part.completeLength) return null;
+    } else if (sameRepresentation(current.meta.headers, parts, resp.headers, part)) {
+      const body = current.body ?? (await loadBody(store, current));
+      if (body !== undefined && body.length === partsLength(parts)) stored = { parts, body };
+    }
+  }
+  const combined = combineParts(stored, bytes, part);
+  // Partial entries stay small enough to be read whole (serving them, combining them): parts
+  // beyond the memory layer's object limit are relayed only.
+  if (combined.body.length > store.hotMaxObjectBytes && !isWhole(combined.parts)) return null;
+  const headers = resp.headers.filter(([k]) => !PART_FIELDS.has(k.toLowerCase()));
+  const varyNames = varyNamesOf(headers);
+  const complete = isWhole(combined.parts);
+  const meta = {
+    url: href,
+    status: complete ? 200 : 206,
+    statusMessage: complete ? "OK" : resp.reason,
+    headers,
+    requestTime: resp.requestTime,
+    responseTime: resp.responseTime,
+    varyNames,
+    varyValues: varyValuesOf(varyNames, reqHeaders),
+    ...(complete ? {} : { parts: combined.parts }),
+  };
+  const writer = store.beginWrite(meta, c.maxObjectBytes);
+  if (writer === null) return undefined;
+  writer.write(combined.body);
+  return writer.commit();
 }

@@ -14,7 +14,8 @@ import type { EntryStore } from "./cache/entry-store.js";
 import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
 import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 // The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
-import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange } from "../static/range.js";
+import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "../static/range.js";
+import { offsetOf } from "./cache/partial.js";
 import { getField, mapField } from "../header-list.js";
 import { withVia } from "./hop-by-hop.js";
 import { relayBody } from "./forward.js";
@@ -224,21 +225,79 @@ function serveRange(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffe
     ex.res.end();
     return true;
   }
-  const [only] = d.ranges;
+  writeRanges(ex, e, flat, d.ranges, size, (r) => body.subarray(r.start, r.end + 1));
+  return true;
+}
+
+/**
+ * A Range request answered from a stored partial response (RFC 9111 §3.3): the plan checked
+ * that the parts hold every byte of `ranges`. Resolves false when the body is gone or damaged
+ * (discarded; nothing was sent): the caller fetches instead.
+ *
+ * @example
+ * if (!(await servePart(ex, store, entry, ranges, ageMs, cacheStatus, via))) await refetch();
+ */
+export async function servePart(ex: Exchange, store: EntryStore, e: StoredEntry, ranges: readonly ByteRange[], ageMs: number, cacheStatus: string, via: string): Promise<boolean> {
+  const parts = e.meta.parts;
+  if (parts === undefined) return false;
+  const body = e.body ?? (await loadBody(store, e));
+  if (body === undefined) return false;
+  const flat = withoutContentLength(storedHeaders(e.meta, via, store.policy));
+  flat.push("Age", String(Math.max(0, Math.floor(ageMs / 1000))), "Cache-Status", cacheStatus);
+  store.touch(e);
+  writeRanges(ex, e, flat, ranges, parts.completeLength, (r) => {
+    const at = offsetOf(parts, r) ?? 0;
+    return body.subarray(at, at + r.end - r.start + 1);
+  });
+  return true;
+}
+
+/**
+ * The whole body of a stored entry in memory (partial entries are small), checked against its
+ * footer and put in the hot layer; undefined when it is gone or damaged (discarded).
+ *
+ * @example
+ * const body = entry.body ?? (await loadBody(store, entry));
+ */
+export async function loadBody(store: EntryStore, e: StoredEntry): Promise<Buffer | undefined> {
+  const got = await store.openBody(e);
+  if (got === undefined || Buffer.isBuffer(got)) return got;
+  try {
+    const check = await beginBodyCheck(got.fd, got.start, got.length);
+    const buf = Buffer.alloc(got.length);
+    for (let done = 0; done < got.length; ) {
+      const { bytesRead } = await got.fd.read(buf, done, got.length - done, got.start + done);
+      if (bytesRead === 0) throw new Error("short read");
+      done += bytesRead;
+    }
+    if (!check.hash.update(buf).digest().equals(check.expected)) throw new Error("hash mismatch");
+    store.makeHot(e, buf);
+    return buf;
+  } catch {
+    store.discardCorrupt(e);
+    return undefined;
+  } finally {
+    await got.fd.close().catch(() => undefined);
+  }
+}
+
+/** A 206 of `ranges` of a representation of `size` bytes: one Content-Range, or multipart/byteranges. */
+function writeRanges(ex: Exchange, e: StoredEntry, flat: string[], ranges: readonly ByteRange[], size: number, bytesOf: (r: ByteRange) => Buffer): void {
+  const [only] = ranges;
   let out: Buffer;
-  if (d.ranges.length === 1 && only !== undefined) {
-    out = body.subarray(only.start, only.end + 1);
+  if (ranges.length === 1 && only !== undefined) {
+    out = bytesOf(only);
     flat.push("Content-Range", contentRange(only, size));
   } else {
     const type = getField(e.meta.headers, "content-type") ?? "application/octet-stream";
     // The boundary comes from the entry's id (a hash), so it does not depend on the request.
     const boundary = `wirekit-${e.id.slice(0, 24)}`;
     const parts: Buffer[] = [];
-    d.ranges.forEach((r, i) => {
-      parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), body.subarray(r.start, r.end + 1));
+    ranges.forEach((r, i) => {
+      parts.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), bytesOf(r));
     });
     parts.push(Buffer.from(multipartTail(boundary)));
-    out = Buffer.concat(parts, multipartLength(boundary, type, d.ranges, size));
+    out = Buffer.concat(parts, multipartLength(boundary, type, ranges, size));
     const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
     if (typeAt >= 0) flat.splice(typeAt, 2);
     flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`);
@@ -247,7 +306,6 @@ function serveRange(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffe
   ex.res.writeHead(206, flat);
   ex.bytes += out.length;
   ex.res.end(out);
-  return true;
 }
 
 function withoutContentLength(flat: readonly string[]): string[] {

@@ -23,6 +23,7 @@ import { parseStoreSpec, type EntryStore } from "./cache/entry-store.js";
 import { MemoryStore } from "./cache/memory-store.js";
 import { RedisStore } from "./cache/redis-store.js";
 import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
+import { CollapsingGate } from "./gate.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { errorTypeOf, sendError, type Exchange } from "./respond.js";
@@ -218,9 +219,10 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const address = server.address;
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
-  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), inflight: new Map(), revalidating: new Set(), metrics: emptyMetrics() };
+  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), gate: new CollapsingGate(), revalidating: new Set(), metrics: emptyMetrics() };
   const purgeList = options.purgeAllow !== undefined && options.purgeAllow.length > 0 ? parseAllowList(options.purgeAllow) : undefined;
   const purging: PurgeContext = { store, gateway, allowed: (a) => isLoopbackAddress(a) || (purgeList !== undefined && isAllowed(purgeList, a)) };
+  ctx.purge = purging;
   const tunnels = new Set<Duplex>();
   const proxy = new ProxyServer(
     server,

@@ -74,15 +74,21 @@ export function runTunnel(authority: string, client: Duplex, head: Buffer, o: Tu
     const t = { host, port };
     const upstream: Socket = connect({ host: t.host, port: t.port });
     let connected = false;
-    upstream.setTimeout(o.timeoutMs, () => {
-      if (!connected) upstream.destroy(Object.assign(new Error("timeout"), { code: "WIREKIT_TIMEOUT" }));
-    });
-    upstream.once("error", (err: NodeJS.ErrnoException) => {
-      if (connected) return;
-      const f = originFailure(err.code, err.message, { hostname: t.host, port: t.port });
+    let failed = false;
+    // Before the tunnel is up, a socket error or the timeout is an OriginFailure (the one error type).
+    const fail = (code: string | undefined, message: string): void => {
+      if (connected || failed) return;
+      failed = true;
+      const f = originFailure(code, message, { hostname: t.host, port: t.port });
       refuse(client, f.context.status, f.context.status === 504 ? "Gateway Timeout" : "Bad Gateway", f.message);
       resolve({ ...result, status: f.context.status, reason: f.message });
+    };
+    upstream.setTimeout(o.timeoutMs, () => {
+      if (connected) return;
+      upstream.destroy();
+      fail("WIREKIT_TIMEOUT", "timeout");
     });
+    upstream.once("error", (err: NodeJS.ErrnoException) => fail(err.code, err.message));
     client.once("close", () => {
       if (!connected) upstream.destroy();
     });

@@ -5,7 +5,7 @@
  */
 
 /** RFC 9211 §2.2 forward reasons. */
-export type ForwardReason = "bypass" | "method" | "uri-miss" | "vary-miss" | "miss" | "request" | "stale";
+export type ForwardReason = "bypass" | "method" | "uri-miss" | "vary-miss" | "miss" | "request" | "stale" | "partial";
 
 /** What the cache did, for the header, the access log and the statistics. */
 export type CacheOutcome =

@@ -10,6 +10,7 @@
  */
 import { decoded, parseFailure, type Decoded } from "../../../core/errors.js";
 import type { StoredMeta } from "./policy.js";
+import { isStoredParts } from "./partial.js";
 
 export const HEAD_MAGIC = Buffer.from("WKCACHE1", "latin1");
 export const FOOTER_MAGIC = Buffer.from("WKCEND01", "latin1");
@@ -24,8 +25,8 @@ export const MAX_META_LENGTH = 1 << 20;
  * const head = encodeHead(meta); // write head, then the body, then encodeFooter(...)
  */
 export function encodeHead(meta: DiskMeta): Buffer {
-  const { url, status, statusMessage, headers, requestTime, responseTime, varyNames, varyValues } = meta;
-  const json = Buffer.from(JSON.stringify({ url, status, statusMessage, headers, requestTime, responseTime, varyNames, varyValues }), "utf8");
+  const { url, status, statusMessage, headers, requestTime, responseTime, varyNames, varyValues, parts } = meta;
+  const json = Buffer.from(JSON.stringify({ url, status, statusMessage, headers, requestTime, responseTime, varyNames, varyValues, ...(parts === undefined ? {} : { parts }) }), "utf8");
   const out = Buffer.allocUnsafe(12 + json.length);
   HEAD_MAGIC.copy(out, 0);
   out.writeUInt32BE(json.length, 8);
@@ -72,7 +73,8 @@ export function isStoredMeta(v: unknown): v is DiskMeta {
     typeof m.requestTime === "number" &&
     typeof m.responseTime === "number" &&
     Array.isArray(m.varyNames) &&
-    Array.isArray(m.varyValues)
+    Array.isArray(m.varyValues) &&
+    (m.parts === undefined || isStoredParts(m.parts))
   );
 }
 

@@ -1,14 +1,18 @@
 /**
  * The in-process index of a cache store's entries: by id in least-recently-used order (a Map
  * keeps insertion order, and a touch re-inserts), and by URL for its Vary variants. Shared by the
- * disk store and the memory store (which is also the Redis store's hot layer). Pure bookkeeping:
- * bytes, files and bodies stay with the store.
+ * disk store and the memory store (which is also the Redis store's hot layer), and by surrogate
+ * key (purge by tag looks the tag up, no scan). Pure bookkeeping: bytes, files and bodies stay
+ * with the store.
  */
 import { surrogateKeys, type StoredEntry } from "./store.js";
 
 export class EntryIndex {
   readonly #entries = new Map<string, StoredEntry>();
   readonly #byUrl = new Map<string, Set<string>>();
+  /** Surrogate key → ids; each entry's keys as they were when it was added, to undo exactly. */
+  readonly #byTag = new Map<string, Set<string>>();
+  readonly #tagsOf = new Map<string, readonly string[]>();
 
   get size(): number {
     return this.#entries.size;
@@ -35,6 +39,14 @@ export class EntryIndex {
     let set = this.#byUrl.get(e.meta.url);
     if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
     set.add(e.id);
+    const tags = surrogateKeys(e.meta.headers);
+    if (tags.length === 0) return;
+    this.#tagsOf.set(e.id, tags);
+    for (const t of tags) {
+      let ids = this.#byTag.get(t);
+      if (ids === undefined) this.#byTag.set(t, (ids = new Set()));
+      ids.add(e.id);
+    }
   }
 
   delete(e: StoredEntry): void {
@@ -42,6 +54,25 @@ export class EntryIndex {
     const set = this.#byUrl.get(e.meta.url);
     set?.delete(e.id);
     if (set?.size === 0) this.#byUrl.delete(e.meta.url);
+    const tags = this.#tagsOf.get(e.id);
+    if (tags === undefined) return;
+    this.#tagsOf.delete(e.id);
+    for (const t of tags) {
+      const ids = this.#byTag.get(t);
+      ids?.delete(e.id);
+      if (ids?.size === 0) this.#byTag.delete(t);
+    }
+  }
+
+  /**
+   * Put `next` (a new entry for the same id: a 304 freshened it, a soft purge made it stale) in
+   * the place of `old`, its URL and surrogate keys indexed anew; false when `old` is not current.
+   */
+  replace(old: StoredEntry, next: StoredEntry): boolean {
+    if (!this.holds(old) || next.id !== old.id) return false;
+    this.delete(old);
+    this.add(next);
+    return true;
   }
 
   /** Mark `e` as just used; false when it is not the current entry. */
@@ -73,15 +104,25 @@ export class EntryIndex {
     return undefined;
   }
 
-  /** Entries carrying a surrogate key (purge by tag; a scan). */
+  /** Entries carrying a surrogate key (purge by tag): looked up by key, never a scan of all entries. */
   withTag(tag: string): StoredEntry[] {
     const out: StoredEntry[] = [];
-    for (const e of this.#entries.values()) if (surrogateKeys(e.meta.headers).includes(tag)) out.push(e);
+    for (const id of this.#byTag.get(tag) ?? []) {
+      const e = this.#entries.get(id);
+      if (e !== undefined) out.push(e);
+    }
     return out;
+  }
+
+  /** How many surrogate keys are indexed (tests: a purged or replaced entry leaves none behind). */
+  get tagCount(): number {
+    return this.#byTag.size;
   }
 
   clear(): void {
     this.#entries.clear();
     this.#byUrl.clear();
+    this.#byTag.clear();
+    this.#tagsOf.clear();
   }
 }

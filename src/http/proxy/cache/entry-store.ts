@@ -35,13 +35,18 @@ export interface EntryStore {
   discardCorrupt(e: StoredEntry): void;
   makeHot(e: StoredEntry, body: Buffer): void;
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null;
-  updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void>;
+  /**
+   * A 304 freshened `e` (RFC 9111 §4.3.4): the entry with the new meta, which replaces `e` at
+   * once; the store writes it in the background (`flush()` waits). Entries are never changed in
+   * place: one held by a request keeps saying what it said.
+   */
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry;
   remove(e: StoredEntry): void;
   removeUrl(url: string): number;
   withTag(tag: string): StoredEntry[];
-  markStale(e: StoredEntry): void;
-  track<T>(p: Promise<T>): Promise<T>;
-  /** Wait for every write in progress. */
+  /** Soft purge: the entry, stale from now on, that replaces `e` (kept in memory only). */
+  markStale(e: StoredEntry): StoredEntry;
+  /** Wait for every write in progress (entries committed, heads rewritten, removals). */
   flush(): Promise<void>;
   /**
    * A shared store: remove what a URL and/or a tag names on every node (the shared copy, and
@@ -54,8 +59,13 @@ export interface EntryStore {
    * another node is fetching it.
    */
   lock?(url: string): Promise<boolean>;
-  /** Wait until no node holds the lock on `url` (released, or expired). */
-  waitUnlocked?(url: string): Promise<void>;
+  /**
+   * Does a node hold the lock on `url` now? False when the store cannot be asked. The gate
+   * (gate.ts) polls it on the proxy's clock while another node fetches.
+   */
+  lockHeld?(url: string): Promise<boolean>;
+  /** How long a lock lasts if its node never releases it, ms (the most a waiter polls). */
+  readonly lockMs?: number;
   /** Release this node's lock on `url`, once what it fetched is written. */
   unlock?(url: string): void;
   /** A shared store: whether it answers and its mean command round trip (stats, metrics). */

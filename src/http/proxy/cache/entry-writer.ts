@@ -38,6 +38,7 @@ export class EntryWriter {
   readonly #max: number;
   readonly #memMax: number;
   readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>;
+  readonly #track: <T>(p: Promise<T>) => Promise<T>;
   readonly #hash: Hash;
   readonly #head: Buffer;
   #out: WriteStream | undefined;
@@ -46,8 +47,10 @@ export class EntryWriter {
   #aborted = false;
   #drainWaiters: Array<() => void> = [];
 
-  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
+  /** `track` is the store's: `flush()` waits for a commit in progress. */
+  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
     this.#tmp = tmp;
+    this.#track = track;
     this.#meta = meta;
     this.#max = maxBytes;
     this.#memMax = memMax;
@@ -113,8 +116,12 @@ export class EntryWriter {
     }
   }
 
-  /** Finish and hand the entry to the store; undefined when the write was abandoned. */
-  async commit(): Promise<StoredEntry | undefined> {
+  /** Finish and hand the entry to the store; undefined when the write was abandoned. The store's `flush()` waits for it. */
+  commit(): Promise<StoredEntry | undefined> {
+    return this.#track(this.#commit());
+  }
+
+  async #commit(): Promise<StoredEntry | undefined> {
     if (this.#aborted) return undefined;
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.

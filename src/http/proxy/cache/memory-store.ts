@@ -5,7 +5,7 @@
  */
 import { EntryWriter } from "./entry-writer.js";
 import type { EntryStore } from "./entry-store.js";
-import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { entryFacts, staleFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { entryId, type StoredEntry } from "./store.js";
 import { EntryIndex } from "./entry-index.js";
 
@@ -89,7 +89,7 @@ export class MemoryStore implements EntryStore {
     const max = Math.min(maxObjectBytes, this.maxBytes);
     if (max <= 0) return null;
     // The whole body stays in memory (memory limit = size limit): no file is ever opened.
-    return new EntryWriter("", meta, max, max, (done) => {
+    return new EntryWriter("", meta, max, max, (p) => this.track(p), (done) => {
       const body = done.body ?? Buffer.alloc(0);
       const e: StoredEntry = { id: entryId(meta.url, meta.varyValues), meta: done.meta, facts: entryFacts(done.meta, this.policy), headLength: 0, fileSize: body.length, body, verified: true };
       this.put(e);
@@ -106,10 +106,17 @@ export class MemoryStore implements EntryStore {
     this.#evict(e);
   }
 
-  updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
-    return Promise.resolve();
+  /** The entry with a 304's freshened meta, in the place of `e` (detached when `e` is no longer current). */
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry {
+    const next: StoredEntry = { ...e, meta, facts: entryFacts(meta, this.policy) };
+    this.#replace(e, next);
+    return next;
+  }
+
+  /** Put `next` in the place of `old` (same id and body); false when `old` is not current. */
+  #replace(old: StoredEntry, next: StoredEntry): boolean {
+    if (!this.#index.replace(old, next)) return false;
+    return true;
   }
 
   remove(e: StoredEntry): void {
@@ -126,9 +133,10 @@ export class MemoryStore implements EntryStore {
     return this.#index.withTag(tag);
   }
 
-  markStale(e: StoredEntry): void {
-    if (!this.#index.holds(e)) return;
-    e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
+  markStale(e: StoredEntry): StoredEntry {
+    const next: StoredEntry = { ...e, facts: staleFacts(e.facts) };
+    this.#replace(e, next);
+    return next;
   }
 
   /** Forget everything (a shared store's hot layer, when the store went away). */
@@ -137,6 +145,7 @@ export class MemoryStore implements EntryStore {
     this.#bytes = 0;
   }
 
+  /** Remember work in progress so `flush()` waits for it (a store layered on this one, Redis, uses it too). */
   track<T>(p: Promise<T>): Promise<T> {
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p)).catch(() => undefined);

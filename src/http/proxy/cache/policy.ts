@@ -7,6 +7,7 @@
 import { deltaSeconds, parseDirectives, parseHttpDate, type Directives } from "./directives.js";
 import { getField, mapField, type HeaderList, type HeaderMap } from "../../header-list.js";
 import { decisionFields } from "./targeted.js";
+import { receivedPart, strongValidator, type StoredParts } from "./partial.js";
 
 /** What the cache keeps about one stored response, besides its body. */
 export interface StoredMeta {
@@ -25,14 +26,17 @@ export interface StoredMeta {
   /** The request's normalized values for `varyNames` (null = absent). */
   varyValues: Array<string | null>;
   bodyLength: number;
+  /** A partial entry (a stored 206, RFC 9111 §3.3): which bytes of the representation the body holds. */
+  parts?: StoredParts;
 }
 
-/** Status codes a cache may store without explicit freshness (RFC 9110 §15.1). 206 is left out: no range support. */
-export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+/** Status codes a cache may store without explicit freshness (RFC 9110 §15.1). */
+export const HEURISTICALLY_CACHEABLE: ReadonlySet<number> = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
 
 /**
  * Status codes this cache understands (RFC 9111 §3): it knows what they mean and nothing about
- * them stops reuse. 206 is not among them (no range support), nor 304 (it only validates).
+ * them stops reuse, as a complete entry. 206 is not among them (a 206 is stored as a partial
+ * entry instead: `isStorablePart`), nor 304 (it only validates).
  */
 const UNDERSTOOD: ReadonlySet<number> = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504]);
 
@@ -65,6 +69,9 @@ export function isStorable(method: string, req: HeaderMap, status: number, recei
   const cc = parseDirectives(getField(res, "cache-control"));
   const mustUnderstand = cc.has("must-understand");
   if ((status === 206 || status === 304 || mustUnderstand) && !UNDERSTOOD.has(status)) return { storable: false, reason: "status" };
+  // A 416 says only that the request's ranges miss the representation: kept, it would answer
+  // requests without a Range (and replace the parts stored for the URL).
+  if (status === 416 && mapField(req, "range") !== undefined) return { storable: false, reason: "range" };
   const reqCc = parseDirectives(mapField(req, "cache-control"));
   if (reqCc.has("no-store")) return { storable: false, reason: "request no-store" };
   // §5.2.2.3: with must-understand, a cache that understands the status ignores no-store.
@@ -81,6 +88,22 @@ export function isStorable(method: string, req: HeaderMap, status: number, recei
   const hasFreshness = explicit || cc.has("max-age") || getField(res, "expires") !== undefined || cc.has("no-cache");
   if (!hasFreshness && !HEURISTICALLY_CACHEABLE.has(status)) return { storable: false, reason: "no freshness" };
   return { storable: true };
+}
+
+/**
+ * RFC 9111 §3.3: may this 206 be stored as a partial entry? The rules of a complete response
+ * (§3; 206 is heuristically cacheable like 200, RFC 9110 §15.1), plus what combining parts
+ * needs: a single part with a known complete length and a strong validator (§3.4).
+ *
+ * @example
+ * isStorablePart("GET", {}, [["Content-Range", "bytes 0-9/100"], ["ETag", '"v1"'], ["Cache-Control", "max-age=60"]]).storable // true
+ */
+export function isStorablePart(method: string, req: HeaderMap, received: HeaderList, options: PolicyOptions = {}): StorableDecision {
+  const d = isStorable(method, req, 200, received, options);
+  if (!d.storable) return d;
+  if (receivedPart(received) === undefined) return { storable: false, reason: "content-range" };
+  if (strongValidator(received) === undefined) return { storable: false, reason: "no strong validator" };
+  return d;
 }
 
 /**
@@ -218,6 +241,17 @@ export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): Entry
     swrMs: (deltaSeconds(res, "stale-while-revalidate") ?? 0) * 1000,
     sieMs: (deltaSeconds(res, "stale-if-error") ?? 0) * 1000,
   };
+}
+
+/**
+ * The facts of a soft-purged entry: stale from now on, so its next use validates with the
+ * origin (no stale-while-revalidate for it).
+ *
+ * @example
+ * decideReuse(staleFacts(facts), {}, now).kind // "validate"
+ */
+export function staleFacts(facts: EntryFacts): EntryFacts {
+  return { ...facts, lifetimeMs: 0, initialAgeMs: Math.max(facts.initialAgeMs, 1), swrMs: 0 };
 }
 
 /**

@@ -428,7 +428,7 @@ export class RedisStore implements EntryStore {
 
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (!this.available || maxObjectBytes <= 0) return null;
-    return new EntryWriter("", meta, maxObjectBytes, maxObjectBytes, (done) => {
+    return new EntryWriter("", meta, maxObjectBytes, maxObjectBytes, (p) => this.#hot.track(p), (done) => {
       const body = done.body ?? Buffer.alloc(0);
       const id = entryId(meta.url, meta.varyValues);
       const v = randomBytes(8).toString("hex");
@@ -440,7 +440,7 @@ export class RedisStore implements EntryStore {
       this.makeHot(e, body);
       this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
       this.#writingUrls.set(meta.url, (this.#writingUrls.get(meta.url) ?? 0) + 1);
-      void this.track(this.#write(e, text, v, body))
+      void this.#hot.track(this.#write(e, text, v, body))
         .catch((err: unknown) => {
           this.#hot.remove(e);
           this.#failed(err);
@@ -473,29 +473,30 @@ export class RedisStore implements EntryStore {
     await this.#client.eval(SWITCH_HEAD, 2, headKey(e.id), urlKey(e.meta.url), text, String(ttl), e.id, chunkPrefix(e.id), ...tags);
   }
 
-  async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry {
+    // The local copy first (a new entry in its place), then the shared head, in the background.
+    const next = this.#hot.updateMeta(e, meta);
     const old = this.#heads.get(e);
     const head = old === undefined ? undefined : decodeRedisHead(old, e.id);
-    if (old === undefined || head === undefined) return;
+    if (old === undefined || head === undefined) return next;
     const { bodyLength: _len, ...m } = meta;
     const text = JSON.stringify({ w: 1, v: head.v, n: head.n, len: head.len, h: head.h, m });
-    this.#heads.set(e, text);
-    if (!this.available) return;
-    const ttl = redisTtlMs(e.facts, this.#marginMs);
-    await this.#client.eval(FRESHEN_HEAD, 2, headKey(e.id), urlKey(e.meta.url), old, text, String(ttl), chunkPrefix(e.id)).catch((err: unknown) => this.#failed(err));
+    this.#heads.set(next, text);
+    if (!this.available) return next;
+    const ttl = redisTtlMs(next.facts, this.#marginMs);
+    void this.#hot.track(this.#client.eval(FRESHEN_HEAD, 2, headKey(e.id), urlKey(e.meta.url), old, text, String(ttl), chunkPrefix(e.id))).catch((err: unknown) => this.#failed(err));
+    return next;
   }
 
   remove(e: StoredEntry): void {
     this.#hot.remove(e);
     if (!this.available) return;
-    void this.track(this.#client.eval(DROP_HEAD, 2, headKey(e.id), urlKey(e.meta.url), this.#heads.get(e) ?? "", e.id, chunkPrefix(e.id))).catch((err: unknown) => this.#failed(err));
+    void this.#hot.track(this.#client.eval(DROP_HEAD, 2, headKey(e.id), urlKey(e.meta.url), this.#heads.get(e) ?? "", e.id, chunkPrefix(e.id))).catch((err: unknown) => this.#failed(err));
   }
 
   removeUrl(url: string): number {
     const n = this.#hot.removeUrl(url);
-    if (this.available) void this.track(this.removeUrlShared(url)).catch(() => undefined);
+    if (this.available) void this.#hot.track(this.removeUrlShared(url)).catch(() => undefined);
     return n;
   }
 
@@ -534,16 +535,16 @@ export class RedisStore implements EntryStore {
     }
   }
 
-  async waitUnlocked(url: string): Promise<void> {
-    // Polled; at most the lock's lifetime (it expires by then whatever its node does).
-    for (let waited = 0; this.available && waited < LOCK_MS; waited += 20) {
-      try {
-        if ((await this.#client.exists(lockKey(url))) === 0) return;
-      } catch (err) {
-        this.#failed(err);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 20));
+  /** How long a fetch lock lasts if its node never releases it. */
+  readonly lockMs = LOCK_MS;
+
+  async lockHeld(url: string): Promise<boolean> {
+    if (!this.available) return false;
+    try {
+      return (await this.#client.exists(lockKey(url))) !== 0;
+    } catch (err) {
+      this.#failed(err);
+      return false;
     }
   }
 
@@ -580,12 +581,11 @@ export class RedisStore implements EntryStore {
     return this.#hot.withTag(tag);
   }
 
-  markStale(e: StoredEntry): void {
-    this.#hot.markStale(e);
-  }
-
-  track<T>(p: Promise<T>): Promise<T> {
-    return this.#hot.track(p);
+  markStale(e: StoredEntry): StoredEntry {
+    const next = this.#hot.markStale(e);
+    const head = this.#heads.get(e);
+    if (head !== undefined) this.#heads.set(next, head);
+    return next;
   }
 
   flush(): Promise<void> {

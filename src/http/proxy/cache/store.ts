@@ -1,19 +1,20 @@
 /**
  * The on-disk cache store: one file per stored response (entry-codec.ts format), written to a
  * temporary file and renamed into place so a crash never leaves a half-entry under a real
- * name; an in-memory index rebuilt by scanning the directory at start; least-recently-used
- * eviction by total file size; and a hot in-memory layer holding the bodies of small entries,
- * so a hit on a popular small object costs no disk I/O. Truncated or corrupt files are
- * detected (size and SHA-256 footer) and discarded, never served.
+ * name; least-recently-used eviction by total file size; and a hot in-memory layer holding the
+ * bodies of small entries, so a hit on a popular small object costs no disk I/O. Truncated or
+ * corrupt files are detected (size and SHA-256 footer) and discarded, never served. The pure
+ * index of immutable entries is entry-index.ts; the directory, the ordered queue of file
+ * operations and the crash scan at start are entry-file-queue.ts; this class joins them.
  */
 import { EntryIndex } from "./entry-index.js";
+import { EntryFileQueue } from "./entry-file-queue.js";
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
-import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { copyWithNewHead, readEntryHead, verifyHash, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, verifyHash, writeWhole } from "./entry-files.js";
 import type { EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -29,12 +30,17 @@ export interface CacheStoreOptions {
   policy?: PolicyOptions;
 }
 
-/** One stored response. */
+/**
+ * One stored response. What it says about the response (meta, facts) never changes: a 304
+ * that freshens it or a soft purge makes a new entry that replaces it in the index. The rest is
+ * the store's bookkeeping of where its bytes are (the file's layout, the hot copy, whether the
+ * file was verified), which only the store updates.
+ */
 export interface StoredEntry {
   /** File name stem: hash of the URL and the Vary secondary key. */
   readonly id: string;
-  meta: StoredMeta;
-  facts: EntryFacts;
+  readonly meta: StoredMeta;
+  readonly facts: EntryFacts;
   /** Size of the head on disk (where the body starts) and of the whole file. */
   headLength: number;
   fileSize: number;
@@ -90,11 +96,13 @@ export class CacheStore implements EntryStore {
   readonly #hot = new Map<string, StoredEntry>();
   #diskBytes = 0;
   #hotBytes = 0;
-  #tmpSeq = 0;
+  /** The entry files and the queue of operations on them. */
+  readonly #files: EntryFileQueue;
   /** Files discarded because they were truncated or corrupt (for stats and tests). */
   discarded = 0;
 
-  private constructor(options: CacheStoreOptions) {
+  private constructor(options: CacheStoreOptions, files: EntryFileQueue) {
+    this.#files = files;
     this.dir = options.dir;
     this.maxBytes = options.maxBytes ?? 1024 ** 3;
     this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
@@ -104,25 +112,17 @@ export class CacheStore implements EntryStore {
 
   /** Open (or create) a store directory and index what it holds. */
   static async open(options: CacheStoreOptions): Promise<CacheStore> {
-    const store = new CacheStore(options);
-    await ensureDirectory(store.dir);
-    await store.#scan();
+    const files = await EntryFileQueue.open(options.dir);
+    const store = new CacheStore(options, files);
+    const scanned = await files.scan(store.policy);
+    store.discarded += scanned.discarded;
+    store.#load(scanned.entries);
     return store;
   }
 
-  readonly #pending = new Set<Promise<unknown>>();
-  readonly #chains = new Map<string, Promise<void>>();
-
-  /** Remember a write in progress so `flush()` can wait for it. */
-  track<T>(p: Promise<T>): Promise<T> {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
-    return p;
-  }
-
-  /** Wait for every write in progress (entries and header rewrites) to land on disk. */
-  async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  /** Wait for every write in progress (entries, head rewrites, removals) to land on disk. */
+  flush(): Promise<void> {
+    return this.#files.flush();
   }
 
   get entries(): number {
@@ -145,7 +145,8 @@ export class CacheStore implements EntryStore {
 
   /** Mark an entry as just used (LRU), on disk and in the hot layer. */
   touch(e: StoredEntry): void {
-    this.#index.touch(e);
+    // A replaced entry (still held by a request) must not come back into the hot layer.
+    if (!this.#index.touch(e)) return;
     if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
   }
 
@@ -154,14 +155,14 @@ export class CacheStore implements EntryStore {
    * intact (SHA-256). A bad file is removed and undefined returned: the caller refetches.
    */
   async openBody(e: StoredEntry): Promise<DiskBody | undefined> {
-    await this.#chains.get(e.id);
+    await this.#files.settled(e.id);
     return this.#openVerified(e);
   }
 
   async #openVerified(e: StoredEntry): Promise<DiskBody | undefined> {
     let fd: FileHandle | undefined;
     try {
-      fd = await open(this.#path(e.id), "r");
+      fd = await open(this.#files.path(e.id), "r");
       const st = await fd.stat();
       if (st.size !== e.fileSize) throw new Error("size");
       if (!e.verified) {
@@ -199,7 +200,8 @@ export class CacheStore implements EntryStore {
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (maxObjectBytes <= 0) return null;
     const id = entryId(meta.url, meta.varyValues);
-    return new EntryWriter(this.#tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, async (done) => {
+    const track = <T>(p: Promise<T>): Promise<T> => this.#files.track(p);
+    return new EntryWriter(this.#files.tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
       const e: StoredEntry = {
         id,
         meta: done.meta,
@@ -215,21 +217,21 @@ export class CacheStore implements EntryStore {
         // real name only once complete (and only if the entry is still the current one).
         this.#publish(e);
         this.makeHot(e, body);
-        const tmp = this.#tmpPath(id);
-        void this.#serial(id, async () => {
-          if (this.#index.get(id) !== e) return;
+        const tmp = this.#files.tmpPath(id);
+        void this.#files.run(id, async () => {
+          if (!this.#index.holds(e)) return;
           await writeWhole(tmp, [done.head, body, done.footer]);
-          if (this.#index.get(id) === e) await rename(tmp, this.#path(id));
+          if (this.#index.holds(e)) await rename(tmp, this.#files.path(id));
           else await unlink(tmp);
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
-          if (this.#index.get(id) === e) this.#forget(e);
+          if (this.#index.holds(e)) this.#forget(e);
         });
         return e;
       }
       const tmp = done.tmp;
       if (tmp === undefined) return undefined;
-      await this.#serial(id, () => rename(tmp, this.#path(id)));
+      await this.#files.run(id, () => rename(tmp, this.#files.path(id)));
       this.#publish(e);
       return e;
     });
@@ -244,67 +246,63 @@ export class CacheStore implements EntryStore {
   }
 
   /**
-   * Replace an entry's meta (a 304 freshened it, RFC 9111 §4.3.4): in memory at once, on disk
-   * by rewriting the file through a temporary file and a rename.
+   * A 304 freshened an entry (RFC 9111 §4.3.4): the entry with the new meta, which replaces `e`
+   * at once (in the index and the hot layer), its file rewritten in the background through a
+   * temporary file and a rename (`flush()` waits for it). When `e` is no longer the current
+   * entry the new one is returned detached (it answers this request, and is not stored).
    */
-  async updateMeta(e: StoredEntry, meta: StoredMeta): Promise<void> {
-    e.meta = meta;
-    e.facts = entryFacts(meta, this.policy);
-    await this.#serial(e.id, async () => {
-      if (!this.#index.holds(e)) return;
-      const head = encodeHead(e.meta);
-      const tmp = this.#tmpPath(e.id);
-      const body = e.body;
-      if (body !== undefined) {
-        const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
-        await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
-      } else {
-        // A large body is copied through from the current file, never held in memory whole.
-        const old = await this.#openVerified(e);
-        if (old === undefined) return;
-        try {
-          await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
-        } catch (err) {
-          await unlink(tmp).catch(() => undefined);
-          throw err;
-        } finally {
-          await old.fd.close();
-        }
-      }
-      if (!this.#index.holds(e)) {
+  updateMeta(e: StoredEntry, meta: StoredMeta): StoredEntry {
+    const next: StoredEntry = { ...e, meta, facts: entryFacts(meta, this.policy) };
+    if (!this.#replace(e, next)) return next;
+    void this.#files.run(next.id, () => this.#rewriteHead(next)).catch(() => undefined);
+    return next;
+  }
+
+  async #rewriteHead(e: StoredEntry): Promise<void> {
+    if (!this.#index.holds(e)) return;
+    const head = encodeHead(e.meta);
+    const tmp = this.#files.tmpPath(e.id);
+    const body = e.body;
+    if (body !== undefined) {
+      const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
+      await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+    } else {
+      // A large body is copied through from the current file, never held in memory whole.
+      const old = await this.#openVerified(e);
+      if (old === undefined) return;
+      try {
+        await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
+      } catch (err) {
         await unlink(tmp).catch(() => undefined);
-        return;
+        throw err;
+      } finally {
+        await old.fd.close();
       }
-      await rename(tmp, this.#path(e.id));
-      const size = expectedFileSize(head.length, e.meta.bodyLength);
-      this.#diskBytes += size - e.fileSize;
-      e.headLength = head.length;
-      e.fileSize = size;
-      e.verified = true;
-    });
+    }
+    if (!this.#index.holds(e)) {
+      await unlink(tmp).catch(() => undefined);
+      return;
+    }
+    await rename(tmp, this.#files.path(e.id));
+    const size = expectedFileSize(head.length, e.meta.bodyLength);
+    this.#diskBytes += size - e.fileSize;
+    e.headLength = head.length;
+    e.fileSize = size;
+    e.verified = true;
   }
 
-  /** Run disk operations on one id in order (write, rewrite, unlink never overtake each other). */
-  #serial(id: string, fn: () => Promise<void>): Promise<void> {
-    const prev = this.#chains.get(id) ?? Promise.resolve();
-    const p = prev.then(fn);
-    const tail = p.catch(() => undefined);
-    this.#chains.set(id, tail);
-    void this.track(tail).then(() => {
-      if (this.#chains.get(id) === tail) this.#chains.delete(id);
-    });
-    return p;
-  }
-
-  #tmpPath(id: string): string {
-    return join(this.dir, `${id}.${process.pid}.${++this.#tmpSeq}.tmp`);
+  /** Put `next` in the place of `old` (same id, same file and body); false when `old` is not current. */
+  #replace(old: StoredEntry, next: StoredEntry): boolean {
+    if (!this.#index.replace(old, next)) return false;
+    if (this.#hot.get(old.id) === old) this.#hot.set(old.id, next);
+    return true;
   }
 
   /** Remove one entry (memory and disk). */
   remove(e: StoredEntry): void {
     if (!this.#index.holds(e)) return;
     this.#forget(e);
-    void this.#serial(e.id, () => unlink(this.#path(e.id))).catch(() => undefined);
+    void this.#files.run(e.id, () => unlink(this.#files.path(e.id))).catch(() => undefined);
   }
 
   /** Remove every variant of a URL (invalidation, RFC 9111 §4.4). Returns how many. */
@@ -326,13 +324,10 @@ export class CacheStore implements EntryStore {
    * Soft purge: the entry stays but is stale from now on, so its next use validates with the
    * origin (no stale-while-revalidate for it). Kept in memory only; a restart forgets it.
    */
-  markStale(e: StoredEntry): void {
-    if (!this.#index.holds(e)) return;
-    e.facts = { ...e.facts, lifetimeMs: 0, initialAgeMs: Math.max(e.facts.initialAgeMs, 1), swrMs: 0 };
-  }
-
-  #path(id: string): string {
-    return join(this.dir, `${id}.wkc`);
+  markStale(e: StoredEntry): StoredEntry {
+    const next: StoredEntry = { ...e, facts: staleFacts(e.facts) };
+    this.#replace(e, next);
+    return next;
   }
 
   #add(e: StoredEntry): void {
@@ -366,56 +361,9 @@ export class CacheStore implements EntryStore {
     }
   }
 
-  /** Index the directory: drop temporary files left by a crash and files that are not whole. */
-  async #scan(): Promise<void> {
-    const found: Array<{ e: StoredEntry; mtime: number }> = [];
-    for (const name of await readdir(this.dir)) {
-      const path = join(this.dir, name);
-      if (name.endsWith(".tmp")) {
-        // Left by a crash — unless the writer (its pid is in the name) is another live process.
-        const pid = Number(name.split(".")[1]);
-        if (pid === process.pid || !isAlive(pid)) await unlink(path).catch(() => undefined);
-        continue;
-      }
-      if (!name.endsWith(".wkc")) continue;
-      const e = await readEntryHead(path, name.slice(0, -4), this.policy).catch(() => undefined);
-      if (e === undefined) {
-        this.discarded++;
-        await unlink(path).catch(() => undefined);
-        continue;
-      }
-      found.push(e);
-    }
-    found.sort((a, b) => a.mtime - b.mtime);
-    for (const { e } of found) this.#add(e);
+  /** Index what the crash scan found, oldest first, and evict to fit. */
+  #load(found: StoredEntry[]): void {
+    for (const e of found) this.#add(e);
     this.#evict();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Create `dir` and its missing parents one component at a time. Not `mkdir(dir, { recursive })`:
- * Node 20's loops forever on paths under /proc; and a component that exists but is not a
- * directory is an ENOTDIR error, not EEXIST.
- */
-async function ensureDirectory(dir: string): Promise<void> {
-  let path: string = sep;
-  for (const part of resolve(dir).split(sep).filter((p) => p !== "")) {
-    path = join(path, part);
-    try {
-      await mkdir(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    if (!(await stat(path)).isDirectory()) throw Object.assign(new Error(`${path}: not a directory`), { code: "ENOTDIR" });
   }
 }
