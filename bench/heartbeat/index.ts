@@ -99,7 +99,10 @@ async function measureWirekit(bin: string, load: Load): Promise<Measured> {
   // Report losses as the CLI would (formatted line), to /dev/null, batched like Python's buffered print.
   const devnull = openSync("/dev/null", "w");
   let pending = "";
-  monitor.on("lost", (e) => {
+  // Only the changes, as the CLI without -v: no event per heartbeat.
+  monitor.heartbeatEvents = false;
+  monitor.on("event", (e) => {
+    if (e.kind !== "lost") return;
     pending += `${describeHeartbeatEvent(e)}\n`;
     if (pending.length > 8192) {
       writeSync(devnull, pending);

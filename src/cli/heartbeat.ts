@@ -5,7 +5,7 @@ import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import { formatDuration } from "../core/duration.js";
-import { HEARTBEAT_EVENT_KINDS, printableMessage, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { printableMessage, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
 import { describeHeartbeatEvent, millis, seconds1 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
@@ -207,22 +207,17 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
   // What the monitor concluded from a heartbeat is that heartbeat's comment, when it is judged as
   // it arrives (with --delay, --jitter, --reorder or --rate it is judged later, against another).
   const judgedOnArrival = !(impair.delayMs || impair.jitterMs || impair.reorder || impair.rateBytesPerSec);
-  if (pcap !== undefined && judgedOnArrival) {
-    for (const kind of ["client-joined", "lost", "reordered", "duplicate", "restarted", "refused", "malformed"] as const) {
-      monitor.on(kind, (e: HeartbeatEvent) => PcapFile.annotate(pcap.capture.lastReceived, describeHeartbeatEvent(e)));
+  const annotated: ReadonlySet<HeartbeatEvent["kind"]> = new Set(["client-joined", "lost", "reordered", "duplicate", "restarted", "refused", "malformed"]);
+  // One event per heartbeat only when it is printed (-v) or a hook may want it.
+  monitor.heartbeatEvents = values.verbose === true || hooks !== undefined;
+  monitor.on("event", (e) => {
+    if (pcap !== undefined && judgedOnArrival && annotated.has(e.kind)) PcapFile.annotate(pcap.capture.lastReceived, describeHeartbeatEvent(e));
+    if (e.kind !== "heartbeat" || values.verbose === true) ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
+    if (hooks !== undefined && "client" in e && e.client !== null) {
+      const alert = alertFor(e, monitor.client(e.client), describeHeartbeatEvent(e));
+      if (alert !== undefined) hooks.notify(alert);
     }
-  }
-  for (const kind of HEARTBEAT_EVENT_KINDS) {
-    const print = kind !== "heartbeat" || values.verbose === true;
-    if (!print && hooks === undefined) continue;
-    monitor.on(kind, (e: HeartbeatEvent) => {
-      if (print) ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
-      if (hooks !== undefined && "client" in e && e.client !== null) {
-        const alert = alertFor(e, monitor.client(e.client), describeHeartbeatEvent(e));
-        if (alert !== undefined) hooks.notify(alert);
-      }
-    });
-  }
+  });
   const summary = (): string => (json ? renderJsonSummary(monitor) : renderSummary(monitor));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(summary()));
   let timer: ReturnType<CliContext["clock"]["setTimeout"]> | undefined;

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
 import { createStaticServer } from "../http/static/server.js";
-import { formatAccessLog } from "../http/static/access-log.js";
+import { renderStaticServerEvent } from "../render/http-server.js";
 import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
 import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
 import { optionNumber, parseForm, portHint } from "./spec.js";
@@ -15,7 +15,6 @@ import { describeImpairment } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
 import { countWords } from "../render/text.js";
-import { escapeText } from "../core/escape.js";
 
 export const help = renderHelp(httpSpec);
 
@@ -79,8 +78,10 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const impaired = describeImpairment(impair);
   const impairNote = impaired === "" ? "" : `, ${impaired}${workers > 1 && impair.rateBytesPerSec !== undefined ? " per worker" : ""}`;
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote}${impairNote})\n`);
-  if (!values.quiet) server.on("request", (r) => ctx.stdout.write(`${formatAccessLog(r)}\n`));
-  server.on("handler-error", (e) => ctx.stderr.write(`wirekit: error answering ${escapeText(e.method)} ${escapeText(e.target)} from ${e.client}: ${escapeText(e.message)} (sent 500)\n`));
+  server.on("event", (e) => {
+    if (e.kind === "handler-error") ctx.stderr.write(`wirekit: ${renderStaticServerEvent(e)}\n`);
+    else if (!values.quiet) ctx.stdout.write(`${renderStaticServerEvent(e)}\n`);
+  });
   const totalsLine = (): string => {
     const t = server.totals();
     return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;

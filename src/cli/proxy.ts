@@ -4,7 +4,8 @@ import { usageError } from "../core/errors.js";
 import { formatSize } from "../core/size.js";
 import { createProxyServer, type ProxyServer } from "../http/proxy/server.js";
 import { parseStoreSpec } from "../http/proxy/cache/entry-store.js";
-import { formatAccessLine, type ProxyStats } from "../http/proxy/stats.js";
+import type { ProxyStats } from "../http/proxy/stats.js";
+import { renderProxyServerEvent } from "../render/proxy.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { proxyForm, proxySpec } from "./specs/http.js";
@@ -47,7 +48,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const cacheText = cacheLine(proxy.store, s0);
   const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
   ctx.stdout.write(`listening on ${where} (${mode}${cacheText})\n`);
-  if (!values.quiet) proxy.on("request", (r) => ctx.stdout.write(`${formatAccessLine(r)}\n`));
+  if (!values.quiet) proxy.on("event", (e) => ctx.stdout.write(`${renderProxyServerEvent(e)}\n`));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine(proxy.stats())}\n`));
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();

@@ -19,8 +19,8 @@ type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["val
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { udpPingLadder } from "../render/udp-ping.js";
-import { escapeBytes, ms3, renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
+import { renderUdpPingEvent, renderUdpPingServerEvent, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
+import { renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
 import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -47,11 +47,9 @@ async function serveWith(values: ServeValues, ctx: CliContext, pcap: OpenCapture
   const impairText = describeImpairment(server.impairment, server.seed);
   ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${impairText === "" ? "no impairment" : impairText})\n`);
   // The impairment's decision on a ping ("dropped", "delayed 23 ms") is the comment of that ping.
-  if (pcap !== undefined) server.on("datagram", (d) => PcapFile.annotate(pcap.capture.lastReceived, d.impairment === undefined ? undefined : `${d.impairment} (simulated, seed ${server.seed})`));
+  if (pcap !== undefined) server.on("event", (e) => PcapFile.annotate(pcap.capture.lastReceived, udpPingServerDecision(e, server.seed)));
   if (!values.quiet) {
-    server.on("datagram", (d) => {
-      ctx.stdout.write(`${formatHostPort(d.from.address, d.from.port)} ${escapeBytes(d.message)}${d.impairment !== undefined ? `  ${d.impairment}` : ""}\n`);
-    });
+    server.on("event", (e) => ctx.stdout.write(`${renderUdpPingServerEvent(e)}\n`));
   }
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
@@ -101,7 +99,7 @@ async function clientWith(values: ClientValues, given: ReadonlySet<string>, host
     pinger.on("event", (e) => {
       if (e.kind === "sent") stats = { ...stats, sent: stats.sent + 1 };
       if (e.kind === "reply") stats = { ...stats, received: stats.received + 1 };
-      const line = renderEvent(e, values.quiet, values.verbose);
+      const line = renderUdpPingEvent(e, values.quiet, values.verbose);
       if (line !== undefined) ctx.stdout.write(line);
     });
   }
@@ -119,29 +117,6 @@ async function clientWith(values: ClientValues, given: ReadonlySet<string>, host
   else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));
   return result.totals.received > 0 ? 0 : 1;
-}
-
-function renderEvent(e: UdpPingEvent, quiet: boolean, verbose: boolean): string | undefined {
-  switch (e.kind) {
-    case "start":
-      return quiet ? undefined : `UDP-PING ${e.host} (${formatHostPort(e.server.address, e.server.port)}) from local ${formatHostPort(e.local.address, e.local.port)}\n`;
-    case "reply":
-      return quiet ? undefined : `Reply from ${e.from.address}: ${e.message}, RTT=${ms3(e.rttMs)} ms\n`;
-    case "duplicate":
-      return quiet ? undefined : `Reply from ${e.from.address}: seq ${e.seq}, RTT=${ms3(e.rttMs)} ms (DUP!)\n`;
-    case "late":
-      return quiet ? undefined : `Late reply for seq ${e.seq} (RTT=${ms3(e.rttMs)} ms)\n`;
-    case "timeout":
-      return quiet ? undefined : `Request timed out (seq ${e.seq})\n`;
-    case "foreign":
-      return verbose ? `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: not the server\n` : undefined;
-    case "garbage":
-      return verbose ? `ignored ${e.bytes} bytes from the server: ${e.reason}\n` : undefined;
-    case "send-error":
-      return `send failed for seq ${e.seq}: ${e.message}\n`;
-    case "sent":
-      return undefined;
-  }
 }
 
 function toJson(r: UdpPingResult): unknown {

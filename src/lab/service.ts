@@ -5,6 +5,7 @@
  */
 import type { ImpairmentConfig } from "../core/impair.js";
 import { usageError } from "../core/errors.js";
+import { systemClock, type Clock } from "../core/clock.js";
 
 /** What `wirekit lab --impair SERVICE:key=value,...` gives one service. */
 export interface LabImpairment {
@@ -136,4 +137,132 @@ export interface LabService {
    * },
    */
   demo?(target: LabDemoTarget): Promise<string>;
+}
+
+/** What every wirekit server is to the lab: something that emits one typed `event`. */
+export interface EventSource<E> {
+  on(event: "event", listener: (e: E) => void): unknown;
+  off(event: "event", listener: (e: E) => void): unknown;
+}
+
+/** The last `size` items, for a snapshot's "recent" list. */
+export class RecentRing<T> {
+  readonly #items: T[] = [];
+  constructor(readonly size: number) {}
+
+  push(item: T): void {
+    this.#items.push(item);
+    if (this.#items.length > this.size) this.#items.shift();
+  }
+
+  /** Copies, oldest first. */
+  oldestFirst(): T[] {
+    return this.#items.map((x) => ({ ...x }));
+  }
+
+  /** Copies, newest first. */
+  newestFirst(): T[] {
+    return this.oldestFirst().reverse();
+  }
+}
+
+/**
+ * A lab service over a server: what `serviceFromServer` needs to know about it. `E` is the
+ * server's event union, `R` what one event adds to the snapshot's recent list.
+ */
+export interface ServerServiceSpec<E extends { kind: string }, R> {
+  /** The service's name, as in LabEvent.service. */
+  name: string;
+  server: EventSource<E> & { address: string; port: number };
+  transport: "udp" | "tcp";
+  clientCommand: string;
+  /** The listening line's impairment text; "" or absent when none. */
+  impairment?: string;
+  totals(): Record<string, number>;
+  gauges?: readonly string[];
+  /** Keep the last `size` items of the events `item` maps (undefined = not kept) for the snapshot. */
+  recent?: { size: number; item(e: E): R | undefined };
+  /** The dashboard's view; `recent` is the ring (empty when `recent` is not set). */
+  snapshot?(recent: RecentRing<R>): Record<string, unknown>;
+  /** How an event reaches the dashboard's feed. */
+  feed: {
+    /** The event's line, from the render layer (the line the CLI prints). */
+    render(e: E): string;
+    /** Feed kind per event kind; a kind not listed stays out of the feed. @default every kind, under its own name */
+    kinds?: Partial<Record<E["kind"], string>>;
+    /** Structured fields (JSON-serializable). @default none */
+    data?(e: E): Record<string, unknown>;
+    /** When it happened, wall ms. @default the event's `at`, else now */
+    at?(e: E): number;
+  };
+  route?(path: string): LabHttpResponse | undefined;
+  /** For events without an `at`. @default systemClock */
+  clock?: Pick<Clock, "now">;
+  /** Close the server (the adapter has stopped listening by then). */
+  close(): Promise<void>;
+}
+
+/**
+ * The one lab adapter: a RunningService over a server's `event`. It keeps the recent ring
+ * (listening from the start when there is one), and while the dashboard is subscribed turns
+ * each event into a LabEvent with the render layer's line. Without a ring it listens only
+ * while someone is subscribed, so a server with no dashboard builds no events.
+ *
+ * @example
+ * return serviceFromServer({ name: "proxy", server, transport: "tcp", clientCommand, totals,
+ *   feed: { render: renderProxyServerEvent, at: (e) => e.record.at, data: (e) => ({ ...e.record }) } });
+ */
+export function serviceFromServer<E extends { kind: string }, R extends object>(spec: ServerServiceSpec<E, R>): RunningService {
+  const clock = spec.clock ?? systemClock;
+  const ring = new RecentRing<R>(spec.recent?.size ?? 0);
+  const listeners = new Set<(e: LabEvent) => void>();
+  const kinds = spec.feed.kinds as Readonly<Record<string, string | undefined>> | undefined;
+  const onEvent = (e: E): void => {
+    const item = spec.recent?.item(e);
+    if (item !== undefined) ring.push(item);
+    if (listeners.size === 0) return;
+    const kind = kinds === undefined ? e.kind : kinds[e.kind];
+    if (kind === undefined) return;
+    const at = spec.feed.at?.(e) ?? ("at" in e && typeof e.at === "number" ? e.at : clock.now());
+    const le: LabEvent = { service: spec.name, kind, at, text: spec.feed.render(e) };
+    const data = spec.feed.data?.(e);
+    if (data !== undefined) le.data = data;
+    for (const l of listeners) l(le);
+  };
+  let attached = false;
+  const attach = (on: boolean): void => {
+    if (on === attached) return;
+    attached = on;
+    if (on) spec.server.on("event", onEvent);
+    else spec.server.off("event", onEvent);
+  };
+  if (spec.recent !== undefined) attach(true);
+  const running: RunningService = {
+    address: spec.server.address,
+    port: spec.server.port,
+    transport: spec.transport,
+    clientCommand: spec.clientCommand,
+    totals: spec.totals,
+    subscribe(listener) {
+      listeners.add(listener);
+      attach(true);
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && spec.recent === undefined) attach(false);
+      };
+    },
+    close: async () => {
+      listeners.clear();
+      attach(false);
+      await spec.close();
+    },
+  };
+  if (spec.impairment !== undefined && spec.impairment !== "") running.impairment = spec.impairment;
+  if (spec.snapshot !== undefined) {
+    const snapshot = spec.snapshot;
+    running.snapshot = () => snapshot(ring);
+  }
+  if (spec.gauges !== undefined) running.gauges = spec.gauges;
+  if (spec.route !== undefined) running.route = spec.route;
+  return running;
 }

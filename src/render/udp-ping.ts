@@ -5,8 +5,54 @@
  */
 import { formatHostPort } from "../core/address.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
+import type { UdpPingServerEvent } from "../udp/ping/server.js";
+import { escapeBytes } from "../core/escape.js";
+import { ms3 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
+
+/**
+ * The line for a udp-ping server event (no newline): who sent what, and what the impairments
+ * did to it. The same line in `udp-ping serve` and the lab's feed.
+ *
+ * @example
+ * renderUdpPingServerEvent(e) // "127.0.0.1:57638 Ping 1 2026-11-23 18:18:07.300  dropped"
+ */
+export function renderUdpPingServerEvent(e: UdpPingServerEvent): string {
+  return `${formatHostPort(e.from.address, e.from.port)} ${escapeBytes(e.message)}${e.impairment !== undefined ? `  ${e.impairment}` : ""}`;
+}
+
+/** What the server's impairments did to a datagram, as its pcap comment; undefined when untouched. */
+export function udpPingServerDecision(e: UdpPingServerEvent, seed: number): string | undefined {
+  return e.impairment === undefined ? undefined : `${e.impairment} (simulated, seed ${seed})`;
+}
+
+/**
+ * The line `wirekit udp-ping` prints for a pinger event (with its newline), or undefined for
+ * one it does not show: `quiet` keeps errors only, `verbose` adds the datagrams it ignored.
+ */
+export function renderUdpPingEvent(e: UdpPingEvent, quiet: boolean, verbose: boolean): string | undefined {
+  switch (e.kind) {
+    case "start":
+      return quiet ? undefined : `UDP-PING ${e.host} (${formatHostPort(e.server.address, e.server.port)}) from local ${formatHostPort(e.local.address, e.local.port)}\n`;
+    case "reply":
+      return quiet ? undefined : `Reply from ${e.from.address}: ${e.message}, RTT=${ms3(e.rttMs)} ms\n`;
+    case "duplicate":
+      return quiet ? undefined : `Reply from ${e.from.address}: seq ${e.seq}, RTT=${ms3(e.rttMs)} ms (DUP!)\n`;
+    case "late":
+      return quiet ? undefined : `Late reply for seq ${e.seq} (RTT=${ms3(e.rttMs)} ms)\n`;
+    case "timeout":
+      return quiet ? undefined : `Request timed out (seq ${e.seq})\n`;
+    case "foreign":
+      return verbose ? `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: not the server\n` : undefined;
+    case "garbage":
+      return verbose ? `ignored ${e.bytes} bytes from the server: ${e.reason}\n` : undefined;
+    case "send-error":
+      return `send failed for seq ${e.seq}: ${e.message}\n`;
+    case "sent":
+      return undefined;
+  }
+}
 
 /** The decision the pinger took on an event's datagram, as a pcap comment / ladder note; undefined for a plain exchange. */
 export function udpPingDecision(e: UdpPingEvent, timeoutMs: number): string | undefined {

@@ -17,7 +17,7 @@ const records: RequestRecord[] = [];
 before(async () => {
   profile = mkdtempSync(join(tmpdir(), "wirekit-chromium-"));
   srv = await createStaticServer({ root: labSiteRoot(), port: 0 });
-  srv.on("request", (r) => records.push(r));
+  srv.on("event", (e) => e.kind === "request" && void records.push(e.record));
 });
 after(async () => {
   await srv.close();

@@ -7,7 +7,7 @@ import { formatHttpDate } from "../../src/http/http-date.js";
 import { parseRange, multipartLength, multipartPartHead, multipartTail } from "../../src/http/static/range.js";
 import { acceptedCodings, isCompressible } from "../../src/http/static/compress.js";
 import { renderListing } from "../../src/http/static/listing.js";
-import { formatAccessLog } from "../../src/http/static/access-log.js";
+import { formatAccessLog } from "../../src/render/http-server.js";
 
 test("a plain path decodes into its segments with the query kept apart", () => {
   const p = decodeRequestPath("/docs/a%20b.txt?x=1");

@@ -146,7 +146,7 @@ test("the access log names the client of a connection it aborted right after its
   writeFileSync(join(site.root, "abort.bin"), Buffer.alloc(16 * 1024 * 1024, 0x64));
   const srv = await createStaticServer({ root: site.root, port: 0 });
   try {
-    const record = new Promise<{ client: string; path: string }>((resolve) => srv.on("request", (r) => r.path === "/abort.bin" && resolve(r)));
+    const record = new Promise<{ client: string; path: string }>((resolve) => srv.on("event", (e) => e.kind === "request" && e.record.path === "/abort.bin" && resolve(e.record)));
     const sock = connect({ host: "127.0.0.1", port: srv.port });
     sock.on("error", () => undefined);
     await new Promise<void>((resolve) => sock.once("connect", () => resolve()));

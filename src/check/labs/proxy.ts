@@ -280,7 +280,7 @@ export const proxyLab = defineLab<ProxyRecord>({
     await writeFile(join(site, "big.txt"), big);
     const origin = await createStaticServer({ root: site, host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 500 });
     const records: RequestRecord[] = [];
-    origin.on("request", (q) => records.push(q));
+    origin.on("event", (e) => e.kind === "request" && void records.push(e.record));
     const tap = await new TcpTap({ targetPort: origin.port }).listen();
     // Under --netns the proxy reaches the origin (through the tap) and nothing else.
     await env.netns?.allow(tap.port);
@@ -290,7 +290,7 @@ export const proxyLab = defineLab<ProxyRecord>({
         await writeFile(join(site, "secure.html"), SECURE);
         const server = await createStaticServer({ root: site, host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 500, tls: { key: tls.key, cert: tls.cert }, http2: false });
         let requests = 0;
-        server.on("request", () => requests++);
+        server.on("event", (e) => e.kind === "request" && requests++);
         await env.netns?.allow(server.port);
         return { server, cert: tls.cert, requests: () => requests };
       },

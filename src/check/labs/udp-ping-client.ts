@@ -225,7 +225,7 @@ export const udpPingClientLab = defineLab<UdpPingClientRecord>({
     let late: number | undefined;
     let client: RemoteInfo | undefined;
     const timers = new Set<NodeJS.Timeout>();
-    server.on("datagram", (d) => {
+    server.on("event", (d) => {
       const p = pings.find((x) => x.text === d.message.toString("latin1") && !x.dropped && x.repliedAt === undefined);
       if (p !== undefined && d.dropped) p.dropped = true;
     });

@@ -64,11 +64,16 @@ export interface H1Totals {
   handlerErrors: number;
 }
 
-export type H1ServerEvents = {
-  exchange: [ExchangeRecord];
-  "error-response": [ErrorResponseRecord];
-  "handler-error": [{ error: unknown; method: string; target: string; remoteAddress: string }];
-};
+/**
+ * Everything the engine reports: an exchange finished or aborted, an answer it wrote itself
+ * (a parse error, a 408), a handler that threw (answered 500).
+ */
+export type H1ServerEvent =
+  | { kind: "exchange"; record: ExchangeRecord }
+  | { kind: "error-response"; record: ErrorResponseRecord }
+  | { kind: "handler-error"; error: unknown; method: string; target: string; remoteAddress: string };
+
+export type H1ServerEvents = { event: [H1ServerEvent] };
 
 const LINGER_MS = 2000;
 
@@ -211,17 +216,17 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
     this.#totals.exchanges++;
     this.#totals.bytes += record.bytes;
     if (record.aborted) this.#totals.aborted++;
-    this.emit("exchange", record);
+    this.emit("event", { kind: "exchange", record });
   }
 
   errorResponse(record: ErrorResponseRecord): void {
     this.#totals.errorResponses++;
-    this.emit("error-response", record);
+    this.emit("event", { kind: "error-response", record });
   }
 
   handlerError(error: unknown, request: HttpRequest): void {
     this.#totals.handlerErrors++;
-    this.emit("handler-error", { error, method: request.method, target: request.target, remoteAddress: request.remoteAddress });
+    this.emit("event", { kind: "handler-error", error, method: request.method, target: request.target, remoteAddress: request.remoteAddress });
   }
 
   released(conn: H1Connection): void {

@@ -1,6 +1,6 @@
 /** Public surface of the caching forward proxy. */
-export { createProxyServer, ProxyServer, type ProxyServerOptions, type ProxyServerEvents } from "./server.js";
-export { formatAccessLine, type AccessRecord, type ProxyStats } from "./stats.js";
+export { createProxyServer, ProxyServer, type ProxyServerOptions, type ProxyServerEvents, type ProxyServerEvent } from "./server.js";
+export { type AccessRecord, type ProxyStats } from "./stats.js";
 export { CacheStore, type CacheStoreOptions, type StoredEntry } from "./cache/store.js";
 export {
   isStorable,

@@ -87,16 +87,17 @@ export interface ProxyServerOptions {
   clock?: Clock;
 }
 
-export type ProxyServerEvents = {
-  request: [AccessRecord];
-};
+/** Everything the proxy reports: one kind today, a request answered (its access record). */
+export type ProxyServerEvent = { kind: "request"; record: AccessRecord };
+
+export type ProxyServerEvents = { event: [ProxyServerEvent] };
 
 /**
  * A running proxy (from `createProxyServer`): its address, counters, access records as
- * "request" events, and `close()`.
+ * `event`s of kind "request", and `close()`.
  *
  * @example
- * proxy.on("request", (r) => console.log(formatAccessLine(r)));
+ * proxy.on("event", (e) => console.log(e.record.status, e.record.cacheStatus, e.record.url));
  */
 export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   readonly address: string;
@@ -136,7 +137,7 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   record(r: AccessRecord): void {
     countRecord(this.#ctx.counters, r);
     countStatus(this.#ctx.metrics, r.cacheStatus);
-    if (this.listenerCount("request") > 0) this.emit("request", r);
+    if (this.listenerCount("event") > 0) this.emit("event", { kind: "request", record: r });
     publish("proxy", "request", r);
   }
 
@@ -273,7 +274,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   }
 
   // One access record per exchange, when the engine is done with its response.
-  server.on("exchange", (r: ExchangeRecord) => {
+  server.on("event", (e) => {
+    if (e.kind !== "exchange") return;
+    const r: ExchangeRecord = e.record;
     const ex = r.request === undefined ? undefined : exchanges.get(r.request);
     if (ex === undefined) return;
     exchanges.delete(r.request as HttpRequest);
@@ -286,7 +289,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   });
 
   // Requests the engine refused itself (malformed, too large, too slow).
-  server.on("error-response", (r) => {
+  server.on("event", (e) => {
+    if (e.kind !== "error-response") return;
+    const r = e.record;
     proxy.record({ at: clock.now(), client: clientOf(r.remoteAddress), method: "-", url: "-", status: r.status, bytes: r.reason.length + 1, ms: 0, cacheStatus: "ERROR" });
   });
 

@@ -1,7 +1,7 @@
 /**
- * The proxy's counters and access log, pure: one record per request (client, method, URL,
- * status, bytes, time, cache status), the access-log line for it, and the totals served at
- * `GET /_wirekit/stats`.
+ * The proxy's counters, pure: one record per request (client, method, URL, status, bytes,
+ * time, cache status) and the totals served at `GET /_wirekit/stats`. The access-log line
+ * for a record is render/proxy.ts's `formatAccessLine`.
  */
 
 /** One finished request, as logged. */
@@ -93,15 +93,3 @@ export function countRecord(c: ProxyCounters, r: AccessRecord): void {
   }
 }
 
-/**
- * The access-log line, in the spirit of Squid's native log: time, duration, client, cache
- * status/HTTP status, bytes, method, URL.
- *
- * @example
- * formatAccessLine(r) // "2026-01-01T00:00:00.000Z 127.0.0.1 GET http://h/ 200 1024 1.2ms HIT"
- * // A response meant for the cache that could not be committed ends in " NOT-STORED".
- */
-export function formatAccessLine(r: AccessRecord): string {
-  const ms = r.ms < 10 ? r.ms.toFixed(1) : Math.round(r.ms).toString();
-  return `${new Date(r.at).toISOString()} ${r.client} ${r.method} ${r.url} ${r.status} ${r.bytes} ${ms}ms ${r.cacheStatus}${r.stored === false ? " NOT-STORED" : ""}`;
-}

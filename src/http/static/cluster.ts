@@ -47,7 +47,7 @@ class ClusterStaticServer extends TypedEmitter<StaticServerEvents> implements St
       if (m.kind === "listening" || m.kind === "failed") this.#started.add(w);
       if (m.kind !== "records") return;
       this.#byWorker.set(w.id, m.totals);
-      for (const r of m.records) this.emit("request", r);
+      for (const record of m.records) this.emit("event", { kind: "request", record });
     });
     w.on("exit", () => this.#pool.delete(w));
   }

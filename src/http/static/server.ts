@@ -64,7 +64,10 @@ export interface HandlerErrorRecord {
   message: string;
 }
 
-export type StaticServerEvents = { request: [RequestRecord]; "handler-error": [HandlerErrorRecord] };
+/** A request answered (its access-log record), or a handler that threw (answered 500). */
+export type StaticServerEvent = { kind: "request"; record: RequestRecord } | ({ kind: "handler-error" } & HandlerErrorRecord);
+
+export type StaticServerEvents = { event: [StaticServerEvent] };
 
 /** A running static server. */
 export interface StaticServer extends TypedEmitter<StaticServerEvents> {
@@ -113,7 +116,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
     const handler = impairHttp(withMethodGuard(this.#handler, options.cors === true ? "GET, HEAD, OPTIONS" : "GET, HEAD"), options.impair ?? {}, this.#clock).handler;
     const onHandlerError = (error: unknown, request: Pick<HttpRequest, "method" | "target" | "remoteAddress">): void => {
       const message = error instanceof Error ? error.message : String(error);
-      this.emit("handler-error", { method: request.method, target: request.target, client: request.remoteAddress, message });
+      this.emit("event", { kind: "handler-error", method: request.method, target: request.target, client: request.remoteAddress, message });
     };
     this.#h2 =
       options.tls !== undefined && options.http2 !== false
@@ -131,9 +134,11 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       tls: options.tls,
       onH2: h2 === undefined ? undefined : (socket) => h2.accept(socket),
     });
-    this.#h1.on("exchange", (r) => this.#exchange(r));
-    this.#h1.on("error-response", (r) => this.#refusal(r));
-    this.#h1.on("handler-error", (e) => onHandlerError(e.error, e));
+    this.#h1.on("event", (e) => {
+      if (e.kind === "exchange") this.#exchange(e.record);
+      else if (e.kind === "error-response") this.#refusal(e.record);
+      else onHandlerError(e.error, e);
+    });
   }
 
   get server(): Server {
@@ -165,7 +170,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
   }
 
   #publish(record: RequestRecord): void {
-    this.emit("request", record);
+    this.emit("event", { kind: "request", record });
     publish("http", "request", record);
   }
 

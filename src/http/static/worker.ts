@@ -31,8 +31,9 @@ async function main(): Promise<void> {
   const forward = options.forwardRecords !== false;
   let batch: RequestRecord[] = [];
   let dirty = false;
-  srv.on("request", (r) => {
-    if (forward) batch.push(r);
+  srv.on("event", (e) => {
+    if (e.kind !== "request") return;
+    if (forward) batch.push(e.record);
     dirty = true;
   });
   // Batch IPC: one message per 100 ms at most, not one per request.

@@ -44,10 +44,10 @@ export interface MailSinkTotals {
   stored: number;
 }
 
-export type MailSinkEvents = {
-  message: [MessageSummary];
-  rejected: [{ reason: string; from: string }];
-};
+/** Everything the sink reports: a message stored, or one refused (`at` is wall-clock ms). */
+export type MailSinkEvent = { kind: "message"; message: MessageSummary } | { kind: "rejected"; at: number; reason: string; from: string };
+
+export type MailSinkEvents = { event: [MailSinkEvent] };
 
 function addressText(a: AddressObject | AddressObject[] | undefined): string {
   if (a === undefined) return "";
@@ -102,7 +102,7 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
     this.#totals.bytes += stream.byteLength;
     if (stream.sizeExceeded) {
       this.#totals.rejected++;
-      this.emit("rejected", { reason: "message too big", from: mailFrom });
+      this.emit("event", { kind: "rejected", at: this.#clock.now(), reason: "message too big", from: mailFrom });
       throw new WirekitError("ERR_REJECTED", "message exceeds the maximum size");
     }
     const stored = this.store.add({
@@ -122,7 +122,7 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
       size: stream.byteLength,
     });
     this.#totals.messages++;
-    this.emit("message", summarize(stored));
+    this.emit("event", { kind: "message", message: summarize(stored) });
     return stored;
   }
 
@@ -141,7 +141,7 @@ export class MailSink extends TypedEmitter<MailSinkEvents> {
  *
  * @example
  * const sink = await createMailSink({ host: "127.0.0.1", port: 0 });
- * sink.on("message", (m) => console.log(m.subject));
+ * sink.on("event", (e) => e.kind === "message" && console.log(e.message.subject));
  * await sink.close();
  */
 export async function createMailSink(options: MailSinkOptions = {}): Promise<MailSink> {

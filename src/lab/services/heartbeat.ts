@@ -1,23 +1,23 @@
 /** The heartbeat monitor (issue 3) as a lab service. */
 import { describeImpairment } from "../../core/impair.js";
 import { createHeartbeatMonitor } from "../../udp/heartbeat/monitor.js";
-import type { HeartbeatEvent, HeartbeatEventKind } from "../../udp/heartbeat/events.js";
+import type { HeartbeatEventKind } from "../../udp/heartbeat/events.js";
 import { describeHeartbeatEvent } from "../../render/heartbeat-events.js";
 import { sendHeartbeats } from "../../udp/heartbeat/sender.js";
-import { impairedTotals, type LabEvent, type LabService } from "../service.js";
+import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /** Monitor events the dashboard gets, under the names it knows them by. */
-const HEARTBEAT_LAB_KINDS: ReadonlyArray<[HeartbeatEventKind, string]> = [
-  ["client-joined", "joined"],
-  ["lost", "lost"],
-  ["reordered", "reordered"],
-  ["duplicate", "duplicate"],
-  ["suspect", "suspect"],
-  ["stopped", "stopped"],
-  ["resumed", "resumed"],
-  ["restarted", "restarted"],
-  ["heartbeat", "heartbeat"],
-];
+const HEARTBEAT_LAB_KINDS: Partial<Record<HeartbeatEventKind, string>> = {
+  "client-joined": "joined",
+  lost: "lost",
+  reordered: "reordered",
+  duplicate: "duplicate",
+  suspect: "suspect",
+  stopped: "stopped",
+  resumed: "resumed",
+  restarted: "restarted",
+  heartbeat: "heartbeat",
+};
 
 /**
  * The heartbeat monitor. totals(): {heartbeats, clients, lost, malformed}. snapshot():
@@ -38,12 +38,13 @@ export const heartbeatService: LabService = {
       ...(impair !== undefined ? { impair: impair.config } : {}),
       ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
     });
-    return {
-      address: monitor.address,
-      port: monitor.port,
+    return serviceFromServer({
+      name: "heartbeat",
+      server: monitor,
       transport: "udp",
       clientCommand: `wirekit heartbeat ${monitor.address} ${monitor.port}`,
-      ...(describeImpairment(monitor.options.impairment, monitor.seed) !== "" ? { impairment: describeImpairment(monitor.options.impairment, monitor.seed) } : {}),
+      impairment: describeImpairment(monitor.options.impairment, monitor.seed),
+      clock: monitor.clock,
       totals: () => {
         const t = monitor.totals();
         return {
@@ -67,22 +68,20 @@ export const heartbeatService: LabService = {
           delayMs: c.delayMs === null ? null : { min: c.delayMs.min, avg: c.delayMs.avg, max: c.delayMs.max },
         })),
       }),
-      subscribe(listener: (e: LabEvent) => void) {
-        const offs = HEARTBEAT_LAB_KINDS.map(([kind, labKind]) => {
-          const fn = (e: HeartbeatEvent): void => {
-            const { kind: _kind, ...fields } = e;
-            const data: Record<string, unknown> = e.kind === "heartbeat" ? { client: e.client, seq: e.seq, delayMs: e.delayMs } : fields;
-            listener({ service: "heartbeat", kind: labKind, at: monitor.clock.now(), text: describeHeartbeatEvent(e), data });
-          };
-          monitor.on(kind, fn);
-          return () => monitor.off(kind, fn);
-        });
-        return () => offs.forEach((off) => off());
+      feed: {
+        render: describeHeartbeatEvent,
+        kinds: HEARTBEAT_LAB_KINDS,
+        at: () => monitor.clock.now(),
+        data: (e) => {
+          if (e.kind === "heartbeat") return { client: e.client, seq: e.seq, delayMs: e.delayMs };
+          const { kind: _kind, ...fields } = e;
+          return fields;
+        },
       },
       close: async () => {
         await monitor.close();
       },
-    };
+    });
   },
   async demo({ address, port, signal }) {
     const r = await sendHeartbeats({ host: address, port, count: 5, intervalMs: 200, id: "lab-demo", signal });

@@ -2,16 +2,23 @@
 import { formatHostPort } from "../../core/address.js";
 import { createStaticServer } from "../../http/static/server.js";
 import { labSiteRoot } from "../../http/static/lab-site.js";
-import { formatAccessLog, type RequestRecord } from "../../http/static/access-log.js";
+import type { RequestRecord } from "../../http/static/access-log.js";
+import { renderStaticServerEvent } from "../../render/http-server.js";
+import { systemClock } from "../../core/clock.js";
 import { httpGet } from "../../http/client/client.js";
-import { tcpImpairment, type LabEvent, type LabService } from "../service.js";
+import { serviceFromServer, tcpImpairment, type LabService } from "../service.js";
 import { describeImpairment } from "../../core/impair.js";
 
 /**
  * The web server lab serving the bundled sample site.
  * snapshot(): `{ recent: Array<{ at, client, method, path, status, bytes, ms }> }` (last 50 requests).
- * subscribe(): LabEvent kind "request", text = the access-log line, data = the record.
+ * subscribe(): LabEvent kind "request", text = the access-log line, data = the record; kind
+ * "handler-error" (a handler threw, answered 500), data { method, target, client, message }.
  */
+function pick({ at, client, method, path, status, bytes, ms }: RequestRecord): { at: number; client: string; method: string; path: string; status: number; bytes: number; ms: number } {
+  return { at, client, method, path, status, bytes, ms };
+}
+
 export const httpService: LabService = {
   name: "http",
   description: "web server (sample site)",
@@ -21,28 +28,22 @@ export const httpService: LabService = {
   async start({ host, port, impair }) {
     const impairment = tcpImpairment("http", impair);
     const server = await createStaticServer({ root: labSiteRoot(), host, port, impair: impairment });
-    const recent: RequestRecord[] = [];
-    const listeners = new Set<(e: LabEvent) => void>();
-    server.on("request", (r) => {
-      recent.push(r);
-      if (recent.length > 50) recent.shift();
-      const e: LabEvent = { service: "http", kind: "request", at: r.at, text: formatAccessLog(r), data: { ...r } };
-      for (const l of listeners) l(e);
-    });
-    return {
-      address: server.address,
-      port: server.port,
+    return serviceFromServer({
+      name: "http",
+      server,
       transport: "tcp",
-      ...(describeImpairment(impairment) !== "" ? { impairment: describeImpairment(impairment) } : {}),
+      impairment: describeImpairment(impairment),
       clientCommand: `wirekit http get ${server.address} ${server.port} index.html`,
       totals: () => ({ ...server.totals() }),
-      snapshot: () => ({ recent: recent.map(({ at, client, method, path, status, bytes, ms }) => ({ at, client, method, path, status, bytes, ms })) }),
-      subscribe: (l) => {
-        listeners.add(l);
-        return () => listeners.delete(l);
+      recent: { size: 50, item: (e) => (e.kind === "request" ? pick(e.record) : undefined) },
+      snapshot: (recent) => ({ recent: recent.oldestFirst() }),
+      feed: {
+        render: renderStaticServerEvent,
+        at: (e) => (e.kind === "request" ? e.record.at : systemClock.now()),
+        data: (e) => (e.kind === "request" ? { ...e.record } : { method: e.method, target: e.target, client: e.client, message: e.message }),
       },
       close: () => server.close(),
-    };
+    });
   },
   async demo({ address, port }) {
     const url = new URL(`http://${formatHostPort(address, port)}/index.html`);

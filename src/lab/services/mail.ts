@@ -12,7 +12,8 @@ import { buildMessage } from "../../smtp/mime/message.js";
 import { sendMail } from "../../smtp/session.js";
 import { createMailSink, type MailSink } from "../mail/sink.js";
 import { summarize } from "../mail/store.js";
-import { tcpImpairment, type LabEvent, type LabHttpResponse, type LabService } from "../service.js";
+import { serviceFromServer, tcpImpairment, type LabHttpResponse, type LabService } from "../service.js";
+import { renderMailSinkEvent } from "../../render/mail-sink.js";
 import { describeImpairment } from "../../core/impair.js";
 
 /** Messages listed in the snapshot (the store may keep more; each opens by id). */
@@ -62,35 +63,25 @@ export const mailService: LabService = {
   async start({ host, port, impair }) {
     const impairment = tcpImpairment("mail", impair);
     const sink = await createMailSink({ host, port, ...impairment });
-    const listeners = new Set<(e: LabEvent) => void>();
-    const send = (e: LabEvent): void => {
-      for (const l of listeners) l(e);
-    };
-    sink.on("message", (m) => {
-      const files = m.attachments.length > 0 ? `, ${m.attachments.length} attachment(s)` : "";
-      send({ service: "mail", kind: "message", at: m.at, text: `from ${m.from} to ${m.to}: ${m.subject || "(no subject)"}${files}`, data: { ...m } });
-    });
-    sink.on("rejected", (r) => {
-      send({ service: "mail", kind: "rejected", at: systemClock.now(), text: `rejected from ${r.from || "<>"}: ${r.reason}`, data: { ...r } });
-    });
-    return {
-      address: sink.address,
-      port: sink.port,
+    return serviceFromServer({
+      name: "mail",
+      server: sink,
       transport: "tcp",
-      ...(describeImpairment(impairment) !== "" ? { impairment: describeImpairment(impairment) } : {}),
+      impairment: describeImpairment(impairment),
       clientCommand: `wirekit mail --server ${formatHostPort(sink.address, sink.port)} --from me@lab --to you@lab --text hi`,
       totals: () => ({ ...sink.totals() }),
       gauges: ["stored"],
       snapshot: () => ({ messages: sink.store.list().slice(0, LISTED).map(summarize) }),
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
+      feed: {
+        render: renderMailSinkEvent,
+        at: (e) => (e.kind === "message" ? e.message.at : e.at),
+        data: (e) => (e.kind === "message" ? { ...e.message } : { reason: e.reason, from: e.from }),
       },
       route: (path) => mailRoute(sink, path),
       close: async () => {
         await sink.close();
       },
-    };
+    });
   },
   async demo({ address, port, signal }) {
     // The project's own SMTP client against the sink: a text message with a small attachment.

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatHostPort, isLoopback } from "../../core/address.js";
 import { createProxyServer } from "../../http/proxy/server.js";
-import { formatAccessLine, type AccessRecord } from "../../http/proxy/stats.js";
+import type { AccessRecord } from "../../http/proxy/stats.js";
+import { renderProxyServerEvent } from "../../render/proxy.js";
 import { httpGet } from "../../http/client/client.js";
-import type { LabEvent, LabService } from "../service.js";
+import { serviceFromServer, type LabService } from "../service.js";
 
 /**
  * The caching proxy, its cache in a temporary directory removed on close.
@@ -30,24 +31,17 @@ export const proxyService: LabService = {
       rmSync(cacheDir, { recursive: true, force: true });
       throw err;
     });
-    const recent: AccessRecord[] = [];
-    const listeners = new Set<(e: LabEvent) => void>();
-    server.on("request", (r) => {
-      recent.push(r);
-      if (recent.length > 50) recent.shift();
-      const e: LabEvent = { service: "proxy", kind: "request", at: r.at, text: formatAccessLine(r), data: { ...r } };
-      for (const l of listeners) l(e);
-    });
-    return {
-      address: server.address,
-      port: server.port,
+    return serviceFromServer({
+      name: "proxy",
+      server,
       transport: "tcp",
       clientCommand: `curl -x http://${formatHostPort(server.address, server.port)} http://${peers?.http ? formatHostPort(peers.http.address, peers.http.port) : "127.0.0.1:8080"}/`,
       totals: () => {
         const s = server.stats();
         return { requests: s.requests, hits: s.hits, misses: s.misses, revalidations: s.revalidations, bytesFromCache: s.bytesFromCache, bytesFromOrigin: s.bytesFromOrigin };
       },
-      snapshot: () => {
+      recent: { size: 50, item: (e): AccessRecord => e.record },
+      snapshot: (recent) => {
         const s = server.stats();
         return {
           stats: {
@@ -61,18 +55,15 @@ export const proxyService: LabService = {
             entries: s.entries,
             diskBytes: s.diskBytes,
           },
-          recent: recent.map((r) => ({ ...r })),
+          recent: recent.oldestFirst(),
         };
       },
-      subscribe: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+      feed: { render: renderProxyServerEvent, at: (e) => e.record.at, data: (e) => ({ ...e.record }) },
       close: async () => {
         await server.close();
         rmSync(cacheDir, { recursive: true, force: true });
       },
-    };
+    });
   },
   async demo({ address, port, peers }) {
     const origin = peers?.http;

@@ -1,10 +1,10 @@
 /** The UDP echo server as a lab service (issue 4). */
 import { formatHostPort } from "../../core/address.js";
 import { describeImpairment } from "../../core/impair.js";
-import { createUdpEchoServer } from "../../udp/echo/server.js";
+import { createUdpEchoServer, type UdpEchoServerEvent } from "../../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../../render/udp-echo-server.js";
 import { udpEcho } from "../../udp/echo/client.js";
-import { impairedTotals, type LabEvent, type LabService } from "../service.js";
+import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /**
  * udp-echo: totals() = {received, replied, bytes, reassembled};
@@ -23,42 +23,34 @@ export const udpEchoService: LabService = {
       ...(impair !== undefined ? { impair: impair.config } : {}),
       ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
     });
-    const recent: Array<{ at: number; from: string; bytes: number; message: string }> = [];
-    const listeners = new Set<(e: LabEvent) => void>();
-    server.on("event", (e) => {
-      if (e.kind === "datagram") {
-        recent.push({ at: e.at, from: formatHostPort(e.from.address, e.from.port), bytes: e.message.length, message: printableMessage(e.message) });
-        if (recent.length > 50) recent.shift();
-      }
-      if (listeners.size === 0 || (e.kind !== "datagram" && e.kind !== "reassembled" && e.kind !== "incomplete")) return;
-      const text = describeServerEvent(e) ?? "";
-      const data: Record<string, unknown> = { from: formatHostPort(e.from.address, e.from.port) };
-      if (e.kind === "datagram") Object.assign(data, { bytes: e.message.length, id: e.id ?? null, dropped: e.dropped });
-      if (e.kind === "reassembled") Object.assign(data, { id: e.id, bytes: e.bytes, parts: e.parts });
-      if (e.kind === "incomplete") Object.assign(data, { id: e.message.id, parts: e.message.count, missing: e.message.missing });
-      const le: LabEvent = { service: "udp-echo", kind: e.kind, at: e.at, text, data };
-      for (const l of listeners) l(le);
-    });
-    return {
-      address: server.address,
-      port: server.port,
+    const from = (e: UdpEchoServerEvent): string => formatHostPort(e.from.address, e.from.port);
+    return serviceFromServer({
+      name: "udp-echo",
+      server,
       transport: "udp",
       clientCommand: `wirekit udp-echo ${server.address} ${server.port}`,
-      ...(describeImpairment(server.impairment, server.seed) !== "" ? { impairment: describeImpairment(server.impairment, server.seed) } : {}),
+      impairment: describeImpairment(server.impairment, server.seed),
       totals: () => {
         const t = server.totals();
         return { received: t.received, replied: t.replied, bytes: t.bytes, reassembled: t.reassembled, ...(impair !== undefined ? { dropped: t.dropped, ...impairedTotals(server.impairmentTotals()) } : {}) };
       },
-      snapshot: () => ({ recent: recent.map((r) => ({ ...r })) }),
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
+      recent: { size: 50, item: (e) => (e.kind === "datagram" ? { at: e.at, from: from(e), bytes: e.message.length, message: printableMessage(e.message) } : undefined) },
+      snapshot: (recent) => ({ recent: recent.oldestFirst() }),
+      feed: {
+        render: (e) => describeServerEvent(e) ?? "",
+        kinds: { datagram: "datagram", reassembled: "reassembled", incomplete: "incomplete" },
+        data: (e) => {
+          const data: Record<string, unknown> = { from: from(e) };
+          if (e.kind === "datagram") Object.assign(data, { bytes: e.message.length, id: e.id ?? null, dropped: e.dropped });
+          if (e.kind === "reassembled") Object.assign(data, { id: e.id, bytes: e.bytes, parts: e.parts });
+          if (e.kind === "incomplete") Object.assign(data, { id: e.message.id, parts: e.message.count, missing: e.message.missing });
+          return data;
+        },
       },
       close: async () => {
-        listeners.clear();
         await server.close();
       },
-    };
+    });
   },
   async demo({ address, port, signal }) {
     // The demo shows one clean exchange: a first timeout of 500 ms (the lab default is 100 ms)

@@ -2,12 +2,12 @@
  * The UDP ping server as a lab service: totals, the latest datagrams for the dashboard, a
  * "datagram" event per datagram, and `--demo` running the library's `udpPing` once.
  */
-import { systemClock } from "../../core/clock.js";
 import { describeImpairment } from "../../core/impair.js";
-import { formatG, lossPercent } from "../../core/stats.js";
 import { createUdpPingServer } from "../../udp/ping/server.js";
 import { udpPing } from "../../udp/ping/client.js";
-import { impairedTotals, type LabEvent, type LabService } from "../service.js";
+import { formatG, lossPercent } from "../../core/stats.js";
+import { renderUdpPingServerEvent } from "../../render/udp-ping.js";
+import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /** How many datagrams the dashboard's "latest" list keeps. */
 const RECENT = 20;
@@ -16,6 +16,7 @@ export interface UdpPingSnapshot {
   loss: number;
   /** The listening line's impairment text ("impair: loss 30%, seed 7"). */
   impairment: string;
+  /** Newest first. */
   recent: Array<{ at: number; from: string; bytes: number; dropped: boolean; message: string; impairment?: string }>;
 }
 
@@ -24,6 +25,7 @@ function preview(buf: Buffer): string {
   return s.replace(/[^\x20-\x7e]/g, ".") + (buf.length > 60 ? "…" : "");
 }
 
+/** LabEvent data of a datagram: {from, bytes, dropped, impairment (null when untouched)}. */
 export const udpPingService: LabService = {
   name: "udp-ping",
   description: "UDP ping server, 30% loss",
@@ -36,41 +38,27 @@ export const udpPingService: LabService = {
       ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
     });
     const impairment = describeImpairment(server.impairment, server.seed);
-    const recent: UdpPingSnapshot["recent"] = [];
-    const listeners = new Set<(e: LabEvent) => void>();
-    server.on("datagram", (d) => {
-      const at = systemClock.now();
-      const from = `${d.from.address}:${d.from.port}`;
-      const item: UdpPingSnapshot["recent"][number] = { at, from, bytes: d.message.length, dropped: d.dropped, message: preview(d.message) };
-      if (d.impairment !== undefined) item.impairment = d.impairment;
-      recent.unshift(item);
-      if (recent.length > RECENT) recent.pop();
-      if (listeners.size === 0) return;
-      const e: LabEvent = {
-        service: "udp-ping",
-        kind: "datagram",
-        at,
-        text: `${from} ${item.bytes} bytes ${d.dropped ? "dropped" : "echoed"}${d.impairment !== undefined && !d.dropped ? ` (${d.impairment})` : ""}`,
-        data: { from, bytes: item.bytes, dropped: d.dropped, impairment: d.impairment ?? null },
-      };
-      for (const l of listeners) l(e);
-    });
-    return {
-      address: server.address,
-      port: server.port,
+    const from = (e: { from: { address: string; port: number } }): string => `${e.from.address}:${e.from.port}`;
+    return serviceFromServer({
+      name: "udp-ping",
+      server,
       transport: "udp",
       clientCommand: `wirekit udp-ping ${server.address} ${server.port}`,
-      ...(impairment !== "" ? { impairment } : {}),
+      impairment,
       totals: () => ({ ...server.totals(), ...(impair !== undefined ? impairedTotals(server.impairmentTotals()) : {}) }),
-      snapshot: (): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, impairment, recent: [...recent] }),
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
+      recent: {
+        size: RECENT,
+        item: (e): UdpPingSnapshot["recent"][number] => ({ at: e.at, from: from(e), bytes: e.message.length, dropped: e.dropped, message: preview(e.message), ...(e.impairment !== undefined ? { impairment: e.impairment } : {}) }),
+      },
+      snapshot: (recent): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, impairment, recent: recent.newestFirst() }),
+      feed: {
+        render: renderUdpPingServerEvent,
+        data: (e) => ({ from: from(e), bytes: e.message.length, dropped: e.dropped, impairment: e.impairment ?? null }),
       },
       close: async () => {
         await server.close();
       },
-    };
+    });
   },
   async demo({ address, port, signal }) {
     const r = await udpPing({ host: address, port, count: 5, intervalMs: 200, timeoutMs: 1000, signal });

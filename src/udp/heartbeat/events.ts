@@ -29,10 +29,10 @@ export type RefusalReason = "bad-mac" | "no-mac" | "skew" | "replay" | "unkeyed"
 
 export type HeartbeatEventKind = HeartbeatEvent["kind"];
 
-/** Listener tuple per event kind, for TypedEmitter. */
-export type HeartbeatMonitorEvents = { [K in HeartbeatEventKind]: [Extract<HeartbeatEvent, { kind: K }>] };
+/** The monitor's one event, for TypedEmitter: every `HeartbeatEvent`, told apart by `kind`. */
+export type HeartbeatMonitorEvents = { event: [HeartbeatEvent] };
 
-/** Every event kind, in a stable order (the CLI subscribes to all of them). */
+/** Every event kind, in a stable order. */
 export const HEARTBEAT_EVENT_KINDS: readonly HeartbeatEventKind[] = [
   "client-joined",
   "heartbeat",

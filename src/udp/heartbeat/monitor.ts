@@ -57,8 +57,10 @@ function diagnosticsChannel(kind: string): Channel {
  *
  * @example
  * const monitor = await createHeartbeatMonitor({ host: "127.0.0.1", port: 0, deadAfterMs: 3000 });
- * monitor.on("lost", (e) => console.log(`lost seq ${e.from}-${e.to} from ${e.client}`));
- * monitor.on("stopped", (e) => console.log(`${e.client} stopped`));
+ * monitor.on("event", (e) => {
+ *   if (e.kind === "lost") console.log(`lost seq ${e.from}-${e.to} from ${e.client}`);
+ *   if (e.kind === "stopped") console.log(`${e.client} stopped`);
+ * });
  * // ... later
  * console.log(monitor.clients());
  * await monitor.close();
@@ -69,6 +71,12 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   readonly seed: number;
   address = "";
   port = 0;
+  /**
+   * Emit a "heartbeat" event for every heartbeat that arrives (when someone listens to `event`).
+   * One per datagram: a listener that wants only the changes sets it to false.
+   * @default true
+   */
+  heartbeatEvents = true;
   /** Undefined when nothing is impaired: datagrams go straight to the tracker. */
   readonly #path: ImpairedSender | undefined;
   // While a datagram passes the impairments synchronously, the reply ingest() returns.
@@ -199,7 +207,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   /** True when someone listens for `kind` (in-process or on diagnostics_channel). */
   #wants(kind: HeartbeatEvent["kind"]): boolean {
-    return this.listenerCount(kind) > 0 || diagnosticsChannel(kind).hasSubscribers;
+    return this.listenerCount("event") > 0 || diagnosticsChannel(kind).hasSubscribers;
   }
 
   /** Grows with every reported change (not with plain heartbeats): for savers that skip idle moments. */
@@ -207,7 +215,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   #event(e: HeartbeatEvent): void {
     if (e.kind !== "heartbeat") this.changes++;
-    if (this.listenerCount(e.kind) > 0) (this.emit as (k: string, e: HeartbeatEvent) => boolean)(e.kind, e);
+    if (this.listenerCount("event") > 0) this.emit("event", e);
     if (e.kind !== "heartbeat") {
       const ch = diagnosticsChannel(e.kind);
       if (ch.hasSubscribers) ch.publish(e);
@@ -332,7 +340,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     }
     if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
     if (o.kind !== "late" && o.kind !== "duplicate") this.#takeReport(c, hb);
-    if (o.kind !== "duplicate" && this.listenerCount("heartbeat") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
+    if (o.kind !== "duplicate" && this.heartbeatEvents && this.listenerCount("event") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
     return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
   }
 
@@ -512,7 +520,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
  *
  * @example
  * const monitor = await createHeartbeatMonitor({ port: 12001, deadAfterMs: 3000, phiThreshold: 8 });
- * monitor.on("stopped", (e) => console.log(e.client, "stopped"));
+ * monitor.on("event", (e) => e.kind === "stopped" && console.log(e.client, "stopped"));
  */
 export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = {}): Promise<HeartbeatMonitor> {
   const monitor = new HeartbeatMonitor(options);

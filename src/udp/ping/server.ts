@@ -39,6 +39,8 @@ export interface UdpPingServerOptions {
 
 /** One datagram the server saw. */
 export interface UdpPingDatagram {
+  /** Wall-clock ms when it arrived. */
+  at: number;
   from: { address: string; port: number };
   message: Buffer;
   dropped: boolean;
@@ -53,13 +55,16 @@ export interface UdpPingServerTotals {
   bytes: number;
 }
 
+/** Everything the server does, as it happens: one kind today, a datagram that arrived. */
+export type UdpPingServerEvent = { kind: "datagram" } & UdpPingDatagram;
+
 export type UdpPingServerEvents = {
-  datagram: [UdpPingDatagram];
+  event: [UdpPingServerEvent];
 };
 
-/** A running UDP ping server. */
 const DATAGRAM = toolChannel("udp-ping", "datagram");
 
+/** A running UDP ping server. Listen to `event`. */
 export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   readonly address: string;
   readonly port: number;
@@ -71,10 +76,12 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
   /** Undefined when nothing is impaired: the datagram goes straight to the reply. */
   readonly #path: ImpairedSender | undefined;
   readonly #totals: UdpPingServerTotals = { received: 0, replied: 0, dropped: 0, bytes: 0 };
+  readonly #clock: Clock;
   #closed = false;
 
   constructor(socket: DatagramPort, impairment: ImpairmentConfig, random: Random, clock: Clock = systemClock) {
     super();
+    this.#clock = clock;
     this.#socket = socket;
     this.address = socket.address;
     this.port = socket.port;
@@ -116,10 +123,11 @@ export class UdpPingServer extends TypedEmitter<UdpPingServerEvents> {
       }
       if (d.reason !== "") impairment = d.reason;
     }
-    if (this.listenerCount("datagram") > 0) {
-      const e: UdpPingDatagram = { from: { address: normalizeAddress(address), port }, message: msg, dropped };
+    // Built only when someone listens: this is the batched hot path.
+    if (this.listenerCount("event") > 0) {
+      const e: UdpPingServerEvent = { kind: "datagram", at: this.#clock.now(), from: { address: normalizeAddress(address), port }, message: msg, dropped };
       if (impairment !== undefined) e.impairment = impairment;
-      this.emit("datagram", e);
+      this.emit("event", e);
     }
     if (DATAGRAM.hasSubscribers) DATAGRAM.publish({ dropped, bytes: msg.length });
   }

@@ -281,7 +281,7 @@ test("a handler that throws or rejects gets 500 and one handler-error event; the
   };
   const errors: unknown[] = [];
   await withServer(handler, async (srv, port) => {
-    srv.on("handler-error", (e) => errors.push(e.error));
+    srv.on("event", (e) => e.kind === "handler-error" && void errors.push(e.error));
     const c = new RawClient(port);
     c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /bad HTTP/1.1\r\nHost: x\r\n\r\nGET /none HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
     const rs = await c.responses(4);
@@ -299,7 +299,7 @@ test("a handler that throws or rejects gets 500 and one handler-error event; the
 test("each exchange is recorded once with status, bytes and address", async () => {
   const records: ExchangeRecord[] = [];
   await withServer(hello, async (srv, port) => {
-    srv.on("exchange", (r) => records.push(r));
+    srv.on("event", (e) => e.kind === "exchange" && void records.push(e.record));
     const c = new RawClient(port);
     c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     await c.responses(1);
@@ -403,7 +403,7 @@ test("the client vanishing during a stalled stream body destroys the stream and 
   };
   const records: ExchangeRecord[] = [];
   await withServer(handler, async (srv, port) => {
-    srv.on("exchange", (r) => records.push(r));
+    srv.on("event", (e) => e.kind === "exchange" && void records.push(e.record));
     const c = new RawClient(port);
     c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await c.until(() => c.data.includes("first chunk"));

@@ -13,7 +13,7 @@ test("slowloris: 20 stalled heads get 408 and are closed at the head deadline, w
   const clock = new FakeClock();
   const srv = createH1Server({ handler: hello, clock, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 60_000 });
   const errors: ErrorResponseRecord[] = [];
-  srv.on("error-response", (e) => errors.push(e));
+  srv.on("event", (e) => e.kind === "error-response" && void errors.push(e.record));
   const port = await srv.listen(0);
   try {
     const stalled = Array.from({ length: 20 }, () => new RawClient(port));
@@ -96,7 +96,7 @@ test("a response that makes no write progress for the send timeout has its conne
   const big = Buffer.alloc(48 * 1024 * 1024, 0x62);
   const records: ExchangeRecord[] = [];
   const srv = createH1Server({ handler: () => ({ status: 200, headers: [], body: big }), clock, sendTimeoutMs: 60_000 });
-  srv.on("exchange", (r) => records.push(r));
+  srv.on("event", (e) => e.kind === "exchange" && void records.push(e.record));
   const port = await srv.listen(0);
   try {
     const c = new RawClient(port);

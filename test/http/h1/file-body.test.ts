@@ -95,7 +95,7 @@ test("a file that shrinks while sent ends the response short and closes the conn
     return { status: 200, headers: [], body: { kind: "file", fd, start: 0, length } };
   };
   const srv = createH1Server({ handler, clock: new FakeClock() });
-  srv.on("exchange", (r) => records.push(r));
+  srv.on("event", (e) => e.kind === "exchange" && void records.push(e.record));
   const port = await srv.listen(0);
   try {
     const c = new RawClient(port);
@@ -126,7 +126,7 @@ test("the client vanishing mid-response aborts the signal and closes the file", 
     return { status: 200, headers: [], body: { kind: "file", fd, start: 0, length: size } };
   };
   const srv = createH1Server({ handler, clock: new FakeClock() });
-  srv.on("exchange", (r) => records.push(r));
+  srv.on("event", (e) => e.kind === "exchange" && void records.push(e.record));
   const port = await srv.listen(0);
   try {
     const c = new RawClient(port);

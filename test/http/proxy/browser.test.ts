@@ -84,7 +84,7 @@ before(async () => {
   const tenDaysAgo = new Date(Date.now() - 10 * 86400_000);
   for (const f of ["index.html", ...IMAGES.map((n) => join("images", `${n}.png`))]) utimesSync(join(root, f), tenDaysAgo, tenDaysAgo);
   origin = await createStaticServer({ root, host: "127.0.0.1", port: 0 });
-  origin.on("request", (r) => originSaw.push(r));
+  origin.on("event", (e) => e.kind === "request" && void originSaw.push(e.record));
   proxy = await createProxyServer({ host: "127.0.0.1", port: 0, cacheDir });
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -69,7 +69,7 @@ describe("proxy on the h1 engine", () => {
   before(async () => {
     origin = await startOrigin();
     proxy = await createProxyServer({ port: 0, cache: false });
-    proxy.on("request", (r) => records.push(r));
+    proxy.on("event", (e) => void records.push(e.record));
   });
   after(async () => {
     await proxy.close();

@@ -26,7 +26,7 @@ describe("proxy forwarding", () => {
     origin = await startOrigin();
     dir = await mkdtemp(join(tmpdir(), "wk-proxy-fwd-"));
     proxy = await createProxyServer({ port: 0, cacheDir: dir });
-    proxy.on("request", (r) => records.push(r));
+    proxy.on("event", (e) => void records.push(e.record));
   });
   after(async () => {
     await proxy.close();

@@ -70,7 +70,7 @@ describe("proxy --reverse (gateway mode)", () => {
   before(async () => {
     origin = await startOrigin();
     gw = await createProxyServer({ port: 0, cacheDir: await tmp(), clock, reverse: origin.base });
-    gw.on("request", (r) => records.push(r));
+    gw.on("event", (e) => void records.push(e.record));
     renamed = await createProxyServer({ port: 0, cacheDir: await tmp(), clock, reverse: origin.base, originHost: "www.example.test" });
     forward = await createProxyServer({ port: 0, cacheDir: await tmp(), clock });
   });

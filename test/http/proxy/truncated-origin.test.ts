@@ -11,9 +11,9 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
+import { createProxyServer, type ProxyServer, type ProxyServerEvent } from "../../../src/http/proxy/server.js";
 import type { AccessRecord } from "../../../src/http/proxy/stats.js";
-import { formatAccessLine } from "../../../src/http/proxy/stats.js";
+import { formatAccessLine } from "../../../src/render/proxy.js";
 
 /** An origin that, for each request, announces `announce` bytes and sends `send` of them, then closes. */
 async function lyingOrigin(announce: number, send: number): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
@@ -80,7 +80,7 @@ describe("an origin that closes before the body it announced", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "wk-proxy-trunc-"));
     proxy = await createProxyServer({ port: 0, cacheDir: dir });
-    proxy.on("request", (r: AccessRecord) => records.push(r));
+    proxy.on("event", (e: ProxyServerEvent) => void records.push(e.record));
   });
   /** The access record of `url`; it may be emitted just after the client saw the connection close. */
   const recordFor = async (url: string): Promise<AccessRecord> => {

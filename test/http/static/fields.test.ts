@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { BasicAuthenticator, decodeBasicAuthorization, parseAuthFile, parseCredential } from "../../../src/http/static/basic-auth.js";
 import { acceptsHtmlExplicitly, parseHeaderOption, prefersJson } from "../../../src/http/static/response-fields.js";
 import { renderListingJson } from "../../../src/http/static/listing.js";
-import { formatAccessLog } from "../../../src/http/static/access-log.js";
+import { formatAccessLog } from "../../../src/render/http-server.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 

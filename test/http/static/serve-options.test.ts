@@ -9,7 +9,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, type IncomingHttpHeaders } from "node:http";
 import { createStaticServer, type StaticServer } from "../../../src/http/static/server.js";
-import { formatAccessLog, type RequestRecord } from "../../../src/http/static/access-log.js";
+import type { RequestRecord } from "../../../src/http/static/access-log.js";
+import { formatAccessLog } from "../../../src/render/http-server.js";
 import { runCliCapture } from "../../helpers/cli.js";
 import { makeSite, type Site } from "../site.js";
 
@@ -23,7 +24,7 @@ before(async () => {
     root: site.root, port: 0, spa: "index.html", headers: [["X-Frame-Options", "DENY"]], cacheControl: "max-age=3600",
     auth: [{ user: "ada", password: "s3cret" }],
   });
-  srv.on("request", (r) => records.push(r));
+  srv.on("event", (e) => e.kind === "request" && void records.push(e.record));
 });
 
 after(async () => {

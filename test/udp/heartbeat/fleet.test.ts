@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { FakeClock } from "../../../src/core/clock.js";
 import { HeartbeatMonitor, type HeartbeatMonitorOptions } from "../../../src/udp/heartbeat/monitor.js";
-import { HEARTBEAT_EVENT_KINDS, type HeartbeatEvent } from "../../../src/udp/heartbeat/events.js";
+import type { HeartbeatEvent } from "../../../src/udp/heartbeat/events.js";
 import { describeHeartbeatEvent } from "../../../src/render/heartbeat-events.js";
 import { decodeHeartbeat, encodeHeartbeat, encodeMessage, MAX_MESSAGE_WIRE_BYTES, type Heartbeat } from "../../../src/udp/heartbeat/protocol.js";
 import { parseExpectFile, parseKeyFile } from "../../../src/udp/heartbeat/lists.js";
@@ -17,7 +17,9 @@ function setup(options: HeartbeatMonitorOptions = {}) {
   const clock = new FakeClock(Date.UTC(2026, 11, 3, 8), 0);
   const monitor = new HeartbeatMonitor({ clock, deadAfterMs: 3000, ...options });
   const events: HeartbeatEvent[] = [];
-  for (const k of HEARTBEAT_EVENT_KINDS) if (k !== "heartbeat") monitor.on(k, (e: HeartbeatEvent) => events.push(e));
+  // Only the changes: no event per heartbeat.
+  monitor.heartbeatEvents = false;
+  monitor.on("event", (e: HeartbeatEvent) => void events.push(e));
   monitor.start();
   const send = (fields: Partial<Heartbeat> & { seq: number }, opts: { key?: string; address?: string; ageMs?: number } = {}) =>
     monitor.ingest(encodeHeartbeat({ timestamp: (clock.now() - (opts.ageMs ?? 1)) / 1000, ...fields }, opts.key), opts.address ?? "127.0.0.1", 40000);
