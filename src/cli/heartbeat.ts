@@ -4,9 +4,8 @@ import { usageError } from "../core/errors.js";
 import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
-import { formatDuration } from "../core/duration.js";
 import { printableMessage, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
-import { describeHeartbeatEvent, millis, seconds1 } from "../render/heartbeat-events.js";
+import { describeHeartbeatEvent, seconds1 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -23,23 +22,19 @@ import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { heartbeatLadder } from "../render/heartbeat.js";
+import { heartbeatLadder, renderHeartbeatSenderEvent } from "../render/heartbeat.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { openUdpLink, tapLink } from "../core/udp-socket.js";
 import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderImpairmentTotals, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
+import { ms3, renderImpairmentTotals, renderJsonLine, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
   return sender(argv, ctx);
-}
-
-function jsonEvent(e: HeartbeatEvent, at: number): string {
-  return `${JSON.stringify(snakeKeys({ ...e, at: new Date(at).toISOString() }))}\n`;
 }
 
 function clientRow(c: ClientSnapshot, nowWall: number): string[] {
@@ -212,7 +207,7 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
   monitor.heartbeatEvents = values.verbose === true || hooks !== undefined;
   monitor.on("event", (e) => {
     if (pcap !== undefined && judgedOnArrival && annotated.has(e.kind)) PcapFile.annotate(pcap.capture.lastReceived, describeHeartbeatEvent(e));
-    if (e.kind !== "heartbeat" || values.verbose === true) ctx.stdout.write(json ? jsonEvent(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
+    if (e.kind !== "heartbeat" || values.verbose === true) ctx.stdout.write(json ? renderJsonLine(e, monitor.wallNow()) : `${describeHeartbeatEvent(e)}\n`);
     if (hooks !== undefined && "client" in e && e.client !== null) {
       const alert = alertFor(e, monitor.client(e.client), describeHeartbeatEvent(e));
       if (alert !== undefined) hooks.notify(alert);
@@ -245,31 +240,6 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
     ctx.stdout.write(json ? `${JSON.stringify({ kind: "hooks", ...snakeKeys(h) as object })}\n` : `${line}\n`);
   }
   return 0;
-}
-
-function renderSenderEvent(e: HeartbeatSenderEvent, quiet: boolean): string | undefined {
-  switch (e.kind) {
-    case "start":
-      return quiet ? undefined : `HEARTBEAT ${e.host} (${formatHostPort(e.server.address, e.server.port)}) as ${e.id} (run ${e.run}), every ${formatDuration(e.intervalMs)}\n`;
-    case "reply":
-      return quiet ? undefined : `reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms delay=${millis(e.delayMs)}\n`;
-    case "late":
-      return quiet ? undefined : `late reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms delay=${millis(e.delayMs)}\n`;
-    case "duplicate":
-      return quiet ? undefined : `reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms (DUP!)\n`;
-    case "miss":
-      return quiet ? undefined : `no reply for seq ${e.seq}\n`;
-    case "down":
-      return `server is assumed to be down after ${e.misses} consecutive misses\n`;
-    case "up":
-      return `server is answering again (seq ${e.seq}, down for ${seconds1(e.downForMs)})\n`;
-    case "send-error":
-      return `send failed for seq ${e.seq}: ${e.message}\n`;
-    case "ignored":
-    case "sent":
-    case "skipped":
-      return undefined;
-  }
 }
 
 function senderJson(r: HeartbeatSenderResult): unknown {
@@ -377,7 +347,7 @@ async function sendWith(a: {
       return;
     }
     if (values.json === true) return;
-    const line = renderSenderEvent(e, values.quiet === true);
+    const line = renderHeartbeatSenderEvent(e, values.quiet === true);
     const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
     if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
   });

@@ -5,7 +5,6 @@ import { readFile } from "node:fs/promises";
 import { systemClock } from "../core/clock.js";
 import { isIP } from "node:net";
 import { IcmpPinger, type IcmpPingEvent, type IcmpPingResult } from "../icmp/ping.js";
-import type { IcmpErrorMessage } from "../icmp/message/index.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { pingForm, pingSpec } from "./specs/ping.js";
@@ -18,9 +17,8 @@ import { routeSourceAddress } from "../core/udp-socket.js";
 
 type PingValues = ReturnType<typeof parseForm<typeof pingForm.options>>["values"];
 import { EventLog } from "../render/record.js";
-import { pingLadder } from "../render/ping.js";
+import { pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderTargetTable, type LineStyle } from "../render/ping.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderTable, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(pingSpec);
 
@@ -166,12 +164,12 @@ async function pingWith(
     if (e.kind === "sent" || e.kind === "send-error") sent++;
     if (e.kind === "reply") received++;
     if (values["json-lines"]) {
-      ctx.stdout.write(jsonLine(e, ctx.clock.now(), e.target === undefined ? undefined : names[e.target]));
+      ctx.stdout.write(pingJsonLine(e, ctx.clock.now(), e.target === undefined ? undefined : names[e.target]));
       return;
     }
     if (values.json || listOnly) return;
     if (values.flood) {
-      const mark = e.kind === "sent" ? "." : e.kind === "reply" ? "\b \b" : e.kind === "error" || e.kind === "send-error" ? "E" : e.kind === "start" ? renderEvent(e, style) : undefined;
+      const mark = e.kind === "sent" ? "." : e.kind === "reply" ? "\b \b" : e.kind === "error" || e.kind === "send-error" ? "E" : e.kind === "start" ? renderPingEvent(e, style) : undefined;
       if (mark !== undefined && !values.quiet) ctx.stdout.write(mark);
       return;
     }
@@ -181,7 +179,7 @@ async function pingWith(
       headerDone = true;
       return;
     }
-    const line = renderEvent(e, style);
+    const line = renderPingEvent(e, style);
     if (e.kind === "start" && values.pattern !== undefined && line !== undefined) {
       // iputils names the pattern it fills the data with.
       ctx.stdout.write(`${line}PATTERN: 0x${parsePattern(values.pattern).toString("hex")}\n`);
@@ -205,103 +203,8 @@ async function pingWith(
   else if (listOnly) {
     for (const [i, r] of results.entries()) if (answered(r) === values.alive) ctx.stdout.write(`${names[i] ?? r.host}\n`);
   } else if (many) ctx.stdout.write(renderTargetTable(results, names));
-  else ctx.stdout.write(renderStatistics(results[0] as IcmpPingResult));
+  else ctx.stdout.write(renderIcmpPingStatistics(results[0] as IcmpPingResult));
   return results.every(answered) ? 0 : 1;
-}
-
-/** How per-probe lines look: ping -D's timestamps, ping -M's wording of fragmentation errors. */
-export interface LineStyle {
-  timestamps?: boolean;
-  pmtu?: boolean;
-  now?: () => number;
-}
-
-/** The table that closes a run with several targets: one row per target. */
-export function renderTargetTable(results: readonly IcmpPingResult[], names: readonly string[]): string {
-  const rows = results.map((r, i) => {
-    const t = r.totals;
-    const rtt = r.rtt.count === 0 ? "-" : `${ms3(r.rtt.min)}/${ms3(r.rtt.avg)}/${ms3(r.rtt.max)}/${ms3(r.rtt.mdev)}`;
-    const name = names[i] ?? r.host;
-    return [name === r.address ? name : `${name} [${r.address}]`, String(t.transmitted), String(t.received), `${lossText(lossPercent(t.transmitted, t.received))}%`, rtt];
-  });
-  return `\n${renderTable(["target", "sent", "received", "loss", "rtt min/avg/max/mdev ms"], rows)}`;
-}
-
-/** One --json-lines object: the event with its wall time, snake_case, without the raw ICMP message. */
-function jsonLine(e: IcmpPingEvent, nowMs: number, target: string | undefined): string {
-  const { target: _index, ...rest } = e;
-  const plain = "error" in rest ? { ...rest, error: undefined } : rest;
-  return `${JSON.stringify(snakeKeys({ ...plain, ...(target === undefined ? {} : { target }), at: new Date(nowMs).toISOString() }))}\n`;
-}
-
-/** One line per event, in the lab's Windows-style format. */
-export function renderEvent(e: IcmpPingEvent, style: LineStyle = {}): string | undefined {
-  const line = eventText(e, style);
-  if (line === undefined || style.timestamps !== true || e.kind === "start") return line;
-  // ping -D: the wall time as [seconds.microseconds].
-  return `[${((style.now ?? Date.now)() / 1000).toFixed(6)}] ${line}`;
-}
-
-function eventText(e: IcmpPingEvent, style: LineStyle): string | undefined {
-  switch (e.kind) {
-    case "start": {
-      const who = e.host === e.address ? e.address : `${e.host} [${e.address}]`;
-      return `Pinging ${who} with ${e.size} bytes of data:\n`;
-    }
-    case "reply":
-      return `Reply from ${e.from}: bytes=${e.bytes} time=${ms3(e.rttMs)}ms${e.ttl === undefined ? "" : ` TTL=${e.ttl}`}${e.differentAddress ? " (DIFFERENT ADDRESS!)" : ""}\n`;
-    case "duplicate":
-      return `Reply from ${e.from}: bytes=${e.bytes} time=${ms3(e.rttMs)}ms${e.ttl === undefined ? "" : ` TTL=${e.ttl}`} (DUP!)\n`;
-    case "late":
-      return `Late reply from ${e.from}: icmp_seq=${e.seq} time=${ms3(e.rttMs)}ms (counted as lost)\n`;
-    case "wrong-data":
-      // iputils' wording (ping_common.c), on its own line after the reply it concerns.
-      return `wrong data byte #${e.mismatch.index} should be 0x${e.mismatch.expected.toString(16)} but was 0x${e.mismatch.actual.toString(16)}\n`;
-    case "timeout":
-      return "Request timed out.\n";
-    case "error":
-    case "advisory":
-      return `Reply from ${e.from}: ${style.pmtu === true ? pmtuText(e.error) ?? e.text : e.text}\n`;
-    case "send-error":
-      // With -M, a refusal above the path MTU is reported by the local-error line that follows.
-      return style.pmtu === true && e.code === "EMSGSIZE" ? undefined : `Transmit failed: ${e.message}.\n`;
-    case "local-error":
-      return `Local error: Frag needed and DF set (mtu = ${e.mtu})\n`;
-    case "outstanding":
-      return `No answer yet for icmp_seq=${e.seq}\n`;
-    case "sent":
-    case "ignored":
-      return undefined;
-  }
-}
-
-/** ping(8)'s wording of "fragmentation needed" and "packet too big", with the MTU the router gave. */
-function pmtuText(err: IcmpErrorMessage): string | undefined {
-  if (err.kind === "dest-unreachable" && err.family === 4 && err.code === 4) return `Frag needed and DF set (mtu = ${err.nextHopMtu ?? 0})`;
-  if (err.kind === "packet-too-big") return `Packet too big: mtu = ${err.mtu}`;
-  return undefined;
-}
-
-/** The Windows-style statistics block. */
-export function renderStatistics(r: IcmpPingResult): string {
-  const t = r.totals;
-  const lost = t.transmitted - t.received;
-  let out = `\nPing statistics for ${r.address}:\n`;
-  out += `    Packets: Sent = ${t.transmitted}, Received = ${t.received}, Lost = ${lost} (${lossText(lossPercent(t.transmitted, t.received))}% loss),\n`;
-  if (t.duplicates > 0 || t.late > 0) out += `    Duplicates = ${t.duplicates}, Late = ${t.late}\n`;
-  if (t.corrupted > 0) out += `    Corrupted = ${t.corrupted} (wrong data, included in Received and Duplicates)\n`;
-  if (r.rtt.count > 0) {
-    out += "Approximate round trip times in milli-seconds:\n";
-    out += `    Minimum = ${ms3(r.rtt.min)}ms, Maximum = ${ms3(r.rtt.max)}ms, Average = ${ms3(r.rtt.avg)}ms, Std dev = ${ms3(r.rtt.mdev)}ms\n`;
-  }
-  return out;
-}
-
-/** Loss as Windows shows it (a whole number) when exact, else one decimal, never rounded to 0 or 100. */
-export function lossText(pct: number): string {
-  if (Number.isInteger(pct)) return String(pct);
-  const s = (Math.floor(pct * 10) / 10).toFixed(1);
-  return s === "0.0" ? formatG(Number(pct.toPrecision(1))) : s;
 }
 
 function toJson(r: IcmpPingResult): unknown {

@@ -3,8 +3,8 @@
  * --watch or --report, the mtr view (./mtr-view.ts).
  */
 import { usageError } from "../core/errors.js";
-import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
-import { snakeKeys } from "../render/text.js";
+import { Traceroute, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
+import { renderJsonLine } from "../render/text.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
@@ -17,7 +17,7 @@ import { routeSourceAddress } from "../core/udp-socket.js";
 
 type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
 import { EventLog } from "../render/record.js";
-import { tracerouteLadder } from "../render/traceroute.js";
+import { renderTracerouteEvent, tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(tracerouteSpec);
@@ -90,10 +90,10 @@ async function traceWith(values: TraceValues, host: string, method: TraceMethod,
         }),
   });
   const jsonLines = values["json-lines"];
-  if (jsonLines) trace.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
+  if (jsonLines) trace.on("event", (e) => ctx.stdout.write(renderJsonLine(e, ctx.clock.now())));
   else if (!values.json) {
     const numeric = values.numeric;
-    trace.on("event", (e) => ctx.stdout.write(renderEvent(e, numeric)));
+    trace.on("event", (e) => ctx.stdout.write(renderTracerouteEvent(e, numeric)));
   }
   const log = new EventLog<TracerouteEvent>(ctx.clock);
   if (values.diagram !== undefined) trace.on("event", (e) => log.push(e));
@@ -102,36 +102,6 @@ async function traceWith(values: TraceValues, host: string, method: TraceMethod,
   if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
   else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
   return result.reached ? 0 : 1;
-}
-
-/**
- * traceroute(8)'s lines: the header, then "%2d " and per probe the responder when it changes
- * (" addr" with -n, else " name (addr)", the address standing in for a name reverse DNS does not
- * know, as traceroute prints it), then "  0.049 ms" or " *".
- */
-export function renderEvent(e: TracerouteEvent, numeric = true): string {
-  if (e.kind === "start") {
-    const how = e.method === "icmp" && !e.paris ? "" : `, ${e.method}${e.flow.dstPort === undefined ? "" : ` port ${e.flow.dstPort}`}${e.paris ? ", paris" : ""}`;
-    return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets${how}\n`;
-  }
-  return e.kind === "hop" ? renderHop(e.hop, numeric) : "";
-}
-
-export function renderHop(h: TraceHop, numeric = true): string {
-  let line = `${String(h.hop).padStart(2)} `;
-  let last: string | null = null;
-  for (const p of h.probes) {
-    if (p.from === null) {
-      line += " *";
-      continue;
-    }
-    if (p.from !== last) {
-      line += numeric ? ` ${p.from}` : ` ${p.name ?? p.from} (${p.from})`;
-      last = p.from;
-    }
-    line += `  ${p.rttMs.toFixed(3)} ms${p.annotation === "" ? "" : ` ${p.annotation}`}`;
-  }
-  return `${line}\n`;
 }
 
 function toJson(r: TracerouteResult): unknown {

@@ -3,10 +3,10 @@ import { formatHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { describeImpairment } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
-import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
+import { sendBig } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
-import { describeServerEvent, printableMessage } from "../render/udp-echo-server.js";
+import { describeServerEvent } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
@@ -17,7 +17,7 @@ type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["value
 import { renderImpairmentTotals } from "../render/text.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { udpEchoLadder } from "../render/udp-echo.js";
+import { renderSendBigEvent, renderUdpEchoClientEvent, renderUdpEchoOutcome, udpEchoLadder } from "../render/udp-echo.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { echoServerDecision, udpEchoAnnotator } from "../render/pcap.js";
@@ -81,27 +81,6 @@ async function serveWith(values: ServeValues, iface: string | undefined, portTex
   return 0;
 }
 
-function ms(x: number): string {
-  return `${Math.round(x)} ms`;
-}
-
-function renderClientEvent(e: UdpEchoClientEvent): string | undefined {
-  switch (e.kind) {
-    case "start":
-      return `local ${formatHostPort(e.local.address, e.local.port)}\n`;
-    case "attempt":
-      return undefined;
-    case "timeout":
-      return e.nextTimeoutMs === undefined
-        ? `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}\n`
-        : `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}, retrying with ${ms(e.nextTimeoutMs)}\n`;
-    case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
-    case "send-error":
-      return `attempt ${e.attempt}: ${e.error.message}\n`;
-  }
-}
-
 async function client(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(clientForm, argv);
   const [host = "", portText = ""] = positionals;
@@ -134,7 +113,7 @@ async function clientWith(values: ClientValues, host: string, portText: string, 
   c.on("event", (e) => {
     if (json) events.push(e);
     else {
-      const line = renderClientEvent(e);
+      const line = renderUdpEchoClientEvent(e);
       if (line !== undefined) ctx.stdout.write(line);
     }
   });
@@ -144,28 +123,8 @@ async function clientWith(values: ClientValues, host: string, portText: string, 
   const r = await c.run();
   if (values.diagram !== undefined) await writeDiagram(values.diagram, udpEchoLadder(log.entries, r, log.elapsed()), ctx);
   if (json) ctx.stdout.write(`${JSON.stringify(toJson(r, events), null, 2)}\n`);
-  else ctx.stdout.write(renderOutcome(r));
+  else ctx.stdout.write(renderUdpEchoOutcome(r));
   return r.status === "reply" ? 0 : 1;
-}
-
-function renderOutcome(r: UdpEchoResult): string {
-  const secs = `${(r.elapsedMs / 1000).toFixed(1)} s`;
-  switch (r.status) {
-    case "reply": {
-      const p = r.reply;
-      if (p === undefined) return "";
-      const from = formatHostPort(p.from.address, p.from.port);
-      const warn = p.fromServer && p.idMatches ? "" : ` (UNVERIFIED: ${p.fromServer ? "wrong request id" : "not the server"}, accepted because of --no-verify)`;
-      const tries = p.attempts > 1 ? `, ${p.attempts} attempts, ${ms(p.elapsedMs)} since the first` : "";
-      return `reply from ${from} in ${p.rttMs.toFixed(3)} ms${tries}${warn}: ${printableMessage(Buffer.from(p.text, "utf8"), 200)}\n`;
-    }
-    case "gave-up":
-      return `gave up after ${r.attempts} attempts (${secs}): server down or network dropping everything\n`;
-    case "aborted":
-      return `interrupted after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"} (${secs}), no reply\n`;
-    case "send-failed":
-      return `cannot send: ${r.error ?? "send failed"}\n`;
-  }
 }
 
 function toJson(r: UdpEchoResult, events: UdpEchoClientEvent[]): unknown {
@@ -187,26 +146,6 @@ function toJson(r: UdpEchoResult, events: UdpEchoClientEvent[]): unknown {
   };
 }
 
-function renderBigEvent(e: SendBigEvent): string | undefined {
-  switch (e.kind) {
-    case "start":
-      return undefined;
-    case "single":
-      if (e.status === "sent") return "packet sent\n";
-      if (e.status === "too-big") return `packet too big, cannot send: ${e.bytes} bytes > ${e.limit}, the largest UDP payload over IPv${e.family}\n`;
-      return `packet not sent: ${e.error}\n`;
-    case "parts-sent": {
-      const last = e.lastPartBytes === e.partBytes ? "" : ` (the last ${e.lastPartBytes})`;
-      const failed = e.failed > 0 ? `, ${e.failed} failed to send` : "";
-      return `sent ${e.count} datagram${e.count === 1 ? "" : "s"} of ${e.partBytes} bytes${last}${failed}\n`;
-    }
-    case "reply":
-      return `server: ${printableMessage(Buffer.from(e.text, "utf8"), 200)}\n`;
-    case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
-  }
-}
-
 async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(bigForm, argv);
   const [host = "", portText = ""] = positionals;
@@ -223,7 +162,7 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     clock: ctx.clock, signal: ctx.signal,
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
   }, (e) => {
-    const line = json ? undefined : renderBigEvent(e);
+    const line = json ? undefined : renderSendBigEvent(e);
     if (line !== undefined) ctx.stdout.write(line);
   });
   if (json) {

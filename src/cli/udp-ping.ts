@@ -20,7 +20,7 @@ type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["value
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
 import { renderUdpPingEvent, renderUdpPingServerEvent, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
-import { renderImpairmentTotals, renderPingStatistics, snakeKeys } from "../render/text.js";
+import { renderImpairmentTotals, renderJsonLine, renderPingStatistics } from "../render/text.js";
 import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -94,7 +94,7 @@ async function clientWith(values: ClientValues, given: ReadonlySet<string>, host
   const unregister = ctx.onStatusRequest(() => {
     ctx.stderr.write(`${stats.received}/${stats.sent} packets\n`);
   });
-  if (values["json-lines"]) pinger.on("event", (e) => ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, at: new Date(ctx.clock.now()).toISOString() }))}\n`));
+  if (values["json-lines"]) pinger.on("event", (e) => ctx.stdout.write(renderJsonLine(e, ctx.clock.now())));
   else if (!values.json) {
     pinger.on("event", (e) => {
       if (e.kind === "sent") stats = { ...stats, sent: stats.sent + 1 };

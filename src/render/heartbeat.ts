@@ -1,9 +1,13 @@
 /**
  * `wirekit heartbeat HOST PORT` (the sender) as a ladder: each heartbeat to each monitor, the
  * acknowledgements, a missed heartbeat as an arrow ending in a cross, late and duplicate acks,
- * the monitor going down and coming back, and datagrams the sender ignored.
+ * the monitor going down and coming back, and datagrams the sender ignored. And the sender's
+ * line per event.
  */
 import { formatHostPort } from "../core/address.js";
+import { formatDuration } from "../core/duration.js";
+import { millis, seconds1 } from "./heartbeat-events.js";
+import { ms3 } from "./text.js";
 import type { HeartbeatSenderEvent } from "../udp/heartbeat/sender.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
@@ -90,4 +94,33 @@ export function heartbeatLadder(log: ReadonlyArray<Timed<HeartbeatSenderEvent>>,
     ],
     rows,
   };
+}
+
+/**
+ * The line `wirekit heartbeat HOST PORT` prints for a sender event (with its newline), or
+ * undefined for one it does not show; `quiet` keeps only the server going down or up and errors.
+ */
+export function renderHeartbeatSenderEvent(e: HeartbeatSenderEvent, quiet: boolean): string | undefined {
+  switch (e.kind) {
+    case "start":
+      return quiet ? undefined : `HEARTBEAT ${e.host} (${formatHostPort(e.server.address, e.server.port)}) as ${e.id} (run ${e.run}), every ${formatDuration(e.intervalMs)}\n`;
+    case "reply":
+      return quiet ? undefined : `reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms delay=${millis(e.delayMs)}\n`;
+    case "late":
+      return quiet ? undefined : `late reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms delay=${millis(e.delayMs)}\n`;
+    case "duplicate":
+      return quiet ? undefined : `reply seq=${e.seq} rtt=${ms3(e.rttMs)} ms (DUP!)\n`;
+    case "miss":
+      return quiet ? undefined : `no reply for seq ${e.seq}\n`;
+    case "down":
+      return `server is assumed to be down after ${e.misses} consecutive misses\n`;
+    case "up":
+      return `server is answering again (seq ${e.seq}, down for ${seconds1(e.downForMs)})\n`;
+    case "send-error":
+      return `send failed for seq ${e.seq}: ${e.message}\n`;
+    case "ignored":
+    case "sent":
+    case "skipped":
+      return undefined;
+  }
 }

@@ -91,3 +91,13 @@ export function snakeKeys(value: unknown): unknown {
   for (const [k, v] of Object.entries(value)) out[k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()] = snakeKeys(v);
   return out;
 }
+
+/**
+ * One --json-lines line (with its newline): the event as snake_case JSON with its wall time.
+ *
+ * @example
+ * renderJsonLine({ kind: "timeout", seq: 3 }, 0) // '{"kind":"timeout","seq":3,"at":"1970-01-01T00:00:00.000Z"}\n'
+ */
+export function renderJsonLine(e: object, atMs: number): string {
+  return `${JSON.stringify(snakeKeys({ ...e, at: new Date(atMs).toISOString() }))}\n`;
+}

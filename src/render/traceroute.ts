@@ -1,9 +1,9 @@
 /**
  * `wirekit traceroute` as a ladder: one lifeline per hop, and per TTL each probe with the ICMP
  * reply it drew (Time Exceeded from a router, the destination's answer, an unreachable); a probe
- * nothing answered ends in a cross.
+ * nothing answered ends in a cross. And traceroute(8)'s lines for its events.
  */
-import type { TracerouteEvent } from "../icmp/traceroute.js";
+import type { TraceHop, TracerouteEvent } from "../icmp/traceroute.js";
 import type { Ladder, LadderRow } from "./ladder.js";
 import type { Timed } from "./record.js";
 
@@ -41,4 +41,35 @@ export function tracerouteLadder(log: ReadonlyArray<Timed<TracerouteEvent>>): La
     lifelines: [{ id: "C", label: "this host" }, ...hops.map((_, i) => ({ id: `H${i + 1}`, label: label(i) }))],
     rows,
   };
+}
+
+/**
+ * traceroute(8)'s lines: the header, then "%2d " and per probe the responder when it changes
+ * (" addr" with -n, else " name (addr)", the address standing in for a name reverse DNS does not
+ * know, as traceroute prints it), then "  0.049 ms" or " *".
+ */
+export function renderTracerouteEvent(e: TracerouteEvent, numeric = true): string {
+  if (e.kind === "start") {
+    const how = e.method === "icmp" && !e.paris ? "" : `, ${e.method}${e.flow.dstPort === undefined ? "" : ` port ${e.flow.dstPort}`}${e.paris ? ", paris" : ""}`;
+    return `traceroute to ${e.host} (${e.address}), ${e.maxHops} hops max, ${e.packetBytes} byte packets${how}\n`;
+  }
+  return e.kind === "hop" ? renderHop(e.hop, numeric) : "";
+}
+
+/** One hop's line (with its newline). */
+export function renderHop(h: TraceHop, numeric = true): string {
+  let line = `${String(h.hop).padStart(2)} `;
+  let last: string | null = null;
+  for (const p of h.probes) {
+    if (p.from === null) {
+      line += " *";
+      continue;
+    }
+    if (p.from !== last) {
+      line += numeric ? ` ${p.from}` : ` ${p.name ?? p.from} (${p.from})`;
+      last = p.from;
+    }
+    line += `  ${p.rttMs.toFixed(3)} ms${p.annotation === "" ? "" : ` ${p.annotation}`}`;
+  }
+  return `${line}\n`;
 }

@@ -1,10 +1,12 @@
 /**
  * `wirekit udp-echo HOST PORT` as a ladder: the request and each retransmission with the
  * backoff interval it waits, each timeout, datagrams ignored (a forged reply: its source and
- * why), and the reply.
+ * why), and the reply. And the lines of the client and of send-big, per event.
  */
 import { formatHostPort } from "../core/address.js";
 import type { UdpEchoClientEvent, UdpEchoResult } from "../udp/echo/client.js";
+import type { SendBigEvent } from "../udp/echo/bigsend.js";
+import { printableMessage } from "./udp-echo-server.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -78,4 +80,68 @@ export function udpEchoLadder(log: ReadonlyArray<Timed<UdpEchoClientEvent>>, res
     ],
     rows,
   };
+}
+
+function ms(x: number): string {
+  return `${Math.round(x)} ms`;
+}
+
+/** The line `wirekit udp-echo HOST PORT` prints for a client event (with its newline), or undefined. */
+export function renderUdpEchoClientEvent(e: UdpEchoClientEvent): string | undefined {
+  switch (e.kind) {
+    case "start":
+      return `local ${formatHostPort(e.local.address, e.local.port)}\n`;
+    case "attempt":
+      return undefined;
+    case "timeout":
+      return e.nextTimeoutMs === undefined
+        ? `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}\n`
+        : `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}, retrying with ${ms(e.nextTimeoutMs)}\n`;
+    case "ignored":
+      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+    case "send-error":
+      return `attempt ${e.attempt}: ${e.error.message}\n`;
+  }
+}
+
+/** The line `wirekit udp-echo send-big` prints for an event (with its newline), or undefined. */
+export function renderSendBigEvent(e: SendBigEvent): string | undefined {
+  switch (e.kind) {
+    case "start":
+      return undefined;
+    case "single":
+      if (e.status === "sent") return "packet sent\n";
+      if (e.status === "too-big") return `packet too big, cannot send: ${e.bytes} bytes > ${e.limit}, the largest UDP payload over IPv${e.family}\n`;
+      return `packet not sent: ${e.error}\n`;
+    case "parts-sent": {
+      const last = e.lastPartBytes === e.partBytes ? "" : ` (the last ${e.lastPartBytes})`;
+      const failed = e.failed > 0 ? `, ${e.failed} failed to send` : "";
+      return `sent ${e.count} datagram${e.count === 1 ? "" : "s"} of ${e.partBytes} bytes${last}${failed}\n`;
+    }
+    case "reply":
+      return `server: ${printableMessage(Buffer.from(e.text, "utf8"), 200)}\n`;
+    case "ignored":
+      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+  }
+}
+
+/** The line that ends `wirekit udp-echo HOST PORT`: the reply, or why there is none. */
+export function renderUdpEchoOutcome(r: UdpEchoResult): string {
+  const secs = `${(r.elapsedMs / 1000).toFixed(1)} s`;
+  switch (r.status) {
+    case "reply": {
+      const p = r.reply;
+      if (p === undefined) return "";
+      const from = formatHostPort(p.from.address, p.from.port);
+      const warn = p.fromServer && p.idMatches ? "" : ` (UNVERIFIED: ${p.fromServer ? "wrong request id" : "not the server"}, accepted because of --no-verify)`;
+      const tries = p.attempts > 1 ? `, ${p.attempts} attempts, ${ms(p.elapsedMs)} since the first` : "";
+      return `reply from ${from} in ${p.rttMs.toFixed(3)} ms${tries}${warn}: ${printableMessage(Buffer.from(p.text, "utf8"), 200)}\n`;
+    }
+    case "gave-up":
+      return `gave up after ${r.attempts} attempts (${secs}): server down or network dropping everything\n`;
+    case "aborted":
+      return `interrupted after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"} (${secs}), no reply\n`;
+    case "send-failed":
+      return `cannot send: ${r.error ?? "send failed"}\n`;
+  }
 }

@@ -5,7 +5,7 @@ import { IcmpPinger, type IcmpPingEvent } from "../../src/icmp/ping.js";
 import { IcmpSocket } from "../../src/icmp/socket.js";
 import { systemClock, type Clock } from "../../src/core/clock.js";
 import { echoPayload, encodeEchoRequest, internetChecksum } from "../../src/icmp/message/index.js";
-import { lossText, renderEvent, renderStatistics } from "../../src/cli/ping.js";
+import { lossText, renderPingEvent as renderEvent, renderIcmpPingStatistics as renderStatistics } from "../../src/render/ping.js";
 
 const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
 import { runCliCapture } from "../helpers/cli.js";
-import { renderHop } from "../../src/cli/traceroute.js";
+import { renderHop } from "../../src/render/traceroute.js";
 
 const skip = netnsSkipReason();
 const HOP_LINE = (hop: number, addr: string, suffix = ""): RegExp =>
