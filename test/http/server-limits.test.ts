@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { BIN } from "../helpers/cli.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { createStaticServer, type StaticServer } from "../../src/http/static/server.js";
+import { createStaticServer, type StaticServer, type StaticServerEvent } from "../../src/http/static/server.js";
 import { makeSite, type Site } from "./site.js";
 
 let site: Site;
@@ -122,6 +122,9 @@ test("a 2 GiB sparse file streams with flat memory", async () => {
 test("--workers 2 serves through two cluster workers that are gone after close", async () => {
   const srv: StaticServer = await createStaticServer({ root: site.root, port: 0, workers: 2 });
   const pids = Object.values(cluster.workers ?? {}).map((w) => w?.process.pid);
+  // The workers' records come back as the cluster's own "request" events.
+  const events: StaticServerEvent[] = [];
+  srv.on("event", (e) => void events.push(e));
   try {
     assert.equal(srv.workers, 2);
     assert.equal(pids.length, 2);
@@ -129,6 +132,7 @@ test("--workers 2 serves through two cluster workers that are gone after close",
     const deadline = Date.now() + 15_000;
     while (srv.totals().requests < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(srv.totals().requests, 4);
+    assert.deepEqual(events.map((e) => (e.kind === "request" ? `${e.kind} ${e.record.path} ${e.record.status}` : e.kind)), Array<string>(4).fill("request /hello.txt 200"));
   } finally {
     await srv.close();
   }

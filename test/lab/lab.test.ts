@@ -9,7 +9,8 @@ import { httpGet } from "../../src/http/client/client.js";
 import { headerValue } from "../../src/http/client/response.js";
 import { LAB_SERVICES } from "../../src/lab/services.js";
 import { runDemos } from "../../src/lab/demo.js";
-import { createMailSink } from "../../src/lab/mail/sink.js";
+import { createMailSink, type MailSinkEvent } from "../../src/lab/mail/sink.js";
+import { renderMailSinkEvent } from "../../src/render/mail-sink.js";
 import { isWirekitError } from "../../src/core/errors.js";
 import { mailWithAttachment, sendRawMail } from "./smtp-raw.js";
 
@@ -159,11 +160,23 @@ test("a port in use: that service reports the error and the others still start",
 
 test("the mail sink refuses a 2 MB message over its 1000-byte limit with 552 and keeps nothing", async () => {
   const sink = await createMailSink({ host: "127.0.0.1", port: 0, maxMessageBytes: 1000 });
+  const events: MailSinkEvent[] = [];
+  sink.on("event", (e) => void events.push(e));
   try {
     const replies = await sendRawMail("127.0.0.1", sink.port, { from: "a@lab.test", to: "b@lab.test", data: `Subject: big\r\n\r\n${`${"x".repeat(70)}\r\n`.repeat(30000)}` });
     assert.match(replies[5] ?? "", /^552 /);
     assert.equal(sink.totals().rejected, 1);
     assert.equal(sink.store.size, 0);
+    assert.equal(events.length, 1);
+    const e = events[0];
+    assert.ok(e?.kind === "rejected" && e.reason === "message too big" && e.from === "a@lab.test" && typeof e.at === "number");
+    assert.equal(renderMailSinkEvent(e), "rejected from a@lab.test: message too big");
+    // A message that fits is one event of kind "message", carrying its summary.
+    const ok = await sendRawMail("127.0.0.1", sink.port, { from: "a@lab.test", to: "b@lab.test", data: "Subject: small\x1b[2J\r\n\r\nhi\r\n" });
+    assert.match(ok[5] ?? "", /^250 /);
+    const m = events[1];
+    assert.ok(m?.kind === "message" && m.message.subject.startsWith("small"));
+    assert.equal(renderMailSinkEvent(m), "from a@lab.test to b@lab.test: small\\x1b[2J");
   } finally {
     await sink.close();
   }

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { FakeClock } from "../../../src/core/clock.js";
-import { createH1Server, type H1Server, type H1ServerOptions } from "../../../src/http/h1/server.js";
+import { createH1Server, type H1Server, type H1ServerEvent, type H1ServerOptions } from "../../../src/http/h1/server.js";
 import type { ExchangeRecord } from "../../../src/http/h1/connection.js";
 import type { HttpHandler, HttpResponse } from "../../../src/http/h1/types.js";
 import { getField } from "../../../src/http/header-list.js";
@@ -294,6 +294,33 @@ test("a handler that throws or rejects gets 500 and one handler-error event; the
     assert.equal(srv.totals().handlerErrors, 3);
     c.close();
   });
+});
+
+test("the engine's one 'event' tells exchanges, its own error answers and handler errors apart by kind", async () => {
+  const handler: HttpHandler = (req) => {
+    if (req.target === "/throw") throw new Error("boom");
+    return { status: 200, headers: [], body: "ok" };
+  };
+  const events: H1ServerEvent[] = [];
+  await withServer(handler, async (srv, port) => {
+    srv.on("event", (e) => void events.push(e));
+    const c = new RawClient(port);
+    c.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.deepEqual((await c.responses(2)).map((r) => r.status), [200, 500]);
+    c.close();
+    const bad = new RawClient(port);
+    bad.send("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+    assert.equal((await bad.responses(1))[0]?.status, 400);
+    bad.close();
+    await eventually(() => events.some((e) => e.kind === "error-response"));
+  });
+  const handlerError = events.find((e) => e.kind === "handler-error");
+  assert.ok(handlerError?.kind === "handler-error" && handlerError.target === "/throw" && handlerError.error instanceof Error);
+  const exchange = events.find((e) => e.kind === "exchange");
+  assert.ok(exchange?.kind === "exchange" && exchange.record.target === "/ok" && exchange.record.status === 200);
+  const refused = events.find((e) => e.kind === "error-response");
+  assert.ok(refused?.kind === "error-response" && refused.record.status === 400);
+  assert.deepEqual([...new Set(events.map((e) => e.kind))].sort(), ["error-response", "exchange", "handler-error"]);
 });
 
 test("each exchange is recorded once with status, bytes and address", async () => {

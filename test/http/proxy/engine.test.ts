@@ -69,7 +69,11 @@ describe("proxy on the h1 engine", () => {
   before(async () => {
     origin = await startOrigin();
     proxy = await createProxyServer({ port: 0, cache: false });
-    proxy.on("event", (e) => void records.push(e.record));
+    proxy.on("event", (e) => {
+      // The proxy's one kind: each request answered, with its access record.
+      assert.equal(e.kind, "request");
+      records.push(e.record);
+    });
   });
   after(async () => {
     await proxy.close();

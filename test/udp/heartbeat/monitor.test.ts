@@ -26,6 +26,22 @@ function setup(options: ConstructorParameters<typeof HeartbeatMonitor>[0] = {}) 
   return { clock, monitor, events, send, kinds };
 }
 
+test("every monitor event is one 'event' told apart by kind; heartbeatEvents = false leaves out the one per heartbeat", () => {
+  const { send, events, clock, monitor } = setup();
+  send("a", 1);
+  send("a", 2);
+  send("a", 5);
+  send("a", 4);
+  send("a", 4);
+  assert.deepEqual(events.map((e) => e.kind), ["client-joined", "heartbeat", "heartbeat", "lost", "heartbeat", "reordered", "heartbeat", "duplicate"]);
+  monitor.heartbeatEvents = false;
+  send("a", 6);
+  clock.advance(10_000);
+  monitor.sweep();
+  const later = events.slice(8).map((e) => e.kind);
+  assert.ok(later.includes("stopped") && !later.includes("heartbeat"), later.join(" "));
+});
+
 test("the reply is '<seq> <time_diff>' with the one-way delay in seconds", () => {
   const { send, monitor } = setup();
   const reply = send("a", 7, { ageMs: 5 });

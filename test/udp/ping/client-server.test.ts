@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
-import { createUdpPingServer, type UdpPingServer } from "../../../src/udp/ping/server.js";
+import { createUdpPingServer, type UdpPingServer, type UdpPingServerEvent } from "../../../src/udp/ping/server.js";
 import { udpPing, type UdpPingEvent } from "../../../src/udp/ping/client.js";
 import { createRandom } from "../../../src/core/random.js";
 import { upperCaseAscii, decodePing } from "../../../src/udp/ping/protocol.js";
@@ -77,12 +77,20 @@ test("a fixed seed drops exactly the sequence numbers the PRNG predicts", async 
   for (let seq = 1; seq <= 20; seq++) if (predict.next() < 0.3) expectedLost.push(seq);
   assert.ok(expectedLost.length > 0 && expectedLost.length < 20);
   const s = await server(0.3, seed);
+  const events: UdpPingServerEvent[] = [];
+  s.on("event", (e) => void events.push(e));
   // One ping at a time (interval longer than a loopback round trip) so arrival order is send order.
   // The run ends one timeout after the last lost ping; a loopback reply comes back in well under 1 s.
   const r = await udpPing({ host: "127.0.0.1", port: s.port, count: 20, intervalMs: 15, timeoutMs: 1000 });
   const lost = r.pings.filter((p) => p.status !== "reply").map((p) => p.seq);
   assert.deepEqual(lost, expectedLost);
   assert.equal(r.totals.received, 20 - expectedLost.length);
+  // One "datagram" event per ping, in order, saying which were dropped and when they came.
+  assert.deepEqual(events.map((e) => e.kind), Array<string>(20).fill("datagram"));
+  assert.deepEqual(events.flatMap((e, i) => (e.dropped ? [i + 1] : [])), expectedLost);
+  assert.ok(events.every((e) => e.impairment === (e.dropped ? "dropped" : undefined) && e.from.address === "127.0.0.1" && Math.abs(e.at - Date.now()) < 60_000));
+  const first = decodePing(events[0]?.message ?? Buffer.alloc(0));
+  assert.ok(first.ok && first.value.seq === 1);
 });
 
 test("a datagram from a foreign socket is ignored and counted", async () => {
