@@ -4,8 +4,8 @@ import { usageError } from "../core/errors.js";
 import { describeImpairment, isImpaired } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
-import { printableMessage, type ClientSnapshot, type HeartbeatEvent } from "../udp/heartbeat/events.js";
-import { describeHeartbeatEvent, seconds1 } from "../render/heartbeat-events.js";
+import type { HeartbeatEvent } from "../udp/heartbeat/events.js";
+import { describeHeartbeatEvent, renderMonitorJsonSummary, renderMonitorSummary, seconds1 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -22,65 +22,19 @@ import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { heartbeatLadder, renderHeartbeatSenderEvent } from "../render/heartbeat.js";
+import { heartbeatLadder, heartbeatSenderJson, renderHeartbeatSenderEvent } from "../render/heartbeat.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { openUdpLink, tapLink } from "../core/udp-socket.js";
 import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
-import { ms3, renderImpairmentTotals, renderJsonLine, renderPingStatistics, renderTable, renderTotals, snakeKeys } from "../render/text.js";
+import { renderJsonLine, renderPingStatistics, renderTotals, snakeKeys } from "../render/text.js";
 
 export const help = renderHelp(heartbeatSpec);
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
   return sender(argv, ctx);
-}
-
-function clientRow(c: ClientSnapshot, nowWall: number): string[] {
-  const d = c.delayMs;
-  return [
-    c.id,
-    c.failed && c.status !== "dead" ? "failed" : c.status,
-    String(c.received),
-    String(c.lost),
-    c.lossPercent.toFixed(1),
-    String(c.reordered),
-    String(c.duplicates),
-    d === null ? "-" : `${ms3(d.min)}/${ms3(d.avg)}/${ms3(d.max)}`,
-    `${seconds1(Math.max(0, nowWall - c.lastSeen))} ago`,
-    c.reportedStatus === null ? "-" : c.reportedMessage === null ? c.reportedStatus : `${c.reportedStatus} "${printableMessage(c.reportedMessage, 40)}"`,
-  ];
-}
-
-/** The client table printed at exit and every --summary-every. */
-export function renderClientTable(clients: ClientSnapshot[], nowWall: number, expected: ReadonlyArray<{ id: string; neverSeen: boolean }> = []): string {
-  if (clients.length === 0 && expected.length === 0) return "no clients\n";
-  // The "reported" column (status= and msg=) only when some client reports anything.
-  const reported = clients.some((c) => c.reportedStatus !== null);
-  const header = ["client", "status", "received", "lost", "loss %", "reordered", "dups", "delay min/avg/max ms", "last seen", ...(reported ? ["reported"] : [])];
-  const waiting = expected.map((e) => [e.id, e.neverSeen ? "never-seen" : "expected", "0", "-", "-", "-", "-", "-", "never", ...(reported ? ["-"] : [])]);
-  const rows = clients.map((c) => {
-    const row = clientRow(c, nowWall);
-    return reported ? row : row.slice(0, -1);
-  });
-  return renderTable(header, rows.concat(waiting));
-}
-
-function renderSummary(monitor: HeartbeatMonitor): string {
-  const t = monitor.totals();
-  return (
-    renderClientTable(monitor.clients(), monitor.wallNow(), monitor.expected()) +
-    `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
-    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}` +
-    `${t.refused > 0 ? `, ${t.refused} refused` : ""}${t.neverSeen > 0 ? `, ${t.neverSeen} never seen` : ""}\n` +
-    renderImpairmentTotals(monitor.impairmentTotals()) +
-    "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
-  );
-}
-
-function renderJsonSummary(monitor: HeartbeatMonitor): string {
-  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
 }
 
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
@@ -213,7 +167,7 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
       if (alert !== undefined) hooks.notify(alert);
     }
   });
-  const summary = (): string => (json ? renderJsonSummary(monitor) : renderSummary(monitor));
+  const summary = (): string => (json ? renderMonitorJsonSummary(monitor) : renderMonitorSummary(monitor));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(summary()));
   let timer: ReturnType<CliContext["clock"]["setTimeout"]> | undefined;
   const every = (): void => {
@@ -240,25 +194,6 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
     ctx.stdout.write(json ? `${JSON.stringify({ kind: "hooks", ...snakeKeys(h) as object })}\n` : `${line}\n`);
   }
   return 0;
-}
-
-function senderJson(r: HeartbeatSenderResult): unknown {
-  const t = r.totals;
-  return {
-    host: r.host,
-    server: r.server,
-    id: r.id,
-    run: r.run,
-    sent: t.transmitted,
-    replies: t.received,
-    late: t.late,
-    duplicates: t.duplicates,
-    loss_percent: t.transmitted === 0 ? 0 : ((t.transmitted - t.received) * 100) / t.transmitted,
-    time_ms: Math.round(t.elapsedMs),
-    rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
-    server_down: r.down,
-    down_events: r.downEvents,
-  };
 }
 
 /** The sender form, taking any number of monitors: `HOST PORT`, or `HOST:PORT [HOST:PORT ...]`. */
@@ -343,7 +278,7 @@ async function sendWith(a: {
     if (e.kind === "reply") replies++;
     if (jsonLines) {
       const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
-      ctx.stdout.write(`${JSON.stringify(snakeKeys({ ...e, ...(m === undefined ? {} : { monitor: formatHostPort(m.host, m.port) }), at: new Date(ctx.clock.now()).toISOString() }))}\n`);
+      ctx.stdout.write(renderJsonLine({ ...e, ...(m === undefined ? {} : { monitor: formatHostPort(m.host, m.port) }) }, ctx.clock.now()));
       return;
     }
     if (values.json === true) return;
@@ -366,7 +301,7 @@ async function sendWith(a: {
   const j = job === undefined ? undefined : await job;
   if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs }), ctx);
   const each = r.monitors ?? [r];
-  const doc = r.monitors === undefined ? senderJson(r) : { ...(senderJson(r) as object), monitors: each.map(senderJson) };
+  const doc = r.monitors === undefined ? heartbeatSenderJson(r) : { ...(heartbeatSenderJson(r) as object), monitors: each.map(heartbeatSenderJson) };
   if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(doc as object), ...(j === undefined ? {} : { command: { code: j.code, ms: j.ms, message: j.message } }) })}\n`);
   else for (const m of each) ctx.stdout.write(renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt));

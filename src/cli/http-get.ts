@@ -16,7 +16,7 @@ import { diagramFormat, writeDiagram } from "./diagram.js";
 import { openTcpCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { EventLog } from "../render/record.js";
-import { httpGetLadder, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
+import { httpGetJson, httpGetLadder, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -159,9 +159,9 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
       // Drawn on failure too: a refused or timed-out exchange is worth seeing.
       if (values.diagram !== undefined && wire !== undefined) await writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
     }
-    if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
-    if (values.timing) ctx.stderr.write(renderTiming(ex));
-    if (values["write-out"] !== undefined) ctx.stdout.write(writeOut(values["write-out"], ex, url, redirects));
+    if (json) ctx.stdout.write(`${JSON.stringify(httpGetJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
+    if (values.timing) ctx.stderr.write(renderHttpTiming(ex));
+    if (values["write-out"] !== undefined) ctx.stdout.write(renderWriteOut(values["write-out"], ex, url, redirects));
     if (suppressBody) throw new WirekitError("ERR_REJECTED", `server returned ${ex.head.status} ${ex.head.reason}`.trimEnd(), { exitCode: 22 });
     return 0;
   }
@@ -185,60 +185,6 @@ function openOutput(path: string): number {
 
 function headLines(head: ResponseHead): string[] {
   return [head.statusLine, ...head.headers.map(([n, v]) => `${n}: ${v}`)];
-}
-
-function toJson(ex: HttpExchange, url: URL, body: Buffer): unknown {
-  const text = body.toString("utf8");
-  const isText = !text.includes("\uFFFD");
-  return {
-    url: url.href,
-    status: ex.head.status,
-    reason: ex.head.reason,
-    http_version: ex.head.version,
-    headers: ex.head.headers,
-    body: isText ? text : null,
-    body_base64: isText ? undefined : body.toString("base64"),
-    size_download: ex.bodyBytes,
-    timing_ms: ex.timing,
-  };
-}
-
-const sec = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(6);
-
-/** curl's `-w` variables, printed once the transfer is over. */
-export function writeOut(fmt: string, ex: HttpExchange, url: URL, redirects: number): string {
-  const code = String(ex.head.status).padStart(3, "0");
-  const vars: Record<string, string> = {
-    http_code: code,
-    response_code: code,
-    http_version: ex.head.version.replace(/^HTTP\//, ""),
-    method: ex.request.method,
-    content_type: headerValue(ex.head, "content-type") ?? "",
-    url_effective: url.href,
-    num_redirects: String(redirects),
-    size_header: String(ex.head.raw.length),
-    size_request: String(Buffer.byteLength(ex.requestHead)),
-    time_namelookup: sec(ex.timing.dnsMs),
-    time_connect: sec(ex.timing.connectMs),
-    time_appconnect: sec(ex.timing.tlsMs),
-    time_starttransfer: sec(ex.timing.firstByteMs),
-    time_total: sec(ex.timing.totalMs),
-    // curl counts the body as it came over the wire (after de-chunking, before decoding).
-    size_download: String(ex.wireBodyBytes),
-    remote_ip: ex.remote.address,
-    remote_port: String(ex.remote.port),
-  };
-  return fmt.replace(/%%|%\{([a-z_]+)\}|\\[nrt\\]/g, (m, k: string | undefined) => {
-    if (m === "%%") return "%";
-    if (k !== undefined) return vars[k] ?? "";
-    return m === "\\n" ? "\n" : m === "\\r" ? "\r" : m === "\\t" ? "\t" : "\\";
-  });
-}
-
-function renderTiming(ex: HttpExchange): string {
-  const t = ex.timing;
-  const f = (v: number | undefined): string => (v === undefined ? "     -" : `${v.toFixed(3).padStart(9)} ms`);
-  return `dns        ${f(t.dnsMs)}\nconnect    ${f(t.connectMs)}\ntls        ${f(t.tlsMs)}\nfirst byte ${f(t.firstByteMs)}\ntotal      ${f(t.totalMs)}\n`;
 }
 
 /** `-o FILE` progress bar on a terminal: bytes, total, rate, ETA. */

@@ -5,7 +5,7 @@ import { lookup as mimeLookup } from "mime-types";
 import { formatHostPort, parseHostPort } from "../core/address.js";
 import { fromSystemError, usageError } from "../core/errors.js";
 import { createRandom, secureRandom } from "../core/random.js";
-import { smtpLadder } from "../render/smtp.js";
+import { mailJson, printable, renderMailOutcome, smtpLadder } from "../render/smtp.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { openTcpCapture } from "./pcap.js";
 import type { TcpCapture } from "../render/pcap.js";
@@ -14,15 +14,13 @@ type TransportValues = ReturnType<typeof parseForm<typeof transportForm.options>
 import type { AuthMechanism, TlsMode } from "../smtp/dialogue.js";
 import { parseMailbox, type Mailbox } from "../smtp/mime/address.js";
 import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
-import { formatReply } from "../smtp/reply.js";
-import { sendMail, type SendMailResult } from "../smtp/session.js";
+import { sendMail } from "../smtp/session.js";
 import { transcriptLines } from "../smtp/transcript.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
-import { escapeBytes } from "../render/text.js";
 
 export const help = renderHelp(mailSpec);
 
@@ -134,8 +132,8 @@ async function send(
 
   // Name the server even when the connection failed and the transcript has no connect entry.
   if (values.diagram !== undefined) await writeDiagram(values.diagram, smtpLadder(result.transcript, { server: `server ${formatHostPort(server.host, server.port)}` }), ctx);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result, server, messageId), null, 2)}\n`);
-  else renderOutcome(result, ctx);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(mailJson(result, server, messageId), null, 2)}\n`);
+  else ctx.stdout.write(renderMailOutcome(result));
   if (result.error !== undefined) {
     ctx.stderr.write(`wirekit: ${printable(result.error.message)}\n`);
     return result.error.exitCode;
@@ -210,38 +208,4 @@ async function obtainPassword(user: string, ctx: CliContext): Promise<string> {
     throw usageError(`--user ${user} needs a password: set WIREKIT_SMTP_PASSWORD (no terminal to prompt on)`);
   }
   return readSecret(stdin, ctx.stderr, `Password for ${user}: `, ctx.signal);
-}
-
-/** Server text for the terminal: control characters a peer sent (ESC, BEL...) are shown escaped, never sent raw. */
-function printable(s: string): string {
-  return escapeBytes(Buffer.from(s, "utf8"), Infinity);
-}
-
-function renderOutcome(r: SendMailResult, ctx: CliContext): void {
-  for (const rc of r.outcome.recipients) {
-    if (!rc.accepted && rc.reply !== undefined) ctx.stdout.write(`recipient refused: <${rc.address}>: ${printable(formatReply(rc.reply))}\n`);
-  }
-  if (r.outcome.status === "accepted" && r.outcome.reply !== undefined) {
-    const n = r.outcome.recipients.filter((x) => x.accepted).length;
-    const partial = n < r.outcome.recipients.length ? ` (${n} of ${r.outcome.recipients.length} recipients)` : "";
-    ctx.stdout.write(`message accepted: ${printable(formatReply(r.outcome.reply))}${partial}\n`);
-  }
-}
-
-function toJson(r: SendMailResult, server: { host: string; port: number }, messageId: string): unknown {
-  const o = r.outcome;
-  const reply = (x: typeof o.reply) => (x === undefined ? null : { code: x.code, enhanced: x.enhanced === undefined ? null : `${x.enhanced.class}.${x.enhanced.subject}.${x.enhanced.detail}`, lines: x.lines });
-  return {
-    server,
-    message_id: messageId,
-    status: o.status,
-    phase: o.phase ?? null,
-    reply: reply(o.reply),
-    error: o.error === undefined ? null : o.error,
-    tls: o.tls,
-    auth_mechanism: o.authMechanism ?? null,
-    capabilities: o.capabilities === undefined ? null : { domain: o.capabilities.domain, keywords: Object.fromEntries(o.capabilities.keywords) },
-    recipients: o.recipients.map((x) => ({ address: x.address, accepted: x.accepted, reply: reply(x.reply) })),
-    transcript: r.transcript,
-  };
 }

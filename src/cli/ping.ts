@@ -17,7 +17,7 @@ import { routeSourceAddress } from "../core/udp-socket.js";
 
 type PingValues = ReturnType<typeof parseForm<typeof pingForm.options>>["values"];
 import { EventLog } from "../render/record.js";
-import { pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderTargetTable, type LineStyle } from "../render/ping.js";
+import { pingJson, pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderTargetTable, type LineStyle } from "../render/ping.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(pingSpec);
@@ -198,42 +198,11 @@ async function pingWith(
   if (values.diagram !== undefined) await writeDiagram(values.diagram, pingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
   if (values.flood && !values.quiet && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
   const answered = (r: IcmpPingResult): boolean => r.totals.received > 0 && (deadline === undefined || !given.has("count") || r.totals.received >= values.count);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(toJson) } : toJson(results[0] as IcmpPingResult), null, 2)}\n`);
-  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(many ? { targets: results.map(toJson) } : (toJson(results[0] as IcmpPingResult) as object)) })}\n`);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(pingJson) } : pingJson(results[0] as IcmpPingResult), null, 2)}\n`);
+  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(many ? { targets: results.map(pingJson) } : (pingJson(results[0] as IcmpPingResult) as object)) })}\n`);
   else if (listOnly) {
     for (const [i, r] of results.entries()) if (answered(r) === values.alive) ctx.stdout.write(`${names[i] ?? r.host}\n`);
   } else if (many) ctx.stdout.write(renderTargetTable(results, names));
   else ctx.stdout.write(renderIcmpPingStatistics(results[0] as IcmpPingResult));
   return results.every(answered) ? 0 : 1;
-}
-
-function toJson(r: IcmpPingResult): unknown {
-  return {
-    host: r.host,
-    address: r.address,
-    family: r.family,
-    socket: r.socket,
-    pings: r.pings.map((p) => ({
-      seq: p.seq,
-      status: p.status,
-      rtt_ms: p.rttMs ?? null,
-      ttl: p.ttl ?? null,
-      from: p.from ?? null,
-      error: p.error ?? null,
-      duplicates: p.duplicates,
-      wrong_data: p.wrongData === undefined ? null : { index: p.wrongData.index, expected: p.wrongData.expected, actual: p.wrongData.actual },
-    })),
-    summary: {
-      transmitted: r.totals.transmitted,
-      received: r.totals.received,
-      lost: r.totals.transmitted - r.totals.received,
-      errors: r.totals.errors,
-      duplicates: r.totals.duplicates,
-      late: r.totals.late,
-      corrupted: r.totals.corrupted,
-      loss_percent: lossPercent(r.totals.transmitted, r.totals.received),
-      time_ms: Math.round(r.totals.elapsedMs),
-      rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
-    },
-  };
 }

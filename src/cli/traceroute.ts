@@ -3,7 +3,7 @@
  * --watch or --report, the mtr view (./mtr-view.ts).
  */
 import { usageError } from "../core/errors.js";
-import { Traceroute, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
+import { Traceroute, type TracerouteEvent } from "../icmp/traceroute.js";
 import { renderJsonLine } from "../render/text.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
@@ -17,7 +17,7 @@ import { routeSourceAddress } from "../core/udp-socket.js";
 
 type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
 import { EventLog } from "../render/record.js";
-import { renderTracerouteEvent, tracerouteLadder } from "../render/traceroute.js";
+import { renderTracerouteEvent, tracerouteJson, tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
 export const help = renderHelp(tracerouteSpec);
@@ -99,25 +99,7 @@ async function traceWith(values: TraceValues, host: string, method: TraceMethod,
   if (values.diagram !== undefined) trace.on("event", (e) => log.push(e));
   const result = await trace.run();
   if (values.diagram !== undefined) await writeDiagram(values.diagram, tracerouteLadder(log.entries), ctx);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
-  else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(tracerouteJson(result), null, 2)}\n`);
+  else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(tracerouteJson(result) as object) })}\n`);
   return result.reached ? 0 : 1;
-}
-
-function toJson(r: TracerouteResult): unknown {
-  return {
-    host: r.host,
-    address: r.address,
-    family: r.family,
-    reached: r.reached,
-    method: r.method,
-    paris: r.paris,
-    flow: { src_port: r.flow.srcPort ?? null, dst_port: r.flow.dstPort ?? null, icmp_id: r.flow.icmpId ?? null, icmp_checksum: r.flow.icmpChecksum ?? null },
-    hops: r.hops.map((h) => ({
-      hop: h.hop,
-      probes: h.probes.map((p) =>
-        p.from === null ? { from: null, rtt_ms: null } : { from: p.from, name: p.name ?? null, rtt_ms: p.rttMs, annotation: p.annotation || null },
-      ),
-    })),
-  };
 }

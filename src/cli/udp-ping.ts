@@ -19,9 +19,8 @@ type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["val
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { renderUdpPingEvent, renderUdpPingServerEvent, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
+import { renderUdpPingEvent, renderUdpPingServerEvent, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
 import { renderImpairmentTotals, renderJsonLine, renderPingStatistics } from "../render/text.js";
-import { lossPercent } from "../core/stats.js";
 
 export const help = renderHelp(udpPingSpec);
 
@@ -113,26 +112,8 @@ async function clientWith(values: ClientValues, given: ReadonlySet<string>, host
     unregister();
   }
   if (values.diagram !== undefined) await writeDiagram(values.diagram, udpPingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
-  if (values.json) ctx.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
-  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(toJson(result) as object) })}\n`);
+  if (values.json) ctx.stdout.write(`${JSON.stringify(udpPingJson(result), null, 2)}\n`);
+  else if (values["json-lines"]) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(udpPingJson(result) as object) })}\n`);
   else ctx.stdout.write(renderPingStatistics(host, "udp-ping", result.totals, result.rtt));
   return result.totals.received > 0 ? 0 : 1;
-}
-
-function toJson(r: UdpPingResult): unknown {
-  return {
-    host: r.host,
-    server: r.server,
-    pings: r.pings.map((p) => ({ seq: p.seq, status: p.status, rtt_ms: p.rttMs ?? null, duplicates: p.duplicates })),
-    summary: {
-      transmitted: r.totals.transmitted,
-      received: r.totals.received,
-      duplicates: r.totals.duplicates,
-      late: r.totals.late,
-      loss_percent: lossPercent(r.totals.transmitted, r.totals.received),
-      time_ms: Math.round(r.totals.elapsedMs),
-      rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
-      foreign_datagrams: r.foreign,
-    },
-  };
 }

@@ -1,8 +1,11 @@
 /**
  * The line shown for each heartbeat monitor event, shared by the CLI (`heartbeat serve`), the
  * lab dashboard and the pcap comments (render/pcap's users). Pure: an event in, a line out.
+ * And the monitor's client table and summary.
  */
-import { printableMessage, type HeartbeatEvent, type RefusalReason } from "../udp/heartbeat/events.js";
+import { printableMessage, type ClientSnapshot, type HeartbeatEvent, type RefusalReason } from "../udp/heartbeat/events.js";
+import type { HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
+import { ms3, renderImpairmentTotals, renderTable, snakeKeys } from "./text.js";
 
 function statusWords(e: { status: string; message: string | null; jobMs: number | null }): string {
   const st = /^\d/.test(e.status) ? `exit code ${e.status}` : `status ${e.status}`;
@@ -82,3 +85,50 @@ export function describeHeartbeatEvent(e: HeartbeatEvent): string {
   }
 }
 
+function clientRow(c: ClientSnapshot, nowWall: number): string[] {
+  const d = c.delayMs;
+  return [
+    c.id,
+    c.failed && c.status !== "dead" ? "failed" : c.status,
+    String(c.received),
+    String(c.lost),
+    c.lossPercent.toFixed(1),
+    String(c.reordered),
+    String(c.duplicates),
+    d === null ? "-" : `${ms3(d.min)}/${ms3(d.avg)}/${ms3(d.max)}`,
+    `${seconds1(Math.max(0, nowWall - c.lastSeen))} ago`,
+    c.reportedStatus === null ? "-" : c.reportedMessage === null ? c.reportedStatus : `${c.reportedStatus} "${printableMessage(c.reportedMessage, 40)}"`,
+  ];
+}
+
+/** The client table printed at exit and every --summary-every. */
+export function renderClientTable(clients: ClientSnapshot[], nowWall: number, expected: ReadonlyArray<{ id: string; neverSeen: boolean }> = []): string {
+  if (clients.length === 0 && expected.length === 0) return "no clients\n";
+  // The "reported" column (status= and msg=) only when some client reports anything.
+  const reported = clients.some((c) => c.reportedStatus !== null);
+  const header = ["client", "status", "received", "lost", "loss %", "reordered", "dups", "delay min/avg/max ms", "last seen", ...(reported ? ["reported"] : [])];
+  const waiting = expected.map((e) => [e.id, e.neverSeen ? "never-seen" : "expected", "0", "-", "-", "-", "-", "-", "never", ...(reported ? ["-"] : [])]);
+  const rows = clients.map((c) => {
+    const row = clientRow(c, nowWall);
+    return reported ? row : row.slice(0, -1);
+  });
+  return renderTable(header, rows.concat(waiting));
+}
+
+/** What `heartbeat serve` prints at exit and every --summary-every: the client table and the totals. */
+export function renderMonitorSummary(monitor: HeartbeatMonitor): string {
+  const t = monitor.totals();
+  return (
+    renderClientTable(monitor.clients(), monitor.wallNow(), monitor.expected()) +
+    `${t.heartbeats} heartbeat${t.heartbeats === 1 ? "" : "s"} from ${t.clients} client${t.clients === 1 ? "" : "s"}, ${t.lost} lost, ${t.reordered} reordered, ` +
+    `${t.duplicates} duplicates, ${t.restarts} restarts, ${t.malformed} malformed${t.dropped > 0 ? `, ${t.dropped} dropped (impairment)` : ""}` +
+    `${t.refused > 0 ? `, ${t.refused} refused` : ""}${t.neverSeen > 0 ? `, ${t.neverSeen} never seen` : ""}\n` +
+    renderImpairmentTotals(monitor.impairmentTotals()) +
+    "delay = monitor receive time - sender timestamp; it includes the offset between the hosts' clocks\n"
+  );
+}
+
+/** The same summary as one JSON line (`heartbeat serve --json`). */
+export function renderMonitorJsonSummary(monitor: HeartbeatMonitor): string {
+  return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
+}

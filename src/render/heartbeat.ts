@@ -8,7 +8,7 @@ import { formatHostPort } from "../core/address.js";
 import { formatDuration } from "../core/duration.js";
 import { millis, seconds1 } from "./heartbeat-events.js";
 import { ms3 } from "./text.js";
-import type { HeartbeatSenderEvent } from "../udp/heartbeat/sender.js";
+import type { HeartbeatSenderEvent, HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -123,4 +123,24 @@ export function renderHeartbeatSenderEvent(e: HeartbeatSenderEvent, quiet: boole
     case "skipped":
       return undefined;
   }
+}
+
+/** The `--json` document of a sender run, for one monitor. */
+export function heartbeatSenderJson(r: HeartbeatSenderResult): unknown {
+  const t = r.totals;
+  return {
+    host: r.host,
+    server: r.server,
+    id: r.id,
+    run: r.run,
+    sent: t.transmitted,
+    replies: t.received,
+    late: t.late,
+    duplicates: t.duplicates,
+    loss_percent: t.transmitted === 0 ? 0 : ((t.transmitted - t.received) * 100) / t.transmitted,
+    time_ms: Math.round(t.elapsedMs),
+    rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
+    server_down: r.down,
+    down_events: r.downEvents,
+  };
 }

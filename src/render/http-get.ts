@@ -2,11 +2,13 @@
  * `wirekit http get` as a ladder: each request (redirects too) and its response, with the body's
  * size. Through a proxy, the proxy is a third lifeline: its Cache-Status (RFC 9211) says whether
  * it answered from its cache ("cache HIT ttl=31") or forwarded the request to the origin, which
- * is then drawn as inferred arrows (the client never sees that leg itself).
+ * is then drawn as inferred arrows (the client never sees that leg itself). And the texts that
+ * close an exchange: --json, --timing and curl's -w.
  */
 import { escapeText } from "../core/escape.js";
 import { formatHostPort } from "../core/address.js";
 import { headerValue, type ResponseHead } from "../http/client/response.js";
+import type { HttpExchange } from "../http/client/client.js";
 import type { Ladder, LadderRow } from "./ladder.js";
 import type { Timed } from "./record.js";
 
@@ -120,4 +122,60 @@ export function httpGetLadder(log: ReadonlyArray<Timed<HttpGetWireEvent>>): Ladd
       : [{ id: "C", label: "client (wirekit)" }, { id: "S", label: `server ${remote}` }],
     rows,
   };
+}
+
+/** The `--json` document of an exchange. */
+export function httpGetJson(ex: HttpExchange, url: URL, body: Buffer): unknown {
+  const text = body.toString("utf8");
+  const isText = !text.includes("\uFFFD");
+  return {
+    url: url.href,
+    status: ex.head.status,
+    reason: ex.head.reason,
+    http_version: ex.head.version,
+    headers: ex.head.headers,
+    body: isText ? text : null,
+    body_base64: isText ? undefined : body.toString("base64"),
+    size_download: ex.bodyBytes,
+    timing_ms: ex.timing,
+  };
+}
+
+const sec = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(6);
+
+/** curl's `-w` variables, printed once the transfer is over. */
+export function renderWriteOut(fmt: string, ex: HttpExchange, url: URL, redirects: number): string {
+  const code = String(ex.head.status).padStart(3, "0");
+  const vars: Record<string, string> = {
+    http_code: code,
+    response_code: code,
+    http_version: ex.head.version.replace(/^HTTP\//, ""),
+    method: ex.request.method,
+    content_type: headerValue(ex.head, "content-type") ?? "",
+    url_effective: url.href,
+    num_redirects: String(redirects),
+    size_header: String(ex.head.raw.length),
+    size_request: String(Buffer.byteLength(ex.requestHead)),
+    time_namelookup: sec(ex.timing.dnsMs),
+    time_connect: sec(ex.timing.connectMs),
+    time_appconnect: sec(ex.timing.tlsMs),
+    time_starttransfer: sec(ex.timing.firstByteMs),
+    time_total: sec(ex.timing.totalMs),
+    // curl counts the body as it came over the wire (after de-chunking, before decoding).
+    size_download: String(ex.wireBodyBytes),
+    remote_ip: ex.remote.address,
+    remote_port: String(ex.remote.port),
+  };
+  return fmt.replace(/%%|%\{([a-z_]+)\}|\\[nrt\\]/g, (m, k: string | undefined) => {
+    if (m === "%%") return "%";
+    if (k !== undefined) return vars[k] ?? "";
+    return m === "\\n" ? "\n" : m === "\\r" ? "\r" : m === "\\t" ? "\t" : "\\";
+  });
+}
+
+/** The `--timing` block: each phase of the exchange in ms. */
+export function renderHttpTiming(ex: HttpExchange): string {
+  const t = ex.timing;
+  const f = (v: number | undefined): string => (v === undefined ? "     -" : `${v.toFixed(3).padStart(9)} ms`);
+  return `dns        ${f(t.dnsMs)}\nconnect    ${f(t.connectMs)}\ntls        ${f(t.tlsMs)}\nfirst byte ${f(t.firstByteMs)}\ntotal      ${f(t.totalMs)}\n`;
 }

@@ -207,3 +207,35 @@ export function lossText(pct: number): string {
   const s = (Math.floor(pct * 10) / 10).toFixed(1);
   return s === "0.0" ? formatG(Number(pct.toPrecision(1))) : s;
 }
+
+/** The `--json` document of one target (and the summary of `--json-lines`). */
+export function pingJson(r: IcmpPingResult): unknown {
+  return {
+    host: r.host,
+    address: r.address,
+    family: r.family,
+    socket: r.socket,
+    pings: r.pings.map((p) => ({
+      seq: p.seq,
+      status: p.status,
+      rtt_ms: p.rttMs ?? null,
+      ttl: p.ttl ?? null,
+      from: p.from ?? null,
+      error: p.error ?? null,
+      duplicates: p.duplicates,
+      wrong_data: p.wrongData === undefined ? null : { index: p.wrongData.index, expected: p.wrongData.expected, actual: p.wrongData.actual },
+    })),
+    summary: {
+      transmitted: r.totals.transmitted,
+      received: r.totals.received,
+      lost: r.totals.transmitted - r.totals.received,
+      errors: r.totals.errors,
+      duplicates: r.totals.duplicates,
+      late: r.totals.late,
+      corrupted: r.totals.corrupted,
+      loss_percent: lossPercent(r.totals.transmitted, r.totals.received),
+      time_ms: Math.round(r.totals.elapsedMs),
+      rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
+    },
+  };
+}

@@ -3,7 +3,7 @@
  * reply it drew (Time Exceeded from a router, the destination's answer, an unreachable); a probe
  * nothing answered ends in a cross. And traceroute(8)'s lines for its events.
  */
-import type { TraceHop, TracerouteEvent } from "../icmp/traceroute.js";
+import type { TraceHop, TracerouteEvent, TracerouteResult } from "../icmp/traceroute.js";
 import type { Ladder, LadderRow } from "./ladder.js";
 import type { Timed } from "./record.js";
 
@@ -72,4 +72,23 @@ export function renderHop(h: TraceHop, numeric = true): string {
     line += `  ${p.rttMs.toFixed(3)} ms${p.annotation === "" ? "" : ` ${p.annotation}`}`;
   }
   return `${line}\n`;
+}
+
+/** The `--json` document of a trace (and the summary of `--json-lines`). */
+export function tracerouteJson(r: TracerouteResult): unknown {
+  return {
+    host: r.host,
+    address: r.address,
+    family: r.family,
+    reached: r.reached,
+    method: r.method,
+    paris: r.paris,
+    flow: { src_port: r.flow.srcPort ?? null, dst_port: r.flow.dstPort ?? null, icmp_id: r.flow.icmpId ?? null, icmp_checksum: r.flow.icmpChecksum ?? null },
+    hops: r.hops.map((h) => ({
+      hop: h.hop,
+      probes: h.probes.map((p) =>
+        p.from === null ? { from: null, rtt_ms: null } : { from: p.from, name: p.name ?? null, rtt_ms: p.rttMs, annotation: p.annotation || null },
+      ),
+    })),
+  };
 }

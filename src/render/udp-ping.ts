@@ -4,7 +4,8 @@
  * client ignored with their source. The same decisions, per datagram, are the pcap comments.
  */
 import { formatHostPort } from "../core/address.js";
-import type { UdpPingEvent } from "../udp/ping/client.js";
+import type { UdpPingEvent, UdpPingResult } from "../udp/ping/client.js";
+import { lossPercent } from "../core/stats.js";
 import type { UdpPingServerEvent } from "../udp/ping/server.js";
 import { escapeBytes } from "../core/escape.js";
 import { ms3 } from "./text.js";
@@ -127,5 +128,24 @@ export function udpPingLadder(log: ReadonlyArray<Timed<UdpPingEvent>>, options: 
       { id: "S", label: start?.kind === "start" ? `server ${formatHostPort(start.server.address, start.server.port)}` : "server" },
     ],
     rows,
+  };
+}
+
+/** The `--json` document of a run (and the summary of `--json-lines`). */
+export function udpPingJson(r: UdpPingResult): unknown {
+  return {
+    host: r.host,
+    server: r.server,
+    pings: r.pings.map((p) => ({ seq: p.seq, status: p.status, rtt_ms: p.rttMs ?? null, duplicates: p.duplicates })),
+    summary: {
+      transmitted: r.totals.transmitted,
+      received: r.totals.received,
+      duplicates: r.totals.duplicates,
+      late: r.totals.late,
+      loss_percent: lossPercent(r.totals.transmitted, r.totals.received),
+      time_ms: Math.round(r.totals.elapsedMs),
+      rtt_ms: r.rtt.count === 0 ? null : { min: r.rtt.min, avg: r.rtt.avg, max: r.rtt.max, mdev: r.rtt.mdev },
+      foreign_datagrams: r.foreign,
+    },
   };
 }
