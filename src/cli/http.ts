@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
 import { createStaticServer } from "../http/static/server.js";
-import { renderStaticServerEvent } from "../render/http-server.js";
+import { renderStaticServerEvent, renderStaticTotals } from "../render/http-server.js";
 import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
 import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
 import { optionNumber, parseForm, portHint } from "./spec.js";
@@ -14,7 +14,6 @@ import { tcpImpairmentFromValues } from "./specs/impair.js";
 import { describeImpairment } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
-import { countWords } from "../render/text.js";
 
 export const help = renderHelp(httpSpec);
 
@@ -82,10 +81,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     if (e.kind === "handler-error") ctx.stderr.write(`wirekit: ${renderStaticServerEvent(e)}\n`);
     else if (!values.quiet) ctx.stdout.write(`${renderStaticServerEvent(e)}\n`);
   });
-  const totalsLine = (): string => {
-    const t = server.totals();
-    return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;
-  };
+  const totalsLine = (): string => renderStaticTotals(server.totals());
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine()}\n`));
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();

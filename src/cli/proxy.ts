@@ -1,11 +1,9 @@
 /** `wirekit proxy ...`: parse, start the caching proxy, print the access log and the totals. */
 import { parsePort, formatHostPort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
-import { formatSize } from "../core/size.js";
-import { createProxyServer, type ProxyServer } from "../http/proxy/server.js";
+import { createProxyServer } from "../http/proxy/server.js";
 import { parseStoreSpec } from "../http/proxy/cache/entry-store.js";
-import type { ProxyStats } from "../http/proxy/stats.js";
-import { renderProxyServerEvent } from "../render/proxy.js";
+import { renderProxyCache, renderProxyServerEvent, renderProxyTotals } from "../render/proxy.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { proxyForm, proxySpec } from "./specs/http.js";
@@ -45,32 +43,17 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   });
   const where = formatHostPort(proxy.address, proxy.port);
   const s0 = proxy.stats();
-  const cacheText = cacheLine(proxy.store, s0);
+  const cacheText = renderProxyCache(proxy.store, s0);
   const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
   ctx.stdout.write(`listening on ${where} (${mode}${cacheText})\n`);
   if (!values.quiet) proxy.on("event", (e) => ctx.stdout.write(`${renderProxyServerEvent(e)}\n`));
-  const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${totalsLine(proxy.stats())}\n`));
+  const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${renderProxyTotals(proxy.stats())}\n`));
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   unregister();
   const t = await proxy.close();
-  ctx.stdout.write(`\n${totalsLine(t)}\n`);
+  ctx.stdout.write(`\n${renderProxyTotals(t)}\n`);
   return 0;
-}
-
-function cacheLine(store: ProxyServer["store"], s: ProxyStats): string {
-  if (store === undefined) return "no cache";
-  if (store.kind === "redis") return `shared cache ${store.name}`;
-  if (store.kind === "memory") return "cache in memory";
-  return `cache ${store.name}, ${s.entries} entries, ${formatSize(s.diskBytes)}`;
-}
-
-function totalsLine(t: ProxyStats): string {
-  return (
-    `${t.requests} requests, ${t.hits} hits, ${t.misses} misses, ${t.revalidations} revalidations, ` +
-    `hit ratio ${(t.hitRatio * 100).toFixed(1)}%, ${formatSize(t.bytesFromCache)} from cache, ${formatSize(t.bytesFromOrigin)} from origins, ` +
-    `${t.entries} entries (${formatSize(t.diskBytes)})`
-  );
 }

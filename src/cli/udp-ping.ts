@@ -19,7 +19,7 @@ type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["val
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { renderUdpPingEvent, renderUdpPingServerEvent, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
+import { renderUdpPingEvent, renderUdpPingServerEvent, renderUdpPingServerTotals, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
 import { renderImpairmentTotals, renderJsonLine, renderPingStatistics } from "../render/text.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -55,7 +55,7 @@ async function serveWith(values: ServeValues, ctx: CliContext, pcap: OpenCapture
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   const t = await server.close();
-  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.dropped} dropped\n${renderImpairmentTotals(server.impairmentTotals())}`);
+  ctx.stdout.write(`\n${renderUdpPingServerTotals(t)}\n${renderImpairmentTotals(server.impairmentTotals())}`);
   return 0;
 }
 

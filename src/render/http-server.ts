@@ -4,7 +4,8 @@
  * response time, and the line of a handler that threw. Pure: an event in, a line out.
  */
 import type { RequestRecord } from "../http/static/access-log.js";
-import type { StaticServerEvent } from "../http/static/server.js";
+import type { StaticServerEvent, StaticTotals } from "../http/static/server.js";
+import { countWords } from "./text.js";
 import { escapeText } from "../core/escape.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -51,4 +52,9 @@ export function renderStaticServerEvent(e: StaticServerEvent): string {
     case "handler-error":
       return `error answering ${escapeText(e.method)} ${escapeText(e.target)} from ${e.client}: ${escapeText(e.message)} (sent 500)`;
   }
+}
+
+/** The totals line printed at exit and on SIGUSR1 / Ctrl-T: "3 requests, 1024 bytes sent, 0 client errors, 0 server errors". */
+export function renderStaticTotals(t: StaticTotals): string {
+  return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;
 }

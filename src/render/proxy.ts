@@ -1,8 +1,10 @@
 /**
- * The caching proxy's line per request (`wirekit proxy`, the lab's proxy). Pure.
+ * The caching proxy's line per request (`wirekit proxy`, the lab's proxy), its cache and its
+ * totals. Pure.
  */
-import type { AccessRecord } from "../http/proxy/stats.js";
-import type { ProxyServerEvent } from "../http/proxy/server.js";
+import type { AccessRecord, ProxyStats } from "../http/proxy/stats.js";
+import type { ProxyServer, ProxyServerEvent } from "../http/proxy/server.js";
+import { formatSize } from "../core/size.js";
 
 /**
  * The access-log line, in the spirit of Squid's native log: time, duration, client, cache
@@ -20,4 +22,21 @@ export function formatAccessLine(r: AccessRecord): string {
 /** The line for a proxy event (no newline): its access-log line. */
 export function renderProxyServerEvent(e: ProxyServerEvent): string {
   return formatAccessLine(e.record);
+}
+
+/** The cache part of the listening line: where entries live, how many. */
+export function renderProxyCache(store: ProxyServer["store"], s: ProxyStats): string {
+  if (store === undefined) return "no cache";
+  if (store.kind === "redis") return `shared cache ${store.name}`;
+  if (store.kind === "memory") return "cache in memory";
+  return `cache ${store.name}, ${s.entries} entries, ${formatSize(s.diskBytes)}`;
+}
+
+/** The totals line printed at exit and on SIGUSR1 / Ctrl-T. */
+export function renderProxyTotals(t: ProxyStats): string {
+  return (
+    `${t.requests} requests, ${t.hits} hits, ${t.misses} misses, ${t.revalidations} revalidations, ` +
+    `hit ratio ${(t.hitRatio * 100).toFixed(1)}%, ${formatSize(t.bytesFromCache)} from cache, ${formatSize(t.bytesFromOrigin)} from origins, ` +
+    `${t.entries} entries (${formatSize(t.diskBytes)})`
+  );
 }

@@ -6,7 +6,7 @@
 import { formatHostPort } from "../core/address.js";
 import type { UdpPingEvent, UdpPingResult } from "../udp/ping/client.js";
 import { lossPercent } from "../core/stats.js";
-import type { UdpPingServerEvent } from "../udp/ping/server.js";
+import type { UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
 import { escapeBytes } from "../core/escape.js";
 import { ms3 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
@@ -21,6 +21,11 @@ import { msText, type Timed } from "./record.js";
  */
 export function renderUdpPingServerEvent(e: UdpPingServerEvent): string {
   return `${formatHostPort(e.from.address, e.from.port)} ${escapeBytes(e.message)}${e.impairment !== undefined ? `  ${e.impairment}` : ""}`;
+}
+
+/** The server's totals line at exit: "10 received, 7 replied, 3 dropped". */
+export function renderUdpPingServerTotals(t: UdpPingServerTotals): string {
+  return `${t.received} received, ${t.replied} replied, ${t.dropped} dropped`;
 }
 
 /** What the server's impairments did to a datagram, as its pcap comment; undefined when untouched. */

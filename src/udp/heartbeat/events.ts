@@ -1,6 +1,6 @@
 /**
- * The heartbeat monitor's events, and the one-line text each one is shown as — the same line
- * in the CLI and in the lab dashboard's feed (pure formatting, no printing here).
+ * The heartbeat monitor's events: one union, `HeartbeatEvent`, emitted as the monitor's one
+ * `event`. The line each one is shown as is render/heartbeat-events.ts's.
  */
 import { escapeText } from "../../core/escape.js";
 import type { ClientStatus, RestartReason } from "./tracker.js";
