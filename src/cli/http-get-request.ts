@@ -107,14 +107,6 @@ export function planRequest(v: RequestArgs, random: Random): PlannedRequest {
   return { method, explicitMethod, headers, body };
 }
 
-/** A request header line as shown by -v, credentials replaced: `Authorization: Basic <redacted>`. */
-export function redactHeaderLine(line: string): string {
-  const m = /^((?:proxy-)?authorization):[ \t]*(.*)$/i.exec(line);
-  if (m === null) return line;
-  const words = (m[2] ?? "").trim().split(/\s+/);
-  return `${m[1]}: ${words.length > 1 ? `${words[0]} ` : ""}<redacted>`;
-}
-
 /** curl -O: the last path segment of the URL, as it appears there; refuses names that are not a plain file name. */
 export function remoteFileName(url: URL): string {
   const name = url.pathname.split("/").pop() ?? "";

@@ -8,15 +8,15 @@ import { WirekitError, usageError } from "../core/errors.js";
 import { formatSize } from "../core/size.js";
 import { httpGet, type HttpExchange } from "../http/client/client.js";
 import { secureRandom } from "../core/random.js";
-import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "./http-get-request.js";
-import { headerValue, type ResponseHead } from "../http/client/response.js";
+import { planRequest, remoteFileName, rewriteJsonData } from "./http-get-request.js";
+import { headerValue } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { openTcpCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { EventLog } from "../render/record.js";
-import { httpGetJson, httpGetLadder, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
+import { httpGetJson, httpGetLadder, renderHttpGetVerbose, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -113,18 +113,18 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           signal: ctx.signal,
           ...(pcap === undefined ? {} : { tap: pcap.capture }),
           onRequest: (requestHead, remote) => {
-            wire?.push({ kind: "request", head: requestHead, remote, url, proxy: proxy !== undefined });
-            if (!verbose) return;
-            ctx.stderr.write(`* connected to ${formatHostPort(remote.address, remote.port)}\n`);
-            ctx.stderr.write(requestHead.split("\r\n").slice(0, -2).map((l) => `> ${redactHeaderLine(l)}\n`).join("") + ">\n");
+            const e: HttpGetWireEvent = { kind: "request", head: requestHead, remote, url, proxy: proxy !== undefined };
+            wire?.push(e);
+            if (verbose) ctx.stderr.write(renderHttpGetVerbose(e));
           },
           onHead: (head, interim) => {
-            wire?.push({ kind: "head", head, interim });
+            const e: HttpGetWireEvent = { kind: "head", head, interim };
+            wire?.push(e);
             if (pcap !== undefined && !interim) PcapFile.annotate(pcap.capture.lastReceived, responseDecision(head, following));
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;
-            if (verbose) ctx.stderr.write(headLines(head).map((l) => `< ${l}\n`).join("") + "<\n");
+            if (verbose) ctx.stderr.write(renderHttpGetVerbose(e));
             if (headWithBody && !suppressBody) sink(head.raw);
             progress?.start(Number(headerValue(head, "content-length") ?? NaN));
           },
@@ -181,10 +181,6 @@ function openOutput(path: string): number {
   } catch (err) {
     throw new WirekitError("ERR_LOCAL", `cannot write '${path}': ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
-}
-
-function headLines(head: ResponseHead): string[] {
-  return [head.statusLine, ...head.headers.map(([n, v]) => `${n}: ${v}`)];
 }
 
 /** `-o FILE` progress bar on a terminal: bytes, total, rate, ETA. */

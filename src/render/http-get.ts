@@ -179,3 +179,27 @@ export function renderHttpTiming(ex: HttpExchange): string {
   const f = (v: number | undefined): string => (v === undefined ? "     -" : `${v.toFixed(3).padStart(9)} ms`);
   return `dns        ${f(t.dnsMs)}\nconnect    ${f(t.connectMs)}\ntls        ${f(t.tlsMs)}\nfirst byte ${f(t.firstByteMs)}\ntotal      ${f(t.totalMs)}\n`;
 }
+
+/** A request header line as shown by -v, credentials replaced: `Authorization: Basic <redacted>`. */
+export function redactHeaderLine(line: string): string {
+  const m = /^((?:proxy-)?authorization):[ \t]*(.*)$/i.exec(line);
+  if (m === null) return line;
+  const words = (m[2] ?? "").trim().split(/\s+/);
+  return `${m[1]}: ${words.length > 1 ? `${words[0]} ` : ""}<redacted>`;
+}
+
+/**
+ * What `http get -v` shows on stderr for a wire event, as curl does: "* connected to" and the
+ * request head as "> " lines (credentials redacted), each response head (interim ones too) as
+ * "< " lines; nothing for body bytes.
+ */
+export function renderHttpGetVerbose(e: HttpGetWireEvent): string {
+  switch (e.kind) {
+    case "request":
+      return `* connected to ${formatHostPort(e.remote.address, e.remote.port)}\n` + e.head.split("\r\n").slice(0, -2).map((l) => `> ${redactHeaderLine(l)}\n`).join("") + ">\n";
+    case "head":
+      return [e.head.statusLine, ...e.head.headers.map(([n, v]) => `${n}: ${v}`)].map((l) => `< ${l}\n`).join("") + "<\n";
+    case "body":
+      return "";
+  }
+}

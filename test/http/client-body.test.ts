@@ -9,7 +9,8 @@ import { createRandom } from "../../src/core/random.js";
 import { bodyChunks, bodyLength } from "../../src/http/client/body.js";
 import { encodeMultipart, makeBoundary, parseFormArg } from "../../src/http/client/multipart.js";
 import { httpGet } from "../../src/http/client/client.js";
-import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "../../src/cli/http-get-request.js";
+import { planRequest, remoteFileName, rewriteJsonData } from "../../src/cli/http-get-request.js";
+import { redactHeaderLine } from "../../src/render/http-get.js";
 
 async function bytes(segments: Parameters<typeof bodyChunks>[0]): Promise<string> {
   const parts: Buffer[] = [];
