@@ -8,7 +8,7 @@ export * from "./icmp/index.js";
 export * from "./udp/echo/index.js";
 export * from "./http/index.js";
 export * from "./udp/heartbeat/index.js";
-export { startLab, Lab, type LabOptions, type LabServiceState } from "./lab/lab.js";
+export { startLab, Lab, type LabOptions, type LabServiceState, type LabRunEvent } from "./lab/lab.js";
 export type { LabService, RunningService } from "./lab/service.js";
 export * from "./lab/index.js";
 export * from "./smtp/index.js";

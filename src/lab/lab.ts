@@ -26,7 +26,11 @@ export type LabServiceState =
   | { name: string; description: string; status: "running"; running: RunningService }
   | { name: string; description: string; status: "failed"; error: Error };
 
-export class Lab extends TypedEmitter<{ closed: [] }> {
+/** What the lab itself reports (its services report through their own servers): it closed, with each service's last totals. */
+export type LabRunEvent = { kind: "closed"; totals: Record<string, Record<string, number>> };
+
+/** A running lab. Listen to `event`. */
+export class Lab extends TypedEmitter<{ event: [LabRunEvent] }> {
   readonly host: string;
   readonly services: readonly LabServiceState[];
   /** The service definitions the lab was started from (for their `demo` hooks). */
@@ -55,7 +59,7 @@ export class Lab extends TypedEmitter<{ closed: [] }> {
         await running.close();
       }),
     );
-    this.emit("closed");
+    this.emit("event", { kind: "closed", totals });
     return totals;
   }
 }

@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
-import { startLab, type Lab } from "../../src/lab/lab.js";
+import { startLab, type Lab, type LabRunEvent } from "../../src/lab/lab.js";
 import { udpPing } from "../../src/udp/ping/client.js";
 import { sendHeartbeats } from "../../src/udp/heartbeat/sender.js";
 import { udpEcho } from "../../src/udp/echo/client.js";
@@ -89,8 +89,11 @@ test("the lab starts every service, each answers its client, and close() returns
   assert.match(replies[0] ?? "", /^220 /);
   assert.match(replies[5] ?? "", /^250 /, "DATA is accepted");
 
+  const closed: LabRunEvent[] = [];
+  l.on("event", (e) => void closed.push(e));
   const totals = await l.close();
   labs.splice(labs.indexOf(l), 1);
+  assert.deepEqual(closed, [{ kind: "closed", totals }], "the lab's own event: closed, with the totals close() returns");
   assert.deepEqual(Object.keys(totals).sort(), LAB_SERVICES.map((s) => s.name).sort());
   assert.equal(totals["udp-ping"]?.received, 8);
   assert.equal(totals["udp-ping"]?.replied, r.totals.received);
