@@ -7,7 +7,7 @@ import { decodeTcpHeader, encodeSyn, tcpPseudoHeaderSum, TCP_FLAGS } from "../..
 import { encodeUdp, encodeUdpWithChecksum } from "../../src/icmp/udp-datagram.js";
 import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
 import { PathStats } from "../../src/icmp/mtr-stats.js";
-import { renderMtrTable } from "../../src/cli/mtr-view.js";
+import { renderMtrTable } from "../../src/render/mtr-table.js";
 
 test("a Paris echo request keeps its checksum whatever the sequence, and stays valid", () => {
   const sums = new Set<number>();
