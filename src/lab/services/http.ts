@@ -12,8 +12,8 @@ import { describeImpairment } from "../../core/impair.js";
 /**
  * The web server lab serving the bundled sample site.
  * snapshot(): `{ recent: Array<{ at, client, method, path, status, bytes, ms }> }` (last 50 requests).
- * subscribe(): LabEvent kind "request", text = the access-log line, data = the record; kind
- * "handler-error" (a handler threw, answered 500), data { method, target, client, message }.
+ * subscribe(): LabEvent kind "request", text = the access-log line, data = the record (a
+ * handler that threw shows as its 500 request).
  */
 function pick({ at, client, method, path, status, bytes, ms }: RequestRecord): { at: number; client: string; method: string; path: string; status: number; bytes: number; ms: number } {
   return { at, client, method, path, status, bytes, ms };
@@ -39,8 +39,9 @@ export const httpService: LabService = {
       snapshot: (recent) => ({ recent: recent.oldestFirst() }),
       feed: {
         render: renderStaticServerEvent,
+        kinds: { request: "request" },
         at: (e) => (e.kind === "request" ? e.record.at : systemClock.now()),
-        data: (e) => (e.kind === "request" ? { ...e.record } : { method: e.method, target: e.target, client: e.client, message: e.message }),
+        data: (e) => (e.kind === "request" ? { ...e.record } : {}),
       },
       close: () => server.close(),
     });
