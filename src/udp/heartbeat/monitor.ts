@@ -13,8 +13,7 @@
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { preciseWallAnchor } from "./wall-time.js";
 import { formatHostPort } from "../../core/address.js";
-import { channel, type Channel } from "node:diagnostics_channel";
-import { TypedEmitter } from "../../core/events.js";
+import { TypedEmitter, toolChannel } from "../../core/events.js";
 import { createImpairment } from "../../core/impair.js";
 import { ImpairedSender, type ImpairedSenderCounts } from "../../core/impaired-sender.js";
 import { createRandom } from "../../core/random.js";
@@ -36,19 +35,6 @@ export interface MonitorState {
   totals: HeartbeatMonitorTotals;
   clients: TrackerState[];
   expected: Array<{ id: string; deadlineMs: number; remainingMs: number; neverSeen: boolean }>;
-}
-
-// core's publish() looks the channel up on every call, and diagnostics_channel holds channels
-// without subscribers only weakly, so on the hot path a lookup can build a new channel object and
-// weak reference each time. Hold the monitor's channels for good instead.
-const channels = new Map<string, Channel>();
-function diagnosticsChannel(kind: string): Channel {
-  let ch = channels.get(kind);
-  if (ch === undefined) {
-    ch = channel(`wirekit:heartbeat:${kind}`);
-    channels.set(kind, ch);
-  }
-  return ch;
 }
 
 /**
@@ -207,7 +193,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   /** True when someone listens for `kind` (in-process or on diagnostics_channel). */
   #wants(kind: HeartbeatEvent["kind"]): boolean {
-    return this.listenerCount("event") > 0 || diagnosticsChannel(kind).hasSubscribers;
+    return this.listenerCount("event") > 0 || toolChannel("heartbeat", kind).hasSubscribers;
   }
 
   /** Grows with every reported change (not with plain heartbeats): for savers that skip idle moments. */
@@ -217,7 +203,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (e.kind !== "heartbeat") this.changes++;
     if (this.listenerCount("event") > 0) this.emit("event", e);
     if (e.kind !== "heartbeat") {
-      const ch = diagnosticsChannel(e.kind);
+      const ch = toolChannel("heartbeat", e.kind);
       if (ch.hasSubscribers) ch.publish(e);
     }
   }
