@@ -9,16 +9,17 @@ import { httpGet } from "../../http/client/client.js";
 import { serviceFromServer, tcpImpairment, type LabService } from "../service.js";
 import { describeImpairment } from "../../core/impair.js";
 
+/** What the snapshot keeps of a request record. */
+function pick({ at, client, method, path, status, bytes, ms }: RequestRecord): { at: number; client: string; method: string; path: string; status: number; bytes: number; ms: number } {
+  return { at, client, method, path, status, bytes, ms };
+}
+
 /**
  * The web server lab serving the bundled sample site.
  * snapshot(): `{ recent: Array<{ at, client, method, path, status, bytes, ms }> }` (last 50 requests).
  * subscribe(): LabEvent kind "request", text = the access-log line, data = the record (a
  * handler that threw shows as its 500 request).
  */
-function pick({ at, client, method, path, status, bytes, ms }: RequestRecord): { at: number; client: string; method: string; path: string; status: number; bytes: number; ms: number } {
-  return { at, client, method, path, status, bytes, ms };
-}
-
 export const httpService: LabService = {
   name: "http",
   description: "web server (sample site)",
