@@ -144,3 +144,10 @@ export function heartbeatSenderJson(r: HeartbeatSenderResult): unknown {
     down_events: r.downEvents,
   };
 }
+
+/** A sender run in one line (the lab's --demo): '5 heartbeats as client "web-1", 5 answered, rtt avg 0.120 ms'. */
+export function renderHeartbeatSenderSummaryLine(r: HeartbeatSenderResult): string {
+  const t = r.totals;
+  const rtt = r.rtt.count > 0 ? `, rtt avg ${ms3(r.rtt.avg)} ms` : "";
+  return `${t.transmitted} heartbeats as client "${r.id}", ${t.received} answered${rtt}${r.down ? " (monitor declared down)" : ""}`;
+}

@@ -203,3 +203,8 @@ export function renderHttpGetVerbose(e: HttpGetWireEvent): string {
       return "";
   }
 }
+
+/** An exchange in one line (the lab's --demo): "GET /index.html: HTTP/1.1 200 OK, 1155 bytes in 2.1 ms". */
+export function renderHttpGetSummaryLine(url: URL, ex: HttpExchange): string {
+  return `${ex.request.method} ${url.pathname}: ${escapeText(ex.head.statusLine)}, ${ex.bodyBytes} bytes in ${ex.timing.totalMs.toFixed(1)} ms`;
+}

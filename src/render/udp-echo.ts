@@ -145,3 +145,8 @@ export function renderUdpEchoOutcome(r: UdpEchoResult): string {
       return `cannot send: ${r.error ?? "send failed"}\n`;
   }
 }
+
+/** A verified reply in one line (the lab's --demo): "I received ... (attempt 1, RTT 0.210 ms, request id checked)". */
+export function renderUdpEchoReplyLine(reply: NonNullable<UdpEchoResult["reply"]>): string {
+  return `${printableMessage(Buffer.from(reply.text, "utf8"), 200)} (attempt ${reply.attempts}, RTT ${reply.rttMs.toFixed(3)} ms, request id checked)`;
+}

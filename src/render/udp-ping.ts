@@ -5,7 +5,7 @@
  */
 import { formatHostPort } from "../core/address.js";
 import type { UdpPingEvent, UdpPingResult } from "../udp/ping/client.js";
-import { lossPercent } from "../core/stats.js";
+import { formatG, lossPercent } from "../core/stats.js";
 import type { UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
 import { escapeBytes } from "../core/escape.js";
 import { ms3 } from "./text.js";
@@ -153,4 +153,14 @@ export function udpPingJson(r: UdpPingResult): unknown {
       foreign_datagrams: r.foreign,
     },
   };
+}
+
+/**
+ * A run in one line (the lab's --demo):
+ * "5 packets transmitted, 4 received, 20% packet loss, rtt min/avg/max = 0.052/0.071/0.103 ms".
+ */
+export function renderUdpPingSummaryLine(r: UdpPingResult): string {
+  const t = r.totals;
+  const rtt = r.rtt.count > 0 ? `, rtt min/avg/max = ${ms3(r.rtt.min)}/${ms3(r.rtt.avg)}/${ms3(r.rtt.max)} ms` : "";
+  return `${t.transmitted} packets transmitted, ${t.received} received, ${formatG(lossPercent(t.transmitted, t.received))}% packet loss${rtt}`;
 }

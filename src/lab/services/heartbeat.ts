@@ -4,6 +4,7 @@ import { createHeartbeatMonitor } from "../../udp/heartbeat/monitor.js";
 import type { HeartbeatEventKind } from "../../udp/heartbeat/events.js";
 import { describeHeartbeatEvent } from "../../render/heartbeat-events.js";
 import { sendHeartbeats } from "../../udp/heartbeat/sender.js";
+import { renderHeartbeatSenderSummaryLine } from "../../render/heartbeat.js";
 import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /** Monitor events the dashboard gets, under the names it knows them by. */
@@ -85,8 +86,6 @@ export const heartbeatService: LabService = {
   },
   async demo({ address, port, signal }) {
     const r = await sendHeartbeats({ host: address, port, count: 5, intervalMs: 200, id: "lab-demo", signal });
-    const t = r.totals;
-    const rtt = r.rtt.count > 0 ? `, rtt avg ${r.rtt.avg.toFixed(3)} ms` : "";
-    return `${t.transmitted} heartbeats as client "lab-demo", ${t.received} answered${rtt}${r.down ? " (monitor declared down)" : ""}`;
+    return renderHeartbeatSenderSummaryLine(r);
   },
 };

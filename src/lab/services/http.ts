@@ -6,6 +6,7 @@ import type { RequestRecord } from "../../http/static/access-log.js";
 import { renderStaticServerEvent } from "../../render/http-server.js";
 import { systemClock } from "../../core/clock.js";
 import { httpGet } from "../../http/client/client.js";
+import { renderHttpGetSummaryLine } from "../../render/http-get.js";
 import { serviceFromServer, tcpImpairment, type LabService } from "../service.js";
 import { describeImpairment } from "../../core/impair.js";
 
@@ -50,6 +51,6 @@ export const httpService: LabService = {
   async demo({ address, port }) {
     const url = new URL(`http://${formatHostPort(address, port)}/index.html`);
     const ex = await httpGet({ url, timeoutMs: 10_000 });
-    return `GET ${url.pathname}: ${ex.head.statusLine}, ${ex.bodyBytes} bytes in ${ex.timing.totalMs.toFixed(1)} ms`;
+    return renderHttpGetSummaryLine(url, ex);
   },
 };

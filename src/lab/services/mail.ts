@@ -14,6 +14,7 @@ import { createMailSink, type MailSink } from "../mail/sink.js";
 import { summarize } from "../mail/store.js";
 import { serviceFromServer, tcpImpairment, type LabHttpResponse, type LabService } from "../service.js";
 import { renderMailSinkEvent } from "../../render/mail-sink.js";
+import { renderMailOutcome } from "../../render/smtp.js";
 import { describeImpairment } from "../../core/impair.js";
 
 /** Messages listed in the snapshot (the store may keep more; each opens by id). */
@@ -96,7 +97,8 @@ export const mailService: LabService = {
     });
     const r = await sendMail({ host: address, port, tls: "none", from: "demo@lab.test", recipients: ["student@lab.test"], message: message.bytes, timeoutMs: 10_000, signal });
     if (r.error) throw r.error;
-    const reply = r.outcome.reply;
-    return `message accepted: ${reply ? `${reply.code} ${reply.lines.join(" ")}` : "ok"}`;
+    const line = renderMailOutcome(r).trimEnd();
+    if (r.outcome.status !== "accepted") throw new Error(line || `message not accepted (${r.outcome.status})`);
+    return line;
   },
 };

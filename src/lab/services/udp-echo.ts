@@ -4,6 +4,7 @@ import { describeImpairment } from "../../core/impair.js";
 import { createUdpEchoServer, type UdpEchoServerEvent } from "../../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../../render/udp-echo-server.js";
 import { udpEcho } from "../../udp/echo/client.js";
+import { renderUdpEchoReplyLine } from "../../render/udp-echo.js";
 import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /**
@@ -57,6 +58,6 @@ export const udpEchoService: LabService = {
     // keeps a busy machine's scheduling delay from showing up as a retransmission.
     const r = await udpEcho({ host: address, port, message: "hello from wirekit lab --demo", timeoutMs: 500, signal });
     if (r.status !== "reply" || r.reply === undefined) throw new Error(`no reply after ${r.attempts} attempts`);
-    return `${r.reply.text} (attempt ${r.reply.attempts}, RTT ${r.reply.rttMs.toFixed(3)} ms, request id checked)`;
+    return renderUdpEchoReplyLine(r.reply);
   },
 };

@@ -5,8 +5,7 @@
 import { describeImpairment } from "../../core/impair.js";
 import { createUdpPingServer } from "../../udp/ping/server.js";
 import { udpPing } from "../../udp/ping/client.js";
-import { formatG, lossPercent } from "../../core/stats.js";
-import { renderUdpPingServerEvent } from "../../render/udp-ping.js";
+import { renderUdpPingServerEvent, renderUdpPingSummaryLine } from "../../render/udp-ping.js";
 import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /** How many datagrams the dashboard's "latest" list keeps. */
@@ -62,8 +61,6 @@ export const udpPingService: LabService = {
   },
   async demo({ address, port, signal }) {
     const r = await udpPing({ host: address, port, count: 5, intervalMs: 200, timeoutMs: 1000, signal });
-    const t = r.totals;
-    const rtt = r.rtt.count > 0 ? `, rtt min/avg/max = ${r.rtt.min.toFixed(3)}/${r.rtt.avg.toFixed(3)}/${r.rtt.max.toFixed(3)} ms` : "";
-    return `${t.transmitted} packets transmitted, ${t.received} received, ${formatG(lossPercent(t.transmitted, t.received))}% packet loss${rtt}`;
+    return renderUdpPingSummaryLine(r);
   },
 };
