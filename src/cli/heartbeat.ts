@@ -2,10 +2,9 @@
 import { formatHostPort, parseHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { describeImpairment, isImpaired } from "../core/impair.js";
-import { formatG } from "../core/stats.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import type { HeartbeatEvent } from "../udp/heartbeat/events.js";
-import { describeHeartbeatEvent, renderMonitorJsonSummary, renderMonitorSummary, seconds1 } from "../render/heartbeat-events.js";
+import { describeHeartbeatEvent, renderMonitorJsonSummary, renderMonitorListening, renderMonitorSummary, seconds1 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -141,10 +140,8 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
       onError: (line) => ctx.stderr.write(`wirekit: ${line}\n`),
     });
   }
-  const where = formatHostPort(monitor.address, monitor.port);
   const impairText = describeImpairment(impair, monitor.seed);
-  const lossNote = impairText === "" ? "" : `, ${impairText}`;
-  const listening = `listening on ${where} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})\n`;
+  const listening = `${renderMonitorListening(monitor, deadAfterMs, impairText)}\n`;
   const metricsLine =
     (metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`) + fleetLines(values, fleet, monitor);
   if (json) {

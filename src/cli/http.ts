@@ -1,17 +1,15 @@
 /** `wirekit http serve [ROOT] ...` and `wirekit http get ...`: parse, call the library, print. */
 import { readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
 import { createStaticServer } from "../http/static/server.js";
-import { renderStaticServerEvent, renderStaticTotals } from "../render/http-server.js";
+import { renderStaticListening, renderStaticServerEvent, renderStaticTotals } from "../render/http-server.js";
 import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
 import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
 import { optionNumber, parseForm, portHint } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import { tcpImpairmentFromValues } from "./specs/impair.js";
-import { describeImpairment } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 import { runGet } from "./http-get.js";
 
@@ -72,11 +70,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
     if (code === "ENOENT" || code === "ENOTDIR") throw new WirekitError("ERR_LOCAL", `cannot serve '${root}': no such directory`);
     throw new WirekitError("ERR_LOCAL", `cannot serve '${root}': ${err instanceof Error ? err.message : String(err)}`);
   }
-  const proto = tls ? "https" : "http";
-  const authNote = auth.length === 0 ? "" : `, basic auth for ${auth.length === 1 ? "1 user" : `${auth.length} users`}`;
-  const impaired = describeImpairment(impair);
-  const impairNote = impaired === "" ? "" : `, ${impaired}${workers > 1 && impair.rateBytesPerSec !== undefined ? " per worker" : ""}`;
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${proto}, root ${root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote}${impairNote})\n`);
+  ctx.stdout.write(`${renderStaticListening(server, { tls: tls !== undefined, root, users: auth.length, impair })}\n`);
   server.on("event", (e) => {
     if (e.kind === "handler-error") ctx.stderr.write(`wirekit: ${renderStaticServerEvent(e)}\n`);
     else if (!values.quiet) ctx.stdout.write(`${renderStaticServerEvent(e)}\n`);

@@ -1,9 +1,9 @@
 /** `wirekit proxy ...`: parse, start the caching proxy, print the access log and the totals. */
-import { parsePort, formatHostPort } from "../core/address.js";
+import { parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { createProxyServer } from "../http/proxy/server.js";
 import { parseStoreSpec } from "../http/proxy/cache/entry-store.js";
-import { renderProxyCache, renderProxyServerEvent, renderProxyTotals } from "../render/proxy.js";
+import { renderProxyListening, renderProxyServerEvent, renderProxyTotals } from "../render/proxy.js";
 import { parseForm } from "./spec.js";
 import { renderHelp } from "./spec-doc.js";
 import { proxyForm, proxySpec } from "./specs/http.js";
@@ -41,11 +41,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     purgeAllow: values["purge-allow"],
     clock: ctx.clock,
   });
-  const where = formatHostPort(proxy.address, proxy.port);
-  const s0 = proxy.stats();
-  const cacheText = renderProxyCache(proxy.store, s0);
-  const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
-  ctx.stdout.write(`listening on ${where} (${mode}${cacheText})\n`);
+  ctx.stdout.write(`${renderProxyListening(proxy)}\n`);
   if (!values.quiet) proxy.on("event", (e) => ctx.stdout.write(`${renderProxyServerEvent(e)}\n`));
   const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${renderProxyTotals(proxy.stats())}\n`));
   await new Promise<void>((resolve) => {

@@ -1,7 +1,6 @@
 /** `wirekit udp-ping serve ...` and `wirekit udp-ping HOST PORT ...`: parse, call the library, print. */
-import { parsePort, formatHostPort } from "../core/address.js";
+import { parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
-import { describeImpairment } from "../core/impair.js";
 import { createUdpPingServer } from "../udp/ping/server.js";
 import { UdpPinger, type UdpPingEvent, type UdpPingResult } from "../udp/ping/client.js";
 import { parseForm } from "./spec.js";
@@ -19,7 +18,7 @@ type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["val
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { renderUdpPingEvent, renderUdpPingServerEvent, renderUdpPingServerTotals, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
+import { renderUdpPingEvent, renderUdpPingListening, renderUdpPingServerEvent, renderUdpPingServerTotals, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
 import { renderImpairmentTotals, renderJsonLine, renderPingStatistics } from "../render/text.js";
 
 export const help = renderHelp(udpPingSpec);
@@ -43,8 +42,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
 async function serveWith(values: ServeValues, ctx: CliContext, pcap: OpenCapture | undefined, impair: ImpairmentConfig): Promise<number> {
   const { seed, port } = values;
   const server = await createUdpPingServer({ host: values.host, port, impair, clock: ctx.clock, ...(seed !== undefined ? { seed } : {}), ...(pcap === undefined ? {} : { tap: pcap.capture }) });
-  const impairText = describeImpairment(server.impairment, server.seed);
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)} (${impairText === "" ? "no impairment" : impairText})\n`);
+  ctx.stdout.write(`${renderUdpPingListening(server)}\n`);
   // The impairment's decision on a ping ("dropped", "delayed 23 ms") is the comment of that ping.
   if (pcap !== undefined) server.on("event", (e) => PcapFile.annotate(pcap.capture.lastReceived, udpPingServerDecision(e, server.seed)));
   if (!values.quiet) {

@@ -5,6 +5,8 @@
  */
 import { printableMessage, type ClientSnapshot, type HeartbeatEvent, type RefusalReason } from "../udp/heartbeat/events.js";
 import type { HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
+import { formatHostPort } from "../core/address.js";
+import { formatG } from "../core/stats.js";
 import { ms3, renderImpairmentTotals, renderTable, snakeKeys } from "./text.js";
 
 function statusWords(e: { status: string; message: string | null; jobMs: number | null }): string {
@@ -131,4 +133,13 @@ export function renderMonitorSummary(monitor: HeartbeatMonitor): string {
 /** The same summary as one JSON line (`heartbeat serve --json`). */
 export function renderMonitorJsonSummary(monitor: HeartbeatMonitor): string {
   return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
+}
+
+/**
+ * The line a started monitor prints:
+ * "listening on 0.0.0.0:12001 (dead after 3.0 s, suspect at phi > 8, impair: loss 20%, seed 7)".
+ */
+export function renderMonitorListening(monitor: HeartbeatMonitor, deadAfterMs: number, impairText: string): string {
+  const lossNote = impairText === "" ? "" : `, ${impairText}`;
+  return `listening on ${formatHostPort(monitor.address, monitor.port)} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})`;
 }

@@ -4,7 +4,9 @@
  * response time, and the line of a handler that threw. Pure: an event in, a line out.
  */
 import type { RequestRecord } from "../http/static/access-log.js";
-import type { StaticServerEvent, StaticTotals } from "../http/static/server.js";
+import type { StaticServer, StaticServerEvent, StaticTotals } from "../http/static/server.js";
+import { describeImpairment } from "../core/impair.js";
+import { formatHostPort } from "../core/address.js";
 import { countWords } from "./text.js";
 import { escapeText } from "../core/escape.js";
 
@@ -57,4 +59,16 @@ export function renderStaticServerEvent(e: StaticServerEvent): string {
 /** The totals line printed at exit and on SIGUSR1 / Ctrl-T: "3 requests, 1024 bytes sent, 0 client errors, 0 server errors". */
 export function renderStaticTotals(t: StaticTotals): string {
   return `${countWords(t.requests, "requests")}, ${countWords(t.bytes, "bytesSent")}, ${countWords(t.clientErrors, "clientErrors")}, ${countWords(t.errors, "serverErrors")}`;
+}
+
+/**
+ * The line a started web server prints:
+ * "listening on 127.0.0.1:8080 (http, root ./site, 1 worker, basic auth for 1 user, delay 100ms)".
+ */
+export function renderStaticListening(server: StaticServer, o: { tls: boolean; root: string; users: number; impair: Parameters<typeof describeImpairment>[0] }): string {
+  const workers = server.workers;
+  const authNote = o.users === 0 ? "" : `, basic auth for ${o.users === 1 ? "1 user" : `${o.users} users`}`;
+  const impaired = describeImpairment(o.impair);
+  const impairNote = impaired === "" ? "" : `, ${impaired}${workers > 1 && o.impair.rateBytesPerSec !== undefined ? " per worker" : ""}`;
+  return `listening on ${formatHostPort(server.address, server.port)} (${o.tls ? "https" : "http"}, root ${o.root}, ${workers} worker${workers === 1 ? "" : "s"}${authNote}${impairNote})`;
 }

@@ -5,6 +5,7 @@
 import type { AccessRecord, ProxyStats } from "../http/proxy/stats.js";
 import type { ProxyServer, ProxyServerEvent } from "../http/proxy/server.js";
 import { formatSize } from "../core/size.js";
+import { formatHostPort } from "../core/address.js";
 
 /**
  * The access-log line, in the spirit of Squid's native log: time, duration, client, cache
@@ -39,4 +40,10 @@ export function renderProxyTotals(t: ProxyStats): string {
     `hit ratio ${(t.hitRatio * 100).toFixed(1)}%, ${formatSize(t.bytesFromCache)} from cache, ${formatSize(t.bytesFromOrigin)} from origins, ` +
     `${t.entries} entries (${formatSize(t.diskBytes)})`
   );
+}
+
+/** The line a started proxy prints: "listening on 127.0.0.1:8888 (cache /tmp/c, 0 entries, 0 B)". */
+export function renderProxyListening(proxy: ProxyServer): string {
+  const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
+  return `listening on ${formatHostPort(proxy.address, proxy.port)} (${mode}${renderProxyCache(proxy.store, proxy.stats())})`;
 }

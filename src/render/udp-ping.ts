@@ -6,7 +6,8 @@
 import { formatHostPort } from "../core/address.js";
 import type { UdpPingEvent, UdpPingResult } from "../udp/ping/client.js";
 import { formatG, lossPercent } from "../core/stats.js";
-import type { UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
+import type { UdpPingServer, UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
+import { describeImpairment } from "../core/impair.js";
 import { escapeBytes } from "../core/escape.js";
 import { ms3 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
@@ -21,6 +22,12 @@ import { msText, type Timed } from "./record.js";
  */
 export function renderUdpPingServerEvent(e: UdpPingServerEvent): string {
   return `${formatHostPort(e.from.address, e.from.port)} ${escapeBytes(e.message)}${e.impairment !== undefined ? `  ${e.impairment}` : ""}`;
+}
+
+/** The line a started server prints: "listening on 127.0.0.1:12000 (impair: loss 30%, seed 7)". */
+export function renderUdpPingListening(server: UdpPingServer): string {
+  const impairText = describeImpairment(server.impairment, server.seed);
+  return `listening on ${formatHostPort(server.address, server.port)} (${impairText === "" ? "no impairment" : impairText})`;
 }
 
 /** The server's totals line at exit: "10 received, 7 replied, 3 dropped". */
