@@ -24,6 +24,7 @@ import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
+import type { MetricsRow } from "./metrics.js";
 import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
 export type { HeartbeatMonitorOptions, HeartbeatMonitorTotals } from "./monitor-options.js";
@@ -414,6 +415,35 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   clients(): ClientSnapshot[] {
     const mono = this.clock.monotonic();
     return [...this.#clients.values()].map((c) => this.#snapshot(c, mono));
+  }
+
+  /**
+   * Every tracked client as a metrics row, in one synchronous pass (one moment's values), into
+   * one reused row: a 100,000-client scrape builds no snapshot object per client.
+   */
+  forEachMetricsRow(visit: (row: MetricsRow) => void): void {
+    const mono = this.clock.monotonic();
+    const { phiOptions, deadAfterMs } = this.options;
+    const row: MetricsRow = {
+      id: "", status: "alive", failed: false, phi: 0, lastSeen: 0, received: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, deadAfterMs, jobMs: null, reportedStatus: null, delayAvgMs: null,
+    };
+    for (const c of this.#clients.values()) {
+      row.id = c.id;
+      row.status = c.status;
+      row.failed = c.failed;
+      row.phi = c.phi(mono, phiOptions);
+      row.lastSeen = c.lastSeen;
+      row.received = c.received;
+      row.lost = c.lost;
+      row.reordered = c.reordered;
+      row.duplicates = c.duplicates;
+      row.restarts = c.restarts;
+      row.deadAfterMs = c.deadAfterMs === Infinity ? deadAfterMs : c.deadAfterMs;
+      row.jobMs = c.jobMs ?? null;
+      row.reportedStatus = c.reportedStatus ?? null;
+      row.delayAvgMs = c.delay.count === 0 ? null : c.delay.avg;
+      visit(row);
+    }
   }
 
   #snapshot(c: ClientTracker, mono: number): ClientSnapshot {
