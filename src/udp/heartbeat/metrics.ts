@@ -41,21 +41,38 @@ export interface MetricsSource {
   forEachMetricsRow?(visit: (row: MetricsRow) => void): void;
 }
 
-type Reader = (c: MetricsRow, now: number) => number;
-
-const PER_CLIENT: ReadonlyArray<[name: string, help: string, read: Reader]> = [
-  ["phi", "phi-accrual suspicion of the client (higher: more likely stopped)", (c) => (Number.isFinite(c.phi) ? c.phi : 1e9)],
-  ["seconds_since_last_heartbeat", "seconds since the client's last heartbeat", (c, now) => Math.max(0, now - c.lastSeen) / 1000],
-  ["received_total", "heartbeats received from the client", (c) => c.received],
-  ["lost_total", "heartbeats of the client never received (gaps in its sequence)", (c) => c.lost],
-  ["reordered_total", "heartbeats of the client that arrived out of order", (c) => c.reordered],
-  ["duplicates_total", "duplicate heartbeats of the client", (c) => c.duplicates],
-  ["restarts_total", "restarts of the client (a new run id or sequence reset)", (c) => c.restarts],
-  ["failed", "1 while the client reports a failure (status=fail or a nonzero exit code, until its next ok)", (c) => (c.failed ? 1 : 0)],
-  ["deadline_seconds", "silence after which the client is declared stopped (its int= x --dead-after-beats, or --dead-after)", (c) => c.deadAfterMs / 1000],
-  ["job_duration_seconds", "run time the client last reported (dur=)", (c) => (c.jobMs === null ? Number.NaN : c.jobMs / 1000)],
-  ["delay_seconds_avg", "mean one-way delay of the client's heartbeats (includes the clock offset)", (c) => (c.delayAvgMs === null ? Number.NaN : c.delayAvgMs / 1000)],
+/** The per-client families, in the order `readRow` writes their values. */
+const PER_CLIENT: ReadonlyArray<[name: string, help: string]> = [
+  ["phi", "phi-accrual suspicion of the client (higher: more likely stopped)"],
+  ["seconds_since_last_heartbeat", "seconds since the client's last heartbeat"],
+  ["received_total", "heartbeats received from the client"],
+  ["lost_total", "heartbeats of the client never received (gaps in its sequence)"],
+  ["reordered_total", "heartbeats of the client that arrived out of order"],
+  ["duplicates_total", "duplicate heartbeats of the client"],
+  ["restarts_total", "restarts of the client (a new run id or sequence reset)"],
+  ["failed", "1 while the client reports a failure (status=fail or a nonzero exit code, until its next ok)"],
+  ["deadline_seconds", "silence after which the client is declared stopped (its int= x --dead-after-beats, or --dead-after)"],
+  ["job_duration_seconds", "run time the client last reported (dur=)"],
+  ["delay_seconds_avg", "mean one-way delay of the client's heartbeats (includes the clock offset)"],
 ];
+
+/**
+ * One client's PER_CLIENT values, in PER_CLIENT's order, into out[base ...]; NaN = no sample.
+ * One plain function rather than a reader per family: it runs for every client of a scrape.
+ */
+function readRow(c: MetricsRow, now: number, out: Float64Array, base: number): void {
+  out[base] = Number.isFinite(c.phi) ? c.phi : 1e9;
+  out[base + 1] = Math.max(0, now - c.lastSeen) / 1000;
+  out[base + 2] = c.received;
+  out[base + 3] = c.lost;
+  out[base + 4] = c.reordered;
+  out[base + 5] = c.duplicates;
+  out[base + 6] = c.restarts;
+  out[base + 7] = c.failed ? 1 : 0;
+  out[base + 8] = c.deadAfterMs / 1000;
+  out[base + 9] = c.jobMs === null ? Number.NaN : c.jobMs / 1000;
+  out[base + 10] = c.delayAvgMs === null ? Number.NaN : c.delayAvgMs / 1000;
+}
 const METRICS = PER_CLIENT.length;
 
 /** The shown statuses (shownStatus), by the code a scrape carries them as. */
@@ -87,6 +104,8 @@ const family = (name: string, help: string): string => `# HELP ${name} ${help}\n
 
 // eslint-disable-next-line no-control-regex -- "a code unit at or above 0x80" is the test
 const NON_ASCII = /[^\x00-\x7f]/;
+/** What a label value must escape, besides a newline. */
+const ESCAPED = /[\\"]/;
 
 /**
  * One scrape's numbers, taken on the monitor's thread in one synchronous pass (so they are all
@@ -158,7 +177,7 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
       more.reported.set(reported);
       ({ values, status, reported } = more);
     }
-    ids.push(labelValue(c.id));
+    ids.push(c.id);
     status[n] = SHOWN_CODE[shownStatus(c)];
     if (c.reportedStatus === null) reported[n] = -1;
     else {
@@ -170,12 +189,17 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
       reported[n] = k;
     }
     const base = n * METRICS;
-    for (let m = 0; m < METRICS; m++) values[base + m] = (PER_CLIENT[m] as (typeof PER_CLIENT)[number])[2](c, now);
+    readRow(c, now, values, base);
     n++;
   };
   if (source.forEachMetricsRow !== undefined) source.forEachMetricsRow(take);
   else for (const c of source.clients()) take(rowOf(c));
-  const joined = n === 0 ? "" : `${ids.join("\n")}\n`;
+  let joined = n === 0 ? "" : `${ids.join("\n")}\n`;
+  // Escaping is rare (ids from the wire are printable ASCII without quotes or backslashes): test
+  // the whole text once, counting its newlines to find an id that holds one (from a state file).
+  let lines = 0;
+  for (let k = joined.indexOf("\n"); k >= 0; k = joined.indexOf("\n", k + 1)) lines++;
+  if (lines !== n || ESCAPED.test(joined)) joined = `${ids.map(labelValue).join("\n")}\n`;
   const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
   const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
   return { count: n, ids: joined, status, values, reported, reportedTexts, neverSeen, totals, ascii: !NON_ASCII.test(joined) };
