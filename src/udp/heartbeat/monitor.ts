@@ -275,7 +275,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const delayMs = wall - hb.timestamp * 1000;
     // Many ids often share one source (a relay, a test generator): skip re-formatting it.
     if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
-      this.#fromCache = { address, port, text: formatHostPort(normalizeAddress(address), port) };
+      // Flat, so that clients can share it (below) without keeping the pieces it was built from.
+      this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
     }
     const from = this.#fromCache.text;
     const id = hb.id ?? from;
@@ -293,7 +294,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#clients.set(c.id, c);
       this.#expected.delete(id);
     } else if (c.address !== from) {
-      c.address = flatCopy(from);
+      // The source's one string, shared: while it stays the same, the next heartbeat's check is
+      // a comparison of references, not of text (many clients behind one relay share one copy).
+      c.address = from;
     }
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
