@@ -291,11 +291,13 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (c === undefined) {
       if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
       c = new ClientTracker(id, from, mono, wall);
+      // The source's one (flat) string, shared from the start: while the source stays the same,
+      // the check below finds the very same string at once instead of comparing text, and many
+      // clients behind one relay hold one copy.
+      c.address = from;
       this.#clients.set(c.id, c);
       this.#expected.delete(id);
     } else if (c.address !== from) {
-      // The source's one string, shared: while it stays the same, the next heartbeat's check is
-      // a comparison of references, not of text (many clients behind one relay share one copy).
       c.address = from;
     }
     const lostBefore = c.lost;
