@@ -73,7 +73,9 @@ function readRow(c: MetricsRow, now: number, out: Float64Array, base: number): v
   out[base + 9] = c.jobMs === null ? Number.NaN : c.jobMs / 1000;
   out[base + 10] = c.delayAvgMs === null ? Number.NaN : c.delayAvgMs / 1000;
 }
-const METRICS = PER_CLIENT.length;
+/** Values per client, readRow's and PER_CLIENT's length alike. */
+const METRICS = 11;
+if (PER_CLIENT.length !== METRICS) throw new Error("metrics: PER_CLIENT and readRow disagree");
 
 /** The shown statuses (shownStatus), by the code a scrape carries them as. */
 const SHOWN = ["alive", "suspect", "stopped", "failed"] as const;
@@ -110,7 +112,8 @@ const ESCAPED = /[\\"]/;
 /**
  * One scrape's numbers, taken on the monitor's thread in one synchronous pass (so they are all
  * of one moment: no heartbeat is taken in between), in a form that goes to a worker thread
- * cheaply: one string for every label, typed arrays (transferred, not copied) for the rest.
+ * cheaply: one string for every label, typed arrays (in SharedArrayBuffers for the endpoint:
+ * neither copied nor transferred) for the rest. The arrays may be longer than `count`.
  */
 export interface MetricsData {
   /** Tracked clients. */
