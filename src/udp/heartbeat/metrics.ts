@@ -1,15 +1,30 @@
 /**
  * The heartbeat monitor's Prometheus endpoint (`heartbeat serve --metrics HOST:PORT`): per client
  * its status, phi, seconds since its last heartbeat, counters and delay; and the monitor's
- * totals. Values are read from the monitor at scrape time (text format 0.0.4, written directly,
- * as the lab's /metrics). The client label's cardinality is bounded by the monitor's
- * `maxClients`, since only tracked clients are exported.
+ * totals. Values are read from the monitor at scrape time, in one synchronous pass on its thread,
+ * so one scrape is one moment's values (text format 0.0.4, written directly, as the lab's
+ * /metrics). Non-integer values carry at most 6 decimals (microseconds, for the seconds). The
+ * client label's cardinality is bounded by the monitor's `maxClients`, since only tracked
+ * clients are exported.
  */
 import { createServer, type Server } from "node:http";
 import { Worker } from "node:worker_threads";
 import { fromSystemError } from "../../core/errors.js";
 import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
+
+/**
+ * What a scrape reads of one client: ClientSnapshot's fields, the delay flattened. A monitor
+ * hands out one reused row per client (`forEachMetricsRow`), so a 100,000-client scrape does
+ * not build 100,000 snapshot objects.
+ */
+export type MetricsRow = Pick<
+  ClientSnapshot,
+  "id" | "status" | "failed" | "phi" | "lastSeen" | "received" | "lost" | "reordered" | "duplicates" | "restarts" | "deadAfterMs" | "jobMs" | "reportedStatus"
+> & {
+  /** Mean one-way delay, ms; null before the first one. */
+  delayAvgMs: number | null;
+};
 
 /** What the metrics read of a monitor. */
 export interface MetricsSource {
@@ -19,23 +34,52 @@ export interface MetricsSource {
   wallNow(): number;
   /** Expected clients not heard yet (exported with status never-seen once past their deadline). */
   expected?(): Array<{ id: string; neverSeen: boolean }>;
+  /**
+   * Every tracked client as a row, synchronously; the row object may be reused between calls
+   * (copy what you keep). When absent, a scrape reads `clients()`.
+   */
+  forEachMetricsRow?(visit: (row: MetricsRow) => void): void;
 }
 
-type Reader = (c: ClientSnapshot, now: number) => number;
-
-const PER_CLIENT: ReadonlyArray<[name: string, help: string, read: Reader]> = [
-  ["phi", "phi-accrual suspicion of the client (higher: more likely stopped)", (c) => (Number.isFinite(c.phi) ? c.phi : 1e9)],
-  ["seconds_since_last_heartbeat", "seconds since the client's last heartbeat", (c, now) => Math.max(0, now - c.lastSeen) / 1000],
-  ["received_total", "heartbeats received from the client", (c) => c.received],
-  ["lost_total", "heartbeats of the client never received (gaps in its sequence)", (c) => c.lost],
-  ["reordered_total", "heartbeats of the client that arrived out of order", (c) => c.reordered],
-  ["duplicates_total", "duplicate heartbeats of the client", (c) => c.duplicates],
-  ["restarts_total", "restarts of the client (a new run id or sequence reset)", (c) => c.restarts],
-  ["failed", "1 while the client reports a failure (status=fail or a nonzero exit code, until its next ok)", (c) => (c.failed ? 1 : 0)],
-  ["deadline_seconds", "silence after which the client is declared stopped (its int= x --dead-after-beats, or --dead-after)", (c) => c.deadAfterMs / 1000],
-  ["job_duration_seconds", "run time the client last reported (dur=)", (c) => (c.jobMs === null ? Number.NaN : c.jobMs / 1000)],
-  ["delay_seconds_avg", "mean one-way delay of the client's heartbeats (includes the clock offset)", (c) => (c.delayMs === null ? Number.NaN : c.delayMs.avg / 1000)],
+/** The per-client families, in the order `readRow` writes their values. */
+const PER_CLIENT: ReadonlyArray<[name: string, help: string]> = [
+  ["phi", "phi-accrual suspicion of the client (higher: more likely stopped)"],
+  ["seconds_since_last_heartbeat", "seconds since the client's last heartbeat"],
+  ["received_total", "heartbeats received from the client"],
+  ["lost_total", "heartbeats of the client never received (gaps in its sequence)"],
+  ["reordered_total", "heartbeats of the client that arrived out of order"],
+  ["duplicates_total", "duplicate heartbeats of the client"],
+  ["restarts_total", "restarts of the client (a new run id or sequence reset)"],
+  ["failed", "1 while the client reports a failure (status=fail or a nonzero exit code, until its next ok)"],
+  ["deadline_seconds", "silence after which the client is declared stopped (its int= x --dead-after-beats, or --dead-after)"],
+  ["job_duration_seconds", "run time the client last reported (dur=)"],
+  ["delay_seconds_avg", "mean one-way delay of the client's heartbeats (includes the clock offset)"],
 ];
+
+/**
+ * One client's PER_CLIENT values, in PER_CLIENT's order, into out[base ...]; NaN = no sample.
+ * One plain function rather than a reader per family: it runs for every client of a scrape.
+ */
+function readRow(c: MetricsRow, now: number, out: Float64Array, base: number): void {
+  out[base] = Number.isFinite(c.phi) ? c.phi : 1e9;
+  out[base + 1] = Math.max(0, now - c.lastSeen) / 1000;
+  out[base + 2] = c.received;
+  out[base + 3] = c.lost;
+  out[base + 4] = c.reordered;
+  out[base + 5] = c.duplicates;
+  out[base + 6] = c.restarts;
+  out[base + 7] = c.failed ? 1 : 0;
+  out[base + 8] = c.deadAfterMs / 1000;
+  out[base + 9] = c.jobMs === null ? Number.NaN : c.jobMs / 1000;
+  out[base + 10] = c.delayAvgMs === null ? Number.NaN : c.delayAvgMs / 1000;
+}
+/** Values per client, readRow's and PER_CLIENT's length alike. */
+const METRICS = 11;
+if (PER_CLIENT.length !== METRICS) throw new Error("metrics: PER_CLIENT and readRow disagree");
+
+/** The shown statuses (shownStatus), by the code a scrape carries them as. */
+const SHOWN = ["alive", "suspect", "stopped", "failed"] as const;
+const SHOWN_CODE: Record<(typeof SHOWN)[number], number> = { alive: 0, suspect: 1, stopped: 2, failed: 3 };
 
 /** The heartbeat metrics as text, rendered at each scrape. */
 export interface HeartbeatMetrics {
@@ -60,119 +104,303 @@ function sampleValue(v: number): string {
 
 const family = (name: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
 
-/**
- * Lines appended straight into one growing buffer: each line's string dies young, so a 70 MB
- * exposition costs no long-lived string (as one concatenated string it was mostly GC time).
- */
-class TextBuffer {
-  #buf: Buffer;
-  #pos = 0;
-  #pending = "";
-  /** Every string put is ASCII (true for our names and numbers; the caller says for labels): copied as latin1, no UTF-8 pass. */
-  readonly #ascii: boolean;
-  constructor(size: number, ascii: boolean) {
-    this.#buf = Buffer.allocUnsafe(Math.max(65536, size));
-    this.#ascii = ascii;
-  }
-  /** Append a line; lines are gathered into ~16 KiB strings before each copy into the buffer. */
-  put(s: string): void {
-    this.#pending += s;
-    if (this.#pending.length >= 16384) this.#flush();
-  }
-  #flush(): void {
-    const s = this.#pending;
-    this.#pending = "";
-    const need = this.#ascii ? s.length : Buffer.byteLength(s, "utf8");
-    if (this.#pos + need > this.#buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + need));
-      this.#buf.copy(next, 0, 0, this.#pos);
-      this.#buf = next;
-    }
-    this.#pos += this.#buf.write(s, this.#pos, this.#ascii ? "latin1" : "utf8");
-  }
-  bytes(): Buffer {
-    this.#flush();
-    return this.#buf.subarray(0, this.#pos);
-  }
-}
-
-// eslint-disable-next-line no-control-regex -- "every code unit below 0x80" is the test
-const ASCII = /^[\x00-\x7f]*$/;
+// eslint-disable-next-line no-control-regex -- "a code unit at or above 0x80" is the test
+const NON_ASCII = /[^\x00-\x7f]/;
+/** What a label value must escape, besides a newline. */
+const ESCAPED = /[\\"]/;
 
 /**
- * One scrape's numbers, taken on the monitor's thread and nothing else: plain arrays that can go
- * to a worker thread, which turns them into text while the monitor goes on taking heartbeats.
+ * One scrape's numbers, taken on the monitor's thread in one synchronous pass (so they are all
+ * of one moment: no heartbeat is taken in between), in a form that goes to a worker thread
+ * cheaply: one string for every label, typed arrays (in SharedArrayBuffers for the endpoint:
+ * neither copied nor transferred) for the rest. The arrays may be longer than `count`.
  */
 export interface MetricsData {
-  /** Client ids, already escaped as label values. */
-  ids: string[];
-  /** Shown status per client (alive, suspect, stopped, failed). */
-  status: string[];
-  /** PER_CLIENT values, metric-major: values[m * ids.length + i]; NaN = not exported. */
+  /** Tracked clients. */
+  count: number;
+  /** Client ids, escaped as label values, each followed by "\n" (an escaped value holds no newline). */
+  ids: string;
+  /** Shown status per client, as an index into SHOWN (alive, suspect, stopped, failed). */
+  status: Uint8Array;
+  /** PER_CLIENT values, client-major: values[i * METRICS + m]; NaN = not exported. */
   values: Float64Array;
-  /** The last status= per client, escaped; null when none. */
-  reported: Array<string | null>;
+  /** Per client, the index in `reportedTexts` of its last status=, or -1 when none. */
+  reported: Int32Array;
+  /** The distinct last status= values, escaped. */
+  reportedTexts: string[];
   /** Expected clients past their deadline, escaped. */
   neverSeen: string[];
   totals: Array<[string, number]>;
-  /** Every string above is ASCII (then copied without a UTF-8 pass). */
+  /** `ids` is ASCII (then copied without a UTF-8 pass). */
   ascii: boolean;
 }
 
-/** Take a scrape's numbers from the monitor (its one snapshot per scrape). */
-export function collectMetrics(source: MetricsSource): MetricsData {
-  const now = source.wallNow();
-  const clients = source.clients();
-  const n = clients.length;
-  const ids = new Array<string>(n);
-  const status = new Array<string>(n);
-  const reported = new Array<string | null>(n);
-  const values = new Float64Array(PER_CLIENT.length * n);
-  let ascii = true;
-  for (let i = 0; i < n; i++) {
-    const c = clients[i] as ClientSnapshot;
-    const id = labelValue(c.id);
-    ids[i] = id;
-    if (ascii && !ASCII.test(id)) ascii = false;
-    status[i] = shownStatus(c);
-    const r = c.reportedStatus === null ? null : labelValue(c.reportedStatus);
-    if (r !== null && ascii && !ASCII.test(r)) ascii = false;
-    reported[i] = r;
-    for (let m = 0; m < PER_CLIENT.length; m++) values[m * n + i] = (PER_CLIENT[m] as (typeof PER_CLIENT)[number])[2](c, now);
-  }
-  const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
-  if (ascii && !neverSeen.every((id) => ASCII.test(id))) ascii = false;
-  const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
-  return { ids, status, values, reported, neverSeen, totals, ascii };
+/** A snapshot as a row (for sources without `forEachMetricsRow`). */
+function rowOf(c: ClientSnapshot): MetricsRow {
+  return { ...c, delayAvgMs: c.delayMs === null ? null : c.delayMs.avg };
 }
 
-/** The text of one scrape (pure; the endpoint runs it on a worker thread). `sizeHint`: the last scrape's bytes. */
-export function renderMetrics(d: MetricsData, sizeHint = 0): Buffer {
-  const n = d.ids.length;
-  const ids = d.ids;
-  // Room for the last scrape's size and some growth, so the buffer is seldom copied.
-  const out = new TextBuffer(sizeHint + (sizeHint >> 3) + 65536, d.ascii);
-  out.put(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
-  for (const id of d.neverSeen) out.put(`wirekit_heartbeat_client_status{client="${id}",status="never-seen"} 1\n`);
-  for (let i = 0; i < n; i++) out.put(`wirekit_heartbeat_client_status{client="${ids[i]}",status="${d.status[i]}"} 1\n`);
-  for (let m = 0; m < PER_CLIENT.length; m++) {
-    const [name, help] = PER_CLIENT[m] as (typeof PER_CLIENT)[number];
-    const metric = `wirekit_heartbeat_client_${name}`;
-    out.put(`\n${family(metric, help)}`);
-    const base = m * n;
-    for (let i = 0; i < n; i++) {
-      const v = d.values[base + i] as number;
-      if (!Number.isNaN(v)) out.put(`${metric}{client="${ids[i]}"} ${sampleValue(v)}\n`);
+/** Storage for a scrape's numbers, reused from one scrape to the next (see `collectMetrics`). */
+export interface MetricsColumns {
+  values: Float64Array;
+  status: Uint8Array;
+  reported: Int32Array;
+}
+
+/**
+ * Columns for `clients` clients; `shared`: in SharedArrayBuffers, which a worker thread reads
+ * without a copy and which are reused, so a scrape allocates no new 10 MB of them each time.
+ */
+export function metricsColumns(clients: number, shared: boolean): MetricsColumns {
+  const n = Math.max(16, clients);
+  const mem = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  return { values: new Float64Array(mem(n * METRICS * 8)), status: new Uint8Array(mem(n)), reported: new Int32Array(mem(n * 4)) };
+}
+
+/**
+ * Take a scrape's numbers from the monitor, in one synchronous pass: every value is of the same
+ * moment (no heartbeat is taken in between). Into `columns` when they are big enough (else
+ * into new ones of the same kind, which the returned data holds).
+ */
+export function collectMetrics(source: MetricsSource, columns?: MetricsColumns): MetricsData {
+  const now = source.wallNow();
+  const clients = source.totals().clients;
+  const shared = columns !== undefined && columns.status.buffer instanceof SharedArrayBuffer;
+  let { values, status, reported } = columns !== undefined && columns.status.length >= clients ? columns : metricsColumns(clients + (clients >> 3), shared);
+  const ids: string[] = [];
+  const reportedTexts: string[] = [];
+  const reportedIndex = new Map<string, number>();
+  let n = 0;
+  const take = (c: MetricsRow): void => {
+    if (n === status.length) {
+      // More rows than the monitor counted (a source whose totals lag): grow.
+      const more = metricsColumns(n * 2, shared);
+      more.values.set(values);
+      more.status.set(status);
+      more.reported.set(reported);
+      ({ values, status, reported } = more);
+    }
+    ids.push(c.id);
+    status[n] = SHOWN_CODE[shownStatus(c)];
+    if (c.reportedStatus === null) reported[n] = -1;
+    else {
+      let k = reportedIndex.get(c.reportedStatus);
+      if (k === undefined) {
+        k = reportedTexts.push(labelValue(c.reportedStatus)) - 1;
+        reportedIndex.set(c.reportedStatus, k);
+      }
+      reported[n] = k;
+    }
+    const base = n * METRICS;
+    readRow(c, now, values, base);
+    n++;
+  };
+  if (source.forEachMetricsRow !== undefined) source.forEachMetricsRow(take);
+  else for (const c of source.clients()) take(rowOf(c));
+  let joined = n === 0 ? "" : `${ids.join("\n")}\n`;
+  // Escaping is rare (ids from the wire are printable ASCII without quotes or backslashes): test
+  // the whole text once, counting its newlines to find an id that holds one (from a state file).
+  let lines = 0;
+  for (let k = joined.indexOf("\n"); k >= 0; k = joined.indexOf("\n", k + 1)) lines++;
+  if (lines !== n || ESCAPED.test(joined)) joined = `${ids.map(labelValue).join("\n")}\n`;
+  const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
+  const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
+  return { count: n, ids: joined, status, values, reported, reportedTexts, neverSeen, totals, ascii: !NON_ASCII.test(joined) };
+}
+
+/**
+ * The exposition written byte by byte into one buffer: constant parts (names, `{client="`,
+ * `",status="alive"} 1`) as prepared bytes, each client's label bytes made once per scrape and
+ * copied into every family, and numbers written as digits without a string (most are small
+ * integers). Non-integers are written with at most 6 decimals (microsecond resolution for the
+ * seconds). Plain Uint8Arrays and local positions throughout: the copy loops stay monomorphic.
+ */
+class ByteWriter {
+  buf: Uint8Array;
+  pos = 0;
+  readonly #shared: boolean;
+  /** Into `into` when given (grown into a new SharedArrayBuffer when too small), else new memory. */
+  constructor(size: number, into?: SharedArrayBuffer) {
+    this.#shared = into !== undefined;
+    // A lent buffer is used even when short of the hint: room() grows it only if the text needs it.
+    this.buf = into !== undefined ? new Uint8Array(into) : this.#alloc(Math.max(65536, size));
+  }
+  #alloc(size: number): Uint8Array {
+    return this.#shared ? new Uint8Array(new SharedArrayBuffer(size)) : bytesOf(Buffer.allocUnsafeSlow(size));
+  }
+  /** Room for `k` more bytes; returns the buffer to write into (it may have moved). */
+  room(k: number): Uint8Array {
+    if (this.pos + k <= this.buf.length) return this.buf;
+    const next = this.#alloc(Math.max(this.buf.length * 2, this.pos + k));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    return next;
+  }
+  text(s: string): void {
+    const b = bytesOf(Buffer.from(s, "utf8"));
+    this.room(b.length).set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+/** The same memory as a plain Uint8Array (one element kind for every copy loop). */
+function bytesOf(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/** Write a non-negative integer below 2^53 at buf[p]; returns the position after it. */
+function writeDigits(buf: Uint8Array, p: number, x: number): number {
+  let len = 1;
+  for (let t = x; t >= 10; t = Math.floor(t / 10)) len++;
+  let q = p + len;
+  const end = q;
+  while (x >= 10) {
+    const d = Math.floor(x / 10);
+    buf[--q] = 0x30 + (x - d * 10);
+    x = d;
+  }
+  buf[q - 1] = 0x30 + x;
+  return end;
+}
+
+/**
+ * Write a sample value at buf[p] (room for 32 bytes), as Number() reads it back: integers
+ * exactly, other finite values below 1e9 to 6 decimals without trailing zeros, the rest as
+ * sampleValue writes it. Returns the position after it.
+ */
+function writeValue(buf: Uint8Array, p: number, v: number): number {
+  if (Number.isInteger(v) && v > -9007199254740992 && v < 9007199254740992) {
+    if (v < 0) buf[p++] = 0x2d;
+    return writeDigits(buf, p, Math.abs(v));
+  }
+  if (!(v > -1e9 && v < 1e9)) {
+    const s = sampleValue(v);
+    for (let k = 0; k < s.length; k++) buf[p++] = s.charCodeAt(k);
+    return p;
+  }
+  const q = Math.round(Math.abs(v) * 1e6);
+  if (q === 0) {
+    buf[p] = 0x30;
+    return p + 1;
+  }
+  if (v < 0) buf[p++] = 0x2d;
+  const whole = Math.floor(q / 1e6);
+  let frac = q - whole * 1e6;
+  p = writeDigits(buf, p, whole);
+  if (frac === 0) return p;
+  let digits = 6;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  buf[p] = 0x2e;
+  const end = p + 1 + digits;
+  for (let k = end - 1; k > p; k--) {
+    const f = Math.floor(frac / 10);
+    buf[k] = 0x30 + (frac - f * 10);
+    frac = f;
+  }
+  return end;
+}
+
+const latin1 = (s: string): Uint8Array => bytesOf(Buffer.from(s, "latin1"));
+const STATUS_PREFIX = latin1('wirekit_heartbeat_client_status{client="');
+const STATUS_SUFFIX = SHOWN.map((s) => latin1(`",status="${s}"} 1\n`));
+const CLIENT_VALUE_SEP = latin1('"} ');
+const LAST_STATUS_PREFIX = latin1('wirekit_heartbeat_client_last_status{client="');
+const METRIC_PREFIX = PER_CLIENT.map(([name]) => latin1(`wirekit_heartbeat_client_${name}{client="`));
+
+/** The whole 32-bit little-endian words of `b` (its last `b.length % 4` bytes are left out). */
+function prefixWords(b: Uint8Array): Uint32Array {
+  const words = new Uint32Array(b.length >> 2);
+  for (let k = 0; k < words.length * 4; k++) words[k >> 2] = ((words[k >> 2] as number) | ((b[k] as number) << (8 * (k & 3)))) >>> 0;
+  return words;
+}
+
+/**
+ * Lines `<prefix><label of client i><suffix>[value]\n` for every client i that `pick` gives a
+ * suffix for: one tight loop per family. The label is copied with copyWithin (a memmove, no
+ * allocation) from where the first family wrote it (`labelAt`, filled by the first call).
+ */
+function writeLines(out: ByteWriter, labels: Uint8Array, starts: Int32Array, labelAt: Int32Array, first: boolean, prefix: Uint8Array, pick: (i: number) => Uint8Array | undefined, values?: Float64Array, m = 0): void {
+  const n = labelAt.length;
+  const pl = prefix.length;
+  let buf = out.buf;
+  let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let p = out.pos;
+  // The prefix as little-endian 32-bit words: a dozen unaligned stores a line instead of ~45 byte stores.
+  const words = prefixWords(prefix);
+  const wl = words.length * 4;
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    if (values !== undefined) {
+      v = values[i * METRICS + m] as number;
+      if (Number.isNaN(v)) continue;
+    }
+    const suffix = pick(i);
+    if (suffix === undefined) continue;
+    const a = starts[i] as number;
+    const len = (starts[i + 1] as number) - 1 - a;
+    const need = pl + len + suffix.length + 34;
+    if (p + need > buf.length) {
+      out.pos = p;
+      buf = out.room(need);
+      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    for (let w = 0; w < words.length; w++) view.setUint32(p + 4 * w, words[w] as number, true);
+    for (let j = wl; j < pl; j++) buf[p + j] = prefix[j] as number;
+    p += pl;
+    if (first) {
+      labelAt[i] = p;
+      for (let j = a; j < a + len; j++) buf[p++] = labels[j] as number;
+    } else {
+      const at = labelAt[i] as number;
+      buf.copyWithin(p, at, at + len);
+      p += len;
+    }
+    for (let j = 0; j < suffix.length; j++) buf[p++] = suffix[j] as number;
+    if (values !== undefined) {
+      p = writeValue(buf, p, v);
+      buf[p++] = 0x0a;
     }
   }
-  out.put(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
-  for (let i = 0; i < n; i++) {
-    const r = d.reported[i];
-    if (r !== null && r !== undefined) out.put(`wirekit_heartbeat_client_last_status{client="${ids[i]}",status="${r}"} 1\n`);
+  out.pos = p;
+}
+
+/**
+ * The text of one scrape (pure; the endpoint runs it on a worker thread). `sizeHint`: the last
+ * scrape's bytes. `into`: write there (the result is a view of it, or of a bigger
+ * SharedArrayBuffer when it was too small), so scrapes reuse their memory.
+ */
+export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer): Buffer {
+  const n = d.count;
+  const labels = bytesOf(Buffer.from(d.ids, d.ascii ? "latin1" : "utf8"));
+  // Where each client's label bytes start; the "\n" after each marks its end.
+  const starts = new Int32Array(n + 1);
+  for (let i = 0, k = 0; i < labels.length && k < n; i++) if (labels[i] === 0x0a) starts[++k] = i + 1;
+  // Room for the last scrape's size and some growth, so the buffer is seldom copied.
+  const out = new ByteWriter(sizeHint + (sizeHint >> 3) + 65536, into);
+  out.text(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
+  for (const id of d.neverSeen) out.text(`wirekit_heartbeat_client_status{client="${id}",status="never-seen"} 1\n`);
+  const status = d.status;
+  // The status family has a line for every client: it writes each label, the others copy it.
+  const labelAt = new Int32Array(n);
+  writeLines(out, labels, starts, labelAt, true, STATUS_PREFIX, (i) => STATUS_SUFFIX[status[i] as number]);
+  for (let m = 0; m < METRICS; m++) {
+    const [name, help] = PER_CLIENT[m] as (typeof PER_CLIENT)[number];
+    out.text(`\n${family(`wirekit_heartbeat_client_${name}`, help)}`);
+    writeLines(out, labels, starts, labelAt, false, METRIC_PREFIX[m] as Uint8Array, () => CLIENT_VALUE_SEP, d.values, m);
   }
-  out.put(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
-  for (const [k, v] of d.totals) out.put(`wirekit_heartbeat_monitor{total="${k}"} ${sampleValue(v)}\n`);
-  return out.bytes();
+  out.text(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
+  const suffixes = d.reportedTexts.map((t) => bytesOf(Buffer.from(`",status="${t}"} 1\n`, "utf8")));
+  const reported = d.reported;
+  writeLines(out, labels, starts, labelAt, false, LAST_STATUS_PREFIX, (i) => {
+    const r = reported[i] as number;
+    return r < 0 ? undefined : suffixes[r];
+  });
+  out.text(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
+  for (const [k, v] of d.totals) out.text(`wirekit_heartbeat_monitor{total="${k}"} ${sampleValue(v)}\n`);
+  return Buffer.from(out.buf.buffer, out.buf.byteOffset, out.pos);
 }
 
 /**
@@ -193,39 +421,83 @@ export function createHeartbeatMetrics(source: MetricsSource): HeartbeatMetrics 
   return { contentType: CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
 }
 
+/** One rendered scrape, shared by the requests that asked for it while it was made. */
+interface Rendered {
+  body: Buffer;
+  /** Requests still sending it; its memory goes back to the pool when the last one is done. */
+  users: number;
+}
+
+/** What the worker answers (metrics-worker.ts). */
+export interface WorkerReply {
+  ok: boolean;
+  buffer?: ArrayBufferLike;
+  length?: number;
+  message?: string;
+}
+
 /**
  * Renders scrapes on a worker thread (metrics-worker.ts), one at a time: concurrent scrapes
  * share the one in progress. If the worker cannot run, the text is made on this thread.
+ *
+ * Memory is reused, not made anew each scrape: the numbers go to the worker in shared columns
+ * and the text comes back in a SharedArrayBuffer from a small pool, returned when every request
+ * that sent it is done. A fresh 70 MB buffer a second would count as external memory on this
+ * thread and set off full collections of the monitor's heap (100,000 clients' trackers).
  */
 class OffThreadRenderer {
   readonly #source: MetricsSource;
   #worker: Worker | undefined;
   #failed = false;
-  #inFlight: Promise<Buffer> | undefined;
+  #inFlight: Promise<Rendered> | undefined;
   #lastSize = 0;
+  #columns: MetricsColumns | undefined;
+  /** Free output buffers (at most two are kept). */
+  readonly #pool: SharedArrayBuffer[] = [];
 
   constructor(source: MetricsSource) {
     this.#source = source;
   }
 
-  render(): Promise<Buffer> {
+  /** The current scrape; call `done()` once for each call when its response is finished. */
+  async render(): Promise<Rendered> {
     this.#inFlight ??= this.#render().finally(() => (this.#inFlight = undefined));
-    return this.#inFlight;
+    const r = await this.#inFlight;
+    r.users++;
+    return r;
   }
 
-  async #render(): Promise<Buffer> {
-    const data = collectMetrics(this.#source);
+  done(r: Rendered): void {
+    if (--r.users > 0) return;
+    const b = r.body.buffer;
+    if (b instanceof SharedArrayBuffer && this.#pool.length < 2) this.#pool.push(b);
+  }
+
+  /** The biggest free output buffer, if any. */
+  #takeBuffer(): SharedArrayBuffer | undefined {
+    if (this.#pool.length === 0) return undefined;
+    this.#pool.sort((x, y) => x.byteLength - y.byteLength);
+    return this.#pool.pop();
+  }
+
+  async #render(): Promise<Rendered> {
+    const data = collectMetrics(this.#source, (this.#columns ??= metricsColumns(this.#source.totals().clients, true)));
+    this.#columns = { values: data.values, status: data.status, reported: data.reported };
+    const into = this.#takeBuffer();
     const w = this.#failed ? undefined : this.#start();
-    if (w === undefined) {
-      const b = renderMetrics(data, this.#lastSize);
+    const here = (d: MetricsData, buf: SharedArrayBuffer | undefined): Rendered => {
+      const b = renderMetrics(d, this.#lastSize, buf);
       this.#lastSize = b.length;
-      return b;
-    }
-    return new Promise<Buffer>((resolve, reject) => {
-      const onMessage = (m: { ok: boolean; buffer?: ArrayBuffer; offset?: number; length?: number; message?: string }): void => {
+      return { body: b, users: 0 };
+    };
+    if (w === undefined) return here(data, into);
+    return new Promise<Rendered>((resolve, reject) => {
+      const onMessage = (m: WorkerReply): void => {
         w.off("error", onError);
-        if (m.ok && m.buffer !== undefined) resolve(Buffer.from(m.buffer, m.offset ?? 0, m.length ?? 0));
-        else reject(new Error(m.message ?? "metrics worker failed"));
+        if (m.ok && m.buffer !== undefined) {
+          this.#lastSize = m.length ?? 0;
+          resolve({ body: Buffer.from(m.buffer, 0, m.length ?? 0), users: 0 });
+        } else reject(new Error(m.message ?? "metrics worker failed"));
       };
       const onError = (err: Error): void => {
         w.off("message", onMessage);
@@ -235,12 +507,10 @@ class OffThreadRenderer {
       };
       w.once("message", onMessage);
       w.once("error", onError);
-      w.postMessage({ data }, [data.values.buffer as ArrayBuffer]);
+      w.postMessage({ data, into, sizeHint: this.#lastSize });
     }).catch(() => {
       // The worker broke: this scrape, and the later ones, on this thread.
-      const b = renderMetrics(collectMetrics(this.#source), this.#lastSize);
-      this.#lastSize = b.length;
-      return b;
+      return here(collectMetrics(this.#source, this.#columns), undefined);
     });
   }
 
@@ -290,9 +560,10 @@ export async function startHeartbeatMetrics(source: MetricsSource, options: { ho
       return;
     }
     renderer.render().then(
-      (body) => {
-        res.writeHead(200, { "Content-Type": CONTENT_TYPE, "Content-Length": body.length });
-        res.end(req.method === "HEAD" ? undefined : body);
+      (r) => {
+        res.once("close", () => renderer.done(r));
+        res.writeHead(200, { "Content-Type": CONTENT_TYPE, "Content-Length": r.body.length });
+        res.end(req.method === "HEAD" ? undefined : r.body);
       },
       () => res.writeHead(500, { "Content-Type": "text/plain" }).end("metrics failed\n"),
     );

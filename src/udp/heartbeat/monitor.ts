@@ -23,6 +23,7 @@ import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
 import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
+import type { MetricsRow } from "./metrics.js";
 import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
 export type { HeartbeatMonitorOptions, HeartbeatMonitorTotals } from "./monitor-options.js";
@@ -268,7 +269,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const delayMs = wall - hb.timestamp * 1000;
     // Many ids often share one source (a relay, a test generator): skip re-formatting it.
     if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
-      this.#fromCache = { address, port, text: formatHostPort(normalizeAddress(address), port) };
+      // Flat, so that clients can share it (below) without keeping the pieces it was built from.
+      this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
     }
     const from = this.#fromCache.text;
     const id = hb.id ?? from;
@@ -283,10 +285,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (c === undefined) {
       if (this.#clients.size >= this.options.maxClients) this.#evictOldest(mono);
       c = new ClientTracker(id, from, mono, wall);
+      // The source's one (flat) string, shared from the start: while the source stays the same,
+      // the check below finds the very same string at once instead of comparing text, and many
+      // clients behind one relay hold one copy.
+      c.address = from;
       this.#clients.set(c.id, c);
       this.#expected.delete(id);
     } else if (c.address !== from) {
-      c.address = flatCopy(from);
+      c.address = from;
     }
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
@@ -408,6 +414,35 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   clients(): ClientSnapshot[] {
     const mono = this.clock.monotonic();
     return [...this.#clients.values()].map((c) => this.#snapshot(c, mono));
+  }
+
+  /**
+   * Every tracked client as a metrics row, in one synchronous pass (one moment's values), into
+   * one reused row: a 100,000-client scrape builds no snapshot object per client.
+   */
+  forEachMetricsRow(visit: (row: MetricsRow) => void): void {
+    const mono = this.clock.monotonic();
+    const { phiOptions, deadAfterMs } = this.options;
+    const row: MetricsRow = {
+      id: "", status: "alive", failed: false, phi: 0, lastSeen: 0, received: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, deadAfterMs, jobMs: null, reportedStatus: null, delayAvgMs: null,
+    };
+    for (const c of this.#clients.values()) {
+      row.id = c.id;
+      row.status = c.status;
+      row.failed = c.failed;
+      row.phi = c.phi(mono, phiOptions);
+      row.lastSeen = c.lastSeen;
+      row.received = c.received;
+      row.lost = c.lost;
+      row.reordered = c.reordered;
+      row.duplicates = c.duplicates;
+      row.restarts = c.restarts;
+      row.deadAfterMs = c.deadAfterMs === Infinity ? deadAfterMs : c.deadAfterMs;
+      row.jobMs = c.jobMs ?? null;
+      row.reportedStatus = c.reportedStatus ?? null;
+      row.delayAvgMs = c.delay.count === 0 ? null : c.delay.avg;
+      visit(row);
+    }
   }
 
   #snapshot(c: ClientTracker, mono: number): ClientSnapshot {

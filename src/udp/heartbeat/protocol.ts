@@ -53,8 +53,13 @@ export interface Heartbeat {
   dur?: number;
   /** `mac=` as sent (lower-case hex), when present. */
   mac?: string;
-  /** The text the MAC covers, as received (set by decodeHeartbeat when `mac=` is present). */
-  signed?: string;
+  /**
+   * What the MAC covers after `MAC_CONTEXT` and its newline (`signedText()` without them), as
+   * received; set by decodeHeartbeat when `mac=` is present. When the words came in the
+   * canonical form (as wirekit's sender writes them) this is a view of the datagram itself,
+   * valid as long as the datagram's bytes are.
+   */
+  signed?: Uint8Array;
 }
 
 /** A decoded reply from the monitor. */
@@ -111,10 +116,15 @@ function heartbeatMac(key: string | Buffer, line: string): string {
   return createHmac("sha256", key).update(`${MAC_CONTEXT}\n${line}`, "latin1").digest("hex");
 }
 
-/** True when `hb` (decoded) carries a MAC made with `key` over its fields. Constant-time compare. */
+const MAC_CONTEXT_LINE = Buffer.from(`${MAC_CONTEXT}\n`, "latin1");
+
+/**
+ * True when `hb` (decoded) carries a MAC made with `key` over its fields. Constant-time compare
+ * of the raw 32 bytes; the covered bytes go to the HMAC as they are (no text is built).
+ */
 export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean {
   if (hb.mac === undefined || hb.signed === undefined || hb.mac.length !== 64) return false;
-  const want = createHmac("sha256", key).update(hb.signed, "latin1").digest();
+  const want = createHmac("sha256", key).update(MAC_CONTEXT_LINE).update(hb.signed).digest();
   const got = Buffer.from(hb.mac, "hex");
   return got.length === want.length && timingSafeEqual(got, want);
 }
@@ -211,6 +221,42 @@ function otherKey(buf: Buffer, start: number, end: number): OtherKey | undefined
   return undefined;
 }
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The timestamp word at buf[start] as Number() reads it, or NaN when it is not a number. The
+ * usual form (digits and a point, as `1763852851.123456`) without a string: the digits as an
+ * integer, exact up to 2^53 − 1, divided by an exact power of ten (at most 10^22), which IEEE
+ * rounds correctly, so the result is the very double Number() gives. Other forms go through
+ * NUMBER_RE and Number().
+ */
+function parseTimestamp(buf: Buffer, start: number): number {
+  const n = buf.length;
+  let i = start;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < n; i++) {
+    const b = buf[i] as number;
+    if (b >= 0x30 && b <= 0x39) {
+      m = m * 10 + (b - 0x30);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (b === 0x2e && frac < 0) frac = 0;
+    else break;
+  }
+  // m only grows, so when it ends at most 2^53 − 1 every step of it was exact.
+  if (digits > 0 && m <= Number.MAX_SAFE_INTEGER && frac <= 22 && (i === n || isSpace(buf[i] as number))) return frac <= 0 ? m : m / (POW10[frac] as number);
+  let end = i;
+  while (end < n && !isSpace(buf[end] as number)) end++;
+  const word = buf.toString("latin1", start, end);
+  return NUMBER_RE.test(word) ? Number(word) : Number.NaN;
+}
+
+/** Where each SIGNED_FIELDS value was in the datagram being decoded: [start, end) pairs, −1 = absent. */
+const signedAt = new Int32Array(SIGNED_FIELDS.length * 2);
+const SIGNED_INDEX: Readonly<Record<string, number>> = Object.fromEntries(SIGNED_FIELDS.map((f, k) => [f, k]));
+
 /**
  * Decode a heartbeat `<seq> <timestamp> [key=value ...]`. Unknown fields are ignored; a
  * negative or non-integer seq, a timestamp that is not a number or is absurd, binary bytes
@@ -241,16 +287,27 @@ export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
     const word = buf.toString("latin1", seqStart, Math.min(end, seqStart + 20));
     return parseFailure(word === "" ? "heartbeat: blank line" : `heartbeat: bad sequence number '${word}'`, { offset: seqStart });
   }
+  const seqEnd = i;
   while (i < n && isSpace(buf[i] as number)) i++;
   const tsStart = i;
+  const timestamp = parseTimestamp(buf, tsStart);
   while (i < n && !isSpace(buf[i] as number)) i++;
-  const tsWord = buf.toString("latin1", tsStart, i);
-  if (!NUMBER_RE.test(tsWord)) return parseFailure(`heartbeat: bad timestamp '${tsWord.slice(0, 30)}'`, { offset: tsStart });
-  const timestamp = Number(tsWord);
-  if (!(timestamp >= 0 && timestamp < MAX_TIMESTAMP_S)) return parseFailure(`heartbeat: absurd timestamp ${tsWord.slice(0, 30)}`, { offset: tsStart });
+  const tsEnd = i;
+  if (!(timestamp >= 0 && timestamp < MAX_TIMESTAMP_S)) {
+    const tsWord = buf.toString("latin1", tsStart, tsEnd).slice(0, 30);
+    return parseFailure(Number.isNaN(timestamp) ? `heartbeat: bad timestamp '${tsWord}'` : `heartbeat: absurd timestamp ${tsWord}`, { offset: tsStart });
+  }
   const hb: Heartbeat = { seq, timestamp };
-  let signed: Array<[string, string]> | undefined;
+  // The covered text is the datagram's own bytes [0, signedEnd) when they are in the canonical
+  // form: no leading space, single spaces, and only signed fields, in SIGNED_FIELDS order,
+  // before the last one (a mac= or an unknown word may only come after it).
+  let canonical = seqStart === 0 && tsStart === seqEnd + 1 && buf[seqEnd] === 0x20;
+  let signedEnd = tsEnd;
+  let lastSigned = -1;
+  let tail = false;
+  signedAt.fill(-1);
   for (;;) {
+    const gap = i;
     while (i < n && isSpace(buf[i] as number)) i++;
     if (i >= n) break;
     const start = i;
@@ -262,6 +319,7 @@ export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
         : buf[start + 3] === 0x3d && buf[start] === 0x72 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6e
           ? "run"
           : otherKey(buf, start, i);
+    if (key === undefined || key === "mac") tail = true;
     if (key === undefined) continue;
     const valueStart = start + key.length + 1;
     // A second copy of a field could differ from the one the MAC covers: refuse it.
@@ -269,33 +327,58 @@ export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
     const len = i - valueStart;
     const max = key === "msg" ? MAX_MESSAGE_WIRE_BYTES : MAX_FIELD_LENGTH;
     if ((len < 1 && key !== "msg") || len > max) return parseFailure(`heartbeat: bad ${key}= value`, { offset: valueStart });
-    // A fresh string from the bytes, not a slice of a bigger one: it may live as long as the client.
+    if (key === "mac") {
+      if (len !== 64 || !isHex(buf, valueStart, i)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
+      hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
+      continue;
+    }
+    const k = SIGNED_INDEX[key] as number;
+    signedAt[2 * k] = valueStart;
+    signedAt[2 * k + 1] = i;
+    if (tail || k <= lastSigned || gap !== start - 1 || buf[gap] !== 0x20) canonical = false;
+    lastSigned = k;
+    signedEnd = i;
+    if (key === "id" || key === "run") {
+      // A fresh string from the bytes, not a slice of a bigger one: it may live as long as the client.
+      hb[key] = buf.toString("latin1", valueStart, i);
+      continue;
+    }
     const value = buf.toString("latin1", valueStart, i);
-    if (key === "id" || key === "run") hb[key] = value;
-    else if (key === "int" || key === "dur") {
+    if (key === "int" || key === "dur") {
       const v = /^\d{1,9}$/.test(value) ? Number(value) : -1;
       if (v < 0 || (key === "int" && (v < 1 || v > MAX_INTERVAL_MS))) return parseFailure(`heartbeat: bad ${key}= value`, { offset: valueStart });
       hb[key] = v;
     } else if (key === "status") {
       if (!isValidStatus(value)) return parseFailure("heartbeat: bad status= value", { offset: valueStart });
       hb.status = value;
-    } else if (key === "msg") {
+    } else {
       const m = decodeMessage(value);
       if (m === undefined) return parseFailure("heartbeat: bad msg= value (a % not followed by two hex digits)", { offset: valueStart });
       hb.msg = m;
-    } else {
-      if (!/^[0-9a-fA-F]{64}$/.test(value)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
-      hb.mac = value.toLowerCase();
-      continue;
     }
-    (signed ??= []).push([key, value]);
   }
   if (hb.mac !== undefined) {
-    let seqEnd = seqStart;
-    while (!isSpace(buf[seqEnd] as number)) seqEnd++;
-    hb.signed = signedText(buf.toString("latin1", seqStart, seqEnd), tsWord, signed ?? []);
+    if (canonical) hb.signed = buf.subarray(0, signedEnd);
+    else {
+      const fields: Array<[string, string]> = [];
+      for (let k = 0; k < SIGNED_FIELDS.length; k++) {
+        const at = signedAt[2 * k] as number;
+        if (at >= 0) fields.push([SIGNED_FIELDS[k] as string, buf.toString("latin1", at, signedAt[2 * k + 1])]);
+      }
+      const text = signedText(buf.toString("latin1", seqStart, seqEnd), buf.toString("latin1", tsStart, tsEnd), fields);
+      hb.signed = Buffer.from(text.slice(MAC_CONTEXT.length + 1), "latin1");
+    }
   }
   return decoded(hb);
+}
+
+/** True when buf[start, end) is all hex digits. */
+function isHex(buf: Buffer, start: number, end: number): boolean {
+  for (let j = start; j < end; j++) {
+    const b = (buf[j] as number) | 0x20;
+    if (!((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66))) return false;
+  }
+  return true;
 }
 
 /**

@@ -4,6 +4,7 @@ import { FakeClock } from "../../../src/core/clock.js";
 import { HeartbeatMonitor } from "../../../src/udp/heartbeat/monitor.js";
 import { createHeartbeatMetrics, startHeartbeatMetrics } from "../../../src/udp/heartbeat/metrics.js";
 import { encodeHeartbeat } from "../../../src/udp/heartbeat/protocol.js";
+import type { ClientSnapshot } from "../../../src/udp/heartbeat/events.js";
 import { spawnCli } from "../../helpers/cli.js";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
@@ -160,6 +161,69 @@ test("the endpoint renders on a worker thread the same text the monitor's thread
     // Concurrent scrapes share one rendering and all get the whole text.
     const many = await Promise.all(Array.from({ length: 4 }, async () => (await fetch(`http://127.0.0.1:${ep.port}/metrics`)).text()));
     assert.ok(many.every((t) => t === text));
+  } finally {
+    await ep.close();
+    await monitor.close();
+  }
+});
+
+test("sample values are written as Number() reads them back: integers exactly, others to 6 decimals", async () => {
+  const base: ClientSnapshot = {
+    id: "x", address: "127.0.0.1:1", status: "alive", phi: 0, received: 0, lost: 0, lossPercent: 0, reordered: 0, duplicates: 0, restarts: 0, lastSeq: 1, run: null,
+    firstSeen: 0, lastSeen: 0, delayMs: null, intervalMs: null, announcedIntervalMs: null, deadAfterMs: 3000, reportedStatus: null, reportedMessage: null, jobMs: null, failed: false,
+  };
+  const delays = [0, 0.0004, -0.0004, 0.5, -1234.5678, 80.2375, 1e-7, 123456789.123, 2 ** 40 + 0.5, 1e15, -1e300];
+  const phis = [0, 1, 7.999999, 8.0000004, 123.456789, 2 ** 53 - 1, Infinity, 1e21];
+  const clients = delays.map((d, i): ClientSnapshot => ({
+    ...base, id: `c${i}`, delayMs: { min: d, avg: d, max: d, mdev: 0 }, phi: phis[i % phis.length] ?? 0, received: [0, 9, 10, 99, 100, 4294967296, 2 ** 53 - 1][i % 7] ?? 0, jobMs: i % 2 === 0 ? null : i * 1.5,
+  }));
+  const text = createHeartbeatMetrics({ clients: () => clients, totals: () => ({ heartbeats: 0, clients: clients.length, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0 }), wallNow: () => 0 })
+    .render()
+    .toString("utf8");
+  const samples = parseExposition(text);
+  for (const [i, c] of clients.entries()) {
+    const want: Array<[string, number]> = [
+      ["delay_seconds_avg", (c.delayMs?.avg ?? 0) / 1000],
+      ["phi", Number.isFinite(c.phi) ? c.phi : 1e9],
+      ["received_total", c.received],
+      ["job_duration_seconds", c.jobMs === null ? Number.NaN : c.jobMs / 1000],
+    ];
+    for (const [name, v] of want) {
+      const key = `wirekit_heartbeat_client_${name}{client="c${i}"}`;
+      if (Number.isNaN(v)) {
+        assert.equal(samples.has(key), false, key);
+        continue;
+      }
+      const line = text.split("\n").find((l) => l.startsWith(`${key} `)) ?? "";
+      const written = line.slice(key.length + 1);
+      assert.equal(String(Number(written)), written, `${key} written as ${written}`);
+      if (Number.isInteger(v) || Math.abs(v) >= 1e9) assert.equal(Number(written), v, key);
+      else assert.ok(Math.abs(Number(written) - v) <= 5e-7 + 1e-12, `${key}: ${written} for ${v}`);
+    }
+  }
+});
+
+test("a non-ASCII client id (from a state file) and a growing fleet: the endpoint's reused buffers give the same text as this thread", async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 12), 0);
+  const monitor = new HeartbeatMonitor({ clock, deadAfterMs: 3000 });
+  monitor.start();
+  const restored = new HeartbeatMonitor({ clock });
+  restored.ingest(encodeHeartbeat({ seq: 1, timestamp: clock.now() / 1000, id: "cafe" }), "127.0.0.1", 40000);
+  const st = restored.exportState();
+  await restored.close();
+  st.clients = st.clients.map((c) => ({ ...c, id: "café", reportedStatus: "ok" }));
+  monitor.importState(st);
+  const ep = await startHeartbeatMetrics(monitor, { port: 0 });
+  try {
+    for (const count of [1, 50, 3000, 10]) {
+      for (let i = 0; i < count; i++) monitor.ingest(encodeHeartbeat({ seq: count, timestamp: (clock.now() - 1.5) / 1000, id: `n${i}`, status: i % 3 === 0 ? "fail" : "ok" }), "127.0.0.1", 40000);
+      clock.advance(250);
+      const text = await (await fetch(`http://127.0.0.1:${ep.port}/metrics`)).text();
+      assert.equal(text, await createHeartbeatMetrics(monitor).metrics());
+      assert.match(text, /wirekit_heartbeat_client_status\{client="café",status="alive"\} 1\n/);
+      assert.match(text, /wirekit_heartbeat_client_last_status\{client="café",status="ok"\} 1\n/);
+      parseExposition(text);
+    }
   } finally {
     await ep.close();
     await monitor.close();

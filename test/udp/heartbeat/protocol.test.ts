@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES } from "../../../src/udp/heartbeat/protocol.js";
+import { createHmac } from "node:crypto";
+import { decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, signedText, verifyHeartbeatMac } from "../../../src/udp/heartbeat/protocol.js";
 import { createRandom } from "../../../src/core/random.js";
 
 test("a heartbeat round-trips with id and run fields", () => {
@@ -69,4 +70,54 @@ test("the reply is '<seq> <time_diff>' and the Python server's float format deco
   assert.deepEqual(decodeHeartbeatReply(Buffer.from("42 6.103515625e-05")), { ok: true, value: { seq: 42, timeDiff: 6.103515625e-5 } });
   assert.deepEqual(decodeHeartbeatReply(Buffer.from("3 -0.25")), { ok: true, value: { seq: 3, timeDiff: -0.25 } });
   assert.equal(decodeHeartbeatReply(Buffer.from("PONG")).ok, false);
+});
+
+test("timestamps decode to exactly the double Number() reads from the word, in every form the grammar allows", () => {
+  const random = createRandom(19);
+  const words = ["0", "5.", ".5", "0.000001", "1763852851.123456", "99999999999.99999", "0.9007199254740993", "0.9007199254740991", "00000000000000000001.25", "1.0000000000000000000001", "1234567890.1234567890", "1e9", "+5", "1763852851.1234567890123"];
+  for (let k = 0; k < 2000; k++) words.push((random.next() * 2e9).toFixed(k % 10), String(random.next() * 1e10));
+  for (const w of words) {
+    const d = decodeHeartbeat(Buffer.from(`1 ${w} id=x`));
+    assert.ok(d.ok, w);
+    assert.equal(d.value.timestamp, Number(w), w);
+  }
+  for (const w of ["1.2.3", ".", "1..", "-1", "1e", "0x10", "Infinity"]) assert.equal(decodeHeartbeat(Buffer.from(`1 ${w}`)).ok, false, w);
+});
+
+test("the MAC covers the documented text whatever the spacing, order and unknown words of the datagram", () => {
+  const key = "k3y";
+  const ts = "1763852851.500000";
+  const fields: Array<[string, string]> = [["id", "web-1"], ["run", "r9"], ["int", "0500"], ["status", "fail"], ["msg", "disk%2091%25"], ["dur", "12"]];
+  const macOf = (f: ReadonlyArray<readonly [string, string]>): string => createHmac("sha256", key).update(signedText("7", ts, f), "latin1").digest("hex");
+  const mac = macOf(fields);
+  const line = (ws: string[], sep = " "): Buffer => Buffer.from(ws.join(sep), "latin1");
+  const words = fields.map(([k, v]) => `${k}=${v}`);
+  const variants = [
+    line(["7", ts, ...words, `mac=${mac}`]),
+    line(["7", ts, ...words, `mac=${mac.toUpperCase()}`, "future=1"]),
+    line(["7", ts, ...words, "future=1", `mac=${mac}`]),
+    line(["7", ts, "future=1", ...words, `mac=${mac}`]),
+    line(["7", ts, `mac=${mac}`, ...words]),
+    line(["7", ts, ...[...words].reverse(), `mac=${mac}`]),
+    line(["7", ts, ...words, `mac=${mac}`], "  "),
+    line(["7", ts, ...words, `mac=${mac}`], "\t"),
+    Buffer.from(` 7 ${ts} ${words.join(" ")} mac=${mac}\r\n`, "latin1"),
+  ];
+  for (const v of variants) {
+    const d = decodeHeartbeat(v);
+    assert.ok(d.ok, v.toString("latin1"));
+    assert.equal(verifyHeartbeatMac(d.value, key), true, v.toString("latin1"));
+    assert.equal(verifyHeartbeatMac(d.value, "other"), false);
+  }
+  // A covered field changed, dropped or added after signing: refused, in any form.
+  for (const v of [line(["7", ts, ...words.slice(1), `mac=${mac}`]), line(["7", ts, ...words, "id=web-2", `mac=${mac}`]), line(["7", "1763852851.5", ...words, `mac=${mac}`]), line(["8", ts, `mac=${mac}`, ...words])]) {
+    const d = decodeHeartbeat(v);
+    assert.ok(!d.ok || !verifyHeartbeatMac(d.value, key), v.toString("latin1"));
+  }
+  // A subset of the fields, in the sender's own form (the canonical bytes).
+  const few = fields.filter(([k]) => k === "id" || k === "status");
+  const d = decodeHeartbeat(encodeHeartbeat({ seq: 7, timestamp: 1763852851.5, id: "web-1", status: "fail" }, key));
+  assert.ok(d.ok);
+  assert.equal(d.value.mac, macOf(few));
+  assert.equal(verifyHeartbeatMac(d.value, key), true);
 });
