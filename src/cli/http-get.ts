@@ -12,11 +12,7 @@ import { planRequest, redactHeaderLine, remoteFileName, rewriteJsonData } from "
 import { headerValue, type ResponseHead } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
-import { diagramFormat, writeDiagram } from "./diagram.js";
-import { openTcpCapture } from "./pcap.js";
-import { PcapFile } from "../core/pcap-file.js";
-import { EventLog } from "../render/record.js";
-import { httpGetLadder, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
+import type { HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -67,12 +63,16 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   const outPath = values.output ?? (values["remote-name"] === true ? remoteFileName(url) : undefined);
   // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
   // default when the body goes to stdout (the lab's client shows the response as received).
-  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  // --diagram and --pcap load their modules only when asked for: a plain get starts faster.
+  const diagram = values.diagram === undefined ? undefined : await import("./diagram.js");
+  if (values.diagram !== undefined) diagram?.diagramFormat(values.diagram);
   if (values.pcap !== undefined && (url.protocol === "https:" || proxy?.protocol === "https:")) throw usageError("--pcap: an https exchange is encrypted on the wire; only http:// can be captured");
-  const wire = values.diagram === undefined ? undefined : new EventLog<HttpGetWireEvent>(ctx.clock);
+  const render = values.diagram === undefined && values.pcap === undefined ? undefined : await import("../render/http-get.js");
+  const wire = values.diagram === undefined ? undefined : new (await import("../render/record.js")).EventLog<HttpGetWireEvent>(ctx.clock);
   const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
-  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "http get");
+  const pcap = values.pcap === undefined ? undefined : (await import("./pcap.js")).openTcpCapture(values.pcap, ctx, "http get");
+  const annotate = pcap === undefined ? undefined : (await import("../core/pcap-file.js")).PcapFile.annotate;
   try {
     return await transfer();
   } catch (err) {
@@ -120,7 +120,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           },
           onHead: (head, interim) => {
             wire?.push({ kind: "head", head, interim });
-            if (pcap !== undefined && !interim) PcapFile.annotate(pcap.capture.lastReceived, responseDecision(head, following));
+            if (pcap !== undefined && annotate !== undefined && render !== undefined && !interim) annotate(pcap.capture.lastReceived, render.responseDecision(head, following));
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;
@@ -157,7 +157,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
       progress?.done();
       if (file !== undefined) closeSync(file);
       // Drawn on failure too: a refused or timed-out exchange is worth seeing.
-      if (values.diagram !== undefined && wire !== undefined) await writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
+      if (values.diagram !== undefined && wire !== undefined && diagram !== undefined && render !== undefined) await diagram.writeDiagram(values.diagram, render.httpGetLadder(wire.entries), ctx);
     }
     if (json) ctx.stdout.write(`${JSON.stringify(toJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
     if (values.timing) ctx.stderr.write(renderTiming(ex));

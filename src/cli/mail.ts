@@ -18,13 +18,12 @@ import { formatReply } from "../smtp/reply.js";
 import { sendMail, type SendMailResult } from "../smtp/session.js";
 import { transcriptLines } from "../smtp/transcript.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
 import { escapeBytes } from "../render/text.js";
 
-export const help = renderHelp(mailSpec);
+export const spec = mailSpec;
 
 const NO_PASSWORD_ON_COMMAND_LINE = "a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt";
 

@@ -6,7 +6,6 @@ import { usageError } from "../core/errors.js";
 import { Traceroute, type TraceHop, type TracerouteEvent, type TracerouteResult } from "../icmp/traceroute.js";
 import { snakeKeys } from "../render/text.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
 import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
@@ -20,7 +19,7 @@ import { EventLog } from "../render/record.js";
 import { tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(tracerouteSpec);
+export const spec = tracerouteSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);

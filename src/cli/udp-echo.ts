@@ -8,7 +8,6 @@ import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../u
 import { createUdpEchoServer } from "../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
 
@@ -24,7 +23,7 @@ import { echoServerDecision, udpEchoAnnotator } from "../render/pcap.js";
 import type { ImpairmentConfig } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(udpEchoSpec);
+export const spec = udpEchoSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);

@@ -3,7 +3,15 @@
  * boundaries: everything random goes through `Random`, so the same seed gives the same run.
  * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Chaotic PRNG), seeded via splitmix32.
  */
-import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import type * as nodeCrypto from "node:crypto";
+
+/** The OS CSPRNG. node:crypto loads on first use: it costs every CLI start ~3 ms, and most runs never draw. */
+let osRandomBytes: ((n: number) => Buffer) | undefined;
+function randomBytes(n: number): Buffer {
+  osRandomBytes ??= (createRequire(import.meta.url)("node:crypto") as typeof nodeCrypto).randomBytes;
+  return osRandomBytes(n);
+}
 
 export interface Random {
   /** A float in [0, 1). */
