@@ -26,6 +26,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       ipv4: v.ipv4,
       ipv6: v.ipv6,
       json: v.json,
+      diagram: v.diagram,
+      pcap: v.pcap,
     },
     ctx,
   );

@@ -25,7 +25,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
   if (values.watch || values.report) {
-    for (const o of ["queries", "sim", "json-lines", "diagram", "pcap"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    for (const o of ["queries", "sim", "json-lines"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
     return runMtrView(
       {
         host,
@@ -43,6 +43,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         ipv4: values.ipv4,
         ipv6: values.ipv6,
         json: values.json,
+        diagram: values.diagram,
+        pcap: values.pcap,
       },
       ctx,
     );

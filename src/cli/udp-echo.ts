@@ -13,13 +13,14 @@ import { impairmentFromValues } from "./specs/impair.js";
 
 type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+type BigValues = ReturnType<typeof parseForm<typeof bigForm.options>>["values"];
 import { renderImpairmentTotals } from "../render/text.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { udpEchoLadder } from "../render/udp-echo.js";
+import { sendBigLadder, udpEchoLadder } from "../render/udp-echo.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
-import { echoServerDecision, udpEchoAnnotator } from "../render/pcap.js";
+import { echoServerDecision, sendBigAnnotator, udpEchoAnnotator } from "../render/pcap.js";
 import type { ImpairmentConfig } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 
@@ -194,6 +195,8 @@ function renderBigEvent(e: SendBigEvent): string | undefined {
       if (e.status === "sent") return "packet sent\n";
       if (e.status === "too-big") return `packet too big, cannot send: ${e.bytes} bytes > ${e.limit}, the largest UDP payload over IPv${e.family}\n`;
       return `packet not sent: ${e.error}\n`;
+    case "part":
+      return undefined;
     case "parts-sent": {
       const last = e.lastPartBytes === e.partBytes ? "" : ` (the last ${e.lastPartBytes})`;
       const failed = e.failed > 0 ? `, ${e.failed} failed to send` : "";
@@ -209,9 +212,25 @@ function renderBigEvent(e: SendBigEvent): string | undefined {
 async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(bigForm, argv);
   const [host = "", portText = ""] = positionals;
-  const json = values.json;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const waitMs = values.wait;
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  // Packets stay annotatable until the verdict, which names the parts that went missing.
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-echo send-big", { holdMs: waitMs + 1000 });
+  try {
+    return await bigSendWith(values, host, portText, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function bigSendWith(values: BigValues, host: string, portText: string, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
+  const json = values.json;
+  const waitMs = values.wait;
+  const onEvent: Array<(e: SendBigEvent) => void> = [];
+  if (pcap !== undefined) onEvent.push(sendBigAnnotator(pcap.capture));
+  const log = new EventLog<SendBigEvent>(ctx.clock);
+  if (values.diagram !== undefined) onEvent.push((e) => log.push(e));
   const r = await sendBig({
     host, port: parsePort(portText, "port", false),
     size: values.size,
@@ -221,10 +240,13 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     intervalMs: values.interval,
     clock: ctx.clock, signal: ctx.signal,
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
   }, (e) => {
     const line = json ? undefined : renderBigEvent(e);
     if (line !== undefined) ctx.stdout.write(line);
+    for (const fn of onEvent) fn(e);
   });
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, sendBigLadder(log.entries, r, { waitMs, doneAt: log.elapsed() }), ctx);
   if (json) {
     ctx.stdout.write(`${JSON.stringify({
       single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,
