@@ -36,14 +36,16 @@ function splitmix32(state: number): () => number {
 }
 
 /**
- * A seeded PRNG. Without a seed, one is drawn from the OS (and exposed as `.seed`).
+ * A seeded PRNG. Without a seed, one is drawn at random (and exposed as `.seed`).
  *
  * @example
  * const r = createRandom(42);
  * r.next() < 0.3; // the same answer every run with seed 42
  */
 export function createRandom(seed?: number): Random {
-  const s = seed ?? randomBytes(4).readUInt32LE(0);
+  // The seed only has to differ between runs (sfc32 is no CSPRNG anyway): Math.random is seeded
+  // by Node from OpenSSL's CSPRNG at start-up, and unlike node:crypto costs nothing to load.
+  const s = seed ?? Math.floor(Math.random() * 4294967296) >>> 0;
   const init = splitmix32(s);
   let a = init();
   let b = init();

@@ -23,8 +23,11 @@ export interface EchoRequest {
  * encodeEchoRequest({ family: 4, id: 0xbeef, seq: 1, data: Buffer.alloc(56) })
  */
 export function encodeEchoRequest(req: EchoRequest): Buffer {
-  const b = Buffer.alloc(8 + req.data.length);
+  // From the pool (a probe per target and round): every byte is written below.
+  const b = Buffer.allocUnsafe(8 + req.data.length);
   b[0] = req.family === 4 ? ICMP.ECHO_REQUEST : ICMP6.ECHO_REQUEST;
+  b[1] = 0;
+  b.writeUInt16BE(0, 2);
   b.writeUInt16BE(req.id & 0xffff, 4);
   b.writeUInt16BE(req.seq & 0xffff, 6);
   b.set(req.data, 8);
@@ -37,7 +40,8 @@ export function encodeEchoRequest(req: EchoRequest): Buffer {
  * as the lab asks, then the byte pattern 0x08 0x09 ... like iputils, so sizes are easy to see.
  */
 export function echoPayload(size: number, wallNs: bigint, pattern?: Uint8Array): Buffer {
-  const b = Buffer.alloc(size);
+  // From the pool: every byte is written below.
+  const b = Buffer.allocUnsafe(size);
   if (pattern !== undefined && pattern.length > 0) {
     // ping -p: the pattern repeats over the data after the timestamp, as iputils fills it.
     const from = size >= 8 ? 8 : 0;
