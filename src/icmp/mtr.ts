@@ -7,7 +7,6 @@
  * ends after `cycles` cycles (their last probes settled), or on abort. Any probe method of
  * ./trace-probes.ts works, Paris included. Emits typed events; never prints.
  */
-import { Resolver } from "node:dns/promises";
 import type { IpFamily } from "../core/address.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { usageError } from "../core/errors.js";
@@ -206,7 +205,8 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
   #lookUp(address: string): void {
     if (!this.#o.resolveNames || this.#asked.has(address)) return;
     this.#asked.add(address);
-    new Resolver({ timeout: 1000, tries: 1 }).reverse(address).then(
+    // node:dns loads only when a name is asked for (never with -n).
+    import("node:dns/promises").then(({ Resolver }) => new Resolver({ timeout: 1000, tries: 1 }).reverse(address)).then(
       (names) => {
         if (names[0] !== undefined) this.#names.set(address, names[0]);
       },
