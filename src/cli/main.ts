@@ -132,7 +132,10 @@ async function main(): Promise<void> {
     env: process.env,
     clock: systemClock,
     signal: ac.signal,
-    stdin: process.stdin,
+    // A getter: process.stdin builds its stream on first use, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     debug,
     onStatusRequest(fn) {
       statusHandlers.add(fn);
