@@ -159,8 +159,7 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
       if (err === null) {
         if (shown !== undefined) tap?.sent(payload, shown, remote);
         emit({ kind: "single", status: "sent", bytes: size });
-      }
-      else if (err.code === "EMSGSIZE") {
+      } else if (err.code === "EMSGSIZE") {
         single = "too-big";
         emit({ kind: "single", status: "too-big", bytes: size, limit, family: resolved.family });
       } else {
