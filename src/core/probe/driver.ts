@@ -212,6 +212,19 @@ export class ProbeDriver<D, T> {
     return this.#o.countAnswers === true && this.#o.deadlineMs !== undefined && (this.#o.count ?? 0) > 0;
   }
 
+  /**
+   * Every target's probes settled, once no more rounds are sent. A drained target stays drained
+   * then (nothing is sent to it again), so the scan resumes where the last one stopped: a reply
+   * per target does not rescan the targets before it (fping-style runs have hundreds).
+   */
+  #drained(): boolean {
+    while (this.#drainedUpTo < this.trackers.length && this.trackers[this.#drainedUpTo]?.pendingCount === 0) this.#drainedUpTo++;
+    return this.#drainedUpTo === this.trackers.length;
+  }
+
+  /** Targets before this index had nothing pending after the last round left (see #drained). */
+  #drainedUpTo = 0;
+
   /** Probes pending over all targets. */
   #pending(): number {
     let n = 0;
@@ -337,7 +350,7 @@ export class ProbeDriver<D, T> {
       this.#end("count");
       return;
     }
-    if (!this.#sending && this.trackers.every((t) => t.pendingCount === 0)) this.#end("count");
+    if (!this.#sending && this.#drained()) this.#end("count");
   }
 
   #end(reason: ProbeEndReason): void {
