@@ -7,14 +7,13 @@ import type { LabCheck } from "../check/lab.js";
 import type { CheckReport, Outcome } from "../check/requirement.js";
 import { checkBatch, checkSubmission, type BatchRow } from "../check/session.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { checkForm, checkSpec } from "./specs/check.js";
 import type { CliContext } from "./context.js";
 import { closest } from "./suggest.js";
 import { escapeText, snakeKeys } from "../render/text.js";
 import { studentNamespaceUnavailable } from "../check/netns.js";
 
-export const help = renderHelp(checkSpec);
+export const spec = checkSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   // The student's command comes after "--" only, so its own options never reach this parser.

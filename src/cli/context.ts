@@ -4,6 +4,7 @@
  */
 import type { Clock } from "../core/clock.js";
 import type { Random } from "../core/random.js";
+import type { CommandSpec } from "./spec.js";
 
 /** The part of a writable stream a command uses. */
 export interface OutStream {
@@ -30,8 +31,8 @@ export interface CliContext {
 
 /** A command module: `wirekit <name> ...`. */
 export interface CommandModule {
-  /** Full help text (usage, options, at least one example). */
-  help: string;
+  /** The command's spec; its help text (usage, options, examples) is rendered from it only for --help. */
+  spec: CommandSpec;
   /** Run with the arguments after the command name; resolves to the exit status. */
   run(argv: string[], ctx: CliContext): Promise<number>;
 }

@@ -16,7 +16,6 @@ import type { MonitorState } from "../udp/heartbeat/monitor.js";
 import { parseExpectFile, parseKeyFile } from "../udp/heartbeat/lists.js";
 import { loadMonitorState, MonitorStateSaver } from "../udp/heartbeat/state-file.js";
 import { parseForm, splitHostPort } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
@@ -29,7 +28,7 @@ import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
 import { renderJsonLine, renderPingStatistics, renderTotals, snakeKeys } from "../render/text.js";
 
-export const help = renderHelp(heartbeatSpec);
+export const spec = heartbeatSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);

@@ -12,10 +12,6 @@ import { planRequest, remoteFileName, rewriteJsonData } from "./http-get-request
 import { headerValue } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
-import { diagramFormat, writeDiagram } from "./diagram.js";
-import { openTcpCapture } from "./pcap.js";
-import { PcapFile } from "../core/pcap-file.js";
-import { EventLog } from "../render/record.js";
 import { httpGetJson, httpGetLadder, renderHttpGetVerbose, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
@@ -67,12 +63,15 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
   const outPath = values.output ?? (values["remote-name"] === true ? remoteFileName(url) : undefined);
   // Where the head goes besides -v's stderr copy: with the body when asked for (-i, -I), and by
   // default when the body goes to stdout (the lab's client shows the response as received).
-  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  // --diagram and --pcap load their modules only when asked for: a plain get starts faster.
+  const diagram = values.diagram === undefined ? undefined : await import("./diagram.js");
+  if (values.diagram !== undefined) diagram?.diagramFormat(values.diagram);
   if (values.pcap !== undefined && (url.protocol === "https:" || proxy?.protocol === "https:")) throw usageError("--pcap: an https exchange is encrypted on the wire; only http:// can be captured");
-  const wire = values.diagram === undefined ? undefined : new EventLog<HttpGetWireEvent>(ctx.clock);
+  const wire = values.diagram === undefined ? undefined : new (await import("../render/record.js")).EventLog<HttpGetWireEvent>(ctx.clock);
   const headWithBody = values.include === true || values.head === true || (outPath === undefined && !silent && !verbose);
 
-  const pcap = values.pcap === undefined ? undefined : openTcpCapture(values.pcap, ctx, "http get");
+  const pcap = values.pcap === undefined ? undefined : (await import("./pcap.js")).openTcpCapture(values.pcap, ctx, "http get");
+  const annotate = pcap === undefined ? undefined : (await import("../core/pcap-file.js")).PcapFile.annotate;
   try {
     return await transfer();
   } catch (err) {
@@ -120,7 +119,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
           onHead: (head, interim) => {
             const e: HttpGetWireEvent = { kind: "head", head, interim };
             wire?.push(e);
-            if (pcap !== undefined && !interim) PcapFile.annotate(pcap.capture.lastReceived, responseDecision(head, following));
+            if (pcap !== undefined && annotate !== undefined && !interim) annotate(pcap.capture.lastReceived, responseDecision(head, following));
             isRedirect = !interim && following && REDIRECTS.has(head.status) && headerValue(head, "location") !== undefined;
             if (!interim && values.fail === true && head.status >= 400) suppressBody = true;
             if (json || (suppressBody && !verbose)) return;
@@ -157,7 +156,7 @@ export async function runGet(argv: string[], ctx: CliContext): Promise<number> {
       progress?.done();
       if (file !== undefined) closeSync(file);
       // Drawn on failure too: a refused or timed-out exchange is worth seeing.
-      if (values.diagram !== undefined && wire !== undefined) await writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
+      if (values.diagram !== undefined && wire !== undefined && diagram !== undefined) await diagram.writeDiagram(values.diagram, httpGetLadder(wire.entries), ctx);
     }
     if (json) ctx.stdout.write(`${JSON.stringify(httpGetJson(ex, url, Buffer.concat(jsonBody)), null, 2)}\n`);
     if (values.timing) ctx.stderr.write(renderHttpTiming(ex));

@@ -2,22 +2,20 @@
 import { readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { WirekitError, usageError } from "../core/errors.js";
-import { createStaticServer } from "../http/static/server.js";
 import { renderStaticListening, renderStaticServerEvent, renderStaticTotals } from "../render/http-server.js";
 import { parseAuthFile, parseCredential, type Credential } from "../http/static/basic-auth.js";
 import { isFieldValue, parseHeaderOption } from "../http/static/response-fields.js";
 import { optionNumber, parseForm, portHint } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import { tcpImpairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
-import { runGet } from "./http-get.js";
 
-export const help = renderHelp(httpSpec);
+export const spec = httpSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
-  if (argv[0] === "get") return runGet(argv.slice(1), ctx);
+  // Each subcommand loads only its own side: `http get` never loads the server, nor `serve` the client.
+  if (argv[0] === "get") return (await import("./http-get.js")).runGet(argv.slice(1), ctx);
   throw usageError(argv[0] === undefined ? "missing subcommand: serve or get (see --help)" : `unknown subcommand '${argv[0]}' (serve or get)`);
 }
 
@@ -40,6 +38,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const spa = values.spa;
   if (spa !== undefined && (spa === "" || spa.split("/").some((s) => s === ".." || s.startsWith(".")))) throw usageError(`invalid --spa file '${spa}' (a path under ROOT)`);
   const impair = tcpImpairmentFromValues(values);
+  const { createStaticServer } = await import("../http/static/server.js");
   let server;
   try {
     server = await createStaticServer({

@@ -5,7 +5,6 @@ import { runDemos } from "../lab/demo.js";
 import { startLab } from "../lab/lab.js";
 import { LAB_SERVICES } from "../lab/services.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { labForm, labSpec } from "./specs/lab.js";
 import { parseImpairSpec } from "./specs/impair.js";
 import type { LabImpairment } from "../lab/service.js";
@@ -13,7 +12,7 @@ import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
 import { renderTable, renderTotals } from "../render/text.js";
 
-export const help = renderHelp(labSpec);
+export const spec = labSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseForm(labForm, argv[0] === "serve" ? argv.slice(1) : argv);

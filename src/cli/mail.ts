@@ -17,12 +17,11 @@ import { buildMessage, type MessageFile } from "../smtp/mime/message.js";
 import { sendMail } from "../smtp/session.js";
 import { transcriptLines } from "../smtp/transcript.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { mailSpec, transportForm } from "./specs/mail.js";
 import type { CliContext } from "./context.js";
 import { readSecret } from "./prompt.js";
 
-export const help = renderHelp(mailSpec);
+export const spec = mailSpec;
 
 const NO_PASSWORD_ON_COMMAND_LINE = "a password is never taken on the command line (ps and shell history show it): set WIREKIT_SMTP_PASSWORD or type it at the prompt";
 

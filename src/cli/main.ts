@@ -98,7 +98,8 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     const dashdash = rest.indexOf("--");
     const optionPart = dashdash === -1 ? rest : rest.slice(0, dashdash);
     if (optionPart.includes("--help") || (optionPart.length === 1 && optionPart[0] === "-h")) {
-      ctx.stdout.write(mod.help.endsWith("\n") ? mod.help : `${mod.help}\n`);
+      const help = (await import("./spec-doc.js")).renderHelp(mod.spec);
+      ctx.stdout.write(help.endsWith("\n") ? help : `${help}\n`);
       return 0;
     }
     return await mod.run(rest, ctx);
@@ -131,7 +132,10 @@ async function main(): Promise<void> {
     env: process.env,
     clock: systemClock,
     signal: ac.signal,
-    stdin: process.stdin,
+    // A getter: process.stdin builds its stream on first use, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     debug,
     onStatusRequest(fn) {
       statusHandlers.add(fn);

@@ -1,11 +1,10 @@
 /** `wirekit mtr HOST ...`: the mtr view (./mtr-view.ts) with mtr's own option letters. */
 import { runMtrView } from "./mtr-view.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { mtrForm, mtrSpec } from "./specs/traceroute.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(mtrSpec);
+export const spec = mtrSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values: v, positionals } = parseForm(mtrForm, argv);
@@ -27,6 +26,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       ipv4: v.ipv4,
       ipv6: v.ipv6,
       json: v.json,
+      diagram: v.diagram,
+      pcap: v.pcap,
     },
     ctx,
   );

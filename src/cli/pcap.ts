@@ -29,9 +29,12 @@ export function openTcpCapture(path: string, ctx: CliContext, name: string): { c
   return { capture: new TcpCapture(file), close: closer(file, path, ctx) };
 }
 
-/** Open `path` for ping: packets are written at exit. */
-export function openIcmpCapture(path: string, ctx: CliContext, name: string): { capture: IcmpCapture; close(): void } {
-  const file = new PcapFile(path, { clock: ctx.clock, name });
+/**
+ * Open `path` for ping and traceroute: packets are written at exit, or once older than `holdMs`
+ * (mtr, which may run for days).
+ */
+export function openIcmpCapture(path: string, ctx: CliContext, name: string, options: { holdMs?: number } = {}): { capture: IcmpCapture; close(): void } {
+  const file = new PcapFile(path, { clock: ctx.clock, name, ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }) });
   return { capture: new IcmpCapture(file), close: closer(file, path, ctx) };
 }
 

@@ -6,21 +6,17 @@ import { systemClock } from "../core/clock.js";
 import { isIP } from "node:net";
 import { IcmpPinger, type IcmpPingEvent, type IcmpPingResult } from "../icmp/ping.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { pingForm, pingSpec } from "./specs/ping.js";
-import { diagramFormat, writeDiagram } from "./diagram.js";
-import { openIcmpCapture } from "./pcap.js";
-import { pingAnnotator, type IcmpCapture } from "../render/pcap.js";
+import type { IcmpCapture } from "../render/pcap.js";
 import { IcmpSocket, type OpenIcmpSocketOptions, type PmtuMode } from "../icmp/socket.js";
 import { resolveHost } from "../core/address.js";
-import { routeSourceAddress } from "../core/udp-socket.js";
-
-type PingValues = ReturnType<typeof parseForm<typeof pingForm.options>>["values"];
-import { EventLog } from "../render/record.js";
+import type { EventLog } from "../render/record.js";
 import { pingJson, pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderTargetTable, type LineStyle } from "../render/ping.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(pingSpec);
+type PingValues = ReturnType<typeof parseForm<typeof pingForm.options>>["values"];
+
+export const spec = pingSpec;
 
 /** Largest -g range: a /16. */
 const MAX_GENERATED = 65_534;
@@ -94,7 +90,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const pmtu = values.pmtu;
   if (pmtu !== undefined && pmtu !== "do" && pmtu !== "want" && pmtu !== "dont") throw usageError(`invalid -M '${pmtu}' (do, want or dont)`);
   if (values.source !== undefined && isIP(values.source) === 0) throw usageError(`invalid source '${values.source}' (an address of this host; interface names are not supported)`);
-  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  // --diagram and --pcap load their modules only when asked for: a plain ping starts faster.
+  if (values.diagram !== undefined) (await import("./diagram.js")).diagramFormat(values.diagram);
   if (values.pcap !== undefined && many) throw usageError("--pcap takes one target");
   const family = values.ipv4 ? 4 : values.ipv6 ? 6 : undefined;
   let capture: { capture: IcmpCapture; close(): void } | undefined;
@@ -102,8 +99,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.pcap !== undefined) {
     // The synthesised headers name this host by the address routing picks toward the target.
     const target = await resolveHost(host, family);
-    local = values.source ?? (await routeSourceAddress({ address: target.address, port: 9 }, target.family));
-    capture = openIcmpCapture(values.pcap, ctx, "ping");
+    local = values.source ?? (await (await import("../core/udp-socket.js")).routeSourceAddress({ address: target.address, port: 9 }, target.family));
+    capture = (await import("./pcap.js")).openIcmpCapture(values.pcap, ctx, "ping");
   }
   try {
     return await pingWith(values, given, host, more, unique, many, family, ctx, capture, local);
@@ -148,7 +145,7 @@ async function pingWith(
     signal: ctx.signal,
     ...(capture === undefined ? {} : { openSocket: (x: OpenIcmpSocketOptions) => capture.capture.wrap(IcmpSocket.open(x), local) }),
   });
-  if (capture !== undefined) pinger.on("event", pingAnnotator(capture.capture, values.timeout));
+  if (capture !== undefined) pinger.on("event", (await import("../render/pcap.js")).pingAnnotator(capture.capture, values.timeout));
   const names = unique;
   const listOnly = values.alive || values.unreachable;
   // -D prints microseconds, as iputils; the system clock's Date.now() has only milliseconds.
@@ -187,15 +184,21 @@ async function pingWith(
     }
     if (line !== undefined) ctx.stdout.write(many && e.target !== undefined ? `${names[e.target] ?? ""}: ${line}` : line);
   });
-  const log = new EventLog<IcmpPingEvent>(ctx.clock);
-  if (values.diagram !== undefined) pinger.on("event", (e) => log.push(e));
+  let log: EventLog<IcmpPingEvent> | undefined;
+  if (values.diagram !== undefined) {
+    const record = (log = new (await import("../render/record.js")).EventLog<IcmpPingEvent>(ctx.clock));
+    pinger.on("event", (e) => record.push(e));
+  }
   let results: IcmpPingResult[];
   try {
     results = await pinger.runAll();
   } finally {
     unregister();
   }
-  if (values.diagram !== undefined) await writeDiagram(values.diagram, pingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
+  if (values.diagram !== undefined && log !== undefined) {
+    const { writeDiagram } = await import("./diagram.js");
+    await writeDiagram(values.diagram, pingLadder(log.entries, { timeoutMs: values.timeout }), ctx);
+  }
   if (values.flood && !values.quiet && !values.json && !values["json-lines"]) ctx.stdout.write("\n");
   const answered = (r: IcmpPingResult): boolean => r.totals.received > 0 && (deadline === undefined || !given.has("count") || r.totals.received >= values.count);
   if (values.json) ctx.stdout.write(`${JSON.stringify(many ? { targets: results.map(pingJson) } : pingJson(results[0] as IcmpPingResult), null, 2)}\n`);

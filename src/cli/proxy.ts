@@ -5,11 +5,10 @@ import { createProxyServer } from "../http/proxy/server.js";
 import { parseStoreSpec } from "../http/proxy/cache/entry-store.js";
 import { renderProxyListening, renderProxyServerEvent, renderProxyTotals } from "../render/proxy.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { proxyForm, proxySpec } from "./specs/http.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(proxySpec);
+export const spec = proxySpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseForm(proxyForm, argv[0] === "serve" ? argv.slice(1) : argv);

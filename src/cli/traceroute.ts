@@ -6,27 +6,23 @@ import { usageError } from "../core/errors.js";
 import { Traceroute, type TracerouteEvent } from "../icmp/traceroute.js";
 import { renderJsonLine } from "../render/text.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { probeMethod, runMtrView } from "./mtr-view.js";
 import { tracerouteForm, tracerouteSpec } from "./specs/traceroute.js";
-import { diagramFormat, writeDiagram } from "./diagram.js";
-import { openIcmpCapture } from "./pcap.js";
 import type { IcmpCapture } from "../render/pcap.js";
 import { openProber, type ProberOptions, type TraceMethod } from "../icmp/trace-probes.js";
-import { routeSourceAddress } from "../core/udp-socket.js";
-
-type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
-import { EventLog } from "../render/record.js";
+import type { EventLog } from "../render/record.js";
 import { renderTracerouteEvent, tracerouteJson, tracerouteLadder } from "../render/traceroute.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(tracerouteSpec);
+type TraceValues = ReturnType<typeof parseForm<typeof tracerouteForm.options>>["values"];
+
+export const spec = tracerouteSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, given } = parseForm(tracerouteForm, argv);
   const [host = ""] = positionals;
   if (values.watch || values.report) {
-    for (const o of ["queries", "sim", "json-lines", "diagram", "pcap"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
+    for (const o of ["queries", "sim", "json-lines"] as const) if (given.has(o)) throw usageError(`--${o} does not apply to --watch / --report`);
     return runMtrView(
       {
         host,
@@ -44,6 +40,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         ipv4: values.ipv4,
         ipv6: values.ipv6,
         json: values.json,
+        diagram: values.diagram,
+        pcap: values.pcap,
       },
       ctx,
     );
@@ -54,8 +52,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const maxHops = values["max-hops"];
   if (values.first > maxHops) throw usageError(`invalid first TTL '${values.first}' (must be 1-${maxHops})`);
   const method = probeMethod(values.udp, values.tcp);
-  if (values.diagram !== undefined) diagramFormat(values.diagram);
-  const pcap = values.pcap === undefined ? undefined : openIcmpCapture(values.pcap, ctx, "traceroute");
+  // --diagram and --pcap load their modules only when asked for.
+  if (values.diagram !== undefined) (await import("./diagram.js")).diagramFormat(values.diagram);
+  const pcap = values.pcap === undefined ? undefined : (await import("./pcap.js")).openIcmpCapture(values.pcap, ctx, "traceroute");
   try {
     return await traceWith(values, host, method, maxHops, ctx, pcap);
   } finally {
@@ -83,7 +82,7 @@ async function traceWith(values: TraceValues, host: string, method: TraceMethod,
       : {
           openProber: async (o: ProberOptions) => {
             // The probes' IP headers name this host by the address routing picks toward the target.
-            pcap.capture.local = await routeSourceAddress({ address: o.target, port: 9 }, o.family);
+            pcap.capture.local = await (await import("../core/udp-socket.js")).routeSourceAddress({ address: o.target, port: 9 }, o.family);
             pcap.capture.target = o.target;
             return openProber({ ...o, tap: pcap.capture });
           },
@@ -95,10 +94,16 @@ async function traceWith(values: TraceValues, host: string, method: TraceMethod,
     const numeric = values.numeric;
     trace.on("event", (e) => ctx.stdout.write(renderTracerouteEvent(e, numeric)));
   }
-  const log = new EventLog<TracerouteEvent>(ctx.clock);
-  if (values.diagram !== undefined) trace.on("event", (e) => log.push(e));
+  let log: EventLog<TracerouteEvent> | undefined;
+  if (values.diagram !== undefined) {
+    const record = (log = new (await import("../render/record.js")).EventLog<TracerouteEvent>(ctx.clock));
+    trace.on("event", (e) => record.push(e));
+  }
   const result = await trace.run();
-  if (values.diagram !== undefined) await writeDiagram(values.diagram, tracerouteLadder(log.entries), ctx);
+  if (values.diagram !== undefined && log !== undefined) {
+    const { writeDiagram } = await import("./diagram.js");
+    await writeDiagram(values.diagram, tracerouteLadder(log.entries), ctx);
+  }
   if (values.json) ctx.stdout.write(`${JSON.stringify(tracerouteJson(result), null, 2)}\n`);
   else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(tracerouteJson(result) as object) })}\n`);
   return result.reached ? 0 : 1;

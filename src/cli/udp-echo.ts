@@ -3,28 +3,28 @@ import { formatHostPort, parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
 import { describeImpairment } from "../core/impair.js";
 import { formatG } from "../core/stats.js";
-import { sendBig } from "../udp/echo/bigsend.js";
+import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
 import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
 import { describeServerEvent } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
-import { renderHelp } from "./spec-doc.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
 
 type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+type BigValues = ReturnType<typeof parseForm<typeof bigForm.options>>["values"];
 import { renderImpairmentTotals } from "../render/text.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { renderSendBigEvent, renderUdpEchoClientEvent, renderUdpEchoOutcome, udpEchoLadder } from "../render/udp-echo.js";
+import { renderSendBigEvent, renderUdpEchoClientEvent, renderUdpEchoOutcome, sendBigLadder, udpEchoLadder } from "../render/udp-echo.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
-import { echoServerDecision, udpEchoAnnotator } from "../render/pcap.js";
+import { echoServerDecision, sendBigAnnotator, udpEchoAnnotator } from "../render/pcap.js";
 import type { ImpairmentConfig } from "../core/impair.js";
 import type { CliContext } from "./context.js";
 
-export const help = renderHelp(udpEchoSpec);
+export const spec = udpEchoSpec;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === "serve") return serve(argv.slice(1), ctx);
@@ -149,9 +149,25 @@ function toJson(r: UdpEchoResult, events: UdpEchoClientEvent[]): unknown {
 async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseForm(bigForm, argv);
   const [host = "", portText = ""] = positionals;
-  const json = values.json;
   if (values.ipv4 && values.ipv6) throw usageError("-4 and -6 cannot be used together");
   const waitMs = values.wait;
+  if (values.diagram !== undefined) diagramFormat(values.diagram);
+  // Packets stay annotatable until the verdict, which names the parts that went missing.
+  const pcap = values.pcap === undefined ? undefined : openUdpCapture(values.pcap, ctx, "udp-echo send-big", { holdMs: waitMs + 1000 });
+  try {
+    return await bigSendWith(values, host, portText, ctx, pcap);
+  } finally {
+    pcap?.close();
+  }
+}
+
+async function bigSendWith(values: BigValues, host: string, portText: string, ctx: CliContext, pcap: OpenCapture | undefined): Promise<number> {
+  const json = values.json;
+  const waitMs = values.wait;
+  const onEvent: Array<(e: SendBigEvent) => void> = [];
+  if (pcap !== undefined) onEvent.push(sendBigAnnotator(pcap.capture));
+  const log = new EventLog<SendBigEvent>(ctx.clock);
+  if (values.diagram !== undefined) onEvent.push((e) => log.push(e));
   const r = await sendBig({
     host, port: parsePort(portText, "port", false),
     size: values.size,
@@ -161,10 +177,13 @@ async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
     intervalMs: values.interval,
     clock: ctx.clock, signal: ctx.signal,
     ...(values.ipv4 ? { family: 4 as const } : values.ipv6 ? { family: 6 as const } : {}),
+    ...(pcap === undefined ? {} : { tap: pcap.capture }),
   }, (e) => {
     const line = json ? undefined : renderSendBigEvent(e);
     if (line !== undefined) ctx.stdout.write(line);
+    for (const fn of onEvent) fn(e);
   });
+  if (values.diagram !== undefined) await writeDiagram(values.diagram, sendBigLadder(log.entries, r, { waitMs, doneAt: log.elapsed() }), ctx);
   if (json) {
     ctx.stdout.write(`${JSON.stringify({
       single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,

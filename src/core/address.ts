@@ -2,7 +2,6 @@
  * Hosts and ports: parsing what users type, resolving names (IPv4 and IPv6), and printing
  * addresses back the way people expect ("[::1]:8080").
  */
-import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { WirekitError, usageError } from "./errors.js";
 
@@ -55,6 +54,8 @@ export async function resolveHost(host: string, family?: IpFamily): Promise<Reso
     return { host: bare, address: bare, family: numeric };
   }
   try {
+    // node:dns loads only for a name: a numeric address (most runs of a ping) never needs it.
+    const { lookup } = await import("node:dns/promises");
     const r = await lookup(bare, { family: family ?? 0 });
     return { host: bare, address: r.address, family: r.family === 6 ? 6 : 4 };
   } catch (err) {

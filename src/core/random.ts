@@ -3,7 +3,15 @@
  * boundaries: everything random goes through `Random`, so the same seed gives the same run.
  * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Chaotic PRNG), seeded via splitmix32.
  */
-import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import type * as nodeCrypto from "node:crypto";
+
+/** The OS CSPRNG. node:crypto loads on first use: it costs every CLI start ~3 ms, and most runs never draw. */
+let osRandomBytes: ((n: number) => Buffer) | undefined;
+function randomBytes(n: number): Buffer {
+  osRandomBytes ??= (createRequire(import.meta.url)("node:crypto") as typeof nodeCrypto).randomBytes;
+  return osRandomBytes(n);
+}
 
 export interface Random {
   /** A float in [0, 1). */
@@ -28,14 +36,16 @@ function splitmix32(state: number): () => number {
 }
 
 /**
- * A seeded PRNG. Without a seed, one is drawn from the OS (and exposed as `.seed`).
+ * A seeded PRNG. Without a seed, one is drawn at random (and exposed as `.seed`).
  *
  * @example
  * const r = createRandom(42);
  * r.next() < 0.3; // the same answer every run with seed 42
  */
 export function createRandom(seed?: number): Random {
-  const s = seed ?? randomBytes(4).readUInt32LE(0);
+  // The seed only has to differ between runs (sfc32 is no CSPRNG anyway): Math.random is seeded
+  // by Node from OpenSSL's CSPRNG at start-up, and unlike node:crypto costs nothing to load.
+  const s = seed ?? Math.floor(Math.random() * 4294967296) >>> 0;
   const init = splitmix32(s);
   let a = init();
   let b = init();

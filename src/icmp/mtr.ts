@@ -7,7 +7,6 @@
  * ends after `cycles` cycles (their last probes settled), or on abort. Any probe method of
  * ./trace-probes.ts works, Paris included. Emits typed events; never prints.
  */
-import { Resolver } from "node:dns/promises";
 import type { IpFamily } from "../core/address.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { usageError } from "../core/errors.js";
@@ -58,7 +57,15 @@ export interface MtrOptions {
 export type MtrEvent =
   | { kind: "start"; host: string; address: string; family: IpFamily; method: TraceMethod; paris: boolean; flow: ProbeFlow; packetBytes: number }
   /** A cycle began (its number from 1); `rows` is the table so far. */
-  | { kind: "cycle"; cycle: number; rows: HopRow[] };
+  | { kind: "cycle"; cycle: number; rows: HopRow[] }
+  /** The probe of cycle `cycle` to TTL `ttl` left. */
+  | { kind: "probe"; cycle: number; ttl: number }
+  /** Its answer: Time Exceeded from a router, or the end of the path (`final`; `reached`: the destination). */
+  | { kind: "reply"; cycle: number; ttl: number; from: string; rttMs: number; annotation: string; final: boolean; reached: boolean }
+  /** An answer after the wait: the probe was already counted lost. */
+  | { kind: "late"; cycle: number; ttl: number; from: string; rttMs: number }
+  | { kind: "timeout"; cycle: number; ttl: number }
+  | { kind: "send-error"; cycle: number; ttl: number; message: string };
 
 export interface MtrResult {
   host: string;
@@ -178,11 +185,17 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
       },
       onEvent: (e) => {
         const ttl = e.target + o.firstTtl;
+        const cycle = ("probe" in e ? e.probe.seq : e.seq) + 1;
         if (e.kind === "reply") {
           const a = e.datagram;
           stats.answered(ttl, a.from, e.rttMs, a.annotation, a.final, a.reached);
           this.#lookUp(a.from);
-        } else if (e.kind === "timeout" || e.kind === "send-error") stats.lost(ttl);
+          this.#publish({ kind: "reply", cycle, ttl, from: a.from, rttMs: e.rttMs, annotation: a.annotation, final: a.final, reached: a.reached });
+        } else if (e.kind === "timeout" || e.kind === "send-error") {
+          stats.lost(ttl);
+          this.#publish(e.kind === "timeout" ? { kind: "timeout", cycle, ttl } : { kind: "send-error", cycle, ttl, message: e.error instanceof Error ? e.error.message : String(e.error) });
+        } else if (e.kind === "sent") this.#publish({ kind: "probe", cycle, ttl });
+        else if (e.kind === "late") this.#publish({ kind: "late", cycle, ttl, from: e.datagram.from, rttMs: e.rttMs });
       },
     });
     return (await driver.run()).rounds;
@@ -192,7 +205,8 @@ export class Mtr extends TypedEmitter<{ event: [MtrEvent] }> {
   #lookUp(address: string): void {
     if (!this.#o.resolveNames || this.#asked.has(address)) return;
     this.#asked.add(address);
-    new Resolver({ timeout: 1000, tries: 1 }).reverse(address).then(
+    // node:dns loads only when a name is asked for (never with -n).
+    import("node:dns/promises").then(({ Resolver }) => new Resolver({ timeout: 1000, tries: 1 }).reverse(address)).then(
       (names) => {
         if (names[0] !== undefined) this.#names.set(address, names[0]);
       },

@@ -188,7 +188,7 @@ interface Datagram {
  * const result = await p.run();
  */
 export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
-  readonly #o: IcmpPingOptions & Required<Pick<IcmpPingOptions, "count" | "intervalMs" | "timeoutMs" | "size" | "socket" | "clock" | "random">>;
+  readonly #o: IcmpPingOptions & Required<Pick<IcmpPingOptions, "count" | "intervalMs" | "timeoutMs" | "size" | "socket" | "clock">>;
   #many = false;
 
   constructor(options: IcmpPingOptions) {
@@ -201,7 +201,6 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
       size: options.size ?? 56,
       socket: options.socket ?? "auto",
       clock: options.clock ?? systemClock,
-      random: options.random ?? createRandom(),
     };
     const o = this.#o;
     if (!Number.isInteger(o.count) || o.count < 0) throw usageError(`invalid count ${o.count}`);
@@ -215,10 +214,11 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
     if (o.pattern !== undefined && (o.pattern.length === 0 || o.pattern.length > 16)) throw usageError("the pattern must be 1 to 16 bytes");
   }
 
+  /** `e` is always a fresh object: with several targets it is tagged in place (a copy per event costs). */
   #publish(e: IcmpPingEvent, t?: Target): void {
-    const ev = this.#many && t !== undefined ? { ...e, target: t.index } : e;
-    this.emit("event", ev);
-    publish("ping", ev.kind, ev);
+    if (this.#many && t !== undefined) e.target = t.index;
+    this.emit("event", e);
+    publish("ping", e.kind, e);
   }
 
   /** Ping the first target; its result. */
@@ -250,7 +250,8 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
           if (o.tos !== undefined) sock.setTos?.(o.tos);
           if (o.pmtu !== undefined) sock.setPmtuDiscovery?.(o.pmtu);
         }
-        const id = sock.echoId ?? o.identifier ?? drawId(sock, o.random);
+        // Only a raw socket without -e draws one: the OS seed is read only then.
+        const id = sock.echoId ?? o.identifier ?? drawId(sock, (o.random ??= createRandom()));
         targets.push({ index: i, name: names[i] ?? r.host, host: r.host, address: canonicalAddress(r.address), family: r.family, sock, id, records: [], sentWallNs: new Map(), corrupted: 0 });
       }
       return await this.#drive(targets, [...sockets.values()]);
@@ -268,6 +269,9 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
     const wire = new Map<number, { target: number; seq: number }>();
     // The probe refused with EMSGSIZE, for the MTU the error queue reports right after.
     const refused = new Map<IpFamily, { target: Target; seq: number }>();
+    // The first target on each socket: its identifier is the socket's.
+    const firstOn = new Map<IcmpProbeSocket, Target>();
+    for (const t of targets) if (!firstOn.has(t.sock)) firstOn.set(t.sock, t);
     for (const t of targets) this.#publish({ kind: "start", host: t.host, address: t.address, family: t.family, size: o.size, socket: t.sock.kind, id: t.id }, t);
 
     const match = ({ p, sock }: Datagram): ProbeMatch | undefined => {
@@ -276,7 +280,7 @@ export class IcmpPinger extends TypedEmitter<{ event: [IcmpPingEvent] }> {
         return undefined;
       }
       if (p.kind === "local-error") return undefined; // onLocalError's
-      const head = targets.find((t) => t.sock === sock);
+      const head = firstOn.get(sock);
       if (head === undefined) return undefined;
       // With several targets the destination check is ours (below); matchEcho checks the rest.
       const quotedDst = isIcmpError(p.message) ? p.message.original.ip?.dst : undefined;

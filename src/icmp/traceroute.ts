@@ -8,7 +8,6 @@
  * matched by what names it in the quoted header, never by arrival order.
  * Emits typed events; never prints.
  */
-import { Resolver } from "node:dns/promises";
 import type { IpFamily } from "../core/address.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { TypedEmitter, publish } from "../core/events.js";
@@ -260,8 +259,8 @@ export class Traceroute extends TypedEmitter<{ event: [TracerouteEvent] }> {
   #name(address: string): Promise<string | undefined> {
     let p = this.#names.get(address);
     if (p === undefined) {
-      const resolver = new Resolver({ timeout: 1000, tries: 1 });
-      p = resolver.reverse(address).then(
+      // node:dns loads only when a name is asked for (never with -n).
+      p = import("node:dns/promises").then(({ Resolver }) => new Resolver({ timeout: 1000, tries: 1 }).reverse(address)).then(
         (names) => names[0],
         () => undefined,
       );

@@ -16,6 +16,8 @@ import type { IcmpSocket } from "../icmp/socket.js";
 import type { IcmpPingEvent, IcmpProbeSocket } from "../icmp/ping.js";
 import { pingDecision } from "./ping.js";
 import type { ProbeTap } from "../icmp/trace-probes.js";
+import type { MtrEvent } from "../icmp/mtr.js";
+import { mtrDecision } from "./mtr.js";
 import { decodeIcmp, decodeIpv4Icmp, isIcmpError } from "../icmp/message/index.js";
 import type { StreamTap } from "../core/stream-tap.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
@@ -23,7 +25,9 @@ import type { UdpEchoClientEvent } from "../udp/echo/client.js";
 import type { UdpEchoServerEvent } from "../udp/echo/server.js";
 import type { HeartbeatSenderEvent } from "../udp/heartbeat/sender.js";
 import { udpPingDecision } from "./udp-ping.js";
-import { udpEchoDecision } from "./udp-echo.js";
+import { MISSING_PART, sendBigDecision, udpEchoDecision } from "./udp-echo.js";
+import type { SendBigEvent } from "../udp/echo/bigsend.js";
+import { missingPartsOf } from "../udp/echo/reassembly.js";
 import { heartbeatSenderDecision } from "./heartbeat.js";
 
 function bare(address: string): string {
@@ -127,6 +131,29 @@ export function udpEchoAnnotator(c: UdpCapture): (e: UdpEchoClientEvent) => void
       const text = udpEchoDecision(e);
       queueMicrotask(() => PcapFile.annotate(c.sentPackets[e.attempt - 1]?.packet, text));
     }
+  };
+}
+
+/**
+ * udp-echo send-big: each part datagram numbered, the OS's refusal of the big one on the first
+ * part sent instead, the verdict on itself and on each part it names missing, an ignored
+ * datagram on itself. The file must hold packets until the verdict (`holdMs` >= the wait).
+ */
+export function sendBigAnnotator(c: UdpCapture): (e: SendBigEvent) => void {
+  const parts = new Map<number, CapturedPacket>();
+  let refused: string | undefined;
+  let count = 0;
+  return (e) => {
+    if (e.kind === "single" && e.status === "sent") PcapFile.annotate(c.lastSent, `one datagram of ${e.bytes} bytes`);
+    if (e.kind === "part") count = e.count;
+    if (e.kind === "single" && e.status === "too-big") refused = `the ${e.bytes}-byte datagram was refused by the OS (EMSGSIZE, above ${e.limit} over IPv${e.family}): sent in parts instead`;
+    if (e.kind === "part" && e.error === undefined && c.lastSent !== undefined) {
+      parts.set(e.number, c.lastSent);
+      PcapFile.annotate(c.lastSent, sendBigDecision(e));
+      if (e.number === 1) PcapFile.annotate(c.lastSent, refused);
+    }
+    if (e.kind === "reply" || e.kind === "ignored") PcapFile.annotate(c.lastReceived, sendBigDecision(e));
+    if (e.kind === "reply" && e.forParts) for (const n of missingPartsOf(e.text, count)) PcapFile.annotate(parts.get(n), MISSING_PART);
   };
 }
 
@@ -315,6 +342,50 @@ export class IcmpCapture implements ProbeTap {
     }
     this.lastSent = this.file.add(encodeIpPacket({ src: this.local, dst: bare(address), protocol, ttl, payload: msg, id: this.#id++ }));
   }
+}
+
+/**
+ * mtr: the capture behind a tap that remembers each probe's packet by cycle and TTL (cycles
+ * overlap when the wait is longer than the interval), so a timeout lands on its probe and each
+ * answer says which probe it settles. Bounded: a settled probe is forgotten, and at most 4096
+ * are remembered.
+ */
+export function mtrCapture(c: IcmpCapture, waitMs: number): { tap: ProbeTap; annotate(e: MtrEvent): void } {
+  let cycle = 0;
+  const pending: CapturedPacket[] = [];
+  const byProbe = new Map<string, CapturedPacket>();
+  return {
+    tap: {
+      sent: (bytes, protocol, ttl) => {
+        c.sent(bytes, protocol, ttl);
+        if (c.lastSent !== undefined) pending.push(c.lastSent);
+      },
+      listen: (sock) => c.listen(sock),
+      answered: (bytes, from, protocol) => c.answered(bytes, from, protocol),
+    },
+    annotate: (e) => {
+      if (e.kind === "start") return;
+      if (e.kind === "cycle") {
+        // The probes of a cycle leave after its "cycle" event and before their "probe" events.
+        cycle = e.cycle;
+        pending.length = 0;
+        return;
+      }
+      const key = `${e.cycle}/${e.ttl}`;
+      if (e.kind === "probe") {
+        const p = e.cycle === cycle ? pending.shift() : undefined;
+        if (p === undefined) return;
+        PcapFile.annotate(p, `cycle ${e.cycle}`);
+        byProbe.set(key, p);
+        if (byProbe.size > 4096) byProbe.delete(byProbe.keys().next().value as string);
+        return;
+      }
+      const d = mtrDecision(e, waitMs);
+      if (e.kind === "timeout") PcapFile.annotate(byProbe.get(key), d);
+      else if (e.kind === "reply" || e.kind === "late") PcapFile.annotate(c.lastReceived, d);
+      if (e.kind !== "late") byProbe.delete(key);
+    },
+  };
 }
 
 /** ping: the decision on a reply (late, duplicate, wrong data, an ICMP error, ignored) on it; a timeout on its request. */

@@ -5,7 +5,8 @@
  */
 import { formatHostPort } from "../core/address.js";
 import type { UdpEchoClientEvent, UdpEchoResult } from "../udp/echo/client.js";
-import type { SendBigEvent } from "../udp/echo/bigsend.js";
+import type { SendBigEvent, SendBigResult } from "../udp/echo/bigsend.js";
+import { missingPartsOf } from "../udp/echo/reassembly.js";
 import { printableMessage } from "./udp-echo-server.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
@@ -113,6 +114,8 @@ export function renderSendBigEvent(e: SendBigEvent): string | undefined {
       if (e.status === "sent") return "packet sent\n";
       if (e.status === "too-big") return `packet too big, cannot send: ${e.bytes} bytes > ${e.limit}, the largest UDP payload over IPv${e.family}\n`;
       return `packet not sent: ${e.error}\n`;
+    case "part":
+      return undefined;
     case "parts-sent": {
       const last = e.lastPartBytes === e.partBytes ? "" : ` (the last ${e.lastPartBytes})`;
       const failed = e.failed > 0 ? `, ${e.failed} failed to send` : "";
@@ -149,4 +152,76 @@ export function renderUdpEchoOutcome(r: UdpEchoResult): string {
 /** A verified reply in one line (the lab's --demo): "I received ... (attempt 1, RTT 0.210 ms, request id checked)". */
 export function renderUdpEchoReplyLine(reply: NonNullable<UdpEchoResult["reply"]>): string {
   return `${printableMessage(Buffer.from(reply.text, "utf8"), 200)} (attempt ${reply.attempts}, RTT ${reply.rttMs.toFixed(3)} ms, request id checked)`;
+}
+
+/** send-big's word on a part the server's verdict names missing. */
+export const MISSING_PART = "reported missing in the server's verdict";
+
+/** send-big's decision on a datagram it sent or received (a pcap comment / ladder note); undefined for none. */
+export function sendBigDecision(e: SendBigEvent): string | undefined {
+  switch (e.kind) {
+    case "part":
+      return e.error === undefined ? `part ${e.number}/${e.count}` : `part ${e.number}/${e.count}: send failed: ${e.error}`;
+    case "reply":
+      return e.forParts ? `the server's verdict on the split send: ${e.text.startsWith("incomplete") ? "incomplete" : "complete"}` : "the server's reply to the single datagram";
+    case "ignored":
+      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * `wirekit udp-echo send-big` as a ladder: the big datagram (refused by the OS above the UDP
+ * limit: a note, it never left), each part datagram, the server's verdict, and datagrams
+ * ignored. A part the verdict names missing ends in a cross; no verdict in `waitMs` is a timeout.
+ * `doneAt`: when the run ended, on the log's time base.
+ */
+export function sendBigLadder(log: ReadonlyArray<Timed<SendBigEvent>>, result: SendBigResult | undefined, options: { waitMs: number; doneAt: number }): Ladder {
+  const start = log.find((t) => t.event.kind === "start")?.event;
+  const rows: LadderRow[] = [];
+  const parts = new Map<number, MessageRow>();
+  let count = 0;
+  for (const { at, event: e } of log) {
+    const decision = sendBigDecision(e);
+    if (e.kind === "part") count = e.count;
+    switch (e.kind) {
+      case "single":
+        if (e.status === "sent") rows.push({ kind: "message", from: 0, to: 1, lines: [`one datagram of ${e.bytes} bytes`], at });
+        else if (e.status === "too-big") rows.push({ kind: "note", tone: "warn", text: `one datagram of ${e.bytes} bytes: refused by the OS (EMSGSIZE), above ${e.limit}, the largest UDP payload over IPv${e.family}; never sent`, at });
+        else rows.push({ kind: "note", tone: "warn", text: `one datagram of ${e.bytes} bytes: not sent: ${e.error}`, at });
+        break;
+      case "part": {
+        const row: MessageRow = { kind: "message", from: 0, to: 1, lines: [`part ${e.number}/${e.count} (${e.bytes} bytes)`], at, ...(e.error === undefined ? {} : { fate: "lost" as const, decision: decision ?? "" }) };
+        parts.set(e.number, row);
+        rows.push(row);
+        break;
+      }
+      case "reply": {
+        if (e.forParts) {
+          for (const n of missingPartsOf(e.text, count)) {
+            const row = parts.get(n);
+            if (row !== undefined && row.fate === undefined) Object.assign(row, { fate: "lost", decision: MISSING_PART });
+          }
+        }
+        rows.push({ kind: "message", from: 1, to: 0, lines: [e.forParts ? `verdict: ${e.text}` : `reply: ${e.text}`], at, ...(decision === undefined ? {} : { decision }) });
+        break;
+      }
+      case "ignored":
+        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...(decision === undefined ? {} : { decision }) });
+        break;
+      case "start":
+      case "parts-sent":
+        break;
+    }
+  }
+  if (result !== undefined && result.confirmation === "none" && options.waitMs > 0) rows.push({ kind: "note", tone: "warn", text: `timeout: no verdict from the server within ${msText(options.waitMs)}`, at: options.doneAt });
+  return {
+    title: start?.kind === "start" ? `udp-echo send-big: ${start.size} bytes, message ${start.messageId}` : "udp-echo send-big",
+    lifelines: [
+      { id: "C", label: start?.kind === "start" ? `sender ${formatHostPort(start.local.address, start.local.port)}` : "sender" },
+      { id: "S", label: start?.kind === "start" ? `server ${formatHostPort(start.server.address, start.server.port)}` : "server" },
+    ],
+    rows,
+  };
 }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
-import { Mtr } from "../../src/icmp/mtr.js";
+import { Mtr, type MtrEvent } from "../../src/icmp/mtr.js";
 import { Traceroute } from "../../src/icmp/traceroute.js";
 import type { ProberOptions, ProbeSent, TraceProber } from "../../src/icmp/trace-probes.js";
 
@@ -263,4 +263,24 @@ test("mtr: cycles overlap when the wait is longer than the interval; an answer a
   assert.deepEqual([...new Set(sent.map((s) => s.at))], [0, 100, 200]);
   // The last cycle (200 ms) settles when its TTL 3 probe gives up, at 450 ms.
   assert.ok(endedAt >= 450 && endedAt <= 455, `ended at ${endedAt}`);
+});
+
+test("mtr: each probe, its answer, its timeout and a late answer are events, by cycle and TTL (what --diagram and --pcap draw)", async () => {
+  const clock = new FakeClock();
+  const sent: ScriptedSend[] = [];
+  // TTL 3 answers after 300 ms, past the 250 ms wait: a timeout, then a late answer.
+  const m = new Mtr({ host: "10.9.9.9", cycles: 2, intervalMs: 100, waitMs: 250, maxHops: 4, resolveNames: false, clock, openProber: scriptedPath(clock, sent, { 1: router(1, 1), 2: router(2, 150), 3: router(3, 300) }, destination(2)) });
+  const events: MtrEvent[] = [];
+  m.on("event", (e) => events.push(e));
+  await drive(clock, m.run(), 5);
+  const of = (kind: MtrEvent["kind"]): string[] => events.flatMap((e) => (e.kind === kind && "ttl" in e ? [`${e.cycle}/${e.ttl}`] : []));
+  assert.deepEqual(of("probe"), ["1/1", "1/2", "1/3", "1/4", "2/1", "2/2", "2/3", "2/4"]);
+  assert.deepEqual(of("reply").sort(), ["1/1", "1/2", "1/4", "2/1", "2/2", "2/4"]);
+  assert.deepEqual(of("timeout"), ["1/3", "2/3"]);
+  // Cycle 2's late answer (at 400 ms) comes after its timeout ended the run (350 ms): no event.
+  assert.deepEqual(of("late"), ["1/3"]);
+  const dest = events.find((e) => e.kind === "reply" && e.ttl === 4);
+  assert.ok(dest?.kind === "reply" && dest.reached && dest.final, JSON.stringify(dest));
+  // Each cycle's table comes before its probes.
+  assert.deepEqual(events.filter((e) => e.kind === "cycle" || (e.kind === "probe" && e.ttl === 1)).map((e) => e.kind), ["cycle", "probe", "cycle", "probe"]);
 });

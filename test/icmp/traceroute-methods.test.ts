@@ -8,10 +8,16 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ADDR, createTopology, netnsSkipReason, type Topology } from "../helpers/netns.js";
 import { CHAIN, createChain, createEcmp, ECMP, type Chain } from "../helpers/netns-chain.js";
 
 const skip = netnsSkipReason();
+const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
 const CAPTURE = fileURLToPath(new URL("../helpers/raw-capture.js", import.meta.url));
 const UDP_ECHO_PORT = 5353;
 const TCP_OPEN_PORT = 8080;
@@ -196,6 +202,32 @@ describe("mtr --report over three hops, the second dropping 30% of its Time Exce
     // Lost ~ Binomial(100, 0.3): mean 30, sd 4.6; [10, 50] is beyond 4 sd on each side.
     const lost = N - (h2?.received ?? 0);
     assert.ok(lost >= 10 && lost <= 50, `hop 2 lost ${lost} of ${N}`);
+  });
+
+  test("--diagram draws each cycle's probe and answer per hop, a cross per lost one; --pcap holds them with the losses as comments", { skip: TSHARK === undefined ? "tshark is not installed (.ci/run installs it)" : false }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wirekit-mtr-"));
+    try {
+      const [svgFile, pcapFile] = [join(dir, "mtr.svg"), join(dir, "mtr.pcapng")];
+      const r = await chain.wirekit(["mtr", "-n", "--report", "-c", "10", "-i", "0.005", "-w", "0.3", "--json", "--diagram", svgFile, "--pcap", pcapFile, CHAIN.target], 60_000);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const doc = JSON.parse(r.stdout) as { hops: Array<{ hop: number; sent: number; received: number }> };
+      assert.deepEqual(doc.hops.map((h) => [h.hop, h.sent]), [[1, 10], [2, 10], [3, 10]]);
+      const received = doc.hops.reduce((n, h) => n + h.received, 0);
+      const lost = 30 - received;
+      const svg = await readFile(svgFile, "utf8");
+      assert.equal((svg.match(/<line [^>]*class="(?:c2s|s2c)[^"]*"/g) ?? []).length, 30 + received, "a probe per hop and cycle, and each answer");
+      assert.equal((svg.match(/class="cross"/g) ?? []).length, lost);
+      assert.match(svg, new RegExp(`hop 2: ${CHAIN.r2.replace(/\./g, "\\.")}`));
+      const out = await new Promise<string>((resolve, reject) => execFile(TSHARK ?? "tshark", ["-r", pcapFile, "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status"], (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
+      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      // 1 = good; a Time Exceeded quotes the probe's first bytes only, so tshark leaves the quoted checksum unverified (2). None is bad (0).
+      assert.ok(rows.every((x) => x.slice(1).every((c) => c === "" || /^1(,[12])*$/.test(c))), `no bad checksum: ${out}`);
+      assert.ok(rows.filter((x) => /^probe TTL=\d+; cycle \d+/.test(x[0] ?? "")).length >= 30, out);
+      assert.equal(rows.filter((x) => /; no answer within 300 ms: cycle \d+, TTL \d counted lost$/.test(x[0] ?? "")).length, lost, out);
+      assert.equal(rows.filter((x) => /^answers cycle \d+, TTL [123]$/.test(x[0] ?? "")).length, received, out);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -62,6 +62,32 @@ describe("--diagram on the client tools", { concurrency: true }, () => {
     assert.match(mmd, /S-->>C: reply \(2 bytes echoed\) RTT/);
   });
 
+  it("udp-echo send-big: one arrow per part and for the verdict, a cross per part the verdict names missing, the refused datagram as a note", async () => {
+    const port = await serve(["udp-echo", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.3", "--seed", "7", "-q"]);
+    const file = join(dir, "big.svg");
+    const r = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", String(port), "--size", "80000", "--parts", "16", "--wait", "3s", "--diagram", file]);
+    const missing = /missing parts (.*)$/m.exec(r.stdout)?.[1] ?? "";
+    const lost = missing.split(", ").reduce((n, x) => {
+      const [a = 0, b = a] = x.split("-").map(Number);
+      return n + b - a + 1;
+    }, 0);
+    assert.ok(lost > 0 && lost < 16, r.stdout);
+    const svg = await readFile(file, "utf8");
+    assert.equal(XMLValidator.validate(svg), true);
+    assert.equal(arrows(svg), 16 + 1);
+    assert.equal(crosses(svg), lost);
+    assert.match(svg, /refused by the OS \(EMSGSIZE\)/);
+    assert.match(svg, /verdict: incomplete message/);
+    // No verdict at all (nothing listens): each part, then the timeout.
+    const txt = join(dir, "big-none.txt");
+    const none = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", "9", "--size", "3000", "--parts", "3", "--wait", "200ms", "--diagram", txt]);
+    assert.equal(none.code, 1, none.stdout);
+    const text = await readFile(txt, "utf8");
+    assert.match(text, /\|--- one datagram of 3000 bytes -+>\|/);
+    assert.equal((text.match(/part \d\/3 \(1020 bytes\)/g) ?? []).length, 3);
+    assert.match(text, /timeout: no verdict from the server within 200 ms/);
+  });
+
   it("heartbeat: each heartbeat and its ack, as text", async () => {
     const port = await serve(["heartbeat", "serve", "--host", "127.0.0.1", "-p", "0"]);
     const file = join(dir, "hb.txt");
@@ -116,6 +142,24 @@ describe("--diagram on the client tools", { concurrency: true }, () => {
     assert.match(svg, /reply from the destination from 127\.0\.0\.1/);
   });
 
+  it("mtr: per cycle each probe and its answer, one lifeline per hop; the first 10 cycles only", rootOnly, async () => {
+    const file = join(dir, "mtr.svg");
+    const r = await runCliCapture(["mtr", "127.0.0.1", "-n", "--report", "-c", "12", "-i", "0.02", "-m", "3", "-w", "5s", "--diagram", file]);
+    assert.equal(r.code, 0, r.stderr);
+    const svg = await readFile(file, "utf8");
+    assert.equal(XMLValidator.validate(svg), true);
+    // The destination answers at TTL 1: 10 probes and 10 answers are drawn; cycle 1's probes to TTL 2 and 3 are counted in a note.
+    assert.equal(arrows(svg), 20);
+    assert.equal(crosses(svg), 0);
+    assert.match(svg, /cycle 10: ICMP echo TTL=1/);
+    assert.doesNotMatch(svg, /cycle 11:/);
+    assert.match(svg, /2 probes past the end of the path \(TTL 2-3\) not drawn/);
+    assert.match(svg, /2 more cycles ran; the diagram draws the first 10/);
+    const watch = await runCliCapture(["traceroute", "127.0.0.1", "-n", "--report", "-c", "1", "-m", "1", "--diagram", join(dir, "watch.mmd")]);
+    assert.equal(watch.code, 0, watch.stderr);
+    assert.match(await readFile(join(dir, "watch.mmd"), "utf8"), /^sequenceDiagram\n/);
+  });
+
   it("names an unknown diagram format as a usage error (exit 2, one line) before sending anything", async () => {
     for (const argv of [
       ["udp-ping", "127.0.0.1", "9", "--diagram", "x.png"],
@@ -124,6 +168,9 @@ describe("--diagram on the client tools", { concurrency: true }, () => {
       ["http", "get", "http://127.0.0.1:9/", "--diagram", "x.png"],
       ["ping", "127.0.0.1", "--diagram", "x.png"],
       ["traceroute", "127.0.0.1", "--diagram", "x.png"],
+      ["traceroute", "127.0.0.1", "--watch", "--diagram", "x.png"],
+      ["mtr", "127.0.0.1", "--diagram", "x.png"],
+      ["udp-echo", "send-big", "127.0.0.1", "9", "--diagram", "x.png"],
       ["mail", "--from", "a@lab.test", "--to", "b@lab.test", "--server", "x", "--diagram", "x.png"],
     ]) {
       const r = await runCliCapture(argv);

@@ -18,6 +18,10 @@ import { httpGetLadder, type HttpGetWireEvent } from "../../src/render/http-get.
 import { tracerouteLadder } from "../../src/render/traceroute.js";
 import type { UdpPingEvent } from "../../src/udp/ping/client.js";
 import type { TracerouteEvent } from "../../src/icmp/traceroute.js";
+import { sendBigLadder } from "../../src/render/udp-echo.js";
+import { mtrLadder } from "../../src/render/mtr.js";
+import type { SendBigEvent } from "../../src/udp/echo/bigsend.js";
+import type { MtrEvent } from "../../src/icmp/mtr.js";
 
 
 
@@ -52,6 +56,33 @@ const LADDERS: Array<[string, Ladder]> = [
     { at: 1, event: { kind: "hop", hop: { hop: 1, probes: [{ from: "10.0.0.1", name: "router-one.lab.example.edu", rttMs: 0.1, annotation: "", reached: false }, { from: null }] } } },
     { at: 2, event: { kind: "hop", hop: { hop: 2, probes: [{ from: "10.0.0.3", rttMs: 0.3, annotation: "!H", reached: true }] } } },
   ] satisfies Array<{ at: number; event: TracerouteEvent }>)],
+  ["udp-echo send-big", sendBigLadder([
+    { at: 0, event: { kind: "start", local: { address: "127.0.0.1", port: 40000 }, server: S, size: 80000, messageId: "k3j9x0q2" } },
+    { at: 1, event: { kind: "single", status: "too-big", bytes: 80000, limit: 65507, family: 4 } },
+    { at: 2, event: { kind: "part", number: 1, count: 3, bytes: 26687 } },
+    { at: 3, event: { kind: "part", number: 2, count: 3, bytes: 26687 } },
+    { at: 4, event: { kind: "part", number: 3, count: 3, bytes: 26686, error: "send to 127.0.0.1:12000: ENOBUFS" } },
+    { at: 5, event: { kind: "ignored", from: { address: "203.0.113.77", port: 5353 }, bytes: 12, reason: "not the server" } },
+    { at: 2005, event: { kind: "reply", from: S, text: "incomplete message: 1 of 3 parts (26666 of 80000 bytes) arrived, missing parts 2-3", forParts: true } },
+  ] satisfies Array<{ at: number; event: SendBigEvent }>, { single: "too-big", size: 80000, messageId: "k3j9x0q2", limit: 65507, parts: 3, partBytes: 26667, confirmation: "incomplete" }, { waitMs: 4000, doneAt: 2005 })],
+  ["mtr", mtrLadder([
+    { at: 0, event: { kind: "start", host: "d", address: "10.0.0.3", family: 4, method: "icmp", paris: false, flow: {} as never, packetBytes: 60 } },
+    { at: 0, event: { kind: "probe", cycle: 1, ttl: 1 } },
+    { at: 0, event: { kind: "probe", cycle: 1, ttl: 2 } },
+    { at: 1, event: { kind: "reply", cycle: 1, ttl: 1, from: "10.0.0.1", rttMs: 0.1, annotation: "", final: false, reached: false } },
+    { at: 2, event: { kind: "reply", cycle: 1, ttl: 2, from: "10.0.0.3", rttMs: 0.3, annotation: "", final: true, reached: true } },
+    { at: 100, event: { kind: "probe", cycle: 2, ttl: 1 } },
+    { at: 100, event: { kind: "probe", cycle: 2, ttl: 2 } },
+    { at: 101, event: { kind: "reply", cycle: 2, ttl: 2, from: "10.0.0.3", rttMs: 0.3, annotation: "", final: true, reached: true } },
+    { at: 1100, event: { kind: "timeout", cycle: 2, ttl: 1 } },
+    { at: 1300, event: { kind: "late", cycle: 2, ttl: 1, from: "10.0.0.1", rttMs: 1200 } },
+  ] satisfies Array<{ at: number; event: MtrEvent }>, {
+    host: "d", address: "10.0.0.3", family: 4, method: "icmp", paris: false, cycles: 2, reached: true,
+    rows: [
+      { hop: 1, hosts: [{ address: "10.0.0.1", name: "router-one.lab.example.edu", replies: 1 }], sent: 2, received: 1, lossPercent: 50, lastMs: 0.1, avgMs: 0.1, bestMs: 0.1, worstMs: 0.1, stdevMs: 0, annotation: "" },
+      { hop: 2, hosts: [{ address: "10.0.0.3", replies: 2 }], sent: 2, received: 2, lossPercent: 0, lastMs: 0.3, avgMs: 0.3, bestMs: 0.3, worstMs: 0.3, stdevMs: 0, annotation: "" },
+    ],
+  }, { waitMs: 1000 })],
 ];
 
 describe("every tool's ladder in a browser", { skip }, () => {

@@ -133,6 +133,31 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
     assert.deepEqual((await tshark(sfile)).map((p) => p.comment), ["dropped (simulated, seed 3)", "", ""]);
   });
 
+  it("udp-echo send-big: every part and the verdict, checksums valid; the refusal of the big datagram and each part the verdict names missing are comments", async () => {
+    const file = join(dir, "big.pcapng");
+    // Seed 7 with 30% loss drops some of the 16 parts (and lets the verdict through).
+    const srv = await serve(["udp-echo", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.3", "--seed", "7", "-q"]);
+    const r = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", String(srv.port), "--size", "80000", "--parts", "16", "--wait", "3s", "--pcap", file]);
+    await srv.stop();
+    assert.equal(openOn(file), 0);
+    const verdict = /^server: (incomplete message: .*missing parts (.*))$/m.exec(r.stdout);
+    assert.ok(verdict !== null, r.stdout);
+    const missing = (verdict[2] ?? "").split(", ").flatMap((x) => {
+      const [a = 0, b = a] = x.split("-").map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+    assert.ok(missing.length > 0 && missing.length < 16, r.stdout);
+    const packets = await tshark(file);
+    assert.equal(packets.length, 17, "16 parts and the verdict; the refused 80000-byte datagram never left");
+    assert.ok(packets.every((p) => p.udp === "1" && p.ip === "1"), JSON.stringify(packets));
+    const parts = packets.slice(0, 16);
+    parts.forEach((p, i) => assert.match(p.comment, new RegExp(`^part ${i + 1}/16(;|$)`)));
+    assert.match(parts[0]?.comment ?? "", /the 80000-byte datagram was refused by the OS \(EMSGSIZE, above 65507 over IPv4\): sent in parts instead/);
+    assert.deepEqual(parts.flatMap((p, i) => (p.comment.endsWith("; reported missing in the server's verdict") ? [i + 1] : [])), missing);
+    assert.equal(packets[16]?.comment, "the server's verdict on the split send: incomplete");
+    assert.match(r.stderr, /pcap written to .*big\.pcapng \(17 packets\)/);
+  });
+
   it("heartbeat: the monitor's file names the new client on its first heartbeat; the sender's holds each heartbeat and ack", async () => {
     const sfile = join(dir, "hb-serve.pcapng");
     const cfile = join(dir, "hb.pcapng");
@@ -258,6 +283,24 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
     const many = await runCliCapture(["ping", "127.0.0.1", "127.0.0.2", "--pcap", join(dir, "x.pcapng")]);
     assert.equal(many.code, 2);
     assert.equal(many.stderr, "wirekit: --pcap takes one target\n");
+  });
+
+  it("mtr: each probe with its TTL and cycle and the answer about it, checksums valid, written as the run goes", rootOnly, async () => {
+    for (const method of [[], ["-U"]]) {
+      const file = join(dir, `mtr${method.join("")}.pcapng`);
+      const r = await runCliCapture(["mtr", "127.0.0.1", "-n", "--report", "-c", "3", "-i", "0.05", "-m", "2", "-w", "5s", ...method, "--pcap", file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(openOn(file), 0);
+      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "ip.ttl", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status", "-e", "udp.checksum.status"]);
+      const rows = out.trim().split("\n").map((l) => l.split("|"));
+      // Cycle 1 probes TTL 1 and 2 (the end of the path is not known yet), cycles 2 and 3 TTL 1 only.
+      const probes = rows.filter((x) => /^probe TTL=\d; cycle \d$/.test(x[1] ?? "")).map((x) => x[1]);
+      assert.deepEqual(probes, ["probe TTL=1; cycle 1", "probe TTL=2; cycle 1", "probe TTL=1; cycle 2", "probe TTL=1; cycle 3"], out);
+      assert.ok(rows.filter((x) => /^probe/.test(x[1] ?? "")).every((x) => (x[1] ?? "").startsWith(`probe TTL=${x[0]};`)), `each probe left with the TTL it names: ${out}`);
+      const answers = rows.filter((x) => /^answers cycle \d, TTL \d$/.test(x[1] ?? "")).map((x) => x[1]);
+      assert.deepEqual(answers.sort(), ["answers cycle 1, TTL 1", "answers cycle 1, TTL 2", "answers cycle 2, TTL 1", "answers cycle 3, TTL 1"], out);
+      assert.ok(rows.every((x) => x.slice(2).every((c) => c === "" || /^1(,1)*$/.test(c))), `checksums good: ${out}`);
+    }
   });
 
   it("traceroute: each probe with its TTL and the answer about it, for ICMP, UDP and TCP probes, checksums valid", rootOnly, async () => {

@@ -26,6 +26,10 @@ const watch = {
   interval: { type: "duration", short: "i", value: "T", default: "1s", min: 1, help: "time between cycles" },
 } as const satisfies Record<string, OptionDef>;
 
+/** --diagram and --pcap of the mtr view: bounded, since a run may last for days. */
+const watchDiagram = { ...diagram, help: `${diagram.help}; with --watch/--report (and mtr) the first 10 cycles` } as const satisfies OptionDef;
+const watchPcap = { ...pcap, help: "write each probe (with its TTL and cycle) and the ICMP answers about it as pcapng, as the run goes" } as const satisfies OptionDef;
+
 export const tracerouteForm = defineForm({
   usage: ["<host> [-U|-T [-p PORT]] [--paris] [-m 30] [-q 3] [-w 1s] [-f 1] [-N 16] [-n] [-4|-6] [--json|--json-lines] [--diagram FILE] [--pcap FILE]", "<host> --watch|--report [-c N] [-i 1s] [probe options]"],
   positionals: [{ name: "host", kind: "host" }],
@@ -37,8 +41,8 @@ export const tracerouteForm = defineForm({
     ...watch,
     json: json("one JSON document with every hop"),
     "json-lines": json("one JSON object per probe and per hop as they happen, then the summary"),
-    diagram,
-    pcap: { ...pcap, help: "write each probe (with its TTL) and the ICMP answers about it as pcapng" },
+    diagram: watchDiagram,
+    pcap: { ...pcap, help: "write each probe (with its TTL; with --watch/--report also its cycle) and the ICMP answers about it as pcapng" },
   },
 });
 
@@ -68,9 +72,9 @@ ${NEEDS_PRIVILEGE}`,
 });
 
 export const mtrForm = defineForm({
-  usage: ["<host> [-r] [-c N] [-i 1s] [-U|-T [-p PORT]] [--paris] [-m 30] [-w 1s] [-n] [-4|-6] [--json]"],
+  usage: ["<host> [-r] [-c N] [-i 1s] [-U|-T [-p PORT]] [--paris] [-m 30] [-w 1s] [-n] [-4|-6] [--json] [--diagram FILE] [--pcap FILE]"],
   positionals: [{ name: "host", kind: "host" }],
-  options: { ...watch, ...probe, json: json("one JSON document with the table at the end") },
+  options: { ...watch, ...probe, json: json("one JSON document with the table at the end"), diagram: watchDiagram, pcap: watchPcap },
 });
 
 export const mtrSpec = defineCommand({

@@ -54,7 +54,7 @@ export const bigForm = defineForm({
   name: "send-big",
   title: "Big datagrams",
   intro: "One datagram of SIZE bytes, then the same bytes in PARTS datagrams.",
-  usage: ["send-big <host> <port> [--size 80000] [--parts 16] [--char a] [--wait 4s] [--json]"],
+  usage: ["send-big <host> <port> [--size 80000] [--parts 16] [--char a] [--wait 4s] [--json] [--diagram FILE] [--pcap FILE]"],
   positionals: [
     { name: "host", kind: "host" },
     { name: "port", kind: "port" },
@@ -68,6 +68,8 @@ export const bigForm = defineForm({
     ipv4,
     ipv6,
     json: json("one JSON document instead of text"),
+    diagram,
+    pcap,
   },
 });
 

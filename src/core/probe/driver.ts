@@ -212,6 +212,19 @@ export class ProbeDriver<D, T> {
     return this.#o.countAnswers === true && this.#o.deadlineMs !== undefined && (this.#o.count ?? 0) > 0;
   }
 
+  /**
+   * Every target's probes settled, once no more rounds are sent. A drained target stays drained
+   * then (nothing is sent to it again), so the scan resumes where the last one stopped: a reply
+   * per target does not rescan the targets before it (fping-style runs have hundreds).
+   */
+  #drained(): boolean {
+    while (this.#drainedUpTo < this.trackers.length && this.trackers[this.#drainedUpTo]?.pendingCount === 0) this.#drainedUpTo++;
+    return this.#drainedUpTo === this.trackers.length;
+  }
+
+  /** Targets before this index had nothing pending after the last round left (see #drained). */
+  #drainedUpTo = 0;
+
   /** Probes pending over all targets. */
   #pending(): number {
     let n = 0;
@@ -256,6 +269,9 @@ export class ProbeDriver<D, T> {
       return false;
     }
     this.#round++;
+    // The probes of a round leave together, so they share one deadline and one timer (a
+    // timer per probe costs a closure and a callback each, 200 a round for fping-style runs).
+    const sent: Array<{ target: number; tracker: ProbeTracker<T>; probe: Probe<T> }> = [];
     for (const s of o.transport.send(seq, round)) {
       // The adapter may have stopped the run (or the signal fired) while sending.
       if (this.#done) return false;
@@ -269,10 +285,16 @@ export class ProbeDriver<D, T> {
         continue;
       }
       this.#emit({ kind: "sent", target: s.target, probe });
+      sent.push({ target: s.target, tracker, probe });
+    }
+    if (sent.length > 0) {
       this.#timers.after(o.timeoutMs, () => {
-        if (this.#done || tracker.get(seq) !== probe || !tracker.expire(seq)) return;
-        this.#emit({ kind: "timeout", target: s.target, probe });
-        this.#settled();
+        for (const { target, tracker, probe } of sent) {
+          if (this.#done) return;
+          if (tracker.get(seq) !== probe || !tracker.expire(seq)) continue;
+          this.#emit({ kind: "timeout", target, probe });
+          this.#settled();
+        }
       });
     }
     if (this.#done) return false;
@@ -328,7 +350,7 @@ export class ProbeDriver<D, T> {
       this.#end("count");
       return;
     }
-    if (!this.#sending && this.trackers.every((t) => t.pendingCount === 0)) this.#end("count");
+    if (!this.#sending && this.#drained()) this.#end("count");
   }
 
   #end(reason: ProbeEndReason): void {

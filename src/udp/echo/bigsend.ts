@@ -10,7 +10,7 @@ import { systemClock, sleep, type Clock, type TimerHandle } from "../../core/clo
 import { fromSystemError, usageError } from "../../core/errors.js";
 import { TypedEmitter } from "../../core/events.js";
 import { secureRandom, type Random } from "../../core/random.js";
-import { bindUdp, closeUdp, normalizeAddress } from "../../core/udp-socket.js";
+import { bindUdp, closeUdp, isWildcardAddress, normalizeAddress, routeSourceAddress, type WireTap } from "../../core/udp-socket.js";
 import { checkSplit, decodeReply, encodeParts, isRequestId, maxUdpPayload, newRequestId, PART_HEADER_BYTES, partLength, sameRequestId } from "./protocol.js";
 import type { Endpoint } from "./server.js";
 
@@ -38,6 +38,8 @@ export interface SendBigOptions {
   /** @default systemClock */
   clock?: Clock;
   signal?: AbortSignal;
+  /** Shown every datagram that crosses the wire (`--pcap`); the refused big one never does. */
+  tap?: WireTap;
 }
 
 export type SendBigEvent =
@@ -45,6 +47,8 @@ export type SendBigEvent =
   | { kind: "single"; status: "sent"; bytes: number }
   | { kind: "single"; status: "too-big"; bytes: number; limit: number; family: IpFamily }
   | { kind: "single"; status: "failed"; bytes: number; error: string }
+  /** One datagram of the split send (`number` from 1), as it left or as its send failed. */
+  | { kind: "part"; number: number; count: number; bytes: number; error?: string }
   | { kind: "parts-sent"; count: number; partBytes: number; lastPartBytes: number; headerBytes: number; failed: number }
   | { kind: "reply"; from: Endpoint; text: string; forParts: boolean }
   | { kind: "ignored"; from: Endpoint; bytes: number; reason: string };
@@ -116,13 +120,19 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
     const bound = await bindUdp({ host: resolved.family === 6 ? "::" : "0.0.0.0", port: 0 });
     const socket = bound.socket;
     const emit = (e: SendBigEvent): void => void this.emit("event", e);
-    emit({ kind: "start", local: { address: bound.address, port: bound.port }, server, size, messageId });
+    // This host as the server sees it: the address routing picks toward it, not the wildcard bound.
+    const local = { address: isWildcardAddress(bound.address) ? await routeSourceAddress(server, resolved.family) : normalizeAddress(bound.address), port: bound.port };
+    emit({ kind: "start", local, server, size, messageId });
+    const tap = o.tap;
+    const remote = { address: normalizeAddress(server.address), port: server.port };
+    const shown = tap === undefined ? undefined : local;
 
     let confirmation: SendBigResult["confirmation"] = "none";
     let confirmationText: string | undefined;
     let confirmed: (() => void) | undefined;
     socket.on("message", (msg, rinfo) => {
       const from = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+      if (shown !== undefined) tap?.received(msg, shown, from);
       if (from.address !== normalizeAddress(server.address) || from.port !== server.port) {
         emit({ kind: "ignored", from, bytes: msg.length, reason: "not the server" });
         return;
@@ -146,8 +156,10 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
     try {
       const err = await sendOne(payload);
       let single: SendBigResult["single"] = "sent";
-      if (err === null) emit({ kind: "single", status: "sent", bytes: size });
-      else if (err.code === "EMSGSIZE") {
+      if (err === null) {
+        if (shown !== undefined) tap?.sent(payload, shown, remote);
+        emit({ kind: "single", status: "sent", bytes: size });
+      } else if (err.code === "EMSGSIZE") {
         single = "too-big";
         emit({ kind: "single", status: "too-big", bytes: size, limit, family: resolved.family });
       } else {
@@ -159,7 +171,10 @@ export class BigSender extends TypedEmitter<{ event: [SendBigEvent] }> {
       const datagrams = encodeParts(messageId, payload, count);
       for (const [i, d] of datagrams.entries()) {
         if (o.signal?.aborted) break;
-        if ((await sendOne(d)) !== null) failed++;
+        const sendErr = await sendOne(d);
+        if (sendErr === null && shown !== undefined) tap?.sent(d, shown, remote);
+        if (sendErr !== null) failed++;
+        emit({ kind: "part", number: i + 1, count, bytes: d.length, ...(sendErr === null ? {} : { error: fromSystemError(sendErr, `send to ${target}`).message }) });
         if ((o.intervalMs ?? 0) > 0 && i < datagrams.length - 1) await sleep(clock, o.intervalMs ?? 0, o.signal).catch(() => {});
       }
       const partBytes = partLength(size, count, 1);

@@ -257,3 +257,26 @@ export function formatPartRanges(numbers: readonly number[], max = 20, total = n
   const cut = ranges.length > max || total > numbers.length;
   return cut ? `${ranges.slice(0, max).join(", ")}, ... (${total} in all)` : ranges.join(", ");
 }
+
+/**
+ * The part numbers an incomplete-message verdict names ("... missing parts 3-5, 9"), read back
+ * for the sender's diagram; at most `count` (the parts it sent), so a hostile verdict cannot make
+ * it build a huge list. Empty when the text names none; a cut list ("..., ... (40 in all)")
+ * gives the parts it does name.
+ *
+ * @example
+ * missingPartsOf("incomplete message: 14 of 16 parts (70000 of 80000 bytes) arrived, missing parts 3, 9-10", 16) // [3, 9, 10]
+ */
+export function missingPartsOf(text: string, count: number): number[] {
+  const m = /missing parts ([\d, -]+)/.exec(text);
+  if (m === null) return [];
+  const out = new Set<number>();
+  for (const range of (m[1] ?? "").split(",")) {
+    const r = /^\s*(\d{1,6})(?:-(\d{1,6}))?\s*$/.exec(range);
+    if (r === null) continue;
+    const a = Number(r[1]);
+    const b = Math.min(r[2] === undefined ? a : Number(r[2]), count);
+    for (let n = Math.max(a, 1); n <= b && out.size < count; n++) out.add(n);
+  }
+  return [...out];
+}

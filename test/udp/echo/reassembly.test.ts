@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodePart, encodeParts, type Part } from "../../../src/udp/echo/protocol.js";
-import { formatPartRanges, Reassembler } from "../../../src/udp/echo/reassembly.js";
+import { formatPartRanges, missingPartsOf, Reassembler } from "../../../src/udp/echo/reassembly.js";
 
 const SRC = "127.0.0.1:5000";
 
@@ -154,4 +154,14 @@ test("formatPartRanges folds runs of part numbers", () => {
   const many = Array.from({ length: 50 }, (_, i) => i * 2 + 1);
   assert.match(formatPartRanges(many, 3), /^1, 3, 5, \.\.\. \(50 in all\)$/);
   assert.equal(formatPartRanges([2, 3], 20, 65534), "2-3, ... (65534 in all)");
+});
+
+test("missingPartsOf reads back the parts a verdict names, bounded by the parts sent", () => {
+  assert.deepEqual(missingPartsOf("incomplete message: 10 of 16 parts (50000 of 80000 bytes) arrived, missing parts 1, 8, 10, 13-14, 16", 16), [1, 8, 10, 13, 14, 16]);
+  assert.deepEqual(missingPartsOf(`incomplete message: 0 of 16 parts arrived, missing parts ${formatPartRanges(Array.from({ length: 16 }, (_, i) => i + 1))}`, 16), Array.from({ length: 16 }, (_, i) => i + 1));
+  // A cut list gives what it names; a hostile verdict cannot name more than were sent.
+  assert.deepEqual(missingPartsOf("missing parts 1, 3, ... (40 in all)", 50), [1, 3]);
+  assert.deepEqual(missingPartsOf("missing parts 1-999999", 16).length, 16);
+  assert.deepEqual(missingPartsOf("missing parts 0, 17-20", 16), []);
+  assert.deepEqual(missingPartsOf("complete: 80000 bytes in 16 parts", 16), []);
 });
