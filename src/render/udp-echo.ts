@@ -1,9 +1,11 @@
 /**
  * `wirekit udp-echo HOST PORT` as a ladder: the request and each retransmission with the
  * backoff interval it waits, each timeout, datagrams ignored (a forged reply: its source and
- * why), and the reply. And the lines of the client and of send-big, per event.
+ * why), and the reply. And the lines of the client and of send-big, per event, their last
+ * line and their --json documents.
  */
 import { formatHostPort } from "../core/address.js";
+import { formatG } from "../core/stats.js";
 import type { UdpEchoClientEvent, UdpEchoResult } from "../udp/echo/client.js";
 import type { SendBigEvent, SendBigResult } from "../udp/echo/bigsend.js";
 import { missingPartsOf } from "../udp/echo/reassembly.js";
@@ -147,6 +149,48 @@ export function renderUdpEchoOutcome(r: UdpEchoResult): string {
     case "send-failed":
       return `cannot send: ${r.error ?? "send failed"}\n`;
   }
+}
+
+/**
+ * `wirekit udp-echo HOST PORT --json`: the result, the timeout of each attempt and the
+ * datagrams ignored, from the run's events.
+ */
+export function udpEchoJson(r: UdpEchoResult, events: readonly UdpEchoClientEvent[]): unknown {
+  return {
+    status: r.status,
+    server: r.server,
+    local: r.local,
+    request_id: r.requestId,
+    message_bytes: r.messageBytes,
+    attempts: r.attempts,
+    elapsed_ms: r.elapsedMs,
+    timeouts_ms: events.flatMap((e) => (e.kind === "attempt" ? [e.timeoutMs] : [])),
+    ignored: events.flatMap((e) => (e.kind === "ignored" ? [{ from: e.from, bytes: e.bytes, reason: e.reason }] : [])),
+    reply: r.reply === undefined ? null : {
+      text: r.reply.text, id: r.reply.id ?? null, from: r.reply.from, from_server: r.reply.fromServer,
+      id_matches: r.reply.idMatches, bytes: r.reply.bytes ?? null, rtt_ms: r.reply.rttMs, elapsed_ms: r.reply.elapsedMs,
+    },
+    ...(r.error !== undefined ? { error: r.error } : {}),
+  };
+}
+
+/** `wirekit udp-echo send-big --json`. */
+export function sendBigJson(r: SendBigResult): unknown {
+  return {
+    single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,
+    confirmation: r.confirmation, confirmation_text: r.confirmationText ?? null,
+  };
+}
+
+/**
+ * The line that ends `wirekit udp-echo send-big` when the server gave no verdict (with its
+ * newline); "" when it did (its verdict was the last line) or when `waitMs` is 0 (none asked).
+ * `interrupted`: the run was stopped (Ctrl-C) before the verdict.
+ */
+export function renderSendBigOutcome(r: SendBigResult, waitMs: number, interrupted: boolean): string {
+  if (waitMs === 0 || r.confirmation !== "none") return "";
+  if (interrupted) return "interrupted before the server's verdict\n";
+  return `no verdict from the server in ${formatG(waitMs / 1000)} s (is it a wirekit udp-echo server?)\n`;
 }
 
 /** A verified reply in one line (the lab's --demo): "I received ... (attempt 1, RTT 0.210 ms, request id checked)". */
