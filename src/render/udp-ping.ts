@@ -35,6 +35,11 @@ export function renderUdpPingServerTotals(t: UdpPingServerTotals): string {
   return `${t.received} received, ${t.replied} replied, ${t.dropped} dropped`;
 }
 
+/** The line a status request (SIGUSR1 / Ctrl-T) prints during a run: "3/4 packets\n". */
+export function renderUdpPingProgress(sent: number, received: number): string {
+  return `${received}/${sent} packets\n`;
+}
+
 /** What the server's impairments did to a datagram, as its pcap comment; undefined when untouched. */
 export function udpPingServerDecision(e: UdpPingServerEvent, seed: number): string | undefined {
   return e.impairment === undefined ? undefined : `${e.impairment} (simulated, seed ${seed})`;

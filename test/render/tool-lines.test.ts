@@ -10,6 +10,8 @@ import {
   renderHeartbeatSenderProgress, renderHeartbeatSenderStatistics,
 } from "../../src/render/heartbeat.js";
 import { renderProxyDemoLine } from "../../src/render/proxy.js";
+import { renderPingManyHeader, renderPingPattern, renderPingProgress } from "../../src/render/ping.js";
+import { renderUdpPingProgress } from "../../src/render/udp-ping.js";
 import type { UdpEchoClientEvent, UdpEchoResult } from "../../src/udp/echo/client.js";
 import type { SendBigResult } from "../../src/udp/echo/bigsend.js";
 import type { HeartbeatSenderResult } from "../../src/udp/heartbeat/sender.js";
@@ -142,4 +144,12 @@ test("the lab's proxy demo: each fetch's status and Cache-Status in one sentence
   );
   assert.equal(renderProxyDemoLine(url, [head(502)]), "GET http://127.0.0.1:8080/index.html once: 502 (-)");
   assert.equal(renderProxyDemoLine(url, [head(200, "x\x1b[2J")]), "GET http://127.0.0.1:8080/index.html once: 200 (x\\x1b[2J)");
+});
+
+test("ping's and udp-ping's status lines, ping's header over several targets and its -p line", () => {
+  assert.equal(renderPingProgress(4, 3), "3/4 packets, 25% loss\n");
+  assert.equal(renderPingProgress(0, 0), "0/0 packets, 0% loss\n");
+  assert.equal(renderUdpPingProgress(4, 3), "3/4 packets\n");
+  assert.equal(renderPingManyHeader(3, 32), "Pinging 3 targets with 32 bytes of data:\n");
+  assert.equal(renderPingPattern(Buffer.from([0xff, 0x00])), "PATTERN: 0xff00\n");
 });
