@@ -6,7 +6,7 @@
 import type { LabCheck } from "../check/lab.js";
 import type { CheckReport, Outcome } from "../check/requirement.js";
 import type { BatchRow } from "../check/session.js";
-import { escapeText, snakeKeys } from "./text.js";
+import { escapeText, seconds1, snakeKeys } from "./text.js";
 
 /** `wirekit check --list`. */
 export function renderList(labs: readonly LabCheck[]): string {
@@ -42,7 +42,7 @@ export function renderReport(report: CheckReport): string {
   for (const c of report.commands) lines.push(`  ran: ${escapeText(c)}`);
   for (const r of report.runs) {
     if (r.spawnError !== undefined) lines.push(`  could not start: ${escapeText(r.spawnError)}`);
-    else if (r.timedOut) lines.push(`  killed at the time limit after ${(r.durationMs / 1000).toFixed(1)} s`);
+    else if (r.timedOut) lines.push(`  killed at the time limit after ${seconds1(r.durationMs)}`);
   }
   const width = Math.max(...report.outcomes.map((o) => o.text.length));
   for (const o of report.outcomes) {

@@ -9,7 +9,7 @@ import type { HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import type { HookTotals } from "../udp/heartbeat/alerts.js";
 import { formatHostPort } from "../core/address.js";
 import { formatG } from "../core/stats.js";
-import { ms3, renderImpairmentTotals, renderTable, renderTotals, snakeKeys } from "./text.js";
+import { ms3, renderImpairmentTotals, renderTable, renderTotals, seconds1, snakeKeys } from "./text.js";
 
 function statusWords(e: { status: string; message: string | null; jobMs: number | null }): string {
   const st = /^\d/.test(e.status) ? `exit code ${e.status}` : `status ${e.status}`;
@@ -24,10 +24,7 @@ const REFUSAL: Readonly<Record<RefusalReason, string>> = {
   unkeyed: "client has no key (--keys-required)",
 };
 
-/** Seconds with one decimal: "3.0 s". */
-export function seconds1(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
+export { seconds1 };
 
 /** "0.061 ms" with the precision ping uses for small values. */
 export function millis(ms: number): string {

@@ -6,8 +6,8 @@
  */
 import { formatHostPort } from "../core/address.js";
 import { formatDuration } from "../core/duration.js";
-import { millis, seconds1 } from "./heartbeat-events.js";
-import { ms3, renderPingStatistics } from "./text.js";
+import { millis } from "./heartbeat-events.js";
+import { ignoredDecision, ms3, renderPingStatistics, seconds1 } from "./text.js";
 import type { HeartbeatSenderEvent, HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
@@ -22,7 +22,7 @@ export function heartbeatSenderDecision(e: HeartbeatSenderEvent, timeoutMs: numb
     case "miss":
       return `no ack within ${msText(timeoutMs)}: seq ${e.seq} missed (${e.consecutive} in a row)`;
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }

@@ -10,6 +10,7 @@ import type { UdpEchoClientEvent, UdpEchoResult } from "../udp/echo/client.js";
 import type { SendBigEvent, SendBigResult } from "../udp/echo/bigsend.js";
 import { missingPartsOf } from "../udp/echo/reassembly.js";
 import { printableMessage } from "./udp-echo-server.js";
+import { ignoredDecision, renderIgnoredLine, seconds1 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -21,7 +22,7 @@ export function udpEchoDecision(e: UdpEchoClientEvent): string | undefined {
     case "timeout":
       return `no reply within ${msText(e.waitedMs)}${e.nextTimeoutMs === undefined ? ": giving up" : `: retransmit, next timeout ${msText(e.nextTimeoutMs)}`}`;
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }
@@ -101,7 +102,7 @@ export function renderUdpEchoClientEvent(e: UdpEchoClientEvent): string | undefi
         ? `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}\n`
         : `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}, retrying with ${ms(e.nextTimeoutMs)}\n`;
     case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+      return renderIgnoredLine(e.bytes, e.from, e.reason);
     case "send-error":
       return `attempt ${e.attempt}: ${e.error.message}\n`;
   }
@@ -126,13 +127,13 @@ export function renderSendBigEvent(e: SendBigEvent): string | undefined {
     case "reply":
       return `server: ${printableMessage(Buffer.from(e.text, "utf8"), 200)}\n`;
     case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+      return renderIgnoredLine(e.bytes, e.from, e.reason);
   }
 }
 
 /** The line that ends `wirekit udp-echo HOST PORT`: the reply, or why there is none. */
 export function renderUdpEchoOutcome(r: UdpEchoResult): string {
-  const secs = `${(r.elapsedMs / 1000).toFixed(1)} s`;
+  const secs = seconds1(r.elapsedMs);
   switch (r.status) {
     case "reply": {
       const p = r.reply;
@@ -209,7 +210,7 @@ export function sendBigDecision(e: SendBigEvent): string | undefined {
     case "reply":
       return e.forParts ? `the server's verdict on the split send: ${e.text.startsWith("incomplete") ? "incomplete" : "complete"}` : "the server's reply to the single datagram";
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }

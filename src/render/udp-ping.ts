@@ -9,7 +9,7 @@ import { formatG, lossPercent } from "../core/stats.js";
 import type { UdpPingServer, UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
 import { describeImpairment } from "../core/impair.js";
 import { escapeBytes } from "../core/escape.js";
-import { ms3 } from "./text.js";
+import { ms3, renderIgnoredLine } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -62,7 +62,7 @@ export function renderUdpPingEvent(e: UdpPingEvent, quiet: boolean, verbose: boo
     case "timeout":
       return quiet ? undefined : `Request timed out (seq ${e.seq})\n`;
     case "foreign":
-      return verbose ? `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: not the server\n` : undefined;
+      return verbose ? renderIgnoredLine(e.bytes, e.from, "not the server") : undefined;
     case "garbage":
       return verbose ? `ignored ${e.bytes} bytes from the server: ${e.reason}\n` : undefined;
     case "send-error":
