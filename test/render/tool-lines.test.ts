@@ -153,3 +153,10 @@ test("ping's and udp-ping's status lines, ping's header over several targets and
   assert.equal(renderPingManyHeader(3, 32), "Pinging 3 targets with 32 bytes of data:\n");
   assert.equal(renderPingPattern(Buffer.from([0xff, 0x00])), "PATTERN: 0xff00\n");
 });
+
+test("one wording for a datagram a client ignored, its line and its decision, and seconds with one decimal", async () => {
+  const { ignoredDecision, renderIgnoredLine, seconds1 } = await import("../../src/render/text.js");
+  assert.equal(ignoredDecision("wrong request id", { address: "::1", port: 53 }), "ignored: wrong request id (from [::1]:53)");
+  assert.equal(renderIgnoredLine(12, { address: "10.0.0.9", port: 53 }, "not the server"), "ignored 12 bytes from 10.0.0.9:53: not the server\n");
+  assert.equal(seconds1(1250), "1.3 s");
+});
