@@ -4,7 +4,10 @@ import { usageError } from "../core/errors.js";
 import { describeImpairment, isImpaired } from "../core/impair.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
 import type { HeartbeatEvent } from "../udp/heartbeat/events.js";
-import { describeHeartbeatEvent, renderMonitorJsonSummary, renderMonitorListening, renderMonitorSummary, seconds1 } from "../render/heartbeat-events.js";
+import {
+  describeHeartbeatEvent, renderFleetLines, renderHookTotals, renderHookTotalsJson, renderMetricsLine, renderMonitorJsonSummary, renderMonitorListening,
+  renderMonitorListeningJson, renderMonitorSummary, type FleetSummary,
+} from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
 import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
@@ -20,13 +23,16 @@ import { heartbeatSpec, senderForm, serveForm } from "./specs/heartbeat.js";
 import { impairmentFromValues } from "./specs/impair.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { heartbeatLadder, heartbeatSenderJson, renderHeartbeatSenderEvent } from "../render/heartbeat.js";
+import {
+  heartbeatLadder, heartbeatSenderDocument, renderHeartbeatJobLine, renderHeartbeatSenderEvent, renderHeartbeatSenderJsonLinesSummary,
+  renderHeartbeatSenderProgress, renderHeartbeatSenderStatistics, type SenderJobOutcome,
+} from "../render/heartbeat.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { openUdpLink, tapLink } from "../core/udp-socket.js";
 import { heartbeatAnnotator } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
-import { renderJsonLine, renderPingStatistics, renderTotals, snakeKeys } from "../render/text.js";
+import { renderJsonLine } from "../render/text.js";
 
 export const spec = heartbeatSpec;
 
@@ -69,14 +75,15 @@ async function fleetOptions(values: ServeValues, given: ReadonlySet<string>): Pr
   return { options, state, keys: options.keys?.size ?? 0, expected: options.expect?.length ?? 0 };
 }
 
-function fleetLines(values: ServeValues, fleet: Fleet, monitor: HeartbeatMonitor): string {
-  let out = "";
-  if (values.keys !== undefined) out += `keys for ${fleet.keys} client${fleet.keys === 1 ? "" : "s"}${values["keys-required"] ? ", unkeyed clients refused" : ""}, max skew ${seconds1(values["max-skew"])}\n`;
-  if (values.expect !== undefined) out += `expecting ${fleet.expected} client${fleet.expected === 1 ? "" : "s"}\n`;
-  if (values.state !== undefined) {
-    out += fleet.state === undefined ? `state in ${values.state} (new)\n` : `state loaded from ${values.state}: ${monitor.size} client${monitor.size === 1 ? "" : "s"}, ${monitor.expected().length} expected not seen yet\n`;
-  }
-  return out;
+/** What the fleet options amount to, for render/'s fleet lines. */
+function fleetSummary(values: ServeValues, fleet: Fleet, monitor: HeartbeatMonitor): FleetSummary {
+  return {
+    ...(values.keys === undefined ? {} : { keys: { clients: fleet.keys, required: values["keys-required"], maxSkewMs: values["max-skew"] } }),
+    ...(values.expect === undefined ? {} : { expected: fleet.expected }),
+    ...(values.state === undefined ? {} : {
+      state: { path: values.state, ...(fleet.state === undefined ? {} : { loaded: { clients: monitor.size, expectedNotSeen: monitor.expected().length } }) },
+    }),
+  };
 }
 
 async function serve(argv: string[], ctx: CliContext): Promise<number> {
@@ -141,11 +148,10 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
   }
   const impairText = describeImpairment(impair, monitor.seed);
   const listening = `${renderMonitorListening(monitor, deadAfterMs, impairText)}\n`;
-  const metricsLine =
-    (metrics === undefined ? "" : `metrics on http://${formatHostPort(metrics.address, metrics.port)}/metrics\n`) + fleetLines(values, fleet, monitor);
+  const metricsLine = (metrics === undefined ? "" : `${renderMetricsLine(metrics)}\n`) + renderFleetLines(fleetSummary(values, fleet, monitor));
   if (json) {
     ctx.stderr.write(listening + metricsLine);
-    ctx.stdout.write(`${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss: impair.loss ?? 0, impairment: impairText === "" ? null : impairText, seed: impairText !== "" ? monitor.seed : null })}\n`);
+    ctx.stdout.write(renderMonitorListeningJson(monitor, deadAfterMs, impair.loss ?? 0, impairText));
   } else {
     ctx.stdout.write(listening + metricsLine);
   }
@@ -186,8 +192,7 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
   ctx.stdout.write(json ? summary() : `\n${summary()}`);
   if (hooks !== undefined) {
     const h = await hooks.close();
-    const line = `hooks: ${renderTotals({ alerts: h.alerts, delivered: h.delivered, failed: h.failed, retried: h.retried, timedOut: h.timedOut, dropped: h.dropped })}`;
-    ctx.stdout.write(json ? `${JSON.stringify({ kind: "hooks", ...snakeKeys(h) as object })}\n` : `${line}\n`);
+    ctx.stdout.write(json ? renderHookTotalsJson(h) : renderHookTotals(h));
   }
   return 0;
 }
@@ -268,19 +273,19 @@ async function sendWith(a: {
   });
   let sent = 0;
   let replies = 0;
-  const unregister = ctx.onStatusRequest(() => ctx.stderr.write(`${replies}/${sent} heartbeats answered\n`));
+  const unregister = ctx.onStatusRequest(() => ctx.stderr.write(renderHeartbeatSenderProgress(replies, sent)));
+  const names = monitors.map((m) => formatHostPort(m.host, m.port));
   s.on("event", (e) => {
     if (e.kind === "sent") sent++;
     if (e.kind === "reply") replies++;
+    const monitor = "monitor" in e && e.monitor !== undefined ? names[e.monitor] : undefined;
     if (jsonLines) {
-      const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
-      ctx.stdout.write(renderJsonLine({ ...e, ...(m === undefined ? {} : { monitor: formatHostPort(m.host, m.port) }) }, ctx.clock.now()));
+      ctx.stdout.write(renderJsonLine({ ...e, ...(monitor === undefined ? {} : { monitor }) }, ctx.clock.now()));
       return;
     }
     if (values.json === true) return;
-    const line = renderHeartbeatSenderEvent(e, values.quiet === true);
-    const m = "monitor" in e && e.monitor !== undefined ? monitors[e.monitor] : undefined;
-    if (line !== undefined) ctx.stdout.write(m === undefined ? line : `[${formatHostPort(m.host, m.port)}] ${line}`);
+    const line = renderHeartbeatSenderEvent(e, values.quiet === true, monitor);
+    if (line !== undefined) ctx.stdout.write(line);
   });
   if (pcap !== undefined) s.on("event", heartbeatAnnotator(pcap.capture, timeoutMs));
   const log = new EventLog<HeartbeatSenderEvent>(ctx.clock);
@@ -297,22 +302,17 @@ async function sendWith(a: {
   const j = job === undefined ? undefined : await job;
   if (values.diagram !== undefined) await writeDiagram(values.diagram, heartbeatLadder(log.entries, { timeoutMs }), ctx);
   const each = r.monitors ?? [r];
-  const doc = r.monitors === undefined ? heartbeatSenderJson(r) : { ...(heartbeatSenderJson(r) as object), monitors: each.map(heartbeatSenderJson) };
-  if (values.json === true) ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else if (jsonLines) ctx.stdout.write(`${JSON.stringify({ kind: "summary", ...(doc as object), ...(j === undefined ? {} : { command: { code: j.code, ms: j.ms, message: j.message } }) })}\n`);
-  else for (const m of each) ctx.stdout.write(renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt));
+  if (values.json === true) ctx.stdout.write(`${JSON.stringify(heartbeatSenderDocument(r), null, 2)}\n`);
+  else if (jsonLines) ctx.stdout.write(renderHeartbeatSenderJsonLinesSummary(r, j));
+  else ctx.stdout.write(renderHeartbeatSenderStatistics(r));
   if (j !== undefined) {
-    if (values.json !== true && !jsonLines) ctx.stdout.write(`command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`);
+    if (values.json !== true && !jsonLines) ctx.stdout.write(renderHeartbeatJobLine(j));
     return j.code;
   }
   return r.down || each.every((m) => m.totals.transmitted > 0 && m.totals.received === 0) ? 1 : 0;
 }
 
-interface JobResult {
-  /** Exit code; a signal is 128 + its number, as a shell reports it. */
-  code: number;
-  ms: number;
-  message: string;
+interface JobResult extends SenderJobOutcome {
   /** The signal that ended it, if one did. */
   signal?: string;
 }

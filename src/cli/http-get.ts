@@ -5,14 +5,13 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { parsePort, formatHostPort } from "../core/address.js";
 import { WirekitError, usageError } from "../core/errors.js";
-import { formatSize } from "../core/size.js";
 import { httpGet, type HttpExchange } from "../http/client/client.js";
 import { secureRandom } from "../core/random.js";
 import { planRequest, remoteFileName, rewriteJsonData } from "./http-get-request.js";
 import { headerValue } from "../http/client/response.js";
 import { parseForm } from "./spec.js";
 import { getForm } from "./specs/http.js";
-import { httpGetJson, httpGetLadder, renderHttpGetVerbose, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
+import { httpGetJson, httpGetLadder, renderDownloadProgress, renderHttpGetVerbose, renderHttpTiming, renderWriteOut, responseDecision, type HttpGetWireEvent } from "../render/http-get.js";
 import type { CliContext, OutStream } from "./context.js";
 
 /** The client half of `wirekit http --help`. */
@@ -207,11 +206,6 @@ class Progress {
     this.ctx.stderr.write("\n");
   }
   #draw(now: number): void {
-    const secs = Math.max(0.001, (now - this.#t0) / 1000);
-    const rate = this.#bytes / secs;
-    const known = Number.isFinite(this.#total) && this.#total > 0;
-    const pct = known ? ` ${Math.floor((this.#bytes / this.#total) * 100)}%` : "";
-    const eta = known && rate > 0 ? `  ETA ${Math.ceil((this.#total - this.#bytes) / rate)}s` : "";
-    this.ctx.stderr.write(`\r${formatSize(this.#bytes)}${known ? ` / ${formatSize(this.#total)}` : ""}${pct}  ${formatSize(Math.round(rate))}/s${eta}   `);
+    this.ctx.stderr.write(`\r${renderDownloadProgress(this.#bytes, this.#total, Math.max(0.001, (now - this.#t0) / 1000))}`);
   }
 }

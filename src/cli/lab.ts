@@ -1,5 +1,4 @@
 /** `wirekit lab`: start every server and the dashboard, print the table, stop cleanly on Ctrl-C. */
-import { formatHostPort } from "../core/address.js";
 import { startDashboard, type Dashboard } from "../lab/dashboard/server.js";
 import { runDemos } from "../lab/demo.js";
 import { startLab } from "../lab/lab.js";
@@ -10,7 +9,7 @@ import { parseImpairSpec } from "./specs/impair.js";
 import type { LabImpairment } from "../lab/service.js";
 import { usageError } from "../core/errors.js";
 import type { CliContext } from "./context.js";
-import { renderTable, renderTotals } from "../render/text.js";
+import { renderDashboardLine, renderDemoTable, renderLabImpairments, renderLabServices, renderLabTotals } from "../render/lab.js";
 
 export const spec = labSpec;
 
@@ -46,27 +45,21 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
   }
 
-  const rows = lab.services.map((s) =>
-    s.status === "running"
-      ? [s.name, `${s.running.transport} ${formatHostPort(s.running.address, s.running.port)}`, s.running.clientCommand]
-      : [s.name, "FAILED", s.error.message],
-  );
-  if (dashboard) rows.push(["dashboard", `http ${formatHostPort(dashboard.address, dashboard.port)}`, `open ${dashboard.url} in a browser`]);
-  else if (dashboardError !== undefined) rows.push(["dashboard", "FAILED", dashboardError]);
-  ctx.stdout.write(renderTable(["service", "listening on", "try"], rows));
-  for (const s of lab.running()) if (s.running.impairment !== undefined && impair[s.name] !== undefined) ctx.stdout.write(`${s.name}: ${s.running.impairment}\n`);
+  ctx.stdout.write(renderLabServices(lab.services, dashboard ?? (dashboardError === undefined ? undefined : { error: dashboardError })));
+  const impaired = renderLabImpairments(lab.services, new Set(Object.keys(impair)));
+  if (impaired !== "") ctx.stdout.write(impaired);
   for (const f of lab.services) if (f.status === "failed") ctx.stderr.write(`wirekit: ${f.name}: ${f.error.message}\n`);
   if (dashboardError !== undefined) ctx.stderr.write(`wirekit: ${dashboardError}\n`);
   if (lab.running().length === 0) {
     ctx.stderr.write("wirekit: no service could start\n");
     return 2;
   }
-  if (dashboard) ctx.stdout.write(`\nDashboard: ${dashboard.url}  (Prometheus metrics: ${dashboard.url}metrics)\n`);
+  if (dashboard) ctx.stdout.write(renderDashboardLine(dashboard.url));
 
   if (values.demo) {
     ctx.stdout.write("\nDemo: each client once against its server\n");
     const results = await runDemos(lab, { signal: ctx.signal });
-    ctx.stdout.write(renderTable(["service", "result"], results.map((r) => [r.name, r.outcome === "error" ? `FAILED: ${r.text}` : r.outcome === "not-started" ? `NOT STARTED: ${r.text}` : r.text])));
+    ctx.stdout.write(renderDemoTable(results));
   }
 
   ctx.stdout.write("\nPress Ctrl-C to stop.\n");
@@ -77,9 +70,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   await dashboard?.close();
   const totals = await lab.close();
   ctx.stdout.write("\n");
-  for (const s of lab.services) {
-    const t = totals[s.name];
-    if (t) ctx.stdout.write(`${s.name}: ${renderTotals(t)}\n`);
-  }
+  const lines = renderLabTotals(lab.services, totals);
+  if (lines !== "") ctx.stdout.write(lines);
   return 0;
 }

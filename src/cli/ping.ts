@@ -1,6 +1,5 @@
 /** `wirekit ping HOST ...`: the ICMP pinger lab with its Windows-style output. Parse, call the library, print. */
 import { usageError } from "../core/errors.js";
-import { formatG, lossPercent } from "../core/stats.js";
 import { readFile } from "node:fs/promises";
 import { systemClock } from "../core/clock.js";
 import { isIP } from "node:net";
@@ -11,7 +10,10 @@ import type { IcmpCapture } from "../render/pcap.js";
 import { IcmpSocket, type OpenIcmpSocketOptions, type PmtuMode } from "../icmp/socket.js";
 import { resolveHost } from "../core/address.js";
 import type { EventLog } from "../render/record.js";
-import { pingJson, pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderTargetTable, type LineStyle } from "../render/ping.js";
+import {
+  pingJson, pingJsonLine, pingLadder, renderIcmpPingStatistics, renderPingEvent, renderPingManyHeader, renderPingPattern, renderPingProgress, renderTargetTable,
+  type LineStyle,
+} from "../render/ping.js";
 import type { CliContext } from "./context.js";
 
 type PingValues = ReturnType<typeof parseForm<typeof pingForm.options>>["values"];
@@ -155,7 +157,7 @@ async function pingWith(
   let received = 0;
   let headerDone = false;
   const unregister = ctx.onStatusRequest(() => {
-    ctx.stderr.write(`${received}/${sent} packets, ${formatG(lossPercent(sent, received))}% loss\n`);
+    ctx.stderr.write(renderPingProgress(sent, received));
   });
   pinger.on("event", (e) => {
     if (e.kind === "sent" || e.kind === "send-error") sent++;
@@ -172,14 +174,14 @@ async function pingWith(
     }
     if (values.quiet && e.kind !== "send-error") return;
     if (many && e.kind === "start") {
-      if (!headerDone) ctx.stdout.write(`Pinging ${names.length} targets with ${e.size} bytes of data:\n`);
+      if (!headerDone) ctx.stdout.write(renderPingManyHeader(names.length, e.size));
       headerDone = true;
       return;
     }
     const line = renderPingEvent(e, style);
     if (e.kind === "start" && values.pattern !== undefined && line !== undefined) {
       // iputils names the pattern it fills the data with.
-      ctx.stdout.write(`${line}PATTERN: 0x${parsePattern(values.pattern).toString("hex")}\n`);
+      ctx.stdout.write(`${line}${renderPingPattern(parsePattern(values.pattern))}`);
       return;
     }
     if (line !== undefined) ctx.stdout.write(many && e.target !== undefined ? `${names[e.target] ?? ""}: ${line}` : line);

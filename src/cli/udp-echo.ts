@@ -1,12 +1,10 @@
 /** `wirekit udp-echo serve|send-big|<server_ip> <server_port>`: parse, call the library, print. */
-import { formatHostPort, parsePort } from "../core/address.js";
+import { parsePort } from "../core/address.js";
 import { usageError } from "../core/errors.js";
-import { describeImpairment } from "../core/impair.js";
-import { formatG } from "../core/stats.js";
 import { sendBig, type SendBigEvent } from "../udp/echo/bigsend.js";
-import { UdpEchoClient, type UdpEchoClientEvent, type UdpEchoResult } from "../udp/echo/client.js";
+import { UdpEchoClient, type UdpEchoClientEvent } from "../udp/echo/client.js";
 import { createUdpEchoServer } from "../udp/echo/server.js";
-import { describeServerEvent } from "../render/udp-echo-server.js";
+import { describeServerEvent, renderUdpEchoListening, renderUdpEchoServerTotals } from "../render/udp-echo-server.js";
 import { parseForm } from "./spec.js";
 import { bigForm, clientForm, serveForm, udpEchoSpec } from "./specs/udp-echo.js";
 import { impairmentFromValues } from "./specs/impair.js";
@@ -14,10 +12,9 @@ import { impairmentFromValues } from "./specs/impair.js";
 type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 type BigValues = ReturnType<typeof parseForm<typeof bigForm.options>>["values"];
-import { renderImpairmentTotals } from "../render/text.js";
 import { diagramFormat, writeDiagram } from "./diagram.js";
 import { EventLog } from "../render/record.js";
-import { renderSendBigEvent, renderUdpEchoClientEvent, renderUdpEchoOutcome, sendBigLadder, udpEchoLadder } from "../render/udp-echo.js";
+import { renderSendBigEvent, renderSendBigOutcome, renderUdpEchoClientEvent, renderUdpEchoOutcome, sendBigJson, sendBigLadder, udpEchoJson, udpEchoLadder } from "../render/udp-echo.js";
 import { openUdpCapture, type OpenCapture } from "./pcap.js";
 import { PcapFile } from "../core/pcap-file.js";
 import { echoServerDecision, sendBigAnnotator, udpEchoAnnotator } from "../render/pcap.js";
@@ -62,8 +59,7 @@ async function serveWith(values: ServeValues, iface: string | undefined, portTex
     reassembly: { timeoutMs },
     ...(seed !== undefined ? { seed } : {}),
   });
-  const impairText = describeImpairment(server.impairment, server.seed);
-  ctx.stdout.write(`listening on ${formatHostPort(server.address, server.port)}${impairText === "" ? "" : ` (${impairText})`}\n`);
+  ctx.stdout.write(`${renderUdpEchoListening(server)}\n`);
   // The server's decision on a datagram is its comment, when it is judged as it arrives.
   if (pcap !== undefined && !(impair.delayMs || impair.jitterMs || impair.reorder || impair.rateBytesPerSec)) {
     server.on("event", (e) => PcapFile.annotate(pcap.capture.lastReceived, echoServerDecision(e, server.seed)));
@@ -76,8 +72,7 @@ async function serveWith(values: ServeValues, iface: string | undefined, portTex
   }
   await waitForAbort(ctx.signal);
   const t = await server.close();
-  ctx.stdout.write(`\n${t.received} received, ${t.replied} replied, ${t.bytes} bytes, ${t.reassembled} reassembled` +
-    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n${renderImpairmentTotals(server.impairmentTotals())}`);
+  ctx.stdout.write(`\n${renderUdpEchoServerTotals(t, server.impairmentTotals())}`);
   return 0;
 }
 
@@ -122,28 +117,9 @@ async function clientWith(values: ClientValues, host: string, portText: string, 
   if (values.diagram !== undefined) c.on("event", (e) => log.push(e));
   const r = await c.run();
   if (values.diagram !== undefined) await writeDiagram(values.diagram, udpEchoLadder(log.entries, r, log.elapsed()), ctx);
-  if (json) ctx.stdout.write(`${JSON.stringify(toJson(r, events), null, 2)}\n`);
+  if (json) ctx.stdout.write(`${JSON.stringify(udpEchoJson(r, events), null, 2)}\n`);
   else ctx.stdout.write(renderUdpEchoOutcome(r));
   return r.status === "reply" ? 0 : 1;
-}
-
-function toJson(r: UdpEchoResult, events: UdpEchoClientEvent[]): unknown {
-  return {
-    status: r.status,
-    server: r.server,
-    local: r.local,
-    request_id: r.requestId,
-    message_bytes: r.messageBytes,
-    attempts: r.attempts,
-    elapsed_ms: r.elapsedMs,
-    timeouts_ms: events.flatMap((e) => (e.kind === "attempt" ? [e.timeoutMs] : [])),
-    ignored: events.flatMap((e) => (e.kind === "ignored" ? [{ from: e.from, bytes: e.bytes, reason: e.reason }] : [])),
-    reply: r.reply === undefined ? null : {
-      text: r.reply.text, id: r.reply.id ?? null, from: r.reply.from, from_server: r.reply.fromServer,
-      id_matches: r.reply.idMatches, bytes: r.reply.bytes ?? null, rtt_ms: r.reply.rttMs, elapsed_ms: r.reply.elapsedMs,
-    },
-    ...(r.error !== undefined ? { error: r.error } : {}),
-  };
 }
 
 async function bigSend(argv: string[], ctx: CliContext): Promise<number> {
@@ -185,20 +161,11 @@ async function bigSendWith(values: BigValues, host: string, portText: string, ct
   });
   if (values.diagram !== undefined) await writeDiagram(values.diagram, sendBigLadder(log.entries, r, { waitMs, doneAt: log.elapsed() }), ctx);
   if (json) {
-    ctx.stdout.write(`${JSON.stringify({
-      single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,
-      confirmation: r.confirmation, confirmation_text: r.confirmationText ?? null,
-    }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify(sendBigJson(r), null, 2)}\n`);
     return waitMs === 0 || r.confirmation === "complete" ? 0 : 1;
   }
   if (waitMs === 0) return 0;
-  if (r.confirmation === "none" && ctx.signal.aborted) {
-    ctx.stdout.write("interrupted before the server's verdict\n");
-    return 1;
-  }
-  if (r.confirmation === "none") {
-    ctx.stdout.write(`no verdict from the server in ${formatG(waitMs / 1000)} s (is it a wirekit udp-echo server?)\n`);
-    return 1;
-  }
+  const outcome = renderSendBigOutcome(r, waitMs, ctx.signal.aborted);
+  if (outcome !== "") ctx.stdout.write(outcome);
   return r.confirmation === "complete" ? 0 : 1;
 }

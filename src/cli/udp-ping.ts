@@ -12,7 +12,7 @@ import type { ImpairmentConfig } from "../core/impair.js";
 type ClientValues = ReturnType<typeof parseForm<typeof clientForm.options>>["values"];
 type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
 import type { EventLog } from "../render/record.js";
-import { renderUdpPingEvent, renderUdpPingListening, renderUdpPingServerEvent, renderUdpPingServerTotals, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
+import { renderUdpPingEvent, renderUdpPingListening, renderUdpPingProgress, renderUdpPingServerEvent, renderUdpPingServerTotals, udpPingJson, udpPingLadder, udpPingServerDecision } from "../render/udp-ping.js";
 import { renderImpairmentTotals, renderJsonLine, renderPingStatistics } from "../render/text.js";
 
 export const spec = udpPingSpec;
@@ -87,7 +87,7 @@ async function clientWith(values: ClientValues, given: ReadonlySet<string>, host
   });
   let stats = { sent: 0, received: 0 };
   const unregister = ctx.onStatusRequest(() => {
-    ctx.stderr.write(`${stats.received}/${stats.sent} packets\n`);
+    ctx.stderr.write(renderUdpPingProgress(stats.sent, stats.received));
   });
   if (values["json-lines"]) pinger.on("event", (e) => ctx.stdout.write(renderJsonLine(e, ctx.clock.now())));
   else if (!values.json) {

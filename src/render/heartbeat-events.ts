@@ -1,13 +1,15 @@
 /**
  * The line shown for each heartbeat monitor event, shared by the CLI (`heartbeat serve`), the
  * lab dashboard and the pcap comments (render/pcap's users). Pure: an event in, a line out.
- * And the monitor's client table and summary.
+ * And the monitor's client table and summary, and the lines `heartbeat serve` starts and ends
+ * with: listening, metrics, the fleet (--keys, --expect, --state) and the hooks' totals.
  */
 import { printableMessage, type ClientSnapshot, type HeartbeatEvent, type RefusalReason } from "../udp/heartbeat/events.js";
 import type { HeartbeatMonitor } from "../udp/heartbeat/monitor.js";
+import type { HookTotals } from "../udp/heartbeat/alerts.js";
 import { formatHostPort } from "../core/address.js";
 import { formatG } from "../core/stats.js";
-import { ms3, renderImpairmentTotals, renderTable, snakeKeys } from "./text.js";
+import { ms3, renderImpairmentTotals, renderTable, renderTotals, seconds1, snakeKeys } from "./text.js";
 
 function statusWords(e: { status: string; message: string | null; jobMs: number | null }): string {
   const st = /^\d/.test(e.status) ? `exit code ${e.status}` : `status ${e.status}`;
@@ -22,10 +24,7 @@ const REFUSAL: Readonly<Record<RefusalReason, string>> = {
   unkeyed: "client has no key (--keys-required)",
 };
 
-/** Seconds with one decimal: "3.0 s". */
-export function seconds1(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
+export { seconds1 };
 
 /** "0.061 ms" with the precision ping uses for small values. */
 export function millis(ms: number): string {
@@ -135,11 +134,72 @@ export function renderMonitorJsonSummary(monitor: HeartbeatMonitor): string {
   return `${JSON.stringify(snakeKeys({ kind: "summary", at: new Date(monitor.wallNow()).toISOString(), totals: monitor.totals(), clients: monitor.clients(), expected: monitor.expected() }))}\n`;
 }
 
+/** What the listening lines read of a started monitor (a HeartbeatMonitor is one). */
+export interface ListeningMonitor {
+  address: string;
+  port: number;
+  options: { readonly phiThreshold: number };
+}
+
 /**
  * The line a started monitor prints:
  * "listening on 0.0.0.0:12001 (dead after 3.0 s, suspect at phi > 8, impair: loss 20%, seed 7)".
  */
-export function renderMonitorListening(monitor: HeartbeatMonitor, deadAfterMs: number, impairText: string): string {
+export function renderMonitorListening(monitor: ListeningMonitor, deadAfterMs: number, impairText: string): string {
   const lossNote = impairText === "" ? "" : `, ${impairText}`;
   return `listening on ${formatHostPort(monitor.address, monitor.port)} (dead after ${seconds1(deadAfterMs)}, suspect at phi > ${formatG(monitor.options.phiThreshold)}${lossNote})`;
+}
+
+/**
+ * The listening line of `heartbeat serve --json` (with its newline): where, the deadline, the
+ * phi threshold, the loss, and the impairments with their seed (null when none).
+ */
+export function renderMonitorListeningJson(monitor: ListeningMonitor & { seed: number }, deadAfterMs: number, loss: number, impairText: string): string {
+  const impaired = impairText !== "";
+  return `${JSON.stringify({ kind: "listening", address: monitor.address, port: monitor.port, dead_after_ms: deadAfterMs, phi: monitor.options.phiThreshold, loss, impairment: impaired ? impairText : null, seed: impaired ? monitor.seed : null })}\n`;
+}
+
+/** "metrics on http://127.0.0.1:9101/metrics" (no newline). */
+export function renderMetricsLine(at: { address: string; port: number }): string {
+  return `metrics on http://${formatHostPort(at.address, at.port)}/metrics`;
+}
+
+/** What the monitor's fleet options amount to, for {@link renderFleetLines}; a part is absent when its option is not given. */
+export interface FleetSummary {
+  /** --keys: how many clients have a key, whether unkeyed ones are refused, --max-skew. */
+  keys?: { clients: number; required: boolean; maxSkewMs: number };
+  /** --expect: how many clients are expected. */
+  expected?: number;
+  /** --state: the file, and what was loaded from it (absent: a new file). */
+  state?: { path: string; loaded?: { clients: number; expectedNotSeen: number } };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * The fleet lines `heartbeat serve` prints after its listening line (each with its newline):
+ * "keys for 3 clients, unkeyed clients refused, max skew 30.0 s", "expecting 2 clients",
+ * "state loaded from s.json: 2 clients, 1 expected not seen yet". "" with none of them.
+ */
+export function renderFleetLines(f: FleetSummary): string {
+  let out = "";
+  if (f.keys !== undefined) out += `keys for ${plural(f.keys.clients, "client")}${f.keys.required ? ", unkeyed clients refused" : ""}, max skew ${seconds1(f.keys.maxSkewMs)}\n`;
+  if (f.expected !== undefined) out += `expecting ${plural(f.expected, "client")}\n`;
+  if (f.state !== undefined) {
+    const l = f.state.loaded;
+    out += l === undefined ? `state in ${f.state.path} (new)\n` : `state loaded from ${f.state.path}: ${plural(l.clients, "client")}, ${l.expectedNotSeen} expected not seen yet\n`;
+  }
+  return out;
+}
+
+/** The hooks' totals at exit (with its newline): "hooks: 3 alerts, 2 delivered, 1 failed, 0 retried, 0 timed out, 0 dropped". */
+export function renderHookTotals(h: HookTotals): string {
+  return `hooks: ${renderTotals({ alerts: h.alerts, delivered: h.delivered, failed: h.failed, retried: h.retried, timedOut: h.timedOut, dropped: h.dropped })}\n`;
+}
+
+/** The same totals as one JSON line (`heartbeat serve --json`). */
+export function renderHookTotalsJson(h: HookTotals): string {
+  return `${JSON.stringify({ kind: "hooks", ...(snakeKeys(h) as object) })}\n`;
 }

@@ -2,12 +2,12 @@
  * `wirekit heartbeat HOST PORT` (the sender) as a ladder: each heartbeat to each monitor, the
  * acknowledgements, a missed heartbeat as an arrow ending in a cross, late and duplicate acks,
  * the monitor going down and coming back, and datagrams the sender ignored. And the sender's
- * line per event.
+ * line per event, its statistics, its --json documents and its status line.
  */
 import { formatHostPort } from "../core/address.js";
 import { formatDuration } from "../core/duration.js";
-import { millis, seconds1 } from "./heartbeat-events.js";
-import { ms3 } from "./text.js";
+import { millis } from "./heartbeat-events.js";
+import { ignoredDecision, ms3, renderPingStatistics, seconds1 } from "./text.js";
 import type { HeartbeatSenderEvent, HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
@@ -22,7 +22,7 @@ export function heartbeatSenderDecision(e: HeartbeatSenderEvent, timeoutMs: numb
     case "miss":
       return `no ack within ${msText(timeoutMs)}: seq ${e.seq} missed (${e.consecutive} in a row)`;
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }
@@ -99,8 +99,14 @@ export function heartbeatLadder(log: ReadonlyArray<Timed<HeartbeatSenderEvent>>,
 /**
  * The line `wirekit heartbeat HOST PORT` prints for a sender event (with its newline), or
  * undefined for one it does not show; `quiet` keeps only the server going down or up and errors.
+ * `monitor`: with several monitors, the HOST:PORT the event is about, put first in brackets.
  */
-export function renderHeartbeatSenderEvent(e: HeartbeatSenderEvent, quiet: boolean): string | undefined {
+export function renderHeartbeatSenderEvent(e: HeartbeatSenderEvent, quiet: boolean, monitor?: string): string | undefined {
+  const line = senderEventLine(e, quiet);
+  return line === undefined || monitor === undefined ? line : `[${monitor}] ${line}`;
+}
+
+function senderEventLine(e: HeartbeatSenderEvent, quiet: boolean): string | undefined {
   switch (e.kind) {
     case "start":
       return quiet ? undefined : `HEARTBEAT ${e.host} (${formatHostPort(e.server.address, e.server.port)}) as ${e.id} (run ${e.run}), every ${formatDuration(e.intervalMs)}\n`;
@@ -143,6 +149,41 @@ export function heartbeatSenderJson(r: HeartbeatSenderResult): unknown {
     server_down: r.down,
     down_events: r.downEvents,
   };
+}
+
+/** The `--json` document of a sender run: the first monitor's fields, and with several monitors one document each. */
+export function heartbeatSenderDocument(r: HeartbeatSenderResult): unknown {
+  return r.monitors === undefined ? heartbeatSenderJson(r) : { ...(heartbeatSenderJson(r) as object), monitors: r.monitors.map(heartbeatSenderJson) };
+}
+
+/** How `-- COMMAND` ended, for the sender's last line and its JSON. */
+export interface SenderJobOutcome {
+  /** Exit code; a signal is 128 + its number, as a shell reports it. */
+  code: number;
+  ms: number;
+  /** "exit code 0", "killed by SIGTERM", "cannot run x: ..." */
+  message: string;
+}
+
+/** The `--json-lines` summary line (with its newline): the `--json` document, and how COMMAND ended. */
+export function renderHeartbeatSenderJsonLinesSummary(r: HeartbeatSenderResult, job?: SenderJobOutcome): string {
+  return `${JSON.stringify({ kind: "summary", ...(heartbeatSenderDocument(r) as object), ...(job === undefined ? {} : { command: { code: job.code, ms: job.ms, message: job.message } }) })}\n`;
+}
+
+/** The statistics block of each monitor, ping's format (named HOST, or HOST:PORT with several monitors). */
+export function renderHeartbeatSenderStatistics(r: HeartbeatSenderResult): string {
+  const each = r.monitors ?? [r];
+  return each.map((m) => renderPingStatistics(each.length === 1 ? m.host : formatHostPort(m.host, m.server.port), "heartbeat", m.totals, m.rtt)).join("");
+}
+
+/** The line after `-- COMMAND` ends (with its newline): "command: exit code 0, after 1.2 s; reported status=0". */
+export function renderHeartbeatJobLine(j: SenderJobOutcome): string {
+  return `command: ${j.message}, after ${seconds1(j.ms)}; reported status=${j.code}\n`;
+}
+
+/** The line a status request (SIGUSR1 / Ctrl-T) prints during a run: "3/5 heartbeats answered\n". */
+export function renderHeartbeatSenderProgress(replies: number, sent: number): string {
+  return `${replies}/${sent} heartbeats answered\n`;
 }
 
 /** A sender run in one line (the lab's --demo): '5 heartbeats as client "web-1", 5 answered, rtt avg 0.120 ms'. */

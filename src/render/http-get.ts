@@ -7,6 +7,7 @@
  */
 import { escapeText } from "../core/escape.js";
 import { formatHostPort } from "../core/address.js";
+import { formatSize } from "../core/size.js";
 import { headerValue, type ResponseHead } from "../http/client/response.js";
 import type { HttpExchange } from "../http/client/client.js";
 import type { Ladder, LadderRow } from "./ladder.js";
@@ -207,4 +208,19 @@ export function renderHttpGetVerbose(e: HttpGetWireEvent): string {
 /** An exchange in one line (the lab's --demo): "GET /index.html: HTTP/1.1 200 OK, 1155 bytes in 2.1 ms". */
 export function renderHttpGetSummaryLine(url: URL, ex: HttpExchange): string {
   return `${ex.request.method} ${url.pathname}: ${escapeText(ex.head.statusLine)}, ${ex.bodyBytes} bytes in ${ex.timing.totalMs.toFixed(1)} ms`;
+}
+
+/**
+ * The `-o FILE` progress bar's text, drawn over itself on a terminal: bytes so far, the total
+ * and percentage when known (`total` NaN or 0: unknown), the rate and the ETA.
+ *
+ * @example
+ * renderDownloadProgress(524288, 1048576, 2) // "512.0 KiB / 1.0 MiB 50%  256.0 KiB/s  ETA 2s   "
+ */
+export function renderDownloadProgress(bytes: number, total: number, secs: number): string {
+  const rate = bytes / secs;
+  const known = Number.isFinite(total) && total > 0;
+  const pct = known ? ` ${Math.floor((bytes / total) * 100)}%` : "";
+  const eta = known && rate > 0 ? `  ETA ${Math.ceil((total - bytes) / rate)}s` : "";
+  return `${formatSize(bytes)}${known ? ` / ${formatSize(total)}` : ""}${pct}  ${formatSize(Math.round(rate))}/s${eta}   `;
 }

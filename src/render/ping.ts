@@ -186,6 +186,21 @@ function pmtuText(err: IcmpErrorMessage): string | undefined {
   return undefined;
 }
 
+/** The line a status request (SIGUSR1 / Ctrl-T) prints during a run: "3/4 packets, 25% loss\n". */
+export function renderPingProgress(sent: number, received: number): string {
+  return `${received}/${sent} packets, ${formatG(lossPercent(sent, received))}% loss\n`;
+}
+
+/** The one header of a run over several targets, in place of each target's start line. */
+export function renderPingManyHeader(targets: number, size: number): string {
+  return `Pinging ${targets} targets with ${size} bytes of data:\n`;
+}
+
+/** The line after the start line with -p, naming the pattern the data is filled with, as iputils does: "PATTERN: 0xff00\n". */
+export function renderPingPattern(pattern: Uint8Array): string {
+  return `PATTERN: 0x${Buffer.from(pattern).toString("hex")}\n`;
+}
+
 /** The Windows-style statistics block. */
 export function renderIcmpPingStatistics(r: IcmpPingResult): string {
   const t = r.totals;

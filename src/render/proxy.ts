@@ -1,8 +1,10 @@
 /**
  * The caching proxy's line per request (`wirekit proxy`, the lab's proxy), its cache and its
- * totals. Pure.
+ * totals, and the lab demo's sentence. Pure.
  */
 import type { AccessRecord, ProxyStats } from "../http/proxy/stats.js";
+import { headerValue, type ResponseHead } from "../http/client/response.js";
+import { escapeText } from "../core/escape.js";
 import type { ProxyServer, ProxyServerEvent } from "../http/proxy/server.js";
 import { formatSize } from "../core/size.js";
 import { formatHostPort } from "../core/address.js";
@@ -46,4 +48,17 @@ export function renderProxyTotals(t: ProxyStats): string {
 export function renderProxyListening(proxy: ProxyServer): string {
   const mode = proxy.gateway === undefined ? "" : `gateway to ${proxy.gateway}, `;
   return `listening on ${formatHostPort(proxy.address, proxy.port)} (${mode}${renderProxyCache(proxy.store, proxy.stats())})`;
+}
+
+/**
+ * The same URL fetched through the proxy several times, in one line (the lab's --demo): each
+ * response's status and Cache-Status ("-" without one).
+ *
+ * @example
+ * renderProxyDemoLine(url, [miss, hit]) // "GET http://127.0.0.1:8080/index.html twice: 200 (wirekit; fwd=uri-miss; stored), then 200 (wirekit; hit; ttl=31)"
+ */
+export function renderProxyDemoLine(url: URL, heads: readonly ResponseHead[]): string {
+  const times = heads.length === 1 ? "once" : heads.length === 2 ? "twice" : `${heads.length} times`;
+  const statuses = heads.map((h) => `${h.status} (${escapeText(headerValue(h, "cache-status") ?? "-", 200)})`);
+  return `GET ${url.href} ${times}: ${statuses.join(", then ")}`;
 }

@@ -3,6 +3,22 @@
  * format (`ping_print_finish`, ping/ping_output.c), used by every ping-like tool.
  */
 import { formatG, lossPercent, type PingTotals, type RttSummary } from "../core/stats.js";
+import { formatHostPort } from "../core/address.js";
+
+/** Seconds with one decimal: "3.0 s". */
+export function seconds1(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A client's decision on a datagram it did not take as a reply (a pcap comment / ladder note): "ignored: wrong request id (from 10.0.0.9:53)". */
+export function ignoredDecision(reason: string, from: { address: string; port: number }): string {
+  return `ignored: ${reason} (from ${formatHostPort(from.address, from.port)})`;
+}
+
+/** A client's line for a datagram it did not take as a reply (with its newline): "ignored 12 bytes from 10.0.0.9:53: wrong request id\n". */
+export function renderIgnoredLine(bytes: number, from: { address: string; port: number }, reason: string): string {
+  return `ignored ${bytes} bytes from ${formatHostPort(from.address, from.port)}: ${reason}\n`;
+}
 
 /** "0.052" — three decimals, as ping's summary line. */
 export function ms3(x: number): string {

@@ -1,10 +1,13 @@
 /**
  * The one-line description of each udp-echo server event, shared by the CLI (`udp-echo serve`)
  * and the lab dashboard so both say the same thing. Pure: an event in, a line out (no newline).
+ * And the server's listening line and its totals at exit.
  */
 import { formatHostPort } from "../core/address.js";
+import { describeImpairment } from "../core/impair.js";
 import { formatPartRanges } from "../udp/echo/reassembly.js";
-import type { UdpEchoServerEvent } from "../udp/echo/server.js";
+import type { UdpEchoServer, UdpEchoServerEvent, UdpEchoServerTotals } from "../udp/echo/server.js";
+import { renderImpairmentTotals } from "./text.js";
 
 /**
  * A message for one log line: UTF-8 decoded, control characters escaped, cut at `max` characters.
@@ -56,4 +59,25 @@ export function describeServerEvent(e: UdpEchoServerEvent, verbose = false): str
     case "garbage":
       return verbose ? `${from}: ignored ${e.bytes} bytes: ${e.reason}` : undefined;
   }
+}
+
+/**
+ * The line a started server prints (no newline): "listening on 127.0.0.1:12002", or with its
+ * impairments "listening on 127.0.0.1:12002 (impair: loss 30%, seed 7)".
+ */
+export function renderUdpEchoListening(server: Pick<UdpEchoServer, "address" | "port" | "impairment" | "seed">): string {
+  const impairText = describeImpairment(server.impairment, server.seed);
+  return `listening on ${formatHostPort(server.address, server.port)}${impairText === "" ? "" : ` (${impairText})`}`;
+}
+
+/**
+ * What `udp-echo serve` prints at exit (with its newlines): the totals, then what the
+ * impairments did when any is set.
+ *
+ * @example
+ * renderUdpEchoServerTotals(t, undefined) // "4 received, 4 replied, 92 bytes, 0 reassembled\n"
+ */
+export function renderUdpEchoServerTotals(t: UdpEchoServerTotals, impairment: Readonly<Record<string, number>> | undefined): string {
+  return `${t.received} received, ${t.replied} replied, ${t.bytes} bytes, ${t.reassembled} reassembled` +
+    `${t.incomplete ? `, ${t.incomplete} incomplete` : ""}${t.dropped ? `, ${t.dropped} dropped` : ""}\n${renderImpairmentTotals(impairment)}`;
 }

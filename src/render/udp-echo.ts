@@ -1,13 +1,16 @@
 /**
  * `wirekit udp-echo HOST PORT` as a ladder: the request and each retransmission with the
  * backoff interval it waits, each timeout, datagrams ignored (a forged reply: its source and
- * why), and the reply. And the lines of the client and of send-big, per event.
+ * why), and the reply. And the lines of the client and of send-big, per event, their last
+ * line and their --json documents.
  */
 import { formatHostPort } from "../core/address.js";
+import { formatG } from "../core/stats.js";
 import type { UdpEchoClientEvent, UdpEchoResult } from "../udp/echo/client.js";
 import type { SendBigEvent, SendBigResult } from "../udp/echo/bigsend.js";
 import { missingPartsOf } from "../udp/echo/reassembly.js";
 import { printableMessage } from "./udp-echo-server.js";
+import { ignoredDecision, renderIgnoredLine, seconds1 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -19,7 +22,7 @@ export function udpEchoDecision(e: UdpEchoClientEvent): string | undefined {
     case "timeout":
       return `no reply within ${msText(e.waitedMs)}${e.nextTimeoutMs === undefined ? ": giving up" : `: retransmit, next timeout ${msText(e.nextTimeoutMs)}`}`;
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }
@@ -99,7 +102,7 @@ export function renderUdpEchoClientEvent(e: UdpEchoClientEvent): string | undefi
         ? `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}\n`
         : `attempt ${e.attempt}: no reply in ${ms(e.waitedMs)}, retrying with ${ms(e.nextTimeoutMs)}\n`;
     case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+      return renderIgnoredLine(e.bytes, e.from, e.reason);
     case "send-error":
       return `attempt ${e.attempt}: ${e.error.message}\n`;
   }
@@ -124,13 +127,13 @@ export function renderSendBigEvent(e: SendBigEvent): string | undefined {
     case "reply":
       return `server: ${printableMessage(Buffer.from(e.text, "utf8"), 200)}\n`;
     case "ignored":
-      return `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: ${e.reason}\n`;
+      return renderIgnoredLine(e.bytes, e.from, e.reason);
   }
 }
 
 /** The line that ends `wirekit udp-echo HOST PORT`: the reply, or why there is none. */
 export function renderUdpEchoOutcome(r: UdpEchoResult): string {
-  const secs = `${(r.elapsedMs / 1000).toFixed(1)} s`;
+  const secs = seconds1(r.elapsedMs);
   switch (r.status) {
     case "reply": {
       const p = r.reply;
@@ -149,6 +152,48 @@ export function renderUdpEchoOutcome(r: UdpEchoResult): string {
   }
 }
 
+/**
+ * `wirekit udp-echo HOST PORT --json`: the result, the timeout of each attempt and the
+ * datagrams ignored, from the run's events.
+ */
+export function udpEchoJson(r: UdpEchoResult, events: readonly UdpEchoClientEvent[]): unknown {
+  return {
+    status: r.status,
+    server: r.server,
+    local: r.local,
+    request_id: r.requestId,
+    message_bytes: r.messageBytes,
+    attempts: r.attempts,
+    elapsed_ms: r.elapsedMs,
+    timeouts_ms: events.flatMap((e) => (e.kind === "attempt" ? [e.timeoutMs] : [])),
+    ignored: events.flatMap((e) => (e.kind === "ignored" ? [{ from: e.from, bytes: e.bytes, reason: e.reason }] : [])),
+    reply: r.reply === undefined ? null : {
+      text: r.reply.text, id: r.reply.id ?? null, from: r.reply.from, from_server: r.reply.fromServer,
+      id_matches: r.reply.idMatches, bytes: r.reply.bytes ?? null, rtt_ms: r.reply.rttMs, elapsed_ms: r.reply.elapsedMs,
+    },
+    ...(r.error !== undefined ? { error: r.error } : {}),
+  };
+}
+
+/** `wirekit udp-echo send-big --json`. */
+export function sendBigJson(r: SendBigResult): unknown {
+  return {
+    single: r.single, size: r.size, limit: r.limit, parts: r.parts, part_bytes: r.partBytes, message_id: r.messageId,
+    confirmation: r.confirmation, confirmation_text: r.confirmationText ?? null,
+  };
+}
+
+/**
+ * The line that ends `wirekit udp-echo send-big` when the server gave no verdict (with its
+ * newline); "" when it did (its verdict was the last line) or when `waitMs` is 0 (none asked).
+ * `interrupted`: the run was stopped (Ctrl-C) before the verdict.
+ */
+export function renderSendBigOutcome(r: SendBigResult, waitMs: number, interrupted: boolean): string {
+  if (waitMs === 0 || r.confirmation !== "none") return "";
+  if (interrupted) return "interrupted before the server's verdict\n";
+  return `no verdict from the server in ${formatG(waitMs / 1000)} s (is it a wirekit udp-echo server?)\n`;
+}
+
 /** A verified reply in one line (the lab's --demo): "I received ... (attempt 1, RTT 0.210 ms, request id checked)". */
 export function renderUdpEchoReplyLine(reply: NonNullable<UdpEchoResult["reply"]>): string {
   return `${printableMessage(Buffer.from(reply.text, "utf8"), 200)} (attempt ${reply.attempts}, RTT ${reply.rttMs.toFixed(3)} ms, request id checked)`;
@@ -165,7 +210,7 @@ export function sendBigDecision(e: SendBigEvent): string | undefined {
     case "reply":
       return e.forParts ? `the server's verdict on the split send: ${e.text.startsWith("incomplete") ? "incomplete" : "complete"}` : "the server's reply to the single datagram";
     case "ignored":
-      return `ignored: ${e.reason} (from ${formatHostPort(e.from.address, e.from.port)})`;
+      return ignoredDecision(e.reason, e.from);
     default:
       return undefined;
   }

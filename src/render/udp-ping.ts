@@ -9,7 +9,7 @@ import { formatG, lossPercent } from "../core/stats.js";
 import type { UdpPingServer, UdpPingServerEvent, UdpPingServerTotals } from "../udp/ping/server.js";
 import { describeImpairment } from "../core/impair.js";
 import { escapeBytes } from "../core/escape.js";
-import { ms3 } from "./text.js";
+import { ms3, renderIgnoredLine } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
@@ -35,6 +35,11 @@ export function renderUdpPingServerTotals(t: UdpPingServerTotals): string {
   return `${t.received} received, ${t.replied} replied, ${t.dropped} dropped`;
 }
 
+/** The line a status request (SIGUSR1 / Ctrl-T) prints during a run: "3/4 packets\n". */
+export function renderUdpPingProgress(sent: number, received: number): string {
+  return `${received}/${sent} packets\n`;
+}
+
 /** What the server's impairments did to a datagram, as its pcap comment; undefined when untouched. */
 export function udpPingServerDecision(e: UdpPingServerEvent, seed: number): string | undefined {
   return e.impairment === undefined ? undefined : `${e.impairment} (simulated, seed ${seed})`;
@@ -57,7 +62,7 @@ export function renderUdpPingEvent(e: UdpPingEvent, quiet: boolean, verbose: boo
     case "timeout":
       return quiet ? undefined : `Request timed out (seq ${e.seq})\n`;
     case "foreign":
-      return verbose ? `ignored ${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}: not the server\n` : undefined;
+      return verbose ? renderIgnoredLine(e.bytes, e.from, "not the server") : undefined;
     case "garbage":
       return verbose ? `ignored ${e.bytes} bytes from the server: ${e.reason}\n` : undefined;
     case "send-error":

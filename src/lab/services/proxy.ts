@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { formatHostPort, isLoopback } from "../../core/address.js";
 import { createProxyServer } from "../../http/proxy/server.js";
 import type { AccessRecord } from "../../http/proxy/stats.js";
-import { renderProxyServerEvent } from "../../render/proxy.js";
+import { renderProxyDemoLine, renderProxyServerEvent } from "../../render/proxy.js";
 import { httpGet } from "../../http/client/client.js";
+import type { ResponseHead } from "../../http/client/response.js";
 import { serviceFromServer, type LabService } from "../service.js";
 
 /**
@@ -70,13 +71,9 @@ export const proxyService: LabService = {
     if (origin === undefined) throw new Error("needs the lab's web server as an origin (it is not running)");
     const url = new URL(`http://${formatHostPort(origin.address, origin.port)}/index.html`);
     const proxyUrl = new URL(`http://${formatHostPort(address, port)}`);
-    const statuses: string[] = [];
+    const heads: ResponseHead[] = [];
     // Twice: the first is fetched from the origin and stored, the second comes from the cache.
-    for (let i = 0; i < 2; i++) {
-      const ex = await httpGet({ url, proxy: proxyUrl, timeoutMs: 10_000 });
-      const cs = ex.head.headers.find(([name]) => name.toLowerCase() === "cache-status")?.[1] ?? "-";
-      statuses.push(`${ex.head.status} (${cs})`);
-    }
-    return `GET ${url.href} twice: ${statuses.join(", then ")}`;
+    for (let i = 0; i < 2; i++) heads.push((await httpGet({ url, proxy: proxyUrl, timeoutMs: 10_000 })).head);
+    return renderProxyDemoLine(url, heads);
   },
 };

@@ -4,7 +4,7 @@ import { describeImpairment } from "../../core/impair.js";
 import { createUdpEchoServer, type UdpEchoServerEvent } from "../../udp/echo/server.js";
 import { describeServerEvent, printableMessage } from "../../render/udp-echo-server.js";
 import { udpEcho } from "../../udp/echo/client.js";
-import { renderUdpEchoReplyLine } from "../../render/udp-echo.js";
+import { renderUdpEchoOutcome, renderUdpEchoReplyLine } from "../../render/udp-echo.js";
 import { impairedTotals, serviceFromServer, type LabService } from "../service.js";
 
 /**
@@ -57,7 +57,7 @@ export const udpEchoService: LabService = {
     // The demo shows one clean exchange: a first timeout of 500 ms (the lab default is 100 ms)
     // keeps a busy machine's scheduling delay from showing up as a retransmission.
     const r = await udpEcho({ host: address, port, message: "hello from wirekit lab --demo", timeoutMs: 500, signal });
-    if (r.status !== "reply" || r.reply === undefined) throw new Error(`no reply after ${r.attempts} attempts`);
+    if (r.status !== "reply" || r.reply === undefined) throw new Error(renderUdpEchoOutcome(r).trimEnd());
     return renderUdpEchoReplyLine(r.reply);
   },
 };

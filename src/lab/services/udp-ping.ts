@@ -3,6 +3,8 @@
  * "datagram" event per datagram, and `--demo` running the library's `udpPing` once.
  */
 import { describeImpairment } from "../../core/impair.js";
+import { formatHostPort } from "../../core/address.js";
+import { escapeBytes } from "../../core/escape.js";
 import { createUdpPingServer } from "../../udp/ping/server.js";
 import { udpPing } from "../../udp/ping/client.js";
 import { renderUdpPingServerEvent, renderUdpPingSummaryLine } from "../../render/udp-ping.js";
@@ -19,11 +21,6 @@ export interface UdpPingSnapshot {
   recent: Array<{ at: number; from: string; bytes: number; dropped: boolean; message: string; impairment?: string }>;
 }
 
-function preview(buf: Buffer): string {
-  const s = buf.subarray(0, 60).toString("latin1");
-  return s.replace(/[^\x20-\x7e]/g, ".") + (buf.length > 60 ? "…" : "");
-}
-
 /** LabEvent data of a datagram: {from, bytes, dropped, impairment (null when untouched)}. */
 export const udpPingService: LabService = {
   name: "udp-ping",
@@ -37,7 +34,7 @@ export const udpPingService: LabService = {
       ...(impair?.seed !== undefined ? { seed: impair.seed } : {}),
     });
     const impairment = describeImpairment(server.impairment, server.seed);
-    const from = (e: { from: { address: string; port: number } }): string => `${e.from.address}:${e.from.port}`;
+    const from = (e: { from: { address: string; port: number } }): string => formatHostPort(e.from.address, e.from.port);
     return serviceFromServer({
       name: "udp-ping",
       server,
@@ -47,7 +44,7 @@ export const udpPingService: LabService = {
       totals: () => ({ ...server.totals(), ...(impair !== undefined ? impairedTotals(server.impairmentTotals()) : {}) }),
       recent: {
         size: RECENT,
-        item: (e): UdpPingSnapshot["recent"][number] => ({ at: e.at, from: from(e), bytes: e.message.length, dropped: e.dropped, message: preview(e.message), ...(e.impairment !== undefined ? { impairment: e.impairment } : {}) }),
+        item: (e): UdpPingSnapshot["recent"][number] => ({ at: e.at, from: from(e), bytes: e.message.length, dropped: e.dropped, message: escapeBytes(e.message, 60), ...(e.impairment !== undefined ? { impairment: e.impairment } : {}) }),
       },
       snapshot: (recent): Record<string, unknown> & UdpPingSnapshot => ({ loss: server.loss, impairment, recent: recent.newestFirst() }),
       feed: {
