@@ -57,10 +57,15 @@ export function extractExamples(file: string, text: string): Example[] {
   return out;
 }
 
-/** "RTT=0.707 ms" and "RTT=13.686 ms" have one shape. */
+/**
+ * "RTT=0.707 ms" and "RTT=13.686 ms" have one shape; so have "delay=0.152 ms" and "delay=-0.081 ms"
+ * (a heartbeat's delay is a difference of two processes' clocks, which can come out below zero):
+ * a minus sign that starts a number, after '=', '(' or a space, is part of the number.
+ */
 export function shape(line: string): string {
   return line
     .replace(/\b[0-9a-f]{8,}\b/g, "#")
+    .replace(/(^|[=(\s])-(?=\d)/g, "$1")
     .replace(/\d+(?:[.:]\d+)*/g, "#")
     .replace(/\s+/g, " ")
     .trim();
@@ -125,6 +130,7 @@ test("the example extractor reads commands, continuations and their output", () 
     ],
   );
   assert.equal(shape("Reply from 127.0.0.1: PING 1 2026-12-02 20:31:53.590, RTT=1.337 ms"), "Reply from #: PING # #-#-# #, RTT=# ms");
+  assert.equal(shape("seq=3 delay=-0.081 ms"), shape("seq=12 delay=0.152 ms"));
 });
 
 test("every runnable example in README.md and docs/ prints what the documentation shows", async (t) => {
