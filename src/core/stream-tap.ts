@@ -4,6 +4,7 @@
  * redacted secret), the switch to TLS after which the bytes are not seen, and the close. The
  * tool calls it synchronously, so bytes received are seen before the tool handles them.
  */
+import type { Socket } from "node:net";
 import type { WireEndpoint } from "./udp-socket.js";
 
 export interface StreamTap {
@@ -13,4 +14,26 @@ export interface StreamTap {
   /** The connection turned to TLS (STARTTLS): what follows is ciphertext the tool never handles. */
   encrypted?(): void;
   closed(): void;
+}
+
+/**
+ * Show `tap` every byte of an accepted socket (a server's side of a connection): what it reads,
+ * by a 'data' listener added before the server's own (so bytes are seen before they are
+ * handled), and what it writes, by wrapping this socket's `write` (every write of the engine,
+ * its body senders included, goes through it); then the close. Costs nothing to sockets that
+ * are not tapped. Bytes handed to the kernel another way (sendfile(2)) are not seen: a tapped
+ * server does not use it.
+ */
+export function tapSocket(socket: Socket, tap: StreamTap): void {
+  tap.connected({ address: socket.localAddress ?? "0.0.0.0", port: socket.localPort ?? 0 }, { address: socket.remoteAddress ?? "0.0.0.0", port: socket.remotePort ?? 0 });
+  socket.on("data", (chunk: Buffer) => tap.received(chunk));
+  socket.once("close", () => tap.closed());
+  const write = socket.write;
+  socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+    // A write after the end fails with an error: nothing of it reaches the wire.
+    if (!this.writable) return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    if (typeof chunk === "string") tap.sent(Buffer.from(chunk, typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8"));
+    else if (chunk instanceof Uint8Array && chunk.length > 0) tap.sent(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof socket.write;
 }

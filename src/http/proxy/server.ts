@@ -8,7 +8,7 @@
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { createH1Server, type H1Server } from "../h1/server.js";
+import { createH1Server, type H1Capture, type H1Server } from "../h1/server.js";
 import type { ExchangeControl, HttpRequest, HttpResponse } from "../h1/types.js";
 import type { ExchangeRecord } from "../h1/connection.js";
 import { toHeaderMap } from "../header-list.js";
@@ -85,6 +85,8 @@ export interface ProxyServerOptions {
   /** Memory for hot bodies. @default 64 MiB */
   hotMaxBytes?: number;
   clock?: Clock;
+  /** `--pcap`: the capture shown each client connection. @default none */
+  capture?: H1Capture;
 }
 
 /** Everything the proxy reports: one kind today, a request answered (its access record). */
@@ -209,7 +211,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   // Node's defaults the proxy had before: heads within 60 s, idle keep-alive 10 s, no
   // deadline on a whole request (uploads take what they take).
   const exchanges = new WeakMap<HttpRequest, Exchange>();
-  const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0 });
+  const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0, capture: options.capture });
   try {
     await server.listen(options.port ?? 8888, host);
   } catch (err) {
