@@ -38,7 +38,15 @@ export const SERVER_PCAP_MAX_BYTES = 100 * 1024 * 1024;
  */
 export function openTcpServerCapture(path: string, ctx: CliContext, name: string, decide: ResponseDecider, maxBytes = SERVER_PCAP_MAX_BYTES): { capture: TcpServerCapture; close(): void } {
   const file = new PcapFile(path, { clock: ctx.clock, name, live: true, ...(maxBytes > 0 ? { maxBytes } : {}) });
-  return { capture: new TcpServerCapture(file, decide), close: closer(file, path, ctx) };
+  const capture = new TcpServerCapture(file, decide);
+  const close = closer(file, path, ctx);
+  return {
+    capture,
+    close: () => {
+      capture.finish();
+      close();
+    },
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { renderProxyListening, renderProxyServerEvent, renderProxyTotals } from 
 import { parseForm } from "./spec.js";
 import { proxyForm, proxySpec } from "./specs/http.js";
 import type { CliContext } from "./context.js";
-import type { H1Capture } from "../http/h1/server.js";
+import type { ProxyCapture } from "../http/proxy/server.js";
 
 export const spec = proxySpec;
 
@@ -31,7 +31,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
-async function serve(values: ProxyValues, connectPorts: number[], ctx: CliContext, capture: H1Capture | undefined): Promise<number> {
+async function serve(values: ProxyValues, connectPorts: number[], ctx: CliContext, capture: ProxyCapture | undefined): Promise<number> {
   const proxy = await createProxyServer({
     host: values.host,
     port: values.port,

@@ -17,23 +17,40 @@ export interface StreamTap {
 }
 
 /**
- * Show `tap` every byte of an accepted socket (a server's side of a connection): what it reads,
- * by a 'data' listener added before the server's own (so bytes are seen before they are
- * handled), and what it writes, by wrapping this socket's `write` (every write of the engine,
- * its body senders included, goes through it); then the close. Costs nothing to sockets that
- * are not tapped. Bytes handed to the kernel another way (sendfile(2)) are not seen: a tapped
- * server does not use it.
+ * Show `tap` every byte of a socket: what it reads, by a 'data' listener added before its
+ * owner's (so bytes are seen before they are handled), and what it writes, by wrapping this
+ * socket's `write` (every write of the engine, its body senders included, goes through it); then
+ * the close. An accepted socket is shown as connected at once; one still connecting (a client
+ * socket just made) once it connects, with what was written meanwhile, and not at all if it never
+ * does. Costs nothing to sockets that are not tapped. Bytes handed to the kernel another way
+ * (sendfile(2)) are not seen: a tapped server does not use it.
  */
 export function tapSocket(socket: Socket, tap: StreamTap): void {
-  tap.connected({ address: socket.localAddress ?? "0.0.0.0", port: socket.localPort ?? 0 }, { address: socket.remoteAddress ?? "0.0.0.0", port: socket.remotePort ?? 0 });
+  let early: Buffer[] | undefined;
+  const start = (): void => {
+    tap.connected({ address: socket.localAddress ?? "0.0.0.0", port: socket.localPort ?? 0 }, { address: socket.remoteAddress ?? "0.0.0.0", port: socket.remotePort ?? 0 });
+    const queued = early ?? [];
+    early = undefined;
+    for (const b of queued) tap.sent(b);
+  };
+  if (socket.connecting) {
+    early = [];
+    socket.once("connect", start);
+  } else start();
   socket.on("data", (chunk: Buffer) => tap.received(chunk));
-  socket.once("close", () => tap.closed());
+  socket.once("close", () => {
+    if (early === undefined) tap.closed();
+  });
+  const sent = (b: Buffer): void => {
+    if (early === undefined) tap.sent(b);
+    else early.push(Buffer.from(b));
+  };
   const write = socket.write;
   socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
     // A write after the end fails with an error: nothing of it reaches the wire.
     if (!this.writable) return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    if (typeof chunk === "string") tap.sent(Buffer.from(chunk, typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8"));
-    else if (chunk instanceof Uint8Array && chunk.length > 0) tap.sent(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    if (typeof chunk === "string") sent(Buffer.from(chunk, typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8"));
+    else if (chunk instanceof Uint8Array && chunk.length > 0) sent(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof socket.write;
 }

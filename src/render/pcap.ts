@@ -274,11 +274,14 @@ export type ResponseDecider = (request: HttpRequest, response: HttpResponse) => 
  * requests it sent, the server's answers, the close), and the server's decision on each
  * response (`decide`) or the engine's own refusal (a 408, a 431) is the comment of the segment
  * that carries that response's head. A connection taken over (a CONNECT tunnel) stays captured:
- * its bytes are what crossed the wire.
+ * its bytes are what crossed the wire. The connections the server opens itself (the proxy's to
+ * its origins, `opened`) are streams of their own in the same file.
  */
 export class TcpServerCapture implements H1Capture {
   readonly file: PcapFile;
   readonly #decide: ResponseDecider;
+  /** Connections whose close is not captured yet. */
+  readonly #open = new Set<TcpCapture>();
 
   constructor(file: PcapFile, decide: ResponseDecider) {
     this.file = file;
@@ -289,14 +292,20 @@ export class TcpServerCapture implements H1Capture {
     const c = new TcpCapture(this.file);
     let note: string | undefined;
     tapSocket(socket, {
-      connected: (local, remote) => c.connected(remote, local),
+      connected: (local, remote) => {
+        c.connected(remote, local);
+        this.#open.add(c);
+      },
       // What the server reads, the client sent; what the server writes, the client receives.
       received: (bytes) => c.sent(bytes),
       sent: (bytes) => {
         c.received(bytes, note);
         note = undefined;
       },
-      closed: () => c.closed(),
+      closed: () => {
+        this.#open.delete(c);
+        c.closed();
+      },
     });
     return {
       response: (request, response) => {
@@ -306,6 +315,29 @@ export class TcpServerCapture implements H1Capture {
         note = `${status} ${reason}: answered by the server itself, then closed`;
       },
     };
+  }
+
+  /** A connection the server opened (the proxy's to an origin): a stream of its own, seen from this end. */
+  opened(socket: Socket): void {
+    const c = new TcpCapture(this.file);
+    tapSocket(socket, {
+      connected: (local, remote) => {
+        c.connected(local, remote);
+        this.#open.add(c);
+      },
+      sent: (bytes) => c.sent(bytes),
+      received: (bytes) => c.received(bytes),
+      closed: () => {
+        this.#open.delete(c);
+        c.closed();
+      },
+    });
+  }
+
+  /** The server stopped: show the close of every connection still open (an idle origin connection closes after the file would). */
+  finish(): void {
+    for (const c of this.#open) c.closed();
+    this.#open.clear();
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * `--pcap` on the TCP servers (`http serve`, `proxy`, forward and --reverse): each is run as a
  * real process on loopback, asked over plain sockets, stopped with SIGINT (Ctrl-C), and its file
- * read by tshark (the oracle): one TCP stream per connection, valid checksums, the HTTP streams
- * reassembled, the decisions as packet comments, the file bounded by --pcap-max-bytes.
+ * read by tshark (the oracle): one TCP stream per connection (the proxy's to its origin too),
+ * valid checksums, the HTTP streams reassembled, the decisions as packet comments, the file
+ * bounded by --pcap-max-bytes.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -157,14 +158,14 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
     assert.equal(t.stderr, "wirekit: --pcap: with --tls every exchange is encrypted on the wire; capture a plain http server\n");
   });
 
-  it("proxy (forward and --reverse): the clients' streams reassemble, the cache decisions are comments", async () => {
+  it("proxy (forward and --reverse): the clients' streams and the origin's reassemble, the cache decisions are comments, a tunnel stays captured", async () => {
     const origin = spawnCli(["http", "serve", root, "-p", "0", "--quiet", "--cache-control", "max-age=3600"]);
     const files = { forward: join(dir, "proxy.pcapng"), reverse: join(dir, "gateway.pcapng") };
     try {
       const op = await portOf(origin);
       for (const mode of ["forward", "reverse"] as const) {
         const file = files[mode];
-        const proxy = spawnCli(["proxy", "-p", "0", "--store", "memory", "--quiet", "--pcap", file, ...(mode === "reverse" ? ["--reverse", `http://127.0.0.1:${op}`] : [])]);
+        const proxy = spawnCli(["proxy", "-p", "0", "--store", "memory", "--quiet", "--connect-ports", String(op), "--pcap", file, ...(mode === "reverse" ? ["--reverse", `http://127.0.0.1:${op}`] : [])]);
         const pp = await portOf(proxy);
         const target = mode === "forward" ? `http://127.0.0.1:${op}/a.txt` : "/a.txt";
         const req = `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${op}\r\nConnection: close\r\n\r\n`;
@@ -172,21 +173,32 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
         assert.match(miss, /Cache-Status: wirekit; fwd=uri-miss; fwd-status=200; stored/);
         assert.ok(miss.endsWith(BODY));
         assert.match(await ask(pp, req), /Cache-Status: wirekit; hit; ttl=/);
-        if (mode === "forward") assert.match(await ask(pp, "GET http://127.0.0.1:1/x HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 502 /);
+        if (mode === "forward") {
+          assert.match(await ask(pp, "GET http://127.0.0.1:1/x HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 502 /);
+          // A CONNECT tunnel, the request inside it sent right behind the CONNECT.
+          const tunnelled = await ask(pp, `CONNECT 127.0.0.1:${op} HTTP/1.1\r\nHost: 127.0.0.1:${op}\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
+          assert.match(tunnelled, /^HTTP\/1\.1 200 [^]*\r\n\r\nsmall\n$/);
+        }
         proxy.kill("SIGINT");
         const r = await proxy.done;
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /pcap written to /);
         const rows = await packets(file);
         assert.ok(rows.every((p) => p.tcpCheck === "1" && p.ipCheck === "1" && p.analysis === ""), `${mode}: checksums good, no TCP analysis warnings`);
-        assert.equal(new Set(rows.map((p) => p.stream)).size, mode === "forward" ? 3 : 2, `${mode}: one stream per client connection`);
+        // Clients: miss, hit (and 502, tunnel); the origin: one keep-alive connection, opened by the miss (stream 1).
+        assert.equal(new Set(rows.map((p) => p.stream)).size, mode === "forward" ? 5 : 3, `${mode}: one stream per connection`);
+        assert.equal(rows.filter((p) => p.flags.includes("F")).length, mode === "forward" ? 10 : 6, `${mode}: every close is shown, the idle origin connection's too`);
         const comments = rows.map((p) => p.comment).filter((c) => c !== "");
         assert.equal(comments[0], "MISS (fwd=uri-miss), stored");
         assert.match(comments[1] ?? "", /^HIT ttl=\d+$/);
         if (mode === "forward") assert.equal(comments[2], "MISS (fwd=uri-miss); 502 bad gateway");
-        const stream = await follow(file, 1);
-        assert.ok(stream.startsWith(req), `${mode}: the request reassembles`);
-        assert.ok(stream.endsWith(BODY), `${mode}: the cached body reassembles`);
+        const toOrigin = await follow(file, 1);
+        assert.match(toOrigin, /^GET \/a\.txt HTTP\/1\.1\r\n[^]*Via: 1\.1 127\.0\.0\.1:\d+ \(wirekit\)\r\n/, `${mode}: the proxy's request to the origin`);
+        assert.ok(toOrigin.endsWith(BODY), `${mode}: the origin's body reassembles`);
+        const hit = await follow(file, 2);
+        assert.ok(hit.startsWith(req), `${mode}: the request reassembles`);
+        assert.ok(hit.endsWith(BODY), `${mode}: the cached body reassembles`);
+        if (mode === "forward") assert.match(await follow(file, 4), /^CONNECT [^]*\r\n\r\nGET \/small\.txt HTTP\/1\.1\r\n[^]*HTTP\/1\.1 200 Connection Established\r\n[^]*\r\n\r\nsmall\n$/);
       }
     } finally {
       origin.kill("SIGTERM");
