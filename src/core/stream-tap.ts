@@ -45,12 +45,21 @@ export function tapSocket(socket: Socket, tap: StreamTap): void {
     if (early === undefined) tap.sent(b);
     else early.push(Buffer.from(b));
   };
-  const write = socket.write;
-  socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
-    // A write after the end fails with an error: nothing of it reaches the wire.
-    if (!this.writable) return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    if (typeof chunk === "string") sent(Buffer.from(chunk, typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8"));
+  // A write after the end fails with an error: nothing of it reaches the wire.
+  const show = (s: Socket, chunk: unknown, encoding: unknown): void => {
+    if (!s.writable) return;
+    if (typeof chunk === "string") sent(Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
     else if (chunk instanceof Uint8Array && chunk.length > 0) sent(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  };
+  const write = socket.write as (...a: unknown[]) => boolean;
+  socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+    show(this, chunk, rest[0]);
+    return write.call(this, chunk, ...rest);
   } as typeof socket.write;
+  // end(data) writes its data without going through write().
+  const end = socket.end as (...a: unknown[]) => Socket;
+  socket.end = function (this: Socket, ...args: unknown[]): Socket {
+    if (typeof args[0] !== "function") show(this, args[0], args[1]);
+    return end.apply(this, args);
+  } as typeof socket.end;
 }

@@ -178,6 +178,8 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
           // A CONNECT tunnel, the request inside it sent right behind the CONNECT.
           const tunnelled = await ask(pp, `CONNECT 127.0.0.1:${op} HTTP/1.1\r\nHost: 127.0.0.1:${op}\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
           assert.match(tunnelled, /^HTTP\/1\.1 200 [^]*\r\n\r\nsmall\n$/);
+          // The tunnel's own refusal (written by end(data), after the engine let the socket go).
+          assert.match(await ask(pp, "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"), /^HTTP\/1\.1 403 /);
         }
         proxy.kill("SIGINT");
         const r = await proxy.done;
@@ -185,9 +187,9 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
         assert.match(r.stderr, /pcap written to /);
         const rows = await packets(file);
         assert.ok(rows.every((p) => p.tcpCheck === "1" && p.ipCheck === "1" && p.analysis === ""), `${mode}: checksums good, no TCP analysis warnings`);
-        // Clients: miss, hit (and 502, tunnel); the origin: one keep-alive connection, opened by the miss (stream 1).
-        assert.equal(new Set(rows.map((p) => p.stream)).size, mode === "forward" ? 5 : 3, `${mode}: one stream per connection`);
-        assert.equal(rows.filter((p) => p.flags.includes("F")).length, mode === "forward" ? 10 : 6, `${mode}: every close is shown, the idle origin connection's too`);
+        // Clients: miss, hit (and 502, a tunnel, a refused tunnel); the origin: one keep-alive connection, opened by the miss (stream 1).
+        assert.equal(new Set(rows.map((p) => p.stream)).size, mode === "forward" ? 6 : 3, `${mode}: one stream per connection`);
+        assert.equal(rows.filter((p) => p.flags.includes("F")).length, mode === "forward" ? 12 : 6, `${mode}: every close is shown, the idle origin connection's too`);
         const comments = rows.map((p) => p.comment).filter((c) => c !== "");
         assert.equal(comments[0], "MISS (fwd=uri-miss), stored");
         assert.match(comments[1] ?? "", /^HIT ttl=\d+$/);
@@ -198,6 +200,7 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
         const hit = await follow(file, 2);
         assert.ok(hit.startsWith(req), `${mode}: the request reassembles`);
         assert.ok(hit.endsWith(BODY), `${mode}: the cached body reassembles`);
+        if (mode === "forward") assert.match(await follow(file, 5), /^CONNECT 127\.0\.0\.1:1 HTTP\/1\.1\r\n[^]*HTTP\/1\.1 403 Forbidden\r\n[^]*--connect-ports\)\n$/);
         if (mode === "forward") assert.match(await follow(file, 4), /^CONNECT [^]*\r\n\r\nGET \/small\.txt HTTP\/1\.1\r\n[^]*HTTP\/1\.1 200 Connection Established\r\n[^]*\r\n\r\nsmall\n$/);
       }
     } finally {
