@@ -291,6 +291,8 @@ export class TcpServerCapture implements H1Capture {
   accepted(socket: Socket): H1ConnectionTap {
     const c = new TcpCapture(this.file);
     let note: string | undefined;
+    /** Set on a takeover: the new owner's first answer is described from its status line. */
+    let handedOver: string | undefined;
     tapSocket(socket, {
       connected: (local, remote) => {
         c.connected(remote, local);
@@ -299,6 +301,11 @@ export class TcpServerCapture implements H1Capture {
       // What the server reads, the client sent; what the server writes, the client receives.
       received: (bytes) => c.sent(bytes),
       sent: (bytes) => {
+        if (handedOver !== undefined) {
+          const line = /^HTTP\/1\.[01] (\d{3})[^\r\n]*/.exec(bytes.toString("latin1", 0, Math.min(bytes.length, 200)));
+          note = line === null ? undefined : `${handedOver}: ${line[1] === "200" ? "tunnel open, what follows is tunnelled" : `refused, ${escapeText(line[0].slice(9), 120)}`}`;
+          handedOver = undefined;
+        }
         c.received(bytes, note);
         note = undefined;
       },
@@ -313,6 +320,9 @@ export class TcpServerCapture implements H1Capture {
       },
       refusal: (status, reason) => {
         note = `${status} ${reason}: answered by the server itself, then closed`;
+      },
+      takenOver: (request) => {
+        handedOver = `${escapeText(request.method, 20)} ${escapeText(request.target, 200)}`;
       },
     };
   }

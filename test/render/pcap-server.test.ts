@@ -193,7 +193,12 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
         const comments = rows.map((p) => p.comment).filter((c) => c !== "");
         assert.equal(comments[0], "MISS (fwd=uri-miss), stored");
         assert.match(comments[1] ?? "", /^HIT ttl=\d+$/);
-        if (mode === "forward") assert.equal(comments[2], "MISS (fwd=uri-miss); 502 bad gateway");
+        if (mode === "forward") {
+          assert.equal(comments[2], "MISS (fwd=uri-miss); 502 bad gateway");
+          assert.equal(comments[3], `CONNECT 127.0.0.1:${op}: tunnel open, what follows is tunnelled`);
+          assert.equal(comments[4], "CONNECT 127.0.0.1:1: refused, 403 Forbidden");
+          assert.equal(comments.length, 5);
+        } else assert.equal(comments.length, 2);
         const toOrigin = await follow(file, 1);
         assert.match(toOrigin, /^GET \/a\.txt HTTP\/1\.1\r\n[^]*Via: 1\.1 127\.0\.0\.1:\d+ \(wirekit\)\r\n/, `${mode}: the proxy's request to the origin`);
         assert.ok(toOrigin.endsWith(BODY), `${mode}: the origin's body reassembles`);

@@ -73,6 +73,8 @@ export interface H1ConnectionTap {
   response(request: HttpRequest, response: HttpResponse): void;
   /** The next bytes written are the engine's own answer (a parse error, a 408), then it closes. */
   refusal(status: number, reason: string): void;
+  /** The socket was handed over for `request` (CONNECT, Upgrade): what follows is its new owner's. */
+  takenOver(request: HttpRequest): void;
 }
 
 /** Settings shared by every connection of a server (resolved once). Durations in ms, Infinity = off. */
@@ -677,6 +679,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#headDeadline = this.#idleDeadline = this.#requestDeadline = this.#lingerDeadline = Infinity;
     this.#wake(false);
     this.#s.host.released(this);
+    this.#tap?.takenOver(ex);
     return { socket: s, head };
   }
 
