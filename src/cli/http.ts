@@ -9,6 +9,7 @@ import { optionNumber, parseForm, portHint } from "./spec.js";
 import { httpSpec, serveForm } from "./specs/http.js";
 import { tcpImpairmentFromValues } from "./specs/impair.js";
 import type { CliContext } from "./context.js";
+import type { H1Capture } from "../http/h1/server.js";
 
 export const spec = httpSpec;
 
@@ -38,6 +39,26 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
   const spa = values.spa;
   if (spa !== undefined && (spa === "" || spa.split("/").some((s) => s === ".." || s.startsWith(".")))) throw usageError(`invalid --spa file '${spa}' (a path under ROOT)`);
   const impair = tcpImpairmentFromValues(values);
+  if (values.pcap !== undefined && tls !== undefined) throw usageError("--pcap: with --tls every exchange is encrypted on the wire; capture a plain http server");
+  if (values.pcap !== undefined && workers > 1) throw usageError("--pcap captures one process: use it with --workers 1");
+  // --pcap loads its modules only when asked for; the file is opened before the port (a bad path is one line, exit 2).
+  const pcap = values.pcap === undefined ? undefined : (await import("./pcap.js")).openTcpServerCapture(values.pcap, ctx, "http serve", (await import("../render/pcap.js")).staticResponseDecision, values["pcap-max-bytes"]);
+  try {
+    return await serveWith(values, { root, workers, tls, headers, cacheControl, auth, spa, impair }, ctx, pcap?.capture);
+  } finally {
+    pcap?.close();
+  }
+}
+
+type ServeValues = ReturnType<typeof parseForm<typeof serveForm.options>>["values"];
+
+async function serveWith(
+  values: ServeValues,
+  o: { root: string; workers: number; tls: { cert: Buffer; key: Buffer } | undefined; headers: Array<[string, string]>; cacheControl: string | undefined; auth: Credential[]; spa: string | undefined; impair: ReturnType<typeof tcpImpairmentFromValues> },
+  ctx: CliContext,
+  capture: H1Capture | undefined,
+): Promise<number> {
+  const { root, workers, tls, headers, cacheControl, auth, spa, impair } = o;
   const { createStaticServer } = await import("../http/static/server.js");
   let server;
   try {
@@ -62,6 +83,7 @@ async function serve(argv: string[], ctx: CliContext): Promise<number> {
       forwardRecords: !values.quiet,
       clock: ctx.clock,
       impair,
+      ...(capture === undefined ? {} : { capture }),
     });
   } catch (err) {
     if (err instanceof WirekitError) throw err;

@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../core/clock.js";
 import { PcapFile } from "../core/pcap-file.js";
-import { IcmpCapture, TcpCapture, UdpCapture } from "../render/pcap.js";
+import { IcmpCapture, TcpCapture, TcpServerCapture, UdpCapture, type ResponseDecider } from "../render/pcap.js";
 import type { CliContext } from "./context.js";
 
 export interface OpenCapture {
@@ -29,6 +29,26 @@ export function openTcpCapture(path: string, ctx: CliContext, name: string): { c
   return { capture: new TcpCapture(file), close: closer(file, path, ctx) };
 }
 
+/** What `--pcap-max-bytes` is when not given: a server's capture stops at this size. */
+export const SERVER_PCAP_MAX_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Open `path` for a TCP server (`http serve`, `proxy`): written while it serves (each batch at
+ * the end of its tick), bounded by `maxBytes` (0 = no bound), each response's decision from `decide`.
+ */
+export function openTcpServerCapture(path: string, ctx: CliContext, name: string, decide: ResponseDecider, maxBytes = SERVER_PCAP_MAX_BYTES): { capture: TcpServerCapture; close(): void } {
+  const file = new PcapFile(path, { clock: ctx.clock, name, live: true, ...(maxBytes > 0 ? { maxBytes } : {}) });
+  const capture = new TcpServerCapture(file, decide);
+  const close = closer(file, path, ctx);
+  return {
+    capture,
+    close: () => {
+      capture.finish();
+      close();
+    },
+  };
+}
+
 /**
  * Open `path` for ping and traceroute: packets are written at exit, or once older than `holdMs`
  * (mtr, which may run for days).
@@ -42,6 +62,6 @@ function closer(file: PcapFile, path: string, ctx: CliContext): () => void {
   return () => {
     if (file.closed) return;
     file.close();
-    if (file.written > 0) ctx.stderr.write(`pcap written to ${path} (${file.written} packet${file.written === 1 ? "" : "s"})\n`);
+    if (file.written > 0) ctx.stderr.write(`pcap written to ${path} (${file.written} packet${file.written === 1 ? "" : "s"}${file.full ? ", stopped at --pcap-max-bytes" : ""})\n`);
   };
 }

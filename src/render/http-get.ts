@@ -56,6 +56,11 @@ export function describeCacheDecision(c: CacheDecision): string {
   return `cache ${c.fwd === undefined ? "forward" : c.fwd.endsWith("miss") ? "MISS" : c.fwd.toUpperCase()}${c.fwd === undefined ? "" : ` (fwd=${c.fwd})`}${c.stored ? ", stored" : ""}`;
 }
 
+/** A cache decision as a packet comment: "HIT ttl=31", "MISS (fwd=uri-miss), stored". */
+export function cacheComment(c: CacheDecision): string {
+  return c.hit ? `HIT${c.ttl === undefined ? "" : ` ttl=${c.ttl}`}` : describeCacheDecision(c).replace(/^cache /, "");
+}
+
 /**
  * What the client concluded from a response head, for its pcap comment: the proxy's cache
  * decision ("HIT ttl=31"), a redirect followed; undefined for a plain answer.
@@ -63,7 +68,7 @@ export function describeCacheDecision(c: CacheDecision): string {
 export function responseDecision(head: ResponseHead, following: boolean): string | undefined {
   const parts: string[] = [];
   const c = cacheDecision(headerValue(head, "cache-status"));
-  if (c !== undefined) parts.push(c.hit ? `HIT${c.ttl === undefined ? "" : ` ttl=${c.ttl}`}` : describeCacheDecision(c).replace(/^cache /, ""));
+  if (c !== undefined) parts.push(cacheComment(c));
   const location = headerValue(head, "location");
   if (location !== undefined && [301, 302, 303, 307, 308].includes(head.status)) parts.push(`redirect to ${escapeText(location, 200)}${following ? ", followed (-L)" : ", not followed"}`);
   return parts.length === 0 ? undefined : parts.join("; ");

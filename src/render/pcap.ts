@@ -19,7 +19,14 @@ import type { ProbeTap } from "../icmp/trace-probes.js";
 import type { MtrEvent } from "../icmp/mtr.js";
 import { mtrDecision } from "./mtr.js";
 import { decodeIcmp, decodeIpv4Icmp, isIcmpError } from "../icmp/message/index.js";
-import type { StreamTap } from "../core/stream-tap.js";
+import { tapSocket, type StreamTap } from "../core/stream-tap.js";
+import type { Socket } from "node:net";
+import type { H1Capture, H1ConnectionTap } from "../http/h1/server.js";
+import type { HttpRequest, HttpResponse } from "../http/h1/types.js";
+import { getField } from "../http/header-list.js";
+import { reasonPhrase } from "../http/h1/head.js";
+import { escapeText } from "../core/escape.js";
+import { cacheComment, cacheDecision } from "./http-get.js";
 import type { UdpPingEvent } from "../udp/ping/client.js";
 import type { UdpEchoClientEvent } from "../udp/echo/client.js";
 import type { UdpEchoServerEvent } from "../udp/echo/server.js";
@@ -235,6 +242,12 @@ export class TcpCapture implements StreamTap {
   }
 
   #data(fromClient: boolean, bytes: Buffer): CapturedPacket | undefined {
+    if (this.file.full) {
+      // The file is at its bound: nothing more is written, only the numbers go on.
+      if (fromClient) this.#cSeq += bytes.length;
+      else this.#sSeq += bytes.length;
+      return undefined;
+    }
     let first: CapturedPacket | undefined;
     for (let off = 0; off < bytes.length; off += SEGMENT) {
       const chunk = bytes.subarray(off, off + SEGMENT);
@@ -250,6 +263,137 @@ export class TcpCapture implements StreamTap {
     const [src, dst] = fromClient ? [this.#client, this.#server] : [this.#server, this.#client];
     return this.file.add(encodeTcpPacket(src, dst, { seq: seq >>> 0, ack: ack >>> 0, flags, payload }, this.#id++));
   }
+}
+
+/** What a server decided about a response, for the comment on the segment that carries its head; undefined for a plain answer. */
+export type ResponseDecider = (request: HttpRequest, response: HttpResponse) => string | undefined;
+
+/**
+ * A TCP server's capture (`http serve --pcap`, `proxy --pcap`): each accepted connection is its
+ * own stream in the one file, a `TcpCapture` seen from the client's end (its handshake, the
+ * requests it sent, the server's answers, the close), and the server's decision on each
+ * response (`decide`) or the engine's own refusal (a 408, a 431) is the comment of the segment
+ * that carries that response's head. A connection taken over (a CONNECT tunnel) stays captured:
+ * its bytes are what crossed the wire. The connections the server opens itself (the proxy's to
+ * its origins, `opened`) are streams of their own in the same file.
+ */
+export class TcpServerCapture implements H1Capture {
+  readonly file: PcapFile;
+  readonly #decide: ResponseDecider;
+  /** Connections whose close is not captured yet. */
+  readonly #open = new Set<TcpCapture>();
+
+  constructor(file: PcapFile, decide: ResponseDecider) {
+    this.file = file;
+    this.#decide = decide;
+  }
+
+  accepted(socket: Socket): H1ConnectionTap {
+    const c = new TcpCapture(this.file);
+    let note: string | undefined;
+    /** Set on a takeover: the new owner's first answer is described from its status line. */
+    let handedOver: string | undefined;
+    tapSocket(socket, {
+      connected: (local, remote) => {
+        c.connected(remote, local);
+        this.#open.add(c);
+      },
+      // What the server reads, the client sent; what the server writes, the client receives.
+      received: (bytes) => c.sent(bytes),
+      sent: (bytes) => {
+        if (handedOver !== undefined) {
+          const line = /^HTTP\/1\.[01] (\d{3})[^\r\n]*/.exec(bytes.toString("latin1", 0, Math.min(bytes.length, 200)));
+          note = line === null ? undefined : `${handedOver}: ${line[1] === "200" ? "tunnel open, what follows is tunnelled" : `refused, ${escapeText(line[0].slice(9), 120)}`}`;
+          handedOver = undefined;
+        }
+        c.received(bytes, note);
+        note = undefined;
+      },
+      closed: () => {
+        this.#open.delete(c);
+        c.closed();
+      },
+    });
+    return {
+      response: (request, response) => {
+        note = this.#decide(request, response);
+      },
+      refusal: (status, reason) => {
+        note = `${status} ${reason}: answered by the server itself, then closed`;
+      },
+      takenOver: (request) => {
+        handedOver = `${escapeText(request.method, 20)} ${escapeText(request.target, 200)}`;
+      },
+    };
+  }
+
+  /** A connection the server opened (the proxy's to an origin): a stream of its own, seen from this end. */
+  opened(socket: Socket): void {
+    const c = new TcpCapture(this.file);
+    tapSocket(socket, {
+      connected: (local, remote) => {
+        c.connected(local, remote);
+        this.#open.add(c);
+      },
+      sent: (bytes) => c.sent(bytes),
+      received: (bytes) => c.received(bytes),
+      closed: () => {
+        this.#open.delete(c);
+        c.closed();
+      },
+    });
+  }
+
+  /** The server stopped: show the close of every connection still open (an idle origin connection closes after the file would). */
+  finish(): void {
+    for (const c of this.#open) c.closed();
+    this.#open.clear();
+  }
+}
+
+/**
+ * What the web server decided about a response, for `--pcap`'s comment on the segment that
+ * carries its head: "304 not modified (If-None-Match matched)", "206 partial content, bytes
+ * 0-99/1000", "416 range not satisfiable (bytes=5000-, file is 1000 bytes)", "401 credentials
+ * required"; undefined for a plain 200. Peer text is escaped.
+ */
+export function staticResponseDecision(request: HttpRequest, response: HttpResponse): string | undefined {
+  const status = response.status;
+  const req = (name: string): string | undefined => getField(request.headers, name);
+  const res = (name: string): string | undefined => getField(response.headers, name);
+  switch (status) {
+    case 200:
+      return request.method === "HEAD" ? "HEAD: the head only" : undefined;
+    case 206:
+      return `206 partial content, ${res("content-range") ?? "ranges"} (Range: ${escapeText(req("range") ?? "", 80)})`;
+    case 304:
+      return `304 not modified (${req("if-none-match") !== undefined ? "If-None-Match matched the ETag" : "not modified since If-Modified-Since"})`;
+    case 412:
+      return "412 precondition failed (If-Match / If-Unmodified-Since)";
+    case 416: {
+      const size = /\*\/(\d+)/.exec(res("content-range") ?? "")?.[1];
+      return `416 range not satisfiable (Range: ${escapeText(req("range") ?? "", 80)}${size === undefined ? "" : `, the file is ${size} bytes`})`;
+    }
+    case 401:
+      return req("authorization") === undefined ? "401 credentials required (Basic)" : "401 wrong credentials";
+  }
+  const location = res("location");
+  if (status >= 300 && status < 400 && location !== undefined) return `${status} redirect to ${escapeText(location, 200)}`;
+  return status >= 300 ? `${status} ${(response.reason ?? reasonPhrase(status)).toLowerCase()}` : undefined;
+}
+
+/**
+ * What the proxy decided about a response, for `--pcap`'s comment on the segment that carries
+ * its head: its Cache-Status ("HIT ttl=31", "MISS (fwd=uri-miss), stored", "REVALIDATED"...),
+ * and for an answer of its own its status ("403 forbidden"); undefined for a plain answer.
+ */
+export function proxyResponseDecision(_request: HttpRequest, response: HttpResponse): string | undefined {
+  const c = cacheDecision(getField(response.headers, "cache-status"));
+  const parts: string[] = [];
+  if (c !== undefined) parts.push(cacheComment(c));
+  if (response.status >= 400 || (c === undefined && response.status >= 300)) parts.push(`${response.status} ${(response.reason ?? reasonPhrase(response.status)).toLowerCase()}`);
+  else if (response.status === 304) parts.push("304 not modified");
+  return parts.length === 0 ? undefined : parts.join("; ");
 }
 
 /**

@@ -27,3 +27,19 @@ export const pcap = {
   complete: "file",
   help: "write the datagrams as pcapng (Wireshark, tshark), each with the tool's decision as its packet comment",
 } as const satisfies OptionDef;
+
+/** `--pcap-max-bytes` beside a TCP server's `--pcap`: the file's bound. */
+const pcapMaxBytes = {
+  type: "size",
+  value: "SIZE",
+  label: "pcap max bytes",
+  help: "stop capturing once the --pcap file reaches SIZE (default 100MiB; 0 = no bound); the server goes on",
+} as const satisfies OptionDef;
+
+/** `--pcap FILE` on the TCP servers (`http serve`, `proxy`): written while serving, bounded by `--pcap-max-bytes`. */
+export function serverPcap(decisions: string): { pcap: Omit<typeof pcap, "help"> & { help: string }; "pcap-max-bytes": typeof pcapMaxBytes } {
+  return {
+    pcap: { ...pcap, help: `write every connection as pcapng while serving (TCP segments Wireshark reassembles), ${decisions} as packet comments; plain http only, one process` },
+    "pcap-max-bytes": pcapMaxBytes,
+  };
+}

@@ -1,6 +1,6 @@
 /** The spec of `wirekit http` (`serve` and `get`) and `wirekit proxy`. */
 import { defineCommand, defineForm } from "../spec.js";
-import { bindHost, bindPort, diagram, pcap } from "./common.js";
+import { bindHost, bindPort, diagram, pcap, serverPcap } from "./common.js";
 import { tcpImpairOptions } from "./impair.js";
 
 export const serveForm = defineForm({
@@ -10,7 +10,7 @@ export const serveForm = defineForm({
     "serve [ROOT=.] [--host 127.0.0.1] [-p 8080] [--workers 1|N|auto] [--cors] [--no-listing] [--quiet]",
     "                   [--dotfiles] [--follow-symlinks] [--tls-cert FILE --tls-key FILE] [--header-timeout 10s] [--keepalive-timeout 5s]",
     "                   [--spa[=FILE]] [-H 'Name: value' ...] [--cache-control VALUE] [--auth USER:PASSWORD ... | --auth-file FILE]",
-    "                   [--delay T] [--rate BYTES/s]",
+    "                   [--delay T] [--rate BYTES/s] [--pcap FILE [--pcap-max-bytes 100MiB]]",
   ],
   positionals: [{ name: "ROOT", kind: "directory", optional: true, help: "the directory to serve (default .)" }],
   options: {
@@ -33,6 +33,7 @@ export const serveForm = defineForm({
     auth: { type: "list", value: "USER:PASSWORD", help: "require HTTP Basic auth with these credentials (repeatable)" },
     "auth-file": { type: "string", value: "FILE", complete: "file", help: "HTTP Basic credentials, one user:password per line" },
     ...tcpImpairOptions,
+    ...serverPcap("each response's decision (304 not modified, 206/416 ranges, 401, 408 head timeout...)"),
     quiet: { type: "boolean", short: "q", help: "no access log" },
   },
 });
@@ -112,7 +113,7 @@ export const proxyForm = defineForm({
     "[serve] [--host 127.0.0.1] [-p 8888] [--cache-dir DIR] [--cache-size 1GiB]",
     "              [--store disk|memory|redis://HOST:PORT] [--max-object-size 100MiB]",
     "              [--allow CIDR ...] [--connect-ports 443]",
-    "              [--timeout 30s] [--no-cache] [--quiet]",
+    "              [--timeout 30s] [--no-cache] [--quiet] [--pcap FILE [--pcap-max-bytes 100MiB]]",
     "--reverse http://ORIGIN[:PORT] [--origin-host NAME] [-p 8888] [--cache-dir DIR] ...",
   ],
   positionals: [],
@@ -136,6 +137,7 @@ export const proxyForm = defineForm({
     reverse: { type: "string", value: "URL", help: "gateway (reverse proxy) mode: send every request to this origin, http://HOST[:PORT]; obeys CDN-Cache-Control and Wirekit-Cache-Control" },
     "purge-allow": { type: "list", value: "CIDR", help: "clients besides loopback that may purge (PURGE URL, POST /_wirekit/purge); others get 403" },
     "origin-host": { type: "string", value: "NAME", help: "with --reverse: the Host the origin gets (default: the client's Host)" },
+    ...serverPcap("each response's cache decision (HIT ttl=31, MISS (fwd=uri-miss), stored...)"),
     quiet: { type: "boolean", short: "q", help: "no access-log line per request" },
   },
 });

@@ -59,6 +59,24 @@ export interface ConnectionHost {
   released(conn: H1Connection): void;
 }
 
+/**
+ * `--pcap` on a server: told of each accepted socket (it taps the bytes, core/stream-tap.ts's
+ * `tapSocket`) and returns what the connection tells it of its decisions.
+ */
+export interface H1Capture {
+  accepted(socket: Socket): H1ConnectionTap;
+}
+
+/** What a tapped connection says about the bytes it is about to write. */
+export interface H1ConnectionTap {
+  /** The next bytes written are the head of `response`, the answer to `request`. */
+  response(request: HttpRequest, response: HttpResponse): void;
+  /** The next bytes written are the engine's own answer (a parse error, a 408), then it closes. */
+  refusal(status: number, reason: string): void;
+  /** The socket was handed over for `request` (CONNECT, Upgrade): what follows is its new owner's. */
+  takenOver(request: HttpRequest): void;
+}
+
 /** Settings shared by every connection of a server (resolved once). Durations in ms, Infinity = off. */
 export interface ConnectionSettings {
   handler: HttpHandler;
@@ -102,6 +120,8 @@ type Item = H1Exchange | Refusal;
 
 export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   readonly #socket: Socket;
+  /** --pcap: undefined unless the server captures (one field test per response). */
+  readonly #tap: H1ConnectionTap | undefined;
   #fileSender: FileSender | undefined | null = null;
   readonly #s: ConnectionSettings;
   readonly #peer: PeerInfo;
@@ -138,8 +158,9 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   readonly #onClose = (): void => this.#closed();
   readonly #onError = (): void => {};
 
-  constructor(socket: Socket, settings: ConnectionSettings) {
+  constructor(socket: Socket, settings: ConnectionSettings, tap?: H1ConnectionTap) {
     this.#socket = socket;
+    this.#tap = tap;
     this.#s = settings;
     this.#peer = {
       remoteAddress: socket.remoteAddress ?? "",
@@ -435,6 +456,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
   #writeRefusal(r: Refusal): void {
     this.#queue.length = 0;
     this.#s.host.errorResponse({ status: r.status, reason: r.reason, remoteAddress: this.#peer.remoteAddress, remotePort: this.#peer.remotePort });
+    this.#tap?.refusal(r.status, r.reason);
     this.#socket.write(encodeErrorResponse(r.status, r.text, this.#s.date.at(this.#s.clock.now())));
     this.#closeAfterWrite();
   }
@@ -474,6 +496,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       return;
     }
     ex.started = true;
+    if (this.#tap !== undefined) this.#tap.response(ex, res);
     this.#writing = true;
     this.#writingEx = ex;
     const framing = enc.framing;
@@ -656,12 +679,14 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     this.#headDeadline = this.#idleDeadline = this.#requestDeadline = this.#lingerDeadline = Infinity;
     this.#wake(false);
     this.#s.host.released(this);
+    this.#tap?.takenOver(ex);
     return { socket: s, head };
   }
 
   /** The socket's sendfile(2) sender, looked up on the first file body (undefined: TLS, no addon). */
   #zeroCopy(): FileSender | undefined {
-    if (this.#fileSender === null) this.#fileSender = fileSender(this.#socket);
+    // A tapped socket is written through socket.write only (sendfile(2) bytes would not be seen).
+    if (this.#fileSender === null) this.#fileSender = this.#tap === undefined ? fileSender(this.#socket) : undefined;
     return this.#fileSender;
   }
 

@@ -12,7 +12,7 @@ import { TypedEmitter } from "../../core/events.js";
 import { DEFAULT_LIMITS, type ParseLimits } from "./parse.js";
 import type { HttpHandler, HttpRequest } from "./types.js";
 import { DateField } from "./head.js";
-import { H1Connection, type ConnectionHost, type ConnectionSettings, type ErrorResponseRecord, type ExchangeRecord } from "./connection.js";
+import { H1Connection, type H1Capture, type ConnectionHost, type ConnectionSettings, type ErrorResponseRecord, type ExchangeRecord } from "./connection.js";
 
 export interface H1ServerOptions {
   handler: HttpHandler;
@@ -44,6 +44,8 @@ export interface H1ServerOptions {
    * @default undefined (HTTP/1.1 only)
    */
   onH2?: (socket: TLSSocket) => void;
+  /** `--pcap`: each accepted plain-TCP socket is shown to it. @default undefined (no capture, no cost) */
+  capture?: H1Capture;
 }
 
 /** Counters of a running server. */
@@ -75,6 +77,8 @@ export type H1ServerEvent =
 
 export type H1ServerEvents = { event: [H1ServerEvent] };
 
+export type { H1Capture, H1ConnectionTap } from "./connection.js";
+
 const LINGER_MS = 2000;
 
 /** Apply the defaults of `H1ServerOptions` (durations of 0 or less mean "off", kept as Infinity). */
@@ -105,6 +109,7 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
   readonly #settings: ConnectionSettings;
   readonly #clock: Clock;
   readonly #tickMs: number;
+  readonly #capture: H1Capture | undefined;
   readonly #conns = new Set<H1Connection>();
   readonly #totals: H1Totals = { connections: 0, accepted: 0, exchanges: 0, bytes: 0, aborted: 0, errorResponses: 0, handlerErrors: 0 };
   #tick: TimerHandle | undefined;
@@ -117,6 +122,7 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
     this.#clock = this.#settings.clock;
     const st = this.#settings;
     const smallest = Math.min(st.headersTimeoutMs, st.keepAliveTimeoutMs, st.requestTimeoutMs, st.sendTimeoutMs);
+    this.#capture = options.capture;
     this.#tickMs = options.tickMs ?? Math.max(10, Math.min(1000, Math.floor(smallest / 4)));
     const onH2 = options.onH2;
     const onSocket = (socket: Socket): void => {
@@ -182,7 +188,7 @@ export class H1Server extends TypedEmitter<H1ServerEvents> implements Connection
       socket.destroy();
       return;
     }
-    const conn = new H1Connection(socket, this.#settings);
+    const conn = this.#capture === undefined || socket instanceof TLSSocket ? new H1Connection(socket, this.#settings) : new H1Connection(socket, this.#settings, this.#capture.accepted(socket));
     if (socket.destroyed) return;
     this.#conns.add(conn);
     this.#totals.accepted++;

@@ -47,15 +47,18 @@ export class OriginPool {
   readonly #maxBusy: number;
   readonly #busy = new Map<string, number>();
   readonly #waiting = new Map<string, Array<() => void>>();
+  readonly #onOpen: ((socket: Socket) => void) | undefined;
   #closed = false;
 
   /**
    * @param maxIdlePerOrigin idle connections kept per origin @default 64
    * @param maxPerOrigin connections in use at once per origin @default 256
+   * @param onOpen shown each plain-TCP connection the pool opens, before anything is written (`--pcap`) @default none
    */
-  constructor(maxIdlePerOrigin = 64, maxPerOrigin = 256) {
+  constructor(maxIdlePerOrigin = 64, maxPerOrigin = 256, onOpen?: (socket: Socket) => void) {
     this.#maxIdle = maxIdlePerOrigin;
     this.#maxBusy = maxPerOrigin;
+    this.#onOpen = onOpen;
   }
 
   /**
@@ -125,6 +128,7 @@ export class OriginPool {
         ? tlsConnect({ host: a.host, port: a.port, servername: isIP(bare) === 0 && bare !== "" ? bare : undefined, ALPNProtocols: ["http/1.1"] })
         : netConnect({ host: a.host, port: a.port });
     socket.setNoDelay(true);
+    if (this.#onOpen !== undefined && a.protocol !== "https:") this.#onOpen(socket);
     this.#open.add(socket);
     socket.once("close", () => this.#open.delete(socket));
     if (this.#closed) socket.destroy();

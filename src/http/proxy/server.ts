@@ -8,7 +8,8 @@
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { createH1Server, type H1Server } from "../h1/server.js";
+import type { Socket } from "node:net";
+import { createH1Server, type H1Capture, type H1Server } from "../h1/server.js";
 import type { ExchangeControl, HttpRequest, HttpResponse } from "../h1/types.js";
 import type { ExchangeRecord } from "../h1/connection.js";
 import { toHeaderMap } from "../header-list.js";
@@ -85,6 +86,14 @@ export interface ProxyServerOptions {
   /** Memory for hot bodies. @default 64 MiB */
   hotMaxBytes?: number;
   clock?: Clock;
+  /** `--pcap`: the capture shown each client connection and each plain-HTTP connection to an origin. @default none */
+  capture?: ProxyCapture;
+}
+
+/** `--pcap` on the proxy: its clients' connections (an H1Capture), and the connections it opens to origins. */
+export interface ProxyCapture extends H1Capture {
+  /** A plain-TCP connection to an origin, still connecting, nothing written yet. */
+  opened(socket: Socket): void;
 }
 
 /** Everything the proxy reports: one kind today, a request answered (its access record). */
@@ -209,7 +218,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   // Node's defaults the proxy had before: heads within 60 s, idle keep-alive 10 s, no
   // deadline on a whole request (uploads take what they take).
   const exchanges = new WeakMap<HttpRequest, Exchange>();
-  const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0 });
+  const server = createH1Server({ handler: (req, control) => onRequest(req, control), clock, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, requestTimeoutMs: 0, capture: options.capture });
   try {
     await server.listen(options.port ?? 8888, host);
   } catch (err) {
@@ -220,7 +229,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   const address = server.address;
   const receivedBy = formatHostPort(address, port);
   const via = viaEntry("1.1", receivedBy);
-  const ctx: HandlerContext = { store, pool: new OriginPool(), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), gate: new CollapsingGate(), revalidating: new Set(), metrics: emptyMetrics() };
+  const ctx: HandlerContext = { store, pool: options.capture === undefined ? new OriginPool() : new OriginPool(64, 256, (socket) => options.capture?.opened(socket)), clock, via, timeoutMs, maxObjectBytes: options.maxObjectSize ?? 100 * 1024 * 1024, counters: emptyCounters(), gate: new CollapsingGate(), revalidating: new Set(), metrics: emptyMetrics() };
   const purgeList = options.purgeAllow !== undefined && options.purgeAllow.length > 0 ? parseAllowList(options.purgeAllow) : undefined;
   const purging: PurgeContext = { store, gateway, allowed: (a) => isLoopbackAddress(a) || (purgeList !== undefined && isAllowed(purgeList, a)) };
   ctx.purge = purging;

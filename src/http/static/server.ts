@@ -7,9 +7,10 @@
  */
 import type { Server } from "node:net";
 import { formatHostPort } from "../../core/address.js";
+import { usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
 import { systemClock, type Clock } from "../../core/clock.js";
-import { createH1Server, type H1Server } from "../h1/server.js";
+import { createH1Server, type H1Capture, type H1Server } from "../h1/server.js";
 import type { ExchangeRecord, ErrorResponseRecord } from "../h1/connection.js";
 import { H2Sessions, type H2Exchange } from "../h2/adapter.js";
 import type { HttpHandler, HttpRequest } from "../h1/types.js";
@@ -44,6 +45,8 @@ export interface StaticServerOptions extends ServeDirOptions {
   clock?: Clock;
   /** `--delay` / `--rate`: each response waits, bodies are paced (per process). @default none */
   impair?: HttpImpairment;
+  /** `--pcap`: the capture shown each plain-HTTP connection (one process only: not with `workers > 1`). @default none */
+  capture?: H1Capture;
 }
 
 /** Counters of a running server. */
@@ -133,6 +136,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
       sendTimeoutMs: options.sendTimeoutMs,
       tls: options.tls,
       onH2: h2 === undefined ? undefined : (socket) => h2.accept(socket),
+      capture: options.capture,
     });
     this.#h1.on("event", (e) => {
       if (e.kind === "exchange") this.#exchange(e.record);
@@ -202,6 +206,7 @@ class SingleStaticServer extends TypedEmitter<StaticServerEvents> implements Sta
 export async function createStaticServer(options: StaticServerOptions): Promise<StaticServer> {
   const workers = options.workers ?? 1;
   if (workers > 1) {
+    if (options.capture !== undefined) throw usageError("--pcap captures one process: use it with --workers 1");
     const { startStaticCluster } = await import("./cluster.js");
     return startStaticCluster(options, workers);
   }
