@@ -3,7 +3,7 @@
  * entry's head and footer at start-up, and verify its SHA-256 before first use.
  */
 import { createHash, type Hash } from "node:crypto";
-import { writeFile } from "node:fs";
+import { close, open as openFd, rename, unlink, write, writeFile, writev } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { decodeFooter, decodeHead, encodeFooter, FOOTER_LENGTH } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
@@ -17,6 +17,35 @@ export function writeWhole(path: string, parts: Buffer[]): Promise<void> {
   const data = parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts);
   return new Promise((resolve, reject) => {
     writeFile(path, data, { flag: "wx" }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Write `parts` to the new file `tmp` and rename it to `path` once complete, or remove it when
+ * `keep()` says by then that the entry is no longer wanted (false: nothing stored). One callback
+ * chain and one promise (open, writev, close, rename), with no copy of the parts: this is what
+ * every stored small miss does in the background, so its cost on the event loop counts.
+ */
+export function writeEntryFile(tmp: string, path: string, parts: readonly Buffer[], keep: () => boolean): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error): void => unlink(tmp, () => reject(err));
+    openFd(tmp, "wx", (err, fd) => {
+      if (err) return reject(err);
+      const total = parts.reduce((n, b) => n + b.length, 0);
+      const closed = (werr: Error | null): void =>
+        close(fd, (cerr) => {
+          const e = werr ?? cerr;
+          if (e) return fail(e);
+          if (!keep()) return unlink(tmp, () => resolve(false));
+          rename(tmp, path, (rerr) => (rerr ? fail(rerr) : resolve(true)));
+        });
+      writev(fd, parts as Buffer[], 0, (werr, n) => {
+        if (werr || n === total) return closed(werr);
+        // A short write (rare on a regular file): the rest in one more write.
+        const rest = Buffer.concat(parts as Buffer[], total).subarray(n);
+        write(fd, rest, 0, rest.length, n, (e2, m) => closed(e2 ?? (m === rest.length ? null : new Error("short write"))));
+      });
+    });
   });
 }
 

@@ -14,7 +14,7 @@ import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { copyWithNewHead, verifyHash, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, verifyHash, writeEntryFile, writeWhole } from "./entry-files.js";
 import type { EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -220,9 +220,7 @@ export class CacheStore implements EntryStore {
         const tmp = this.#files.tmpPath(id);
         void this.#files.run(id, async () => {
           if (!this.#index.holds(e)) return;
-          await writeWhole(tmp, [done.head, body, done.footer]);
-          if (this.#index.holds(e)) await rename(tmp, this.#files.path(id));
-          else await unlink(tmp);
+          await writeEntryFile(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
           if (this.#index.holds(e)) this.#forget(e);
