@@ -14,7 +14,8 @@ import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { copyWithNewHead, verifyHash, writeEntryFile, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, EntryFileWriter, verifyHash, writeWhole } from "./entry-files.js";
+import { systemClock } from "../../../core/clock.js";
 import type { EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -28,6 +29,8 @@ export interface CacheStoreOptions {
   hotMaxBytes?: number;
   /** Freshness heuristics. */
   policy?: PolicyOptions;
+  /** Monotonic ms, to notice a slow disk (EntryFileWriter). @default systemClock.monotonic */
+  now?: () => number;
 }
 
 /**
@@ -98,6 +101,8 @@ export class CacheStore implements EntryStore {
   #hotBytes = 0;
   /** The entry files and the queue of operations on them. */
   readonly #files: EntryFileQueue;
+  /** Small entry files, written after the responses have gone out. */
+  readonly #writer: EntryFileWriter;
   /** Files discarded because they were truncated or corrupt (for stats and tests). */
   discarded = 0;
 
@@ -108,6 +113,7 @@ export class CacheStore implements EntryStore {
     this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
     this.hotMaxBytes = options.hotMaxBytes ?? 64 * 1024 * 1024;
     this.policy = options.policy ?? {};
+    this.#writer = new EntryFileWriter(options.now ?? (() => systemClock.monotonic()));
   }
 
   /** Open (or create) a store directory and index what it holds. */
@@ -220,7 +226,7 @@ export class CacheStore implements EntryStore {
         const tmp = this.#files.tmpPath(id);
         void this.#files.run(id, async () => {
           if (!this.#index.holds(e)) return;
-          await writeEntryFile(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
+          await this.#writer.write(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
           if (this.#index.holds(e)) this.#forget(e);
