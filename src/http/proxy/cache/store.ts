@@ -97,6 +97,8 @@ export class CacheStore implements EntryStore {
   readonly #index = new EntryIndex();
   /** Hot bodies in LRU order. */
   readonly #hot = new Map<string, StoredEntry>();
+  /** The hot entry used last (the end of `#hot`), while it is there. */
+  #hotNewest: StoredEntry | undefined;
   #diskBytes = 0;
   #hotBytes = 0;
   /** The entry files and the queue of operations on them. */
@@ -153,7 +155,9 @@ export class CacheStore implements EntryStore {
   touch(e: StoredEntry): void {
     // A replaced entry (still held by a request) must not come back into the hot layer.
     if (!this.#index.touch(e)) return;
-    if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
+    if (e.body === undefined || this.#hotNewest === e || !this.#hot.delete(e.id)) return;
+    this.#hot.set(e.id, e);
+    this.#hotNewest = e;
   }
 
   /**
@@ -199,6 +203,7 @@ export class CacheStore implements EntryStore {
     e.body = body;
     this.#hot.delete(e.id);
     this.#hot.set(e.id, e);
+    this.#hotNewest = e;
     this.#trimHot();
   }
 
@@ -298,7 +303,10 @@ export class CacheStore implements EntryStore {
   /** Put `next` in the place of `old` (same id, same file and body); false when `old` is not current. */
   #replace(old: StoredEntry, next: StoredEntry): boolean {
     if (!this.#index.replace(old, next)) return false;
-    if (this.#hot.get(old.id) === old) this.#hot.set(old.id, next);
+    if (this.#hot.get(old.id) === old) {
+      this.#hot.set(old.id, next);
+      if (this.#hotNewest === old) this.#hotNewest = next;
+    }
     return true;
   }
 
@@ -344,6 +352,7 @@ export class CacheStore implements EntryStore {
     this.#diskBytes -= e.fileSize;
     if (e.body !== undefined) {
       this.#hot.delete(e.id);
+      if (this.#hotNewest === e) this.#hotNewest = undefined;
       this.#hotBytes -= e.body.length;
       e.body = undefined;
     }
@@ -360,6 +369,7 @@ export class CacheStore implements EntryStore {
     for (const e of this.#hot.values()) {
       if (this.#hotBytes <= this.hotMaxBytes) break;
       this.#hot.delete(e.id);
+      if (this.#hotNewest === e) this.#hotNewest = undefined;
       if (e.body !== undefined) this.#hotBytes -= e.body.length;
       e.body = undefined;
     }
