@@ -56,6 +56,7 @@ export class H1Exchange implements HttpRequest, ExchangeControl {
   readonly #peer: PeerInfo;
   #body: Readable | undefined;
   #ac: AbortController | undefined;
+  #onAbort: Array<() => void> | undefined;
 
   constructor(
     owner: ExchangeOwner,
@@ -91,6 +92,11 @@ export class H1Exchange implements HttpRequest, ExchangeControl {
     return this.#ac.signal;
   }
 
+  onAbort(fn: () => void): void {
+    if (this.aborted) queueMicrotask(fn);
+    else (this.#onAbort ??= []).push(fn);
+  }
+
   get remoteAddress(): string {
     return this.#peer.remoteAddress;
   }
@@ -112,6 +118,9 @@ export class H1Exchange implements HttpRequest, ExchangeControl {
     if (this.aborted) return;
     this.aborted = true;
     this.#ac?.abort(abortReason());
+    const waiting = this.#onAbort;
+    this.#onAbort = undefined;
+    if (waiting !== undefined) for (const fn of waiting) fn();
     const body = this.requestBody;
     if (body !== undefined && !body.complete && !body.destroyed) {
       this.draining = true;

@@ -38,6 +38,11 @@ export interface HttpRequest {
   readonly secure: boolean;
   /** Aborted when the client goes away or the engine gives up on the exchange. */
   readonly signal: AbortSignal;
+  /**
+   * Call `fn` once when `signal` aborts (at once, in a microtask, if it has): the same moment,
+   * without making an AbortController for every exchange (HTTP/1.1; absent on HTTP/2).
+   */
+  onAbort?(fn: () => void): void;
   /** Monotonic time (Clock.now) when the head was complete. */
   readonly receivedAt: number;
 }

@@ -10,7 +10,7 @@ import type { HeaderList } from "../header-list.js";
 import { EventEmitter } from "node:events";
 import { WirekitError } from "../../core/errors.js";
 import { isValidField } from "../h1/head.js";
-import type { HttpResponse } from "../h1/types.js";
+import type { HttpRequest, HttpResponse } from "../h1/types.js";
 
 /** Body bytes queued for the engine before `write` asks the caller to wait for 'drain'. */
 const HIGH_WATER = 64 * 1024;
@@ -139,21 +139,23 @@ export class ClientReply extends EventEmitter {
   readonly #discard: boolean;
 
   /**
-   * @param signal the client's signal (aborted when it goes away), fetched when first needed
+   * @param request the client's request, whose abort (the client went away) ends the reply
    * @param discard a reply nobody reads (a background revalidation): body bytes are dropped
    */
-  constructor(signal: (() => AbortSignal) | undefined, discard = false) {
+  constructor(request: Pick<HttpRequest, "signal" | "onAbort"> | undefined, discard = false) {
     super();
     this.#discard = discard;
-    if (signal === undefined) return;
-    // The client's signal is only looked at once someone waits for 'close' (a hit answered at
-    // once never does, and skips making one).
+    if (request === undefined) return;
+    // The client's going away is only watched once someone waits for 'close' (a hit answered
+    // at once never does), and by the engine's callback where it has one (no AbortController).
     const watch = (event: string | symbol): void => {
       if (event !== "close") return;
       this.off("newListener", watch);
-      const s = signal();
-      if (s.aborted) queueMicrotask(() => this.finish(false));
-      else s.addEventListener("abort", () => this.finish(false), { once: true });
+      const gone = (): void => this.finish(false);
+      if (request.onAbort !== undefined) return request.onAbort(gone);
+      const s = request.signal;
+      if (s.aborted) queueMicrotask(gone);
+      else s.addEventListener("abort", gone, { once: true });
     };
     this.on("newListener", watch);
   }

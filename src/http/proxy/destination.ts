@@ -42,10 +42,17 @@ export function decideDestination(f: DestinationFacts): DestinationDecision {
   return { allow: true };
 }
 
+/** The last address asked about and the answer: every request of a connection asks the same. */
+let lastAddress: string | undefined;
+let lastLoopback = false;
+
 /** 127.0.0.0/8 or ::1, IPv4-mapped forms included. */
 export function isLoopbackAddress(address: string): boolean {
+  if (address === lastAddress) return lastLoopback;
   const a = canonicalAddress(address);
-  return a !== undefined && (a === "::1" || a.startsWith("127."));
+  lastLoopback = a !== undefined && (a === "::1" || a.startsWith("127."));
+  lastAddress = address;
+  return lastLoopback;
 }
 
 function isUnspecified(a: string): boolean {

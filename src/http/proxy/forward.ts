@@ -323,6 +323,24 @@ export function relayBody(from: Readable, to: RelayTarget, tee: BodySink | undef
   });
 }
 
+/**
+ * The whole body of `length` bytes when it is already buffered in `from` (it came in the same
+ * reads as the head, as a small response does): taken at once, so the caller can answer without
+ * waiting for stream events, and head and body go to the client in one write. Undefined (and
+ * nothing taken) otherwise.
+ *
+ * @example
+ * const body = takeBuffered(originResponse, 1024); // a Buffer of 1024 bytes, or undefined
+ */
+export function takeBuffered(from: Readable, length: number): Buffer | undefined {
+  if (!Number.isSafeInteger(length) || length <= 0 || from.readableLength !== length || from.readableFlowing === true || from.destroyed) return undefined;
+  const got: unknown = from.read(length);
+  if (!Buffer.isBuffer(got) || got.length !== length) return undefined;
+  // Let the stream finish ('end', then 'close') once the origin's end arrives (or now, if it has).
+  from.resume();
+  return got;
+}
+
 /** What `collectBody` read before it stopped. */
 export interface CollectedBody {
   /** "end": the whole body; "broken": the source broke off; "over": more than the limit is coming. */

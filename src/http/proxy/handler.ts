@@ -19,7 +19,7 @@ import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepr
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeBuffered, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { loadBody, sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
@@ -55,6 +55,9 @@ const CONTENT_LENGTH: ReadonlySet<string> = new Set(["content-length"]);
 const BACKGROUND_DROP: ReadonlySet<string> = new Set(["range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]);
 /** Origin answers stale-if-error may hide (RFC 5861 §4). */
 const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
+/** Relayed (unstored) bodies up to this size that came with the head are written with it. */
+const RELAY_IN_ONE = 16 * 1024;
 
 const NO_VARIANTS: readonly StoredEntry[] = [];
 const OFF: CacheView = { kind: "off" };
@@ -421,7 +424,13 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
   if (writer !== null && store !== undefined) {
-    early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
+    // Most small bodies came with the head: taken at once, without waiting on stream events.
+    const inHand = declared <= store.hotMaxObjectBytes ? takeBuffered(got.body, declared) : undefined;
+    if (inHand !== undefined) {
+      countChunk(inHand.length);
+      writer.write(inHand);
+      early = { outcome: "end", chunks: [inHand], length: inHand.length };
+    } else early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
     if (early.outcome === "end") {
       committed = await writer.commit();
       ex.stored = committed !== undefined;
@@ -447,10 +456,19 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
     sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
+  if (writer === null) {
+    // A small body that came with the head goes out with it, in one write (one wakeup for the client).
+    const whole = declared <= RELAY_IN_ONE ? takeBuffered(got.body, declared) : undefined;
+    if (whole !== undefined) {
+      countChunk(whole.length);
+      ex.res.end(whole);
+      return;
+    }
+  }
   if (early !== undefined && early.outcome !== "over") {
     // The whole body (or all the origin sent before breaking off) is in hand.
     turn.release();
-    const whole = early.length === 0 ? undefined : Buffer.concat(early.chunks, early.length);
+    const whole = early.length === 0 ? undefined : early.chunks.length === 1 ? early.chunks[0] : Buffer.concat(early.chunks, early.length);
     if (early.outcome === "end") {
       // A response the origin sent chunked (no length) is relayed chunked, as it came.
       if (whole !== undefined && !Number.isSafeInteger(declared)) {

@@ -265,7 +265,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       remoteAddress: request.remoteAddress,
       localAddress: request.localAddress,
     };
-    const res = new ClientReply(() => request.signal);
+    const res = new ClientReply(request);
     const ex: Exchange = { req, res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
     ex.interim = (status, headers) => control.sendInterim(status, headers);
     exchanges.set(request, ex);

@@ -442,6 +442,32 @@ test("the client vanishing during a stalled stream body destroys the stream and 
   });
 });
 
+test("onAbort callbacks run when the client vanishes mid-response, and at once for an exchange already aborted", async () => {
+  const calls: string[] = [];
+  let request!: Parameters<HttpHandler>[0];
+  const handler: HttpHandler = (req) => {
+    request = req;
+    req.onAbort?.(() => calls.push("first"));
+    req.onAbort?.(() => calls.push("second"));
+    const stream = new Readable({ read() {} });
+    stream.push("first chunk");
+    return { status: 200, headers: [], body: stream };
+  };
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.until(() => c.data.includes("first chunk"));
+    assert.equal(calls.length, 0);
+    c.close();
+    await eventually(() => calls.length === 2);
+    assert.equal(calls.join(), "first,second");
+    assert.equal(request.signal.aborted, true);
+    request.onAbort?.(() => calls.push("late"));
+    await eventually(() => calls.length === 3);
+    assert.equal(calls.join(), "first,second,late");
+  });
+});
+
 test("Connection: close from the client is answered with Connection: close and the connection ends", async () => {
   await withServer(hello, async (_srv, port) => {
     const c = new RawClient(port);

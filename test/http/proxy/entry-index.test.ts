@@ -113,3 +113,33 @@ describe("stores: withTag through the index, and a 304's new tags", () => {
     });
   }
 });
+
+describe("EntryIndex LRU order", () => {
+  const plain = (url: string): StoredEntry => {
+    const m = meta(url, []);
+    return { id: entryId(url, []), meta: m, facts: entryFacts(m), headLength: 0, fileSize: 1, body: undefined, verified: true };
+  };
+  const order = (index: EntryIndex): string[] => [...index.values()].map((e) => e.meta.url);
+
+  it("keeps least recently used first across repeated touches of the newest entry, removals and replacements", () => {
+    const index = new EntryIndex();
+    const [a, b, c] = [plain("http://o.test/a"), plain("http://o.test/b"), plain("http://o.test/c")];
+    for (const e of [a, b, c]) index.add(e);
+    assert.ok(index.touch(c)); // already the newest
+    assert.ok(index.touch(c));
+    assert.deepEqual(order(index), ["http://o.test/a", "http://o.test/b", "http://o.test/c"]);
+    assert.ok(index.touch(a));
+    assert.ok(index.touch(a));
+    assert.deepEqual(order(index), ["http://o.test/b", "http://o.test/c", "http://o.test/a"]);
+    index.delete(a);
+    assert.equal(index.touch(a), false, "a removed entry is not touched back in");
+    assert.deepEqual(order(index), ["http://o.test/b", "http://o.test/c"]);
+    const b2 = plain("http://o.test/b");
+    assert.ok(index.replace(b, b2));
+    assert.equal(index.touch(b), false, "the replaced entry is no longer current");
+    assert.ok(index.touch(c));
+    assert.deepEqual(order(index), ["http://o.test/b", "http://o.test/c"]);
+    index.clear();
+    assert.equal(index.touch(c), false);
+  });
+});

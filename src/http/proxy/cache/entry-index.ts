@@ -9,6 +9,8 @@ import { surrogateKeys, type StoredEntry } from "./store.js";
 
 export class EntryIndex {
   readonly #entries = new Map<string, StoredEntry>();
+  /** The entry last added or touched (the end of `#entries`), while it is held. */
+  #newest: StoredEntry | undefined;
   readonly #byUrl = new Map<string, Set<string>>();
   /** Surrogate key → ids; each entry's keys as they were when it was added, to undo exactly. */
   readonly #byTag = new Map<string, Set<string>>();
@@ -36,6 +38,7 @@ export class EntryIndex {
   /** Make `e` the entry for its id (the caller has forgotten an older one first). */
   add(e: StoredEntry): void {
     this.#entries.set(e.id, e);
+    this.#newest = e;
     let set = this.#byUrl.get(e.meta.url);
     if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
     set.add(e.id);
@@ -50,6 +53,7 @@ export class EntryIndex {
   }
 
   delete(e: StoredEntry): void {
+    if (this.#newest?.id === e.id) this.#newest = undefined;
     this.#entries.delete(e.id);
     const set = this.#byUrl.get(e.meta.url);
     set?.delete(e.id);
@@ -77,9 +81,12 @@ export class EntryIndex {
 
   /** Mark `e` as just used; false when it is not the current entry. */
   touch(e: StoredEntry): boolean {
+    // The entry used last is used again (one popular URL): it is already at the end.
+    if (this.#newest === e) return true;
     if (!this.holds(e)) return false;
     this.#entries.delete(e.id);
     this.#entries.set(e.id, e);
+    this.#newest = e;
     return true;
   }
 
@@ -120,6 +127,7 @@ export class EntryIndex {
   }
 
   clear(): void {
+    this.#newest = undefined;
     this.#entries.clear();
     this.#byUrl.clear();
     this.#byTag.clear();

@@ -13,6 +13,8 @@ import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import type { StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** What a completed write hands to the store. */
 export interface CompletedWrite {
   meta: StoredMeta;
@@ -39,7 +41,8 @@ export class EntryWriter {
   readonly #memMax: number;
   readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>;
   readonly #track: <T>(p: Promise<T>) => Promise<T>;
-  readonly #hash: Hash;
+  /** Undefined for a writer that never makes a file (no file head, footer or hash to compute). */
+  readonly #hash: Hash | undefined;
   readonly #head: Buffer;
   #out: WriteStream | undefined;
   #length = 0;
@@ -47,7 +50,11 @@ export class EntryWriter {
   #aborted = false;
   #drainWaiters: Array<() => void> = [];
 
-  /** `track` is the store's: `flush()` waits for a commit in progress. */
+  /**
+   * `track` is the store's: `flush()` waits for a commit in progress. An empty `tmp` makes a
+   * writer that never writes a file (the memory and Redis stores, whose `memMax` is the size
+   * limit): it only collects the body, and its CompletedWrite has an empty head and footer.
+   */
   constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
     this.#tmp = tmp;
     this.#track = track;
@@ -55,8 +62,9 @@ export class EntryWriter {
     this.#max = maxBytes;
     this.#memMax = memMax;
     this.#onCommit = onCommit;
-    this.#head = encodeHead(meta);
-    this.#hash = createHash("sha256").update(this.#head.subarray(12));
+    // The file format costs a JSON encoding and a SHA-256 on every stored miss: only for files.
+    this.#head = tmp === "" ? NO_BYTES : encodeHead(meta);
+    this.#hash = tmp === "" ? undefined : createHash("sha256").update(this.#head.subarray(12));
   }
 
   get aborted(): boolean {
@@ -71,7 +79,7 @@ export class EntryWriter {
       this.abort();
       return true;
     }
-    this.#hash.update(chunk);
+    this.#hash?.update(chunk);
     if (this.#chunks !== undefined) {
       if (this.#length <= this.#memMax) {
         this.#chunks.push(chunk);
@@ -126,7 +134,7 @@ export class EntryWriter {
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.
     const meta: StoredMeta = { ...this.#meta, bodyLength: this.#length };
-    const footer = encodeFooter(this.#length, this.#hash.digest());
+    const footer = this.#hash === undefined ? NO_BYTES : encodeFooter(this.#length, this.#hash.digest());
     const fileSize = expectedFileSize(this.#head.length, this.#length);
     if (this.#chunks !== undefined) {
       const body = Buffer.concat(this.#chunks, this.#length);

@@ -14,7 +14,8 @@ import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { copyWithNewHead, verifyHash, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, EntryFileWriter, verifyHash, writeWhole } from "./entry-files.js";
+import { systemClock } from "../../../core/clock.js";
 import type { EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -28,6 +29,8 @@ export interface CacheStoreOptions {
   hotMaxBytes?: number;
   /** Freshness heuristics. */
   policy?: PolicyOptions;
+  /** Monotonic ms, to notice a slow disk (EntryFileWriter). @default systemClock.monotonic */
+  now?: () => number;
 }
 
 /**
@@ -94,10 +97,14 @@ export class CacheStore implements EntryStore {
   readonly #index = new EntryIndex();
   /** Hot bodies in LRU order. */
   readonly #hot = new Map<string, StoredEntry>();
+  /** The hot entry used last (the end of `#hot`), while it is there. */
+  #hotNewest: StoredEntry | undefined;
   #diskBytes = 0;
   #hotBytes = 0;
   /** The entry files and the queue of operations on them. */
   readonly #files: EntryFileQueue;
+  /** Small entry files, written after the responses have gone out. */
+  readonly #writer: EntryFileWriter;
   /** Files discarded because they were truncated or corrupt (for stats and tests). */
   discarded = 0;
 
@@ -108,6 +115,7 @@ export class CacheStore implements EntryStore {
     this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
     this.hotMaxBytes = options.hotMaxBytes ?? 64 * 1024 * 1024;
     this.policy = options.policy ?? {};
+    this.#writer = new EntryFileWriter(options.now ?? (() => systemClock.monotonic()));
   }
 
   /** Open (or create) a store directory and index what it holds. */
@@ -147,7 +155,9 @@ export class CacheStore implements EntryStore {
   touch(e: StoredEntry): void {
     // A replaced entry (still held by a request) must not come back into the hot layer.
     if (!this.#index.touch(e)) return;
-    if (e.body !== undefined && this.#hot.delete(e.id)) this.#hot.set(e.id, e);
+    if (e.body === undefined || this.#hotNewest === e || !this.#hot.delete(e.id)) return;
+    this.#hot.set(e.id, e);
+    this.#hotNewest = e;
   }
 
   /**
@@ -193,6 +203,7 @@ export class CacheStore implements EntryStore {
     e.body = body;
     this.#hot.delete(e.id);
     this.#hot.set(e.id, e);
+    this.#hotNewest = e;
     this.#trimHot();
   }
 
@@ -220,9 +231,7 @@ export class CacheStore implements EntryStore {
         const tmp = this.#files.tmpPath(id);
         void this.#files.run(id, async () => {
           if (!this.#index.holds(e)) return;
-          await writeWhole(tmp, [done.head, body, done.footer]);
-          if (this.#index.holds(e)) await rename(tmp, this.#files.path(id));
-          else await unlink(tmp);
+          await this.#writer.write(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
           if (this.#index.holds(e)) this.#forget(e);
@@ -294,7 +303,10 @@ export class CacheStore implements EntryStore {
   /** Put `next` in the place of `old` (same id, same file and body); false when `old` is not current. */
   #replace(old: StoredEntry, next: StoredEntry): boolean {
     if (!this.#index.replace(old, next)) return false;
-    if (this.#hot.get(old.id) === old) this.#hot.set(old.id, next);
+    if (this.#hot.get(old.id) === old) {
+      this.#hot.set(old.id, next);
+      if (this.#hotNewest === old) this.#hotNewest = next;
+    }
     return true;
   }
 
@@ -340,6 +352,7 @@ export class CacheStore implements EntryStore {
     this.#diskBytes -= e.fileSize;
     if (e.body !== undefined) {
       this.#hot.delete(e.id);
+      if (this.#hotNewest === e) this.#hotNewest = undefined;
       this.#hotBytes -= e.body.length;
       e.body = undefined;
     }
@@ -356,6 +369,7 @@ export class CacheStore implements EntryStore {
     for (const e of this.#hot.values()) {
       if (this.#hotBytes <= this.hotMaxBytes) break;
       this.#hot.delete(e.id);
+      if (this.#hotNewest === e) this.#hotNewest = undefined;
       if (e.body !== undefined) this.#hotBytes -= e.body.length;
       e.body = undefined;
     }
