@@ -15,7 +15,8 @@
  * Unknown fields are ignored, so old and new peers interoperate in both directions.
  * Pure functions only; decoders return values, never throw, on bad input.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { hmacSha256Into } from "../../core/hmac-sha256.js";
 import { decoded, parseFailure, type Decoded } from "../../core/errors.js";
 
 /** Datagrams longer than this are not heartbeats (a heartbeat line is ~60 bytes). */
@@ -118,15 +119,29 @@ function heartbeatMac(key: string | Buffer, line: string): string {
 
 const MAC_CONTEXT_LINE = Buffer.from(`${MAC_CONTEXT}\n`, "latin1");
 
+const macParts: Uint8Array[] = [MAC_CONTEXT_LINE, MAC_CONTEXT_LINE];
+const macWant = new Uint8Array(32);
+
+/** Hex digit values by char code; 0x100 (a bit no byte has) for anything else, so it never matches. */
+const HEX_VALUE = Int16Array.from({ length: 256 }, (_, c) => {
+  const v = "0123456789abcdef".indexOf(String.fromCharCode(c).toLowerCase());
+  return v < 0 ? 0x100 : v;
+});
+
 /**
- * True when `hb` (decoded) carries a MAC made with `key` over its fields. Constant-time compare
- * of the raw 32 bytes; the covered bytes go to the HMAC as they are (no text is built).
+ * True when `hb` (decoded) carries a MAC made with `key` over its fields. The covered bytes go
+ * to the HMAC as they are (no text is built; core/hmac-sha256.ts, no allocation), and the 32
+ * bytes are compared in constant time: every one of them, OR-ing the differences, no early exit.
  */
 export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean {
-  if (hb.mac === undefined || hb.signed === undefined || hb.mac.length !== 64) return false;
-  const want = createHmac("sha256", key).update(MAC_CONTEXT_LINE).update(hb.signed).digest();
-  const got = Buffer.from(hb.mac, "hex");
-  return got.length === want.length && timingSafeEqual(got, want);
+  const mac = hb.mac;
+  if (mac === undefined || hb.signed === undefined || mac.length !== 64) return false;
+  macParts[1] = hb.signed;
+  hmacSha256Into(key, macParts, macWant);
+  macParts[1] = MAC_CONTEXT_LINE;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (((HEX_VALUE[mac.charCodeAt(2 * i)] ?? 0x100) << 4) | (HEX_VALUE[mac.charCodeAt(2 * i + 1)] ?? 0x100));
+  return diff === 0;
 }
 
 const MSG_PLAIN_RE = /^[\x21-\x24\x26-\x7e]$/;

@@ -121,3 +121,22 @@ test("the MAC covers the documented text whatever the spacing, order and unknown
   assert.equal(d.value.mac, macOf(few));
   assert.equal(verifyHeartbeatMac(d.value, key), true);
 });
+
+test("verifyHeartbeatMac: any one changed digit, and non-hex digits, fail", () => {
+  const key = "secret-7-0123456789abcdef";
+  const d = decodeHeartbeat(encodeHeartbeat({ seq: 7, timestamp: 1763852851.5, id: "web-1", run: "r1" }, key));
+  assert.ok(d.ok);
+  const mac = d.value.mac ?? "";
+  assert.equal(verifyHeartbeatMac(d.value, key), true);
+  for (let i = 0; i < 64; i++) {
+    const other = mac.slice(0, i) + (mac[i] === "0" ? "1" : "0") + mac.slice(i + 1);
+    assert.equal(verifyHeartbeatMac({ ...d.value, mac: other }, key), false, `digit ${i}`);
+  }
+  // ':' has the low bits of 'a', 'š' those of 'a' in its low byte: neither may pass for it.
+  for (const fake of [":", "š", "g", " "]) {
+    const i = mac.search(/a/);
+    if (i < 0) continue;
+    assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.slice(0, i) + fake + mac.slice(i + 1) }, key), false, fake);
+  }
+  assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.toUpperCase() }, key), true);
+});
