@@ -5,8 +5,9 @@
  * act on arriving heartbeats before the tracker sees them, so `--reorder`, `--duplicate` and
  * `--jitter` produce exactly what the monitor is built to find.
  *
- * Scale: one `ClientTracker` per client in a Map kept in least-recently-heard order (a
- * heartbeat moves its client to the end), so the oldest silent client is evicted in O(1) when
+ * Scale: one `ClientTracker` per client in a ClientTable (client-table.ts) kept in
+ * least-recently-heard order (a heartbeat moves its client to the end of a linked list of slots)
+ * and found by the bytes of its id, so the oldest silent client is evicted in O(1) when
  * `maxClients` is reached. Timeouts use ONE periodic sweep on the injected Clock, not a timer
  * per client. Malformed datagrams are counted and reported at most once a second.
  */
@@ -21,8 +22,9 @@ import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
-import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
+import { decodedFieldEnd, decodedFieldStart, decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
+import { ClientTable } from "./client-table.js";
 import type { MetricsRow } from "./metrics.js";
 import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
@@ -69,7 +71,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   // While a datagram passes the impairments synchronously, the reply ingest() returns.
   #inIngest = false;
   #syncReply: Buffer | undefined;
-  readonly #clients = new Map<string, ClientTracker>();
+  readonly #clients: ClientTable;
   readonly #totals: HeartbeatMonitorTotals = {
     heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0,
   };
@@ -97,6 +99,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.clock = options.clock ?? systemClock;
     const random = options.random ?? createRandom(options.seed);
     this.seed = random.seed;
+    this.#clients = new ClientTable(this.seed);
     const model = createImpairment(this.options.impairment, random);
     this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port), { holdLimitMs: options.holdLimitMs });
     this.#anchorMono = this.clock.monotonic();
@@ -117,7 +120,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    * reported never-seen, once. A client already tracked is not expected again.
    */
   expect(id: string, deadlineMs = this.options.deadAfterMs): void {
-    if (this.#clients.has(id) || this.#expected.has(id)) return;
+    if (this.#clients.find(id) >= 0 || this.#expected.has(id)) return;
     this.#expected.set(flatCopy(id), { deadline: this.clock.monotonic() + deadlineMs, deadlineMs, reported: false });
   }
 
@@ -255,7 +258,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
     const t = this.#totals;
-    const d = decodeHeartbeat(msg);
+    // No id= / run= strings yet: a known client is found by the id's bytes, and keeps its strings.
+    const d = decodeHeartbeat(msg, false);
     if (!d.ok) {
       t.malformed++;
       this.#malformedPending++;
@@ -273,8 +277,15 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
     }
     const from = this.#fromCache.text;
+    const idStart = decodedFieldStart(0);
+    const idEnd = decodedFieldEnd(0);
+    const runStart = decodedFieldStart(1);
+    const runEnd = decodedFieldEnd(1);
+    let slot = idStart < 0 ? this.#clients.find(from) : this.#clients.findBytes(msg, idStart, idEnd);
+    let c = slot < 0 ? undefined : this.#clients.at(slot);
+    if (idStart >= 0) hb.id = c === undefined ? latin1(msg, idStart, idEnd) : c.id;
+    if (runStart >= 0) hb.run = c?.run !== undefined && sameBytes(c.run, msg, runStart, runEnd) ? c.run : latin1(msg, runStart, runEnd);
     const id = hb.id ?? from;
-    let c = this.#clients.get(id);
     if (this.#keys !== undefined) {
       const refused = this.#refusal(hb, c, wall);
       if (refused !== undefined) {
@@ -289,7 +300,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       // the check below finds the very same string at once instead of comparing text, and many
       // clients behind one relay hold one copy.
       c.address = from;
-      this.#clients.set(c.id, c);
+      slot = this.#clients.add(c);
       this.#expected.delete(id);
     } else if (c.address !== from) {
       c.address = from;
@@ -297,10 +308,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
     if (o.kind !== "first" && o.kind !== "late" && o.kind !== "duplicate") {
-      // Keep the Map ordered by last arrival (what the client's silence is measured from): the
+      // Keep the table ordered by last arrival (what the client's silence is measured from): the
       // longest silent is evicted in O(1), and the sweep stops at the first recent client.
-      this.#clients.delete(c.id);
-      this.#clients.set(c.id, c);
+      this.#clients.touch(slot);
     }
     t.heartbeats++;
     t.lost += c.lost - lostBefore;
@@ -346,10 +356,10 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   #evictOldest(mono: number): void {
-    const oldest = this.#clients.values().next();
-    if (oldest.done === true) return;
-    const c = oldest.value;
-    this.#clients.delete(c.id);
+    const slot = this.#clients.oldest;
+    if (slot < 0) return;
+    const c = this.#clients.at(slot);
+    this.#clients.delete(slot);
     this.#totals.evicted++;
     this.#event({ kind: "evicted", client: c.id, silentMs: mono - c.lastArrival, maxClients: this.options.maxClients });
   }
@@ -381,11 +391,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#totals.neverSeen++;
       this.#event({ kind: "never-seen", client: id, deadlineMs: e.deadlineMs });
     }
-    for (const c of this.#clients.values()) {
+    const table = this.#clients;
+    for (let slot = table.oldest, next = -1; slot >= 0; slot = next) {
+      next = table.newer(slot);
+      const c = table.at(slot);
       const silentMs = mono - c.lastArrival;
-      if (silentMs < quiet) break; // the Map is ordered by last arrival: the rest are more recent
+      if (silentMs < quiet) break; // the table is ordered by last arrival: the rest are more recent
       if (silentMs >= forgetAfterMs) {
-        this.#clients.delete(c.id);
+        table.delete(slot);
         this.#totals.forgotten++;
         this.#event({ kind: "forgotten", client: c.id, silentMs });
         continue;
@@ -426,7 +439,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const row: MetricsRow = {
       id: "", status: "alive", failed: false, phi: 0, lastSeen: 0, received: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, deadAfterMs, jobMs: null, reportedStatus: null, delayAvgMs: null,
     };
-    for (const c of this.#clients.values()) {
+    const table = this.#clients;
+    for (let slot = table.oldest; slot >= 0; slot = table.newer(slot)) {
+      const c = table.at(slot);
       row.id = c.id;
       row.status = c.status;
       row.failed = c.failed;
@@ -498,18 +513,19 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const wall = this.wallNow();
     const t = this.#totals;
     for (const k of Object.keys(t) as Array<keyof HeartbeatMonitorTotals>) if (k !== "clients" && typeof st.totals[k] === "number") t[k] += st.totals[k];
-    // Oldest first: the Map stays in last-arrival order.
+    // Oldest first: the table stays in last-arrival order.
     for (const s of [...st.clients].sort((a, b) => a.lastSeen - b.lastSeen)) {
       if (this.#clients.size >= this.options.maxClients) break;
       const c = ClientTracker.fromState(s, mono, wall);
       c.deadAfterMs = this.#deadlineOf(c);
-      this.#clients.delete(c.id);
-      this.#clients.set(c.id, c);
+      const old = this.#clients.find(c.id);
+      if (old >= 0) this.#clients.delete(old);
+      this.#clients.add(c);
       this.#expected.delete(c.id);
     }
     const downMs = Math.max(0, wall - st.savedAt);
     for (const e of st.expected) {
-      if (this.#clients.has(e.id)) continue;
+      if (this.#clients.find(e.id) >= 0) continue;
       this.#expected.set(flatCopy(e.id), { deadline: mono + Math.max(0, e.remainingMs - downMs), deadlineMs: e.deadlineMs, reported: e.neverSeen });
     }
   }
@@ -548,4 +564,16 @@ export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = 
   const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20, fast: options.batch });
   monitor.start(options.tap === undefined ? socket : tapDatagramPort(socket, options.tap));
   return monitor;
+}
+
+/** The latin1 string of buf[start, end). */
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString("latin1", start, end);
+}
+
+/** True when `s` is exactly the bytes buf[start, end) (latin1). */
+function sameBytes(s: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
 }
