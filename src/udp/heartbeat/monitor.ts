@@ -271,18 +271,26 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const mono = this.clock.monotonic();
     const wall = this.#anchorWall + (mono - this.#anchorMono);
     const delayMs = wall - hb.timestamp * 1000;
-    // Many ids often share one source (a relay, a test generator): skip re-formatting it.
-    if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
-      // Flat, so that clients can share it (below) without keeping the pieces it was built from.
-      this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
-    }
-    const from = this.#fromCache.text;
     const idStart = decodedFieldStart(0);
     const idEnd = decodedFieldEnd(0);
     const runStart = decodedFieldStart(1);
     const runEnd = decodedFieldEnd(1);
-    let slot = idStart < 0 ? this.#clients.find(from) : this.#clients.findBytes(msg, idStart, idEnd);
+    let slot = idStart < 0 ? -1 : this.#clients.findBytes(msg, idStart, idEnd);
     let c = slot < 0 ? undefined : this.#clients.at(slot);
+    let from: string;
+    // Many ids often share one source (a relay, a test generator): skip re-formatting it. In a
+    // fleet each client has its own source, mostly the one it had: keep the string it has.
+    if (address === this.#fromCache.address && port === this.#fromCache.port) from = this.#fromCache.text;
+    else if (c !== undefined && isHostPort(c.address, address, port)) from = c.address;
+    else {
+      // Flat, so that clients can share it (below) without keeping the pieces it was built from.
+      this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
+      from = this.#fromCache.text;
+    }
+    if (idStart < 0) {
+      slot = this.#clients.find(from);
+      c = slot < 0 ? undefined : this.#clients.at(slot);
+    }
     if (idStart >= 0) hb.id = c === undefined ? latin1(msg, idStart, idEnd) : c.id;
     if (runStart >= 0) hb.run = c?.run !== undefined && sameBytes(c.run, msg, runStart, runEnd) ? c.run : latin1(msg, runStart, runEnd);
     const id = hb.id ?? from;
@@ -576,4 +584,23 @@ function sameBytes(s: string, buf: Uint8Array, start: number, end: number): bool
   if (s.length !== end - start) return false;
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
   return true;
+}
+
+/**
+ * True when `text` is what formatHostPort(normalizeAddress(address), port) gives — `a.b.c.d:port`
+ * or `[v6]:port` — checked without building it. `address` is one the socket reported.
+ */
+function isHostPort(text: string, address: string, port: number): boolean {
+  const a0 = address.startsWith("::ffff:") && address.includes(".") ? 7 : 0;
+  const v6 = address.includes(":", a0);
+  const alen = address.length - a0;
+  let digits = 1;
+  for (let p = 10; p <= port; p *= 10) digits++;
+  const at = v6 ? 1 : 0;
+  if (text.length !== alen + (v6 ? 3 : 1) + digits) return false;
+  if (v6 && (text.charCodeAt(0) !== 0x5b || text.charCodeAt(alen + 1) !== 0x5d)) return false;
+  for (let i = 0; i < alen; i++) if (text.charCodeAt(at + i) !== address.charCodeAt(a0 + i)) return false;
+  let i = text.length - 1;
+  for (let v = port, k = 0; k < digits; k++, i--, v = Math.floor(v / 10)) if (text.charCodeAt(i) !== 0x30 + (v % 10)) return false;
+  return text.charCodeAt(i) === 0x3a;
 }

@@ -434,7 +434,17 @@ function isHex(buf: Buffer, start: number, end: number): boolean {
  * encodeHeartbeatReply(42, 0.000061).toString() // "42 0.000061"
  */
 export function encodeHeartbeatReply(seq: number, timeDiff: number): Buffer {
-  return Buffer.from(`${seq} ${timeDiff.toFixed(6)}`, "latin1");
+  // The monitor's hot path (one reply per heartbeat): the bytes are written here, not through
+  // a string and Buffer.from's native write. toFixed() stays: it rounds the double exactly.
+  const diff = timeDiff.toFixed(6);
+  let digits = 1;
+  for (let p = 10; p <= seq && digits < 16; p *= 10) digits++;
+  if (!Number.isSafeInteger(seq) || seq < 0) return Buffer.from(`${seq} ${diff}`, "latin1");
+  const out = Buffer.allocUnsafe(digits + 1 + diff.length);
+  for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  out[digits] = 0x20;
+  for (let i = 0; i < diff.length; i++) out[digits + 1 + i] = diff.charCodeAt(i);
+  return out;
 }
 
 /**

@@ -210,3 +210,30 @@ test("a duplicate or late heartbeat is no sign of life: the sender is still foun
   const stopped = events.filter((e) => e.kind === "stopped").map((e) => e.client);
   assert.deepEqual(stopped, ["a"]);
 });
+
+test("a client's address follows its source, whatever source came between (IPv4, mapped, IPv6)", () => {
+  const clock = new FakeClock();
+  const monitor = new HeartbeatMonitor({ clock, reply: false });
+  let seq = 0;
+  const beat = (id: string, address: string, port: number): string | undefined => {
+    clock.advance(100);
+    monitor.ingest(encodeHeartbeat({ seq: ++seq, timestamp: clock.now() / 1000, id }), address, port);
+    // another source in between, so the monitor's one-entry cache of the last source misses
+    monitor.ingest(encodeHeartbeat({ seq, timestamp: clock.now() / 1000, id: "other" }), "192.0.2.99", 1);
+    return monitor.client(id)?.address;
+  };
+  assert.equal(beat("a", "10.0.0.1", 5000), "10.0.0.1:5000");
+  assert.equal(beat("a", "10.0.0.1", 5000), "10.0.0.1:5000");
+  assert.equal(beat("a", "10.0.0.1", 5001), "10.0.0.1:5001");
+  assert.equal(beat("a", "10.0.0.1", 500), "10.0.0.1:500");
+  assert.equal(beat("a", "10.0.0.11", 500), "10.0.0.11:500");
+  assert.equal(beat("a", "::ffff:10.0.0.2", 7), "10.0.0.2:7");
+  assert.equal(beat("a", "::ffff:10.0.0.2", 7), "10.0.0.2:7");
+  assert.equal(beat("a", "fe80::1", 9), "[fe80::1]:9");
+  assert.equal(beat("a", "fe80::1", 9), "[fe80::1]:9");
+  assert.equal(beat("a", "fe80::1", 90), "[fe80::1]:90");
+  assert.equal(beat("a", "fe80::10", 9), "[fe80::10]:9");
+  assert.equal(beat("a", "10.0.0.1", 0), "10.0.0.1:0");
+  assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
+  assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
+});

@@ -140,3 +140,11 @@ test("verifyHeartbeatMac: any one changed digit, and non-hex digits, fail", () =
   }
   assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.toUpperCase() }, key), true);
 });
+
+test("encodeHeartbeatReply writes what the template string did, for seqs of every length", () => {
+  const random = createRandom(23);
+  const seqs = [0, 1, 9, 10, 99, 100, 12345, 999_999_999_999_999, 1_000_000_000_000_000, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) seqs.push(Math.floor(random.next() * 10 ** Math.floor(random.next() * 16)));
+  const diffs = [0, -0.25, 0.000061, 1e-7, -1e-7, 123456.7891234, -3.5e-6, 1e21];
+  for (const seq of seqs) for (const diff of diffs) assert.equal(encodeHeartbeatReply(seq, diff).toString("latin1"), `${seq} ${diff.toFixed(6)}`, `${seq} ${diff}`);
+});
