@@ -4,12 +4,12 @@
  * datagram (made from its bytes, then hashed) and a delete and re-add on every heartbeat to keep
  * the order:
  *
- * - every client has a slot (an index); per slot, typed arrays hold its id's hash and its
- *   neighbours in a doubly linked list (oldest → newest), so moving a client to the newest end
- *   is four integer writes;
- * - an open-addressing table (linear probing, backward-shift deletion, load ≤ 1/2) maps the
- *   hash to slots; a datagram's id is looked up by its bytes (`findBytes`) and compared byte by
- *   byte with the tracked id, so a known client's id never becomes a string again;
+ * - every client has a slot (an index); per slot, typed arrays hold its neighbours in a doubly
+ *   linked list (oldest → newest), so moving a client to the newest end is four integer writes;
+ * - an open-addressing table (linear probing, backward-shift deletion, load ≤ 1/2) of
+ *   (hash, slot) pairs side by side, so a probe reads one place; a datagram's id is looked up by
+ *   its bytes (`findBytes`) and compared byte by byte with the tracked id, so a known client's id
+ *   never becomes a string again;
  * - the hash is seeded per monitor, so ids that collide cannot be prepared in advance.
  */
 import type { ClientTracker } from "./tracker.js";
@@ -35,12 +35,11 @@ function finalize(h: number): number {
 export class ClientTable {
   readonly #seed: number;
   #trackers: Array<ClientTracker | undefined> = [];
-  #hash: Int32Array = new Int32Array(16);
   // Older and newer neighbour of each slot (−1: none). A free slot's `#newer` is the next free one.
   #older: Int32Array = new Int32Array(16);
   #newer: Int32Array = new Int32Array(16);
-  /** Open addressing: slot + 1, 0 = empty. */
-  #index: Int32Array = new Int32Array(32);
+  /** Open addressing, two numbers a place: the id's hash, and slot + 1 (0 = empty). */
+  #index: Int32Array = new Int32Array(64);
   #mask = 31;
   #slots = 0;
   #free = -1;
@@ -90,10 +89,10 @@ export class ClientTable {
     const index = this.#index;
     const mask = this.#mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = index[i] as number;
+      const e = index[2 * i + 1] as number;
       if (e === 0) return -1;
+      if (index[2 * i] !== h) continue;
       const slot = e - 1;
-      if (this.#hash[slot] !== h) continue;
       const id = (this.#trackers[slot] as ClientTracker).id;
       if (id.length !== len) continue;
       let j = 0;
@@ -108,10 +107,9 @@ export class ClientTable {
     const index = this.#index;
     const mask = this.#mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = index[i] as number;
+      const e = index[2 * i + 1] as number;
       if (e === 0) return -1;
-      const slot = e - 1;
-      if (this.#hash[slot] === h && (this.#trackers[slot] as ClientTracker).id === id) return slot;
+      if (index[2 * i] === h && (this.#trackers[e - 1] as ClientTracker).id === id) return e - 1;
     }
   }
 
@@ -127,19 +125,17 @@ export class ClientTable {
     if (slot >= 0) this.#free = this.#newer[slot] as number;
     else {
       slot = this.#slots++;
-      if (slot >= this.#hash.length) this.#growSlots();
+      if (slot >= this.#older.length) this.#growSlots();
     }
     this.#trackers[slot] = c;
-    const h = this.#hashString(c.id);
-    this.#hash[slot] = h;
     this.#older[slot] = this.#newest;
     this.#newer[slot] = -1;
     if (this.#newest >= 0) this.#newer[this.#newest] = slot;
     else this.#oldest = slot;
     this.#newest = slot;
     this.#size++;
-    if (this.#size * 2 > this.#index.length) this.#rehash(this.#index.length * 2);
-    else this.#place(slot, h);
+    if (this.#size * 2 > this.#mask + 1) this.#rehash((this.#mask + 1) * 2);
+    this.#place(slot, this.#hashString(c.id));
     return slot;
   }
 
@@ -147,26 +143,27 @@ export class ClientTable {
     const index = this.#index;
     const mask = this.#mask;
     let i = h & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = slot + 1;
+    while (index[2 * i + 1] !== 0) i = (i + 1) & mask;
+    index[2 * i] = h;
+    index[2 * i + 1] = slot + 1;
   }
 
   #growSlots(): void {
-    const n = this.#hash.length * 2;
+    const n = this.#older.length * 2;
     const grow = (a: Int32Array): Int32Array => {
       const b = new Int32Array(n);
       b.set(a);
       return b;
     };
-    this.#hash = grow(this.#hash);
     this.#older = grow(this.#older);
     this.#newer = grow(this.#newer);
   }
 
   #rehash(capacity: number): void {
-    this.#index = new Int32Array(capacity);
+    const old = this.#index;
+    this.#index = new Int32Array(2 * capacity);
     this.#mask = capacity - 1;
-    for (let s = this.#oldest; s >= 0; s = this.#newer[s] as number) this.#place(s, this.#hash[s] as number);
+    for (let i = 1; i < old.length; i += 2) if (old[i] !== 0) this.#place((old[i] as number) - 1, old[i - 1] as number);
   }
 
   /** Make `slot` the newest (its client was just heard). */
@@ -194,22 +191,25 @@ export class ClientTable {
     this.#unlink(slot);
     const index = this.#index;
     const mask = this.#mask;
-    let i = (this.#hash[slot] as number) & mask;
-    while (index[i] !== slot + 1) i = (i + 1) & mask;
+    let i = this.#hashString((this.#trackers[slot] as ClientTracker).id) & mask;
+    while (index[2 * i + 1] !== slot + 1) i = (i + 1) & mask;
     // Backward-shift deletion: pull later entries of the probe run into the hole, so a lookup
     // still meets every entry before the first empty place (no tombstones to accumulate).
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const e = index[j] as number;
+      const e = index[2 * j + 1] as number;
       if (e === 0) break;
-      const home = (this.#hash[e - 1] as number) & mask;
+      const h = index[2 * j] as number;
+      const home = h & mask;
       // e may fill the hole at i unless its home lies cyclically in (i, j].
       const between = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!between) {
-        index[i] = e;
+        index[2 * i] = h;
+        index[2 * i + 1] = e;
         i = j;
       }
     }
-    index[i] = 0;
+    index[2 * i] = 0;
+    index[2 * i + 1] = 0;
     this.#trackers[slot] = undefined;
     this.#newer[slot] = this.#free;
     this.#free = slot;
