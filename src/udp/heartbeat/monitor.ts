@@ -113,6 +113,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   readonly #keys: ReadonlyMap<string, string> | undefined;
+  /**
+   * Each tracked client's key by slot, as found in `#keys` (null: none), undefined until looked
+   * up: a keyed heartbeat from a known client costs no lookup in a 100,000-entry Map.
+   */
+  readonly #keyOfSlot: Array<string | null | undefined> = [];
   readonly #sweepExplicit: boolean;
 
   /**
@@ -142,8 +147,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    * (constant-time), then the timestamp against `maxSkewMs`, then replay against the client's
    * sequence window.
    */
-  #refusal(hb: Heartbeat, c: ClientTracker | undefined, wall: number): [RefusalReason, string] | undefined {
-    const key = hb.id === undefined ? undefined : this.#keys?.get(hb.id);
+  #refusal(hb: Heartbeat, c: ClientTracker | undefined, slot: number, wall: number): [RefusalReason, string] | undefined {
+    let key: string | undefined;
+    if (hb.id !== undefined && c !== undefined) {
+      // Found by its id's bytes: c.id is hb.id, and the slot's cached key is its key.
+      let k = this.#keyOfSlot[slot];
+      if (k === undefined) this.#keyOfSlot[slot] = k = this.#keys?.get(hb.id) ?? null;
+      key = k ?? undefined;
+    } else if (hb.id !== undefined) key = this.#keys?.get(hb.id);
     if (key === undefined) return this.options.keysRequired ? ["unkeyed", hb.id === undefined ? "no id=" : "no key for this id"] : undefined;
     if (hb.mac === undefined) return ["no-mac", "no mac= field"];
     if (!verifyHeartbeatMac(hb, key)) return ["bad-mac", "MAC does not match"];
@@ -295,7 +306,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (runStart >= 0) hb.run = c?.run !== undefined && sameBytes(c.run, msg, runStart, runEnd) ? c.run : latin1(msg, runStart, runEnd);
     const id = hb.id ?? from;
     if (this.#keys !== undefined) {
-      const refused = this.#refusal(hb, c, wall);
+      const refused = this.#refusal(hb, c, slot, wall);
       if (refused !== undefined) {
         this.#refuse(refused[0], refused[1], hb, address, from);
         return undefined;
@@ -309,6 +320,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       // clients behind one relay hold one copy.
       c.address = from;
       slot = this.#clients.add(c);
+      if (this.#keys !== undefined) this.#keyOfSlot[slot] = undefined;
       this.#expected.delete(id);
     } else if (c.address !== from) {
       c.address = from;
@@ -528,7 +540,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       c.deadAfterMs = this.#deadlineOf(c);
       const old = this.#clients.find(c.id);
       if (old >= 0) this.#clients.delete(old);
-      this.#clients.add(c);
+      // A slot given out again must not keep its earlier client's key.
+      if (this.#keys !== undefined) this.#keyOfSlot[this.#clients.add(c)] = undefined;
+      else this.#clients.add(c);
       this.#expected.delete(c.id);
     }
     const downMs = Math.max(0, wall - st.savedAt);

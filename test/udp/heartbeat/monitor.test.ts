@@ -237,3 +237,36 @@ test("a client's address follows its source, whatever source came between (IPv4,
   assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
   assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
 });
+
+test("keyed: a slot given to a new client after an eviction or a forget checks the new client's key", () => {
+  const clock = new FakeClock();
+  const keys = new Map([["a", "key-of-a"], ["b", "key-of-b"]]);
+  const monitor = new HeartbeatMonitor({ clock, reply: false, maxClients: 1, keys, forgetAfterMs: 10_000, deadAfterMs: 3000 });
+  const events: HeartbeatEvent[] = [];
+  monitor.on("event", (e) => events.push(e));
+  let seq = 0;
+  // Each from its own source (refusals are reported once a minute per source); seqs per id.
+  const seqs = new Map<string, number>();
+  const beat = (id: string, key: string): void => {
+    clock.advance(100);
+    const s = (seqs.get(id) ?? 0) + 1;
+    seqs.set(id, s);
+    monitor.ingest(encodeHeartbeat({ seq: s, timestamp: clock.now() / 1000, id }, key), `10.0.0.${++seq}`, 4000);
+  };
+  beat("a", "key-of-a");
+  beat("b", "key-of-a"); // refused: not b's key (b is not tracked yet)
+  seqs.delete("b");
+  beat("b", "key-of-b"); // evicts a, takes its slot
+  beat("b", "key-of-a"); // still refused: the slot's key is b's now
+  beat("b", "key-of-b");
+  clock.advance(20_000);
+  monitor.sweep(); // b forgotten
+  seqs.delete("a");
+  beat("a", "key-of-b"); // refused
+  seqs.delete("a");
+  beat("a", "key-of-a");
+  beat("a", "key-of-b"); // refused
+  const kinds = events.filter((e) => e.kind !== "heartbeat").map((e) => (e.kind === "refused" ? `refused ${e.client ?? ""}` : `${e.kind} ${"client" in e ? String(e.client) : ""}`));
+  assert.deepEqual(kinds.filter((k) => !k.startsWith("stopped") && !k.startsWith("suspect")), ["client-joined a", "refused b", "evicted a", "client-joined b", "refused b", "lost b", "forgotten b", "refused a", "client-joined a", "refused a"]);
+  assert.equal(monitor.totals().refused, 4);
+});
