@@ -5,8 +5,9 @@
  * act on arriving heartbeats before the tracker sees them, so `--reorder`, `--duplicate` and
  * `--jitter` produce exactly what the monitor is built to find.
  *
- * Scale: one `ClientTracker` per client in a Map kept in least-recently-heard order (a
- * heartbeat moves its client to the end), so the oldest silent client is evicted in O(1) when
+ * Scale: one `ClientTracker` per client in a ClientTable (client-table.ts) kept in
+ * least-recently-heard order (a heartbeat moves its client to the end of a linked list of slots)
+ * and found by the bytes of its id, so the oldest silent client is evicted in O(1) when
  * `maxClients` is reached. Timeouts use ONE periodic sweep on the injected Clock, not a timer
  * per client. Malformed datagrams are counted and reported at most once a second.
  */
@@ -21,8 +22,9 @@ import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
-import { decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
+import { decodedFieldEnd, decodedFieldStart, decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMac, type Heartbeat } from "./protocol.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
+import { ClientTable } from "./client-table.js";
 import type { MetricsRow } from "./metrics.js";
 import { resolveMonitorOptions, type HeartbeatMonitorOptions, type HeartbeatMonitorTotals, type ResolvedMonitorOptions } from "./monitor-options.js";
 
@@ -69,7 +71,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   // While a datagram passes the impairments synchronously, the reply ingest() returns.
   #inIngest = false;
   #syncReply: Buffer | undefined;
-  readonly #clients = new Map<string, ClientTracker>();
+  readonly #clients: ClientTable;
   readonly #totals: HeartbeatMonitorTotals = {
     heartbeats: 0, clients: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0,
   };
@@ -97,6 +99,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.clock = options.clock ?? systemClock;
     const random = options.random ?? createRandom(options.seed);
     this.seed = random.seed;
+    this.#clients = new ClientTable(this.seed);
     const model = createImpairment(this.options.impairment, random);
     this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port), { holdLimitMs: options.holdLimitMs });
     this.#anchorMono = this.clock.monotonic();
@@ -110,6 +113,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   readonly #keys: ReadonlyMap<string, string> | undefined;
+  /**
+   * Each tracked client's key by slot, as found in `#keys` (null: none), undefined until looked
+   * up: a keyed heartbeat from a known client costs no lookup in a 100,000-entry Map.
+   */
+  readonly #keyOfSlot: Array<string | null | undefined> = [];
   readonly #sweepExplicit: boolean;
 
   /**
@@ -117,7 +125,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    * reported never-seen, once. A client already tracked is not expected again.
    */
   expect(id: string, deadlineMs = this.options.deadAfterMs): void {
-    if (this.#clients.has(id) || this.#expected.has(id)) return;
+    if (this.#clients.find(id) >= 0 || this.#expected.has(id)) return;
     this.#expected.set(flatCopy(id), { deadline: this.clock.monotonic() + deadlineMs, deadlineMs, reported: false });
   }
 
@@ -139,8 +147,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
    * (constant-time), then the timestamp against `maxSkewMs`, then replay against the client's
    * sequence window.
    */
-  #refusal(hb: Heartbeat, c: ClientTracker | undefined, wall: number): [RefusalReason, string] | undefined {
-    const key = hb.id === undefined ? undefined : this.#keys?.get(hb.id);
+  #refusal(hb: Heartbeat, c: ClientTracker | undefined, slot: number, wall: number): [RefusalReason, string] | undefined {
+    let key: string | undefined;
+    if (hb.id !== undefined && c !== undefined) {
+      // Found by its id's bytes: c.id is hb.id, and the slot's cached key is its key.
+      let k = this.#keyOfSlot[slot];
+      if (k === undefined) this.#keyOfSlot[slot] = k = this.#keys?.get(hb.id) ?? null;
+      key = k ?? undefined;
+    } else if (hb.id !== undefined) key = this.#keys?.get(hb.id);
     if (key === undefined) return this.options.keysRequired ? ["unkeyed", hb.id === undefined ? "no id=" : "no key for this id"] : undefined;
     if (hb.mac === undefined) return ["no-mac", "no mac= field"];
     if (!verifyHeartbeatMac(hb, key)) return ["bad-mac", "MAC does not match"];
@@ -255,7 +269,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
     const t = this.#totals;
-    const d = decodeHeartbeat(msg);
+    // No id= / run= strings yet: a known client is found by the id's bytes, and keeps its strings.
+    const d = decodeHeartbeat(msg, false);
     if (!d.ok) {
       t.malformed++;
       this.#malformedPending++;
@@ -267,16 +282,31 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const mono = this.clock.monotonic();
     const wall = this.#anchorWall + (mono - this.#anchorMono);
     const delayMs = wall - hb.timestamp * 1000;
-    // Many ids often share one source (a relay, a test generator): skip re-formatting it.
-    if (address !== this.#fromCache.address || port !== this.#fromCache.port) {
+    const idStart = decodedFieldStart(0);
+    const idEnd = decodedFieldEnd(0);
+    const runStart = decodedFieldStart(1);
+    const runEnd = decodedFieldEnd(1);
+    let slot = idStart < 0 ? -1 : this.#clients.findBytes(msg, idStart, idEnd);
+    let c = slot < 0 ? undefined : this.#clients.at(slot);
+    let from: string;
+    // Many ids often share one source (a relay, a test generator): skip re-formatting it. In a
+    // fleet each client has its own source, mostly the one it had: keep the string it has.
+    if (address === this.#fromCache.address && port === this.#fromCache.port) from = this.#fromCache.text;
+    else if (c !== undefined && isHostPort(c.address, address, port)) from = c.address;
+    else {
       // Flat, so that clients can share it (below) without keeping the pieces it was built from.
       this.#fromCache = { address, port, text: flatCopy(formatHostPort(normalizeAddress(address), port)) };
+      from = this.#fromCache.text;
     }
-    const from = this.#fromCache.text;
+    if (idStart < 0) {
+      slot = this.#clients.find(from);
+      c = slot < 0 ? undefined : this.#clients.at(slot);
+    }
+    if (idStart >= 0) hb.id = c === undefined ? latin1(msg, idStart, idEnd) : c.id;
+    if (runStart >= 0) hb.run = c?.run !== undefined && sameBytes(c.run, msg, runStart, runEnd) ? c.run : latin1(msg, runStart, runEnd);
     const id = hb.id ?? from;
-    let c = this.#clients.get(id);
     if (this.#keys !== undefined) {
-      const refused = this.#refusal(hb, c, wall);
+      const refused = this.#refusal(hb, c, slot, wall);
       if (refused !== undefined) {
         this.#refuse(refused[0], refused[1], hb, address, from);
         return undefined;
@@ -289,7 +319,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       // the check below finds the very same string at once instead of comparing text, and many
       // clients behind one relay hold one copy.
       c.address = from;
-      this.#clients.set(c.id, c);
+      slot = this.#clients.add(c);
+      if (this.#keys !== undefined) this.#keyOfSlot[slot] = undefined;
       this.#expected.delete(id);
     } else if (c.address !== from) {
       c.address = from;
@@ -297,10 +328,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const lostBefore = c.lost;
     const o = c.receive(hb, mono, delayMs, wall, this.options.phiOptions);
     if (o.kind !== "first" && o.kind !== "late" && o.kind !== "duplicate") {
-      // Keep the Map ordered by last arrival (what the client's silence is measured from): the
+      // Keep the table ordered by last arrival (what the client's silence is measured from): the
       // longest silent is evicted in O(1), and the sweep stops at the first recent client.
-      this.#clients.delete(c.id);
-      this.#clients.set(c.id, c);
+      this.#clients.touch(slot);
     }
     t.heartbeats++;
     t.lost += c.lost - lostBefore;
@@ -346,10 +376,10 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   #evictOldest(mono: number): void {
-    const oldest = this.#clients.values().next();
-    if (oldest.done === true) return;
-    const c = oldest.value;
-    this.#clients.delete(c.id);
+    const slot = this.#clients.oldest;
+    if (slot < 0) return;
+    const c = this.#clients.at(slot);
+    this.#clients.delete(slot);
     this.#totals.evicted++;
     this.#event({ kind: "evicted", client: c.id, silentMs: mono - c.lastArrival, maxClients: this.options.maxClients });
   }
@@ -381,11 +411,14 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#totals.neverSeen++;
       this.#event({ kind: "never-seen", client: id, deadlineMs: e.deadlineMs });
     }
-    for (const c of this.#clients.values()) {
+    const table = this.#clients;
+    for (let slot = table.oldest, next = -1; slot >= 0; slot = next) {
+      next = table.newer(slot);
+      const c = table.at(slot);
       const silentMs = mono - c.lastArrival;
-      if (silentMs < quiet) break; // the Map is ordered by last arrival: the rest are more recent
+      if (silentMs < quiet) break; // the table is ordered by last arrival: the rest are more recent
       if (silentMs >= forgetAfterMs) {
-        this.#clients.delete(c.id);
+        table.delete(slot);
         this.#totals.forgotten++;
         this.#event({ kind: "forgotten", client: c.id, silentMs });
         continue;
@@ -426,7 +459,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const row: MetricsRow = {
       id: "", status: "alive", failed: false, phi: 0, lastSeen: 0, received: 0, lost: 0, reordered: 0, duplicates: 0, restarts: 0, deadAfterMs, jobMs: null, reportedStatus: null, delayAvgMs: null,
     };
-    for (const c of this.#clients.values()) {
+    const table = this.#clients;
+    for (let slot = table.oldest; slot >= 0; slot = table.newer(slot)) {
+      const c = table.at(slot);
       row.id = c.id;
       row.status = c.status;
       row.failed = c.failed;
@@ -498,18 +533,21 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const wall = this.wallNow();
     const t = this.#totals;
     for (const k of Object.keys(t) as Array<keyof HeartbeatMonitorTotals>) if (k !== "clients" && typeof st.totals[k] === "number") t[k] += st.totals[k];
-    // Oldest first: the Map stays in last-arrival order.
+    // Oldest first: the table stays in last-arrival order.
     for (const s of [...st.clients].sort((a, b) => a.lastSeen - b.lastSeen)) {
       if (this.#clients.size >= this.options.maxClients) break;
       const c = ClientTracker.fromState(s, mono, wall);
       c.deadAfterMs = this.#deadlineOf(c);
-      this.#clients.delete(c.id);
-      this.#clients.set(c.id, c);
+      const old = this.#clients.find(c.id);
+      if (old >= 0) this.#clients.delete(old);
+      // A slot given out again must not keep its earlier client's key.
+      if (this.#keys !== undefined) this.#keyOfSlot[this.#clients.add(c)] = undefined;
+      else this.#clients.add(c);
       this.#expected.delete(c.id);
     }
     const downMs = Math.max(0, wall - st.savedAt);
     for (const e of st.expected) {
-      if (this.#clients.has(e.id)) continue;
+      if (this.#clients.find(e.id) >= 0) continue;
       this.#expected.set(flatCopy(e.id), { deadline: mono + Math.max(0, e.remainingMs - downMs), deadlineMs: e.deadlineMs, reported: e.neverSeen });
     }
   }
@@ -548,4 +586,35 @@ export async function createHeartbeatMonitor(options: HeartbeatMonitorOptions = 
   const socket = await openDatagramPort({ host: options.host ?? "0.0.0.0", port: options.port ?? 12001, recvBufferSize: 8 << 20, fast: options.batch });
   monitor.start(options.tap === undefined ? socket : tapDatagramPort(socket, options.tap));
   return monitor;
+}
+
+/** The latin1 string of buf[start, end). */
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString("latin1", start, end);
+}
+
+/** True when `s` is exactly the bytes buf[start, end) (latin1). */
+function sameBytes(s: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+/**
+ * True when `text` is what formatHostPort(normalizeAddress(address), port) gives — `a.b.c.d:port`
+ * or `[v6]:port` — checked without building it. `address` is one the socket reported.
+ */
+function isHostPort(text: string, address: string, port: number): boolean {
+  const a0 = address.startsWith("::ffff:") && address.includes(".") ? 7 : 0;
+  const v6 = address.includes(":", a0);
+  const alen = address.length - a0;
+  let digits = 1;
+  for (let p = 10; p <= port; p *= 10) digits++;
+  const at = v6 ? 1 : 0;
+  if (text.length !== alen + (v6 ? 3 : 1) + digits) return false;
+  if (v6 && (text.charCodeAt(0) !== 0x5b || text.charCodeAt(alen + 1) !== 0x5d)) return false;
+  for (let i = 0; i < alen; i++) if (text.charCodeAt(at + i) !== address.charCodeAt(a0 + i)) return false;
+  let i = text.length - 1;
+  for (let v = port, k = 0; k < digits; k++, i--, v = Math.floor(v / 10)) if (text.charCodeAt(i) !== 0x30 + (v % 10)) return false;
+  return text.charCodeAt(i) === 0x3a;
 }

@@ -15,7 +15,8 @@
  * Unknown fields are ignored, so old and new peers interoperate in both directions.
  * Pure functions only; decoders return values, never throw, on bad input.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { hmacSha256Into } from "../../core/hmac-sha256.js";
 import { decoded, parseFailure, type Decoded } from "../../core/errors.js";
 
 /** Datagrams longer than this are not heartbeats (a heartbeat line is ~60 bytes). */
@@ -118,15 +119,29 @@ function heartbeatMac(key: string | Buffer, line: string): string {
 
 const MAC_CONTEXT_LINE = Buffer.from(`${MAC_CONTEXT}\n`, "latin1");
 
+const macParts: Uint8Array[] = [MAC_CONTEXT_LINE, MAC_CONTEXT_LINE];
+const macWant = new Uint8Array(32);
+
+/** Hex digit values by char code; 0x100 (a bit no byte has) for anything else, so it never matches. */
+const HEX_VALUE = Int16Array.from({ length: 256 }, (_, c) => {
+  const v = "0123456789abcdef".indexOf(String.fromCharCode(c).toLowerCase());
+  return v < 0 ? 0x100 : v;
+});
+
 /**
- * True when `hb` (decoded) carries a MAC made with `key` over its fields. Constant-time compare
- * of the raw 32 bytes; the covered bytes go to the HMAC as they are (no text is built).
+ * True when `hb` (decoded) carries a MAC made with `key` over its fields. The covered bytes go
+ * to the HMAC as they are (no text is built; core/hmac-sha256.ts, no allocation), and the 32
+ * bytes are compared in constant time: every one of them, OR-ing the differences, no early exit.
  */
 export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean {
-  if (hb.mac === undefined || hb.signed === undefined || hb.mac.length !== 64) return false;
-  const want = createHmac("sha256", key).update(MAC_CONTEXT_LINE).update(hb.signed).digest();
-  const got = Buffer.from(hb.mac, "hex");
-  return got.length === want.length && timingSafeEqual(got, want);
+  const mac = hb.mac;
+  if (mac === undefined || hb.signed === undefined || mac.length !== 64) return false;
+  macParts[1] = hb.signed;
+  hmacSha256Into(key, macParts, macWant);
+  macParts[1] = MAC_CONTEXT_LINE;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (((HEX_VALUE[mac.charCodeAt(2 * i)] ?? 0x100) << 4) | (HEX_VALUE[mac.charCodeAt(2 * i + 1)] ?? 0x100));
+  return diff === 0;
 }
 
 const MSG_PLAIN_RE = /^[\x21-\x24\x26-\x7e]$/;
@@ -206,19 +221,26 @@ function words(buf: Uint8Array, what: string): string[] | string {
 
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
-const OTHER_KEYS = ["int", "status", "msg", "dur", "mac"] as const;
-type OtherKey = (typeof OTHER_KEYS)[number];
-const OTHER_KEY_BYTES = OTHER_KEYS.map((k) => Buffer.from(`${k}=`, "latin1"));
+/** Field codes: SIGNED_FIELDS' indexes, then mac. A number, not a name, on the hot path. */
+const F_ID = 0;
+const F_RUN = 1;
+const F_INT = 2;
+const F_STATUS = 3;
+const F_MSG = 4;
+const F_DUR = 5;
+const F_MAC = 6;
+const FIELD_NAMES = [...SIGNED_FIELDS, "mac"] as const;
+const OTHER_KEY_BYTES = FIELD_NAMES.map((k) => Buffer.from(`${k}=`, "latin1"));
 
-/** The known key (other than id/run) the word buf[start, end) starts with as `key=`, if any. */
-function otherKey(buf: Buffer, start: number, end: number): OtherKey | undefined {
-  outer: for (let k = 0; k < OTHER_KEY_BYTES.length; k++) {
+/** The code of the known key (other than id/run) the word buf[start, end) starts with as `key=`, or −1. */
+function otherKey(buf: Buffer, start: number, end: number): number {
+  outer: for (let k = F_INT; k < OTHER_KEY_BYTES.length; k++) {
     const want = OTHER_KEY_BYTES[k] as Buffer;
     if (end - start < want.length) continue;
     for (let j = 0; j < want.length; j++) if (buf[start + j] !== want[j]) continue outer;
-    return OTHER_KEYS[k];
+    return k;
   }
-  return undefined;
+  return -1;
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
@@ -255,18 +277,37 @@ function parseTimestamp(buf: Buffer, start: number): number {
 
 /** Where each SIGNED_FIELDS value was in the datagram being decoded: [start, end) pairs, −1 = absent. */
 const signedAt = new Int32Array(SIGNED_FIELDS.length * 2);
-const SIGNED_INDEX: Readonly<Record<string, number>> = Object.fromEntries(SIGNED_FIELDS.map((f, k) => [f, k]));
+
+/**
+ * Where the last decodeHeartbeat() found the value of `id=` (field 0) or `run=` (field 1):
+ * its start and end offsets in the datagram, or −1 when it had none. For a caller that asked for
+ * no strings (decodeHeartbeat(buf, false)) and looks the bytes up itself.
+ *
+ * @example
+ * decodeHeartbeat(Buffer.from("7 1763852851.5 id=db-2"), false); // value.id undefined
+ * [decodedFieldStart(0), decodedFieldEnd(0)] // [18, 22]
+ */
+export function decodedFieldStart(field: 0 | 1): number {
+  return signedAt[2 * field] as number;
+}
+
+/** See decodedFieldStart(). */
+export function decodedFieldEnd(field: 0 | 1): number {
+  return signedAt[2 * field + 1] as number;
+}
 
 /**
  * Decode a heartbeat `<seq> <timestamp> [key=value ...]`. Unknown fields are ignored; a
  * negative or non-integer seq, a timestamp that is not a number or is absurd, binary bytes
  * and oversized datagrams are a ParseError. This is the monitor's hot path, so it scans the
- * bytes once instead of building and splitting a string.
+ * bytes once instead of building and splitting a string. With `strings` false, `id` and `run`
+ * are left unset: where their bytes are is told by decodedFieldStart() / decodedFieldEnd(), for
+ * a caller that can find a known client by those bytes without making a string of them.
  *
  * @example
  * decodeHeartbeat(Buffer.from("7 1763852851.5 id=db-2")) // { ok: true, value: { seq: 7, timestamp: 1763852851.5, id: "db-2" } }
  */
-export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
+export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Heartbeat> {
   const n = input.length;
   if (n === 0) return parseFailure("heartbeat: empty datagram", { got: 0 });
   if (n > MAX_HEARTBEAT_BYTES) return parseFailure(`heartbeat: ${n} bytes (at most ${MAX_HEARTBEAT_BYTES})`, { got: n });
@@ -305,6 +346,7 @@ export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
   let signedEnd = tsEnd;
   let lastSigned = -1;
   let tail = false;
+  let present = 0;
   signedAt.fill(-1);
   for (;;) {
     const gap = i;
@@ -315,40 +357,44 @@ export function decodeHeartbeat(input: Uint8Array): Decoded<Heartbeat> {
     // id= and run= on the fast path; the rest by name. Any other word is a future extension: ignore it.
     const key =
       buf[start + 2] === 0x3d && buf[start] === 0x69 && buf[start + 1] === 0x64
-        ? "id"
+        ? F_ID
         : buf[start + 3] === 0x3d && buf[start] === 0x72 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6e
-          ? "run"
+          ? F_RUN
           : otherKey(buf, start, i);
-    if (key === undefined || key === "mac") tail = true;
-    if (key === undefined) continue;
-    const valueStart = start + key.length + 1;
+    if (key < 0 || key === F_MAC) tail = true;
+    if (key < 0) continue;
+    const name = FIELD_NAMES[key] as string;
+    const valueStart = start + name.length + 1;
     // A second copy of a field could differ from the one the MAC covers: refuse it.
-    if (key === "mac" ? hb.mac !== undefined : hb[key] !== undefined) return parseFailure(`heartbeat: ${key}= given twice`, { offset: start });
+    if ((present & (1 << key)) !== 0) return parseFailure(`heartbeat: ${name}= given twice`, { offset: start });
+    present |= 1 << key;
     const len = i - valueStart;
-    const max = key === "msg" ? MAX_MESSAGE_WIRE_BYTES : MAX_FIELD_LENGTH;
-    if ((len < 1 && key !== "msg") || len > max) return parseFailure(`heartbeat: bad ${key}= value`, { offset: valueStart });
-    if (key === "mac") {
+    const max = key === F_MSG ? MAX_MESSAGE_WIRE_BYTES : MAX_FIELD_LENGTH;
+    if ((len < 1 && key !== F_MSG) || len > max) return parseFailure(`heartbeat: bad ${name}= value`, { offset: valueStart });
+    if (key === F_MAC) {
       if (len !== 64 || !isHex(buf, valueStart, i)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
       hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
       continue;
     }
-    const k = SIGNED_INDEX[key] as number;
-    signedAt[2 * k] = valueStart;
-    signedAt[2 * k + 1] = i;
-    if (tail || k <= lastSigned || gap !== start - 1 || buf[gap] !== 0x20) canonical = false;
-    lastSigned = k;
+    signedAt[2 * key] = valueStart;
+    signedAt[2 * key + 1] = i;
+    if (tail || key <= lastSigned || gap !== start - 1 || buf[gap] !== 0x20) canonical = false;
+    lastSigned = key;
     signedEnd = i;
-    if (key === "id" || key === "run") {
+    if (key === F_ID || key === F_RUN) {
       // A fresh string from the bytes, not a slice of a bigger one: it may live as long as the client.
-      hb[key] = buf.toString("latin1", valueStart, i);
+      if (!strings) continue;
+      if (key === F_ID) hb.id = buf.toString("latin1", valueStart, i);
+      else hb.run = buf.toString("latin1", valueStart, i);
       continue;
     }
     const value = buf.toString("latin1", valueStart, i);
-    if (key === "int" || key === "dur") {
+    if (key === F_INT || key === F_DUR) {
       const v = /^\d{1,9}$/.test(value) ? Number(value) : -1;
-      if (v < 0 || (key === "int" && (v < 1 || v > MAX_INTERVAL_MS))) return parseFailure(`heartbeat: bad ${key}= value`, { offset: valueStart });
-      hb[key] = v;
-    } else if (key === "status") {
+      if (v < 0 || (key === F_INT && (v < 1 || v > MAX_INTERVAL_MS))) return parseFailure(`heartbeat: bad ${name}= value`, { offset: valueStart });
+      if (key === F_INT) hb.int = v;
+      else hb.dur = v;
+    } else if (key === F_STATUS) {
       if (!isValidStatus(value)) return parseFailure("heartbeat: bad status= value", { offset: valueStart });
       hb.status = value;
     } else {
@@ -388,7 +434,17 @@ function isHex(buf: Buffer, start: number, end: number): boolean {
  * encodeHeartbeatReply(42, 0.000061).toString() // "42 0.000061"
  */
 export function encodeHeartbeatReply(seq: number, timeDiff: number): Buffer {
-  return Buffer.from(`${seq} ${timeDiff.toFixed(6)}`, "latin1");
+  // The monitor's hot path (one reply per heartbeat): the bytes are written here, not through
+  // a string and Buffer.from's native write. toFixed() stays: it rounds the double exactly.
+  const diff = timeDiff.toFixed(6);
+  let digits = 1;
+  for (let p = 10; p <= seq && digits < 16; p *= 10) digits++;
+  if (!Number.isSafeInteger(seq) || seq < 0) return Buffer.from(`${seq} ${diff}`, "latin1");
+  const out = Buffer.allocUnsafe(digits + 1 + diff.length);
+  for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  out[digits] = 0x20;
+  for (let i = 0; i < diff.length; i++) out[digits + 1 + i] = diff.charCodeAt(i);
+  return out;
 }
 
 /**

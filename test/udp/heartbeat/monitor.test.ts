@@ -210,3 +210,63 @@ test("a duplicate or late heartbeat is no sign of life: the sender is still foun
   const stopped = events.filter((e) => e.kind === "stopped").map((e) => e.client);
   assert.deepEqual(stopped, ["a"]);
 });
+
+test("a client's address follows its source, whatever source came between (IPv4, mapped, IPv6)", () => {
+  const clock = new FakeClock();
+  const monitor = new HeartbeatMonitor({ clock, reply: false });
+  let seq = 0;
+  const beat = (id: string, address: string, port: number): string | undefined => {
+    clock.advance(100);
+    monitor.ingest(encodeHeartbeat({ seq: ++seq, timestamp: clock.now() / 1000, id }), address, port);
+    // another source in between, so the monitor's one-entry cache of the last source misses
+    monitor.ingest(encodeHeartbeat({ seq, timestamp: clock.now() / 1000, id: "other" }), "192.0.2.99", 1);
+    return monitor.client(id)?.address;
+  };
+  assert.equal(beat("a", "10.0.0.1", 5000), "10.0.0.1:5000");
+  assert.equal(beat("a", "10.0.0.1", 5000), "10.0.0.1:5000");
+  assert.equal(beat("a", "10.0.0.1", 5001), "10.0.0.1:5001");
+  assert.equal(beat("a", "10.0.0.1", 500), "10.0.0.1:500");
+  assert.equal(beat("a", "10.0.0.11", 500), "10.0.0.11:500");
+  assert.equal(beat("a", "::ffff:10.0.0.2", 7), "10.0.0.2:7");
+  assert.equal(beat("a", "::ffff:10.0.0.2", 7), "10.0.0.2:7");
+  assert.equal(beat("a", "fe80::1", 9), "[fe80::1]:9");
+  assert.equal(beat("a", "fe80::1", 9), "[fe80::1]:9");
+  assert.equal(beat("a", "fe80::1", 90), "[fe80::1]:90");
+  assert.equal(beat("a", "fe80::10", 9), "[fe80::10]:9");
+  assert.equal(beat("a", "10.0.0.1", 0), "10.0.0.1:0");
+  assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
+  assert.equal(beat("a", "10.0.0.1", 65535), "10.0.0.1:65535");
+});
+
+test("keyed: a slot given to a new client after an eviction or a forget checks the new client's key", () => {
+  const clock = new FakeClock();
+  const keys = new Map([["a", "key-of-a"], ["b", "key-of-b"]]);
+  const monitor = new HeartbeatMonitor({ clock, reply: false, maxClients: 1, keys, forgetAfterMs: 10_000, deadAfterMs: 3000 });
+  const events: HeartbeatEvent[] = [];
+  monitor.on("event", (e) => events.push(e));
+  let seq = 0;
+  // Each from its own source (refusals are reported once a minute per source); seqs per id.
+  const seqs = new Map<string, number>();
+  const beat = (id: string, key: string): void => {
+    clock.advance(100);
+    const s = (seqs.get(id) ?? 0) + 1;
+    seqs.set(id, s);
+    monitor.ingest(encodeHeartbeat({ seq: s, timestamp: clock.now() / 1000, id }, key), `10.0.0.${++seq}`, 4000);
+  };
+  beat("a", "key-of-a");
+  beat("b", "key-of-a"); // refused: not b's key (b is not tracked yet)
+  seqs.delete("b");
+  beat("b", "key-of-b"); // evicts a, takes its slot
+  beat("b", "key-of-a"); // still refused: the slot's key is b's now
+  beat("b", "key-of-b");
+  clock.advance(20_000);
+  monitor.sweep(); // b forgotten
+  seqs.delete("a");
+  beat("a", "key-of-b"); // refused
+  seqs.delete("a");
+  beat("a", "key-of-a");
+  beat("a", "key-of-b"); // refused
+  const kinds = events.filter((e) => e.kind !== "heartbeat").map((e) => (e.kind === "refused" ? `refused ${e.client ?? ""}` : `${e.kind} ${"client" in e ? String(e.client) : ""}`));
+  assert.deepEqual(kinds.filter((k) => !k.startsWith("stopped") && !k.startsWith("suspect")), ["client-joined a", "refused b", "evicted a", "client-joined b", "refused b", "lost b", "forgotten b", "refused a", "client-joined a", "refused a"]);
+  assert.equal(monitor.totals().refused, 4);
+});

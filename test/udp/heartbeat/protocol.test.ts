@@ -121,3 +121,30 @@ test("the MAC covers the documented text whatever the spacing, order and unknown
   assert.equal(d.value.mac, macOf(few));
   assert.equal(verifyHeartbeatMac(d.value, key), true);
 });
+
+test("verifyHeartbeatMac: any one changed digit, and non-hex digits, fail", () => {
+  const key = "secret-7-0123456789abcdef";
+  const d = decodeHeartbeat(encodeHeartbeat({ seq: 7, timestamp: 1763852851.5, id: "web-1", run: "r1" }, key));
+  assert.ok(d.ok);
+  const mac = d.value.mac ?? "";
+  assert.equal(verifyHeartbeatMac(d.value, key), true);
+  for (let i = 0; i < 64; i++) {
+    const other = mac.slice(0, i) + (mac[i] === "0" ? "1" : "0") + mac.slice(i + 1);
+    assert.equal(verifyHeartbeatMac({ ...d.value, mac: other }, key), false, `digit ${i}`);
+  }
+  // ':' has the low bits of 'a', 'š' those of 'a' in its low byte: neither may pass for it.
+  for (const fake of [":", "š", "g", " "]) {
+    const i = mac.search(/a/);
+    if (i < 0) continue;
+    assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.slice(0, i) + fake + mac.slice(i + 1) }, key), false, fake);
+  }
+  assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.toUpperCase() }, key), true);
+});
+
+test("encodeHeartbeatReply writes what the template string did, for seqs of every length", () => {
+  const random = createRandom(23);
+  const seqs = [0, 1, 9, 10, 99, 100, 12345, 999_999_999_999_999, 1_000_000_000_000_000, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) seqs.push(Math.floor(random.next() * 10 ** Math.floor(random.next() * 16)));
+  const diffs = [0, -0.25, 0.000061, 1e-7, -1e-7, 123456.7891234, -3.5e-6, 1e21];
+  for (const seq of seqs) for (const diff of diffs) assert.equal(encodeHeartbeatReply(seq, diff).toString("latin1"), `${seq} ${diff.toFixed(6)}`, `${seq} ${diff}`);
+});
