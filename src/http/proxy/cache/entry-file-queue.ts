@@ -13,6 +13,7 @@ import { WirekitError } from "../../../core/errors.js";
 import type { PolicyOptions } from "./policy.js";
 import { readEntryHead } from "./entry-files.js";
 import type { StoredEntry } from "./store.js";
+import { PendingWork } from "./pending-work.js";
 
 /**
  * The files of one cache directory. Open with `EntryFileQueue.open()`.
@@ -25,7 +26,7 @@ import type { StoredEntry } from "./store.js";
  */
 export class EntryFileQueue {
   readonly dir: string;
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #work = new PendingWork();
   readonly #chains = new Map<string, Promise<void>>();
   #tmpSeq = 0;
 
@@ -51,14 +52,12 @@ export class EntryFileQueue {
 
   /** Remember work in progress so `flush()` waits for it. */
   track<T>(p: Promise<T>): Promise<T> {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
-    return p;
+    return this.#work.track(p);
   }
 
   /** Wait for every operation in progress (and those they start) to finish. */
   async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#work.flush();
   }
 
   /** Run `fn` after the operations already queued for `id` (whatever their outcome). */

@@ -8,6 +8,7 @@ import type { EntryStore } from "./entry-store.js";
 import { entryFacts, staleFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { entryId, type StoredEntry } from "./store.js";
 import { EntryIndex } from "./entry-index.js";
+import { PendingWork } from "./pending-work.js";
 
 export interface MemoryStoreOptions {
   /** Bound on the bytes held (bodies plus a fixed cost per entry). @default 256 MiB */
@@ -33,7 +34,7 @@ export class MemoryStore implements EntryStore {
   readonly hotMaxObjectBytes: number;
   readonly policy: PolicyOptions;
   readonly #index = new EntryIndex();
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #work = new PendingWork();
   #bytes = 0;
   discarded = 0;
 
@@ -147,13 +148,11 @@ export class MemoryStore implements EntryStore {
 
   /** Remember work in progress so `flush()` waits for it (a store layered on this one, Redis, uses it too). */
   track<T>(p: Promise<T>): Promise<T> {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
-    return p;
+    return this.#work.track(p);
   }
 
   async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#work.flush();
   }
 
   #forget(e: StoredEntry): void {

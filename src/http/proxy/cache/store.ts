@@ -326,7 +326,7 @@ export class CacheStore implements EntryStore {
 
   /**
    * Entries whose origin tagged them `tag` (surrogate keys: `Surrogate-Key` or `Cache-Tag`,
-   * separated by spaces or commas). A scan over the index: purges are rare.
+   * separated by spaces or commas), from the index's by-tag map.
    */
   withTag(tag: string): StoredEntry[] {
     return this.#index.withTag(tag);
