@@ -10,6 +10,7 @@ import { millis } from "./heartbeat-events.js";
 import { ignoredDecision, ms3, renderPingStatistics, seconds1 } from "./text.js";
 import type { HeartbeatSenderEvent, HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
+import { ignoredDatagramRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
 /** The sender's decision on an event's datagram (a pcap comment / ladder note); undefined for a plain exchange. */
@@ -73,7 +74,7 @@ export function heartbeatLadder(log: ReadonlyArray<Timed<HeartbeatSenderEvent>>,
         rows.push({ kind: "note", text: `monitor up again with seq ${e.seq}, after ${msText(e.downForMs)}`, at });
         break;
       case "ignored":
-        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...d });
+        rows.push(ignoredDatagramRow(e.bytes, e.from, at, decision));
         break;
       case "skipped":
         rows.push({ kind: "note", text: `seq ${e.seq} skipped (not sent)`, at });

@@ -11,6 +11,7 @@
  * the tool's typed events.
  */
 import { escapeText } from "../core/escape.js";
+import { formatHostPort } from "../core/address.js";
 
 export interface Lifeline {
   /** Short id for Mermaid (letters and digits). */
@@ -58,6 +59,18 @@ export interface Ladder {
 }
 
 export type MessageRow = Extract<LadderRow, { kind: "message" }>;
+
+/**
+ * A datagram a UDP client received and ignored (not from the server, or not a reply to it),
+ * drawn from the server's lifeline (1) to the client's (0) with the reason as its decision.
+ *
+ * @example
+ * ignoredDatagramRow(12, { address: "127.0.0.1", port: 9 }, 3.2, "ignored: not from the server")
+ */
+export function ignoredDatagramRow(bytes: number, from: { address: string; port: number } | undefined, at: number, decision: string | undefined): MessageRow {
+  const line = from === undefined ? `${bytes} bytes` : `${bytes} bytes from ${formatHostPort(from.address, from.port)}`;
+  return { kind: "message", from: 1, to: 0, lines: [line], at, fate: "ignored", ...(decision ? { decision } : {}) };
+}
 
 /** Escape text for XML character data and attribute values; drop characters XML forbids. */
 export function escapeXml(s: string): string {

@@ -12,6 +12,7 @@ import { missingPartsOf } from "../udp/echo/reassembly.js";
 import { printableMessage } from "./udp-echo-server.js";
 import { ignoredDecision, renderIgnoredLine, seconds1 } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
+import { ignoredDatagramRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
 /** The client's decision on an event's datagram (a pcap comment / ladder note); undefined for none. */
@@ -55,7 +56,7 @@ export function udpEchoLadder(log: ReadonlyArray<Timed<UdpEchoClientEvent>>, res
         break;
       }
       case "ignored":
-        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...d });
+        rows.push(ignoredDatagramRow(e.bytes, e.from, at, decision));
         break;
       case "send-error":
         rows.push({ kind: "note", tone: "warn", text: `send failed (attempt ${e.attempt}): ${e.error.message}`, at });
@@ -253,7 +254,7 @@ export function sendBigLadder(log: ReadonlyArray<Timed<SendBigEvent>>, result: S
         break;
       }
       case "ignored":
-        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...(decision === undefined ? {} : { decision }) });
+        rows.push(ignoredDatagramRow(e.bytes, e.from, at, decision));
         break;
       case "start":
       case "parts-sent":

@@ -11,6 +11,7 @@ import { describeImpairment } from "../core/impair.js";
 import { escapeBytes } from "../core/escape.js";
 import { ms3, renderIgnoredLine } from "./text.js";
 import type { Ladder, LadderRow, MessageRow } from "./ladder.js";
+import { ignoredDatagramRow } from "./ladder.js";
 import { msText, type Timed } from "./record.js";
 
 /**
@@ -126,10 +127,10 @@ export function udpPingLadder(log: ReadonlyArray<Timed<UdpPingEvent>>, options: 
         break;
       }
       case "foreign":
-        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes from ${formatHostPort(e.from.address, e.from.port)}`], at, fate: "ignored", ...(decision ? { decision } : {}) });
+        rows.push(ignoredDatagramRow(e.bytes, e.from, at, decision));
         break;
       case "garbage":
-        rows.push({ kind: "message", from: 1, to: 0, lines: [`${e.bytes} bytes`], at, fate: "ignored", ...(decision ? { decision } : {}) });
+        rows.push(ignoredDatagramRow(e.bytes, undefined, at, decision));
         break;
       case "send-error":
         rows.push({ kind: "note", tone: "warn", text: `send failed for seq ${e.seq}: ${e.message}`, at });
