@@ -7,7 +7,18 @@ import { existsSync } from "node:fs";
 export const CHROMIUM: string | undefined = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
 export const skip: string | false = CHROMIUM === undefined ? "chromium is not installed (.ci/run installs it)" : false;
 
-/** Evaluated in the page (`page.evaluate(SVG_MEASURE)`). */
+/** What SVG_MEASURE returns: the drawing's size, its lifelines' x, and each text's and actor box's extent. */
+export interface SvgLayout {
+  root: string;
+  parseError: boolean;
+  width: number;
+  height: number;
+  lifelines: number[];
+  texts: Array<{ cls: string; text: string; x: number; right: number; y: number; bottom: number; anchor: number }>;
+  boxes: Array<{ x: number; right: number }>;
+}
+
+/** Evaluated in the page (`page.evaluate(SVG_MEASURE)`); its result is an SvgLayout. */
 export const SVG_MEASURE = `(() => {
   const root = document.documentElement;
   const box = (e) => e.getBBox();

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CHROMIUM, skip, SVG_MEASURE } from "../helpers/svg-measure.js";
+import { CHROMIUM, skip, SVG_MEASURE, type SvgLayout } from "../helpers/svg-measure.js";
 import { chromium, type Browser } from "playwright-core";
 import { renderLadderSvg, type Ladder } from "../../src/render/ladder.js";
 import { udpPingLadder } from "../../src/render/udp-ping.js";
@@ -25,15 +25,6 @@ import type { MtrEvent } from "../../src/icmp/mtr.js";
 
 
 
-interface Layout {
-  root: string;
-  parseError: boolean;
-  width: number;
-  height: number;
-  lifelines: number[];
-  texts: Array<{ cls: string; text: string; x: number; right: number; y: number; bottom: number; anchor: number }>;
-  boxes: Array<{ x: number; right: number }>;
-}
 
 const S = { address: "127.0.0.1", port: 12000 };
 const LADDERS: Array<[string, Ladder]> = [
@@ -105,10 +96,10 @@ describe("every tool's ladder in a browser", { skip }, () => {
       const file = join(dir, `${name.replace(/\W+/g, "-")}.svg`);
       await writeFile(file, renderLadderSvg(ladder));
       const page = await browser.newPage();
-      let l: Layout;
+      let l: SvgLayout;
       try {
         await page.goto(pathToFileURL(file).href);
-        l = (await page.evaluate(SVG_MEASURE)) as Layout;
+        l = (await page.evaluate(SVG_MEASURE)) as SvgLayout;
       } finally {
         await page.close();
       }

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CHROMIUM, skip, SVG_MEASURE } from "../helpers/svg-measure.js";
+import { CHROMIUM, skip, SVG_MEASURE, type SvgLayout } from "../helpers/svg-measure.js";
 import { chromium, type Browser } from "playwright-core";
 import { createRandom } from "../../src/core/random.js";
 import { renderDiagramSvg } from "../../src/render/smtp.js";
@@ -21,15 +21,6 @@ import { PASSWORD, USER, startSmtpPeer, testCert, type SmtpPeer } from "./peer.j
 
 
 
-interface Layout {
-  root: string;
-  parseError: boolean;
-  width: number;
-  height: number;
-  lifelines: number[];
-  texts: Array<{ cls: string; text: string; x: number; right: number; y: number; bottom: number }>;
-  boxes: Array<{ x: number; right: number }>;
-}
 
 describe("sequence diagram in a browser", { skip }, () => {
   let browser: Browser;
@@ -55,20 +46,20 @@ describe("sequence diagram in a browser", { skip }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function layout(svg: string, name: string): Promise<Layout> {
+  async function layout(svg: string, name: string): Promise<SvgLayout> {
     const file = join(dir, name);
     await writeFile(file, svg);
     const page = await browser.newPage();
     try {
       await page.goto(pathToFileURL(file).href);
       // Runs in the page (a string: this project's TypeScript has no DOM types).
-      return (await page.evaluate(SVG_MEASURE)) as Layout;
+      return (await page.evaluate(SVG_MEASURE)) as SvgLayout;
     } finally {
       await page.close();
     }
   }
 
-  function checkLayout(l: Layout): void {
+  function checkLayout(l: SvgLayout): void {
     assert.equal(l.root, "svg");
     assert.equal(l.parseError, false);
     assert.equal(l.lifelines.length, 2);
