@@ -213,7 +213,10 @@ describe("entry file format", () => {
     const f = decodeFooter(encodeFooter(2 ** 33 + 5, Buffer.alloc(32, 7)));
     assert.ok(f.ok);
     assert.equal(f.value.bodyLength, 2 ** 33 + 5);
-    assert.equal(decodeHead(Buffer.from("WKCACHE1\0\0\0\x05{bad}")).ok, false);
+    assert.deepEqual(f.value.tableSha256, Buffer.alloc(32, 7));
+    assert.equal(decodeHead(Buffer.from("WKCACHE2\0\0\0\x05{bad}")).ok, false);
+    // A file of the first format (no block table) is not read as this one: the scan discards it.
+    assert.equal(decodeHead(Buffer.concat([Buffer.from("WKCACHE1"), head.subarray(8)])).ok, false);
     assert.equal(decodeHead(head.subarray(0, 20)).ok, false);
     for (let i = 0; i < 200; i++) {
       const junk = Buffer.from(Array.from({ length: i }, (_, j) => (j * 31 + i) & 0xff));
