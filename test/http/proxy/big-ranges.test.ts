@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
 import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -352,6 +352,61 @@ describe("large parts stay within --max-object-size", () => {
       assert.match(String(over.headers["cache-status"]), /fwd=partial; fwd-status=206$/, "one part over the limit: relayed");
     } finally {
       await proxy.close();
+      await origin.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a disk store reopened after a restart", () => {
+  it("serves ranges of a 1 MiB entry it found, checking only the blocks they touch; a damaged block is refetched; a first-format file is discarded", async () => {
+    const origin = await startOrigin();
+    const dir = await mkdtemp(join(tmpdir(), "wk-proxy-big-ranges-restart-"));
+    const clock = new FakeClock(Date.now(), 0);
+    const body = makeBody(MiB);
+    try {
+      origin.route("/kept", rangedRoute({ etag: '"k"', body }, () => new Date(clock.now()).toUTCString()));
+      const first = await createProxyServer({ port: 0, clock, cacheDir: dir });
+      assert.equal((await ask(first.port, `${origin.base}/kept`, {})).status, 200);
+      await first.close();
+      // Damage block 5 (bytes 327680-393215) of the body while the proxy is down.
+      const [name] = (await readdir(dir)).filter((n) => n.endsWith(".wkc"));
+      assert.ok(name !== undefined);
+      const fd = await open(join(dir, name), "r+");
+      const head = Buffer.alloc(12);
+      await fd.read(head, 0, 12, 0);
+      await fd.write(Buffer.from([0]), 0, 1, 12 + head.readUInt32BE(8) + 5 * 65536 + 7);
+      await fd.close();
+      // And a file of the first format (one hash of the whole body, no block table) beside it.
+      const meta = Buffer.from(JSON.stringify({ url: `${origin.base}/old`, status: 200, statusMessage: "OK", headers: [["Cache-Control", "max-age=600"]], requestTime: clock.now(), responseTime: clock.now(), varyNames: [], varyValues: [] }));
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(meta.length);
+      const foot = Buffer.alloc(48);
+      foot.writeUInt32BE(3, 4);
+      foot.write("WKCEND01", 40, "latin1");
+      await writeFile(join(dir, "0123456789abcdef0123456789abcdef01234567.wkc"), Buffer.concat([Buffer.from("WKCACHE1"), len, meta, Buffer.from("old"), foot]));
+
+      const second = await createProxyServer({ port: 0, clock, cacheDir: dir });
+      try {
+        assert.equal(second.stats().discarded, 1, "the first-format file");
+        assert.equal(second.stats().entries, 1);
+        const r = await ask(second.port, `${origin.base}/kept`, { Range: "bytes=100-199, 900000-900099" });
+        assert.equal(r.status, 206);
+        const parts = multipart(r);
+        assert.ok(parts[0]?.bytes.equals(body.subarray(100, 200)));
+        assert.ok(parts[1]?.bytes.equals(body.subarray(900000, 900100)));
+        assert.match(String(r.headers["cache-status"]), /hit/, "blocks 0 and 13 are intact");
+        assert.equal(origin.count("/kept"), 1);
+        const bad = await ask(second.port, `${origin.base}/kept`, { Range: "bytes=330000-330099" });
+        assert.equal(bad.status, 206);
+        assert.ok(bad.body.equals(body.subarray(330000, 330100)));
+        assert.match(String(bad.headers["cache-status"]), /fwd=uri-miss/, "block 5 fails its digest: fetched");
+        assert.equal(origin.count("/kept"), 2);
+        assert.equal(second.stats().discarded, 2);
+      } finally {
+        await second.close();
+      }
+    } finally {
       await origin.close();
       await rm(dir, { recursive: true, force: true });
     }
