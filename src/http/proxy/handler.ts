@@ -444,19 +444,10 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   }
   const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined, ...why };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
-  const flat: string[] = [];
-  for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
-  flat.push("Cache-Status", formatCacheStatus(outcome));
-  try {
-    ex.res.writeHead(status, got.reason, flat);
-  } catch {
-    // The origin sent a field that cannot be relayed as is (it would split the response).
+  if (!relayHead(c, ex, target, got, outcome)) {
     got.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
-    ex.stored = undefined;
-    ex.label = "ERROR";
-    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
   if (writer === null) {
@@ -508,6 +499,26 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
 }
 
 /**
+ * Write the head of the origin's answer to the client, with our Via and the Cache-Status of
+ * `outcome`. False when the origin sent a field that cannot be relayed as is (it would split
+ * the response): the client got a 502 instead, and the caller lets go of what it held.
+ */
+function relayHead(c: HandlerContext, ex: Exchange, target: OriginTarget, got: OriginAnswer, outcome: CacheOutcome): boolean {
+  const flat: string[] = [];
+  for (const [k, v] of withVia(got.headers, c.via)) flat.push(k, v);
+  flat.push("Cache-Status", formatCacheStatus(outcome));
+  try {
+    ex.res.writeHead(got.status, got.reason, flat);
+    return true;
+  } catch {
+    ex.stored = undefined;
+    ex.label = "ERROR";
+    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
+    return false;
+  }
+}
+
+/**
  * A 206 that may be stored (a single part, a strong validator, small enough to hold): read it
  * whole, combine it with the stored parts of the same representation (RFC 9111 §3.4; a part of
  * another representation replaces them), store the result — a complete entry once the parts
@@ -537,16 +548,8 @@ async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, tar
   turn.release();
   const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...why };
   ex.label = cacheLabel(outcome);
-  const flat: string[] = [];
-  for (const [k, v] of withVia(resp.headers, c.via)) flat.push(k, v);
-  flat.push("Cache-Status", formatCacheStatus(outcome));
-  try {
-    ex.res.writeHead(resp.status, resp.reason, flat);
-  } catch {
+  if (!relayHead(c, ex, target, resp, outcome)) {
     if (committed !== undefined) store.remove(committed);
-    ex.stored = undefined;
-    ex.label = "ERROR";
-    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
   if (got.outcome === "end") ex.res.end(whole);
@@ -595,16 +598,9 @@ async function storeBigPart(c: HandlerContext, store: EntryStore, ex: Exchange, 
     const why = step.detail === undefined ? {} : { detail: step.detail };
     const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: got.status, stored: false, ...why };
     ex.label = cacheLabel(outcome);
-    const flat: string[] = [];
-    for (const [k, v] of withVia(got.headers, c.via)) flat.push(k, v);
-    flat.push("Cache-Status", formatCacheStatus(outcome));
-    try {
-      ex.res.writeHead(got.status, got.reason, flat);
-    } catch {
+    if (!relayHead(c, ex, target, got, outcome)) {
       got.body.destroy();
       writer.abort();
-      ex.label = "ERROR";
-      sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
       return;
     }
     let seen = 0;

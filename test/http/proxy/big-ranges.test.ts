@@ -11,13 +11,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
-import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import { request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { FakeClock } from "../../../src/core/clock.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
-import { startOrigin, type TestOrigin } from "./fixtures.js";
+import { rangedRoute, startOrigin, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
 
 const MiB = 1024 * 1024;
@@ -27,24 +27,6 @@ function makeBody(n: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 16)) & 0xff;
   return b;
-}
-
-/** An origin route answering single ranges itself (206), or the whole body (200). */
-function rangedRoute(state: { etag: string; body: Buffer }, date: () => string) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const fields: Record<string, string> = { "Cache-Control": "max-age=600", "Content-Type": "application/octet-stream", Date: date(), ETag: state.etag, "Accept-Ranges": "bytes" };
-    const m = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ""));
-    if (m === null) {
-      res.writeHead(200, { ...fields, "Content-Length": String(state.body.length) });
-      res.end(state.body);
-      return;
-    }
-    const size = state.body.length;
-    const start = m[1] === "" ? size - Number(m[2]) : Number(m[1]);
-    const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-    res.writeHead(206, { ...fields, "Content-Range": `bytes ${start}-${end}/${size}`, "Content-Length": String(end - start + 1) });
-    res.end(state.body.subarray(start, end + 1));
-  };
 }
 
 interface Got {

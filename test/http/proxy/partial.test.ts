@@ -10,14 +10,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { ServerResponse, IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock } from "../../../src/core/clock.js";
 import { combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
 import { isStorable, isStorablePart } from "../../../src/http/proxy/cache/policy.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
-import { startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
+import { rangedRoute, startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
 
 describe("partial entries, pure", () => {
@@ -84,26 +83,6 @@ describe("partial entries, pure", () => {
 
 /** 100 bytes, every one different enough to check offsets. */
 const BODY = Buffer.from(Array.from({ length: 100 }, (_, i) => String.fromCharCode(48 + (i % 75))).join(""));
-
-/** An origin route answering single ranges itself (206), or the whole body (200). */
-function rangedRoute(state: { etag: string | undefined; lastModified?: string; body: Buffer }, date: () => string) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const fields: Record<string, string> = { "Cache-Control": "max-age=60", "Content-Type": "text/plain", Date: date(), "Accept-Ranges": "bytes" };
-    if (state.etag !== undefined) fields.ETag = state.etag;
-    if (state.lastModified !== undefined) fields["Last-Modified"] = state.lastModified;
-    const m = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ""));
-    if (m === null) {
-      res.writeHead(200, { ...fields, "Content-Length": String(state.body.length) });
-      res.end(state.body);
-      return;
-    }
-    const size = state.body.length;
-    const start = m[1] === "" ? size - Number(m[2]) : Number(m[1]);
-    const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-    res.writeHead(206, { ...fields, "Content-Range": `bytes ${start}-${end}/${size}`, "Content-Length": String(end - start + 1) });
-    res.end(state.body.subarray(start, end + 1));
-  };
-}
 
 const slice = (s: number, e: number): string => BODY.subarray(s, e + 1).toString();
 
@@ -237,13 +216,13 @@ for (const mode of ["forward, disk store", "forward, memory store", "forward, Re
     });
 
     it("a Range past the end is forwarded, and the origin's 416 is relayed without replacing the parts", async () => {
-      origin.route("/short", (req, res) => {
+      origin.route("/short", (req, res, body) => {
         if (String(req.headers.range) === "bytes=500-") {
           res.writeHead(416, { "Cache-Control": "max-age=60", "Content-Range": "bytes */100", Date: date() });
           res.end();
           return;
         }
-        rangedRoute({ etag: '"s"', body: BODY }, date)(req, res);
+        rangedRoute({ etag: '"s"', body: BODY }, date)(req, res, body);
       });
       await get("/short", { Range: "bytes=0-9" });
       const past = await get("/short", { Range: "bytes=500-" });
