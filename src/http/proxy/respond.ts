@@ -235,11 +235,8 @@ export async function servePart(ex: Exchange, store: EntryStore, e: StoredEntry,
 
 /**
  * A 206 of `ranges` (of a representation of `size` bytes) streamed from a body not in memory,
- * `offset(r)` saying where a range's bytes start in the body. Every piece is checked by the
- * store before it is sent, and the head goes out only with the first checked piece: a damaged
- * body found then is discarded and false returned (nothing sent: the caller fetches instead);
- * found later, the connection is cut (never a wrong body under a right framing). Memory: one
- * piece (at most 256 KiB) at a time, with the client's backpressure.
+ * one Content-Range or multipart/byteranges; `offset(r)` says where a range's bytes start in
+ * the body. False when the body is gone or damaged before anything was sent (`streamPieces`).
  */
 async function streamRanges(ex: Exchange, store: EntryStore, e: StoredEntry, flat: string[], ranges: readonly ByteRange[], size: number, offset: (r: ByteRange) => number): Promise<boolean> {
   const reader = await store.openRanges(e);
