@@ -13,7 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock } from "../../../src/core/clock.js";
-import { combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
+import { combineLayout, combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
 import { isStorable, isStorablePart } from "../../../src/http/proxy/cache/policy.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { rangedRoute, startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
@@ -54,6 +54,20 @@ describe("partial entries, pure", () => {
     c = combineParts(c, e.body, e.part);
     assert.ok(isWhole(c.parts));
     assert.equal(c.body.toString(), "01XXXXXXXXXbcdefghij");
+  });
+
+  it("lays a combined body out as stored bytes before the new part, the part, stored bytes after it (so it can be written as a stream)", () => {
+    const stored = { completeLength: 100, ranges: [[0, 9], [20, 29], [60, 69]] as Array<[number, number]> };
+    // The part 25-64 overlaps the second and third stored parts; 0-9 and 20-24 come before it, 65-69 after.
+    const l = combineLayout(stored, { range: { start: 25, end: 64 }, completeLength: 100 });
+    assert.deepEqual(l.parts.ranges, [[0, 9], [20, 69]]);
+    assert.deepEqual(l.before, [{ offset: 0, length: 10 }, { offset: 10, length: 5 }]);
+    assert.deepEqual(l.after, [{ offset: 25, length: 5 }]);
+    const total = [...l.before, ...l.after].reduce((n, s) => n + s.length, 0) + 40;
+    assert.equal(total, 10 + 50, "every byte of the combined parts, once");
+    assert.deepEqual(combineLayout(undefined, { range: { start: 5, end: 6 }, completeLength: 10 }), { parts: { completeLength: 10, ranges: [[5, 6]] }, before: [], after: [] });
+    const inside = combineLayout({ completeLength: 10, ranges: [[0, 9]] }, { range: { start: 3, end: 4 }, completeLength: 10 });
+    assert.deepEqual(inside, { parts: { completeLength: 10, ranges: [[0, 9]] }, before: [{ offset: 0, length: 3 }], after: [{ offset: 5, length: 5 }] });
   });
 
   it("locates a range inside one part, and not across a gap", () => {
