@@ -225,12 +225,36 @@ export async function servePart(ex: Exchange, store: EntryStore, e: StoredEntry,
   if (parts === undefined) return false;
   const flat = rangeFields(store, e, via, String(Math.max(0, Math.floor(ageMs / 1000))), cacheStatus);
   const at = (r: ByteRange): number => offsetOf(parts, r) ?? 0;
-  const body = e.body;
-  // Parts not in memory are read by the ranges asked (a large partial entry is never read whole).
+  let body = e.body;
+  if (body === undefined && e.meta.bodyLength <= store.hotMaxObjectBytes) {
+    // Small parts on disk (after a restart) are read whole, checked, and kept in the hot layer.
+    body = await readSmall(store, e);
+    if (body === undefined) return false;
+  }
+  // Larger parts not in memory are read by the ranges asked, never whole.
   if (body === undefined) return streamRanges(ex, store, e, flat, ranges, parts.completeLength, at);
+  const bytes = body;
   store.touch(e);
-  writeRanges(ex, e, flat, ranges, parts.completeLength, (r) => body.subarray(at(r), at(r) + r.end - r.start + 1));
+  writeRanges(ex, e, flat, ranges, parts.completeLength, (r) => bytes.subarray(at(r), at(r) + r.end - r.start + 1));
   return true;
+}
+
+/** A small stored body read whole through the store's checks and put in the hot layer; undefined when it is gone or damaged (discarded). */
+async function readSmall(store: EntryStore, e: StoredEntry): Promise<Buffer | undefined> {
+  const reader = await store.openRanges(e);
+  if (reader === undefined) return undefined;
+  try {
+    const pieces: Buffer[] = [];
+    for await (const piece of reader.read(0, e.meta.bodyLength)) pieces.push(piece);
+    const body = Buffer.concat(pieces, e.meta.bodyLength);
+    store.makeHot(e, body);
+    return body;
+  } catch {
+    store.discardCorrupt(e);
+    return undefined;
+  } finally {
+    await reader.close();
+  }
 }
 
 /**
