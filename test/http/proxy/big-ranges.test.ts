@@ -371,6 +371,7 @@ describe("a disk store reopened after a restart", () => {
       const second = await createProxyServer({ port: 0, clock, cacheDir: dir });
       try {
         assert.equal(second.stats().discarded, 1, "the first-format file");
+        assert.ok(!(await readdir(dir)).includes("0123456789abcdef0123456789abcdef01234567.wkc"), "and removed");
         assert.equal(second.stats().entries, 1);
         const r = await ask(second.port, `${origin.base}/kept`, { Range: "bytes=100-199, 900000-900099" });
         assert.equal(r.status, 206);
