@@ -266,9 +266,13 @@ for (const mode of MODES) {
     async function corrupt(at: number): Promise<void> {
       if (raw !== undefined) {
         const r = raw;
+        // The complete 1 MiB entry's head (its chunks are written first), not a part's stored before it.
         const heads = async (): Promise<string[]> => {
           const out: string[] = [];
-          for (const hk of await r.keys("wirekit:h:*")) if ((await r.get(hk))?.includes("/damaged") === true) out.push(hk);
+          for (const hk of await r.keys("wirekit:h:*")) {
+            const h = JSON.parse((await r.get(hk)) ?? "{}") as { len?: number; m?: { url?: string; parts?: unknown } };
+            if (h.m?.url?.endsWith("/damaged") === true && h.len === MiB && h.m.parts === undefined) out.push(hk);
+          }
           return out;
         };
         for (let i = 0; i < 500 && (await heads()).length === 0; i++) await new Promise((res) => setTimeout(res, 10));
