@@ -172,7 +172,7 @@ export async function copyWithNewHead(from: (start: number, length: number) => A
   }
 }
 
-/** Read and check a file's head and footer (size consistency); the hash is checked on first use. */
+/** Read and check a file's head and footer (size consistency); the blocks are checked when read. */
 export async function readEntryHead(path: string, id: string, policy: PolicyOptions): Promise<{ e: StoredEntry; mtime: number } | undefined> {
   const fd = await open(path, "r");
   try {

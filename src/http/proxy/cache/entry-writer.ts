@@ -2,7 +2,7 @@
  * Writing one cache entry while its body streams through the proxy. Small bodies (up to the
  * hot-layer limit) are collected in memory and handed to the store whole, which publishes the
  * entry at once and writes its file in the background; larger ones go to a temporary file as
- * they arrive (head, body chunks hashed on the way, footer). Either way a file only gets its
+ * they arrive (head, body chunks hashed by blocks on the way, block table and footer). Either way a file only gets its
  * real name by a rename once complete; anything short of that — the origin dying, the object
  * outgrowing the size limit, a disk error — leaves nothing behind.
  */
@@ -62,7 +62,7 @@ export class EntryWriter {
     this.#max = maxBytes;
     this.#memMax = memMax;
     this.#onCommit = onCommit;
-    // The file format costs a JSON encoding and a SHA-256 on every stored miss: only for files.
+    // The file format costs a JSON encoding and two SHA-256 (block, table) on every stored miss: only for files.
     this.#head = tmp === "" ? NO_BYTES : encodeHead(meta);
     this.#hash = tmp === "" ? undefined : new BodyHasher(this.#head);
   }

@@ -3,7 +3,8 @@
  * temporary file and renamed into place so a crash never leaves a half-entry under a real
  * name; least-recently-used eviction by total file size; and a hot in-memory layer holding the
  * bodies of small entries, so a hit on a popular small object costs no disk I/O. Truncated or
- * corrupt files are detected (size and SHA-256 footer) and discarded, never served. The pure
+ * corrupt files are detected (size, footer, and a SHA-256 per 64 KiB block checked as it is
+ * read) and discarded, never served. The pure
  * index of immutable entries is entry-index.ts; the directory, the ordered queue of file
  * operations and the crash scan at start are entry-file-queue.ts; this class joins them.
  */
