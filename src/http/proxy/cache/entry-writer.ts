@@ -2,9 +2,9 @@
  * Writing one cache entry while its body streams through the proxy. Small bodies (up to the
  * hot-layer limit) are collected in memory and handed to the store whole, which publishes the
  * entry at once and writes its file in the background; larger ones go to a temporary file as
- * they arrive (head, body chunks hashed by blocks on the way, block table and footer). Either way a file only gets its
- * real name by a rename once complete; anything short of that — the origin dying, the object
- * outgrowing the size limit, a disk error — leaves nothing behind.
+ * they arrive (head, body chunks hashed by blocks on the way, block table and footer). Either
+ * way a file only gets its real name by a rename once complete; anything short of that — the
+ * origin dying, the object outgrowing the size limit, a disk error — leaves nothing behind.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
