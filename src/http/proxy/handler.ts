@@ -13,16 +13,17 @@ import { getField, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, isStorablePart, staleIfError, varyMatches, varyNamesOf, varyValuesOf, type StoredMeta } from "./cache/policy.js";
 import { ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
-import type { EntryStore } from "./cache/entry-store.js";
+import type { BodyRanges, EntryStore } from "./cache/entry-store.js";
+import type { EntryWriter } from "./cache/entry-writer.js";
 import { clientNotModified, conditionalHeaders, freshenFrom304, invalidatedUris, notModifiedApplies, SAFE_METHODS } from "./cache/validation.js";
-import { combineParts, isWhole, PART_FIELDS, partsLength, receivedPart, sameRepresentation, strongValidator, type ReceivedPart } from "./cache/partial.js";
+import { combineLayout, isWhole, PART_FIELDS, receivedPart, sameRepresentation, strongValidator, type BodySpan, type ReceivedPart, type StoredParts } from "./cache/partial.js";
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
 import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeBuffered, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { loadBody, sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
+import { sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
@@ -324,6 +325,8 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     const part = receivedPart(got.headers);
     const length = part === undefined ? 0 : part.range.end - part.range.start + 1;
     if (part !== undefined && length <= store.hotMaxObjectBytes && length <= c.maxObjectBytes) return storePart(c, store, ex, target, step, got, part, turn);
+    // A larger part is stored as it streams through, when its length is the part's own.
+    if (part !== undefined && length <= c.maxObjectBytes && Number(getField(got.headers, "content-length")) === length) return storeBigPart(c, store, ex, target, step, got, part, turn);
   }
 
   return storeAndRelay(c, ex, target, step, got, turn);
@@ -441,19 +444,10 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   }
   const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined, ...why };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
-  const flat: string[] = [];
-  for (const [k, v] of withVia(resHeaders, c.via)) flat.push(k, v);
-  flat.push("Cache-Status", formatCacheStatus(outcome));
-  try {
-    ex.res.writeHead(status, got.reason, flat);
-  } catch {
-    // The origin sent a field that cannot be relayed as is (it would split the response).
+  if (!relayHead(c, ex, target, got, outcome)) {
     got.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
-    ex.stored = undefined;
-    ex.label = "ERROR";
-    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
   if (writer === null) {
@@ -505,6 +499,26 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
 }
 
 /**
+ * Write the head of the origin's answer to the client, with our Via and the Cache-Status of
+ * `outcome`. False when the origin sent a field that cannot be relayed as is (it would split
+ * the response): the client got a 502 instead, and the caller lets go of what it held.
+ */
+function relayHead(c: HandlerContext, ex: Exchange, target: OriginTarget, got: OriginAnswer, outcome: CacheOutcome): boolean {
+  const flat: string[] = [];
+  for (const [k, v] of withVia(got.headers, c.via)) flat.push(k, v);
+  flat.push("Cache-Status", formatCacheStatus(outcome));
+  try {
+    ex.res.writeHead(got.status, got.reason, flat);
+    return true;
+  } catch {
+    ex.stored = undefined;
+    ex.label = "ERROR";
+    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
+    return false;
+  }
+}
+
+/**
  * A 206 that may be stored (a single part, a strong validator, small enough to hold): read it
  * whole, combine it with the stored parts of the same representation (RFC 9111 §3.4; a part of
  * another representation replaces them), store the result — a complete entry once the parts
@@ -534,16 +548,8 @@ async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, tar
   turn.release();
   const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: resp.status, stored: committed !== undefined, ...why };
   ex.label = cacheLabel(outcome);
-  const flat: string[] = [];
-  for (const [k, v] of withVia(resp.headers, c.via)) flat.push(k, v);
-  flat.push("Cache-Status", formatCacheStatus(outcome));
-  try {
-    ex.res.writeHead(resp.status, resp.reason, flat);
-  } catch {
+  if (!relayHead(c, ex, target, resp, outcome)) {
     if (committed !== undefined) store.remove(committed);
-    ex.stored = undefined;
-    ex.label = "ERROR";
-    sendError(ex, 502, `${target.hostname}:${target.port} sent an invalid response header`, "destination_unavailable");
     return;
   }
   if (got.outcome === "end") ex.res.end(whole);
@@ -556,10 +562,78 @@ async function storePart(c: HandlerContext, store: EntryStore, ex: Exchange, tar
 }
 
 /**
- * Combine a received part with the stored entry (when it is parts of the same representation)
- * and store the result: the new entry, undefined when it could not be stored, null when it was
- * not to be stored (a complete entry of the same representation holds every byte already, or
- * the parts would outgrow the limit of a partial entry).
+ * A 206 too large to read whole before relaying it (over the memory layer's object limit),
+ * stored as it streams to the client: one new entry written in the order of its body — the
+ * stored parts' bytes before the new part (read from the stored entry, checked), the part as
+ * it arrives, then the stored bytes after it — committed before the client gets the last byte,
+ * so its next request finds the combined parts. Memory: the pieces in flight, never the body.
+ * As for any streamed body, the head cannot say `stored` (the access log has the outcome).
+ */
+async function storeBigPart(c: HandlerContext, store: EntryStore, ex: Exchange, target: OriginTarget, step: OriginStep, got: OriginAnswer, part: ReceivedPart, turn: OriginTurn): Promise<void> {
+  const req = ex.req;
+  const current = store.find(target.href, (v) => varyMatches(v.meta, req.headers));
+  const base = partBase(current, got.headers, part);
+  // A complete entry of the same representation holds every byte already: relay only.
+  if (base === null) return storeAndRelay(c, ex, target, step, got, turn);
+  const reader = base === undefined ? undefined : await store.openRanges(base.entry);
+  const layout = combineLayout(reader === undefined ? undefined : base?.parts, part);
+  const writer = store.beginWrite(partMeta(target.href, req.headers, got, layout.parts), c.maxObjectBytes);
+  if (writer === null) {
+    await reader?.close();
+    return storeAndRelay(c, ex, target, step, got, turn);
+  }
+  const length = part.range.end - part.range.start + 1;
+  const oldBytes = async (spans: readonly BodySpan[]): Promise<void> => {
+    if (reader === undefined || writer.aborted) return;
+    try {
+      await copySpans(reader, spans, writer);
+    } catch {
+      // The stored parts are damaged: they are dropped, and this part is not stored either.
+      writer.abort();
+      if (base !== undefined) store.discardCorrupt(base.entry);
+    }
+  };
+  try {
+    await oldBytes(layout.before);
+    const why = step.detail === undefined ? {} : { detail: step.detail };
+    const outcome: CacheOutcome = { kind: "forward", fwd: step.fwd, fwdStatus: got.status, stored: false, ...why };
+    ex.label = cacheLabel(outcome);
+    if (!relayHead(c, ex, target, got, outcome)) {
+      got.body.destroy();
+      writer.abort();
+      return;
+    }
+    let seen = 0;
+    const hold = { length, last: undefined as Buffer | undefined };
+    const ok = await relayBody(got.body, ex.res, writer, (n) => {
+      seen += n;
+      ex.bytes += n;
+      c.counters.bytesFromOrigin += n;
+    }, hold);
+    if (ok && seen === length) {
+      await oldBytes(layout.after);
+      const committed = await writer.commit();
+      ex.stored = committed !== undefined;
+      // A complete entry being validated was replaced by this answer (another representation).
+      if (committed !== undefined && step.entry !== undefined && step.entry.id !== committed.id) store.remove(step.entry);
+      ex.res.end(hold.last);
+    } else {
+      writer.abort();
+      ex.stored = false;
+      if (!ex.res.writableFinished) ex.res.destroy();
+      got.abort();
+    }
+  } finally {
+    await reader?.close();
+    turn.release();
+  }
+}
+
+/**
+ * Combine a received part held in memory with the stored entry (when it is parts of the same
+ * representation) and store the result: the new entry, undefined when it could not be stored,
+ * null when it was not to be stored (a complete entry of the same representation holds every
+ * byte already). The stored parts are read by spans (checked), never whole.
  */
 async function writePart(
   c: HandlerContext,
@@ -571,25 +645,49 @@ async function writePart(
   part: ReceivedPart,
   bytes: Buffer,
 ): Promise<StoredEntry | undefined | null> {
-  let stored: { parts: NonNullable<StoredMeta["parts"]>; body: Buffer } | undefined;
-  if (current !== undefined) {
-    const parts = current.meta.parts;
-    if (parts === undefined) {
-      // A complete entry of the same representation already holds every byte: nothing to add.
-      if (strongValidator(current.meta.headers) !== undefined && strongValidator(current.meta.headers) === strongValidator(resp.headers) && current.meta.bodyLength === part.completeLength) return null;
-    } else if (sameRepresentation(current.meta.headers, parts, resp.headers, part)) {
-      const body = current.body ?? (await loadBody(store, current));
-      if (body !== undefined && body.length === partsLength(parts)) stored = { parts, body };
-    }
+  const base = partBase(current, resp.headers, part);
+  if (base === null) return null;
+  const reader = base === undefined ? undefined : await store.openRanges(base.entry);
+  const layout = combineLayout(reader === undefined ? undefined : base?.parts, part);
+  const writer = store.beginWrite(partMeta(href, reqHeaders, resp, layout.parts), c.maxObjectBytes);
+  if (writer === null) {
+    await reader?.close();
+    return undefined;
   }
-  const combined = combineParts(stored, bytes, part);
-  // Partial entries stay small enough to be read whole (serving them, combining them): parts
-  // beyond the memory layer's object limit are relayed only.
-  if (combined.body.length > store.hotMaxObjectBytes && !isWhole(combined.parts)) return null;
+  try {
+    if (reader !== undefined) await copySpans(reader, layout.before, writer);
+    writer.write(bytes);
+    if (reader !== undefined) await copySpans(reader, layout.after, writer);
+  } catch {
+    writer.abort();
+    if (base !== undefined) store.discardCorrupt(base.entry);
+  } finally {
+    await reader?.close();
+  }
+  return writer.commit();
+}
+
+/**
+ * What a received part joins: the stored parts of the same representation, nothing
+ * (undefined: it starts new parts, replacing what is stored), or null when a complete entry
+ * of the same representation holds every byte already.
+ */
+function partBase(current: StoredEntry | undefined, received: Array<[string, string]>, part: ReceivedPart): { entry: StoredEntry; parts: StoredParts } | undefined | null {
+  if (current === undefined) return undefined;
+  const parts = current.meta.parts;
+  if (parts === undefined) {
+    const v = strongValidator(current.meta.headers);
+    return v !== undefined && v === strongValidator(received) && current.meta.bodyLength === part.completeLength ? null : undefined;
+  }
+  return sameRepresentation(current.meta.headers, parts, received, part) ? { entry: current, parts } : undefined;
+}
+
+/** The meta of a partial entry holding `parts` (a complete one once they cover the whole). */
+function partMeta(href: string, reqHeaders: HeaderMap, resp: OriginAnswer, parts: StoredParts): Omit<StoredMeta, "bodyLength"> {
   const headers = resp.headers.filter(([k]) => !PART_FIELDS.has(k.toLowerCase()));
   const varyNames = varyNamesOf(headers);
-  const complete = isWhole(combined.parts);
-  const meta = {
+  const complete = isWhole(parts);
+  return {
     url: href,
     status: complete ? 200 : 206,
     statusMessage: complete ? "OK" : resp.reason,
@@ -598,10 +696,15 @@ async function writePart(
     responseTime: resp.responseTime,
     varyNames,
     varyValues: varyValuesOf(varyNames, reqHeaders),
-    ...(complete ? {} : { parts: combined.parts }),
+    ...(complete ? {} : { parts }),
   };
-  const writer = store.beginWrite(meta, c.maxObjectBytes);
-  if (writer === null) return undefined;
-  writer.write(combined.body);
-  return writer.commit();
+}
+
+/** Copy spans of a stored body into a writer, checked piece by piece, with the writer's backpressure; throws when the body is damaged. */
+async function copySpans(reader: BodyRanges, spans: readonly BodySpan[], writer: EntryWriter): Promise<void> {
+  for (const span of spans) {
+    for await (const piece of reader.read(span.offset, span.length)) {
+      if (!writer.write(piece)) await new Promise<void>((resolve) => writer.onDrain(resolve));
+    }
+  }
 }

@@ -4,13 +4,12 @@
  * conditional request (RFC 9110 §15.4.5), and the proxy's own error responses with a
  * Proxy-Status field (RFC 9209) saying what went wrong.
  */
-import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { HeaderList, HeaderMap } from "../header-list.js";
 import { reasonPhrase } from "../h1/head.js";
 import { checkFields, type CheckedFields, type ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
-import type { EntryStore } from "./cache/entry-store.js";
+import type { BodyRanges, EntryStore } from "./cache/entry-store.js";
 import { withheldFields, type PolicyOptions, type StoredMeta } from "./cache/policy.js";
 import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 // The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
@@ -18,8 +17,6 @@ import { contentRange, multipartLength, multipartPartHead, multipartTail, parseR
 import { offsetOf } from "./cache/partial.js";
 import { getField, mapField } from "../header-list.js";
 import { withVia } from "./hop-by-hop.js";
-import { relayBody } from "./forward.js";
-import { beginBodyCheck } from "./cache/entry-files.js";
 
 /** A client's request as the proxy reads it (from the HTTP/1.1 engine's HttpRequest). */
 export interface ProxyRequest {
@@ -120,53 +117,26 @@ function hitFields(meta: StoredMeta, via: string, policy: PolicyOptions, age: st
 export async function serveStored(ex: Exchange, store: EntryStore, e: StoredEntry, ageMs: number, cacheStatus: string, via: string, notModified: boolean): Promise<boolean> {
   if (serveFromMemory(ex, store, e, ageMs, cacheStatus, via, notModified)) return true;
   const age = String(Math.max(0, Math.floor(ageMs / 1000)));
-  const disk = await store.openBody(e);
-  if (disk === undefined) return false;
-  // A store that hands over the bytes (memory, Redis) has checked them already.
-  if (Buffer.isBuffer(disk)) return serveWith(ex, store, e, disk, ageMs, cacheStatus, via, false);
-  let check: Awaited<ReturnType<typeof beginBodyCheck>>;
-  try {
-    check = await beginBodyCheck(disk.fd, disk.start, disk.length);
-  } catch {
-    await disk.fd.close().catch(() => undefined);
-    store.discardCorrupt(e);
-    return false;
+  // A Range of a body not in memory: only the bytes it asks for are read (and checked).
+  const asked = ex.req.method === "GET" && e.meta.status === 200 ? rangeAsked(ex, e, e.meta.bodyLength) : undefined;
+  if (asked !== undefined) {
+    const flat = rangeFields(store, e, via, age, cacheStatus);
+    if (asked.kind === "unsatisfiable") {
+      store.touch(e);
+      writeUnsatisfiable(ex, flat, e.meta.bodyLength);
+      return true;
+    }
+    return streamRanges(ex, store, e, flat, asked.ranges, e.meta.bodyLength, (r) => r.start);
   }
-  store.touch(e);
+  const got = await store.openBody(e);
+  if (got === undefined) return false;
+  // A store that hands over the bytes (memory, Redis) has checked them already.
+  if (Buffer.isBuffer(got)) return serveWith(ex, store, e, got, ageMs, cacheStatus, via, false);
   const flat = storedHeaders(e.meta, via, store.policy).slice();
   flat.push("Age", age, "Cache-Status", cacheStatus);
-  ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat);
-  const stream = createReadStream("", { fd: disk.fd, start: disk.start, end: disk.start + disk.length - 1, highWaterMark: 256 * 1024 });
-  const keep = disk.length <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
-  if (keep !== undefined) stream.on("data", (c: Buffer | string) => keep.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
-  let sent = 0;
-  // The file may have changed on disk since it was first verified: hash what goes out and hold
-  // the last chunk back until the digest matches, so a corrupted body never arrives complete.
-  const hasher = { write: (c: Buffer) => (check.hash.update(c), true), onDrain: (fn: () => void) => fn() };
-  const hold = disk.length > 0 ? { length: disk.length, last: undefined as Buffer | undefined } : undefined;
-  const ok = await relayBody(
-    stream,
-    ex.res,
-    hasher,
-    (n) => {
-      sent += n;
-      ex.bytes += n;
-    },
-    hold,
-  );
-  const intact = ok && sent === disk.length && check.hash.digest().equals(check.expected);
-  if (intact) {
-    ex.res.end(hold?.last);
-    if (keep !== undefined) store.makeHot(e, Buffer.concat(keep, sent));
-  } else {
-    // The file ended (short, or failing its hash): it is damaged, so the next request refetches.
-    if (ok) store.discardCorrupt(e);
-    if (hold?.last !== undefined) ex.bytes -= hold.last.length;
-    // A short read would be a broken body: cut the connection rather than end it cleanly.
-    stream.destroy();
-    ex.res.destroy();
-  }
-  return true;
+  // A small body read from its file goes into the hot layer once it has all gone out.
+  const keep = e.meta.bodyLength <= store.hotMaxObjectBytes ? ([] as Buffer[]) : undefined;
+  return streamPieces(ex, store, e, got, [{ offset: 0, length: e.meta.bodyLength }], () => ex.res.writeHead(e.meta.status, e.meta.statusMessage, flat), keep);
 }
 
 /**
@@ -206,27 +176,40 @@ function serveWith(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer
 }
 
 /**
- * A Range request answered from a stored complete response (RFC 9111 §3.4, RFC 9110 §14): 206
- * with one range or multipart/byteranges, 416 when none is satisfiable. False when the Range
- * does not apply (absent, malformed, or If-Range does not match): the whole response goes out.
+ * A Range request answered from a stored complete response held in memory (RFC 9111 §3.4,
+ * RFC 9110 §14): 206 with one range or multipart/byteranges, 416 when none is satisfiable.
+ * False when the Range does not apply (absent, malformed, or If-Range does not match): the
+ * whole response goes out.
  */
 function serveRange(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer, age: string, cacheStatus: string, via: string): boolean {
+  const asked = rangeAsked(ex, e, body.length);
+  if (asked === undefined) return false;
+  const flat = rangeFields(store, e, via, age, cacheStatus);
+  store.touch(e);
+  if (asked.kind === "unsatisfiable") writeUnsatisfiable(ex, flat, body.length);
+  else writeRanges(ex, e, flat, asked.ranges, body.length, (r) => body.subarray(r.start, r.end + 1));
+  return true;
+}
+
+/** The ranges a request asks of a stored complete response of `size` bytes; undefined when its Range does not apply. */
+function rangeAsked(ex: Exchange, e: StoredEntry, size: number): { kind: "unsatisfiable" } | { kind: "ranges"; ranges: ByteRange[] } | undefined {
   const range = mapField(ex.req.headers, "range");
-  if (range === undefined || !ifRangeMatches(mapField(ex.req.headers, "if-range"), e.meta)) return false;
-  const size = body.length;
+  if (range === undefined || !ifRangeMatches(mapField(ex.req.headers, "if-range"), e.meta)) return undefined;
   const d = parseRange(range, size);
-  if (d.kind === "ignore") return false;
+  return d.kind === "ignore" ? undefined : d;
+}
+
+/** The fields of a 206 or 416 from a stored entry, before Content-Range and Content-Length. */
+function rangeFields(store: EntryStore, e: StoredEntry, via: string, age: string, cacheStatus: string): string[] {
   const flat = withoutContentLength(storedHeaders(e.meta, via, store.policy));
   flat.push("Age", age, "Cache-Status", cacheStatus);
-  store.touch(e);
-  if (d.kind === "unsatisfiable") {
-    flat.push("Content-Range", `bytes */${size}`, "Content-Length", "0");
-    ex.res.writeHead(416, flat);
-    ex.res.end();
-    return true;
-  }
-  writeRanges(ex, e, flat, d.ranges, size, (r) => body.subarray(r.start, r.end + 1));
-  return true;
+  return flat;
+}
+
+function writeUnsatisfiable(ex: Exchange, flat: string[], size: number): void {
+  flat.push("Content-Range", `bytes */${size}`, "Content-Length", "0");
+  ex.res.writeHead(416, flat);
+  ex.res.end();
 }
 
 /**
@@ -240,45 +223,142 @@ function serveRange(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffe
 export async function servePart(ex: Exchange, store: EntryStore, e: StoredEntry, ranges: readonly ByteRange[], ageMs: number, cacheStatus: string, via: string): Promise<boolean> {
   const parts = e.meta.parts;
   if (parts === undefined) return false;
-  const body = e.body ?? (await loadBody(store, e));
-  if (body === undefined) return false;
-  const flat = withoutContentLength(storedHeaders(e.meta, via, store.policy));
-  flat.push("Age", String(Math.max(0, Math.floor(ageMs / 1000))), "Cache-Status", cacheStatus);
+  const flat = rangeFields(store, e, via, String(Math.max(0, Math.floor(ageMs / 1000))), cacheStatus);
+  const at = (r: ByteRange): number => offsetOf(parts, r) ?? 0;
+  let body = e.body;
+  if (body === undefined && e.meta.bodyLength <= store.hotMaxObjectBytes) {
+    // Small parts on disk (after a restart) are read whole, checked, and kept in the hot layer.
+    body = await readSmall(store, e);
+    if (body === undefined) return false;
+  }
+  // Larger parts not in memory are read by the ranges asked, never whole.
+  if (body === undefined) return streamRanges(ex, store, e, flat, ranges, parts.completeLength, at);
+  const bytes = body;
   store.touch(e);
-  writeRanges(ex, e, flat, ranges, parts.completeLength, (r) => {
-    const at = offsetOf(parts, r) ?? 0;
-    return body.subarray(at, at + r.end - r.start + 1);
-  });
+  writeRanges(ex, e, flat, ranges, parts.completeLength, (r) => bytes.subarray(at(r), at(r) + r.end - r.start + 1));
   return true;
 }
 
-/**
- * The whole body of a stored entry in memory (partial entries are small), checked against its
- * footer and put in the hot layer; undefined when it is gone or damaged (discarded).
- *
- * @example
- * const body = entry.body ?? (await loadBody(store, entry));
- */
-export async function loadBody(store: EntryStore, e: StoredEntry): Promise<Buffer | undefined> {
-  const got = await store.openBody(e);
-  if (got === undefined || Buffer.isBuffer(got)) return got;
+/** A small stored body read whole through the store's checks and put in the hot layer; undefined when it is gone or damaged (discarded). */
+async function readSmall(store: EntryStore, e: StoredEntry): Promise<Buffer | undefined> {
+  const reader = await store.openRanges(e);
+  if (reader === undefined) return undefined;
   try {
-    const check = await beginBodyCheck(got.fd, got.start, got.length);
-    const buf = Buffer.alloc(got.length);
-    for (let done = 0; done < got.length; ) {
-      const { bytesRead } = await got.fd.read(buf, done, got.length - done, got.start + done);
-      if (bytesRead === 0) throw new Error("short read");
-      done += bytesRead;
-    }
-    if (!check.hash.update(buf).digest().equals(check.expected)) throw new Error("hash mismatch");
-    store.makeHot(e, buf);
-    return buf;
+    const pieces: Buffer[] = [];
+    for await (const piece of reader.read(0, e.meta.bodyLength)) pieces.push(piece);
+    const body = Buffer.concat(pieces, e.meta.bodyLength);
+    store.makeHot(e, body);
+    return body;
   } catch {
     store.discardCorrupt(e);
     return undefined;
   } finally {
-    await got.fd.close().catch(() => undefined);
+    await reader.close();
   }
+}
+
+/**
+ * A 206 of `ranges` (of a representation of `size` bytes) streamed from a body not in memory,
+ * one Content-Range or multipart/byteranges; `offset(r)` says where a range's bytes start in
+ * the body. False when the body is gone or damaged before anything was sent (`streamPieces`).
+ */
+async function streamRanges(ex: Exchange, store: EntryStore, e: StoredEntry, flat: string[], ranges: readonly ByteRange[], size: number, offset: (r: ByteRange) => number): Promise<boolean> {
+  const reader = await store.openRanges(e);
+  if (reader === undefined) return false;
+  const [only] = ranges;
+  if (ranges.length === 1 && only !== undefined) {
+    flat.push("Content-Range", contentRange(only, size), "Content-Length", String(only.end - only.start + 1));
+    return streamPieces(ex, store, e, reader, [{ offset: offset(only), length: only.end - only.start + 1 }], () => ex.res.writeHead(206, flat));
+  }
+  const type = getField(e.meta.headers, "content-type") ?? "application/octet-stream";
+  const boundary = `wirekit-${e.id.slice(0, 24)}`;
+  const segments: Segment[] = [];
+  ranges.forEach((r, i) => segments.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), { offset: offset(r), length: r.end - r.start + 1 }));
+  segments.push(Buffer.from(multipartTail(boundary)));
+  const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+  if (typeAt >= 0) flat.splice(typeAt, 2);
+  flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`, "Content-Length", String(multipartLength(boundary, type, ranges, size)));
+  return streamPieces(ex, store, e, reader, segments, () => ex.res.writeHead(206, flat));
+}
+
+/** What a streamed response body is made of: bytes of our own (multipart framing), or a span of the stored body. */
+type Segment = Buffer | { offset: number; length: number };
+
+/**
+ * Stream a response body from a stored body not in memory. Every piece of the stored body is
+ * checked by the store before it is sent, and the head (`writeHead`) goes out only with the
+ * first checked piece: a damaged body found then is discarded and false returned (nothing
+ * sent: the caller fetches instead); found later, it is discarded and the connection is cut
+ * (never a wrong body under a right framing). Memory: one piece (at most 256 KiB) at a time,
+ * with the client's backpressure; `keep` collects the pieces (a body for the hot layer).
+ */
+async function streamPieces(ex: Exchange, store: EntryStore, e: StoredEntry, reader: BodyRanges, segments: readonly Segment[], writeHead: () => void, keep?: Buffer[]): Promise<boolean> {
+  async function* pieces(): AsyncGenerator<{ data: boolean; bytes: Buffer }> {
+    for (const s of segments) {
+      if (Buffer.isBuffer(s)) yield { data: false, bytes: s };
+      else for await (const bytes of reader.read(s.offset, s.length)) yield { data: true, bytes };
+    }
+  }
+  const it = pieces();
+  const before: Buffer[] = [];
+  let whole = false;
+  try {
+    try {
+      // Up to the first checked piece of the stored body, before anything is sent.
+      for (;;) {
+        const n = await it.next();
+        if (n.done === true) break;
+        before.push(n.value.bytes);
+        if (n.value.data) break;
+      }
+    } catch {
+      store.discardCorrupt(e);
+      return false;
+    }
+    store.touch(e);
+    writeHead();
+    try {
+      for (const b of before) if (!(await send(ex, b, keep))) return true;
+      for (;;) {
+        const n = await it.next();
+        if (n.done === true) break;
+        if (!(await send(ex, n.value.bytes, n.value.data ? keep : undefined))) return true;
+      }
+      whole = true;
+    } catch {
+      // Damaged past the first piece: the client must not take what it got for the whole.
+      store.discardCorrupt(e);
+      ex.res.destroy();
+      return true;
+    }
+    ex.res.end();
+    if (keep !== undefined) store.makeHot(e, Buffer.concat(keep));
+    return true;
+  } finally {
+    if (!whole) await it.return(undefined).catch(() => undefined);
+    await reader.close();
+  }
+}
+
+/** Write body bytes to the client (and to `keep`), waiting for 'drain' when asked; false when the client went away. */
+function send(ex: Exchange, bytes: Buffer, keep: Buffer[] | undefined): Promise<boolean> {
+  const res = ex.res;
+  if (res.closed) return Promise.resolve(false);
+  keep?.push(bytes);
+  ex.bytes += bytes.length;
+  if (res.write(bytes)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const drained = (): void => {
+      res.off("close", closed);
+      resolve(true);
+    };
+    const closed = (): void => {
+      res.off("drain", drained);
+      resolve(false);
+    };
+    res.once("drain", drained);
+    res.once("close", closed);
+  });
 }
 
 /** A 206 of `ranges` of a representation of `size` bytes: one Content-Range, or multipart/byteranges. */

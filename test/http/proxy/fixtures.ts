@@ -102,3 +102,23 @@ export async function waitUntil(cond: () => boolean, ms = 10_000, what = "condit
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** An origin route answering single ranges itself (206, `bytes=A-B`, `A-`, `-N`), or the whole body (200); fresh for 60 s, with the validators in `state`. */
+export function rangedRoute(state: { etag: string | undefined; lastModified?: string; body: Buffer }, date: () => string): Route {
+  return (req, res) => {
+    const fields: Record<string, string> = { "Cache-Control": "max-age=60", "Content-Type": "text/plain", Date: date(), "Accept-Ranges": "bytes" };
+    if (state.etag !== undefined) fields.ETag = state.etag;
+    if (state.lastModified !== undefined) fields["Last-Modified"] = state.lastModified;
+    const m = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ""));
+    if (m === null) {
+      res.writeHead(200, { ...fields, "Content-Length": String(state.body.length) });
+      res.end(state.body);
+      return;
+    }
+    const size = state.body.length;
+    const start = m[1] === "" ? size - Number(m[2]) : Number(m[1]);
+    const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    res.writeHead(206, { ...fields, "Content-Range": `bytes ${start}-${end}/${size}`, "Content-Length": String(end - start + 1) });
+    res.end(state.body.subarray(start, end + 1));
+  };
+}

@@ -10,14 +10,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { ServerResponse, IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock } from "../../../src/core/clock.js";
-import { combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
+import { combineLayout, combineParts, isStoredParts, isWhole, offsetOf, receivedPart, sameRepresentation, strongValidator } from "../../../src/http/proxy/cache/partial.js";
 import { isStorable, isStorablePart } from "../../../src/http/proxy/cache/policy.js";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
-import { startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
+import { rangedRoute, startOrigin, viaProxy, type ProxyResponse, type TestOrigin } from "./fixtures.js";
 import { haveRedis, startRedis, type TestRedis } from "./redis-fixture.js";
 
 describe("partial entries, pure", () => {
@@ -57,6 +56,20 @@ describe("partial entries, pure", () => {
     assert.equal(c.body.toString(), "01XXXXXXXXXbcdefghij");
   });
 
+  it("lays a combined body out as stored bytes before the new part, the part, stored bytes after it (so it can be written as a stream)", () => {
+    const stored = { completeLength: 100, ranges: [[0, 9], [20, 29], [60, 69]] as Array<[number, number]> };
+    // The part 25-64 overlaps the second and third stored parts; 0-9 and 20-24 come before it, 65-69 after.
+    const l = combineLayout(stored, { range: { start: 25, end: 64 }, completeLength: 100 });
+    assert.deepEqual(l.parts.ranges, [[0, 9], [20, 69]]);
+    assert.deepEqual(l.before, [{ offset: 0, length: 10 }, { offset: 10, length: 5 }]);
+    assert.deepEqual(l.after, [{ offset: 25, length: 5 }]);
+    const total = [...l.before, ...l.after].reduce((n, s) => n + s.length, 0) + 40;
+    assert.equal(total, 10 + 50, "every byte of the combined parts, once");
+    assert.deepEqual(combineLayout(undefined, { range: { start: 5, end: 6 }, completeLength: 10 }), { parts: { completeLength: 10, ranges: [[5, 6]] }, before: [], after: [] });
+    const inside = combineLayout({ completeLength: 10, ranges: [[0, 9]] }, { range: { start: 3, end: 4 }, completeLength: 10 });
+    assert.deepEqual(inside, { parts: { completeLength: 10, ranges: [[0, 9]] }, before: [{ offset: 0, length: 3 }], after: [{ offset: 5, length: 5 }] });
+  });
+
   it("locates a range inside one part, and not across a gap", () => {
     const parts = { completeLength: 100, ranges: [[0, 9], [50, 59]] as Array<[number, number]> };
     assert.equal(offsetOf(parts, { start: 52, end: 55 }), 12);
@@ -84,26 +97,6 @@ describe("partial entries, pure", () => {
 
 /** 100 bytes, every one different enough to check offsets. */
 const BODY = Buffer.from(Array.from({ length: 100 }, (_, i) => String.fromCharCode(48 + (i % 75))).join(""));
-
-/** An origin route answering single ranges itself (206), or the whole body (200). */
-function rangedRoute(state: { etag: string | undefined; lastModified?: string; body: Buffer }, date: () => string) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const fields: Record<string, string> = { "Cache-Control": "max-age=60", "Content-Type": "text/plain", Date: date(), "Accept-Ranges": "bytes" };
-    if (state.etag !== undefined) fields.ETag = state.etag;
-    if (state.lastModified !== undefined) fields["Last-Modified"] = state.lastModified;
-    const m = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ""));
-    if (m === null) {
-      res.writeHead(200, { ...fields, "Content-Length": String(state.body.length) });
-      res.end(state.body);
-      return;
-    }
-    const size = state.body.length;
-    const start = m[1] === "" ? size - Number(m[2]) : Number(m[1]);
-    const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-    res.writeHead(206, { ...fields, "Content-Range": `bytes ${start}-${end}/${size}`, "Content-Length": String(end - start + 1) });
-    res.end(state.body.subarray(start, end + 1));
-  };
-}
 
 const slice = (s: number, e: number): string => BODY.subarray(s, e + 1).toString();
 
@@ -237,13 +230,13 @@ for (const mode of ["forward, disk store", "forward, memory store", "forward, Re
     });
 
     it("a Range past the end is forwarded, and the origin's 416 is relayed without replacing the parts", async () => {
-      origin.route("/short", (req, res) => {
+      origin.route("/short", (req, res, body) => {
         if (String(req.headers.range) === "bytes=500-") {
           res.writeHead(416, { "Cache-Control": "max-age=60", "Content-Range": "bytes */100", Date: date() });
           res.end();
           return;
         }
-        rangedRoute({ etag: '"s"', body: BODY }, date)(req, res);
+        rangedRoute({ etag: '"s"', body: BODY }, date)(req, res, body);
       });
       await get("/short", { Range: "bytes=0-9" });
       const past = await get("/short", { Range: "bytes=500-" });
@@ -254,16 +247,17 @@ for (const mode of ["forward, disk store", "forward, memory store", "forward, Re
       assert.match(cs(inside), /hit/, "the parts are still there");
     });
 
-    it("parts stay within the memory layer's object limit: a part past it is relayed, not stored", async () => {
+    it("parts combine past the memory layer's object limit (256 KiB): a second part joins, and ranges across both are served", async () => {
       const big = Buffer.alloc(600 * 1024, 120);
       origin.route("/big", rangedRoute({ etag: '"big"', body: big }, date));
       const a = await get("/big", { Range: "bytes=0-199999" });
       assert.match(cs(a), /stored$/);
       const b = await get("/big", { Range: "bytes=200000-299999" });
       assert.equal(b.body.length, 100_000);
-      assert.equal(cs(b), "wirekit; fwd=partial; fwd-status=206", "0-299999 would pass 256 KiB");
-      const inside = await get("/big", { Range: "bytes=10-19" });
-      assert.match(cs(inside), /hit/, "the first part is still there");
+      assert.equal(cs(b), "wirekit; fwd=partial; fwd-status=206; stored", "0-299999 passes 256 KiB, and is stored");
+      const inside = await get("/big", { Range: "bytes=199990-200009" });
+      assert.match(cs(inside), /hit/, "across the two parts");
+      assert.equal(origin.count("/big"), 2);
     });
 
     it("a stale part is not served: the range is forwarded", async () => {

@@ -8,7 +8,8 @@ import { formatCacheStatus } from "../../../src/http/proxy/cache/cache-status.js
 import { labTargetFromReferer, parseAuthority, parseTarget } from "../../../src/http/proxy/target.js";
 import { endToEnd, viaHasLoop, withVia } from "../../../src/http/proxy/hop-by-hop.js";
 import { originFailure } from "../../../src/http/proxy/forward.js";
-import { decodeFooter, decodeHead, encodeFooter, encodeHead } from "../../../src/http/proxy/cache/entry-codec.js";
+import { createHash } from "node:crypto";
+import { BLOCK, BodyHasher, decodeFooter, decodeHead, encodeFooter, encodeHead, encodeTail, expectedFileSize, FOOTER_LENGTH, tableLength } from "../../../src/http/proxy/cache/entry-codec.js";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const httpDate = (ms: number): string => new Date(ms).toUTCString();
@@ -213,12 +214,41 @@ describe("entry file format", () => {
     const f = decodeFooter(encodeFooter(2 ** 33 + 5, Buffer.alloc(32, 7)));
     assert.ok(f.ok);
     assert.equal(f.value.bodyLength, 2 ** 33 + 5);
-    assert.equal(decodeHead(Buffer.from("WKCACHE1\0\0\0\x05{bad}")).ok, false);
+    assert.deepEqual(f.value.tableSha256, Buffer.alloc(32, 7));
+    assert.equal(decodeHead(Buffer.from("WKCACHE2\0\0\0\x05{bad}")).ok, false);
+    // A file of the first format (no block table) is not read as this one: the scan discards it.
+    assert.equal(decodeHead(Buffer.concat([Buffer.from("WKCACHE1"), head.subarray(8)])).ok, false);
     assert.equal(decodeHead(head.subarray(0, 20)).ok, false);
     for (let i = 0; i < 200; i++) {
       const junk = Buffer.from(Array.from({ length: i }, (_, j) => (j * 31 + i) & 0xff));
       decodeHead(junk);
       decodeFooter(junk);
+    }
+  });
+
+  it("writes a SHA-256 per 64 KiB block, whatever the sizes the body was fed in, and a footer hashing meta and table", () => {
+    const head = encodeHead(meta([["A", "b"]]));
+    for (const n of [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17]) {
+      const body = Buffer.from(Array.from({ length: n }, (_, i) => (i * 13) & 0xff));
+      const h = new BodyHasher(head);
+      // Pieces of awkward sizes, crossing block boundaries.
+      for (let at = 0, k = 1; at < n; k = (k * 7) % 50_021 + 1) {
+        h.update(body.subarray(at, at + k));
+        at += k;
+      }
+      const tail = h.tail();
+      assert.deepEqual(tail, encodeTail(head, body), `length ${n}: fed whole or in pieces, the same`);
+      assert.equal(tail.length, tableLength(n) + FOOTER_LENGTH);
+      assert.equal(expectedFileSize(head.length, n), head.length + n + tail.length);
+      const table = tail.subarray(0, tableLength(n));
+      for (let b = 0; b * BLOCK < n; b++) {
+        const want = createHash("sha256").update(body.subarray(b * BLOCK, (b + 1) * BLOCK)).digest();
+        assert.deepEqual(table.subarray(b * 32, b * 32 + 32), want, `length ${n}, block ${b}`);
+      }
+      const f = decodeFooter(tail.subarray(table.length));
+      assert.ok(f.ok);
+      assert.equal(f.value.bodyLength, n);
+      assert.deepEqual(f.value.tableSha256, createHash("sha256").update(head.subarray(12)).update(table).digest());
     }
   });
 });

@@ -1,11 +1,12 @@
 /**
  * File-level helpers of the cache store: write an entry file in one go, read and check an
- * entry's head and footer at start-up, and verify its SHA-256 before first use.
+ * entry's head and footer at start-up, and read its body by blocks, each checked against the
+ * file's block table before it is used.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { close, closeSync, open as openFd, openSync, rename, renameSync, unlink, unlinkSync, write, writeFile, writev, writevSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { decodeFooter, decodeHead, encodeFooter, FOOTER_LENGTH } from "./entry-codec.js";
+import { BLOCK, BodyHasher, decodeFooter, decodeHead, DIGEST_LENGTH, expectedFileSize, FOOTER_LENGTH, tableLength } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
@@ -152,31 +153,26 @@ export class EntryFileWriter {
 }
 
 /**
- * Write `tmp` as a new entry file: `head`, then the body copied from `from` (hashing it), then
- * the footer. Used when a 304 changed the stored headers of a body too large for memory.
+ * Write `tmp` as a new entry file: `head`, then the body copied from `from` (each piece checked
+ * as it is read), then its block table and footer. Used when a 304 changed the stored headers
+ * of a body too large for memory.
  */
-export async function copyWithNewHead(from: FileHandle, start: number, length: number, head: Buffer, tmp: string): Promise<void> {
+export async function copyWithNewHead(from: (start: number, length: number) => AsyncIterable<Buffer>, length: number, head: Buffer, tmp: string): Promise<void> {
   const out = await open(tmp, "wx");
   try {
-    const h = createHash("sha256").update(head.subarray(12));
+    const h = new BodyHasher(head);
     await out.write(head);
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await from.read(buf, 0, Math.min(buf.length, length - done), start + done);
-      if (bytesRead === 0) throw new Error("short read");
-      const chunk = buf.subarray(0, bytesRead);
-      h.update(chunk);
-      await out.write(chunk);
-      done += bytesRead;
+    for await (const piece of from(0, length)) {
+      h.update(piece);
+      await out.write(piece);
     }
-    await out.write(encodeFooter(length, h.digest()));
+    await out.write(h.tail());
   } finally {
     await out.close();
   }
 }
 
-/** Read and check a file's head and footer (size consistency); the hash is checked on first use. */
+/** Read and check a file's head and footer (size consistency); the blocks are checked when read. */
 export async function readEntryHead(path: string, id: string, policy: PolicyOptions): Promise<{ e: StoredEntry; mtime: number } | undefined> {
   const fd = await open(path, "r");
   try {
@@ -191,12 +187,12 @@ export async function readEntryHead(path: string, id: string, policy: PolicyOpti
     }
     if (!head.ok) return undefined;
     const { headLength } = head.value;
-    const bodyLength = st.size - headLength - FOOTER_LENGTH;
-    if (bodyLength < 0) return undefined;
+    if (st.size < headLength + FOOTER_LENGTH) return undefined;
     const footBuf = Buffer.alloc(FOOTER_LENGTH);
     await fd.read(footBuf, 0, FOOTER_LENGTH, st.size - FOOTER_LENGTH);
     const foot = decodeFooter(footBuf);
-    if (!foot.ok || foot.value.bodyLength !== bodyLength) return undefined;
+    if (!foot.ok || expectedFileSize(headLength, foot.value.bodyLength) !== st.size) return undefined;
+    const bodyLength = foot.value.bodyLength;
     const meta: StoredMeta = { ...head.value.meta, bodyLength };
     const e: StoredEntry = { id, meta, facts: entryFacts(meta, policy), headLength, fileSize: st.size, body: undefined, verified: false };
     return { e, mtime: st.mtimeMs };
@@ -205,35 +201,65 @@ export async function readEntryHead(path: string, id: string, policy: PolicyOpti
   }
 }
 
-/** Hash meta JSON ‖ body and compare with the footer; throws on mismatch. */
-export async function verifyHash(fd: FileHandle, headLength: number, bodyLength: number): Promise<void> {
-  const h = createHash("sha256");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let pos = 12;
-  const end = headLength + bodyLength;
-  while (pos < end) {
-    const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, end - pos), pos);
-    if (bytesRead === 0) throw new Error("short read");
-    h.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
+/** A stored body failed its check while being read by ranges (the entry is damaged). */
+export class DamagedBody extends Error {
+  constructor(what: string) {
+    super(`cache entry: ${what}`);
+    this.name = "DamagedBody";
   }
-  const foot = Buffer.alloc(FOOTER_LENGTH);
-  await fd.read(foot, 0, FOOTER_LENGTH, end);
-  const d = decodeFooter(foot);
-  if (!d.ok || !d.value.sha256.equals(h.digest())) throw new Error("hash mismatch");
 }
 
+/** Blocks read from disk in one go (4 × 64 KiB). */
+const READ_BLOCKS = 4;
+
 /**
- * Start checking a body that is about to be streamed from disk: a SHA-256 already fed with the
- * file's meta JSON, and the digest its footer promises. Feed the body chunks as they go out and
- * compare at the end; a file corrupted after its first verification is caught that way.
+ * Read an entry file's block table and check it against the footer (SHA-256 of meta JSON ‖
+ * table, so the meta is covered too). Returns `read(start, length)`: the verified bytes of a
+ * body range, in pieces of at most 256 KiB; each block a piece touches is read whole and
+ * checked against its digest before any of its bytes are yielded. Throws DamagedBody on any
+ * mismatch or short read. Only the table (32 bytes per 64 KiB) stays in memory.
+ *
+ * @example
+ * const blocks = await openBlocks(fd, headLength, bodyLength);
+ * for await (const piece of blocks(1000, 500)) res.write(piece);
  */
-export async function beginBodyCheck(fd: FileHandle, headLength: number, bodyLength: number): Promise<{ hash: Hash; expected: Buffer }> {
+export async function openBlocks(fd: FileHandle, headLength: number, bodyLength: number): Promise<(start: number, length: number) => AsyncGenerator<Buffer>> {
+  const tableLen = tableLength(bodyLength);
+  const tail = Buffer.alloc(tableLen + FOOTER_LENGTH);
   const meta = Buffer.alloc(headLength - 12);
-  await fd.read(meta, 0, meta.length, 12);
-  const foot = Buffer.alloc(FOOTER_LENGTH);
-  await fd.read(foot, 0, FOOTER_LENGTH, headLength + bodyLength);
-  const d = decodeFooter(foot);
-  if (!d.ok) throw new Error("bad footer");
-  return { hash: createHash("sha256").update(meta), expected: d.value.sha256 };
+  await readFully(fd, meta, 12);
+  await readFully(fd, tail, headLength + bodyLength);
+  const table = tail.subarray(0, tableLen);
+  const foot = decodeFooter(tail.subarray(tableLen));
+  if (!foot.ok || foot.value.bodyLength !== bodyLength) throw new DamagedBody("bad footer");
+  if (!createHash("sha256").update(meta).update(table).digest().equals(foot.value.tableSha256)) throw new DamagedBody("block table hash mismatch");
+  return async function* read(start: number, length: number): AsyncGenerator<Buffer> {
+    if (length <= 0) return;
+    const end = start + length; // exclusive
+    if (start < 0 || end > bodyLength) throw new DamagedBody("range outside the body");
+    let block = Math.floor(start / BLOCK);
+    const lastBlock = Math.floor((end - 1) / BLOCK);
+    while (block <= lastBlock) {
+      const n = Math.min(READ_BLOCKS, lastBlock - block + 1);
+      const from = block * BLOCK;
+      const to = Math.min(bodyLength, (block + n) * BLOCK);
+      const buf = Buffer.allocUnsafe(to - from);
+      await readFully(fd, buf, headLength + from);
+      for (let i = 0; i < n; i++) {
+        const b = buf.subarray(i * BLOCK, Math.min(buf.length, (i + 1) * BLOCK));
+        const want = table.subarray((block + i) * DIGEST_LENGTH, (block + i + 1) * DIGEST_LENGTH);
+        if (!createHash("sha256").update(b).digest().equals(want)) throw new DamagedBody(`block ${block + i} hash mismatch`);
+      }
+      yield buf.subarray(Math.max(0, start - from), Math.min(buf.length, end - from));
+      block += n;
+    }
+  };
+}
+
+async function readFully(fd: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesRead } = await fd.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) throw new DamagedBody("short read");
+    done += bytesRead;
+  }
 }

@@ -7,7 +7,34 @@
  */
 import type { EntryWriter } from "./entry-writer.js";
 import type { PolicyOptions, StoredMeta } from "./policy.js";
-import type { DiskBody, StoredEntry } from "./store.js";
+import type { StoredEntry } from "./store.js";
+
+/**
+ * An entry's body read by ranges: `read(start, length)` yields the bytes of that range of the
+ * body in pieces, each checked (the way its store checks bodies) before it is yielded; it
+ * throws on a damaged body, and the caller discards the entry (`discardCorrupt`).
+ */
+export interface BodyRanges {
+  read(start: number, length: number): AsyncIterable<Buffer>;
+  /** Let go of the file (or nothing). */
+  close(): Promise<void>;
+}
+
+/**
+ * The ranges of a body held in memory (checked when it was stored or loaded).
+ *
+ * @example
+ * for await (const piece of bufferRanges(body).read(10, 5)) out.push(piece);
+ */
+export function bufferRanges(body: Buffer): BodyRanges {
+  return {
+    async *read(start: number, length: number): AsyncGenerator<Buffer> {
+      if (start < 0 || start + length > body.length) throw new Error("cache entry: range outside the body");
+      if (length > 0) yield body.subarray(start, start + length);
+    },
+    close: () => Promise.resolve(),
+  };
+}
 
 export interface EntryStore {
   /** Which kind of store this is (stats, the start-up line). */
@@ -30,8 +57,16 @@ export interface EntryStore {
   variants(url: string): StoredEntry[];
   find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined;
   touch(e: StoredEntry): void;
-  /** The body of an entry not in memory: an open verified file, or the bytes; undefined when it is gone or damaged (discarded). */
-  openBody(e: StoredEntry): Promise<DiskBody | Buffer | undefined>;
+  /**
+   * The body of an entry not in memory, to send whole: the bytes (checked), or a file read by
+   * checked pieces; undefined when it is gone or damaged (discarded).
+   */
+  openBody(e: StoredEntry): Promise<BodyRanges | Buffer | undefined>;
+  /**
+   * The body of an entry for reading by ranges, without reading (or holding) the rest of it:
+   * undefined when it is gone or damaged so far as opening shows (discarded).
+   */
+  openRanges(e: StoredEntry): Promise<BodyRanges | undefined>;
   discardCorrupt(e: StoredEntry): void;
   makeHot(e: StoredEntry, body: Buffer): void;
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null;

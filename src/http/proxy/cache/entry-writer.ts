@@ -2,14 +2,13 @@
  * Writing one cache entry while its body streams through the proxy. Small bodies (up to the
  * hot-layer limit) are collected in memory and handed to the store whole, which publishes the
  * entry at once and writes its file in the background; larger ones go to a temporary file as
- * they arrive (head, body chunks hashed on the way, footer). Either way a file only gets its
- * real name by a rename once complete; anything short of that — the origin dying, the object
- * outgrowing the size limit, a disk error — leaves nothing behind.
+ * they arrive (head, body chunks hashed by blocks on the way, block table and footer). Either
+ * way a file only gets its real name by a rename once complete; anything short of that — the
+ * origin dying, the object outgrowing the size limit, a disk error — leaves nothing behind.
  */
-import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
+import { BodyHasher, encodeHead, expectedFileSize } from "./entry-codec.js";
 import type { StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
@@ -20,6 +19,7 @@ export interface CompletedWrite {
   meta: StoredMeta;
   head: Buffer;
   fileSize: number;
+  /** The block table and the footer (entry-codec.ts). */
   footer: Buffer;
   /** The whole body when it was small enough to stay in memory (no file written yet). */
   body: Buffer | undefined;
@@ -42,7 +42,7 @@ export class EntryWriter {
   readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>;
   readonly #track: <T>(p: Promise<T>) => Promise<T>;
   /** Undefined for a writer that never makes a file (no file head, footer or hash to compute). */
-  readonly #hash: Hash | undefined;
+  readonly #hash: BodyHasher | undefined;
   readonly #head: Buffer;
   #out: WriteStream | undefined;
   #length = 0;
@@ -62,9 +62,9 @@ export class EntryWriter {
     this.#max = maxBytes;
     this.#memMax = memMax;
     this.#onCommit = onCommit;
-    // The file format costs a JSON encoding and a SHA-256 on every stored miss: only for files.
+    // The file format costs a JSON encoding and two SHA-256 (block, table) on every stored miss: only for files.
     this.#head = tmp === "" ? NO_BYTES : encodeHead(meta);
-    this.#hash = tmp === "" ? undefined : createHash("sha256").update(this.#head.subarray(12));
+    this.#hash = tmp === "" ? undefined : new BodyHasher(this.#head);
   }
 
   get aborted(): boolean {
@@ -134,7 +134,7 @@ export class EntryWriter {
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.
     const meta: StoredMeta = { ...this.#meta, bodyLength: this.#length };
-    const footer = this.#hash === undefined ? NO_BYTES : encodeFooter(this.#length, this.#hash.digest());
+    const footer = this.#hash === undefined ? NO_BYTES : this.#hash.tail();
     const fileSize = expectedFileSize(this.#head.length, this.#length);
     if (this.#chunks !== undefined) {
       const body = Buffer.concat(this.#chunks, this.#length);

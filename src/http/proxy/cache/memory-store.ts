@@ -4,7 +4,7 @@
  * its local hot layer, where an entry may be held by its head alone (the body fetched on use).
  */
 import { EntryWriter } from "./entry-writer.js";
-import type { EntryStore } from "./entry-store.js";
+import { bufferRanges, type BodyRanges, type EntryStore } from "./entry-store.js";
 import { entryFacts, staleFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { entryId, type StoredEntry } from "./store.js";
 import { EntryIndex } from "./entry-index.js";
@@ -71,6 +71,10 @@ export class MemoryStore implements EntryStore {
 
   openBody(e: StoredEntry): Promise<Buffer | undefined> {
     return Promise.resolve(this.#index.holds(e) ? e.body : undefined);
+  }
+
+  openRanges(e: StoredEntry): Promise<BodyRanges | undefined> {
+    return Promise.resolve(this.#index.holds(e) && e.body !== undefined ? bufferRanges(e.body) : undefined);
   }
 
   discardCorrupt(e: StoredEntry): void {

@@ -64,40 +64,62 @@ export function sameRepresentation(stored: HeaderList, parts: StoredParts, recei
   return a !== undefined && a === strongValidator(received) && parts.completeLength === part.completeLength;
 }
 
+/** Bytes of a stored partial body to copy into a combined one: `length` bytes from `offset`. */
+export interface BodySpan {
+  offset: number;
+  length: number;
+}
+
 /**
- * Combine stored parts (or none) with a new part: the union of the ranges, the new bytes
- * winning where they overlap. Returns the new parts and their body.
+ * How stored parts (or none) and a new part combine, without their bytes: the new parts (the
+ * union of the ranges), and the combined body's layout — the stored bytes that come before the
+ * new part (`before`, spans of the stored body), the new part's bytes, then the stored bytes
+ * after it (`after`). The new bytes win where they overlap, and in that order the combined body
+ * can be written as a stream: old bytes, the part as it arrives, old bytes.
+ *
+ * @example
+ * combineLayout({ completeLength: 20, ranges: [[0, 3], [10, 12]] }, { range: { start: 2, end: 10 }, completeLength: 20 })
+ * // { parts: { completeLength: 20, ranges: [[0, 12]] }, before: [{ offset: 0, length: 2 }], after: [{ offset: 5, length: 2 }] }
+ */
+export function combineLayout(stored: StoredParts | undefined, part: ReceivedPart): { parts: StoredParts; before: BodySpan[]; after: BodySpan[] } {
+  const { start, end } = part.range;
+  const before: BodySpan[] = [];
+  const after: BodySpan[] = [];
+  const all: Array<[number, number]> = [[start, end]];
+  let off = 0;
+  for (const [s, e] of stored?.ranges ?? []) {
+    all.push([s, e]);
+    if (s < start) before.push({ offset: off, length: Math.min(e, start - 1) - s + 1 });
+    if (e > end) {
+      const from = Math.max(s, end + 1);
+      after.push({ offset: off + from - s, length: e - from + 1 });
+    }
+    off += e - s + 1;
+  }
+  const ranges: Array<[number, number]> = [];
+  for (const [s, e] of all.sort((x, y) => x[0] - y[0])) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+    else ranges.push([s, e]);
+  }
+  return { parts: { completeLength: part.completeLength, ranges }, before, after };
+}
+
+/**
+ * Combine stored parts (or none) held in memory with a new part: the union of the ranges, the
+ * new bytes winning where they overlap (the layout of `combineLayout`). Returns the new parts
+ * and their body.
  *
  * @example
  * combineParts(undefined, Buffer.from("abc"), { range: { start: 0, end: 2 }, completeLength: 6 })
  * // { parts: { completeLength: 6, ranges: [[0, 2]] }, body: <"abc"> }
  */
 export function combineParts(stored: { parts: StoredParts; body: Buffer } | undefined, body: Buffer, part: ReceivedPart): { parts: StoredParts; body: Buffer } {
-  const pieces: Array<{ start: number; bytes: Buffer }> = [];
-  if (stored !== undefined) {
-    let off = 0;
-    for (const [s, e] of stored.parts.ranges) {
-      pieces.push({ start: s, bytes: stored.body.subarray(off, off + e - s + 1) });
-      off += e - s + 1;
-    }
-  }
-  const added = { start: part.range.start, bytes: body.subarray(0, part.range.end - part.range.start + 1) };
-  const ranges: Array<[number, number]> = [];
-  for (const p of [...pieces, added].sort((x, y) => x.start - y.start)) {
-    const end = p.start + p.bytes.length - 1;
-    const last = ranges[ranges.length - 1];
-    if (last !== undefined && p.start <= last[1] + 1) last[1] = Math.max(last[1], end);
-    else ranges.push([p.start, end]);
-  }
-  // Each range's bytes: the old pieces inside it laid first, the new one last, so it wins on overlaps.
-  const out = Buffer.alloc(partsLength({ completeLength: part.completeLength, ranges }));
-  const layered = [...pieces, added];
-  let off = 0;
-  for (const [s, e] of ranges) {
-    for (const p of layered) if (p.start >= s && p.start <= e) p.bytes.copy(out, off + p.start - s);
-    off += e - s + 1;
-  }
-  return { parts: { completeLength: part.completeLength, ranges }, body: out };
+  const layout = combineLayout(stored?.parts, part);
+  const old = stored?.body ?? Buffer.alloc(0);
+  const span = (p: BodySpan): Buffer => old.subarray(p.offset, p.offset + p.length);
+  const pieces = [...layout.before.map(span), body.subarray(0, part.range.end - part.range.start + 1), ...layout.after.map(span)];
+  return { parts: layout.parts, body: Buffer.concat(pieces, partsLength(layout.parts)) };
 }
 
 /** True when the parts are the whole representation (the entry can become a complete one). */

@@ -3,8 +3,10 @@
  * one cache. Key layout (all under `wirekit:`):
  *
  *   wirekit:u:<sha1(url)>          SET of the URL's variant ids (Vary)
- *   wirekit:h:<id>                 the head: JSON {w:1, v, n, len, h, m}: version id, chunk count,
- *                                  body length, SHA-256 of the body, the stored meta
+ *   wirekit:h:<id>                 the head: JSON {w:1, v, n, len, h, d, m}: version id, chunk
+ *                                  count, body length, SHA-256 of the body, the SHA-256 of each
+ *                                  chunk (hex, one after another; absent in heads written
+ *                                  before ranges were read by chunk), the stored meta
  *   wirekit:b:<id>:<v>:<i>         body chunk i of version v (CHUNK bytes each, the last shorter)
  *   wirekit:t:<tag>                SET of the ids an origin tagged (Surrogate-Key, Cache-Tag)
  *   wirekit:l:<sha1(url)>          the short lock (SET NX PX) of the node fetching a miss
@@ -14,7 +16,8 @@
  * A write puts every chunk under a fresh version id first, then a Lua script switches the head
  * to it (and gives the old version's chunks a short grace TTL), so a reader never sees a head
  * whose body is not whole; a writer killed half-way leaves only chunks no head names, which
- * expire. Readers check the length and the hash. Every key's TTL is the entry's remaining
+ * expire. Readers check the length and the hash; a range is read from the chunks it touches
+ * alone, each checked against its own digest before any of its bytes are used. Every key's TTL is the entry's remaining
  * freshness plus its stale windows plus a margin. Anything under our keys that does not decode
  * (garbage, a wrong type) is deleted and counted in `discarded`, and the request refetches.
  *
@@ -28,7 +31,7 @@ import { Redis } from "ioredis";
 import { WirekitError } from "../../../core/errors.js";
 import { escapeText } from "../../../core/escape.js";
 import { isStoredMeta } from "./entry-codec.js";
-import type { EntryStore, StoreSpec } from "./entry-store.js";
+import { bufferRanges, type BodyRanges, type EntryStore, type StoreSpec } from "./entry-store.js";
 import { EntryWriter } from "./entry-writer.js";
 import { MemoryStore } from "./memory-store.js";
 import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
@@ -63,6 +66,8 @@ interface Head {
   n: number;
   len: number;
   h: string;
+  /** The chunks' SHA-256 digests, hex, concatenated (undefined in older heads). */
+  d: string | undefined;
   m: Omit<StoredMeta, "bodyLength">;
 }
 
@@ -176,9 +181,17 @@ export function decodeRedisHead(text: string, id: string): Head | undefined {
   if (o.w !== 1 || typeof o.v !== "string" || !/^[0-9a-f]{16}$/.test(o.v)) return undefined;
   if (!Number.isSafeInteger(o.len) || (o.len as number) < 0 || o.n !== Math.ceil((o.len as number) / CHUNK)) return undefined;
   if (typeof o.h !== "string" || !/^[0-9a-f]{64}$/.test(o.h) || !isStoredMeta(o.m)) return undefined;
+  if (o.d !== undefined && (typeof o.d !== "string" || o.d.length !== 64 * (o.n as number) || !/^[0-9a-f]*$/.test(o.d))) return undefined;
   const m = o.m;
   if (entryId(m.url, m.varyValues) !== id) return undefined;
-  return { v: o.v, n: o.n as number, len: o.len as number, h: o.h, m };
+  return { v: o.v, n: o.n as number, len: o.len as number, h: o.h, d: o.d, m };
+}
+
+/** The hex SHA-256 of each CHUNK of `body`, concatenated (a head's `d`). */
+export function chunkDigests(body: Buffer): string {
+  let d = "";
+  for (let off = 0; off < body.length; off += CHUNK) d += createHash("sha256").update(body.subarray(off, off + CHUNK)).digest("hex");
+  return d;
 }
 
 /** The TTL of an entry's keys: remaining freshness, plus the stale windows, plus a margin. */
@@ -204,6 +217,11 @@ export class RedisStore implements EntryStore {
   readonly #sub: Redis;
   readonly #hot: MemoryStore;
   readonly #heads = new WeakMap<StoredEntry, string>();
+  /**
+   * The bodies of entries this node stored whose chunks are still on their way to Redis: a
+   * request in that window reads them here (a body over the hot-layer limit is not kept locally).
+   */
+  readonly #landing = new Map<StoredEntry, Buffer>();
   /** Ids with a write to Redis in flight: a sync does not drop their local entries. */
   readonly #writing = new Map<string, number>();
   /** Writes in flight by URL, and the locks this node holds (released when the writes are done). */
@@ -392,6 +410,8 @@ export class RedisStore implements EntryStore {
   /** The body from its chunks, length and hash checked; a bad one is dropped and undefined returned. */
   async openBody(e: StoredEntry): Promise<Buffer | undefined> {
     if (e.body !== undefined) return e.body;
+    const landing = this.#landing.get(e);
+    if (landing !== undefined) return landing;
     const text = this.#heads.get(e);
     const head = text === undefined ? undefined : decodeRedisHead(text, e.id);
     if (text === undefined || head === undefined || !this.available) return undefined;
@@ -417,6 +437,47 @@ export class RedisStore implements EntryStore {
     return body;
   }
 
+  /**
+   * The body by ranges: from the local layer, or from the chunks a range touches, each checked
+   * against its digest in the head before it is used (a head without digests: the whole body,
+   * checked as `openBody` does). A bad chunk throws and the caller discards the entry.
+   */
+  async openRanges(e: StoredEntry): Promise<BodyRanges | undefined> {
+    const local = e.body ?? this.#landing.get(e);
+    if (local !== undefined) return bufferRanges(local);
+    const text = this.#heads.get(e);
+    const head = text === undefined ? undefined : decodeRedisHead(text, e.id);
+    if (head === undefined || !this.available) return undefined;
+    const digests = head.d;
+    if (digests === undefined) {
+      const body = await this.openBody(e);
+      return body === undefined ? undefined : bufferRanges(body);
+    }
+    const chunk = async (i: number): Promise<Buffer> => {
+      let b: Buffer | null;
+      try {
+        b = await this.#client.getBuffer(chunkKey(e.id, head.v, i));
+      } catch (err) {
+        this.#failed(err);
+        throw err;
+      }
+      const want = i < head.n - 1 ? CHUNK : head.len - CHUNK * (head.n - 1);
+      if (b === null || b.length !== want || createHash("sha256").update(b).digest("hex") !== digests.slice(i * 64, i * 64 + 64)) throw new Error(`cache entry: chunk ${i} is missing or damaged`);
+      return b;
+    };
+    return {
+      async *read(start: number, length: number): AsyncGenerator<Buffer> {
+        if (start < 0 || start + length > head.len) throw new Error("cache entry: range outside the body");
+        const end = start + length;
+        for (let i = Math.floor(start / CHUNK); i * CHUNK < end; i++) {
+          const b = await chunk(i);
+          yield b.subarray(Math.max(0, start - i * CHUNK), Math.min(b.length, end - i * CHUNK));
+        }
+      },
+      close: () => Promise.resolve(),
+    };
+  }
+
   discardCorrupt(e: StoredEntry): void {
     this.discarded++;
     this.remove(e);
@@ -434,18 +495,20 @@ export class RedisStore implements EntryStore {
       const v = randomBytes(8).toString("hex");
       const e: StoredEntry = { id, meta: done.meta, facts: entryFacts(done.meta, this.policy), headLength: 0, fileSize: body.length, body: undefined, verified: true, version: v };
       const { bodyLength: _len, ...m } = done.meta;
-      const text = JSON.stringify({ w: 1, v, n: Math.ceil(body.length / CHUNK), len: body.length, h: createHash("sha256").update(body).digest("hex"), m });
+      const text = JSON.stringify({ w: 1, v, n: Math.ceil(body.length / CHUNK), len: body.length, h: createHash("sha256").update(body).digest("hex"), d: chunkDigests(body), m });
       this.#heads.set(e, text);
       this.#hot.put(e);
       this.makeHot(e, body);
       this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
       this.#writingUrls.set(meta.url, (this.#writingUrls.get(meta.url) ?? 0) + 1);
+      if (e.body === undefined) this.#landing.set(e, body);
       void this.#hot.track(this.#write(e, text, v, body))
         .catch((err: unknown) => {
           this.#hot.remove(e);
           this.#failed(err);
         })
         .finally(() => {
+          this.#landing.delete(e);
           const n = (this.#writing.get(id) ?? 1) - 1;
           if (n === 0) this.#writing.delete(id);
           else this.#writing.set(id, n);
@@ -480,7 +543,7 @@ export class RedisStore implements EntryStore {
     const head = old === undefined ? undefined : decodeRedisHead(old, e.id);
     if (old === undefined || head === undefined) return next;
     const { bodyLength: _len, ...m } = meta;
-    const text = JSON.stringify({ w: 1, v: head.v, n: head.n, len: head.len, h: head.h, m });
+    const text = JSON.stringify({ w: 1, v: head.v, n: head.n, len: head.len, h: head.h, ...(head.d === undefined ? {} : { d: head.d }), m });
     this.#heads.set(next, text);
     if (!this.available) return next;
     const ttl = redisTtlMs(next.facts, this.#marginMs);

@@ -3,7 +3,8 @@
  * temporary file and renamed into place so a crash never leaves a half-entry under a real
  * name; least-recently-used eviction by total file size; and a hot in-memory layer holding the
  * bodies of small entries, so a hit on a popular small object costs no disk I/O. Truncated or
- * corrupt files are detected (size and SHA-256 footer) and discarded, never served. The pure
+ * corrupt files are detected (size, footer, and a SHA-256 per 64 KiB block checked as it is
+ * read) and discarded, never served. The pure
  * index of immutable entries is entry-index.ts; the directory, the ordered queue of file
  * operations and the crash scan at start are entry-file-queue.ts; this class joins them.
  */
@@ -12,11 +13,11 @@ import { EntryFileQueue } from "./entry-file-queue.js";
 import { createHash } from "node:crypto";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
-import { encodeFooter, encodeHead, expectedFileSize } from "./entry-codec.js";
+import { encodeHead, encodeTail, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
-import { copyWithNewHead, EntryFileWriter, verifyHash, writeWhole } from "./entry-files.js";
+import { copyWithNewHead, EntryFileWriter, openBlocks, writeWhole } from "./entry-files.js";
 import { systemClock } from "../../../core/clock.js";
-import type { EntryStore } from "./entry-store.js";
+import { bufferRanges, type BodyRanges, type EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -49,17 +50,10 @@ export interface StoredEntry {
   fileSize: number;
   /** The body when the entry is in the hot layer. */
   body: Buffer | undefined;
-  /** The SHA-256 footer has been checked (or we wrote the file ourselves). */
+  /** Every block of the file has been checked (or we wrote the file ourselves). */
   verified: boolean;
   /** A shared store's version of the entry (the head it was read from). */
   version?: string;
-}
-
-/** An open, verified body on disk: read it with `createReadStream({ fd, start, end })`. */
-export interface DiskBody {
-  fd: FileHandle;
-  start: number;
-  length: number;
 }
 
 /** The surrogate keys of a stored response (`Surrogate-Key`, `Cache-Tag`). */
@@ -161,29 +155,44 @@ export class CacheStore implements EntryStore {
   }
 
   /**
-   * Open an entry's body on disk, checking the file is complete (size) and, the first time,
-   * intact (SHA-256). A bad file is removed and undefined returned: the caller refetches.
+   * Open an entry's body on disk to stream it whole: the file must be complete (size) and its
+   * block table intact, and the first time (a file found at start) every block is checked
+   * before anything is sent; the blocks are checked again as they are read. A bad file is
+   * removed and undefined returned: the caller refetches.
    */
-  async openBody(e: StoredEntry): Promise<DiskBody | undefined> {
+  async openBody(e: StoredEntry): Promise<BodyRanges | undefined> {
     await this.#files.settled(e.id);
-    return this.#openVerified(e);
+    return this.#openChecked(e, !e.verified);
   }
 
-  async #openVerified(e: StoredEntry): Promise<DiskBody | undefined> {
+  /**
+   * An entry's body by ranges: from the hot layer, or from its file, whose block table is read
+   * and checked now and whose blocks are checked as they are read (entry-codec.ts), so a range
+   * never needs the whole file read. Undefined when the file is gone, of the wrong size or its
+   * table fails its hash (discarded).
+   */
+  async openRanges(e: StoredEntry): Promise<BodyRanges | undefined> {
+    if (e.body !== undefined) return bufferRanges(e.body);
+    await this.#files.settled(e.id);
+    return this.#openChecked(e, false);
+  }
+
+  async #openChecked(e: StoredEntry, whole: boolean): Promise<BodyRanges | undefined> {
     let fd: FileHandle | undefined;
     try {
       fd = await open(this.#files.path(e.id), "r");
       const st = await fd.stat();
       if (st.size !== e.fileSize) throw new Error("size");
-      if (!e.verified) {
-        await verifyHash(fd, e.headLength, e.meta.bodyLength);
+      const read = await openBlocks(fd, e.headLength, e.meta.bodyLength);
+      if (whole) {
+        for await (const piece of read(0, e.meta.bodyLength)) void piece;
         e.verified = true;
       }
-      return { fd, start: e.headLength, length: e.meta.bodyLength };
+      const file = fd;
+      return { read, close: () => file.close().catch(() => undefined) };
     } catch {
       await fd?.close().catch(() => undefined);
-      this.discarded++;
-      this.remove(e);
+      this.discardCorrupt(e);
       return undefined;
     }
   }
@@ -273,19 +282,20 @@ export class CacheStore implements EntryStore {
     const tmp = this.#files.tmpPath(e.id);
     const body = e.body;
     if (body !== undefined) {
-      const hash = createHash("sha256").update(head.subarray(12)).update(body).digest();
-      await writeWhole(tmp, [head, body, encodeFooter(body.length, hash)]);
+      await writeWhole(tmp, [head, body, encodeTail(head, body)]);
     } else {
       // A large body is copied through from the current file, never held in memory whole.
-      const old = await this.#openVerified(e);
+      const old = await this.#openChecked(e, false);
       if (old === undefined) return;
       try {
-        await copyWithNewHead(old.fd, old.start, old.length, head, tmp);
+        await copyWithNewHead(old.read, e.meta.bodyLength, head, tmp);
       } catch (err) {
+        // A damaged block: the entry goes (the next request refetches).
         await unlink(tmp).catch(() => undefined);
+        this.discardCorrupt(e);
         throw err;
       } finally {
-        await old.fd.close();
+        await old.close();
       }
     }
     if (!this.#index.holds(e)) {
