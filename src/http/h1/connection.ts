@@ -19,6 +19,7 @@ import type { HttpHandler, HttpResponse, HttpRequest } from "./types.js";
 import { H1Exchange, type ExchangeOwner, type PeerInfo } from "./exchange.js";
 import { RequestBody, type BodySource } from "./request-body.js";
 import { encodeErrorResponse, encodeHead, encodeInterim, type DateField, type EncodedHead } from "./head.js";
+import type { ReadyResponses } from "./ready-responses.js";
 import { disposeBody, isFileBody, releaseFile, sendFile, sendFileZeroCopy, sendStream, type ByteSink, type SendResult } from "./send.js";
 import { fileSender, type FileSender } from "../../core/send-file.js";
 
@@ -94,6 +95,8 @@ export interface ConnectionSettings {
   lingerMs: number;
   secure: boolean;
   date: DateField;
+  /** Whole responses of immutable small bodies, shared by the server's connections. */
+  ready: ReadyResponses;
   host: ConnectionHost;
 }
 
@@ -477,18 +480,18 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     // A response that streams the request body back needs that body: invite it before the head.
     if (body !== undefined && body === ex.requestBody) this.interim(ex, 100, undefined);
     const unreadBody = ex === this.#bodyEx && ex.expectContinue && !ex.continueSent;
+    const keepAlive = ex.keepAlive && res.close !== true && !this.#noMore && !unreadBody;
+    const date = this.#s.date.at(this.#s.clock.now());
+    // The same immutable bytes under the same frozen fields: the whole response is ready.
+    const readyKey = res.immutable === true && body instanceof Uint8Array && body.length <= SINGLE_WRITE && ex.method !== "HEAD" && Object.isFrozen(res.headers) ? { headers: res.headers, status: res.status, reason: res.reason, version: ex.version, keepAlive, date } : undefined;
+    const ready = readyKey === undefined ? undefined : this.#s.ready.get(body as Uint8Array, readyKey);
+    if (ready !== undefined) {
+      this.#writeReady(ex, res, ready.enc, ready.bytes, (body as Uint8Array).length);
+      return;
+    }
     let enc: EncodedHead;
     try {
-      enc = encodeHead({
-        status: res.status,
-        reason: res.reason,
-        headers: res.headers,
-        method: ex.method,
-        version: ex.version,
-        bodyLength,
-        keepAlive: ex.keepAlive && res.close !== true && !this.#noMore && !unreadBody,
-        date: this.#s.date.at(this.#s.clock.now()),
-      });
+      enc = encodeHead({ status: res.status, reason: res.reason, headers: res.headers, method: ex.method, version: ex.version, bodyLength, keepAlive, date });
     } catch (err) {
       disposeBody(body);
       ex.response = undefined;
@@ -522,6 +525,8 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
         out.write(enc.head, 0, "latin1");
         if (typeof data === "string") out.write(data, enc.head.length, "utf8");
         else out.set(data, enc.head.length);
+        // Kept only when it is the whole body as given (a declared length that differs is not).
+        if (readyKey !== undefined && complete && n === bodyLength) this.#s.ready.set(body as Uint8Array, readyKey, enc, out);
         ok = this.#socket.write(out);
       } else {
         this.#socket.cork();
@@ -553,6 +558,15 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
       (r) => this.#finish(ex, enc, r.sent, r.complete), // close-delimited: enc.close ends the connection
       () => this.#finish(ex, enc, 0, false),
     );
+  }
+
+  /** A ready response (head and body in `bytes`): one write. */
+  #writeReady(ex: H1Exchange, res: HttpResponse, enc: EncodedHead, bytes: Buffer, sent: number): void {
+    ex.started = true;
+    if (this.#tap !== undefined) this.#tap.response(ex, res);
+    this.#writing = true;
+    this.#writingEx = ex;
+    this.#afterSync(ex, enc, sent, true, this.#socket.write(bytes));
   }
 
   /** A response written in one go: done now, or once the socket drains. */

@@ -12,6 +12,7 @@ import { TypedEmitter } from "../../core/events.js";
 import { DEFAULT_LIMITS, type ParseLimits } from "./parse.js";
 import type { HttpHandler, HttpRequest } from "./types.js";
 import { DateField } from "./head.js";
+import { ReadyResponses } from "./ready-responses.js";
 import { H1Connection, type H1Capture, type ConnectionHost, type ConnectionSettings, type ErrorResponseRecord, type ExchangeRecord } from "./connection.js";
 
 export interface H1ServerOptions {
@@ -82,6 +83,9 @@ export type { H1Capture, H1ConnectionTap } from "./connection.js";
 const LINGER_MS = 2000;
 
 /** Apply the defaults of `H1ServerOptions` (durations of 0 or less mean "off", kept as Infinity). */
+/** Whole small responses kept ready per server: at most this many bodies (each ≤ 16 KiB). */
+const READY_RESPONSES = 256;
+
 export function resolveOptions(options: H1ServerOptions, host: ConnectionHost): ConnectionSettings {
   const ms = (v: number | undefined, d: number): number => (v === undefined ? d : v <= 0 ? Infinity : v);
   return {
@@ -97,6 +101,7 @@ export function resolveOptions(options: H1ServerOptions, host: ConnectionHost): 
     lingerMs: LINGER_MS,
     secure: options.tls !== undefined,
     date: new DateField(),
+    ready: new ReadyResponses(READY_RESPONSES),
     host,
   };
 }

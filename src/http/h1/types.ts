@@ -89,6 +89,11 @@ export interface HttpResponse {
   readonly body?: HttpBody;
   /** Close the connection after this response. */
   readonly close?: boolean;
+  /**
+   * The body's bytes and the (frozen) header list are never changed by anyone: the engine may
+   * keep the whole serialized response and write it again for the same pair (h1/ready-responses.ts).
+   */
+  readonly immutable?: boolean;
   /** Who the request authenticated as, for the access log (never a password; not sent). */
   readonly user?: string;
 }

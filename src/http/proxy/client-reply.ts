@@ -199,11 +199,15 @@ export class ClientReply extends EventEmitter {
     return this.#open().push(chunk);
   }
 
-  /** The last body bytes (or none): the response is complete. */
-  end(chunk?: Buffer): void {
+  /**
+   * The last body bytes (or none): the response is complete.
+   * @param immutable the bytes and the checked fields are a stored entry's, which never change
+   *   (the engine may keep the whole answer ready for the next hit)
+   */
+  end(chunk?: Buffer, immutable = false): void {
     if (this.#discard) chunk = undefined;
     if (this.#stream === undefined && this.settled === undefined) {
-      this.#settle(chunk === undefined || chunk.length === 0 ? undefined : chunk);
+      this.#settle(chunk === undefined || chunk.length === 0 ? undefined : chunk, immutable);
       return;
     }
     const s = this.#stream;
@@ -239,8 +243,8 @@ export class ClientReply extends EventEmitter {
     return s;
   }
 
-  #settle(body: HttpResponse["body"]): void {
-    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close };
+  #settle(body: HttpResponse["body"], immutable = false): void {
+    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close, immutable };
     this.settled = r;
     this.#resolve?.(r);
   }

@@ -167,7 +167,7 @@ function serveWith(ex: Exchange, store: EntryStore, e: StoredEntry, body: Buffer
     if (head || body === undefined) ex.res.end();
     else {
       ex.bytes += body.length;
-      ex.res.end(body);
+      ex.res.end(body, body === e.body); // the hot copy: the engine may keep the whole answer
     }
     store.touch(e);
     return true;

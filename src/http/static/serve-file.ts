@@ -229,7 +229,8 @@ function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: 
   }
   if (ranges === undefined) {
     if (head) release();
-    if (source.kind === "memory") return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source) };
+    // The cached bytes and the prepared (frozen) fields never change: the engine may keep the whole answer.
+    if (source.kind === "memory") return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source), immutable: true };
     headers.push(["Content-Length", String(size)]);
     return { status: 200, headers, body: head ? undefined : whole(source, size) };
   }
