@@ -3,6 +3,8 @@
  * forward mode and in gateway mode (`--reverse`, origin-form requests), beside Squid (memory cache) and the origin reached directly, all measured in this run with
  * wrk (absolute-form request lines via a Lua script, -t1 -c50); and the latency a miss adds
  * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct).
+ * Two ceilings from the same run put the figures in scale: a bare node:net server writing a
+ * fixed reply of a hit's size (no HTTP parsing, no cache), and a bare node:net relay for misses.
  * Installs wrk and squid with apt-get when missing (needs root).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -17,6 +19,67 @@ export const title = "caching proxy: 1 KiB cache hits/s (wrk -t1 -c50) and added
 
 /** wrk's run per measurement; WIREKIT_BENCH_DURATION=1s makes a quick check that the bench starts. */
 const DURATION = process.env.WIREKIT_BENCH_DURATION ?? "6s";
+
+/**
+ * Two ceilings, as child scripts: what node:net alone does with no HTTP parsing and no cache.
+ * HIT: a fixed reply the size of a wirekit hit (its head has the same fields), written when the
+ * end of a request head is found. MISS: a relay with one kept-alive origin connection per client
+ * that rewrites the request line and forwards the answer by its Content-Length.
+ */
+const HIT_CEILING = `
+const net = require("node:net");
+const head = "HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nCache-Control: max-age=3600\\r\\nLast-Modified: Mon, 02 Nov 2026 00:00:00 GMT\\r\\nDate: Mon, 02 Nov 2026 00:00:00 GMT\\r\\nVia: 1.1 127.0.0.1:8888 (wirekit)\\r\\nContent-Length: 1024\\r\\nAge: 10\\r\\nCache-Status: wirekit; hit; ttl=3590\\r\\n\\r\\n";
+const reply = Buffer.concat([Buffer.from(head, "latin1"), Buffer.alloc(1024, 120)]);
+net.createServer((s) => {
+  s.setNoDelay(true);
+  let buf = "";
+  s.on("data", (d) => {
+    buf += d.latin1Slice();
+    let end;
+    while ((end = buf.indexOf("\\r\\n\\r\\n")) !== -1) {
+      s.write(reply);
+      buf = buf.slice(end + 4);
+    }
+  });
+  s.on("error", () => {});
+}).listen(Number(process.argv[1]), "127.0.0.1");`;
+
+const MISS_CEILING = `
+const net = require("node:net");
+const [port, originPort] = process.argv.slice(1).map(Number);
+net.createServer((c) => {
+  c.setNoDelay(true);
+  c.on("error", () => {});
+  const o = net.connect(originPort, "127.0.0.1");
+  o.setNoDelay(true);
+  o.on("error", () => c.destroy());
+  let acc = "", head = "", need = -1, got = 0;
+  c.on("data", (d) => {
+    acc += d.latin1Slice();
+    let i;
+    while ((i = acc.indexOf("\\r\\n\\r\\n")) !== -1) {
+      const m = /^GET [a-z]+:\\/\\/[^/]+(\\S*) HTTP/.exec(acc.slice(0, i));
+      o.write("GET " + (m ? m[1] : "/") + " HTTP/1.1\\r\\nHost: 127.0.0.1:" + originPort + "\\r\\n\\r\\n", "latin1");
+      acc = acc.slice(i + 4);
+    }
+  });
+  o.on("data", (d) => {
+    if (need < 0) {
+      head += d.latin1Slice();
+      const i = head.indexOf("\\r\\n\\r\\n");
+      if (i < 0) return;
+      const cl = /content-length: *(\\d+)/i.exec(head.slice(0, i));
+      need = i + 4 + Number(cl ? cl[1] : 0);
+      got = head.length;
+      c.write(Buffer.from(head, "latin1"));
+      head = "";
+    } else {
+      got += d.length;
+      c.write(d);
+    }
+    if (got >= need) need = -1;
+  });
+}).listen(port, "127.0.0.1");`;
 
 function have(cmd: string): boolean {
   try {
@@ -160,7 +223,11 @@ export async function run(): Promise<void> {
     procs.push(spawn(process.execPath, [main, "proxy", "--port", String(rdPort), "--store", `redis://127.0.0.1:${redisPort}`, "--quiet"], { stdio: "ignore" }));
     const rdColdPort = await freePort();
     procs.push(spawn(process.execPath, [main, "proxy", "--port", String(rdColdPort), "--store", `redis://127.0.0.1:${redisPort}/1`, "--hot-size", "0", "--quiet"], { stdio: "ignore" }));
-    await Promise.all([waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
+    const hitCeilingPort = await freePort();
+    procs.push(spawn(process.execPath, ["-e", HIT_CEILING, String(hitCeilingPort)], { stdio: "ignore" }));
+    const missCeilingPort = await freePort();
+    procs.push(spawn(process.execPath, ["-e", MISS_CEILING, String(missCeilingPort), String(originPort)], { stdio: "ignore" }));
+    await Promise.all([waitForPort(hitCeilingPort), waitForPort(missCeilingPort), waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
     const obj = `http://127.0.0.1:${originPort}/obj`;
     // Warm both caches.
     for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"], [rdPort, obj], [rdColdPort, obj]] as const) {
@@ -178,7 +245,9 @@ export async function run(): Promise<void> {
     let gateway = { rps: 0, latency: "?" };
     let rd = { rps: 0, latency: "?" };
     let rdCold = { rps: 0, latency: "?" };
+    let ceiling = { rps: 0, latency: "?" };
     for (let round = 1; round <= 2; round++) {
+      ceiling = best(ceiling, wrk(`http://127.0.0.1:${hitCeilingPort}`, obj, dir));
       rd = best(rd, wrk(`http://127.0.0.1:${rdPort}`, obj, dir));
       rdCold = best(rdCold, wrk(`http://127.0.0.1:${rdColdPort}`, obj, dir));
       direct = best(direct, wrk(`http://127.0.0.1:${originPort}`, "/obj", dir));
@@ -192,15 +261,17 @@ export async function run(): Promise<void> {
     console.log(`wirekit gateway    ${gateway.rps.toFixed(0).padStart(8)} req/s  (latency avg ${gateway.latency})`);
     console.log(`wirekit on redis    ${rd.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rd.latency}; hot layer on)`);
     console.log(`wirekit on redis    ${rdCold.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rdCold.latency}; --hot-size 0, every hit read from Redis)`);
-    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}`);
+    console.log(`ceiling: bare node:net ${ceiling.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ceiling.latency}; a fixed reply of a hit's size, no HTTP parsing, no cache)`);
+    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}, wirekit/ceiling ${(ours.rps / ceiling.rps).toFixed(2)}, ceiling/squid ${(ceiling.rps / sq.rps).toFixed(2)} (target wirekit/squid >= 1.5)`);
     console.log(`redis store / disk store: hot layer on ${(rd.rps / ours.rps).toFixed(2)} (target >= 0.8), off ${(rdCold.rps / ours.rps).toFixed(2)}`);
     const d = await missLatency(undefined, originPort, "direct");
     const s = await missLatency(squidPort, originPort, "squid");
+    const relay = await missLatency(missCeilingPort, originPort, "relay");
     const w = await missLatency(wkPort, originPort, "wirekit");
     const g = await missLatency(gwPort, originPort, "gateway", 300, true);
     const r = await missLatency(rdPort, originPort, "redis");
     console.log(
-      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
+      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), ceiling: bare node:net relay ${relay.toFixed(3)} ms (+${(relay - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
     );
   } finally {
     for (const p of procs.reverse()) await stop(p);
