@@ -12,6 +12,7 @@
  *   never becomes a string again;
  * - the hash is seeded per monitor, so ids that collide cannot be prepared in advance.
  */
+import { createRandom } from "../../core/random.js";
 import type { ClientTracker } from "./tracker.js";
 
 /** The hash of the ids' bytes: FNV-1a from a seeded basis, then a murmur3 finalizer. */
@@ -27,7 +28,7 @@ function finalize(h: number): number {
  * Clients by id, in last-arrival order.
  *
  * @example
- * const table = new ClientTable(seed);
+ * const table = new ClientTable();
  * const slot = table.add(tracker);          // newest
  * table.touch(slot);                        // heard again: newest
  * for (let s = table.oldest; s >= 0; s = table.newer(s)) visit(table.at(s));
@@ -47,7 +48,11 @@ export class ClientTable {
   #newest = -1;
   #size = 0;
 
-  constructor(seed: number) {
+  /**
+   * @param seed the hash's seed: drawn fresh when omitted, which a monitor always does (a seed
+   *   that is known, e.g. a published --seed, lets anyone prepare ids that collide). Tests pass one.
+   */
+  constructor(seed: number = createRandom().seed) {
     this.#seed = finalize((seed | 0) ^ 0x9e3779b9);
   }
 

@@ -99,7 +99,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     this.clock = options.clock ?? systemClock;
     const random = options.random ?? createRandom(options.seed);
     this.seed = random.seed;
-    this.#clients = new ClientTable(this.seed);
+    // The table's hash seed is its own, never --seed's (a published seed would make collisions preparable).
+    this.#clients = new ClientTable();
     const model = createImpairment(this.options.impairment, random);
     this.#path = model === undefined ? undefined : new ImpairedSender(model, this.clock, (msg, port, address) => this.#deliver(msg, address, port), { holdLimitMs: options.holdLimitMs });
     this.#anchorMono = this.clock.monotonic();
