@@ -23,7 +23,7 @@ import { purgeTarget, type PurgeContext } from "./purge.js";
 import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeBuffered, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
-import { sendError, serveFromMemory, servePart, serveStored, type Exchange } from "./respond.js";
+import { sendError, serveFromMemory, servePart, serveStored, type Exchange, type ProxyRequest } from "./respond.js";
 import type { ProxyCounters } from "./stats.js";
 import { observeOriginLatency, type ProxyMetrics } from "./metrics.js";
 import type { OriginTarget } from "./target.js";
@@ -192,7 +192,8 @@ function revalidateInBackground(c: HandlerContext, ex: Exchange, target: OriginT
   const drop = (name: string): boolean => BACKGROUND_DROP.has(name.toLowerCase());
   const headers: Record<string, string | string[] | undefined> = {};
   for (const [k, v] of Object.entries(ex.req.headers)) if (!drop(k)) headers[k] = v;
-  const req = { ...ex.req, headers, fields: ex.req.fields.filter(([k]) => !drop(k)) };
+  const r = ex.req;
+  const req: ProxyRequest = { method: r.method, url: r.url, httpVersion: r.httpVersion, headers, fields: r.fields.filter(([k]) => !drop(k)), body: r.body, remoteAddress: r.remoteAddress, localAddress: r.localAddress };
   const bg: Exchange = { req, res: new ClientReply(undefined, true), client: ex.client, at: c.clock.now(), start: c.clock.monotonic(), url: ex.url, label: "MISS", bytes: 0, background: true };
   if (ex.destination !== undefined) bg.destination = ex.destination;
   void forward(c, bg, target, { fwd: "stale", entry }, ALONE)

@@ -7,12 +7,12 @@
  */
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { Socket } from "node:net";
 import { createH1Server, type H1Capture, type H1Server } from "../h1/server.js";
 import type { ExchangeControl, HttpRequest, HttpResponse } from "../h1/types.js";
 import type { ExchangeRecord } from "../h1/connection.js";
-import { toHeaderMap } from "../header-list.js";
+import { toHeaderMap, type HeaderList, type HeaderMap } from "../header-list.js";
 import { ClientReply } from "./client-reply.js";
 import { OriginPool } from "./origin-pool.js";
 import { systemClock, type Clock } from "../../core/clock.js";
@@ -22,12 +22,11 @@ import { TypedEmitter, publish } from "../../core/events.js";
 import { CacheStore } from "./cache/store.js";
 import { parseStoreSpec, type EntryStore } from "./cache/entry-store.js";
 import { MemoryStore } from "./cache/memory-store.js";
-import { RedisStore } from "./cache/redis-store.js";
 import { handleProxied, tryMemoryHit, type HandlerContext } from "./handler.js";
 import { CollapsingGate } from "./gate.js";
 import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
-import { errorTypeOf, sendError, type Exchange } from "./respond.js";
+import { errorTypeOf, sendError, type Exchange, type ProxyRequest } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
 import { gatewayTarget, isProxyPath, labTargetFromReferer, METRICS_PATH, parseGatewayOrigin, parseTarget, PURGE_PATH, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
 import { GATEWAY_TARGETS } from "./cache/targeted.js";
@@ -164,6 +163,39 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
   }
 }
 
+/** The engine's request as the proxy reads it: the map view made once, the body only when asked for. */
+class EngineRequest implements ProxyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly headers: HeaderMap;
+  readonly fields: HeaderList;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly #request: HttpRequest;
+
+  constructor(request: HttpRequest) {
+    this.#request = request;
+    this.method = request.method;
+    this.url = request.target;
+    this.httpVersion = request.version;
+    this.fields = request.headers;
+    this.headers = toHeaderMap(request.headers);
+    this.remoteAddress = request.remoteAddress;
+    this.localAddress = request.localAddress;
+  }
+
+  get body(): Readable {
+    return this.#request.body;
+  }
+}
+
+/** A handler that threw or rejected: 500 with a Proxy-Status, and the exchange logged as ERROR. */
+function internalError(ex: Exchange): void {
+  ex.label = "ERROR";
+  sendError(ex, 500, "internal proxy error", "proxy_internal_error");
+}
+
 /** Every address this host answers on (for loop detection when bound to a wildcard). */
 function localAddresses(): Set<string> {
   const out = new Set<string>(["localhost"]);
@@ -202,6 +234,8 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   if (spec.value.kind === "memory") store = new MemoryStore({ maxBytes: options.cacheSize, hotMaxObjectBytes: options.hotMaxObjectBytes, policy });
   else if (spec.value.kind === "redis") {
     storeName = spec.value.display;
+    // ioredis loads only for a Redis store (about 10 ms of start-up for every other proxy).
+    const { RedisStore } = await import("./cache/redis-store.js");
     store = await RedisStore.open({ spec: spec.value, policy, hotMaxObjectBytes: options.hotMaxObjectBytes, hotMaxBytes: options.hotMaxBytes, onNotice: options.onNotice, now: () => clock.monotonic() });
   }
   if (cacheDir !== undefined) {
@@ -252,31 +286,14 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
 
   function onRequest(request: HttpRequest, control: ExchangeControl): HttpResponse | Promise<HttpResponse> {
     if (request.method === "CONNECT") return connect(request, control);
-    const fields = request.headers;
-    const req = {
-      method: request.method,
-      url: request.target,
-      httpVersion: request.version,
-      headers: toHeaderMap(fields),
-      fields,
-      get body() {
-        return request.body;
-      },
-      remoteAddress: request.remoteAddress,
-      localAddress: request.localAddress,
-    };
     const res = new ClientReply(request);
-    const ex: Exchange = { req, res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
+    const ex: Exchange = { req: new EngineRequest(request), res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
     ex.interim = (status, headers) => control.sendInterim(status, headers);
     exchanges.set(request, ex);
-    const fail = (): void => {
-      ex.label = "ERROR";
-      sendError(ex, 500, "internal proxy error", "proxy_internal_error");
-    };
     try {
-      handle(ex)?.catch(fail);
+      handle(ex)?.catch(() => internalError(ex));
     } catch {
-      fail();
+      internalError(ex);
     }
     // A hit answered synchronously goes back without a promise in between.
     return res.settled ?? res.response;
@@ -294,7 +311,9 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     const early = ex.res.closed;
     ex.res.finish(!r.aborted);
     const answered = early ? ex.res.answeredAtClose : !(r.aborted && r.bytes === 0);
-    proxy.record({ at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED", ...(ex.stored === undefined ? {} : { stored: ex.stored }) });
+    const record: AccessRecord = { at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" };
+    if (ex.stored !== undefined) record.stored = ex.stored;
+    proxy.record(record);
   });
 
   // Requests the engine refused itself (malformed, too large, too slow).
