@@ -27,7 +27,8 @@
  * backoff; when it is back, one line says that too.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+// ioredis is loaded by `open()` only: a proxy on another store never pays for loading it.
+import type { Redis } from "ioredis";
 import { WirekitError } from "../../../core/errors.js";
 import { escapeText } from "../../../core/escape.js";
 import { isStoredMeta } from "./entry-codec.js";
@@ -239,7 +240,7 @@ export class RedisStore implements EntryStore {
   #lastError = "";
   discarded = 0;
 
-  private constructor(options: RedisStoreOptions) {
+  private constructor(options: RedisStoreOptions, RedisClient: typeof Redis) {
     const s = options.spec;
     this.display = s.display;
     this.policy = options.policy ?? {};
@@ -248,7 +249,7 @@ export class RedisStore implements EntryStore {
     this.#marginMs = options.marginMs ?? 60_000;
     this.#notice = options.onNotice ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now());
-    this.#client = new Redis({
+    this.#client = new RedisClient({
       host: s.host,
       port: s.port,
       db: s.db,
@@ -276,7 +277,8 @@ export class RedisStore implements EntryStore {
   }
 
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
-    const store = new RedisStore(options);
+    const { Redis: RedisClient } = await import("ioredis");
+    const store = new RedisStore(options, RedisClient);
     try {
       await store.#client.connect();
     } catch (err) {
