@@ -27,8 +27,7 @@
  * backoff; when it is back, one line says that too.
  */
 import { createHash, randomBytes } from "node:crypto";
-// ioredis is loaded by `open()` only: a proxy on another store never pays for loading it.
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { WirekitError } from "../../../core/errors.js";
 import { escapeText } from "../../../core/escape.js";
 import { isStoredMeta } from "./entry-codec.js";
@@ -240,7 +239,7 @@ export class RedisStore implements EntryStore {
   #lastError = "";
   discarded = 0;
 
-  private constructor(options: RedisStoreOptions, RedisClient: typeof Redis) {
+  private constructor(options: RedisStoreOptions) {
     const s = options.spec;
     this.display = s.display;
     this.policy = options.policy ?? {};
@@ -249,7 +248,7 @@ export class RedisStore implements EntryStore {
     this.#marginMs = options.marginMs ?? 60_000;
     this.#notice = options.onNotice ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now());
-    this.#client = new RedisClient({
+    this.#client = new Redis({
       host: s.host,
       port: s.port,
       db: s.db,
@@ -277,8 +276,7 @@ export class RedisStore implements EntryStore {
   }
 
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
-    const { Redis: RedisClient } = await import("ioredis");
-    const store = new RedisStore(options, RedisClient);
+    const store = new RedisStore(options);
     try {
       await store.#client.connect();
     } catch (err) {
