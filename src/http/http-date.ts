@@ -29,11 +29,15 @@ const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})
 export function parseHttpDate(value: string | undefined, now?: number): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
+  if (v === lastFixdate.text) return lastFixdate.ms;
   let day: string, month: string, year: number, h: string, m: string, sec: string;
   let r = IMF_FIXDATE.exec(v);
   if (r !== null) {
     [, day = "", month = "", , h = "", m = "", sec = ""] = r;
     year = Number(r[3]);
+    const ms = checkedUtc(year, month, day, h, m, sec);
+    lastFixdate = { text: v, ms };
+    return ms;
   } else if ((r = RFC850_DATE.exec(v)) !== null) {
     [, day = "", month = "", , h = "", m = "", sec = ""] = r;
     year = 1900 + Number(r[3]);
@@ -47,11 +51,22 @@ export function parseHttpDate(value: string | undefined, now?: number): number |
     [, month = "", day = "", h = "", m = "", sec = ""] = r;
     year = Number(r[6]);
   } else return undefined;
+  return checkedUtc(year, month, day, h, m, sec);
+}
+
+/**
+ * The last IMF-fixdate parsed and its result: a proxy reads the same Date (it changes once a
+ * second) on every response, and this form's meaning does not depend on `now`, so the result
+ * is the same whoever asks.
+ */
+let lastFixdate: { text: string; ms: number | undefined } = { text: "", ms: undefined };
+
+/** The time of the parsed parts, or undefined for a date that does not exist (31 Feb, 25:00:00). */
+function checkedUtc(year: number, month: string, day: string, h: string, m: string, sec: string): number | undefined {
   const d = Number(day.trim());
   const mo = MONTHS.indexOf(month);
   const t = Date.UTC(year, mo, d, Number(h), Number(m), Number(sec));
   const back = new Date(t);
-  // Reject dates that do not exist (31 Feb) and out-of-range times (25:00:00, :60 seconds).
   if (back.getUTCDate() !== d || back.getUTCMonth() !== mo || back.getUTCHours() !== Number(h) || back.getUTCMinutes() !== Number(m) || back.getUTCSeconds() !== Number(sec)) return undefined;
   return t;
 }

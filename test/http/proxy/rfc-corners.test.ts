@@ -61,6 +61,21 @@ describe("HTTP-date and Age parsing, pure", () => {
     assert.equal(parseHttpDate("Mon, 31 Feb 2026 00:00:00 GMT"), undefined, "a day that does not exist");
     assert.equal(parseHttpDate("0"), undefined);
   });
+  it("gives the same answer for a date asked again (the last IMF-fixdate is remembered) and for the ones between", () => {
+    const a = "Thu, 03 Dec 2026 19:00:00 GMT";
+    const b = "Thu, 03 Dec 2026 19:00:01 GMT";
+    for (let i = 0; i < 3; i++) {
+      assert.equal(parseHttpDate(a), Date.UTC(2026, 11, 3, 19, 0, 0));
+      assert.equal(parseHttpDate(` ${a} `), Date.UTC(2026, 11, 3, 19, 0, 0));
+      assert.equal(parseHttpDate(b), Date.UTC(2026, 11, 3, 19, 0, 1));
+      assert.equal(parseHttpDate("Mon, 31 Feb 2026 00:00:00 GMT"), undefined, "a day that does not exist, twice");
+      assert.equal(parseHttpDate(""), undefined);
+    }
+    // The obsolete two-digit year still pivots on each caller's `now`, asked twice in a row.
+    const rfc850 = "Sunday, 06-Nov-94 08:49:37 GMT";
+    assert.equal(parseHttpDate(rfc850, Date.UTC(2026, 0, 1)), Date.UTC(1994, 10, 6, 8, 49, 37));
+    assert.equal(parseHttpDate(rfc850, Date.UTC(2060, 0, 1)), Date.UTC(2094, 10, 6, 8, 49, 37));
+  });
   it("takes the first member of a list-valued Age and ignores one that is not a non-negative integer", () => {
     assert.equal(ageOf([["Age", "7200, 0"]]), 7200);
     assert.equal(ageOf([["Age", "30"], ["Age", "0"]]), 30);

@@ -6,7 +6,7 @@ import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProxyServer, type ProxyServer, type ProxyServerOptions } from "../../../src/http/proxy/server.js";
-import { CacheStore } from "../../../src/http/proxy/cache/store.js";
+import { CacheStore, entryId } from "../../../src/http/proxy/cache/store.js";
 import { startOrigin, viaProxy, type TestOrigin } from "./fixtures.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -14,6 +14,17 @@ const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 async function entryFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith(".wkc")).map((n) => join(dir, n));
 }
+
+describe("entryId, pure", () => {
+  it("is the first 40 hex digits of SHA-256 over the URL, a NUL and the JSON of the Vary values (the files' names)", () => {
+    const url = "http://o.test/a?b=1";
+    for (const vary of [[], ["gzip", null], ["a\0b"]]) {
+      const want = createHash("sha256").update(`${url}\0${JSON.stringify(vary)}`).digest("hex").slice(0, 40);
+      assert.equal(entryId(url, vary), want);
+    }
+    assert.notEqual(entryId(url, []), entryId(url, [null]));
+  });
+});
 
 describe("proxy cache store", () => {
   let origin: TestOrigin;

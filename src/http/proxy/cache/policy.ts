@@ -138,7 +138,11 @@ export interface Freshness {
  */
 export function freshnessLifetime(status: number, received: HeaderList, options: PolicyOptions = {}): Freshness {
   const res = decisionFields(received, options.targets);
-  const cc = parseDirectives(getField(res, "cache-control"));
+  return lifetimeOf(status, res, parseDirectives(getField(res, "cache-control")), options);
+}
+
+/** `freshnessLifetime` of the decision fields `res` whose Cache-Control parsed to `cc`. */
+function lifetimeOf(status: number, res: HeaderList, cc: Directives, options: PolicyOptions): Freshness {
   const sMax = deltaSeconds(cc, "s-maxage");
   if (sMax !== undefined) return { lifetimeMs: sMax * 1000, source: "s-maxage" };
   const max = deltaSeconds(cc, "max-age");
@@ -230,11 +234,13 @@ export interface EntryFacts {
  * const facts = entryFacts(meta); decideReuse(facts, req.headers, clock.now());
  */
 export function entryFacts(meta: StoredMeta, options: PolicyOptions = {}): EntryFacts {
-  const res = parseDirectives(getField(decisionFields(meta.headers, options.targets), "cache-control"));
+  // The decision fields and their Cache-Control are found and parsed once, for every fact.
+  const fields = decisionFields(meta.headers, options.targets);
+  const res = parseDirectives(getField(fields, "cache-control"));
   return {
     responseTime: meta.responseTime,
     initialAgeMs: initialAge(meta),
-    lifetimeMs: freshnessLifetime(meta.status, meta.headers, options).lifetimeMs,
+    lifetimeMs: lifetimeOf(meta.status, fields, res, options).lifetimeMs,
     // A qualified no-cache="F" only withholds F (withheldFields); the rest may be reused.
     noCache: res.get("no-cache") === true,
     noStale: res.has("must-revalidate") || res.has("proxy-revalidate") || res.has("s-maxage"),

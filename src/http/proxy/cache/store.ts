@@ -10,7 +10,7 @@
  */
 import { EntryIndex } from "./entry-index.js";
 import { EntryFileQueue } from "./entry-file-queue.js";
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { encodeHead, encodeTail, expectedFileSize } from "./entry-codec.js";
@@ -66,9 +66,13 @@ export function surrogateKeys(headers: ReadonlyArray<readonly [string, string]>)
   return out;
 }
 
+/** node:crypto's one-shot digest (Node >= 20.12; undefined before): no Hash object per call. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
 /** The stem naming a variant's file. */
 export function entryId(url: string, varyValues: ReadonlyArray<string | null>): string {
-  return createHash("sha256").update(url).update("\0").update(JSON.stringify(varyValues)).digest("hex").slice(0, 40);
+  const text = `${url}\0${JSON.stringify(varyValues)}`;
+  return (oneShotHash === undefined ? crypto.createHash("sha256").update(text).digest("hex") : oneShotHash("sha256", text, "hex")).slice(0, 40);
 }
 
 /**
