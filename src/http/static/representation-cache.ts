@@ -2,10 +2,10 @@
  * Small files in memory for the request → response handler: each entry keeps a file's bytes,
  * the version they were read from (size, mtime, inode, device) and its compressed variants.
  *
- * Revalidation: the handler stats the path on every request anyway (to tell file from
- * directory and check containment), and `lookup()` compares that stat with the entry's
- * version, so the check costs no extra syscall and by default a changed file is never served
- * stale. Where that one async stat per request is too much, the handler's `revalidateMs`
+ * Revalidation: the handler stats the path for every request anyway (to tell file from
+ * directory and check containment; requests of one event-loop turn share that stat, see
+ * FsRootResolver), and `peek()` / `lookup()` compare that stat with the entry's version, so
+ * the check costs no extra syscall and by default a changed file is never served stale. Where that one async stat per request is too much, the handler's `revalidateMs`
  * (FsRootResolver) reuses a stat for that long, like nginx's open_file_cache_valid: a hot file
  * is then answered with no syscall, and a change shows within `revalidateMs`.
  *

@@ -154,9 +154,8 @@ export async function serveFile(ctx: FileContext, req: FileRequest, path: string
     return errorResponse(code === "EACCES" || code === "EPERM" || code === "EISDIR" ? 403 : code === "ENOENT" || code === "ENOTDIR" ? 404 : 500, method, base);
   }
   // An open descriptor is handed to the engine or closed here; every early return closes it.
-  const release = (): void => {
-    if (rep.source.kind === "fd") void ctx.fs.close(rep.source.fd).catch(() => undefined);
-  };
+  const source = rep.source;
+  const release = source.kind === "fd" ? (): void => void ctx.fs.close(source.fd).catch(() => undefined) : nothingToRelease;
   try {
     return respond(ctx, req, f, rep, type, compressible, base, release);
   } catch (err) {
@@ -164,6 +163,8 @@ export async function serveFile(ctx: FileContext, req: FileRequest, path: string
     throw err;
   }
 }
+
+const nothingToRelease = (): void => undefined;
 
 function select(ctx: FileContext, method: string, path: string, st: FileStat, codings: readonly Coding[], compressible: boolean): Representation | Promise<Representation> {
   // Identity only: no sibling to look for and nothing to compress, so the plain file as it is.
