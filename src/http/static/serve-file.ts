@@ -281,7 +281,8 @@ function respond(ctx: FileContext, req: FileRequest, f: FileRequestFields, rep: 
   // The common answer first: a whole cached body, no precondition, no range (nothing to copy).
   if (source.kind === "memory" && f.conditional === undefined && (f.range === undefined || head)) {
     if (head) release();
-    return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source) };
+    // The cached bytes and the prepared (frozen) fields never change: the engine may keep the whole answer.
+    return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source), immutable: true };
   }
   const { etag, lastModified } = p;
   const validators: Validators = { etag, lastModified };

@@ -533,6 +533,8 @@ test("a cached file's whole 200 reuses one frozen field list, so the engine keep
   const b = await call(s, "/hello.txt", {}, "HEAD");
   assert.equal(a.res.headers, b.res.headers, "the same list for GET and HEAD");
   assert.ok(Object.isFrozen(a.res.headers) && a.res.headers.every((f) => Object.isFrozen(f)));
+  assert.equal(a.res.immutable, true, "the engine may keep the whole answer");
+  assert.equal((await call(s, "/hello.txt", { "If-None-Match": '"other"' })).res.immutable, true, "also when a precondition let it through");
   assert.equal(a.h("content-length"), "13");
   assert.equal(a.h("x-served-by"), "wirekit");
   s.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
@@ -544,6 +546,7 @@ test("a cached file's whole 200 reuses one frozen field list, so the engine keep
   assert.equal(ranged.status, 206);
   assert.equal(ranged.h("content-length"), "5", "a part announces its own length, not the whole file's");
   assert.equal(ranged.res.headers.filter(([k]) => k.toLowerCase() === "content-length").length, 1);
+  assert.notEqual(ranged.res.immutable, true, "a part is not the cached answer");
 });
 
 test("the cache is bounded by total bytes, least recently used out first", async () => {
