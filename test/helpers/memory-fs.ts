@@ -84,6 +84,12 @@ export class MemoryFs implements StaticFs {
     dir.children.set(name, { kind: "symlink", ino: this.#nextIno++, target, mtimeMs: this.defaultMtimeMs, ctimeMs: this.#changes++ });
   }
 
+  /** Remove a file, symlink or directory (rm -r); open descriptors keep what they opened. */
+  remove(path: string): void {
+    const { dir, name } = this.#parentOf(path, false);
+    if (!dir.children.delete(name)) throw fsError("ENOENT", path);
+  }
+
   /** Descriptors open now. */
   get openFds(): number {
     return this.#fds.size;

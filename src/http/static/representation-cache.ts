@@ -2,10 +2,10 @@
  * Small files in memory for the request → response handler: each entry keeps a file's bytes,
  * the version they were read from (size, mtime, inode, device) and its compressed variants.
  *
- * Revalidation: the handler stats the path on every request anyway (to tell file from
- * directory and check containment), and `lookup()` compares that stat with the entry's
- * version, so the check costs no extra syscall and by default a changed file is never served
- * stale. Where that one async stat per request is too much, the handler's `revalidateMs`
+ * Revalidation: the handler stats the path for every request anyway (to tell file from
+ * directory and check containment; requests of one event-loop turn share that stat, see
+ * FsRootResolver), and `peek()` / `lookup()` compare that stat with the entry's version, so
+ * the check costs no extra syscall and by default a changed file is never served stale. Where that one async stat per request is too much, the handler's `revalidateMs`
  * (FsRootResolver) reuses a stat for that long, like nginx's open_file_cache_valid: a hot file
  * is then answered with no syscall, and a change shows within `revalidateMs`.
  *
@@ -211,16 +211,10 @@ export class RepresentationCache {
    */
   async lookup(fs: StaticFs, path: string, st: FileVersion): Promise<CachedFile | undefined> {
     if (!this.fits(st.size)) return undefined;
+    const held = this.peek(path, st);
+    if (held !== undefined) return held;
     const hit = this.#entries.get(path);
-    if (hit !== undefined && hit.kind === "file") {
-      if (sameVersion(hit.version, st)) {
-        // Refresh recency: Map iteration order is insertion order.
-        this.#entries.delete(path);
-        this.#entries.set(path, hit);
-        return hit;
-      }
-      this.#drop(hit);
-    }
+    if (hit !== undefined && hit.kind === "file") this.#drop(hit); // another version: never served
     const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
     let loading = this.#loading.get(key);
     if (loading === undefined) {
@@ -229,6 +223,28 @@ export class RepresentationCache {
     }
     return loading;
   }
+
+  /**
+   * The entry for exactly the version `st` names, if held, without waiting (the same check as
+   * `lookup`, which reads the file when this is undefined).
+   *
+   * @example
+   * const f = cache.peek(path, st) ?? (await cache.lookup(fs, path, st));
+   */
+  peek(path: string, st: FileVersion): CachedFile | undefined {
+    const hit = this.#entries.get(path);
+    if (hit === undefined || hit.kind !== "file" || !sameVersion(hit.version, st)) return undefined;
+    // Refresh recency (Map iteration order is insertion order), unless it is already the newest.
+    if (this.#newest !== hit) {
+      this.#entries.delete(path);
+      this.#entries.set(path, hit);
+      this.#newest = hit;
+    }
+    return hit;
+  }
+
+  /** The entry last (re)inserted into #entries, so a hot file's hit costs no re-insertion. */
+  #newest: Entry | LargeVariant | undefined;
 
   /** The entry's bytes in `coding`, compressed at most once per version; undefined = send identity. */
   variant(file: CachedFile, coding: Coding): Promise<Uint8Array | undefined> {
@@ -265,6 +281,7 @@ export class RepresentationCache {
       if (sameVersion(hit.version, st)) {
         this.#entries.delete(key);
         this.#entries.set(key, hit);
+        this.#newest = hit;
         return hit.data;
       }
       this.#drop(hit);
@@ -275,6 +292,7 @@ export class RepresentationCache {
     const data = raw.then((out) => (out === "changed" || out === undefined || out.length > this.maxBytes ? undefined : out));
     const e: LargeVariant = { kind: "variant", key, version: pickVersion(st), data, size: 0 };
     this.#entries.set(key, e);
+    this.#newest = e;
     this.#evict();
     void raw.then((out) => {
       if (this.#entries.get(key) !== e) return;
@@ -324,6 +342,7 @@ export class RepresentationCache {
   clear(): void {
     for (const e of this.#entries.values()) if (e.kind === "file") this.#release(e);
     this.#entries.clear();
+    this.#newest = undefined;
     this.#bytes = 0;
   }
 
@@ -349,6 +368,7 @@ export class RepresentationCache {
         kept = true;
       }
       this.#entries.set(path, e);
+      this.#newest = e;
       this.#bytes += bytes.length;
       this.#evict();
       return e;
@@ -369,6 +389,7 @@ export class RepresentationCache {
   #drop(e: Entry | LargeVariant): void {
     if (this.#entries.get(e.key) !== e) return;
     this.#entries.delete(e.key);
+    if (this.#newest === e) this.#newest = undefined;
     if (e.kind === "file") this.#release(e);
     this.#bytes -= e.kind === "file" ? e.bytes.length + e.variantBytes : e.size;
   }

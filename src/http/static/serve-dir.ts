@@ -15,7 +15,7 @@ import { acceptedCodings, MIN_COMPRESS_SIZE } from "./compress.js";
 import { FsRootResolver } from "./fs-resolver.js";
 import { renderListing, renderListingJson, type ListingEntry } from "./listing.js";
 import { RepresentationCache, zlibCompressor, type Compressor } from "./representation-cache.js";
-import { decodeRequestPath, joinUnderRoot } from "./resolve.js";
+import { decodeRequestPath, joinUnderRoot, type PathRefusal, type RequestPath } from "./resolve.js";
 import { acceptsHtmlExplicitly, prefersJson } from "./response-fields.js";
 import { errorResponse, serveFile, type FileContext, type Fields } from "./serve-file.js";
 import { nodeStaticFs, type FileStat, type StaticFs } from "./static-fs.js";
@@ -77,6 +77,15 @@ export interface StaticRequestHandler extends HttpHandler {
 }
 
 const ALLOW = "GET, HEAD";
+/** Targets remembered decoded (distinct ones; longer targets are decoded each time). */
+const MAX_MEMO_TARGETS = 4096;
+const MAX_MEMO_TARGET = 1024;
+
+/** A request-target decoded once: the checked path and, when it is one, its candidate under ROOT. */
+interface DecodedTarget {
+  readonly path: RequestPath | PathRefusal;
+  readonly candidate: string;
+}
 const ALLOW_CORS = "GET, HEAD, OPTIONS";
 
 interface Resolved {
@@ -124,6 +133,24 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
   let rootedCtx: FileContext | undefined; // once known, requests skip the await
   void rooted.then((c) => (rootedCtx = c), () => undefined);
 
+  /**
+   * A target's decoded path and its candidate under ROOT, computed once per distinct target (both
+   * are pure functions of the target, the dotfiles option and the real root; only the stat that
+   * follows says what is there now). Bounded; the whole memo is dropped when full.
+   */
+  const targets = new Map<string, DecodedTarget>();
+  const targetOf = (ctx: FileContext, target: string): DecodedTarget => {
+    const known = targets.get(target);
+    if (known !== undefined) return known;
+    const path = decodeRequestPath(target, { dotfiles: cfg.options.dotfiles });
+    const out: DecodedTarget = { path, candidate: path.ok ? joinUnderRoot(ctx.resolver.realRoot, path.segments) : "" };
+    if (target.length <= MAX_MEMO_TARGET) {
+      if (targets.size >= MAX_MEMO_TARGETS) targets.clear();
+      targets.set(target, out);
+    }
+    return out;
+  };
+
   const handle = async (req: HttpRequest): Promise<HttpResponse> => {
     const ctx = rootedCtx ?? (await rooted);
     const { options: o, fields } = cfg;
@@ -143,9 +170,10 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
       users.set(req, a.user);
     }
     if (method !== "GET" && method !== "HEAD") return errorResponse(405, method, [...fields, ["Allow", o.cors ? ALLOW_CORS : ALLOW]]);
-    const p = decodeRequestPath(req.target, { dotfiles: o.dotfiles });
+    const t = targetOf(ctx, req.target);
+    const p = t.path;
     if (!p.ok) return errorResponse(p.status, method, fields);
-    const r = await ctx.resolver.resolve(p.segments);
+    const r = await ctx.resolver.resolvePath(t.candidate);
     if (!r.ok) return r.status === 404 ? fallback(ctx, req) : errorResponse(r.status, method, fields);
     if (r.st.kind === "directory") {
       if (!p.trailingSlash) {
@@ -160,7 +188,8 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
     }
     if (r.st.kind !== "file") return errorResponse(403, method, fields);
     if (p.trailingSlash) return fallback(ctx, req);
-    return serveFile(ctx, req, r.path, r.st, fields);
+    // Awaited here: returning the promise itself would cost the async function two more turns of the microtask queue.
+    return await serveFile(ctx, req, r.path, r.st, fields);
   };
 
   /** No such file: the SPA's page for a navigation, else 404. Both depend on Accept, and say so to caches. */
@@ -199,13 +228,8 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
     return { status: 200, headers, body: req.method === "HEAD" ? undefined : body };
   };
 
-  const handler = async (req: HttpRequest): Promise<HttpResponse> => {
-    try {
-      return await handle(req);
-    } catch {
-      return errorResponse(500, req.method, cfg.fields);
-    }
-  };
+  // handle() is async, so it never throws synchronously: one rejection handler, no second async frame.
+  const handler = (req: HttpRequest): Promise<HttpResponse> => handle(req).catch(() => errorResponse(500, req.method, cfg.fields));
   return Object.assign(handler, {
     ready: rooted.then(() => undefined),
     userOf: (req: HttpRequest) => users.get(req),

@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../core/clock.js";
 import type { Random } from "../../core/random.js";
-import { getField, type HeaderList } from "../header-list.js";
+import type { HeaderList } from "../header-list.js";
 import type { HttpBody, HttpResponse } from "../h1/types.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
 import { evaluatePreconditions, ifRangeAllows, makeEtag, type ConditionalHeaders, type Validators } from "./conditional.js";
@@ -68,13 +68,68 @@ interface Representation {
   lastModified: number;
 }
 
-function conditionalHeaders(h: HeaderList): ConditionalHeaders {
-  const out: ConditionalHeaders = {};
-  for (const name of ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"] as const) {
-    const v = getField(h, name);
-    if (v !== undefined) out[name] = v;
+/** The request fields a file response reads, found in one pass over the header list (values of a repeated name joined as getField does). */
+interface FileRequestFields {
+  acceptEncoding: string | undefined;
+  range: string | undefined;
+  /** undefined when the request has none of them (the usual case: nothing allocated). */
+  conditional: ConditionalHeaders | undefined;
+}
+
+const joined = (prev: string | undefined, v: string): string => (prev === undefined ? v : `${prev}, ${v}`);
+
+function fileRequestFields(h: HeaderList): FileRequestFields {
+  let acceptEncoding: string | undefined;
+  let range: string | undefined;
+  let c: ConditionalHeaders | undefined;
+  for (const [k, v] of h) {
+    const n = k.length;
+    // Only the lengths of the names below are worth lower-casing.
+    if (n !== 5 && n !== 8 && n !== 13 && n !== 15 && n !== 17 && n !== 19) continue;
+    const name = k.toLowerCase();
+    if (name === "accept-encoding") acceptEncoding = joined(acceptEncoding, v);
+    else if (name === "range") range = joined(range, v);
+    else if (name === "if-match" || name === "if-none-match" || name === "if-modified-since" || name === "if-unmodified-since" || name === "if-range") {
+      c ??= {};
+      c[name] = joined(c[name], v);
+    }
   }
-  return out;
+  return { acceptEncoding, range, conditional: c };
+}
+
+const NO_CONDITIONS: ConditionalHeaders = Object.freeze({});
+const NO_CODINGS: readonly Coding[] = Object.freeze([]);
+
+/** acceptedCodings per distinct Accept-Encoding value (clients send a handful of spellings). Bounded. */
+const codingsByHeader = new Map<string, readonly Coding[]>();
+function codingsOf(header: string | undefined): readonly Coding[] {
+  if (header === undefined) return NO_CODINGS;
+  let c = codingsByHeader.get(header);
+  if (c === undefined) {
+    c = Object.freeze(acceptedCodings(header));
+    if (header.length <= 256) {
+      if (codingsByHeader.size >= 256) codingsByHeader.clear();
+      codingsByHeader.set(header, c);
+    }
+  }
+  return c;
+}
+
+/** Content-Type and compressibility per path (both follow from the name alone). Bounded. */
+interface Media {
+  readonly type: string;
+  readonly compressible: boolean;
+}
+const mediaByPath = new Map<string, Media>();
+function mediaOf(path: string): Media {
+  let m = mediaByPath.get(path);
+  if (m === undefined) {
+    const type = contentTypeOf(path);
+    m = { type, compressible: isCompressible(type) };
+    if (mediaByPath.size >= 10_000) mediaByPath.clear();
+    mediaByPath.set(path, m);
+  }
+  return m;
 }
 
 /**
@@ -84,36 +139,45 @@ function conditionalHeaders(h: HeaderList): ConditionalHeaders {
  * const res = await serveFile(ctx, request, "/srv/www/a.css", st, []);
  */
 export async function serveFile(ctx: FileContext, req: FileRequest, path: string, st: FileStat, base: Fields): Promise<HttpResponse> {
-  const { method, headers: reqHeaders } = req;
-  const type = contentTypeOf(path);
-  const compressible = isCompressible(type);
-  const codings = acceptedCodings(getField(reqHeaders, "accept-encoding"));
+  const method = req.method;
+  const { type, compressible } = mediaOf(path);
+  const f = fileRequestFields(req.headers);
+  const codings = codingsOf(f.acceptEncoding);
   let rep: Representation;
   try {
-    rep = await select(ctx, method, path, st, codings, compressible);
+    // A cached file asked for without a coding is known at once: no await, no promise.
+    const selected = select(ctx, method, path, st, codings, compressible);
+    rep = selected instanceof Promise ? await selected : selected;
   } catch (err) {
     // Gone or unreadable between the stat and the open.
     const code = errorCode(err);
     return errorResponse(code === "EACCES" || code === "EPERM" || code === "EISDIR" ? 403 : code === "ENOENT" || code === "ENOTDIR" ? 404 : 500, method, base);
   }
   // An open descriptor is handed to the engine or closed here; every early return closes it.
-  const release = (): void => {
-    if (rep.source.kind === "fd") void ctx.fs.close(rep.source.fd).catch(() => undefined);
-  };
+  const source = rep.source;
+  const release = source.kind === "fd" ? (): void => void ctx.fs.close(source.fd).catch(() => undefined) : nothingToRelease;
   try {
-    return respond(ctx, req, rep, type, compressible, base, release);
+    return respond(ctx, req, f, rep, type, compressible, base, release);
   } catch (err) {
     release();
     throw err;
   }
 }
 
-async function select(ctx: FileContext, method: string, path: string, st: FileStat, codings: readonly Coding[], compressible: boolean): Promise<Representation> {
+const nothingToRelease = (): void => undefined;
+
+function select(ctx: FileContext, method: string, path: string, st: FileStat, codings: readonly Coding[], compressible: boolean): Representation | Promise<Representation> {
+  // Identity only: no sibling to look for and nothing to compress, so the plain file as it is.
+  if (codings.length === 0) return load(ctx, method, path, st, undefined);
+  return selectCoded(ctx, method, path, st, codings, compressible);
+}
+
+async function selectCoded(ctx: FileContext, method: string, path: string, st: FileStat, codings: readonly Coding[], compressible: boolean): Promise<Representation> {
   // 1. A precompressed sibling the client accepts (nginx gzip_static), best coding first.
   for (const c of codings) {
     const sib = await ctx.resolver.resolvePath(path + SIBLING_SUFFIX[c]);
     if (!sib.ok || sib.st.kind !== "file") continue;
-    const rep = await load(ctx, method, sib.path, sib.st, c).catch(() => undefined);
+    const rep = await Promise.resolve(load(ctx, method, sib.path, sib.st, c)).catch(() => undefined);
     if (rep !== undefined) return { ...rep, lastModified: st.mtimeMs };
   }
   // 2. Small files from memory, compressed once per version when that pays.
@@ -136,11 +200,26 @@ async function select(ctx: FileContext, method: string, path: string, st: FileSt
   return plain;
 }
 
-/** The bytes of `path`: from the cache when small, else an open fd (none for HEAD). Rejects when it cannot be opened. */
-async function load(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Promise<Representation> {
+function fromMemory(file: CachedFile, coding: Coding | undefined): Representation {
+  return { source: { kind: "memory", bytes: file.bytes, file }, version: file.version, coding, lastModified: file.version.mtimeMs };
+}
+
+/**
+ * The bytes of `path`: from the cache when small (at once when it holds this version), else an
+ * open fd (none for HEAD). Rejects when it cannot be opened.
+ */
+function load(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Representation | Promise<Representation> {
+  if (ctx.cache.fits(st.size)) {
+    const held = ctx.cache.peek(path, st);
+    if (held !== undefined) return fromMemory(held, coding);
+  }
+  return loadSlow(ctx, method, path, st, coding);
+}
+
+async function loadSlow(ctx: FileContext, method: string, path: string, st: FileStat, coding: Coding | undefined): Promise<Representation> {
   if (ctx.cache.fits(st.size)) {
     const file = await ctx.cache.lookup(ctx.fs, path, st);
-    if (file !== undefined) return { source: { kind: "memory", bytes: file.bytes, file }, version: file.version, coding, lastModified: file.version.mtimeMs };
+    if (file !== undefined) return fromMemory(file, coding);
   }
   if (method === "HEAD") return { source: { kind: "none" }, version: st, coding, lastModified: st.mtimeMs };
   const fd = await ctx.fs.open(path);
@@ -194,13 +273,20 @@ function prepare(ctx: FileContext, rep: Representation, type: string, compressib
   return out;
 }
 
-function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
-  const { method, headers: reqHeaders } = req;
+function respond(ctx: FileContext, req: FileRequest, f: FileRequestFields, rep: Representation, type: string, compressible: boolean, base: Fields, release: () => void): HttpResponse {
+  const method = req.method;
   const { version, coding, source } = rep;
   const p = prepare(ctx, rep, type, compressible, base);
+  const head = method === "HEAD";
+  // The common answer first: a whole cached body, no precondition, no range (nothing to copy).
+  if (source.kind === "memory" && f.conditional === undefined && (f.range === undefined || head)) {
+    if (head) release();
+    // The cached bytes and the prepared (frozen) fields never change: the engine may keep the whole answer.
+    return { status: 200, headers: p.headers, body: head ? undefined : memoryBody(ctx, source), immutable: true };
+  }
   const { etag, lastModified } = p;
   const validators: Validators = { etag, lastModified };
-  const pre = evaluatePreconditions(method, conditionalHeaders(reqHeaders), validators);
+  const pre = evaluatePreconditions(method, f.conditional ?? NO_CONDITIONS, validators);
   if (pre === 304) {
     release();
     // §15.4.5: a 304 carries the validator, Vary and Cache-Control, not the representation's metadata.
@@ -216,10 +302,9 @@ function respond(ctx: FileContext, req: FileRequest, rep: Representation, type: 
   // The prepared fields without their Content-Length: each answer below announces its own.
   const headers: Fields = p.headers.filter(([k]) => k !== "Content-Length").map(([k, v]): [string, string] => [k, v]);
   const size = source.kind === "memory" ? source.bytes.length : version.size;
-  const head = method === "HEAD";
   let ranges: ByteRange[] | undefined;
-  const range = getField(reqHeaders, "range");
-  if (range !== undefined && method === "GET" && ifRangeAllows(getField(reqHeaders, "if-range"), validators)) {
+  const range = f.range;
+  if (range !== undefined && method === "GET" && ifRangeAllows(f.conditional?.["if-range"], validators)) {
     const d = parseRange(range, size);
     if (d.kind === "unsatisfiable") {
       release();

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from "../../core/clock.js";
 import { createH1Server, type H1Capture, type H1Server } from "../h1/server.js";
 import type { ExchangeRecord, ErrorResponseRecord } from "../h1/connection.js";
 import { H2Sessions, type H2Exchange } from "../h2/adapter.js";
-import type { HttpHandler, HttpRequest } from "../h1/types.js";
+import type { HttpHandler, HttpRequest, HttpResponse } from "../h1/types.js";
 import { createStaticHandler, type ServeDirOptions, type StaticRequestHandler } from "./serve-dir.js";
 import { impairHttp, type HttpImpairment } from "../impair.js";
 import type { RequestRecord } from "./access-log.js";
@@ -87,13 +87,17 @@ export interface StaticServer extends TypedEmitter<StaticServerEvents> {
 
 /** The file server's answer to what is not a file request: CONNECT opens no tunnel here (RFC 9110 §9.3.6). */
 function withMethodGuard(handler: StaticRequestHandler, allow: string): HttpHandler {
-  return async (request, control) => {
+  return (request, control) => {
     if (request.method === "CONNECT") {
       return { status: 405, headers: [["Allow", allow], ["Content-Type", "text/plain; charset=utf-8"]], body: "405 Method Not Allowed: CONNECT\n", close: true };
     }
-    const response = await handler(request, control);
-    const user = handler.userOf(request);
-    return user === undefined ? response : { ...response, user };
+    const withUser = (response: HttpResponse): HttpResponse => {
+      const user = handler.userOf(request);
+      return user === undefined ? response : { ...response, user };
+    };
+    // No async frame of its own: the engine takes a response or a promise of one.
+    const response = handler(request, control);
+    return response instanceof Promise ? response.then(withUser) : withUser(response);
   };
 }
 

@@ -4,8 +4,8 @@
  * is the real one over `node:fs/promises` (each call a round trip through libuv's pool).
  * Errors are rejections carrying a Node-style `code` (ENOENT, ENOTDIR, EACCES, ELOOP ...).
  */
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
-import { close as fdClose, fstat as fdStat, open as fdOpen, read as fdRead, type Stats } from "node:fs";
+import { readdir, realpath } from "node:fs/promises";
+import { close as fdClose, fstat as fdStat, lstat as cbLstat, open as fdOpen, read as fdRead, stat as cbStat, type Stats } from "node:fs";
 
 /** What a stat tells the handler: the kind, and the identity a cached copy is checked against. */
 export interface FileStat {
@@ -66,11 +66,14 @@ export async function readWhole(fs: StaticFs, fd: number, size: number): Promise
 
 /**
  * The real file system. Descriptors are plain numbers (what the engine hands to sendfile), so
- * fstat/read/close use the callback API on the number rather than a FileHandle.
+ * fstat/read/close use the callback API on the number rather than a FileHandle. stat and lstat
+ * use the callback API too: fs/promises allocates a stats array and a promise of its own per
+ * call, which costs the event loop more on the hot path than one callback (same syscall, same
+ * single trip through libuv's pool).
  */
 export const nodeStaticFs: StaticFs = {
-  stat: async (path) => toFileStat(await stat(path)),
-  lstat: async (path) => toFileStat(await lstat(path)),
+  stat: (path) => new Promise((resolve, reject) => cbStat(path, (err, st) => (err ? reject(err) : resolve(toFileStat(st))))),
+  lstat: (path) => new Promise((resolve, reject) => cbLstat(path, (err, st) => (err ? reject(err) : resolve(toFileStat(st))))),
   realpath: (path) => realpath(path),
   readdir: (path) => readdir(path),
   // Not fs/promises' open: a FileHandle closes its fd when garbage-collected, under the engine's feet.

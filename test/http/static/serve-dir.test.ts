@@ -476,12 +476,65 @@ test("requests of one event-loop turn share one stat of a path; a request after 
   assert.equal(stats() - before, 2);
 });
 
+test("a target is decoded once, yet what it names is stat'ed each time: replaced, removed, a directory, a symlink outside", async () => {
+  const s = setup();
+  const fresh = Buffer.from("hello, WORLD\n"); // same size and mtime as hello.txt: only the inode tells
+  assert.equal((await call(s, "/hello.txt")).body.toString(), "hello, world\n");
+  s.fs.replaceFile("/base/root/hello.txt", fresh, MTIME);
+  const replaced = await call(s, "/hello.txt");
+  assert.equal(replaced.body.toString(), "hello, WORLD\n", "the synchronous cache hit checks the inode too");
+  s.fs.remove("/base/root/hello.txt");
+  assert.equal((await call(s, "/hello.txt")).status, 404);
+  s.fs.mkdir("/base/root/hello.txt");
+  const dir = await call(s, "/hello.txt");
+  assert.equal(dir.status, 301);
+  assert.equal(dir.h("location"), "/hello.txt/");
+  s.fs.remove("/base/root/hello.txt");
+  s.fs.symlink("/base/secret.txt", "/base/root/hello.txt");
+  const leak = await call(s, "/hello.txt");
+  assert.equal(leak.status, 403);
+  assert.ok(!leak.body.toString().includes(SECRET));
+  s.fs.remove("/base/root/hello.txt");
+  s.fs.writeFile("/base/root/hello.txt", "back\n");
+  assert.equal((await call(s, "/hello.txt")).body.toString(), "back\n");
+  assert.equal((await call(s, "/%2e%2e/secret.txt")).status, 403, "a refused target stays refused");
+  assert.equal((await call(s, "/%2e%2e/secret.txt")).status, 403);
+});
+
+test("request fields are read as getField reads them: any case, repeated lines joined", async () => {
+  const s = setup();
+  const first = await call(s, "/hello.txt");
+  const etag = first.h("etag") ?? "";
+  const send = async (headers: Array<[string, string]>, method = "GET"): Promise<HttpResponse> => s.handler({ ...request("/hello.txt", {}, method), headers }, control);
+  assert.equal((await send([["IF-NONE-MATCH", '"other"'], ["if-none-match", etag]])).status, 304, "a tag on the second line matches");
+  assert.equal((await send([["If-None-Match", '"other"']])).status, 200);
+  assert.equal((await send([["If-Match", '"other"']])).status, 412);
+  const part = await send([["RANGE", "bytes=0-4"]]);
+  assert.equal(part.status, 206);
+  assert.equal(getField(part.headers, "content-range"), "bytes 0-4/13");
+  const headRange = await send([["Range", "bytes=0-4"]], "HEAD");
+  assert.equal(headRange.status, 200, "HEAD ignores Range");
+  assert.equal(headRange.body, undefined);
+  assert.equal((await send([["Range", "bytes=0-4"], ["If-Range", '"other"']])).status, 200, "a failed If-Range sends the whole file");
+  const tag = (await call(s, "/app.js")).h("etag") ?? "";
+  const app = async (headers: Array<[string, string]>): Promise<HttpResponse> => s.handler({ ...request("/app.js"), headers }, control);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(getField((await app([["Accept-Encoding", "gzip"]])).headers, "content-encoding"), "gzip");
+    assert.equal(getField((await app([["accept-encoding", "br"]])).headers, "content-encoding"), "br");
+    assert.equal(getField((await app([["Accept-Encoding", "gzip;q=0"], ["Accept-Encoding", "br"]])).headers, "content-encoding"), "br", "two lines are one list");
+    assert.equal(getField((await app([])).headers, "content-encoding"), undefined);
+    assert.equal(getField((await app([])).headers, "etag"), tag);
+  }
+});
+
 test("a cached file's whole 200 reuses one frozen field list, so the engine keeps its serialization", async () => {
   const s = setup({ headers: [["X-Served-By", "wirekit"]] });
   const a = await call(s, "/hello.txt");
   const b = await call(s, "/hello.txt", {}, "HEAD");
   assert.equal(a.res.headers, b.res.headers, "the same list for GET and HEAD");
   assert.ok(Object.isFrozen(a.res.headers) && a.res.headers.every((f) => Object.isFrozen(f)));
+  assert.equal(a.res.immutable, true, "the engine may keep the whole answer");
+  assert.equal((await call(s, "/hello.txt", { "If-None-Match": '"other"' })).res.immutable, true, "also when a precondition let it through");
   assert.equal(a.h("content-length"), "13");
   assert.equal(a.h("x-served-by"), "wirekit");
   s.fs.writeFile("/base/root/hello.txt", "hello, changed\n", MTIME + 1);
@@ -493,6 +546,7 @@ test("a cached file's whole 200 reuses one frozen field list, so the engine keep
   assert.equal(ranged.status, 206);
   assert.equal(ranged.h("content-length"), "5", "a part announces its own length, not the whole file's");
   assert.equal(ranged.res.headers.filter(([k]) => k.toLowerCase() === "content-length").length, 1);
+  assert.notEqual(ranged.res.immutable, true, "a part is not the cached answer");
 });
 
 test("the cache is bounded by total bytes, least recently used out first", async () => {
