@@ -16,7 +16,7 @@
  * Pure functions only; decoders return values, never throw, on bad input.
  */
 import { createHmac } from "node:crypto";
-import { hmacSha256Into } from "../../core/hmac-sha256.js";
+import { hmacSha256Into, hmacSha256WithKeyState } from "../../core/hmac-sha256.js";
 import { decoded, parseFailure, type Decoded } from "../../core/errors.js";
 
 /** Datagrams longer than this are not heartbeats (a heartbeat line is ~60 bytes). */
@@ -141,6 +141,22 @@ export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean
   macParts[1] = MAC_CONTEXT_LINE;
   let diff = 0;
   for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (((HEX_VALUE[mac.charCodeAt(2 * i)] ?? 0x100) << 4) | (HEX_VALUE[mac.charCodeAt(2 * i + 1)] ?? 0x100));
+  return diff === 0;
+}
+
+/**
+ * True when `mac` (32 bytes: decodedMac() after a decodeHeartbeat(buf, false)) is the MAC of
+ * `signed` (the heartbeat's `signed`) under the key prepared at word `at` of `keyState`
+ * (core/hmac-sha256.ts hmacSha256KeyState). What verifyHeartbeatMac checks, for a caller that
+ * keeps its keys prepared: two of the five compressions and the hex digits are not redone per
+ * heartbeat. Constant time over the 32 bytes, as there.
+ */
+export function verifyHeartbeatMacBytes(signed: Uint8Array, mac: Uint8Array, keyState: Int32Array, at: number): boolean {
+  macParts[1] = signed;
+  hmacSha256WithKeyState(keyState, at, macParts, macWant);
+  macParts[1] = MAC_CONTEXT_LINE;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (mac[i] as number);
   return diff === 0;
 }
 
@@ -277,6 +293,19 @@ function parseTimestamp(buf: Buffer, start: number): number {
 
 /** Where each SIGNED_FIELDS value was in the datagram being decoded: [start, end) pairs, −1 = absent. */
 const signedAt = new Int32Array(SIGNED_FIELDS.length * 2);
+/** The last decoded datagram's `mac=` as bytes, when it had one (`macFound`). */
+const macBytes = new Uint8Array(32);
+let macFound = false;
+
+/**
+ * The 32 bytes of the `mac=` the last decodeHeartbeat() found (a view that the next decode
+ * overwrites), or undefined when it had none. For a caller that asked for no strings
+ * (decodeHeartbeat(buf, false)), which leaves `mac` unset, and checks it with
+ * verifyHeartbeatMacBytes().
+ */
+export function decodedMac(): Uint8Array | undefined {
+  return macFound ? macBytes : undefined;
+}
 
 /**
  * Where the last decodeHeartbeat() found the value of `id=` (field 0) or `run=` (field 1):
@@ -300,9 +329,10 @@ export function decodedFieldEnd(field: 0 | 1): number {
  * Decode a heartbeat `<seq> <timestamp> [key=value ...]`. Unknown fields are ignored; a
  * negative or non-integer seq, a timestamp that is not a number or is absurd, binary bytes
  * and oversized datagrams are a ParseError. This is the monitor's hot path, so it scans the
- * bytes once instead of building and splitting a string. With `strings` false, `id` and `run`
- * are left unset: where their bytes are is told by decodedFieldStart() / decodedFieldEnd(), for
- * a caller that can find a known client by those bytes without making a string of them.
+ * bytes once instead of building and splitting a string. With `strings` false, `id`, `run` and
+ * `mac` are left unset: where the id's and run's bytes are is told by decodedFieldStart() /
+ * decodedFieldEnd(), for a caller that can find a known client by those bytes without making a
+ * string of them, and the MAC's bytes by decodedMac().
  *
  * @example
  * decodeHeartbeat(Buffer.from("7 1763852851.5 id=db-2")) // { ok: true, value: { seq: 7, timestamp: 1763852851.5, id: "db-2" } }
@@ -348,6 +378,7 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
   let tail = false;
   let present = 0;
   signedAt.fill(-1);
+  macFound = false;
   for (;;) {
     const gap = i;
     while (i < n && isSpace(buf[i] as number)) i++;
@@ -372,8 +403,9 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
     const max = key === F_MSG ? MAX_MESSAGE_WIRE_BYTES : MAX_FIELD_LENGTH;
     if ((len < 1 && key !== F_MSG) || len > max) return parseFailure(`heartbeat: bad ${name}= value`, { offset: valueStart });
     if (key === F_MAC) {
-      if (len !== 64 || !isHex(buf, valueStart, i)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
-      hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
+      if (len !== 64 || !hexInto(buf, valueStart, macBytes)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
+      macFound = true;
+      if (strings) hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
       continue;
     }
     signedAt[2 * key] = valueStart;
@@ -403,7 +435,7 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
       hb.msg = m;
     }
   }
-  if (hb.mac !== undefined) {
+  if (macFound) {
     if (canonical) hb.signed = buf.subarray(0, signedEnd);
     else {
       const fields: Array<[string, string]> = [];
@@ -418,13 +450,16 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
   return decoded(hb);
 }
 
-/** True when buf[start, end) is all hex digits. */
-function isHex(buf: Buffer, start: number, end: number): boolean {
-  for (let j = start; j < end; j++) {
-    const b = (buf[j] as number) | 0x20;
-    if (!((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66))) return false;
+/** Decode the 2·out.length hex digits at buf[start] into `out`; false when one is not a hex digit. */
+function hexInto(buf: Buffer, start: number, out: Uint8Array): boolean {
+  let bad = 0;
+  for (let j = 0; j < out.length; j++) {
+    const hi = HEX_VALUE[buf[start + 2 * j] as number] as number;
+    const lo = HEX_VALUE[buf[start + 2 * j + 1] as number] as number;
+    bad |= hi | lo;
+    out[j] = (hi << 4) | lo;
   }
-  return true;
+  return (bad & 0x100) === 0;
 }
 
 /**
