@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { decodedMac, decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, signedText, verifyHeartbeatMac, verifyHeartbeatMacBytes } from "../../../src/udp/heartbeat/protocol.js";
+import { decodedMac, decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, microsOf, signedText, verifyHeartbeatMac, verifyHeartbeatMacBytes } from "../../../src/udp/heartbeat/protocol.js";
 import { HMAC_KEY_STATE_WORDS, hmacSha256KeyState } from "../../../src/core/hmac-sha256.js";
 import { createRandom } from "../../../src/core/random.js";
 
@@ -182,4 +182,23 @@ test("encodeHeartbeatReply writes what the template string did, for seqs of ever
   for (let i = 0; i < 200; i++) seqs.push(Math.floor(random.next() * 10 ** Math.floor(random.next() * 16)));
   const diffs = [0, -0.25, 0.000061, 1e-7, -1e-7, 123456.7891234, -3.5e-6, 1e21];
   for (const seq of seqs) for (const diff of diffs) assert.equal(encodeHeartbeatReply(seq, diff).toString("latin1"), `${seq} ${diff.toFixed(6)}`, `${seq} ${diff}`);
+});
+
+test("encodeHeartbeatReply's time_diff is what toFixed(6) writes: ties, their neighbours, carries, huge, tiny and non-finite values", () => {
+  const random = createRandom(19);
+  const diffs = [0, -0, 5e-7, -5e-7, 0.0000615, 0.9999995, 9.9999995, 4.9999995e-7, 8589934591.999999, 8589934592, 1e-300, 1e-301, Number.NaN, Infinity, -Infinity];
+  for (let i = 0; i < 20_000; i++) {
+    // an exact half micro-second as written in decimal (as a double a little off it), and the doubles beside it
+    const tie = (Math.floor(random.next() * 10 ** Math.floor(random.next() * 13)) + 0.5) / 1e6;
+    diffs.push(tie, -tie, tie * (1 + Number.EPSILON), tie * (1 - Number.EPSILON), (random.next() - 0.5) * 10 ** (random.next() * 20 - 10));
+  }
+  for (const diff of diffs) assert.equal(encodeHeartbeatReply(42, diff).toString("latin1"), `42 ${diff.toFixed(6)}`, String(diff));
+});
+
+test("microsOf: |x| in micro-units, rounded as toFixed(6) rounds, or -1 outside its range", () => {
+  assert.equal(microsOf(0.0000615), 62);
+  assert.equal(microsOf(-1.5), 1_500_000);
+  assert.equal(microsOf(0), -1);
+  assert.equal(microsOf(2 ** 33), -1);
+  assert.equal(microsOf(Number.NaN), -1);
 });
