@@ -43,9 +43,10 @@ function compress(h: Int32Array, b: Uint8Array, off: number): void {
   let hh = h[7] as number;
   for (let i = 0; i < 64; i++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (hh + s1 + ((e & f) ^ (~e & g)) + (K[i] as number) + (W[i] as number)) | 0;
+    // Ch and Maj in their shorter forms (one operation fewer each): g ^ (e & (f ^ g)), (a & b) | (c & (a | b)).
+    const t1 = (hh + s1 + (g ^ (e & (f ^ g))) + (K[i] as number) + (W[i] as number)) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & bb) ^ (a & c) ^ (bb & c))) | 0;
+    const t2 = (s0 + ((a & bb) | (c & (a | bb)))) | 0;
     hh = g;
     g = f;
     f = e;

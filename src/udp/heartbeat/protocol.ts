@@ -377,7 +377,7 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
   let lastSigned = -1;
   let tail = false;
   let present = 0;
-  signedAt.fill(-1);
+  for (let k = 0; k < signedAt.length; k++) signedAt[k] = -1;
   macFound = false;
   for (;;) {
     const gap = i;
