@@ -3,7 +3,9 @@
  *
  * Why not node:crypto's createHmac: for a ~90-byte message (a keyed heartbeat) most of its cost
  * is the per-call machinery (an Hmac object, a key object, a digest Buffer), not the five
- * SHA-256 compressions; this computes them on reused typed arrays and allocates nothing.
+ * SHA-256 compressions; this computes them on reused typed arrays and allocates nothing. A key
+ * used again and again can be prepared once (hmacSha256KeyState: the two midstates, two of the
+ * five compressions of a short message), as the monitor does per client.
  * test/core/hmac-sha256.test.ts checks it against createHmac (keys shorter and longer than a
  * block, UTF-8 keys, messages across block boundaries).
  */
@@ -41,9 +43,10 @@ function compress(h: Int32Array, b: Uint8Array, off: number): void {
   let hh = h[7] as number;
   for (let i = 0; i < 64; i++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (hh + s1 + ((e & f) ^ (~e & g)) + (K[i] as number) + (W[i] as number)) | 0;
+    // Ch and Maj in their shorter forms (one operation fewer each): g ^ (e & (f ^ g)), (a & b) | (c & (a | b)).
+    const t1 = (hh + s1 + (g ^ (e & (f ^ g))) + (K[i] as number) + (W[i] as number)) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & bb) ^ (a & c) ^ (bb & c))) | 0;
+    const t2 = (s0 + ((a & bb) | (c & (a | bb)))) | 0;
     hh = g;
     g = f;
     f = e;
@@ -137,6 +140,61 @@ function fillKeyBlock(key: string | Uint8Array): void {
   keyBlock.set(digest);
 }
 
+/** Int32 words of a prepared key (hmacSha256KeyState): the inner and the outer midstate. */
+export const HMAC_KEY_STATE_WORDS = 16;
+
+/**
+ * Prepare `key` (a string is taken as UTF-8, as node:crypto does) for hmacSha256WithKeyState:
+ * writes the SHA-256 states after the blocks K0 ^ ipad and K0 ^ opad (RFC 2104), 16 words, into
+ * `into` at word `at`. They depend on the key only, so a caller that MACs many messages under one
+ * key does these two compressions once instead of per message.
+ *
+ * @example
+ * const state = new Int32Array(HMAC_KEY_STATE_WORDS);
+ * hmacSha256KeyState("key", state, 0);
+ * hmacSha256WithKeyState(state, 0, [Buffer.from("The quick brown fox jumps over the lazy dog")], new Uint8Array(32))
+ * // f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8
+ */
+export function hmacSha256KeyState(key: string | Uint8Array, into: Int32Array, at: number): void {
+  fillKeyBlock(key);
+  const kb = keyBlock;
+  for (let i = 0; i < 64; i++) kb[i] = (kb[i] as number) ^ 0x36;
+  inner.set(IV);
+  compress(inner, kb, 0);
+  for (let i = 0; i < 64; i++) kb[i] = (kb[i] as number) ^ (0x36 ^ 0x5c);
+  outer.set(IV);
+  compress(outer, kb, 0);
+  into.set(inner, at);
+  into.set(outer, at + 8);
+}
+
+/**
+ * HMAC-SHA256 over the concatenation of `parts` under the key prepared at word `at` of `state`
+ * (hmacSha256KeyState), written into `out` (32 bytes, returned). Allocates nothing.
+ */
+export function hmacSha256WithKeyState(state: Int32Array, at: number, parts: ReadonlyArray<Uint8Array>, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < 8; i++) {
+    inner[i] = state[at + i] as number;
+    outer[i] = state[at + 8 + i] as number;
+  }
+  let len = 0;
+  for (let i = 0; i < parts.length; i++) len += (parts[i] as Uint8Array).length;
+  const s = reserve(len);
+  let pos = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as Uint8Array;
+    s.set(p, pos);
+    pos += p.length;
+  }
+  finish(inner, 64, len);
+  store(inner, scratch);
+  finish(outer, 64, 32);
+  store(outer, out);
+  return out;
+}
+
+const oneKey = new Int32Array(HMAC_KEY_STATE_WORDS);
+
 /**
  * HMAC-SHA256 with `key` (a string is taken as UTF-8, as node:crypto does) over the
  * concatenation of `parts`, written into `out` (32 bytes, returned).
@@ -146,26 +204,6 @@ function fillKeyBlock(key: string | Uint8Array): void {
  * // f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8
  */
 export function hmacSha256Into(key: string | Uint8Array, parts: ReadonlyArray<Uint8Array>, out: Uint8Array): Uint8Array {
-  fillKeyBlock(key);
-  const kb = keyBlock;
-  for (let i = 0; i < 64; i++) kb[i] = (kb[i] as number) ^ 0x36;
-  inner.set(IV);
-  compress(inner, kb, 0);
-  for (let i = 0; i < 64; i++) kb[i] = (kb[i] as number) ^ (0x36 ^ 0x5c);
-  outer.set(IV);
-  compress(outer, kb, 0);
-  let len = 0;
-  for (let i = 0; i < parts.length; i++) len += (parts[i] as Uint8Array).length;
-  const s = reserve(len);
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] as Uint8Array;
-    s.set(p, at);
-    at += p.length;
-  }
-  finish(inner, 64, len);
-  store(inner, scratch);
-  finish(outer, 64, 32);
-  store(outer, out);
-  return out;
+  hmacSha256KeyState(key, oneKey, 0);
+  return hmacSha256WithKeyState(oneKey, 0, parts, out);
 }

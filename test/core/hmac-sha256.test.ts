@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { hmacSha256Into } from "../../src/core/hmac-sha256.js";
+import { HMAC_KEY_STATE_WORDS, hmacSha256Into, hmacSha256KeyState, hmacSha256WithKeyState } from "../../src/core/hmac-sha256.js";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -30,4 +30,22 @@ test("hmacSha256Into handles a message larger than its scratch", () => {
   assert.equal(hex(hmacSha256Into("k", [big], new Uint8Array(32))), createHmac("sha256", "k").update(big).digest("hex"));
   // and goes on working for short ones after it
   assert.equal(hex(hmacSha256Into("k", [Buffer.from("a")], new Uint8Array(32))), createHmac("sha256", "k").update("a").digest("hex"));
+});
+
+test("a prepared key state gives the same MACs as the key, at any offset, while other keys are used between", () => {
+  const keys: Array<string | Buffer> = ["", "k", "bench-secret-99999", "y".repeat(64), "z".repeat(65), "clé-ünïcode-✓", Buffer.from([0, 255, 128, 7])];
+  const states = new Int32Array(HMAC_KEY_STATE_WORDS * (keys.length + 1));
+  keys.forEach((key, i) => hmacSha256KeyState(key, states, HMAC_KEY_STATE_WORDS * (i + 1)));
+  const out = new Uint8Array(32);
+  const msg = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 53 + 5) & 0xff));
+  for (let len = 0; len <= 200; len += 7) {
+    const m = msg.subarray(0, len);
+    keys.forEach((key, i) => {
+      const want = createHmac("sha256", key).update(m).digest("hex");
+      assert.equal(hex(hmacSha256WithKeyState(states, HMAC_KEY_STATE_WORDS * (i + 1), [m.subarray(0, 3), m.subarray(3)], out)), want, `key ${i} len ${len}`);
+      // a one-off MAC under another key in between leaves the prepared states as they were
+      hmacSha256Into("other", [m], new Uint8Array(32));
+    });
+  }
+  assert.deepEqual([...states.subarray(0, HMAC_KEY_STATE_WORDS)], new Array(HMAC_KEY_STATE_WORDS).fill(0));
 });

@@ -16,7 +16,7 @@
  * Pure functions only; decoders return values, never throw, on bad input.
  */
 import { createHmac } from "node:crypto";
-import { hmacSha256Into } from "../../core/hmac-sha256.js";
+import { hmacSha256Into, hmacSha256WithKeyState } from "../../core/hmac-sha256.js";
 import { decoded, parseFailure, type Decoded } from "../../core/errors.js";
 
 /** Datagrams longer than this are not heartbeats (a heartbeat line is ~60 bytes). */
@@ -141,6 +141,22 @@ export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean
   macParts[1] = MAC_CONTEXT_LINE;
   let diff = 0;
   for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (((HEX_VALUE[mac.charCodeAt(2 * i)] ?? 0x100) << 4) | (HEX_VALUE[mac.charCodeAt(2 * i + 1)] ?? 0x100));
+  return diff === 0;
+}
+
+/**
+ * True when `mac` (32 bytes: decodedMac() after a decodeHeartbeat(buf, false)) is the MAC of
+ * `signed` (the heartbeat's `signed`) under the key prepared at word `at` of `keyState`
+ * (core/hmac-sha256.ts hmacSha256KeyState). What verifyHeartbeatMac checks, for a caller that
+ * keeps its keys prepared: two of the five compressions and the hex digits are not redone per
+ * heartbeat. Constant time over the 32 bytes, as there.
+ */
+export function verifyHeartbeatMacBytes(signed: Uint8Array, mac: Uint8Array, keyState: Int32Array, at: number): boolean {
+  macParts[1] = signed;
+  hmacSha256WithKeyState(keyState, at, macParts, macWant);
+  macParts[1] = MAC_CONTEXT_LINE;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (mac[i] as number);
   return diff === 0;
 }
 
@@ -277,6 +293,19 @@ function parseTimestamp(buf: Buffer, start: number): number {
 
 /** Where each SIGNED_FIELDS value was in the datagram being decoded: [start, end) pairs, −1 = absent. */
 const signedAt = new Int32Array(SIGNED_FIELDS.length * 2);
+/** The last decoded datagram's `mac=` as bytes, when it had one (`macFound`). */
+const macBytes = new Uint8Array(32);
+let macFound = false;
+
+/**
+ * The 32 bytes of the `mac=` the last decodeHeartbeat() found (a view that the next decode
+ * overwrites), or undefined when it had none. For a caller that asked for no strings
+ * (decodeHeartbeat(buf, false)), which leaves `mac` unset, and checks it with
+ * verifyHeartbeatMacBytes().
+ */
+export function decodedMac(): Uint8Array | undefined {
+  return macFound ? macBytes : undefined;
+}
 
 /**
  * Where the last decodeHeartbeat() found the value of `id=` (field 0) or `run=` (field 1):
@@ -300,9 +329,10 @@ export function decodedFieldEnd(field: 0 | 1): number {
  * Decode a heartbeat `<seq> <timestamp> [key=value ...]`. Unknown fields are ignored; a
  * negative or non-integer seq, a timestamp that is not a number or is absurd, binary bytes
  * and oversized datagrams are a ParseError. This is the monitor's hot path, so it scans the
- * bytes once instead of building and splitting a string. With `strings` false, `id` and `run`
- * are left unset: where their bytes are is told by decodedFieldStart() / decodedFieldEnd(), for
- * a caller that can find a known client by those bytes without making a string of them.
+ * bytes once instead of building and splitting a string. With `strings` false, `id`, `run` and
+ * `mac` are left unset: where the id's and run's bytes are is told by decodedFieldStart() /
+ * decodedFieldEnd(), for a caller that can find a known client by those bytes without making a
+ * string of them, and the MAC's bytes by decodedMac().
  *
  * @example
  * decodeHeartbeat(Buffer.from("7 1763852851.5 id=db-2")) // { ok: true, value: { seq: 7, timestamp: 1763852851.5, id: "db-2" } }
@@ -347,7 +377,8 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
   let lastSigned = -1;
   let tail = false;
   let present = 0;
-  signedAt.fill(-1);
+  for (let k = 0; k < signedAt.length; k++) signedAt[k] = -1;
+  macFound = false;
   for (;;) {
     const gap = i;
     while (i < n && isSpace(buf[i] as number)) i++;
@@ -372,8 +403,9 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
     const max = key === F_MSG ? MAX_MESSAGE_WIRE_BYTES : MAX_FIELD_LENGTH;
     if ((len < 1 && key !== F_MSG) || len > max) return parseFailure(`heartbeat: bad ${name}= value`, { offset: valueStart });
     if (key === F_MAC) {
-      if (len !== 64 || !isHex(buf, valueStart, i)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
-      hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
+      if (len !== 64 || !hexInto(buf, valueStart, macBytes)) return parseFailure("heartbeat: bad mac= value (not 64 hex digits)", { offset: valueStart });
+      macFound = true;
+      if (strings) hb.mac = buf.toString("latin1", valueStart, i).toLowerCase();
       continue;
     }
     signedAt[2 * key] = valueStart;
@@ -403,7 +435,7 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
       hb.msg = m;
     }
   }
-  if (hb.mac !== undefined) {
+  if (macFound) {
     if (canonical) hb.signed = buf.subarray(0, signedEnd);
     else {
       const fields: Array<[string, string]> = [];
@@ -418,13 +450,44 @@ export function decodeHeartbeat(input: Uint8Array, strings = true): Decoded<Hear
   return decoded(hb);
 }
 
-/** True when buf[start, end) is all hex digits. */
-function isHex(buf: Buffer, start: number, end: number): boolean {
-  for (let j = start; j < end; j++) {
-    const b = (buf[j] as number) | 0x20;
-    if (!((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66))) return false;
+/** Decode the 2·out.length hex digits at buf[start] into `out`; false when one is not a hex digit. */
+function hexInto(buf: Buffer, start: number, out: Uint8Array): boolean {
+  let bad = 0;
+  for (let j = 0; j < out.length; j++) {
+    const hi = HEX_VALUE[buf[start + 2 * j] as number] as number;
+    const lo = HEX_VALUE[buf[start + 2 * j + 1] as number] as number;
+    bad |= hi | lo;
+    out[j] = (hi << 4) | lo;
   }
-  return true;
+  return (bad & 0x100) === 0;
+}
+
+/** 2^27 + 1: Veltkamp's splitter for doubles (53 bits in two halves of 26). */
+const SPLITTER = 134217729;
+const MICRO = 1e6;
+const MICRO_HI = SPLITTER * MICRO - (SPLITTER * MICRO - MICRO);
+const MICRO_LO = MICRO - MICRO_HI;
+
+/**
+ * |x| · 10^6 rounded to the nearest integer, a tie going up: the digits x.toFixed(6) writes
+ * (without the point), or −1 outside 1e-300 ≤ |x| < 2^33, where the caller falls back on
+ * toFixed. toFixed rounds the exact value of the double, not the rounded product, so the
+ * product's rounding error is recovered exactly (Dekker's two-product: p + err is exactly
+ * |x| · 10^6) and the tie is decided on p − ⌊p⌋ − 0.5 + err, whose sign a rounded sum keeps.
+ *
+ * @example
+ * microsOf(0.0000615) // 62 (0.0000615 is a little above ...615 as a double), as (0.0000615).toFixed(6) is "0.000062"
+ */
+export function microsOf(x: number): number {
+  const a = Math.abs(x);
+  if (!(a >= 1e-300 && a < 8589934592)) return -1;
+  const p = a * MICRO;
+  const c = SPLITTER * a;
+  const aHi = c - (c - a);
+  const aLo = a - aHi;
+  const err = aHi * MICRO_HI - p + aHi * MICRO_LO + aLo * MICRO_HI + aLo * MICRO_LO;
+  const n = Math.floor(p);
+  return p - n - 0.5 + err >= 0 ? n + 1 : n;
 }
 
 /**
@@ -435,15 +498,24 @@ function isHex(buf: Buffer, start: number, end: number): boolean {
  */
 export function encodeHeartbeatReply(seq: number, timeDiff: number): Buffer {
   // The monitor's hot path (one reply per heartbeat): the bytes are written here, not through
-  // a string and Buffer.from's native write. toFixed() stays: it rounds the double exactly.
-  const diff = timeDiff.toFixed(6);
+  // a string and Buffer.from's native write, and time_diff's digits come from microsOf(), which
+  // gives what toFixed(6) does at a fraction of its cost.
+  const micros = microsOf(timeDiff);
+  if (!Number.isSafeInteger(seq) || seq < 0 || micros < 0) return Buffer.from(`${seq} ${timeDiff.toFixed(6)}`, "latin1");
   let digits = 1;
   for (let p = 10; p <= seq && digits < 16; p *= 10) digits++;
-  if (!Number.isSafeInteger(seq) || seq < 0) return Buffer.from(`${seq} ${diff}`, "latin1");
-  const out = Buffer.allocUnsafe(digits + 1 + diff.length);
+  const sign = timeDiff < 0 ? 1 : 0;
+  const whole = Math.floor(micros / MICRO);
+  let wholeDigits = 1;
+  for (let p = 10; p <= whole; p *= 10) wholeDigits++;
+  const out = Buffer.allocUnsafe(digits + 1 + sign + wholeDigits + 7);
   for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
   out[digits] = 0x20;
-  for (let i = 0; i < diff.length; i++) out[digits + 1 + i] = diff.charCodeAt(i);
+  if (sign === 1) out[digits + 1] = 0x2d;
+  let at = out.length - 1;
+  for (let k = 0, v = micros % MICRO; k < 6; k++, at--, v = Math.floor(v / 10)) out[at] = 0x30 + (v % 10);
+  out[at--] = 0x2e;
+  for (let v = whole; at > digits + sign; at--, v = Math.floor(v / 10)) out[at] = 0x30 + (v % 10);
   return out;
 }
 

@@ -270,3 +270,19 @@ test("keyed: a slot given to a new client after an eviction or a forget checks t
   assert.deepEqual(kinds.filter((k) => !k.startsWith("stopped") && !k.startsWith("suspect")), ["client-joined a", "refused b", "evicted a", "client-joined b", "refused b", "lost b", "forgotten b", "refused a", "client-joined a", "refused a"]);
   assert.equal(monitor.totals().refused, 4);
 });
+
+test("keyed: many clients (their prepared keys' storage grows while they beat) are all accepted, and a wrong key is still refused", () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 23, 12), 0);
+  const n = 300;
+  const keys = new Map(Array.from({ length: n }, (_, i) => [`c${i}`, `secret-${i}`] as const));
+  const monitor = new HeartbeatMonitor({ clock, reply: false, maxClients: n, keys, keysRequired: true });
+  for (let seq = 1; seq <= 3; seq++) {
+    clock.advance(1000);
+    for (let i = 0; i < n; i++) monitor.ingest(encodeHeartbeat({ seq, timestamp: clock.now() / 1000, id: `c${i}`, run: "r1" }, `secret-${i}`), ADDR, 40000);
+  }
+  assert.equal(monitor.totals().refused, 0);
+  assert.equal(monitor.totals().heartbeats, 3 * n);
+  monitor.ingest(encodeHeartbeat({ seq: 4, timestamp: clock.now() / 1000, id: "c200", run: "r1" }, "secret-201"), ADDR, 40000);
+  monitor.ingest(encodeHeartbeat({ seq: 4, timestamp: clock.now() / 1000, id: "c201", run: "r1" }), ADDR, 40000);
+  assert.equal(monitor.totals().refused, 2);
+});

@@ -1,8 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, signedText, verifyHeartbeatMac } from "../../../src/udp/heartbeat/protocol.js";
+import { decodedMac, decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, microsOf, signedText, verifyHeartbeatMac, verifyHeartbeatMacBytes } from "../../../src/udp/heartbeat/protocol.js";
+import { HMAC_KEY_STATE_WORDS, hmacSha256KeyState } from "../../../src/core/hmac-sha256.js";
 import { createRandom } from "../../../src/core/random.js";
+
+/** `key` prepared at word HMAC_KEY_STATE_WORDS (not 0: the offset is honoured). */
+function prepared(key: string): Int32Array {
+  const state = new Int32Array(2 * HMAC_KEY_STATE_WORDS);
+  hmacSha256KeyState(key, state, HMAC_KEY_STATE_WORDS);
+  return state;
+}
 
 test("a heartbeat round-trips with id and run fields", () => {
   const buf = encodeHeartbeat({ seq: 42, timestamp: 1763852851.123456, id: "web-1", run: "9f2c" });
@@ -108,6 +116,15 @@ test("the MAC covers the documented text whatever the spacing, order and unknown
     assert.ok(d.ok, v.toString("latin1"));
     assert.equal(verifyHeartbeatMac(d.value, key), true, v.toString("latin1"));
     assert.equal(verifyHeartbeatMac(d.value, "other"), false);
+    // Without strings: no mac string, its bytes from decodedMac(), checked under a prepared key.
+    const raw = decodeHeartbeat(v, false);
+    assert.ok(raw.ok);
+    assert.equal(raw.value.mac, undefined);
+    const bytes = decodedMac();
+    assert.equal(Buffer.from(bytes ?? []).toString("hex"), mac);
+    assert.ok(raw.value.signed !== undefined && bytes !== undefined);
+    assert.equal(verifyHeartbeatMacBytes(raw.value.signed, bytes, prepared(key), HMAC_KEY_STATE_WORDS), true, v.toString("latin1"));
+    assert.equal(verifyHeartbeatMacBytes(raw.value.signed, bytes, prepared("other"), HMAC_KEY_STATE_WORDS), false);
   }
   // A covered field changed, dropped or added after signing: refused, in any form.
   for (const v of [line(["7", ts, ...words.slice(1), `mac=${mac}`]), line(["7", ts, ...words, "id=web-2", `mac=${mac}`]), line(["7", "1763852851.5", ...words, `mac=${mac}`]), line(["8", ts, `mac=${mac}`, ...words])]) {
@@ -141,10 +158,47 @@ test("verifyHeartbeatMac: any one changed digit, and non-hex digits, fail", () =
   assert.equal(verifyHeartbeatMac({ ...d.value, mac: mac.toUpperCase() }, key), true);
 });
 
+test("verifyHeartbeatMacBytes: any one changed bit of the MAC fails; decodedMac() is undefined after a datagram without one", () => {
+  const key = "secret-7-0123456789abcdef";
+  const d = decodeHeartbeat(encodeHeartbeat({ seq: 7, timestamp: 1763852851.5, id: "web-1", run: "r1" }, key), false);
+  assert.ok(d.ok && d.value.signed !== undefined);
+  const mac = Uint8Array.from(decodedMac() ?? []);
+  const state = prepared(key);
+  assert.equal(verifyHeartbeatMacBytes(d.value.signed, mac, state, HMAC_KEY_STATE_WORDS), true);
+  for (let bit = 0; bit < 256; bit++) {
+    const other = Uint8Array.from(mac);
+    other[bit >> 3] = (other[bit >> 3] as number) ^ (1 << (bit & 7));
+    assert.equal(verifyHeartbeatMacBytes(d.value.signed, other, state, HMAC_KEY_STATE_WORDS), false, `bit ${bit}`);
+  }
+  assert.ok(decodeHeartbeat(Buffer.from("8 1763852851.5 id=web-1 run=r1"), false).ok);
+  assert.equal(decodedMac(), undefined);
+  assert.ok(!decodeHeartbeat(Buffer.from(`8 1763852851.5 id=web-1 mac=${"g".repeat(64)}`), false).ok);
+  assert.ok(!decodeHeartbeat(Buffer.from(`8 1763852851.5 id=web-1 mac=${"a".repeat(63)}:`), false).ok);
+});
+
 test("encodeHeartbeatReply writes what the template string did, for seqs of every length", () => {
   const random = createRandom(23);
   const seqs = [0, 1, 9, 10, 99, 100, 12345, 999_999_999_999_999, 1_000_000_000_000_000, Number.MAX_SAFE_INTEGER];
   for (let i = 0; i < 200; i++) seqs.push(Math.floor(random.next() * 10 ** Math.floor(random.next() * 16)));
   const diffs = [0, -0.25, 0.000061, 1e-7, -1e-7, 123456.7891234, -3.5e-6, 1e21];
   for (const seq of seqs) for (const diff of diffs) assert.equal(encodeHeartbeatReply(seq, diff).toString("latin1"), `${seq} ${diff.toFixed(6)}`, `${seq} ${diff}`);
+});
+
+test("encodeHeartbeatReply's time_diff is what toFixed(6) writes: ties, their neighbours, carries, huge, tiny and non-finite values", () => {
+  const random = createRandom(19);
+  const diffs = [0, -0, 5e-7, -5e-7, 0.0000615, 0.9999995, 9.9999995, 4.9999995e-7, 8589934591.999999, 8589934592, 1e-300, 1e-301, Number.NaN, Infinity, -Infinity];
+  for (let i = 0; i < 20_000; i++) {
+    // an exact half micro-second as written in decimal (as a double a little off it), and the doubles beside it
+    const tie = (Math.floor(random.next() * 10 ** Math.floor(random.next() * 13)) + 0.5) / 1e6;
+    diffs.push(tie, -tie, tie * (1 + Number.EPSILON), tie * (1 - Number.EPSILON), (random.next() - 0.5) * 10 ** (random.next() * 20 - 10));
+  }
+  for (const diff of diffs) assert.equal(encodeHeartbeatReply(42, diff).toString("latin1"), `42 ${diff.toFixed(6)}`, String(diff));
+});
+
+test("microsOf: |x| in micro-units, rounded as toFixed(6) rounds, or -1 outside its range", () => {
+  assert.equal(microsOf(0.0000615), 62);
+  assert.equal(microsOf(-1.5), 1_500_000);
+  assert.equal(microsOf(0), -1);
+  assert.equal(microsOf(2 ** 33), -1);
+  assert.equal(microsOf(Number.NaN), -1);
 });
