@@ -1,6 +1,6 @@
 /**
- * Run with `node --expose-gc memory.js CLIENTS [keys]`: heap bytes per tracked client, measured
- * as the heap delta after CLIENTS clients have each sent a few heartbeats (with a gap, a late
+ * Run with `node --expose-gc memory.js CLIENTS [keys]`: bytes per tracked client, measured as
+ * the delta of the heap and of ArrayBuffer memory after CLIENTS clients have each sent a few heartbeats (with a gap, a late
  * one and a duplicate, so every structure is in use), divided by the number of clients. With
  * `keys` every client has a secret and signs its heartbeats (mac=); the key table and the
  * anti-replay state are then part of the delta, as they are of a monitor run with --keys.
@@ -24,7 +24,10 @@ for (const seq of [1, 2, 4, 5, 3, 3]) {
 const measure = (): number => {
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  // Typed arrays (the client table's index and links, the key midstates) live outside the JS
+  // heap: their ArrayBuffers count too.
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 };
 const before = measure();
 const keys = keyed ? new Map(Array.from({ length: N }, (_, i) => [idOf(i), secretOf(i)] as const)) : undefined;
