@@ -11,6 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { createServer, connect } from "node:net";
+import { netCeilingScript } from "../net-ceiling.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -29,26 +30,10 @@ interface Result {
 }
 
 /** The two ceilings, as child scripts: what node:net and node:http can do with no file work at all. */
-const NET_CEILING = `
-const net = require("node:net");
-const sizes = { "/1k.bin": 1024, "/64k.bin": 65536 };
-const replies = {};
-for (const [p, n] of Object.entries(sizes)) replies[p] = Buffer.concat([Buffer.from("HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nContent-Length: " + n + "\\r\\n\\r\\n"), Buffer.alloc(n, 120)]);
-net.createServer((s) => {
-  s.setNoDelay(true);
-  let buf = "";
-  s.on("data", (d) => {
-    buf += d.latin1Slice();
-    let end;
-    while ((end = buf.indexOf("\\r\\n\\r\\n")) !== -1) {
-      const sp = buf.indexOf(" ");
-      const path = buf.slice(sp + 1, buf.indexOf(" ", sp + 1));
-      s.write(replies[path] ?? replies["/1k.bin"]);
-      buf = buf.slice(end + 4);
-    }
-  });
-  s.on("error", () => {});
-}).listen(Number(process.argv[1]), "127.0.0.1");`;
+const NET_CEILING = netCeilingScript(
+  Object.fromEntries([["/1k.bin", 1024], ["/64k.bin", 65536]].map(([p, n]) => [p, { head: `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${n}`, size: Number(n) }])),
+  "/1k.bin",
+);
 
 const HTTP_CEILING = `
 const http = require("node:http");

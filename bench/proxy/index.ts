@@ -10,6 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { netCeilingScript } from "../net-ceiling.js";
 import { createServer, connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,23 +27,15 @@ const DURATION = process.env.WIREKIT_BENCH_DURATION ?? "6s";
  * end of a request head is found. MISS: a relay with one kept-alive origin connection per client
  * that rewrites the request line and forwards the answer by its Content-Length.
  */
-const HIT_CEILING = `
-const net = require("node:net");
-const head = "HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nCache-Control: max-age=3600\\r\\nLast-Modified: Mon, 02 Nov 2026 00:00:00 GMT\\r\\nDate: Mon, 02 Nov 2026 00:00:00 GMT\\r\\nVia: 1.1 127.0.0.1:8888 (wirekit)\\r\\nContent-Length: 1024\\r\\nAge: 10\\r\\nCache-Status: wirekit; hit; ttl=3590\\r\\n\\r\\n";
-const reply = Buffer.concat([Buffer.from(head, "latin1"), Buffer.alloc(1024, 120)]);
-net.createServer((s) => {
-  s.setNoDelay(true);
-  let buf = "";
-  s.on("data", (d) => {
-    buf += d.latin1Slice();
-    let end;
-    while ((end = buf.indexOf("\\r\\n\\r\\n")) !== -1) {
-      s.write(reply);
-      buf = buf.slice(end + 4);
-    }
-  });
-  s.on("error", () => {});
-}).listen(Number(process.argv[1]), "127.0.0.1");`;
+const HIT_CEILING = netCeilingScript(
+  {
+    hit: {
+      head: "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: max-age=3600\r\nLast-Modified: Mon, 02 Nov 2026 00:00:00 GMT\r\nDate: Mon, 02 Nov 2026 00:00:00 GMT\r\nVia: 1.1 127.0.0.1:8888 (wirekit)\r\nContent-Length: 1024\r\nAge: 10\r\nCache-Status: wirekit; hit; ttl=3590",
+      size: 1024,
+    },
+  },
+  "hit",
+);
 
 const MISS_CEILING = `
 const net = require("node:net");
