@@ -4,7 +4,8 @@
  * (a cached file, a cache hit). Such a response costs one lookup and one write instead of a head
  * serialization, an allocation and a copy per request. The head depends on the request only
  * through what `ReadyKey` holds (HEAD answers have no body and are never kept), so a key that
- * matches means the bytes are exactly those `encodeHead` would make now. Pure: no sockets, no clock (the Date value is part of the key).
+ * matches means the bytes are exactly those `encodeHead` would make now. Pure: no sockets, no
+ * clock (the Date value is part of the key).
  */
 import type { HeaderList } from "../header-list.js";
 import type { EncodedHead } from "./head.js";
@@ -26,7 +27,6 @@ export interface ReadyResponse extends ReadyKey {
   /** Head and body in one buffer. */
   readonly bytes: Buffer;
 }
-
 
 /**
  * At most `limit` ready responses, one per body, the least recently made dropped first. A body

@@ -82,10 +82,10 @@ export type { H1Capture, H1ConnectionTap } from "./connection.js";
 
 const LINGER_MS = 2000;
 
-/** Apply the defaults of `H1ServerOptions` (durations of 0 or less mean "off", kept as Infinity). */
 /** Whole small responses kept ready per server: at most this many bodies (each ≤ 16 KiB). */
 const READY_RESPONSES = 256;
 
+/** Apply the defaults of `H1ServerOptions` (durations of 0 or less mean "off", kept as Infinity). */
 export function resolveOptions(options: H1ServerOptions, host: ConnectionHost): ConnectionSettings {
   const ms = (v: number | undefined, d: number): number => (v === undefined ? d : v <= 0 ? Infinity : v);
   return {
