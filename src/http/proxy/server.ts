@@ -149,6 +149,15 @@ export class ProxyServer extends TypedEmitter<ProxyServerEvents> {
     publish("proxy", "request", r);
   }
 
+  /**
+   * Wait until the cache's file writes and removals in progress (a stored response, an eviction,
+   * a purge) have reached the disk. Responses are sent before their entry is written, so a reader
+   * of the cache directory calls this first; `close()` does too.
+   */
+  async flush(): Promise<void> {
+    await this.#ctx.store?.flush();
+  }
+
   /** Stop accepting, close idle connections, cut active ones and their origin connections. */
   async close(): Promise<ProxyStats> {
     const closed = this.#server.close();

@@ -288,6 +288,7 @@ for (const mode of MODES) {
         }
         throw new Error("no head for /damaged");
       }
+      await proxy.flush(); // the entry file is renamed into place after the response
       for (const name of await readdir(dir)) {
         if (!name.endsWith(".wkc")) continue;
         const fd = await open(join(dir, name), "r+");

@@ -101,6 +101,7 @@ describe("proxy cache store", () => {
     const p = await start();
     const before = origin.count("/obj");
     await viaProxy(p.port, `${origin.base}/obj`);
+    await p.flush(); // the response went out before its entry was written
     const [file] = await entryFiles(dir);
     assert.ok(file);
     await truncate(file, 100_000);
@@ -179,6 +180,7 @@ describe("proxy cache store", () => {
     const limit = 50 * 1024;
     const p = await start({ cacheSize: limit });
     for (let i = 0; i < 10; i++) await viaProxy(p.port, `${origin.base}/small/${i}`);
+    await p.flush(); // evicted entries' files are removed after the responses that evicted them
     const s = p.stats();
     assert.ok(s.diskBytes <= limit, `${s.diskBytes} > ${limit}`);
     assert.ok(s.entries >= 3 && s.entries < 10);
