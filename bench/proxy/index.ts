@@ -2,7 +2,8 @@
  * bench/proxy: cache-hit requests per second for a 1 KiB object through `wirekit proxy`, in
  * forward mode and in gateway mode (`--reverse`, origin-form requests), beside Squid (memory cache) and the origin reached directly, all measured in this run with
  * wrk (absolute-form request lines via a Lua script, -t1 -c50); and the latency a miss adds
- * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct).
+ * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct); and the
+ * hit rate of 100 concurrent clients asking at once for one uncached URL (collapsing).
  * Two ceilings from the same run put the figures in scale: a bare node:net server writing a
  * fixed reply of a hit's size (no HTTP parsing, no cache), and a bare node:net relay for misses.
  * Installs wrk and squid with apt-get when missing (needs root).
@@ -115,12 +116,28 @@ async function waitForPort(port: number, ms = 20_000): Promise<void> {
   }
 }
 
+/**
+ * The origin: every path a 1 KiB max-age=3600 object. Paths under /slow/ answer after 100 ms (an
+ * origin slow enough that 100 clients' requests overlap one fetch), and `/_count/PATH` says how
+ * many requests for PATH reached it (the collapsing figure counts fetches here, whatever the
+ * cache's own headers claim).
+ */
 const ORIGIN_SCRIPT = `
 const http = require("node:http");
 const body = Buffer.alloc(1024, 120);
+const counts = new Map();
 http.createServer((req, res) => {
-  res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": "1024", "Cache-Control": "max-age=3600", "Last-Modified": "Mon, 02 Nov 2026 00:00:00 GMT" });
-  res.end(body);
+  if (req.url.startsWith("/_count/")) {
+    res.end(String(counts.get(req.url.slice(7)) ?? 0));
+    return;
+  }
+  counts.set(req.url, (counts.get(req.url) ?? 0) + 1);
+  const send = () => {
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": "1024", "Cache-Control": "max-age=3600", "Last-Modified": "Mon, 02 Nov 2026 00:00:00 GMT" });
+    res.end(body);
+  };
+  if (req.url.startsWith("/slow/")) setTimeout(send, 100);
+  else send();
 }).listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
@@ -161,6 +178,40 @@ async function missLatency(viaPort: number | undefined, originPort: number, tag:
   return times[Math.floor(times.length / 2)] ?? 0;
 }
 
+/** One GET on its own connection: the status and the cache's verdict (Cache-Status, or Squid's X-Cache). */
+function getOnce(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; verdict: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const cs = String(res.headers["cache-status"] ?? res.headers["x-cache"] ?? "");
+        const verdict = /fwd=collapsed|collapsed/.test(cs) ? "collapsed" : /hit/i.test(cs) ? "hit" : /fwd=|miss/i.test(cs) ? "miss" : "?";
+        resolve({ status: res.statusCode ?? 0, verdict, body: Buffer.concat(chunks).toString("latin1") });
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * Collapsing: 100 clients, each on its own connection, ask at once for one URL the cache has
+ * never seen, from an origin that takes 100 ms to answer. The hit rate is the share of the 100
+ * answered without a fetch of their own: (100 - fetches the origin counted) / 100.
+ */
+async function collapsing(port: number, originPort: number, tag: string, originForm = false): Promise<string> {
+  const path = `/slow/collapse/${tag}`;
+  const target = originForm ? path : `http://127.0.0.1:${originPort}${path}`;
+  const answers = await Promise.all(Array.from({ length: 100 }, () => getOnce(port, target)));
+  const fetches = Number((await getOnce(originPort, `/_count${path}`)).body);
+  const ok = answers.filter((a) => a.status === 200).length;
+  const by = new Map<string, number>();
+  for (const a of answers) by.set(a.verdict, (by.get(a.verdict) ?? 0) + 1);
+  const verdicts = [...by].map(([k, n]) => `${n} ${k}`).join(", ");
+  return `${tag.padEnd(8)} hit rate ${((100 - fetches) / 100).toFixed(2)} (${fetches} origin fetch${fetches === 1 ? "" : "es"} for 100 clients; ${ok} answered 200; the cache's headers: ${verdicts})`;
+}
+
 function stop(p: ChildProcess | undefined): Promise<void> {
   if (p === undefined || p.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -187,26 +238,10 @@ export async function run(): Promise<void> {
     const gw = spawn(process.execPath, [main, "proxy", "--reverse", `http://127.0.0.1:${originPort}`, "--port", String(gwPort), "--cache-dir", join(dir, "gw-cache"), "--quiet"], { stdio: "ignore" });
     procs.push(gw);
     const squidPort = await freePort();
-    const conf = join(dir, "squid.conf");
-    writeFileSync(
-      conf,
-      [
-        `http_port 127.0.0.1:${squidPort}`,
-        "http_access allow localhost",
-        "http_access deny all",
-        "cache_mem 256 MB",
-        "maximum_object_size_in_memory 1 MB",
-        `pid_filename ${join(dir, "squid.pid")}`,
-        `cache_log ${join(dir, "cache.log")}`,
-        "access_log none",
-        `coredump_dir ${dir}`,
-        "shutdown_lifetime 1 seconds",
-        "via on",
-        "",
-      ].join("\n"),
-    );
-    const squid = spawn("squid", ["-N", "-f", conf], { stdio: "ignore" });
-    procs.push(squid);
+    procs.push(startSquid(dir, "squid", squidPort));
+    // A second Squid with collapsed forwarding on, for the collapsing figure only.
+    const squidCfPort = await freePort();
+    procs.push(startSquid(dir, "squid-cf", squidCfPort, ["collapsed_forwarding on"]));
     // The shared store (issue 14): one redis-server, a proxy on it with its hot layer and one without.
     const redisPort = await freePort();
     const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
@@ -220,7 +255,7 @@ export async function run(): Promise<void> {
     procs.push(spawn(process.execPath, ["-e", HIT_CEILING, String(hitCeilingPort)], { stdio: "ignore" }));
     const missCeilingPort = await freePort();
     procs.push(spawn(process.execPath, ["-e", MISS_CEILING, String(missCeilingPort), String(originPort)], { stdio: "ignore" }));
-    await Promise.all([waitForPort(hitCeilingPort), waitForPort(missCeilingPort), waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
+    await Promise.all([waitForPort(hitCeilingPort), waitForPort(missCeilingPort), waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(squidCfPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
     const obj = `http://127.0.0.1:${originPort}/obj`;
     // Warm both caches.
     for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"], [rdPort, obj], [rdColdPort, obj]] as const) {
@@ -266,10 +301,39 @@ export async function run(): Promise<void> {
     console.log(
       `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), ceiling: bare node:net relay ${relay.toFixed(3)} ms (+${(relay - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
     );
+    console.log("collapsing: 100 concurrent clients, one uncached URL, an origin that answers in 100 ms");
+    console.log(`  ${await collapsing(wkPort, originPort, "wirekit")}`);
+    console.log(`  ${await collapsing(gwPort, originPort, "gateway", true)}`);
+    console.log(`  ${await collapsing(squidPort, originPort, "squid")}  (collapsed_forwarding off, Squid's default)`);
+    console.log(`  ${await collapsing(squidCfPort, originPort, "squid-cf")}  (collapsed_forwarding on)`);
   } finally {
     for (const p of procs.reverse()) await stop(p);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Squid with a memory cache on `port`, its files named after `name` in `dir`. */
+function startSquid(dir: string, name: string, port: number, extra: string[] = []): ChildProcess {
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `http_port 127.0.0.1:${port}`,
+      "http_access allow localhost",
+      "http_access deny all",
+      "cache_mem 256 MB",
+      "maximum_object_size_in_memory 1 MB",
+      `pid_filename ${join(dir, `${name}.pid`)}`,
+      `cache_log ${join(dir, `${name}.log`)}`,
+      "access_log none",
+      `coredump_dir ${dir}`,
+      "shutdown_lifetime 1 seconds",
+      "via on",
+      ...extra,
+      "",
+    ].join("\n"),
+  );
+  return spawn("squid", ["-N", "-f", conf], { stdio: "ignore" });
 }
 
 function squidVersion(): string {
