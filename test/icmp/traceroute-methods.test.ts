@@ -60,7 +60,9 @@ describe("traceroute -U / -T / --paris through a router namespace", { skip }, ()
         `require("net").createServer((c)=>c.destroy()).listen(${TCP_OPEN_PORT},"::",()=>console.log("ready"));`,
     ], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve) => servers?.stdout?.once("data", () => resolve()));
-    await topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]);
+    // Resolve the neighbours of both families first: the first IPv6 neighbour solicitation on a
+    // fresh link is often lost, and the IPv6 test would otherwise meet it (as ping-netns does).
+    await Promise.all([topo.wirekit(["ping", ADDR.target4, "-n", "1", "-W", "3"]), topo.wirekit(["ping", ADDR.target6, "-n", "1", "-W", "3"])]);
   });
   after(() => {
     servers?.kill();
