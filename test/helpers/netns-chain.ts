@@ -9,8 +9,8 @@
  * so its stale-namespace sweep removes them too when a test process was SIGKILLed.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { BIN } from "./cli.js";
 import type { ExecResult } from "./netns.js";
+import { namespaceCli } from "./netns-cli.js";
 
 export const CHAIN = { r1: "10.78.0.1", r2: "10.78.1.2", target: "10.78.2.2" } as const;
 
@@ -38,7 +38,9 @@ export async function createChain(o: { lossAtR2: number }): Promise<Chain> {
   const id = `${process.pid.toString(36)}-m${(counter++).toString(36)}`;
   const ns = { c: `wk-${id}-c`, r1: `wk-${id}a-r`, r2: `wk-${id}b-r`, t: `wk-${id}-t` };
   const made: string[] = [];
+  const cli = namespaceCli(ns.c);
   const destroy = (): void => {
+    cli.close();
     for (const n of made.splice(0)) {
       try {
         execFileSync("ip", ["netns", "del", n], { stdio: "ignore" });
@@ -90,7 +92,7 @@ export async function createChain(o: { lossAtR2: number }): Promise<Chain> {
     throw err;
   }
   return {
-    wirekit: (argv, timeoutMs) => run("ip", ["netns", "exec", ns.c, process.execPath, BIN, ...argv], timeoutMs),
+    wirekit: (argv, timeoutMs) => cli.run(argv, timeoutMs),
     destroy,
   };
 }
@@ -110,7 +112,9 @@ export async function createEcmp(): Promise<Chain> {
   const id = `${process.pid.toString(36)}-e${(counter++).toString(36)}`;
   const ns = { c: `wk-${id}-c`, r1: `wk-${id}a-r`, a: `wk-${id}b-r`, b: `wk-${id}c-r`, t: `wk-${id}-t` };
   const made: string[] = [];
+  const cli = namespaceCli(ns.c);
   const destroy = (): void => {
+    cli.close();
     for (const n of made.splice(0)) {
       try {
         execFileSync("ip", ["netns", "del", n], { stdio: "ignore" });
@@ -162,7 +166,7 @@ export async function createEcmp(): Promise<Chain> {
     throw err;
   }
   return {
-    wirekit: (argv, timeoutMs) => run("ip", ["netns", "exec", ns.c, process.execPath, BIN, ...argv], timeoutMs),
+    wirekit: (argv, timeoutMs) => cli.run(argv, timeoutMs),
     destroy,
   };
 }

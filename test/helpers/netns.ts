@@ -18,7 +18,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { BIN } from "./cli.js";
+import { namespaceCli } from "./netns-cli.js";
 
 export const ADDR = {
   client4: "10.77.0.2",
@@ -46,7 +46,7 @@ export interface Topology {
   target: string;
   /** Run a command inside a namespace. */
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<ExecResult>;
-  /** Run `wirekit <argv>` (the built CLI) inside the client namespace. */
+  /** Run `wirekit <argv>` inside the client namespace (in netns-cli.ts's resident server). */
   wirekit(argv: string[], timeoutMs?: number): Promise<ExecResult>;
   /** Allow (or forbid) unprivileged ping sockets in the client namespace. */
   setPingSockets(on: boolean): Promise<void>;
@@ -139,7 +139,9 @@ export async function createTopology(): Promise<Topology> {
   const router = `wk-${id}-r`;
   const target = `wk-${id}-t`;
   const made: string[] = [];
+  const cli = namespaceCli(client);
   const destroy = (): void => {
+    cli.close();
     for (const ns of made.splice(0)) {
       try {
         execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
@@ -226,7 +228,7 @@ export async function createTopology(): Promise<Topology> {
     router,
     target,
     exec,
-    wirekit: (argv, timeoutMs) => exec(client, process.execPath, [BIN, ...argv], timeoutMs),
+    wirekit: (argv, timeoutMs) => cli.run(argv, timeoutMs),
     setPingSockets: (on) => sysctl(client, `net.ipv4.ping_group_range=${on ? "0 2147483647" : "1 0"}`),
     destroy,
   };

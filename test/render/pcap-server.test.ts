@@ -7,21 +7,15 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCliCapture, spawnCli, type Spawned } from "../helpers/cli.js";
+import { noTshark, rawStream, readCapture } from "../helpers/tshark.js";
 
-const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
-const noTshark = TSHARK === undefined ? { skip: "tshark is not installed (.ci/run installs it)" } : {};
-
-function tsharkRun(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile(TSHARK ?? "tshark", args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
-}
-
+/** One packet: its stream, flags, payload length, checksum verdicts, TCP analysis flags, comment. */
 interface Row {
   stream: number;
   flags: string;
@@ -32,28 +26,21 @@ interface Row {
   comment: string;
 }
 
-/** Every packet: stream, flags, payload length, checksum verdicts, TCP analysis flags, comment. */
-async function packets(file: string): Promise<Row[]> {
-  const fields = ["tcp.stream", "tcp.flags.str", "tcp.len", "tcp.checksum.status", "ip.checksum.status", "tcp.analysis.flags", "frame.comment"];
-  const out = await tsharkRun(["-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", ...fields.flatMap((f) => ["-e", f])]);
-  return out
+/** One tshark run over `file`: every packet's fields and the reassembly of each stream in `streams`. */
+async function read(file: string, streams: readonly number[] = []): Promise<{ rows: Row[]; follow: (n: number) => string }> {
+  const cap = await readCapture(file, {
+    prefs: ["tcp.check_checksum:TRUE", "ip.check_checksum:TRUE"],
+    fields: ["tcp.stream", "tcp.flags.str", "tcp.len", "tcp.checksum.status", "ip.checksum.status", "tcp.analysis.flags", "frame.comment"],
+    follow: streams.map((n) => `tcp,raw,${n}`),
+  });
+  const rows = cap.fields
     .trim()
     .split("\n")
     .map((l) => {
       const [stream = "", flags = "", len = "", tcpCheck = "", ipCheck = "", analysis = "", comment = ""] = l.split("|");
       return { stream: Number(stream), flags, len: Number(len), tcpCheck, ipCheck, analysis, comment };
     });
-}
-
-/** Both directions of TCP stream `n` as tshark reassembles them (follow,tcp,raw). */
-async function follow(file: string, n: number): Promise<string> {
-  const out = await tsharkRun(["-r", file, "-q", "-z", `follow,tcp,raw,${n}`]);
-  const hex = out
-    .split("\n")
-    .filter((l) => /^\s*[0-9a-f]+$/.test(l))
-    .map((l) => l.trim())
-    .join("");
-  return Buffer.from(hex, "hex").toString("latin1");
+  return { rows, follow: (n) => rawStream(cap.follow(`tcp,raw,${n}`)) };
 }
 
 /** Send `raw` on a new connection and read until the server closes (or `waitMs` passes). */
@@ -110,7 +97,7 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^pcap written to \S+serve\.pcapng \(\d+ packets\)\n$/);
 
-    const rows = await packets(file);
+    const { rows, follow } = await read(file, [0]);
     assert.ok(rows.every((p) => p.tcpCheck === "1" && p.ipCheck === "1"), "every TCP and IP checksum is good");
     assert.ok(rows.every((p) => p.analysis === ""), `no TCP analysis warnings (sequence numbers add up):\n${rows.filter((p) => p.analysis !== "").map((p) => p.analysis).join("\n")}`);
     const streams = new Set(rows.map((p) => p.stream));
@@ -127,7 +114,7 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
       "404 not found",
       "408 request head timeout: answered by the server itself, then closed",
     ]);
-    const first = await follow(file, 0);
+    const first = follow(0);
     assert.match(first, /^GET \/a\.txt HTTP\/1\.1\r\nHost: t\r\n/);
     assert.ok(first.endsWith(BODY), "the whole body reassembles after the request");
   });
@@ -144,7 +131,7 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /, stopped at --pcap-max-bytes\)\n$/);
     assert.ok(statSync(file).size <= 40 * 1024, `the file stays under its bound (${statSync(file).size} bytes)`);
-    const rows = await packets(file);
+    const { rows } = await read(file);
     assert.match(rows.at(-1)?.comment ?? "", /^capture stopped: the file reached its bound of 40960 bytes/);
     assert.equal(new Set(rows.map((p) => p.stream)).size, 1, "the second connection is not captured");
   });
@@ -185,7 +172,7 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
         const r = await proxy.done;
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /pcap written to /);
-        const rows = await packets(file);
+        const { rows, follow } = await read(file, mode === "forward" ? [1, 2, 4, 5] : [1, 2]);
         assert.ok(rows.every((p) => p.tcpCheck === "1" && p.ipCheck === "1" && p.analysis === ""), `${mode}: checksums good, no TCP analysis warnings`);
         // Clients: miss, hit (and 502, a tunnel, a refused tunnel); the origin: one keep-alive connection, opened by the miss (stream 1).
         assert.equal(new Set(rows.map((p) => p.stream)).size, mode === "forward" ? 6 : 3, `${mode}: one stream per connection`);
@@ -199,14 +186,14 @@ describe("--pcap on the TCP servers, read by tshark", { ...noTshark, concurrency
           assert.equal(comments[4], "CONNECT 127.0.0.1:1: refused, 403 Forbidden");
           assert.equal(comments.length, 5);
         } else assert.equal(comments.length, 2);
-        const toOrigin = await follow(file, 1);
+        const toOrigin = follow(1);
         assert.match(toOrigin, /^GET \/a\.txt HTTP\/1\.1\r\n[^]*Via: 1\.1 127\.0\.0\.1:\d+ \(wirekit\)\r\n/, `${mode}: the proxy's request to the origin`);
         assert.ok(toOrigin.endsWith(BODY), `${mode}: the origin's body reassembles`);
-        const hit = await follow(file, 2);
+        const hit = follow(2);
         assert.ok(hit.startsWith(req), `${mode}: the request reassembles`);
         assert.ok(hit.endsWith(BODY), `${mode}: the cached body reassembles`);
-        if (mode === "forward") assert.match(await follow(file, 5), /^CONNECT 127\.0\.0\.1:1 HTTP\/1\.1\r\n[^]*HTTP\/1\.1 403 Forbidden\r\n[^]*--connect-ports\)\n$/);
-        if (mode === "forward") assert.match(await follow(file, 4), /^CONNECT [^]*\r\n\r\nGET \/small\.txt HTTP\/1\.1\r\n[^]*HTTP\/1\.1 200 Connection Established\r\n[^]*\r\n\r\nsmall\n$/);
+        if (mode === "forward") assert.match(follow(5), /^CONNECT 127\.0\.0\.1:1 HTTP\/1\.1\r\n[^]*HTTP\/1\.1 403 Forbidden\r\n[^]*--connect-ports\)\n$/);
+        if (mode === "forward") assert.match(follow(4), /^CONNECT [^]*\r\n\r\nGET \/small\.txt HTTP\/1\.1\r\n[^]*HTTP\/1\.1 200 Connection Established\r\n[^]*\r\n\r\nsmall\n$/);
       }
     } finally {
       origin.kill("SIGTERM");

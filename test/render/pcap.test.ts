@@ -6,8 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,28 +15,31 @@ import { encodeUdpPacket } from "../../src/icmp/ip-packet.js";
 import { internetChecksum } from "../../src/icmp/message/checksum.js";
 import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
 import { runCliCapture, spawnCli, type CliRun } from "../helpers/cli.js";
+import { noTshark, rawStream, readCapture } from "../helpers/tshark.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { PASSWORD, USER, startSmtpPeer, testCert } from "../smtp/peer.js";
 
-const TSHARK = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => existsSync(p));
-const noTshark = TSHARK === undefined ? { skip: "tshark is not installed (.ci/run installs it)" } : {};
 const rootOnly = process.getuid?.() === 0 ? {} : { skip: "needs root (raw ICMP sockets)" };
 
-function run(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile(TSHARK ?? "tshark", args, (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
+type Packet = { src: string; dst: string; udp: string; ip: string; comment: string };
+const PACKET_FIELDS = ["ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "udp.checksum.status", "ip.checksum.status", "frame.comment"];
+
+function toPackets(fields: string): Packet[] {
+  return fields.split("\n").filter((l) => l !== "").map((l) => {
+    const [s4 = "", s6 = "", d4 = "", d6 = "", udp = "", ip = "", comment = ""] = l.split("|");
+    return { src: s4 || s6, dst: d4 || d6, udp, ip, comment };
+  });
 }
 
-function tshark(file: string): Promise<Array<{ src: string; dst: string; udp: string; ip: string; comment: string }>> {
-  return new Promise((resolve, reject) => {
-    const fields = ["ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "udp.checksum.status", "ip.checksum.status", "frame.comment"];
-    execFile(TSHARK ?? "tshark", ["-r", file, "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", ...fields.flatMap((f) => ["-e", f])], (err, stdout) => {
-      if (err !== null) return reject(err);
-      resolve(stdout.split("\n").filter((l) => l !== "").map((l) => {
-        const [s4 = "", s6 = "", d4 = "", d6 = "", udp = "", ip = "", comment = ""] = l.split("|");
-        return { src: s4 || s6, dst: d4 || d6, udp, ip, comment };
-      }));
-    });
-  });
+/** Every packet of `file`: addresses, UDP and IP checksum verdicts, comment; `follow` blocks read in the same tshark run. */
+async function tshark(file: string, follow: string[] = []): Promise<{ packets: Packet[]; follow: (arg: string) => string }> {
+  const cap = await readCapture(file, { prefs: ["udp.check_checksum:TRUE", "ip.check_checksum:TRUE"], fields: PACKET_FIELDS, follow });
+  return { packets: toPackets(cap.fields), follow: cap.follow };
+}
+
+/** The per-packet lines of `fields` in `file`, with checksum checks `prefs` on. */
+async function fieldsOf(file: string, prefs: string[], fields: string[]): Promise<string> {
+  return (await readCapture(file, { prefs, fields })).fields;
 }
 
 /** Start a server in this process; resolves with its port and a stop function. */
@@ -110,11 +112,11 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
     const [sent, got] = [Number(m?.[1]), Number(m?.[2])];
     assert.ok(sent === 6 && got > 0 && got < 6, r.stdout);
     assert.equal(openOn(cfile) + openOn(sfile), 0, "both files closed");
-    const client = await tshark(cfile);
+    const client = (await tshark(cfile)).packets;
     assert.equal(client.length, sent + got);
     assert.ok(client.every((p) => p.udp === "1" && p.ip === "1" && p.src === "127.0.0.1" && p.dst === "127.0.0.1"), JSON.stringify(client));
     assert.equal(client.filter((p) => /^no reply within 1 s: seq \d+ counted lost$/.test(p.comment)).length, sent - got);
-    const server = await tshark(sfile);
+    const server = (await tshark(sfile)).packets;
     const dropped = Number(/(\d+) dropped/.exec(s.stdout)?.[1]);
     assert.equal(server.length, sent + got);
     assert.equal(server.filter((p) => p.comment === "dropped (simulated, seed 7)").length, dropped);
@@ -129,8 +131,8 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
     const r = await runCliCapture(["udp-echo", "127.0.0.1", String(srv.port), "-m", "hi", "--timeout", "500ms", "--pcap", cfile]);
     await srv.stop();
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await tshark(cfile)).map((p) => p.comment), ["no reply within 500 ms: retransmit, next timeout 1 s", "retransmission 1, timeout 1 s", ""]);
-    assert.deepEqual((await tshark(sfile)).map((p) => p.comment), ["dropped (simulated, seed 3)", "", ""]);
+    assert.deepEqual((await tshark(cfile)).packets.map((p) => p.comment), ["no reply within 500 ms: retransmit, next timeout 1 s", "retransmission 1, timeout 1 s", ""]);
+    assert.deepEqual((await tshark(sfile)).packets.map((p) => p.comment), ["dropped (simulated, seed 3)", "", ""]);
   });
 
   it("udp-echo send-big: every part and the verdict, checksums valid; the refusal of the big datagram and each part the verdict names missing are comments", async () => {
@@ -147,7 +149,7 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       return Array.from({ length: b - a + 1 }, (_, i) => a + i);
     });
     assert.ok(missing.length > 0 && missing.length < 16, r.stdout);
-    const packets = await tshark(file);
+    const packets = (await tshark(file)).packets;
     assert.equal(packets.length, 17, "16 parts and the verdict; the refused 80000-byte datagram never left");
     assert.ok(packets.every((p) => p.udp === "1" && p.ip === "1"), JSON.stringify(packets));
     const parts = packets.slice(0, 16);
@@ -165,10 +167,10 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
     const r = await runCliCapture(["heartbeat", "127.0.0.1", String(srv.port), "-c", "3", "-i", "20ms", "-W", "2s", "--id", "lab-pc", "-q", "--pcap", cfile]);
     await srv.stop();
     assert.equal(r.code, 0, r.stderr);
-    const client = await tshark(cfile);
+    const client = (await tshark(cfile)).packets;
     assert.equal(client.length, 6);
     assert.ok(client.every((p) => p.udp === "1"));
-    const server = await tshark(sfile);
+    const server = (await tshark(sfile)).packets;
     assert.equal(server.length, 6);
     assert.match(server[0]?.comment ?? "", /^new client lab-pc \(127\.0\.0\.1:\d+\), first seq 1$/);
   });
@@ -203,15 +205,14 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       const r = await runCliCapture(["http", "get", `http://127.0.0.1:${port}/a.txt`, "-s", "-o", join(dir, "out.txt"), "-H", "Accept-Encoding: identity", "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(openOn(file), 0);
-      const fields = await run(["-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "tcp.flags.str", "-e", "tcp.checksum.status", "-e", "ip.checksum.status", "-e", "tcp.analysis.flags"]);
+      const cap = await readCapture(file, { prefs: ["tcp.check_checksum:TRUE", "ip.check_checksum:TRUE"], fields: ["tcp.flags.str", "tcp.checksum.status", "ip.checksum.status", "tcp.analysis.flags"], follow: ["tcp,raw,0"] });
+      const fields = cap.fields;
       const rows = fields.trim().split("\n").map((l) => l.split("|"));
       assert.ok(rows.length >= 8, fields);
       assert.ok(rows.every(([, tcp, ip, analysis]) => tcp === "1" && ip === "1" && (analysis ?? "") === ""), `checksums good, no TCP analysis warnings:\n${fields}`);
       assert.match(rows[0]?.[0] ?? "", /S/);
       assert.ok(rows.some(([f]) => /F/.test(f ?? "")));
-      const follow = await run(["-r", file, "-q", "-z", "follow,tcp,raw,0"]);
-      const hex = follow.split("\n").filter((l) => /^\s*[0-9a-f]+$/.test(l)).map((l) => l.trim()).join("");
-      const stream = Buffer.from(hex, "hex").toString("latin1");
+      const stream = rawStream(cap.follow("tcp,raw,0"));
       assert.match(stream, /^GET \/a\.txt HTTP\/1\.1\r\n/);
       assert.ok(stream.endsWith("hello\n".repeat(20_000)), "the whole 120 kB body reassembles");
     } finally {
@@ -237,21 +238,22 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       const bytes = await readFile(file);
       const plainB64 = Buffer.from(`\0${USER}\0${PASSWORD}`).toString("base64");
       for (const secret of [PASSWORD, plainB64, plainB64.replace(/=+$/, "")]) assert.equal(bytes.indexOf(Buffer.from(secret)), -1, "no form of the secret in the file");
-      const follow = await run(["-r", file, "-q", "-z", "follow,tcp,raw,0"]);
-      const stream = Buffer.from(follow.split("\n").filter((l) => /^\s*[0-9a-f]+$/.test(l)).map((l) => l.trim()).join(""), "hex").toString("latin1");
+      const cap = await tshark(file, ["tcp,raw,0"]);
+      const stream = rawStream(cap.follow("tcp,raw,0"));
       assert.match(stream, /^220 /);
       assert.match(stream, /\r\nAUTH PLAIN \*+\r\n/);
       assert.match(stream, /\r\nDATA\r\n/);
       assert.match(stream, /\r\nQUIT\r\n/);
-      const comments = (await tshark(file)).map((p) => p.comment).filter(Boolean);
+      const comments = cap.packets.map((p) => p.comment).filter(Boolean);
       assert.deepEqual(comments, [`AUTH secret redacted (${plainB64.length} bytes overwritten with *)`]);
       const sfile = join(dir, "starttls.pcapng");
       const t = await runCliCapture([...base, "--server", `127.0.0.1:${tls.port}`, "--ca", ca, "--pcap", sfile], { env });
       assert.equal(t.code, 0, t.stderr);
-      const packets = await tshark(sfile);
+      const scap = await tshark(sfile, ["tcp,ascii,0"]);
+      const packets = scap.packets;
       assert.ok(packets.every((p) => p.udp === ""), "TCP only");
       assert.ok(packets.some((p) => p.comment.startsWith("TLS starts after this reply (STARTTLS)")), JSON.stringify(packets));
-      const sstream = await run(["-r", sfile, "-q", "-z", "follow,tcp,ascii,0"]);
+      const sstream = scap.follow("tcp,ascii,0");
       assert.match(sstream, /STARTTLS/);
       assert.doesNotMatch(sstream, /^(AUTH PLAIN|MAIL FROM)/m, "nothing after the upgrade");
       const implicit = await runCliCapture([...base, "--server", "127.0.0.1:9", "--tls", "--pcap", sfile], { env });
@@ -268,7 +270,7 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       const r = await runCliCapture(["ping", target, "-n", "2", "-i", "0.05", "-W", "5s", "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
       const v = family === 4 ? "icmp" : "icmpv6";
-      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", `${v}.type`, "-e", `${v}.checksum.status`, "-e", family === 4 ? "ip.checksum.status" : "ipv6.src", "-e", `${v}.resp_to`]);
+      const out = await fieldsOf(file, ["ip.check_checksum:TRUE"], [`${v}.type`, `${v}.checksum.status`, family === 4 ? "ip.checksum.status" : "ipv6.src", `${v}.resp_to`]);
       const rows = out.trim().split("\n").map((l) => l.split("|"));
       // Packets are written as the tool handles them: on a loaded machine the second request can
       // leave before the first reply is read, so the order may be request, request, reply, reply.
@@ -291,7 +293,7 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       const r = await runCliCapture(["mtr", "127.0.0.1", "-n", "--report", "-c", "3", "-i", "0.05", "-m", "2", "-w", "5s", ...method, "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(openOn(file), 0);
-      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "ip.ttl", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status", "-e", "udp.checksum.status"]);
+      const out = await fieldsOf(file, ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"], ["ip.ttl", "frame.comment", "ip.checksum.status", "icmp.checksum.status", "udp.checksum.status"]);
       const rows = out.trim().split("\n").map((l) => l.split("|"));
       // Cycle 1 probes TTL 1 and 2 (the end of the path is not known yet), cycles 2 and 3 TTL 1 only.
       const probes = rows.filter((x) => /^probe TTL=\d; cycle \d$/.test(x[1] ?? "")).map((x) => x[1]);
@@ -308,7 +310,7 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
       const file = join(dir, `trace${method.join("")}.pcapng`);
       const r = await runCliCapture(["traceroute", "127.0.0.1", "-n", "-q", "1", "-m", "2", "-w", "5s", ...method, "--pcap", file]);
       assert.equal(r.code, 0, r.stderr);
-      const out = await run(["-r", file, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|", "-e", "ip.ttl", "-e", "frame.comment", "-e", "ip.checksum.status", "-e", "icmp.checksum.status", "-e", "udp.checksum.status", "-e", "tcp.checksum.status"]);
+      const out = await fieldsOf(file, ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE"], ["ip.ttl", "frame.comment", "ip.checksum.status", "icmp.checksum.status", "udp.checksum.status", "tcp.checksum.status"]);
       const rows = out.trim().split("\n").map((l) => l.split("|"));
       const probes = rows.filter((x) => /^probe TTL=\d$/.test(x[1] ?? ""));
       assert.ok(probes.length >= 1 && probes.every((x) => x[1] === `probe TTL=${x[0]}`), out);
