@@ -480,7 +480,9 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     // A response that streams the request body back needs that body: invite it before the head.
     if (body !== undefined && body === ex.requestBody) this.interim(ex, 100, undefined);
     const unreadBody = ex === this.#bodyEx && ex.expectContinue && !ex.continueSent;
-    const keepAlive = ex.keepAlive && res.close !== true && !this.#noMore && !unreadBody;
+    // Reading has stopped (a refusal is queued, the peer sent FIN, shutdown): the connection
+    // closes after the last answer owed, not after this one when more are queued behind it.
+    const keepAlive = ex.keepAlive && res.close !== true && !(this.#noMore && this.#queue.length <= 1) && !unreadBody;
     const date = this.#s.date.at(this.#s.clock.now());
     // The same immutable bytes under the same frozen fields: the whole response is ready.
     const readyKey = res.immutable === true && body instanceof Uint8Array && body.length <= SINGLE_WRITE && ex.method !== "HEAD" && Object.isFrozen(res.headers) ? { headers: res.headers, status: res.status, reason: res.reason, version: ex.version, keepAlive, date } : undefined;
