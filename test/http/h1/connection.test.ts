@@ -137,6 +137,26 @@ test("a client that half-closes after pipelining gets every answer owed, the las
   });
 });
 
+test("responses returned synchronously to pipelined requests go out together, in order, after every request was read", async () => {
+  const seen: string[] = [];
+  const handler: HttpHandler = (req) => {
+    seen.push(req.target);
+    return { status: 200, headers: [], body: `r${req.target}` };
+  };
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const rs = await c.responses(3);
+    assert.deepEqual(seen, ["/1", "/2", "/3"]);
+    assert.deepEqual(
+      rs.map((r) => r.body.toString()),
+      ["r/1", "r/2", "r/3"],
+    );
+    assert.ok(rs.every((r) => field(r, "connection") === undefined), "the connection stays open");
+    c.close();
+  });
+});
+
 test("HTTP/1.0 closes after the response unless it asked for keep-alive", async () => {
   await withServer(hello, async (_srv, port) => {
     const a = new RawClient(port);
