@@ -296,7 +296,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   function onRequest(request: HttpRequest, control: ExchangeControl): HttpResponse | Promise<HttpResponse> {
     if (request.method === "CONNECT") return connect(request, control);
     const res = new ClientReply(request);
-    const ex: Exchange = { req: new EngineRequest(request), res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
+    const ex: Exchange = { req: new EngineRequest(request), res, client: clientOf(request.remoteAddress), at: clock.now(), start: request.receivedAt, url: request.target, label: "MISS", bytes: 0 };
     ex.interim = (status, headers) => control.sendInterim(status, headers);
     exchanges.set(request, ex);
     try {
@@ -320,7 +320,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     const early = ex.res.closed;
     ex.res.finish(!r.aborted);
     const answered = early ? ex.res.answeredAtClose : !(r.aborted && r.bytes === 0);
-    const record: AccessRecord = { at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" };
+    const record: AccessRecord = { at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: r.durationMs, cacheStatus: answered ? ex.label : "ABORTED" };
     if (ex.stored !== undefined) record.stored = ex.stored;
     proxy.record(record);
   });
