@@ -3,9 +3,9 @@
  * of the event loop's poll phase and then handed to their connections together, in the order
  * they were returned. Answering each request the moment its bytes were read made the server
  * and a client with many connections take turns: a response out, the server out of work, the
- * server asleep in epoll until the next request; under `wrk -c50` that was about 0.7 context
- * switches per request against 0.1 for the static server, whose answers wait on a stat and so
- * go out in bursts. Read everything that is ready, then write everything that is due: the
+ * server asleep in epoll until the next request; under `wrk -c50` that was 0.6-0.8 context
+ * switches per proxy hit against 0.1-0.2 for the static server, whose answers wait on a stat and
+ * so go out in bursts (0.2 per hit with the answers held). Read everything that is ready, then write everything that is due: the
  * answers leave in the check phase of the same loop iteration, microseconds later.
  */
 import type { HttpResponse } from "./types.js";
