@@ -2,8 +2,10 @@
  * `H1Connection`: one HTTP/1.1 connection (RFC 9112) from first byte to close. It accumulates
  * head bytes for the pure parser (parse.ts), feeds request bodies with backpressure, runs the
  * handler for each request as soon as its head is in (pipelining), and writes the responses
- * strictly in request order. It owns no timers: the server's coarse tick calls `check(now)`,
- * which compares the connection's deadlines (head, idle, request, send progress, linger).
+ * strictly in request order (an answer the handler returns synchronously waits for the end of
+ * the poll phase, held-answers.ts, so the server reads every ready request before it writes).
+ * It owns no timers: the server's coarse tick calls `check(now)`, which compares the
+ * connection's deadlines (head, idle, request, send progress, linger).
  *
  * Over 300 lines because the read side, the write side and the deadlines share one state
  * machine; the pure parts live in head.ts and parse.ts, the body senders in send.ts.
@@ -20,6 +22,7 @@ import { H1Exchange, type ExchangeOwner, type PeerInfo } from "./exchange.js";
 import { RequestBody, type BodySource } from "./request-body.js";
 import { encodeErrorResponse, encodeHead, encodeInterim, type DateField, type EncodedHead } from "./head.js";
 import type { ReadyResponses } from "./ready-responses.js";
+import type { HeldAnswers, HeldAnswerTaker } from "./held-answers.js";
 import { disposeBody, isFileBody, releaseFile, sendFile, sendFileZeroCopy, sendStream, type ByteSink, type SendResult } from "./send.js";
 import { fileSender, type FileSender } from "../../core/send-file.js";
 
@@ -97,6 +100,8 @@ export interface ConnectionSettings {
   date: DateField;
   /** Whole responses of immutable small bodies, shared by the server's connections. */
   ready: ReadyResponses;
+  /** Responses handlers returned synchronously, written at the end of the poll phase (held-answers.ts). */
+  held: HeldAnswers<H1Exchange>;
   host: ConnectionHost;
 }
 
@@ -121,7 +126,7 @@ const EMPTY = Buffer.alloc(0);
 type Refusal = { kind: "refusal"; status: number; reason: string; text: string };
 type Item = H1Exchange | Refusal;
 
-export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
+export class H1Connection implements ExchangeOwner, BodySource, ByteSink, HeldAnswerTaker<H1Exchange> {
   readonly #socket: Socket;
   /** --pcap: undefined unless the server captures (one field test per response). */
   readonly #tap: H1ConnectionTap | undefined;
@@ -270,7 +275,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
         (err: unknown) => this.#failed(ex, err),
       );
     } else {
-      this.#answered(ex, result);
+      this.#s.held.hold(this, ex, result);
     }
   }
 
@@ -406,6 +411,11 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
 
   // ---- handler results ----
 
+  /** A response the handler returned synchronously, handed back at the end of the poll phase. */
+  answered(ex: H1Exchange, res: HttpResponse): void {
+    this.#answered(ex, res);
+  }
+
   #answered(ex: H1Exchange, res: HttpResponse): void {
     if (ex.aborted || ex.refusal !== undefined || this.#state === State.Taken) {
       disposeBody(res?.body);
@@ -480,7 +490,9 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink {
     // A response that streams the request body back needs that body: invite it before the head.
     if (body !== undefined && body === ex.requestBody) this.interim(ex, 100, undefined);
     const unreadBody = ex === this.#bodyEx && ex.expectContinue && !ex.continueSent;
-    const keepAlive = ex.keepAlive && res.close !== true && !this.#noMore && !unreadBody;
+    // Reading has stopped (a refusal is queued, the peer sent FIN, shutdown): the connection
+    // closes after the last answer owed, not after this one when more are queued behind it.
+    const keepAlive = ex.keepAlive && res.close !== true && !(this.#noMore && this.#queue.length <= 1) && !unreadBody;
     const date = this.#s.date.at(this.#s.clock.now());
     // The same immutable bytes under the same frozen fields: the whole response is ready.
     const readyKey = res.immutable === true && body instanceof Uint8Array && body.length <= SINGLE_WRITE && ex.method !== "HEAD" && Object.isFrozen(res.headers) ? { headers: res.headers, status: res.status, reason: res.reason, version: ex.version, keepAlive, date } : undefined;

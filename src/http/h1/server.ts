@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type ParseLimits } from "./parse.js";
 import type { HttpHandler, HttpRequest } from "./types.js";
 import { DateField } from "./head.js";
 import { ReadyResponses } from "./ready-responses.js";
+import { HeldAnswers } from "./held-answers.js";
 import { H1Connection, type H1Capture, type ConnectionHost, type ConnectionSettings, type ErrorResponseRecord, type ExchangeRecord } from "./connection.js";
 
 export interface H1ServerOptions {
@@ -102,6 +103,7 @@ export function resolveOptions(options: H1ServerOptions, host: ConnectionHost): 
     secure: options.tls !== undefined,
     date: new DateField(),
     ready: new ReadyResponses(READY_RESPONSES),
+    held: new HeldAnswers(),
     host,
   };
 }

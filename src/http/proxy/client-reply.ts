@@ -119,7 +119,13 @@ export function checkFields(fields: readonly string[]): CheckedFields {
   return { list: Object.freeze(list), close };
 }
 
-export class ClientReply extends EventEmitter {
+/**
+ * @example
+ * const res = new ClientReply(request);
+ * res.writeHead(200, ["Content-Type", "text/plain", "Content-Length", "2"]);
+ * res.end(Buffer.from("ok"));
+ */
+export class ClientReply {
   /** writeHead was called. */
   headersSent = false;
   statusCode = 0;
@@ -137,27 +143,49 @@ export class ClientReply extends EventEmitter {
   #resolve: ((r: HttpResponse) => void) | undefined;
   #closed = false;
   readonly #discard: boolean;
+  /** Made when someone first listens: a hit answered at once never does, and costs no emitter. */
+  #events: EventEmitter | undefined;
+  /** The client's request, until its going away is watched. */
+  #request: Pick<HttpRequest, "signal" | "onAbort"> | undefined;
 
   /**
    * @param request the client's request, whose abort (the client went away) ends the reply
    * @param discard a reply nobody reads (a background revalidation): body bytes are dropped
    */
   constructor(request: Pick<HttpRequest, "signal" | "onAbort"> | undefined, discard = false) {
-    super();
     this.#discard = discard;
+    this.#request = request;
+  }
+
+  /** Call `fn` once on 'drain' (queued body bytes went below the mark) or 'close' (see `finish`). */
+  once(event: "drain" | "close", fn: () => void): this {
+    if (event === "close") this.#watchClient();
+    (this.#events ??= new EventEmitter()).once(event, fn);
+    return this;
+  }
+
+  off(event: "drain" | "close", fn: () => void): this {
+    this.#events?.off(event, fn);
+    return this;
+  }
+
+  #emit(event: "drain" | "close"): void {
+    this.#events?.emit(event);
+  }
+
+  /**
+   * The client's going away is only watched once someone waits for 'close', and by the
+   * engine's callback where it has one (no AbortController).
+   */
+  #watchClient(): void {
+    const request = this.#request;
     if (request === undefined) return;
-    // The client's going away is only watched once someone waits for 'close' (a hit answered
-    // at once never does), and by the engine's callback where it has one (no AbortController).
-    const watch = (event: string | symbol): void => {
-      if (event !== "close") return;
-      this.off("newListener", watch);
-      const gone = (): void => this.finish(false);
-      if (request.onAbort !== undefined) return request.onAbort(gone);
-      const s = request.signal;
-      if (s.aborted) queueMicrotask(gone);
-      else s.addEventListener("abort", gone, { once: true });
-    };
-    this.on("newListener", watch);
+    this.#request = undefined;
+    const gone = (): void => this.finish(false);
+    if (request.onAbort !== undefined) return request.onAbort(gone);
+    const s = request.signal;
+    if (s.aborted) queueMicrotask(gone);
+    else s.addEventListener("abort", gone, { once: true });
   }
 
   /**
@@ -232,12 +260,12 @@ export class ClientReply extends EventEmitter {
     this.answeredAtClose = this.headersSent;
     this.writableFinished = whole;
     if (!whole) this.#stream?.drop();
-    this.emit("close");
+    this.#emit("close");
   }
 
   #open(): ReplyBody {
     if (this.#stream !== undefined) return this.#stream;
-    const s = new ReplyBody(() => this.emit("drain"));
+    const s = new ReplyBody(() => this.#emit("drain"));
     this.#stream = s;
     this.#settle(s);
     return s;

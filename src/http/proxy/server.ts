@@ -296,7 +296,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   function onRequest(request: HttpRequest, control: ExchangeControl): HttpResponse | Promise<HttpResponse> {
     if (request.method === "CONNECT") return connect(request, control);
     const res = new ClientReply(request);
-    const ex: Exchange = { req: new EngineRequest(request), res, client: clientOf(request.remoteAddress), at: clock.now(), start: clock.monotonic(), url: request.target, label: "MISS", bytes: 0 };
+    const ex: Exchange = { req: new EngineRequest(request), res, client: clientOf(request.remoteAddress), at: clock.now(), start: request.receivedAt, url: request.target, label: "MISS", bytes: 0 };
     ex.interim = (status, headers) => control.sendInterim(status, headers);
     exchanges.set(request, ex);
     try {
@@ -320,7 +320,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     const early = ex.res.closed;
     ex.res.finish(!r.aborted);
     const answered = early ? ex.res.answeredAtClose : !(r.aborted && r.bytes === 0);
-    const record: AccessRecord = { at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: clock.monotonic() - ex.start, cacheStatus: answered ? ex.label : "ABORTED" };
+    const record: AccessRecord = { at: ex.at, client: ex.client, method: ex.req.method, url: ex.url, status: answered ? ex.res.statusCode : 499, bytes: ex.bytes, ms: r.durationMs, cacheStatus: answered ? ex.label : "ABORTED" };
     if (ex.stored !== undefined) record.stored = ex.stored;
     proxy.record(record);
   });
@@ -376,7 +376,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     const req = ex.req;
     const path = req.url;
     if (isProxyPath(path)) return local(ex, path);
-    const t = gatewayTarget(path, headerValue(req.headers.host), origin);
+    const t = cachedGatewayTarget(path, headerValue(req.headers.host), origin);
     if (t.kind !== "origin") {
       ex.label = "ERROR";
       return sendError(ex, 400, t.kind === "invalid" ? t.reason : "bad request target", "http_request_error");
@@ -389,6 +389,31 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     }
     if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
+  }
+
+  /**
+   * Gateway targets of recent (Host, path) pairs, as `cachedTarget` keeps forward ones: besides
+   * the parse, a popular URL's cache key is then one string whose hash is known, not a new one
+   * per request for the store's index to hash again.
+   */
+  const gatewayTargets = new Map<string, Map<string, ParsedTarget>>();
+  let gatewayTargetCount = 0;
+  function cachedGatewayTarget(path: string, host: string | undefined, origin: GatewayOrigin): ParsedTarget {
+    const hostKey = host ?? "";
+    let byPath = gatewayTargets.get(hostKey);
+    let t = byPath?.get(path);
+    if (t !== undefined) return t;
+    t = gatewayTarget(path, host, origin);
+    if (path.length > 2048 || hostKey.length > 255) return t;
+    if (gatewayTargetCount >= 4096) {
+      gatewayTargets.clear();
+      gatewayTargetCount = 0;
+      byPath = undefined;
+    }
+    if (byPath === undefined) gatewayTargets.set(hostKey, (byPath = new Map()));
+    byPath.set(path, t);
+    gatewayTargetCount++;
+    return t;
   }
 
   async function guarded(ex: Exchange, t: OriginTarget): Promise<void> {

@@ -34,7 +34,10 @@ export const PURGE_PATH = "/_wirekit/purge";
 
 /** True for a path the proxy answers itself, in either mode (stats, metrics, purge). */
 export function isProxyPath(raw: string): boolean {
-  const path = raw.split("?", 1)[0];
+  // Asked of every gateway request: most are not the proxy's, and say so at once.
+  if (!raw.startsWith("/_wirekit/")) return false;
+  const q = raw.indexOf("?");
+  const path = q === -1 ? raw : raw.slice(0, q);
   return path === STATS_PATH || path === METRICS_PATH || path === PURGE_PATH;
 }
 

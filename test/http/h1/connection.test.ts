@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
+import type { Socket } from "node:net";
 import { FakeClock } from "../../../src/core/clock.js";
 import { createH1Server, type H1Server, type H1ServerEvent, type H1ServerOptions } from "../../../src/http/h1/server.js";
 import type { ExchangeRecord } from "../../../src/http/h1/connection.js";
@@ -101,6 +102,57 @@ test("three pipelined requests are answered in order even when the first handler
       rs.map((r) => r.body.toString()),
       ["r/1", "r/2", "r/3"],
     );
+    c.close();
+  });
+});
+
+test("a client that half-closes after pipelining gets every answer owed, the last with Connection: close", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started = 0;
+  const handler: HttpHandler = async (req) => {
+    started++;
+    await gate;
+    return { status: 200, headers: [], body: `r${req.target}` };
+  };
+  await withServer(handler, async (srv, port) => {
+    // Registered after the engine's own listener: it fires once the engine has seen the FIN.
+    const finSeen = new Promise<void>((r) => srv.server.once("connection", (s: Socket) => s.once("end", () => r())));
+    const c = new RawClient(port);
+    c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await eventually(() => started === 3);
+    c.socket.end();
+    await finSeen;
+    release();
+    await c.closedP;
+    const rs = await c.responses(3);
+    assert.deepEqual(
+      rs.map((r) => r.body.toString()),
+      ["r/1", "r/2", "r/3"],
+    );
+    assert.deepEqual(
+      rs.map((r) => field(r, "connection")),
+      [undefined, undefined, "close"],
+    );
+  });
+});
+
+test("responses returned synchronously to pipelined requests go out together, in order, after every request was read", async () => {
+  const seen: string[] = [];
+  const handler: HttpHandler = (req) => {
+    seen.push(req.target);
+    return { status: 200, headers: [], body: `r${req.target}` };
+  };
+  await withServer(handler, async (_srv, port) => {
+    const c = new RawClient(port);
+    c.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const rs = await c.responses(3);
+    assert.deepEqual(seen, ["/1", "/2", "/3"]);
+    assert.deepEqual(
+      rs.map((r) => r.body.toString()),
+      ["r/1", "r/2", "r/3"],
+    );
+    assert.ok(rs.every((r) => field(r, "connection") === undefined), "the connection stays open");
     c.close();
   });
 });

@@ -56,6 +56,17 @@ test("a bad request pipelined after a good one is answered after it, and nothing
   }
 });
 
+test("a bad request pipelined after good ones still answered asynchronously comes after all their answers", async () => {
+  const srv = createH1Server({ handler: async (req) => ({ status: 200, headers: [], body: req.target }), clock: new FakeClock() });
+  await srv.listen(0);
+  try {
+    const statuses = await refusal(srv, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/9.9\r\nHost: x\r\n\r\n");
+    assert.deepEqual(statuses, [200, 200, 505]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("a broken chunked body fails the body for the handler, which answers once, and the connection closes", async () => {
   const handler: HttpHandler = async (req) => {
     try {

@@ -313,9 +313,11 @@ export function requestDirectives(req: HeaderMap): Directives {
   const cc = mapField(req, "cache-control");
   if (cc !== undefined) return parseDirectives(cc);
   const pragma = mapField(req, "pragma");
-  if (pragma !== undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(pragma)) return new Map([["no-cache", true]]);
-  return new Map();
+  if (pragma !== undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(pragma)) return PRAGMA_NO_CACHE;
+  return parseDirectives(undefined);
 }
+
+const PRAGMA_NO_CACHE: Directives = new Map([["no-cache", true]]);
 
 /**
  * Lower-cased field names a response varies on (`Vary`), sorted, empty when none.
