@@ -16,7 +16,6 @@ import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type Store
 import { encodeHead, encodeTail, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, EntryFileWriter, openBlocks, writeWhole } from "./entry-files.js";
-import { systemClock } from "../../../core/clock.js";
 import { bufferRanges, type BodyRanges, type EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -30,8 +29,6 @@ export interface CacheStoreOptions {
   hotMaxBytes?: number;
   /** Freshness heuristics. */
   policy?: PolicyOptions;
-  /** Monotonic ms, to notice a slow disk (EntryFileWriter). @default systemClock.monotonic */
-  now?: () => number;
 }
 
 /**
@@ -101,7 +98,7 @@ export class CacheStore implements EntryStore {
   #hotBytes = 0;
   /** The entry files and the queue of operations on them. */
   readonly #files: EntryFileQueue;
-  /** Small entry files, written after the responses have gone out. */
+  /** Small entry files, written off the event loop after the responses have gone out. */
   readonly #writer: EntryFileWriter;
   /** Files discarded because they were truncated or corrupt (for stats and tests). */
   discarded = 0;
@@ -113,7 +110,7 @@ export class CacheStore implements EntryStore {
     this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
     this.hotMaxBytes = options.hotMaxBytes ?? 64 * 1024 * 1024;
     this.policy = options.policy ?? {};
-    this.#writer = new EntryFileWriter(options.now ?? (() => systemClock.monotonic()));
+    this.#writer = new EntryFileWriter();
   }
 
   /** Open (or create) a store directory and index what it holds. */
