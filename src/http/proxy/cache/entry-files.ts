@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { close, closeSync, open as openFd, openSync, rename, renameSync, unlink, unlinkSync, write, writeFile, writev, writevSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
+import { systemClock, type Clock } from "../../../core/clock.js";
 import { BLOCK, BodyHasher, decodeFooter, decodeHead, DIGEST_LENGTH, expectedFileSize, FOOTER_LENGTH, tableLength } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
@@ -93,7 +94,8 @@ export type FileResult = { ok: true } | { ok: false; message: string };
 interface FileJob {
   tmp: string;
   path: string;
-  parts: readonly Buffer[];
+  /** Makes the file's bytes, when its batch goes (after the responses). */
+  parts: () => readonly Buffer[];
   keep: () => boolean;
   resolve: (renamed: boolean) => void;
   reject: (err: unknown) => void;
@@ -138,19 +140,19 @@ class FileThread {
   }
 
   /** Send the files of `jobs`, their bytes packed into one transferred buffer. */
-  send(jobs: FileJob[]): void {
+  send(jobs: ReadonlyArray<{ job: FileJob; parts: readonly Buffer[] }>): void {
     let total = 0;
-    for (const j of jobs) for (const b of j.parts) total += b.length;
+    for (const { parts } of jobs) for (const b of parts) total += b.length;
     // A buffer of its own (never the shared pool's), so it can be transferred instead of copied.
     const data = Buffer.allocUnsafeSlow(total);
     const files: FileBatch["files"] = [];
     let at = 0;
-    for (const j of jobs) {
+    for (const { job: j, parts } of jobs) {
       const offset = at;
-      for (const b of j.parts) at += b.copy(data, at);
+      for (const b of parts) at += b.copy(data, at);
       files.push({ tmp: j.tmp, path: j.path, offset, length: at - offset });
     }
-    if (this.#sent.push(jobs) === 1) this.#worker.ref();
+    if (this.#sent.push(jobs.map((j) => j.job)) === 1) this.#worker.ref();
     const batch: FileBatch = { files, data: data.buffer as ArrayBuffer };
     this.#worker.postMessage(batch, [batch.data]);
   }
@@ -172,28 +174,46 @@ function sharedFileThread(): FileThread | undefined {
   }
 }
 
+/** Options of an EntryFileWriter. */
+export interface EntryFileWriterOptions {
+  /** Files go to the worker thread; false: through the thread pool (the fallback). @default true */
+  offThread?: boolean;
+  /** How long the first file of a batch waits for others to join it, ms. @default 10 */
+  batchMs?: number;
+  /** Timers (the batch's wait). @default systemClock */
+  clock?: Clock;
+}
+
+/** A batch this full is sent at once (after the current turn), without waiting out `batchMs`. */
+const BATCH_FILES = 64;
+
 /**
- * Small entry files, written off the event loop once the responses of this turn have gone out:
- * queued, then sent together in one `setImmediate` to the worker thread (entry-file-worker.ts),
- * which writes them synchronously and answers once per batch. Creating a file costs some 100 µs
- * of system time on ext4 (open with O_CREAT|O_EXCL, then rename): written on the event loop,
- * even after the response, it held up the next request on the connection (a sequential miss
- * took ~0.3 ms longer than with the memory store); through the thread pool it costs the loop
- * four completions per file. The loop's share here is one message out and one back per batch.
- * Without the worker (it could not start, or died), files go through the thread pool
- * (`writeEntryFile`).
+ * Small entry files, written off the event loop once the responses have gone out: queued, and
+ * sent together, `batchMs` after the first (or once 64 wait), to the worker thread
+ * (entry-file-worker.ts), which writes them synchronously and answers once per batch. Creating
+ * a file costs some 100 µs of system time on ext4 (open with O_CREAT|O_EXCL, then rename):
+ * written on the event loop, even after the response, it held up the next request on the
+ * connection (a sequential miss took ~0.3 ms longer than with the memory store); through the
+ * thread pool it costs the loop four completions per file. Here the loop's share is one message
+ * out and one back per batch: waking a thread costs the loop some 50 µs on this VM, so a
+ * message per file would still be felt, and a batch makes it one per many misses. Without the
+ * worker (it could not start, or died), files go through the thread pool (`writeEntryFile`).
+ * An entry is served from memory meanwhile; only a crash in between loses its file.
  *
  * @example
  * const files = new EntryFileWriter();
- * await files.write(tmp, path, [head, body, footer], () => true); // true: renamed into place
+ * await files.write(tmp, path, () => [head, body, footer], () => true); // true: renamed into place
  */
 export class EntryFileWriter {
   #queue: FileJob[] = [];
   readonly #useWorker: boolean;
+  readonly #batchMs: number;
+  readonly #clock: Clock;
 
-  /** @param useWorker false: always through the thread pool (the fallback) @default true */
-  constructor(useWorker = true) {
-    this.#useWorker = useWorker;
+  constructor(options: EntryFileWriterOptions = {}) {
+    this.#useWorker = options.offThread ?? true;
+    this.#batchMs = options.batchMs ?? 10;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Whether files go to the worker thread (false when not asked for, or once it failed). */
@@ -201,24 +221,38 @@ export class EntryFileWriter {
     return this.#useWorker && sharedFileThread() !== undefined;
   }
 
-  /** Write `parts` to `tmp`, then rename it to `path` if `keep()` still says so when its turn comes; resolves with whether it did. */
-  write(tmp: string, path: string, parts: readonly Buffer[], keep: () => boolean): Promise<boolean> {
+  /**
+   * Write the bytes `parts()` makes to `tmp`, then rename it to `path`, if `keep()` still says
+   * so when its batch goes (`parts` is only called then); resolves with whether it did.
+   */
+  write(tmp: string, path: string, parts: () => readonly Buffer[], keep: () => boolean): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      if (this.#queue.push({ tmp, path, parts, keep, resolve, reject }) === 1) setImmediate(() => this.#run());
+      const n = this.#queue.push({ tmp, path, parts, keep, resolve, reject });
+      // A timer left from a batch sent early just finds an empty queue (or sends the next one a little early).
+      if (n === 1) this.#clock.setTimeout(() => this.#run(), this.#batchMs);
+      else if (n === BATCH_FILES) setImmediate(() => this.#run());
     });
   }
 
   #run(): void {
-    const jobs: FileJob[] = [];
-    for (const j of this.#queue) {
-      if (j.keep()) jobs.push(j);
-      else j.resolve(false);
-    }
+    const jobs: Array<{ job: FileJob; parts: readonly Buffer[] }> = [];
+    const queue = this.#queue;
     this.#queue = [];
+    for (const j of queue) {
+      if (!j.keep()) {
+        j.resolve(false);
+        continue;
+      }
+      try {
+        jobs.push({ job: j, parts: j.parts() });
+      } catch (err) {
+        j.reject(err);
+      }
+    }
     if (jobs.length === 0) return;
     const t = this.#useWorker ? sharedFileThread() : undefined;
     if (t !== undefined) t.send(jobs);
-    else for (const j of jobs) writeEntryFile(j.tmp, j.path, j.parts, j.keep).then(j.resolve, j.reject);
+    else for (const { job: j, parts } of jobs) writeEntryFile(j.tmp, j.path, parts, j.keep).then(j.resolve, j.reject);
   }
 }
 

@@ -223,37 +223,50 @@ export class CacheStore implements EntryStore {
     const id = entryId(meta.url, meta.varyValues);
     const track = <T>(p: Promise<T>): Promise<T> => this.#files.track(p);
     return new EntryWriter(this.#files.tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
+      const small = done.kind === "memory";
       const e: StoredEntry = {
         id,
         meta: done.meta,
         facts: entryFacts(done.meta, this.policy),
-        headLength: done.head.length,
-        fileSize: done.fileSize,
+        // A small entry's file layout is known once its file is made (#fileOf).
+        headLength: small ? 0 : done.headLength,
+        fileSize: small ? 0 : done.fileSize,
         body: undefined,
         verified: true,
       };
-      const body = done.body;
-      if (body !== undefined) {
+      if (small) {
         // Small: serve it from memory at once; the file follows in the background, under its
         // real name only once complete (and only if the entry is still the current one).
+        const body = done.body;
         this.#publish(e);
         this.makeHot(e, body);
         const tmp = this.#files.tmpPath(id);
         void this.#files.run(id, async () => {
           if (!this.#index.holds(e)) return;
-          await this.#writer.write(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
+          await this.#writer.write(tmp, this.#files.path(id), () => this.#fileOf(e, body), () => this.#index.holds(e));
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
           if (this.#index.holds(e)) this.#forget(e);
         });
         return e;
       }
-      const tmp = done.tmp;
-      if (tmp === undefined) return undefined;
-      await this.#files.run(id, () => rename(tmp, this.#files.path(id)));
+      await this.#files.run(id, () => rename(done.tmp, this.#files.path(id)));
       this.#publish(e);
       return e;
     });
+  }
+
+  /**
+   * The file of a small entry, made when its batch is written (after the responses): head,
+   * body, block table and footer. Its size now counts against `maxBytes`.
+   */
+  #fileOf(e: StoredEntry, body: Buffer): Buffer[] {
+    const head = encodeHead(e.meta);
+    e.headLength = head.length;
+    e.fileSize = expectedFileSize(head.length, body.length);
+    this.#diskBytes += e.fileSize;
+    this.#evict();
+    return [head, body, encodeTail(head, body)];
   }
 
   /** Make `e` the current entry for its id (replacing an older version) and evict to fit. */
