@@ -4,8 +4,18 @@
  * one result per file, in order. Creating a file on ext4 costs the calling thread some 100 µs of
  * system time; here it is off the thread that relays the next miss.
  */
+import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { writeEntryFileSync, type FileBatch, type FileResult } from "./entry-files.js";
+
+// Background work: on Linux a thread has its own nice value (setpriority on pid 0 is this
+// thread), and a low one keeps this thread, when woken, from preempting the event loop or the
+// processes it talks to on a busy machine.
+try {
+  setPriority(19);
+} catch {
+  // not permitted: run at the process's priority
+}
 
 parentPort?.on("message", (batch: FileBatch) => {
   const data = Buffer.from(batch.data);
