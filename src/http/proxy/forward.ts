@@ -167,7 +167,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
       let sentAll = o.body === undefined;
       let finished = false;
       const cleanup = (): void => {
-        sock.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onError).off("timeout", onTimeout);
+        conn.events = undefined;
         sock.setTimeout(0);
       };
       const fail = (code: string | undefined, message: string): void => {
@@ -216,15 +216,17 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
           } else if (e.kind === "end") return complete(viaClose);
         }
       };
-      const onData = (d: Buffer): void => {
-        received += d.length;
-        handle(parser.push(d), false);
+      // The pool's listeners on the socket pass its events here while this exchange has it.
+      conn.events = {
+        data: (d) => {
+          received += d.length;
+          handle(parser.push(d), false);
+        },
+        end: () => handle(parser.end(), true),
+        close: () => handle(parser.end(), true),
+        error: (err) => fail(err.code, err.message),
+        timeout: () => fail("WIREKIT_TIMEOUT", "origin timeout"),
       };
-      const onEnd = (): void => handle(parser.end(), true);
-      const onClose = (): void => handle(parser.end(), true);
-      const onError = (err: NodeJS.ErrnoException): void => fail(err.code, err.message);
-      const onTimeout = (): void => fail("WIREKIT_TIMEOUT", "origin timeout");
-      sock.on("data", onData).once("end", onEnd).once("close", onClose).on("error", onError).on("timeout", onTimeout);
       sock.setTimeout(o.timeoutMs);
       if (conn.reused) sock.resume();
       sock.write(head, "latin1");
