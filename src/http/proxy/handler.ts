@@ -427,6 +427,9 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   // dashboard (`ex.stored`). A trailer was rejected: clients do not read Cache-Status there.
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
+  // A whole small body in memory: its commit cannot fail, so it is made after the response is
+  // handed to the engine (below), off the miss's critical path.
+  let commitAfter = false;
   if (writer !== null && store !== undefined) {
     // Most small bodies came with the head: taken at once, without waiting on stream events.
     const inHand = declared <= store.hotMaxObjectBytes ? takeBuffered(got.body, declared) : undefined;
@@ -434,8 +437,10 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
       countChunk(inHand.length);
       writer.write(inHand);
       early = { outcome: "end", chunks: [inHand], length: inHand.length };
+      commitAfter = writer.inMemory;
     } else early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
-    if (early.outcome === "end") {
+    if (commitAfter) ex.stored = true;
+    else if (early.outcome === "end") {
       committed = await writer.commit();
       ex.stored = committed !== undefined;
     } else if (early.outcome === "broken") {
@@ -443,12 +448,22 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
       ex.stored = false;
     }
   }
-  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined, ...why };
+  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: commitAfter || committed !== undefined, ...why };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
   if (!relayHead(c, ex, target, got, outcome)) {
     got.body.destroy();
     writer?.abort();
     if (committed !== undefined) store?.remove(committed);
+    return;
+  }
+  if (commitAfter && writer !== null && early !== undefined) {
+    ex.res.end(early.chunks[0]);
+    // One microtask: the engine's reaction to the settled response (which writes it) was queued
+    // by end() and runs first. The entry is still published before any next request is read (I/O
+    // waits for the microtasks) and before the requests waiting at the gate go.
+    await undefined;
+    await writer.commit();
+    turn.release();
     return;
   }
   if (writer === null) {

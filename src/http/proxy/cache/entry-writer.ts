@@ -64,6 +64,14 @@ export class EntryWriter {
     return this.#aborted;
   }
 
+  /**
+   * The body so far is held in memory and the write was not given up: `commit()` now hands
+   * the store a whole in-memory body, which every store publishes at once (it cannot fail).
+   */
+  get inMemory(): boolean {
+    return !this.#aborted && this.#chunks !== undefined;
+  }
+
   /** Append a body chunk. */
   write(chunk: Buffer): boolean {
     if (this.#aborted) return true;
