@@ -421,8 +421,9 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   // before the body is complete: for a streamed body it could only be a promise, which an origin
   // that cuts the body short (or a full disk) breaks. So a storable body that fits the memory
   // layer (where the writer keeps it anyway, so no extra memory) is read whole and committed
-  // first, and its head says `stored` only if the commit succeeded; the cost is that the client
-  // sees such a response only once the origin has finished it. A larger body is streamed as it
+  // first, and its head says `stored` only if the commit succeeded (or, for a whole body in
+  // memory, whose commit cannot fail, right after); the cost is that the client sees such a
+  // response only once the origin has finished it. A larger body is streamed as it
   // comes, and its head never says `stored`; the commit outcome goes to the access log and the
   // dashboard (`ex.stored`). A trailer was rejected: clients do not read Cache-Status there.
   let early: CollectedBody | undefined;
