@@ -31,7 +31,9 @@ export type CompletedWrite =
  * const w = store.beginWrite(meta, maxObject); w?.write(chunk); const entry = await w?.commit();
  */
 export class EntryWriter {
-  readonly #tmp: string;
+  /** The temporary file's name, asked for only when the body moves to a file. */
+  readonly #tmpOf: () => string;
+  #tmp = "";
   readonly #meta: Omit<StoredMeta, "bodyLength">;
   readonly #max: number;
   readonly #memMax: number;
@@ -47,12 +49,13 @@ export class EntryWriter {
   #drainWaiters: Array<() => void> = [];
 
   /**
+   * `tmp` names the temporary file (a function: asked only if the body moves to a file).
    * `track` is the store's: `flush()` waits for a commit in progress. An empty `tmp` makes a
    * writer that never writes a file (the memory and Redis stores, whose `memMax` is the size
    * limit): it only collects the body.
    */
-  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
-    this.#tmp = tmp;
+  constructor(tmp: string | (() => string), meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
+    this.#tmpOf = typeof tmp === "string" ? () => tmp : tmp;
     this.#track = track;
     this.#meta = meta;
     this.#max = maxBytes;
@@ -168,6 +171,7 @@ export class EntryWriter {
   }
 
   #openFile(): WriteStream {
+    this.#tmp = this.#tmpOf();
     const out = createWriteStream(this.#tmp, { flags: "wx" });
     out.on("error", () => {
       if (!this.#aborted) {

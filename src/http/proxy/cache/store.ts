@@ -220,9 +220,13 @@ export class CacheStore implements EntryStore {
   /** Start writing a new variant; `null` when the store could never keep it. */
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (maxObjectBytes <= 0) return null;
-    const id = entryId(meta.url, meta.varyValues);
+    // The id (a SHA-256) and a temporary name are only made when needed: for a small body, at
+    // its commit, which comes after its response.
+    let known: string | undefined;
+    const idOf = (): string => (known ??= entryId(meta.url, meta.varyValues));
     const track = <T>(p: Promise<T>): Promise<T> => this.#files.track(p);
-    return new EntryWriter(this.#files.tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
+    return new EntryWriter(() => this.#files.tmpPath(idOf()), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
+      const id = idOf();
       const small = done.kind === "memory";
       const e: StoredEntry = {
         id,
