@@ -20,7 +20,7 @@ import { combineLayout, isWhole, PART_FIELDS, receivedPart, sameRepresentation, 
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeBuffered, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeWhole, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { sendError, serveFromMemory, servePart, serveStored, type Exchange, type ProxyRequest } from "./respond.js";
@@ -246,7 +246,9 @@ interface OriginAnswer {
   reason: string;
   /** End-to-end fields, as relayed and stored. */
   headers: Array<[string, string]>;
-  body: Readable;
+  readonly body: Readable;
+  /** The whole body, when it came with the head (forward.ts `OriginResponse.whole`). */
+  readonly whole?: Buffer | undefined;
   /** When the request went out and the answer came (RFC 9111 §4.2.3), wall-clock ms. */
   requestTime: number;
   responseTime: number;
@@ -284,7 +286,11 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     reason: resp.reason,
     // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
     headers: endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH),
-    body: resp.body,
+    // Made only when asked for (a whole body that came with the head needs no stream).
+    get body(): Readable {
+      return resp.body;
+    },
+    whole: resp.whole,
     requestTime,
     responseTime: c.clock.now(),
     abort: () => f.abort(),
@@ -433,7 +439,7 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   let commitAfter = false;
   if (writer !== null && store !== undefined) {
     // Most small bodies came with the head: taken at once, without waiting on stream events.
-    const inHand = declared <= store.hotMaxObjectBytes ? takeBuffered(got.body, declared) : undefined;
+    const inHand = declared <= store.hotMaxObjectBytes ? takeWhole(got, declared) : undefined;
     if (inHand !== undefined) {
       countChunk(inHand.length);
       writer.write(inHand);
@@ -469,7 +475,7 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   }
   if (writer === null) {
     // A small body that came with the head goes out with it, in one write (one wakeup for the client).
-    const whole = declared <= RELAY_IN_ONE ? takeBuffered(got.body, declared) : undefined;
+    const whole = declared <= RELAY_IN_ONE ? takeWhole(got, declared) : undefined;
     if (whole !== undefined) {
       countChunk(whole.length);
       ex.res.end(whole);
