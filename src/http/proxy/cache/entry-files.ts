@@ -123,10 +123,12 @@ class FileThread {
         else j.reject(new Error(r?.message ?? "entry file worker: no result"));
       });
     });
-    // The worker is gone: what it had not answered fails (the stores forget those entries).
+    // The worker is gone: what it had not answered fails (the stores forget those entries), and
+    // later files go through the thread pool (a worker that died once is not restarted).
     const gone = (err: Error): void => {
       if (!this.#alive) return;
       this.#alive = false;
+      noFileThread = true;
       for (const jobs of this.#sent.splice(0)) for (const j of jobs) j.reject(err);
     };
     w.on("error", gone);
