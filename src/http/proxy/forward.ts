@@ -79,7 +79,12 @@ export interface OriginResponse {
   /** Fields in order, names as received. */
   headers: Array<[string, string]>;
   /** The body with backpressure; it errors when the origin breaks off. Destroy it to give up. */
-  body: Readable;
+  readonly body: Readable;
+  /**
+   * The whole body, when it came in the same read as the head (a small response): the exchange
+   * is over, and `body` is only made (already ended) if it is asked for. `takeWhole` uses it.
+   */
+  readonly whole?: Buffer | undefined;
 }
 
 /** One request to an origin. */
@@ -167,7 +172,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
       let sentAll = o.body === undefined;
       let finished = false;
       const cleanup = (): void => {
-        sock.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onError).off("timeout", onTimeout);
+        conn.events = undefined;
         sock.setTimeout(0);
       };
       const fail = (code: string | undefined, message: string): void => {
@@ -186,23 +191,43 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
         }
         reject(aborted ? failure("ERR_TARGET", 502, "destination_unavailable", "client went away") : originFailure(code, message, o.target));
       };
-      const complete = (viaClose: boolean): void => {
+      const complete = (viaClose: boolean, inHand = false): void => {
         finished = true;
         cleanup();
+        // The exchange is over: a later abort() must not reach the socket (pooled, maybe another's now).
+        if (current === sock) current = undefined;
         const r = response as OriginResponse;
         const reusable =
           !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => k.toLowerCase() === "connection")?.[1]).includes("close");
         if (reusable) o.pool.release(conn);
         else sock.destroy();
-        (body as Readable).push(null);
+        if (!inHand) (body as Readable).push(null);
       };
       const handle = (events: ResponseEvent[], viaClose: boolean): void => {
-        for (const e of events) {
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i] as ResponseEvent;
           if (e.kind === "error") return fail(viaClose && body === undefined ? (received === 0 ? "ECONNRESET" : "WIREKIT_CLOSED") : "WIREKIT_MALFORMED", e.reason);
           if (e.kind === "head") {
             if (e.interim) {
               o.onInterim?.(e.head);
               continue;
+            }
+            const whole = wholeBody(events, i + 1);
+            if (whole !== undefined) {
+              // The whole response came in this read: no stream (and its ticks) unless asked for.
+              let made: Readable | undefined;
+              response = {
+                status: e.head.status,
+                reason: e.head.reason,
+                version: e.head.version,
+                headers: e.head.headers,
+                whole,
+                get body(): Readable {
+                  return (made ??= endedStream(whole));
+                },
+              };
+              resolve({ response });
+              return complete(viaClose, true);
             }
             body = new Readable({ read: () => void (sock.destroyed || sock.resume()) });
             // The consumer gave up on the body: nothing more is read from this connection.
@@ -216,15 +241,17 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
           } else if (e.kind === "end") return complete(viaClose);
         }
       };
-      const onData = (d: Buffer): void => {
-        received += d.length;
-        handle(parser.push(d), false);
+      // The pool's listeners on the socket pass its events here while this exchange has it.
+      conn.events = {
+        data: (d) => {
+          received += d.length;
+          handle(parser.push(d), false);
+        },
+        end: () => handle(parser.end(), true),
+        close: () => handle(parser.end(), true),
+        error: (err) => fail(err.code, err.message),
+        timeout: () => fail("WIREKIT_TIMEOUT", "origin timeout"),
       };
-      const onEnd = (): void => handle(parser.end(), true);
-      const onClose = (): void => handle(parser.end(), true);
-      const onError = (err: NodeJS.ErrnoException): void => fail(err.code, err.message);
-      const onTimeout = (): void => fail("WIREKIT_TIMEOUT", "origin timeout");
-      sock.on("data", onData).once("end", onEnd).once("close", onClose).on("error", onError).on("timeout", onTimeout);
       sock.setTimeout(o.timeoutMs);
       if (conn.reused) sock.resume();
       sock.write(head, "latin1");
@@ -339,6 +366,38 @@ export function takeBuffered(from: Readable, length: number): Buffer | undefined
   // Let the stream finish ('end', then 'close') once the origin's end arrives (or now, if it has).
   from.resume();
   return got;
+}
+
+/** The body events from `from` on, when they end the response: the whole body (one buffer). */
+function wholeBody(events: readonly ResponseEvent[], from: number): Buffer | undefined {
+  const parts: Buffer[] = [];
+  for (let i = from; i < events.length; i++) {
+    const e = events[i] as ResponseEvent;
+    if (e.kind === "body") parts.push(e.data);
+    else if (e.kind === "end") return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    else return undefined;
+  }
+  return undefined;
+}
+
+/** A stream that has `bytes` and has ended (a whole body read as a stream). */
+function endedStream(bytes: Buffer): Readable {
+  const r = new Readable({ read: () => undefined });
+  if (bytes.length > 0) r.push(bytes);
+  r.push(null);
+  return r;
+}
+
+/**
+ * The whole body of `length` bytes when it is already in hand: the response's `whole`, or what
+ * `takeBuffered` takes from its stream. Undefined (and nothing taken) otherwise.
+ *
+ * @example
+ * const body = takeWhole(originResponse, 1024); // a Buffer of 1024 bytes, or undefined
+ */
+export function takeWhole(from: { readonly whole?: Buffer | undefined; readonly body: Readable }, length: number): Buffer | undefined {
+  if (from.whole !== undefined) return Number.isSafeInteger(length) && length > 0 && from.whole.length === length ? from.whole : undefined;
+  return takeBuffered(from.body, length);
 }
 
 /** What `collectBody` read before it stopped. */

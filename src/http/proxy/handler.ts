@@ -20,7 +20,7 @@ import { combineLayout, isWhole, PART_FIELDS, receivedPart, sameRepresentation, 
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeBuffered, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeWhole, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { sendError, serveFromMemory, servePart, serveStored, type Exchange, type ProxyRequest } from "./respond.js";
@@ -246,7 +246,9 @@ interface OriginAnswer {
   reason: string;
   /** End-to-end fields, as relayed and stored. */
   headers: Array<[string, string]>;
-  body: Readable;
+  readonly body: Readable;
+  /** The whole body, when it came with the head (forward.ts `OriginResponse.whole`). */
+  readonly whole?: Buffer | undefined;
   /** When the request went out and the answer came (RFC 9111 §4.2.3), wall-clock ms. */
   requestTime: number;
   responseTime: number;
@@ -284,7 +286,11 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
     reason: resp.reason,
     // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
     headers: endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH),
-    body: resp.body,
+    // Made only when asked for (a whole body that came with the head needs no stream).
+    get body(): Readable {
+      return resp.body;
+    },
+    whole: resp.whole,
     requestTime,
     responseTime: c.clock.now(),
     abort: () => f.abort(),
@@ -421,21 +427,27 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   // before the body is complete: for a streamed body it could only be a promise, which an origin
   // that cuts the body short (or a full disk) breaks. So a storable body that fits the memory
   // layer (where the writer keeps it anyway, so no extra memory) is read whole and committed
-  // first, and its head says `stored` only if the commit succeeded; the cost is that the client
-  // sees such a response only once the origin has finished it. A larger body is streamed as it
+  // first, and its head says `stored` only if the commit succeeded (or, for a whole body in
+  // memory, whose commit cannot fail, right after); the cost is that the client sees such a
+  // response only once the origin has finished it. A larger body is streamed as it
   // comes, and its head never says `stored`; the commit outcome goes to the access log and the
   // dashboard (`ex.stored`). A trailer was rejected: clients do not read Cache-Status there.
   let early: CollectedBody | undefined;
   let committed: StoredEntry | undefined;
+  // A whole small body in memory: its commit cannot fail, so it is made after the response is
+  // handed to the engine (below), off the miss's critical path.
+  let commitAfter = false;
   if (writer !== null && store !== undefined) {
     // Most small bodies came with the head: taken at once, without waiting on stream events.
-    const inHand = declared <= store.hotMaxObjectBytes ? takeBuffered(got.body, declared) : undefined;
+    const inHand = declared <= store.hotMaxObjectBytes ? takeWhole(got, declared) : undefined;
     if (inHand !== undefined) {
       countChunk(inHand.length);
       writer.write(inHand);
       early = { outcome: "end", chunks: [inHand], length: inHand.length };
+      commitAfter = writer.inMemory;
     } else early = await collectBody(got.body, store.hotMaxObjectBytes, writer, countChunk);
-    if (early.outcome === "end") {
+    if (commitAfter) ex.stored = true;
+    else if (early.outcome === "end") {
       committed = await writer.commit();
       ex.stored = committed !== undefined;
     } else if (early.outcome === "broken") {
@@ -443,7 +455,7 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
       ex.stored = false;
     }
   }
-  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: committed !== undefined, ...why };
+  const outcome: CacheOutcome = { kind: "forward", fwd, fwdStatus: status, stored: commitAfter || committed !== undefined, ...why };
   ex.label = store === undefined ? "BYPASS" : cacheLabel(outcome);
   if (!relayHead(c, ex, target, got, outcome)) {
     got.body.destroy();
@@ -451,9 +463,19 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
     if (committed !== undefined) store?.remove(committed);
     return;
   }
+  if (commitAfter && writer !== null && early !== undefined) {
+    ex.res.end(early.chunks[0]);
+    // One microtask: the engine's reaction to the settled response (which writes it) was queued
+    // by end() and runs first. The entry is still published before any next request is read (I/O
+    // waits for the microtasks) and before the requests waiting at the gate go.
+    await undefined;
+    await writer.commit();
+    turn.release();
+    return;
+  }
   if (writer === null) {
     // A small body that came with the head goes out with it, in one write (one wakeup for the client).
-    const whole = declared <= RELAY_IN_ONE ? takeBuffered(got.body, declared) : undefined;
+    const whole = declared <= RELAY_IN_ONE ? takeWhole(got, declared) : undefined;
     if (whole !== undefined) {
       countChunk(whole.length);
       ex.res.end(whole);

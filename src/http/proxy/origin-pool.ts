@@ -4,6 +4,9 @@
  * used first, a bounded number each, dropped as soon as the origin closes one or sends anything
  * while it is idle (an idle connection must be silent; bytes then would be
  * read as the next response). Sockets only: the HTTP exchange on them is in forward.ts.
+ * Each socket gets its listeners once, when it is opened; they pass events to the exchange
+ * that has it (`PooledSocket.events`) or, while it is idle, drop it: handing a connection out
+ * and taking it back adds and removes no listeners (they were ~20 per request).
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
@@ -19,6 +22,15 @@ export interface OriginAddress {
   servername: string;
 }
 
+/** What an exchange hears from its connection (set on `PooledSocket.events`). */
+export interface SocketEvents {
+  data(chunk: Buffer): void;
+  end(): void;
+  close(): void;
+  error(err: NodeJS.ErrnoException): void;
+  timeout(): void;
+}
+
 /** A connection handed out by the pool. */
 export interface PooledSocket {
   socket: Socket;
@@ -27,6 +39,18 @@ export interface PooledSocket {
   key: string;
   /** Gives its busy slot back (once; on release, or when the socket closes). */
   readonly done: () => void;
+  /** Where the socket's events go while this exchange has it (none: they are ignored). */
+  events: SocketEvents | undefined;
+}
+
+/** A socket's one set of listeners, and where they send its events now. */
+interface Conn {
+  readonly socket: Socket;
+  readonly key: string;
+  /** The exchange that has it, or undefined. */
+  busy: PooledSocket | undefined;
+  /** Waiting in the idle list. */
+  idle: boolean;
 }
 
 /**
@@ -39,10 +63,10 @@ export interface PooledSocket {
  * pool.destroy();
  */
 export class OriginPool {
-  readonly #idle = new Map<string, Socket[]>();
+  readonly #idle = new Map<string, Conn[]>();
   readonly #open = new Set<Socket>();
-  /** The listener that drops an idle connection, to remove when it is handed out. */
-  readonly #drops = new Map<Socket, () => void>();
+  /** Each open socket's listeners' state. */
+  readonly #conns = new WeakMap<Socket, Conn>();
   readonly #maxIdle: number;
   readonly #maxBusy: number;
   readonly #busy = new Map<string, number>();
@@ -80,11 +104,11 @@ export class OriginPool {
   #take(a: OriginAddress, key: string): PooledSocket {
     this.#busy.set(key, (this.#busy.get(key) ?? 0) + 1);
     let given = false;
-    const c = this.#socketFor(a, key);
+    const { conn, reused } = this.#socketFor(a, key);
     const done = (): void => {
       if (given) return;
       given = true;
-      c.socket.off("close", done);
+      if (conn.busy === pooled) conn.busy = undefined;
       const n = (this.#busy.get(key) ?? 1) - 1;
       if (n === 0) this.#busy.delete(key);
       else this.#busy.set(key, n);
@@ -98,8 +122,9 @@ export class OriginPool {
         if ((this.#busy.get(key) ?? 0) === before && this.#waiting.has(key)) this.#passOn(key);
       }
     };
-    c.socket.once("close", done);
-    return { ...c, done };
+    const pooled: PooledSocket = { socket: conn.socket, reused, key, done, events: undefined };
+    conn.busy = pooled;
+    return pooled;
   }
 
   /** A waiter gave its turn up: wake the following one while a slot is free. */
@@ -113,14 +138,14 @@ export class OriginPool {
     }
   }
 
-  #socketFor(a: OriginAddress, key: string): { socket: Socket; reused: boolean; key: string } {
+  #socketFor(a: OriginAddress, key: string): { conn: Conn; reused: boolean } {
     const list = this.#idle.get(key);
     const idle = list?.pop();
     if (idle !== undefined) {
       if (list?.length === 0) this.#idle.delete(key);
-      this.#unwatch(idle);
-      idle.ref();
-      return { socket: idle, reused: true, key };
+      idle.idle = false;
+      idle.socket.ref();
+      return { conn: idle, reused: true };
     }
     const bare = a.servername.replace(/^\[|\]$/g, "");
     const socket =
@@ -130,16 +155,45 @@ export class OriginPool {
     socket.setNoDelay(true);
     if (this.#onOpen !== undefined && a.protocol !== "https:") this.#onOpen(socket);
     this.#open.add(socket);
-    socket.once("close", () => this.#open.delete(socket));
+    const conn: Conn = { socket, key, busy: undefined, idle: false };
+    this.#conns.set(socket, conn);
+    // An idle connection must be silent: anything from it (bytes, end, error) drops it.
+    const drop = (): void => {
+      if (conn.idle) this.#drop(conn);
+    };
+    socket.on("data", (d: Buffer) => (conn.busy === undefined ? drop() : conn.busy.events?.data(d)));
+    socket.on("end", () => (conn.busy === undefined ? drop() : conn.busy.events?.end()));
+    socket.on("error", (err: NodeJS.ErrnoException) => (conn.busy === undefined ? drop() : conn.busy.events?.error(err)));
+    socket.on("timeout", () => conn.busy?.events?.timeout());
+    socket.on("close", () => {
+      this.#open.delete(socket);
+      const busy = conn.busy;
+      if (busy === undefined) return drop();
+      busy.events?.close();
+      // The exchange is over with its socket: the slot goes back.
+      busy.done();
+    });
     if (this.#closed) socket.destroy();
-    return { socket, reused: false, key };
+    return { conn, reused: false };
+  }
+
+  /** Take an idle connection out of its list and close it. */
+  #drop(conn: Conn): void {
+    conn.idle = false;
+    const l = this.#idle.get(conn.key);
+    const i = l?.indexOf(conn) ?? -1;
+    if (l !== undefined && i >= 0) l.splice(i, 1);
+    if (l?.length === 0) this.#idle.delete(conn.key);
+    conn.socket.destroy();
   }
 
   /** Return a connection whose exchange completed cleanly; it waits idle for the next one. */
   release(c: PooledSocket): void {
     const s = c.socket;
+    c.events = undefined;
+    const conn = this.#conns.get(s);
     // Idle first, then the slot goes back: a waiter woken by it finds this connection.
-    if (this.#closed || s.destroyed) {
+    if (this.#closed || s.destroyed || conn === undefined || conn.busy !== c) {
       s.destroy();
       c.done();
       return;
@@ -151,31 +205,13 @@ export class OriginPool {
       c.done();
       return;
     }
-    const drop = (): void => {
-      const l = this.#idle.get(c.key);
-      const i = l?.indexOf(s) ?? -1;
-      if (l !== undefined && i >= 0) l.splice(i, 1);
-      if (l?.length === 0) this.#idle.delete(c.key);
-      this.#unwatch(s);
-      s.destroy();
-    };
-    this.#drops.set(s, drop);
-    s.on("error", drop);
-    s.on("data", drop);
-    s.on("end", drop);
-    s.on("close", drop);
+    conn.busy = undefined;
+    conn.idle = true;
     s.resume();
     s.unref();
-    list.push(s);
+    list.push(conn);
     this.#idle.set(c.key, list);
     c.done();
-  }
-
-  #unwatch(s: Socket): void {
-    const drop = this.#drops.get(s);
-    if (drop === undefined) return;
-    this.#drops.delete(s);
-    s.off("error", drop).off("data", drop).off("end", drop).off("close", drop);
   }
 
   /** Close every connection, idle or busy, and refuse to open more. */
@@ -183,7 +219,6 @@ export class OriginPool {
     this.#closed = true;
     for (const s of this.#open) s.destroy();
     this.#idle.clear();
-    this.#drops.clear();
     const waiting = [...this.#waiting.values()].flat();
     this.#waiting.clear();
     for (const w of waiting) w();

@@ -1,14 +1,16 @@
 /**
  * The proxy on wirekit's HTTP/1.1 engine and its client codec, on raw sockets: pipelined
  * requests answered in order, a client that leaves before the answer (499, origin request
- * cancelled), origin connections the origin closes while pooled, and an origin head that cannot
- * be relayed.
+ * cancelled), origin connections the origin closes while pooled, an origin head that cannot
+ * be relayed, and the pool's connections carrying exchange after exchange.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { OriginPool } from "../../../src/http/proxy/origin-pool.js";
+import { fetchOrigin, takeWhole } from "../../../src/http/proxy/forward.js";
+import type { OriginTarget } from "../../../src/http/proxy/target.js";
 import type { AccessRecord } from "../../../src/http/proxy/stats.js";
 import { startOrigin, streaming, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
 
@@ -167,6 +169,69 @@ describe("proxy on the h1 engine", () => {
 });
 
 describe("origin connection pool", { timeout: 10_000 }, () => {
+  it("carries exchange after exchange on one kept-alive connection without adding or removing listeners", async () => {
+    const o = await rawOrigin("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nkept", "keep");
+    const opened: Socket[] = [];
+    const pool = new OriginPool(64, 256, (s) => opened.push(s));
+    const target: OriginTarget = { kind: "origin", protocol: "http:", hostname: "127.0.0.1", port: o.port, path: "/", href: `http://127.0.0.1:${o.port}/`, host: `127.0.0.1:${o.port}`, form: "absolute" };
+    const events = ["data", "end", "close", "error", "timeout"] as const;
+    try {
+      const counts: string[] = [];
+      let changes = 0;
+      for (let i = 0; i < 3; i++) {
+        const { response } = await fetchOrigin({ target, method: "GET", headers: [["Host", target.host]], timeoutMs: 5000, pool }).done;
+        const s = opened[0];
+        assert.ok(s !== undefined);
+        counts.push(events.map((e) => s.listenerCount(e)).join(","));
+        if (i === 0) {
+          // From now on, count every listener added to or removed from the socket.
+          for (const m of ["on", "once", "addListener", "prependListener", "off", "removeListener"] as const) {
+            const original = s[m].bind(s) as (...a: unknown[]) => Socket;
+            (s as unknown as Record<string, unknown>)[m] = (...a: unknown[]): Socket => {
+              changes++;
+              return original(...a);
+            };
+          }
+        }
+        // The whole body came with the head: it is in hand, and as a stream if asked for.
+        assert.equal(takeWhole(response, 4)?.toString(), "kept");
+        const chunks: Buffer[] = [];
+        for await (const c of response.body) chunks.push(c as Buffer);
+        assert.equal(Buffer.concat(chunks).toString(), "kept");
+      }
+      assert.equal(opened.length, 1, "one connection, reused");
+      assert.equal(o.connections(), 1);
+      assert.equal(new Set(counts).size, 1, `listener counts changed between exchanges: ${counts.join(" / ")}`);
+      assert.equal(changes, 0, "listeners added or removed by the second and third exchanges");
+    } finally {
+      pool.destroy();
+      await o.close();
+    }
+  });
+
+  for (const [what, reply, after] of [
+    ["a response followed by a stray byte", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX", "keep"],
+    ["a connection the origin closes after its response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "close"],
+  ] as const) {
+    it(`does not hand out again ${what}: the next exchange gets a new connection`, async () => {
+      const o = await rawOrigin(reply, after);
+      const opened: Socket[] = [];
+      const pool = new OriginPool(64, 256, (s) => opened.push(s));
+      const target: OriginTarget = { kind: "origin", protocol: "http:", hostname: "127.0.0.1", port: o.port, path: "/", href: `http://127.0.0.1:${o.port}/`, host: `127.0.0.1:${o.port}`, form: "absolute" };
+      try {
+        const first = await fetchOrigin({ target, method: "GET", headers: [["Host", target.host]], timeoutMs: 5000, pool }).done;
+        assert.equal(first.response.status, 200);
+        await waitUntil(() => opened[0]?.destroyed === true, 5000, "the first connection closed");
+        const second = await fetchOrigin({ target, method: "GET", headers: [["Host", target.host]], timeoutMs: 5000, pool }).done;
+        assert.equal(second.response.status, 200);
+        assert.equal(opened.length, 2);
+      } finally {
+        pool.destroy();
+        await o.close();
+      }
+    });
+  }
+
   it("keeps at most maxPerOrigin connections busy; a waiter gets the next one, a cancelled waiter passes its turn on", async () => {
     const o = await rawOrigin("", "keep");
     const pool = new OriginPool(64, 2);

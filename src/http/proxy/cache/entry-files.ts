@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import { close, closeSync, open as openFd, openSync, rename, renameSync, unlink, unlinkSync, write, writeFile, writev, writevSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
+import { systemClock, type Clock } from "../../../core/clock.js";
 import { BLOCK, BodyHasher, decodeFooter, decodeHead, DIGEST_LENGTH, expectedFileSize, FOOTER_LENGTH, tableLength } from "./entry-codec.js";
 import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
@@ -50,9 +52,11 @@ export function writeEntryFile(tmp: string, path: string, parts: readonly Buffer
   });
 }
 
-/** `writeEntryFile` done synchronously: true when renamed into place, false when no longer wanted. */
-function writeEntryFileSync(tmp: string, path: string, parts: readonly Buffer[], keep: () => boolean): boolean {
-  if (!keep()) return false;
+/**
+ * `writeEntryFile` done synchronously, with no `keep()` (the caller asked it already): on the
+ * entry-file worker thread (entry-file-worker.ts). Throws, leaving no temporary file, on failure.
+ */
+export function writeEntryFileSync(tmp: string, path: string, parts: readonly Buffer[]): void {
   const total = parts.reduce((n, b) => n + b.length, 0);
   const fd = openSync(tmp, "wx");
   try {
@@ -68,7 +72,6 @@ function writeEntryFileSync(tmp: string, path: string, parts: readonly Buffer[],
       closeSync(fd);
     }
     renameSync(tmp, path);
-    return true;
   } catch (err) {
     try {
       unlinkSync(tmp);
@@ -79,76 +82,179 @@ function writeEntryFileSync(tmp: string, path: string, parts: readonly Buffer[],
   }
 }
 
-/** Slow files in a row that make `EntryFileWriter` give up writing synchronously. */
-const SLOW_IN_A_ROW = 4;
+/** One batch of files for the worker: their bytes end to end in one transferred buffer. */
+export interface FileBatch {
+  files: Array<{ tmp: string; path: string; offset: number; length: number }>;
+  data: ArrayBuffer;
+}
+
+/** The worker's answer for one file of a batch. */
+export type FileResult = { ok: true } | { ok: false; message: string };
 
 interface FileJob {
   tmp: string;
   path: string;
-  parts: readonly Buffer[];
+  /** Makes the file's bytes, when its batch goes (after the responses). */
+  parts: () => readonly Buffer[];
   keep: () => boolean;
   resolve: (renamed: boolean) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Small entry files, written once the responses of this turn of the event loop have gone out:
- * queued, then written together in one `setImmediate`, synchronously. On a local disk the four
- * steps (open, writev, close, rename) take some 50 µs of the loop that way; through the thread
- * pool the same file costs the loop about three times as much, in dispatches and wakeups, which
- * lands on the next requests. Files that take longer than `slowMs` several times in a row (a slow
- * or network disk) switch the writer to the asynchronous chain (`writeEntryFile`) for good, so a
- * slow disk holds the loop up only a few times.
+ * The process's one entry-file worker thread, shared by every disk store (a thread each would
+ * cost a V8 heap per store). Batches are answered in the order they were sent. Made on first use;
+ * it holds the process open only while a batch is unanswered.
+ */
+class FileThread {
+  readonly #worker: Worker;
+  /** Batches sent and not answered yet, oldest first. */
+  readonly #sent: FileJob[][] = [];
+  #alive = true;
+
+  constructor() {
+    const w = new Worker(new URL("./entry-file-worker.js", import.meta.url));
+    w.on("message", (results: FileResult[]) => {
+      const jobs = this.#sent.shift() ?? [];
+      if (this.#sent.length === 0) w.unref();
+      jobs.forEach((j, i) => {
+        const r = results[i];
+        if (r?.ok === true) j.resolve(true);
+        else j.reject(new Error(r?.message ?? "entry file worker: no result"));
+      });
+    });
+    // The worker is gone: what it had not answered fails (the stores forget those entries), and
+    // later files go through the thread pool (a worker that died once is not restarted).
+    const gone = (err: Error): void => {
+      if (!this.#alive) return;
+      this.#alive = false;
+      noFileThread = true;
+      for (const jobs of this.#sent.splice(0)) for (const j of jobs) j.reject(err);
+    };
+    w.on("error", gone);
+    w.on("exit", (code) => gone(new Error(`entry file worker exited (${code})`)));
+    w.unref();
+    this.#worker = w;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Send the files of `jobs`, their bytes packed into one transferred buffer. */
+  send(jobs: ReadonlyArray<{ job: FileJob; parts: readonly Buffer[] }>): void {
+    let total = 0;
+    for (const { parts } of jobs) for (const b of parts) total += b.length;
+    // A buffer of its own (never the shared pool's), so it can be transferred instead of copied.
+    const data = Buffer.allocUnsafeSlow(total);
+    const files: FileBatch["files"] = [];
+    let at = 0;
+    for (const { job: j, parts } of jobs) {
+      const offset = at;
+      for (const b of parts) at += b.copy(data, at);
+      files.push({ tmp: j.tmp, path: j.path, offset, length: at - offset });
+    }
+    if (this.#sent.push(jobs.map((j) => j.job)) === 1) this.#worker.ref();
+    const batch: FileBatch = { files, data: data.buffer as ArrayBuffer };
+    this.#worker.postMessage(batch, [batch.data]);
+  }
+}
+
+let fileThread: FileThread | undefined;
+let noFileThread = false;
+
+/** The shared worker, started on first use; undefined when it cannot run (or died). */
+function sharedFileThread(): FileThread | undefined {
+  if (fileThread?.alive === true) return fileThread;
+  if (noFileThread) return undefined;
+  try {
+    fileThread = new FileThread();
+    return fileThread;
+  } catch {
+    noFileThread = true;
+    return undefined;
+  }
+}
+
+/** Options of an EntryFileWriter. */
+export interface EntryFileWriterOptions {
+  /** Files go to the worker thread; false: through the thread pool (the fallback). @default true */
+  offThread?: boolean;
+  /** How long the first file of a batch waits for others to join it, ms. @default 10 */
+  batchMs?: number;
+  /** Timers (the batch's wait). @default systemClock */
+  clock?: Clock;
+}
+
+/** A batch this full is sent at once (after the current turn), without waiting out `batchMs`. */
+const BATCH_FILES = 64;
+
+/**
+ * Small entry files, written off the event loop once the responses have gone out: queued, and
+ * sent together, `batchMs` after the first (or once 64 wait), to the worker thread
+ * (entry-file-worker.ts), which writes them synchronously and answers once per batch. Creating
+ * a file costs some 100 µs of system time on ext4 (open with O_CREAT|O_EXCL, then rename):
+ * written on the event loop, even after the response, it held up the next request on the
+ * connection (a sequential miss took ~0.3 ms longer than with the memory store); through the
+ * thread pool it costs the loop four completions per file. Here the loop's share is one message
+ * out and one back per batch: waking a thread costs the loop some 50 µs on this VM, so a
+ * message per file would still be felt, and a batch makes it one per many misses. Without the
+ * worker (it could not start, or died), files go through the thread pool (`writeEntryFile`).
+ * An entry is served from memory meanwhile; only a crash in between loses its file.
  *
  * @example
- * const files = new EntryFileWriter(() => performance.now());
- * await files.write(tmp, path, [head, body, footer], () => true); // true: renamed into place
+ * const files = new EntryFileWriter();
+ * await files.write(tmp, path, () => [head, body, footer], () => true); // true: renamed into place
  */
 export class EntryFileWriter {
-  readonly #now: () => number;
-  readonly #slowMs: number;
   #queue: FileJob[] = [];
-  #sync = true;
-  #slowInARow = 0;
+  readonly #useWorker: boolean;
+  readonly #batchMs: number;
+  readonly #clock: Clock;
 
-  /** @param now monotonic ms (the injected clock) @param slowMs files slower than this, several in a row, end synchronous writing */
-  constructor(now: () => number, slowMs = 2) {
-    this.#now = now;
-    this.#slowMs = slowMs;
+  constructor(options: EntryFileWriterOptions = {}) {
+    this.#useWorker = options.offThread ?? true;
+    this.#batchMs = options.batchMs ?? 10;
+    this.#clock = options.clock ?? systemClock;
   }
 
-  /** Whether files are still written synchronously (false once the disk was found slow). */
-  get synchronous(): boolean {
-    return this.#sync;
+  /** Whether files go to the worker thread (false when not asked for, or once it failed). */
+  get offThread(): boolean {
+    return this.#useWorker && sharedFileThread() !== undefined;
   }
 
-  /** Write `parts` to `tmp`, then rename it to `path` if `keep()` still says so; resolves with whether it did. */
-  write(tmp: string, path: string, parts: readonly Buffer[], keep: () => boolean): Promise<boolean> {
-    if (!this.#sync) return writeEntryFile(tmp, path, parts, keep);
+  /**
+   * Write the bytes `parts()` makes to `tmp`, then rename it to `path`, if `keep()` still says
+   * so when its batch goes (`parts` is only called then); resolves with whether it did.
+   */
+  write(tmp: string, path: string, parts: () => readonly Buffer[], keep: () => boolean): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      if (this.#queue.push({ tmp, path, parts, keep, resolve, reject }) === 1) setImmediate(() => this.#run());
+      const n = this.#queue.push({ tmp, path, parts, keep, resolve, reject });
+      // A timer left from a batch sent early just finds an empty queue (or sends the next one a little early).
+      if (n === 1) this.#clock.setTimeout(() => this.#run(), this.#batchMs);
+      else if (n === BATCH_FILES) setImmediate(() => this.#run());
     });
   }
 
   #run(): void {
-    const jobs = this.#queue;
+    const jobs: Array<{ job: FileJob; parts: readonly Buffer[] }> = [];
+    const queue = this.#queue;
     this.#queue = [];
-    for (const j of jobs) {
-      if (!this.#sync) {
-        writeEntryFile(j.tmp, j.path, j.parts, j.keep).then(j.resolve, j.reject);
+    for (const j of queue) {
+      if (!j.keep()) {
+        j.resolve(false);
         continue;
       }
-      const start = this.#now();
       try {
-        j.resolve(writeEntryFileSync(j.tmp, j.path, j.parts, j.keep));
+        jobs.push({ job: j, parts: j.parts() });
       } catch (err) {
         j.reject(err);
       }
-      // One slow file can be the machine, not the disk (a preempted process, a journal commit):
-      // several in a row are the disk.
-      if (this.#now() - start <= this.#slowMs) this.#slowInARow = 0;
-      else if (++this.#slowInARow >= SLOW_IN_A_ROW) this.#sync = false;
     }
+    if (jobs.length === 0) return;
+    const t = this.#useWorker ? sharedFileThread() : undefined;
+    if (t !== undefined) t.send(jobs);
+    else for (const { job: j, parts } of jobs) writeEntryFile(j.tmp, j.path, parts, j.keep).then(j.resolve, j.reject);
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * Writing one cache entry while its body streams through the proxy. Small bodies (up to the
  * hot-layer limit) are collected in memory and handed to the store whole, which publishes the
- * entry at once and writes its file in the background; larger ones go to a temporary file as
- * they arrive (head, body chunks hashed by blocks on the way, block table and footer). Either
+ * entry at once and writes its file in the background: none of the file format (head, block
+ * hashes, footer) is computed for them here, before the response goes out, but by the store
+ * when the file is written. Larger ones go to a temporary file as they arrive (head, body
+ * chunks hashed by blocks on the way, block table and footer). Either
  * way a file only gets its real name by a rename once complete; anything short of that — the
  * origin dying, the object outgrowing the size limit, a disk error — leaves nothing behind.
  */
@@ -15,17 +17,11 @@ import type { StoredEntry } from "./store.js";
 const NO_BYTES = Buffer.alloc(0);
 
 /** What a completed write hands to the store. */
-export interface CompletedWrite {
-  meta: StoredMeta;
-  head: Buffer;
-  fileSize: number;
-  /** The block table and the footer (entry-codec.ts). */
-  footer: Buffer;
-  /** The whole body when it was small enough to stay in memory (no file written yet). */
-  body: Buffer | undefined;
-  /** The complete temporary file, when the body was streamed to disk. */
-  tmp: string | undefined;
-}
+export type CompletedWrite =
+  /** The whole body, small enough to stay in memory: no file written, no file format computed yet. */
+  | { kind: "memory"; meta: StoredMeta; body: Buffer }
+  /** The complete temporary file the body was streamed to, its head's length and its size. */
+  | { kind: "file"; meta: StoredMeta; tmp: string; headLength: number; fileSize: number };
 
 /**
  * One entry being written. `write()` returns false when the file wants a pause (call
@@ -35,15 +31,17 @@ export interface CompletedWrite {
  * const w = store.beginWrite(meta, maxObject); w?.write(chunk); const entry = await w?.commit();
  */
 export class EntryWriter {
-  readonly #tmp: string;
+  /** The temporary file's name, asked for only when the body moves to a file. */
+  readonly #tmpOf: () => string;
+  #tmp = "";
   readonly #meta: Omit<StoredMeta, "bodyLength">;
   readonly #max: number;
   readonly #memMax: number;
   readonly #onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>;
   readonly #track: <T>(p: Promise<T>) => Promise<T>;
-  /** Undefined for a writer that never makes a file (no file head, footer or hash to compute). */
-  readonly #hash: BodyHasher | undefined;
-  readonly #head: Buffer;
+  /** Made when the body moves to a temporary file (the file's head and block hashes). */
+  #hash: BodyHasher | undefined;
+  #head: Buffer = NO_BYTES;
   #out: WriteStream | undefined;
   #length = 0;
   #chunks: Buffer[] | undefined = [];
@@ -51,24 +49,30 @@ export class EntryWriter {
   #drainWaiters: Array<() => void> = [];
 
   /**
+   * `tmp` names the temporary file (a function: asked only if the body moves to a file).
    * `track` is the store's: `flush()` waits for a commit in progress. An empty `tmp` makes a
    * writer that never writes a file (the memory and Redis stores, whose `memMax` is the size
-   * limit): it only collects the body, and its CompletedWrite has an empty head and footer.
+   * limit): it only collects the body.
    */
-  constructor(tmp: string, meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
-    this.#tmp = tmp;
+  constructor(tmp: string | (() => string), meta: Omit<StoredMeta, "bodyLength">, maxBytes: number, memMax: number, track: <T>(p: Promise<T>) => Promise<T>, onCommit: (done: CompletedWrite) => Promise<StoredEntry | undefined>) {
+    this.#tmpOf = typeof tmp === "string" ? () => tmp : tmp;
     this.#track = track;
     this.#meta = meta;
     this.#max = maxBytes;
     this.#memMax = memMax;
     this.#onCommit = onCommit;
-    // The file format costs a JSON encoding and two SHA-256 (block, table) on every stored miss: only for files.
-    this.#head = tmp === "" ? NO_BYTES : encodeHead(meta);
-    this.#hash = tmp === "" ? undefined : new BodyHasher(this.#head);
   }
 
   get aborted(): boolean {
     return this.#aborted;
+  }
+
+  /**
+   * The body so far is held in memory and the write was not given up: `commit()` now hands
+   * the store a whole in-memory body, which every store publishes at once (it cannot fail).
+   */
+  get inMemory(): boolean {
+    return !this.#aborted && this.#chunks !== undefined;
   }
 
   /** Append a body chunk. */
@@ -79,19 +83,27 @@ export class EntryWriter {
       this.abort();
       return true;
     }
-    this.#hash?.update(chunk);
     if (this.#chunks !== undefined) {
       if (this.#length <= this.#memMax) {
         this.#chunks.push(chunk);
         return true;
       }
-      // Too big for memory: move to a temporary file, starting with what was collected.
+      // Too big for memory: move to a temporary file, starting with what was collected. The
+      // file format (a JSON encoding, SHA-256 by blocks) is only paid from here on.
+      this.#head = encodeHead(this.#meta);
+      const hash = new BodyHasher(this.#head);
+      this.#hash = hash;
       const out = this.#openFile();
       out.write(this.#head);
-      for (const c of this.#chunks) out.write(c);
+      for (const c of this.#chunks) {
+        hash.update(c);
+        out.write(c);
+      }
       this.#chunks = undefined;
+      hash.update(chunk);
       return out.write(chunk);
     }
+    this.#hash?.update(chunk);
     return this.#out?.write(chunk) ?? true;
   }
 
@@ -134,16 +146,15 @@ export class EntryWriter {
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.
     const meta: StoredMeta = { ...this.#meta, bodyLength: this.#length };
-    const footer = this.#hash === undefined ? NO_BYTES : this.#hash.tail();
-    const fileSize = expectedFileSize(this.#head.length, this.#length);
     if (this.#chunks !== undefined) {
       const body = Buffer.concat(this.#chunks, this.#length);
       this.#chunks = undefined;
-      return this.#onCommit({ meta, head: this.#head, fileSize, footer, body, tmp: undefined });
+      return this.#onCommit({ kind: "memory", meta, body });
     }
     const out = this.#out;
-    if (out === undefined) return undefined;
-    out.end(footer);
+    if (out === undefined || this.#hash === undefined) return undefined;
+    const fileSize = expectedFileSize(this.#head.length, this.#length);
+    out.end(this.#hash.tail());
     try {
       await new Promise<void>((resolve, reject) => {
         if (out.closed) resolve();
@@ -151,7 +162,7 @@ export class EntryWriter {
         out.once("error", reject);
       });
       if (this.#aborted) return undefined;
-      return await this.#onCommit({ meta, head: this.#head, fileSize, footer, body: undefined, tmp: this.#tmp });
+      return await this.#onCommit({ kind: "file", meta, tmp: this.#tmp, headLength: this.#head.length, fileSize });
     } catch {
       this.#aborted = true;
       await unlink(this.#tmp).catch(() => undefined);
@@ -160,6 +171,7 @@ export class EntryWriter {
   }
 
   #openFile(): WriteStream {
+    this.#tmp = this.#tmpOf();
     const out = createWriteStream(this.#tmp, { flags: "wx" });
     out.on("error", () => {
       if (!this.#aborted) {

@@ -95,7 +95,7 @@ export class MemoryStore implements EntryStore {
     if (max <= 0) return null;
     // The whole body stays in memory (memory limit = size limit): no file is ever opened.
     return new EntryWriter("", meta, max, max, (p) => this.track(p), (done) => {
-      const body = done.body ?? Buffer.alloc(0);
+      const body = done.kind === "memory" ? done.body : Buffer.alloc(0);
       const e: StoredEntry = { id: entryId(meta.url, meta.varyValues), meta: done.meta, facts: entryFacts(done.meta, this.policy), headLength: 0, fileSize: body.length, body, verified: true };
       this.put(e);
       return Promise.resolve(e);

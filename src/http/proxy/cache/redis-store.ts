@@ -490,7 +490,7 @@ export class RedisStore implements EntryStore {
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (!this.available || maxObjectBytes <= 0) return null;
     return new EntryWriter("", meta, maxObjectBytes, maxObjectBytes, (p) => this.#hot.track(p), (done) => {
-      const body = done.body ?? Buffer.alloc(0);
+      const body = done.kind === "memory" ? done.body : Buffer.alloc(0);
       const id = entryId(meta.url, meta.varyValues);
       const v = randomBytes(8).toString("hex");
       const e: StoredEntry = { id, meta: done.meta, facts: entryFacts(done.meta, this.policy), headLength: 0, fileSize: body.length, body: undefined, verified: true, version: v };

@@ -16,7 +16,6 @@ import { entryFacts, staleFacts, type EntryFacts, type PolicyOptions, type Store
 import { encodeHead, encodeTail, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, EntryFileWriter, openBlocks, writeWhole } from "./entry-files.js";
-import { systemClock } from "../../../core/clock.js";
 import { bufferRanges, type BodyRanges, type EntryStore } from "./entry-store.js";
 
 export interface CacheStoreOptions {
@@ -30,8 +29,6 @@ export interface CacheStoreOptions {
   hotMaxBytes?: number;
   /** Freshness heuristics. */
   policy?: PolicyOptions;
-  /** Monotonic ms, to notice a slow disk (EntryFileWriter). @default systemClock.monotonic */
-  now?: () => number;
 }
 
 /**
@@ -101,7 +98,7 @@ export class CacheStore implements EntryStore {
   #hotBytes = 0;
   /** The entry files and the queue of operations on them. */
   readonly #files: EntryFileQueue;
-  /** Small entry files, written after the responses have gone out. */
+  /** Small entry files, written off the event loop after the responses have gone out. */
   readonly #writer: EntryFileWriter;
   /** Files discarded because they were truncated or corrupt (for stats and tests). */
   discarded = 0;
@@ -113,7 +110,7 @@ export class CacheStore implements EntryStore {
     this.hotMaxObjectBytes = options.hotMaxObjectBytes ?? 256 * 1024;
     this.hotMaxBytes = options.hotMaxBytes ?? 64 * 1024 * 1024;
     this.policy = options.policy ?? {};
-    this.#writer = new EntryFileWriter(options.now ?? (() => systemClock.monotonic()));
+    this.#writer = new EntryFileWriter();
   }
 
   /** Open (or create) a store directory and index what it holds. */
@@ -223,40 +220,57 @@ export class CacheStore implements EntryStore {
   /** Start writing a new variant; `null` when the store could never keep it. */
   beginWrite(meta: Omit<StoredMeta, "bodyLength">, maxObjectBytes: number): EntryWriter | null {
     if (maxObjectBytes <= 0) return null;
-    const id = entryId(meta.url, meta.varyValues);
+    // The id (a SHA-256) and a temporary name are only made when needed: for a small body, at
+    // its commit, which comes after its response.
+    let known: string | undefined;
+    const idOf = (): string => (known ??= entryId(meta.url, meta.varyValues));
     const track = <T>(p: Promise<T>): Promise<T> => this.#files.track(p);
-    return new EntryWriter(this.#files.tmpPath(id), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
+    return new EntryWriter(() => this.#files.tmpPath(idOf()), meta, Math.min(maxObjectBytes, this.maxBytes), this.hotMaxObjectBytes, track, async (done) => {
+      const id = idOf();
+      const small = done.kind === "memory";
       const e: StoredEntry = {
         id,
         meta: done.meta,
         facts: entryFacts(done.meta, this.policy),
-        headLength: done.head.length,
-        fileSize: done.fileSize,
+        // A small entry's file layout is known once its file is made (#fileOf).
+        headLength: small ? 0 : done.headLength,
+        fileSize: small ? 0 : done.fileSize,
         body: undefined,
         verified: true,
       };
-      const body = done.body;
-      if (body !== undefined) {
+      if (small) {
         // Small: serve it from memory at once; the file follows in the background, under its
         // real name only once complete (and only if the entry is still the current one).
+        const body = done.body;
         this.#publish(e);
         this.makeHot(e, body);
         const tmp = this.#files.tmpPath(id);
         void this.#files.run(id, async () => {
           if (!this.#index.holds(e)) return;
-          await this.#writer.write(tmp, this.#files.path(id), [done.head, body, done.footer], () => this.#index.holds(e));
+          await this.#writer.write(tmp, this.#files.path(id), () => this.#fileOf(e, body), () => this.#index.holds(e));
         }).catch(() => {
           void unlink(tmp).catch(() => undefined);
           if (this.#index.holds(e)) this.#forget(e);
         });
         return e;
       }
-      const tmp = done.tmp;
-      if (tmp === undefined) return undefined;
-      await this.#files.run(id, () => rename(tmp, this.#files.path(id)));
+      await this.#files.run(id, () => rename(done.tmp, this.#files.path(id)));
       this.#publish(e);
       return e;
     });
+  }
+
+  /**
+   * The file of a small entry, made when its batch is written (after the responses): head,
+   * body, block table and footer. Its size now counts against `maxBytes`.
+   */
+  #fileOf(e: StoredEntry, body: Buffer): Buffer[] {
+    const head = encodeHead(e.meta);
+    e.headLength = head.length;
+    e.fileSize = expectedFileSize(head.length, body.length);
+    this.#diskBytes += e.fileSize;
+    this.#evict();
+    return [head, body, encodeTail(head, body)];
   }
 
   /** Make `e` the current entry for its id (replacing an older version) and evict to fit. */
