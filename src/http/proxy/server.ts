@@ -5,6 +5,7 @@
  * (RFC 9110 §7.6.3 Via), serves `GET /_wirekit/stats`, and reports one access record per
  * request.
  */
+import { RecentAnswers } from "../../core/recent-answers.js";
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
@@ -396,24 +397,18 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
    * the parse, a popular URL's cache key is then one string whose hash is known, not a new one
    * per request for the store's index to hash again.
    */
-  const gatewayTargets = new Map<string, Map<string, ParsedTarget>>();
-  let gatewayTargetCount = 0;
+  let gatewayTargets: RecentAnswers<ParsedTarget> | undefined;
   function cachedGatewayTarget(path: string, host: string | undefined, origin: GatewayOrigin): ParsedTarget {
-    const hostKey = host ?? "";
-    let byPath = gatewayTargets.get(hostKey);
-    let t = byPath?.get(path);
-    if (t !== undefined) return t;
-    t = gatewayTarget(path, host, origin);
-    if (path.length > 2048 || hostKey.length > 255) return t;
-    if (gatewayTargetCount >= 4096) {
-      gatewayTargets.clear();
-      gatewayTargetCount = 0;
-      byPath = undefined;
-    }
-    if (byPath === undefined) gatewayTargets.set(hostKey, (byPath = new Map()));
-    byPath.set(path, t);
-    gatewayTargetCount++;
-    return t;
+    // The key is "HOST\nPATH", or PATH alone with no Host: a field value holds no LF (the
+    // engine refuses one), so the key splits back into exactly the pair it was made from.
+    gatewayTargets ??= new RecentAnswers(
+      (key) => {
+        const nl = key.indexOf("\n");
+        return nl === -1 ? gatewayTarget(key, undefined, origin) : gatewayTarget(key.slice(nl + 1), key.slice(0, nl), origin);
+      },
+      { maxEntries: 4096, maxKeyLength: 2048 },
+    );
+    return gatewayTargets.get(host === undefined ? path : `${host}\n${path}`);
   }
 
   async function guarded(ex: Exchange, t: OriginTarget): Promise<void> {
@@ -495,16 +490,10 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
 }
 
 /** Parsed targets of recent request lines: a popular URL is parsed once, not per hit. */
-const targetCache = new Map<string, ParsedTarget>();
+const targetCache = new RecentAnswers(parseTarget, { maxEntries: 4096, maxKeyLength: 2048 });
 
 function cachedTarget(raw: string): ParsedTarget {
-  let t = targetCache.get(raw);
-  if (t === undefined) {
-    t = parseTarget(raw);
-    if (targetCache.size >= 4096) targetCache.clear();
-    if (raw.length <= 2048) targetCache.set(raw, t);
-  }
-  return t;
+  return targetCache.get(raw);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -6,6 +6,7 @@
  * Cache-Control. The fs, clock and random source are injected, so it is tested by calling it.
  * File responses themselves are serve-file.ts.
  */
+import { RecentAnswers } from "../../core/recent-answers.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { secureRandom, type Random } from "../../core/random.js";
 import { getField, type HeaderList } from "../header-list.js";
@@ -138,17 +139,16 @@ export function createStaticHandler(options: ServeDirOptions): StaticRequestHand
    * are pure functions of the target, the dotfiles option and the real root; only the stat that
    * follows says what is there now). Bounded; the whole memo is dropped when full.
    */
-  const targets = new Map<string, DecodedTarget>();
+  let targets: RecentAnswers<DecodedTarget> | undefined; // made once the real root is known
   const targetOf = (ctx: FileContext, target: string): DecodedTarget => {
-    const known = targets.get(target);
-    if (known !== undefined) return known;
-    const path = decodeRequestPath(target, { dotfiles: cfg.options.dotfiles });
-    const out: DecodedTarget = { path, candidate: path.ok ? joinUnderRoot(ctx.resolver.realRoot, path.segments) : "" };
-    if (target.length <= MAX_MEMO_TARGET) {
-      if (targets.size >= MAX_MEMO_TARGETS) targets.clear();
-      targets.set(target, out);
-    }
-    return out;
+    targets ??= new RecentAnswers(
+      (t) => {
+        const path = decodeRequestPath(t, { dotfiles: cfg.options.dotfiles });
+        return { path, candidate: path.ok ? joinUnderRoot(ctx.resolver.realRoot, path.segments) : "" };
+      },
+      { maxEntries: MAX_MEMO_TARGETS, maxKeyLength: MAX_MEMO_TARGET },
+    );
+    return targets.get(target);
   };
 
   const handle = async (req: HttpRequest): Promise<HttpResponse> => {

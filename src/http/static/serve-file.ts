@@ -4,6 +4,7 @@
  * (RFC 9110 §8.8), preconditions (§13.2.2), ranges (§14, multipart/byteranges §14.6, If-Range
  * §13.1.5) and content coding (§8.4). The bytes come from the injected fs; nothing blocks.
  */
+import { RecentAnswers } from "../../core/recent-answers.js";
 import type { Clock } from "../../core/clock.js";
 import type { Random } from "../../core/random.js";
 import type { HeaderList } from "../header-list.js";
@@ -101,18 +102,9 @@ const NO_CONDITIONS: ConditionalHeaders = Object.freeze({});
 const NO_CODINGS: readonly Coding[] = Object.freeze([]);
 
 /** acceptedCodings per distinct Accept-Encoding value (clients send a handful of spellings). Bounded. */
-const codingsByHeader = new Map<string, readonly Coding[]>();
+const codingsByHeader = new RecentAnswers((header): readonly Coding[] => Object.freeze(acceptedCodings(header)), { maxEntries: 256, maxKeyLength: 256 });
 function codingsOf(header: string | undefined): readonly Coding[] {
-  if (header === undefined) return NO_CODINGS;
-  let c = codingsByHeader.get(header);
-  if (c === undefined) {
-    c = Object.freeze(acceptedCodings(header));
-    if (header.length <= 256) {
-      if (codingsByHeader.size >= 256) codingsByHeader.clear();
-      codingsByHeader.set(header, c);
-    }
-  }
-  return c;
+  return header === undefined ? NO_CODINGS : codingsByHeader.get(header);
 }
 
 /** Content-Type and compressibility per path (both follow from the name alone). Bounded. */
@@ -120,16 +112,12 @@ interface Media {
   readonly type: string;
   readonly compressible: boolean;
 }
-const mediaByPath = new Map<string, Media>();
+const mediaByPath = new RecentAnswers((path): Media => {
+  const type = contentTypeOf(path);
+  return { type, compressible: isCompressible(type) };
+}, { maxEntries: 10_000 });
 function mediaOf(path: string): Media {
-  let m = mediaByPath.get(path);
-  if (m === undefined) {
-    const type = contentTypeOf(path);
-    m = { type, compressible: isCompressible(type) };
-    if (mediaByPath.size >= 10_000) mediaByPath.clear();
-    mediaByPath.set(path, m);
-  }
-  return m;
+  return mediaByPath.get(path);
 }
 
 /**
