@@ -118,11 +118,16 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   /**
    * Each tracked client's key by slot: KEY_UNKNOWN until looked up in `#keys`, then KEY_NONE or
    * KEY_READY, its HMAC key state (the two midstates, core/hmac-sha256.ts) prepared in
-   * `#keyStates` at word slot·HMAC_KEY_STATE_WORDS. A keyed heartbeat from a known client costs
-   * no lookup in a 100,000-entry Map, and its MAC three SHA-256 compressions instead of five.
+   * `#keyChunks`. A keyed heartbeat from a known client costs no lookup in a 100,000-entry Map,
+   * and its MAC three SHA-256 compressions instead of five.
    */
   #keyKnown = new Uint8Array(0);
-  #keyStates = new Int32Array(0);
+  /**
+   * The key states, KEY_CHUNK_SLOTS slots to a chunk, each chunk made when a slot in it first
+   * has a key: 64 bytes a slot that grow 16 KiB at a time. (One array grown by doubling held
+   * room for 131,072 clients' states when 100,000 were tracked: 84 bytes a client, not 64.)
+   */
+  readonly #keyChunks: Int32Array[] = [];
   /** The key state of a heartbeat from a client not tracked yet. */
   readonly #oneKeyState = new Int32Array(HMAC_KEY_STATE_WORDS);
   readonly #sweepExplicit: boolean;
@@ -160,7 +165,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (hb.id !== undefined && c !== undefined) {
       // Found by its id's bytes: c.id is hb.id, and the slot's prepared key is its key.
       at = this.#keyStateOf(slot, hb.id);
-      states = this.#keyStates; // after #keyStateOf, which may have grown it
+      states = this.#keyChunks[slot >>> KEY_CHUNK_BITS]; // after #keyStateOf, which may have made it
     } else if (hb.id !== undefined) {
       const key = this.#keys?.get(hb.id);
       if (key !== undefined) {
@@ -179,7 +184,10 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return why === undefined ? undefined : ["replay", why];
   }
 
-  /** Where the key state of the client in `slot` (whose id is `id`) is in `#keyStates`, or −1: it has no key. */
+  /**
+   * Where the key state of the client in `slot` (whose id is `id`) is in its chunk,
+   * `#keyChunks[slot >>> KEY_CHUNK_BITS]`, or −1: it has no key.
+   */
   #keyStateOf(slot: number, id: string): number {
     if (slot >= this.#keyKnown.length) {
       // Slots never outnumber maxClients (the table reuses freed ones): no room beyond it.
@@ -187,21 +195,23 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       const known = new Uint8Array(n);
       known.set(this.#keyKnown);
       this.#keyKnown = known;
-      const states = new Int32Array(n * HMAC_KEY_STATE_WORDS);
-      states.set(this.#keyStates);
-      this.#keyStates = states;
     }
+    const at = (slot & (KEY_CHUNK_SLOTS - 1)) * HMAC_KEY_STATE_WORDS;
     let k = this.#keyKnown[slot];
     if (k === KEY_UNKNOWN) {
       const key = this.#keys?.get(id);
       if (key === undefined) k = KEY_NONE;
       else {
-        hmacSha256KeyState(key, this.#keyStates, slot * HMAC_KEY_STATE_WORDS);
+        const chunks = this.#keyChunks;
+        const c = slot >>> KEY_CHUNK_BITS;
+        while (chunks.length <= c) chunks.push(EMPTY_CHUNK);
+        if (chunks[c] === EMPTY_CHUNK) chunks[c] = new Int32Array(KEY_CHUNK_SLOTS * HMAC_KEY_STATE_WORDS);
+        hmacSha256KeyState(key, chunks[c] as Int32Array, at);
         k = KEY_READY;
       }
       this.#keyKnown[slot] = k;
     }
-    return k === KEY_READY ? slot * HMAC_KEY_STATE_WORDS : -1;
+    return k === KEY_READY ? at : -1;
   }
 
   /** A slot given out again must not keep its earlier client's key. */
@@ -622,6 +632,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 const KEY_UNKNOWN = 0;
 const KEY_NONE = 1;
 const KEY_READY = 2;
+/** Slots to a chunk of key states (HeartbeatMonitor #keyChunks): 256, 16 KiB. */
+const KEY_CHUNK_BITS = 8;
+const KEY_CHUNK_SLOTS = 1 << KEY_CHUNK_BITS;
+/** Stands for a chunk not made yet (no slot in it has had a key). */
+const EMPTY_CHUNK = new Int32Array(0);
 
 /**
  * Bind a UDP socket and start a heartbeat monitor on it.
