@@ -22,7 +22,7 @@ import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
-import { decodedFieldEnd, decodedFieldStart, decodedMac, decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMacBytes, type Heartbeat } from "./protocol.js";
+import { decodedFieldEnd, decodedFieldStart, decodedMac, decodeHeartbeat, encodeHeartbeatReply, MAX_REPLY_BYTES, verifyHeartbeatMacBytes, writeHeartbeatReply, type Heartbeat } from "./protocol.js";
 import { HMAC_KEY_STATE_WORDS, hmacSha256KeyState } from "../../core/hmac-sha256.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
 import { ClientTable } from "./client-table.js";
@@ -93,6 +93,12 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   #malformedReportedAt = -Infinity;
   readonly #zThreshold: number;
   #fromCache = { address: "", port: -1, text: "" };
+  // The reply #accept() last asked for, and the buffer replies are written into (#onDatagram).
+  #replySeq = 0;
+  #replyDiffS = 0;
+  readonly #replyBytes = Buffer.alloc(MAX_REPLY_BYTES);
+  /** Views of #replyBytes by length. */
+  readonly #replyViews: Buffer[] = [];
 
   constructor(options: HeartbeatMonitorOptions = {}) {
     super();
@@ -279,8 +285,22 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   #onDatagram(msg: Buffer, address: string, port: number): void {
-    const reply = this.ingest(msg, address, port);
-    if (reply !== undefined && this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
+    const socket = this.#socket;
+    if (this.#path !== undefined || socket === undefined || !socket.sendCopies) {
+      const reply = this.ingest(msg, address, port);
+      if (reply !== undefined && socket !== undefined && !this.#closed) socket.send(reply, port, address);
+      return;
+    }
+    // The port copies what it sends: the reply is written into one reused buffer, through a view
+    // of its length made once, so a heartbeat costs no reply Buffer.
+    if (!this.#accept(msg, address, port) || this.#closed) return;
+    const n = writeHeartbeatReply(this.#replySeq, this.#replyDiffS, this.#replyBytes);
+    socket.send(n < 0 ? encodeHeartbeatReply(this.#replySeq, this.#replyDiffS) : (this.#replyViews[n] ??= this.#replyBytes.subarray(0, n)), port, address);
+  }
+
+  /** The reply #accept() asked for, as a Buffer of its own. */
+  #reply(): Buffer {
+    return encodeHeartbeatReply(this.#replySeq, this.#replyDiffS);
   }
 
   /**
@@ -291,7 +311,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const path = this.#path;
     // Malformed datagrams are reported, never impaired: as before --loss became one of many,
     // only heartbeats draw from the seed, so the same seed drops the same heartbeats.
-    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port);
+    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port) ? this.#reply() : undefined;
     this.#inIngest = true;
     this.#syncReply = undefined;
     try {
@@ -306,8 +326,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   /** A heartbeat out of the impairments: its first synchronous reply is ingest()'s, others go out now. */
   #deliver(msg: Buffer, address: string, port: number): void {
-    const reply = this.#accept(msg, address, port);
-    if (reply === undefined) return;
+    if (!this.#accept(msg, address, port)) return;
+    const reply = this.#reply();
     if (this.#inIngest && this.#syncReply === undefined) this.#syncReply = reply;
     else if (this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
   }
@@ -322,7 +342,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return this.#path?.shownCounts();
   }
 
-  #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
+  /**
+   * Take in one datagram; true when it is to be answered, with the reply's numbers left in
+   * #replySeq and #replyDiffS.
+   */
+  #accept(msg: Uint8Array, address: string, port: number): boolean {
     const t = this.#totals;
     // No id= / run= strings yet: a known client is found by the id's bytes, and keeps its strings.
     const d = decodeHeartbeat(msg, false);
@@ -331,7 +355,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#malformedPending++;
       this.#malformedLast = { from: formatHostPort(normalizeAddress(address), port), reason: d.error.reason };
       this.#flushMalformed(false);
-      return undefined;
+      return false;
     }
     const hb = d.value;
     const mono = this.clock.monotonic();
@@ -364,7 +388,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       const refused = this.#refusal(hb, c, slot, wall);
       if (refused !== undefined) {
         this.#refuse(refused[0], refused[1], hb, address, from);
-        return undefined;
+        return false;
       }
     }
     if (c === undefined) {
@@ -418,7 +442,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
     if (o.kind !== "late" && o.kind !== "duplicate") this.#takeReport(c, hb);
     if (o.kind !== "duplicate" && this.heartbeatEvents && this.listenerCount("event") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
-    return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
+    this.#replySeq = hb.seq;
+    this.#replyDiffS = delayMs / 1000;
+    return this.options.reply;
   }
 
   /** The status fields of the newest heartbeat of `c`: failed / recovered, and its deadline. */
