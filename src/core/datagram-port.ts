@@ -31,6 +31,12 @@ export interface DatagramPort {
   onMessage(handler: DatagramHandler): void;
   /** Send a datagram. Called from inside the handler to the sender being handled, it is batched. */
   send(msg: Buffer, port: number, address: string): void;
+  /**
+   * True when send() is done with `msg` once it returns (the bytes were copied or sent): the
+   * caller may then write its next datagram into the same buffer. node:dgram may still be
+   * reading it later.
+   */
+  readonly sendCopies: boolean;
   close(): Promise<void>;
 }
 
@@ -63,6 +69,8 @@ const TRUNCATED = 0x80000000;
 
 class BatchPort implements DatagramPort {
   readonly kind = "batch" as const;
+  // reply() copies the bytes into the batch's queue; send() is one sendto(2).
+  readonly sendCopies = true;
   readonly address: string;
   readonly port: number;
   readonly family: IpFamily;
@@ -145,6 +153,7 @@ class BatchPort implements DatagramPort {
 
 class DgramPort implements DatagramPort {
   readonly kind = "dgram" as const;
+  readonly sendCopies = false;
   readonly address: string;
   readonly port: number;
   readonly family: IpFamily;
@@ -217,6 +226,8 @@ export function tapDatagramPort(port: DatagramPort, tap: WireTap): DatagramPort 
     port: port.port,
     family: port.family,
     kind: port.kind,
+    // A tap may keep what it is shown.
+    sendCopies: false,
     onMessage(handler) {
       port.onMessage((msg, address, p, truncated) => {
         const from = normalizeAddress(address);

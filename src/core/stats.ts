@@ -13,58 +13,105 @@ export interface RttSummary {
   mdev: number;
 }
 
-/** Incremental min/avg/max/mdev. */
+/** Numbers one RttStats keeps (count, sum, sum of squares, min, max, ewma), in this order. */
+export const RTT_STATS_SLOTS = 6;
+
+/**
+ * Set a[at, at + RTT_STATS_SLOTS) to the statistics of no samples, for an RttStats kept in
+ * `a` (see the RttStats constructor).
+ */
+export function clearRttSlots(a: number[], at: number): void {
+  a[at] = 0;
+  a[at + 1] = 0;
+  a[at + 2] = 0;
+  a[at + 3] = Infinity;
+  a[at + 4] = -Infinity;
+  a[at + 5] = 0;
+}
+
+/**
+ * Add one sample (ms) to the statistics kept in `a` at `at`: what RttStats.add does, without
+ * an RttStats object (a hot path that keeps many of them inline).
+ */
+export function addRttSample(a: number[], at: number, ms: number): void {
+  if (!Number.isFinite(ms)) return;
+  const n = (a[at] as number) + 1;
+  a[at] = n;
+  a[at + 1] = (a[at + 1] as number) + ms;
+  a[at + 2] = (a[at + 2] as number) + ms * ms;
+  if (ms < (a[at + 3] as number)) a[at + 3] = ms;
+  if (ms > (a[at + 4] as number)) a[at + 4] = ms;
+  // iputils' adaptive estimate: rtt += (x - rtt) / 8, seeded with the first sample.
+  a[at + 5] = n === 1 ? ms : (a[at + 5] as number) + (ms - (a[at + 5] as number)) / 8;
+}
+
+/**
+ * Incremental min/avg/max/mdev.
+ *
+ * @example
+ * const s = new RttStats();
+ * for (const x of [1, 2, 3, 4]) s.add(x);
+ * s.summary() // { count: 4, min: 1, avg: 2.5, max: 4, mdev: 1.118 }
+ */
 export class RttStats {
-  #n = 0;
-  #sum = 0;
-  #sum2 = 0;
-  #min = Infinity;
-  #max = -Infinity;
-  #ewma = 0;
+  readonly #a: number[];
+  readonly #at: number;
+
+  /**
+   * @param storage where its numbers live, at `at` (RTT_STATS_SLOTS of them, set up by
+   *   clearRttSlots): a structure with many of these (the heartbeat monitor's 100 000 clients)
+   *   keeps them inline in one array of doubles, not as six boxed fields of an object each.
+   *   Default: its own.
+   */
+  constructor(storage?: number[], at = 0) {
+    if (storage === undefined) {
+      this.#a = [];
+      this.#at = 0;
+      clearRttSlots(this.#a, 0);
+    } else {
+      this.#a = storage;
+      this.#at = at;
+    }
+  }
 
   /** Add one sample, in milliseconds. */
   add(ms: number): void {
-    if (!Number.isFinite(ms)) return;
-    this.#n++;
-    this.#sum += ms;
-    this.#sum2 += ms * ms;
-    if (ms < this.#min) this.#min = ms;
-    if (ms > this.#max) this.#max = ms;
-    // iputils' adaptive estimate: rtt += (x - rtt) / 8, seeded with the first sample.
-    this.#ewma = this.#n === 1 ? ms : this.#ewma + (ms - this.#ewma) / 8;
+    addRttSample(this.#a, this.#at, ms);
   }
 
   get count(): number {
-    return this.#n;
+    return this.#a[this.#at] as number;
   }
 
   get min(): number {
-    return this.#n === 0 ? 0 : this.#min;
+    return this.count === 0 ? 0 : (this.#a[this.#at + 3] as number);
   }
 
   get max(): number {
-    return this.#n === 0 ? 0 : this.#max;
+    return this.count === 0 ? 0 : (this.#a[this.#at + 4] as number);
   }
 
   get avg(): number {
-    return this.#n === 0 ? 0 : this.#sum / this.#n;
+    const n = this.count;
+    return n === 0 ? 0 : (this.#a[this.#at + 1] as number) / n;
   }
 
   /** Mean deviation as ping prints it (population standard deviation). */
   get mdev(): number {
-    if (this.#n === 0) return 0;
-    const avg = this.#sum / this.#n;
-    const v = this.#sum2 / this.#n - avg * avg;
+    const n = this.count;
+    if (n === 0) return 0;
+    const avg = (this.#a[this.#at + 1] as number) / n;
+    const v = (this.#a[this.#at + 2] as number) / n - avg * avg;
     return v > 0 ? Math.sqrt(v) : 0;
   }
 
   /** Exponentially weighted moving average (weight 1/8), as ping's SIGQUIT line shows. */
   get ewma(): number {
-    return this.#ewma;
+    return this.#a[this.#at + 5] as number;
   }
 
   summary(): RttSummary {
-    return { count: this.#n, min: this.min, avg: this.avg, max: this.max, mdev: this.mdev };
+    return { count: this.count, min: this.min, avg: this.avg, max: this.max, mdev: this.mdev };
   }
 }
 

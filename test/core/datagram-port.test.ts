@@ -110,6 +110,29 @@ test("batch: a datagram longer than the slot arrives cut, marked truncated; empt
   assert.deepEqual(seen, [[BATCH_MAX_DATAGRAM, true], [0, false]]);
 });
 
+test("batch ports copy what they send (a sender may reuse its buffer), node:dgram ones do not say so", { skip: batchSkip, timeout: 10_000 }, async () => {
+  const batch = await echoServer(true);
+  const dgram = await echoServer(false);
+  assert.equal(batch.sendCopies, true);
+  assert.equal(dgram.sendCopies, false);
+  // Sent from one reused buffer, rewritten at once after each send: each reply keeps its own bytes.
+  const c = client();
+  await new Promise<void>((r) => c.bind(0, r));
+  const got: string[] = [];
+  const all = new Promise<void>((r) => c.on("message", (m) => got.push(m.toString()) === 3 && r()));
+  const scratch = Buffer.alloc(1);
+  batch.onMessage((msg, address, p) => {
+    for (const ch of "abc") {
+      scratch.write(ch);
+      batch.send(scratch, p, address);
+    }
+    scratch.write("z");
+  });
+  c.send("go", batch.port, "127.0.0.1");
+  await all;
+  assert.deepEqual(got.sort(), ["a", "b", "c"]);
+});
+
 test("a send after close is a no-op, and close twice is fine", { skip: batchSkip }, async () => {
   const server = await openDatagramPort({ host: "127.0.0.1", port: 0 });
   await server.close();

@@ -10,7 +10,8 @@
  * Bounded memory: the paper keeps a sliding window of the last n intervals; we keep the mean
  * and variance only, exact (Welford) for the first `window` intervals and then exponentially
  * weighted with α = 1/window — the same "recent n samples" estimate in three numbers instead
- * of n, which matters with 100 000 clients. Pure functions over a plain state record.
+ * of n, which matters with 100 000 clients. Pure functions over a plain state record, or over
+ * the same three numbers kept in an array (`recordIntervalAt`, `phiOf`).
  */
 
 /** Running inter-arrival statistics of one client (all in ms). */
@@ -46,6 +47,9 @@ export function newArrivalStats(): ArrivalStats {
   return { count: 0, mean: 0, variance: 0 };
 }
 
+/** Numbers one ArrivalStats takes when kept in a number array: count, mean, variance, in this order. */
+export const ARRIVAL_SLOTS = 3;
+
 /**
  * Record one inter-arrival interval (ms) into `s` (mutates and returns it).
  *
@@ -55,21 +59,40 @@ export function newArrivalStats(): ArrivalStats {
  * // s.mean = 1050, s.variance = 7500 (population variance)
  */
 export function recordInterval(s: ArrivalStats, intervalMs: number, window = 32): ArrivalStats {
-  if (!(intervalMs >= 0) || !Number.isFinite(intervalMs)) return s;
-  s.count++;
-  const alpha = 1 / Math.min(s.count, window);
-  const diff = intervalMs - s.mean;
-  const incr = alpha * diff;
-  s.mean += incr;
-  // Exponentially weighted variance (West 1979); with α = 1/k this is the exact population variance.
-  s.variance = (1 - alpha) * (s.variance + diff * incr);
+  const a = [s.count, s.mean, s.variance];
+  recordIntervalAt(a, 0, intervalMs, window);
+  s.count = a[0] as number;
+  s.mean = a[1] as number;
+  s.variance = a[2] as number;
   return s;
+}
+
+/**
+ * recordInterval for statistics kept in a[at, at + ARRIVAL_SLOTS) (count, mean, variance): a
+ * structure with many clients keeps them inline in one array of doubles, not as an object each.
+ */
+export function recordIntervalAt(a: number[], at: number, intervalMs: number, window = 32): void {
+  if (!(intervalMs >= 0) || !Number.isFinite(intervalMs)) return;
+  const count = (a[at] as number) + 1;
+  const mean = a[at + 1] as number;
+  const alpha = 1 / Math.min(count, window);
+  const diff = intervalMs - mean;
+  const incr = alpha * diff;
+  a[at] = count;
+  a[at + 1] = mean + incr;
+  // Exponentially weighted variance (West 1979); with α = 1/k this is the exact population variance.
+  a[at + 2] = (1 - alpha) * ((a[at + 2] as number) + diff * incr);
 }
 
 /** Standard deviation actually used for φ, after the floors. */
 export function effectiveStdDev(s: ArrivalStats, options: PhiOptions = {}): number {
-  const floor = Math.max(options.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS, (options.minStdDevRatio ?? DEFAULT_MIN_STD_DEV_RATIO) * s.mean);
-  return Math.max(Math.sqrt(s.variance), floor);
+  return effectiveStdDevOf(s.mean, s.variance, options);
+}
+
+/** effectiveStdDev of the statistics with this `mean` and `variance`. */
+export function effectiveStdDevOf(mean: number, variance: number, options: PhiOptions = {}): number {
+  const floor = Math.max(options.minStdDevMs ?? DEFAULT_MIN_STD_DEV_MS, (options.minStdDevRatio ?? DEFAULT_MIN_STD_DEV_RATIO) * mean);
+  return Math.max(Math.sqrt(variance), floor);
 }
 
 /**
@@ -105,8 +128,13 @@ export function negLog10NormalTail(z: number): number {
  * phi(s, 1575) // σ = max(√7500, 0.25·1050) = 262.5 → z = 2 → −log10(0.0227501) = 1.643
  */
 export function phi(s: ArrivalStats, elapsedMs: number, options: PhiOptions = {}): number {
-  if (s.count === 0) return 0;
-  const z = (elapsedMs - s.mean) / effectiveStdDev(s, options);
+  return phiOf(s.count, s.mean, s.variance, elapsedMs, options);
+}
+
+/** phi of the statistics with this `count`, `mean` and `variance`. */
+export function phiOf(count: number, mean: number, variance: number, elapsedMs: number, options: PhiOptions = {}): number {
+  if (count === 0) return 0;
+  const z = (elapsedMs - mean) / effectiveStdDevOf(mean, variance, options);
   return negLog10NormalTail(z);
 }
 

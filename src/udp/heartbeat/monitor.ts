@@ -22,7 +22,7 @@ import { normalizeAddress } from "../../core/udp-socket.js";
 import { openDatagramPort, tapDatagramPort, type DatagramPort } from "../../core/datagram-port.js";
 import { DEFAULT_MIN_STD_DEV_MS, zForPhi } from "./detector.js";
 import type { ClientSnapshot, HeartbeatEvent, HeartbeatMonitorEvents, RefusalReason } from "./events.js";
-import { decodedFieldEnd, decodedFieldStart, decodedMac, decodeHeartbeat, encodeHeartbeatReply, verifyHeartbeatMacBytes, type Heartbeat } from "./protocol.js";
+import { decodedFieldEnd, decodedFieldStart, decodedMac, decodeHeartbeat, encodeHeartbeatReply, MAX_REPLY_BYTES, verifyHeartbeatMacBytes, writeHeartbeatReply, type Heartbeat } from "./protocol.js";
 import { HMAC_KEY_STATE_WORDS, hmacSha256KeyState } from "../../core/hmac-sha256.js";
 import { ClientTracker, flatCopy, type TrackerState } from "./tracker.js";
 import { ClientTable } from "./client-table.js";
@@ -93,6 +93,12 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   #malformedReportedAt = -Infinity;
   readonly #zThreshold: number;
   #fromCache = { address: "", port: -1, text: "" };
+  // The reply #accept() last asked for, and the buffer replies are written into (#onDatagram).
+  #replySeq = 0;
+  #replyDiffS = 0;
+  readonly #replyBytes = Buffer.alloc(MAX_REPLY_BYTES);
+  /** Views of #replyBytes by length. */
+  readonly #replyViews: Buffer[] = [];
 
   constructor(options: HeartbeatMonitorOptions = {}) {
     super();
@@ -118,11 +124,16 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   /**
    * Each tracked client's key by slot: KEY_UNKNOWN until looked up in `#keys`, then KEY_NONE or
    * KEY_READY, its HMAC key state (the two midstates, core/hmac-sha256.ts) prepared in
-   * `#keyStates` at word slot·HMAC_KEY_STATE_WORDS. A keyed heartbeat from a known client costs
-   * no lookup in a 100,000-entry Map, and its MAC three SHA-256 compressions instead of five.
+   * `#keyChunks`. A keyed heartbeat from a known client costs no lookup in a 100,000-entry Map,
+   * and its MAC three SHA-256 compressions instead of five.
    */
   #keyKnown = new Uint8Array(0);
-  #keyStates = new Int32Array(0);
+  /**
+   * The key states, KEY_CHUNK_SLOTS slots to a chunk, each chunk made when a slot in it first
+   * has a key: 64 bytes a slot that grow 16 KiB at a time. (One array grown by doubling held
+   * room for 131,072 clients' states when 100,000 were tracked: 84 bytes a client, not 64.)
+   */
+  readonly #keyChunks: Int32Array[] = [];
   /** The key state of a heartbeat from a client not tracked yet. */
   readonly #oneKeyState = new Int32Array(HMAC_KEY_STATE_WORDS);
   readonly #sweepExplicit: boolean;
@@ -160,7 +171,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (hb.id !== undefined && c !== undefined) {
       // Found by its id's bytes: c.id is hb.id, and the slot's prepared key is its key.
       at = this.#keyStateOf(slot, hb.id);
-      states = this.#keyStates; // after #keyStateOf, which may have grown it
+      states = this.#keyChunks[slot >>> KEY_CHUNK_BITS]; // after #keyStateOf, which may have made it
     } else if (hb.id !== undefined) {
       const key = this.#keys?.get(hb.id);
       if (key !== undefined) {
@@ -179,7 +190,10 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return why === undefined ? undefined : ["replay", why];
   }
 
-  /** Where the key state of the client in `slot` (whose id is `id`) is in `#keyStates`, or −1: it has no key. */
+  /**
+   * Where the key state of the client in `slot` (whose id is `id`) is in its chunk,
+   * `#keyChunks[slot >>> KEY_CHUNK_BITS]`, or −1: it has no key.
+   */
   #keyStateOf(slot: number, id: string): number {
     if (slot >= this.#keyKnown.length) {
       // Slots never outnumber maxClients (the table reuses freed ones): no room beyond it.
@@ -187,21 +201,23 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       const known = new Uint8Array(n);
       known.set(this.#keyKnown);
       this.#keyKnown = known;
-      const states = new Int32Array(n * HMAC_KEY_STATE_WORDS);
-      states.set(this.#keyStates);
-      this.#keyStates = states;
     }
+    const at = (slot & (KEY_CHUNK_SLOTS - 1)) * HMAC_KEY_STATE_WORDS;
     let k = this.#keyKnown[slot];
     if (k === KEY_UNKNOWN) {
       const key = this.#keys?.get(id);
       if (key === undefined) k = KEY_NONE;
       else {
-        hmacSha256KeyState(key, this.#keyStates, slot * HMAC_KEY_STATE_WORDS);
+        const chunks = this.#keyChunks;
+        const c = slot >>> KEY_CHUNK_BITS;
+        while (chunks.length <= c) chunks.push(EMPTY_CHUNK);
+        if (chunks[c] === EMPTY_CHUNK) chunks[c] = new Int32Array(KEY_CHUNK_SLOTS * HMAC_KEY_STATE_WORDS);
+        hmacSha256KeyState(key, chunks[c] as Int32Array, at);
         k = KEY_READY;
       }
       this.#keyKnown[slot] = k;
     }
-    return k === KEY_READY ? slot * HMAC_KEY_STATE_WORDS : -1;
+    return k === KEY_READY ? at : -1;
   }
 
   /** A slot given out again must not keep its earlier client's key. */
@@ -269,8 +285,22 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
   }
 
   #onDatagram(msg: Buffer, address: string, port: number): void {
-    const reply = this.ingest(msg, address, port);
-    if (reply !== undefined && this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
+    const socket = this.#socket;
+    if (this.#path !== undefined || socket === undefined || !socket.sendCopies) {
+      const reply = this.ingest(msg, address, port);
+      if (reply !== undefined && socket !== undefined && !this.#closed) socket.send(reply, port, address);
+      return;
+    }
+    // The port copies what it sends: the reply is written into one reused buffer, through a view
+    // of its length made once, so a heartbeat costs no reply Buffer.
+    if (!this.#accept(msg, address, port) || this.#closed) return;
+    const n = writeHeartbeatReply(this.#replySeq, this.#replyDiffS, this.#replyBytes);
+    socket.send(n < 0 ? encodeHeartbeatReply(this.#replySeq, this.#replyDiffS) : (this.#replyViews[n] ??= this.#replyBytes.subarray(0, n)), port, address);
+  }
+
+  /** The reply #accept() asked for, as a Buffer of its own. */
+  #reply(): Buffer {
+    return encodeHeartbeatReply(this.#replySeq, this.#replyDiffS);
   }
 
   /**
@@ -281,7 +311,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     const path = this.#path;
     // Malformed datagrams are reported, never impaired: as before --loss became one of many,
     // only heartbeats draw from the seed, so the same seed drops the same heartbeats.
-    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port);
+    if (path === undefined || !decodeHeartbeat(msg).ok) return this.#accept(msg, address, port) ? this.#reply() : undefined;
     this.#inIngest = true;
     this.#syncReply = undefined;
     try {
@@ -296,8 +326,8 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 
   /** A heartbeat out of the impairments: its first synchronous reply is ingest()'s, others go out now. */
   #deliver(msg: Buffer, address: string, port: number): void {
-    const reply = this.#accept(msg, address, port);
-    if (reply === undefined) return;
+    if (!this.#accept(msg, address, port)) return;
+    const reply = this.#reply();
     if (this.#inIngest && this.#syncReply === undefined) this.#syncReply = reply;
     else if (this.#socket !== undefined && !this.#closed) this.#socket.send(reply, port, address);
   }
@@ -312,7 +342,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     return this.#path?.shownCounts();
   }
 
-  #accept(msg: Uint8Array, address: string, port: number): Buffer | undefined {
+  /**
+   * Take in one datagram; true when it is to be answered, with the reply's numbers left in
+   * #replySeq and #replyDiffS.
+   */
+  #accept(msg: Uint8Array, address: string, port: number): boolean {
     const t = this.#totals;
     // No id= / run= strings yet: a known client is found by the id's bytes, and keeps its strings.
     const d = decodeHeartbeat(msg, false);
@@ -321,7 +355,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       this.#malformedPending++;
       this.#malformedLast = { from: formatHostPort(normalizeAddress(address), port), reason: d.error.reason };
       this.#flushMalformed(false);
-      return undefined;
+      return false;
     }
     const hb = d.value;
     const mono = this.clock.monotonic();
@@ -354,7 +388,7 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
       const refused = this.#refusal(hb, c, slot, wall);
       if (refused !== undefined) {
         this.#refuse(refused[0], refused[1], hb, address, from);
-        return undefined;
+        return false;
       }
     }
     if (c === undefined) {
@@ -408,7 +442,9 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
     if (o.resumed !== undefined) this.#event({ kind: "resumed", client: id, silentMs: o.resumed.silentMs, from: o.resumed.from });
     if (o.kind !== "late" && o.kind !== "duplicate") this.#takeReport(c, hb);
     if (o.kind !== "duplicate" && this.heartbeatEvents && this.listenerCount("event") > 0) this.#event({ kind: "heartbeat", client: id, address: from, seq: hb.seq, delayMs });
-    return this.options.reply ? encodeHeartbeatReply(hb.seq, delayMs / 1000) : undefined;
+    this.#replySeq = hb.seq;
+    this.#replyDiffS = delayMs / 1000;
+    return this.options.reply;
   }
 
   /** The status fields of the newest heartbeat of `c`: failed / recovered, and its deadline. */
@@ -622,6 +658,11 @@ export class HeartbeatMonitor extends TypedEmitter<HeartbeatMonitorEvents> {
 const KEY_UNKNOWN = 0;
 const KEY_NONE = 1;
 const KEY_READY = 2;
+/** Slots to a chunk of key states (HeartbeatMonitor #keyChunks): 256, 16 KiB. */
+const KEY_CHUNK_BITS = 8;
+const KEY_CHUNK_SLOTS = 1 << KEY_CHUNK_BITS;
+/** Stands for a chunk not made yet (no slot in it has had a key). */
+const EMPTY_CHUNK = new Int32Array(0);
 
 /**
  * Bind a UDP socket and start a heartbeat monitor on it.

@@ -497,26 +497,48 @@ export function microsOf(x: number): number {
  * encodeHeartbeatReply(42, 0.000061).toString() // "42 0.000061"
  */
 export function encodeHeartbeatReply(seq: number, timeDiff: number): Buffer {
+  const n = writeHeartbeatReply(seq, timeDiff, replyScratch);
+  if (n < 0) return Buffer.from(`${seq} ${timeDiff.toFixed(6)}`, "latin1");
+  const out = Buffer.allocUnsafe(n);
+  replyScratch.copy(out, 0, 0, n);
+  return out;
+}
+
+/** Room for any reply writeHeartbeatReply() writes (a 16-digit seq, a sign and 10 + 7 digits of time_diff). */
+export const MAX_REPLY_BYTES = 40;
+const replyScratch = Buffer.alloc(MAX_REPLY_BYTES);
+
+/**
+ * Write the bytes of encodeHeartbeatReply(seq, timeDiff) at the start of `out` and return how
+ * many, or −1 when they would not fit or need the slow path (encodeHeartbeatReply then takes
+ * it): for a caller that sends every reply from one reused buffer.
+ *
+ * @example
+ * const out = Buffer.alloc(MAX_REPLY_BYTES);
+ * out.toString("latin1", 0, writeHeartbeatReply(42, 0.000061, out)) // "42 0.000061"
+ */
+export function writeHeartbeatReply(seq: number, timeDiff: number, out: Uint8Array): number {
   // The monitor's hot path (one reply per heartbeat): the bytes are written here, not through
   // a string and Buffer.from's native write, and time_diff's digits come from microsOf(), which
   // gives what toFixed(6) does at a fraction of its cost.
   const micros = microsOf(timeDiff);
-  if (!Number.isSafeInteger(seq) || seq < 0 || micros < 0) return Buffer.from(`${seq} ${timeDiff.toFixed(6)}`, "latin1");
+  if (!Number.isSafeInteger(seq) || seq < 0 || micros < 0) return -1;
   let digits = 1;
   for (let p = 10; p <= seq && digits < 16; p *= 10) digits++;
   const sign = timeDiff < 0 ? 1 : 0;
   const whole = Math.floor(micros / MICRO);
   let wholeDigits = 1;
   for (let p = 10; p <= whole; p *= 10) wholeDigits++;
-  const out = Buffer.allocUnsafe(digits + 1 + sign + wholeDigits + 7);
+  const length = digits + 1 + sign + wholeDigits + 7;
+  if (length > out.length) return -1;
   for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
   out[digits] = 0x20;
   if (sign === 1) out[digits + 1] = 0x2d;
-  let at = out.length - 1;
+  let at = length - 1;
   for (let k = 0, v = micros % MICRO; k < 6; k++, at--, v = Math.floor(v / 10)) out[at] = 0x30 + (v % 10);
   out[at--] = 0x2e;
   for (let v = whole; at > digits + sign; at--, v = Math.floor(v / 10)) out[at] = 0x30 + (v % 10);
-  return out;
+  return length;
 }
 
 /**

@@ -8,10 +8,17 @@
  * the moment it opens and never stored, so a burst of any length costs nothing. A heartbeat
  * older than the window cannot be checked against it and is treated as a restart (the seq
  * "fell far back"). Sequence numbers are JS numbers, exact up to 2^53 − 1; the window index is
- * `seq % 256`, so nothing wraps at 2^32. Measured by bench/heartbeat: well under 1 KiB per client.
+ * `seq % 256`, so nothing wraps at 2^32.
+ *
+ * Every number that is not a small integer (times, the delay and inter-arrival statistics) and
+ * the bitmap's words live in ONE array of doubles per client (`#n`, layout below): V8 keeps a
+ * double-valued object field as a pointer to a separate 16-byte heap number, and every object
+ * has a header, so the same state as fields of the tracker, an RttStats and an ArrivalStats
+ * object and a bitmap array took some 630 bytes per client, and takes some 380 this way
+ * (bench/heartbeat/memory.ts counts it).
  */
-import { RttStats } from "../../core/stats.js";
-import { effectiveStdDev, newArrivalStats, phi, recordInterval, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";
+import { addRttSample, clearRttSlots, RTT_STATS_SLOTS, RttStats } from "../../core/stats.js";
+import { ARRIVAL_SLOTS, effectiveStdDevOf, phiOf, recordIntervalAt, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";
 import { isFailureStatus, type Heartbeat } from "./protocol.js";
 
 /**
@@ -27,6 +34,22 @@ export function flatCopy(s: string): string {
 
 /** Sequence numbers remembered behind the highest one (reorder / duplicate horizon). */
 export const SEQ_WINDOW = 256;
+
+// Where each number is in a tracker's `#n`: the bitmap's words first (index = word).
+const SEEN_WORDS = SEQ_WINDOW / 32;
+const FIRST_SEEN = SEEN_WORDS;
+const LAST_SEEN = FIRST_SEEN + 1;
+const LAST_ARRIVAL = LAST_SEEN + 1;
+const HIGHEST_TS = LAST_ARRIVAL + 1;
+const DEAD_AFTER = HIGHEST_TS + 1;
+const DELAY = DEAD_AFTER + 1;
+const ARRIVALS = DELAY + RTT_STATS_SLOTS;
+const N_SLOTS = ARRIVALS + ARRIVAL_SLOTS;
+/** A new tracker's numbers. Its first element is not an integer, so V8 stores it (and its copies) as unboxed doubles. */
+const FRESH: number[] = [0.5];
+for (let i = 0; i < N_SLOTS; i++) FRESH[i] = 0;
+FRESH[DEAD_AFTER] = Infinity;
+clearRttSlots(FRESH, DELAY);
 /** A forward jump larger than this is a restart with new numbering, not 2^40 lost heartbeats. */
 export const MAX_GAP = 1 << 20;
 
@@ -82,11 +105,6 @@ export class ClientTracker {
   address: string;
   run: string | undefined = undefined;
   status: ClientStatus = "alive";
-  /** Wall-clock ms of the first and the last heartbeat. */
-  readonly firstSeen: number;
-  lastSeen: number;
-  /** Monotonic ms of the last heartbeat. */
-  lastArrival: number;
   received = 0;
   lost = 0;
   reordered = 0;
@@ -94,60 +112,104 @@ export class ClientTracker {
   restarts = 0;
   /** Highest sequence number of the current run (−1 before the first heartbeat). */
   highest = -1;
-  /** Timestamp (s) carried by the highest heartbeat. */
-  #highestTs = 0;
-  // 32-bit words in a plain array: small integers stored inline, ~110 bytes where a
-  // Uint32Array costs ~260 (its ArrayBuffer and view objects) per client.
-  readonly #seen: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
-  /** One-way delay (receive − send time, ms), including the clock offset between the hosts. */
-  readonly delay = new RttStats();
-  /** Inter-arrival times for the phi detector. */
-  readonly arrivals: ArrivalStats = newArrivalStats();
   /** The interval the client announced (`int=`), ms. */
   announcedIntervalMs: number | undefined = undefined;
-  /** Silence after which this client is stopped, ms (set by the monitor from its options and `int=`). */
-  deadAfterMs = Infinity;
   /** Last `status=` the client sent, its `msg=` and `dur=`. */
   reportedStatus: string | undefined = undefined;
   reportedMessage: string | undefined = undefined;
   jobMs: number | undefined = undefined;
   /** A `status=fail` (or nonzero exit code) was reported and no `status=ok` since. */
   failed = false;
+  /** The bitmap, times and statistics (layout: SEEN_WORDS … N_SLOTS above); only doubles, so stored unboxed. */
+  readonly #n: number[];
 
   constructor(id: string, address: string, atMono: number, wallMs: number) {
     this.id = flatCopy(id);
     this.address = flatCopy(address);
-    this.lastArrival = atMono;
-    this.firstSeen = wallMs;
-    this.lastSeen = wallMs;
+    // A copy of the template: an array of doubles exactly N_SLOTS long (one grown element by
+    // element would hold twice the room).
+    const n = FRESH.slice();
+    n[FIRST_SEEN] = wallMs;
+    n[LAST_SEEN] = wallMs;
+    n[LAST_ARRIVAL] = atMono;
+    this.#n = n;
+  }
+
+  /** Wall-clock ms of the first heartbeat. */
+  get firstSeen(): number {
+    return this.#n[FIRST_SEEN] as number;
+  }
+
+  /** Wall-clock ms of the last heartbeat. */
+  get lastSeen(): number {
+    return this.#n[LAST_SEEN] as number;
+  }
+
+  set lastSeen(ms: number) {
+    this.#n[LAST_SEEN] = ms;
+  }
+
+  /** Monotonic ms of the last heartbeat. */
+  get lastArrival(): number {
+    return this.#n[LAST_ARRIVAL] as number;
+  }
+
+  set lastArrival(ms: number) {
+    this.#n[LAST_ARRIVAL] = ms;
+  }
+
+  /** Silence after which this client is stopped, ms (set by the monitor from its options and `int=`). */
+  get deadAfterMs(): number {
+    return this.#n[DEAD_AFTER] as number;
+  }
+
+  set deadAfterMs(ms: number) {
+    this.#n[DEAD_AFTER] = ms;
+  }
+
+  /** One-way delay (receive − send time, ms), including the clock offset between the hosts: a view of this tracker's numbers. */
+  get delay(): RttStats {
+    return new RttStats(this.#n, DELAY);
+  }
+
+  /** Inter-arrival times for the phi detector (a copy). */
+  get arrivals(): ArrivalStats {
+    const n = this.#n;
+    return { count: n[ARRIVALS] as number, mean: n[ARRIVALS + 1] as number, variance: n[ARRIVALS + 2] as number };
+  }
+
+  #setArrivals(s: ArrivalStats): void {
+    this.#n[ARRIVALS] = s.count;
+    this.#n[ARRIVALS + 1] = s.mean;
+    this.#n[ARRIVALS + 2] = s.variance;
   }
 
   #mark(seq: number): void {
     const i = seq % SEQ_WINDOW;
-    this.#seen[i >>> 5] = (this.#seen[i >>> 5] ?? 0) | (1 << (i & 31));
+    this.#n[i >>> 5] = ((this.#n[i >>> 5] as number) | (1 << (i & 31))) | 0;
   }
 
   #marked(seq: number): boolean {
     const i = seq % SEQ_WINDOW;
-    return (((this.#seen[i >>> 5] ?? 0) >>> (i & 31)) & 1) === 1;
+    return (((this.#n[i >>> 5] as number) >>> (i & 31)) & 1) === 1;
   }
 
   /** Forget every seq in (highest, seq]: they are about to become the new window front. */
   #advance(seq: number): void {
-    if (seq - this.highest >= SEQ_WINDOW) this.#seen.fill(0, 0, SEQ_WINDOW / 32);
+    if (seq - this.highest >= SEQ_WINDOW) this.#n.fill(0, 0, SEEN_WORDS);
     else {
       for (let s = this.highest + 1; s <= seq; s++) {
         const i = s % SEQ_WINDOW;
-        this.#seen[i >>> 5] = (this.#seen[i >>> 5] ?? 0) & ~(1 << (i & 31));
+        this.#n[i >>> 5] = (this.#n[i >>> 5] as number) & ~(1 << (i & 31));
       }
     }
     this.highest = seq;
   }
 
   #startRun(hb: Heartbeat): void {
-    this.#seen.fill(0, 0, SEQ_WINDOW / 32);
+    this.#n.fill(0, 0, SEEN_WORDS);
     this.highest = hb.seq;
-    this.#highestTs = hb.timestamp;
+    this.#n[HIGHEST_TS] = hb.timestamp;
     this.run = hb.run === undefined || hb.run === this.run ? this.run : flatCopy(hb.run);
     this.#mark(hb.seq);
   }
@@ -159,7 +221,7 @@ export class ClientTracker {
     if (seq > this.highest) return undefined;
     // A reordered or duplicated datagram carries an older (or equal) timestamp than the newest
     // one; only a restarted sender can send a lower seq with a newer timestamp.
-    if (hb.timestamp > this.#highestTs) return "seq-back";
+    if (hb.timestamp > (this.#n[HIGHEST_TS] as number)) return "seq-back";
     if (this.highest - seq >= SEQ_WINDOW) return "seq-back";
     return undefined;
   }
@@ -188,7 +250,7 @@ export class ClientTracker {
       const from = this.highest + 1;
       const to = hb.seq - 1;
       this.#advance(hb.seq);
-      this.#highestTs = hb.timestamp;
+      this.#n[HIGHEST_TS] = hb.timestamp;
       this.#mark(hb.seq);
       out = { kind: "next", seq: hb.seq };
       if (to >= from) {
@@ -198,7 +260,7 @@ export class ClientTracker {
       }
     } else if (this.#marked(hb.seq)) {
       this.duplicates++;
-      this.lastSeen = wallMs;
+      this.#n[LAST_SEEN] = wallMs;
       return { kind: "duplicate", seq: hb.seq };
     } else {
       // Inside the window, not seen yet: it was counted lost when the gap opened; fill it in.
@@ -208,19 +270,20 @@ export class ClientTracker {
       this.lost--;
       this.reordered++;
       this.received++;
-      this.delay.add(delayMs);
-      this.lastSeen = wallMs;
+      addRttSample(this.#n, DELAY, delayMs);
+      this.#n[LAST_SEEN] = wallMs;
       return { kind: "late", seq: hb.seq, highest: this.highest };
     }
     this.received++;
-    this.delay.add(delayMs);
-    const silentMs = atMono - this.lastArrival;
+    const n = this.#n;
+    addRttSample(n, DELAY, delayMs);
+    const silentMs = atMono - (n[LAST_ARRIVAL] as number);
     if (this.status !== "alive") out.resumed = { from: this.status, silentMs };
     // An outage is not a sample of the arrival distribution; a long-ish wait while suspect is.
-    if (!first && this.status !== "dead") recordInterval(this.arrivals, silentMs, options.window);
+    if (!first && this.status !== "dead") recordIntervalAt(n, ARRIVALS, silentMs, options.window);
     this.status = "alive";
-    this.lastArrival = atMono;
-    this.lastSeen = wallMs;
+    n[LAST_ARRIVAL] = atMono;
+    n[LAST_SEEN] = wallMs;
     return out;
   }
 
@@ -231,7 +294,7 @@ export class ClientTracker {
   report(hb: Heartbeat): "failed" | "recovered" | undefined {
     if (hb.int !== undefined && hb.int !== this.announcedIntervalMs) {
       // A new announced rhythm: what phi learned of the old one no longer applies.
-      if (this.announcedIntervalMs !== undefined) Object.assign(this.arrivals, newArrivalStats());
+      if (this.announcedIntervalMs !== undefined) this.#n.fill(0, ARRIVALS, ARRIVALS + ARRIVAL_SLOTS);
       this.announcedIntervalMs = hb.int;
     }
     if (hb.status === undefined) {
@@ -254,7 +317,7 @@ export class ClientTracker {
    */
   replay(hb: Heartbeat): string | undefined {
     if (this.highest < 0) return undefined;
-    if (hb.run !== this.run) return hb.timestamp > this.#highestTs ? undefined : `run ${hb.run ?? "(none)"} older than the current run`;
+    if (hb.run !== this.run) return hb.timestamp > (this.#n[HIGHEST_TS] as number) ? undefined : `run ${hb.run ?? "(none)"} older than the current run`;
     if (hb.seq > this.highest) return undefined;
     if (this.highest - hb.seq >= SEQ_WINDOW) return `seq ${hb.seq} older than the replay window`;
     return this.#marked(hb.seq) ? `seq ${hb.seq} already seen` : undefined;
@@ -275,9 +338,9 @@ export class ClientTracker {
       duplicates: this.duplicates,
       restarts: this.restarts,
       highest: this.highest,
-      highestTs: this.#highestTs,
-      seen: [...this.#seen],
-      arrivals: { ...this.arrivals },
+      highestTs: this.#n[HIGHEST_TS] as number,
+      seen: this.#n.slice(0, SEEN_WORDS),
+      arrivals: this.arrivals,
       announcedIntervalMs: this.announcedIntervalMs ?? null,
       reportedStatus: this.reportedStatus ?? null,
       reportedMessage: this.reportedMessage ?? null,
@@ -301,9 +364,9 @@ export class ClientTracker {
     c.duplicates = s.duplicates;
     c.restarts = s.restarts;
     c.highest = s.highest;
-    c.#highestTs = s.highestTs;
-    for (let i = 0; i < c.#seen.length; i++) c.#seen[i] = (s.seen[i] ?? 0) | 0;
-    Object.assign(c.arrivals, s.arrivals);
+    c.#n[HIGHEST_TS] = s.highestTs;
+    for (let i = 0; i < SEEN_WORDS; i++) c.#n[i] = (s.seen[i] ?? 0) | 0;
+    c.#setArrivals({ ...c.arrivals, ...s.arrivals });
     c.announcedIntervalMs = s.announcedIntervalMs ?? undefined;
     c.reportedStatus = s.reportedStatus ?? undefined;
     c.reportedMessage = s.reportedMessage ?? undefined;
@@ -314,7 +377,8 @@ export class ClientTracker {
 
   /** The suspicion level φ at monotonic time `nowMono`. */
   phi(nowMono: number, options: PhiOptions = {}): number {
-    return phi(this.arrivals, nowMono - this.lastArrival, options);
+    const n = this.#n;
+    return phiOf(n[ARRIVALS] as number, n[ARRIVALS + 1] as number, n[ARRIVALS + 2] as number, nowMono - (n[LAST_ARRIVAL] as number), options);
   }
 
   /**
@@ -323,14 +387,18 @@ export class ClientTracker {
    */
   check(nowMono: number, deadAfterMs: number, phiThreshold: number, options: PhiOptions = {}, zThreshold = zForPhi(phiThreshold)): StatusChange | undefined {
     if (this.status === "dead") return undefined;
-    const silentMs = nowMono - this.lastArrival;
+    const n = this.#n;
+    const silentMs = nowMono - (n[LAST_ARRIVAL] as number);
     if (silentMs >= deadAfterMs) {
       this.status = "dead";
       return { kind: "stopped", silentMs, lastSeq: this.highest };
     }
-    if (this.status === "suspect" || this.arrivals.count === 0 || silentMs <= this.arrivals.mean) return undefined;
-    if (silentMs <= this.arrivals.mean + zThreshold * effectiveStdDev(this.arrivals, options)) return undefined;
-    const p = phi(this.arrivals, silentMs, options);
+    const count = n[ARRIVALS] as number;
+    const mean = n[ARRIVALS + 1] as number;
+    const variance = n[ARRIVALS + 2] as number;
+    if (this.status === "suspect" || count === 0 || silentMs <= mean) return undefined;
+    if (silentMs <= mean + zThreshold * effectiveStdDevOf(mean, variance, options)) return undefined;
+    const p = phiOf(count, mean, variance, silentMs, options);
     this.status = "suspect";
     return { kind: "suspect", phi: p, silentMs };
   }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { decodedMac, decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, microsOf, signedText, verifyHeartbeatMac, verifyHeartbeatMacBytes } from "../../../src/udp/heartbeat/protocol.js";
+import { decodedMac, decodeHeartbeat, decodeHeartbeatReply, encodeHeartbeat, encodeHeartbeatReply, MAX_HEARTBEAT_BYTES, MAX_REPLY_BYTES, microsOf, signedText, verifyHeartbeatMac, verifyHeartbeatMacBytes, writeHeartbeatReply } from "../../../src/udp/heartbeat/protocol.js";
 import { HMAC_KEY_STATE_WORDS, hmacSha256KeyState } from "../../../src/core/hmac-sha256.js";
 import { createRandom } from "../../../src/core/random.js";
 
@@ -201,4 +201,15 @@ test("microsOf: |x| in micro-units, rounded as toFixed(6) rounds, or -1 outside 
   assert.equal(microsOf(0), -1);
   assert.equal(microsOf(2 ** 33), -1);
   assert.equal(microsOf(Number.NaN), -1);
+});
+
+test("writeHeartbeatReply writes encodeHeartbeatReply's bytes into a reused buffer, or -1 when they do not fit", () => {
+  const out = Buffer.alloc(MAX_REPLY_BYTES);
+  for (const [seq, diff] of [[42, 0.000061], [Number.MAX_SAFE_INTEGER, -8589934591.25], [1, 2.5]] as const) {
+    const n = writeHeartbeatReply(seq, diff, out);
+    assert.ok(n > 0, `${seq} ${diff}`);
+    assert.equal(out.toString("latin1", 0, n), encodeHeartbeatReply(seq, diff).toString("latin1"));
+  }
+  assert.equal(writeHeartbeatReply(123456, 0.5, Buffer.alloc(4)), -1);
+  assert.equal(writeHeartbeatReply(1, 0, out), -1, "0 and non-finite values: the slow path is the caller's");
 });
