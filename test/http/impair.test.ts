@@ -16,6 +16,7 @@ import { createStaticServer } from "../../src/http/static/server.js";
 import { createMailSink } from "../../src/lab/mail/sink.js";
 import { startLab } from "../../src/lab/lab.js";
 import { runCliCapture } from "../helpers/cli.js";
+import { eventually } from "./h1/raw.js";
 
 const closers: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -108,7 +109,14 @@ test("a paced file body the client never reads is closed when the request is abo
   const res = await handler(request(ac.signal), control);
   assert.ok(res.body !== undefined);
   ac.abort();
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => {
+    try {
+      fstatSync(fd);
+      return false;
+    } catch {
+      return true;
+    }
+  }, "the descriptor closed after the abort");
   assert.throws(() => fstatSync(fd), /EBADF/, "the descriptor was closed");
   try {
     closeSync(fd);

@@ -14,6 +14,7 @@ import { encodeEnhancedPacket, encodeInterfaceDescription, encodeSectionHeader, 
 import { encodeUdpPacket } from "../../src/icmp/ip-packet.js";
 import { internetChecksum } from "../../src/icmp/message/checksum.js";
 import { pseudoHeaderSum } from "../../src/icmp/tcp-segment.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { runCliCapture, spawnCli, type CliRun } from "../helpers/cli.js";
 import { noTshark, rawStream, readCapture } from "../helpers/tshark.js";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -64,6 +65,21 @@ function openOn(file: string): number {
       return false;
     }
   }).length;
+}
+
+/**
+ * Move fake time in 10 ms steps until `done` settles, letting the event loop poll the sockets
+ * between steps. The clock stands still while nothing waits on it (the CLI still loading its
+ * modules and opening sockets, which takes real time), so a slow start cannot use up the run's time.
+ */
+async function driveWhileWaiting<T>(clock: FakeClock, done: Promise<T>, maxTurns = 100_000): Promise<T> {
+  let settled = false;
+  void done.then(() => (settled = true), () => (settled = true));
+  for (let i = 0; i < maxTurns && !settled; i++) {
+    await new Promise((r) => (clock.pending > 0 ? setImmediate(r) : setTimeout(r, 1)));
+    if (clock.pending > 0) clock.advance(10);
+  }
+  return done;
 }
 
 let dir = "";
@@ -137,9 +153,11 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
 
   it("udp-echo send-big: every part and the verdict, checksums valid; the refusal of the big datagram and each part the verdict names missing are comments", async () => {
     const file = join(dir, "big.pcapng");
-    // Seed 7 with 30% loss drops some of the 16 parts (and lets the verdict through).
+    // Seed 7 with 30% loss drops some of the 16 parts (and lets the verdict through). The server
+    // gives its verdict 2 s after the last part it got; the client ends as soon as the verdict
+    // arrives, so the long --wait costs nothing and a slow machine cannot outlast it.
     const srv = await serve(["udp-echo", "serve", "--host", "127.0.0.1", "-p", "0", "--loss", "0.3", "--seed", "7", "-q"]);
-    const r = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", String(srv.port), "--size", "80000", "--parts", "16", "--wait", "3s", "--pcap", file]);
+    const r = await runCliCapture(["udp-echo", "send-big", "127.0.0.1", String(srv.port), "--size", "80000", "--parts", "16", "--wait", "60s", "--pcap", file]);
     await srv.stop();
     assert.equal(openOn(file), 0);
     const verdict = /^server: (incomplete message: .*missing parts (.*))$/m.exec(r.stdout);
@@ -290,7 +308,12 @@ describe("--pcap on every tool, read by tshark", { ...noTshark, concurrency: tru
   it("mtr: each probe with its TTL and cycle and the answer about it, checksums valid, written as the run goes", rootOnly, async () => {
     for (const method of [[], ["-U"]]) {
       const file = join(dir, `mtr${method.join("")}.pcapng`);
-      const r = await runCliCapture(["mtr", "127.0.0.1", "-n", "--report", "-c", "3", "-i", "0.05", "-m", "2", "-w", "5s", ...method, "--pcap", file]);
+      // On fake time: a cycle leaves only when the test moves the clock, and between two moves
+      // the event loop polls the sockets, where loopback has put the answers by the time the
+      // probe's send returns. So cycle 2 knows where the path ends however slow the machine is
+      // (on the real clock a stalled loop could fire cycle 2's timer before reading cycle 1's answers).
+      const clock = new FakeClock();
+      const r = await driveWhileWaiting(clock, runCliCapture(["mtr", "127.0.0.1", "-n", "--report", "-c", "3", "-i", "0.05", "-m", "2", "-w", "5s", ...method, "--pcap", file], { clock }));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(openOn(file), 0);
       const out = await fieldsOf(file, ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"], ["ip.ttl", "frame.comment", "ip.checksum.status", "icmp.checksum.status", "udp.checksum.status"]);

@@ -126,8 +126,11 @@ export function nextTurn(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
-/** Yield to the event loop until `pred` holds (for server-side state), at most `turns` times. */
-export async function eventually(pred: () => boolean, turns = 2000): Promise<void> {
+/**
+ * Yield to the event loop until `pred` holds (for server-side state), at most `turns` times; fails
+ * naming `what`. It counts turns, not milliseconds, so a slow machine only makes it wait longer.
+ */
+export async function eventually(pred: () => boolean, what = "condition", turns = 2000): Promise<void> {
   for (let i = 0; i < turns && !pred(); i++) await new Promise((r) => setTimeout(r, 1));
-  if (!pred()) throw new Error("condition not reached");
+  if (!pred()) throw new Error(`not reached: ${what}`);
 }

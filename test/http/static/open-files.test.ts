@@ -15,6 +15,7 @@ import { nodeStaticFs } from "../../../src/http/static/static-fs.js";
 import { RepresentationCache } from "../../../src/http/static/representation-cache.js";
 import { createStaticHandler } from "../../../src/http/static/serve-dir.js";
 import { createStaticServer } from "../../../src/http/static/server.js";
+import { eventually } from "../h1/raw.js";
 import type { ExchangeControl, FileBody, HttpRequest } from "../../../src/http/h1/types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wk-open-"));
@@ -60,8 +61,7 @@ test("a cached 64 KiB file is a FileBody with its bytes and a leased descriptor;
   const small = await h(request("/small.txt"), control);
   assert.ok(small.body instanceof Uint8Array);
   await h.close();
-  await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!isOpen(body.fd), "closed once the cache is dropped and no send holds it");
+  await eventually(() => !isOpen(body.fd), "closed once the cache is dropped and no send holds it");
 });
 
 test("a replaced file's old descriptor stays open for the send in progress, then closes", async () => {
@@ -78,8 +78,7 @@ test("a replaced file's old descriptor stays open for the send in progress, then
   assert.ok(isOpen(first.fd), "still leased by the first send");
   first.onDone?.();
   first.onDone?.(); // a second call is harmless
-  await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!isOpen(first.fd) || first.fd === second.fd, "the old version's descriptor is closed");
+  await eventually(() => !isOpen(first.fd) || first.fd === second.fd, "the old version's descriptor is closed");
   second.onDone?.();
   await h.close();
   writeFileSync(join(dir, "big.bin"), BIG);
@@ -101,8 +100,7 @@ test("at most maxOpenFiles descriptors are kept; the least recently used idle on
   assert.ok(lease !== undefined);
   lease.done();
   cache.clear();
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(cache.openFiles, 0);
+  await eventually(() => cache.openFiles === 0, "every descriptor closed after clear()");
 });
 
 test("the same 64 KiB arrives whole by sendfile (plain TCP), over TLS and over HTTP/2", async () => {
