@@ -80,6 +80,24 @@ async function must(cmd: string, args: string[]): Promise<void> {
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr.trim()}`);
 }
 
+/**
+ * Wait until every listed device reports operstate UP. A veth pair's carrier is handled by the
+ * kernel's link watch, which can take up to a second after `link set up`; until then the device
+ * drops what is sent on it, so a first IPv6 neighbour solicitation was lost and the first probe
+ * of a test got !H from the client itself.
+ */
+async function linksUp(devices: ReadonlyArray<readonly [string, string]>, limitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (const [ns, dev] of devices) {
+    for (;;) {
+      const r = await run("ip", ["-n", ns, "-o", "link", "show", "dev", dev]);
+      if (r.code === 0 && / state UP /.test(r.stdout)) break;
+      if (Date.now() > deadline) throw new Error(`${dev} in ${ns} did not come up: ${r.stdout.trim()}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+}
+
 let counter = 0;
 
 /** Topologies alive in this process, so a signal or exit deletes them even when after() never runs. */
@@ -194,7 +212,8 @@ export async function createTopology(): Promise<Topology> {
     await sysctl(client, "net.ipv6.neigh.eth0.retrans_time_ms=100");
     await sysctl(router, "net.ipv6.neigh.eth0.retrans_time_ms=100", "net.ipv6.neigh.eth1.retrans_time_ms=100");
     await sysctl(target, "net.ipv6.neigh.eth0.retrans_time_ms=100");
-    for (const [ns, dev] of [[client, "eth0"], [router, "eth0"], [router, "eth1"], [target, "eth0"]] as const) await ipn(ns, "link", "set", dev, "up");
+    const devices = [[client, "eth0"], [router, "eth0"], [router, "eth1"], [target, "eth0"]] as const;
+    for (const [ns, dev] of devices) await ipn(ns, "link", "set", dev, "up");
     await ipn(client, "route", "add", "default", "via", "10.77.0.1");
     await ipn(client, "-6", "route", "add", "default", "via", "fd77::1");
     await ipn(target, "route", "add", "default", "via", "10.77.1.1");
@@ -204,6 +223,7 @@ export async function createTopology(): Promise<Topology> {
     await ipn(router, "-6", "route", "add", "2001:db8:dead::/48", "via", "fd77:1::2");
     await sysctl(router, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0");
     await sysctl(target, "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0");
+    await linksUp(devices);
     await must("ip", [
       "netns", "exec", router, "nft",
       "add table inet wk; add chain inet wk forward { type filter hook forward priority 0; policy accept; }; " +
