@@ -9,7 +9,7 @@
  * so its stale-namespace sweep removes them too when a test process was SIGKILLed.
  */
 import { execFile, execFileSync } from "node:child_process";
-import type { ExecResult } from "./netns.js";
+import { linksUp, type ExecResult } from "./netns.js";
 import { namespaceCli } from "./netns-cli.js";
 
 export const CHAIN = { r1: "10.78.0.1", r2: "10.78.1.2", target: "10.78.2.2" } as const;
@@ -75,6 +75,7 @@ export async function createChain(o: { lossAtR2: number }): Promise<Chain> {
       await ipn(n, "addr", "add", a, "dev", dev);
       await ipn(n, "link", "set", dev, "up");
     }
+    await linksUp(addrs.map(([n, dev]) => [n, dev] as const));
     await ipn(ns.c, "route", "add", "default", "via", "10.78.0.1");
     await ipn(ns.r1, "route", "add", "10.78.2.0/24", "via", "10.78.1.2");
     await ipn(ns.r2, "route", "add", "default", "via", "10.78.1.1");
@@ -148,6 +149,7 @@ export async function createEcmp(): Promise<Chain> {
       await ipn(n1, "link", "set", d1, "up");
       await ipn(n2, "link", "set", d2, "up");
     }
+    await linksUp(links.flatMap(([n1, d1, , n2, d2]) => [[n1, d1], [n2, d2]] as const));
     await ipn(ns.t, "addr", "add", "10.78.9.9/32", "dev", "lo");
     await ipn(ns.c, "route", "add", "default", "via", "10.78.0.1");
     await ipn(ns.r1, "route", "add", "10.78.9.9/32", "nexthop", "via", "10.78.1.2", "nexthop", "via", "10.78.4.2");

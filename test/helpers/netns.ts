@@ -86,7 +86,7 @@ async function must(cmd: string, args: string[]): Promise<void> {
  * drops what is sent on it, so a first IPv6 neighbour solicitation was lost and the first probe
  * of a test got !H from the client itself.
  */
-async function linksUp(devices: ReadonlyArray<readonly [string, string]>, limitMs = 20_000): Promise<void> {
+export async function linksUp(devices: ReadonlyArray<readonly [string, string]>, limitMs = 20_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   for (const [ns, dev] of devices) {
     for (;;) {
