@@ -143,8 +143,10 @@ export class ClientReply {
   #resolve: ((r: HttpResponse) => void) | undefined;
   #closed = false;
   readonly #discard: boolean;
-  /** Made when someone first listens: a hit answered at once never does, and costs no emitter. */
+  /** Made when someone first waits for 'drain' (a streamed body); a hit or a small miss never does. */
   #events: EventEmitter | undefined;
+  /** Who waits for 'close' (every miss: its origin request is cancelled if the client leaves). */
+  #onClose: Array<() => void> | undefined;
   /** The client's request, until its going away is watched. */
   #request: Pick<HttpRequest, "signal" | "onAbort"> | undefined;
 
@@ -159,18 +161,20 @@ export class ClientReply {
 
   /** Call `fn` once on 'drain' (queued body bytes went below the mark) or 'close' (see `finish`). */
   once(event: "drain" | "close", fn: () => void): this {
-    if (event === "close") this.#watchClient();
-    (this.#events ??= new EventEmitter()).once(event, fn);
+    if (event === "close") {
+      this.#watchClient();
+      (this.#onClose ??= []).push(fn);
+    } else (this.#events ??= new EventEmitter()).once(event, fn);
     return this;
   }
 
   off(event: "drain" | "close", fn: () => void): this {
-    this.#events?.off(event, fn);
+    if (event === "drain") this.#events?.off(event, fn);
+    else {
+      const i = this.#onClose?.lastIndexOf(fn) ?? -1;
+      if (i !== -1) this.#onClose?.splice(i, 1);
+    }
     return this;
-  }
-
-  #emit(event: "drain" | "close"): void {
-    this.#events?.emit(event);
   }
 
   /**
@@ -260,12 +264,14 @@ export class ClientReply {
     this.answeredAtClose = this.headersSent;
     this.writableFinished = whole;
     if (!whole) this.#stream?.drop();
-    this.#emit("close");
+    const waiting = this.#onClose;
+    this.#onClose = undefined;
+    if (waiting !== undefined) for (const fn of waiting) fn();
   }
 
   #open(): ReplyBody {
     if (this.#stream !== undefined) return this.#stream;
-    const s = new ReplyBody(() => this.#emit("drain"));
+    const s = new ReplyBody(() => this.#events?.emit("drain"));
     this.#stream = s;
     this.#settle(s);
     return s;

@@ -173,7 +173,6 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
       let finished = false;
       const cleanup = (): void => {
         conn.events = undefined;
-        sock.setTimeout(0);
       };
       const fail = (code: string | undefined, message: string): void => {
         if (finished) return;
@@ -252,7 +251,10 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
         error: (err) => fail(err.code, err.message),
         timeout: () => fail("WIREKIT_TIMEOUT", "origin timeout"),
       };
-      sock.setTimeout(o.timeoutMs);
+      // The inactivity timer stays on the socket between exchanges (an idle socket's timeout is
+      // nobody's: the pool ignores it); this exchange's write below restarts it. Arming it again
+      // per exchange made a timer and a bound function each time.
+      if (sock.timeout !== o.timeoutMs) sock.setTimeout(o.timeoutMs);
       if (conn.reused) sock.resume();
       sock.write(head, "latin1");
       if (o.body !== undefined) {

@@ -164,6 +164,7 @@ export class OriginPool {
     socket.on("data", (d: Buffer) => (conn.busy === undefined ? drop() : conn.busy.events?.data(d)));
     socket.on("end", () => (conn.busy === undefined ? drop() : conn.busy.events?.end()));
     socket.on("error", (err: NodeJS.ErrnoException) => (conn.busy === undefined ? drop() : conn.busy.events?.error(err)));
+    // The exchanges' inactivity timer is left on the socket while it is idle; it fires for nobody then.
     socket.on("timeout", () => conn.busy?.events?.timeout());
     socket.on("close", () => {
       this.#open.delete(socket);
@@ -198,7 +199,6 @@ export class OriginPool {
       c.done();
       return;
     }
-    s.setTimeout(0);
     const list = this.#idle.get(c.key) ?? [];
     if (list.length >= this.#maxIdle) {
       s.destroy();
