@@ -2,7 +2,8 @@
  * bench/proxy: cache-hit requests per second for a 1 KiB object through `wirekit proxy`, in
  * forward mode and in gateway mode (`--reverse`, origin-form requests), beside Squid (memory cache) and the origin reached directly, all measured in this run with
  * wrk (absolute-form request lines via a Lua script, -t1 -c50); and the latency a miss adds
- * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct); and the
+ * (median of sequential keep-alive requests for never-seen URLs, proxy minus direct, after as
+ * many uncounted ones to warm each server); and the
  * hit rate of 100 concurrent clients asking at once for one uncached URL (collapsing).
  * Two ceilings from the same run put the figures in scale: a bare node:net server writing a
  * fixed reply of a hit's size (no HTTP parsing, no cache), and a bare node:net relay for misses.
@@ -234,6 +235,9 @@ export async function run(): Promise<void> {
     const main = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
     const wk = spawn(process.execPath, [main, "proxy", "--port", String(wkPort), "--cache-dir", join(dir, "wk-cache"), "--quiet"], { stdio: "ignore" });
     procs.push(wk);
+    // The like-for-like reference for Squid's memory-only cache (cache_mem, no cache_dir).
+    const memPort = await freePort();
+    procs.push(spawn(process.execPath, [main, "proxy", "--port", String(memPort), "--store", "memory", "--quiet"], { stdio: "ignore" }));
     const gwPort = await freePort();
     const gw = spawn(process.execPath, [main, "proxy", "--reverse", `http://127.0.0.1:${originPort}`, "--port", String(gwPort), "--cache-dir", join(dir, "gw-cache"), "--quiet"], { stdio: "ignore" });
     procs.push(gw);
@@ -255,10 +259,10 @@ export async function run(): Promise<void> {
     procs.push(spawn(process.execPath, ["-e", HIT_CEILING, String(hitCeilingPort)], { stdio: "ignore" }));
     const missCeilingPort = await freePort();
     procs.push(spawn(process.execPath, ["-e", MISS_CEILING, String(missCeilingPort), String(originPort)], { stdio: "ignore" }));
-    await Promise.all([waitForPort(hitCeilingPort), waitForPort(missCeilingPort), waitForPort(originPort), waitForPort(wkPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(squidCfPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
+    await Promise.all([waitForPort(hitCeilingPort), waitForPort(missCeilingPort), waitForPort(originPort), waitForPort(wkPort), waitForPort(memPort), waitForPort(gwPort), waitForPort(squidPort), waitForPort(squidCfPort), waitForPort(rdPort), waitForPort(rdColdPort)]);
     const obj = `http://127.0.0.1:${originPort}/obj`;
     // Warm both caches.
-    for (const [port, path] of [[wkPort, obj], [squidPort, obj], [gwPort, "/obj"], [rdPort, obj], [rdColdPort, obj]] as const) {
+    for (const [port, path] of [[wkPort, obj], [memPort, obj], [squidPort, obj], [gwPort, "/obj"], [rdPort, obj], [rdColdPort, obj]] as const) {
       for (let i = 0; i < 3; i++) {
         await new Promise<void>((resolve) => request({ host: "127.0.0.1", port, path }, (r) => r.resume().on("end", () => resolve())).end());
       }
@@ -271,6 +275,7 @@ export async function run(): Promise<void> {
     let sq = { rps: 0, latency: "?" };
     let ours = { rps: 0, latency: "?" };
     let gateway = { rps: 0, latency: "?" };
+    let mem = { rps: 0, latency: "?" };
     let rd = { rps: 0, latency: "?" };
     let rdCold = { rps: 0, latency: "?" };
     let ceiling = { rps: 0, latency: "?" };
@@ -281,25 +286,35 @@ export async function run(): Promise<void> {
       direct = best(direct, wrk(`http://127.0.0.1:${originPort}`, "/obj", dir));
       sq = best(sq, wrk(`http://127.0.0.1:${squidPort}`, obj, dir));
       ours = best(ours, wrk(`http://127.0.0.1:${wkPort}`, obj, dir));
+      mem = best(mem, wrk(`http://127.0.0.1:${memPort}`, obj, dir));
       gateway = best(gateway, wrk(`http://127.0.0.1:${gwPort}/obj`, undefined, dir));
     }
     console.log(`direct to origin   ${direct.rps.toFixed(0).padStart(8)} req/s  (latency avg ${direct.latency})`);
     console.log(`squid cache hits   ${sq.rps.toFixed(0).padStart(8)} req/s  (latency avg ${sq.latency})`);
     console.log(`wirekit cache hits ${ours.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ours.latency})`);
+    console.log(`wirekit, memory    ${mem.rps.toFixed(0).padStart(8)} req/s  (latency avg ${mem.latency}; --store memory, as Squid's cache_mem)`);
     console.log(`wirekit gateway    ${gateway.rps.toFixed(0).padStart(8)} req/s  (latency avg ${gateway.latency})`);
     console.log(`wirekit on redis    ${rd.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rd.latency}; hot layer on)`);
     console.log(`wirekit on redis    ${rdCold.rps.toFixed(0).padStart(8)} req/s  (latency avg ${rdCold.latency}; --hot-size 0, every hit read from Redis)`);
     console.log(`ceiling: bare node:net ${ceiling.rps.toFixed(0).padStart(8)} req/s  (latency avg ${ceiling.latency}; a fixed reply of a hit's size, no HTTP parsing, no cache)`);
-    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}, wirekit/ceiling ${(ours.rps / ceiling.rps).toFixed(2)}, ceiling/squid ${(ceiling.rps / sq.rps).toFixed(2)} (target wirekit/squid >= 1.5)`);
+    console.log(`ratio wirekit/squid ${(ours.rps / sq.rps).toFixed(2)} (gateway ${(gateway.rps / sq.rps).toFixed(2)}), wirekit/direct ${(ours.rps / direct.rps).toFixed(2)}, wirekit/ceiling ${(ours.rps / ceiling.rps).toFixed(2)}, ceiling/squid ${(ceiling.rps / sq.rps).toFixed(2)} (target wirekit/squid >= 1.5); memory store/squid ${(mem.rps / sq.rps).toFixed(2)}`);
     console.log(`redis store / disk store: hot layer on ${(rd.rps / ours.rps).toFixed(2)} (target >= 0.8), off ${(rdCold.rps / ours.rps).toFixed(2)}`);
+    // Each server first answers 300 misses of its own that are not counted: the figure is a
+    // running proxy's miss, not the first misses of a freshly started process (for wirekit, the
+    // miss path's first few hundred runs are in V8's slower tiers; Squid and the origin are
+    // warmed the same way).
+    for (const [port, tag, originForm] of [[undefined, "direct", true], [squidPort, "squid", false], [missCeilingPort, "relay", false], [wkPort, "wirekit", false], [memPort, "memory", false], [gwPort, "gateway", true], [rdPort, "redis", false]] as const) {
+      await missLatency(port, originPort, `${tag}-warm`, 300, originForm);
+    }
     const d = await missLatency(undefined, originPort, "direct");
     const s = await missLatency(squidPort, originPort, "squid");
     const relay = await missLatency(missCeilingPort, originPort, "relay");
     const w = await missLatency(wkPort, originPort, "wirekit");
+    const m = await missLatency(memPort, originPort, "memory");
     const g = await missLatency(gwPort, originPort, "gateway", 300, true);
     const r = await missLatency(rdPort, originPort, "redis");
     console.log(
-      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), ceiling: bare node:net relay ${relay.toFixed(3)} ms (+${(relay - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
+      `miss latency (median of 300 sequential): direct ${d.toFixed(3)} ms, squid ${s.toFixed(3)} ms (+${(s - d).toFixed(3)}), ceiling: bare node:net relay ${relay.toFixed(3)} ms (+${(relay - d).toFixed(3)}), wirekit ${w.toFixed(3)} ms (+${(w - d).toFixed(3)}), memory store ${m.toFixed(3)} ms (+${(m - d).toFixed(3)}), gateway ${g.toFixed(3)} ms (+${(g - d).toFixed(3)}), redis store ${r.toFixed(3)} ms (+${(r - d).toFixed(3)})`,
     );
     console.log("collapsing: 100 concurrent clients, one uncached URL, an origin that answers in 100 ms");
     console.log(`  ${await collapsing(wkPort, originPort, "wirekit")}`);
