@@ -8,7 +8,12 @@
  * five compressions of a short message), as the monitor does per client.
  * test/core/hmac-sha256.test.ts checks it against createHmac (keys shorter and longer than a
  * block, UTF-8 keys, messages across block boundaries).
+ *
+ * hmacSha256Verify, the check of a MAC under a prepared key (the monitor's, once per keyed
+ * heartbeat), runs in the addon when it loads (native/hmac_sha256.cc: the same three
+ * compressions in C, a few times faster) and falls back to this file's JavaScript when not.
  */
+import { loadAddon } from "./native.js";
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
@@ -206,4 +211,68 @@ const oneKey = new Int32Array(HMAC_KEY_STATE_WORDS);
 export function hmacSha256Into(key: string | Uint8Array, parts: ReadonlyArray<Uint8Array>, out: Uint8Array): Uint8Array {
   hmacSha256KeyState(key, oneKey, 0);
   return hmacSha256WithKeyState(oneKey, 0, parts, out);
+}
+
+const verifyDigest = new Uint8Array(32);
+const verifyParts: Uint8Array[] = [verifyDigest, verifyDigest];
+
+/**
+ * {@link hmacSha256Verify} in JavaScript, whether or not the addon is there (the fallback, and
+ * what the tests hold the addon's version to).
+ */
+export function hmacSha256VerifyJs(state: Int32Array, at: number, prefix: Uint8Array, message: Uint8Array, mac: Uint8Array): boolean {
+  if (mac.length !== 32) return false;
+  verifyParts[0] = prefix;
+  verifyParts[1] = message;
+  hmacSha256WithKeyState(state, at, verifyParts, verifyDigest);
+  verifyParts[0] = verifyParts[1] = verifyDigest;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (verifyDigest[i] as number) ^ (mac[i] as number);
+  return diff === 0;
+}
+
+/** The signature of {@link hmacSha256Verify}, as the addon exports it. */
+export type HmacSha256Verify = (state: Int32Array, at: number, prefix: Uint8Array, message: Uint8Array, mac: Uint8Array) => boolean;
+
+let nativeVerify: HmacSha256Verify | null | undefined;
+let implementation: "sha-ni" | "portable" | "javascript" = "javascript";
+
+/** The addon's hmacSha256Verify (native/hmac_sha256.cc), or null when the addon does not load or lacks it. Looked up once. */
+export function nativeHmacSha256Verify(): HmacSha256Verify | null {
+  if (nativeVerify !== undefined) return nativeVerify;
+  try {
+    const addon = loadAddon("HMAC addon") as { hmacSha256Verify?: HmacSha256Verify; hmacSha256Implementation?: string };
+    nativeVerify = typeof addon.hmacSha256Verify === "function" ? addon.hmacSha256Verify : null;
+    if (nativeVerify !== null) implementation = addon.hmacSha256Implementation === "sha-ni" ? "sha-ni" : "portable";
+  } catch {
+    nativeVerify = null;
+  }
+  return nativeVerify;
+}
+
+/**
+ * What {@link hmacSha256Verify} runs on: the addon with the x86 SHA extensions ("sha-ni"), the
+ * addon's plain C ("portable"; also when WIREKIT_SHA256=portable was set as it loaded), or this
+ * file's JavaScript.
+ */
+export function hmacSha256Implementation(): "sha-ni" | "portable" | "javascript" {
+  nativeHmacSha256Verify();
+  return implementation;
+}
+
+/**
+ * True when `mac` (32 bytes) is HMAC-SHA256 over `prefix` followed by `message` under the key
+ * prepared at word `at` of `state` (hmacSha256KeyState). Every one of the 32 bytes is compared
+ * (the differences OR-ed, no early exit). In the addon when it loads, else in JavaScript; the
+ * answers are the same. Allocates nothing.
+ *
+ * @example
+ * const state = new Int32Array(HMAC_KEY_STATE_WORDS);
+ * hmacSha256KeyState("key", state, 0);
+ * const mac = hmacSha256WithKeyState(state, 0, [Buffer.from("The quick "), Buffer.from("brown fox jumps over the lazy dog")], new Uint8Array(32));
+ * hmacSha256Verify(state, 0, Buffer.from("The quick "), Buffer.from("brown fox jumps over the lazy dog"), mac) // true
+ */
+export function hmacSha256Verify(state: Int32Array, at: number, prefix: Uint8Array, message: Uint8Array, mac: Uint8Array): boolean {
+  const native = nativeVerify === undefined ? nativeHmacSha256Verify() : nativeVerify;
+  return native === null ? hmacSha256VerifyJs(state, at, prefix, message, mac) : native(state, at, prefix, message, mac);
 }

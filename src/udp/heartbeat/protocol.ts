@@ -16,7 +16,7 @@
  * Pure functions only; decoders return values, never throw, on bad input.
  */
 import { createHmac } from "node:crypto";
-import { hmacSha256Into, hmacSha256WithKeyState } from "../../core/hmac-sha256.js";
+import { hmacSha256Into, hmacSha256Verify } from "../../core/hmac-sha256.js";
 import { decoded, parseFailure, type Decoded } from "../../core/errors.js";
 
 /** Datagrams longer than this are not heartbeats (a heartbeat line is ~60 bytes). */
@@ -149,15 +149,11 @@ export function verifyHeartbeatMac(hb: Heartbeat, key: string | Buffer): boolean
  * `signed` (the heartbeat's `signed`) under the key prepared at word `at` of `keyState`
  * (core/hmac-sha256.ts hmacSha256KeyState). What verifyHeartbeatMac checks, for a caller that
  * keeps its keys prepared: two of the five compressions and the hex digits are not redone per
- * heartbeat. Constant time over the 32 bytes, as there.
+ * heartbeat, and the other three run in the addon when it loads (core/hmac-sha256.ts
+ * hmacSha256Verify). Constant time over the 32 bytes, as there.
  */
 export function verifyHeartbeatMacBytes(signed: Uint8Array, mac: Uint8Array, keyState: Int32Array, at: number): boolean {
-  macParts[1] = signed;
-  hmacSha256WithKeyState(keyState, at, macParts, macWant);
-  macParts[1] = MAC_CONTEXT_LINE;
-  let diff = 0;
-  for (let i = 0; i < 32; i++) diff |= (macWant[i] as number) ^ (mac[i] as number);
-  return diff === 0;
+  return hmacSha256Verify(keyState, at, MAC_CONTEXT_LINE, signed, mac);
 }
 
 const MSG_PLAIN_RE = /^[\x21-\x24\x26-\x7e]$/;

@@ -1,7 +1,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createRandom } from "../../../src/core/random.js";
 import { createHeartbeatMonitor, type HeartbeatMonitor } from "../../../src/udp/heartbeat/monitor.js";
 import { HeartbeatSender } from "../../../src/udp/heartbeat/sender.js";
@@ -212,4 +214,17 @@ test("the sender reads replies asynchronously: a slow reply delays no heartbeat,
   assert.equal(ignored.filter((x) => x === "not from the monitor").length, 6, ignored.join("; "));
   assert.equal(ignored.filter((x) => /^reply: bad/.test(x)).length, 6, ignored.join("; "));
   assert.equal(ignored.filter((x) => x === "reply for seq 999, which was never sent").length, 6, ignored.join("; "));
+});
+
+test("the monitor's receive buffer is the 8 MiB it asks for, above net.core.rmem_max when it has CAP_NET_ADMIN", async (t) => {
+  const m = await monitor({ batch: true });
+  if (m.transport !== "batch") return t.skip("no addon: node:dgram's socket");
+  const ss = spawnSync("ss", ["-uamn", `sport = :${m.port}`], { encoding: "utf8" });
+  const rb = /\brb(\d+)/.exec(ss.stdout ?? "")?.[1];
+  if (ss.status !== 0 || rb === undefined) return t.skip("ss (iproute2) is not there to read the socket's buffer");
+  const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+  const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0"}`);
+  const netAdmin = (capEff & (1n << 12n)) !== 0n;
+  // The kernel doubles what it grants (for its bookkeeping) and reports the doubled figure.
+  assert.equal(Number(rb), 2 * (netAdmin ? 8 << 20 : Math.min(8 << 20, rmemMax)));
 });
