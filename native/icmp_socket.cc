@@ -10,12 +10,14 @@
 //     onMessage(buf, address, ttl /* -1 unknown */, rxNs /* 0n if none */, userNs, err | null)
 //   send(buf, address) -> bigint   CLOCK_REALTIME ns read immediately before sendto()
 //   setOption(level, name, number | Buffer), getOption(level, name) -> number
+//   attachFilter(program: Buffer): classic BPF, SO_ATTACH_FILTER
 //   bind(address, port), address() -> {address, port}, ref(), unref(), close()
 // Errors thrown carry `.code` (the errno name, e.g. EACCES, EMSGSIZE).
 
 #include "socket_common.h"
 
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
@@ -24,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -52,6 +56,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
                        {InstanceMethod("send", &IcmpSocket::Send),
                         InstanceMethod("setOption", &IcmpSocket::SetOption),
                         InstanceMethod("getOption", &IcmpSocket::GetOption),
+                        InstanceMethod("attachFilter", &IcmpSocket::AttachFilter),
                         InstanceMethod("bind", &IcmpSocket::Bind),
                         InstanceMethod("address", &IcmpSocket::Address),
                         InstanceMethod("ref", &IcmpSocket::RefHandle),
@@ -296,6 +301,33 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
       rc = setsockopt(fd_, level, name, b.Data(), static_cast<socklen_t>(b.Length()));
     }
     if (rc != 0) ErrnoError(env, errno, "setsockopt").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // attachFilter(program: Buffer): a classic BPF program (struct sock_filter, 8 bytes each, in
+  // this machine's byte order) as SO_ATTACH_FILTER, so the kernel drops what it rejects before it
+  // reaches the receive queue. A raw TCP or UDP socket gets a copy of every segment of its
+  // protocol on the host: without a filter, other traffic fills the queue and the answer to a
+  // probe is dropped with it.
+  Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsBuffer()) {
+      CodedError(env, "ERR_INVALID_ARG_TYPE", "attachFilter(program: Buffer)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto b = info[0].As<Napi::Buffer<uint8_t>>();
+    size_t n = b.Length() / sizeof(sock_filter);
+    if (n == 0 || n > BPF_MAXINSNS || b.Length() % sizeof(sock_filter) != 0) {
+      CodedError(env, "ERR_INVALID_ARG_VALUE", "attachFilter: the program must be 1 to 4096 instructions of 8 bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<sock_filter> code(n);
+    std::memcpy(code.data(), b.Data(), n * sizeof(sock_filter));
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(n);
+    prog.filter = code.data();
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) ErrnoError(env, errno, "setsockopt(SO_ATTACH_FILTER)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
 

@@ -11,14 +11,17 @@ import type { IpFamily } from "../core/address.js";
 import { WirekitError } from "../core/errors.js";
 import { canonicalAddress } from "./ping.js";
 import { loadIcmpAddon, type NativeSocket } from "./socket.js";
+import { dropAllFilter, portFilter } from "./socket-filter.js";
 
 export type RawProtocol = "udp" | "tcp";
 
 export class RawIpSocket {
   readonly #sock: NativeSocket;
   readonly #ttl: readonly [number, number];
+  readonly #family: IpFamily;
 
   constructor(family: IpFamily, protocol: RawProtocol, onPacket: (buf: Buffer, from: string, rxNs: bigint) => void = () => {}) {
+    this.#family = family;
     const lib = loadIcmpAddon();
     const need = (name: string): number => {
       const v = lib.constants[name];
@@ -38,6 +41,29 @@ export class RawIpSocket {
   send(bytes: Buffer, address: string, ttl: number): bigint {
     this.#sock.setOption(this.#ttl[0], this.#ttl[1], ttl);
     return this.#sock.send(bytes, address);
+  }
+
+  /**
+   * Have the kernel keep only packets from port `srcPort` to port `dstPort` (socket-filter.ts):
+   * the host's other traffic never reaches the queue, so it cannot crowd out a probe's answer.
+   * Without it (an addon built before attachFilter) every packet still comes and is checked here.
+   */
+  keepOnly(srcPort: number, dstPort: number): void {
+    this.#attach(portFilter(this.#family, srcPort, dstPort));
+  }
+
+  /** Have the kernel keep nothing: for a socket that only sends. */
+  keepNothing(): void {
+    this.#attach(dropAllFilter());
+  }
+
+  #attach(program: Buffer): void {
+    if (this.#sock.attachFilter === undefined) return;
+    try {
+      this.#sock.attachFilter(program);
+    } catch (err) {
+      throw new WirekitError("ERR_LOCAL", `cannot filter the raw socket: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   close(): void {

@@ -34,6 +34,8 @@ export interface NativeSocket {
   send(buf: Buffer, address: string): bigint;
   setOption(level: number, name: number, value: number | Buffer): void;
   getOption(level: number, name: number): number;
+  /** SO_ATTACH_FILTER with a classic BPF program (socket-filter.ts); absent in an addon built before it. */
+  attachFilter?(program: Buffer): void;
   bind(address: string, port: number): void;
   address(): { address: string; port: number };
   ref(): void;

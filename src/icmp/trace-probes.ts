@@ -302,6 +302,7 @@ class UdpProber implements TraceProber {
       });
       const src = await sourceAddressFor(o.family, o.target);
       raw = new RawIpSocket(o.family, "udp");
+      raw.keepNothing(); // it only sends: the answers come on the ICMP socket
       return new UdpProber(o, icmp, udp, raw, src);
     } catch (err) {
       raw?.close();

@@ -42,7 +42,15 @@ export class TcpProber implements TraceProber {
     this.packetBytes = (o.family === 4 ? 20 : 40) + SYN_BYTES;
     this.flow = { protocol: "tcp", srcPort: this.#srcPort, dstPort: this.#dstPort };
     try {
-      this.#tcp = new RawIpSocket(o.family, "tcp", (buf, address, rxNs) => this.#onTcp(buf, address, rxNs));
+      const tcp = new RawIpSocket(o.family, "tcp", (buf, address, rxNs) => this.#onTcp(buf, address, rxNs));
+      try {
+        // Only the target's answers (its port to ours) reach the queue; #onTcp still checks each.
+        tcp.keepOnly(this.#dstPort, this.#srcPort);
+      } catch (err) {
+        tcp.close();
+        throw err;
+      }
+      this.#tcp = tcp;
     } catch (err) {
       icmp.close();
       throw err;
