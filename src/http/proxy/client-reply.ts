@@ -7,7 +7,6 @@
  * the response (`writableFinished`), or earlier when the client goes away.
  */
 import type { HeaderList } from "../header-list.js";
-import { EventEmitter } from "node:events";
 import { WirekitError } from "../../core/errors.js";
 import { isValidField } from "../h1/head.js";
 import type { HttpRequest, HttpResponse } from "../h1/types.js";
@@ -143,8 +142,8 @@ export class ClientReply {
   #resolve: ((r: HttpResponse) => void) | undefined;
   #closed = false;
   readonly #discard: boolean;
-  /** Made when someone first waits for 'drain' (a streamed body); a hit or a small miss never does. */
-  #events: EventEmitter | undefined;
+  /** Who waits for 'drain' (a streamed body; a hit or a small miss never does). */
+  #onDrain: Array<() => void> | undefined;
   /** Who waits for 'close' (every miss: its origin request is cancelled if the client leaves). */
   #onClose: Array<() => void> | undefined;
   /** The client's request, until its going away is watched. */
@@ -164,16 +163,14 @@ export class ClientReply {
     if (event === "close") {
       this.#watchClient();
       (this.#onClose ??= []).push(fn);
-    } else (this.#events ??= new EventEmitter()).once(event, fn);
+    } else (this.#onDrain ??= []).push(fn);
     return this;
   }
 
   off(event: "drain" | "close", fn: () => void): this {
-    if (event === "drain") this.#events?.off(event, fn);
-    else {
-      const i = this.#onClose?.lastIndexOf(fn) ?? -1;
-      if (i !== -1) this.#onClose?.splice(i, 1);
-    }
+    const list = event === "drain" ? this.#onDrain : this.#onClose;
+    const i = list?.lastIndexOf(fn) ?? -1;
+    if (i !== -1) list?.splice(i, 1);
     return this;
   }
 
@@ -266,12 +263,16 @@ export class ClientReply {
     if (!whole) this.#stream?.drop();
     const waiting = this.#onClose;
     this.#onClose = undefined;
-    if (waiting !== undefined) for (const fn of waiting) fn();
+    callOnce(waiting);
   }
 
   #open(): ReplyBody {
     if (this.#stream !== undefined) return this.#stream;
-    const s = new ReplyBody(() => this.#events?.emit("drain"));
+    const s = new ReplyBody(() => {
+      const waiting = this.#onDrain;
+      this.#onDrain = undefined;
+      callOnce(waiting);
+    });
     this.#stream = s;
     this.#settle(s);
     return s;
@@ -282,4 +283,9 @@ export class ClientReply {
     this.settled = r;
     this.#resolve?.(r);
   }
+}
+
+/** Call each of `fns` (the waiters of one event, already taken off their list). */
+function callOnce(fns: ReadonlyArray<() => void> | undefined): void {
+  if (fns !== undefined) for (const fn of fns) fn();
 }

@@ -5,7 +5,6 @@
  * (RFC 9110 §7.6.3 Via), serves `GET /_wirekit/stats`, and reports one access record per
  * request.
  */
-import { RecentAnswers } from "../../core/recent-answers.js";
 import { networkInterfaces, homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
@@ -17,6 +16,7 @@ import { toHeaderMap, type HeaderList, type HeaderMap } from "../header-list.js"
 import { ClientReply } from "./client-reply.js";
 import { OriginPool } from "./origin-pool.js";
 import { systemClock, type Clock } from "../../core/clock.js";
+import { RecentAnswers } from "../../core/recent-answers.js";
 import { formatHostPort, isLoopback } from "../../core/address.js";
 import { fromSystemError, usageError } from "../../core/errors.js";
 import { TypedEmitter, publish } from "../../core/events.js";
@@ -29,7 +29,7 @@ import { viaEntry, viaHasLoop } from "./hop-by-hop.js";
 import { isAllowed, parseAllowList } from "./allow-list.js";
 import { errorTypeOf, sendError, type Exchange, type ProxyRequest } from "./respond.js";
 import { countRecord, emptyCounters, proxyStats, type AccessRecord, type ProxyStats } from "./stats.js";
-import { gatewayTarget, isProxyPath, labTargetFromReferer, METRICS_PATH, parseGatewayOrigin, parseTarget, PURGE_PATH, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
+import { gatewayTargets, isProxyPath, labTargetFromReferer, METRICS_PATH, parseGatewayOrigin, parseTarget, PURGE_PATH, STATS_PATH, type GatewayOrigin, type OriginTarget, type ParsedTarget } from "./target.js";
 import { GATEWAY_TARGETS } from "./cache/targeted.js";
 import { countStatus, emptyMetrics, formatMetrics } from "./metrics.js";
 import { purgeByRequest, purgeTarget, type PurgeContext } from "./purge.js";
@@ -238,6 +238,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
   if (spec.value.kind !== "disk" && options.cacheDir !== undefined) throw usageError(`--cache-dir is for --store disk, not --store ${spec.value.kind}`);
   if (spec.value.kind !== "disk" && options.cache === false) throw usageError("--no-cache cannot be combined with --store");
   const policy = gateway === undefined ? {} : { targets: GATEWAY_TARGETS };
+  const gatewayTargetOf = gateway === undefined ? undefined : gatewayTargets(gateway);
   const cacheDir = options.cache === false || spec.value.kind !== "disk" ? undefined : (options.cacheDir ?? join(homedir(), ".cache", "wirekit", "proxy"));
   let store: EntryStore | undefined;
   let storeName: string | undefined;
@@ -341,7 +342,7 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
       return sendError(ex, 403, `client ${ex.client} is not allowed to use this proxy`, "destination_ip_prohibited");
     }
     if (req.method === "PURGE") return purgeTarget(purging, ex);
-    if (gateway !== undefined) return gatewayHandle(ex, gateway);
+    if (gatewayTargetOf !== undefined) return gatewayHandle(ex, gatewayTargetOf);
     const referer = headerValue(req.headers.referer);
     const fixed = req.url.startsWith("/") && referer !== undefined ? (labTargetFromReferer(req.url, referer, receivedBy) ?? labTargetFromReferer(req.url, referer, `localhost:${port}`)) : undefined;
     const t = cachedTarget(fixed ?? req.url);
@@ -373,11 +374,11 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
    * named by whoever started the proxy, so the destination rule (no loopback for remote
    * clients) does not apply to it; `--allow` still decides who may use the gateway.
    */
-  function gatewayHandle(ex: Exchange, origin: GatewayOrigin): Promise<void> | void {
+  function gatewayHandle(ex: Exchange, targetOf: (raw: string, hostField: string | undefined) => ParsedTarget): Promise<void> | void {
     const req = ex.req;
     const path = req.url;
     if (isProxyPath(path)) return local(ex, path);
-    const t = cachedGatewayTarget(path, headerValue(req.headers.host), origin);
+    const t = targetOf(path, headerValue(req.headers.host));
     if (t.kind !== "origin") {
       ex.label = "ERROR";
       return sendError(ex, 400, t.kind === "invalid" ? t.reason : "bad request target", "http_request_error");
@@ -390,25 +391,6 @@ export async function createProxyServer(options: ProxyServerOptions = {}): Promi
     }
     if (tryMemoryHit(ctx, ex, t)) return;
     return handleProxied(ctx, ex, t);
-  }
-
-  /**
-   * Gateway targets of recent (Host, path) pairs, as `cachedTarget` keeps forward ones: besides
-   * the parse, a popular URL's cache key is then one string whose hash is known, not a new one
-   * per request for the store's index to hash again.
-   */
-  let gatewayTargets: RecentAnswers<ParsedTarget> | undefined;
-  function cachedGatewayTarget(path: string, host: string | undefined, origin: GatewayOrigin): ParsedTarget {
-    // The key is "HOST\nPATH", or PATH alone with no Host: a field value holds no LF (the
-    // engine refuses one), so the key splits back into exactly the pair it was made from.
-    gatewayTargets ??= new RecentAnswers(
-      (key) => {
-        const nl = key.indexOf("\n");
-        return nl === -1 ? gatewayTarget(key, undefined, origin) : gatewayTarget(key.slice(nl + 1), key.slice(0, nl), origin);
-      },
-      { maxEntries: 4096, maxKeyLength: 2048 },
-    );
-    return gatewayTargets.get(host === undefined ? path : `${host}\n${path}`);
   }
 
   async function guarded(ex: Exchange, t: OriginTarget): Promise<void> {

@@ -177,6 +177,28 @@ export function gatewayTarget(raw: string, hostField: string | undefined, origin
 }
 
 /**
+ * `gatewayTarget` for one origin, remembered per recent (Host, path) pair as the forward mode
+ * remembers its parsed targets: besides the parse, a popular URL's cache key is then one string
+ * whose hash is known, not a new one per request for the store's index to hash again.
+ *
+ * @example
+ * const targetOf = gatewayTargets(origin);
+ * targetOf("/a?b", "www.test").href // "http://www.test/a?b", parsed once
+ */
+export function gatewayTargets(origin: GatewayOrigin): (raw: string, hostField: string | undefined) => ParsedTarget {
+  // The key is "HOST\nPATH", or PATH alone with no Host: a field value holds no LF (the engine
+  // refuses one), so a key splits back into exactly the pair it was made from.
+  const memo = new RecentAnswers(
+    (key) => {
+      const nl = key.indexOf("\n");
+      return nl === -1 ? gatewayTarget(key, undefined, origin) : gatewayTarget(key.slice(nl + 1), key.slice(0, nl), origin);
+    },
+    { maxEntries: 4096, maxKeyLength: 2048 },
+  );
+  return (raw, hostField) => memo.get(hostField === undefined ? raw : `${hostField}\n${raw}`);
+}
+
+/**
  * In the lab form, a page at `http://proxy/host/dir/page.html` that links to `/img.png` makes
  * the browser ask for `http://proxy/img.png`. Pages know nothing of the proxy, so a request
  * whose Referer is a lab-form page on this proxy and whose first segment is not that page's

@@ -6,9 +6,9 @@
  * Cache-Control. The fs, clock and random source are injected, so it is tested by calling it.
  * File responses themselves are serve-file.ts.
  */
-import { RecentAnswers } from "../../core/recent-answers.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { secureRandom, type Random } from "../../core/random.js";
+import { RecentAnswers } from "../../core/recent-answers.js";
 import { getField, type HeaderList } from "../header-list.js";
 import type { HttpHandler, HttpRequest, HttpResponse } from "../h1/types.js";
 import { BASIC_CHALLENGE, BasicAuthenticator, type Credential } from "./basic-auth.js";

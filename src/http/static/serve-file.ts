@@ -4,9 +4,9 @@
  * (RFC 9110 §8.8), preconditions (§13.2.2), ranges (§14, multipart/byteranges §14.6, If-Range
  * §13.1.5) and content coding (§8.4). The bytes come from the injected fs; nothing blocks.
  */
-import { RecentAnswers } from "../../core/recent-answers.js";
 import type { Clock } from "../../core/clock.js";
 import type { Random } from "../../core/random.js";
+import { RecentAnswers } from "../../core/recent-answers.js";
 import type { HeaderList } from "../header-list.js";
 import type { HttpBody, HttpResponse } from "../h1/types.js";
 import { acceptedCodings, isCompressible, MIN_COMPRESS_SIZE, SIBLING_SUFFIX, type Coding } from "./compress.js";
