@@ -85,7 +85,9 @@ export const heartbeatService: LabService = {
     });
   },
   async demo({ address, port, signal }) {
-    const r = await sendHeartbeats({ host: address, port, count: 5, intervalMs: 200, id: "lab-demo", signal });
+    // A reply may take longer than the 200 ms between heartbeats on a busy machine; the demo
+    // waits for it (as the other demos do) rather than report it lost.
+    const r = await sendHeartbeats({ host: address, port, count: 5, intervalMs: 200, timeoutMs: 2000, id: "lab-demo", signal });
     return renderHeartbeatSenderSummaryLine(r);
   },
 };
