@@ -3,10 +3,20 @@
  * with an optional `=token` or `="quoted-string"` argument. Pure.
  */
 
+import { RecentAnswers } from "../../../core/recent-answers.js";
+
 /** Directives by lower-cased name; the value is the argument, or `true` when there is none. */
 export type Directives = ReadonlyMap<string, string | true>;
 
 const EMPTY: Directives = new Map();
+
+/**
+ * The parses of the Cache-Control values seen lately: an origin sends the same few values on
+ * most of its responses, and a miss asked for its response's directives three times (whether
+ * it may be stored, its freshness facts, the fields it withholds). The maps are shared, so
+ * nothing may change one (`Directives` is read-only).
+ */
+const recent = new RecentAnswers(parseText, { maxEntries: 512, maxKeyLength: 256 });
 
 /**
  * Parse one or more Cache-Control field values. Unknown directives are kept (RFC 9111 §5.2.3
@@ -18,7 +28,11 @@ const EMPTY: Directives = new Map();
 export function parseDirectives(value: string | readonly string[] | undefined): Directives {
   if (value === undefined) return EMPTY;
   const text = typeof value === "string" ? value : value.join(",");
-  if (text === "") return EMPTY;
+  return text === "" ? EMPTY : recent.get(text);
+}
+
+/** `parseDirectives` of one non-empty text. */
+function parseText(text: string): Directives {
   const out = new Map<string, string | true>();
   let i = 0;
   const n = text.length;
