@@ -9,7 +9,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { systemClock, type Clock } from "../../../core/clock.js";
 import { BLOCK, BodyHasher, decodeFooter, decodeHead, DIGEST_LENGTH, expectedFileSize, FOOTER_LENGTH, tableLength } from "./entry-codec.js";
-import { entryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { entryFacts, storedMeta, type PolicyOptions } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
 /**
@@ -299,7 +299,7 @@ export async function readEntryHead(path: string, id: string, policy: PolicyOpti
     const foot = decodeFooter(footBuf);
     if (!foot.ok || expectedFileSize(headLength, foot.value.bodyLength) !== st.size) return undefined;
     const bodyLength = foot.value.bodyLength;
-    const meta: StoredMeta = { ...head.value.meta, bodyLength };
+    const meta = storedMeta(head.value.meta, bodyLength);
     const e: StoredEntry = { id, meta, facts: entryFacts(meta, policy), headLength, fileSize: st.size, body: undefined, verified: false };
     return { e, mtime: st.mtimeMs };
   } finally {

@@ -11,10 +11,22 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { BodyHasher, encodeHead, expectedFileSize } from "./entry-codec.js";
-import type { StoredMeta } from "./policy.js";
+import { storedMeta, type StoredMeta } from "./policy.js";
 import type { StoredEntry } from "./store.js";
 
 const NO_BYTES = Buffer.alloc(0);
+
+/** Bytes of a read beyond the body it holds that a stored body may keep alive (the head, mostly). */
+const READ_SLACK = 16 * 1024;
+
+/**
+ * A body that came as one chunk, kept as it is rather than copied when the memory behind it is
+ * not much more than the body: a chunk is a view of the socket read it came in, and a few bytes
+ * of an origin's 64 KiB read must not keep the whole read alive past what the store counts.
+ */
+function keepable(chunk: Buffer): Buffer {
+  return chunk.buffer.byteLength - chunk.length <= READ_SLACK ? chunk : Buffer.from(chunk);
+}
 
 /** What a completed write hands to the store. */
 export type CompletedWrite =
@@ -145,9 +157,9 @@ export class EntryWriter {
     if (this.#aborted) return undefined;
     // The body length is only known now (chunked responses): it lives in the footer, and the
     // reader derives it from the file size and checks the two agree.
-    const meta: StoredMeta = { ...this.#meta, bodyLength: this.#length };
+    const meta = storedMeta(this.#meta, this.#length);
     if (this.#chunks !== undefined) {
-      const body = Buffer.concat(this.#chunks, this.#length);
+      const body = this.#chunks.length === 1 ? keepable(this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#length);
       this.#chunks = undefined;
       return this.#onCommit({ kind: "memory", meta, body });
     }

@@ -34,7 +34,7 @@ import { isStoredMeta } from "./entry-codec.js";
 import { bufferRanges, type BodyRanges, type EntryStore, type StoreSpec } from "./entry-store.js";
 import { EntryWriter } from "./entry-writer.js";
 import { MemoryStore } from "./memory-store.js";
-import { entryFacts, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
+import { entryFacts, storedMeta, type EntryFacts, type PolicyOptions, type StoredMeta } from "./policy.js";
 import { entryId, surrogateKeys, type StoredEntry } from "./store.js";
 
 /** Body chunk size: no Redis value is bigger. */
@@ -380,7 +380,7 @@ export class RedisStore implements EntryStore {
           await this.#client.eval(DROP_HEAD, 2, headKey(id), uk, text, id, chunkPrefix(id));
           continue;
         }
-        const meta: StoredMeta = { ...head.m, bodyLength: head.len };
+        const meta = storedMeta(head.m, head.len);
         const e: StoredEntry = { id, meta, facts: entryFacts(meta, this.policy), headLength: 0, fileSize: head.len, body: undefined, verified: true, version: head.v };
         this.#heads.set(e, text);
         this.#hot.put(e);
