@@ -11,7 +11,8 @@ export class EntryIndex {
   readonly #entries = new Map<string, StoredEntry>();
   /** The entry last added or touched (the end of `#entries`), while it is held. */
   #newest: StoredEntry | undefined;
-  readonly #byUrl = new Map<string, Set<string>>();
+  /** A URL's variants: the one entry (most URLs have one), or several in the order they were added. */
+  readonly #byUrl = new Map<string, StoredEntry | StoredEntry[]>();
   /** Surrogate key → ids; each entry's keys as they were when it was added, to undo exactly. */
   readonly #byTag = new Map<string, Set<string>>();
   readonly #tagsOf = new Map<string, readonly string[]>();
@@ -39,9 +40,11 @@ export class EntryIndex {
   add(e: StoredEntry): void {
     this.#entries.set(e.id, e);
     this.#newest = e;
-    let set = this.#byUrl.get(e.meta.url);
-    if (set === undefined) this.#byUrl.set(e.meta.url, (set = new Set()));
-    set.add(e.id);
+    const url = e.meta.url;
+    const known = this.#byUrl.get(url);
+    if (known === undefined) this.#byUrl.set(url, e);
+    else if (Array.isArray(known)) known.push(e);
+    else this.#byUrl.set(url, [known, e]);
     const tags = surrogateKeys(e.meta.headers);
     if (tags.length === 0) return;
     this.#tagsOf.set(e.id, tags);
@@ -55,9 +58,16 @@ export class EntryIndex {
   delete(e: StoredEntry): void {
     if (this.#newest?.id === e.id) this.#newest = undefined;
     this.#entries.delete(e.id);
-    const set = this.#byUrl.get(e.meta.url);
-    set?.delete(e.id);
-    if (set?.size === 0) this.#byUrl.delete(e.meta.url);
+    const url = e.meta.url;
+    const known = this.#byUrl.get(url);
+    if (known !== undefined && !Array.isArray(known)) {
+      if (known.id === e.id) this.#byUrl.delete(url);
+    } else if (known !== undefined) {
+      const i = known.findIndex((v) => v.id === e.id);
+      if (i >= 0) known.splice(i, 1);
+      if (known.length === 1) this.#byUrl.set(url, known[0] as StoredEntry);
+      else if (known.length === 0) this.#byUrl.delete(url);
+    }
     const tags = this.#tagsOf.get(e.id);
     if (tags === undefined) return;
     this.#tagsOf.delete(e.id);
@@ -92,22 +102,16 @@ export class EntryIndex {
 
   /** The stored variants of a URL (any Vary secondary key). */
   variants(url: string): StoredEntry[] {
-    const out: StoredEntry[] = [];
-    for (const id of this.#byUrl.get(url) ?? []) {
-      const e = this.#entries.get(id);
-      if (e !== undefined) out.push(e);
-    }
-    return out;
+    const known = this.#byUrl.get(url);
+    return known === undefined ? [] : Array.isArray(known) ? [...known] : [known];
   }
 
   /** The first variant of a URL satisfying `pred` (no array built: the hot path). */
   find(url: string, pred: (e: StoredEntry) => boolean): StoredEntry | undefined {
-    const ids = this.#byUrl.get(url);
-    if (ids === undefined) return undefined;
-    for (const id of ids) {
-      const e = this.#entries.get(id);
-      if (e !== undefined && pred(e)) return e;
-    }
+    const known = this.#byUrl.get(url);
+    if (known === undefined) return undefined;
+    if (!Array.isArray(known)) return pred(known) ? known : undefined;
+    for (const e of known) if (pred(e)) return e;
     return undefined;
   }
 

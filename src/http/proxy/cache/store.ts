@@ -57,6 +57,8 @@ export interface StoredEntry {
 export function surrogateKeys(headers: ReadonlyArray<readonly [string, string]>): string[] {
   const out: string[] = [];
   for (const [k, v] of headers) {
+    // Only names of the two lengths are lower-cased (a miss stores every response's fields).
+    if (k.length !== 13 && k.length !== 9) continue;
     const lower = k.toLowerCase();
     if (lower === "surrogate-key" || lower === "cache-tag") for (const t of v.split(/[\s,]+/)) if (t !== "") out.push(t);
   }
