@@ -214,17 +214,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
             const whole = wholeBody(events, i + 1);
             if (whole !== undefined) {
               // The whole response came in this read: no stream (and its ticks) unless asked for.
-              let made: Readable | undefined;
-              response = {
-                status: e.head.status,
-                reason: e.head.reason,
-                version: e.head.version,
-                headers: e.head.headers,
-                whole,
-                get body(): Readable {
-                  return (made ??= endedStream(whole));
-                },
-              };
+              response = new WholeResponse(e.head, whole);
               resolve({ response });
               return complete(viaClose, true);
             }
@@ -380,6 +370,32 @@ function wholeBody(events: readonly ResponseEvent[], from: number): Buffer | und
     else return undefined;
   }
   return undefined;
+}
+
+/**
+ * A response whose whole body came with its head: its `body` stream is made only if asked for.
+ * (A class, not an object literal with a getter: V8 builds such a literal in its slow,
+ * dictionary form, at a cost of microseconds per miss.)
+ */
+class WholeResponse implements OriginResponse {
+  status: number;
+  reason: string;
+  version: string;
+  headers: Array<[string, string]>;
+  readonly whole: Buffer;
+  #made: Readable | undefined;
+
+  constructor(head: ResponseHead, whole: Buffer) {
+    this.status = head.status;
+    this.reason = head.reason;
+    this.version = head.version;
+    this.headers = head.headers;
+    this.whole = whole;
+  }
+
+  get body(): Readable {
+    return (this.#made ??= endedStream(this.whole));
+  }
 }
 
 /** A stream that has `bytes` and has ended (a whole body read as a stream). */

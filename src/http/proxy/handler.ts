@@ -20,7 +20,7 @@ import { combineLayout, isWhole, PART_FIELDS, receivedPart, sameRepresentation, 
 import { isConditional, planRequest, type CacheView, type Plan } from "./plan.js";
 import { ALONE, collapsible, hasRequestBody, type CollapsingGate, type OriginTurn } from "./gate.js";
 import { purgeTarget, type PurgeContext } from "./purge.js";
-import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeWhole, type CollectedBody, type OriginExchange, type OriginFailure } from "./forward.js";
+import { collectBody, fetchOrigin, isOriginFailure, relayBody, takeWhole, type CollectedBody, type OriginExchange, type OriginFailure, type OriginResponse } from "./forward.js";
 import type { OriginPool } from "./origin-pool.js";
 import { endToEnd, maxForwards, originRequestHeaders, withVia } from "./hop-by-hop.js";
 import { sendError, serveFromMemory, servePart, serveStored, type Exchange, type ProxyRequest } from "./respond.js";
@@ -240,20 +240,43 @@ async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginT
   }
 }
 
-/** What the origin answered, as the steps after the request see it. */
-interface OriginAnswer {
+/**
+ * What the origin answered, as the steps after the request see it. (A class: an object literal
+ * with the `body` getter is built in V8's slow dictionary form, microseconds per miss.)
+ */
+class OriginAnswer {
   status: number;
   reason: string;
   /** End-to-end fields, as relayed and stored. */
   headers: Array<[string, string]>;
-  readonly body: Readable;
   /** The whole body, when it came with the head (forward.ts `OriginResponse.whole`). */
-  readonly whole?: Buffer | undefined;
+  readonly whole: Buffer | undefined;
   /** When the request went out and the answer came (RFC 9111 §4.2.3), wall-clock ms. */
   requestTime: number;
   responseTime: number;
+  readonly #response: OriginResponse;
+  readonly #exchange: { abort(): void };
+
+  constructor(response: OriginResponse, headers: Array<[string, string]>, requestTime: number, responseTime: number, exchange: { abort(): void }) {
+    this.status = response.status;
+    this.reason = response.reason;
+    this.headers = headers;
+    this.whole = response.whole;
+    this.requestTime = requestTime;
+    this.responseTime = responseTime;
+    this.#response = response;
+    this.#exchange = exchange;
+  }
+
+  /** The body as a stream (made only when asked for: a whole body that came with the head needs none). */
+  get body(): Readable {
+    return this.#response.body;
+  }
+
   /** Give up on the origin exchange. */
-  abort(): void;
+  abort(): void {
+    this.#exchange.abort();
+  }
 }
 
 /**
@@ -281,20 +304,9 @@ async function forward(c: HandlerContext, ex: Exchange, target: OriginTarget, st
   observeOriginLatency(c.metrics, c.clock.monotonic() - sentAt);
   const resp = origin.response;
   const status = resp.status;
-  const got: OriginAnswer = {
-    status,
-    reason: resp.reason,
-    // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
-    headers: endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH),
-    // Made only when asked for (a whole body that came with the head needs no stream).
-    get body(): Readable {
-      return resp.body;
-    },
-    whole: resp.whole,
-    requestTime,
-    responseTime: c.clock.now(),
-    abort: () => f.abort(),
-  };
+  // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length beside it is wrong and is not relayed.
+  const headers = endToEnd(resp.headers, getField(resp.headers, "transfer-encoding") === undefined ? undefined : CONTENT_LENGTH);
+  const got = new OriginAnswer(resp, headers, requestTime, c.clock.now(), f);
   const store = c.store;
 
   if (!SAFE_METHODS.has(method) && store !== undefined) {
@@ -399,6 +411,7 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
   const req = ex.req;
   const { status, headers: resHeaders } = got;
   const store = c.store;
+  const varyNames = varyNamesOf(resHeaders);
   const meta = {
     url: target.href,
     status,
@@ -406,10 +419,9 @@ async function storeAndRelay(c: HandlerContext, ex: Exchange, target: OriginTarg
     headers: resHeaders,
     requestTime: got.requestTime,
     responseTime: got.responseTime,
-    varyNames: varyNamesOf(resHeaders),
-    varyValues: [] as Array<string | null>,
+    varyNames,
+    varyValues: varyValuesOf(varyNames, req.headers),
   };
-  meta.varyValues = varyValuesOf(meta.varyNames, req.headers);
   const declared = Number(getField(resHeaders, "content-length") ?? "NaN");
   const storable =
     store !== undefined && isStorable(req.method, req.headers, status, resHeaders, store.policy).storable && !(declared > c.maxObjectBytes);
