@@ -149,15 +149,19 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
   let current: Socket | undefined;
   const request = buildRequest({ method: o.method, target: o.target.path, host: o.target.host, headers: o.headers, defaults: [] });
   const head = serializeRequestHead(request);
-  const length = o.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1];
+  const length = o.headers.find(([k]) => k.length === 14 && k.toLowerCase() === "content-length")?.[1];
   const address = { protocol: o.target.protocol === "https:" ? ("https:" as const) : ("http:" as const), host: o.address ?? o.target.hostname, port: o.target.port, servername: o.target.hostname };
-  const attempt = async (retry: boolean): Promise<OriginExchange> => {
-    const conn = await o.pool.acquire(address, () => aborted);
-    if (conn === undefined) throw failure("ERR_TARGET", 502, "destination_unavailable", aborted ? "client went away" : "the proxy is shutting down");
+  // A free slot gives a connection at once; only a full origin makes the request wait its turn.
+  const attempt = (retry: boolean): Promise<OriginExchange> => {
+    const now = o.pool.takeNow(address);
+    return now !== undefined ? start(now, retry) : o.pool.acquire(address, () => aborted).then((conn) => start(conn, retry));
+  };
+  const start = (conn: PooledSocket | undefined, retry: boolean): Promise<OriginExchange> => {
+    if (conn === undefined) return Promise.reject(failure("ERR_TARGET", 502, "destination_unavailable", aborted ? "client went away" : "the proxy is shutting down"));
     if (aborted) {
       if (conn.reused) o.pool.release(conn);
       else conn.socket.destroy();
-      throw failure("ERR_TARGET", 502, "destination_unavailable", "client went away");
+      return Promise.reject(failure("ERR_TARGET", 502, "destination_unavailable", "client went away"));
     }
     return exchangeOn(conn, retry);
   };
@@ -197,7 +201,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
         if (current === sock) current = undefined;
         const r = response as OriginResponse;
         const reusable =
-          !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => k.toLowerCase() === "connection")?.[1]).includes("close");
+          !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => k.length === 10 && k.toLowerCase() === "connection")?.[1]).includes("close");
         if (reusable) o.pool.release(conn);
         else sock.destroy();
         if (!inHand) (body as Readable).push(null);

@@ -78,27 +78,33 @@ interface OriginStep {
  * @example
  * await handleProxied(ctx, exchange, target);
  */
-export function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> {
+export function handleProxied(c: HandlerContext, ex: Exchange, target: OriginTarget): Promise<void> | void {
   return drive(c, ex, target, false);
 }
 
-/** What the cache holds for the request (a shared store is asked first). */
-async function viewOf(c: HandlerContext, method: string, href: string): Promise<CacheView> {
+/**
+ * What the cache holds for the request (a shared store is asked first; only then is the answer a
+ * promise). The driver's steps up to the origin request are plain functions, not async ones:
+ * each async layer that returned the next one's promise cost a promise and microtask turns on
+ * every miss.
+ */
+function viewOf(c: HandlerContext, method: string, href: string): CacheView | Promise<CacheView> {
   const store = c.store;
   if (store === undefined) return OFF;
   if (method !== "GET" && method !== "HEAD") return { kind: "on", variants: NO_VARIANTS };
   // A shared store that cannot be reached: answer as a proxy without a cache (the store logs it once).
-  if (store.sync !== undefined && !(await store.sync(href))) return UNAVAILABLE;
+  if (store.sync !== undefined) return store.sync(href).then((ok): CacheView => (ok ? { kind: "on", variants: store.variants(href) } : UNAVAILABLE));
   return { kind: "on", variants: store.variants(href) };
 }
 
 /** Plan the request and carry the plan out. `collapsed`: it waited at the gate for another's fetch. */
-async function drive(c: HandlerContext, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> {
-  const plan = planRequest(ex.req, await viewOf(c, ex.req.method, target.href), c.clock.now());
-  return carryOut(c, ex, target, plan, collapsed);
+function drive(c: HandlerContext, ex: Exchange, target: OriginTarget, collapsed: boolean): Promise<void> | void {
+  const view = viewOf(c, ex.req.method, target.href);
+  if (view instanceof Promise) return view.then((v) => carryOut(c, ex, target, planRequest(ex.req, v, c.clock.now()), collapsed));
+  return carryOut(c, ex, target, planRequest(ex.req, view, c.clock.now()), collapsed);
 }
 
-async function carryOut(c: HandlerContext, ex: Exchange, target: OriginTarget, plan: Plan, collapsed: boolean): Promise<void> {
+function carryOut(c: HandlerContext, ex: Exchange, target: OriginTarget, plan: Plan, collapsed: boolean): Promise<void> | void {
   switch (plan.kind) {
     case "answer-here":
       return answerHere(c, ex, ex.req.method);
@@ -117,22 +123,26 @@ async function carryOut(c: HandlerContext, ex: Exchange, target: OriginTarget, p
     case "forward-and-store":
       return fetchThroughGate(c, ex, target, { fwd: plan.fwd }, collapsed);
     case "serve-stored":
-    case "serve-part": {
-      const store = c.store as EntryStore;
-      const { entry, reuse } = plan;
-      ex.label = "HIT";
-      const swr = plan.kind === "serve-stored" && plan.revalidate;
-      const cs = formatCacheStatus({ kind: "hit", ttlMs: reuse.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
-      if (swr) revalidateInBackground(c, ex, target, entry);
-      const served = plan.kind === "serve-part" ? await servePart(ex, store, entry, plan.ranges, reuse.ageMs, cs, c.via) : await serveStored(ex, store, entry, reuse.ageMs, cs, c.via, plan.notModified);
-      if (served) {
-        c.counters.bytesFromCache += ex.bytes;
-        return;
-      }
-      // The stored body was gone or damaged (discarded): fetch as a miss.
-      return fetchThroughGate(c, ex, target, { fwd: "uri-miss" }, collapsed);
-    }
+    case "serve-part":
+      return serveFromStore(c, ex, target, plan, collapsed);
   }
+}
+
+/** Answer from the stored response the plan chose (or fetch, when its body turns out gone). */
+async function serveFromStore(c: HandlerContext, ex: Exchange, target: OriginTarget, plan: Extract<Plan, { kind: "serve-stored" | "serve-part" }>, collapsed: boolean): Promise<void> {
+  const store = c.store as EntryStore;
+  const { entry, reuse } = plan;
+  ex.label = "HIT";
+  const swr = plan.kind === "serve-stored" && plan.revalidate;
+  const cs = formatCacheStatus({ kind: "hit", ttlMs: reuse.ttlMs, collapsed, ...(swr ? { fwd: "stale" as const } : {}) });
+  if (swr) revalidateInBackground(c, ex, target, entry);
+  const served = plan.kind === "serve-part" ? await servePart(ex, store, entry, plan.ranges, reuse.ageMs, cs, c.via) : await serveStored(ex, store, entry, reuse.ageMs, cs, c.via, plan.notModified);
+  if (served) {
+    c.counters.bytesFromCache += ex.bytes;
+    return;
+  }
+  // The stored body was gone or damaged (discarded): fetch as a miss.
+  return fetchThroughGate(c, ex, target, { fwd: "uri-miss" }, collapsed);
 }
 
 /** RFC 9110 §7.6.2: with Max-Forwards: 0 the proxy answers TRACE (echo) and OPTIONS itself. */
@@ -212,18 +222,26 @@ function onlyIfCached(ex: Exchange, fwd: ForwardReason): void {
  * wait for it and then plan again (served from what it stored, or fetching themselves when it
  * stored nothing usable for them).
  */
-async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, collapsed: boolean): Promise<void> {
+function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, collapsed: boolean): Promise<void> | void {
   const key = target.href;
   const store = c.store;
   const turn = c.gate.enter(key, store !== undefined && collapsible(ex.req.method, ex.req.headers, collapsed));
   if (turn.kind === "alone") return forward(c, ex, target, step, turn);
-  if (turn.kind === "wait") {
-    await turn.done;
-    return drive(c, ex, target, true);
+  if (turn.kind === "wait") return turn.done.then(() => drive(c, ex, target, true));
+  if (store?.lock === undefined) {
+    return forward(c, ex, target, step, turn).finally(() => {
+      turn.release();
+      store?.unlock?.(key);
+    });
   }
+  return fetchLocked(c, ex, target, step, turn, store, key);
+}
+
+/** The first of a URI's requests on a shared store: the store's lock decides which node fetches. */
+async function fetchLocked(c: HandlerContext, ex: Exchange, target: OriginTarget, step: OriginStep, turn: OriginTurn, store: EntryStore, key: string): Promise<void> {
   // Across nodes: a shared store's short lock; the node holding it fetches, the others wait for
   // it to go (released once the entry is written, or expired) and look again.
-  if (store?.lock !== undefined && !(await store.lock(key))) {
+  if (store.lock !== undefined && !(await store.lock(key))) {
     try {
       const held = store.lockHeld;
       if (held !== undefined) await c.gate.waitShared(() => held.call(store, key), c.clock, store.lockMs ?? 0);
@@ -236,7 +254,7 @@ async function fetchThroughGate(c: HandlerContext, ex: Exchange, target: OriginT
     await forward(c, ex, target, step, turn);
   } finally {
     turn.release();
-    store?.unlock?.(key);
+    store.unlock?.(key);
   }
 }
 

@@ -43,6 +43,11 @@ export interface PooledSocket {
   events: SocketEvents | undefined;
 }
 
+/** The pool an address's connections are kept in. */
+function keyOf(a: OriginAddress): string {
+  return `${a.protocol}//${a.host}:${a.port}/${a.servername}`;
+}
+
 /** A socket's one set of listeners, and where they send its events now. */
 interface Conn {
   readonly socket: Socket;
@@ -91,7 +96,7 @@ export class OriginPool {
    * turn comes: true hands the turn to the next waiter instead.
    */
   acquire(a: OriginAddress, cancelled: () => boolean = () => false): Promise<PooledSocket | undefined> {
-    const key = `${a.protocol}//${a.host}:${a.port}/${a.servername}`;
+    const key = keyOf(a);
     if (this.#closed) return Promise.resolve(undefined);
     if ((this.#busy.get(key) ?? 0) < this.#maxBusy) return Promise.resolve(this.#take(a, key));
     return new Promise((resolve) => {
@@ -99,6 +104,17 @@ export class OriginPool {
       list.push(() => resolve(cancelled() || this.#closed ? undefined : this.#take(a, key)));
       this.#waiting.set(key, list);
     });
+  }
+
+  /**
+   * What `acquire` resolves with when a slot is free, at once (no promise, no microtask turn: the
+   * common case of every miss); undefined when the caller must `acquire` instead (every slot of
+   * the origin busy, or the pool closed).
+   */
+  takeNow(a: OriginAddress): PooledSocket | undefined {
+    if (this.#closed) return undefined;
+    const key = keyOf(a);
+    return (this.#busy.get(key) ?? 0) < this.#maxBusy ? this.#take(a, key) : undefined;
   }
 
   #take(a: OriginAddress, key: string): PooledSocket {
