@@ -49,11 +49,18 @@ export function buildRequest(o: BuildRequestOptions): HttpRequest {
     if (!TOKEN.test(name)) throw new WirekitError("ERR_USAGE", `invalid header name '${escapeForMessage(name)}'`);
     if (BAD_VALUE.test(value)) throw new WirekitError("ERR_USAGE", `header '${name}': CR, LF and NUL are not allowed in a value`);
   }
-  const overridden = new Set(extra.map(([n]) => n.toLowerCase()));
-  const hostField = extra.find(([n]) => n.toLowerCase() === "host");
+  const hostField = extra.find(([n]) => n.length === 4 && n.toLowerCase() === "host");
   const headers: Array<readonly [string, string]> = [hostField ?? ["Host", o.host]];
-  for (const d of defaults) if (!overridden.has(d[0].toLowerCase())) headers.push(d);
-  for (const h of extra) if (h !== hostField) headers.push([h[0], h[1].trim()]);
+  if (defaults.length > 0) {
+    const overridden = new Set(extra.map(([n]) => n.toLowerCase()));
+    for (const d of defaults) if (!overridden.has(d[0].toLowerCase())) headers.push(d);
+  }
+  // A field already trimmed (every field a proxy relays: its parser trimmed them) is kept as given.
+  for (const h of extra) {
+    if (h === hostField) continue;
+    const v = h[1].trim();
+    headers.push(v === h[1] ? h : [h[0], v]);
+  }
   return { method, target: o.target, headers };
 }
 
