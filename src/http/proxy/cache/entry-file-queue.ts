@@ -26,12 +26,16 @@ import { PendingWork } from "./pending-work.js";
  */
 export class EntryFileQueue {
   readonly dir: string;
+  /** `dir` joined and normalized once, with its separator: entry names are appended to it (a path.join per name was a cost of every stored miss). */
+  readonly #prefix: string;
+  readonly #tmpSuffix = `.${process.pid}.`;
   readonly #work = new PendingWork();
   readonly #chains = new Map<string, Promise<void>>();
   #tmpSeq = 0;
 
   private constructor(dir: string) {
     this.dir = dir;
+    this.#prefix = join(dir, "x").slice(0, -1);
   }
 
   /** Create the directory (and missing parents) if needed. */
@@ -42,12 +46,12 @@ export class EntryFileQueue {
 
   /** The file of an entry. */
   path(id: string): string {
-    return join(this.dir, `${id}.wkc`);
+    return `${this.#prefix}${id}.wkc`;
   }
 
   /** A fresh temporary file for an entry (this process's, never reused). */
   tmpPath(id: string): string {
-    return join(this.dir, `${id}.${process.pid}.${++this.#tmpSeq}.tmp`);
+    return `${this.#prefix}${id}${this.#tmpSuffix}${++this.#tmpSeq}.tmp`;
   }
 
   /** Remember work in progress so `flush()` waits for it. */
