@@ -68,11 +68,14 @@ export class EntryFileQueue {
   run(id: string, fn: () => Promise<void>): Promise<void> {
     const prev = this.#chains.get(id) ?? Promise.resolve();
     const p = prev.then(fn);
-    const tail = p.catch(() => undefined);
-    this.#chains.set(id, tail);
-    void this.track(tail).then(() => {
+    // The chain's tail settles once `fn` has, whatever its outcome, and forgets the chain unless
+    // later work was queued on it meanwhile.
+    const forget = (): void => {
       if (this.#chains.get(id) === tail) this.#chains.delete(id);
-    });
+    };
+    const tail: Promise<void> = p.then(forget, forget);
+    this.#chains.set(id, tail);
+    this.track(tail);
     return p;
   }
 
