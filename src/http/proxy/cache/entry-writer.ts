@@ -150,19 +150,20 @@ export class EntryWriter {
 
   /** Finish and hand the entry to the store; undefined when the write was abandoned. The store's `flush()` waits for it. */
   commit(): Promise<StoredEntry | undefined> {
-    return this.#track(this.#commit());
-  }
-
-  async #commit(): Promise<StoredEntry | undefined> {
-    if (this.#aborted) return undefined;
-    // The body length is only known now (chunked responses): it lives in the footer, and the
-    // reader derives it from the file size and checks the two agree.
-    const meta = storedMeta(this.#meta, this.#length);
+    if (this.#aborted) return Promise.resolve(undefined);
+    // A whole body in memory goes to the store at once, without a file's async steps.
     if (this.#chunks !== undefined) {
       const body = this.#chunks.length === 1 ? keepable(this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#length);
       this.#chunks = undefined;
-      return this.#onCommit({ kind: "memory", meta, body });
+      return this.#track(this.#onCommit({ kind: "memory", meta: storedMeta(this.#meta, this.#length), body }));
     }
+    return this.#track(this.#commitFile());
+  }
+
+  async #commitFile(): Promise<StoredEntry | undefined> {
+    // The body length is only known now (chunked responses): it lives in the footer, and the
+    // reader derives it from the file size and checks the two agree.
+    const meta = storedMeta(this.#meta, this.#length);
     const out = this.#out;
     if (out === undefined || this.#hash === undefined) return undefined;
     const fileSize = expectedFileSize(this.#head.length, this.#length);
