@@ -4,7 +4,7 @@
  * handler's fields; no sockets, no timers.
  */
 import { STATUS_CODES } from "node:http";
-import type { HeaderList } from "../header-list.js";
+import { isFieldName, type HeaderList } from "../header-list.js";
 import { WirekitError } from "../../core/errors.js";
 
 /** How the body of one response is delimited on the wire. */
@@ -160,18 +160,17 @@ function serializeFields(headers: HeaderList, status: number): EncodedFields {
     const name = field[0];
     const value = field[1];
     if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
-    const n = name.length;
-    if (n === 10 && name.toLowerCase() === "connection") {
+    if (isFieldName(name, "connection")) {
       if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
       continue;
     }
-    if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
-    if (n === 14 && name.toLowerCase() === "content-length") {
+    if (isFieldName(name, "transfer-encoding")) continue;
+    if (isFieldName(name, "content-length")) {
       const v = value.trim();
       if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
       if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
       declared = Number(v);
-    } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+    } else if (isFieldName(name, "date")) hasDate = true;
     text += `${name}: ${value}\r\n`;
   }
   return { text, close, hasDate, declared };
