@@ -94,3 +94,40 @@ test("garbage and truncation become error events, never exceptions", () => {
   trunc.push(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"));
   assert.equal(trunc.end()[0]?.kind, "error");
 });
+
+/** The head as the parser read it before it scanned lines in place: split into lines, then each at its first colon. */
+function referenceFields(head: string): { statusLine: string; headers: Array<[string, string]> } {
+  const lines = head.slice(0, -4).split("\r\n");
+  const headers: Array<[string, string]> = [];
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1).trim()]);
+  }
+  return { statusLine: lines[0] ?? "", headers };
+}
+
+test("the head's fields are read as split lines would be, whatever bytes the lines hold", () => {
+  const rnd = createRandom(17);
+  const pieces = ["Content-Type", ": ", ":", " ", "\t", "\r", "\n", "\0", "\r\n", "x", "\u00a0", "\u00ff", "::", "keep-alive", "Connection"];
+  const heads = [
+    "HTTP/1.1 200 OK\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nA: 1\r\nno colon here\r\n: empty name\r\nB:\r\nC:  spaced \t\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX: a\rb\nc\0d\r\nY: \u00a0nbsp\u00a0\r\nZ:a:b:c\r\n\r\n",
+    // Many lines without a colon, then one: each line is still read once.
+    `HTTP/1.1 200 OK\r\n${"x\r\n".repeat(5000)}Late: 1\r\n\r\n`,
+  ];
+  for (let n = 0; n < 500; n++) {
+    let fields = "";
+    for (let i = rnd.int(12); i > 0; i--) fields += pieces[rnd.int(pieces.length)];
+    const head = `HTTP/1.1 200 OK\r\n${fields}\r\n\r\n`;
+    heads.push(head.slice(0, head.indexOf("\r\n\r\n") + 4));
+  }
+  for (const head of heads) {
+    const e = new ResponseParser("HEAD").push(Buffer.from(head, "latin1"))[0];
+    assert.equal(e?.kind, "head", JSON.stringify(head));
+    if (e?.kind !== "head") continue;
+    const want = referenceFields(head);
+    assert.equal(e.head.statusLine, want.statusLine);
+    assert.deepEqual(e.head.headers, want.headers, JSON.stringify(head));
+  }
+});

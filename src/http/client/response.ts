@@ -4,6 +4,8 @@
  * no body for HEAD, 1xx, 204 and 304; chunked (§7.1, extensions and trailers skipped);
  * Content-Length; else until the connection closes. Pure: bytes in, events out, no throw.
  */
+import { isFieldName, lowerFieldName } from "../header-list.js";
+import { latin1 } from "../h1/field-line.js";
 
 /** The response head as received. */
 export interface ResponseHead {
@@ -38,8 +40,13 @@ const MAX_HEAD = 64 * 1024;
 
 /** First value of a header, case-insensitive. */
 export function headerValue(head: ResponseHead, name: string): string | undefined {
-  const n = name.toLowerCase();
-  return head.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  const n = lowerFieldName(name);
+  const list = head.headers;
+  for (let i = 0; i < list.length; i++) {
+    const field = list[i] as [string, string];
+    if (isFieldName(field[0], n)) return field[1];
+  }
+  return undefined;
 }
 
 /**
@@ -72,8 +79,9 @@ export class ResponseParser {
     for (;;) {
       const before = this.#buf.length;
       const st = this.#state.s;
+      const events = out.length;
       this.#step(out);
-      if (this.#state.s === "done" || out.some((e) => e.kind === "error")) break;
+      if (this.#state.s === "done" || (out.length > events && (out[out.length - 1] as ResponseEvent).kind === "error")) break;
       if (this.#buf.length === before && this.#state.s === st) break;
     }
     return out;
@@ -178,16 +186,33 @@ export class ResponseParser {
   }
 }
 
+/**
+ * The status line and the field lines of a head (`raw` ends with CRLFCRLF). Lenient, as a
+ * client reading what it asked for may be: a line without a colon is skipped and values are
+ * kept whatever bytes they hold (whoever relays them checks them: the proxy's ClientReply). The
+ * lines are found in the one latin1 string, without splitting it into an array of lines.
+ */
 function parseHead(raw: Buffer): ResponseHead | undefined {
-  const lines = raw.toString("latin1").slice(0, -4).split("\r\n");
-  const statusLine = lines[0] ?? "";
+  const text = latin1(raw, 0, raw.length - 4);
+  let eol = text.indexOf("\r\n");
+  if (eol === -1) eol = text.length;
+  const statusLine = text.slice(0, eol);
   const m = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!m) return undefined;
   const headers: Array<[string, string]> = [];
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(":");
-    if (i <= 0) continue;
-    headers.push([line.slice(0, i), line.slice(i + 1).trim()]);
+  // The next colon at or after the line's start, searched again only once passed: many lines
+  // without one must not make the scan quadratic.
+  let colon = -1;
+  while (eol < text.length) {
+    const start = eol + 2;
+    eol = text.indexOf("\r\n", start);
+    if (eol === -1) eol = text.length;
+    if (colon < start) {
+      colon = text.indexOf(":", start);
+      if (colon === -1) break;
+    }
+    if (colon === start || colon >= eol) continue;
+    headers.push([text.slice(start, colon), text.slice(colon + 1, eol).trim()]);
   }
   return { statusLine, version: m[1] ?? "", status: Number(m[2]), reason: m[3] ?? "", headers, raw };
 }
