@@ -129,5 +129,6 @@ test("the head's fields are read as split lines would be, whatever bytes the lin
     const want = referenceFields(head);
     assert.equal(e.head.statusLine, want.statusLine);
     assert.deepEqual(e.head.headers, want.headers, JSON.stringify(head));
+    assert.deepEqual(e.head.raw, Buffer.from(head, "latin1"));
   }
 });

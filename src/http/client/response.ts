@@ -37,6 +37,7 @@ type State =
   | { s: "done" };
 
 const MAX_HEAD = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** First value of a header, case-insensitive. */
 export function headerValue(head: ResponseHead, name: string): string | undefined {
@@ -57,7 +58,7 @@ export function headerValue(head: ResponseHead, name: string): string | undefine
  * p.push(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")); // head, body "hi", end
  */
 export class ResponseParser {
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer = EMPTY;
   #state: State = { s: "head" };
 
   constructor(readonly method: string) {}
@@ -107,9 +108,9 @@ export class ResponseParser {
           if (this.#buf.length > MAX_HEAD) out.push({ kind: "error", reason: "response head larger than 64 KiB" });
           return;
         }
-        const raw = Buffer.from(this.#buf.subarray(0, i + 4));
-        this.#buf = this.#buf.subarray(i + 4);
-        const head = parseHead(raw);
+        const text = latin1(this.#buf, 0, i + 4);
+        this.#drop(i + 4);
+        const head = parseHead(text);
         if (head === undefined) return void out.push({ kind: "error", reason: "malformed status line" });
         const interim = head.status >= 100 && head.status < 200 && head.status !== 101;
         out.push({ kind: "head", head, interim });
@@ -120,15 +121,13 @@ export class ResponseParser {
       }
       case "length": {
         const n = Math.min(st.left, this.#buf.length);
-        if (n > 0) out.push({ kind: "body", data: Buffer.from(this.#buf.subarray(0, n)) });
-        this.#buf = this.#buf.subarray(n);
+        if (n > 0) out.push({ kind: "body", data: this.#take(n) });
         this.#state = st.left - n === 0 ? { s: "done" } : { s: "length", left: st.left - n };
         if (this.#state.s === "done") out.push({ kind: "end" });
         return;
       }
       case "close":
-        if (this.#buf.length > 0) out.push({ kind: "body", data: Buffer.from(this.#buf) });
-        this.#buf = Buffer.alloc(0);
+        if (this.#buf.length > 0) out.push({ kind: "body", data: this.#take(this.#buf.length) });
         return;
       case "chunk-size": {
         const i = this.#buf.indexOf("\r\n");
@@ -146,8 +145,7 @@ export class ResponseParser {
       }
       case "chunk-data": {
         const n = Math.min(st.left, this.#buf.length);
-        if (n > 0) out.push({ kind: "body", data: Buffer.from(this.#buf.subarray(0, n)) });
-        this.#buf = this.#buf.subarray(n);
+        if (n > 0) out.push({ kind: "body", data: this.#take(n) });
         this.#state = st.left - n === 0 ? { s: "chunk-crlf" } : { s: "chunk-data", left: st.left - n };
         return;
       }
@@ -172,6 +170,19 @@ export class ResponseParser {
     }
   }
 
+  /** A copy of the first `n` buffered bytes (no event keeps a view of a receive buffer); they are consumed. */
+  #take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    this.#buf.copy(out, 0, 0, n);
+    this.#drop(n);
+    return out;
+  }
+
+  /** Consume `n` buffered bytes (all of them, the usual case, without making an empty view). */
+  #drop(n: number): void {
+    this.#buf = n === this.#buf.length ? EMPTY : this.#buf.subarray(n);
+  }
+
   #framing(head: ResponseHead): State {
     if (this.method === "HEAD" || head.status === 204 || head.status === 304 || (this.method === "CONNECT" && head.status < 300)) return { s: "done" };
     const te = headerValue(head, "transfer-encoding");
@@ -186,33 +197,51 @@ export class ResponseParser {
   }
 }
 
+/** A parsed head; `raw` is made from the head's latin1 text (the same bytes) only when asked for. */
+class ParsedHead implements ResponseHead {
+  #raw: Buffer | undefined;
+
+  constructor(
+    readonly statusLine: string,
+    readonly version: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: Array<[string, string]>,
+    readonly text: string,
+  ) {}
+
+  get raw(): Buffer {
+    return (this.#raw ??= Buffer.from(this.text, "latin1"));
+  }
+}
+
 /**
- * The status line and the field lines of a head (`raw` ends with CRLFCRLF). Lenient, as a
- * client reading what it asked for may be: a line without a colon is skipped and values are
- * kept whatever bytes they hold (whoever relays them checks them: the proxy's ClientReply). The
- * lines are found in the one latin1 string, without splitting it into an array of lines.
+ * The status line and the field lines of a head (`head` is its latin1 text, ending with
+ * CRLFCRLF). Lenient, as a client reading what it asked for may be: a line without a colon is
+ * skipped and values are kept whatever bytes they hold (whoever relays them checks them: the
+ * proxy's ClientReply). Lines are found in place, without splitting the text into an array.
  */
-function parseHead(raw: Buffer): ResponseHead | undefined {
-  const text = latin1(raw, 0, raw.length - 4);
-  let eol = text.indexOf("\r\n");
-  if (eol === -1) eol = text.length;
-  const statusLine = text.slice(0, eol);
+function parseHead(head: string): ResponseHead | undefined {
+  const end = head.length - 4;
+  let eol = head.indexOf("\r\n");
+  if (eol === -1 || eol > end) eol = end;
+  const statusLine = head.slice(0, eol);
   const m = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!m) return undefined;
   const headers: Array<[string, string]> = [];
   // The next colon at or after the line's start, searched again only once passed: many lines
   // without one must not make the scan quadratic.
   let colon = -1;
-  while (eol < text.length) {
+  while (eol < end) {
     const start = eol + 2;
-    eol = text.indexOf("\r\n", start);
-    if (eol === -1) eol = text.length;
+    eol = head.indexOf("\r\n", start);
+    if (eol === -1 || eol > end) eol = end;
     if (colon < start) {
-      colon = text.indexOf(":", start);
-      if (colon === -1) break;
+      colon = head.indexOf(":", start);
+      if (colon === -1 || colon >= end) break;
     }
     if (colon === start || colon >= eol) continue;
-    headers.push([text.slice(start, colon), text.slice(colon + 1, eol).trim()]);
+    headers.push([head.slice(start, colon), head.slice(colon + 1, eol).trim()]);
   }
-  return { statusLine, version: m[1] ?? "", status: Number(m[2]), reason: m[3] ?? "", headers, raw };
+  return new ParsedHead(statusLine, m[1] ?? "", Number(m[2]), m[3] ?? "", headers, head);
 }
