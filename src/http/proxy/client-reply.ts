@@ -6,7 +6,7 @@
  * the previous chunk went to the socket). `close` fires once: when the engine has written
  * the response (`writableFinished`), or earlier when the client goes away.
  */
-import type { HeaderList } from "../header-list.js";
+import { isFieldName, type HeaderList } from "../header-list.js";
 import { WirekitError } from "../../core/errors.js";
 import { isValidField } from "../h1/head.js";
 import type { HttpRequest, HttpResponse } from "../h1/types.js";
@@ -101,6 +101,15 @@ export interface CheckedFields {
  * checkFields(["Content-Type", "text/plain", "Content-Length", "2"]).list // [["Content-Type", "text/plain"], ...]
  */
 export function checkFields(fields: readonly string[]): CheckedFields {
+  return checked(fields, true);
+}
+
+/**
+ * checkFields; `reused` says whether the list will be written more than once. Only then is it
+ * frozen: the engine keeps the serialization of a frozen list (one WeakMap entry each), which
+ * a list written once (a miss's relayed head) pays for and never uses.
+ */
+function checked(fields: readonly string[], reused: boolean): CheckedFields {
   const list: Array<readonly [string, string]> = [];
   let length: string | undefined;
   let close = false;
@@ -108,14 +117,14 @@ export function checkFields(fields: readonly string[]): CheckedFields {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
     if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
-    if (name.length === 14 && name.toLowerCase() === "content-length") {
+    if (isFieldName(name, "content-length")) {
       if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
       length = value.trim();
     }
-    list.push(Object.freeze([name, value] as const));
-    if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+    list.push(reused ? Object.freeze([name, value] as const) : [name, value]);
+    if (isFieldName(name, "connection") && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
   }
-  return { list: Object.freeze(list), close };
+  return { list: reused ? Object.freeze(list) : list, close };
 }
 
 /**
@@ -195,7 +204,7 @@ export class ClientReply {
    */
   writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
     const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
-    return this.writeChecked(status, typeof reason === "string" ? reason : undefined, checkFields(fields));
+    return this.writeChecked(status, typeof reason === "string" ? reason : undefined, checked(fields, false));
   }
 
   /** Set the status and fields already checked by `checkFields` (a cached hit's, reused as they are). */
