@@ -108,7 +108,7 @@ function referenceFields(head: string): { statusLine: string; headers: Array<[st
 
 test("the head's fields are read as split lines would be, whatever bytes the lines hold", () => {
   const rnd = createRandom(17);
-  const pieces = ["Content-Type", ": ", ":", " ", "\t", "\r", "\n", "\0", "\r\n", "x", "\u00a0", "\u00ff", "::", "keep-alive", "Connection"];
+  const pieces = ["Content-Type", ": ", ":", " ", "\t", "\r", "\n", "\v", "\f", "\0", "\r\n", "x", "\u00a0", "\u0085", "\u00ff", "::", "keep-alive", "Connection"];
   const heads = [
     "HTTP/1.1 200 OK\r\n\r\n",
     "HTTP/1.1 200 OK\r\nA: 1\r\nno colon here\r\n: empty name\r\nB:\r\nC:  spaced \t\r\n\r\n",
@@ -131,4 +131,37 @@ test("the head's fields are read as split lines would be, whatever bytes the lin
     assert.deepEqual(e.head.headers, want.headers, JSON.stringify(head));
     assert.deepEqual(e.head.raw, Buffer.from(head, "latin1"));
   }
+});
+
+test("the status line is read as /^(HTTP\\/\\d(?:\\.\\d)?) (\\d{3})(?: (.*))?$/ reads it, malformed ones refused", () => {
+  const rule = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/;
+  const lines = [
+    "HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/2 204", "HTTP/1.1 200 ", "HTTP/1.1 200", "HTTP/1.1 999 x y z",
+    "HTTP/1.1 2000 OK", "HTTP/1.1 20 OK", "HTTP/1.1  200 OK", "HTTP/1.  200", "HTTP/1.x 200", "HTTP/12 200", "http/1.1 200 OK",
+    "HTTP/1.1 200\tOK", "HTTP/1.1 200 O\rK", "HTTP/1.1 200 O\nK", "HTTP/1.1 2a0 OK", "HTTP/ 200", "HTTP/1.1", "HTTP/1.1 ", "",
+    "HTTP/1.1 200 caf\u00e9\u0085", "xHTTP/1.1 200 OK", "HTTP/1.1 -20 OK",
+  ];
+  for (const line of lines) {
+    const events = new ResponseParser("HEAD").push(Buffer.from(`${line}\r\nA: 1\r\n\r\n`, "latin1"));
+    const m = rule.exec(line);
+    const e = events[0];
+    if (m === null) {
+      assert.equal(e?.kind, "error", JSON.stringify(line));
+      continue;
+    }
+    assert.equal(e?.kind, "head", JSON.stringify(line));
+    if (e?.kind !== "head") continue;
+    assert.deepEqual([e.head.statusLine, e.head.version, e.head.status, e.head.reason], [line, m[1], Number(m[2]), m[3] ?? ""], JSON.stringify(line));
+  }
+});
+
+test("a head that arrives a byte at a time is found once it is complete, interim heads included", () => {
+  const bytes = Buffer.from("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  const p = new ResponseParser("GET");
+  const events: ResponseEvent[] = [];
+  for (let i = 0; i < bytes.length; i++) events.push(...p.push(bytes.subarray(i, i + 1)));
+  assert.deepEqual(
+    events.map((e) => (e.kind === "head" ? `head ${e.head.status}` : e.kind === "body" ? `body ${e.data.toString()}` : e.kind)),
+    ["head 103", "head 200", "body o", "body k", "end"],
+  );
 });
