@@ -8,7 +8,7 @@
  */
 import { isFieldName, type HeaderList } from "../header-list.js";
 import { WirekitError } from "../../core/errors.js";
-import { isValidField } from "../h1/head.js";
+import { FieldLines, isValidField } from "../h1/head.js";
 import type { HttpRequest, HttpResponse } from "../h1/types.js";
 
 /** Body bytes queued for the engine before `write` asks the caller to wait for 'drain'. */
@@ -101,30 +101,29 @@ export interface CheckedFields {
  * checkFields(["Content-Type", "text/plain", "Content-Length", "2"]).list // [["Content-Type", "text/plain"], ...]
  */
 export function checkFields(fields: readonly string[]): CheckedFields {
-  return checked(fields, true);
-}
-
-/**
- * checkFields; `reused` says whether the list will be written more than once. Only then is it
- * frozen: the engine keeps the serialization of a frozen list (one WeakMap entry each), which
- * a list written once (a miss's relayed head) pays for and never uses.
- */
-function checked(fields: readonly string[], reused: boolean): CheckedFields {
   const list: Array<readonly [string, string]> = [];
-  let length: string | undefined;
   let close = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
     if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
-    if (isFieldName(name, "content-length")) {
-      if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
-      length = value.trim();
-    }
-    list.push(reused ? Object.freeze([name, value] as const) : [name, value]);
+    list.push(Object.freeze([name, value] as const));
     if (isFieldName(name, "connection") && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
   }
-  return { list: reused ? Object.freeze(list) : list, close };
+  checkLength(list);
+  return { list: Object.freeze(list), close };
+}
+
+/** One Content-Length, of digits only (RFC 9110 §8.6); repeated, the very same value. Throws ERR_PROTOCOL. */
+function checkLength(list: HeaderList): void {
+  let length: string | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const field = list[i] as readonly [string, string];
+    if (!isFieldName(field[0], "content-length")) continue;
+    const v = field[1].trim();
+    if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v)) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
+    length = v;
+  }
 }
 
 /**
@@ -146,6 +145,8 @@ export class ClientReply {
   #response: Promise<HttpResponse> | undefined;
   #reason: string | undefined;
   #headers: HeaderList = [];
+  /** writeHead's fields as the engine will write them (checked there, once). */
+  #lines: FieldLines | undefined;
   #close = false;
   #stream: ReplyBody | undefined;
   #resolve: ((r: HttpResponse) => void) | undefined;
@@ -200,11 +201,20 @@ export class ClientReply {
 
   /**
    * Set the status and fields. Throws ERR_PROTOCOL (nothing is sent) when a field could not be
-   * written as is, so a relayed origin field cannot split the response.
+   * written as is, so a relayed origin field cannot split the response. The fields are checked
+   * and serialized by the engine's own writer (FieldLines), once: a head written once (a miss's)
+   * is neither checked again by the engine nor frozen (the engine memoizes frozen lists' heads,
+   * which only pays for lists it sees again, as a hit's checkFields are).
    */
   writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
     const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
-    return this.writeChecked(status, typeof reason === "string" ? reason : undefined, checked(fields, false));
+    const list: Array<readonly [string, string]> = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) list.push([fields[i] as string, fields[i + 1] as string]);
+    const lines = new FieldLines(list, status);
+    checkLength(list);
+    this.writeChecked(status, typeof reason === "string" ? reason : undefined, { list, close: lines.close });
+    this.#lines = lines;
+    return this;
   }
 
   /** Set the status and fields already checked by `checkFields` (a cached hit's, reused as they are). */
@@ -212,6 +222,7 @@ export class ClientReply {
     this.statusCode = status;
     this.#reason = reason !== undefined && reason !== "" ? reason : undefined;
     this.#headers = fields.list;
+    this.#lines = undefined;
     if (fields.close) this.#close = true;
     this.headersSent = true;
     return this;
@@ -288,7 +299,7 @@ export class ClientReply {
   }
 
   #settle(body: HttpResponse["body"], immutable = false): void {
-    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close, immutable };
+    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, fieldLines: this.#lines, body, close: this.#close, immutable };
     this.settled = r;
     this.#resolve?.(r);
   }
