@@ -85,7 +85,7 @@ class ReplyBody implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Response fields checked once: a deeply frozen list (the engine keeps its serialization too). */
+/** Response fields checked once by checkFields: a deeply frozen list (the engine keeps its serialization too). */
 export interface CheckedFields {
   readonly list: HeaderList;
   /** The fields ask to close the connection. */
@@ -212,20 +212,24 @@ export class ClientReply {
     for (let i = 0; i + 1 < fields.length; i += 2) list.push([fields[i] as string, fields[i + 1] as string]);
     const lines = new FieldLines(list, status);
     checkLength(list);
-    this.writeChecked(status, typeof reason === "string" ? reason : undefined, { list, close: lines.close });
+    this.#setHead(status, typeof reason === "string" ? reason : undefined, list, lines.close);
     this.#lines = lines;
     return this;
   }
 
   /** Set the status and fields already checked by `checkFields` (a cached hit's, reused as they are). */
   writeChecked(status: number, reason: string | undefined, fields: CheckedFields): this {
+    this.#setHead(status, reason, fields.list, fields.close);
+    this.#lines = undefined;
+    return this;
+  }
+
+  #setHead(status: number, reason: string | undefined, list: HeaderList, close: boolean): void {
     this.statusCode = status;
     this.#reason = reason !== undefined && reason !== "" ? reason : undefined;
-    this.#headers = fields.list;
-    this.#lines = undefined;
-    if (fields.close) this.#close = true;
+    this.#headers = list;
+    if (close) this.#close = true;
     this.headersSent = true;
-    return this;
   }
 
   /** The response once the handler hands it over; made only when asked (a hit answered at once never needs it). */
