@@ -204,6 +204,7 @@ export class ResponseParser {
 
 /** A parsed head; `raw` is made from the head's latin1 text (the same bytes) only when asked for. */
 class ParsedHead implements ResponseHead {
+  readonly #text: string;
   #raw: Buffer | undefined;
 
   constructor(
@@ -212,11 +213,13 @@ class ParsedHead implements ResponseHead {
     readonly status: number,
     readonly reason: string,
     readonly headers: Array<[string, string]>,
-    readonly text: string,
-  ) {}
+    text: string,
+  ) {
+    this.#text = text;
+  }
 
   get raw(): Buffer {
-    return (this.#raw ??= Buffer.from(this.text, "latin1"));
+    return (this.#raw ??= Buffer.from(this.#text, "latin1"));
   }
 }
 
