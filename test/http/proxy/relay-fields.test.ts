@@ -7,33 +7,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect } from "node:net";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
+import { rawTcpOrigin, type RawOrigin } from "./fixtures.js";
 
 /** An origin that answers each request head with the next of `replies` (latin1 bytes), then closes. */
-async function scriptedOrigin(replies: string[]): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let next = 0;
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => undefined);
-    let buf = "";
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      if (!buf.includes("\r\n\r\n")) return;
-      s.end(Buffer.from(replies[next++ % replies.length] as string, "latin1"));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+function scriptedOrigin(replies: string[]): Promise<RawOrigin> {
+  return rawTcpOrigin((s, n) => s.end(Buffer.from(replies[n % replies.length] as string, "latin1")));
 }
 
 /** One request through the proxy on a raw socket; the whole answer as latin1 text. */
