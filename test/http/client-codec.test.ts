@@ -94,3 +94,74 @@ test("garbage and truncation become error events, never exceptions", () => {
   trunc.push(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"));
   assert.equal(trunc.end()[0]?.kind, "error");
 });
+
+/** The head as the parser read it before it scanned lines in place: split into lines, then each at its first colon. */
+function referenceFields(head: string): { statusLine: string; headers: Array<[string, string]> } {
+  const lines = head.slice(0, -4).split("\r\n");
+  const headers: Array<[string, string]> = [];
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1).trim()]);
+  }
+  return { statusLine: lines[0] ?? "", headers };
+}
+
+test("the head's fields are read as split lines would be, whatever bytes the lines hold", () => {
+  const rnd = createRandom(17);
+  const pieces = ["Content-Type", ": ", ":", " ", "\t", "\r", "\n", "\v", "\f", "\0", "\r\n", "x", "\u00a0", "\u0085", "\u00ff", "::", "keep-alive", "Connection"];
+  const heads = [
+    "HTTP/1.1 200 OK\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nA: 1\r\nno colon here\r\n: empty name\r\nB:\r\nC:  spaced \t\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX: a\rb\nc\0d\r\nY: \u00a0nbsp\u00a0\r\nZ:a:b:c\r\n\r\n",
+    // Many lines without a colon, then one: each line is still read once.
+    `HTTP/1.1 200 OK\r\n${"x\r\n".repeat(5000)}Late: 1\r\n\r\n`,
+  ];
+  for (let n = 0; n < 500; n++) {
+    let fields = "";
+    for (let i = rnd.int(12); i > 0; i--) fields += pieces[rnd.int(pieces.length)];
+    const head = `HTTP/1.1 200 OK\r\n${fields}\r\n\r\n`;
+    heads.push(head.slice(0, head.indexOf("\r\n\r\n") + 4));
+  }
+  for (const head of heads) {
+    const e = new ResponseParser("HEAD").push(Buffer.from(head, "latin1"))[0];
+    assert.equal(e?.kind, "head", JSON.stringify(head));
+    if (e?.kind !== "head") continue;
+    const want = referenceFields(head);
+    assert.equal(e.head.statusLine, want.statusLine);
+    assert.deepEqual(e.head.headers, want.headers, JSON.stringify(head));
+    assert.deepEqual(e.head.raw, Buffer.from(head, "latin1"));
+  }
+});
+
+test("the status line is read as /^(HTTP\\/\\d(?:\\.\\d)?) (\\d{3})(?: (.*))?$/ reads it, malformed ones refused", () => {
+  const rule = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/;
+  const lines = [
+    "HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/2 204", "HTTP/1.1 200 ", "HTTP/1.1 200", "HTTP/1.1 999 x y z",
+    "HTTP/1.1 2000 OK", "HTTP/1.1 20 OK", "HTTP/1.1  200 OK", "HTTP/1.  200", "HTTP/1.x 200", "HTTP/12 200", "http/1.1 200 OK",
+    "HTTP/1.1 200\tOK", "HTTP/1.1 200 O\rK", "HTTP/1.1 200 O\nK", "HTTP/1.1 2a0 OK", "HTTP/ 200", "HTTP/1.1", "HTTP/1.1 ", "",
+    "HTTP/1.1 200 caf\u00e9\u0085", "xHTTP/1.1 200 OK", "HTTP/1.1 -20 OK",
+  ];
+  for (const line of lines) {
+    const events = new ResponseParser("HEAD").push(Buffer.from(`${line}\r\nA: 1\r\n\r\n`, "latin1"));
+    const m = rule.exec(line);
+    const e = events[0];
+    if (m === null) {
+      assert.equal(e?.kind, "error", JSON.stringify(line));
+      continue;
+    }
+    assert.equal(e?.kind, "head", JSON.stringify(line));
+    if (e?.kind !== "head") continue;
+    assert.deepEqual([e.head.statusLine, e.head.version, e.head.status, e.head.reason], [line, m[1], Number(m[2]), m[3] ?? ""], JSON.stringify(line));
+  }
+});
+
+test("a head that arrives a byte at a time is found once it is complete, interim heads included", () => {
+  const bytes = Buffer.from("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  const p = new ResponseParser("GET");
+  const events: ResponseEvent[] = [];
+  for (let i = 0; i < bytes.length; i++) events.push(...p.push(bytes.subarray(i, i + 1)));
+  assert.deepEqual(
+    events.map((e) => (e.kind === "head" ? `head ${e.head.status}` : e.kind === "body" ? `body ${e.data.toString()}` : e.kind)),
+    ["head 103", "head 200", "body o", "body k", "end"],
+  );
+});

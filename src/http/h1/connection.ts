@@ -503,7 +503,7 @@ export class H1Connection implements ExchangeOwner, BodySource, ByteSink, HeldAn
     }
     let enc: EncodedHead;
     try {
-      enc = encodeHead({ status: res.status, reason: res.reason, headers: res.headers, method: ex.method, version: ex.version, bodyLength, keepAlive, date });
+      enc = encodeHead({ status: res.status, reason: res.reason, headers: res.headers, method: ex.method, version: ex.version, bodyLength, keepAlive, date, fieldLines: res.fieldLines });
     } catch (err) {
       disposeBody(body);
       ex.response = undefined;

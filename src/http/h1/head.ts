@@ -4,7 +4,7 @@
  * handler's fields; no sockets, no timers.
  */
 import { STATUS_CODES } from "node:http";
-import type { HeaderList } from "../header-list.js";
+import { isFieldName, type HeaderList } from "../header-list.js";
 import { WirekitError } from "../../core/errors.js";
 
 /** How the body of one response is delimited on the wire. */
@@ -41,6 +41,8 @@ export interface HeadInput {
   keepAlive: boolean;
   /** `Date` field value (see DateField). */
   date: string;
+  /** `headers` already checked and serialized for this status (FieldLines): not checked again. */
+  fieldLines?: FieldLines | undefined;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -90,7 +92,7 @@ export function encodeHead(input: HeadInput): EncodedHead {
   if (!Number.isInteger(status) || status < 200 || status > 999) throw invalid(`bad status ${status}`);
   const reason = input.reason ?? STATUS_CODES[status] ?? "Unknown";
   if (BAD_VALUE.test(reason)) throw invalid("bad reason phrase");
-  const f = encodedFields(headers, status);
+  const f = input.fieldLines?.fieldsFor(headers, status) ?? encodedFields(headers, status);
   let head = `HTTP/1.1 ${status} ${reason}\r\n${f.text}`;
   let close = !input.keepAlive || f.close;
   const declared = f.declared;
@@ -120,7 +122,7 @@ export function encodeHead(input: HeadInput): EncodedHead {
 }
 
 /** A handler's fields as head lines, checked, with what the engine reads out of them. */
-interface EncodedFields {
+export interface EncodedFields {
   readonly text: string;
   readonly close: boolean;
   readonly hasDate: boolean;
@@ -160,21 +162,54 @@ function serializeFields(headers: HeaderList, status: number): EncodedFields {
     const name = field[0];
     const value = field[1];
     if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw invalid(`bad header field ${JSON.stringify(name)}`);
-    const n = name.length;
-    if (n === 10 && name.toLowerCase() === "connection") {
+    if (isFieldName(name, "connection")) {
       if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
       continue;
     }
-    if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
-    if (n === 14 && name.toLowerCase() === "content-length") {
+    if (isFieldName(name, "transfer-encoding")) continue;
+    if (isFieldName(name, "content-length")) {
       const v = value.trim();
       if (!/^\d{1,15}$/.test(v) || (declared !== undefined && Number(v) !== declared)) throw invalid("bad Content-Length");
       if (declared !== undefined || status === 204) continue; // RFC 9110 §8.6: never on a 204
       declared = Number(v);
-    } else if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+    } else if (isFieldName(name, "date")) hasDate = true;
     text += `${name}: ${value}\r\n`;
   }
   return { text, close, hasDate, declared };
+}
+
+/**
+ * A field list checked and serialized once, for the status it goes out with: what encodeHead
+ * writes for it. A handler that must know a head is writable before it commits to it (the proxy
+ * relaying an origin's head, ClientReply.writeHead) has it checked here, and the engine then
+ * writes these lines without checking each field again. They serve only the very list (and the
+ * status, 204 or not) they were made from; the lines are the checked bytes themselves, so a
+ * list changed afterwards cannot change what is sent.
+ *
+ * @example
+ * const lines = new FieldLines([["X-A", "1"]], 200); // throws ERR_PROTOCOL for [["X-A", "1\r\nX-B: 2"]]
+ */
+export class FieldLines {
+  readonly #list: HeaderList;
+  readonly #noContent: boolean;
+  readonly #fields: EncodedFields;
+
+  /** Throws ERR_PROTOCOL, as encodeHead would, when a field cannot be written as is. */
+  constructor(list: HeaderList, status: number) {
+    this.#list = list;
+    this.#noContent = status === 204;
+    this.#fields = serializeFields(list, status);
+  }
+
+  /** The fields ask to close the connection. */
+  get close(): boolean {
+    return this.#fields.close;
+  }
+
+  /** The serialized fields when they are `list`'s for `status`; undefined otherwise (serialize anew). */
+  fieldsFor(list: HeaderList, status: number): EncodedFields | undefined {
+    return list === this.#list && (status === 204) === this.#noContent ? this.#fields : undefined;
+  }
 }
 
 const NONE: ResponseFraming = { kind: "none" };

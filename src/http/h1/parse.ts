@@ -194,8 +194,10 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   const version = minor === 1 ? "1.1" : "1.0";
   // The target's form, as soon as the request line is complete (origin-form needs no check).
+  let checkedTarget: string | undefined;
   if (method === "CONNECT" || buf[targetStart] !== 0x2f) {
-    const targetError = checkTarget(method, latin1(buf, targetStart, targetEnd));
+    checkedTarget = latin1(buf, targetStart, targetEnd);
+    const targetError = checkTarget(method, checkedTarget);
     if (targetError !== undefined) return bad(targetError);
   }
 
@@ -284,7 +286,7 @@ export function parseRequestHead(buf: Buffer, limits: ParseLimits = DEFAULT_LIMI
   // Pushed, not preallocated: a packed array stays fast for whoever reads it.
   const headers: Array<[string, string]> = [];
   for (let o = 0; o < 4 * fields; o += 4) headers.push([text.slice(at[o], at[o + 1]), text.slice(at[o + 2], at[o + 3])]);
-  const target = text.slice(targetStart, targetEnd);
+  const target = checkedTarget ?? text.slice(targetStart, targetEnd);
 
   // RFC 9112 §3.2: a 1.1 request without Host, or with more than one, is 400.
   if (hostCount > 1) return bad("more than one Host field");

@@ -7,6 +7,7 @@
 import type { Readable } from "node:stream";
 import type { Socket } from "node:net";
 import type { HeaderList } from "../header-list.js";
+import type { FieldLines } from "./head.js";
 
 /** "1.0" and "1.1" come from the HTTP/1.1 engine, "2" from the HTTP/2 adapter. */
 export type HttpVersion = "1.0" | "1.1" | "2";
@@ -86,6 +87,12 @@ export interface HttpResponse {
    * `Connection: close` when it will close.
    */
   readonly headers: HeaderList;
+  /**
+   * `headers` already checked and serialized for `status` (h1/head.ts FieldLines): the HTTP/1.1
+   * engine writes these lines without checking each field again. Ignored unless made from this
+   * very list.
+   */
+  readonly fieldLines?: FieldLines;
   readonly body?: HttpBody;
   /** Close the connection after this response. */
   readonly close?: boolean;

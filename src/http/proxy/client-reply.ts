@@ -6,9 +6,9 @@
  * the previous chunk went to the socket). `close` fires once: when the engine has written
  * the response (`writableFinished`), or earlier when the client goes away.
  */
-import type { HeaderList } from "../header-list.js";
+import { isFieldName, type HeaderList } from "../header-list.js";
 import { WirekitError } from "../../core/errors.js";
-import { isValidField } from "../h1/head.js";
+import { FieldLines, isValidField } from "../h1/head.js";
 import type { HttpRequest, HttpResponse } from "../h1/types.js";
 
 /** Body bytes queued for the engine before `write` asks the caller to wait for 'drain'. */
@@ -85,7 +85,7 @@ class ReplyBody implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Response fields checked once: a deeply frozen list (the engine keeps its serialization too). */
+/** Response fields checked once by checkFields: a deeply frozen list (the engine keeps its serialization too). */
 export interface CheckedFields {
   readonly list: HeaderList;
   /** The fields ask to close the connection. */
@@ -102,20 +102,28 @@ export interface CheckedFields {
  */
 export function checkFields(fields: readonly string[]): CheckedFields {
   const list: Array<readonly [string, string]> = [];
-  let length: string | undefined;
   let close = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
     if (!isValidField(name, value)) throw new WirekitError("ERR_PROTOCOL", `invalid field ${JSON.stringify(name)}`);
-    if (name.length === 14 && name.toLowerCase() === "content-length") {
-      if (!/^\d{1,15}$/.test(value.trim()) || (length !== undefined && length !== value.trim())) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
-      length = value.trim();
-    }
     list.push(Object.freeze([name, value] as const));
-    if (name.length === 10 && name.toLowerCase() === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+    if (isFieldName(name, "connection") && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
   }
+  checkLength(list);
   return { list: Object.freeze(list), close };
+}
+
+/** One Content-Length, of digits only (RFC 9110 §8.6); repeated, the very same value. Throws ERR_PROTOCOL. */
+function checkLength(list: HeaderList): void {
+  let length: string | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const field = list[i] as readonly [string, string];
+    if (!isFieldName(field[0], "content-length")) continue;
+    const v = field[1].trim();
+    if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v)) throw new WirekitError("ERR_PROTOCOL", "invalid Content-Length");
+    length = v;
+  }
 }
 
 /**
@@ -137,6 +145,8 @@ export class ClientReply {
   #response: Promise<HttpResponse> | undefined;
   #reason: string | undefined;
   #headers: HeaderList = [];
+  /** writeHead's fields as the engine will write them (checked there, once). */
+  #lines: FieldLines | undefined;
   #close = false;
   #stream: ReplyBody | undefined;
   #resolve: ((r: HttpResponse) => void) | undefined;
@@ -191,21 +201,35 @@ export class ClientReply {
 
   /**
    * Set the status and fields. Throws ERR_PROTOCOL (nothing is sent) when a field could not be
-   * written as is, so a relayed origin field cannot split the response.
+   * written as is, so a relayed origin field cannot split the response. The fields are checked
+   * and serialized by the engine's own writer (FieldLines), once: a head written once (a miss's)
+   * is neither checked again by the engine nor frozen (the engine memoizes frozen lists' heads,
+   * which only pays for lists it sees again, as a hit's checkFields are).
    */
   writeHead(status: number, reason?: string | readonly string[], flat?: readonly string[]): this {
     const fields = typeof reason === "string" || reason === undefined ? (flat ?? []) : reason;
-    return this.writeChecked(status, typeof reason === "string" ? reason : undefined, checkFields(fields));
+    const list: Array<readonly [string, string]> = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) list.push([fields[i] as string, fields[i + 1] as string]);
+    const lines = new FieldLines(list, status);
+    checkLength(list);
+    this.#setHead(status, typeof reason === "string" ? reason : undefined, list, lines.close);
+    this.#lines = lines;
+    return this;
   }
 
   /** Set the status and fields already checked by `checkFields` (a cached hit's, reused as they are). */
   writeChecked(status: number, reason: string | undefined, fields: CheckedFields): this {
+    this.#setHead(status, reason, fields.list, fields.close);
+    this.#lines = undefined;
+    return this;
+  }
+
+  #setHead(status: number, reason: string | undefined, list: HeaderList, close: boolean): void {
     this.statusCode = status;
     this.#reason = reason !== undefined && reason !== "" ? reason : undefined;
-    this.#headers = fields.list;
-    if (fields.close) this.#close = true;
+    this.#headers = list;
+    if (close) this.#close = true;
     this.headersSent = true;
-    return this;
   }
 
   /** The response once the handler hands it over; made only when asked (a hit answered at once never needs it). */
@@ -279,7 +303,7 @@ export class ClientReply {
   }
 
   #settle(body: HttpResponse["body"], immutable = false): void {
-    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, body, close: this.#close, immutable };
+    const r: HttpResponse = { status: this.statusCode === 0 ? 500 : this.statusCode, reason: this.#reason, headers: this.#headers, fieldLines: this.#lines, body, close: this.#close, immutable };
     this.settled = r;
     this.#resolve?.(r);
   }

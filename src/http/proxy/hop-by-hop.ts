@@ -4,20 +4,37 @@
  * Proxy-Authenticate, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (§7.6.1) — and
  * Via is appended (§7.6.3). Host is rewritten for the origin (§7.2).
  */
-import { fieldTokens, type HeaderList } from "../header-list.js";
+import { fieldTokens, isFieldName, lowerFieldName, type HeaderList } from "../header-list.js";
 
-/** Always removed when relaying, in either direction. */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+/**
+ * True when `name` (in any case) is a field always removed when relaying, in either direction:
+ * Connection, Keep-Alive, Proxy-Authorization, Proxy-Authenticate, Proxy-Connection, TE,
+ * Trailer, Transfer-Encoding, Upgrade. Decided by length first, so most names are answered
+ * without looking at a character, and no lower-cased copy is made.
+ *
+ * @example
+ * isHopByHop("Keep-Alive") // true
+ */
+export function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return isFieldName(name, "te");
+    case 7:
+      return isFieldName(name, "trailer") || isFieldName(name, "upgrade");
+    case 10:
+      return isFieldName(name, "connection") || isFieldName(name, "keep-alive");
+    case 16:
+      return isFieldName(name, "proxy-connection");
+    case 17:
+      return isFieldName(name, "transfer-encoding");
+    case 18:
+      return isFieldName(name, "proxy-authenticate");
+    case 19:
+      return isFieldName(name, "proxy-authorization");
+    default:
+      return false;
+  }
+}
 
 /**
  * The end-to-end fields of a message: `list` without hop-by-hop fields and without the fields
@@ -27,18 +44,25 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  * endToEnd([["Connection", "close, X-A"], ["X-A", "1"], ["Accept", "*\/*"]]) // [["Accept", "*\/*"]]
  */
 export function endToEnd(list: HeaderList, alsoDrop?: ReadonlySet<string>): Array<[string, string]> {
+  // The names Connection lists besides hop-by-hop ones, made only when there are any: the usual
+  // "keep-alive" adds none, and then no name needs lower-casing.
   let named: Set<string> | undefined;
-  for (const [k, v] of list) {
-    if (k.length === 10 && k.toLowerCase() === "connection") {
-      named ??= new Set();
-      for (const t of fieldTokens(v)) named.add(t);
-    }
+  for (let i = 0; i < list.length; i++) {
+    const field = list[i] as readonly [string, string];
+    if (!isFieldName(field[0], "connection")) continue;
+    for (const t of fieldTokens(field[1])) if (!isHopByHop(t)) (named ??= new Set()).add(t);
   }
+  const byName = named !== undefined || (alsoDrop !== undefined && alsoDrop.size > 0);
   const out: Array<[string, string]> = [];
-  for (const [k, v] of list) {
-    const lower = k.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) || alsoDrop?.has(lower)) continue;
-    out.push([k, v]);
+  for (let i = 0; i < list.length; i++) {
+    const field = list[i] as readonly [string, string];
+    const k = field[0];
+    if (isHopByHop(k)) continue;
+    if (byName) {
+      const lower = lowerFieldName(k);
+      if (named?.has(lower) === true || alsoDrop?.has(lower) === true) continue;
+    }
+    out.push([k, field[1]]);
   }
   return out;
 }
@@ -59,7 +83,7 @@ export function withVia(list: Array<[string, string]>, entry: string): Array<[st
   const prior: string[] = [];
   const out: Array<[string, string]> = [];
   for (const pair of list) {
-    if (pair[0].toLowerCase() === "via") prior.push(pair[1]);
+    if (isFieldName(pair[0], "via")) prior.push(pair[1]);
     else out.push(pair);
   }
   out.push(["Via", prior.length > 0 ? `${prior.join(", ")}, ${entry}` : entry]);
@@ -103,7 +127,7 @@ export function maxForwards(method: string, value: string | undefined): "answer"
  * // [["Host", "o.test"], ["Via", "1.1 p:1 (wirekit)"]]
  */
 export function originRequestHeaders(list: HeaderList, host: string, via: string, alsoDrop?: ReadonlySet<string>): Array<[string, string]> {
-  const out = endToEnd(list, alsoDrop).filter(([k]) => k.toLowerCase() !== "host");
-  out.unshift(["Host", host]);
+  const out: Array<[string, string]> = [["Host", host]];
+  for (const pair of endToEnd(list, alsoDrop)) if (!isFieldName(pair[0], "host")) out.push(pair);
   return withVia(out, via);
 }

@@ -1,7 +1,7 @@
 /** The pure response-head encoder: framing choice, owned fields, and what it refuses. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DateField, encodeHead, encodeInterim, type HeadInput } from "../../../src/http/h1/head.js";
+import { DateField, FieldLines, encodeHead, encodeInterim, type HeadInput } from "../../../src/http/h1/head.js";
 import { WirekitError } from "../../../src/core/errors.js";
 
 const base: HeadInput = { status: 200, reason: undefined, headers: [], method: "GET", version: "1.1", bodyLength: 3, keepAlive: true, date: "D" };
@@ -74,4 +74,47 @@ test("a deeply frozen field list is checked and serialized once, with the same r
   const bad = Object.freeze([Object.freeze(["X-Evil", "a\r\nInjected: 1"] as const)]);
   assert.throws(() => encodeHead({ ...input, headers: bad }), /bad header field/);
   assert.throws(() => encodeHead({ ...input, headers: bad }), /bad header field/, "a bad list is refused every time");
+});
+
+test("a head written from FieldLines is the head written from its list, for each status and framing", () => {
+  const headers: Array<[string, string]> = [["Content-Type", "text/plain"], ["Content-Length", "3"], ["Connection", "keep-alive, close"], ["Transfer-Encoding", "chunked"], ["Date", "X"], ["X-Obs", "caf\u00e9"]];
+  for (const status of [200, 204, 304, 404]) {
+    for (const method of ["GET", "HEAD"]) {
+      const input: HeadInput = { ...base, status, method, headers };
+      assert.deepEqual(encodeHead({ ...input, fieldLines: new FieldLines(headers, status) }), encodeHead(input), `${status} ${method}`);
+    }
+  }
+});
+
+test("FieldLines refuses what encodeHead refuses: CR, LF or NUL in a value, an obs-fold, a bad name, two lengths", () => {
+  const bad: Array<Array<[string, string]>> = [
+    [["X-A", "1\r\nSet-Cookie: x"]],
+    [["X-A", "1\nX-B: 2"]],
+    [["X-A", "a\0b"]],
+    [["X-A", "a\rb"]],
+    [["X-A", "1\r\n folded"]],
+    [["Bad Name", "x"]],
+    [["", "x"]],
+    [["X-\u0100", "x"]],
+    [["X-A", "\u0100"]],
+    [["Content-Length", "1"], ["Content-Length", "2"]],
+    [["Content-Length", "1x"]],
+  ];
+  for (const headers of bad) {
+    assert.throws(() => new FieldLines(headers, 200), (e: unknown) => e instanceof WirekitError && e.code === "ERR_PROTOCOL", JSON.stringify(headers));
+    assert.throws(() => encodeHead({ ...base, headers }), (e: unknown) => e instanceof WirekitError && e.code === "ERR_PROTOCOL", JSON.stringify(headers));
+  }
+});
+
+test("FieldLines serve only their own list and status class: others are checked as any list is", () => {
+  const good: Array<[string, string]> = [["X-A", "1"], ["Content-Length", "3"]];
+  const lines = new FieldLines(good, 200);
+  // Another list (here an unwritable one) is checked, not covered by lines made for `good`.
+  assert.throws(() => encodeHead({ ...base, headers: [["X-A", "1\r\nX-B: 2"]], fieldLines: lines }), /bad header field/);
+  // Made for a 200, they do not serve a 204 (which drops Content-Length).
+  assert.doesNotMatch(encodeHead({ ...base, status: 204, headers: good, fieldLines: lines }).head, /Content-Length/);
+  // What goes out is what was checked: changing the list afterwards changes nothing.
+  (good[0] as [string, string])[1] = "1\r\nSet-Cookie: stolen=1";
+  const e = encodeHead({ ...base, headers: good, fieldLines: lines });
+  assert.equal(e.head, "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 3\r\nDate: D\r\n\r\n");
 });

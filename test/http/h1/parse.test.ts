@@ -269,3 +269,19 @@ describe("parseRequestHead while the head is incomplete", () => {
     }
   });
 });
+
+describe("the absolute-form scheme", () => {
+  it("is http or https in any case, followed by ://, as the lower-cased prefix was read", () => {
+    const rule = (target: string): boolean => {
+      const lower = target.slice(0, 8).toLowerCase();
+      return lower.startsWith("http://") || lower.startsWith("https://");
+    };
+    const schemes = ["http://", "https://", "HTTP://", "hTtPs://", "HTTPS://", "http:/", "https:/", "http//", "httpx://", "httpss://", "htp://", "ftp://", "h", "http", "https", "http:", "Http:://", "@ttp://", "hTTP://", "https:://", "xhttp://"];
+    for (const scheme of schemes) {
+      const target = `${scheme}a/x`;
+      const r = parseRequestHead(B(`GET ${target} HTTP/1.1\r\n${H}\r\n`));
+      assert.equal(r.kind === "head", rule(target), `${target}: ${JSON.stringify(r)}`);
+      if (r.kind === "head") assert.equal(r.head.target, target);
+    }
+  });
+});

@@ -6,13 +6,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { createProxyServer, type ProxyServer } from "../../../src/http/proxy/server.js";
 import { OriginPool } from "../../../src/http/proxy/origin-pool.js";
 import { fetchOrigin, takeWhole } from "../../../src/http/proxy/forward.js";
 import type { OriginTarget } from "../../../src/http/proxy/target.js";
 import type { AccessRecord } from "../../../src/http/proxy/stats.js";
-import { startOrigin, streaming, viaProxy, waitUntil, type TestOrigin } from "./fixtures.js";
+import { rawTcpOrigin, startOrigin, streaming, viaProxy, waitUntil, type RawOrigin, type TestOrigin } from "./fixtures.js";
 
 /**
  * Write `text` on one connection and collect everything until the proxy closes it or `ms` pass
@@ -33,34 +33,11 @@ function raw(port: number, text: string, ms = 2000, reset = false): Promise<stri
 }
 
 /** A TCP origin that writes `reply` to every request head it gets, then does `after`. */
-async function rawOrigin(reply: string, after: "close" | "keep"): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => undefined);
-    let buf = "";
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      while (buf.includes("\r\n\r\n")) {
-        buf = buf.slice(buf.indexOf("\r\n\r\n") + 4);
-        s.write(reply);
-        if (after === "close") s.end();
-      }
-    });
+function rawOrigin(reply: string, after: "close" | "keep"): Promise<RawOrigin> {
+  return rawTcpOrigin((s) => {
+    s.write(reply);
+    if (after === "close") s.end();
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 describe("proxy on the h1 engine", () => {

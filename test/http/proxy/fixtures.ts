@@ -4,7 +4,7 @@
  * absolute-form request lines.
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 
 export interface SeenRequest {
   method: string;
@@ -120,5 +120,49 @@ export function rangedRoute(state: { etag: string | undefined; lastModified?: st
     const end = m[1] === "" || m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
     res.writeHead(206, { ...fields, "Content-Range": `bytes ${start}-${end}/${size}`, "Content-Length": String(end - start + 1) });
     res.end(state.body.subarray(start, end + 1));
+  };
+}
+
+/** A raw TCP origin on loopback (see rawTcpOrigin). */
+export interface RawOrigin {
+  port: number;
+  /** Request heads read so far, on all connections. */
+  requests: () => number;
+  connections: () => number;
+  close: () => Promise<void>;
+}
+
+/**
+ * An origin that writes exactly what `answer` writes to each request head it reads (the nth,
+ * from 0, on any connection): byte-exact replies, hostile or malformed ones included.
+ */
+export async function rawTcpOrigin(answer: (socket: Socket, n: number) => void): Promise<RawOrigin> {
+  let connections = 0;
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
+    let buf = "";
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      while (buf.includes("\r\n\r\n")) {
+        buf = buf.slice(buf.indexOf("\r\n\r\n") + 4);
+        answer(s, requests++);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests: () => requests,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

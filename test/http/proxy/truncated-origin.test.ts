@@ -7,45 +7,21 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect } from "node:net";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProxyServer, type ProxyServer, type ProxyServerEvent } from "../../../src/http/proxy/server.js";
 import type { AccessRecord } from "../../../src/http/proxy/stats.js";
 import { formatAccessLine } from "../../../src/render/proxy.js";
+import { rawTcpOrigin, type RawOrigin } from "./fixtures.js";
 
 /** An origin that, for each request, announces `announce` bytes and sends `send` of them, then closes. */
-async function lyingOrigin(announce: number, send: number): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
-  let requests = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => undefined);
-    let buf = "";
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("latin1");
-      if (!buf.includes("\r\n\r\n")) return;
-      buf = "";
-      requests++;
-      s.write(`HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\nContent-Type: application/octet-stream\r\nContent-Length: ${announce}\r\n\r\n`);
-      s.end(Buffer.alloc(send, 0x61));
-    });
+function lyingOrigin(announce: number, send: number): Promise<RawOrigin> {
+  return rawTcpOrigin((s) => {
+    s.write(`HTTP/1.1 200 OK\r\nCache-Control: max-age=3600\r\nContent-Type: application/octet-stream\r\nContent-Length: ${announce}\r\n\r\n`);
+    s.end(Buffer.alloc(send, 0x61));
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const addr = server.address();
-  if (addr === null || typeof addr === "string") throw new Error("no port");
-  return {
-    port: addr.port,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Send one GET through the proxy on a raw socket; everything until the proxy closes (or `ms`). */
