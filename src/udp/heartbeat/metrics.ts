@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import { fromSystemError } from "../../core/errors.js";
 import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
+import { defaultLineWriter, packSuffixes, sampleValue, writeFamilyLines, type FamilyLines, type LineLabels, type LineWriter } from "./metrics-lines.js";
 
 /**
  * What a scrape reads of one client: ClientSnapshot's fields, the delay flattened. A monitor
@@ -95,11 +96,6 @@ const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** A label value in the text format: backslash, double quote and newline escaped. */
 function labelValue(v: string): string {
   return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
-}
-
-function sampleValue(v: number): string {
-  if (Number.isFinite(v)) return String(v);
-  return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
 }
 
 const family = (name: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
@@ -211,9 +207,9 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
 /**
  * The exposition written byte by byte into one buffer: constant parts (names, `{client="`,
  * `",status="alive"} 1`) as prepared bytes, each client's label bytes made once per scrape and
- * copied into every family, and numbers written as digits without a string (most are small
- * integers). Non-integers are written with at most 6 decimals (microsecond resolution for the
- * seconds). Plain Uint8Arrays and local positions throughout: the copy loops stay monomorphic.
+ * copied into every family, and numbers written as digits without a string (metrics-lines.ts
+ * writes the per-client lines: in the addon when it loads). Non-integers are written with at most
+ * 6 decimals (microsecond resolution for the seconds).
  */
 class ByteWriter {
   buf: Uint8Array;
@@ -248,156 +244,41 @@ function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
-/** Write a non-negative integer below 2^53 at buf[p]; returns the position after it. */
-function writeDigits(buf: Uint8Array, p: number, x: number): number {
-  let len = 1;
-  for (let t = x; t >= 10; t = Math.floor(t / 10)) len++;
-  let q = p + len;
-  const end = q;
-  while (x >= 10) {
-    const d = Math.floor(x / 10);
-    buf[--q] = 0x30 + (x - d * 10);
-    x = d;
-  }
-  buf[q - 1] = 0x30 + x;
-  return end;
-}
-
-/**
- * Write a sample value at buf[p] (room for 32 bytes), as Number() reads it back: integers
- * exactly, other finite values below 1e9 to 6 decimals without trailing zeros, the rest as
- * sampleValue writes it. Returns the position after it.
- */
-function writeValue(buf: Uint8Array, p: number, v: number): number {
-  if (Number.isInteger(v) && v > -9007199254740992 && v < 9007199254740992) {
-    if (v < 0) buf[p++] = 0x2d;
-    return writeDigits(buf, p, Math.abs(v));
-  }
-  if (!(v > -1e9 && v < 1e9)) {
-    const s = sampleValue(v);
-    for (let k = 0; k < s.length; k++) buf[p++] = s.charCodeAt(k);
-    return p;
-  }
-  const q = Math.round(Math.abs(v) * 1e6);
-  if (q === 0) {
-    buf[p] = 0x30;
-    return p + 1;
-  }
-  if (v < 0) buf[p++] = 0x2d;
-  const whole = Math.floor(q / 1e6);
-  let frac = q - whole * 1e6;
-  p = writeDigits(buf, p, whole);
-  if (frac === 0) return p;
-  let digits = 6;
-  while (frac % 10 === 0) {
-    frac /= 10;
-    digits--;
-  }
-  buf[p] = 0x2e;
-  const end = p + 1 + digits;
-  for (let k = end - 1; k > p; k--) {
-    const f = Math.floor(frac / 10);
-    buf[k] = 0x30 + (frac - f * 10);
-    frac = f;
-  }
-  return end;
-}
-
 const latin1 = (s: string): Uint8Array => bytesOf(Buffer.from(s, "latin1"));
 const STATUS_PREFIX = latin1('wirekit_heartbeat_client_status{client="');
-const STATUS_SUFFIX = SHOWN.map((s) => latin1(`",status="${s}"} 1\n`));
-const CLIENT_VALUE_SEP = latin1('"} ');
+const STATUS_SUFFIXES = packSuffixes(SHOWN.map((s) => latin1(`",status="${s}"} 1\n`)));
+const VALUE_SUFFIX = packSuffixes([latin1('"} ')]);
 const LAST_STATUS_PREFIX = latin1('wirekit_heartbeat_client_last_status{client="');
 const METRIC_PREFIX = PER_CLIENT.map(([name]) => latin1(`wirekit_heartbeat_client_${name}{client="`));
-
-/** The whole 32-bit little-endian words of `b` (its last `b.length % 4` bytes are left out). */
-function prefixWords(b: Uint8Array): Uint32Array {
-  const words = new Uint32Array(b.length >> 2);
-  for (let k = 0; k < words.length * 4; k++) words[k >> 2] = ((words[k >> 2] as number) | ((b[k] as number) << (8 * (k & 3)))) >>> 0;
-  return words;
-}
-
-/**
- * Lines `<prefix><label of client i><suffix>[value]\n` for every client i that `pick` gives a
- * suffix for: one tight loop per family. The label is copied with copyWithin (a memmove, no
- * allocation) from where the first family wrote it (`labelAt`, filled by the first call).
- */
-function writeLines(out: ByteWriter, labels: Uint8Array, starts: Int32Array, labelAt: Int32Array, first: boolean, prefix: Uint8Array, pick: (i: number) => Uint8Array | undefined, values?: Float64Array, m = 0): void {
-  const n = labelAt.length;
-  const pl = prefix.length;
-  let buf = out.buf;
-  let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = out.pos;
-  // The prefix as little-endian 32-bit words: a dozen unaligned stores a line instead of ~45 byte stores.
-  const words = prefixWords(prefix);
-  const wl = words.length * 4;
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    if (values !== undefined) {
-      v = values[i * METRICS + m] as number;
-      if (Number.isNaN(v)) continue;
-    }
-    const suffix = pick(i);
-    if (suffix === undefined) continue;
-    const a = starts[i] as number;
-    const len = (starts[i + 1] as number) - 1 - a;
-    const need = pl + len + suffix.length + 34;
-    if (p + need > buf.length) {
-      out.pos = p;
-      buf = out.room(need);
-      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    for (let w = 0; w < words.length; w++) view.setUint32(p + 4 * w, words[w] as number, true);
-    for (let j = wl; j < pl; j++) buf[p + j] = prefix[j] as number;
-    p += pl;
-    if (first) {
-      labelAt[i] = p;
-      for (let j = a; j < a + len; j++) buf[p++] = labels[j] as number;
-    } else {
-      const at = labelAt[i] as number;
-      buf.copyWithin(p, at, at + len);
-      p += len;
-    }
-    for (let j = 0; j < suffix.length; j++) buf[p++] = suffix[j] as number;
-    if (values !== undefined) {
-      p = writeValue(buf, p, v);
-      buf[p++] = 0x0a;
-    }
-  }
-  out.pos = p;
-}
 
 /**
  * The text of one scrape (pure; the endpoint runs it on a worker thread). `sizeHint`: the last
  * scrape's bytes. `into`: write there (the result is a view of it, or of a bigger
- * SharedArrayBuffer when it was too small), so scrapes reuse their memory.
+ * SharedArrayBuffer when it was too small), so scrapes reuse their memory. `writer`: who writes
+ * the per-client lines (metrics-lines.ts: the addon when it loads; the bytes are the same).
  */
-export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer): Buffer {
+export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer, writer: LineWriter = defaultLineWriter()): Buffer {
   const n = d.count;
-  const labels = bytesOf(Buffer.from(d.ids, d.ascii ? "latin1" : "utf8"));
+  const bytes = bytesOf(Buffer.from(d.ids, d.ascii ? "latin1" : "utf8"));
   // Where each client's label bytes start; the "\n" after each marks its end.
   const starts = new Int32Array(n + 1);
-  for (let i = 0, k = 0; i < labels.length && k < n; i++) if (labels[i] === 0x0a) starts[++k] = i + 1;
+  for (let i = 0, k = 0; i < bytes.length && k < n; i++) if (bytes[i] === 0x0a) starts[++k] = i + 1;
+  // The status family has a line for every client: it writes each label, the others copy it.
+  const labels: LineLabels = { bytes, starts, at: new Int32Array(n) };
   // Room for the last scrape's size and some growth, so the buffer is seldom copied.
   const out = new ByteWriter(sizeHint + (sizeHint >> 3) + 65536, into);
   out.text(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
   for (const id of d.neverSeen) out.text(`wirekit_heartbeat_client_status{client="${id}",status="never-seen"} 1\n`);
-  const status = d.status;
-  // The status family has a line for every client: it writes each label, the others copy it.
-  const labelAt = new Int32Array(n);
-  writeLines(out, labels, starts, labelAt, true, STATUS_PREFIX, (i) => STATUS_SUFFIX[status[i] as number]);
+  const lines = (first: boolean, f: FamilyLines): void => writeFamilyLines(out, labels, first, f, writer);
+  lines(true, { prefix: STATUS_PREFIX, ...STATUS_SUFFIXES, pick: d.status.subarray(0, n), values: null, stride: METRICS, m: 0 });
   for (let m = 0; m < METRICS; m++) {
     const [name, help] = PER_CLIENT[m] as (typeof PER_CLIENT)[number];
     out.text(`\n${family(`wirekit_heartbeat_client_${name}`, help)}`);
-    writeLines(out, labels, starts, labelAt, false, METRIC_PREFIX[m] as Uint8Array, () => CLIENT_VALUE_SEP, d.values, m);
+    lines(false, { prefix: METRIC_PREFIX[m] as Uint8Array, ...VALUE_SUFFIX, pick: null, values: d.values, stride: METRICS, m });
   }
   out.text(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
-  const suffixes = d.reportedTexts.map((t) => bytesOf(Buffer.from(`",status="${t}"} 1\n`, "utf8")));
-  const reported = d.reported;
-  writeLines(out, labels, starts, labelAt, false, LAST_STATUS_PREFIX, (i) => {
-    const r = reported[i] as number;
-    return r < 0 ? undefined : suffixes[r];
-  });
+  const reported = packSuffixes(d.reportedTexts.map((t) => bytesOf(Buffer.from(`",status="${t}"} 1\n`, "utf8"))));
+  lines(false, { prefix: LAST_STATUS_PREFIX, ...reported, pick: d.reported.subarray(0, n), values: null, stride: METRICS, m: 0 });
   out.text(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
   for (const [k, v] of d.totals) out.text(`wirekit_heartbeat_monitor{total="${k}"} ${sampleValue(v)}\n`);
   return Buffer.from(out.buf.buffer, out.buf.byteOffset, out.pos);
