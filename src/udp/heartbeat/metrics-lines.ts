@@ -231,7 +231,7 @@ export function writeFamilyLines(out: LineSink, labels: LineLabels, first: boole
   let longest = 0;
   for (let k = 0; k + 1 < f.suffixAt.length; k++) longest = Math.max(longest, (f.suffixAt[k + 1] as number) - (f.suffixAt[k] as number));
   const n = labels.at.length;
-  // Every line: prefix, label, suffix, a value of at most 32 bytes and "\n"; the labels' bytes hold each label once.
-  const buf = out.room(n * (f.prefix.length + longest + 34) + labels.bytes.length);
+  // Every line: prefix, label, suffix, a value of at most 32 bytes and "\n"; the labels (up to starts[n]) hold each label once.
+  const buf = out.room(n * (f.prefix.length + longest + 34) + (labels.starts[n] as number));
   out.pos = native(buf, out.pos, labels.bytes, labels.starts, labels.at, first, f.prefix, f.suffixes, f.suffixAt, f.pick, f.values, f.stride, f.m);
 }

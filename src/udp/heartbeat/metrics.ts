@@ -100,22 +100,19 @@ function labelValue(v: string): string {
 
 const family = (name: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
 
-// eslint-disable-next-line no-control-regex -- "a code unit at or above 0x80" is the test
-const NON_ASCII = /[^\x00-\x7f]/;
-/** What a label value must escape, besides a newline. */
-const ESCAPED = /[\\"]/;
-
 /**
  * One scrape's numbers, taken on the monitor's thread in one synchronous pass (so they are all
  * of one moment: no heartbeat is taken in between), in a form that goes to a worker thread
- * cheaply: one string for every label, typed arrays (in SharedArrayBuffers for the endpoint:
- * neither copied nor transferred) for the rest. The arrays may be longer than `count`.
+ * cheaply: typed arrays (in SharedArrayBuffers for the endpoint: neither copied nor
+ * transferred), the labels as their bytes among them. The arrays may be longer than `count`.
  */
 export interface MetricsData {
   /** Tracked clients. */
   count: number;
-  /** Client ids, escaped as label values, each followed by "\n" (an escaped value holds no newline). */
-  ids: string;
+  /** Client ids as label values (escaped, UTF-8), each followed by "\n" (an escaped value holds no newline). */
+  labels: Uint8Array;
+  /** starts[i]: where client i's label begins in `labels`; starts[count] is the end of the last "\n". */
+  starts: Int32Array;
   /** Shown status per client, as an index into SHOWN (alive, suspect, stopped, failed). */
   status: Uint8Array;
   /** PER_CLIENT values, client-major: values[i * METRICS + m]; NaN = not exported. */
@@ -127,8 +124,6 @@ export interface MetricsData {
   /** Expected clients past their deadline, escaped. */
   neverSeen: string[];
   totals: Array<[string, number]>;
-  /** `ids` is ASCII (then copied without a UTF-8 pass). */
-  ascii: boolean;
 }
 
 /** A snapshot as a row (for sources without `forEachMetricsRow`). */
@@ -141,16 +136,34 @@ export interface MetricsColumns {
   values: Float64Array;
   status: Uint8Array;
   reported: Int32Array;
+  labels: Uint8Array;
+  /** One more than the clients (starts[i + 1] ends client i's label). */
+  starts: Int32Array;
 }
 
 /**
  * Columns for `clients` clients; `shared`: in SharedArrayBuffers, which a worker thread reads
  * without a copy and which are reused, so a scrape allocates no new 10 MB of them each time.
  */
-export function metricsColumns(clients: number, shared: boolean): MetricsColumns {
+export function metricsColumns(clients: number, shared: boolean, labelBytes = 0): MetricsColumns {
   const n = Math.max(16, clients);
   const mem = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  return { values: new Float64Array(mem(n * METRICS * 8)), status: new Uint8Array(mem(n)), reported: new Int32Array(mem(n * 4)) };
+  return {
+    values: new Float64Array(mem(n * METRICS * 8)),
+    status: new Uint8Array(mem(n)),
+    reported: new Int32Array(mem(n * 4)),
+    // Room for ids of 15 bytes, grown when longer ones need it.
+    labels: new Uint8Array(mem(Math.max(labelBytes, n * 16))),
+    starts: new Int32Array(mem((n + 1) * 4)),
+  };
+}
+
+/** `from`'s first `used` bytes in a new label array of the same kind, at least `size` long. */
+function grownLabels(from: Uint8Array, used: number, size: number): Uint8Array {
+  const bytes = Math.max(size, from.length * 2);
+  const to = new Uint8Array(from.buffer instanceof SharedArrayBuffer ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  to.set(from.subarray(0, used));
+  return to;
 }
 
 /**
@@ -162,8 +175,8 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
   const now = source.wallNow();
   const clients = source.totals().clients;
   const shared = columns !== undefined && columns.status.buffer instanceof SharedArrayBuffer;
-  let { values, status, reported } = columns !== undefined && columns.status.length >= clients ? columns : metricsColumns(clients + (clients >> 3), shared);
-  const ids: string[] = [];
+  let { values, status, reported, labels, starts } = columns !== undefined && columns.status.length >= clients ? columns : metricsColumns(clients + (clients >> 3), shared);
+  let p = 0;
   const reportedTexts: string[] = [];
   const reportedIndex = new Map<string, number>();
   let n = 0;
@@ -174,9 +187,28 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
       more.values.set(values);
       more.status.set(status);
       more.reported.set(reported);
-      ({ values, status, reported } = more);
+      more.starts.set(starts);
+      ({ values, status, reported, starts } = more);
     }
-    ids.push(c.id);
+    // The label's bytes, copied from the id's code units: ids from the wire are printable ASCII
+    // without a quote or backslash. Any other (a state file's, say) is escaped and UTF-8-encoded.
+    const id = c.id;
+    if (p + id.length + 1 > labels.length) labels = grownLabels(labels, p, p + id.length + 1);
+    let k = 0;
+    for (; k < id.length; k++) {
+      const ch = id.charCodeAt(k);
+      if (ch >= 0x80 || ch === 0x5c || ch === 0x22 || ch === 0x0a) break;
+      labels[p + k] = ch;
+    }
+    if (k === id.length) p += k;
+    else {
+      const escaped = Buffer.from(labelValue(id), "utf8");
+      if (p + escaped.length + 1 > labels.length) labels = grownLabels(labels, p, p + escaped.length + 1);
+      labels.set(escaped, p);
+      p += escaped.length;
+    }
+    labels[p++] = 0x0a;
+    starts[n + 1] = p;
     status[n] = SHOWN_CODE[shownStatus(c)];
     if (c.reportedStatus === null) reported[n] = -1;
     else {
@@ -193,15 +225,9 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
   };
   if (source.forEachMetricsRow !== undefined) source.forEachMetricsRow(take);
   else for (const c of source.clients()) take(rowOf(c));
-  let joined = n === 0 ? "" : `${ids.join("\n")}\n`;
-  // Escaping is rare (ids from the wire are printable ASCII without quotes or backslashes): test
-  // the whole text once, counting its newlines to find an id that holds one (from a state file).
-  let lines = 0;
-  for (let k = joined.indexOf("\n"); k >= 0; k = joined.indexOf("\n", k + 1)) lines++;
-  if (lines !== n || ESCAPED.test(joined)) joined = `${ids.map(labelValue).join("\n")}\n`;
   const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
   const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
-  return { count: n, ids: joined, status, values, reported, reportedTexts, neverSeen, totals, ascii: !NON_ASCII.test(joined) };
+  return { count: n, labels, starts, status, values, reported, reportedTexts, neverSeen, totals };
 }
 
 /**
@@ -259,10 +285,8 @@ const METRIC_PREFIX = PER_CLIENT.map(([name]) => latin1(`wirekit_heartbeat_clien
  */
 export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer, writer: LineWriter = defaultLineWriter()): Buffer {
   const n = d.count;
-  const bytes = bytesOf(Buffer.from(d.ids, d.ascii ? "latin1" : "utf8"));
-  // Where each client's label bytes start; the "\n" after each marks its end.
-  const starts = new Int32Array(n + 1);
-  for (let i = 0, k = 0; i < bytes.length && k < n; i++) if (bytes[i] === 0x0a) starts[++k] = i + 1;
+  const bytes = d.labels;
+  const starts = d.starts.subarray(0, n + 1);
   // The status family has a line for every client: it writes each label, the others copy it.
   const labels: LineLabels = { bytes, starts, at: new Int32Array(n) };
   // Room for the last scrape's size and some growth, so the buffer is seldom copied.
@@ -363,7 +387,7 @@ class OffThreadRenderer {
 
   async #render(): Promise<Rendered> {
     const data = collectMetrics(this.#source, (this.#columns ??= metricsColumns(this.#source.totals().clients, true)));
-    this.#columns = { values: data.values, status: data.status, reported: data.reported };
+    this.#columns = { values: data.values, status: data.status, reported: data.reported, labels: data.labels, starts: data.starts };
     const into = this.#takeBuffer();
     const w = this.#failed ? undefined : this.#start();
     const here = (d: MetricsData, buf: SharedArrayBuffer | undefined): Rendered => {
