@@ -127,17 +127,6 @@ inline uint8_t* Value(uint8_t* p, double v) {
   return end;
 }
 
-template <typename T>
-bool Elements(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  void* p = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) return false;
-  *data = static_cast<T*>(p);
-  return true;
-}
-
 Napi::Value WriteMetricLines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t* buf = nullptr;
@@ -159,16 +148,16 @@ Napi::Value WriteMetricLines(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   };
-  if (info.Length() < 13 || !Elements(env, info[0], napi_uint8_array, &buf, &bufLen) || !info[1].IsNumber() ||
-      !Elements(env, info[2], napi_uint8_array, &labels, &labelsLen) || !Elements(env, info[3], napi_int32_array, &starts, &startsLen) ||
-      !Elements(env, info[4], napi_int32_array, &labelAt, &n) || !info[5].IsBoolean() ||
-      !Elements(env, info[6], napi_uint8_array, &prefix, &prefixLen) || !Elements(env, info[7], napi_uint8_array, &suffixes, &suffixesLen) ||
-      !Elements(env, info[8], napi_int32_array, &suffixAt, &suffixAtLen) || !info[11].IsNumber() || !info[12].IsNumber())
+  if (info.Length() < 13 || !wirekit::TypedArrayOf(env, info[0], napi_uint8_array, &buf, &bufLen) || !info[1].IsNumber() ||
+      !wirekit::TypedArrayOf(env, info[2], napi_uint8_array, &labels, &labelsLen) || !wirekit::TypedArrayOf(env, info[3], napi_int32_array, &starts, &startsLen) ||
+      !wirekit::TypedArrayOf(env, info[4], napi_int32_array, &labelAt, &n) || !info[5].IsBoolean() ||
+      !wirekit::TypedArrayOf(env, info[6], napi_uint8_array, &prefix, &prefixLen) || !wirekit::TypedArrayOf(env, info[7], napi_uint8_array, &suffixes, &suffixesLen) ||
+      !wirekit::TypedArrayOf(env, info[8], napi_int32_array, &suffixAt, &suffixAtLen) || !info[11].IsNumber() || !info[12].IsNumber())
     return usage();
-  if (!info[9].IsNull() && !Elements(env, info[9], napi_uint8_array, &pick8, &pickLen) &&
-      !Elements(env, info[9], napi_int32_array, &pick32, &pickLen))
+  if (!info[9].IsNull() && !wirekit::TypedArrayOf(env, info[9], napi_uint8_array, &pick8, &pickLen) &&
+      !wirekit::TypedArrayOf(env, info[9], napi_int32_array, &pick32, &pickLen))
     return usage();
-  if (!info[10].IsNull() && !Elements(env, info[10], napi_float64_array, &values, &valuesLen)) return usage();
+  if (!info[10].IsNull() && !wirekit::TypedArrayOf(env, info[10], napi_float64_array, &values, &valuesLen)) return usage();
   const int64_t pos = info[1].As<Napi::Number>().Int64Value();
   const int64_t stride = info[11].As<Napi::Number>().Int64Value();
   const int64_t m = info[12].As<Napi::Number>().Int64Value();

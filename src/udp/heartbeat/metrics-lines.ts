@@ -8,7 +8,7 @@
  * same bytes (test/udp/heartbeat/metrics-lines.test.ts: hostile labels, every kind of number).
  * Pure: no I/O.
  */
-import { loadAddon } from "../../core/native.js";
+import { addonFunction } from "../../core/native.js";
 
 /** A sample value as the text format reads it: JavaScript's number text, NaN and ±Inf as Prometheus spells them. */
 export function sampleValue(v: number): string {
@@ -196,13 +196,7 @@ let nativeWriter: NativeWriteMetricLines | null | undefined;
 
 /** The addon's writeMetricLines, or null when the addon does not load or lacks it. Looked up once (per thread). */
 export function nativeWriteMetricLines(): NativeWriteMetricLines | null {
-  if (nativeWriter !== undefined) return nativeWriter;
-  try {
-    const addon = loadAddon("metrics addon") as { writeMetricLines?: NativeWriteMetricLines };
-    nativeWriter = typeof addon.writeMetricLines === "function" ? addon.writeMetricLines : null;
-  } catch {
-    nativeWriter = null;
-  }
+  if (nativeWriter === undefined) nativeWriter = addonFunction<NativeWriteMetricLines>("writeMetricLines");
   return nativeWriter;
 }
 
