@@ -7,9 +7,6 @@
  * client label's cardinality is bounded by the monitor's `maxClients`, since only tracked
  * clients are exported.
  */
-import { createServer, type Server } from "node:http";
-import { Worker } from "node:worker_threads";
-import { fromSystemError } from "../../core/errors.js";
 import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
 import { defaultLineWriter, packSuffixes, sampleValue, writeFamilyLines, type FamilyLines, type LineLabels, type LineWriter } from "./metrics-lines.js";
@@ -91,7 +88,8 @@ export interface HeartbeatMetrics {
   render(): Buffer;
 }
 
-const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/** The text format's media type (0.0.4). */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
 function labelValue(v: string): string {
@@ -323,173 +321,5 @@ export function createHeartbeatMetrics(source: MetricsSource): HeartbeatMetrics 
     lastSize = bytes.length;
     return bytes;
   };
-  return { contentType: CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
-}
-
-/** One rendered scrape, shared by the requests that asked for it while it was made. */
-interface Rendered {
-  body: Buffer;
-  /** Requests still sending it; its memory goes back to the pool when the last one is done. */
-  users: number;
-}
-
-/** What the worker answers (metrics-worker.ts). */
-export interface WorkerReply {
-  ok: boolean;
-  buffer?: ArrayBufferLike;
-  length?: number;
-  message?: string;
-}
-
-/**
- * Renders scrapes on a worker thread (metrics-worker.ts), one at a time: concurrent scrapes
- * share the one in progress. If the worker cannot run, the text is made on this thread.
- *
- * Memory is reused, not made anew each scrape: the numbers go to the worker in shared columns
- * and the text comes back in a SharedArrayBuffer from a small pool, returned when every request
- * that sent it is done. A fresh 70 MB buffer a second would count as external memory on this
- * thread and set off full collections of the monitor's heap (100,000 clients' trackers).
- */
-class OffThreadRenderer {
-  readonly #source: MetricsSource;
-  #worker: Worker | undefined;
-  #failed = false;
-  #inFlight: Promise<Rendered> | undefined;
-  #lastSize = 0;
-  #columns: MetricsColumns | undefined;
-  /** Free output buffers (at most two are kept). */
-  readonly #pool: SharedArrayBuffer[] = [];
-
-  constructor(source: MetricsSource) {
-    this.#source = source;
-  }
-
-  /** The current scrape; call `done()` once for each call when its response is finished. */
-  async render(): Promise<Rendered> {
-    this.#inFlight ??= this.#render().finally(() => (this.#inFlight = undefined));
-    const r = await this.#inFlight;
-    r.users++;
-    return r;
-  }
-
-  done(r: Rendered): void {
-    if (--r.users > 0) return;
-    const b = r.body.buffer;
-    if (b instanceof SharedArrayBuffer && this.#pool.length < 2) this.#pool.push(b);
-  }
-
-  /** The biggest free output buffer, if any. */
-  #takeBuffer(): SharedArrayBuffer | undefined {
-    if (this.#pool.length === 0) return undefined;
-    this.#pool.sort((x, y) => x.byteLength - y.byteLength);
-    return this.#pool.pop();
-  }
-
-  async #render(): Promise<Rendered> {
-    const data = collectMetrics(this.#source, (this.#columns ??= metricsColumns(this.#source.totals().clients, true)));
-    this.#columns = { values: data.values, status: data.status, reported: data.reported, labels: data.labels, starts: data.starts };
-    const into = this.#takeBuffer();
-    const w = this.#failed ? undefined : this.#start();
-    const here = (d: MetricsData, buf: SharedArrayBuffer | undefined): Rendered => {
-      const b = renderMetrics(d, this.#lastSize, buf);
-      this.#lastSize = b.length;
-      return { body: b, users: 0 };
-    };
-    if (w === undefined) return here(data, into);
-    return new Promise<Rendered>((resolve, reject) => {
-      const onMessage = (m: WorkerReply): void => {
-        w.off("error", onError);
-        if (m.ok && m.buffer !== undefined) {
-          this.#lastSize = m.length ?? 0;
-          resolve({ body: Buffer.from(m.buffer, 0, m.length ?? 0), users: 0 });
-        } else reject(new Error(m.message ?? "metrics worker failed"));
-      };
-      const onError = (err: Error): void => {
-        w.off("message", onMessage);
-        this.#failed = true;
-        this.#worker = undefined;
-        reject(err);
-      };
-      w.once("message", onMessage);
-      w.once("error", onError);
-      w.postMessage({ data, into, sizeHint: this.#lastSize });
-    }).catch(() => {
-      // The worker broke: this scrape, and the later ones, on this thread.
-      return here(collectMetrics(this.#source, this.#columns), undefined);
-    });
-  }
-
-  #start(): Worker | undefined {
-    if (this.#worker !== undefined) return this.#worker;
-    try {
-      const w = new Worker(new URL("./metrics-worker.js", import.meta.url));
-      w.unref();
-      this.#worker = w;
-      return w;
-    } catch {
-      this.#failed = true;
-      return undefined;
-    }
-  }
-
-  async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
-    if (w !== undefined) await w.terminate();
-  }
-}
-
-export interface MetricsEndpoint {
-  readonly address: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/**
- * Serve `GET /metrics` on HOST:PORT (127.0.0.1 unless told otherwise); anything else is 404.
- *
- * @example
- * const ep = await startHeartbeatMetrics(monitor, { host: "127.0.0.1", port: 9101 });
- */
-export async function startHeartbeatMetrics(source: MetricsSource, options: { host?: string; port: number }): Promise<MetricsEndpoint> {
-  const renderer = new OffThreadRenderer(source);
-  const host = options.host ?? "127.0.0.1";
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "text/plain" }).end("method not allowed\n");
-      return;
-    }
-    if (path !== "/metrics") {
-      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found: the metrics are at /metrics\n");
-      return;
-    }
-    renderer.render().then(
-      (r) => {
-        res.once("close", () => renderer.done(r));
-        res.writeHead(200, { "Content-Type": CONTENT_TYPE, "Content-Length": r.body.length });
-        res.end(req.method === "HEAD" ? undefined : r.body);
-      },
-      () => res.writeHead(500, { "Content-Type": "text/plain" }).end("metrics failed\n"),
-    );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(fromSystemError(err, `metrics: bind ${host}:${options.port}`)));
-    server.listen(options.port, host, () => resolve());
-  });
-  const a = server.address();
-  const port = a !== null && typeof a === "object" ? a.port : options.port;
-  return {
-    address: host,
-    port,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      await renderer.close();
-    },
-  };
+  return { contentType: METRICS_CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
 }
