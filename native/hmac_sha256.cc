@@ -175,18 +175,6 @@ struct Sha256 {
   }
 };
 
-// The elements of a typed array of `want` type (a Buffer is a Uint8Array), or false when `v` is
-// not one.
-bool ElementsOf(napi_env env, napi_value v, napi_typedarray_type want, const void** data, size_t* length) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  void* p = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) return false;
-  *data = p;
-  return true;
-}
-
 Napi::Value HmacSha256Verify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const void* state = nullptr;
@@ -195,11 +183,11 @@ Napi::Value HmacSha256Verify(const Napi::CallbackInfo& info) {
   const void* mac = nullptr;
   size_t stateLength = 0, prefixLength = 0, messageLength = 0, macLength = 0;
   int64_t at = -1;
-  const bool ok = info.Length() >= 5 && ElementsOf(env, info[0], napi_int32_array, &state, &stateLength) && info[1].IsNumber() &&
+  const bool ok = info.Length() >= 5 && wirekit::TypedArrayOf(env, info[0], napi_int32_array, &state, &stateLength) && info[1].IsNumber() &&
                   (at = info[1].As<Napi::Number>().Int64Value()) >= 0 && static_cast<uint64_t>(at) + 16 <= stateLength &&
-                  ElementsOf(env, info[2], napi_uint8_array, &prefix, &prefixLength) &&
-                  ElementsOf(env, info[3], napi_uint8_array, &message, &messageLength) &&
-                  ElementsOf(env, info[4], napi_uint8_array, &mac, &macLength);
+                  wirekit::TypedArrayOf(env, info[2], napi_uint8_array, &prefix, &prefixLength) &&
+                  wirekit::TypedArrayOf(env, info[3], napi_uint8_array, &message, &messageLength) &&
+                  wirekit::TypedArrayOf(env, info[4], napi_uint8_array, &mac, &macLength);
   if (!ok) {
     wirekit::CodedError(env, "EINVAL", "hmacSha256Verify(state: Int32Array, at, prefix: Uint8Array, message: Uint8Array, mac: Uint8Array)")
         .ThrowAsJavaScriptException();

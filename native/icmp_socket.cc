@@ -411,6 +411,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
 Napi::Function InitUdpSocket(Napi::Env env);  // native/udp_socket.cc
 Napi::Function InitSendHeadAndFile(Napi::Env env);  // native/send_file.cc
 void InitHmacSha256(Napi::Env env, Napi::Object exports);  // native/hmac_sha256.cc
+void InitMetricsText(Napi::Env env, Napi::Object exports);  // native/metrics_text.cc
 
 namespace {
 
@@ -419,6 +420,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UdpSocket", InitUdpSocket(env));
   exports.Set("sendHeadAndFile", InitSendHeadAndFile(env));
   InitHmacSha256(env, exports);
+  InitMetricsText(env, exports);
   Napi::Object c = Napi::Object::New(env);
   c.Set("SOL_SOCKET", Napi::Number::New(env, static_cast<int>(SOL_SOCKET)));
   c.Set("SO_RCVBUF", Napi::Number::New(env, static_cast<int>(SO_RCVBUF)));

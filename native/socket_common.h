@@ -1,5 +1,6 @@
 // What the addon's two socket classes (icmp_socket.cc, udp_socket.cc) share: errors with a
-// `.code`, address text <-> sockaddr, the bound address, and the libuv poll handle's life.
+// `.code`, address text <-> sockaddr, the bound address, and the libuv poll handle's life; and
+// (for hmac_sha256.cc and metrics_text.cc) a typed array's data.
 #pragma once
 
 #include <napi.h>
@@ -116,6 +117,19 @@ inline void ClosePoll(uv_poll_t* poll, int fd) {
   poll->data = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   ::close(fd);
+}
+
+// The data and element count of `v` when it is a typed array of `want` (a Buffer is a
+// Uint8Array); false for anything else, a typed array of another type included.
+template <typename T>
+inline bool TypedArrayOf(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) return false;
+  *data = static_cast<T*>(p);
+  return true;
 }
 
 }  // namespace wirekit

@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHeartbeatMonitor } from "../../src/udp/heartbeat/monitor.js";
 import { describeHeartbeatEvent } from "../../src/render/heartbeat-events.js";
-import { startHeartbeatMetrics } from "../../src/udp/heartbeat/metrics.js";
+import { startHeartbeatMetrics } from "../../src/udp/heartbeat/metrics-endpoint.js";
 import { FLOOD_C, PY_SERVER } from "./flood.js";
 
 export const title = "UDP heartbeat monitor: 100 000 clients, --metrics scraped every second, keys off and on, vs the lab's Python server; bytes per client";

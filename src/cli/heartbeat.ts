@@ -10,7 +10,7 @@ import {
 } from "../render/heartbeat-events.js";
 import { HeartbeatSender, type HeartbeatSenderEvent, type HeartbeatSenderResult } from "../udp/heartbeat/sender.js";
 import { AlertHooks, alertFor, redactUrl } from "../udp/heartbeat/alerts.js";
-import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics.js";
+import { startHeartbeatMetrics, type MetricsEndpoint } from "../udp/heartbeat/metrics-endpoint.js";
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";

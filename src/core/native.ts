@@ -112,6 +112,23 @@ export function loadAddon(what = "wirekit addon"): unknown {
   return r.addon;
 }
 
+/**
+ * The addon's function `name`, or null when the addon does not load or has no such function (an
+ * older build): for what has a JavaScript fallback. The addon is loaded at most once.
+ *
+ * @example
+ * const send = addonFunction<(fd: number) => number>("sendHeadAndFile");
+ * if (send === null) useThePlainPath();
+ */
+export function addonFunction<F extends (...args: never[]) => unknown>(name: string): F | null {
+  try {
+    const f = (loadAddon() as Record<string, unknown>)[name];
+    return typeof f === "function" ? (f as F) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The file the addon was loaded from, or undefined before a successful {@link loadAddon}. */
 export function loadedAddonPath(): string | undefined {
   return loaded?.path;

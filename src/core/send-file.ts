@@ -7,20 +7,14 @@
  */
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
-import { loadAddon } from "./native.js";
+import { addonFunction } from "./native.js";
 
 type SendHeadAndFile = (socketFd: number, head: Buffer | null, fileFd: number, offset: number, length: number) => number;
 
 let native: SendHeadAndFile | null | undefined;
 
 function nativeSender(): SendHeadAndFile | null {
-  if (native !== undefined) return native;
-  try {
-    const addon = loadAddon("sendfile addon") as { sendHeadAndFile?: SendHeadAndFile };
-    native = typeof addon.sendHeadAndFile === "function" ? addon.sendHeadAndFile : null;
-  } catch {
-    native = null;
-  }
+  if (native === undefined) native = addonFunction<SendHeadAndFile>("sendHeadAndFile");
   return native;
 }
 

@@ -4,7 +4,8 @@ export { loadMonitorState, MonitorStateSaver, writeFileAtomic } from "./state-fi
 export { parseKeyFile, parseExpectFile } from "./lists.js";
 export { sendHeartbeats, HeartbeatSender, type HeartbeatSenderOptions, type HeartbeatSenderEvent, type HeartbeatSenderResult, type SenderEndpoint } from "./sender.js";
 export { printableMessage, shownStatus, type RefusalReason, HEARTBEAT_EVENT_KINDS, type HeartbeatEvent, type HeartbeatEventKind, type HeartbeatMonitorEvents, type ClientSnapshot } from "./events.js";
-export { createHeartbeatMetrics, startHeartbeatMetrics, type MetricsEndpoint, type MetricsSource } from "./metrics.js";
+export { createHeartbeatMetrics, type MetricsSource } from "./metrics.js";
+export { startHeartbeatMetrics, type MetricsEndpoint } from "./metrics-endpoint.js";
 export { ClientTracker, SEQ_WINDOW, MAX_GAP, type TrackerState, type ClientStatus, type TrackOutcome, type StatusChange, type RestartReason } from "./tracker.js";
 export { phi, negLog10NormalTail, recordInterval, newArrivalStats, effectiveStdDev, suspectAfterMs, zForPhi, type ArrivalStats, type PhiOptions } from "./detector.js";
 export {

@@ -1,19 +1,47 @@
 /**
- * The worker thread of `heartbeat serve --metrics`: turns one scrape's numbers (MetricsData,
- * taken on the monitor's thread, its columns shared) into the exposition text, so the 70 MB of
- * a 100,000-client scrape are written off the thread that takes heartbeats. The text is written
- * into the SharedArrayBuffer the monitor's thread lends (or a bigger one made here).
+ * The worker thread of `heartbeat serve --metrics` (metrics-endpoint.ts): it runs the endpoint's
+ * HTTP server and writes each scrape's text, from the numbers it asks the monitor's thread for
+ * (MetricsData, its columns shared), so neither the 68 MB of a 100,000-client scrape nor sending
+ * them costs the thread that takes heartbeats.
  */
 import { parentPort } from "node:worker_threads";
-import { renderMetrics, type MetricsData, type WorkerReply } from "./metrics.js";
+import type { Server } from "node:http";
+import type { MetricsData } from "./metrics.js";
+import { ScrapeRenderer, closeServer, listenMetrics, metricsRequestListener, serverPort, type FromMetricsWorker, type ToMetricsWorker } from "./metrics-endpoint.js";
 
-parentPort?.on("message", (m: { data: MetricsData; into?: SharedArrayBuffer; sizeHint: number }) => {
-  let reply: WorkerReply;
-  try {
-    const b = renderMetrics(m.data, m.sizeHint, m.into ?? new SharedArrayBuffer(Math.max(65536, m.sizeHint + (m.sizeHint >> 3) + 65536)));
-    reply = { ok: true, buffer: b.buffer, length: b.length };
-  } catch (err) {
-    reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+const port = parentPort;
+const post = (m: FromMetricsWorker): void => port?.postMessage(m);
+/** The answer the one scrape in progress waits for (the renderer makes one at a time). */
+let waiting: ((m: Extract<ToMetricsWorker, { kind: "data" }>) => void) | undefined;
+const renderer = new ScrapeRenderer(
+  () =>
+    new Promise<MetricsData>((resolve, reject) => {
+      waiting = (m) => {
+        waiting = undefined;
+        if (m.data !== undefined) resolve(m.data);
+        else reject(new Error(m.error ?? "no metrics"));
+      };
+      post({ kind: "collect" });
+    }),
+);
+let server: Server | undefined;
+
+port?.on("message", (m: ToMetricsWorker) => {
+  if (m.kind === "data") waiting?.(m);
+  else if (m.kind === "listen") {
+    listenMetrics(metricsRequestListener(renderer), m.host, m.port).then(
+      (s) => {
+        server = s;
+        post({ kind: "listening", port: serverPort(s, m.port) });
+      },
+      (err: unknown) => {
+        const e = err as { code?: unknown; message?: unknown };
+        post({ kind: "error", code: String(e.code ?? ""), message: String(e.message ?? err) });
+      },
+    );
+  } else if (m.kind === "close") {
+    const s = server;
+    server = undefined;
+    void (s === undefined ? Promise.resolve() : closeServer(s)).then(() => post({ kind: "closed" }));
   }
-  parentPort?.postMessage(reply);
 });

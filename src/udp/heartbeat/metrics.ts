@@ -7,11 +7,9 @@
  * client label's cardinality is bounded by the monitor's `maxClients`, since only tracked
  * clients are exported.
  */
-import { createServer, type Server } from "node:http";
-import { Worker } from "node:worker_threads";
-import { fromSystemError } from "../../core/errors.js";
 import { shownStatus, type ClientSnapshot } from "./events.js";
 import type { HeartbeatMonitorTotals } from "./monitor-options.js";
+import { defaultLineWriter, packSuffixes, sampleValue, writeFamilyLines, type FamilyLines, type LineLabels, type LineWriter } from "./metrics-lines.js";
 
 /**
  * What a scrape reads of one client: ClientSnapshot's fields, the delay flattened. A monitor
@@ -90,36 +88,29 @@ export interface HeartbeatMetrics {
   render(): Buffer;
 }
 
-const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/** The text format's media type (0.0.4). */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
 function labelValue(v: string): string {
   return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
 }
 
-function sampleValue(v: number): string {
-  if (Number.isFinite(v)) return String(v);
-  return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
-}
-
 const family = (name: string, help: string): string => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
-
-// eslint-disable-next-line no-control-regex -- "a code unit at or above 0x80" is the test
-const NON_ASCII = /[^\x00-\x7f]/;
-/** What a label value must escape, besides a newline. */
-const ESCAPED = /[\\"]/;
 
 /**
  * One scrape's numbers, taken on the monitor's thread in one synchronous pass (so they are all
  * of one moment: no heartbeat is taken in between), in a form that goes to a worker thread
- * cheaply: one string for every label, typed arrays (in SharedArrayBuffers for the endpoint:
- * neither copied nor transferred) for the rest. The arrays may be longer than `count`.
+ * cheaply: typed arrays (in SharedArrayBuffers for the endpoint: neither copied nor
+ * transferred), the labels as their bytes among them. The arrays may be longer than `count`.
  */
 export interface MetricsData {
   /** Tracked clients. */
   count: number;
-  /** Client ids, escaped as label values, each followed by "\n" (an escaped value holds no newline). */
-  ids: string;
+  /** Client ids as label values (escaped, UTF-8), each followed by "\n" (an escaped value holds no newline). */
+  labels: Uint8Array;
+  /** starts[i]: where client i's label begins in `labels`; starts[count] is the end of the last "\n". */
+  starts: Int32Array;
   /** Shown status per client, as an index into SHOWN (alive, suspect, stopped, failed). */
   status: Uint8Array;
   /** PER_CLIENT values, client-major: values[i * METRICS + m]; NaN = not exported. */
@@ -131,8 +122,6 @@ export interface MetricsData {
   /** Expected clients past their deadline, escaped. */
   neverSeen: string[];
   totals: Array<[string, number]>;
-  /** `ids` is ASCII (then copied without a UTF-8 pass). */
-  ascii: boolean;
 }
 
 /** A snapshot as a row (for sources without `forEachMetricsRow`). */
@@ -145,16 +134,34 @@ export interface MetricsColumns {
   values: Float64Array;
   status: Uint8Array;
   reported: Int32Array;
+  labels: Uint8Array;
+  /** One more than the clients (starts[i + 1] ends client i's label). */
+  starts: Int32Array;
 }
 
 /**
  * Columns for `clients` clients; `shared`: in SharedArrayBuffers, which a worker thread reads
  * without a copy and which are reused, so a scrape allocates no new 10 MB of them each time.
  */
-export function metricsColumns(clients: number, shared: boolean): MetricsColumns {
+export function metricsColumns(clients: number, shared: boolean, labelBytes = 0): MetricsColumns {
   const n = Math.max(16, clients);
   const mem = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  return { values: new Float64Array(mem(n * METRICS * 8)), status: new Uint8Array(mem(n)), reported: new Int32Array(mem(n * 4)) };
+  return {
+    values: new Float64Array(mem(n * METRICS * 8)),
+    status: new Uint8Array(mem(n)),
+    reported: new Int32Array(mem(n * 4)),
+    // Room for ids of 15 bytes, grown when longer ones need it.
+    labels: new Uint8Array(mem(Math.max(labelBytes, n * 16))),
+    starts: new Int32Array(mem((n + 1) * 4)),
+  };
+}
+
+/** `from`'s first `used` bytes in a new label array of the same kind, at least `size` long. */
+function grownLabels(from: Uint8Array, used: number, size: number): Uint8Array {
+  const bytes = Math.max(size, from.length * 2);
+  const to = new Uint8Array(from.buffer instanceof SharedArrayBuffer ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  to.set(from.subarray(0, used));
+  return to;
 }
 
 /**
@@ -166,8 +173,8 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
   const now = source.wallNow();
   const clients = source.totals().clients;
   const shared = columns !== undefined && columns.status.buffer instanceof SharedArrayBuffer;
-  let { values, status, reported } = columns !== undefined && columns.status.length >= clients ? columns : metricsColumns(clients + (clients >> 3), shared);
-  const ids: string[] = [];
+  let { values, status, reported, labels, starts } = columns !== undefined && columns.status.length >= clients ? columns : metricsColumns(clients + (clients >> 3), shared);
+  let p = 0;
   const reportedTexts: string[] = [];
   const reportedIndex = new Map<string, number>();
   let n = 0;
@@ -178,9 +185,28 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
       more.values.set(values);
       more.status.set(status);
       more.reported.set(reported);
-      ({ values, status, reported } = more);
+      more.starts.set(starts);
+      ({ values, status, reported, starts } = more);
     }
-    ids.push(c.id);
+    // The label's bytes, copied from the id's code units: ids from the wire are printable ASCII
+    // without a quote or backslash. Any other (a state file's, say) is escaped and UTF-8-encoded.
+    const id = c.id;
+    if (p + id.length + 1 > labels.length) labels = grownLabels(labels, p, p + id.length + 1);
+    let k = 0;
+    for (; k < id.length; k++) {
+      const ch = id.charCodeAt(k);
+      if (ch >= 0x80 || ch === 0x5c || ch === 0x22 || ch === 0x0a) break;
+      labels[p + k] = ch;
+    }
+    if (k === id.length) p += k;
+    else {
+      const escaped = Buffer.from(labelValue(id), "utf8");
+      if (p + escaped.length + 1 > labels.length) labels = grownLabels(labels, p, p + escaped.length + 1);
+      labels.set(escaped, p);
+      p += escaped.length;
+    }
+    labels[p++] = 0x0a;
+    starts[n + 1] = p;
     status[n] = SHOWN_CODE[shownStatus(c)];
     if (c.reportedStatus === null) reported[n] = -1;
     else {
@@ -197,23 +223,17 @@ export function collectMetrics(source: MetricsSource, columns?: MetricsColumns):
   };
   if (source.forEachMetricsRow !== undefined) source.forEachMetricsRow(take);
   else for (const c of source.clients()) take(rowOf(c));
-  let joined = n === 0 ? "" : `${ids.join("\n")}\n`;
-  // Escaping is rare (ids from the wire are printable ASCII without quotes or backslashes): test
-  // the whole text once, counting its newlines to find an id that holds one (from a state file).
-  let lines = 0;
-  for (let k = joined.indexOf("\n"); k >= 0; k = joined.indexOf("\n", k + 1)) lines++;
-  if (lines !== n || ESCAPED.test(joined)) joined = `${ids.map(labelValue).join("\n")}\n`;
   const neverSeen = (source.expected?.() ?? []).filter((e) => e.neverSeen).map((e) => labelValue(e.id));
   const totals = Object.entries(source.totals()).map(([k, v]): [string, number] => [k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase(), v]);
-  return { count: n, ids: joined, status, values, reported, reportedTexts, neverSeen, totals, ascii: !NON_ASCII.test(joined) };
+  return { count: n, labels, starts, status, values, reported, reportedTexts, neverSeen, totals };
 }
 
 /**
  * The exposition written byte by byte into one buffer: constant parts (names, `{client="`,
  * `",status="alive"} 1`) as prepared bytes, each client's label bytes made once per scrape and
- * copied into every family, and numbers written as digits without a string (most are small
- * integers). Non-integers are written with at most 6 decimals (microsecond resolution for the
- * seconds). Plain Uint8Arrays and local positions throughout: the copy loops stay monomorphic.
+ * copied into every family, and numbers written as digits without a string (metrics-lines.ts
+ * writes the per-client lines: in the addon when it loads). Non-integers are written with at most
+ * 6 decimals (microsecond resolution for the seconds).
  */
 class ByteWriter {
   buf: Uint8Array;
@@ -248,156 +268,39 @@ function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
-/** Write a non-negative integer below 2^53 at buf[p]; returns the position after it. */
-function writeDigits(buf: Uint8Array, p: number, x: number): number {
-  let len = 1;
-  for (let t = x; t >= 10; t = Math.floor(t / 10)) len++;
-  let q = p + len;
-  const end = q;
-  while (x >= 10) {
-    const d = Math.floor(x / 10);
-    buf[--q] = 0x30 + (x - d * 10);
-    x = d;
-  }
-  buf[q - 1] = 0x30 + x;
-  return end;
-}
-
-/**
- * Write a sample value at buf[p] (room for 32 bytes), as Number() reads it back: integers
- * exactly, other finite values below 1e9 to 6 decimals without trailing zeros, the rest as
- * sampleValue writes it. Returns the position after it.
- */
-function writeValue(buf: Uint8Array, p: number, v: number): number {
-  if (Number.isInteger(v) && v > -9007199254740992 && v < 9007199254740992) {
-    if (v < 0) buf[p++] = 0x2d;
-    return writeDigits(buf, p, Math.abs(v));
-  }
-  if (!(v > -1e9 && v < 1e9)) {
-    const s = sampleValue(v);
-    for (let k = 0; k < s.length; k++) buf[p++] = s.charCodeAt(k);
-    return p;
-  }
-  const q = Math.round(Math.abs(v) * 1e6);
-  if (q === 0) {
-    buf[p] = 0x30;
-    return p + 1;
-  }
-  if (v < 0) buf[p++] = 0x2d;
-  const whole = Math.floor(q / 1e6);
-  let frac = q - whole * 1e6;
-  p = writeDigits(buf, p, whole);
-  if (frac === 0) return p;
-  let digits = 6;
-  while (frac % 10 === 0) {
-    frac /= 10;
-    digits--;
-  }
-  buf[p] = 0x2e;
-  const end = p + 1 + digits;
-  for (let k = end - 1; k > p; k--) {
-    const f = Math.floor(frac / 10);
-    buf[k] = 0x30 + (frac - f * 10);
-    frac = f;
-  }
-  return end;
-}
-
 const latin1 = (s: string): Uint8Array => bytesOf(Buffer.from(s, "latin1"));
 const STATUS_PREFIX = latin1('wirekit_heartbeat_client_status{client="');
-const STATUS_SUFFIX = SHOWN.map((s) => latin1(`",status="${s}"} 1\n`));
-const CLIENT_VALUE_SEP = latin1('"} ');
+const STATUS_SUFFIXES = packSuffixes(SHOWN.map((s) => latin1(`",status="${s}"} 1\n`)));
+const VALUE_SUFFIX = packSuffixes([latin1('"} ')]);
 const LAST_STATUS_PREFIX = latin1('wirekit_heartbeat_client_last_status{client="');
 const METRIC_PREFIX = PER_CLIENT.map(([name]) => latin1(`wirekit_heartbeat_client_${name}{client="`));
-
-/** The whole 32-bit little-endian words of `b` (its last `b.length % 4` bytes are left out). */
-function prefixWords(b: Uint8Array): Uint32Array {
-  const words = new Uint32Array(b.length >> 2);
-  for (let k = 0; k < words.length * 4; k++) words[k >> 2] = ((words[k >> 2] as number) | ((b[k] as number) << (8 * (k & 3)))) >>> 0;
-  return words;
-}
-
-/**
- * Lines `<prefix><label of client i><suffix>[value]\n` for every client i that `pick` gives a
- * suffix for: one tight loop per family. The label is copied with copyWithin (a memmove, no
- * allocation) from where the first family wrote it (`labelAt`, filled by the first call).
- */
-function writeLines(out: ByteWriter, labels: Uint8Array, starts: Int32Array, labelAt: Int32Array, first: boolean, prefix: Uint8Array, pick: (i: number) => Uint8Array | undefined, values?: Float64Array, m = 0): void {
-  const n = labelAt.length;
-  const pl = prefix.length;
-  let buf = out.buf;
-  let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = out.pos;
-  // The prefix as little-endian 32-bit words: a dozen unaligned stores a line instead of ~45 byte stores.
-  const words = prefixWords(prefix);
-  const wl = words.length * 4;
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    if (values !== undefined) {
-      v = values[i * METRICS + m] as number;
-      if (Number.isNaN(v)) continue;
-    }
-    const suffix = pick(i);
-    if (suffix === undefined) continue;
-    const a = starts[i] as number;
-    const len = (starts[i + 1] as number) - 1 - a;
-    const need = pl + len + suffix.length + 34;
-    if (p + need > buf.length) {
-      out.pos = p;
-      buf = out.room(need);
-      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    for (let w = 0; w < words.length; w++) view.setUint32(p + 4 * w, words[w] as number, true);
-    for (let j = wl; j < pl; j++) buf[p + j] = prefix[j] as number;
-    p += pl;
-    if (first) {
-      labelAt[i] = p;
-      for (let j = a; j < a + len; j++) buf[p++] = labels[j] as number;
-    } else {
-      const at = labelAt[i] as number;
-      buf.copyWithin(p, at, at + len);
-      p += len;
-    }
-    for (let j = 0; j < suffix.length; j++) buf[p++] = suffix[j] as number;
-    if (values !== undefined) {
-      p = writeValue(buf, p, v);
-      buf[p++] = 0x0a;
-    }
-  }
-  out.pos = p;
-}
 
 /**
  * The text of one scrape (pure; the endpoint runs it on a worker thread). `sizeHint`: the last
  * scrape's bytes. `into`: write there (the result is a view of it, or of a bigger
- * SharedArrayBuffer when it was too small), so scrapes reuse their memory.
+ * SharedArrayBuffer when it was too small), so scrapes reuse their memory. `writer`: who writes
+ * the per-client lines (metrics-lines.ts: the addon when it loads; the bytes are the same).
  */
-export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer): Buffer {
+export function renderMetrics(d: MetricsData, sizeHint = 0, into?: SharedArrayBuffer, writer: LineWriter = defaultLineWriter()): Buffer {
   const n = d.count;
-  const labels = bytesOf(Buffer.from(d.ids, d.ascii ? "latin1" : "utf8"));
-  // Where each client's label bytes start; the "\n" after each marks its end.
-  const starts = new Int32Array(n + 1);
-  for (let i = 0, k = 0; i < labels.length && k < n; i++) if (labels[i] === 0x0a) starts[++k] = i + 1;
+  const bytes = d.labels;
+  const starts = d.starts.subarray(0, n + 1);
+  // The status family has a line for every client: it writes each label, the others copy it.
+  const labels: LineLabels = { bytes, starts, at: new Int32Array(n) };
   // Room for the last scrape's size and some growth, so the buffer is seldom copied.
   const out = new ByteWriter(sizeHint + (sizeHint >> 3) + 65536, into);
   out.text(family("wirekit_heartbeat_client_status", "1 for the client's current status (alive, suspect, stopped, failed, never-seen)"));
   for (const id of d.neverSeen) out.text(`wirekit_heartbeat_client_status{client="${id}",status="never-seen"} 1\n`);
-  const status = d.status;
-  // The status family has a line for every client: it writes each label, the others copy it.
-  const labelAt = new Int32Array(n);
-  writeLines(out, labels, starts, labelAt, true, STATUS_PREFIX, (i) => STATUS_SUFFIX[status[i] as number]);
+  const lines = (first: boolean, f: FamilyLines): void => writeFamilyLines(out, labels, first, f, writer);
+  lines(true, { prefix: STATUS_PREFIX, ...STATUS_SUFFIXES, pick: d.status.subarray(0, n), values: null, stride: METRICS, m: 0 });
   for (let m = 0; m < METRICS; m++) {
     const [name, help] = PER_CLIENT[m] as (typeof PER_CLIENT)[number];
     out.text(`\n${family(`wirekit_heartbeat_client_${name}`, help)}`);
-    writeLines(out, labels, starts, labelAt, false, METRIC_PREFIX[m] as Uint8Array, () => CLIENT_VALUE_SEP, d.values, m);
+    lines(false, { prefix: METRIC_PREFIX[m] as Uint8Array, ...VALUE_SUFFIX, pick: null, values: d.values, stride: METRICS, m });
   }
   out.text(`\n${family("wirekit_heartbeat_client_last_status", "1 for the last status= the client sent (ok, fail, or an exit code)")}`);
-  const suffixes = d.reportedTexts.map((t) => bytesOf(Buffer.from(`",status="${t}"} 1\n`, "utf8")));
-  const reported = d.reported;
-  writeLines(out, labels, starts, labelAt, false, LAST_STATUS_PREFIX, (i) => {
-    const r = reported[i] as number;
-    return r < 0 ? undefined : suffixes[r];
-  });
+  const reported = packSuffixes(d.reportedTexts.map((t) => bytesOf(Buffer.from(`",status="${t}"} 1\n`, "utf8"))));
+  lines(false, { prefix: LAST_STATUS_PREFIX, ...reported, pick: d.reported.subarray(0, n), values: null, stride: METRICS, m: 0 });
   out.text(`\n${family("wirekit_heartbeat_monitor", "the monitor's totals (heartbeats, clients, lost, malformed, ...)")}`);
   for (const [k, v] of d.totals) out.text(`wirekit_heartbeat_monitor{total="${k}"} ${sampleValue(v)}\n`);
   return Buffer.from(out.buf.buffer, out.buf.byteOffset, out.pos);
@@ -418,173 +321,5 @@ export function createHeartbeatMetrics(source: MetricsSource): HeartbeatMetrics 
     lastSize = bytes.length;
     return bytes;
   };
-  return { contentType: CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
-}
-
-/** One rendered scrape, shared by the requests that asked for it while it was made. */
-interface Rendered {
-  body: Buffer;
-  /** Requests still sending it; its memory goes back to the pool when the last one is done. */
-  users: number;
-}
-
-/** What the worker answers (metrics-worker.ts). */
-export interface WorkerReply {
-  ok: boolean;
-  buffer?: ArrayBufferLike;
-  length?: number;
-  message?: string;
-}
-
-/**
- * Renders scrapes on a worker thread (metrics-worker.ts), one at a time: concurrent scrapes
- * share the one in progress. If the worker cannot run, the text is made on this thread.
- *
- * Memory is reused, not made anew each scrape: the numbers go to the worker in shared columns
- * and the text comes back in a SharedArrayBuffer from a small pool, returned when every request
- * that sent it is done. A fresh 70 MB buffer a second would count as external memory on this
- * thread and set off full collections of the monitor's heap (100,000 clients' trackers).
- */
-class OffThreadRenderer {
-  readonly #source: MetricsSource;
-  #worker: Worker | undefined;
-  #failed = false;
-  #inFlight: Promise<Rendered> | undefined;
-  #lastSize = 0;
-  #columns: MetricsColumns | undefined;
-  /** Free output buffers (at most two are kept). */
-  readonly #pool: SharedArrayBuffer[] = [];
-
-  constructor(source: MetricsSource) {
-    this.#source = source;
-  }
-
-  /** The current scrape; call `done()` once for each call when its response is finished. */
-  async render(): Promise<Rendered> {
-    this.#inFlight ??= this.#render().finally(() => (this.#inFlight = undefined));
-    const r = await this.#inFlight;
-    r.users++;
-    return r;
-  }
-
-  done(r: Rendered): void {
-    if (--r.users > 0) return;
-    const b = r.body.buffer;
-    if (b instanceof SharedArrayBuffer && this.#pool.length < 2) this.#pool.push(b);
-  }
-
-  /** The biggest free output buffer, if any. */
-  #takeBuffer(): SharedArrayBuffer | undefined {
-    if (this.#pool.length === 0) return undefined;
-    this.#pool.sort((x, y) => x.byteLength - y.byteLength);
-    return this.#pool.pop();
-  }
-
-  async #render(): Promise<Rendered> {
-    const data = collectMetrics(this.#source, (this.#columns ??= metricsColumns(this.#source.totals().clients, true)));
-    this.#columns = { values: data.values, status: data.status, reported: data.reported };
-    const into = this.#takeBuffer();
-    const w = this.#failed ? undefined : this.#start();
-    const here = (d: MetricsData, buf: SharedArrayBuffer | undefined): Rendered => {
-      const b = renderMetrics(d, this.#lastSize, buf);
-      this.#lastSize = b.length;
-      return { body: b, users: 0 };
-    };
-    if (w === undefined) return here(data, into);
-    return new Promise<Rendered>((resolve, reject) => {
-      const onMessage = (m: WorkerReply): void => {
-        w.off("error", onError);
-        if (m.ok && m.buffer !== undefined) {
-          this.#lastSize = m.length ?? 0;
-          resolve({ body: Buffer.from(m.buffer, 0, m.length ?? 0), users: 0 });
-        } else reject(new Error(m.message ?? "metrics worker failed"));
-      };
-      const onError = (err: Error): void => {
-        w.off("message", onMessage);
-        this.#failed = true;
-        this.#worker = undefined;
-        reject(err);
-      };
-      w.once("message", onMessage);
-      w.once("error", onError);
-      w.postMessage({ data, into, sizeHint: this.#lastSize });
-    }).catch(() => {
-      // The worker broke: this scrape, and the later ones, on this thread.
-      return here(collectMetrics(this.#source, this.#columns), undefined);
-    });
-  }
-
-  #start(): Worker | undefined {
-    if (this.#worker !== undefined) return this.#worker;
-    try {
-      const w = new Worker(new URL("./metrics-worker.js", import.meta.url));
-      w.unref();
-      this.#worker = w;
-      return w;
-    } catch {
-      this.#failed = true;
-      return undefined;
-    }
-  }
-
-  async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
-    if (w !== undefined) await w.terminate();
-  }
-}
-
-export interface MetricsEndpoint {
-  readonly address: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/**
- * Serve `GET /metrics` on HOST:PORT (127.0.0.1 unless told otherwise); anything else is 404.
- *
- * @example
- * const ep = await startHeartbeatMetrics(monitor, { host: "127.0.0.1", port: 9101 });
- */
-export async function startHeartbeatMetrics(source: MetricsSource, options: { host?: string; port: number }): Promise<MetricsEndpoint> {
-  const renderer = new OffThreadRenderer(source);
-  const host = options.host ?? "127.0.0.1";
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "text/plain" }).end("method not allowed\n");
-      return;
-    }
-    if (path !== "/metrics") {
-      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found: the metrics are at /metrics\n");
-      return;
-    }
-    renderer.render().then(
-      (r) => {
-        res.once("close", () => renderer.done(r));
-        res.writeHead(200, { "Content-Type": CONTENT_TYPE, "Content-Length": r.body.length });
-        res.end(req.method === "HEAD" ? undefined : r.body);
-      },
-      () => res.writeHead(500, { "Content-Type": "text/plain" }).end("metrics failed\n"),
-    );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(fromSystemError(err, `metrics: bind ${host}:${options.port}`)));
-    server.listen(options.port, host, () => resolve());
-  });
-  const a = server.address();
-  const port = a !== null && typeof a === "object" ? a.port : options.port;
-  return {
-    address: host,
-    port,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      await renderer.close();
-    },
-  };
+  return { contentType: METRICS_CONTENT_TYPE, render, metrics: async () => render().toString("utf8") };
 }

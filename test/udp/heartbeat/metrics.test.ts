@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../../src/core/clock.js";
 import { HeartbeatMonitor } from "../../../src/udp/heartbeat/monitor.js";
-import { createHeartbeatMetrics, startHeartbeatMetrics } from "../../../src/udp/heartbeat/metrics.js";
+import { collectMetrics, createHeartbeatMetrics, metricsColumns, renderMetrics } from "../../../src/udp/heartbeat/metrics.js";
+import { startHeartbeatMetrics } from "../../../src/udp/heartbeat/metrics-endpoint.js";
 import { encodeHeartbeat } from "../../../src/udp/heartbeat/protocol.js";
 import type { ClientSnapshot } from "../../../src/udp/heartbeat/events.js";
 import { spawnCli } from "../../helpers/cli.js";
@@ -228,4 +229,26 @@ test("a non-ASCII client id (from a state file) and a growing fleet: the endpoin
     await ep.close();
     await monitor.close();
   }
+});
+
+test("reused label columns grow for long ids and ids that need escaping, and the text is the same as from fresh ones", () => {
+  const columns = metricsColumns(4, true);
+  const ids = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? `n\n${i}"\\é` : `${"long-id-".repeat(12)}${i}`));
+  const clients = ids.map((id, i): ClientSnapshot => ({
+    id, address: "127.0.0.1:1", status: "alive", phi: i / 3, received: i, lost: 0, lossPercent: 0, reordered: 0, duplicates: 0, restarts: 0, lastSeq: 1, run: null,
+    firstSeen: 0, lastSeen: 0, delayMs: null, intervalMs: null, announcedIntervalMs: null, deadAfterMs: 3000, reportedStatus: i % 2 === 0 ? "ok" : null, reportedMessage: null, jobMs: null, failed: false,
+  }));
+  let shown = 4;
+  const source = { clients: () => clients.slice(0, shown), totals: () => ({ heartbeats: 0, clients: shown, lost: 0, reordered: 0, duplicates: 0, restarts: 0, malformed: 0, dropped: 0, forgotten: 0, evicted: 0, refused: 0, neverSeen: 0 }), wallNow: () => 0 };
+  let cols = columns;
+  for (shown of [4, 40, 7]) {
+    const d = collectMetrics(source, cols);
+    cols = { values: d.values, status: d.status, reported: d.reported, labels: d.labels, starts: d.starts };
+    assert.ok(d.labels.buffer instanceof SharedArrayBuffer);
+    const text = renderMetrics(d).toString("utf8");
+    assert.equal(text, createHeartbeatMetrics(source).render().toString("utf8"));
+    assert.equal((text.match(/^wirekit_heartbeat_client_status\{/gm) ?? []).length, shown);
+    assert.match(text, /client="n\\n0\\"\\\\é",status="alive"/);
+  }
+  assert.ok(cols.labels.length > columns.labels.length);
 });
