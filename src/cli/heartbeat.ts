@@ -124,7 +124,7 @@ async function serveWith(values: ServeValues, given: ReadonlySet<string>, ctx: C
   if (values.metrics !== undefined) {
     const at = /^\d+$/.test(values.metrics) ? { host: "127.0.0.1", port: parsePort(values.metrics, "--metrics port") } : parseHostPort(values.metrics);
     try {
-      metrics = await startHeartbeatMetrics(monitor, at);
+      metrics = await startHeartbeatMetrics(monitor, { ...at, onError: (line) => ctx.stderr.write(`wirekit: ${line}\n`) });
     } catch (err) {
       await monitor.close();
       throw err;

@@ -132,10 +132,15 @@ export interface MetricsEndpointOptions {
   port: number;
   /** Serve from a worker thread; false: on this thread. @default true */
   worker?: boolean;
+  /**
+   * Told once, as one line, if the endpoint stops serving: its worker stopped and the port could
+   * not be bound again on this thread. @default none
+   */
+  onError?: (line: string) => void;
 }
 
 /** Serve on this thread: the text made here too. */
-async function serveHere(source: MetricsSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveHere(source: MetricsSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
   let columns: MetricsColumns | undefined;
   const renderer = new ScrapeRenderer(() => {
     const data = collectMetrics(source, (columns ??= metricsColumns(source.totals().clients, true)));
@@ -157,7 +162,14 @@ async function serveHere(source: MetricsSource, host: string, port: number): Pro
  * Resolves once it listens; a listen error is the endpoint's error. If the worker stops later,
  * the endpoint goes on here, on the same port.
  */
-export async function serveMetricsFromWorker(w: Worker, source: MetricsSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function serveMetricsFromWorker(
+  w: Worker,
+  source: MetricsSource,
+  host: string,
+  port: number,
+  onError?: (line: string) => void,
+  rebind: typeof serveHere = serveHere,
+): Promise<{ port: number; close(): Promise<void> }> {
   let columns: MetricsColumns | undefined;
   let closing = false;
   let listening = -1;
@@ -185,7 +197,10 @@ export async function serveMetricsFromWorker(w: Worker, source: MetricsSource, h
       exited = true;
       reject(new Error("the metrics worker stopped"));
       if (closing || listening < 0) return;
-      here = serveHere(source, host, listening).catch(() => undefined);
+      here = rebind(source, host, listening).catch((err: unknown) => {
+        onError?.(`metrics: the worker stopped and ${host}:${listening} could not be bound again (${err instanceof Error ? err.message : String(err)}); /metrics is no longer served`);
+        return undefined;
+      });
     });
     w.postMessage({ kind: "listen", host, port } satisfies ToMetricsWorker);
   });
@@ -221,7 +236,7 @@ export async function startHeartbeatMetrics(source: MetricsSource, options: Metr
     let w: Worker | undefined;
     try {
       w = new Worker(new URL("./metrics-worker.js", import.meta.url));
-      served = await serveMetricsFromWorker(w, source, host, options.port);
+      served = await serveMetricsFromWorker(w, source, host, options.port, options.onError);
     } catch (err) {
       await w?.terminate();
       // A bind error is the endpoint's; a worker that could not run means serving here.

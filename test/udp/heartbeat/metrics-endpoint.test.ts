@@ -88,3 +88,24 @@ test("if its worker stops, the endpoint goes on on the monitor's thread, on the 
     await monitor.close();
   }
 });
+
+test("if its worker stops and the port cannot be bound again here, the endpoint says so once", async () => {
+  const { monitor } = monitorWith(["web-1"]);
+  const w = new Worker(new URL("../../../src/udp/heartbeat/metrics-worker.js", import.meta.url));
+  const lines: string[] = [];
+  let told: () => void = () => {};
+  const toldOnce = new Promise<void>((resolve) => (told = resolve));
+  const refused = (): Promise<never> => Promise.reject(new Error("listen EADDRINUSE: address already in use"));
+  const ep = await serveMetricsFromWorker(w, monitor, "127.0.0.1", 0, (line) => {
+    lines.push(line);
+    told();
+  }, refused);
+  try {
+    await w.terminate();
+    await toldOnce;
+    assert.deepEqual(lines, [`metrics: the worker stopped and 127.0.0.1:${ep.port} could not be bound again (listen EADDRINUSE: address already in use); /metrics is no longer served`]);
+  } finally {
+    await ep.close();
+    await monitor.close();
+  }
+});
