@@ -5,6 +5,7 @@
  * (header injection / request smuggling).
  */
 import { WirekitError } from "../../core/errors.js";
+import { isFieldName } from "../header-list.js";
 
 /** A request ready to send. */
 export interface HttpRequest {
@@ -49,7 +50,7 @@ export function buildRequest(o: BuildRequestOptions): HttpRequest {
     if (!TOKEN.test(name)) throw new WirekitError("ERR_USAGE", `invalid header name '${escapeForMessage(name)}'`);
     if (BAD_VALUE.test(value)) throw new WirekitError("ERR_USAGE", `header '${name}': CR, LF and NUL are not allowed in a value`);
   }
-  const hostField = extra.find(([n]) => n.length === 4 && n.toLowerCase() === "host");
+  const hostField = extra.find(([n]) => isFieldName(n, "host"));
   const headers: Array<readonly [string, string]> = [hostField ?? ["Host", o.host]];
   if (defaults.length > 0) {
     const overridden = new Set(extra.map(([n]) => n.toLowerCase()));

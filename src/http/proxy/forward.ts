@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { buildRequest, serializeRequestHead } from "../client/request.js";
 import { ResponseParser, type ResponseEvent, type ResponseHead } from "../client/response.js";
 import { sendStream, type ByteSink } from "../h1/send.js";
-import { fieldTokens } from "../header-list.js";
+import { fieldTokens, isFieldName } from "../header-list.js";
 import { WirekitError, type ErrorCode } from "../../core/errors.js";
 import type { OriginPool, PooledSocket } from "./origin-pool.js";
 import type { OriginTarget } from "./target.js";
@@ -149,7 +149,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
   let current: Socket | undefined;
   const request = buildRequest({ method: o.method, target: o.target.path, host: o.target.host, headers: o.headers, defaults: [] });
   const head = serializeRequestHead(request);
-  const length = o.headers.find(([k]) => k.length === 14 && k.toLowerCase() === "content-length")?.[1];
+  const length = o.headers.find(([k]) => isFieldName(k, "content-length"))?.[1];
   const address = { protocol: o.target.protocol === "https:" ? ("https:" as const) : ("http:" as const), host: o.address ?? o.target.hostname, port: o.target.port, servername: o.target.hostname };
   // A free slot gives a connection at once; only a full origin makes the request wait its turn.
   const attempt = (retry: boolean): Promise<OriginExchange> => {
@@ -201,7 +201,7 @@ export function fetchOrigin(o: OriginRequestOptions): { done: Promise<OriginExch
         if (current === sock) current = undefined;
         const r = response as OriginResponse;
         const reusable =
-          !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => k.length === 10 && k.toLowerCase() === "connection")?.[1]).includes("close");
+          !viaClose && !aborted && sentAll && parser.buffered === 0 && r.version === "HTTP/1.1" && !fieldTokens(r.headers.find(([k]) => isFieldName(k, "connection"))?.[1]).includes("close");
         if (reusable) o.pool.release(conn);
         else sock.destroy();
         if (!inHand) (body as Readable).push(null);

@@ -9,7 +9,7 @@
 import type { Clock } from "../../core/clock.js";
 import { formatCacheStatus, cacheLabel, type CacheOutcome, type ForwardReason } from "./cache/cache-status.js";
 import type { Readable } from "node:stream";
-import { getField, mapField, type HeaderMap } from "../header-list.js";
+import { getField, isFieldName, mapField, type HeaderMap } from "../header-list.js";
 import { decideReuse, isStorable, isStorablePart, staleIfError, varyMatches, varyNamesOf, varyValuesOf, type StoredMeta } from "./cache/policy.js";
 import { ClientReply } from "./client-reply.js";
 import type { StoredEntry } from "./cache/store.js";
@@ -376,7 +376,7 @@ function sendToOrigin(c: HandlerContext, ex: Exchange, target: OriginTarget, val
   const headers = originRequestHeaders(req.fields, target.host, c.via, validating !== undefined ? CLIENT_CONDITIONALS : undefined);
   if (validating !== undefined) headers.push(...conditionalHeaders(validating.meta));
   const mf = maxForwards(method, mapField(req.headers, "max-forwards"));
-  if (typeof mf === "number") for (const hdr of headers) if (hdr[0].toLowerCase() === "max-forwards") hdr[1] = String(mf);
+  if (typeof mf === "number") for (const hdr of headers) if (isFieldName(hdr[0], "max-forwards")) hdr[1] = String(mf);
   const chunkedBody = req.headers["transfer-encoding"] !== undefined && req.headers["content-length"] === undefined;
   if (chunkedBody) headers.push(["Transfer-Encoding", "chunked"]);
   const f = fetchOrigin({

@@ -96,9 +96,10 @@ export class OriginPool {
    * turn comes: true hands the turn to the next waiter instead.
    */
   acquire(a: OriginAddress, cancelled: () => boolean = () => false): Promise<PooledSocket | undefined> {
-    const key = keyOf(a);
     if (this.#closed) return Promise.resolve(undefined);
-    if ((this.#busy.get(key) ?? 0) < this.#maxBusy) return Promise.resolve(this.#take(a, key));
+    const now = this.takeNow(a);
+    if (now !== undefined) return Promise.resolve(now);
+    const key = keyOf(a);
     return new Promise((resolve) => {
       const list = this.#waiting.get(key) ?? [];
       list.push(() => resolve(cancelled() || this.#closed ? undefined : this.#take(a, key)));

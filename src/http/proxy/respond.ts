@@ -15,7 +15,7 @@ import { ifRangeMatches, NOT_MODIFIED_FIELDS } from "./cache/validation.js";
 // The byte-range rules are the static server's pure ones (RFC 9110 §14): one parser for both.
 import { contentRange, multipartLength, multipartPartHead, multipartTail, parseRange, type ByteRange } from "../static/range.js";
 import { offsetOf } from "./cache/partial.js";
-import { getField, mapField } from "../header-list.js";
+import { getField, isFieldName, mapField } from "../header-list.js";
 import { withVia } from "./hop-by-hop.js";
 
 /** A client's request as the proxy reads it (from the HTTP/1.1 engine's HttpRequest). */
@@ -275,7 +275,7 @@ async function streamRanges(ex: Exchange, store: EntryStore, e: StoredEntry, fla
   const segments: Segment[] = [];
   ranges.forEach((r, i) => segments.push(Buffer.from(multipartPartHead(boundary, type, r, size, i === 0)), { offset: offset(r), length: r.end - r.start + 1 }));
   segments.push(Buffer.from(multipartTail(boundary)));
-  const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+  const typeAt = flat.findIndex((v, i) => i % 2 === 0 && isFieldName(v, "content-type"));
   if (typeAt >= 0) flat.splice(typeAt, 2);
   flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`, "Content-Length", String(multipartLength(boundary, type, ranges, size)));
   return streamPieces(ex, store, e, reader, segments, () => ex.res.writeHead(206, flat));
@@ -378,7 +378,7 @@ function writeRanges(ex: Exchange, e: StoredEntry, flat: string[], ranges: reado
     });
     parts.push(Buffer.from(multipartTail(boundary)));
     out = Buffer.concat(parts, multipartLength(boundary, type, ranges, size));
-    const typeAt = flat.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === "content-type");
+    const typeAt = flat.findIndex((v, i) => i % 2 === 0 && isFieldName(v, "content-type"));
     if (typeAt >= 0) flat.splice(typeAt, 2);
     flat.push("Content-Type", `multipart/byteranges; boundary=${boundary}`);
   }

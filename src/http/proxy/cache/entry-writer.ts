@@ -21,8 +21,9 @@ const READ_SLACK = 16 * 1024;
 
 /**
  * A body that came as one chunk, kept as it is rather than copied when the memory behind it is
- * not much more than the body: a chunk is a view of the socket read it came in, and a few bytes
- * of an origin's 64 KiB read must not keep the whole read alive past what the store counts.
+ * not much more than the body. The origin response parser hands out body pieces of their own
+ * (client/response.ts copies each), but a writer takes any chunk, and a few bytes viewing a
+ * large buffer must not keep all of it alive past what the store counts.
  */
 function keepable(chunk: Buffer): Buffer {
   return chunk.buffer.byteLength - chunk.length <= READ_SLACK ? chunk : Buffer.from(chunk);

@@ -17,6 +17,7 @@ import { encodeHead, encodeTail, expectedFileSize } from "./entry-codec.js";
 import { EntryWriter } from "./entry-writer.js";
 import { copyWithNewHead, EntryFileWriter, openBlocks, writeWhole } from "./entry-files.js";
 import { bufferRanges, type BodyRanges, type EntryStore } from "./entry-store.js";
+import { isFieldName } from "../../header-list.js";
 
 export interface CacheStoreOptions {
   /** Directory holding the entries (created if missing). */
@@ -57,10 +58,7 @@ export interface StoredEntry {
 export function surrogateKeys(headers: ReadonlyArray<readonly [string, string]>): string[] {
   const out: string[] = [];
   for (const [k, v] of headers) {
-    // Only names of the two lengths are lower-cased (a miss stores every response's fields).
-    if (k.length !== 13 && k.length !== 9) continue;
-    const lower = k.toLowerCase();
-    if (lower === "surrogate-key" || lower === "cache-tag") for (const t of v.split(/[\s,]+/)) if (t !== "") out.push(t);
+    if (isFieldName(k, "surrogate-key") || isFieldName(k, "cache-tag")) for (const t of v.split(/[\s,]+/)) if (t !== "") out.push(t);
   }
   return out;
 }
